@@ -1,0 +1,90 @@
+//! Turning the error codes a transaction returns into messages a person can act on.
+
+use allot::error::AllotError;
+use anchor_lang::error::ErrorCode as AnchorErrorCode;
+
+/// A decoded program error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProgramFailure {
+    /// One of allot's own errors.
+    #[error("allot error {code} {name}: {message}")]
+    Allot {
+        /// The custom error code.
+        code: u32,
+        /// The variant name, e.g. `AlreadyAllocatedThisPeriod`.
+        name: String,
+        /// Its message.
+        message: String,
+    },
+    /// An error raised by Anchor's account checks (codes below 6000).
+    #[error("anchor error {code}: {meaning}")]
+    Anchor {
+        /// The error code.
+        code: u32,
+        /// What the code range means.
+        meaning: &'static str,
+    },
+}
+
+/// What Anchor's error code ranges mean (see `anchor_lang::error::ErrorCode`).
+fn anchor_meaning(code: u32) -> &'static str {
+    match code {
+        c if c == u32::from(AnchorErrorCode::ConstraintHasOne) => {
+            "an account does not belong to the expected pool, mint, vault or operator"
+        }
+        c if c == u32::from(AnchorErrorCode::ConstraintSeeds) => {
+            "an account is not the program-derived address expected for this pool and user"
+        }
+        c if c == u32::from(AnchorErrorCode::AccountOwnedByWrongProgram) => {
+            "an account is owned by the wrong program (forged or substituted account)"
+        }
+        c if c == u32::from(AnchorErrorCode::AccountDiscriminatorMismatch) => {
+            "an account has the wrong type"
+        }
+        c if c == u32::from(AnchorErrorCode::AccountNotSigner) => "a required signature is missing",
+        c if c == u32::from(AnchorErrorCode::AccountNotInitialized) => {
+            "an account the instruction needs does not exist yet"
+        }
+        100..=999 => "invalid instruction",
+        1000..=1999 => "invalid IDL instruction",
+        2000..=2999 => "an account constraint was violated",
+        3000..=3999 => "an account is invalid",
+        4000..=4999 => "state error",
+        _ => "unknown Anchor error",
+    }
+}
+
+/// Decodes a custom error code from an allot transaction.
+pub fn decode(code: u32) -> ProgramFailure {
+    match AllotError::from_code(code) {
+        Some(error) => ProgramFailure::Allot {
+            code,
+            name: error.name(),
+            message: error.to_string(),
+        },
+        None => ProgramFailure::Anchor {
+            code,
+            meaning: anchor_meaning(code),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allot_codes_decode_to_name_and_message() {
+        let failure = decode(AllotError::AlreadyAllocatedThisPeriod.into());
+        assert_eq!(
+            failure.to_string(),
+            "allot error 6021 AlreadyAllocatedThisPeriod: the user has already been allocated in this period"
+        );
+    }
+
+    #[test]
+    fn anchor_codes_decode_to_their_meaning() {
+        let failure = decode(AnchorErrorCode::ConstraintSeeds.into());
+        assert!(failure.to_string().contains("program-derived address"));
+    }
+}

@@ -1,0 +1,314 @@
+//! Typed builders for every allot instruction. Accounts are derived with [`crate::pdas`], so a
+//! caller names only the keys that are choices (creator, operator, verifier, user, payer).
+
+use allot::instructions::{CredentialIssueArgs, PoolCreateArgs, UserListPublishArgs};
+use allot::state::AllocationRule;
+use allot::{ListProof, accounts, instruction};
+use anchor_lang::prelude::{AccountMeta, Pubkey};
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{InstructionData, ToAccountMetas, system_program};
+use anchor_spl::associated_token::ID as ASSOCIATED_TOKEN_ID;
+use anchor_spl::token_2022::ID as TOKEN_2022_ID;
+
+use crate::pdas;
+
+/// Which evidence an allocation or clawback presents.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Evidence {
+    /// The user's credential account in the pool.
+    Credential,
+    /// The pool's user list for `period`, with the user's leaf value and proof.
+    UserList {
+        /// The period of the list.
+        period: u64,
+        /// The user's value and Merkle proof.
+        proof: ListProof,
+    },
+}
+
+impl Evidence {
+    /// The (credential, user list) accounts and the proof argument this evidence passes.
+    fn parts(
+        self,
+        pool: &Pubkey,
+        user: &Pubkey,
+    ) -> (Option<Pubkey>, Option<Pubkey>, Option<ListProof>) {
+        match self {
+            Evidence::Credential => (Some(pdas::credential(pool, user)), None, None),
+            Evidence::UserList { period, proof } => {
+                (None, Some(pdas::user_list(pool, period)), Some(proof))
+            }
+        }
+    }
+}
+
+fn build(accounts: Vec<AccountMeta>, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: allot::ID,
+        accounts,
+        data: data.data(),
+    }
+}
+
+/// The accounts `emit_cpi!` needs, appended by Anchor to every event-emitting instruction.
+fn event_accounts() -> (Pubkey, Pubkey) {
+    (pdas::event_authority(), allot::ID)
+}
+
+/// `pool_create`: `creator` opens pool `args.pool_id` and becomes its operator.
+pub fn pool_create(creator: &Pubkey, args: PoolCreateArgs) -> Instruction {
+    let pool = pdas::pool(creator, args.pool_id);
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolCreate {
+            creator: *creator,
+            pool,
+            mint: pdas::mint(&pool),
+            vault: pdas::vault(&pool),
+            token_program: TOKEN_2022_ID,
+            associated_token_program: ASSOCIATED_TOKEN_ID,
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolCreate { args },
+    )
+}
+
+/// `pool_update_rule`: the operator replaces the rule.
+pub fn pool_update_rule(operator: &Pubkey, pool: &Pubkey, rule: AllocationRule) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolUpdateRule {
+            operator: *operator,
+            pool: *pool,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolUpdateRule { rule },
+    )
+}
+
+/// `pool_set_paused`: the operator pauses or resumes allocations.
+pub fn pool_set_paused(operator: &Pubkey, pool: &Pubkey, paused: bool) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolSetPaused {
+            operator: *operator,
+            pool: *pool,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolSetPaused { paused },
+    )
+}
+
+/// `pool_fund`: the operator mints `amount` into the vault.
+pub fn pool_fund(operator: &Pubkey, pool: &Pubkey, amount: u64) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolFund {
+            operator: *operator,
+            pool: *pool,
+            mint: pdas::mint(pool),
+            vault: pdas::vault(pool),
+            token_program: TOKEN_2022_ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolFund { amount },
+    )
+}
+
+/// `pool_propose_operator`: step 1 of the operator transfer.
+pub fn pool_propose_operator(
+    operator: &Pubkey,
+    pool: &Pubkey,
+    new_operator: &Pubkey,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolProposeOperator {
+            operator: *operator,
+            pool: *pool,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolProposeOperator {
+            new_operator: *new_operator,
+        },
+    )
+}
+
+/// `pool_accept_operator`: step 2 of the operator transfer, signed by the new operator.
+pub fn pool_accept_operator(new_operator: &Pubkey, pool: &Pubkey) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolAcceptOperator {
+            new_operator: *new_operator,
+            pool: *pool,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolAcceptOperator {},
+    )
+}
+
+/// `verifier_add`: the operator authorises `authority` as a verifier of `pool`.
+pub fn verifier_add(operator: &Pubkey, pool: &Pubkey, authority: &Pubkey) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::VerifierAdd {
+            operator: *operator,
+            pool: *pool,
+            verifier: pdas::verifier(pool, authority),
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::VerifierAdd {
+            authority: *authority,
+        },
+    )
+}
+
+/// `verifier_set_active`: the operator deactivates or reactivates verifier `authority`.
+pub fn verifier_set_active(
+    operator: &Pubkey,
+    pool: &Pubkey,
+    authority: &Pubkey,
+    active: bool,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::VerifierSetActive {
+            operator: *operator,
+            pool: *pool,
+            verifier: pdas::verifier(pool, authority),
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::VerifierSetActive { active },
+    )
+}
+
+/// `credential_issue`: verifier `authority` writes `user`'s credential.
+pub fn credential_issue(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    user: &Pubkey,
+    args: CredentialIssueArgs,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::CredentialIssue {
+            authority: *authority,
+            pool: *pool,
+            verifier: pdas::verifier(pool, authority),
+            user: *user,
+            credential: pdas::credential(pool, user),
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::CredentialIssue { args },
+    )
+}
+
+/// `credential_revoke`: verifier `authority` revokes `user`'s credential.
+pub fn credential_revoke(authority: &Pubkey, pool: &Pubkey, user: &Pubkey) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::CredentialRevoke {
+            authority: *authority,
+            pool: *pool,
+            verifier: pdas::verifier(pool, authority),
+            credential: pdas::credential(pool, user),
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::CredentialRevoke {},
+    )
+}
+
+/// `user_list_publish`: the operator publishes a period's user-list root.
+pub fn user_list_publish(
+    operator: &Pubkey,
+    pool: &Pubkey,
+    args: UserListPublishArgs,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::UserListPublish {
+            operator: *operator,
+            pool: *pool,
+            user_list: pdas::user_list(pool, args.period),
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::UserListPublish { args },
+    )
+}
+
+/// `allocate`: `payer` sends `user`'s allocation for the current period on `evidence`.
+pub fn allocate(payer: &Pubkey, pool: &Pubkey, user: &Pubkey, evidence: Evidence) -> Instruction {
+    let (credential, user_list, proof) = evidence.parts(pool, user);
+    let (event_authority, program) = event_accounts();
+    let mint = pdas::mint(pool);
+    build(
+        accounts::Allocate {
+            payer: *payer,
+            user: *user,
+            pool: *pool,
+            mint,
+            vault: pdas::vault(pool),
+            user_token: pdas::token_account(user, &mint),
+            record: pdas::allocation_record(pool, user),
+            credential,
+            user_list,
+            token_program: TOKEN_2022_ID,
+            associated_token_program: ASSOCIATED_TOKEN_ID,
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::Allocate { proof },
+    )
+}
+
+/// `clawback`: recovers `user`'s allocated units on `evidence` that the rule no longer holds.
+pub fn clawback(pool: &Pubkey, user: &Pubkey, evidence: Evidence) -> Instruction {
+    let (credential, user_list, proof) = evidence.parts(pool, user);
+    let (event_authority, program) = event_accounts();
+    let mint = pdas::mint(pool);
+    build(
+        accounts::Clawback {
+            user: *user,
+            pool: *pool,
+            mint,
+            vault: pdas::vault(pool),
+            user_token: pdas::token_account(user, &mint),
+            record: pdas::allocation_record(pool, user),
+            credential,
+            user_list,
+            token_program: TOKEN_2022_ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::Clawback { proof },
+    )
+}

@@ -1,0 +1,15 @@
+//! # allot-client
+//!
+//! The one place that knows the allot program from outside: PDA derivation ([`pdas`]),
+//! instruction builders ([`instructions`]), event decoding ([`events`]), user-list Merkle trees
+//! ([`merkle_tree`]) and error decoding ([`errors`]). The CLI, the bridge, the web server, the
+//! tests and the benchmarks all use it instead of re-deriving anything.
+
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod merkle_tree;
+pub mod pdas;
+
+pub use allot;
+pub use allot::ID as PROGRAM_ID;

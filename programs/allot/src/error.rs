@@ -1,0 +1,147 @@
+//! Every error the program returns. Variants are append-only: their codes are part of the ABI.
+
+use anchor_lang::prelude::*;
+
+/// Errors of the allot program; each message says what was wrong and what to do.
+#[error_code]
+#[derive(PartialEq, Eq)]
+pub enum AllotError {
+    #[msg("the signer is not this pool's operator")]
+    NotOperator,
+    #[msg(
+        "the signer is not the operator proposed for this pool; the current operator must propose it first"
+    )]
+    NotPendingOperator,
+    #[msg("the pool is paused: the operator must unpause it before allocations resume")]
+    PoolPaused,
+    #[msg(
+        "the allocation rule is invalid: indicator slot out of range, zero amount, or negative credential max age"
+    )]
+    InvalidRule,
+    #[msg("the period length is shorter than the minimum of 60 seconds")]
+    PeriodTooShort,
+    #[msg("the mint decimals exceed 9")]
+    TooManyDecimals,
+    #[msg("the supply cap must be at least one allocation amount")]
+    SupplyCapTooSmall,
+    #[msg("minting this amount would exceed the pool's supply cap")]
+    SupplyCapExceeded,
+    #[msg("the amount must be greater than zero")]
+    ZeroAmount,
+    #[msg("non-transferable pools mint at allocation time; they have no vault to fund")]
+    NonTransferableHasNoVault,
+    #[msg("the verifier is not active for this pool")]
+    VerifierInactive,
+    #[msg("the verifier already has this active state")]
+    VerifierStateUnchanged,
+    #[msg("the credential expiry must be in the future")]
+    ExpiryInPast,
+    #[msg("a credential cannot move back to an earlier period")]
+    CredentialPeriodRegressed,
+    #[msg("a credential cannot cover a period that has not started yet")]
+    PeriodInFuture,
+    #[msg("the credential is already revoked")]
+    CredentialAlreadyRevoked,
+    #[msg("the credential has been revoked by its verifier")]
+    CredentialRevoked,
+    #[msg("the credential has expired")]
+    CredentialExpired,
+    #[msg("the credential was issued longer ago than the pool's credential max age")]
+    CredentialTooOld,
+    #[msg("the credential does not cover the current period; the verifier must update it")]
+    CredentialWrongPeriod,
+    #[msg("the user's indicator does not meet the pool's rule")]
+    RuleNotMet,
+    #[msg("the user has already been allocated in this period")]
+    AlreadyAllocatedThisPeriod,
+    #[msg("pass exactly one piece of evidence: a credential, or a user list with a proof")]
+    EvidenceMismatch,
+    #[msg("the user list does not cover the current period")]
+    UserListWrongPeriod,
+    #[msg("the Merkle proof does not prove this user and value against the published root")]
+    InvalidProof,
+    #[msg("the Merkle proof is longer than 32 nodes")]
+    ProofTooLong,
+    #[msg("this user list was already used by an allocation; its root can no longer be replaced")]
+    UserListRootInUse,
+    #[msg("the user's evidence still meets the rule: nothing may be clawed back")]
+    ConditionsStillHold,
+    #[msg("the evidence is older than the user's last allocation and cannot justify a clawback")]
+    EvidenceOlderThanAllocation,
+    #[msg("the user holds no allocated units to claw back")]
+    NothingToClawBack,
+    #[msg("arithmetic overflow or underflow")]
+    MathOverflow,
+    #[msg("pool accounting invariant violated")]
+    InvariantViolated,
+    #[msg("the new operator is the current operator")]
+    OperatorUnchanged,
+    #[msg("no operator transfer is pending")]
+    NoPendingOperator,
+    #[msg("the vault holds fewer units than one allocation: the operator must fund the pool")]
+    VaultInsufficient,
+}
+
+impl AllotError {
+    /// Every variant in code order (code = 6000 + index), for decoders outside the program.
+    pub const ALL: [AllotError; 35] = [
+        AllotError::NotOperator,
+        AllotError::NotPendingOperator,
+        AllotError::PoolPaused,
+        AllotError::InvalidRule,
+        AllotError::PeriodTooShort,
+        AllotError::TooManyDecimals,
+        AllotError::SupplyCapTooSmall,
+        AllotError::SupplyCapExceeded,
+        AllotError::ZeroAmount,
+        AllotError::NonTransferableHasNoVault,
+        AllotError::VerifierInactive,
+        AllotError::VerifierStateUnchanged,
+        AllotError::ExpiryInPast,
+        AllotError::CredentialPeriodRegressed,
+        AllotError::PeriodInFuture,
+        AllotError::CredentialAlreadyRevoked,
+        AllotError::CredentialRevoked,
+        AllotError::CredentialExpired,
+        AllotError::CredentialTooOld,
+        AllotError::CredentialWrongPeriod,
+        AllotError::RuleNotMet,
+        AllotError::AlreadyAllocatedThisPeriod,
+        AllotError::EvidenceMismatch,
+        AllotError::UserListWrongPeriod,
+        AllotError::InvalidProof,
+        AllotError::ProofTooLong,
+        AllotError::UserListRootInUse,
+        AllotError::ConditionsStillHold,
+        AllotError::EvidenceOlderThanAllocation,
+        AllotError::NothingToClawBack,
+        AllotError::MathOverflow,
+        AllotError::InvariantViolated,
+        AllotError::OperatorUnchanged,
+        AllotError::NoPendingOperator,
+        AllotError::VaultInsufficient,
+    ];
+
+    /// The variant with the given custom error code, if it is one of ours.
+    pub fn from_code(code: u32) -> Option<AllotError> {
+        let index = code.checked_sub(anchor_lang::error::ERROR_CODE_OFFSET)?;
+        Self::ALL.get(usize::try_from(index).ok()?).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_variant_in_code_order() {
+        let declared = include_str!("error.rs").matches("\n    #[msg(").count();
+        assert_eq!(AllotError::ALL.len(), declared);
+        for (index, error) in AllotError::ALL.iter().enumerate() {
+            assert_eq!(u32::from(*error), 6000 + index as u32);
+            assert_eq!(AllotError::from_code(6000 + index as u32), Some(*error));
+        }
+        assert_eq!(AllotError::from_code(6000 + declared as u32), None);
+        assert_eq!(AllotError::from_code(2006), None);
+    }
+}

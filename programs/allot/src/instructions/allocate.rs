@@ -1,0 +1,141 @@
+//! `allocate`: anyone sends it; the pool gives the rule's amount to a user whose evidence meets
+//! the rule, at most once per period.
+
+use anchor_lang::prelude::*;
+use anchor_spl::associated_token::AssociatedToken;
+use anchor_spl::token_2022::Token2022;
+use anchor_spl::token_interface::{Mint, TokenAccount};
+
+use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL};
+use crate::error::AllotError;
+use crate::events::Allocated;
+use crate::evidence::ListProof;
+use crate::pool_tokens::PoolTokenAccounts;
+use crate::state::{AllocationRecord, Credential, EvidenceKind, Pool, UserList};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct Allocate<'info> {
+    /// Whoever sends the allocation (the user, or the operator's crank); pays for the user's token
+    /// account and allocation record when they are new, so the user needs no SOL.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// CHECK: the user's wallet; receives the units in its associated token account.
+    pub user: UncheckedAccount<'info>,
+    /// The pool allocating.
+    #[account(mut, has_one = mint, has_one = vault)]
+    pub pool: Box<Account<'info, Pool>>,
+    /// The pool's mint.
+    #[account(mut)]
+    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The pool's vault (source of units in transferable pools).
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's associated token account for the pool mint, created if missing.
+    #[account(
+        init_if_needed,
+        payer = payer,
+        associated_token::mint = mint,
+        associated_token::authority = user,
+        associated_token::token_program = token_program,
+    )]
+    pub user_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's allocation record in this pool, created on the first allocation.
+    #[account(
+        init_if_needed,
+        payer = payer,
+        space = 8 + AllocationRecord::INIT_SPACE,
+        seeds = [SEED_ALLOCATION, pool.key().as_ref(), user.key().as_ref()],
+        bump,
+    )]
+    pub record: Box<Account<'info, AllocationRecord>>,
+    /// Evidence, option 1: the user's credential in this pool.
+    #[account(
+        seeds = [SEED_CREDENTIAL, pool.key().as_ref(), user.key().as_ref()],
+        bump = credential.bump,
+    )]
+    pub credential: Option<Box<Account<'info, Credential>>>,
+    /// Evidence, option 2: this pool's user list for the current period (with `proof` in the args).
+    #[account(mut, has_one = pool)]
+    pub user_list: Option<Box<Account<'info, UserList>>>,
+    pub token_program: Program<'info, Token2022>,
+    pub associated_token_program: Program<'info, AssociatedToken>,
+    pub system_program: Program<'info, System>,
+}
+
+/// Allocates the rule's amount to the user for the current period.
+///
+/// Checks: pool not paused; exactly one piece of evidence (a credential, or a user list plus
+/// `proof`) and it meets the rule for the current period; no allocation yet in this period;
+/// enough units in the vault (transferable) or under the supply cap (non-transferable).
+pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool_key = ctx.accounts.pool.key();
+    let user = ctx.accounts.user.key();
+    require!(!ctx.accounts.pool.paused, AllotError::PoolPaused);
+    let period = ctx.accounts.pool.period_at(now)?;
+    let rule = ctx.accounts.pool.rule;
+
+    let evidence = match (
+        &ctx.accounts.credential,
+        &mut ctx.accounts.user_list,
+        &proof,
+    ) {
+        (Some(credential), None, None) => {
+            credential.check_supports_allocation(&rule, period, now)?;
+            EvidenceKind::Credential
+        }
+        (None, Some(list), Some(proof)) => {
+            require!(list.period == period, AllotError::UserListWrongPeriod);
+            proof.verify(&pool_key, list, &user)?;
+            require!(rule.is_met_by(proof.value), AllotError::RuleNotMet);
+            list.allocations = list
+                .allocations
+                .checked_add(1)
+                .ok_or(AllotError::MathOverflow)?;
+            EvidenceKind::UserList
+        }
+        _ => return err!(AllotError::EvidenceMismatch),
+    };
+
+    let record = &mut ctx.accounts.record;
+    record.bump = ctx.bumps.record;
+    record.record_allocation(period, rule.amount, now)?;
+
+    let pool_info = ctx.accounts.pool.to_account_info();
+    let tokens = PoolTokenAccounts {
+        pool: &pool_info,
+        mint: &ctx.accounts.mint.to_account_info(),
+        token_program: &ctx.accounts.token_program.to_account_info(),
+    };
+    let user_token = ctx.accounts.user_token.to_account_info();
+    let pool = &mut ctx.accounts.pool;
+    if pool.transferable {
+        require!(
+            ctx.accounts.vault.amount >= rule.amount,
+            AllotError::VaultInsufficient
+        );
+        tokens.transfer(
+            pool,
+            &ctx.accounts.vault.to_account_info(),
+            &user_token,
+            rule.amount,
+        )?;
+    } else {
+        pool.record_mint(rule.amount)?;
+        tokens.mint_to(pool, &user_token, rule.amount)?;
+    }
+    pool.record_allocation(rule.amount)?;
+    pool.invariant()?;
+
+    emit_cpi!(Allocated {
+        pool: pool_key,
+        user,
+        period,
+        amount: rule.amount,
+        evidence,
+        user_allocated: ctx.accounts.record.allocated,
+        pool_outstanding: pool.totals.outstanding,
+    });
+    Ok(())
+}

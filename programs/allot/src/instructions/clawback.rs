@@ -1,0 +1,135 @@
+//! `clawback`: anyone sends it; the pool recovers a user's allocated units once the user's
+//! evidence no longer supports them.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_2022::Token2022;
+use anchor_spl::token_interface::{Mint, TokenAccount};
+
+use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL};
+use crate::error::AllotError;
+use crate::events::ClawedBack;
+use crate::evidence::ListProof;
+use crate::pool_tokens::PoolTokenAccounts;
+use crate::state::{AllocationRecord, ClawbackReason, Credential, EvidenceKind, Pool, UserList};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct Clawback<'info> {
+    /// CHECK: the holder's wallet; only its key is used, to find its token account and record.
+    pub user: UncheckedAccount<'info>,
+    /// The pool recovering units.
+    #[account(mut, has_one = mint, has_one = vault)]
+    pub pool: Box<Account<'info, Pool>>,
+    /// The pool's mint (its permanent delegate is the pool).
+    #[account(mut)]
+    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The pool's vault (receives the units in transferable pools).
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's associated token account for the pool mint.
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = user,
+        associated_token::token_program = token_program,
+    )]
+    pub user_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's allocation record: bounds what may be recovered.
+    #[account(
+        mut,
+        seeds = [SEED_ALLOCATION, pool.key().as_ref(), user.key().as_ref()],
+        bump = record.bump,
+    )]
+    pub record: Box<Account<'info, AllocationRecord>>,
+    /// Evidence, option 1: the user's credential in this pool.
+    #[account(
+        seeds = [SEED_CREDENTIAL, pool.key().as_ref(), user.key().as_ref()],
+        bump = credential.bump,
+    )]
+    pub credential: Option<Box<Account<'info, Credential>>>,
+    /// Evidence, option 2: a user list of this pool stating a failing value (with `proof`).
+    #[account(has_one = pool)]
+    pub user_list: Option<Box<Account<'info, UserList>>>,
+    pub token_program: Program<'info, Token2022>,
+}
+
+/// Recovers `min(balance, allocated - clawed back)` from the user: back to the vault, or burned
+/// when the pool is non-transferable.
+///
+/// Checks: exactly one piece of evidence, no older than the user's last allocation, showing that
+/// the rule no longer holds (credential revoked, expired or failing; or a list value failing);
+/// something to recover.
+pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool_key = ctx.accounts.pool.key();
+    let user = ctx.accounts.user.key();
+    let rule = ctx.accounts.pool.rule;
+    let last_period = ctx.accounts.record.last_period;
+
+    let (reason, evidence) = match (&ctx.accounts.credential, &ctx.accounts.user_list, &proof) {
+        (Some(credential), None, None) => {
+            require!(
+                credential.period >= last_period,
+                AllotError::EvidenceOlderThanAllocation
+            );
+            let reason = credential
+                .clawback_reason(&rule, now)
+                .ok_or(AllotError::ConditionsStillHold)?;
+            (reason, EvidenceKind::Credential)
+        }
+        (None, Some(list), Some(proof)) => {
+            require!(
+                list.period >= last_period,
+                AllotError::EvidenceOlderThanAllocation
+            );
+            proof.verify(&pool_key, list, &user)?;
+            require!(
+                !rule.is_met_by(proof.value),
+                AllotError::ConditionsStillHold
+            );
+            (ClawbackReason::IndicatorFails, EvidenceKind::UserList)
+        }
+        _ => return err!(AllotError::EvidenceMismatch),
+    };
+
+    let amount = ctx
+        .accounts
+        .record
+        .clawable()
+        .min(ctx.accounts.user_token.amount);
+    require!(amount > 0, AllotError::NothingToClawBack);
+    ctx.accounts.record.record_clawback(amount)?;
+
+    let pool_info = ctx.accounts.pool.to_account_info();
+    let tokens = PoolTokenAccounts {
+        pool: &pool_info,
+        mint: &ctx.accounts.mint.to_account_info(),
+        token_program: &ctx.accounts.token_program.to_account_info(),
+    };
+    let user_token = ctx.accounts.user_token.to_account_info();
+    let pool = &mut ctx.accounts.pool;
+    let burned = !pool.transferable;
+    if burned {
+        tokens.burn(pool, &user_token, amount)?;
+    } else {
+        tokens.transfer(
+            pool,
+            &user_token,
+            &ctx.accounts.vault.to_account_info(),
+            amount,
+        )?;
+    }
+    pool.record_clawback(amount, burned)?;
+    pool.invariant()?;
+
+    emit_cpi!(ClawedBack {
+        pool: pool_key,
+        user,
+        amount,
+        reason,
+        evidence,
+        burned,
+        pool_outstanding: pool.totals.outstanding,
+    });
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! `credential_issue`: an active verifier writes (or updates) a user's credential.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::{INDICATOR_COUNT, SEED_CREDENTIAL, SEED_VERIFIER};
+use crate::error::AllotError;
+use crate::events::CredentialIssued;
+use crate::state::{Credential, Pool, Verifier};
+
+/// What the verifier attests.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq)]
+pub struct CredentialIssueArgs {
+    /// The allocation period the indicators cover (not later than the current one).
+    pub period: u64,
+    /// Indicator values; the pool's rule reads one slot.
+    pub indicators: [u64; INDICATOR_COUNT],
+    /// Unix time after which the credential no longer supports holdings.
+    pub expires_at: i64,
+    /// Hash of the off-chain verification report.
+    pub evidence_hash: [u8; 32],
+}
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct CredentialIssue<'info> {
+    /// The verifier's signing key; pays the credential's rent when it is new.
+    #[account(mut)]
+    pub authority: Signer<'info>,
+    /// The pool the credential is for.
+    pub pool: Box<Account<'info, Pool>>,
+    /// The signer's authorisation for this pool; must be active.
+    #[account(
+        mut,
+        seeds = [SEED_VERIFIER, pool.key().as_ref(), authority.key().as_ref()],
+        bump = verifier.bump,
+        has_one = pool,
+        constraint = verifier.active @ AllotError::VerifierInactive,
+    )]
+    pub verifier: Box<Account<'info, Verifier>>,
+    /// CHECK: the user's wallet; only its key is used (as seed and stored value).
+    pub user: UncheckedAccount<'info>,
+    /// The user's credential in this pool, created on first issue.
+    #[account(
+        init_if_needed,
+        payer = authority,
+        space = 8 + Credential::INIT_SPACE,
+        seeds = [SEED_CREDENTIAL, pool.key().as_ref(), user.key().as_ref()],
+        bump,
+    )]
+    pub credential: Box<Account<'info, Credential>>,
+    pub system_program: Program<'info, System>,
+}
+
+/// Writes the credential: indicators for `period`, expiry and evidence hash. Updating clears a
+/// revocation; a lower indicator may make the user's holdings claw-backable.
+///
+/// Checks: expiry in the future; period not in the future; period never moves backwards.
+pub fn handler(ctx: Context<CredentialIssue>, args: CredentialIssueArgs) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    require!(args.expires_at > now, AllotError::ExpiryInPast);
+    let current_period = ctx.accounts.pool.period_at(now)?;
+    require!(args.period <= current_period, AllotError::PeriodInFuture);
+    let credential = &mut ctx.accounts.credential;
+    let is_new = credential.pool == Pubkey::default();
+    require!(
+        is_new || args.period >= credential.period,
+        AllotError::CredentialPeriodRegressed
+    );
+    let authority = ctx.accounts.authority.key();
+    credential.set_inner(Credential {
+        bump: ctx.bumps.credential,
+        pool: ctx.accounts.pool.key(),
+        user: ctx.accounts.user.key(),
+        verifier: authority,
+        period: args.period,
+        indicators: args.indicators,
+        issued_at: now,
+        expires_at: args.expires_at,
+        evidence_hash: args.evidence_hash,
+        revoked: false,
+    });
+    let verifier = &mut ctx.accounts.verifier;
+    verifier.credentials_issued = verifier
+        .credentials_issued
+        .checked_add(1)
+        .ok_or(AllotError::MathOverflow)?;
+    emit_cpi!(CredentialIssued {
+        pool: ctx.accounts.pool.key(),
+        user: ctx.accounts.user.key(),
+        verifier: authority,
+        period: args.period,
+        indicators: args.indicators,
+        issued_at: now,
+        expires_at: args.expires_at,
+        evidence_hash: args.evidence_hash,
+    });
+    Ok(())
+}

@@ -1,0 +1,33 @@
+//! One module per instruction: its accounts, its arguments and its handler.
+
+// Every module has a `handler`; callers name it by module (`instructions::allocate::handler`).
+#![allow(ambiguous_glob_reexports)]
+
+pub mod allocate;
+pub mod clawback;
+pub mod credential_issue;
+pub mod credential_revoke;
+pub mod pool_accept_operator;
+pub mod pool_create;
+pub mod pool_fund;
+pub mod pool_propose_operator;
+pub mod pool_set_paused;
+pub mod pool_update_rule;
+pub mod user_list_publish;
+pub mod verifier_add;
+pub mod verifier_set_active;
+
+// Anchor's `#[program]` macro looks the generated client-account modules up at the crate root.
+pub use allocate::*;
+pub use clawback::*;
+pub use credential_issue::*;
+pub use credential_revoke::*;
+pub use pool_accept_operator::*;
+pub use pool_create::*;
+pub use pool_fund::*;
+pub use pool_propose_operator::*;
+pub use pool_set_paused::*;
+pub use pool_update_rule::*;
+pub use user_list_publish::*;
+pub use verifier_add::*;
+pub use verifier_set_active::*;

@@ -1,0 +1,144 @@
+//! # allot
+//!
+//! A payment platform (or a merchant on it) runs a **pool** of virtual resources — virtual stocks,
+//! assets, options or tokens tied to its service profits — and hands them to its users by a rule
+//! anyone can audit on chain.
+//!
+//! * The pool owns a Token-2022 mint whose mint authority **and permanent delegate** is the pool
+//!   PDA, so units it allocated can be recovered from the user's own wallet account (clawback)
+//!   without the user's signature. Non-transferable pools use the NonTransferable extension:
+//!   allocation mints, clawback burns.
+//! * **Evidence** of a user's service indicators comes from third-party **verifiers** the operator
+//!   authorises per pool (credential accounts), or from the operator's published **user list**
+//!   (a Merkle root per period, proven at allocation time).
+//! * **Allocation** is permissionless to send (the user or a crank) and at most once per
+//!   (pool, user, period). **Clawback** is permissionless too, and only succeeds when the evidence
+//!   shows the rule no longer holds.
+//!
+//! Trust model: the operator controls the rule, the verifier set and the user lists; verifiers
+//! control credentials. Neither can move a user's units except through the rule: clawback needs
+//! evidence that the user no longer qualifies, and never exceeds what the pool allocated.
+//!
+//! Every state change emits an event with `emit_cpi!` (inner-instruction data, never truncated).
+
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod error;
+pub mod events;
+pub mod evidence;
+pub mod instructions;
+pub mod merkle;
+pub mod pda_account;
+pub mod pool_tokens;
+pub mod state;
+
+pub use evidence::ListProof;
+use instructions::*;
+use state::AllocationRule;
+
+declare_id!("D9NNYHsHysxSYRWiJYM9w8Bkr3ooUQgJ9wQLodeMMWvE");
+
+#[cfg(not(feature = "no-entrypoint"))]
+solana_security_txt::security_txt! {
+    name: "allot",
+    project_url: "https://github.com/allot-dev/allot",
+    contacts: "link:https://github.com/allot-dev/allot/security/advisories/new",
+    policy: "https://github.com/allot-dev/allot/blob/main/SECURITY.md",
+    source_code: "https://github.com/allot-dev/allot"
+}
+
+#[program]
+pub mod allot {
+    use super::*;
+
+    /// Creates a pool owned by the signer (its first operator), with a Token-2022 mint (pool PDA
+    /// as mint authority and permanent delegate; NonTransferable unless `transferable`) and a vault.
+    ///
+    /// Period 0 starts now. The pool address depends only on the creator and `pool_id`, so
+    /// nobody else can take a creator's pool address.
+    pub fn pool_create(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
+        instructions::pool_create::handler(ctx, args)
+    }
+
+    /// Operator: replaces the allocation rule (applies to later allocations and clawbacks).
+    ///
+    /// Hazard: tightening the rule makes holders whose evidence no longer meets it
+    /// claw-backable; announce rule changes to users before sending them.
+    pub fn pool_update_rule(ctx: Context<PoolUpdateRule>, rule: AllocationRule) -> Result<()> {
+        instructions::pool_update_rule::handler(ctx, rule)
+    }
+
+    /// Operator: pauses (`true`) or resumes (`false`) allocations. Clawbacks are not paused.
+    pub fn pool_set_paused(ctx: Context<PoolSetPaused>, paused: bool) -> Result<()> {
+        instructions::pool_set_paused::handler(ctx, paused)
+    }
+
+    /// Operator: mints `amount` units into the vault of a transferable pool, up to the supply cap.
+    pub fn pool_fund(ctx: Context<PoolFund>, amount: u64) -> Result<()> {
+        instructions::pool_fund::handler(ctx, amount)
+    }
+
+    /// Operator: proposes a new operator (step 1 of 2; replaces any pending proposal).
+    pub fn pool_propose_operator(
+        ctx: Context<PoolProposeOperator>,
+        new_operator: Pubkey,
+    ) -> Result<()> {
+        instructions::pool_propose_operator::handler(ctx, new_operator)
+    }
+
+    /// Proposed operator: accepts and becomes the operator (step 2 of 2).
+    pub fn pool_accept_operator(ctx: Context<PoolAcceptOperator>) -> Result<()> {
+        instructions::pool_accept_operator::handler(ctx)
+    }
+
+    /// Operator: authorises `authority` as a verifier of this pool.
+    pub fn verifier_add(ctx: Context<VerifierAdd>, authority: Pubkey) -> Result<()> {
+        instructions::verifier_add::handler(ctx, authority)
+    }
+
+    /// Operator: deactivates (`false`, i.e. removes) or reactivates (`true`) a verifier.
+    pub fn verifier_set_active(ctx: Context<VerifierSetActive>, active: bool) -> Result<()> {
+        instructions::verifier_set_active::handler(ctx, active)
+    }
+
+    /// Active verifier: writes or updates a user's credential (indicators for a period, expiry,
+    /// evidence hash). Clears a previous revocation.
+    pub fn credential_issue(
+        ctx: Context<CredentialIssue>,
+        args: CredentialIssueArgs,
+    ) -> Result<()> {
+        instructions::credential_issue::handler(ctx, args)
+    }
+
+    /// Active verifier: revokes a user's credential; the user's allocated units become
+    /// claw-backable.
+    pub fn credential_revoke(ctx: Context<CredentialRevoke>) -> Result<()> {
+        instructions::credential_revoke::handler(ctx)
+    }
+
+    /// Operator: publishes the Merkle root of a period's user list. Replaceable until an
+    /// allocation uses it.
+    ///
+    /// Hazard: a root can be replaced before its first use; users who want certainty allocate
+    /// as soon as the list is published.
+    pub fn user_list_publish(
+        ctx: Context<UserListPublish>,
+        args: UserListPublishArgs,
+    ) -> Result<()> {
+        instructions::user_list_publish::handler(ctx, args)
+    }
+
+    /// Anyone: allocates the rule's amount to `user` for the current period, on a credential
+    /// (pass `credential`, `proof = None`) or a user-list proof (pass `user_list` and `proof`).
+    /// The payer funds the user's token account and allocation record when they are new.
+    pub fn allocate(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
+        instructions::allocate::handler(ctx, proof)
+    }
+
+    /// Anyone: recovers a user's allocated units when their evidence no longer meets the rule
+    /// (revoked, expired or failing credential; or a user-list value that fails the rule).
+    pub fn clawback(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
+        instructions::clawback::handler(ctx, proof)
+    }
+}

@@ -1,0 +1,83 @@
+//! Token-2022 movements the pool signs for: as mint authority, vault owner and permanent delegate.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_2022::{self, BurnChecked, MintToChecked, TransferChecked};
+
+use crate::state::Pool;
+
+/// The token accounts and programs a pool movement needs.
+pub struct PoolTokenAccounts<'a, 'info> {
+    /// The pool PDA (signs every movement).
+    pub pool: &'a AccountInfo<'info>,
+    /// The pool's mint.
+    pub mint: &'a AccountInfo<'info>,
+    /// The Token-2022 program.
+    pub token_program: &'a AccountInfo<'info>,
+}
+
+impl<'info> PoolTokenAccounts<'_, 'info> {
+    /// Mints `amount` new units into `to`, as mint authority.
+    pub fn mint_to(&self, pool: &Pool, to: &AccountInfo<'info>, amount: u64) -> Result<()> {
+        pool.with_signer(|seeds| {
+            token_2022::mint_to_checked(
+                CpiContext::new_with_signer(
+                    self.token_program.key(),
+                    MintToChecked {
+                        mint: self.mint.clone(),
+                        to: to.clone(),
+                        authority: self.pool.clone(),
+                    },
+                    seeds,
+                ),
+                amount,
+                pool.decimals,
+            )
+        })
+    }
+
+    /// Moves `amount` from `from` to `to`. The pool signs as owner of the vault or, for a user's
+    /// account, as the mint's permanent delegate.
+    pub fn transfer(
+        &self,
+        pool: &Pool,
+        from: &AccountInfo<'info>,
+        to: &AccountInfo<'info>,
+        amount: u64,
+    ) -> Result<()> {
+        pool.with_signer(|seeds| {
+            token_2022::transfer_checked(
+                CpiContext::new_with_signer(
+                    self.token_program.key(),
+                    TransferChecked {
+                        from: from.clone(),
+                        mint: self.mint.clone(),
+                        to: to.clone(),
+                        authority: self.pool.clone(),
+                    },
+                    seeds,
+                ),
+                amount,
+                pool.decimals,
+            )
+        })
+    }
+
+    /// Burns `amount` from `from`, as the mint's permanent delegate.
+    pub fn burn(&self, pool: &Pool, from: &AccountInfo<'info>, amount: u64) -> Result<()> {
+        pool.with_signer(|seeds| {
+            token_2022::burn_checked(
+                CpiContext::new_with_signer(
+                    self.token_program.key(),
+                    BurnChecked {
+                        mint: self.mint.clone(),
+                        from: from.clone(),
+                        authority: self.pool.clone(),
+                    },
+                    seeds,
+                ),
+                amount,
+                pool.decimals,
+            )
+        })
+    }
+}

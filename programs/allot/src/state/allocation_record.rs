@@ -1,0 +1,108 @@
+//! The per-(pool, user) record that makes allocation at-most-once per period.
+
+use anchor_lang::prelude::*;
+
+use crate::error::AllotError;
+
+/// What one user received from one pool. PDA: `[SEED_ALLOCATION, pool, user]`.
+/// Kept small (45 bytes with discriminator): its rent is paid once per user.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct AllocationRecord {
+    /// Canonical bump of this PDA.
+    pub bump: u8,
+    /// Number of allocations received (0 until the first one).
+    pub allocations: u32,
+    /// The last period the user was allocated in (meaningful once `allocations > 0`).
+    pub last_period: u64,
+    /// When the last allocation happened (unix seconds).
+    pub last_allocated_at: i64,
+    /// Units ever allocated to the user.
+    pub allocated: u64,
+    /// Units ever clawed back from the user.
+    pub clawed_back: u64,
+}
+
+// The per-user record stays within 64 bytes (its rent is paid once per user).
+const _: () = assert!(8 + AllocationRecord::INIT_SPACE <= 64);
+
+impl AllocationRecord {
+    /// Refuses a second allocation in the same period.
+    pub fn check_can_allocate(&self, period: u64) -> Result<()> {
+        require!(
+            self.allocations == 0 || self.last_period != period,
+            AllotError::AlreadyAllocatedThisPeriod
+        );
+        Ok(())
+    }
+
+    /// Records an allocation of `amount` in `period` at `now`.
+    pub fn record_allocation(&mut self, period: u64, amount: u64, now: i64) -> Result<()> {
+        self.check_can_allocate(period)?;
+        self.allocations = self
+            .allocations
+            .checked_add(1)
+            .ok_or(AllotError::MathOverflow)?;
+        self.allocated = self
+            .allocated
+            .checked_add(amount)
+            .ok_or(AllotError::MathOverflow)?;
+        self.last_period = period;
+        self.last_allocated_at = now;
+        Ok(())
+    }
+
+    /// Units allocated and not yet clawed back: the most a clawback may recover.
+    pub fn clawable(&self) -> u64 {
+        self.allocated.saturating_sub(self.clawed_back)
+    }
+
+    /// Records `amount` clawed back, never more than [`Self::clawable`].
+    pub fn record_clawback(&mut self, amount: u64) -> Result<()> {
+        require!(amount <= self.clawable(), AllotError::NothingToClawBack);
+        self.clawed_back = self
+            .clawed_back
+            .checked_add(amount)
+            .ok_or(AllotError::MathOverflow)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh() -> AllocationRecord {
+        AllocationRecord {
+            bump: 255,
+            allocations: 0,
+            last_period: 0,
+            last_allocated_at: 0,
+            allocated: 0,
+            clawed_back: 0,
+        }
+    }
+
+    #[test]
+    fn record_is_45_bytes_with_its_discriminator() {
+        assert_eq!(8 + AllocationRecord::INIT_SPACE, 45);
+    }
+
+    #[test]
+    fn period_zero_is_allocatable_once() {
+        let mut r = fresh();
+        r.record_allocation(0, 5, 10).unwrap();
+        assert!(r.record_allocation(0, 5, 11).is_err());
+        r.record_allocation(1, 5, 12).unwrap();
+        assert_eq!((r.allocations, r.allocated, r.last_period), (2, 10, 1));
+    }
+
+    #[test]
+    fn clawback_is_bounded_by_what_was_allocated() {
+        let mut r = fresh();
+        r.record_allocation(0, 5, 10).unwrap();
+        assert!(r.record_clawback(6).is_err());
+        r.record_clawback(5).unwrap();
+        assert_eq!(r.clawable(), 0);
+    }
+}

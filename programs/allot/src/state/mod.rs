@@ -1,0 +1,15 @@
+//! Account types of the allot program, one file each, with the pure functions that decide things.
+
+pub mod allocation_record;
+pub mod credential;
+pub mod pool;
+pub mod rule;
+pub mod user_list;
+pub mod verifier;
+
+pub use allocation_record::*;
+pub use credential::*;
+pub use pool::*;
+pub use rule::*;
+pub use user_list::*;
+pub use verifier::*;

@@ -1,0 +1,244 @@
+//! The pool: one operator's supply of virtual resources and the rule that hands them out.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::SEED_POOL;
+use crate::error::AllotError;
+use crate::state::AllocationRule;
+
+/// What the pool's units represent. Stored for display and, from the exchange module on, for pricing.
+#[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// A virtual share in the service's profits.
+    VirtualStock,
+    /// A virtual asset valued at the pool's rate.
+    VirtualAsset,
+    /// A virtual option: pays the rate above a strike, inside an exercise window.
+    VirtualOption,
+    /// A plain virtual token.
+    VirtualToken,
+}
+
+/// Running totals of the pool, in the mint's base units.
+#[derive(
+    AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, Default, PartialEq, Eq,
+)]
+pub struct PoolTotals {
+    /// Units ever minted by the pool (vault funding, or allocations of non-transferable pools).
+    pub minted: u64,
+    /// Units ever burned by the pool (clawbacks of non-transferable pools).
+    pub burned: u64,
+    /// Units ever allocated to users.
+    pub allocated: u64,
+    /// Units ever recovered from users by clawback.
+    pub clawed_back: u64,
+    /// Units allocated and not clawed back: what users hold by allocation now.
+    pub outstanding: u64,
+    /// Number of allocations made.
+    pub allocations: u64,
+}
+
+/// A pool of virtual resources. PDA: `[SEED_POOL, creator, pool_id (u64 LE)]`.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Pool {
+    /// Canonical bump of this PDA.
+    pub bump: u8,
+    /// Canonical bump of the mint PDA `[SEED_MINT, pool]`.
+    pub mint_bump: u8,
+    /// Key that created the pool; part of the seeds, so it never changes (the operator can).
+    pub creator: Pubkey,
+    /// Creator-chosen id, so one creator can run several pools.
+    pub pool_id: u64,
+    /// Current operator: manages the rule, verifiers, user lists and funding.
+    pub operator: Pubkey,
+    /// Operator proposed by the current one; becomes operator when it signs the acceptance.
+    pub pending_operator: Option<Pubkey>,
+    /// What the units represent.
+    pub kind: ResourceKind,
+    /// Token-2022 mint of the pool (mint authority and permanent delegate: this pool).
+    pub mint: Pubkey,
+    /// The pool's associated token account holding unallocated units.
+    pub vault: Pubkey,
+    /// Decimals of the mint.
+    pub decimals: u8,
+    /// Whether holders may transfer units to each other. When false the mint is NonTransferable:
+    /// allocations mint, clawbacks burn.
+    pub transferable: bool,
+    /// While true, allocations are refused (clawbacks still run).
+    pub paused: bool,
+    /// The rule applied at allocation and clawback.
+    pub rule: AllocationRule,
+    /// Unix time at which period 0 starts (the pool's creation time).
+    pub period_origin: i64,
+    /// Length of one allocation period in seconds; fixed for the pool's life.
+    pub period_seconds: i64,
+    /// Most units the pool may ever mint.
+    pub supply_cap: u64,
+    /// Running totals.
+    pub totals: PoolTotals,
+    /// Number of verifiers currently active.
+    pub active_verifiers: u32,
+}
+
+impl Pool {
+    /// Allocation period containing `now` (period 0 starts at `period_origin`).
+    pub fn period_at(&self, now: i64) -> Result<u64> {
+        let elapsed = now.saturating_sub(self.period_origin).max(0);
+        let period = elapsed
+            .checked_div(self.period_seconds)
+            .ok_or(AllotError::MathOverflow)?;
+        u64::try_from(period).map_err(|_| error!(AllotError::MathOverflow))
+    }
+
+    /// Runs `f` with this pool's PDA signer seeds.
+    pub fn with_signer<R>(&self, f: impl FnOnce(&[&[&[u8]]]) -> R) -> R {
+        let id = self.pool_id.to_le_bytes();
+        let bump = [self.bump];
+        let seeds: &[&[u8]] = &[SEED_POOL, self.creator.as_ref(), &id, &bump];
+        f(&[seeds])
+    }
+
+    /// Records `amount` minted, refusing to pass the supply cap.
+    pub fn record_mint(&mut self, amount: u64) -> Result<()> {
+        let minted = self
+            .totals
+            .minted
+            .checked_add(amount)
+            .ok_or(AllotError::MathOverflow)?;
+        require!(minted <= self.supply_cap, AllotError::SupplyCapExceeded);
+        self.totals.minted = minted;
+        Ok(())
+    }
+
+    /// Records an allocation of `amount` to a user. Changes nothing on error.
+    pub fn record_allocation(&mut self, amount: u64) -> Result<()> {
+        let t = &self.totals;
+        let allocated = t.allocated.checked_add(amount);
+        let outstanding = t.outstanding.checked_add(amount);
+        let allocations = t.allocations.checked_add(1);
+        let (Some(allocated), Some(outstanding), Some(allocations)) =
+            (allocated, outstanding, allocations)
+        else {
+            return err!(AllotError::MathOverflow);
+        };
+        self.totals = PoolTotals {
+            allocated,
+            outstanding,
+            allocations,
+            ..self.totals
+        };
+        Ok(())
+    }
+
+    /// Records `amount` recovered from a user; `burned` when the pool burns instead of re-vaulting.
+    /// Changes nothing on error.
+    pub fn record_clawback(&mut self, amount: u64, burned: bool) -> Result<()> {
+        let t = &self.totals;
+        let clawed_back = t.clawed_back.checked_add(amount);
+        let outstanding = t.outstanding.checked_sub(amount);
+        let burned_total = if burned {
+            t.burned.checked_add(amount)
+        } else {
+            Some(t.burned)
+        };
+        let (Some(clawed_back), Some(outstanding), Some(burned)) =
+            (clawed_back, outstanding, burned_total)
+        else {
+            return err!(AllotError::MathOverflow);
+        };
+        self.totals = PoolTotals {
+            clawed_back,
+            outstanding,
+            burned,
+            ..self.totals
+        };
+        Ok(())
+    }
+
+    /// Accounting invariant, checked at the end of every handler that changes the totals:
+    /// what was allocated and not clawed back is outstanding, and no more is out than exists.
+    pub fn invariant(&self) -> Result<()> {
+        let t = &self.totals;
+        let net_allocated = t.allocated.checked_sub(t.clawed_back);
+        require!(
+            net_allocated == Some(t.outstanding),
+            AllotError::InvariantViolated
+        );
+        let live_supply = t
+            .minted
+            .checked_sub(t.burned)
+            .ok_or(AllotError::InvariantViolated)?;
+        require!(t.outstanding <= live_supply, AllotError::InvariantViolated);
+        require!(t.minted <= self.supply_cap, AllotError::InvariantViolated);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Comparison;
+
+    fn pool() -> Pool {
+        Pool {
+            bump: 255,
+            mint_bump: 255,
+            creator: Pubkey::new_unique(),
+            pool_id: 1,
+            operator: Pubkey::new_unique(),
+            pending_operator: None,
+            kind: ResourceKind::VirtualStock,
+            mint: Pubkey::new_unique(),
+            vault: Pubkey::new_unique(),
+            decimals: 0,
+            transferable: true,
+            paused: false,
+            rule: AllocationRule {
+                indicator: 0,
+                comparison: Comparison::AtLeast,
+                threshold: 1,
+                amount: 10,
+                credential_max_age: 60,
+            },
+            period_origin: 1_000,
+            period_seconds: 100,
+            supply_cap: 100,
+            totals: PoolTotals::default(),
+            active_verifiers: 0,
+        }
+    }
+
+    #[test]
+    fn periods_count_from_the_origin() {
+        let p = pool();
+        assert_eq!(p.period_at(999).unwrap(), 0);
+        assert_eq!(p.period_at(1_000).unwrap(), 0);
+        assert_eq!(p.period_at(1_099).unwrap(), 0);
+        assert_eq!(p.period_at(1_100).unwrap(), 1);
+        assert_eq!(
+            p.period_at(i64::MAX).unwrap(),
+            (i64::MAX - 1_000) as u64 / 100
+        );
+    }
+
+    #[test]
+    fn minting_stops_at_the_cap() {
+        let mut p = pool();
+        p.record_mint(100).unwrap();
+        assert!(p.record_mint(1).is_err());
+        assert_eq!(p.totals.minted, 100);
+    }
+
+    #[test]
+    fn clawback_cannot_exceed_outstanding() {
+        let mut p = pool();
+        p.record_mint(50).unwrap();
+        p.record_allocation(10).unwrap();
+        assert!(p.record_clawback(11, false).is_err());
+        p.record_clawback(10, true).unwrap();
+        assert_eq!(p.totals.outstanding, 0);
+        assert_eq!(p.totals.burned, 10);
+        p.invariant().unwrap();
+    }
+}

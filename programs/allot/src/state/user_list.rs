@@ -1,0 +1,24 @@
+//! The operator's published user list for one period: a Merkle root of (user, indicator value).
+
+use anchor_lang::prelude::*;
+
+/// A user list root. PDA: `[SEED_USER_LIST, pool, period (u64 LE)]`.
+/// Replaceable by the operator until the first allocation uses it, then frozen.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct UserList {
+    /// Canonical bump of this PDA.
+    pub bump: u8,
+    /// The pool the list belongs to.
+    pub pool: Pubkey,
+    /// The allocation period the list covers.
+    pub period: u64,
+    /// Merkle root over leaves `leaf_hash(pool, period, user, value)` (see `merkle.rs`).
+    pub root: [u8; 32],
+    /// Number of users in the list (informational, for auditors).
+    pub user_count: u32,
+    /// When the root was (last) published, unix seconds.
+    pub published_at: i64,
+    /// Allocations that used this root; once non-zero the root is frozen.
+    pub allocations: u64,
+}

@@ -1,0 +1,191 @@
+//! [`TestChain`]: an in-process chain that sends transactions, decodes their events and controls
+//! the clock.
+
+use allot_client::events::{AllotEvent, decode_cpi_event};
+use anchor_lang::AccountDeserialize;
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use solana_compute_budget_interface::ComputeBudgetInstruction;
+use solana_program_test::{ProgramTest, ProgramTestContext, processor};
+use solana_sdk::account::Account;
+use solana_sdk::clock::Clock;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::transaction::{Transaction, TransactionError};
+
+/// Anchor's `entry` ties the accounts' lifetimes together more tightly than `processor!` can
+/// express; this wrapper widens the slice's lifetime for the native processor.
+fn native_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    // SAFETY: the runtime keeps the accounts alive for the whole invocation; only the lifetime
+    // parameter is widened, the layout is identical.
+    #[allow(unsafe_code)]
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    allot::entry(program_id, accounts, data)
+}
+
+/// Why a transaction failed: the runtime's error and the program logs.
+#[derive(Debug)]
+pub struct TxFailure {
+    /// The transaction error.
+    pub error: TransactionError,
+    /// The logs up to the failure.
+    pub logs: Vec<String>,
+}
+
+impl TxFailure {
+    /// The custom program error code (Anchor or allot), if the failure carries one.
+    pub fn custom_code(&self) -> Option<u32> {
+        match &self.error {
+            TransactionError::InstructionError(
+                _,
+                solana_sdk::instruction::InstructionError::Custom(code),
+            ) => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// An in-process chain running allot natively.
+pub struct TestChain {
+    ctx: ProgramTestContext,
+    /// Makes otherwise identical transactions distinct (a compute-unit limit that changes).
+    nonce: u32,
+}
+
+impl TestChain {
+    /// Starts a fresh chain with the allot program registered.
+    pub async fn start() -> Self {
+        let mut program_test = ProgramTest::default();
+        program_test.prefer_bpf(false);
+        program_test.add_program("allot", allot::ID, processor!(native_entry));
+        let ctx = program_test.start_with_context().await;
+        Self { ctx, nonce: 0 }
+    }
+
+    /// The funded key that pays fees (and, in most tests, acts as creator/operator).
+    pub fn payer(&self) -> &Keypair {
+        &self.ctx.payer
+    }
+
+    /// Sends `instructions` signed by the fee payer and `signers`. On success returns the allot
+    /// events the transaction emitted, decoded from its inner instructions; on failure, the error
+    /// and logs (nothing is committed).
+    pub async fn send(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<AllotEvent>, TxFailure> {
+        self.nonce += 1;
+        let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(
+            1_000_000 + self.nonce,
+        )];
+        all.extend_from_slice(instructions);
+        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.unwrap();
+        let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
+        keys.extend_from_slice(signers);
+        let tx = Transaction::new_signed_with_payer(
+            &all,
+            Some(&self.ctx.payer.pubkey()),
+            &keys,
+            blockhash,
+        );
+        let simulation = self
+            .ctx
+            .banks_client
+            .simulate_transaction(tx.clone())
+            .await
+            .expect("simulation reaches the bank");
+        let details = simulation.simulation_details.expect("simulation details");
+        if let Some(Err(error)) = simulation.result {
+            return Err(TxFailure {
+                error,
+                logs: details.logs,
+            });
+        }
+        let keys = &tx.message.account_keys;
+        let events = details
+            .inner_instructions
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+            .filter_map(|inner| {
+                let ix = &inner.instruction;
+                let first = ix.accounts.first().map(|i| &keys[usize::from(*i)]);
+                decode_cpi_event(&keys[usize::from(ix.program_id_index)], first, &ix.data)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .expect("every allot event decodes");
+        self.ctx
+            .banks_client
+            .process_transaction(tx)
+            .await
+            .expect("a transaction that simulated cleanly also lands");
+        Ok(events)
+    }
+
+    /// Raw account, if it exists.
+    pub async fn account(&mut self, address: Pubkey) -> Option<Account> {
+        self.ctx.banks_client.get_account(address).await.unwrap()
+    }
+
+    /// Decodes an Anchor account of the program.
+    pub async fn fetch<T: AccountDeserialize>(&mut self, address: Pubkey) -> T {
+        let account = self
+            .account(address)
+            .await
+            .unwrap_or_else(|| panic!("account {address} exists"));
+        T::try_deserialize(&mut account.data.as_slice()).expect("account decodes")
+    }
+
+    /// Token amount of a (Token-2022) token account; 0 when it does not exist.
+    pub async fn token_balance(&mut self, address: Pubkey) -> u64 {
+        match self.account(address).await {
+            Some(account) => u64::from_le_bytes(account.data[64..72].try_into().unwrap()),
+            None => 0,
+        }
+    }
+
+    /// Supply of a (Token-2022) mint.
+    pub async fn mint_supply(&mut self, mint: Pubkey) -> u64 {
+        let account = self.account(mint).await.expect("mint exists");
+        u64::from_le_bytes(account.data[36..44].try_into().unwrap())
+    }
+
+    /// The current clock.
+    pub async fn clock(&mut self) -> Clock {
+        self.ctx.banks_client.get_sysvar::<Clock>().await.unwrap()
+    }
+
+    /// Moves the clock's unix time forward by `seconds`.
+    pub async fn advance_time(&mut self, seconds: i64) {
+        let mut clock = self.clock().await;
+        clock.unix_timestamp += seconds;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Writes an arbitrary account (to plant forged accounts in attack tests).
+    pub fn set_account(&mut self, address: Pubkey, account: Account) {
+        self.ctx.set_account(&address, &account.into());
+    }
+
+    /// A new key funded with `lamports`.
+    pub async fn funded_keypair(&mut self, lamports: u64) -> Keypair {
+        let key = Keypair::new();
+        let ix = anchor_lang::solana_program::system_instruction::transfer(
+            &self.ctx.payer.pubkey(),
+            &key.pubkey(),
+            lamports,
+        );
+        self.send(&[ix], &[]).await.expect("funding transfer lands");
+        key
+    }
+
+    /// The accounts at `addresses`, for asserting that a refused transaction changed nothing.
+    pub async fn snapshot(&mut self, addresses: &[Pubkey]) -> Vec<Option<Account>> {
+        let mut out = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            out.push(self.account(*address).await);
+        }
+        out
+    }
+}

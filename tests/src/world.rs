@@ -1,0 +1,161 @@
+//! Small builders for the world a test needs: a pool, its verifiers, credentials and users.
+
+use allot::instructions::{CredentialIssueArgs, PoolCreateArgs};
+use allot::state::{AllocationRule, Comparison, Pool, ResourceKind};
+use allot_client::instructions::{self, Evidence};
+use allot_client::pdas;
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+use crate::TestChain;
+
+/// Seconds in the test pools' allocation period (one day).
+pub const PERIOD: i64 = 86_400;
+
+/// A rule: indicator slot 0 at least 1,000, 100 units per allocation, credentials valid 2 days.
+pub fn rule() -> AllocationRule {
+    AllocationRule {
+        indicator: 0,
+        comparison: Comparison::AtLeast,
+        threshold: 1_000,
+        amount: 100,
+        credential_max_age: 2 * PERIOD,
+    }
+}
+
+/// Arguments of a test pool: id `pool_id`, virtual stock, 0 decimals, cap 1,000,000.
+pub fn pool_args(pool_id: u64, transferable: bool) -> PoolCreateArgs {
+    PoolCreateArgs {
+        pool_id,
+        kind: ResourceKind::VirtualStock,
+        decimals: 0,
+        transferable,
+        supply_cap: 1_000_000,
+        period_seconds: PERIOD,
+        rule: rule(),
+    }
+}
+
+/// A created pool with one active verifier, and the keys that run it.
+pub struct PoolFixture {
+    /// The pool address.
+    pub pool: Pubkey,
+    /// Its mint.
+    pub mint: Pubkey,
+    /// Its vault.
+    pub vault: Pubkey,
+    /// The operator (a funded key distinct from the fee payer).
+    pub operator: Keypair,
+    /// An active verifier of the pool.
+    pub verifier: Keypair,
+}
+
+impl PoolFixture {
+    /// Creates pool `pool_id` (funded with 10,000 units when transferable) and adds a verifier.
+    pub async fn create(chain: &mut TestChain, pool_id: u64, transferable: bool) -> Self {
+        let operator = chain.funded_keypair(10_000_000_000).await;
+        let verifier = chain.funded_keypair(1_000_000_000).await;
+        let pool = pdas::pool(&operator.pubkey(), pool_id);
+        chain
+            .send(
+                &[instructions::pool_create(
+                    &operator.pubkey(),
+                    pool_args(pool_id, transferable),
+                )],
+                &[&operator],
+            )
+            .await
+            .expect("pool is created");
+        chain
+            .send(
+                &[instructions::verifier_add(
+                    &operator.pubkey(),
+                    &pool,
+                    &verifier.pubkey(),
+                )],
+                &[&operator],
+            )
+            .await
+            .expect("verifier is added");
+        if transferable {
+            chain
+                .send(
+                    &[instructions::pool_fund(&operator.pubkey(), &pool, 10_000)],
+                    &[&operator],
+                )
+                .await
+                .expect("pool is funded");
+        }
+        Self {
+            pool,
+            mint: pdas::mint(&pool),
+            vault: pdas::vault(&pool),
+            operator,
+            verifier,
+        }
+    }
+
+    /// The pool account as stored.
+    pub async fn state(&self, chain: &mut TestChain) -> Pool {
+        chain.fetch(self.pool).await
+    }
+
+    /// The current period of the pool on the chain's clock.
+    pub async fn period(&self, chain: &mut TestChain) -> u64 {
+        let now = chain.clock().await.unix_timestamp;
+        self.state(chain).await.period_at(now).unwrap()
+    }
+
+    /// Credential arguments for the current period with indicator 0 = `value`, expiring in 30 days.
+    pub async fn credential_args(&self, chain: &mut TestChain, value: u64) -> CredentialIssueArgs {
+        let now = chain.clock().await.unix_timestamp;
+        CredentialIssueArgs {
+            period: self.period(chain).await,
+            indicators: [value, 0, 0, 0],
+            expires_at: now + 30 * PERIOD,
+            evidence_hash: [42; 32],
+        }
+    }
+
+    /// Issues (or updates) `user`'s credential for the current period with indicator 0 = `value`.
+    pub async fn issue_credential(&self, chain: &mut TestChain, user: &Pubkey, value: u64) {
+        let args = self.credential_args(chain, value).await;
+        chain
+            .send(
+                &[instructions::credential_issue(
+                    &self.verifier.pubkey(),
+                    &self.pool,
+                    user,
+                    args,
+                )],
+                &[&self.verifier],
+            )
+            .await
+            .expect("credential is issued");
+    }
+
+    /// Allocates to `user` on their credential, paid by the fee payer.
+    pub async fn allocate_by_credential(
+        &self,
+        chain: &mut TestChain,
+        user: &Pubkey,
+    ) -> Result<Vec<allot_client::events::AllotEvent>, crate::TxFailure> {
+        let payer = chain.payer().pubkey();
+        chain
+            .send(
+                &[instructions::allocate(
+                    &payer,
+                    &self.pool,
+                    user,
+                    Evidence::Credential,
+                )],
+                &[],
+            )
+            .await
+    }
+
+    /// `user`'s token account for the pool mint.
+    pub fn user_token(&self, user: &Pubkey) -> Pubkey {
+        pdas::token_account(user, &self.mint)
+    }
+}
