@@ -97,6 +97,13 @@ impl TestChain {
             .expect("simulation reaches the bank");
         let details = simulation.simulation_details.expect("simulation details");
         if let Some(Err(error)) = simulation.result {
+            // Land the failing transaction for real too, so tests that compare state before and
+            // after see what a cluster would keep (fees charged, nothing else).
+            let landed = self.ctx.banks_client.process_transaction(tx).await;
+            assert!(
+                landed.is_err(),
+                "a transaction that failed simulation also fails when processed"
+            );
             return Err(TxFailure {
                 error,
                 logs: details.logs,
@@ -178,6 +185,36 @@ impl TestChain {
         );
         self.send(&[ix], &[]).await.expect("funding transfer lands");
         key
+    }
+
+    /// Sends `instructions` expecting them to be refused with custom error `code`, and checks that
+    /// none of the `watched` accounts changed. Returns the failure for further assertions.
+    pub async fn expect_refused(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        code: impl Into<u32>,
+        watched: &[Pubkey],
+    ) -> TxFailure {
+        let code = code.into();
+        let before = self.snapshot(watched).await;
+        let failure = match self.send(instructions, signers).await {
+            Ok(events) => panic!("expected error {code}, but the transaction landed: {events:?}"),
+            Err(failure) => failure,
+        };
+        assert_eq!(
+            failure.custom_code(),
+            Some(code),
+            "expected error {code}, got {:?}; logs: {:#?}",
+            failure.error,
+            failure.logs
+        );
+        assert_eq!(
+            self.snapshot(watched).await,
+            before,
+            "a refused transaction changed state"
+        );
+        failure
     }
 
     /// The accounts at `addresses`, for asserting that a refused transaction changed nothing.

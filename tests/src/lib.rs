@@ -8,4 +8,5 @@ pub mod chain;
 pub mod world;
 
 pub use chain::{TestChain, TxFailure};
+pub use world::PERIOD;
 pub use world::{PoolFixture, pool_args, rule};

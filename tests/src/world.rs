@@ -159,3 +159,28 @@ impl PoolFixture {
         pdas::token_account(user, &self.mint)
     }
 }
+
+impl PoolFixture {
+    /// Conservation: the mint's supply is what the pool minted minus what it burned, and it all
+    /// sits in the vault or with `holders`, who hold exactly the pool's outstanding units.
+    pub async fn assert_conserved(&self, chain: &mut TestChain, holders: &[Pubkey]) {
+        let pool = self.state(chain).await;
+        let supply = chain.mint_supply(self.mint).await;
+        assert_eq!(
+            supply,
+            pool.totals.minted - pool.totals.burned,
+            "supply = minted - burned"
+        );
+        let mut held = 0;
+        for holder in holders {
+            held += chain.token_balance(self.user_token(holder)).await;
+        }
+        let vault = chain.token_balance(self.vault).await;
+        assert_eq!(vault + held, supply, "vault + holders = supply");
+        assert_eq!(
+            held, pool.totals.outstanding,
+            "holders hold the outstanding units"
+        );
+        pool.invariant().expect("pool invariant holds");
+    }
+}

@@ -1,4 +1,10 @@
 //! Native end-to-end tests of the allot program. One test binary (one link) with a module per
 //! area; every test starts its own chain.
 
+mod allocation;
+mod attacks;
+mod clawback;
+mod credential;
 mod pool;
+mod user_list;
+mod verifier;

@@ -1,18 +1,474 @@
-//! Pool creation, funding, rule updates, pausing and the operator transfer.
+//! Pool creation, funding, rule updates, pausing and the two-step operator transfer.
 
+use allot::events::*;
+use allot::state::{Comparison, ResourceKind};
 use allot_client::events::AllotEvent;
+use allot_client::instructions;
 use allot_client::pdas;
-use allot_tests::{PoolFixture, TestChain};
-use solana_sdk::signature::Signer;
+use allot_tests::world::PERIOD;
+use allot_tests::{PoolFixture, TestChain, pool_args, rule};
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+use spl_token_2022_interface::extension::non_transferable::NonTransferable;
+use spl_token_2022_interface::extension::permanent_delegate::PermanentDelegate;
+use spl_token_2022_interface::extension::{BaseStateWithExtensions, StateWithExtensions};
+use spl_token_2022_interface::state::Mint;
+
+use allot::error::AllotError;
+use allot::instructions::PoolCreateArgs;
 
 #[tokio::test]
-async fn pool_is_created_with_a_permanent_delegate_mint_and_vault() {
+async fn pool_create_makes_a_permanent_delegate_mint_and_an_empty_vault() {
     let mut chain = TestChain::start().await;
-    let fixture = PoolFixture::create(&mut chain, 7, true).await;
-    let pool = fixture.state(&mut chain).await;
-    assert_eq!(pool.operator, fixture.operator.pubkey());
-    assert_eq!(pool.mint, pdas::mint(&fixture.pool));
-    assert_eq!(chain.token_balance(fixture.vault).await, 10_000);
-    assert_eq!(chain.mint_supply(fixture.mint).await, 10_000);
-    let _ = AllotEvent::PoolPauseChanged;
+    let creator = chain.funded_keypair(5_000_000_000).await;
+    let pool = pdas::pool(&creator.pubkey(), 1);
+    let now = chain.clock().await.unix_timestamp;
+
+    let events = chain
+        .send(
+            &[instructions::pool_create(
+                &creator.pubkey(),
+                pool_args(1, true),
+            )],
+            &[&creator],
+        )
+        .await
+        .unwrap();
+
+    let mint = pdas::mint(&pool);
+    let vault = pdas::vault(&pool);
+    assert_eq!(
+        events,
+        vec![AllotEvent::PoolCreated(PoolCreated {
+            pool,
+            creator: creator.pubkey(),
+            pool_id: 1,
+            operator: creator.pubkey(),
+            kind: ResourceKind::VirtualStock,
+            mint,
+            vault,
+            decimals: 0,
+            transferable: true,
+            supply_cap: 1_000_000,
+            rule: rule(),
+            period_origin: now,
+            period_seconds: PERIOD,
+        })]
+    );
+    let account = chain.account(mint).await.unwrap();
+    assert_eq!(account.owner, spl_token_2022_interface::ID);
+    let state = StateWithExtensions::<Mint>::unpack(&account.data).unwrap();
+    assert_eq!(state.base.mint_authority, Some(pool).into());
+    assert_eq!(state.base.freeze_authority, None.into());
+    assert_eq!(state.base.supply, 0);
+    let delegate = state.get_extension::<PermanentDelegate>().unwrap();
+    assert_eq!(Option::<Pubkey>::from(delegate.delegate), Some(pool));
+    assert!(state.get_extension::<NonTransferable>().is_err());
+    assert_eq!(chain.token_balance(vault).await, 0);
+    let stored: allot::state::Pool = chain.fetch(pool).await;
+    assert_eq!(
+        (stored.operator, stored.totals.minted, stored.paused),
+        (creator.pubkey(), 0, false)
+    );
+}
+
+#[tokio::test]
+async fn non_transferable_pool_mint_carries_the_non_transferable_extension() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 2, false).await;
+    let account = chain.account(fixture.mint).await.unwrap();
+    let state = StateWithExtensions::<Mint>::unpack(&account.data).unwrap();
+    assert!(state.get_extension::<NonTransferable>().is_ok());
+    assert!(state.get_extension::<PermanentDelegate>().is_ok());
+    assert!(!fixture.state(&mut chain).await.transferable);
+}
+
+#[tokio::test]
+async fn one_creator_runs_several_pools_and_an_id_is_taken_once() {
+    let mut chain = TestChain::start().await;
+    let a = PoolFixture::create(&mut chain, 1, true).await;
+    let operator = a.operator.insecure_clone();
+    chain
+        .send(
+            &[instructions::pool_create(
+                &operator.pubkey(),
+                pool_args(2, true),
+            )],
+            &[&operator],
+        )
+        .await
+        .unwrap();
+    assert_ne!(pdas::pool(&operator.pubkey(), 2), a.pool);
+    // Creating id 1 again fails and leaves the existing pool as it was.
+    let before = chain.snapshot(&[a.pool, a.mint, a.vault]).await;
+    chain
+        .send(
+            &[instructions::pool_create(
+                &operator.pubkey(),
+                pool_args(1, true),
+            )],
+            &[&operator],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(chain.snapshot(&[a.pool, a.mint, a.vault]).await, before);
+}
+
+#[tokio::test]
+async fn pool_create_survives_a_prefunded_mint_address() {
+    let mut chain = TestChain::start().await;
+    let creator = chain.funded_keypair(5_000_000_000).await;
+    let pool = pdas::pool(&creator.pubkey(), 9);
+    // A griefer sends lamports to the future mint address.
+    let payer = chain.payer().pubkey();
+    let grief = anchor_lang::solana_program::system_instruction::transfer(
+        &payer,
+        &pdas::mint(&pool),
+        1_000_000,
+    );
+    chain.send(&[grief], &[]).await.unwrap();
+    chain
+        .send(
+            &[instructions::pool_create(
+                &creator.pubkey(),
+                pool_args(9, true),
+            )],
+            &[&creator],
+        )
+        .await
+        .unwrap();
+    let account = chain.account(pdas::mint(&pool)).await.unwrap();
+    assert_eq!(account.owner, spl_token_2022_interface::ID);
+}
+
+/// Turns valid pool arguments into invalid ones.
+type BreakArgs = fn(&mut PoolCreateArgs);
+
+#[tokio::test]
+async fn invalid_pool_parameters_are_refused() {
+    let mut chain = TestChain::start().await;
+    let creator = chain.funded_keypair(5_000_000_000).await;
+    let pool = pdas::pool(&creator.pubkey(), 3);
+    let cases: [(BreakArgs, AllotError); 5] = [
+        (|a| a.rule.indicator = 4, AllotError::InvalidRule),
+        (|a| a.rule.amount = 0, AllotError::InvalidRule),
+        (|a| a.decimals = 10, AllotError::TooManyDecimals),
+        (|a| a.period_seconds = 59, AllotError::PeriodTooShort),
+        (|a| a.supply_cap = 99, AllotError::SupplyCapTooSmall),
+    ];
+    for (break_args, error) in cases {
+        let mut args = pool_args(3, true);
+        break_args(&mut args);
+        chain
+            .expect_refused(
+                &[instructions::pool_create(&creator.pubkey(), args)],
+                &[&creator],
+                error,
+                &[pool, pdas::mint(&pool)],
+            )
+            .await;
+    }
+    assert!(chain.account(pool).await.is_none());
+}
+
+#[tokio::test]
+async fn funding_mints_into_the_vault_up_to_the_cap() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let op = fixture.operator.insecure_clone();
+    let events = chain
+        .send(
+            &[instructions::pool_fund(
+                &op.pubkey(),
+                &fixture.pool,
+                989_990,
+            )],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![AllotEvent::PoolFunded(PoolFunded {
+            pool: fixture.pool,
+            amount: 989_990,
+            total_minted: 999_990,
+        })]
+    );
+    let watched = [fixture.pool, fixture.vault, fixture.mint];
+    chain
+        .expect_refused(
+            &[instructions::pool_fund(&op.pubkey(), &fixture.pool, 11)],
+            &[&op],
+            AllotError::SupplyCapExceeded,
+            &watched,
+        )
+        .await;
+    chain
+        .expect_refused(
+            &[instructions::pool_fund(
+                &op.pubkey(),
+                &fixture.pool,
+                u64::MAX,
+            )],
+            &[&op],
+            AllotError::MathOverflow,
+            &watched,
+        )
+        .await;
+    chain
+        .expect_refused(
+            &[instructions::pool_fund(&op.pubkey(), &fixture.pool, 0)],
+            &[&op],
+            AllotError::ZeroAmount,
+            &watched,
+        )
+        .await;
+    chain
+        .send(
+            &[instructions::pool_fund(&op.pubkey(), &fixture.pool, 10)],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    assert_eq!(chain.token_balance(fixture.vault).await, 1_000_000);
+    fixture.assert_conserved(&mut chain, &[]).await;
+}
+
+#[tokio::test]
+async fn non_transferable_pool_has_no_vault_to_fund() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, false).await;
+    let op = fixture.operator.insecure_clone();
+    chain
+        .expect_refused(
+            &[instructions::pool_fund(&op.pubkey(), &fixture.pool, 10)],
+            &[&op],
+            AllotError::NonTransferableHasNoVault,
+            &[fixture.pool, fixture.vault, fixture.mint],
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn operator_updates_the_rule_and_others_cannot() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let op = fixture.operator.insecure_clone();
+    let mut new_rule = rule();
+    new_rule.comparison = Comparison::AtMost;
+    new_rule.threshold = 5;
+    new_rule.amount = 7;
+    let events = chain
+        .send(
+            &[instructions::pool_update_rule(
+                &op.pubkey(),
+                &fixture.pool,
+                new_rule,
+            )],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![AllotEvent::PoolRuleUpdated(PoolRuleUpdated {
+            pool: fixture.pool,
+            previous: rule(),
+            rule: new_rule,
+        })]
+    );
+    assert_eq!(fixture.state(&mut chain).await.rule, new_rule);
+
+    let stranger = Keypair::new();
+    chain
+        .expect_refused(
+            &[instructions::pool_update_rule(
+                &stranger.pubkey(),
+                &fixture.pool,
+                rule(),
+            )],
+            &[&stranger],
+            AllotError::NotOperator,
+            &[fixture.pool],
+        )
+        .await;
+    let mut invalid = rule();
+    invalid.credential_max_age = -1;
+    chain
+        .expect_refused(
+            &[instructions::pool_update_rule(
+                &op.pubkey(),
+                &fixture.pool,
+                invalid,
+            )],
+            &[&op],
+            AllotError::InvalidRule,
+            &[fixture.pool],
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn operator_pauses_and_unpauses() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let op = fixture.operator.insecure_clone();
+    let events = chain
+        .send(
+            &[instructions::pool_set_paused(
+                &op.pubkey(),
+                &fixture.pool,
+                true,
+            )],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![AllotEvent::PoolPauseChanged(PoolPauseChanged {
+            pool: fixture.pool,
+            paused: true
+        })]
+    );
+    assert!(fixture.state(&mut chain).await.paused);
+    let stranger = Keypair::new();
+    chain
+        .expect_refused(
+            &[instructions::pool_set_paused(
+                &stranger.pubkey(),
+                &fixture.pool,
+                false,
+            )],
+            &[&stranger],
+            AllotError::NotOperator,
+            &[fixture.pool],
+        )
+        .await;
+    chain
+        .send(
+            &[instructions::pool_set_paused(
+                &op.pubkey(),
+                &fixture.pool,
+                false,
+            )],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    assert!(!fixture.state(&mut chain).await.paused);
+}
+
+#[tokio::test]
+async fn operator_transfer_takes_a_proposal_and_an_acceptance() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let old = fixture.operator.insecure_clone();
+    let new = Keypair::new();
+    let impostor = Keypair::new();
+
+    chain
+        .expect_refused(
+            &[instructions::pool_accept_operator(
+                &new.pubkey(),
+                &fixture.pool,
+            )],
+            &[&new],
+            AllotError::NoPendingOperator,
+            &[fixture.pool],
+        )
+        .await;
+    chain
+        .expect_refused(
+            &[instructions::pool_propose_operator(
+                &impostor.pubkey(),
+                &fixture.pool,
+                &impostor.pubkey(),
+            )],
+            &[&impostor],
+            AllotError::NotOperator,
+            &[fixture.pool],
+        )
+        .await;
+    let events = chain
+        .send(
+            &[instructions::pool_propose_operator(
+                &old.pubkey(),
+                &fixture.pool,
+                &new.pubkey(),
+            )],
+            &[&old],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![AllotEvent::OperatorTransferProposed(
+            OperatorTransferProposed {
+                pool: fixture.pool,
+                operator: old.pubkey(),
+                proposed: new.pubkey(),
+            }
+        )]
+    );
+    // Proposed, not yet accepted: the old operator still rules.
+    assert_eq!(fixture.state(&mut chain).await.operator, old.pubkey());
+    chain
+        .expect_refused(
+            &[instructions::pool_accept_operator(
+                &impostor.pubkey(),
+                &fixture.pool,
+            )],
+            &[&impostor],
+            AllotError::NotPendingOperator,
+            &[fixture.pool],
+        )
+        .await;
+    let events = chain
+        .send(
+            &[instructions::pool_accept_operator(
+                &new.pubkey(),
+                &fixture.pool,
+            )],
+            &[&new],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![AllotEvent::OperatorTransferred(OperatorTransferred {
+            pool: fixture.pool,
+            previous: old.pubkey(),
+            operator: new.pubkey(),
+        })]
+    );
+    let state = fixture.state(&mut chain).await;
+    assert_eq!(
+        (state.operator, state.pending_operator),
+        (new.pubkey(), None)
+    );
+    chain
+        .expect_refused(
+            &[instructions::pool_set_paused(
+                &old.pubkey(),
+                &fixture.pool,
+                true,
+            )],
+            &[&old],
+            AllotError::NotOperator,
+            &[fixture.pool],
+        )
+        .await;
+    chain
+        .send(
+            &[instructions::pool_set_paused(
+                &new.pubkey(),
+                &fixture.pool,
+                true,
+            )],
+            &[&new],
+        )
+        .await
+        .unwrap();
 }

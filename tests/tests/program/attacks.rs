@@ -1,0 +1,325 @@
+//! Attacks on the instructions that move units or write evidence: substituted PDAs, forged
+//! accounts, type cosplay, wrong mint/vault, fake programs and mismatched evidence. Each is refused
+//! with the expected error and changes nothing.
+//!
+//! Attacks covered elsewhere: wrong signer on every operator instruction (`pool.rs`,
+//! `verifier.rs`, `user_list.rs`), verifier of another pool (`verifier.rs`), impostor revoking
+//! (`credential.rs`), overflow and cap (`pool.rs`, `allocation.rs`), forged proofs (`user_list.rs`).
+
+use allot::error::AllotError;
+use allot_client::instructions::{self, Evidence};
+use allot_client::pdas;
+use allot_tests::{PoolFixture, TestChain, pool_args};
+use anchor_lang::error::ErrorCode as AnchorError;
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::account::Account;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::signature::{Keypair, Signer};
+
+/// Position of an account in an instruction built by the client.
+fn position(ix: &Instruction, key: &Pubkey) -> usize {
+    ix.accounts
+        .iter()
+        .position(|meta| meta.pubkey == *key)
+        .expect("account in instruction")
+}
+
+/// Replaces the account `from` with `to` in `ix`.
+fn substitute(mut ix: Instruction, from: &Pubkey, to: Pubkey) -> Instruction {
+    let i = position(&ix, from);
+    ix.accounts[i].pubkey = to;
+    ix
+}
+
+/// Two pools, a qualified user with a credential in pool A, and a user without one.
+async fn world() -> (TestChain, PoolFixture, PoolFixture, Pubkey, Pubkey) {
+    let mut chain = TestChain::start().await;
+    let a = PoolFixture::create(&mut chain, 1, true).await;
+    let b = PoolFixture::create(&mut chain, 2, true).await;
+    let qualified = Keypair::new().pubkey();
+    a.issue_credential(&mut chain, &qualified, 5_000).await;
+    b.issue_credential(&mut chain, &qualified, 5_000).await;
+    (chain, a, b, qualified, Keypair::new().pubkey())
+}
+
+fn watched(fixture: &PoolFixture, user: &Pubkey) -> Vec<Pubkey> {
+    vec![
+        fixture.pool,
+        fixture.vault,
+        fixture.mint,
+        fixture.user_token(user),
+        pdas::allocation_record(&fixture.pool, user),
+    ]
+}
+
+#[tokio::test]
+async fn allocate_with_another_users_credential_is_refused() {
+    let (mut chain, a, _, qualified, attacker) = world().await;
+    let payer = chain.payer().pubkey();
+    let ix = instructions::allocate(&payer, &a.pool, &attacker, Evidence::Credential);
+    let ix = substitute(
+        ix,
+        &pdas::credential(&a.pool, &attacker),
+        pdas::credential(&a.pool, &qualified),
+    );
+    chain
+        .expect_refused(
+            &[ix],
+            &[],
+            AnchorError::ConstraintSeeds,
+            &watched(&a, &attacker),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn allocate_with_a_credential_of_another_pool_is_refused() {
+    let (mut chain, a, b, qualified, _) = world().await;
+    let payer = chain.payer().pubkey();
+    // The user qualifies in pool B only: revoke in A, then present B's credential to A.
+    let verifier = a.verifier.insecure_clone();
+    chain
+        .send(
+            &[instructions::credential_revoke(
+                &verifier.pubkey(),
+                &a.pool,
+                &qualified,
+            )],
+            &[&verifier],
+        )
+        .await
+        .unwrap();
+    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
+    let ix = substitute(
+        ix,
+        &pdas::credential(&a.pool, &qualified),
+        pdas::credential(&b.pool, &qualified),
+    );
+    chain
+        .expect_refused(
+            &[ix],
+            &[],
+            AnchorError::ConstraintSeeds,
+            &watched(&a, &qualified),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn forged_credential_with_the_right_layout_but_wrong_owner_is_refused() {
+    let (mut chain, a, _, qualified, attacker) = world().await;
+    // Copy a real, qualifying credential, rewrite it for the attacker, and plant it at the
+    // attacker's credential address under another owner.
+    let real = chain
+        .account(pdas::credential(&a.pool, &qualified))
+        .await
+        .unwrap();
+    let mut data = real.data.clone();
+    data[41..73].copy_from_slice(attacker.as_ref()); // 8 discriminator + 1 bump + 32 pool
+    let forged = Account {
+        owner: Pubkey::new_unique(),
+        data,
+        ..real
+    };
+    chain.set_account(pdas::credential(&a.pool, &attacker), forged);
+    let payer = chain.payer().pubkey();
+    chain
+        .expect_refused(
+            &[instructions::allocate(
+                &payer,
+                &a.pool,
+                &attacker,
+                Evidence::Credential,
+            )],
+            &[],
+            AnchorError::AccountOwnedByWrongProgram,
+            &watched(&a, &attacker),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn another_account_type_passed_as_credential_is_refused() {
+    let (mut chain, a, _, _, attacker) = world().await;
+    let payer = chain.payer().pubkey();
+    let ix = instructions::allocate(&payer, &a.pool, &attacker, Evidence::Credential);
+    let ix = substitute(
+        ix,
+        &pdas::credential(&a.pool, &attacker),
+        pdas::verifier(&a.pool, &a.verifier.pubkey()),
+    );
+    chain
+        .expect_refused(
+            &[ix],
+            &[],
+            AnchorError::AccountDiscriminatorMismatch,
+            &watched(&a, &attacker),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn allocate_from_another_pools_vault_or_mint_is_refused() {
+    let (mut chain, a, b, qualified, _) = world().await;
+    let payer = chain.payer().pubkey();
+    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
+    let wrong_vault = substitute(ix.clone(), &a.vault, b.vault);
+    let mut all = watched(&a, &qualified);
+    all.push(b.vault);
+    chain
+        .expect_refused(&[wrong_vault], &[], AnchorError::ConstraintHasOne, &all)
+        .await;
+    // Pool B's mint, with the user's token account for that mint (so the account checks that run
+    // before `has_one` are satisfied): the pool refuses a mint that is not its own.
+    let wrong_mint = substitute(ix, &a.mint, b.mint);
+    let wrong_mint = substitute(
+        wrong_mint,
+        &a.user_token(&qualified),
+        b.user_token(&qualified),
+    );
+    all.push(b.user_token(&qualified));
+    chain
+        .expect_refused(&[wrong_mint], &[], AnchorError::ConstraintHasOne, &all)
+        .await;
+}
+
+#[tokio::test]
+async fn allocate_through_a_fake_token_program_is_refused() {
+    let (mut chain, a, _, qualified, _) = world().await;
+    let payer = chain.payer().pubkey();
+    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
+    // The classic SPL Token program: a real program, but not the one the pool's mint lives in.
+    let fake = substitute(ix, &spl_token_2022_interface::ID, anchor_spl::token::ID);
+    chain
+        .expect_refused(
+            &[fake],
+            &[],
+            AnchorError::InvalidProgramId,
+            &watched(&a, &qualified),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn allocate_with_no_or_two_pieces_of_evidence_is_refused() {
+    let (mut chain, a, _, qualified, _) = world().await;
+    let payer = chain.payer().pubkey();
+    // Credential account plus a proof argument.
+    let mut ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
+    ix.data = anchor_lang::InstructionData::data(&allot::instruction::Allocate {
+        proof: Some(allot::ListProof {
+            value: 5_000,
+            proof: vec![],
+        }),
+    });
+    chain
+        .expect_refused(
+            &[ix],
+            &[],
+            AllotError::EvidenceMismatch,
+            &watched(&a, &qualified),
+        )
+        .await;
+    // No evidence at all: the credential slot holds the program id (Anchor's "None").
+    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
+    let none = substitute(ix, &pdas::credential(&a.pool, &qualified), allot::ID);
+    chain
+        .expect_refused(
+            &[none],
+            &[],
+            AllotError::EvidenceMismatch,
+            &watched(&a, &qualified),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn clawback_with_substituted_accounts_is_refused() {
+    let (mut chain, a, b, qualified, attacker) = world().await;
+    a.allocate_by_credential(&mut chain, &qualified)
+        .await
+        .unwrap();
+    b.allocate_by_credential(&mut chain, &qualified)
+        .await
+        .unwrap();
+    // The attacker's own failing credential cannot claw back the qualified user's units.
+    a.issue_credential(&mut chain, &attacker, 1).await;
+    let ix = instructions::clawback(&a.pool, &qualified, Evidence::Credential);
+    let ix = substitute(
+        ix,
+        &pdas::credential(&a.pool, &qualified),
+        pdas::credential(&a.pool, &attacker),
+    );
+    chain
+        .expect_refused(
+            &[ix],
+            &[],
+            AnchorError::ConstraintSeeds,
+            &watched(&a, &qualified),
+        )
+        .await;
+    // Pool B's allocation record cannot stand in for pool A's.
+    let ix = instructions::clawback(&a.pool, &qualified, Evidence::Credential);
+    let ix = substitute(
+        ix,
+        &pdas::allocation_record(&a.pool, &qualified),
+        pdas::allocation_record(&b.pool, &qualified),
+    );
+    chain
+        .expect_refused(
+            &[ix],
+            &[],
+            AnchorError::ConstraintSeeds,
+            &watched(&a, &qualified),
+        )
+        .await;
+    // Pool B's vault cannot receive pool A's units.
+    let ix = instructions::clawback(&a.pool, &qualified, Evidence::Credential);
+    let ix = substitute(ix, &a.vault, b.vault);
+    chain
+        .expect_refused(
+            &[ix],
+            &[],
+            AnchorError::ConstraintHasOne,
+            &watched(&a, &qualified),
+        )
+        .await;
+    assert_eq!(chain.token_balance(a.user_token(&qualified)).await, 100);
+}
+
+#[tokio::test]
+async fn pool_create_with_a_mint_that_is_not_the_pool_pda_is_refused() {
+    let mut chain = TestChain::start().await;
+    let creator = chain.funded_keypair(5_000_000_000).await;
+    let mint = Pubkey::new_unique();
+    let pool = pdas::pool(&creator.pubkey(), 1);
+    let ix = instructions::pool_create(&creator.pubkey(), pool_args(1, true));
+    let ix = substitute(ix, &pdas::mint(&pool), mint);
+    chain
+        .expect_refused(
+            &[ix],
+            &[&creator],
+            AnchorError::ConstraintSeeds,
+            &[pool, mint],
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn fund_into_another_pools_vault_is_refused() {
+    let (mut chain, a, b, _, _) = world().await;
+    let op = a.operator.insecure_clone();
+    let ix = substitute(
+        instructions::pool_fund(&op.pubkey(), &a.pool, 5),
+        &a.vault,
+        b.vault,
+    );
+    chain
+        .expect_refused(
+            &[ix],
+            &[&op],
+            AnchorError::ConstraintHasOne,
+            &[a.pool, a.vault, b.vault, a.mint],
+        )
+        .await;
+}

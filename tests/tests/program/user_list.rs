@@ -1,0 +1,292 @@
+//! The operator's user list: Merkle roots per period, proofs at allocation and clawback.
+
+use allot::error::AllotError;
+use allot::events::{Allocated, UserListPublished};
+use allot::instructions::UserListPublishArgs;
+use allot::state::{EvidenceKind, UserList};
+use allot_client::events::AllotEvent;
+use allot_client::instructions::{self, Evidence};
+use allot_client::merkle_tree::UserListTree;
+use allot_client::pdas;
+use allot_tests::{PoolFixture, TestChain};
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+struct Listed {
+    users: Vec<Pubkey>,
+    tree: UserListTree,
+}
+
+/// Publishes a list for `period` with three users: values 5,000 / 1,000 / 10 (the last fails).
+async fn publish(
+    chain: &mut TestChain,
+    fixture: &PoolFixture,
+    period: u64,
+) -> (Listed, Vec<AllotEvent>) {
+    let users: Vec<Pubkey> = (0..3).map(|_| Keypair::new().pubkey()).collect();
+    let entries = vec![(users[0], 5_000), (users[1], 1_000), (users[2], 10)];
+    let tree = UserListTree::build(&fixture.pool, period, entries).unwrap();
+    let op = fixture.operator.insecure_clone();
+    let args = UserListPublishArgs {
+        period,
+        root: tree.root(),
+        user_count: 3,
+    };
+    let events = chain
+        .send(
+            &[instructions::user_list_publish(
+                &op.pubkey(),
+                &fixture.pool,
+                args,
+            )],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    (Listed { users, tree }, events)
+}
+
+fn evidence(listed: &Listed, user: &Pubkey, period: u64) -> Evidence {
+    Evidence::UserList {
+        period,
+        proof: listed.tree.proof(user).unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn allocation_by_list_proof() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let (listed, events) = publish(&mut chain, &fixture, 0).await;
+    assert_eq!(
+        events,
+        vec![AllotEvent::UserListPublished(UserListPublished {
+            pool: fixture.pool,
+            period: 0,
+            root: listed.tree.root(),
+            user_count: 3,
+        })]
+    );
+    let payer = chain.payer().pubkey();
+    let user = listed.users[1];
+    let events = chain
+        .send(
+            &[instructions::allocate(
+                &payer,
+                &fixture.pool,
+                &user,
+                evidence(&listed, &user, 0),
+            )],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![AllotEvent::Allocated(Allocated {
+            pool: fixture.pool,
+            user,
+            period: 0,
+            amount: 100,
+            evidence: EvidenceKind::UserList,
+            user_allocated: 100,
+            pool_outstanding: 100,
+        })]
+    );
+    assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);
+    let list: UserList = chain.fetch(pdas::user_list(&fixture.pool, 0)).await;
+    assert_eq!(list.allocations, 1);
+    // Same period, same proof: refused.
+    chain
+        .expect_refused(
+            &[instructions::allocate(
+                &payer,
+                &fixture.pool,
+                &user,
+                evidence(&listed, &user, 0),
+            )],
+            &[],
+            AllotError::AlreadyAllocatedThisPeriod,
+            &[fixture.vault, fixture.user_token(&user)],
+        )
+        .await;
+    fixture.assert_conserved(&mut chain, &[user]).await;
+}
+
+#[tokio::test]
+async fn forged_or_failing_list_claims_are_refused() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let (listed, _) = publish(&mut chain, &fixture, 0).await;
+    let payer = chain.payer().pubkey();
+    let watched = |u: &Pubkey| {
+        [
+            fixture.vault,
+            fixture.user_token(u),
+            pdas::user_list(&fixture.pool, 0),
+        ]
+    };
+
+    // Claiming a higher value than listed.
+    let user = listed.users[2];
+    let mut inflated = listed.tree.proof(&user).unwrap();
+    inflated.value = 5_000;
+    chain
+        .expect_refused(
+            &[instructions::allocate(
+                &payer,
+                &fixture.pool,
+                &user,
+                Evidence::UserList {
+                    period: 0,
+                    proof: inflated,
+                },
+            )],
+            &[],
+            AllotError::InvalidProof,
+            &watched(&user),
+        )
+        .await;
+    // Using another user's proof.
+    let stranger = Keypair::new().pubkey();
+    chain
+        .expect_refused(
+            &[instructions::allocate(
+                &payer,
+                &fixture.pool,
+                &stranger,
+                evidence(&listed, &listed.users[0], 0),
+            )],
+            &[],
+            AllotError::InvalidProof,
+            &watched(&stranger),
+        )
+        .await;
+    // The honest value fails the rule.
+    chain
+        .expect_refused(
+            &[instructions::allocate(
+                &payer,
+                &fixture.pool,
+                &user,
+                evidence(&listed, &user, 0),
+            )],
+            &[],
+            AllotError::RuleNotMet,
+            &watched(&user),
+        )
+        .await;
+    // A proof longer than 32 nodes.
+    let mut long = listed.tree.proof(&listed.users[0]).unwrap();
+    long.proof = vec![[0; 32]; 33];
+    chain
+        .expect_refused(
+            &[instructions::allocate(
+                &payer,
+                &fixture.pool,
+                &listed.users[0],
+                Evidence::UserList {
+                    period: 0,
+                    proof: long,
+                },
+            )],
+            &[],
+            AllotError::ProofTooLong,
+            &watched(&listed.users[0]),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn list_of_another_period_is_refused() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let (listed, _) = publish(&mut chain, &fixture, 1).await;
+    let payer = chain.payer().pubkey();
+    let user = listed.users[0];
+    chain
+        .expect_refused(
+            &[instructions::allocate(
+                &payer,
+                &fixture.pool,
+                &user,
+                evidence(&listed, &user, 1),
+            )],
+            &[],
+            AllotError::UserListWrongPeriod,
+            &[fixture.vault, fixture.user_token(&user)],
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn root_is_replaceable_until_an_allocation_uses_it() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let (_, _) = publish(&mut chain, &fixture, 0).await;
+    // Replaced before use: fine.
+    let (listed, _) = publish(&mut chain, &fixture, 0).await;
+    let address = pdas::user_list(&fixture.pool, 0);
+    assert_eq!(
+        chain.fetch::<UserList>(address).await.root,
+        listed.tree.root()
+    );
+    let payer = chain.payer().pubkey();
+    let user = listed.users[0];
+    chain
+        .send(
+            &[instructions::allocate(
+                &payer,
+                &fixture.pool,
+                &user,
+                evidence(&listed, &user, 0),
+            )],
+            &[],
+        )
+        .await
+        .unwrap();
+    let op = fixture.operator.insecure_clone();
+    let args = UserListPublishArgs {
+        period: 0,
+        root: [7; 32],
+        user_count: 1,
+    };
+    chain
+        .expect_refused(
+            &[instructions::user_list_publish(
+                &op.pubkey(),
+                &fixture.pool,
+                args,
+            )],
+            &[&op],
+            AllotError::UserListRootInUse,
+            &[address],
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn only_the_operator_publishes_lists() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let stranger = chain.funded_keypair(1_000_000_000).await;
+    let args = UserListPublishArgs {
+        period: 0,
+        root: [7; 32],
+        user_count: 1,
+    };
+    let address = pdas::user_list(&fixture.pool, 0);
+    chain
+        .expect_refused(
+            &[instructions::user_list_publish(
+                &stranger.pubkey(),
+                &fixture.pool,
+                args,
+            )],
+            &[&stranger],
+            AllotError::NotOperator,
+            &[address],
+        )
+        .await;
+    assert!(chain.account(address).await.is_none());
+}
