@@ -1,0 +1,204 @@
+//! The main job on the embedded chain: a payment platform runs a pool of virtual stock for its
+//! users, end to end, on the real Agave runtime in-process (no validator, no network).
+//!
+//! `cargo run -p allot-tests --example walkthrough`
+//!
+//! It creates a pool, authorises a verifier, credentials five users with their payment volume,
+//! allocates to those who qualify (by credential and by the operator's user list), refuses a
+//! double allocation, claws back from a user whose volume dropped, allocates again next period,
+//! and prints every event and the final balances, with the accounts' sizes and rent.
+
+use allot::instructions::UserListPublishArgs;
+use allot::state::{AllocationRecord, Credential, Pool};
+use allot_client::errors;
+use allot_client::events::AllotEvent;
+use allot_client::instructions::{self, Evidence};
+use allot_client::merkle_tree::UserListTree;
+use allot_client::pdas;
+use allot_tests::{PERIOD, PoolFixture, TestChain};
+use anchor_lang::Space;
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+fn show(step: &str, events: &[AllotEvent]) {
+    println!("• {step}");
+    for event in events {
+        println!("    event {event:?}");
+    }
+}
+
+async fn run() {
+    let mut chain = TestChain::start().await;
+    let pool = PoolFixture::create(&mut chain, 1, true).await;
+    let state = pool.state(&mut chain).await;
+    println!(
+        "pool {} (virtual stock): rule = indicator 0 ≥ {} gives {} units per period of {} s; vault {} units",
+        pool.pool,
+        state.rule.threshold,
+        state.rule.amount,
+        state.period_seconds,
+        chain.token_balance(pool.vault).await
+    );
+
+    // Five users and their payment volume this period; the first three by verifier credential.
+    let users: Vec<(String, Pubkey, u64)> = [
+        ("alice", 5_000),
+        ("bob", 1_000),
+        ("carol", 400),
+        ("dave", 2_500),
+        ("erin", 900),
+    ]
+    .into_iter()
+    .map(|(name, volume)| (name.to_string(), Keypair::new().pubkey(), volume))
+    .collect();
+    for (name, user, volume) in &users[..3] {
+        pool.issue_credential(&mut chain, user, *volume).await;
+        println!("• verifier credentials {name}: payment volume {volume}");
+    }
+    for (name, user, _) in &users[..3] {
+        match pool.allocate_by_credential(&mut chain, user).await {
+            Ok(events) => show(&format!("allocate to {name} (credential)"), &events),
+            Err(failure) => println!("• allocate to {name} refused: {}", describe(&failure)),
+        }
+    }
+    let alice = users[0].1;
+    if let Err(failure) = pool.allocate_by_credential(&mut chain, &alice).await {
+        println!(
+            "• allocate to alice again, same period, refused: {}",
+            describe(&failure)
+        );
+    }
+
+    // The operator's user list for dave and erin.
+    let period = pool.period(&mut chain).await;
+    let entries = users[3..]
+        .iter()
+        .map(|(_, user, volume)| (*user, *volume))
+        .collect();
+    let tree = UserListTree::build(&pool.pool, period, entries).expect("distinct users");
+    let op = pool.operator.insecure_clone();
+    let args = UserListPublishArgs {
+        period,
+        root: tree.root(),
+        user_count: 2,
+    };
+    let events = chain
+        .send(
+            &[instructions::user_list_publish(
+                &op.pubkey(),
+                &pool.pool,
+                args,
+            )],
+            &[&op],
+        )
+        .await
+        .expect("list published");
+    show("operator publishes the user list (dave, erin)", &events);
+    let payer = chain.payer().pubkey();
+    for (name, user, _) in &users[3..] {
+        let evidence = Evidence::UserList {
+            period,
+            proof: tree.proof(user).expect("listed"),
+        };
+        match chain
+            .send(
+                &[instructions::allocate(&payer, &pool.pool, user, evidence)],
+                &[],
+            )
+            .await
+        {
+            Ok(events) => show(&format!("allocate to {name} (list proof)"), &events),
+            Err(failure) => println!("• allocate to {name} refused: {}", describe(&failure)),
+        }
+    }
+
+    // Bob's volume drops: the verifier updates his credential, and a crank claws back.
+    let bob = users[1].1;
+    pool.issue_credential(&mut chain, &bob, 10).await;
+    let events = chain
+        .send(
+            &[instructions::clawback(
+                &pool.pool,
+                &bob,
+                Evidence::Credential,
+            )],
+            &[],
+        )
+        .await
+        .expect("clawback lands");
+    show("bob's volume fell to 10: clawback", &events);
+
+    // Next period: alice qualifies again.
+    chain.advance_time(PERIOD).await;
+    pool.issue_credential(&mut chain, &alice, 6_000).await;
+    let events = pool
+        .allocate_by_credential(&mut chain, &alice)
+        .await
+        .expect("next period");
+    show("next period: allocate to alice", &events);
+
+    println!("\nholder      balance  allocated  clawed back");
+    let mut holders = Vec::new();
+    for (name, user, _) in &users {
+        let balance = chain.token_balance(pool.user_token(user)).await;
+        let record = pdas::allocation_record(&pool.pool, user);
+        let (allocated, clawed) = match chain.account(record).await {
+            Some(_) => {
+                let r: AllocationRecord = chain.fetch(record).await;
+                (r.allocated, r.clawed_back)
+            }
+            None => (0, 0),
+        };
+        println!("{name:<10} {balance:>8} {allocated:>10} {clawed:>12}");
+        holders.push(*user);
+    }
+    pool.assert_conserved(&mut chain, &holders).await;
+    let state = pool.state(&mut chain).await;
+    println!(
+        "vault {} · minted {} · allocated {} · clawed back {} · outstanding {} (conservation checked)",
+        chain.token_balance(pool.vault).await,
+        state.totals.minted,
+        state.totals.allocated,
+        state.totals.clawed_back,
+        state.totals.outstanding
+    );
+
+    println!("\naccount            bytes  rent-exempt lamports");
+    let rent = solana_sdk::rent::Rent::default();
+    for (name, size) in [
+        ("pool", 8 + Pool::INIT_SPACE),
+        ("credential", 8 + Credential::INIT_SPACE),
+        ("allocation record", 8 + AllocationRecord::INIT_SPACE),
+        (
+            "user token account",
+            chain
+                .account(pool.user_token(&alice))
+                .await
+                .map_or(0, |a| a.data.len()),
+        ),
+    ] {
+        println!("{name:<18} {size:>5}  {:>20}", rent.minimum_balance(size));
+    }
+}
+
+fn describe(failure: &allot_tests::TxFailure) -> String {
+    match failure.custom_code() {
+        Some(code) => errors::decode(code).to_string(),
+        None => format!("{:?}", failure.error),
+    }
+}
+
+fn main() {
+    if std::env::var_os("RUST_LOG").is_none() {
+        // SAFETY: no other thread exists yet (the runtime is built below).
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("RUST_LOG", "error");
+        }
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(run());
+}
