@@ -80,11 +80,13 @@ pub enum AllotError {
     NoPendingOperator,
     #[msg("the vault holds fewer units than one allocation: the operator must fund the pool")]
     VaultInsufficient,
+    #[msg("this key is already a verifier of the pool; use verifier_set_active to reactivate it")]
+    VerifierAlreadyAdded,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 35] = [
+    pub const ALL: [AllotError; 36] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -120,6 +122,7 @@ impl AllotError {
         AllotError::OperatorUnchanged,
         AllotError::NoPendingOperator,
         AllotError::VaultInsufficient,
+        AllotError::VerifierAlreadyAdded,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

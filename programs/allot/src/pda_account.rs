@@ -70,3 +70,39 @@ pub fn create_pda_account<'info>(
         owner,
     )
 }
+
+/// Loads the program account `T` at PDA `info`, creating it first (zeroed, with `T`'s
+/// discriminator, rent paid by `payer`) when it does not exist yet.
+///
+/// Anchor's `init_if_needed` creates a pre-funded address with the `CreateAccountAllowPrefund`
+/// system instruction, which runtimes without that feature reject: anyone could then block a
+/// user's first allocation or credential by sending the address a lamport. This path works on
+/// every runtime. The caller's `seeds`/`bump` constraint has already checked the address.
+pub fn load_or_create<'info, T>(
+    info: &AccountInfo<'info>,
+    payer: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    space: usize,
+    signer_seeds: &[&[&[u8]]],
+) -> Result<T>
+where
+    T: AccountDeserialize + Discriminator,
+{
+    if info.owner == &anchor_lang::system_program::ID {
+        create_pda_account(payer, info, system_program, space, &crate::ID, signer_seeds)?;
+        // `space` always exceeds the 8-byte discriminator.
+        info.try_borrow_mut_data()?[..T::DISCRIMINATOR.len()].copy_from_slice(T::DISCRIMINATOR);
+    }
+    require_keys_eq!(
+        *info.owner,
+        crate::ID,
+        anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram
+    );
+    T::try_deserialize(&mut &info.try_borrow_data()?[..])
+}
+
+/// Writes `value` (with its discriminator) back into the program account at `info`.
+pub fn store<T: AccountSerialize>(info: &AccountInfo, value: &T) -> Result<()> {
+    let mut data = info.try_borrow_mut_data()?;
+    value.try_serialize(&mut &mut data[..])
+}

@@ -323,3 +323,85 @@ async fn fund_into_another_pools_vault_is_refused() {
         )
         .await;
 }
+
+/// Sends 0.001 SOL (above the rent minimum of an empty account) from the fee payer to `address`:
+/// a griefer pre-funding a future PDA.
+async fn prefund(chain: &mut TestChain, address: Pubkey) {
+    let payer = chain.payer().pubkey();
+    let ix = anchor_lang::solana_program::system_instruction::transfer(&payer, &address, 1_000_000);
+    chain.send(&[ix], &[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn prefunded_addresses_do_not_block_verifiers_credentials_lists_or_allocations() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let op = fixture.operator.insecure_clone();
+    let user = Keypair::new().pubkey();
+    let second_verifier = Keypair::new().pubkey();
+    for address in [
+        pdas::verifier(&fixture.pool, &second_verifier),
+        pdas::credential(&fixture.pool, &user),
+        pdas::user_list(&fixture.pool, 0),
+        pdas::allocation_record(&fixture.pool, &user),
+    ] {
+        prefund(&mut chain, address).await;
+    }
+    chain
+        .send(
+            &[instructions::verifier_add(
+                &op.pubkey(),
+                &fixture.pool,
+                &second_verifier,
+            )],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    let args = allot::instructions::UserListPublishArgs {
+        period: 0,
+        root: [1; 32],
+        user_count: 1,
+    };
+    chain
+        .send(
+            &[instructions::user_list_publish(
+                &op.pubkey(),
+                &fixture.pool,
+                args,
+            )],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    fixture.issue_credential(&mut chain, &user, 1_000).await;
+    fixture
+        .allocate_by_credential(&mut chain, &user)
+        .await
+        .unwrap();
+    assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);
+    let record: allot::state::AllocationRecord = chain
+        .fetch(pdas::allocation_record(&fixture.pool, &user))
+        .await;
+    assert_eq!(record.allocated, 100);
+}
+
+#[tokio::test]
+async fn adding_a_verifier_twice_is_refused() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let op = fixture.operator.insecure_clone();
+    let verifier = pdas::verifier(&fixture.pool, &fixture.verifier.pubkey());
+    chain
+        .expect_refused(
+            &[instructions::verifier_add(
+                &op.pubkey(),
+                &fixture.pool,
+                &fixture.verifier.pubkey(),
+            )],
+            &[&op],
+            AllotError::VerifierAlreadyAdded,
+            &[fixture.pool, verifier],
+        )
+        .await;
+}

@@ -10,6 +10,7 @@ use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL};
 use crate::error::AllotError;
 use crate::events::Allocated;
 use crate::evidence::ListProof;
+use crate::pda_account::{load_or_create, store};
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{AllocationRecord, Credential, EvidenceKind, Pool, UserList};
 
@@ -40,15 +41,15 @@ pub struct Allocate<'info> {
         associated_token::token_program = token_program,
     )]
     pub user_token: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// The user's allocation record in this pool, created on the first allocation.
+    /// CHECK: the user's allocation record PDA (address checked by the seeds). Created on the
+    /// first allocation by `pda_account::load_or_create`, which tolerates a pre-funded address,
+    /// then owner- and discriminator-checked when loaded.
     #[account(
-        init_if_needed,
-        payer = payer,
-        space = 8 + AllocationRecord::INIT_SPACE,
+        mut,
         seeds = [SEED_ALLOCATION, pool.key().as_ref(), user.key().as_ref()],
         bump,
     )]
-    pub record: Box<Account<'info, AllocationRecord>>,
+    pub record: UncheckedAccount<'info>,
     /// Evidence, option 1: the user's credential in this pool.
     #[account(
         seeds = [SEED_CREDENTIAL, pool.key().as_ref(), user.key().as_ref()],
@@ -98,9 +99,18 @@ pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
         _ => return err!(AllotError::EvidenceMismatch),
     };
 
-    let record = &mut ctx.accounts.record;
+    let bump = [ctx.bumps.record];
+    let record_seeds: &[&[u8]] = &[SEED_ALLOCATION, pool_key.as_ref(), user.as_ref(), &bump];
+    let mut record: AllocationRecord = load_or_create(
+        &ctx.accounts.record,
+        &ctx.accounts.payer,
+        &ctx.accounts.system_program,
+        8 + AllocationRecord::INIT_SPACE,
+        &[record_seeds],
+    )?;
     record.bump = ctx.bumps.record;
     record.record_allocation(period, rule.amount, now)?;
+    store(&ctx.accounts.record, &record)?;
 
     let pool_info = ctx.accounts.pool.to_account_info();
     let tokens = PoolTokenAccounts {
@@ -134,7 +144,7 @@ pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
         period,
         amount: rule.amount,
         evidence,
-        user_allocated: ctx.accounts.record.allocated,
+        user_allocated: record.allocated,
         pool_outstanding: pool.totals.outstanding,
     });
     Ok(())

@@ -5,6 +5,7 @@ use anchor_lang::prelude::*;
 use crate::constants::{INDICATOR_COUNT, SEED_CREDENTIAL, SEED_VERIFIER};
 use crate::error::AllotError;
 use crate::events::CredentialIssued;
+use crate::pda_account::{load_or_create, store};
 use crate::state::{Credential, Pool, Verifier};
 
 /// What the verifier attests.
@@ -39,15 +40,15 @@ pub struct CredentialIssue<'info> {
     pub verifier: Box<Account<'info, Verifier>>,
     /// CHECK: the user's wallet; only its key is used (as seed and stored value).
     pub user: UncheckedAccount<'info>,
-    /// The user's credential in this pool, created on first issue.
+    /// CHECK: the user's credential PDA in this pool (address checked by the seeds). Created on
+    /// first issue by `pda_account::load_or_create` (tolerates a pre-funded address), then owner-
+    /// and discriminator-checked when loaded.
     #[account(
-        init_if_needed,
-        payer = authority,
-        space = 8 + Credential::INIT_SPACE,
+        mut,
         seeds = [SEED_CREDENTIAL, pool.key().as_ref(), user.key().as_ref()],
         bump,
     )]
-    pub credential: Box<Account<'info, Credential>>,
+    pub credential: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
@@ -60,17 +61,27 @@ pub fn handler(ctx: Context<CredentialIssue>, args: CredentialIssueArgs) -> Resu
     require!(args.expires_at > now, AllotError::ExpiryInPast);
     let current_period = ctx.accounts.pool.period_at(now)?;
     require!(args.period <= current_period, AllotError::PeriodInFuture);
-    let credential = &mut ctx.accounts.credential;
+    let pool_key = ctx.accounts.pool.key();
+    let user = ctx.accounts.user.key();
+    let bump = [ctx.bumps.credential];
+    let seeds: &[&[u8]] = &[SEED_CREDENTIAL, pool_key.as_ref(), user.as_ref(), &bump];
+    let credential: Credential = load_or_create(
+        &ctx.accounts.credential,
+        &ctx.accounts.authority,
+        &ctx.accounts.system_program,
+        8 + Credential::INIT_SPACE,
+        &[seeds],
+    )?;
     let is_new = credential.pool == Pubkey::default();
     require!(
         is_new || args.period >= credential.period,
         AllotError::CredentialPeriodRegressed
     );
     let authority = ctx.accounts.authority.key();
-    credential.set_inner(Credential {
+    let credential = Credential {
         bump: ctx.bumps.credential,
-        pool: ctx.accounts.pool.key(),
-        user: ctx.accounts.user.key(),
+        pool: pool_key,
+        user,
         verifier: authority,
         period: args.period,
         indicators: args.indicators,
@@ -78,15 +89,16 @@ pub fn handler(ctx: Context<CredentialIssue>, args: CredentialIssueArgs) -> Resu
         expires_at: args.expires_at,
         evidence_hash: args.evidence_hash,
         revoked: false,
-    });
+    };
+    store(&ctx.accounts.credential, &credential)?;
     let verifier = &mut ctx.accounts.verifier;
     verifier.credentials_issued = verifier
         .credentials_issued
         .checked_add(1)
         .ok_or(AllotError::MathOverflow)?;
     emit_cpi!(CredentialIssued {
-        pool: ctx.accounts.pool.key(),
-        user: ctx.accounts.user.key(),
+        pool: pool_key,
+        user,
         verifier: authority,
         period: args.period,
         indicators: args.indicators,

@@ -5,6 +5,7 @@ use anchor_lang::prelude::*;
 use crate::constants::SEED_USER_LIST;
 use crate::error::AllotError;
 use crate::events::UserListPublished;
+use crate::pda_account::{load_or_create, store};
 use crate::state::{Pool, UserList};
 
 /// The list to publish.
@@ -28,15 +29,15 @@ pub struct UserListPublish<'info> {
     /// The pool the list belongs to.
     #[account(has_one = operator @ AllotError::NotOperator)]
     pub pool: Box<Account<'info, Pool>>,
-    /// The list for `args.period`, created on first publication.
+    /// CHECK: the list PDA for `args.period` (address checked by the seeds). Created on first
+    /// publication by `pda_account::load_or_create` (tolerates a pre-funded address), then owner-
+    /// and discriminator-checked when loaded.
     #[account(
-        init_if_needed,
-        payer = operator,
-        space = 8 + UserList::INIT_SPACE,
+        mut,
         seeds = [SEED_USER_LIST, pool.key().as_ref(), &args.period.to_le_bytes()],
         bump,
     )]
-    pub user_list: Box<Account<'info, UserList>>,
+    pub user_list: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
@@ -45,17 +46,28 @@ pub struct UserListPublish<'info> {
 /// Checks: a root already used by an allocation is frozen. Any period may be published ahead of
 /// time; a leaf commits to its period, so a list can never serve another period.
 pub fn handler(ctx: Context<UserListPublish>, args: UserListPublishArgs) -> Result<()> {
-    let list = &mut ctx.accounts.user_list;
+    let pool_key = ctx.accounts.pool.key();
+    let period = args.period.to_le_bytes();
+    let bump = [ctx.bumps.user_list];
+    let seeds: &[&[u8]] = &[SEED_USER_LIST, pool_key.as_ref(), &period, &bump];
+    let list: UserList = load_or_create(
+        &ctx.accounts.user_list,
+        &ctx.accounts.operator,
+        &ctx.accounts.system_program,
+        8 + UserList::INIT_SPACE,
+        &[seeds],
+    )?;
     require!(list.allocations == 0, AllotError::UserListRootInUse);
-    list.set_inner(UserList {
+    let list = UserList {
         bump: ctx.bumps.user_list,
-        pool: ctx.accounts.pool.key(),
+        pool: pool_key,
         period: args.period,
         root: args.root,
         user_count: args.user_count,
         published_at: Clock::get()?.unix_timestamp,
         allocations: 0,
-    });
+    };
+    store(&ctx.accounts.user_list, &list)?;
     emit_cpi!(UserListPublished {
         pool: ctx.accounts.pool.key(),
         period: args.period,
