@@ -53,15 +53,19 @@ pub struct PoolFixture {
 impl PoolFixture {
     /// Creates pool `pool_id` (funded with 10,000 units when transferable) and adds a verifier.
     pub async fn create(chain: &mut TestChain, pool_id: u64, transferable: bool) -> Self {
+        Self::create_with(chain, pool_args(pool_id, transferable)).await
+    }
+
+    /// Creates a pool from `args` (funded with 10,000 units when transferable) and adds a
+    /// verifier.
+    pub async fn create_with(chain: &mut TestChain, args: PoolCreateArgs) -> Self {
+        let (pool_id, transferable) = (args.pool_id, args.transferable);
         let operator = chain.funded_keypair(10_000_000_000).await;
         let verifier = chain.funded_keypair(1_000_000_000).await;
         let pool = pdas::pool(&operator.pubkey(), pool_id);
         chain
             .send(
-                &[instructions::pool_create(
-                    &operator.pubkey(),
-                    pool_args(pool_id, transferable),
-                )],
+                &[instructions::pool_create(&operator.pubkey(), args)],
                 &[&operator],
             )
             .await
@@ -162,7 +166,8 @@ impl PoolFixture {
 
 impl PoolFixture {
     /// Conservation: the mint's supply is what the pool minted minus what it burned, and it all
-    /// sits in the vault or with `holders`, who hold exactly the pool's outstanding units.
+    /// sits in the vault, the escrow or with `holders`; holders and escrow together hold exactly
+    /// the pool's outstanding units (vault + holders + escrow + burned = minted).
     pub async fn assert_conserved(&self, chain: &mut TestChain, holders: &[Pubkey]) {
         let pool = self.state(chain).await;
         let supply = chain.mint_supply(self.mint).await;
@@ -176,11 +181,43 @@ impl PoolFixture {
             held += chain.token_balance(self.user_token(holder)).await;
         }
         let vault = chain.token_balance(self.vault).await;
-        assert_eq!(vault + held, supply, "vault + holders = supply");
+        let escrow = chain.token_balance(pdas::escrow(&self.pool)).await;
         assert_eq!(
-            held, pool.totals.outstanding,
-            "holders hold the outstanding units"
+            escrow, pool.exchange_state.escrowed,
+            "escrow holds the pending requests"
+        );
+        assert_eq!(
+            vault + held + escrow,
+            supply,
+            "vault + holders + escrow = supply"
+        );
+        assert_eq!(
+            held + escrow,
+            pool.totals.outstanding,
+            "holders + escrow = outstanding"
         );
         pool.invariant().expect("pool invariant holds");
+    }
+}
+
+/// An open exchange at a fixed rate of 2 funds units per pool unit, settled by `bridge`:
+/// no holding minimum, no caps, cancel after one hour, escrowed units burned at settlement.
+pub fn exchange_config(bridge: Pubkey) -> allot::state::ExchangeConfig {
+    allot::state::ExchangeConfig {
+        settlement_authority: bridge,
+        open: true,
+        window_start: 0,
+        window_end: 0,
+        min_holding: 0,
+        min_holding_seconds: 0,
+        per_user_period_cap: 0,
+        per_period_cap: 0,
+        cancel_timeout_seconds: 3_600,
+        settle_action: allot::state::SettleAction::Burn,
+        pricing: allot::state::Pricing::FixedPrice,
+        currency: *b"USD",
+        fixed_rate: 2 * allot::constants::RATE_SCALE,
+        strike: 0,
+        payout_mint: None,
     }
 }

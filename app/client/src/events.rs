@@ -78,6 +78,14 @@ allot_events!(
     UserListPublished,
     Allocated,
     ClawedBack,
+    ExchangeConfigured,
+    ProfitReported,
+    RateUpdated,
+    ExchangeRequested,
+    ExchangeSettled,
+    ExchangeCancelled,
+    ExchangeRejected,
+    ExchangeRequestClosed,
 );
 
 /// Decodes an inner instruction as an allot event, if it is one: `program_id` is the invoked

@@ -1,8 +1,10 @@
 //! Typed builders for every allot instruction. Accounts are derived with [`crate::pdas`], so a
 //! caller names only the keys that are choices (creator, operator, verifier, user, payer).
 
-use allot::instructions::{CredentialIssueArgs, PoolCreateArgs, UserListPublishArgs};
-use allot::state::AllocationRule;
+use allot::instructions::{
+    CredentialIssueArgs, ExchangeSettleArgs, PoolCreateArgs, ProfitReportArgs, UserListPublishArgs,
+};
+use allot::state::{AllocationRule, ExchangeConfig};
 use allot::{ListProof, accounts, instruction};
 use anchor_lang::prelude::{AccountMeta, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
@@ -65,6 +67,7 @@ pub fn pool_create(creator: &Pubkey, args: PoolCreateArgs) -> Instruction {
             pool,
             mint: pdas::mint(&pool),
             vault: pdas::vault(&pool),
+            escrow: pdas::escrow(&pool),
             token_program: TOKEN_2022_ID,
             associated_token_program: ASSOCIATED_TOKEN_ID,
             system_program: system_program::ID,
@@ -310,5 +313,181 @@ pub fn clawback(pool: &Pubkey, user: &Pubkey, evidence: Evidence) -> Instruction
         }
         .to_account_metas(None),
         instruction::Clawback { proof },
+    )
+}
+
+/// `pool_set_exchange`: the operator sets the exchange configuration.
+pub fn pool_set_exchange(operator: &Pubkey, pool: &Pubkey, config: ExchangeConfig) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolSetExchange {
+            operator: *operator,
+            pool: *pool,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolSetExchange { config },
+    )
+}
+
+/// `profit_report_record`: the operator records a period's profit.
+pub fn profit_report_record(
+    operator: &Pubkey,
+    pool: &Pubkey,
+    args: ProfitReportArgs,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::ProfitReportRecord {
+            operator: *operator,
+            pool: *pool,
+            report: pdas::profit_report(pool, args.period),
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ProfitReportRecord { args },
+    )
+}
+
+/// `exchange_request`: `user` escrows `amount` units; the request takes id `next_id` (the pool's
+/// `exchange_state.next_request_id`, read just before sending). `payer` pays the rent.
+pub fn exchange_request(
+    user: &Pubkey,
+    payer: &Pubkey,
+    pool: &Pubkey,
+    next_id: u64,
+    amount: u64,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    let mint = pdas::mint(pool);
+    build(
+        accounts::ExchangeRequestOpen {
+            user: *user,
+            payer: *payer,
+            pool: *pool,
+            mint,
+            user_token: pdas::token_account(user, &mint),
+            escrow: pdas::escrow(pool),
+            record: pdas::allocation_record(pool, user),
+            request: pdas::exchange_request(pool, next_id),
+            token_program: TOKEN_2022_ID,
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ExchangeRequest { amount },
+    )
+}
+
+/// The accounts of an on-chain stablecoin payout made at settlement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnChainPayout {
+    /// The pool's configured payout mint.
+    pub mint: Pubkey,
+    /// Its token program (SPL Token or Token-2022).
+    pub token_program: Pubkey,
+    /// The settlement authority's treasury account of `mint`.
+    pub treasury: Pubkey,
+    /// The user's account of `mint`.
+    pub user_account: Pubkey,
+}
+
+/// `exchange_settle`: the settlement authority settles request `id`, optionally paying on chain.
+pub fn exchange_settle(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    id: u64,
+    args: ExchangeSettleArgs,
+    payout: Option<OnChainPayout>,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::ExchangeSettle {
+            settlement_authority: *authority,
+            pool: *pool,
+            mint: pdas::mint(pool),
+            escrow: pdas::escrow(pool),
+            vault: pdas::vault(pool),
+            request: pdas::exchange_request(pool, id),
+            token_program: TOKEN_2022_ID,
+            payout_mint: payout.as_ref().map(|p| p.mint),
+            treasury: payout.as_ref().map(|p| p.treasury),
+            user_payout: payout.as_ref().map(|p| p.user_account),
+            payout_token_program: payout.as_ref().map(|p| p.token_program),
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ExchangeSettle { args },
+    )
+}
+
+/// `exchange_cancel`: `user` cancels their request `id` after the timeout.
+pub fn exchange_cancel(user: &Pubkey, pool: &Pubkey, id: u64) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    let mint = pdas::mint(pool);
+    build(
+        accounts::ExchangeCancel {
+            user: *user,
+            pool: *pool,
+            mint,
+            escrow: pdas::escrow(pool),
+            user_token: pdas::token_account(user, &mint),
+            record: pdas::allocation_record(pool, user),
+            request: pdas::exchange_request(pool, id),
+            token_program: TOKEN_2022_ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ExchangeCancel {},
+    )
+}
+
+/// `exchange_reject`: the settlement authority rejects `user`'s request `id` with `reason`.
+pub fn exchange_reject(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    id: u64,
+    user: &Pubkey,
+    reason: u16,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    let mint = pdas::mint(pool);
+    build(
+        accounts::ExchangeReject {
+            settlement_authority: *authority,
+            pool: *pool,
+            mint,
+            escrow: pdas::escrow(pool),
+            user: *user,
+            user_token: pdas::token_account(user, &mint),
+            record: pdas::allocation_record(pool, user),
+            request: pdas::exchange_request(pool, id),
+            token_program: TOKEN_2022_ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ExchangeReject { reason },
+    )
+}
+
+/// `exchange_close`: closes final request `id`, returning its rent to `rent_payer`.
+pub fn exchange_close(pool: &Pubkey, id: u64, rent_payer: &Pubkey) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::ExchangeClose {
+            request: pdas::exchange_request(pool, id),
+            rent_payer: *rent_payer,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ExchangeClose {},
     )
 }

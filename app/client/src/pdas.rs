@@ -1,7 +1,8 @@
 //! Every address the program derives, derived once. Seeds come from `allot::constants`.
 
 use allot::constants::{
-    SEED_ALLOCATION, SEED_CREDENTIAL, SEED_MINT, SEED_POOL, SEED_USER_LIST, SEED_VERIFIER,
+    SEED_ALLOCATION, SEED_CREDENTIAL, SEED_ESCROW, SEED_EXCHANGE_REQUEST, SEED_MINT, SEED_POOL,
+    SEED_PROFIT_REPORT, SEED_USER_LIST, SEED_VERIFIER,
 };
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address_with_program_id;
@@ -52,6 +53,21 @@ pub fn user_list(pool: &Pubkey, period: u64) -> Pubkey {
 /// `user`'s allocation record in `pool`.
 pub fn allocation_record(pool: &Pubkey, user: &Pubkey) -> Pubkey {
     find(&[SEED_ALLOCATION, pool.as_ref(), user.as_ref()])
+}
+
+/// The pool's escrow token account for pending exchange requests.
+pub fn escrow(pool: &Pubkey) -> Pubkey {
+    find(&[SEED_ESCROW, pool.as_ref()])
+}
+
+/// `pool`'s profit report for `period`.
+pub fn profit_report(pool: &Pubkey, period: u64) -> Pubkey {
+    find(&[SEED_PROFIT_REPORT, pool.as_ref(), &period.to_le_bytes()])
+}
+
+/// `pool`'s exchange request number `id`.
+pub fn exchange_request(pool: &Pubkey, id: u64) -> Pubkey {
+    find(&[SEED_EXCHANGE_REQUEST, pool.as_ref(), &id.to_le_bytes()])
 }
 
 /// The program's event authority (first account of every `emit_cpi!` self-invocation).

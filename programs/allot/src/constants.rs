@@ -23,6 +23,20 @@ pub const SEED_USER_LIST: &[u8] = b"user_list";
 #[constant]
 pub const SEED_ALLOCATION: &[u8] = b"allocation";
 
+/// Seed of a pool's escrow token account for pending exchange requests: `[SEED_ESCROW, pool]`.
+#[constant]
+pub const SEED_ESCROW: &[u8] = b"escrow";
+/// Seed of a [`crate::state::ProfitReport`]: `[SEED_PROFIT_REPORT, pool, period (u64 LE)]`.
+#[constant]
+pub const SEED_PROFIT_REPORT: &[u8] = b"profit_report";
+/// Seed of an [`crate::state::ExchangeRequest`]: `[SEED_EXCHANGE_REQUEST, pool, id (u64 LE)]`.
+#[constant]
+pub const SEED_EXCHANGE_REQUEST: &[u8] = b"exchange_request";
+
+/// Fixed-point scale of rates: a rate is funds (minor units) per base unit × `RATE_SCALE`.
+#[constant]
+pub const RATE_SCALE: u64 = 1_000_000_000;
+
 /// Number of indicator slots a credential carries (e.g. payment volume, payment count…).
 /// What each slot means is the pool operator's published convention; the rule names the slot.
 #[constant]

@@ -82,11 +82,61 @@ pub enum AllotError {
     VaultInsufficient,
     #[msg("this key is already a verifier of the pool; use verifier_set_active to reactivate it")]
     VerifierAlreadyAdded,
+    #[msg(
+        "the exchange configuration is invalid: window end before start, negative holding time, zero cancel timeout, or a profit share outside 1..=10000 bps"
+    )]
+    InvalidExchangeConfig,
+    #[msg("no units are outstanding: a profit share cannot be spread over zero units")]
+    NoUnitsOutstanding,
+    #[msg("the profit report's currency differs from the pool's exchange currency")]
+    CurrencyMismatch,
+    #[msg("a profit report for this period is already recorded; reports are immutable")]
+    ProfitReportExists,
+    #[msg("exchange is closed for this pool at this time")]
+    ExchangeClosed,
+    #[msg("the option is outside its exercise window")]
+    OutsideExerciseWindow,
+    #[msg("the option is out of the money: the rate does not exceed the strike")]
+    OutOfTheMoney,
+    #[msg(
+        "the pool has no exchange rate yet: the operator must set a price or record a profit report"
+    )]
+    RateNotSet,
+    #[msg("the quoted funds round down to zero: request more units")]
+    QuoteIsZero,
+    #[msg("the user holds fewer units than the pool's minimum holding for exchange")]
+    MinHoldingNotMet,
+    #[msg("the minimum holding time since the user's last allocation has not passed")]
+    HoldingTimeNotMet,
+    #[msg("this request exceeds the user's exchange cap for the period")]
+    UserCapExceeded,
+    #[msg("this request exceeds the pool's exchange cap for the period")]
+    PeriodCapExceeded,
+    #[msg("the user's token account holds fewer units than requested")]
+    InsufficientUnits,
+    #[msg("exchange requests escrow units, which non-transferable pools cannot move")]
+    ExchangeNeedsTransferablePool,
+    #[msg("the signer is not this pool's settlement authority")]
+    NotSettlementAuthority,
+    #[msg("the exchange request is not pending: it was already settled, cancelled or rejected")]
+    RequestNotPending,
+    #[msg("the request can be cancelled by the user only after the pool's cancel timeout")]
+    CancelTooEarly,
+    #[msg("the exchange request is still pending and cannot be closed")]
+    RequestNotFinal,
+    #[msg(
+        "the on-chain payout accounts do not match the pool's payout mint and the request's user"
+    )]
+    PayoutAccountsMismatch,
+    #[msg("the on-chain payout must pay exactly the quoted amount")]
+    PaidAmountMismatch,
+    #[msg("the signer is not the user who made this exchange request")]
+    NotRequestUser,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 36] = [
+    pub const ALL: [AllotError; 58] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -123,6 +173,28 @@ impl AllotError {
         AllotError::NoPendingOperator,
         AllotError::VaultInsufficient,
         AllotError::VerifierAlreadyAdded,
+        AllotError::InvalidExchangeConfig,
+        AllotError::NoUnitsOutstanding,
+        AllotError::CurrencyMismatch,
+        AllotError::ProfitReportExists,
+        AllotError::ExchangeClosed,
+        AllotError::OutsideExerciseWindow,
+        AllotError::OutOfTheMoney,
+        AllotError::RateNotSet,
+        AllotError::QuoteIsZero,
+        AllotError::MinHoldingNotMet,
+        AllotError::HoldingTimeNotMet,
+        AllotError::UserCapExceeded,
+        AllotError::PeriodCapExceeded,
+        AllotError::InsufficientUnits,
+        AllotError::ExchangeNeedsTransferablePool,
+        AllotError::NotSettlementAuthority,
+        AllotError::RequestNotPending,
+        AllotError::CancelTooEarly,
+        AllotError::RequestNotFinal,
+        AllotError::PayoutAccountsMismatch,
+        AllotError::PaidAmountMismatch,
+        AllotError::NotRequestUser,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

@@ -6,7 +6,7 @@
 use anchor_lang::prelude::*;
 
 use crate::constants::INDICATOR_COUNT;
-use crate::state::{AllocationRule, ClawbackReason, EvidenceKind, ResourceKind};
+use crate::state::{AllocationRule, ClawbackReason, EvidenceKind, ExchangeConfig, ResourceKind};
 
 /// A pool was created.
 #[event]
@@ -151,4 +151,117 @@ pub struct ClawedBack {
     pub burned: bool,
     /// The pool's outstanding units, after this clawback.
     pub pool_outstanding: u64,
+}
+
+/// The operator changed the exchange conditions or payout settings.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeConfigured {
+    pub pool: Pubkey,
+    pub config: ExchangeConfig,
+}
+
+/// The operator recorded a period's service profit.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfitReported {
+    pub pool: Pubkey,
+    pub period: u64,
+    /// Profit in the currency's minor units.
+    pub amount: u64,
+    pub currency: [u8; 3],
+    pub evidence_hash: [u8; 32],
+    /// The pool's rate after the report.
+    pub rate_after: u64,
+}
+
+/// The rate in force changed (funds minor units per base unit × `RATE_SCALE`).
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateUpdated {
+    pub pool: Pubkey,
+    pub previous: u64,
+    pub rate: u64,
+    /// The profit report's period when a report set it; `None` when the operator fixed it.
+    pub report_period: Option<u64>,
+}
+
+/// A user requested an exchange: everything the payment bridge needs to pay.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeRequested {
+    pub pool: Pubkey,
+    /// The ExchangeRequest account (the bridge's idempotency key).
+    pub request: Pubkey,
+    pub id: u64,
+    pub user: Pubkey,
+    pub kind: ResourceKind,
+    /// Units escrowed.
+    pub amount: u64,
+    /// The rate snapshot.
+    pub rate: u64,
+    /// Value of one base unit (the rate, or rate − strike for options), same scale.
+    pub unit_value: u64,
+    /// Funds owed, minor units, rounded down.
+    pub quoted: u64,
+    pub currency: [u8; 3],
+    /// Stablecoin paid on chain at settlement, if configured.
+    pub payout_mint: Option<Pubkey>,
+    pub created_at: i64,
+}
+
+/// The settlement authority paid and settled a request.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeSettled {
+    pub pool: Pubkey,
+    pub request: Pubkey,
+    pub id: u64,
+    pub user: Pubkey,
+    pub amount: u64,
+    pub quoted: u64,
+    pub paid_amount: u64,
+    /// Hash of the payment platform's transaction id.
+    pub payout_reference: [u8; 32],
+    /// True when the funds moved on chain in this same transaction.
+    pub onchain_payout: bool,
+    /// True when the escrowed units were burned, false when returned to the vault.
+    pub units_burned: bool,
+    pub settled_at: i64,
+}
+
+/// The user cancelled a request after the timeout; units returned.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeCancelled {
+    pub pool: Pubkey,
+    pub request: Pubkey,
+    pub id: u64,
+    pub user: Pubkey,
+    pub amount: u64,
+    pub cancelled_at: i64,
+}
+
+/// The settlement authority rejected a request; units returned.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeRejected {
+    pub pool: Pubkey,
+    pub request: Pubkey,
+    pub id: u64,
+    pub user: Pubkey,
+    pub amount: u64,
+    pub reason: u16,
+    pub rejected_at: i64,
+}
+
+/// A final request was closed and its rent returned to whoever paid it.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeRequestClosed {
+    pub pool: Pubkey,
+    pub request: Pubkey,
+    pub id: u64,
+    pub rent_payer: Pubkey,
+    pub lamports: u64,
 }

@@ -27,6 +27,7 @@ pub mod constants;
 pub mod error;
 pub mod events;
 pub mod evidence;
+pub mod exchange_refund;
 pub mod instructions;
 pub mod merkle;
 pub mod pda_account;
@@ -35,7 +36,7 @@ pub mod state;
 
 pub use evidence::ListProof;
 use instructions::*;
-use state::AllocationRule;
+use state::{AllocationRule, ExchangeConfig};
 
 declare_id!("D9NNYHsHysxSYRWiJYM9w8Bkr3ooUQgJ9wQLodeMMWvE");
 
@@ -134,6 +135,52 @@ pub mod allot {
     /// The payer funds the user's token account and allocation record when they are new.
     pub fn allocate(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
         instructions::allocate::handler(ctx, proof)
+    }
+
+    /// Operator: sets the exchange conditions (window, minimum holding and holding time, caps,
+    /// cancel timeout), pricing (fixed rate or profit share), currency, option strike, settle
+    /// action, settlement authority and optional on-chain payout mint.
+    pub fn pool_set_exchange(ctx: Context<PoolSetExchange>, config: ExchangeConfig) -> Result<()> {
+        instructions::pool_set_exchange::handler(ctx, config)
+    }
+
+    /// Operator: records a period's service profit (immutable). Under profit-share pricing it
+    /// sets the rate from the outstanding units at this moment.
+    ///
+    /// Hazard: the rate divides by the units outstanding when the report lands; report before
+    /// large allocations or clawbacks change them, or the rate shifts accordingly.
+    pub fn profit_report_record(
+        ctx: Context<ProfitReportRecord>,
+        args: ProfitReportArgs,
+    ) -> Result<()> {
+        instructions::profit_report_record::handler(ctx, args)
+    }
+
+    /// User (wallet signature): escrows `amount` units and opens a pending exchange request
+    /// quoted at the rate in force. This is the transaction users sign in Phantom.
+    pub fn exchange_request(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
+        instructions::exchange_request::handler(ctx, amount)
+    }
+
+    /// Settlement authority: records the payment and settles a pending request (once), burning
+    /// or re-vaulting the escrowed units; optionally pays the stablecoin quote on chain.
+    pub fn exchange_settle(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
+        instructions::exchange_settle::handler(ctx, args)
+    }
+
+    /// User: cancels their request once it has been pending past the pool's cancel timeout.
+    pub fn exchange_cancel(ctx: Context<ExchangeCancel>) -> Result<()> {
+        instructions::exchange_cancel::handler(ctx)
+    }
+
+    /// Settlement authority: rejects a pending request with a reason code; units go back.
+    pub fn exchange_reject(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
+        instructions::exchange_reject::handler(ctx, reason)
+    }
+
+    /// Anyone: closes a final request and returns its rent to whoever paid it.
+    pub fn exchange_close(ctx: Context<ExchangeClose>) -> Result<()> {
+        instructions::exchange_close::handler(ctx)
     }
 
     /// Anyone: recovers a user's allocated units when their evidence no longer meets the rule

@@ -5,6 +5,7 @@ mod allocation;
 mod attacks;
 mod clawback;
 mod credential;
+mod exchange;
 mod pool;
 mod user_list;
 mod verifier;

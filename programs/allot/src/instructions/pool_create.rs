@@ -5,18 +5,23 @@ use anchor_spl::associated_token::{
     self, AssociatedToken, get_associated_token_address_with_program_id,
 };
 use anchor_spl::token_2022::Token2022;
-use anchor_spl::token_2022::spl_token_2022::{extension::ExtensionType, state::Mint as MintState};
-use anchor_spl::token_2022::{InitializeMint2, initialize_mint2};
+use anchor_spl::token_2022::spl_token_2022::extension::ExtensionType;
+use anchor_spl::token_2022::spl_token_2022::state::{
+    Account as TokenAccountState, Mint as MintState,
+};
+use anchor_spl::token_2022::{
+    InitializeAccount3, InitializeMint2, initialize_account3, initialize_mint2,
+};
 use anchor_spl::token_2022_extensions::{
     NonTransferableMintInitialize, PermanentDelegateInitialize, non_transferable_mint_initialize,
     permanent_delegate_initialize,
 };
 
-use crate::constants::{MAX_DECIMALS, MIN_PERIOD_SECONDS, SEED_MINT, SEED_POOL};
+use crate::constants::{MAX_DECIMALS, MIN_PERIOD_SECONDS, SEED_ESCROW, SEED_MINT, SEED_POOL};
 use crate::error::AllotError;
 use crate::events::PoolCreated;
 use crate::pda_account::create_pda_account;
-use crate::state::{AllocationRule, Pool, PoolTotals, ResourceKind};
+use crate::state::{AllocationRule, ExchangeConfig, ExchangeState, Pool, PoolTotals, ResourceKind};
 
 /// Parameters of a new pool.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq)]
@@ -63,6 +68,10 @@ pub struct PoolCreate<'info> {
         address = get_associated_token_address_with_program_id(&pool.key(), &mint.key(), &token_program.key()),
     )]
     pub vault: UncheckedAccount<'info>,
+    /// CHECK: the pool's escrow token account PDA for exchange requests, created by this
+    /// instruction when the pool is transferable (non-transferable units cannot be escrowed).
+    #[account(mut, seeds = [SEED_ESCROW, pool.key().as_ref()], bump)]
+    pub escrow: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token2022>,
     pub associated_token_program: Program<'info, AssociatedToken>,
     pub system_program: Program<'info, System>,
@@ -109,6 +118,10 @@ pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
         supply_cap: args.supply_cap,
         totals: PoolTotals::default(),
         active_verifiers: 0,
+        escrow: ctx.accounts.escrow.key(),
+        escrow_bump: ctx.bumps.escrow,
+        exchange: ExchangeConfig::closed(ctx.accounts.creator.key()),
+        exchange_state: ExchangeState::default(),
     });
     create_mint(ctx.accounts, ctx.bumps.mint, &pool_key, args.transferable)?;
     associated_token::create(CpiContext::new(
@@ -122,6 +135,9 @@ pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
             token_program: ctx.accounts.token_program.to_account_info(),
         },
     ))?;
+    if args.transferable {
+        create_escrow(ctx.accounts, ctx.bumps.escrow, &pool_key)?;
+    }
     let pool = &ctx.accounts.pool;
     pool.invariant()?;
     emit_cpi!(PoolCreated {
@@ -195,4 +211,27 @@ fn create_mint(
         pool,
         None,
     )
+}
+
+/// Creates the escrow token account PDA (owner: the pool) for the pool's mint.
+fn create_escrow(accounts: &PoolCreate, escrow_bump: u8, pool: &Pubkey) -> Result<()> {
+    let space = ExtensionType::try_calculate_account_len::<TokenAccountState>(&[])?;
+    let bump = [escrow_bump];
+    let seeds: &[&[u8]] = &[SEED_ESCROW, pool.as_ref(), &bump];
+    create_pda_account(
+        &accounts.creator.to_account_info(),
+        &accounts.escrow.to_account_info(),
+        &accounts.system_program.to_account_info(),
+        space,
+        &accounts.token_program.key(),
+        &[seeds],
+    )?;
+    initialize_account3(CpiContext::new(
+        accounts.token_program.key(),
+        InitializeAccount3 {
+            account: accounts.escrow.to_account_info(),
+            mint: accounts.mint.to_account_info(),
+            authority: accounts.pool.to_account_info(),
+        },
+    ))
 }

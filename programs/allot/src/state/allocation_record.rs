@@ -5,14 +5,14 @@ use anchor_lang::prelude::*;
 use crate::error::AllotError;
 
 /// What one user received from one pool. PDA: `[SEED_ALLOCATION, pool, user]`.
-/// Kept small (45 bytes with discriminator): its rent is paid once per user.
+/// Kept small (63 bytes with discriminator): its rent is paid once per user.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct AllocationRecord {
     /// Canonical bump of this PDA.
     pub bump: u8,
     /// Number of allocations received (0 until the first one).
-    pub allocations: u32,
+    pub allocations: u16,
     /// The last period the user was allocated in (meaningful once `allocations > 0`).
     pub last_period: u64,
     /// When the last allocation happened (unix seconds).
@@ -21,6 +21,13 @@ pub struct AllocationRecord {
     pub allocated: u64,
     /// Units ever clawed back from the user.
     pub clawed_back: u64,
+    /// Units in the user's pending or settled exchange requests (cancelled and rejected ones are
+    /// given back). They left the user's account, so clawback cannot take them again.
+    pub exchanged: u64,
+    /// The period `period_requested` counts (for the per-user exchange cap).
+    pub exchange_period: u32,
+    /// Units the user requested for exchange in `exchange_period`.
+    pub period_requested: u64,
 }
 
 // The per-user record stays within 64 bytes (its rent is paid once per user).
@@ -52,9 +59,44 @@ impl AllocationRecord {
         Ok(())
     }
 
-    /// Units allocated and not yet clawed back: the most a clawback may recover.
+    /// Units allocated and neither clawed back nor sent to exchange: the most a clawback may
+    /// recover.
     pub fn clawable(&self) -> u64 {
-        self.allocated.saturating_sub(self.clawed_back)
+        self.allocated
+            .saturating_sub(self.clawed_back)
+            .saturating_sub(self.exchanged)
+    }
+
+    /// Records a request to exchange `amount` in `period`, refusing to pass the per-user
+    /// `cap` for the period (0: no cap).
+    pub fn record_request(&mut self, period: u64, amount: u64, cap: u64) -> Result<()> {
+        let period = u32::try_from(period).map_err(|_| error!(AllotError::MathOverflow))?;
+        let already = if self.exchange_period == period {
+            self.period_requested
+        } else {
+            0
+        };
+        let requested = already
+            .checked_add(amount)
+            .ok_or(AllotError::MathOverflow)?;
+        require!(cap == 0 || requested <= cap, AllotError::UserCapExceeded);
+        self.exchanged = self
+            .exchanged
+            .checked_add(amount)
+            .ok_or(AllotError::MathOverflow)?;
+        self.exchange_period = period;
+        self.period_requested = requested;
+        Ok(())
+    }
+
+    /// Gives back `amount` of a cancelled or rejected request: the units are the user's again
+    /// (and claw-backable again).
+    pub fn record_request_returned(&mut self, amount: u64) -> Result<()> {
+        self.exchanged = self
+            .exchanged
+            .checked_sub(amount)
+            .ok_or(AllotError::MathOverflow)?;
+        Ok(())
     }
 
     /// Records `amount` clawed back, never more than [`Self::clawable`].
@@ -80,12 +122,15 @@ mod tests {
             last_allocated_at: 0,
             allocated: 0,
             clawed_back: 0,
+            exchanged: 0,
+            exchange_period: 0,
+            period_requested: 0,
         }
     }
 
     #[test]
-    fn record_is_45_bytes_with_its_discriminator() {
-        assert_eq!(8 + AllocationRecord::INIT_SPACE, 45);
+    fn record_is_63_bytes_with_its_discriminator() {
+        assert_eq!(8 + AllocationRecord::INIT_SPACE, 63);
     }
 
     #[test]
@@ -95,6 +140,26 @@ mod tests {
         assert!(r.record_allocation(0, 5, 11).is_err());
         r.record_allocation(1, 5, 12).unwrap();
         assert_eq!((r.allocations, r.allocated, r.last_period), (2, 10, 1));
+    }
+
+    #[test]
+    fn units_sent_to_exchange_cannot_be_clawed_back_until_returned() {
+        let mut r = fresh();
+        r.record_allocation(0, 100, 10).unwrap();
+        r.record_request(0, 60, 0).unwrap();
+        assert_eq!(r.clawable(), 40);
+        r.record_request_returned(60).unwrap();
+        assert_eq!(r.clawable(), 100);
+    }
+
+    #[test]
+    fn per_user_cap_counts_within_a_period() {
+        let mut r = fresh();
+        r.record_request(3, 60, 100).unwrap();
+        assert!(r.record_request(3, 41, 100).is_err());
+        r.record_request(3, 40, 100).unwrap();
+        r.record_request(4, 100, 100).unwrap();
+        assert_eq!(r.period_requested, 100);
     }
 
     #[test]

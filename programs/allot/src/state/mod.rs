@@ -2,14 +2,20 @@
 
 pub mod allocation_record;
 pub mod credential;
+pub mod exchange;
+pub mod exchange_request;
 pub mod pool;
+pub mod profit_report;
 pub mod rule;
 pub mod user_list;
 pub mod verifier;
 
 pub use allocation_record::*;
 pub use credential::*;
+pub use exchange::*;
+pub use exchange_request::*;
 pub use pool::*;
+pub use profit_report::*;
 pub use rule::*;
 pub use user_list::*;
 pub use verifier::*;

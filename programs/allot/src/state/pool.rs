@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::SEED_POOL;
 use crate::error::AllotError;
-use crate::state::AllocationRule;
+use crate::state::{AllocationRule, ExchangeConfig, ExchangeState, Pricing, SettleAction};
 
 /// What the pool's units represent. Stored for display and, from the exchange module on, for pricing.
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +79,38 @@ pub struct Pool {
     pub totals: PoolTotals,
     /// Number of verifiers currently active.
     pub active_verifiers: u32,
+    /// The pool's escrow token account `[SEED_ESCROW, pool]` for pending exchange requests
+    /// (created for transferable pools only).
+    pub escrow: Pubkey,
+    /// Canonical bump of the escrow PDA.
+    pub escrow_bump: u8,
+    /// Exchange conditions and payout settings.
+    pub exchange: ExchangeConfig,
+    /// Exchange rate and running exchange figures.
+    pub exchange_state: ExchangeState,
+}
+
+impl ExchangeConfig {
+    /// The configuration of a new pool: exchange closed, the operator as settlement authority.
+    pub fn closed(operator: Pubkey) -> Self {
+        Self {
+            settlement_authority: operator,
+            open: false,
+            window_start: 0,
+            window_end: 0,
+            min_holding: 0,
+            min_holding_seconds: 0,
+            per_user_period_cap: 0,
+            per_period_cap: 0,
+            cancel_timeout_seconds: 86_400,
+            settle_action: SettleAction::Burn,
+            pricing: Pricing::FixedPrice,
+            currency: *b"USD",
+            fixed_rate: 0,
+            strike: 0,
+            payout_mint: None,
+        }
+    }
 }
 
 impl Pool {
@@ -156,11 +188,91 @@ impl Pool {
         Ok(())
     }
 
+    /// Records a request escrowing `amount` in `period`, refusing to pass the pool's per-period
+    /// cap; returns the request's id.
+    pub fn record_request(&mut self, period: u64, amount: u64) -> Result<u64> {
+        let x = &self.exchange_state;
+        let already = if x.period == period {
+            x.period_requested
+        } else {
+            0
+        };
+        let requested = already
+            .checked_add(amount)
+            .ok_or(AllotError::MathOverflow)?;
+        let cap = self.exchange.per_period_cap;
+        require!(cap == 0 || requested <= cap, AllotError::PeriodCapExceeded);
+        let escrowed = x
+            .escrowed
+            .checked_add(amount)
+            .ok_or(AllotError::MathOverflow)?;
+        let id = x.next_request_id;
+        let next = id.checked_add(1).ok_or(AllotError::MathOverflow)?;
+        self.exchange_state = ExchangeState {
+            escrowed,
+            next_request_id: next,
+            period,
+            period_requested: requested,
+            ..self.exchange_state
+        };
+        Ok(id)
+    }
+
+    /// Records the settlement of `amount` escrowed units paid with `funds`; `burned` when the
+    /// units are burned rather than returned to the vault. Changes nothing on error.
+    pub fn record_settlement(&mut self, amount: u64, funds: u64, burned: bool) -> Result<()> {
+        let x = &self.exchange_state;
+        let t = &self.totals;
+        let (Some(escrowed), Some(settled), Some(funds_settled), Some(outstanding), Some(burned)) = (
+            x.escrowed.checked_sub(amount),
+            x.settled.checked_add(amount),
+            x.funds_settled.checked_add(funds),
+            t.outstanding.checked_sub(amount),
+            if burned {
+                t.burned.checked_add(amount)
+            } else {
+                Some(t.burned)
+            },
+        ) else {
+            return err!(AllotError::MathOverflow);
+        };
+        self.exchange_state = ExchangeState {
+            escrowed,
+            settled,
+            funds_settled,
+            ..self.exchange_state
+        };
+        self.totals = PoolTotals {
+            outstanding,
+            burned,
+            ..self.totals
+        };
+        Ok(())
+    }
+
+    /// Records `amount` escrowed units returned to their user (request cancelled or rejected).
+    pub fn record_request_returned(&mut self, amount: u64) -> Result<()> {
+        let x = &mut self.exchange_state;
+        x.escrowed = x
+            .escrowed
+            .checked_sub(amount)
+            .ok_or(AllotError::MathOverflow)?;
+        Ok(())
+    }
+
     /// Accounting invariant, checked at the end of every handler that changes the totals:
-    /// what was allocated and not clawed back is outstanding, and no more is out than exists.
+    /// what was allocated and neither clawed back nor settled is outstanding (held by users or
+    /// in escrow), and no more is out than exists.
     pub fn invariant(&self) -> Result<()> {
         let t = &self.totals;
-        let net_allocated = t.allocated.checked_sub(t.clawed_back);
+        require!(
+            self.exchange_state.escrowed <= t.outstanding,
+            AllotError::InvariantViolated
+        );
+        let net_allocated = t
+            .allocated
+            .checked_sub(t.clawed_back)
+            .and_then(|v| v.checked_sub(self.exchange_state.settled));
         require!(
             net_allocated == Some(t.outstanding),
             AllotError::InvariantViolated
@@ -206,6 +318,10 @@ mod tests {
             supply_cap: 100,
             totals: PoolTotals::default(),
             active_verifiers: 0,
+            escrow: Pubkey::new_unique(),
+            escrow_bump: 255,
+            exchange: ExchangeConfig::closed(Pubkey::new_unique()),
+            exchange_state: ExchangeState::default(),
         }
     }
 

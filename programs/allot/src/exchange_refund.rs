@@ -1,0 +1,43 @@
+//! Returning a pending request's escrowed units to its user (cancel and reject share this).
+
+use anchor_lang::prelude::*;
+
+use crate::error::AllotError;
+use crate::pool_tokens::PoolTokenAccounts;
+use crate::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
+
+/// The token accounts a refund moves units between.
+pub struct EscrowRefund<'a, 'info> {
+    /// The pool's token accounts and signer.
+    pub tokens: PoolTokenAccounts<'a, 'info>,
+    /// The pool's escrow (source).
+    pub escrow: &'a AccountInfo<'info>,
+    /// The user's token account (destination).
+    pub user_token: &'a AccountInfo<'info>,
+}
+
+impl EscrowRefund<'_, '_> {
+    /// Moves the request's escrowed units back to the user, gives them back to the user's record
+    /// (claw-backable again), and makes the request final with `status`.
+    pub fn apply(
+        &self,
+        pool: &mut Pool,
+        record: &mut AllocationRecord,
+        request: &mut ExchangeRequest,
+        status: RequestStatus,
+        now: i64,
+    ) -> Result<()> {
+        require!(
+            request.status == RequestStatus::Pending,
+            AllotError::RequestNotPending
+        );
+        self.tokens
+            .transfer(pool, self.escrow, self.user_token, request.amount)?;
+        pool.record_request_returned(request.amount)?;
+        record.record_request_returned(request.amount)?;
+        pool.invariant()?;
+        request.status = status;
+        request.finalized_at = now;
+        Ok(())
+    }
+}

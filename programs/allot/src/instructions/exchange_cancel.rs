@@ -1,0 +1,98 @@
+//! `exchange_cancel`: the user takes back a request that stayed pending past the timeout.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_2022::Token2022;
+use anchor_spl::token_interface::{Mint, TokenAccount};
+
+use crate::constants::{SEED_ALLOCATION, SEED_EXCHANGE_REQUEST};
+use crate::error::AllotError;
+use crate::events::ExchangeCancelled;
+use crate::exchange_refund::EscrowRefund;
+use crate::pool_tokens::PoolTokenAccounts;
+use crate::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ExchangeCancel<'info> {
+    /// The user who made the request.
+    pub user: Signer<'info>,
+    /// The request's pool.
+    #[account(mut, has_one = mint, has_one = escrow)]
+    pub pool: Box<Account<'info, Pool>>,
+    /// The pool's mint.
+    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The pool's escrow.
+    #[account(mut)]
+    pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's associated token account (receives the units back).
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = user,
+        associated_token::token_program = token_program,
+    )]
+    pub user_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's allocation record.
+    #[account(
+        mut,
+        seeds = [SEED_ALLOCATION, pool.key().as_ref(), user.key().as_ref()],
+        bump = record.bump,
+    )]
+    pub record: Box<Account<'info, AllocationRecord>>,
+    /// The request to cancel (the signer's own).
+    #[account(
+        mut,
+        has_one = pool,
+        has_one = user @ AllotError::NotRequestUser,
+        seeds = [SEED_EXCHANGE_REQUEST, pool.key().as_ref(), &request.id.to_le_bytes()],
+        bump = request.bump,
+    )]
+    pub request: Box<Account<'info, ExchangeRequest>>,
+    pub token_program: Program<'info, Token2022>,
+}
+
+/// Cancels the request and returns the escrowed units to the user.
+///
+/// Checks: the signer made the request; it is pending; the pool's cancel timeout has passed.
+pub fn handler(ctx: Context<ExchangeCancel>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let cancel_from = ctx
+        .accounts
+        .request
+        .created_at
+        .checked_add(ctx.accounts.pool.exchange.cancel_timeout_seconds)
+        .ok_or(AllotError::MathOverflow)?;
+    require!(now >= cancel_from, AllotError::CancelTooEarly);
+    let pool_info = ctx.accounts.pool.to_account_info();
+    let mint = ctx.accounts.mint.to_account_info();
+    let token_program = ctx.accounts.token_program.to_account_info();
+    let escrow = ctx.accounts.escrow.to_account_info();
+    let user_token = ctx.accounts.user_token.to_account_info();
+    let refund = EscrowRefund {
+        tokens: PoolTokenAccounts {
+            pool: &pool_info,
+            mint: &mint,
+            token_program: &token_program,
+        },
+        escrow: &escrow,
+        user_token: &user_token,
+    };
+    let a = &mut *ctx.accounts;
+    refund.apply(
+        &mut a.pool,
+        &mut a.record,
+        &mut a.request,
+        RequestStatus::Cancelled,
+        now,
+    )?;
+    let request = &ctx.accounts.request;
+    emit_cpi!(ExchangeCancelled {
+        pool: request.pool,
+        request: request.key(),
+        id: request.id,
+        user: request.user,
+        amount: request.amount,
+        cancelled_at: now,
+    });
+    Ok(())
+}

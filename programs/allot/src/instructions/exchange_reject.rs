@@ -1,0 +1,101 @@
+//! `exchange_reject`: the settlement authority refuses a pending request; units go back.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_2022::Token2022;
+use anchor_spl::token_interface::{Mint, TokenAccount};
+
+use crate::constants::{SEED_ALLOCATION, SEED_EXCHANGE_REQUEST};
+use crate::error::AllotError;
+use crate::events::ExchangeRejected;
+use crate::exchange_refund::EscrowRefund;
+use crate::pool_tokens::PoolTokenAccounts;
+use crate::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ExchangeReject<'info> {
+    /// The pool's settlement authority.
+    pub settlement_authority: Signer<'info>,
+    /// The request's pool.
+    #[account(
+        mut,
+        has_one = mint,
+        has_one = escrow,
+        constraint = pool.exchange.settlement_authority == settlement_authority.key()
+            @ AllotError::NotSettlementAuthority,
+    )]
+    pub pool: Box<Account<'info, Pool>>,
+    /// The pool's mint.
+    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The pool's escrow.
+    #[account(mut)]
+    pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// CHECK: the request's user; only its key is used, and it must be the request's user.
+    #[account(address = request.user @ AllotError::NotRequestUser)]
+    pub user: UncheckedAccount<'info>,
+    /// The user's associated token account (receives the units back).
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = user,
+        associated_token::token_program = token_program,
+    )]
+    pub user_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's allocation record.
+    #[account(
+        mut,
+        seeds = [SEED_ALLOCATION, pool.key().as_ref(), user.key().as_ref()],
+        bump = record.bump,
+    )]
+    pub record: Box<Account<'info, AllocationRecord>>,
+    /// The request to reject.
+    #[account(
+        mut,
+        has_one = pool,
+        seeds = [SEED_EXCHANGE_REQUEST, pool.key().as_ref(), &request.id.to_le_bytes()],
+        bump = request.bump,
+    )]
+    pub request: Box<Account<'info, ExchangeRequest>>,
+    pub token_program: Program<'info, Token2022>,
+}
+
+/// Rejects the request with `reason` (the operator's code) and returns the units to the user.
+///
+/// Checks: signer is the settlement authority; request pending.
+pub fn handler(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool_info = ctx.accounts.pool.to_account_info();
+    let mint = ctx.accounts.mint.to_account_info();
+    let token_program = ctx.accounts.token_program.to_account_info();
+    let escrow = ctx.accounts.escrow.to_account_info();
+    let user_token = ctx.accounts.user_token.to_account_info();
+    let refund = EscrowRefund {
+        tokens: PoolTokenAccounts {
+            pool: &pool_info,
+            mint: &mint,
+            token_program: &token_program,
+        },
+        escrow: &escrow,
+        user_token: &user_token,
+    };
+    let a = &mut *ctx.accounts;
+    refund.apply(
+        &mut a.pool,
+        &mut a.record,
+        &mut a.request,
+        RequestStatus::Rejected,
+        now,
+    )?;
+    a.request.reject_reason = reason;
+    let request = &ctx.accounts.request;
+    emit_cpi!(ExchangeRejected {
+        pool: request.pool,
+        request: request.key(),
+        id: request.id,
+        user: request.user,
+        amount: request.amount,
+        reason,
+        rejected_at: now,
+    });
+    Ok(())
+}

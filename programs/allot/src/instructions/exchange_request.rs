@@ -1,0 +1,164 @@
+//! `exchange_request`: the user (signing in their wallet) escrows units and opens a durable
+//! request that the operator's payment bridge pays and settles.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_2022::{self, Token2022, TransferChecked};
+use anchor_spl::token_interface::{Mint, TokenAccount};
+
+use crate::constants::{SEED_ALLOCATION, SEED_EXCHANGE_REQUEST};
+use crate::error::AllotError;
+use crate::events::ExchangeRequested;
+use crate::pda_account::{load_or_create, store};
+use crate::state::{
+    AllocationRecord, ExchangeRequest, Pool, RequestStatus, ResourceKind, quote_round_down,
+    unit_value,
+};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ExchangeRequestOpen<'info> {
+    /// The user: owner of the units, signs in their wallet.
+    pub user: Signer<'info>,
+    /// Pays the request account's rent (the user, or a sponsor); gets it back at close.
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    /// The pool exchanged against.
+    #[account(mut, has_one = mint, has_one = escrow)]
+    pub pool: Box<Account<'info, Pool>>,
+    /// The pool's mint.
+    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The user's associated token account (source of the units).
+    #[account(
+        mut,
+        associated_token::mint = mint,
+        associated_token::authority = user,
+        associated_token::token_program = token_program,
+    )]
+    pub user_token: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The pool's escrow token account.
+    #[account(mut)]
+    pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The user's allocation record (holding time, per-user cap, clawback bound).
+    #[account(
+        mut,
+        seeds = [SEED_ALLOCATION, pool.key().as_ref(), user.key().as_ref()],
+        bump = record.bump,
+    )]
+    pub record: Box<Account<'info, AllocationRecord>>,
+    /// CHECK: the new request PDA, `[SEED_EXCHANGE_REQUEST, pool, next id]` (address checked by
+    /// the seeds), created here by `pda_account::load_or_create`.
+    #[account(
+        mut,
+        seeds = [SEED_EXCHANGE_REQUEST, pool.key().as_ref(), &pool.exchange_state.next_request_id.to_le_bytes()],
+        bump,
+    )]
+    pub request: UncheckedAccount<'info>,
+    pub token_program: Program<'info, Token2022>,
+    pub system_program: Program<'info, System>,
+}
+
+/// Escrows `amount` units and records a pending request quoted at the rate in force.
+///
+/// Checks: transferable pool; exchange open (for options: inside the exercise window and in the
+/// money); rate set; holding ≥ minimum; holding time since the last allocation; per-user and
+/// per-period caps; enough units; a quote above zero.
+pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool = &ctx.accounts.pool;
+    let config = pool.exchange;
+    require!(pool.transferable, AllotError::ExchangeNeedsTransferablePool);
+    require!(amount > 0, AllotError::ZeroAmount);
+    let is_option = pool.kind == ResourceKind::VirtualOption;
+    require!(
+        config.is_open_at(now),
+        if is_option {
+            AllotError::OutsideExerciseWindow
+        } else {
+            AllotError::ExchangeClosed
+        }
+    );
+    let rate = pool.exchange_state.rate;
+    require!(rate > 0, AllotError::RateNotSet);
+    let value = unit_value(pool.kind, rate, config.strike);
+    require!(value > 0, AllotError::OutOfTheMoney);
+    let held = ctx.accounts.user_token.amount;
+    require!(held >= amount, AllotError::InsufficientUnits);
+    require!(held >= config.min_holding, AllotError::MinHoldingNotMet);
+    let held_for = now.saturating_sub(ctx.accounts.record.last_allocated_at);
+    require!(
+        held_for >= config.min_holding_seconds,
+        AllotError::HoldingTimeNotMet
+    );
+    let quoted = quote_round_down(amount, value)?;
+    require!(quoted > 0, AllotError::QuoteIsZero);
+
+    let period = pool.period_at(now)?;
+    ctx.accounts
+        .record
+        .record_request(period, amount, config.per_user_period_cap)?;
+    let pool_key = ctx.accounts.pool.key();
+    let id = ctx.accounts.pool.record_request(period, amount)?;
+
+    token_2022::transfer_checked(
+        CpiContext::new(
+            ctx.accounts.token_program.key(),
+            TransferChecked {
+                from: ctx.accounts.user_token.to_account_info(),
+                mint: ctx.accounts.mint.to_account_info(),
+                to: ctx.accounts.escrow.to_account_info(),
+                authority: ctx.accounts.user.to_account_info(),
+            },
+        ),
+        amount,
+        ctx.accounts.pool.decimals,
+    )?;
+
+    let id_bytes = id.to_le_bytes();
+    let bump = [ctx.bumps.request];
+    let seeds: &[&[u8]] = &[SEED_EXCHANGE_REQUEST, pool_key.as_ref(), &id_bytes, &bump];
+    let fresh: ExchangeRequest = load_or_create(
+        &ctx.accounts.request,
+        &ctx.accounts.payer,
+        &ctx.accounts.system_program,
+        8 + ExchangeRequest::INIT_SPACE,
+        &[seeds],
+    )?;
+    // Ids come from a counter that only grows, so the address has never held a request.
+    require_keys_eq!(fresh.pool, Pubkey::default(), AllotError::InvariantViolated);
+    let user = ctx.accounts.user.key();
+    store(
+        &ctx.accounts.request,
+        &ExchangeRequest {
+            bump: ctx.bumps.request,
+            pool: pool_key,
+            id,
+            user,
+            rent_payer: ctx.accounts.payer.key(),
+            amount,
+            rate,
+            quoted,
+            created_at: now,
+            status: RequestStatus::Pending,
+            finalized_at: 0,
+            payout_reference: [0; 32],
+            paid_amount: 0,
+            reject_reason: 0,
+        },
+    )?;
+    ctx.accounts.pool.invariant()?;
+    emit_cpi!(ExchangeRequested {
+        pool: pool_key,
+        request: ctx.accounts.request.key(),
+        id,
+        user,
+        kind: ctx.accounts.pool.kind,
+        amount,
+        rate,
+        unit_value: value,
+        quoted,
+        currency: config.currency,
+        payout_mint: config.payout_mint,
+        created_at: now,
+    });
+    Ok(())
+}
