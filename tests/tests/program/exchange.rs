@@ -84,6 +84,33 @@ impl Market {
         self.users.iter().map(|u| u.pubkey()).collect()
     }
 
+    /// Sends through the chain, then checks conservation (after every step, landed or refused).
+    async fn send(
+        &mut self,
+        instructions: &[solana_sdk::instruction::Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<AllotEvent>, allot_tests::TxFailure> {
+        let result = self.chain.send(instructions, signers).await;
+        self.conserved().await;
+        result
+    }
+
+    /// `TestChain::expect_refused`, then a conservation check.
+    async fn expect_refused(
+        &mut self,
+        instructions: &[solana_sdk::instruction::Instruction],
+        signers: &[&Keypair],
+        code: impl Into<u32>,
+        watched: &[Pubkey],
+    ) -> allot_tests::TxFailure {
+        let failure = self
+            .chain
+            .expect_refused(instructions, signers, code, watched)
+            .await;
+        self.conserved().await;
+        failure
+    }
+
     async fn conserved(&mut self) {
         let holders = self.holders();
         self.fixture
@@ -111,7 +138,7 @@ impl Market {
             id,
             amount,
         );
-        let events = self.chain.send(&[ix], &[&user]).await?;
+        let events = self.send(&[ix], &[&user]).await?;
         Ok((id, events))
     }
 
@@ -194,61 +221,57 @@ async fn profit_reports_set_the_rate_under_profit_share_pricing() {
 
     // Reports are immutable, in the pool's currency, and never for a future period.
     let report_address = pdas::profit_report(&pool, 0);
-    m.chain
-        .expect_refused(
-            &[instructions::profit_report_record(
-                &op.pubkey(),
-                &pool,
-                args.clone(),
-            )],
-            &[&op],
-            AllotError::ProfitReportExists,
-            &[pool, report_address],
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::profit_report_record(
+            &op.pubkey(),
+            &pool,
+            args.clone(),
+        )],
+        &[&op],
+        AllotError::ProfitReportExists,
+        &[pool, report_address],
+    )
+    .await;
     let eur = ProfitReportArgs {
         period: 0,
         currency: *b"EUR",
         ..args.clone()
     };
-    m.chain
-        .expect_refused(
-            &[instructions::profit_report_record(&op.pubkey(), &pool, eur)],
-            &[&op],
-            AllotError::CurrencyMismatch,
-            &[pool, report_address],
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::profit_report_record(&op.pubkey(), &pool, eur)],
+        &[&op],
+        AllotError::CurrencyMismatch,
+        &[pool, report_address],
+    )
+    .await;
     let future = ProfitReportArgs {
         period: 1,
         ..args.clone()
     };
-    m.chain
-        .expect_refused(
-            &[instructions::profit_report_record(
-                &op.pubkey(),
-                &pool,
-                future,
-            )],
-            &[&op],
-            AllotError::PeriodInFuture,
-            &[pool],
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::profit_report_record(
+            &op.pubkey(),
+            &pool,
+            future,
+        )],
+        &[&op],
+        AllotError::PeriodInFuture,
+        &[pool],
+    )
+    .await;
     let stranger = m.users[0].insecure_clone();
     let next = ProfitReportArgs { period: 0, ..args };
-    m.chain
-        .expect_refused(
-            &[instructions::profit_report_record(
-                &stranger.pubkey(),
-                &pool,
-                next,
-            )],
-            &[&stranger],
-            AllotError::NotOperator,
-            &[pool],
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::profit_report_record(
+            &stranger.pubkey(),
+            &pool,
+            next,
+        )],
+        &[&stranger],
+        AllotError::NotOperator,
+        &[pool],
+    )
+    .await;
 
     // The next period's report moves the rate: 2,000.00 USD, 20%, 400 units → 100 cents.
     m.chain.advance_time(PERIOD).await;
@@ -310,28 +333,26 @@ async fn fixed_price_is_set_by_the_operator_with_an_event() {
         ]
     );
     let stranger = m.users[0].insecure_clone();
-    m.chain
-        .expect_refused(
-            &[instructions::pool_set_exchange(
-                &stranger.pubkey(),
-                &pool,
-                cfg,
-            )],
-            &[&stranger],
-            AllotError::NotOperator,
-            &[pool],
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::pool_set_exchange(
+            &stranger.pubkey(),
+            &pool,
+            cfg,
+        )],
+        &[&stranger],
+        AllotError::NotOperator,
+        &[pool],
+    )
+    .await;
     let mut bad = cfg;
     bad.cancel_timeout_seconds = 0;
-    m.chain
-        .expect_refused(
-            &[instructions::pool_set_exchange(&op.pubkey(), &pool, bad)],
-            &[&op],
-            AllotError::InvalidExchangeConfig,
-            &[pool],
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::pool_set_exchange(&op.pubkey(), &pool, bad)],
+        &[&op],
+        AllotError::InvalidExchangeConfig,
+        &[pool],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -400,18 +421,14 @@ async fn requests_outside_the_conditions_are_refused() {
 
     // Holding time since allocation not yet reached.
     let w = watched(&m, 0);
-    m.chain
-        .expect_refused(&[ix(&m, 10)], &[&user], AllotError::HoldingTimeNotMet, &w)
+    m.expect_refused(&[ix(&m, 10)], &[&user], AllotError::HoldingTimeNotMet, &w)
         .await;
     m.chain.advance_time(600).await;
-    m.chain
-        .expect_refused(&[ix(&m, 101)], &[&user], AllotError::InsufficientUnits, &w)
+    m.expect_refused(&[ix(&m, 101)], &[&user], AllotError::InsufficientUnits, &w)
         .await;
-    m.chain
-        .expect_refused(&[ix(&m, 81)], &[&user], AllotError::UserCapExceeded, &w)
+    m.expect_refused(&[ix(&m, 81)], &[&user], AllotError::UserCapExceeded, &w)
         .await;
-    m.chain
-        .expect_refused(&[ix(&m, 0)], &[&user], AllotError::ZeroAmount, &w)
+    m.expect_refused(&[ix(&m, 0)], &[&user], AllotError::ZeroAmount, &w)
         .await;
     let (_, _) = m.request(0, 60).await.unwrap();
     m.conserved().await;
@@ -423,8 +440,7 @@ async fn requests_outside_the_conditions_are_refused() {
         pdas::exchange_request(&pool, 1),
     ];
     let ix1 = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &pool, 1, 10);
-    m.chain
-        .expect_refused(&[ix1], &[&user], AllotError::MinHoldingNotMet, &w)
+    m.expect_refused(&[ix1], &[&user], AllotError::MinHoldingNotMet, &w)
         .await;
     // Pool-wide cap for the period: 60 + 61 > 120.
     let other = m.users[1].insecure_clone();
@@ -435,38 +451,33 @@ async fn requests_outside_the_conditions_are_refused() {
         pdas::exchange_request(&pool, 1),
     ];
     let ix2 = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, 1, 61);
-    m.chain
-        .expect_refused(&[ix2], &[&other], AllotError::PeriodCapExceeded, &w)
+    m.expect_refused(&[ix2], &[&other], AllotError::PeriodCapExceeded, &w)
         .await;
     // Closing the exchange refuses everything.
     let op = m.fixture.operator.insecure_clone();
     let mut closed = exchange_config(m.bridge.pubkey());
     closed.open = false;
-    m.chain
-        .send(
-            &[instructions::pool_set_exchange(&op.pubkey(), &pool, closed)],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    m.send(
+        &[instructions::pool_set_exchange(&op.pubkey(), &pool, closed)],
+        &[&op],
+    )
+    .await
+    .unwrap();
     let ix3 = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, 1, 10);
-    m.chain
-        .expect_refused(&[ix3], &[&other], AllotError::ExchangeClosed, &w)
+    m.expect_refused(&[ix3], &[&other], AllotError::ExchangeClosed, &w)
         .await;
     // A time window that has not opened yet.
     let now = m.chain.clock().await.unix_timestamp;
     let mut later = exchange_config(m.bridge.pubkey());
     later.window_start = now + 100;
-    m.chain
-        .send(
-            &[instructions::pool_set_exchange(&op.pubkey(), &pool, later)],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    m.send(
+        &[instructions::pool_set_exchange(&op.pubkey(), &pool, later)],
+        &[&op],
+    )
+    .await
+    .unwrap();
     let ix4 = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, 1, 10);
-    m.chain
-        .expect_refused(&[ix4], &[&other], AllotError::ExchangeClosed, &w)
+    m.expect_refused(&[ix4], &[&other], AllotError::ExchangeClosed, &w)
         .await;
     m.conserved().await;
 }
@@ -478,22 +489,19 @@ async fn rate_must_be_set_and_quotes_must_be_positive() {
     let user = m.users[0].insecure_clone();
     let w = [pool, pdas::escrow(&pool), m.user_token(0)];
     let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &pool, 0, 1);
-    m.chain
-        .expect_refused(&[ix], &[&user], AllotError::RateNotSet, &w)
+    m.expect_refused(&[ix], &[&user], AllotError::RateNotSet, &w)
         .await;
     let op = m.fixture.operator.insecure_clone();
     let mut tiny = exchange_config(m.bridge.pubkey());
     tiny.fixed_rate = RATE_SCALE / 3; // a third of a cent per unit
-    m.chain
-        .send(
-            &[instructions::pool_set_exchange(&op.pubkey(), &pool, tiny)],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    m.send(
+        &[instructions::pool_set_exchange(&op.pubkey(), &pool, tiny)],
+        &[&op],
+    )
+    .await
+    .unwrap();
     let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &pool, 0, 2);
-    m.chain
-        .expect_refused(&[ix], &[&user], AllotError::QuoteIsZero, &w)
+    m.expect_refused(&[ix], &[&user], AllotError::QuoteIsZero, &w)
         .await;
     // Three units are worth one cent, rounded down from 1.0 (never rounded up for the user).
     let (id, _) = m.request(0, 5).await.unwrap();
@@ -512,8 +520,7 @@ async fn options_pay_above_the_strike_inside_the_exercise_window_only() {
     let w = [pool, pdas::escrow(&pool), m.user_token(0)];
     let ix =
         |amount| instructions::exchange_request(&user.pubkey(), &user.pubkey(), &pool, 0, amount);
-    m.chain
-        .expect_refused(&[ix(10)], &[&user], AllotError::OutOfTheMoney, &w)
+    m.expect_refused(&[ix(10)], &[&user], AllotError::OutOfTheMoney, &w)
         .await;
 
     let op = m.fixture.operator.insecure_clone();
@@ -523,15 +530,13 @@ async fn options_pay_above_the_strike_inside_the_exercise_window_only() {
     cfg.strike = 5 * RATE_SCALE;
     cfg.window_start = now + 1_000;
     cfg.window_end = now + 2_000;
-    m.chain
-        .send(
-            &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
-            &[&op],
-        )
-        .await
-        .unwrap();
-    m.chain
-        .expect_refused(&[ix(10)], &[&user], AllotError::OutsideExerciseWindow, &w)
+    m.send(
+        &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
+        &[&op],
+    )
+    .await
+    .unwrap();
+    m.expect_refused(&[ix(10)], &[&user], AllotError::OutsideExerciseWindow, &w)
         .await;
     m.chain.advance_time(1_000).await;
     let (id, events) = m.request(0, 10).await.unwrap();
@@ -541,14 +546,13 @@ async fn options_pay_above_the_strike_inside_the_exercise_window_only() {
     assert_eq!(m.request_state(id).await.quoted, 30);
     m.chain.advance_time(1_000).await;
     let after_window = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &pool, 1, 10);
-    m.chain
-        .expect_refused(
-            &[after_window],
-            &[&user],
-            AllotError::OutsideExerciseWindow,
-            &[pool, pdas::escrow(&pool), m.user_token(0)],
-        )
-        .await;
+    m.expect_refused(
+        &[after_window],
+        &[&user],
+        AllotError::OutsideExerciseWindow,
+        &[pool, pdas::escrow(&pool), m.user_token(0)],
+    )
+    .await;
     m.conserved().await;
 }
 
@@ -567,23 +571,21 @@ async fn settle_once_by_the_settlement_authority_only() {
         paid_amount: 120,
     };
     let ix = instructions::exchange_settle(&stranger.pubkey(), &pool, id, args.clone(), None);
-    m.chain
-        .expect_refused(
-            &[ix],
-            &[&stranger],
-            AllotError::NotSettlementAuthority,
-            &watched,
-        )
-        .await;
+    m.expect_refused(
+        &[ix],
+        &[&stranger],
+        AllotError::NotSettlementAuthority,
+        &watched,
+    )
+    .await;
     let bridge = m.bridge.insecure_clone();
-    m.chain
-        .expect_refused(
-            &[m.settle_ix(id, 119, None)],
-            &[&bridge],
-            AllotError::PaidAmountMismatch,
-            &watched,
-        )
-        .await;
+    m.expect_refused(
+        &[m.settle_ix(id, 119, None)],
+        &[&bridge],
+        AllotError::PaidAmountMismatch,
+        &watched,
+    )
+    .await;
 
     let now = m.chain.clock().await.unix_timestamp;
     let events = m
@@ -634,14 +636,13 @@ async fn settle_once_by_the_settlement_authority_only() {
     );
     m.conserved().await;
 
-    m.chain
-        .expect_refused(
-            &[m.settle_ix(id, 120, None)],
-            &[&bridge],
-            AllotError::RequestNotPending,
-            &watched,
-        )
-        .await;
+    m.expect_refused(
+        &[m.settle_ix(id, 120, None)],
+        &[&bridge],
+        AllotError::RequestNotPending,
+        &watched,
+    )
+    .await;
     m.conserved().await;
 }
 
@@ -722,13 +723,12 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
     let op = m.fixture.operator.insecure_clone();
     let mut cfg = exchange_config(bridge.pubkey());
     cfg.payout_mint = Some(mint);
-    m.chain
-        .send(
-            &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    m.send(
+        &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
+        &[&op],
+    )
+    .await
+    .unwrap();
     let (id, events) = m.request(0, 60).await.unwrap();
     assert!(
         matches!(&events[..], [AllotEvent::ExchangeRequested(e)] if e.payout_mint == Some(mint))
@@ -752,14 +752,13 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
         user_account,
         pdas::escrow(&pool),
     ];
-    m.chain
-        .expect_refused(
-            &[m.settle_ix(id, 120, Some(wrong))],
-            &[&bridge],
-            AllotError::PayoutAccountsMismatch,
-            &watched,
-        )
-        .await;
+    m.expect_refused(
+        &[m.settle_ix(id, 120, Some(wrong))],
+        &[&bridge],
+        AllotError::PayoutAccountsMismatch,
+        &watched,
+    )
+    .await;
 
     let events = m
         .chain
@@ -788,7 +787,7 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
         6,
     )
     .unwrap();
-    m.chain.send(&[drain], &[&bridge]).await.unwrap();
+    m.send(&[drain], &[&bridge]).await.unwrap();
     let failure = m
         .chain
         .send(&[m.settle_ix(id2, 80, Some(payout))], &[&bridge])
@@ -817,20 +816,19 @@ async fn user_cancels_after_the_timeout_and_not_before() {
         m.user_token(0),
     ];
     m.chain.advance_time(3_599).await;
-    m.chain
-        .expect_refused(
-            &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
-            &[&user],
-            AllotError::CancelTooEarly,
-            &watched,
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
+        &[&user],
+        AllotError::CancelTooEarly,
+        &watched,
+    )
+    .await;
     // Someone else cannot cancel it.
     let other = Keypair::new();
     let mut ix = instructions::exchange_cancel(&other.pubkey(), &pool, id);
     ix.accounts[4].pubkey = m.user_token(0);
     m.chain.advance_time(1).await;
-    let failure = m.chain.send(&[ix], &[&other]).await.unwrap_err();
+    let failure = m.send(&[ix], &[&other]).await.unwrap_err();
     assert!(failure.custom_code().is_some(), "{:?}", failure.error);
     let now = m.chain.clock().await.unix_timestamp;
     let events = m
@@ -862,14 +860,13 @@ async fn user_cancels_after_the_timeout_and_not_before() {
     m.conserved().await;
     // A cancelled request cannot be settled.
     let bridge = m.bridge.insecure_clone();
-    m.chain
-        .expect_refused(
-            &[m.settle_ix(id, 120, None)],
-            &[&bridge],
-            AllotError::RequestNotPending,
-            &watched,
-        )
-        .await;
+    m.expect_refused(
+        &[m.settle_ix(id, 120, None)],
+        &[&bridge],
+        AllotError::RequestNotPending,
+        &watched,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -885,20 +882,19 @@ async fn settlement_authority_rejects_with_a_reason() {
         pdas::escrow(&pool),
         m.user_token(0),
     ];
-    m.chain
-        .expect_refused(
-            &[instructions::exchange_reject(
-                &op.pubkey(),
-                &pool,
-                id,
-                &user,
-                7,
-            )],
-            &[&op],
-            AllotError::NotSettlementAuthority,
-            &watched,
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::exchange_reject(
+            &op.pubkey(),
+            &pool,
+            id,
+            &user,
+            7,
+        )],
+        &[&op],
+        AllotError::NotSettlementAuthority,
+        &watched,
+    )
+    .await;
     let bridge = m.bridge.insecure_clone();
     let now = m.chain.clock().await.unix_timestamp;
     let events = m
@@ -934,20 +930,19 @@ async fn settlement_authority_rejects_with_a_reason() {
     );
     assert_eq!(m.chain.token_balance(m.user_token(0)).await, 100);
     m.conserved().await;
-    m.chain
-        .expect_refused(
-            &[instructions::exchange_reject(
-                &bridge.pubkey(),
-                &pool,
-                id,
-                &user,
-                7,
-            )],
-            &[&bridge],
-            AllotError::RequestNotPending,
-            &watched,
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::exchange_reject(
+            &bridge.pubkey(),
+            &pool,
+            id,
+            &user,
+            7,
+        )],
+        &[&bridge],
+        AllotError::RequestNotPending,
+        &watched,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -958,34 +953,31 @@ async fn rent_returns_to_the_payer_only_once_the_request_is_final() {
     let sponsor = m.chain.funded_keypair(100_000_000).await;
     let id = 0;
     let ix = instructions::exchange_request(&user.pubkey(), &sponsor.pubkey(), &pool, id, 60);
-    m.chain.send(&[ix], &[&user, &sponsor]).await.unwrap();
+    m.send(&[ix], &[&user, &sponsor]).await.unwrap();
     let address = pdas::exchange_request(&pool, id);
     let rent = m.chain.account(address).await.unwrap().lamports;
     let request = m.request_state(id).await;
     assert_eq!(request.rent_payer, sponsor.pubkey());
 
-    m.chain
-        .expect_refused(
-            &[instructions::exchange_close(&pool, id, &sponsor.pubkey())],
-            &[],
-            AllotError::RequestNotFinal,
-            &[address, sponsor.pubkey()],
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::exchange_close(&pool, id, &sponsor.pubkey())],
+        &[],
+        AllotError::RequestNotFinal,
+        &[address, sponsor.pubkey()],
+    )
+    .await;
     let bridge = m.bridge.insecure_clone();
-    m.chain
-        .send(&[m.settle_ix(id, 120, None)], &[&bridge])
+    m.send(&[m.settle_ix(id, 120, None)], &[&bridge])
         .await
         .unwrap();
     // Rent cannot be sent to anyone else.
-    m.chain
-        .expect_refused(
-            &[instructions::exchange_close(&pool, id, &user.pubkey())],
-            &[],
-            anchor_lang::error::ErrorCode::ConstraintAddress,
-            &[address, user.pubkey()],
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::exchange_close(&pool, id, &user.pubkey())],
+        &[],
+        anchor_lang::error::ErrorCode::ConstraintAddress,
+        &[address, user.pubkey()],
+    )
+    .await;
     let before = m.chain.account(sponsor.pubkey()).await.unwrap().lamports;
     let events = m
         .chain
@@ -1023,17 +1015,16 @@ async fn clawback_leaves_escrowed_units_alone_and_recovers_them_once_returned() 
     let user = m.users[0].pubkey();
     let (id, _) = m.request(0, 60).await.unwrap();
     let verifier = m.fixture.verifier.insecure_clone();
-    m.chain
-        .send(
-            &[instructions::credential_revoke(
-                &verifier.pubkey(),
-                &pool,
-                &user,
-            )],
-            &[&verifier],
-        )
-        .await
-        .unwrap();
+    m.send(
+        &[instructions::credential_revoke(
+            &verifier.pubkey(),
+            &pool,
+            &user,
+        )],
+        &[&verifier],
+    )
+    .await
+    .unwrap();
 
     let events = m
         .chain
@@ -1050,30 +1041,28 @@ async fn clawback_leaves_escrowed_units_alone_and_recovers_them_once_returned() 
         "escrow untouched"
     );
     m.conserved().await;
-    m.chain
-        .expect_refused(
-            &[instructions::clawback(&pool, &user, Evidence::Credential)],
-            &[],
-            AllotError::NothingToClawBack,
-            &[pool, pdas::escrow(&pool)],
-        )
-        .await;
+    m.expect_refused(
+        &[instructions::clawback(&pool, &user, Evidence::Credential)],
+        &[],
+        AllotError::NothingToClawBack,
+        &[pool, pdas::escrow(&pool)],
+    )
+    .await;
 
     // The bridge rejects the request: the units go back to the user, then to the pool.
     let bridge = m.bridge.insecure_clone();
-    m.chain
-        .send(
-            &[instructions::exchange_reject(
-                &bridge.pubkey(),
-                &pool,
-                id,
-                &user,
-                1,
-            )],
-            &[&bridge],
-        )
-        .await
-        .unwrap();
+    m.send(
+        &[instructions::exchange_reject(
+            &bridge.pubkey(),
+            &pool,
+            id,
+            &user,
+            1,
+        )],
+        &[&bridge],
+    )
+    .await
+    .unwrap();
     m.conserved().await;
     let events = m
         .chain
