@@ -6,16 +6,18 @@
 //! It creates a pool, authorises a verifier, credentials five users with their payment volume,
 //! allocates to those who qualify (by credential and by the operator's user list), refuses a
 //! double allocation, claws back from a user whose volume dropped, allocates again next period,
-//! and prints every event and the final balances, with the accounts' sizes and rent.
+//! anchors the pool to a profit report, lets a user exchange units and settles the request as the
+//! bridge would, and prints every event and the final balances, with the accounts' sizes and rent.
 
-use allot::instructions::UserListPublishArgs;
-use allot::state::{AllocationRecord, Credential, Pool};
+use allot::constants::RATE_SCALE;
+use allot::instructions::{ExchangeSettleArgs, ProfitReportArgs, UserListPublishArgs};
+use allot::state::{AllocationRecord, Credential, ExchangeRequest, Pool, Pricing, ProfitReport};
 use allot_client::errors;
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence};
 use allot_client::merkle_tree::UserListTree;
 use allot_client::pdas;
-use allot_tests::{PERIOD, PoolFixture, TestChain};
+use allot_tests::{PERIOD, PoolFixture, TestChain, exchange_config};
 use anchor_lang::Space;
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -137,6 +139,86 @@ async fn run() {
         .expect("next period");
     show("next period: allocate to alice", &events);
 
+    // Profit anchoring: 20% of the period's profit is spread over the outstanding units.
+    let bridge = Keypair::new();
+    let mut config = exchange_config(bridge.pubkey());
+    config.pricing = Pricing::ProfitShare { share_bps: 2_000 };
+    let events = chain
+        .send(
+            &[instructions::pool_set_exchange(
+                &op.pubkey(),
+                &pool.pool,
+                config,
+            )],
+            &[&op],
+        )
+        .await
+        .expect("exchange configured");
+    show(
+        "operator opens exchange: profit share 20%, settled by the bridge key",
+        &events,
+    );
+    let period = pool.period(&mut chain).await;
+    let report = ProfitReportArgs {
+        period,
+        amount: 150_000,
+        currency: *b"USD",
+        evidence_hash: [7; 32],
+    };
+    let events = chain
+        .send(
+            &[instructions::profit_report_record(
+                &op.pubkey(),
+                &pool.pool,
+                report,
+            )],
+            &[&op],
+        )
+        .await
+        .expect("profit reported");
+    show(
+        "operator reports 1,500.00 USD profit for the period",
+        &events,
+    );
+    let rate = pool.state(&mut chain).await.exchange_state.rate;
+    println!(
+        "  rate in force: {}.{:02} USD per unit",
+        rate / RATE_SCALE / 100,
+        rate / RATE_SCALE % 100
+    );
+
+    // Alice exchanges 50 units (the transaction she signs in her wallet), the bridge settles.
+    let wallet = chain.funded_keypair(10_000_000).await;
+    pool.issue_credential(&mut chain, &wallet.pubkey(), 6_000)
+        .await;
+    pool.allocate_by_credential(&mut chain, &wallet.pubkey())
+        .await
+        .expect("wallet allocated");
+    let id = pool.state(&mut chain).await.exchange_state.next_request_id;
+    let ix = instructions::exchange_request(&wallet.pubkey(), &wallet.pubkey(), &pool.pool, id, 50);
+    let events = chain
+        .send(&[ix], &[&wallet])
+        .await
+        .expect("exchange requested");
+    show(
+        "a wallet-holding user requests an exchange of 50 units",
+        &events,
+    );
+    let request: ExchangeRequest = chain.fetch(pdas::exchange_request(&pool.pool, id)).await;
+    let args = ExchangeSettleArgs {
+        payout_reference: [1; 32],
+        paid_amount: request.quoted,
+    };
+    let ix = instructions::exchange_settle(&bridge.pubkey(), &pool.pool, id, args, None);
+    let events = chain.send(&[ix], &[&bridge]).await.expect("settled");
+    show("the bridge pays off chain and settles the request", &events);
+    let ix = instructions::exchange_close(&pool.pool, id, &wallet.pubkey());
+    let events = chain.send(&[ix], &[]).await.expect("closed");
+    show(
+        "the settled request is closed; its rent goes back to the user",
+        &events,
+    );
+
     println!("\nholder      balance  allocated  clawed back");
     let mut holders = Vec::new();
     for (name, user, _) in &users {
@@ -152,14 +234,17 @@ async fn run() {
         println!("{name:<10} {balance:>8} {allocated:>10} {clawed:>12}");
         holders.push(*user);
     }
+    holders.push(wallet.pubkey());
     pool.assert_conserved(&mut chain, &holders).await;
     let state = pool.state(&mut chain).await;
     println!(
-        "vault {} · minted {} · allocated {} · clawed back {} · outstanding {} (conservation checked)",
+        "vault {} · minted {} · burned {} · allocated {} · clawed back {} · settled {} · outstanding {} (conservation checked)",
         chain.token_balance(pool.vault).await,
         state.totals.minted,
+        state.totals.burned,
         state.totals.allocated,
         state.totals.clawed_back,
+        state.exchange_state.settled,
         state.totals.outstanding
     );
 
@@ -169,6 +254,8 @@ async fn run() {
         ("pool", 8 + Pool::INIT_SPACE),
         ("credential", 8 + Credential::INIT_SPACE),
         ("allocation record", 8 + AllocationRecord::INIT_SPACE),
+        ("profit report", 8 + ProfitReport::INIT_SPACE),
+        ("exchange request", 8 + ExchangeRequest::INIT_SPACE),
         (
             "user token account",
             chain
