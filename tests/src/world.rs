@@ -221,3 +221,38 @@ pub fn exchange_config(bridge: Pubkey) -> allot::state::ExchangeConfig {
         payout_mint: None,
     }
 }
+
+impl PoolFixture {
+    /// The pool's verifier revokes `user`'s credential.
+    pub async fn revoke_credential(&self, chain: &mut TestChain, user: &Pubkey) {
+        chain
+            .send(
+                &[instructions::credential_revoke(
+                    &self.verifier.pubkey(),
+                    &self.pool,
+                    user,
+                )],
+                &[&self.verifier],
+            )
+            .await
+            .expect("credential is revoked");
+    }
+
+    /// Claws back from `user` on their credential (sent by the fee payer, as a crank would).
+    pub async fn clawback_by_credential(
+        &self,
+        chain: &mut TestChain,
+        user: &Pubkey,
+    ) -> Result<Vec<allot_client::events::AllotEvent>, crate::TxFailure> {
+        chain
+            .send(
+                &[instructions::clawback(
+                    &self.pool,
+                    user,
+                    Evidence::Credential,
+                )],
+                &[],
+            )
+            .await
+    }
+}

@@ -204,24 +204,13 @@ async fn paused_pool_refuses_allocation_until_unpaused() {
 async fn credentials_that_fail_the_rule_are_refused() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
-    let verifier = fixture.verifier.insecure_clone();
     let payer = chain.payer().pubkey();
     let low = Keypair::new().pubkey();
     let revoked = Keypair::new().pubkey();
     let stale = Keypair::new().pubkey();
     fixture.issue_credential(&mut chain, &low, 999).await;
     fixture.issue_credential(&mut chain, &revoked, 5_000).await;
-    chain
-        .send(
-            &[instructions::credential_revoke(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &revoked,
-            )],
-            &[&verifier],
-        )
-        .await
-        .unwrap();
+    fixture.revoke_credential(&mut chain, &revoked).await;
     fixture.issue_credential(&mut chain, &stale, 5_000).await;
     let refuse = |user: Pubkey| {
         (

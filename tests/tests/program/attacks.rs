@@ -77,18 +77,7 @@ async fn allocate_with_a_credential_of_another_pool_is_refused() {
     let (mut chain, a, b, qualified, _) = world().await;
     let payer = chain.payer().pubkey();
     // The user qualifies in pool B only: revoke in A, then present B's credential to A.
-    let verifier = a.verifier.insecure_clone();
-    chain
-        .send(
-            &[instructions::credential_revoke(
-                &verifier.pubkey(),
-                &a.pool,
-                &qualified,
-            )],
-            &[&verifier],
-        )
-        .await
-        .unwrap();
+    a.revoke_credential(&mut chain, &qualified).await;
     let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
     let ix = substitute(
         ix,

@@ -46,28 +46,10 @@ fn clawed_back(
 #[tokio::test]
 async fn clawback_after_revocation_returns_units_to_the_vault() {
     let (mut chain, fixture, user) = allocated(true).await;
-    let verifier = fixture.verifier.insecure_clone();
-    chain
-        .send(
-            &[instructions::credential_revoke(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &user,
-            )],
-            &[&verifier],
-        )
-        .await
-        .unwrap();
+    fixture.revoke_credential(&mut chain, &user).await;
 
-    let events = chain
-        .send(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-        )
+    let events = fixture
+        .clawback_by_credential(&mut chain, &user)
         .await
         .unwrap();
 
@@ -148,15 +130,8 @@ async fn clawback_after_expiry() {
         )
         .await;
     chain.advance_time(1).await;
-    let events = chain
-        .send(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-        )
+    let events = fixture
+        .clawback_by_credential(&mut chain, &user)
         .await
         .unwrap();
     assert_eq!(
@@ -176,15 +151,8 @@ async fn clawback_after_expiry() {
 async fn clawback_after_a_failing_indicator_update() {
     let (mut chain, fixture, user) = allocated(true).await;
     fixture.issue_credential(&mut chain, &user, 999).await;
-    let events = chain
-        .send(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-        )
+    let events = fixture
+        .clawback_by_credential(&mut chain, &user)
         .await
         .unwrap();
     assert_eq!(
@@ -227,27 +195,8 @@ async fn clawback_is_refused_while_conditions_hold() {
 #[tokio::test]
 async fn non_transferable_clawback_burns() {
     let (mut chain, fixture, user) = allocated(false).await;
-    let verifier = fixture.verifier.insecure_clone();
-    chain
-        .send(
-            &[instructions::credential_revoke(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &user,
-            )],
-            &[&verifier],
-        )
-        .await
-        .unwrap();
-    let events = chain
-        .send(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-        )
+    let events = fixture
+        .clawback_by_credential(&mut chain, &user)
         .await
         .unwrap();
     assert_eq!(
@@ -299,15 +248,8 @@ async fn clawback_never_takes_more_than_was_allocated() {
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 140);
 
     fixture.issue_credential(&mut chain, &user, 0).await;
-    chain
-        .send(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-        )
+    fixture
+        .clawback_by_credential(&mut chain, &user)
         .await
         .unwrap();
     assert_eq!(
@@ -414,21 +356,9 @@ async fn evidence_older_than_the_allocation_cannot_claw_it_back() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let op = fixture.operator.insecure_clone();
-    let verifier = fixture.verifier.insecure_clone();
     let user = Keypair::new().pubkey();
-    // Period 0: a credential that is later revoked.
     fixture.issue_credential(&mut chain, &user, 5_000).await;
-    chain
-        .send(
-            &[instructions::credential_revoke(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &user,
-            )],
-            &[&verifier],
-        )
-        .await
-        .unwrap();
+    fixture.revoke_credential(&mut chain, &user).await;
     // Period 1: allocated on the operator's list.
     chain.advance_time(PERIOD).await;
     let tree = UserListTree::build(&fixture.pool, 1, vec![(user, 5_000)]).unwrap();
