@@ -195,6 +195,7 @@ async fn clawback_is_refused_while_conditions_hold() {
 #[tokio::test]
 async fn non_transferable_clawback_burns() {
     let (mut chain, fixture, user) = allocated(false).await;
+    fixture.revoke_credential(&mut chain, &user).await;
     let events = fixture
         .clawback_by_credential(&mut chain, &user)
         .await
@@ -357,6 +358,7 @@ async fn evidence_older_than_the_allocation_cannot_claw_it_back() {
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let op = fixture.operator.insecure_clone();
     let user = Keypair::new().pubkey();
+    // Period 0: a credential that is later revoked.
     fixture.issue_credential(&mut chain, &user, 5_000).await;
     fixture.revoke_credential(&mut chain, &user).await;
     // Period 1: allocated on the operator's list.
