@@ -2,6 +2,8 @@
 //! the clock.
 
 use allot_client::events::{AllotEvent, decode_cpi_event};
+
+use crate::embedded::{EmbeddedChain, Touched};
 use anchor_lang::AccountDeserialize;
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
@@ -50,6 +52,8 @@ pub struct TestChain {
     ctx: ProgramTestContext,
     /// Makes otherwise identical transactions distinct (a compute-unit limit that changes).
     nonce: u32,
+    /// Every account key a landed transaction named (the embedded `getProgramAccounts` index).
+    touched: Touched,
 }
 
 impl TestChain {
@@ -59,7 +63,11 @@ impl TestChain {
         program_test.prefer_bpf(false);
         program_test.add_program("allot", allot::ID, processor!(native_entry));
         let ctx = program_test.start_with_context().await;
-        Self { ctx, nonce: 0 }
+        Self {
+            ctx,
+            nonce: 0,
+            touched: Touched::default(),
+        }
     }
 
     /// The funded key that pays fees (and, in most tests, acts as creator/operator).
@@ -122,12 +130,22 @@ impl TestChain {
             })
             .collect::<Result<Vec<_>, _>>()
             .expect("every allot event decodes");
+        self.touched.record(&tx.message.account_keys);
         self.ctx
             .banks_client
             .process_transaction(tx)
             .await
             .expect("a transaction that simulated cleanly also lands");
         Ok(events)
+    }
+
+    /// A [`allot_client::chain::Chain`] view of this chain, for code written against the
+    /// client library's chain access (it shares the account index with this harness).
+    pub fn embedded(&self) -> EmbeddedChain {
+        EmbeddedChain {
+            banks: self.ctx.banks_client.clone(),
+            touched: self.touched.clone(),
+        }
     }
 
     /// Raw account, if it exists.

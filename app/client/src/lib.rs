@@ -5,11 +5,14 @@
 //! ([`merkle_tree`]) and error decoding ([`errors`]). The CLI, the bridge, the web server, the
 //! tests and the benchmarks all use it instead of re-deriving anything.
 
+pub mod accounts;
+pub mod chain;
 pub mod errors;
 pub mod events;
 pub mod instructions;
 pub mod merkle_tree;
 pub mod pdas;
+pub mod rpc_chain;
 
 pub use allot;
 pub use allot::ID as PROGRAM_ID;

@@ -4,6 +4,7 @@
 mod allocation;
 mod attacks;
 mod clawback;
+mod client;
 mod credential;
 mod exchange;
 mod pool;

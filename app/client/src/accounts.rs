@@ -1,0 +1,163 @@
+//! Fetching and decoding allot accounts, and finding them by pool with `getProgramAccounts`
+//! filters (byte offsets below are checked against the real layouts by the tests).
+
+use allot::state::{Credential, ExchangeRequest, RequestStatus};
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::{AccountDeserialize, Discriminator};
+
+use crate::chain::{AccountFilter, Chain, ChainError};
+
+/// Offset of `pool` in a [`Credential`] (after the discriminator and the bump).
+pub const CREDENTIAL_POOL_OFFSET: usize = 9;
+/// Offset of `pool` in an [`ExchangeRequest`].
+pub const REQUEST_POOL_OFFSET: usize = 9;
+/// Offset of `status` in an [`ExchangeRequest`].
+pub const REQUEST_STATUS_OFFSET: usize = 145;
+
+/// Why an account could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The chain call failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The account exists but is not the expected allot account.
+    #[error("account {address} is not a valid {kind}: {reason}")]
+    Decode {
+        /// The address read.
+        address: Pubkey,
+        /// The expected account type.
+        kind: &'static str,
+        /// The decoder's message.
+        reason: String,
+    },
+}
+
+fn decode<T: AccountDeserialize>(address: Pubkey, data: &[u8]) -> Result<T, FetchError> {
+    T::try_deserialize(&mut &data[..]).map_err(|e| FetchError::Decode {
+        address,
+        kind: std::any::type_name::<T>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("account"),
+        reason: e.to_string(),
+    })
+}
+
+/// The allot account `T` at `address`, or `None` if nothing is there. Checks the owner.
+pub async fn fetch<T: AccountDeserialize>(
+    chain: &impl Chain,
+    address: Pubkey,
+) -> Result<Option<T>, FetchError> {
+    match chain.account(address).await? {
+        None => Ok(None),
+        Some(account) if account.owner != allot::ID => Err(FetchError::Decode {
+            address,
+            kind: "allot account",
+            reason: format!("owned by {}, not the allot program", account.owner),
+        }),
+        Some(account) => decode(address, &account.data).map(Some),
+    }
+}
+
+/// Every allot account of type `T` whose bytes at `offset` are `pool`.
+async fn scan<T: AccountDeserialize + Discriminator>(
+    chain: &impl Chain,
+    offset: usize,
+    pool: &Pubkey,
+    extra: Vec<AccountFilter>,
+) -> Result<Vec<(Pubkey, T)>, FetchError> {
+    let mut filters = vec![
+        AccountFilter::Memcmp {
+            offset: 0,
+            bytes: T::DISCRIMINATOR.to_vec(),
+        },
+        AccountFilter::Memcmp {
+            offset,
+            bytes: pool.to_bytes().to_vec(),
+        },
+    ];
+    filters.extend(extra);
+    let accounts = chain.program_accounts(allot::ID, filters).await?;
+    accounts
+        .into_iter()
+        .map(|(address, account)| Ok((address, decode(address, &account.data)?)))
+        .collect()
+}
+
+/// Every credential written for `pool`.
+pub async fn credentials_of_pool(
+    chain: &impl Chain,
+    pool: &Pubkey,
+) -> Result<Vec<(Pubkey, Credential)>, FetchError> {
+    scan(chain, CREDENTIAL_POOL_OFFSET, pool, vec![]).await
+}
+
+/// Every pending exchange request of `pool` (what a bridge's reconcile pass lists).
+pub async fn pending_requests(
+    chain: &impl Chain,
+    pool: &Pubkey,
+) -> Result<Vec<(Pubkey, ExchangeRequest)>, FetchError> {
+    let pending = AccountFilter::Memcmp {
+        offset: REQUEST_STATUS_OFFSET,
+        bytes: vec![RequestStatus::Pending as u8],
+    };
+    scan(chain, REQUEST_POOL_OFFSET, pool, vec![pending]).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anchor_lang::AccountSerialize;
+
+    fn find(haystack: &[u8], needle: &[u8]) -> usize {
+        haystack
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("field present")
+    }
+
+    #[test]
+    fn filter_offsets_match_the_account_layouts() {
+        let pool = Pubkey::new_unique();
+        let credential = Credential {
+            bump: 1,
+            pool,
+            user: Pubkey::new_unique(),
+            verifier: Pubkey::new_unique(),
+            period: 0,
+            indicators: [0; 4],
+            issued_at: 0,
+            expires_at: 0,
+            evidence_hash: [0; 32],
+            revoked: false,
+        };
+        let mut data = Vec::new();
+        credential.try_serialize(&mut data).unwrap();
+        assert_eq!(find(&data, pool.as_ref()), CREDENTIAL_POOL_OFFSET);
+
+        let request = ExchangeRequest {
+            bump: 1,
+            pool,
+            id: 0,
+            user: Pubkey::new_unique(),
+            rent_payer: Pubkey::new_unique(),
+            amount: 0,
+            rate: 0,
+            quoted: 0,
+            created_at: 0,
+            status: RequestStatus::Rejected,
+            finalized_at: 0,
+            payout_reference: [0; 32],
+            paid_amount: 0,
+            reject_reason: 0,
+        };
+        let mut data = Vec::new();
+        request.try_serialize(&mut data).unwrap();
+        assert_eq!(find(&data, pool.as_ref()), REQUEST_POOL_OFFSET);
+        assert_eq!(data[REQUEST_STATUS_OFFSET], RequestStatus::Rejected as u8);
+        assert_eq!(
+            data[REQUEST_STATUS_OFFSET - 8..REQUEST_STATUS_OFFSET],
+            [0; 8]
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! [`Chain`] over a cluster's JSON-RPC (`solana-test-validator`, devnet, mainnet).
+
+use anchor_lang::prelude::Pubkey;
+use solana_account_decoder_client_types::UiAccountEncoding;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::client_error::{Error as ClientError, ErrorKind};
+use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
+use solana_rpc_client_api::filter::{Memcmp, RpcFilterType};
+use solana_rpc_client_api::request::{RpcError, RpcResponseErrorData};
+use solana_sdk::account::Account;
+use solana_sdk::clock::Clock;
+use solana_sdk::hash::Hash;
+use solana_sdk::signature::Signature;
+use solana_sdk::transaction::VersionedTransaction;
+
+use crate::chain::{AccountFilter, Chain, ChainError};
+
+/// A cluster reached over JSON-RPC.
+pub struct RpcChain {
+    client: RpcClient,
+}
+
+impl RpcChain {
+    /// Connects (lazily) to `url` with `commitment`.
+    pub fn new(url: String, commitment: CommitmentConfig) -> Self {
+        Self {
+            client: RpcClient::new_with_commitment(url, commitment),
+        }
+    }
+
+    /// The underlying RPC client.
+    pub fn client(&self) -> &RpcClient {
+        &self.client
+    }
+}
+
+fn request_error(method: &'static str) -> impl Fn(ClientError) -> ChainError {
+    move |error| match error.kind() {
+        ErrorKind::TransactionError(tx_error) => ChainError::Transaction {
+            error: tx_error.clone(),
+            logs: Vec::new(),
+        },
+        ErrorKind::RpcError(RpcError::RpcResponseError {
+            data: RpcResponseErrorData::SendTransactionPreflightFailure(result),
+            ..
+        }) => match &result.err {
+            Some(tx_error) => ChainError::Transaction {
+                error: tx_error.clone().into(),
+                logs: result.logs.clone().unwrap_or_default(),
+            },
+            None => ChainError::Request {
+                method,
+                reason: error.to_string(),
+            },
+        },
+        _ => ChainError::Request {
+            method,
+            reason: error.to_string(),
+        },
+    }
+}
+
+impl Chain for RpcChain {
+    async fn account(&self, address: Pubkey) -> Result<Option<Account>, ChainError> {
+        let response = self
+            .client
+            .get_account_with_commitment(&address, self.client.commitment())
+            .await
+            .map_err(request_error("getAccountInfo"))?;
+        Ok(response.value)
+    }
+
+    async fn program_accounts(
+        &self,
+        program: Pubkey,
+        filters: Vec<AccountFilter>,
+    ) -> Result<Vec<(Pubkey, Account)>, ChainError> {
+        let filters = filters
+            .into_iter()
+            .map(|filter| match filter {
+                AccountFilter::DataSize(size) => RpcFilterType::DataSize(size),
+                AccountFilter::Memcmp { offset, bytes } => {
+                    RpcFilterType::Memcmp(Memcmp::new_raw_bytes(offset, bytes))
+                }
+            })
+            .collect();
+        let config = RpcProgramAccountsConfig {
+            filters: Some(filters),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(UiAccountEncoding::Base64),
+                commitment: Some(self.client.commitment()),
+                ..RpcAccountInfoConfig::default()
+            },
+            ..RpcProgramAccountsConfig::default()
+        };
+        #[allow(deprecated)] // the replacement returns UI accounts; we want raw accounts
+        self.client
+            .get_program_accounts_with_config(&program, config)
+            .await
+            .map_err(request_error("getProgramAccounts"))
+    }
+
+    async fn latest_blockhash(&self) -> Result<Hash, ChainError> {
+        self.client
+            .get_latest_blockhash()
+            .await
+            .map_err(request_error("getLatestBlockhash"))
+    }
+
+    async fn unix_timestamp(&self) -> Result<i64, ChainError> {
+        let account =
+            self.account(solana_sdk::sysvar::clock::ID)
+                .await?
+                .ok_or(ChainError::Request {
+                    method: "getAccountInfo",
+                    reason: "the clock sysvar is missing".into(),
+                })?;
+        let clock: Clock = bincode_clock(&account.data)?;
+        Ok(clock.unix_timestamp)
+    }
+
+    async fn send(&self, transaction: VersionedTransaction) -> Result<Signature, ChainError> {
+        self.client
+            .send_and_confirm_transaction(&transaction)
+            .await
+            .map_err(request_error("sendTransaction"))
+    }
+}
+
+/// Decodes the clock sysvar (five little-endian 8-byte fields).
+fn bincode_clock(data: &[u8]) -> Result<Clock, ChainError> {
+    let field = |i: usize| -> Result<[u8; 8], ChainError> {
+        data.get(i * 8..i * 8 + 8)
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or(ChainError::Request {
+                method: "getAccountInfo",
+                reason: format!("the clock sysvar has {} bytes, expected 40", data.len()),
+            })
+    };
+    Ok(Clock {
+        slot: u64::from_le_bytes(field(0)?),
+        epoch_start_timestamp: i64::from_le_bytes(field(1)?),
+        epoch: u64::from_le_bytes(field(2)?),
+        leader_schedule_epoch: u64::from_le_bytes(field(3)?),
+        unix_timestamp: i64::from_le_bytes(field(4)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_sysvar_decodes_and_short_data_is_an_error() {
+        let mut data = Vec::new();
+        for v in [7u64, 100, 2, 3, 1_700_000_000] {
+            data.extend_from_slice(&v.to_le_bytes());
+        }
+        let clock = bincode_clock(&data).unwrap();
+        assert_eq!(
+            (clock.slot, clock.epoch, clock.unix_timestamp),
+            (7, 2, 1_700_000_000)
+        );
+        assert!(bincode_clock(&data[..39]).is_err());
+    }
+}
