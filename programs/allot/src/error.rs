@@ -132,11 +132,15 @@ pub enum AllotError {
     PaidAmountMismatch,
     #[msg("the signer is not the user who made this exchange request")]
     NotRequestUser,
+    #[msg(
+        "the payout mint has a transfer fee or transfer hook: the user would not receive exactly the quote"
+    )]
+    PayoutMintUnsupported,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 58] = [
+    pub const ALL: [AllotError; 59] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -195,6 +199,7 @@ impl AllotError {
         AllotError::PayoutAccountsMismatch,
         AllotError::PaidAmountMismatch,
         AllotError::NotRequestUser,
+        AllotError::PayoutMintUnsupported,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

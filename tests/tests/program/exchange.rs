@@ -673,11 +673,31 @@ async fn stablecoin(
     user: &Pubkey,
     amount: u64,
 ) -> (Pubkey, Pubkey, Pubkey, Pubkey) {
+    stablecoin_with_fee(chain, owner, user, amount, None).await
+}
+
+/// [`stablecoin`], optionally with a Token-2022 transfer fee of `fee_bps`.
+async fn stablecoin_with_fee(
+    chain: &mut TestChain,
+    owner: &Keypair,
+    user: &Pubkey,
+    amount: u64,
+    fee_bps: Option<u16>,
+) -> (Pubkey, Pubkey, Pubkey, Pubkey) {
     use spl_associated_token_account_interface::instruction::create_associated_token_account;
+    use spl_token_2022_interface::extension::ExtensionType;
+    use spl_token_2022_interface::extension::transfer_fee::instruction::initialize_transfer_fee_config;
     use spl_token_2022_interface::{ID as TOKEN_2022, instruction as token_ix};
     let mint = Keypair::new();
     let payer = chain.payer().pubkey();
-    let space = 82;
+    let extensions: &[ExtensionType] = match fee_bps {
+        Some(_) => &[ExtensionType::TransferFeeConfig],
+        None => &[],
+    };
+    let space = ExtensionType::try_calculate_account_len::<spl_token_2022_interface::state::Mint>(
+        extensions,
+    )
+    .unwrap();
     let lamports = solana_sdk::rent::Rent::default().minimum_balance(space);
     let create = anchor_lang::solana_program::system_instruction::create_account(
         &payer,
@@ -704,10 +724,15 @@ async fn stablecoin(
         amount,
     )
     .unwrap();
-    chain
-        .send(&[create, init, ata_t, ata_u, ata_s, fund], &[&mint, owner])
-        .await
-        .unwrap();
+    let mut setup = vec![create];
+    if let Some(bps) = fee_bps {
+        setup.push(
+            initialize_transfer_fee_config(&TOKEN_2022, &mint.pubkey(), None, None, bps, u64::MAX)
+                .unwrap(),
+        );
+    }
+    setup.extend([init, ata_t, ata_u, ata_s, fund]);
+    chain.send(&setup, &[&mint, owner]).await.unwrap();
     let stranger_account = pdas::token_account(&stranger, &mint.pubkey());
     (mint.pubkey(), treasury, user_account, stranger_account)
 }
@@ -1117,4 +1142,45 @@ async fn non_transferable_pools_cannot_escrow() {
             &[fixture.pool, fixture.user_token(&user.pubkey())],
         )
         .await;
+}
+
+#[tokio::test]
+async fn payout_mints_with_a_transfer_fee_are_refused_at_settlement() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let bridge = m.bridge.insecure_clone();
+    let user = m.users[0].pubkey();
+    let (mint, treasury, user_account, _) =
+        stablecoin_with_fee(&mut m.chain, &bridge, &user, 1_000, Some(100)).await;
+    let op = m.fixture.operator.insecure_clone();
+    let mut cfg = exchange_config(bridge.pubkey());
+    cfg.payout_mint = Some(mint);
+    m.send(
+        &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
+        &[&op],
+    )
+    .await
+    .unwrap();
+    let (id, _) = m.request(0, 60).await.unwrap();
+    let payout = OnChainPayout {
+        mint,
+        token_program: spl_token_2022_interface::ID,
+        treasury,
+        user_account,
+    };
+    let watched = [
+        pool,
+        pdas::exchange_request(&pool, id),
+        treasury,
+        user_account,
+        pdas::escrow(&pool),
+    ];
+    m.expect_refused(
+        &[m.settle_ix(id, 120, Some(payout))],
+        &[&bridge],
+        AllotError::PayoutMintUnsupported,
+        &watched,
+    )
+    .await;
+    assert_eq!(m.request_state(id).await.status, RequestStatus::Pending);
 }

@@ -3,6 +3,10 @@
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
+use anchor_spl::token_2022::spl_token_2022::extension::{
+    BaseStateWithExtensions, ExtensionType, StateWithExtensions,
+};
+use anchor_spl::token_2022::spl_token_2022::state::Mint as MintState;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
 use crate::constants::SEED_EXCHANGE_REQUEST;
@@ -71,7 +75,8 @@ pub struct ExchangeSettle<'info> {
 /// treasury to the user, atomically.
 ///
 /// Checks: signer is the settlement authority; request pending; paid amount equals the quote;
-/// payout accounts (all or none) match the pool's payout mint and the request's user.
+/// payout accounts (all or none) match the pool's payout mint and the request's user; the payout
+/// mint has no transfer fee or transfer hook (the user must receive exactly the quote).
 pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let request = &ctx.accounts.request;
@@ -141,6 +146,10 @@ fn pay_on_chain(ctx: &Context<ExchangeSettle>, user: Pubkey, quoted: u64) -> Res
         _ => return err!(AllotError::PayoutAccountsMismatch),
     };
     require!(
+        pays_in_full(&mint.to_account_info())?,
+        AllotError::PayoutMintUnsupported
+    );
+    require!(
         a.pool.exchange.payout_mint == Some(mint.key())
             && *mint.to_account_info().owner == program.key()
             && user_payout.mint == mint.key()
@@ -162,4 +171,21 @@ fn pay_on_chain(ctx: &Context<ExchangeSettle>, user: Pubkey, quoted: u64) -> Res
         mint.decimals,
     )?;
     Ok(true)
+}
+
+/// Whether a transfer of the payout mint delivers exactly what is sent: no transfer fee (the
+/// user would receive less than quoted) and no transfer hook (its extra accounts are not passed).
+fn pays_in_full(mint: &AccountInfo) -> Result<bool> {
+    if *mint.owner != anchor_spl::token_2022::ID {
+        return Ok(true);
+    }
+    let data = mint.try_borrow_data()?;
+    let state = StateWithExtensions::<MintState>::unpack(&data)?;
+    let extensions = state.get_extension_types()?;
+    Ok(!extensions.iter().any(|e| {
+        matches!(
+            e,
+            ExtensionType::TransferFeeConfig | ExtensionType::TransferHook
+        )
+    }))
 }
