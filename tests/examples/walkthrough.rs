@@ -1,5 +1,5 @@
-//! The main job on the embedded chain: a payment platform runs a pool of virtual stock for its
-//! users, end to end, on the real Agave runtime in-process (no validator, no network).
+//! A small story on the embedded chain with every event printed (the main job at scale is
+//! `allot-demo` in `app/embedded`): a payment platform runs a pool of virtual stock, in-process.
 //!
 //! `cargo run -p allot-tests --example walkthrough`
 //!

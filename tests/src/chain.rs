@@ -3,27 +3,16 @@
 
 use allot_client::events::{AllotEvent, decode_cpi_event};
 
-use crate::embedded::{EmbeddedChain, Touched};
+use allot_embedded::{Embedded, EmbeddedChain, Touched};
 use anchor_lang::AccountDeserialize;
-use anchor_lang::prelude::{AccountInfo, Pubkey};
-use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::prelude::Pubkey;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
-use solana_program_test::{ProgramTest, ProgramTestContext, processor};
+use solana_program_test::ProgramTestContext;
 use solana_sdk::account::Account;
 use solana_sdk::clock::Clock;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::{Transaction, TransactionError};
-
-/// Anchor's `entry` ties the accounts' lifetimes together more tightly than `processor!` can
-/// express; this wrapper widens the slice's lifetime for the native processor.
-fn native_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    // SAFETY: the runtime keeps the accounts alive for the whole invocation; only the lifetime
-    // parameter is widened, the layout is identical.
-    #[allow(unsafe_code)]
-    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
-    allot::entry(program_id, accounts, data)
-}
 
 /// Why a transaction failed: the runtime's error and the program logs.
 #[derive(Debug)]
@@ -59,14 +48,11 @@ pub struct TestChain {
 impl TestChain {
     /// Starts a fresh chain with the allot program registered.
     pub async fn start() -> Self {
-        let mut program_test = ProgramTest::default();
-        program_test.prefer_bpf(false);
-        program_test.add_program("allot", allot::ID, processor!(native_entry));
-        let ctx = program_test.start_with_context().await;
+        let Embedded { ctx, touched } = Embedded::start().await;
         Self {
             ctx,
             nonce: 0,
-            touched: Touched::default(),
+            touched,
         }
     }
 
@@ -142,10 +128,7 @@ impl TestChain {
     /// A [`allot_client::chain::Chain`] view of this chain, for code written against the
     /// client library's chain access (it shares the account index with this harness).
     pub fn embedded(&self) -> EmbeddedChain {
-        EmbeddedChain {
-            banks: self.ctx.banks_client.clone(),
-            touched: self.touched.clone(),
-        }
+        EmbeddedChain::new(self.ctx.banks_client.clone(), self.touched.clone())
     }
 
     /// Raw account, if it exists.

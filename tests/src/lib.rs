@@ -5,7 +5,6 @@
 //! so the instruction builders and the event decoder are exercised by every test.
 
 pub mod chain;
-pub mod embedded;
 pub mod world;
 
 pub use chain::{TestChain, TxFailure};

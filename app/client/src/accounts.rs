@@ -11,6 +11,8 @@ use crate::chain::{AccountFilter, Chain, ChainError};
 pub const CREDENTIAL_POOL_OFFSET: usize = 9;
 /// Offset of `pool` in an [`ExchangeRequest`].
 pub const REQUEST_POOL_OFFSET: usize = 9;
+/// Offset of `user` in an [`ExchangeRequest`] (after the pool and the id).
+pub const REQUEST_USER_OFFSET: usize = 49;
 /// Offset of `status` in an [`ExchangeRequest`].
 pub const REQUEST_STATUS_OFFSET: usize = 145;
 
@@ -32,7 +34,8 @@ pub enum FetchError {
     },
 }
 
-fn decode<T: AccountDeserialize>(address: Pubkey, data: &[u8]) -> Result<T, FetchError> {
+/// Decodes account data as `T`, naming the address and type when it is not one.
+pub fn decode<T: AccountDeserialize>(address: Pubkey, data: &[u8]) -> Result<T, FetchError> {
     T::try_deserialize(&mut &data[..]).map_err(|e| FetchError::Decode {
         address,
         kind: std::any::type_name::<T>()
@@ -104,6 +107,22 @@ pub async fn pending_requests(
     scan(chain, REQUEST_POOL_OFFSET, pool, vec![pending]).await
 }
 
+/// Every exchange request of `user` in `pool`, whatever its status.
+pub async fn requests_of_user(
+    chain: &impl Chain,
+    pool: &Pubkey,
+    user: &Pubkey,
+) -> Result<Vec<(Pubkey, ExchangeRequest)>, FetchError> {
+    let of_user = AccountFilter::Memcmp {
+        offset: REQUEST_USER_OFFSET,
+        bytes: user.to_bytes().to_vec(),
+    };
+    let mut found: Vec<(Pubkey, ExchangeRequest)> =
+        scan(chain, REQUEST_POOL_OFFSET, pool, vec![of_user]).await?;
+    found.sort_by_key(|(_, request)| request.id);
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,11 +154,12 @@ mod tests {
         credential.try_serialize(&mut data).unwrap();
         assert_eq!(find(&data, pool.as_ref()), CREDENTIAL_POOL_OFFSET);
 
+        let user = Pubkey::new_unique();
         let request = ExchangeRequest {
             bump: 1,
             pool,
             id: 0,
-            user: Pubkey::new_unique(),
+            user,
             rent_payer: Pubkey::new_unique(),
             amount: 0,
             rate: 0,
@@ -154,6 +174,7 @@ mod tests {
         let mut data = Vec::new();
         request.try_serialize(&mut data).unwrap();
         assert_eq!(find(&data, pool.as_ref()), REQUEST_POOL_OFFSET);
+        assert_eq!(find(&data, user.as_ref()), REQUEST_USER_OFFSET);
         assert_eq!(data[REQUEST_STATUS_OFFSET], RequestStatus::Rejected as u8);
         assert_eq!(
             data[REQUEST_STATUS_OFFSET - 8..REQUEST_STATUS_OFFSET],

@@ -95,6 +95,12 @@ pub trait Chain: Send + Sync {
         address: Pubkey,
     ) -> impl Future<Output = Result<Option<Account>, ChainError>> + Send;
 
+    /// The accounts at `addresses`, in order (`getMultipleAccounts`).
+    fn accounts(
+        &self,
+        addresses: Vec<Pubkey>,
+    ) -> impl Future<Output = Result<Vec<Option<Account>>, ChainError>> + Send;
+
     /// Accounts owned by `program` passing every filter.
     fn program_accounts(
         &self,

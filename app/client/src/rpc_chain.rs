@@ -16,6 +16,9 @@ use solana_sdk::transaction::VersionedTransaction;
 
 use crate::chain::{AccountFilter, Chain, ChainError};
 
+/// Most addresses one `getMultipleAccounts` call takes.
+const MULTIPLE_ACCOUNTS_LIMIT: usize = 100;
+
 /// A cluster reached over JSON-RPC.
 pub struct RpcChain {
     client: RpcClient,
@@ -69,6 +72,19 @@ impl Chain for RpcChain {
             .await
             .map_err(request_error("getAccountInfo"))?;
         Ok(response.value)
+    }
+
+    async fn accounts(&self, addresses: Vec<Pubkey>) -> Result<Vec<Option<Account>>, ChainError> {
+        let mut found = Vec::with_capacity(addresses.len());
+        for chunk in addresses.chunks(MULTIPLE_ACCOUNTS_LIMIT) {
+            let response = self
+                .client
+                .get_multiple_accounts_with_commitment(chunk, self.client.commitment())
+                .await
+                .map_err(request_error("getMultipleAccounts"))?;
+            found.extend(response.value);
+        }
+        Ok(found)
     }
 
     async fn program_accounts(

@@ -39,8 +39,15 @@ impl Touched {
 /// The in-process chain seen through the client library's [`Chain`] trait.
 #[derive(Clone)]
 pub struct EmbeddedChain {
-    pub(crate) banks: BanksClient,
-    pub(crate) touched: Touched,
+    banks: BanksClient,
+    touched: Touched,
+}
+
+impl EmbeddedChain {
+    /// The chain seen through `banks`, indexing landed transactions' keys into `touched`.
+    pub fn new(banks: BanksClient, touched: Touched) -> Self {
+        Self { banks, touched }
+    }
 }
 
 fn request_error(method: &'static str) -> impl Fn(BanksClientError) -> ChainError {
@@ -65,6 +72,14 @@ impl Chain for EmbeddedChain {
             .get_account(address)
             .await
             .map_err(request_error("getAccountInfo"))
+    }
+
+    async fn accounts(&self, addresses: Vec<Pubkey>) -> Result<Vec<Option<Account>>, ChainError> {
+        let mut found = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            found.push(self.account(address).await?);
+        }
+        Ok(found)
     }
 
     async fn program_accounts(

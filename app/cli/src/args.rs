@@ -1,0 +1,306 @@
+//! The command line, as clap reads it. Global options follow the Solana CLI: `--url` (a URL or a
+//! moniker), `--keypair`, `--commitment`, `--config` and `--output json`.
+
+use std::path::PathBuf;
+
+use anchor_lang::prelude::Pubkey;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `allot`: run a pool of virtual resources on Solana — operators, verifiers, users and cranks.
+#[derive(Debug, Parser)]
+#[command(name = "allot", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options every subcommand takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes (each also readable from the environment).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Solana CLI config file [default: ~/.config/solana/cli/config.yml when it exists].
+    #[arg(long, short = 'C', global = true, env = "ALLOT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// JSON-RPC URL or moniker: localhost, devnet, testnet, mainnet-beta (or l, d, t, m).
+    #[arg(long, short = 'u', global = true, env = "ALLOT_URL")]
+    pub url: Option<String>,
+    /// Keypair file that signs (and pays) [default: the config's keypair, or ~/.config/solana/id.json].
+    #[arg(long, short = 'k', global = true, env = "ALLOT_KEYPAIR")]
+    pub keypair: Option<PathBuf>,
+    /// Commitment to read and confirm at: processed, confirmed or finalized.
+    #[arg(long, global = true, env = "ALLOT_COMMITMENT")]
+    pub commitment: Option<String>,
+    /// How results are printed.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Display)]
+    pub output: OutputFormat,
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people.
+    Display,
+    /// One JSON document, for scripts.
+    Json,
+}
+
+/// The subcommands, grouped by role.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Operator: create and run pools.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// Verifier: write users' credentials.
+    #[command(subcommand)]
+    Verifier(VerifierCommand),
+    /// User: holdings, allocation and exchange.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Settlement authority: settle or reject exchange requests by hand.
+    #[command(subcommand)]
+    Settlement(SettlementCommand),
+    /// Allocate to every eligible user and claw back from every ineligible holder.
+    Crank(CrankArgs),
+    /// Post-deploy step: create the configured pools and verifiers (idempotent).
+    Migrate(MigrateArgs),
+}
+
+/// `--pool <ADDRESS>`.
+#[derive(Debug, Args)]
+pub struct PoolArg {
+    /// The pool's address.
+    #[arg(long)]
+    pub pool: Pubkey,
+}
+
+/// Operator subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Create a pool from a TOML file (rule, exchange conditions, kind, transferability).
+    CreatePool {
+        /// The pool file (see migrations/pools/example.toml).
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Replace the pool's allocation rule and exchange conditions with those of a TOML file.
+    Update {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The pool file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Refuse allocations until unpaused (clawbacks still run).
+    Pause(PoolArg),
+    /// Accept allocations again.
+    Unpause(PoolArg),
+    /// Mint units into the vault (up to the supply cap).
+    Fund {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// Units, in the mint's base units.
+        #[arg(long)]
+        amount: u64,
+    },
+    /// Authorise a verifier (or re-activate one).
+    AddVerifier {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The verifier's key.
+        #[arg(long)]
+        verifier: Pubkey,
+    },
+    /// Deactivate a verifier: its credentials stay, it can write no more.
+    RemoveVerifier {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The verifier's key.
+        #[arg(long)]
+        verifier: Pubkey,
+    },
+    /// Publish this period's user list from a CSV (`user,value`) and write every user's proof.
+    PublishList {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// CSV with a header row `user,value`.
+        #[arg(long)]
+        csv: PathBuf,
+        /// Where to write the proofs (JSON), for users and the crank.
+        #[arg(long)]
+        proofs_out: PathBuf,
+        /// Period of the list [default: the current period].
+        #[arg(long)]
+        period: Option<u64>,
+    },
+    /// Record a service-profit report for a period.
+    RecordProfit {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The period reported.
+        #[arg(long)]
+        period: u64,
+        /// Profit in the currency's minor units (e.g. cents).
+        #[arg(long)]
+        amount: u64,
+        /// ISO 4217 code; must be the pool's exchange currency.
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// The report's evidence (hashed with SHA-256 on chain), e.g. the audited report's id.
+        #[arg(long)]
+        evidence: String,
+    },
+    /// Show the pool: rule, exchange conditions, rate, totals.
+    Show(PoolArg),
+}
+
+/// Verifier subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VerifierCommand {
+    /// Issue (or update for a new period) one user's credential.
+    Issue {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The user's wallet.
+        #[arg(long)]
+        user: Pubkey,
+        /// Indicator values, comma-separated (slot 0 first; missing slots are 0).
+        #[arg(long, value_delimiter = ',')]
+        indicators: Vec<u64>,
+        /// The verification report's reference (hashed with SHA-256 on chain).
+        #[arg(long)]
+        evidence: String,
+        /// Period covered [default: the current period].
+        #[arg(long)]
+        period: Option<u64>,
+        /// Seconds the credential stays valid [default: two periods].
+        #[arg(long)]
+        valid_for: Option<i64>,
+    },
+    /// Issue credentials in bulk from a CSV (`user,indicators,evidence`; indicators `a;b;c;d`)
+    /// or a JSON array of `{user, indicators, evidence}`.
+    IssueBulk {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The CSV or JSON file (by extension).
+        #[arg(long)]
+        file: PathBuf,
+        /// Period covered [default: the current period].
+        #[arg(long)]
+        period: Option<u64>,
+        /// Seconds the credentials stay valid [default: two periods].
+        #[arg(long)]
+        valid_for: Option<i64>,
+    },
+    /// Revoke one user's credential.
+    Revoke {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The user's wallet.
+        #[arg(long)]
+        user: Pubkey,
+    },
+    /// Revoke credentials in bulk from a CSV with a `user` column (or a JSON array of keys).
+    RevokeBulk {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The CSV or JSON file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+}
+
+/// User subcommands (the keypair is the user's wallet).
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Holdings, credential, allocation and exchange status.
+    Show {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// Whose status [default: the keypair's].
+        #[arg(long)]
+        user: Option<Pubkey>,
+    },
+    /// Claim this period's allocation (by credential, or by the list proof in `--proofs`).
+    Allocate {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The operator's proofs file, to allocate by user list instead of credential.
+        #[arg(long)]
+        proofs: Option<PathBuf>,
+    },
+    /// Request an exchange of units for funds.
+    Exchange {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// Units to exchange.
+        #[arg(long)]
+        amount: u64,
+    },
+    /// Cancel a pending request after the pool's timeout.
+    Cancel {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The request id.
+        #[arg(long)]
+        request: u64,
+    },
+}
+
+/// Settlement-authority subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SettlementCommand {
+    /// List pending requests.
+    Pending(PoolArg),
+    /// Mark a request paid (off-chain payout), recording the payment reference.
+    Settle {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The request id.
+        #[arg(long)]
+        request: u64,
+        /// The payment platform's transaction id (hashed with SHA-256 on chain).
+        #[arg(long)]
+        reference: String,
+    },
+    /// Refuse a request: the escrow goes back to the user.
+    Reject {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The request id.
+        #[arg(long)]
+        request: u64,
+        /// The reason code recorded on chain.
+        #[arg(long)]
+        reason: u16,
+    },
+}
+
+/// `crank` options.
+#[derive(Debug, Args)]
+pub struct CrankArgs {
+    #[command(flatten)]
+    pub pool: PoolArg,
+    /// The operator's proofs file: also allocate and claw back by user list.
+    #[arg(long)]
+    pub proofs: Option<PathBuf>,
+    /// Transactions in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Most users per transaction (fewer when the accounts do not fit).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub max_per_transaction: u16,
+    /// Show what would be sent, send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `migrate` options.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Pool files to apply (each creates its pool and verifiers if missing).
+    #[arg(long = "file", required = true)]
+    pub files: Vec<PathBuf>,
+}

@@ -1,0 +1,142 @@
+//! Sending many independent instructions: packed several to a transaction while they fit, sent in
+//! parallel, with a progress bar and a summary. When a packed transaction fails, its instructions
+//! are retried one per transaction so one bad user cannot hold back the others.
+
+use std::time::{Duration, Instant};
+
+use allot_client::chain::Chain;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use solana_sdk::hash::Hash;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::signature::Keypair;
+
+use crate::sender::{self, build_transaction, fits};
+
+/// One unit of work: an instruction and what it does (for the summary).
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// Who or what it is about (e.g. the user's key).
+    pub label: String,
+    /// The instruction.
+    pub instruction: Instruction,
+}
+
+/// What a batch did.
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    /// Transactions that landed.
+    pub transactions: usize,
+    /// Jobs that landed.
+    pub done: usize,
+    /// Jobs that failed, with the reason.
+    pub failed: Vec<(String, String)>,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Packs `jobs` greedily into groups that fit one transaction (size, account locks) and hold at
+/// most `max_per_transaction` jobs.
+pub fn pack(payer: &Keypair, jobs: Vec<Job>, max_per_transaction: usize) -> Vec<Vec<Job>> {
+    let mut groups: Vec<Vec<Job>> = Vec::new();
+    let mut current: Vec<Job> = Vec::new();
+    for job in jobs {
+        current.push(job);
+        let instructions: Vec<Instruction> =
+            current.iter().map(|j| j.instruction.clone()).collect();
+        let fits_one =
+            build_transaction(payer, &[], &instructions, Hash::default()).is_ok_and(|tx| fits(&tx));
+        if current.len() > 1 && (!fits_one || current.len() > max_per_transaction) {
+            let last = current.pop().expect("just pushed");
+            groups.push(std::mem::take(&mut current));
+            current.push(last);
+        }
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    groups
+}
+
+/// A progress bar on stderr for `len` jobs (hidden when stderr is not a terminal or `quiet`).
+pub fn progress(len: usize, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})")
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+/// Sends `groups` with up to `parallel` transactions in flight, signed by `payer` and `signers`.
+pub async fn send_all(
+    chain: &impl Chain,
+    payer: &Keypair,
+    signers: &[&Keypair],
+    groups: Vec<Vec<Job>>,
+    parallel: usize,
+    bar: &ProgressBar,
+) -> BatchReport {
+    let started = Instant::now();
+    let results: Vec<BatchReport> = futures::stream::iter(groups)
+        .map(|group| send_group(chain, payer, signers, group, bar))
+        .buffer_unordered(parallel.max(1))
+        .collect()
+        .await;
+    bar.finish_and_clear();
+    let mut report = BatchReport::default();
+    for part in results {
+        report.transactions += part.transactions;
+        report.done += part.done;
+        report.failed.extend(part.failed);
+    }
+    report.elapsed = started.elapsed();
+    report
+}
+
+async fn send_group(
+    chain: &impl Chain,
+    payer: &Keypair,
+    signers: &[&Keypair],
+    group: Vec<Job>,
+    bar: &ProgressBar,
+) -> BatchReport {
+    let mut report = BatchReport::default();
+    let instructions: Vec<Instruction> = group.iter().map(|j| j.instruction.clone()).collect();
+    match sender::send(chain, payer, signers, &instructions).await {
+        Ok(_) => {
+            report.transactions = 1;
+            report.done = group.len();
+        }
+        Err(error) if group.len() == 1 => {
+            report
+                .failed
+                .push((group[0].label.clone(), error.to_string()));
+        }
+        Err(_) => {
+            for job in group {
+                match sender::send(
+                    chain,
+                    payer,
+                    signers,
+                    std::slice::from_ref(&job.instruction),
+                )
+                .await
+                {
+                    Ok(_) => {
+                        report.transactions += 1;
+                        report.done += 1;
+                    }
+                    Err(error) => report.failed.push((job.label, error.to_string())),
+                }
+            }
+        }
+    }
+    bar.inc((report.done + report.failed.len()) as u64);
+    report
+}

@@ -1,0 +1,431 @@
+//! `allot crank`: allocate to every eligible user and claw back from every ineligible holder.
+//!
+//! Users are found by scanning the pool's credential accounts (`getProgramAccounts` with memcmp
+//! filters) and, with `--proofs`, the operator's user list. Each user is decided with the
+//! program's own decision functions, so the crank sends only what the program will accept; a
+//! second run finds nothing to do and sends nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use allot::ListProof;
+use allot::state::{AllocationRecord, Credential, Pool, UserList};
+use allot_client::chain::Chain;
+use allot_client::instructions::Evidence;
+use allot_client::{accounts, instructions, pdas};
+use anchor_lang::Space;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result, ensure};
+use serde_json::json;
+
+use crate::args::CrankArgs;
+use crate::batch::{self, Job};
+use crate::commands::user::{USER_TOKEN_ACCOUNT_BYTES, program_message};
+use crate::context::Context;
+use crate::outcome::Outcome;
+use crate::records::ProofsFile;
+use crate::report;
+
+/// What the crank does for one user.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// Allocate this period's amount with this evidence.
+    Allocate(Evidence),
+    /// Claw back the user's clawable units with this evidence.
+    Clawback(Evidence),
+    /// Nothing, for this reason.
+    Skip(String),
+}
+
+/// Everything known about one user of the pool.
+#[derive(Clone, Debug, Default)]
+pub struct UserView {
+    /// The user's credential, if any.
+    pub credential: Option<Credential>,
+    /// The user's entry in the operator's list (its period and proof), if any.
+    pub listed: Option<(u64, ListProof)>,
+    /// The user's allocation record, if any.
+    pub record: Option<AllocationRecord>,
+    /// Units the user holds.
+    pub holding: u64,
+}
+
+/// Decides what to do for one user at `now` in `period`, by the rules the program applies.
+pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
+    let rule = &pool.rule;
+    let allocated_this_period = user
+        .record
+        .as_ref()
+        .is_some_and(|r| r.check_can_allocate(period).is_err());
+    let clawable = user
+        .record
+        .as_ref()
+        .map_or(0, |r| r.clawable().min(user.holding));
+    let last_period = user.record.as_ref().map_or(0, |r| r.last_period);
+
+    // Clawback first: evidence at least as new as the last allocation that no longer holds.
+    if clawable > 0 {
+        if let Some(c) = &user.credential {
+            if c.period >= last_period && c.clawback_reason(rule, now).is_some() {
+                return Decision::Clawback(Evidence::Credential);
+            }
+        } else if let Some((list_period, proof)) = &user.listed
+            && *list_period >= last_period
+            && !rule.is_met_by(proof.value)
+        {
+            return Decision::Clawback(Evidence::UserList {
+                period: *list_period,
+                proof: proof.clone(),
+            });
+        }
+    }
+    if allocated_this_period {
+        return Decision::Skip("already allocated this period".into());
+    }
+    if pool.paused {
+        return Decision::Skip("pool paused".into());
+    }
+    let by_credential = user
+        .credential
+        .as_ref()
+        .map(|c| c.check_supports_allocation(rule, period, now));
+    if let Some(Ok(())) = by_credential {
+        return Decision::Allocate(Evidence::Credential);
+    }
+    if let Some((list_period, proof)) = &user.listed
+        && *list_period == period
+    {
+        if rule.is_met_by(proof.value) {
+            return Decision::Allocate(Evidence::UserList {
+                period,
+                proof: proof.clone(),
+            });
+        }
+        return Decision::Skip("list value does not meet the rule".into());
+    }
+    match by_credential {
+        Some(Err(e)) => Decision::Skip(program_message(&e)),
+        _ => Decision::Skip("no evidence for this period".into()),
+    }
+}
+
+/// Runs the crank.
+pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -> Result<Outcome> {
+    let address = args.pool.pool;
+    let pool = ctx.pool(&address).await?;
+    let (now, period) = ctx.now_and_period(&pool).await?;
+
+    let mut views: BTreeMap<Pubkey, UserView> = BTreeMap::new();
+    for (_, credential) in accounts::credentials_of_pool(ctx.chain, &address).await? {
+        let user = credential.user;
+        views.entry(user).or_default().credential = Some(credential);
+    }
+    if let Some(path) = &args.proofs {
+        let file = ProofsFile::read(path, &address)?;
+        let list = accounts::fetch::<UserList>(ctx.chain, pdas::user_list(&address, file.period))
+            .await?
+            .with_context(|| {
+                format!(
+                    "the list of period {} in {} is not published",
+                    file.period,
+                    path.display()
+                )
+            })?;
+        ensure!(
+            hex::encode(list.root) == file.root,
+            "{} does not match the root published for period {}",
+            path.display(),
+            file.period
+        );
+        for user in file.users()? {
+            let proof = file.proof_of(&user)?.expect("listed users have proofs");
+            views.entry(user).or_default().listed = Some((file.period, proof));
+        }
+    }
+    let users: Vec<Pubkey> = views.keys().copied().collect();
+    let records = ctx
+        .chain
+        .accounts(
+            users
+                .iter()
+                .map(|u| pdas::allocation_record(&address, u))
+                .collect(),
+        )
+        .await?;
+    let tokens = ctx
+        .chain
+        .accounts(
+            users
+                .iter()
+                .map(|u| pdas::token_account(u, &pool.mint))
+                .collect(),
+        )
+        .await?;
+    for ((user, record), token) in users.iter().zip(records).zip(tokens) {
+        let view = views.get_mut(user).expect("user from the map");
+        view.record = record
+            .map(|a| {
+                accounts::decode::<AllocationRecord>(
+                    pdas::allocation_record(&address, user),
+                    &a.data,
+                )
+            })
+            .transpose()?;
+        view.holding = token.map_or(0, |a| report::token_amount(&a.data));
+    }
+
+    // Decide, keeping allocations within what the pool can still give.
+    let mut supply = if pool.transferable {
+        ctx.chain
+            .account(pool.vault)
+            .await?
+            .map_or(0, |a| report::token_amount(&a.data))
+    } else {
+        pool.supply_cap.saturating_sub(pool.totals.minted)
+    };
+    let mut jobs = Vec::new();
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    let (mut allocations, mut clawbacks, mut clawed_units, mut new_records) =
+        (0usize, 0usize, 0u64, 0usize);
+    let mut new_token_accounts = BTreeSet::new();
+    for (user, view) in &views {
+        match decide(&pool, period, now, view) {
+            Decision::Allocate(evidence) => {
+                if supply < pool.rule.amount {
+                    *skipped.entry("pool supply exhausted".into()).or_default() += 1;
+                    continue;
+                }
+                supply -= pool.rule.amount;
+                allocations += 1;
+                new_records += usize::from(view.record.is_none());
+                if view.holding == 0 {
+                    new_token_accounts.insert(*user);
+                }
+                jobs.push(Job {
+                    label: format!("allocate {user}"),
+                    instruction: instructions::allocate(&ctx.me(), &address, user, evidence),
+                });
+            }
+            Decision::Clawback(evidence) => {
+                clawbacks += 1;
+                clawed_units += view
+                    .record
+                    .as_ref()
+                    .map_or(0, |r| r.clawable().min(view.holding));
+                jobs.push(Job {
+                    label: format!("claw back {user}"),
+                    instruction: instructions::clawback(&address, user, evidence),
+                });
+            }
+            Decision::Skip(reason) => *skipped.entry(reason).or_default() += 1,
+        }
+    }
+
+    let groups = batch::pack(&ctx.signer, jobs, usize::from(args.max_per_transaction));
+    let planned_transactions = groups.len();
+    let mut outcome = Outcome::default();
+    let report = if args.dry_run || groups.is_empty() {
+        batch::BatchReport::default()
+    } else {
+        let mut sizes = vec![8 + AllocationRecord::INIT_SPACE; new_records];
+        sizes.extend(std::iter::repeat_n(
+            USER_TOKEN_ACCOUNT_BYTES,
+            new_token_accounts.len(),
+        ));
+        ctx.ensure_can_pay(planned_transactions as u64, &sizes)
+            .await?;
+        let bar = batch::progress(allocations + clawbacks, "crank", quiet);
+        batch::send_all(
+            ctx.chain,
+            &ctx.signer,
+            &[],
+            groups,
+            usize::from(args.parallel),
+            &bar,
+        )
+        .await
+    };
+    for (job, error) in &report.failed {
+        outcome = outcome.line(format!("  {job}: {error}"));
+    }
+    for (reason, count) in &skipped {
+        outcome = outcome.line(format!("  skipped {count}: {reason}"));
+    }
+    let verb = if args.dry_run { "would send" } else { "sent" };
+    outcome = outcome.line(format!(
+        "crank of pool {address}, period {period}: {} users scanned; {allocations} allocations of {} units and {clawbacks} clawbacks ({clawed_units} units); {verb} {} transactions, {} failed, in {:.1?}",
+        views.len(),
+        pool.rule.amount,
+        if args.dry_run { planned_transactions } else { report.transactions },
+        report.failed.len(),
+        report.elapsed
+    ));
+    outcome.json = json!({
+        "pool": address.to_string(),
+        "period": period,
+        "scanned": views.len(),
+        "allocations": allocations,
+        "clawbacks": clawbacks,
+        "clawed_back_units": clawed_units,
+        "skipped": skipped,
+        "dry_run": args.dry_run,
+        "planned_transactions": planned_transactions,
+        "transactions": report.transactions,
+        "failed": report.failed.iter().map(|(job, error)| json!({"job": job, "error": error})).collect::<Vec<_>>(),
+        "elapsed_ms": report.elapsed.as_millis() as u64,
+    });
+    ensure!(report.failed.is_empty(), "{}", outcome.lines.join("\n"));
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allot::state::{
+        AllocationRule, Comparison, ExchangeConfig, ExchangeState, PoolTotals, ResourceKind,
+    };
+
+    const PERIOD: i64 = 86_400;
+
+    fn pool() -> Pool {
+        Pool {
+            bump: 255,
+            mint_bump: 255,
+            creator: Pubkey::new_unique(),
+            pool_id: 1,
+            operator: Pubkey::new_unique(),
+            pending_operator: None,
+            kind: ResourceKind::VirtualStock,
+            mint: Pubkey::new_unique(),
+            vault: Pubkey::new_unique(),
+            decimals: 0,
+            transferable: true,
+            paused: false,
+            rule: AllocationRule {
+                indicator: 0,
+                comparison: Comparison::AtLeast,
+                threshold: 1_000,
+                amount: 10,
+                credential_max_age: PERIOD,
+            },
+            period_origin: 0,
+            period_seconds: PERIOD,
+            supply_cap: 1_000_000,
+            totals: PoolTotals::default(),
+            active_verifiers: 1,
+            escrow: Pubkey::new_unique(),
+            escrow_bump: 255,
+            exchange: ExchangeConfig::closed(Pubkey::new_unique()),
+            exchange_state: ExchangeState::default(),
+        }
+    }
+
+    fn credential(period: u64, volume: u64, revoked: bool) -> Credential {
+        Credential {
+            bump: 255,
+            pool: Pubkey::new_unique(),
+            user: Pubkey::new_unique(),
+            verifier: Pubkey::new_unique(),
+            period,
+            indicators: [volume, 0, 0, 0],
+            issued_at: period as i64 * PERIOD,
+            expires_at: (period as i64 + 2) * PERIOD,
+            evidence_hash: [0; 32],
+            revoked,
+        }
+    }
+
+    fn record(last_period: u64, allocated: u64) -> AllocationRecord {
+        AllocationRecord {
+            bump: 255,
+            allocations: 1,
+            last_period,
+            last_allocated_at: 0,
+            allocated,
+            clawed_back: 0,
+            exchanged: 0,
+            exchange_period: 0,
+            period_requested: 0,
+        }
+    }
+
+    #[test]
+    fn qualifying_credential_allocates_once_per_period() {
+        let pool = pool();
+        let now = 2 * PERIOD + 10;
+        let mut user = UserView {
+            credential: Some(credential(2, 5_000, false)),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Allocate(Evidence::Credential)
+        );
+        user.record = Some(record(2, 10));
+        user.holding = 10;
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Skip("already allocated this period".into())
+        );
+    }
+
+    #[test]
+    fn revoked_or_failing_credential_claws_back_only_what_is_held() {
+        let pool = pool();
+        let now = 2 * PERIOD + 10;
+        let mut user = UserView {
+            credential: Some(credential(2, 5_000, true)),
+            record: Some(record(2, 10)),
+            holding: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Clawback(Evidence::Credential)
+        );
+        user.credential = Some(credential(2, 10, false));
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Clawback(Evidence::Credential)
+        );
+        user.holding = 0;
+        assert!(matches!(decide(&pool, 2, now, &user), Decision::Skip(_)));
+    }
+
+    #[test]
+    fn evidence_older_than_the_allocation_claws_nothing_back() {
+        let pool = pool();
+        let now = 3 * PERIOD + 10;
+        let user = UserView {
+            credential: Some(credential(1, 10, false)),
+            record: Some(record(2, 10)),
+            holding: 10,
+            ..Default::default()
+        };
+        assert!(matches!(decide(&pool, 3, now, &user), Decision::Skip(_)));
+    }
+
+    #[test]
+    fn paused_pool_allocates_nothing_but_still_claws_back() {
+        let mut pool = pool();
+        pool.paused = true;
+        let now = 2 * PERIOD + 10;
+        let user = UserView {
+            credential: Some(credential(2, 5_000, false)),
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Skip("pool paused".into())
+        );
+        let user = UserView {
+            credential: Some(credential(2, 5_000, true)),
+            record: Some(record(2, 10)),
+            holding: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Clawback(Evidence::Credential)
+        );
+    }
+}

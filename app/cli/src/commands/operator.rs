@@ -1,0 +1,352 @@
+//! `allot operator …`: create pools from files, reconcile them, pause, fund, manage verifiers,
+//! publish user lists and record profit reports.
+
+use allot::instructions::{ProfitReportArgs, UserListPublishArgs};
+use allot::state::{Pool, ProfitReport, UserList, Verifier};
+use allot_client::chain::Chain;
+use allot_client::merkle_tree::UserListTree;
+use allot_client::{accounts, instructions, pdas};
+use anchor_lang::Space;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result, bail, ensure};
+use serde_json::json;
+
+use crate::args::OperatorCommand;
+use crate::commands::reference_hash;
+use crate::context::Context;
+use crate::outcome::Outcome;
+use crate::pool_file::PoolFile;
+use crate::records::{self, ProofEntry, ProofsFile};
+use crate::report;
+use crate::sender::send;
+
+/// Runs an operator subcommand.
+pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Result<Outcome> {
+    match command {
+        OperatorCommand::CreatePool { file } => {
+            let file = PoolFile::read(&file)?;
+            let address = pdas::pool(&ctx.me(), file.pool_id);
+            ensure!(
+                ctx.chain.account(address).await?.is_none(),
+                "pool {} of {} already exists at {address}; use `operator update` to change it",
+                file.pool_id,
+                ctx.me()
+            );
+            apply(ctx, &file).await
+        }
+        OperatorCommand::Update { pool, file } => {
+            let file = PoolFile::read(&file)?;
+            let state = ctx.operated_pool(&pool.pool).await?;
+            ensure!(
+                state.pool_id == file.pool_id && state.creator == ctx.me(),
+                "pool file has pool_id {} but pool {} is pool {} of {}",
+                file.pool_id,
+                pool.pool,
+                state.pool_id,
+                state.creator
+            );
+            apply(ctx, &file).await
+        }
+        OperatorCommand::Pause(pool) => set_paused(ctx, pool.pool, true).await,
+        OperatorCommand::Unpause(pool) => set_paused(ctx, pool.pool, false).await,
+        OperatorCommand::Fund { pool, amount } => {
+            let state = ctx.operated_pool(&pool.pool).await?;
+            ensure!(amount > 0, "--amount must be positive");
+            let room = state.supply_cap.saturating_sub(state.totals.minted);
+            ensure!(
+                amount <= room,
+                "funding {amount} would pass the supply cap: {room} units left of {}",
+                state.supply_cap
+            );
+            ctx.ensure_can_pay(1, &[]).await?;
+            let signature = send(
+                ctx.chain,
+                &ctx.signer,
+                &[],
+                &[instructions::pool_fund(&ctx.me(), &pool.pool, amount)],
+            )
+            .await?;
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "funded": amount, "signature": signature.to_string()}))
+                .line(format!("funded pool {} with {amount} units ({signature})", pool.pool)))
+        }
+        OperatorCommand::AddVerifier { pool, verifier } => {
+            ctx.operated_pool(&pool.pool).await?;
+            let existing =
+                accounts::fetch::<Verifier>(ctx.chain, pdas::verifier(&pool.pool, &verifier))
+                    .await?;
+            let instruction = match existing {
+                Some(v) if v.active => bail!(
+                    "{verifier} is already an active verifier of pool {}",
+                    pool.pool
+                ),
+                Some(_) => {
+                    instructions::verifier_set_active(&ctx.me(), &pool.pool, &verifier, true)
+                }
+                None => instructions::verifier_add(&ctx.me(), &pool.pool, &verifier),
+            };
+            ctx.ensure_can_pay(1, &[8 + Verifier::INIT_SPACE]).await?;
+            let signature = send(ctx.chain, &ctx.signer, &[], &[instruction]).await?;
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "verifier": verifier.to_string(), "active": true, "signature": signature.to_string()}))
+                .line(format!("verifier {verifier} is active in pool {} ({signature})", pool.pool)))
+        }
+        OperatorCommand::RemoveVerifier { pool, verifier } => {
+            ctx.operated_pool(&pool.pool).await?;
+            let existing =
+                accounts::fetch::<Verifier>(ctx.chain, pdas::verifier(&pool.pool, &verifier))
+                    .await?;
+            match existing {
+                None => bail!("{verifier} is not a verifier of pool {}", pool.pool),
+                Some(v) if !v.active => bail!(
+                    "verifier {verifier} of pool {} is already inactive",
+                    pool.pool
+                ),
+                Some(_) => {}
+            }
+            ctx.ensure_can_pay(1, &[]).await?;
+            let instruction =
+                instructions::verifier_set_active(&ctx.me(), &pool.pool, &verifier, false);
+            let signature = send(ctx.chain, &ctx.signer, &[], &[instruction]).await?;
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "verifier": verifier.to_string(), "active": false, "signature": signature.to_string()}))
+                .line(format!("verifier {verifier} deactivated in pool {} ({signature})", pool.pool)))
+        }
+        OperatorCommand::PublishList {
+            pool,
+            csv,
+            proofs_out,
+            period,
+        } => {
+            let state = ctx.operated_pool(&pool.pool).await?;
+            let entries = records::read_user_list(&csv)?;
+            let period = match period {
+                Some(period) => period,
+                None => ctx.now_and_period(&state).await?.1,
+            };
+            let tree = UserListTree::build(&pool.pool, period, entries.clone())
+                .with_context(|| format!("user list {}", csv.display()))?;
+            let proofs = entries
+                .iter()
+                .map(|(user, value)| {
+                    let proof = tree.proof(user).expect("every listed user has a proof");
+                    (
+                        user.to_string(),
+                        ProofEntry {
+                            value: *value,
+                            proof: proof.proof.iter().map(hex::encode).collect(),
+                        },
+                    )
+                })
+                .collect();
+            let file = ProofsFile {
+                pool: pool.pool.to_string(),
+                period,
+                root: hex::encode(tree.root()),
+                proofs,
+            };
+            if let Some(existing) =
+                accounts::fetch::<UserList>(ctx.chain, pdas::user_list(&pool.pool, period)).await?
+                && existing.root == tree.root()
+            {
+                write_proofs(&proofs_out, &file)?;
+                return Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "period": period, "root": file.root, "users": entries.len(), "published": false}))
+                    .line(format!("the list of period {period} is already published with this root; proofs written to {}", proofs_out.display())));
+            }
+            ctx.ensure_can_pay(1, &[8 + UserList::INIT_SPACE]).await?;
+            let args = UserListPublishArgs {
+                period,
+                root: tree.root(),
+                user_count: u32::try_from(entries.len()).context("too many users")?,
+            };
+            let signature = send(
+                ctx.chain,
+                &ctx.signer,
+                &[],
+                &[instructions::user_list_publish(&ctx.me(), &pool.pool, args)],
+            )
+            .await?;
+            write_proofs(&proofs_out, &file)?;
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "period": period, "root": file.root, "users": entries.len(), "published": true, "signature": signature.to_string()}))
+                .line(format!("published the list of period {period}: {} users, root {} ({signature})", entries.len(), file.root))
+                .line(format!("proofs written to {}", proofs_out.display())))
+        }
+        OperatorCommand::RecordProfit {
+            pool,
+            period,
+            amount,
+            currency,
+            evidence,
+        } => {
+            ctx.operated_pool(&pool.pool).await?;
+            let currency: [u8; 3] = currency
+                .as_bytes()
+                .try_into()
+                .ok()
+                .filter(|c: &[u8; 3]| c.iter().all(u8::is_ascii_uppercase))
+                .with_context(|| {
+                    format!("--currency {currency:?} is not a 3-letter ISO 4217 code")
+                })?;
+            ctx.ensure_can_pay(1, &[8 + ProfitReport::INIT_SPACE])
+                .await?;
+            let args = ProfitReportArgs {
+                period,
+                amount,
+                currency,
+                evidence_hash: reference_hash(&evidence),
+            };
+            let signature = send(
+                ctx.chain,
+                &ctx.signer,
+                &[],
+                &[instructions::profit_report_record(
+                    &ctx.me(),
+                    &pool.pool,
+                    args,
+                )],
+            )
+            .await?;
+            let state = ctx.pool(&pool.pool).await?;
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "period": period, "amount": amount, "rate": state.exchange_state.rate, "signature": signature.to_string()}))
+                .line(format!("recorded profit {amount} for period {period}; rate in force {} ({signature})", report::rate(state.exchange_state.rate))))
+        }
+        OperatorCommand::Show(pool) => {
+            let state = ctx.pool(&pool.pool).await?;
+            let vault = ctx
+                .chain
+                .account(state.vault)
+                .await?
+                .map_or(0, |a| report::token_amount(&a.data));
+            Ok(report::pool(&pool.pool, &state, vault))
+        }
+    }
+}
+
+fn write_proofs(path: &std::path::Path, file: &ProofsFile) -> Result<()> {
+    let text = serde_json::to_string_pretty(file).expect("proofs serialize");
+    std::fs::write(path, text).with_context(|| format!("cannot write proofs to {}", path.display()))
+}
+
+async fn set_paused<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey, paused: bool) -> Result<Outcome> {
+    let state = ctx.operated_pool(&pool).await?;
+    ensure!(
+        state.paused != paused,
+        "pool {pool} is already {}",
+        if paused { "paused" } else { "running" }
+    );
+    ctx.ensure_can_pay(1, &[]).await?;
+    let signature = send(
+        ctx.chain,
+        &ctx.signer,
+        &[],
+        &[instructions::pool_set_paused(&ctx.me(), &pool, paused)],
+    )
+    .await?;
+    Ok(Outcome::new(
+        json!({"pool": pool.to_string(), "paused": paused, "signature": signature.to_string()}),
+    )
+    .line(format!(
+        "pool {pool} {} ({signature})",
+        if paused { "paused" } else { "unpaused" }
+    )))
+}
+
+/// Brings the signer's pool of `file` to what the file says: creates it if missing, then sets the
+/// rule, the exchange conditions, the initial funding and the verifiers where they differ. Sends
+/// nothing when the pool already matches (so `migrate` can run again and again).
+pub async fn apply<C: Chain>(ctx: &Context<'_, C>, file: &PoolFile) -> Result<Outcome> {
+    let me = ctx.me();
+    let address = pdas::pool(&me, file.pool_id);
+    let exchange = file.exchange_config(&me)?;
+    let verifiers = file.verifier_keys()?;
+    let existing: Option<Pool> = accounts::fetch(ctx.chain, address).await?;
+    if let Some(pool) = &existing {
+        ensure!(
+            pool.operator == me,
+            "pool {address} is now operated by {}, not {me}",
+            pool.operator
+        );
+        ensure!(
+            pool.transferable == file.transferable
+                && pool.decimals == file.decimals
+                && pool.period_seconds == file.period_seconds,
+            "pool {address} exists with transferable = {}, decimals = {}, period_seconds = {}: these cannot change",
+            pool.transferable,
+            pool.decimals,
+            pool.period_seconds
+        );
+    }
+
+    let mut steps: Vec<(String, solana_sdk::instruction::Instruction)> = Vec::new();
+    let mut sizes = Vec::new();
+    match &existing {
+        None => {
+            steps.push((
+                "create pool".into(),
+                instructions::pool_create(&me, file.create_args()),
+            ));
+            sizes.extend([8 + Pool::INIT_SPACE, 300, 300, 300]);
+        }
+        Some(pool) if pool.rule != file.rule() => {
+            steps.push((
+                "update rule".into(),
+                instructions::pool_update_rule(&me, &address, file.rule()),
+            ));
+        }
+        Some(_) => {}
+    }
+    if let Some(config) = exchange
+        && existing.as_ref().is_none_or(|pool| pool.exchange != config)
+    {
+        steps.push((
+            "set exchange conditions".into(),
+            instructions::pool_set_exchange(&me, &address, config),
+        ));
+    }
+    let minted = existing.as_ref().map_or(0, |pool| pool.totals.minted);
+    if file.initial_funding > minted {
+        let amount = file.initial_funding - minted;
+        steps.push((
+            format!("fund {amount} units"),
+            instructions::pool_fund(&me, &address, amount),
+        ));
+    }
+    for verifier in &verifiers {
+        let state: Option<Verifier> =
+            accounts::fetch(ctx.chain, pdas::verifier(&address, verifier)).await?;
+        match state {
+            None => {
+                steps.push((
+                    format!("add verifier {verifier}"),
+                    instructions::verifier_add(&me, &address, verifier),
+                ));
+                sizes.push(8 + Verifier::INIT_SPACE);
+            }
+            Some(v) if !v.active => {
+                steps.push((
+                    format!("re-activate verifier {verifier}"),
+                    instructions::verifier_set_active(&me, &address, verifier, true),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+
+    let mut outcome = Outcome::default();
+    let mut sent = Vec::new();
+    if steps.is_empty() {
+        outcome = outcome.line(format!(
+            "pool {} at {address} is up to date; nothing sent",
+            file.pool_id
+        ));
+    } else {
+        ctx.ensure_can_pay(steps.len() as u64, &sizes).await?;
+        for (what, instruction) in steps {
+            let signature = send(ctx.chain, &ctx.signer, &[], &[instruction])
+                .await
+                .with_context(|| format!("pool {address}: {what}"))?;
+            outcome = outcome.line(format!("{what} ({signature})"));
+            sent.push(json!({"step": what, "signature": signature.to_string()}));
+        }
+        outcome = outcome.line(format!("pool {} is at {address}", file.pool_id));
+    }
+    outcome.json = json!({"pool": address.to_string(), "pool_id": file.pool_id, "mint": pdas::mint(&address).to_string(), "sent": sent});
+    Ok(outcome)
+}

@@ -1,0 +1,116 @@
+//! `allot settlement …`: the settlement authority's manual path (the bridge automates it): list
+//! pending requests, settle one paid off chain, or reject one.
+
+use allot::instructions::ExchangeSettleArgs;
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_client::chain::Chain;
+use allot_client::{accounts, instructions, pdas};
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result, ensure};
+use serde_json::json;
+
+use crate::args::SettlementCommand;
+use crate::commands::reference_hash;
+use crate::context::Context;
+use crate::outcome::Outcome;
+use crate::sender::send;
+
+/// Runs a settlement subcommand.
+pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> Result<Outcome> {
+    match command {
+        SettlementCommand::Pending(pool) => {
+            ctx.pool(&pool.pool).await?;
+            let mut pending = accounts::pending_requests(ctx.chain, &pool.pool).await?;
+            pending.sort_by_key(|(_, r)| r.id);
+            let mut outcome = Outcome::new(json!({
+                "pool": pool.pool.to_string(),
+                "pending": pending.iter().map(|(address, r)| json!({
+                    "address": address.to_string(), "id": r.id, "user": r.user.to_string(),
+                    "amount": r.amount, "quoted": r.quoted, "created_at": r.created_at,
+                })).collect::<Vec<_>>(),
+            }));
+            for (_, r) in &pending {
+                outcome = outcome.line(format!(
+                    "request {} of {}: {} units for {} minor units",
+                    r.id, r.user, r.amount, r.quoted
+                ));
+            }
+            Ok(outcome.line(format!("{} pending requests", pending.len())))
+        }
+        SettlementCommand::Settle {
+            pool,
+            request,
+            reference,
+        } => {
+            ensure!(!reference.trim().is_empty(), "--reference is empty");
+            let found = pending_request(ctx, &pool.pool, request).await?;
+            ctx.ensure_can_pay(1, &[]).await?;
+            let args = ExchangeSettleArgs {
+                payout_reference: reference_hash(&reference),
+                paid_amount: found.quoted,
+            };
+            let signature = send(
+                ctx.chain,
+                &ctx.signer,
+                &[],
+                &[instructions::exchange_settle(
+                    &ctx.me(),
+                    &pool.pool,
+                    request,
+                    args,
+                    None,
+                )],
+            )
+            .await?;
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": request, "paid": found.quoted, "signature": signature.to_string()}))
+                .line(format!("settled request {request}: paid {} minor units to {} ({signature})", found.quoted, found.user)))
+        }
+        SettlementCommand::Reject {
+            pool,
+            request,
+            reason,
+        } => {
+            let found = pending_request(ctx, &pool.pool, request).await?;
+            ctx.ensure_can_pay(1, &[]).await?;
+            let signature = send(
+                ctx.chain,
+                &ctx.signer,
+                &[],
+                &[instructions::exchange_reject(
+                    &ctx.me(),
+                    &pool.pool,
+                    request,
+                    &found.user,
+                    reason,
+                )],
+            )
+            .await?;
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": request, "rejected": reason, "signature": signature.to_string()}))
+                .line(format!("rejected request {request} (reason {reason}); {} units are back with {} ({signature})", found.amount, found.user)))
+        }
+    }
+}
+
+/// The pending request `id`, checking that the signer is the pool's settlement authority.
+async fn pending_request<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: &Pubkey,
+    id: u64,
+) -> Result<ExchangeRequest> {
+    let state = ctx.pool(pool).await?;
+    ensure!(
+        state.exchange.settlement_authority == ctx.me(),
+        "keypair {} is not the settlement authority of pool {pool} (it is {})",
+        ctx.me(),
+        state.exchange.settlement_authority
+    );
+    let found = accounts::fetch::<ExchangeRequest>(ctx.chain, pdas::exchange_request(pool, id))
+        .await?
+        .with_context(|| format!("pool {pool} has no exchange request {id}"))?;
+    ensure!(
+        found.status == RequestStatus::Pending,
+        "request {id} is {:?}, not pending",
+        found.status
+    );
+    Ok(found)
+}

@@ -1,0 +1,211 @@
+//! `allot user …`: a user's status, allocation, exchange requests and cancellation. The keypair is
+//! the user's wallet (the web page does the same with Phantom).
+
+use allot::state::{AllocationRecord, Credential, ExchangeRequest, RequestStatus};
+use allot_client::chain::Chain;
+use allot_client::instructions::Evidence;
+use allot_client::{accounts, instructions, pdas};
+use anchor_lang::Space;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result, bail, ensure};
+use serde_json::json;
+
+use crate::args::UserCommand;
+use crate::context::Context;
+use crate::outcome::Outcome;
+use crate::records::ProofsFile;
+use crate::report;
+use crate::sender::send;
+
+/// Bytes of a Token-2022 account of the pool's mint (with the extensions its mint requires).
+pub const USER_TOKEN_ACCOUNT_BYTES: usize = 170;
+
+/// Runs a user subcommand.
+pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result<Outcome> {
+    match command {
+        UserCommand::Show { pool, user } => {
+            let user = user.unwrap_or(ctx.me());
+            let state = ctx.pool(&pool.pool).await?;
+            let holding = holding(ctx.chain, &state.mint, &user).await?;
+            let credential =
+                accounts::fetch::<Credential>(ctx.chain, pdas::credential(&pool.pool, &user))
+                    .await?;
+            let record = accounts::fetch::<AllocationRecord>(
+                ctx.chain,
+                pdas::allocation_record(&pool.pool, &user),
+            )
+            .await?;
+            let requests = accounts::requests_of_user(ctx.chain, &pool.pool, &user).await?;
+            Ok(report::user(
+                &user,
+                holding,
+                credential.as_ref(),
+                record.as_ref(),
+                &requests,
+            ))
+        }
+        UserCommand::Allocate { pool, proofs } => {
+            let state = ctx.pool(&pool.pool).await?;
+            ensure!(
+                !state.paused,
+                "pool {} is paused: allocations are refused until the operator unpauses it",
+                pool.pool
+            );
+            let me = ctx.me();
+            let (now, period) = ctx.now_and_period(&state).await?;
+            let evidence = match proofs {
+                Some(path) => {
+                    let file = ProofsFile::read(&path, &pool.pool)?;
+                    ensure!(
+                        file.period == period,
+                        "{} is the list of period {}; the pool is in period {period}",
+                        path.display(),
+                        file.period
+                    );
+                    let proof = file
+                        .proof_of(&me)?
+                        .with_context(|| format!("{me} is not in the list {}", path.display()))?;
+                    Evidence::UserList { period, proof }
+                }
+                None => {
+                    let credential = accounts::fetch::<Credential>(
+                        ctx.chain,
+                        pdas::credential(&pool.pool, &me),
+                    )
+                    .await?
+                    .with_context(|| {
+                        format!(
+                            "{me} has no credential in pool {}; ask a verifier, or pass --proofs",
+                            pool.pool
+                        )
+                    })?;
+                    credential
+                        .check_supports_allocation(&state.rule, period, now)
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "your credential does not support an allocation now: {}",
+                                program_message(&e)
+                            )
+                        })?;
+                    Evidence::Credential
+                }
+            };
+            let record = accounts::fetch::<AllocationRecord>(
+                ctx.chain,
+                pdas::allocation_record(&pool.pool, &me),
+            )
+            .await?;
+            if let Some(r) = &record {
+                ensure!(
+                    r.allocations == 0 || r.last_period != period,
+                    "{me} was already allocated in period {period}; the next allocation opens in the next period"
+                );
+            }
+            ctx.ensure_can_pay(
+                1,
+                &[8 + AllocationRecord::INIT_SPACE, USER_TOKEN_ACCOUNT_BYTES],
+            )
+            .await?;
+            let signature = send(
+                ctx.chain,
+                &ctx.signer,
+                &[],
+                &[instructions::allocate(&me, &pool.pool, &me, evidence)],
+            )
+            .await?;
+            let holding = holding(ctx.chain, &state.mint, &me).await?;
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "user": me.to_string(), "period": period, "amount": state.rule.amount, "holding": holding, "signature": signature.to_string()}))
+                .line(format!("allocated {} units for period {period}; you hold {holding} ({signature})", state.rule.amount)))
+        }
+        UserCommand::Exchange { pool, amount } => {
+            let state = ctx.pool(&pool.pool).await?;
+            let me = ctx.me();
+            ensure!(amount > 0, "--amount must be positive");
+            let (now, _) = ctx.now_and_period(&state).await?;
+            ensure!(
+                state.exchange.is_open_at(now),
+                "exchange is closed in pool {} now",
+                pool.pool
+            );
+            let held = holding(ctx.chain, &state.mint, &me).await?;
+            ensure!(
+                held >= amount,
+                "{me} holds {held} units; cannot exchange {amount}"
+            );
+            ctx.ensure_can_pay(1, &[8 + ExchangeRequest::INIT_SPACE])
+                .await?;
+            let id = state.exchange_state.next_request_id;
+            let signature = send(
+                ctx.chain,
+                &ctx.signer,
+                &[],
+                &[instructions::exchange_request(
+                    &me, &me, &pool.pool, id, amount,
+                )],
+            )
+            .await?;
+            let address = pdas::exchange_request(&pool.pool, id);
+            let request = accounts::fetch::<ExchangeRequest>(ctx.chain, address)
+                .await?
+                .context("the request account is missing after it landed")?;
+            let currency = String::from_utf8_lossy(&state.exchange.currency).to_string();
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": address.to_string(), "id": request.id, "amount": amount, "quoted": request.quoted, "currency": currency, "signature": signature.to_string()}))
+                .line(format!("requested exchange {} of {amount} units for {} {currency} minor units at rate {} ({signature})", request.id, request.quoted, report::rate(request.rate))))
+        }
+        UserCommand::Cancel { pool, request } => {
+            let state = ctx.pool(&pool.pool).await?;
+            let address = pdas::exchange_request(&pool.pool, request);
+            let found = accounts::fetch::<ExchangeRequest>(ctx.chain, address)
+                .await?
+                .with_context(|| format!("pool {} has no exchange request {request}", pool.pool))?;
+            ensure!(
+                found.user == ctx.me(),
+                "request {request} belongs to {}, not {}",
+                found.user,
+                ctx.me()
+            );
+            if found.status != RequestStatus::Pending {
+                bail!("request {request} is {:?}, not pending", found.status);
+            }
+            let now = ctx.chain.unix_timestamp().await?;
+            let cancellable_at = found
+                .created_at
+                .saturating_add(state.exchange.cancel_timeout_seconds);
+            ensure!(
+                now >= cancellable_at,
+                "request {request} can be cancelled from unix time {cancellable_at} ({} s from now)",
+                cancellable_at - now
+            );
+            ctx.ensure_can_pay(1, &[]).await?;
+            let signature = send(
+                ctx.chain,
+                &ctx.signer,
+                &[],
+                &[instructions::exchange_cancel(
+                    &ctx.me(),
+                    &pool.pool,
+                    request,
+                )],
+            )
+            .await?;
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": request, "cancelled": true, "signature": signature.to_string()}))
+                .line(format!("cancelled request {request}: {} units are back ({signature})", found.amount)))
+        }
+    }
+}
+
+/// Units `user` holds in the pool's mint (0 without a token account).
+pub async fn holding(chain: &impl Chain, mint: &Pubkey, user: &Pubkey) -> Result<u64> {
+    Ok(chain
+        .account(pdas::token_account(user, mint))
+        .await?
+        .map_or(0, |a| report::token_amount(&a.data)))
+}
+
+/// The message of a program error raised by the program's own decision functions.
+pub fn program_message(error: &anchor_lang::error::Error) -> String {
+    match error {
+        anchor_lang::error::Error::AnchorError(e) => e.error_msg.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,191 @@
+//! `allot verifier …`: issue, update and revoke credentials, one by one or in bulk.
+
+use allot::instructions::CredentialIssueArgs;
+use allot::state::{Credential, Pool, Verifier};
+use allot_client::chain::Chain;
+use allot_client::{accounts, instructions, pdas};
+use anchor_lang::Space;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result, ensure};
+use serde_json::json;
+
+use crate::args::VerifierCommand;
+use crate::batch::{self, Job};
+use crate::commands::reference_hash;
+use crate::context::Context;
+use crate::outcome::Outcome;
+use crate::records::{self, CredentialRow, indicator_slots};
+
+/// Default parallelism of bulk commands.
+const PARALLEL: usize = 8;
+
+/// Runs a verifier subcommand.
+pub async fn run<C: Chain>(
+    ctx: &Context<'_, C>,
+    command: VerifierCommand,
+    quiet: bool,
+) -> Result<Outcome> {
+    match command {
+        VerifierCommand::Issue {
+            pool,
+            user,
+            indicators,
+            evidence,
+            period,
+            valid_for,
+        } => {
+            ensure!(!evidence.trim().is_empty(), "--evidence is empty");
+            let row = CredentialRow {
+                user,
+                indicators: indicator_slots(&indicators)?,
+                evidence,
+            };
+            issue(ctx, &pool.pool, vec![row], period, valid_for, quiet).await
+        }
+        VerifierCommand::IssueBulk {
+            pool,
+            file,
+            period,
+            valid_for,
+        } => {
+            let rows = records::read_credentials(&file)?;
+            issue(ctx, &pool.pool, rows, period, valid_for, quiet).await
+        }
+        VerifierCommand::Revoke { pool, user } => revoke(ctx, &pool.pool, vec![user], quiet).await,
+        VerifierCommand::RevokeBulk { pool, file } => {
+            let users = records::read_users(&file)?;
+            revoke(ctx, &pool.pool, users, quiet).await
+        }
+    }
+}
+
+/// The pool, checking that the signer is one of its active verifiers.
+async fn verified_pool<C: Chain>(ctx: &Context<'_, C>, pool: &Pubkey) -> Result<Pool> {
+    let state = ctx.pool(pool).await?;
+    let verifier = accounts::fetch::<Verifier>(ctx.chain, pdas::verifier(pool, &ctx.me())).await?;
+    ensure!(
+        verifier.is_some_and(|v| v.active),
+        "keypair {} is not an active verifier of pool {pool}; the operator adds verifiers with \
+         `allot operator add-verifier`",
+        ctx.me()
+    );
+    Ok(state)
+}
+
+async fn issue<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: &Pubkey,
+    rows: Vec<CredentialRow>,
+    period: Option<u64>,
+    valid_for: Option<i64>,
+    quiet: bool,
+) -> Result<Outcome> {
+    let state = verified_pool(ctx, pool).await?;
+    let (now, current) = ctx.now_and_period(&state).await?;
+    let period = period.unwrap_or(current);
+    let valid_for = valid_for.unwrap_or(state.period_seconds.saturating_mul(2));
+    ensure!(valid_for > 0, "--valid-for must be positive");
+    let expires_at = now
+        .checked_add(valid_for)
+        .context("--valid-for is too large")?;
+
+    // Skip what is already on chain as asked (re-running a bulk file sends nothing new).
+    let mut jobs = Vec::new();
+    let mut unchanged = 0usize;
+    let mut new_accounts = 0usize;
+    for row in rows {
+        let evidence_hash = reference_hash(&row.evidence);
+        let existing =
+            accounts::fetch::<Credential>(ctx.chain, pdas::credential(pool, &row.user)).await?;
+        if let Some(c) = &existing
+            && !c.revoked
+            && c.period == period
+            && c.indicators == row.indicators
+            && c.evidence_hash == evidence_hash
+            && c.expires_at > now
+        {
+            unchanged += 1;
+            continue;
+        }
+        new_accounts += usize::from(existing.is_none());
+        let args = CredentialIssueArgs {
+            period,
+            indicators: row.indicators,
+            expires_at,
+            evidence_hash,
+        };
+        jobs.push(Job {
+            label: row.user.to_string(),
+            instruction: instructions::credential_issue(&ctx.me(), pool, &row.user, args),
+        });
+    }
+    let total = jobs.len();
+    ctx.ensure_can_pay(
+        total as u64,
+        &vec![8 + Credential::INIT_SPACE; new_accounts],
+    )
+    .await?;
+    let groups = batch::pack(&ctx.signer, jobs, 8);
+    let bar = batch::progress(total, "credentials", quiet);
+    let report = batch::send_all(ctx.chain, &ctx.signer, &[], groups, PARALLEL, &bar).await;
+    summary("issued", pool, period, &report, unchanged)
+}
+
+async fn revoke<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: &Pubkey,
+    users: Vec<Pubkey>,
+    quiet: bool,
+) -> Result<Outcome> {
+    verified_pool(ctx, pool).await?;
+    let mut jobs = Vec::new();
+    let mut unchanged = 0usize;
+    for user in users {
+        match accounts::fetch::<Credential>(ctx.chain, pdas::credential(pool, &user)).await? {
+            None => {
+                anyhow::bail!("user {user} has no credential in pool {pool}; nothing was revoked")
+            }
+            Some(c) if c.revoked => unchanged += 1,
+            Some(_) => jobs.push(Job {
+                label: user.to_string(),
+                instruction: instructions::credential_revoke(&ctx.me(), pool, &user),
+            }),
+        }
+    }
+    let total = jobs.len();
+    ctx.ensure_can_pay(total as u64, &[]).await?;
+    let groups = batch::pack(&ctx.signer, jobs, 12);
+    let bar = batch::progress(total, "revocations", quiet);
+    let report = batch::send_all(ctx.chain, &ctx.signer, &[], groups, PARALLEL, &bar).await;
+    summary("revoked", pool, 0, &report, unchanged)
+}
+
+fn summary(
+    verb: &str,
+    pool: &Pubkey,
+    period: u64,
+    report: &batch::BatchReport,
+    unchanged: usize,
+) -> Result<Outcome> {
+    let mut outcome = Outcome::new(json!({
+        "pool": pool.to_string(),
+        verb: report.done,
+        "unchanged": unchanged,
+        "failed": report.failed.iter().map(|(user, error)| json!({"user": user, "error": error})).collect::<Vec<_>>(),
+        "transactions": report.transactions,
+        "period": period,
+    }));
+    for (user, error) in &report.failed {
+        outcome = outcome.line(format!("  {user}: {error}"));
+    }
+    outcome = outcome.line(format!(
+        "{verb} {} credentials in {} transactions ({} already so, {} failed) in {:.1?}",
+        report.done,
+        report.transactions,
+        unchanged,
+        report.failed.len(),
+        report.elapsed
+    ));
+    ensure!(report.failed.is_empty(), "{}", outcome.lines.join("\n"));
+    Ok(outcome)
+}

@@ -1,0 +1,49 @@
+//! # allot-cli
+//!
+//! The `allot` command line as a library: [`args`] is what clap parses, [`run`] executes a parsed
+//! command against any [`Chain`] — the JSON-RPC chain in the `allot` binary, the embedded chain in
+//! the main job and the tests — so the same code runs in both.
+
+pub mod args;
+pub mod batch;
+pub mod commands;
+pub mod context;
+pub mod decimal;
+pub mod outcome;
+pub mod pool_file;
+pub mod records;
+pub mod report;
+pub mod sender;
+pub mod settings;
+
+use allot_client::chain::Chain;
+use anyhow::Result;
+use clap::Parser;
+
+pub use args::{Cli, Command, OutputFormat};
+pub use context::Context;
+pub use outcome::Outcome;
+
+/// Runs `command` with `ctx`; `quiet` hides progress bars.
+pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: Command, quiet: bool) -> Result<Outcome> {
+    match command {
+        Command::Operator(command) => commands::operator::run(ctx, command).await,
+        Command::Verifier(command) => commands::verifier::run(ctx, command, quiet).await,
+        Command::User(command) => commands::user::run(ctx, command).await,
+        Command::Settlement(command) => commands::settlement::run(ctx, command).await,
+        Command::Crank(args) => commands::crank::run(ctx, args, quiet).await,
+        Command::Migrate(args) => commands::migrate::run(ctx, args.files).await,
+    }
+}
+
+/// Parses `argv` as a person would type it (`["allot", "crank", "--pool", …]`), reads the keypair
+/// it names, and runs it against `chain`; returns the printed text in the chosen output format.
+/// The `--url` is not used: `chain` is where the command goes.
+pub async fn run_argv<C: Chain>(chain: &C, argv: &[&str]) -> Result<String> {
+    let cli = Cli::try_parse_from(argv)?;
+    let settings = settings::Settings::resolve(&cli.global)?;
+    let signer = settings::read_keypair(&settings.keypair_path)?;
+    let ctx = Context { chain, signer };
+    let outcome = run(&ctx, cli.command, true).await?;
+    Ok(outcome.render(cli.global.output))
+}

@@ -1,0 +1,139 @@
+//! Bulk credentials and the crank: allocation to every eligible user, clawback from every
+//! ineligible holder, and a second run that sends nothing.
+
+use allot::state::Pool;
+use allot_client::accounts;
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+use crate::{Cli, example_pool};
+
+fn users(n: usize) -> Vec<Pubkey> {
+    (0..n).map(|_| Keypair::new().pubkey()).collect()
+}
+
+#[tokio::test]
+async fn crank_allocates_claws_back_and_is_idempotent() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let crank = cli.keypair("crank", 10_000_000_000).await;
+
+    // 12 users: volumes 500, 1500, 500, 1500, … — every second one meets the 1,000 threshold.
+    let users = users(12);
+    let mut csv = String::from("user,indicators,evidence\n");
+    for (i, user) in users.iter().enumerate() {
+        let volume = if i % 2 == 1 { 1_500 } else { 500 };
+        csv.push_str(&format!("{user},{volume};{i},kyc-report-{i}\n"));
+    }
+    let file = cli.file("credentials.csv", &csv);
+    let issued = cli
+        .ok(
+            &setup.verifier.1,
+            &["verifier", "issue-bulk", "--pool", &pool, "--file", &file],
+        )
+        .await;
+    assert_eq!(issued["issued"], 12);
+    let again = cli
+        .ok(
+            &setup.verifier.1,
+            &["verifier", "issue-bulk", "--pool", &pool, "--file", &file],
+        )
+        .await;
+    assert_eq!(again["issued"], 0, "re-issuing the same file sends nothing");
+    assert_eq!(again["unchanged"], 12);
+
+    let first = cli.ok(&crank.1, &["crank", "--pool", &pool]).await;
+    assert_eq!(first["scanned"], 12);
+    assert_eq!(first["allocations"], 6);
+    assert_eq!(first["clawbacks"], 0);
+    let transactions = first["transactions"].as_u64().unwrap();
+    assert!(
+        (2..6).contains(&transactions),
+        "several users per transaction: {transactions}"
+    );
+    for (i, user) in users.iter().enumerate() {
+        let expected = if i % 2 == 1 { 10 } else { 0 };
+        assert_eq!(cli.balance(user, &setup.mint).await, expected, "user {i}");
+    }
+    let second = cli.ok(&crank.1, &["crank", "--pool", &pool]).await;
+    assert_eq!(second["transactions"], 0);
+    assert_eq!(second["allocations"], 0);
+    assert_eq!(second["skipped"]["already allocated this period"], 6);
+
+    // Two holders lose their credentials: the crank takes their units back, and only theirs.
+    let revoked = format!("user\n{}\n{}\n", users[1], users[3]);
+    let file = cli.file("revoke.csv", &revoked);
+    let out = cli
+        .ok(
+            &setup.verifier.1,
+            &["verifier", "revoke-bulk", "--pool", &pool, "--file", &file],
+        )
+        .await;
+    assert_eq!(out["revoked"], 2);
+    let third = cli.ok(&crank.1, &["crank", "--pool", &pool]).await;
+    assert_eq!(third["clawbacks"], 2);
+    assert_eq!(third["clawed_back_units"], 20);
+    assert_eq!(cli.balance(&users[1], &setup.mint).await, 0);
+    assert_eq!(cli.balance(&users[3], &setup.mint).await, 0);
+    assert_eq!(cli.balance(&users[5], &setup.mint).await, 10);
+    let fourth = cli.ok(&crank.1, &["crank", "--pool", &pool]).await;
+    assert_eq!(fourth["transactions"], 0);
+
+    let state: Pool = accounts::fetch(&cli.chain, setup.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.totals.allocated, 60);
+    assert_eq!(state.totals.clawed_back, 20);
+    assert_eq!(state.totals.outstanding, 40);
+    assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_000 - 40);
+
+    // Next period: fresh credentials for the remaining qualifiers; the crank allocates again.
+    cli.embedded_advance(86_400).await;
+    let mut csv = String::from("user,indicators,evidence\n");
+    for user in [users[5], users[7]] {
+        csv.push_str(&format!("{user},2000,kyc-next\n"));
+    }
+    let file = cli.file("next.csv", &csv);
+    cli.ok(
+        &setup.verifier.1,
+        &["verifier", "issue-bulk", "--pool", &pool, "--file", &file],
+    )
+    .await;
+    let next = cli.ok(&crank.1, &["crank", "--pool", &pool]).await;
+    assert_eq!(next["period"], 1);
+    assert_eq!(next["allocations"], 2);
+    assert_eq!(cli.balance(&users[5], &setup.mint).await, 20);
+}
+
+#[tokio::test]
+async fn dry_run_plans_without_sending() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let user = Keypair::new().pubkey().to_string();
+    cli.ok(
+        &setup.verifier.1,
+        &[
+            "verifier",
+            "issue",
+            "--pool",
+            &pool,
+            "--user",
+            &user,
+            "--indicators",
+            "5000",
+            "--evidence",
+            "r1",
+        ],
+    )
+    .await;
+    let plan = cli
+        .ok(&setup.operator.1, &["crank", "--pool", &pool, "--dry-run"])
+        .await;
+    assert_eq!(plan["allocations"], 1);
+    assert_eq!(plan["planned_transactions"], 1);
+    assert_eq!(plan["transactions"], 0);
+    assert_eq!(cli.balance(&user.parse().unwrap(), &setup.mint).await, 0);
+}

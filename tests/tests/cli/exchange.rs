@@ -1,0 +1,119 @@
+//! A user's exchange request and the settlement authority's manual settlement, through the CLI.
+
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_client::{accounts, pdas};
+
+use crate::{Cli, example_pool};
+
+#[tokio::test]
+async fn user_requests_exchange_and_operator_settles_it() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
+    let user_text = user.to_string();
+    cli.ok(
+        &setup.verifier.1,
+        &[
+            "verifier",
+            "issue",
+            "--pool",
+            &pool,
+            "--user",
+            &user_text,
+            "--indicators",
+            "4000",
+            "--evidence",
+            "r-1",
+        ],
+    )
+    .await;
+    cli.ok(&user_file, &["user", "allocate", "--pool", &pool])
+        .await;
+    let twice = cli
+        .err(&user_file, &["user", "allocate", "--pool", &pool])
+        .await;
+    assert!(twice.contains("already allocated"), "{twice}");
+
+    let too_much = cli
+        .err(
+            &user_file,
+            &["user", "exchange", "--pool", &pool, "--amount", "11"],
+        )
+        .await;
+    assert!(too_much.contains("holds 10 units"), "{too_much}");
+    let requested = cli
+        .ok(
+            &user_file,
+            &["user", "exchange", "--pool", &pool, "--amount", "8"],
+        )
+        .await;
+    assert_eq!(requested["quoted"], 20, "8 units at 2.5 minor units each");
+    assert_eq!(cli.balance(&user, &setup.mint).await, 2);
+
+    let pending = cli
+        .ok(
+            &setup.operator.1,
+            &["settlement", "pending", "--pool", &pool],
+        )
+        .await;
+    assert_eq!(pending["pending"].as_array().unwrap().len(), 1);
+    let wrong = cli
+        .err(
+            &user_file,
+            &[
+                "settlement",
+                "settle",
+                "--pool",
+                &pool,
+                "--request",
+                "0",
+                "--reference",
+                "pay-1",
+            ],
+        )
+        .await;
+    assert!(wrong.contains("not the settlement authority"), "{wrong}");
+    cli.ok(
+        &setup.operator.1,
+        &[
+            "settlement",
+            "settle",
+            "--pool",
+            &pool,
+            "--request",
+            "0",
+            "--reference",
+            "pay-1",
+        ],
+    )
+    .await;
+    let request: ExchangeRequest =
+        accounts::fetch(&cli.chain, pdas::exchange_request(&setup.pool, 0))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(request.status, RequestStatus::Settled);
+    assert_eq!(request.paid_amount, 20);
+    let again = cli
+        .err(
+            &setup.operator.1,
+            &[
+                "settlement",
+                "settle",
+                "--pool",
+                &pool,
+                "--request",
+                "0",
+                "--reference",
+                "pay-1",
+            ],
+        )
+        .await;
+    assert!(again.contains("not pending"), "{again}");
+
+    let shown = cli.ok(&user_file, &["user", "show", "--pool", &pool]).await;
+    assert_eq!(shown["holding"], 2);
+    assert_eq!(shown["requests"][0]["status"], "Settled");
+    assert_eq!(shown["allocation"]["exchanged"], 8);
+}

@@ -1,0 +1,142 @@
+//! Operator subcommands: a pool from a TOML file, migrate's idempotence, pause, verifiers.
+
+use allot::constants::RATE_SCALE;
+use allot::state::{Pool, Verifier};
+use allot_client::{accounts, pdas};
+
+use crate::{Cli, example_pool};
+
+#[tokio::test]
+async fn create_pool_from_toml_sets_rule_exchange_funding_and_verifiers() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+
+    let pool: Pool = accounts::fetch(&cli.chain, setup.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pool.operator, setup.operator.0);
+    assert_eq!(pool.rule.threshold, 1_000);
+    assert_eq!(pool.rule.amount, 10);
+    assert!(pool.exchange.open);
+    assert_eq!(pool.exchange.fixed_rate, 2 * RATE_SCALE + RATE_SCALE / 2);
+    assert_eq!(pool.exchange.min_holding, 5);
+    assert_eq!(pool.totals.minted, 1_000_000);
+    assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_000);
+    let verifier: Verifier =
+        accounts::fetch(&cli.chain, pdas::verifier(&setup.pool, &setup.verifier.0))
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(verifier.active);
+
+    let again = cli
+        .err(
+            &setup.operator.1,
+            &["operator", "create-pool", "--file", &setup.file],
+        )
+        .await;
+    assert!(again.contains("already exists"), "{again}");
+}
+
+#[tokio::test]
+async fn migrate_creates_once_then_sends_nothing() {
+    let cli = Cli::start().await;
+    let operator = cli.keypair("operator", 10_000_000_000).await;
+    let verifier = cli.keypair("verifier", 0).await;
+    let text = crate::EXAMPLE_POOL.replace(
+        "verifiers = []",
+        &format!("verifiers = [\"{}\"]", verifier.0),
+    );
+    let file = cli.file("pool.toml", &text);
+
+    let first = cli.ok(&operator.1, &["migrate", "--file", &file]).await;
+    let sent = first["pools"][0]["sent"].as_array().unwrap();
+    let steps: Vec<&str> = sent.iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(steps[0], "create pool");
+    assert!(
+        steps.iter().any(|s| s.starts_with("add verifier")),
+        "{steps:?}"
+    );
+    let pool = pdas::pool(&operator.0, 1);
+    let lamports = cli.raw(operator.0).await.unwrap().lamports;
+
+    let second = cli.ok(&operator.1, &["migrate", "--file", &file]).await;
+    assert_eq!(second["pools"][0]["sent"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        second["pools"][0]["pool"].as_str().unwrap(),
+        pool.to_string()
+    );
+    assert_eq!(
+        cli.raw(operator.0).await.unwrap().lamports,
+        lamports,
+        "a no-op migrate pays nothing"
+    );
+
+    // A changed rule in the file is applied by the next migrate, and only that.
+    let changed = text.replace("threshold = 1_000", "threshold = 2_000");
+    let file = cli.file("pool.toml", &changed);
+    let third = cli.ok(&operator.1, &["migrate", "--file", &file]).await;
+    let sent = third["pools"][0]["sent"].as_array().unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["step"], "update rule");
+    let state: Pool = accounts::fetch(&cli.chain, pool).await.unwrap().unwrap();
+    assert_eq!(state.rule.threshold, 2_000);
+}
+
+#[tokio::test]
+async fn pause_fund_and_verifier_removal_change_the_pool() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let op = &setup.operator.1;
+
+    cli.ok(op, &["operator", "pause", "--pool", &pool]).await;
+    let state: Pool = accounts::fetch(&cli.chain, setup.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(state.paused);
+    let twice = cli.err(op, &["operator", "pause", "--pool", &pool]).await;
+    assert!(twice.contains("already paused"), "{twice}");
+    cli.ok(op, &["operator", "unpause", "--pool", &pool]).await;
+
+    cli.ok(
+        op,
+        &["operator", "fund", "--pool", &pool, "--amount", "500"],
+    )
+    .await;
+    assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_500);
+    let over = cli
+        .err(
+            op,
+            &["operator", "fund", "--pool", &pool, "--amount", "99000000"],
+        )
+        .await;
+    assert!(over.contains("supply cap"), "{over}");
+
+    let verifier = setup.verifier.0.to_string();
+    cli.ok(
+        op,
+        &[
+            "operator",
+            "remove-verifier",
+            "--pool",
+            &pool,
+            "--verifier",
+            &verifier,
+        ],
+    )
+    .await;
+    let state: Verifier =
+        accounts::fetch(&cli.chain, pdas::verifier(&setup.pool, &setup.verifier.0))
+            .await
+            .unwrap()
+            .unwrap();
+    assert!(!state.active);
+
+    let shown = cli.ok(op, &["operator", "show", "--pool", &pool]).await;
+    assert_eq!(shown["vault"], 1_000_500);
+    assert_eq!(shown["active_verifiers"], 0);
+    assert_eq!(shown["paused"], false);
+}
