@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use allot_client::chain::Chain;
+use allot_client::chain::{Chain, ChainError};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use solana_sdk::hash::Hash;
@@ -113,10 +113,12 @@ async fn send_group(
             report.transactions = 1;
             report.done = group.len();
         }
-        Err(error) if group.len() == 1 => {
-            report
-                .failed
-                .push((group[0].label.clone(), error.to_string()));
+        // Only a transaction the chain refused is known not to have landed; after a transport
+        // error (timeout, lost confirmation) resending could repeat work, so report it instead.
+        Err(error) if group.len() == 1 || !matches!(error, ChainError::Transaction { .. }) => {
+            for job in &group {
+                report.failed.push((job.label.clone(), error.to_string()));
+            }
         }
         Err(_) => {
             for job in group {

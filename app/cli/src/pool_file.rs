@@ -181,6 +181,12 @@ impl PoolFile {
             allot::constants::MAX_DECIMALS
         );
         ensure!(
+            self.rule.amount <= self.supply_cap,
+            "rule.amount ({}) is above supply_cap ({})",
+            self.rule.amount,
+            self.supply_cap
+        );
+        ensure!(
             self.initial_funding <= self.supply_cap,
             "initial_funding ({}) is above supply_cap ({})",
             self.initial_funding,

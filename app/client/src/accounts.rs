@@ -53,6 +53,9 @@ pub async fn fetch<T: AccountDeserialize>(
 ) -> Result<Option<T>, FetchError> {
     match chain.account(address).await? {
         None => Ok(None),
+        // Lamports sent ahead to a PDA that the program has not created yet: the program tops
+        // such an address up and creates the account there, so it reads as not created.
+        Some(account) if is_prefunded(&account) => Ok(None),
         Some(account) if account.owner != allot::ID => Err(FetchError::Decode {
             address,
             kind: "allot account",
@@ -60,6 +63,12 @@ pub async fn fetch<T: AccountDeserialize>(
         }),
         Some(account) => decode(address, &account.data).map(Some),
     }
+}
+
+/// Whether `account` is only lamports at an address (system-owned, no data): an allot PDA that
+/// someone funded before the program created it.
+pub fn is_prefunded(account: &solana_sdk::account::Account) -> bool {
+    account.owner == anchor_lang::system_program::ID && account.data.is_empty()
 }
 
 /// Every allot account of type `T` whose bytes at `offset` are `pool`.

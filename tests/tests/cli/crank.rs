@@ -43,6 +43,10 @@ async fn crank_allocates_claws_back_and_is_idempotent() {
     assert_eq!(again["issued"], 0, "re-issuing the same file sends nothing");
     assert_eq!(again["unchanged"], 12);
 
+    // Anyone can send lamports to a record address before the program creates it: the crank
+    // must read that as "no record yet" and still allocate.
+    let record = allot_client::pdas::allocation_record(&setup.pool, &users[1]);
+    cli.fund(&record, 1_000_000).await;
     let first = cli.ok(&crank.1, &["crank", "--pool", &pool]).await;
     assert_eq!(first["scanned"], 12);
     assert_eq!(first["allocations"], 6);

@@ -93,6 +93,15 @@ impl Cli {
         }
     }
 
+    /// Sends `lamports` from the genesis payer to `to`.
+    pub async fn fund(&self, to: &Pubkey, lamports: u64) {
+        let payer = self.embedded.payer();
+        let transfer = system_instruction::transfer(&payer.pubkey(), to, lamports);
+        allot_cli::sender::send(&self.chain, payer, &[], &[transfer])
+            .await
+            .expect("transfer lands");
+    }
+
     /// Moves the chain's clock forward by `seconds`.
     pub async fn embedded_advance(&self, seconds: i64) {
         self.embedded.advance_time(seconds).await;

@@ -47,6 +47,8 @@ pub struct UserView {
     pub record: Option<AllocationRecord>,
     /// Units the user holds.
     pub holding: u64,
+    /// Whether the user's token account exists (else the allocation pays for it).
+    pub has_token_account: bool,
 }
 
 /// Decides what to do for one user at `now` in `period`, by the rules the program applies.
@@ -62,21 +64,47 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
         .map_or(0, |r| r.clawable().min(user.holding));
     let last_period = user.record.as_ref().map_or(0, |r| r.last_period);
 
-    // Clawback first: evidence at least as new as the last allocation that no longer holds.
-    if clawable > 0 {
-        if let Some(c) = &user.credential {
-            if c.period >= last_period && c.clawback_reason(rule, now).is_some() {
-                return Decision::Clawback(Evidence::Credential);
-            }
-        } else if let Some((list_period, proof)) = &user.listed
-            && *list_period >= last_period
-            && !rule.is_met_by(proof.value)
-        {
+    // One source of evidence decides per user: the newer of the credential and the list entry
+    // (the credential on a tie). Using one source keeps runs idempotent when the two disagree.
+    let credential_period = user.credential.as_ref().map(|c| c.period);
+    let list_decides = match (&user.listed, credential_period) {
+        (Some((list_period, _)), Some(credential_period)) => *list_period > credential_period,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if list_decides {
+        let (list_period, proof) = user.listed.as_ref().expect("list decides only when listed");
+        if clawable > 0 && *list_period >= last_period && !rule.is_met_by(proof.value) {
             return Decision::Clawback(Evidence::UserList {
                 period: *list_period,
                 proof: proof.clone(),
             });
         }
+        if allocated_this_period {
+            return Decision::Skip("already allocated this period".into());
+        }
+        if *list_period != period {
+            return Decision::Skip("no evidence for this period".into());
+        }
+        if !rule.is_met_by(proof.value) {
+            return Decision::Skip("list value does not meet the rule".into());
+        }
+        if pool.paused {
+            return Decision::Skip("pool paused".into());
+        }
+        return Decision::Allocate(Evidence::UserList {
+            period,
+            proof: proof.clone(),
+        });
+    }
+    let Some(credential) = &user.credential else {
+        return Decision::Skip("no evidence for this period".into());
+    };
+    if clawable > 0
+        && credential.period >= last_period
+        && credential.clawback_reason(rule, now).is_some()
+    {
+        return Decision::Clawback(Evidence::Credential);
     }
     if allocated_this_period {
         return Decision::Skip("already allocated this period".into());
@@ -84,27 +112,9 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
     if pool.paused {
         return Decision::Skip("pool paused".into());
     }
-    let by_credential = user
-        .credential
-        .as_ref()
-        .map(|c| c.check_supports_allocation(rule, period, now));
-    if let Some(Ok(())) = by_credential {
-        return Decision::Allocate(Evidence::Credential);
-    }
-    if let Some((list_period, proof)) = &user.listed
-        && *list_period == period
-    {
-        if rule.is_met_by(proof.value) {
-            return Decision::Allocate(Evidence::UserList {
-                period,
-                proof: proof.clone(),
-            });
-        }
-        return Decision::Skip("list value does not meet the rule".into());
-    }
-    match by_credential {
-        Some(Err(e)) => Decision::Skip(program_message(&e)),
-        _ => Decision::Skip("no evidence for this period".into()),
+    match credential.check_supports_allocation(rule, period, now) {
+        Ok(()) => Decision::Allocate(Evidence::Credential),
+        Err(e) => Decision::Skip(program_message(&e)),
     }
 }
 
@@ -163,6 +173,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
     for ((user, record), token) in users.iter().zip(records).zip(tokens) {
         let view = views.get_mut(user).expect("user from the map");
         view.record = record
+            .filter(|a| !accounts::is_prefunded(a))
             .map(|a| {
                 accounts::decode::<AllocationRecord>(
                     pdas::allocation_record(&address, user),
@@ -170,6 +181,8 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
                 )
             })
             .transpose()?;
+        let token = token.filter(|a| !accounts::is_prefunded(a));
+        view.has_token_account = token.is_some();
         view.holding = token.map_or(0, |a| report::token_amount(&a.data));
     }
 
@@ -197,7 +210,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
                 supply -= pool.rule.amount;
                 allocations += 1;
                 new_records += usize::from(view.record.is_none());
-                if view.holding == 0 {
+                if !view.has_token_account {
                     new_token_accounts.insert(*user);
                 }
                 jobs.push(Job {
@@ -402,6 +415,57 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(decide(&pool, 3, now, &user), Decision::Skip(_)));
+    }
+
+    fn listed(period: u64, value: u64) -> Option<(u64, ListProof)> {
+        Some((
+            period,
+            ListProof {
+                value,
+                proof: vec![],
+            },
+        ))
+    }
+
+    #[test]
+    fn newer_list_entry_claws_back_despite_an_old_credential() {
+        let pool = pool();
+        let now = 6 * PERIOD + 10;
+        let user = UserView {
+            credential: Some(credential(3, 5_000, false)),
+            listed: listed(6, 10),
+            record: Some(record(5, 10)),
+            holding: 10,
+            ..Default::default()
+        };
+        assert!(matches!(
+            decide(&pool, 6, now, &user),
+            Decision::Clawback(Evidence::UserList { period: 6, .. })
+        ));
+    }
+
+    #[test]
+    fn conflicting_evidence_of_one_period_settles_after_one_action() {
+        let pool = pool();
+        let now = 2 * PERIOD + 10;
+        // Revoked credential and a passing list entry, both of period 2: the credential decides.
+        let mut user = UserView {
+            credential: Some(credential(2, 5_000, true)),
+            listed: listed(2, 5_000),
+            record: Some(record(2, 10)),
+            holding: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Clawback(Evidence::Credential)
+        );
+        user.record.as_mut().unwrap().clawed_back = 10;
+        user.holding = 0;
+        assert!(
+            matches!(decide(&pool, 2, now, &user), Decision::Skip(_)),
+            "no allocation by list after the clawback"
+        );
     }
 
     #[test]

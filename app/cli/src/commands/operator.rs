@@ -250,7 +250,9 @@ async fn set_paused<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey, paused: bool) 
 
 /// Brings the signer's pool of `file` to what the file says: creates it if missing, then sets the
 /// rule, the exchange conditions, the initial funding and the verifiers where they differ. Sends
-/// nothing when the pool already matches (so `migrate` can run again and again).
+/// nothing when the pool already matches (so `migrate` can run again and again). Changes are
+/// additive: a verifier dropped from the file stays active (`operator remove-verifier` removes
+/// it), and a file without `[exchange]` leaves the pool's exchange conditions as they are.
 pub async fn apply<C: Chain>(ctx: &Context<'_, C>, file: &PoolFile) -> Result<Outcome> {
     let me = ctx.me();
     let address = pdas::pool(&me, file.pool_id);
@@ -263,14 +265,20 @@ pub async fn apply<C: Chain>(ctx: &Context<'_, C>, file: &PoolFile) -> Result<Ou
             "pool {address} is now operated by {}, not {me}",
             pool.operator
         );
+        let kind = file.create_args().kind;
         ensure!(
             pool.transferable == file.transferable
                 && pool.decimals == file.decimals
-                && pool.period_seconds == file.period_seconds,
-            "pool {address} exists with transferable = {}, decimals = {}, period_seconds = {}: these cannot change",
+                && pool.period_seconds == file.period_seconds
+                && pool.supply_cap == file.supply_cap
+                && pool.kind == kind,
+            "pool {address} exists with kind {:?}, transferable = {}, decimals = {}, \
+             period_seconds = {}, supply_cap = {}: these are fixed at creation and the file differs",
+            pool.kind,
             pool.transferable,
             pool.decimals,
-            pool.period_seconds
+            pool.period_seconds,
+            pool.supply_cap
         );
     }
 

@@ -1,7 +1,7 @@
 //! `allot user …`: a user's status, allocation, exchange requests and cancellation. The keypair is
 //! the user's wallet (the web page does the same with Phantom).
 
-use allot::state::{AllocationRecord, Credential, ExchangeRequest, RequestStatus};
+use allot::state::{AllocationRecord, Credential, ExchangeRequest, RequestStatus, UserList};
 use allot_client::chain::Chain;
 use allot_client::instructions::Evidence;
 use allot_client::{accounts, instructions, pdas};
@@ -62,6 +62,17 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
                         path.display(),
                         file.period
                     );
+                    let list =
+                        accounts::fetch::<UserList>(ctx.chain, pdas::user_list(&pool.pool, period))
+                            .await?
+                            .with_context(|| {
+                                format!("the list of period {period} is not published yet")
+                            })?;
+                    ensure!(
+                        hex::encode(list.root) == file.root,
+                        "{} does not match the root published for period {period}",
+                        path.display()
+                    );
                     let proof = file
                         .proof_of(&me)?
                         .with_context(|| format!("{me} is not in the list {}", path.display()))?;
@@ -101,11 +112,18 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
                     "{me} was already allocated in period {period}; the next allocation opens in the next period"
                 );
             }
-            ctx.ensure_can_pay(
-                1,
-                &[8 + AllocationRecord::INIT_SPACE, USER_TOKEN_ACCOUNT_BYTES],
-            )
-            .await?;
+            let mut new_accounts = Vec::new();
+            if record.is_none() {
+                new_accounts.push(8 + AllocationRecord::INIT_SPACE);
+            }
+            let token = ctx
+                .chain
+                .account(pdas::token_account(&me, &state.mint))
+                .await?;
+            if token.is_none_or(|a| accounts::is_prefunded(&a)) {
+                new_accounts.push(USER_TOKEN_ACCOUNT_BYTES);
+            }
+            ctx.ensure_can_pay(1, &new_accounts).await?;
             let signature = send(
                 ctx.chain,
                 &ctx.signer,
@@ -127,6 +145,19 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
                 "exchange is closed in pool {} now",
                 pool.pool
             );
+            ensure!(
+                state.transferable,
+                "pool {} is non-transferable: its units cannot be escrowed for exchange",
+                pool.pool
+            );
+            let record = pdas::allocation_record(&pool.pool, &me);
+            ensure!(
+                accounts::fetch::<AllocationRecord>(ctx.chain, record)
+                    .await?
+                    .is_some(),
+                "{me} was never allocated units in pool {}: only allocated units can be exchanged",
+                pool.pool
+            );
             let held = holding(ctx.chain, &state.mint, &me).await?;
             ensure!(
                 held >= amount,
@@ -143,7 +174,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
                     &me, &me, &pool.pool, id, amount,
                 )],
             )
-            .await?;
+            .await
+            .with_context(|| {
+                format!(
+                    "request {id} (if another request took this id first, run the command again)"
+                )
+            })?;
             let address = pdas::exchange_request(&pool.pool, id);
             let request = accounts::fetch::<ExchangeRequest>(ctx.chain, address)
                 .await?

@@ -83,6 +83,10 @@ async fn issue<C: Chain>(
     let state = verified_pool(ctx, pool).await?;
     let (now, current) = ctx.now_and_period(&state).await?;
     let period = period.unwrap_or(current);
+    ensure!(
+        period <= current,
+        "--period {period} is in the future: pool {pool} is in period {current}"
+    );
     let valid_for = valid_for.unwrap_or(state.period_seconds.saturating_mul(2));
     ensure!(valid_for > 0, "--valid-for must be positive");
     let expires_at = now
@@ -98,11 +102,21 @@ async fn issue<C: Chain>(
         let existing =
             accounts::fetch::<Credential>(ctx.chain, pdas::credential(pool, &row.user)).await?;
         if let Some(c) = &existing
+            && c.period > period
+        {
+            anyhow::bail!(
+                "{} already has a credential for period {}, later than {period}; nothing was sent",
+                row.user,
+                c.period
+            );
+        }
+        if let Some(c) = &existing
             && !c.revoked
             && c.period == period
             && c.indicators == row.indicators
             && c.evidence_hash == evidence_hash
             && c.expires_at > now
+            && now.saturating_sub(c.issued_at) <= state.rule.credential_max_age
         {
             unchanged += 1;
             continue;
