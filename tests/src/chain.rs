@@ -3,11 +3,11 @@
 
 use allot_client::events::{AllotEvent, decode_cpi_event};
 
-use allot_embedded::{Embedded, EmbeddedChain, Touched};
+use allot_embedded::{Embedded, EmbeddedChain};
 use anchor_lang::AccountDeserialize;
 use anchor_lang::prelude::Pubkey;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
-use solana_program_test::ProgramTestContext;
+use solana_program_test::BanksClient;
 use solana_sdk::account::Account;
 use solana_sdk::clock::Clock;
 use solana_sdk::instruction::Instruction;
@@ -38,27 +38,28 @@ impl TxFailure {
 
 /// An in-process chain running allot natively.
 pub struct TestChain {
-    ctx: ProgramTestContext,
+    /// The chain.
+    embedded: Embedded,
+    /// A client of its bank.
+    banks: BanksClient,
     /// Makes otherwise identical transactions distinct (a compute-unit limit that changes).
     nonce: u32,
-    /// Every account key a landed transaction named (the embedded `getProgramAccounts` index).
-    touched: Touched,
 }
 
 impl TestChain {
     /// Starts a fresh chain with the allot program registered.
     pub async fn start() -> Self {
-        let Embedded { ctx, touched } = Embedded::start().await;
+        let embedded = Embedded::start().await;
         Self {
-            ctx,
+            banks: embedded.banks(),
+            embedded,
             nonce: 0,
-            touched,
         }
     }
 
     /// The funded key that pays fees (and, in most tests, acts as creator/operator).
     pub fn payer(&self) -> &Keypair {
-        &self.ctx.payer
+        self.embedded.payer()
     }
 
     /// Sends `instructions` signed by the fee payer and `signers`. On success returns the allot
@@ -74,18 +75,17 @@ impl TestChain {
             1_000_000 + self.nonce,
         )];
         all.extend_from_slice(instructions);
-        let blockhash = self.ctx.banks_client.get_latest_blockhash().await.unwrap();
-        let mut keys: Vec<&Keypair> = vec![&self.ctx.payer];
+        let blockhash = self.banks.get_latest_blockhash().await.unwrap();
+        let mut keys: Vec<&Keypair> = vec![self.embedded.payer()];
         keys.extend_from_slice(signers);
         let tx = Transaction::new_signed_with_payer(
             &all,
-            Some(&self.ctx.payer.pubkey()),
+            Some(&self.embedded.payer().pubkey()),
             &keys,
             blockhash,
         );
         let simulation = self
-            .ctx
-            .banks_client
+            .banks
             .simulate_transaction(tx.clone())
             .await
             .expect("simulation reaches the bank");
@@ -93,7 +93,7 @@ impl TestChain {
         if let Some(Err(error)) = simulation.result {
             // Land the failing transaction for real too, so tests that compare state before and
             // after see what a cluster would keep (fees charged, nothing else).
-            let landed = self.ctx.banks_client.process_transaction(tx).await;
+            let landed = self.banks.process_transaction(tx).await;
             assert!(
                 landed.is_err(),
                 "a transaction that failed simulation also fails when processed"
@@ -116,9 +116,8 @@ impl TestChain {
             })
             .collect::<Result<Vec<_>, _>>()
             .expect("every allot event decodes");
-        self.touched.record(&tx.message.account_keys);
-        self.ctx
-            .banks_client
+        self.embedded.touched().record(&tx.message.account_keys);
+        self.banks
             .process_transaction(tx)
             .await
             .expect("a transaction that simulated cleanly also lands");
@@ -128,12 +127,12 @@ impl TestChain {
     /// A [`allot_client::chain::Chain`] view of this chain, for code written against the
     /// client library's chain access (it shares the account index with this harness).
     pub fn embedded(&self) -> EmbeddedChain {
-        EmbeddedChain::new(self.ctx.banks_client.clone(), self.touched.clone())
+        self.embedded.chain()
     }
 
     /// Raw account, if it exists.
     pub async fn account(&mut self, address: Pubkey) -> Option<Account> {
-        self.ctx.banks_client.get_account(address).await.unwrap()
+        self.banks.get_account(address).await.unwrap()
     }
 
     /// Decodes an Anchor account of the program.
@@ -161,26 +160,24 @@ impl TestChain {
 
     /// The current clock.
     pub async fn clock(&mut self) -> Clock {
-        self.ctx.banks_client.get_sysvar::<Clock>().await.unwrap()
+        self.banks.get_sysvar::<Clock>().await.unwrap()
     }
 
     /// Moves the clock's unix time forward by `seconds`.
     pub async fn advance_time(&mut self, seconds: i64) {
-        let mut clock = self.clock().await;
-        clock.unix_timestamp += seconds;
-        self.ctx.set_sysvar(&clock);
+        self.embedded.advance_time(seconds).await;
     }
 
     /// Writes an arbitrary account (to plant forged accounts in attack tests).
     pub fn set_account(&mut self, address: Pubkey, account: Account) {
-        self.ctx.set_account(&address, &account.into());
+        self.embedded.set_account(&address, account);
     }
 
     /// A new key funded with `lamports`.
     pub async fn funded_keypair(&mut self, lamports: u64) -> Keypair {
         let key = Keypair::new();
         let ix = anchor_lang::solana_program::system_instruction::transfer(
-            &self.ctx.payer.pubkey(),
+            &self.embedded.payer().pubkey(),
             &key.pubkey(),
             lamports,
         );

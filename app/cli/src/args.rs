@@ -66,6 +66,16 @@ pub enum Command {
     Crank(CrankArgs),
     /// Post-deploy step: create the configured pools and verifiers (idempotent).
     Migrate(MigrateArgs),
+    /// Address lookup tables that let the crank fit more users per transaction.
+    #[command(subcommand)]
+    LookupTable(LookupTableCommand),
+}
+
+/// Lookup-table subcommands.
+#[derive(Debug, Subcommand)]
+pub enum LookupTableCommand {
+    /// Create a table of the pool's shared accounts (owned and paid by the keypair).
+    Create(PoolArg),
 }
 
 /// `--pool <ADDRESS>`.
@@ -295,6 +305,10 @@ pub struct CrankArgs {
     /// Show what would be sent, send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// A lookup table of the pool's shared accounts (`allot lookup-table create`): more users
+    /// fit in each transaction.
+    #[arg(long)]
+    pub lookup_table: Option<Pubkey>,
 }
 
 /// `migrate` options.

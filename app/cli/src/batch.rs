@@ -9,6 +9,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use solana_sdk::hash::Hash;
 use solana_sdk::instruction::Instruction;
+use solana_sdk::message::AddressLookupTableAccount;
 use solana_sdk::signature::Keypair;
 
 use crate::sender::{self, build_transaction, fits};
@@ -37,15 +38,20 @@ pub struct BatchReport {
 
 /// Packs `jobs` greedily into groups that fit one transaction (size, account locks) and hold at
 /// most `max_per_transaction` jobs.
-pub fn pack(payer: &Keypair, jobs: Vec<Job>, max_per_transaction: usize) -> Vec<Vec<Job>> {
+pub fn pack(
+    payer: &Keypair,
+    jobs: Vec<Job>,
+    max_per_transaction: usize,
+    tables: &[AddressLookupTableAccount],
+) -> Vec<Vec<Job>> {
     let mut groups: Vec<Vec<Job>> = Vec::new();
     let mut current: Vec<Job> = Vec::new();
     for job in jobs {
         current.push(job);
         let instructions: Vec<Instruction> =
             current.iter().map(|j| j.instruction.clone()).collect();
-        let fits_one =
-            build_transaction(payer, &[], &instructions, Hash::default()).is_ok_and(|tx| fits(&tx));
+        let fits_one = build_transaction(payer, &[], &instructions, tables, Hash::default())
+            .is_ok_and(|tx| fits(&tx));
         if current.len() > 1 && (!fits_one || current.len() > max_per_transaction) {
             let last = current.pop().expect("just pushed");
             groups.push(std::mem::take(&mut current));
@@ -73,18 +79,19 @@ pub fn progress(len: usize, what: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Sends `groups` with up to `parallel` transactions in flight, signed by `payer` and `signers`.
+/// Sends `groups` with up to `parallel` transactions in flight, signed and paid by `payer`,
+/// loading accounts from `tables`.
 pub async fn send_all(
     chain: &impl Chain,
     payer: &Keypair,
-    signers: &[&Keypair],
+    tables: &[AddressLookupTableAccount],
     groups: Vec<Vec<Job>>,
     parallel: usize,
     bar: &ProgressBar,
 ) -> BatchReport {
     let started = Instant::now();
     let results: Vec<BatchReport> = futures::stream::iter(groups)
-        .map(|group| send_group(chain, payer, signers, group, bar))
+        .map(|group| send_group(chain, payer, tables, group, bar))
         .buffer_unordered(parallel.max(1))
         .collect()
         .await;
@@ -102,13 +109,13 @@ pub async fn send_all(
 async fn send_group(
     chain: &impl Chain,
     payer: &Keypair,
-    signers: &[&Keypair],
+    tables: &[AddressLookupTableAccount],
     group: Vec<Job>,
     bar: &ProgressBar,
 ) -> BatchReport {
     let mut report = BatchReport::default();
     let instructions: Vec<Instruction> = group.iter().map(|j| j.instruction.clone()).collect();
-    match sender::send(chain, payer, signers, &instructions).await {
+    match sender::send_with_tables(chain, payer, &[], &instructions, tables).await {
         Ok(_) => {
             report.transactions = 1;
             report.done = group.len();
@@ -122,11 +129,12 @@ async fn send_group(
         }
         Err(_) => {
             for job in group {
-                match sender::send(
+                match sender::send_with_tables(
                     chain,
                     payer,
-                    signers,
+                    &[],
                     std::slice::from_ref(&job.instruction),
+                    tables,
                 )
                 .await
                 {

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod commands;
 pub mod context;
 pub mod decimal;
+pub mod lookup_table;
 pub mod outcome;
 pub mod pool_file;
 pub mod records;
@@ -33,6 +34,9 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: Command, quiet: bool) 
         Command::Settlement(command) => commands::settlement::run(ctx, command).await,
         Command::Crank(args) => commands::crank::run(ctx, args, quiet).await,
         Command::Migrate(args) => commands::migrate::run(ctx, args.files).await,
+        Command::LookupTable(args::LookupTableCommand::Create(pool)) => {
+            lookup_table::create(ctx, &pool.pool).await
+        }
     }
 }
 

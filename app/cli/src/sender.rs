@@ -6,7 +6,7 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, ensure};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_sdk::instruction::Instruction;
-use solana_sdk::message::{VersionedMessage, v0};
+use solana_sdk::message::{AddressLookupTableAccount, VersionedMessage, v0};
 use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::{TransactionError, VersionedTransaction};
 
@@ -23,11 +23,13 @@ pub const COMPUTE_UNITS_PER_INSTRUCTION: u32 = 120_000;
 /// How many times a transaction is rebuilt with a new blockhash after its blockhash expired.
 const BLOCKHASH_RETRIES: usize = 3;
 
-/// Signs `instructions` (preceded by a compute-unit limit) into a v0 transaction paid by `payer`.
+/// Signs `instructions` (preceded by a compute-unit limit) into a v0 transaction paid by `payer`,
+/// loading from `tables` the accounts they hold.
 pub fn build_transaction(
     payer: &Keypair,
     signers: &[&Keypair],
     instructions: &[Instruction],
+    tables: &[AddressLookupTableAccount],
     blockhash: solana_sdk::hash::Hash,
 ) -> Result<VersionedTransaction> {
     let units = COMPUTE_UNITS_PER_INSTRUCTION
@@ -35,7 +37,7 @@ pub fn build_transaction(
         .min(1_400_000);
     let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(units)];
     all.extend_from_slice(instructions);
-    let message = v0::Message::try_compile(&payer.pubkey(), &all, &[], blockhash)
+    let message = v0::Message::try_compile(&payer.pubkey(), &all, tables, blockhash)
         .context("the instructions do not compile into a transaction message")?;
     let mut keys: Vec<&Keypair> = vec![payer];
     keys.extend(signers.iter().filter(|k| k.pubkey() != payer.pubkey()));
@@ -43,11 +45,18 @@ pub fn build_transaction(
         .context("signing the transaction")
 }
 
-/// Whether the transaction fits the network's size and account-lock limits.
+/// Whether the transaction fits the network's size and account-lock limits (counting the
+/// accounts it loads from lookup tables).
 pub fn fits(transaction: &VersionedTransaction) -> bool {
-    let size = bincode_size(transaction);
-    size <= MAX_TRANSACTION_BYTES
-        && transaction.message.static_account_keys().len() <= MAX_TRANSACTION_ACCOUNTS
+    let loaded: usize = transaction
+        .message
+        .address_table_lookups()
+        .unwrap_or_default()
+        .iter()
+        .map(|l| l.writable_indexes.len() + l.readonly_indexes.len())
+        .sum();
+    bincode_size(transaction) <= MAX_TRANSACTION_BYTES
+        && transaction.message.static_account_keys().len() + loaded <= MAX_TRANSACTION_ACCOUNTS
 }
 
 /// Serialized size of a transaction.
@@ -63,15 +72,24 @@ pub async fn send(
     signers: &[&Keypair],
     instructions: &[Instruction],
 ) -> Result<Signature, ChainError> {
+    send_with_tables(chain, payer, signers, instructions, &[]).await
+}
+
+/// [`send`], loading accounts from lookup `tables`.
+pub async fn send_with_tables(
+    chain: &impl Chain,
+    payer: &Keypair,
+    signers: &[&Keypair],
+    instructions: &[Instruction],
+    tables: &[AddressLookupTableAccount],
+) -> Result<Signature, ChainError> {
     let mut attempt = 0;
     loop {
         let blockhash = chain.latest_blockhash().await?;
-        let transaction =
-            build_transaction(payer, signers, instructions, blockhash).map_err(|e| {
-                ChainError::Request {
-                    method: "buildTransaction",
-                    reason: format!("{e:#}"),
-                }
+        let transaction = build_transaction(payer, signers, instructions, tables, blockhash)
+            .map_err(|e| ChainError::Request {
+                method: "buildTransaction",
+                reason: format!("{e:#}"),
             })?;
         match chain.send(transaction).await {
             Err(ChainError::Transaction {

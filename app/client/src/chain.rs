@@ -114,6 +114,14 @@ pub trait Chain: Send + Sync {
     /// The chain's clock (unix seconds), as programs see it.
     fn unix_timestamp(&self) -> impl Future<Output = Result<i64, ChainError>> + Send;
 
+    /// A slot that a new address lookup table may name as its recent slot (on a cluster: the
+    /// finalized slot, which is always in the `SlotHashes` sysvar).
+    fn recent_slot(&self) -> impl Future<Output = Result<u64, ChainError>> + Send;
+
+    /// Waits until the chain has moved past the current slot, so that addresses added to a
+    /// lookup table now can be used (they become usable one slot after they were added).
+    fn wait_for_next_slot(&self) -> impl Future<Output = Result<(), ChainError>> + Send;
+
     /// Sends a signed transaction and waits until it is confirmed or has failed.
     fn send(
         &self,

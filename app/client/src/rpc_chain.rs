@@ -124,6 +124,38 @@ impl Chain for RpcChain {
             .map_err(request_error("getLatestBlockhash"))
     }
 
+    async fn recent_slot(&self) -> Result<u64, ChainError> {
+        self.client
+            .get_slot_with_commitment(CommitmentConfig::finalized())
+            .await
+            .map_err(request_error("getSlot"))
+    }
+
+    async fn wait_for_next_slot(&self) -> Result<(), ChainError> {
+        let processed = CommitmentConfig::processed();
+        let start = self
+            .client
+            .get_slot_with_commitment(processed)
+            .await
+            .map_err(request_error("getSlot"))?;
+        // Slots are about 400 ms; give up after a minute of a stalled cluster.
+        for _ in 0..300 {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let now = self
+                .client
+                .get_slot_with_commitment(processed)
+                .await
+                .map_err(request_error("getSlot"))?;
+            if now > start {
+                return Ok(());
+            }
+        }
+        Err(ChainError::Request {
+            method: "getSlot",
+            reason: format!("the cluster stayed at slot {start} for a minute"),
+        })
+    }
+
     async fn unix_timestamp(&self) -> Result<i64, ChainError> {
         let account =
             self.account(solana_sdk::sysvar::clock::ID)

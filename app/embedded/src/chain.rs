@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use allot_client::chain::{AccountFilter, Chain, ChainError};
 use anchor_lang::prelude::Pubkey;
+use solana_address_lookup_table_interface::state::AddressLookupTable;
 use solana_program_test::{BanksClient, BanksClientError};
+
+use crate::program::SlotControl;
 use solana_sdk::account::Account;
 use solana_sdk::clock::Clock;
 use solana_sdk::hash::Hash;
@@ -41,12 +44,47 @@ impl Touched {
 pub struct EmbeddedChain {
     banks: BanksClient,
     touched: Touched,
+    slots: Option<SlotControl>,
 }
 
 impl EmbeddedChain {
     /// The chain seen through `banks`, indexing landed transactions' keys into `touched`.
     pub fn new(banks: BanksClient, touched: Touched) -> Self {
-        Self { banks, touched }
+        Self {
+            banks,
+            touched,
+            slots: None,
+        }
+    }
+
+    /// Lets [`Chain::wait_for_next_slot`] advance the bank (an in-process bank does not move by
+    /// itself).
+    pub fn with_slots(mut self, slots: SlotControl) -> Self {
+        self.slots = Some(slots);
+        self
+    }
+
+    /// Every key `transaction` names: its static keys and those it loads from lookup tables.
+    async fn keys_of(&self, transaction: &VersionedTransaction) -> Result<Vec<Pubkey>, ChainError> {
+        let mut keys = transaction.message.static_account_keys().to_vec();
+        for lookup in transaction
+            .message
+            .address_table_lookups()
+            .unwrap_or_default()
+        {
+            let Some(table) = self.account(lookup.account_key).await? else {
+                continue;
+            };
+            let Ok(table) = AddressLookupTable::deserialize(&table.data) else {
+                continue;
+            };
+            let indexes = lookup
+                .writable_indexes
+                .iter()
+                .chain(&lookup.readonly_indexes);
+            keys.extend(indexes.filter_map(|i| table.addresses.get(usize::from(*i)).copied()));
+        }
+        Ok(keys)
     }
 }
 
@@ -115,9 +153,37 @@ impl Chain for EmbeddedChain {
         Ok(clock.unix_timestamp)
     }
 
+    async fn recent_slot(&self) -> Result<u64, ChainError> {
+        // The working bank's parent: in its `SlotHashes`, as a cluster's finalized slot is.
+        let slot = self
+            .banks
+            .get_root_slot()
+            .await
+            .map_err(request_error("getSlot"))?;
+        Ok(slot.saturating_sub(1))
+    }
+
+    async fn wait_for_next_slot(&self) -> Result<(), ChainError> {
+        let slots = self.slots.as_ref().ok_or(ChainError::Request {
+            method: "getSlot",
+            reason: "this embedded chain view cannot advance slots".into(),
+        })?;
+        let slot = self
+            .banks
+            .get_root_slot()
+            .await
+            .map_err(request_error("getSlot"))?;
+        slots
+            .warp_to(slot.saturating_add(1))
+            .map_err(|reason| ChainError::Request {
+                method: "getSlot",
+                reason,
+            })
+    }
+
     async fn send(&self, transaction: VersionedTransaction) -> Result<Signature, ChainError> {
         let signature = transaction.signatures[0];
-        let keys = transaction.message.static_account_keys().to_vec();
+        let keys = self.keys_of(&transaction).await?;
         self.banks
             .process_transaction(transaction)
             .await

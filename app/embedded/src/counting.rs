@@ -61,6 +61,14 @@ impl<C: Chain> Chain for Counting<C> {
         self.inner.latest_blockhash().await
     }
 
+    async fn recent_slot(&self) -> Result<u64, ChainError> {
+        self.inner.recent_slot().await
+    }
+
+    async fn wait_for_next_slot(&self) -> Result<(), ChainError> {
+        self.inner.wait_for_next_slot().await
+    }
+
     async fn unix_timestamp(&self) -> Result<i64, ChainError> {
         self.inner.unix_timestamp().await
     }

@@ -12,4 +12,4 @@ pub mod program;
 
 pub use chain::{EmbeddedChain, Touched};
 pub use counting::Counting;
-pub use program::Embedded;
+pub use program::{Embedded, SlotControl};

@@ -3,7 +3,10 @@
 
 use anchor_lang::prelude::{AccountInfo, Pubkey};
 use anchor_lang::solana_program::entrypoint::ProgramResult;
-use solana_program_test::{ProgramTest, ProgramTestContext, processor};
+use std::sync::{Arc, Mutex};
+
+use solana_program_test::{BanksClient, ProgramTest, ProgramTestContext, processor};
+use solana_sdk::account::Account;
 use solana_sdk::clock::Clock;
 use solana_sdk::signature::Keypair;
 
@@ -21,10 +24,29 @@ fn native_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> P
 
 /// A running in-process chain with the allot program.
 pub struct Embedded {
-    /// The program-test context (bank, banks client, genesis payer).
-    pub ctx: ProgramTestContext,
+    /// The program-test context, shared with the chain views that advance slots.
+    ctx: Arc<Mutex<ProgramTestContext>>,
+    /// A client of the bank.
+    banks: BanksClient,
+    /// The genesis payer.
+    payer: Keypair,
     /// Every account key a landed transaction named (the embedded `getProgramAccounts` index).
-    pub touched: Touched,
+    touched: Touched,
+}
+
+/// Moves the embedded chain to later slots (a cluster does this by itself).
+#[derive(Clone)]
+pub struct SlotControl(Arc<Mutex<ProgramTestContext>>);
+
+impl SlotControl {
+    /// Warps the bank to `slot` (a no-op error if it is not in the future).
+    pub fn warp_to(&self, slot: u64) -> Result<(), String> {
+        self.0
+            .lock()
+            .map_err(|_| "the chain's context lock is poisoned".to_string())?
+            .warp_to_slot(slot)
+            .map_err(|e| format!("cannot warp to slot {slot}: {e:?}"))
+    }
 }
 
 impl Embedded {
@@ -33,26 +55,39 @@ impl Embedded {
         let mut program_test = ProgramTest::default();
         program_test.prefer_bpf(false);
         program_test.add_program("allot", allot::ID, processor!(native_entry));
+        let ctx = program_test.start_with_context().await;
         Self {
-            ctx: program_test.start_with_context().await,
+            banks: ctx.banks_client.clone(),
+            payer: ctx.payer.insecure_clone(),
+            ctx: Arc::new(Mutex::new(ctx)),
             touched: Touched::default(),
         }
     }
 
     /// The genesis key, funded with plenty of SOL: the faucet of the embedded chain.
     pub fn payer(&self) -> &Keypair {
-        &self.ctx.payer
+        &self.payer
     }
 
-    /// A [`allot_client::chain::Chain`] view of this chain (shares the account index).
+    /// A client of the bank.
+    pub fn banks(&self) -> BanksClient {
+        self.banks.clone()
+    }
+
+    /// The account index shared by every chain view.
+    pub fn touched(&self) -> Touched {
+        self.touched.clone()
+    }
+
+    /// A [`allot_client::chain::Chain`] view of this chain (shares the account index and can
+    /// advance slots, as a cluster does, when a client waits for one).
     pub fn chain(&self) -> EmbeddedChain {
-        EmbeddedChain::new(self.ctx.banks_client.clone(), self.touched.clone())
+        EmbeddedChain::new(self.banks(), self.touched()).with_slots(SlotControl(self.ctx.clone()))
     }
 
     /// The current clock.
     pub async fn clock(&self) -> Clock {
-        self.ctx
-            .banks_client
+        self.banks
             .clone()
             .get_sysvar::<Clock>()
             .await
@@ -63,6 +98,17 @@ impl Embedded {
     pub async fn advance_time(&self, seconds: i64) {
         let mut clock = self.clock().await;
         clock.unix_timestamp = clock.unix_timestamp.saturating_add(seconds);
-        self.ctx.set_sysvar(&clock);
+        self.lock().set_sysvar(&clock);
+    }
+
+    /// Writes an arbitrary account (to plant forged accounts in attack tests).
+    pub fn set_account(&self, address: &Pubkey, account: Account) {
+        self.lock().set_account(address, &account.into());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ProgramTestContext> {
+        self.ctx
+            .lock()
+            .expect("the chain's context lock is not poisoned")
     }
 }

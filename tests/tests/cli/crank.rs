@@ -141,3 +141,63 @@ async fn dry_run_plans_without_sending() {
     assert_eq!(plan["transactions"], 0);
     assert_eq!(cli.balance(&user.parse().unwrap(), &setup.mint).await, 0);
 }
+
+#[tokio::test]
+async fn lookup_table_fits_more_users_per_transaction() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let crank = cli.keypair("crank", 10_000_000_000).await;
+    let users = users(24);
+    let csv = users
+        .iter()
+        .fold(String::from("user,indicators,evidence\n"), |csv, user| {
+            csv + &format!("{user},5000,report\n")
+        });
+    let file = cli.file("credentials.csv", &csv);
+    cli.ok(
+        &setup.verifier.1,
+        &["verifier", "issue-bulk", "--pool", &pool, "--file", &file],
+    )
+    .await;
+    let max = ["--max-per-transaction", "32"];
+
+    let mut plain = vec!["crank", "--pool", &pool, "--dry-run"];
+    plain.extend(max);
+    let without = cli.ok(&crank.1, &plain).await;
+
+    let created = cli
+        .ok(&crank.1, &["lookup-table", "create", "--pool", &pool])
+        .await;
+    let table = created["lookup_table"].as_str().unwrap().to_string();
+    assert_eq!(created["addresses"], 8);
+    let not_a_table = setup.mint.to_string();
+    let message = cli
+        .err(
+            &crank.1,
+            &["crank", "--pool", &pool, "--lookup-table", &not_a_table],
+        )
+        .await;
+    assert!(message.contains("not an address lookup table"), "{message}");
+
+    let mut with_table = vec!["crank", "--pool", &pool, "--lookup-table", &table];
+    with_table.extend(max);
+    let with = cli.ok(&crank.1, &with_table).await;
+    assert_eq!(with["allocations"], 24);
+    let (plain_largest, table_largest) = (
+        without["largest_transaction"].as_u64().unwrap(),
+        with["largest_transaction"].as_u64().unwrap(),
+    );
+    assert!(
+        table_largest > plain_largest,
+        "{table_largest} users per transaction with the table, {plain_largest} without"
+    );
+    assert!(
+        with["transactions"].as_u64().unwrap() < without["planned_transactions"].as_u64().unwrap()
+    );
+    for user in &users {
+        assert_eq!(cli.balance(user, &setup.mint).await, 10);
+    }
+    let again = cli.ok(&crank.1, &with_table).await;
+    assert_eq!(again["transactions"], 0);
+}

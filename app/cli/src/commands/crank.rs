@@ -21,6 +21,7 @@ use crate::args::CrankArgs;
 use crate::batch::{self, Job};
 use crate::commands::user::{USER_TOKEN_ACCOUNT_BYTES, program_message};
 use crate::context::Context;
+use crate::lookup_table;
 use crate::outcome::Outcome;
 use crate::records::ProofsFile;
 use crate::report;
@@ -233,7 +234,17 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         }
     }
 
-    let groups = batch::pack(&ctx.signer, jobs, usize::from(args.max_per_transaction));
+    let tables = match &args.lookup_table {
+        Some(table) => vec![lookup_table::load(ctx.chain, table).await?],
+        None => Vec::new(),
+    };
+    let groups = batch::pack(
+        &ctx.signer,
+        jobs,
+        usize::from(args.max_per_transaction),
+        &tables,
+    );
+    let largest_transaction = groups.iter().map(Vec::len).max().unwrap_or(0);
     let planned_transactions = groups.len();
     let mut outcome = Outcome::default();
     let report = if args.dry_run || groups.is_empty() {
@@ -250,7 +261,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         batch::send_all(
             ctx.chain,
             &ctx.signer,
-            &[],
+            &tables,
             groups,
             usize::from(args.parallel),
             &bar,
@@ -282,6 +293,8 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         "skipped": skipped,
         "dry_run": args.dry_run,
         "planned_transactions": planned_transactions,
+        "largest_transaction": largest_transaction,
+        "lookup_table": args.lookup_table.map(|t| t.to_string()),
         "transactions": report.transactions,
         "failed": report.failed.iter().map(|(job, error)| json!({"job": job, "error": error})).collect::<Vec<_>>(),
         "elapsed_ms": report.elapsed.as_millis() as u64,

@@ -139,7 +139,7 @@ async fn issue<C: Chain>(
         &vec![8 + Credential::INIT_SPACE; new_accounts],
     )
     .await?;
-    let groups = batch::pack(&ctx.signer, jobs, 8);
+    let groups = batch::pack(&ctx.signer, jobs, 8, &[]);
     let bar = batch::progress(total, "credentials", quiet);
     let report = batch::send_all(ctx.chain, &ctx.signer, &[], groups, PARALLEL, &bar).await;
     summary("issued", pool, period, &report, unchanged)
@@ -168,7 +168,7 @@ async fn revoke<C: Chain>(
     }
     let total = jobs.len();
     ctx.ensure_can_pay(total as u64, &[]).await?;
-    let groups = batch::pack(&ctx.signer, jobs, 12);
+    let groups = batch::pack(&ctx.signer, jobs, 12, &[]);
     let bar = batch::progress(total, "revocations", quiet);
     let report = batch::send_all(ctx.chain, &ctx.signer, &[], groups, PARALLEL, &bar).await;
     summary("revoked", pool, 0, &report, unchanged)

@@ -222,10 +222,38 @@ async fn main() -> Result<()> {
     let qualifying = volumes.iter().filter(|v| **v >= 1_000).count();
 
     // 3. The crank allocates to everyone whose volume meets the rule, then finds nothing to do.
-    let clock = Instant::now();
-    let allocated = job
-        .allot(&mut crank, &["crank", "--pool", &pool_arg])
+    //    A lookup table of the pool's shared accounts lets each transaction carry more users.
+    let table = job
+        .allot(&mut crank, &["lookup-table", "create", "--pool", &pool_arg])
         .await?;
+    let table = table["lookup_table"]
+        .as_str()
+        .context("table address")?
+        .to_string();
+    let crank_args = [
+        "crank",
+        "--pool",
+        &pool_arg,
+        "--lookup-table",
+        &table,
+        "--max-per-transaction",
+        "32",
+    ];
+    let plain = job
+        .allot(
+            &mut crank,
+            &[
+                "crank",
+                "--pool",
+                &pool_arg,
+                "--max-per-transaction",
+                "32",
+                "--dry-run",
+            ],
+        )
+        .await?;
+    let clock = Instant::now();
+    let allocated = job.allot(&mut crank, &crank_args).await?;
     println!(
         "3. crank: scanned {} users, allocated to {} (volume ≥ 1,000: {qualifying}) in {} transactions, {:.1?}",
         allocated["scanned"],
@@ -233,13 +261,17 @@ async fn main() -> Result<()> {
         allocated["transactions"],
         clock.elapsed()
     );
+    println!(
+        "   up to {} allocations per transaction with lookup table {table} ({} without: {} transactions)",
+        allocated["largest_transaction"],
+        plain["largest_transaction"],
+        plain["planned_transactions"]
+    );
     ensure!(
         allocated["allocations"].as_u64() == Some(qualifying as u64),
         "every qualifying user is allocated"
     );
-    let again = job
-        .allot(&mut crank, &["crank", "--pool", &pool_arg])
-        .await?;
+    let again = job.allot(&mut crank, &crank_args).await?;
     println!(
         "   crank again: {} transactions (idempotent)",
         again["transactions"]
@@ -293,9 +325,7 @@ async fn main() -> Result<()> {
         ],
     )
     .await?;
-    let clawed = job
-        .allot(&mut crank, &["crank", "--pool", &pool_arg])
-        .await?;
+    let clawed = job.allot(&mut crank, &crank_args).await?;
     println!(
         "4. verifier A revoked {}, verifier B downgraded {}; crank clawed back {} units from {} users in {} transactions",
         revoked.len(),
