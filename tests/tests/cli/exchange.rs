@@ -117,3 +117,66 @@ async fn user_requests_exchange_and_operator_settles_it() {
     assert_eq!(shown["requests"][0]["status"], "Settled");
     assert_eq!(shown["allocation"]["exchanged"], 8);
 }
+
+#[tokio::test]
+async fn user_cancels_a_pending_request_only_after_the_timeout() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
+    let user_text = user.to_string();
+    cli.ok(
+        &setup.verifier.1,
+        &[
+            "verifier",
+            "issue",
+            "--pool",
+            &pool,
+            "--user",
+            &user_text,
+            "--indicators",
+            "4000",
+            "--evidence",
+            "r-1",
+        ],
+    )
+    .await;
+    cli.ok(&user_file, &["user", "allocate", "--pool", &pool])
+        .await;
+    cli.ok(
+        &user_file,
+        &["user", "exchange", "--pool", &pool, "--amount", "6"],
+    )
+    .await;
+    assert_eq!(cli.balance(&user, &setup.mint).await, 4);
+
+    let early = cli
+        .err(
+            &user_file,
+            &["user", "cancel", "--pool", &pool, "--request", "0"],
+        )
+        .await;
+    assert!(early.contains("can be cancelled from"), "{early}");
+    let stranger = cli.keypair("stranger", 1_000_000_000).await;
+    let theirs = cli
+        .err(
+            &stranger.1,
+            &["user", "cancel", "--pool", &pool, "--request", "0"],
+        )
+        .await;
+    assert!(theirs.contains("belongs to"), "{theirs}");
+
+    cli.embedded_advance(86_400).await;
+    cli.ok(
+        &user_file,
+        &["user", "cancel", "--pool", &pool, "--request", "0"],
+    )
+    .await;
+    assert_eq!(cli.balance(&user, &setup.mint).await, 10);
+    let request: ExchangeRequest =
+        accounts::fetch(&cli.chain, pdas::exchange_request(&setup.pool, 0))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(request.status, RequestStatus::Cancelled);
+}
