@@ -15,6 +15,7 @@ pub mod log_events;
 pub mod merkle_tree;
 pub mod pdas;
 pub mod rpc_chain;
+pub mod transaction_events;
 
 pub use allot;
 pub use allot::ID as PROGRAM_ID;
