@@ -1,0 +1,174 @@
+//! Starting the validator with allot registered as a native builtin.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anyhow::{Context, Result, anyhow};
+use solana_account::{Account, AccountSharedData};
+use solana_faucet::faucet::{LocalFaucetConfig, run_local_faucet_with_config};
+use solana_keypair::Keypair;
+use solana_net_utils::SocketAddrSpace;
+use solana_program_runtime::program_cache_entry::ProgramCacheEntry;
+use solana_rpc::rpc::JsonRpcConfig;
+use solana_signer::Signer;
+use solana_test_validator::{TestValidator, TestValidatorGenesis};
+
+/// Anchor's `entry` ties the accounts' lifetimes together more tightly than `processor!` can
+/// express; this wrapper widens the slice's lifetime for the native processor.
+fn native_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    // SAFETY: the runtime keeps the accounts alive for the whole invocation; only the lifetime
+    // parameter is widened, the layout is identical.
+    #[allow(unsafe_code)]
+    let accounts: &[AccountInfo] = unsafe { std::mem::transmute(accounts) };
+    allot::entry(program_id, accounts, data)
+}
+
+/// Where the validator listens and what it starts with.
+#[derive(Debug, Clone)]
+pub struct LocalnetConfig {
+    /// JSON-RPC port (PubSub is the next one).
+    pub rpc_port: u16,
+    /// Faucet port (`requestAirdrop`).
+    pub faucet_port: u16,
+    /// Keys funded at genesis with `prefund_lamports` each.
+    pub prefund: Vec<Pubkey>,
+    /// Lamports given to each prefunded key.
+    pub prefund_lamports: u64,
+}
+
+impl Default for LocalnetConfig {
+    fn default() -> Self {
+        Self {
+            rpc_port: 8899,
+            faucet_port: 9900,
+            prefund: Vec::new(),
+            prefund_lamports: 1_000_000_000_000,
+        }
+    }
+}
+
+/// A running localnet.
+pub struct Localnet {
+    /// The validator (stops when dropped).
+    pub validator: TestValidator,
+    /// The genesis mint key: funded, and the faucet's source.
+    pub mint: Keypair,
+    /// The faucet's address.
+    pub faucet: SocketAddr,
+}
+
+impl Localnet {
+    /// Starts the validator and registers allot on every bank.
+    pub async fn start(config: LocalnetConfig) -> Result<Self> {
+        // program-test 4.2.2 installs its syscall stubs when it first sets up a bank; start a
+        // throwaway one, then move the stubs to where the native program calls them.
+        drop(solana_program_test::ProgramTest::default().start().await);
+        crate::stubs::install();
+        let mint = Keypair::new();
+        let faucet = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.faucet_port);
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        run_local_faucet_with_config(
+            sender,
+            LocalFaucetConfig {
+                keypair: mint.insecure_clone(),
+                address: Ipv4Addr::LOCALHOST,
+                port: config.faucet_port,
+                time_input: None,
+                per_time_cap: None,
+                per_request_cap: None,
+            },
+        );
+        receiver
+            .recv_timeout(Duration::from_secs(10))
+            .context("the faucet did not start")?
+            .map_err(|e| anyhow!("the faucet did not start: {e}"))?;
+
+        let mut genesis = TestValidatorGenesis::default();
+        // The program account: executable, owned by the native loader, as builtins are.
+        genesis.add_account(
+            allot::ID,
+            AccountSharedData::from(Account {
+                lamports: 1_000_000_000,
+                data: b"allot".to_vec(),
+                owner: solana_sdk_ids::native_loader::id(),
+                executable: true,
+                rent_epoch: 0,
+            }),
+        );
+        for key in &config.prefund {
+            genesis.add_account(
+                *key,
+                AccountSharedData::new(
+                    config.prefund_lamports,
+                    0,
+                    &solana_sdk_ids::system_program::id(),
+                ),
+            );
+        }
+        genesis
+            .rpc_port(config.rpc_port)
+            .faucet_addr(Some(faucet))
+            .rpc_config(JsonRpcConfig {
+                enable_rpc_transaction_history: true,
+                // Keep inner instructions (the events), logs and return data in the history,
+                // as an RPC node that serves `getTransaction` to a bridge must.
+                enable_extended_tx_metadata_storage: true,
+                faucet_addr: Some(faucet),
+                ..JsonRpcConfig::default_for_test()
+            });
+        let validator = genesis
+            .start_async_with_mint_address(&mint, SocketAddrSpace::new(true))
+            .await
+            .map_err(|e| anyhow!("the validator did not start: {e}"))?;
+        let localnet = Self {
+            validator,
+            mint,
+            faucet,
+        };
+        localnet.register_allot().await;
+        Ok(localnet)
+    }
+
+    /// Registers allot as a builtin on every bank, a few times over a second: banks that exist
+    /// when it is registered do not inherit it from each other; banks created later do.
+    async fn register_allot(&self) {
+        let register = solana_program_test::processor!(native_entry)
+            .expect("processor! always yields a builtin");
+        for _ in 0..4 {
+            let banks: Vec<_> = self
+                .validator
+                .bank_forks()
+                .read()
+                .expect("bank forks lock")
+                .banks()
+                .values()
+                .map(|bank| bank.clone_without_scheduler())
+                .collect();
+            for bank in banks {
+                bank.add_builtin(
+                    allot::ID,
+                    "allot",
+                    ProgramCacheEntry::new_builtin(0, "allot".len(), register),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    /// The JSON-RPC URL.
+    pub fn rpc_url(&self) -> String {
+        self.validator.rpc_url()
+    }
+
+    /// The PubSub (websocket) URL.
+    pub fn pubsub_url(&self) -> String {
+        self.validator.rpc_pubsub_url()
+    }
+
+    /// The genesis key's public key.
+    pub fn mint_pubkey(&self) -> Pubkey {
+        self.mint.pubkey()
+    }
+}

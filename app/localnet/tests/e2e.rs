@@ -1,0 +1,237 @@
+//! The product over RPC only, against the real validator: the `allot` CLI creates a pool, issues
+//! credentials, the crank allocates and claws back, a user requests an exchange and it is
+//! settled; `getTransaction` returns the inner-instruction events the client library decodes, and
+//! `logsSubscribe` notifications arrive for the program.
+
+use std::time::Duration;
+
+use allot::state::{ExchangeRequest, Pool, RequestStatus};
+use allot_client::events::AllotEvent;
+use allot_client::rpc_chain::RpcChain;
+use allot_client::transaction_events::events_of_transaction;
+use allot_client::{accounts, pdas};
+use allot_localnet::{Localnet, LocalnetConfig, self_test};
+use futures::StreamExt;
+use solana_commitment_config::CommitmentConfig;
+use solana_keypair::{Keypair, write_keypair_file};
+use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
+use solana_rpc_client_api::config::{
+    RpcTransactionConfig, RpcTransactionLogsConfig, RpcTransactionLogsFilter,
+};
+use solana_signer::Signer;
+use solana_transaction_status_client_types::UiTransactionEncoding;
+
+const POOL_FILE: &str = include_str!("../../../migrations/pools/example.toml");
+
+struct Wallet {
+    key: anchor_lang::prelude::Pubkey,
+    file: String,
+}
+
+fn wallet(dir: &tempfile::TempDir, name: &str) -> (Keypair, Wallet) {
+    let keypair = Keypair::new();
+    let path = dir.path().join(format!("{name}.json"));
+    write_keypair_file(&keypair, &path).expect("keypair written");
+    let wallet = Wallet {
+        key: keypair.pubkey(),
+        file: path.display().to_string(),
+    };
+    (keypair, wallet)
+}
+
+async fn allot(chain: &RpcChain, url: &str, wallet: &Wallet, args: &[&str]) -> serde_json::Value {
+    let mut argv = vec![
+        "allot",
+        "--url",
+        url,
+        "--keypair",
+        &wallet.file,
+        "--output",
+        "json",
+    ];
+    argv.extend_from_slice(args);
+    let text = allot_cli::run_argv(chain, &argv)
+        .await
+        .unwrap_or_else(|e| panic!("allot {args:?} failed: {e:#}"));
+    serde_json::from_str(&text).expect("JSON output")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_product_runs_over_json_rpc_against_the_validator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, operator) = wallet(&dir, "operator");
+    let (_, verifier) = wallet(&dir, "verifier");
+    let (_, user) = wallet(&dir, "user");
+    let config = LocalnetConfig {
+        rpc_port: 18_899,
+        faucet_port: 19_900,
+        prefund: vec![operator.key, verifier.key, user.key],
+        ..LocalnetConfig::default()
+    };
+    let localnet = Localnet::start(config).await.expect("localnet starts");
+    let url = localnet.rpc_url();
+    self_test::run(&url, &localnet.mint)
+        .await
+        .expect("self-test passes");
+    let chain = RpcChain::new(url.clone(), CommitmentConfig::confirmed());
+
+    // Live hints: every transaction mentioning the program.
+    let pubsub = PubsubClient::new(&localnet.pubsub_url())
+        .await
+        .expect("pubsub connects");
+    let (mut logs, _unsubscribe) = pubsub
+        .logs_subscribe(
+            RpcTransactionLogsFilter::Mentions(vec![allot::ID.to_string()]),
+            RpcTransactionLogsConfig {
+                commitment: Some(CommitmentConfig::confirmed()),
+            },
+        )
+        .await
+        .expect("logsSubscribe");
+
+    let text = POOL_FILE.replace(
+        "verifiers = []",
+        &format!("verifiers = [\"{}\"]", verifier.key),
+    );
+    let pool_file = dir.path().join("pool.toml");
+    std::fs::write(&pool_file, text).unwrap();
+    let created = allot(
+        &chain,
+        &url,
+        &operator,
+        &[
+            "operator",
+            "create-pool",
+            "--file",
+            pool_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let pool_address = created["pool"].as_str().unwrap().to_string();
+    let pool = pool_address.parse().unwrap();
+
+    let notification = tokio::time::timeout(Duration::from_secs(30), logs.next())
+        .await
+        .expect("a logsSubscribe notification within 30 s")
+        .expect("the subscription is open");
+    assert!(notification.value.err.is_none());
+    assert!(
+        notification
+            .value
+            .logs
+            .iter()
+            .any(|l| l.contains(&allot::ID.to_string())),
+        "{:?}",
+        notification.value.logs
+    );
+
+    let other = Keypair::new().pubkey();
+    let csv = format!(
+        "user,indicators,evidence\n{},5000,kyc-1\n{other},5000,kyc-2\n",
+        user.key
+    );
+    let csv_path = dir.path().join("credentials.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let issued = allot(
+        &chain,
+        &url,
+        &verifier,
+        &[
+            "verifier",
+            "issue-bulk",
+            "--pool",
+            &pool_address,
+            "--file",
+            csv_path.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(issued["issued"], 2);
+    let cranked = allot(&chain, &url, &operator, &["crank", "--pool", &pool_address]).await;
+    assert_eq!(cranked["allocations"], 2);
+    let other_text = other.to_string();
+    allot(
+        &chain,
+        &url,
+        &verifier,
+        &[
+            "verifier",
+            "revoke",
+            "--pool",
+            &pool_address,
+            "--user",
+            &other_text,
+        ],
+    )
+    .await;
+    let clawed = allot(&chain, &url, &operator, &["crank", "--pool", &pool_address]).await;
+    assert_eq!(clawed["clawbacks"], 1);
+    let again = allot(&chain, &url, &operator, &["crank", "--pool", &pool_address]).await;
+    assert_eq!(again["transactions"], 0);
+
+    let requested = allot(
+        &chain,
+        &url,
+        &user,
+        &["user", "exchange", "--pool", &pool_address, "--amount", "8"],
+    )
+    .await;
+    assert_eq!(requested["quoted"], 20);
+    let signature = requested["signature"].as_str().unwrap().parse().unwrap();
+    let config = RpcTransactionConfig {
+        encoding: Some(UiTransactionEncoding::Base64),
+        commitment: Some(CommitmentConfig::confirmed()),
+        max_supported_transaction_version: Some(0),
+    };
+    let mut fetched = None;
+    for _ in 0..40 {
+        if let Ok(tx) = chain
+            .client()
+            .get_transaction_with_config(&signature, config)
+            .await
+        {
+            fetched = Some(tx);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let fetched = fetched.expect("getTransaction returns the request");
+    let found = events_of_transaction(&fetched).expect("events decode");
+    assert!(!found.from_logs, "inner instructions are present");
+    let requested_event = found
+        .events
+        .iter()
+        .find_map(|e| match e {
+            AllotEvent::ExchangeRequested(e) => Some(e.clone()),
+            _ => None,
+        })
+        .expect("an ExchangeRequested event");
+    assert_eq!(requested_event.amount, 8);
+    assert_eq!(requested_event.user, user.key);
+
+    allot(
+        &chain,
+        &url,
+        &operator,
+        &[
+            "settlement",
+            "settle",
+            "--pool",
+            &pool_address,
+            "--request",
+            "0",
+            "--reference",
+            "psp-1",
+        ],
+    )
+    .await;
+    let request: ExchangeRequest = accounts::fetch(&chain, pdas::exchange_request(&pool, 0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(request.status, RequestStatus::Settled);
+    let state: Pool = accounts::fetch(&chain, pool).await.unwrap().unwrap();
+    assert_eq!(state.totals.allocated, 20);
+    assert_eq!(state.totals.clawed_back, 10);
+    assert_eq!(state.exchange_state.settled, 8);
+}
