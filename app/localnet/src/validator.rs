@@ -1,5 +1,6 @@
 //! Starting the validator with allot registered as a native builtin.
 
+use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -15,9 +16,41 @@ use solana_rpc::rpc::JsonRpcConfig;
 use solana_signer::Signer;
 use solana_test_validator::{TestValidator, TestValidatorGenesis};
 
+thread_local! {
+    /// How deep this thread is inside allot invocations (self-CPIs nest).
+    static INSIDE_ALLOT: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Marks the thread as running allot until dropped (also on unwind).
+struct Invocation;
+
+impl Invocation {
+    fn enter() -> Self {
+        INSIDE_ALLOT.with(|depth| depth.set(depth.get().saturating_add(1)));
+        Invocation
+    }
+}
+
+impl Drop for Invocation {
+    fn drop(&mut self) {
+        INSIDE_ALLOT.with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+/// `msg!` inside allot goes to the transaction's program log through the syscall stubs;
+/// anywhere else it prints as upstream does.
+fn route_log(message: &str) -> bool {
+    if INSIDE_ALLOT.with(Cell::get) == 0 {
+        return false;
+    }
+    solana_sysvar::program_stubs::sol_log(message);
+    true
+}
+
 /// Anchor's `entry` ties the accounts' lifetimes together more tightly than `processor!` can
 /// express; this wrapper widens the slice's lifetime for the native processor.
 fn native_entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
+    let _inside = Invocation::enter();
     // SAFETY: the runtime keeps the accounts alive for the whole invocation; only the lifetime
     // parameter is widened, the layout is identical.
     #[allow(unsafe_code)]
@@ -66,6 +99,8 @@ impl Localnet {
         // throwaway one, then move the stubs to where the native program calls them.
         drop(solana_program_test::ProgramTest::default().start().await);
         crate::stubs::install();
+        // Ignore a second start in one process: the hook is already in place.
+        let _ = solana_msg::HOST_LOG.set(route_log);
         let mint = Keypair::new();
         let faucet = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), config.faucet_port);
         let (sender, receiver) = crossbeam_channel::bounded(1);

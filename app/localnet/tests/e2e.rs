@@ -183,8 +183,9 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
         commitment: Some(CommitmentConfig::confirmed()),
         max_supported_transaction_version: Some(0),
     };
+    // The history is written a moment after confirmation; allow a loaded machine a minute.
     let mut fetched = None;
-    for _ in 0..40 {
+    for _ in 0..240 {
         if let Ok(tx) = chain
             .client()
             .get_transaction_with_config(&signature, config)
@@ -198,6 +199,14 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
     let fetched = fetched.expect("getTransaction returns the request");
     let found = events_of_transaction(&fetched).expect("events decode");
     assert!(!found.from_logs, "inner instructions are present");
+    let meta = fetched.transaction.meta.as_ref().unwrap();
+    let logs: Option<Vec<String>> = meta.log_messages.clone().into();
+    assert!(
+        logs.unwrap_or_default()
+            .iter()
+            .any(|l| l == "Program log: Instruction: ExchangeRequest"),
+        "getTransaction carries the program log"
+    );
     let requested_event = found
         .events
         .iter()
