@@ -3,33 +3,39 @@
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::{accounts, pdas};
 
-use crate::{Cli, example_pool};
+use anchor_lang::prelude::Pubkey;
+
+use crate::{Cli, PoolSetup, example_pool};
+
+/// A funded user whom the verifier credentialed (volume 4,000) and who claimed 10 units.
+async fn allocated_user(cli: &Cli, setup: &PoolSetup) -> (Pubkey, String) {
+    let pool = setup.pool.to_string();
+    let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
+    let user_text = user.to_string();
+    let issue = [
+        "verifier",
+        "issue",
+        "--pool",
+        &pool,
+        "--user",
+        &user_text,
+        "--indicators",
+        "4000",
+        "--evidence",
+        "r-1",
+    ];
+    cli.ok(&setup.verifier.1, &issue).await;
+    cli.ok(&user_file, &["user", "allocate", "--pool", &pool])
+        .await;
+    (user, user_file)
+}
 
 #[tokio::test]
 async fn user_requests_exchange_and_operator_settles_it() {
     let cli = Cli::start().await;
     let setup = example_pool(&cli).await;
     let pool = setup.pool.to_string();
-    let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
-    let user_text = user.to_string();
-    cli.ok(
-        &setup.verifier.1,
-        &[
-            "verifier",
-            "issue",
-            "--pool",
-            &pool,
-            "--user",
-            &user_text,
-            "--indicators",
-            "4000",
-            "--evidence",
-            "r-1",
-        ],
-    )
-    .await;
-    cli.ok(&user_file, &["user", "allocate", "--pool", &pool])
-        .await;
+    let (user, user_file) = allocated_user(&cli, &setup).await;
     let twice = cli
         .err(&user_file, &["user", "allocate", "--pool", &pool])
         .await;
@@ -123,26 +129,7 @@ async fn user_cancels_a_pending_request_only_after_the_timeout() {
     let cli = Cli::start().await;
     let setup = example_pool(&cli).await;
     let pool = setup.pool.to_string();
-    let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
-    let user_text = user.to_string();
-    cli.ok(
-        &setup.verifier.1,
-        &[
-            "verifier",
-            "issue",
-            "--pool",
-            &pool,
-            "--user",
-            &user_text,
-            "--indicators",
-            "4000",
-            "--evidence",
-            "r-1",
-        ],
-    )
-    .await;
-    cli.ok(&user_file, &["user", "allocate", "--pool", &pool])
-        .await;
+    let (user, user_file) = allocated_user(&cli, &setup).await;
     cli.ok(
         &user_file,
         &["user", "exchange", "--pool", &pool, "--amount", "6"],
