@@ -1,0 +1,625 @@
+//! `allot-bench`: what allot costs per user and how fast it moves, measured on the embedded chain
+//! (the real Agave runtime in-process, SPL Token-2022 as bytecode, so SPL compute is metered).
+//!
+//! `cargo run -p allot-embedded --bin allot-bench [-- --users 10000 --json target/allot-bench.json]`
+//! (a debug build: the workspace's release profile is fat-LTO for the program and takes long to
+//! build; times below are therefore conservative)
+//!
+//! Prints tables and writes the same figures as JSON. Sizes, rent, transaction sizes and write
+//! locks are exact; times depend on the machine (the README reports the figures and the machine).
+
+use std::time::Instant;
+
+use allot::ListProof;
+use allot::instructions::{
+    CredentialIssueArgs, ExchangeSettleArgs, PoolCreateArgs, ProfitReportArgs, UserListPublishArgs,
+};
+use allot::state::{
+    AllocationRecord, AllocationRule, Comparison, Credential, ExchangeConfig, ExchangeRequest,
+    Pool, ProfitReport, ResourceKind, UserList, Verifier,
+};
+use allot_cli::commands::user::USER_TOKEN_ACCOUNT_BYTES;
+use allot_cli::lookup_table::shared_accounts;
+use allot_client::instructions::{self, Evidence};
+use allot_client::pdas;
+use allot_embedded::{Counting, Embedded};
+use anchor_lang::Space;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context, Result, ensure};
+use serde_json::{Value, json};
+use solana_sdk::hash::Hash;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::message::{AddressLookupTableAccount, Message, VersionedMessage, v0};
+use solana_sdk::rent::Rent;
+use solana_sdk::signature::{Keypair, Signature, Signer};
+use solana_sdk::transaction::{Transaction, VersionedTransaction};
+
+/// Published per-user record sizes of comparable programs (bytes of account data).
+const COMPARED: [(&str, usize); 4] = [
+    ("Jito merkle distributor claim status", 64),
+    ("Jupiter merkle distributor claim status", 160),
+    ("Sablier receipt", 8),
+    ("Solana Attestation Service attestation", 181),
+];
+
+fn rent(bytes: usize) -> u64 {
+    Rent::default().minimum_balance(bytes)
+}
+
+/// Serialized size of a transaction carrying `message` (signatures included).
+fn size_of(message: VersionedMessage) -> usize {
+    let signatures = usize::from(message.header().num_required_signatures);
+    let transaction = VersionedTransaction {
+        signatures: vec![Signature::default(); signatures],
+        message,
+    };
+    bincode::serialized_size(&transaction).map_or(usize::MAX, |s| s as usize)
+}
+
+fn legacy_size(payer: &Pubkey, instructions: &[Instruction]) -> (usize, usize) {
+    let message = Message::new(instructions, Some(payer));
+    let accounts = message.account_keys.len();
+    (size_of(VersionedMessage::Legacy(message)), accounts)
+}
+
+fn v0_size(
+    payer: &Pubkey,
+    instructions: &[Instruction],
+    tables: &[AddressLookupTableAccount],
+) -> (usize, usize) {
+    let message = v0::Message::try_compile(payer, instructions, tables, Hash::default())
+        .expect("instructions compile");
+    let loaded: usize = message
+        .address_table_lookups
+        .iter()
+        .map(|l| l.writable_indexes.len() + l.readonly_indexes.len())
+        .sum();
+    let accounts = message.account_keys.len() + loaded;
+    (size_of(VersionedMessage::V0(message)), accounts)
+}
+
+/// The most allocations one transaction carries, building real messages until one does not fit.
+fn most_per_transaction(
+    fits: impl Fn(&[Instruction]) -> bool,
+    make: impl Fn() -> Instruction,
+) -> usize {
+    let mut instructions = Vec::new();
+    loop {
+        instructions.push(make());
+        if !fits(&instructions) || instructions.len() > 200 {
+            return instructions.len() - 1;
+        }
+    }
+}
+
+fn args() -> Result<(usize, String)> {
+    let mut users = 10_000;
+    let mut json = "target/allot-bench.json".to_string();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--users" => {
+                users = args
+                    .next()
+                    .context("--users needs a number")?
+                    .parse()
+                    .context("--users must be a whole number")?
+            }
+            "--json" => json = args.next().context("--json needs a path")?,
+            other => {
+                anyhow::bail!("unknown argument {other:?} (allot-bench [--users N] [--json PATH])")
+            }
+        }
+    }
+    ensure!(
+        (10..=1_000_000).contains(&users),
+        "--users must be 10..=1000000"
+    );
+    Ok((users, json))
+}
+
+fn pool_args(pool_id: u64) -> PoolCreateArgs {
+    PoolCreateArgs {
+        pool_id,
+        kind: ResourceKind::VirtualStock,
+        decimals: 0,
+        transferable: true,
+        supply_cap: u64::MAX / 2,
+        period_seconds: 86_400,
+        rule: AllocationRule {
+            indicator: 0,
+            comparison: Comparison::AtLeast,
+            threshold: 1_000,
+            amount: 10,
+            credential_max_age: 172_800,
+        },
+    }
+}
+
+fn accounts_table() -> (Vec<Value>, Vec<String>) {
+    let rows = [
+        (
+            "allocation record",
+            8 + AllocationRecord::INIT_SPACE,
+            "user × pool, both modes (allocation payer)",
+        ),
+        (
+            "credential",
+            8 + Credential::INIT_SPACE,
+            "user × pool, credential mode (verifier)",
+        ),
+        (
+            "user token account (Token-2022 ATA)",
+            USER_TOKEN_ACCOUNT_BYTES,
+            "user × pool, both modes (allocation payer)",
+        ),
+        (
+            "exchange request",
+            8 + ExchangeRequest::INIT_SPACE,
+            "request, returned at close (user)",
+        ),
+        (
+            "user list",
+            8 + UserList::INIT_SPACE,
+            "pool × period, list mode (operator)",
+        ),
+        (
+            "verifier",
+            8 + Verifier::INIT_SPACE,
+            "verifier × pool (operator)",
+        ),
+        (
+            "profit report",
+            8 + ProfitReport::INIT_SPACE,
+            "pool × period (operator)",
+        ),
+        ("pool", 8 + Pool::INIT_SPACE, "pool (creator)"),
+    ];
+    let mut lines = vec![format!(
+        "{:<38} {:>6} {:>12}  per",
+        "account", "bytes", "rent (lamports)"
+    )];
+    let mut json = Vec::new();
+    for (name, bytes, per) in rows {
+        lines.push(format!("{name:<38} {bytes:>6} {:>12}  {per}", rent(bytes)));
+        json.push(
+            json!({"account": name, "bytes": bytes, "rent_lamports": rent(bytes), "per": per}),
+        );
+    }
+    let record = 8 + AllocationRecord::INIT_SPACE;
+    let credential_mode = record + 8 + Credential::INIT_SPACE + USER_TOKEN_ACCOUNT_BYTES;
+    let list_mode = record + USER_TOKEN_ACCOUNT_BYTES;
+    lines.push(String::new());
+    lines.push(format!(
+        "per user, credential mode: {credential_mode} bytes, {} lamports",
+        rent(record) + rent(8 + Credential::INIT_SPACE) + rent(USER_TOKEN_ACCOUNT_BYTES)
+    ));
+    lines.push(format!(
+        "per user, user-list mode:  {list_mode} bytes, {} lamports (+ one list account per period)",
+        rent(record) + rent(USER_TOKEN_ACCOUNT_BYTES)
+    ));
+    lines.push(format!(
+        "allot's own per-user record: {record} bytes; compared with:"
+    ));
+    for (name, bytes) in COMPARED {
+        lines.push(format!(
+            "  {name:<42} {bytes:>4} bytes {:>10} lamports",
+            rent(bytes)
+        ));
+        json.push(json!({"account": name, "bytes": bytes, "rent_lamports": rent(bytes), "per": "published figure"}));
+    }
+    (json, lines)
+}
+
+/// The size, signatures and pool-global write locks of every instruction.
+fn instruction_table(payer: &Keypair) -> (Vec<Value>, Vec<String>) {
+    let me = payer.pubkey();
+    let pool = pdas::pool(&me, 1);
+    let user = Pubkey::new_unique();
+    let proof = ListProof {
+        value: 5_000,
+        proof: vec![[7; 32]; 10],
+    };
+    let globals = [
+        ("pool", pool),
+        ("mint", pdas::mint(&pool)),
+        ("vault", pdas::vault(&pool)),
+        ("escrow", pdas::escrow(&pool)),
+    ];
+    let settle = ExchangeSettleArgs {
+        payout_reference: [1; 32],
+        paid_amount: 1,
+    };
+    let all: Vec<(&str, Instruction)> = vec![
+        ("pool_create", instructions::pool_create(&me, pool_args(1))),
+        (
+            "pool_update_rule",
+            instructions::pool_update_rule(&me, &pool, pool_args(1).rule),
+        ),
+        (
+            "pool_set_paused",
+            instructions::pool_set_paused(&me, &pool, true),
+        ),
+        ("pool_fund", instructions::pool_fund(&me, &pool, 1)),
+        (
+            "pool_propose_operator",
+            instructions::pool_propose_operator(&me, &pool, &user),
+        ),
+        (
+            "pool_accept_operator",
+            instructions::pool_accept_operator(&user, &pool),
+        ),
+        (
+            "verifier_add",
+            instructions::verifier_add(&me, &pool, &user),
+        ),
+        (
+            "verifier_set_active",
+            instructions::verifier_set_active(&me, &pool, &user, false),
+        ),
+        (
+            "credential_issue",
+            instructions::credential_issue(
+                &me,
+                &pool,
+                &user,
+                CredentialIssueArgs {
+                    period: 0,
+                    indicators: [1; 4],
+                    expires_at: 1,
+                    evidence_hash: [2; 32],
+                },
+            ),
+        ),
+        (
+            "credential_revoke",
+            instructions::credential_revoke(&me, &pool, &user),
+        ),
+        (
+            "user_list_publish",
+            instructions::user_list_publish(
+                &me,
+                &pool,
+                UserListPublishArgs {
+                    period: 0,
+                    root: [3; 32],
+                    user_count: 1_000,
+                },
+            ),
+        ),
+        (
+            "allocate (credential)",
+            instructions::allocate(&me, &pool, &user, Evidence::Credential),
+        ),
+        (
+            "allocate (list, 10-level proof)",
+            instructions::allocate(
+                &me,
+                &pool,
+                &user,
+                Evidence::UserList {
+                    period: 0,
+                    proof: proof.clone(),
+                },
+            ),
+        ),
+        (
+            "clawback (credential)",
+            instructions::clawback(&pool, &user, Evidence::Credential),
+        ),
+        (
+            "clawback (list, 10-level proof)",
+            instructions::clawback(&pool, &user, Evidence::UserList { period: 0, proof }),
+        ),
+        (
+            "pool_set_exchange",
+            instructions::pool_set_exchange(&me, &pool, ExchangeConfig::closed(me)),
+        ),
+        (
+            "profit_report_record",
+            instructions::profit_report_record(
+                &me,
+                &pool,
+                ProfitReportArgs {
+                    period: 0,
+                    amount: 1,
+                    currency: *b"USD",
+                    evidence_hash: [4; 32],
+                },
+            ),
+        ),
+        (
+            "exchange_request",
+            instructions::exchange_request(&user, &user, &pool, 0, 1),
+        ),
+        (
+            "exchange_settle",
+            instructions::exchange_settle(&me, &pool, 0, settle, None),
+        ),
+        (
+            "exchange_cancel",
+            instructions::exchange_cancel(&user, &pool, 0),
+        ),
+        (
+            "exchange_reject",
+            instructions::exchange_reject(&me, &pool, 0, &user, 1),
+        ),
+        (
+            "exchange_close",
+            instructions::exchange_close(&pool, 0, &user),
+        ),
+    ];
+    let mut lines = vec![format!(
+        "{:<34} {:>6} {:>9} {:>5}  pool-global write locks",
+        "instruction", "bytes", "accounts", "sigs"
+    )];
+    let mut json = Vec::new();
+    for (name, instruction) in all {
+        let fee_payer = instruction
+            .accounts
+            .iter()
+            .find(|m| m.is_signer)
+            .map_or(me, |m| m.pubkey);
+        let (bytes, accounts) = legacy_size(&fee_payer, std::slice::from_ref(&instruction));
+        let signers = instruction
+            .accounts
+            .iter()
+            .filter(|m| m.is_signer)
+            .map(|m| m.pubkey)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            .max(1);
+        let locks: Vec<&str> = globals
+            .iter()
+            .filter(|(_, key)| {
+                instruction
+                    .accounts
+                    .iter()
+                    .any(|m| m.pubkey == *key && m.is_writable)
+            })
+            .map(|(label, _)| *label)
+            .collect();
+        lines.push(format!(
+            "{name:<34} {bytes:>6} {accounts:>9} {signers:>5}  {}",
+            if locks.is_empty() {
+                "-".to_string()
+            } else {
+                locks.join(", ")
+            }
+        ));
+        json.push(json!({"instruction": name, "transaction_bytes": bytes, "accounts": accounts, "signatures": signers, "pool_write_locks": locks}));
+    }
+    (json, lines)
+}
+
+fn packing_table(payer: &Keypair, pool_state: &Pool, pool: &Pubkey) -> (Value, Vec<String>) {
+    let me = payer.pubkey();
+    let make = || instructions::allocate(&me, pool, &Pubkey::new_unique(), Evidence::Credential);
+    let limit = |(bytes, accounts): (usize, usize)| bytes <= 1232 && accounts <= 64;
+    let legacy = most_per_transaction(|ix| limit(legacy_size(&me, ix)), make);
+    let v0_plain = most_per_transaction(|ix| limit(v0_size(&me, ix, &[])), make);
+    let shared = AddressLookupTableAccount {
+        key: Pubkey::new_unique(),
+        addresses: shared_accounts(pool, pool_state),
+    };
+    let v0_shared = most_per_transaction(
+        |ix| limit(v0_size(&me, ix, std::slice::from_ref(&shared))),
+        make,
+    );
+    // A table that also holds every user's keys (user, credential, record, token account).
+    let users_table = |ix: &[Instruction]| {
+        let mut addresses = shared.addresses.clone();
+        for i in ix {
+            for meta in &i.accounts {
+                if !addresses.contains(&meta.pubkey)
+                    && meta.pubkey != me
+                    && meta.pubkey != allot::ID
+                {
+                    addresses.push(meta.pubkey);
+                }
+            }
+        }
+        AddressLookupTableAccount {
+            key: Pubkey::new_unique(),
+            addresses: addresses.into_iter().take(256).collect(),
+        }
+    };
+    let v0_users = most_per_transaction(|ix| limit(v0_size(&me, ix, &[users_table(ix)])), make);
+    let lines = vec![format!(
+        "allocations per transaction (1,232 bytes, 64 accounts): legacy {legacy}, v0 {v0_plain}, v0 + table of shared accounts {v0_shared}, v0 + table holding users' keys too {v0_users}"
+    )];
+    (
+        json!({"legacy": legacy, "v0": v0_plain, "v0_shared_table": v0_shared, "v0_users_table": v0_users}),
+        lines,
+    )
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let (user_count, json_path) = args()?;
+    let dir = tempfile::tempdir()?;
+    let embedded = Embedded::start().await;
+    let chain = Counting::new(embedded.chain());
+    let payer = embedded.payer();
+
+    let (accounts_json, lines) = accounts_table();
+    println!("== on-chain cost per user (Rent::default())");
+    lines.iter().for_each(|l| println!("{l}"));
+
+    let (instructions_json, lines) = instruction_table(payer);
+    println!(
+        "\n== transaction size of each instruction (alone, legacy message) and write locks on pool-global accounts"
+    );
+    lines.iter().for_each(|l| println!("{l}"));
+
+    // A real pool for packing and throughput: operator = verifier = crank = the genesis payer.
+    let keypair_file = dir.path().join("payer.json");
+    solana_sdk::signature::write_keypair_file(payer, &keypair_file)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let keypair_file = keypair_file.display().to_string();
+    let me = payer.pubkey();
+    allot_cli::sender::send(
+        &chain,
+        payer,
+        &[],
+        &[instructions::pool_create(&me, pool_args(7))],
+    )
+    .await?;
+    let pool = pdas::pool(&me, 7);
+    let supply = u64::try_from(user_count)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(10);
+    allot_cli::sender::send(
+        &chain,
+        payer,
+        &[],
+        &[
+            instructions::pool_fund(&me, &pool, supply),
+            instructions::verifier_add(&me, &pool, &me),
+        ],
+    )
+    .await?;
+    let pool_state: Pool = allot_client::accounts::fetch(&chain, pool)
+        .await?
+        .context("pool")?;
+
+    let (packing_json, lines) = packing_table(payer, &pool_state, &pool);
+    println!("\n== packing");
+    lines.iter().for_each(|l| println!("{l}"));
+
+    // Compute units of one allocation: the SPL CPIs are metered even with the program native.
+    let probe = Keypair::new().pubkey();
+    let issue = instructions::credential_issue(
+        &me,
+        &pool,
+        &probe,
+        CredentialIssueArgs {
+            period: 0,
+            indicators: [5_000, 0, 0, 0],
+            expires_at: i64::MAX,
+            evidence_hash: [0; 32],
+        },
+    );
+    allot_cli::sender::send(&chain, payer, &[], &[issue]).await?;
+    let blockhash = embedded.banks().get_latest_blockhash().await?;
+    let tx = Transaction::new_signed_with_payer(
+        &[instructions::allocate(
+            &me,
+            &pool,
+            &probe,
+            Evidence::Credential,
+        )],
+        Some(&me),
+        &[payer],
+        blockhash,
+    );
+    let simulated = embedded.banks().simulate_transaction(tx).await?;
+    let units = simulated
+        .simulation_details
+        .context("simulation details")?
+        .units_consumed;
+    println!(
+        "\n== compute units of one first allocation (creates the token account and record; SPL CPIs metered): {units}"
+    );
+
+    // Throughput: credentials in bulk, then the crank, through the CLI as an operator runs it.
+    let mut csv = String::from("user,indicators,evidence\n");
+    for i in 0..user_count {
+        csv.push_str(&format!("{},5000,bench-{i}\n", Keypair::new().pubkey()));
+    }
+    let csv_path = dir.path().join("credentials.csv");
+    std::fs::write(&csv_path, csv)?;
+    let pool_text = pool.to_string();
+    let started = Instant::now();
+    let issued = allot_cli::run_argv(
+        &chain,
+        &[
+            "allot",
+            "--keypair",
+            &keypair_file,
+            "--output",
+            "json",
+            "verifier",
+            "issue-bulk",
+            "--pool",
+            &pool_text,
+            "--file",
+            csv_path.to_str().unwrap_or_default(),
+        ],
+    )
+    .await?;
+    let issue_seconds = started.elapsed().as_secs_f64();
+    let issued: Value = serde_json::from_str(&issued)?;
+    let table = allot_cli::run_argv(
+        &chain,
+        &[
+            "allot",
+            "--keypair",
+            &keypair_file,
+            "--output",
+            "json",
+            "lookup-table",
+            "create",
+            "--pool",
+            &pool_text,
+        ],
+    )
+    .await?;
+    let table: Value = serde_json::from_str(&table)?;
+    let table = table["lookup_table"].as_str().context("table")?.to_string();
+    let landed_before = chain.landed();
+    let started = Instant::now();
+    let cranked = allot_cli::run_argv(
+        &chain,
+        &[
+            "allot",
+            "--keypair",
+            &keypair_file,
+            "--output",
+            "json",
+            "crank",
+            "--pool",
+            &pool_text,
+            "--lookup-table",
+            &table,
+            "--max-per-transaction",
+            "32",
+        ],
+    )
+    .await?;
+    let crank_seconds = started.elapsed().as_secs_f64();
+    let cranked: Value = serde_json::from_str(&cranked)?;
+    let crank_transactions = chain.landed() - landed_before;
+    let allocations = cranked["allocations"].as_u64().unwrap_or_default();
+    ensure!(allocations == user_count as u64, "every user was allocated");
+    println!("\n== throughput in-process ({user_count} users, one process, 2 cores)");
+    println!(
+        "credentials issued: {} in {} transactions, {issue_seconds:.1} s ({:.0}/s)",
+        issued["issued"],
+        issued["transactions"],
+        user_count as f64 / issue_seconds
+    );
+    println!(
+        "crank: {allocations} allocations in {crank_transactions} transactions, {crank_seconds:.1} s ({:.0} allocations/s)",
+        allocations as f64 / crank_seconds
+    );
+
+    let report = json!({
+        "users": user_count,
+        "accounts": accounts_json,
+        "instructions": instructions_json,
+        "allocations_per_transaction": packing_json,
+        "allocation_compute_units": units,
+        "throughput": {
+            "credentials_issued": issued["issued"], "issue_seconds": issue_seconds,
+            "allocations": allocations, "crank_transactions": crank_transactions,
+            "crank_seconds": crank_seconds, "allocations_per_second": allocations as f64 / crank_seconds,
+        },
+    });
+    if let Some(parent) = std::path::Path::new(&json_path).parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)?;
+    println!("\nfigures written to {json_path}");
+    Ok(())
+}
