@@ -183,20 +183,22 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
         commitment: Some(CommitmentConfig::confirmed()),
         max_supported_transaction_version: Some(0),
     };
-    // The history is written a moment after confirmation; allow a loaded machine a minute.
-    let mut fetched = None;
-    for _ in 0..240 {
-        if let Ok(tx) = chain
+    // The history is written a moment after confirmation; a loaded machine may take a while.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let fetched = loop {
+        match chain
             .client()
             .get_transaction_with_config(&signature, config)
             .await
         {
-            fetched = Some(tx);
-            break;
+            Ok(tx) => break tx,
+            Err(error) if std::time::Instant::now() < deadline => {
+                let _ = error;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(error) => panic!("getTransaction did not return the request in 2 minutes: {error}"),
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let fetched = fetched.expect("getTransaction returns the request");
+    };
     let found = events_of_transaction(&fetched).expect("events decode");
     assert!(!found.from_logs, "inner instructions are present");
     let meta = fetched.transaction.meta.as_ref().unwrap();
