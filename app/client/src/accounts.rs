@@ -51,10 +51,32 @@ pub async fn fetch<T: AccountDeserialize>(
     chain: &impl Chain,
     address: Pubkey,
 ) -> Result<Option<T>, FetchError> {
-    match chain.account(address).await? {
+    decode_owned(address, chain.account(address).await?)
+}
+
+/// The allot accounts `T` at `addresses`, in order, read in batches (`getMultipleAccounts`),
+/// with the same checks as [`fetch`].
+pub async fn fetch_many<T: AccountDeserialize>(
+    chain: &impl Chain,
+    addresses: &[Pubkey],
+) -> Result<Vec<Option<T>>, FetchError> {
+    let found = chain.accounts(addresses.to_vec()).await?;
+    addresses
+        .iter()
+        .zip(found)
+        .map(|(address, account)| decode_owned(*address, account))
+        .collect()
+}
+
+/// Decodes what the chain returned for `address`: nothing (or lamports sent ahead to a PDA the
+/// program has not created yet, which the program tops up and creates there) is `None`; an
+/// account of another owner is an error.
+fn decode_owned<T: AccountDeserialize>(
+    address: Pubkey,
+    account: Option<solana_sdk::account::Account>,
+) -> Result<Option<T>, FetchError> {
+    match account {
         None => Ok(None),
-        // Lamports sent ahead to a PDA that the program has not created yet: the program tops
-        // such an address up and creates the account there, so it reads as not created.
         Some(account) if is_prefunded(&account) => Ok(None),
         Some(account) if account.owner != allot::ID => Err(FetchError::Decode {
             address,

@@ -153,15 +153,11 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         }
     }
     let users: Vec<Pubkey> = views.keys().copied().collect();
-    let records = ctx
-        .chain
-        .accounts(
-            users
-                .iter()
-                .map(|u| pdas::allocation_record(&address, u))
-                .collect(),
-        )
-        .await?;
+    let record_addresses: Vec<Pubkey> = users
+        .iter()
+        .map(|u| pdas::allocation_record(&address, u))
+        .collect();
+    let records = accounts::fetch_many::<AllocationRecord>(ctx.chain, &record_addresses).await?;
     let tokens = ctx
         .chain
         .accounts(
@@ -173,15 +169,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         .await?;
     for ((user, record), token) in users.iter().zip(records).zip(tokens) {
         let view = views.get_mut(user).expect("user from the map");
-        view.record = record
-            .filter(|a| !accounts::is_prefunded(a))
-            .map(|a| {
-                accounts::decode::<AllocationRecord>(
-                    pdas::allocation_record(&address, user),
-                    &a.data,
-                )
-            })
-            .transpose()?;
+        view.record = record;
         let token = token.filter(|a| !accounts::is_prefunded(a));
         view.has_token_account = token.is_some();
         view.holding = token.map_or(0, |a| report::token_amount(&a.data));

@@ -97,10 +97,13 @@ async fn issue<C: Chain>(
     let mut jobs = Vec::new();
     let mut unchanged = 0usize;
     let mut new_accounts = 0usize;
-    for row in rows {
+    let addresses: Vec<Pubkey> = rows
+        .iter()
+        .map(|r| pdas::credential(pool, &r.user))
+        .collect();
+    let existing_credentials = accounts::fetch_many::<Credential>(ctx.chain, &addresses).await?;
+    for (row, existing) in rows.into_iter().zip(existing_credentials) {
         let evidence_hash = reference_hash(&row.evidence);
-        let existing =
-            accounts::fetch::<Credential>(ctx.chain, pdas::credential(pool, &row.user)).await?;
         if let Some(c) = &existing
             && c.period > period
         {
@@ -154,8 +157,10 @@ async fn revoke<C: Chain>(
     verified_pool(ctx, pool).await?;
     let mut jobs = Vec::new();
     let mut unchanged = 0usize;
-    for user in users {
-        match accounts::fetch::<Credential>(ctx.chain, pdas::credential(pool, &user)).await? {
+    let addresses: Vec<Pubkey> = users.iter().map(|u| pdas::credential(pool, u)).collect();
+    let credentials = accounts::fetch_many::<Credential>(ctx.chain, &addresses).await?;
+    for (user, credential) in users.into_iter().zip(credentials) {
+        match credential {
             None => {
                 anyhow::bail!("user {user} has no credential in pool {pool}; nothing was revoked")
             }
