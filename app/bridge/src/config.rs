@@ -1,0 +1,282 @@
+//! The bridge's configuration file (TOML), checked as a whole before anything starts.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result, bail, ensure};
+use serde::Deserialize;
+use solana_commitment_config::CommitmentConfig;
+
+/// What `bridge.toml` holds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeConfig {
+    /// JSON-RPC URL of the cluster.
+    pub rpc_url: String,
+    /// PubSub (websocket) URL; default: `rpc_url` with ws(s):// and the port + 1.
+    pub ws_url: Option<String>,
+    /// The allot program id; when given it must be the one this bridge was built for.
+    pub program_id: Option<String>,
+    /// The pools whose requests this bridge pays (base58).
+    pub pools: Vec<String>,
+    /// The settlement authority's keypair file (signs settle transactions).
+    pub settlement_keypair: PathBuf,
+    /// `sqlite://path/bridge.db` (default store) or `postgres://…` (several workers).
+    pub database_url: String,
+    /// This worker's name in claims and leases (default: host-pid).
+    pub worker_name: Option<String>,
+    /// Where `/metrics` and `/healthz` listen (default 127.0.0.1:9464).
+    pub metrics_addr: Option<SocketAddr>,
+    /// Commitment of the authoritative history: `finalized` (default) or `confirmed`.
+    pub history_commitment: Option<String>,
+    /// Milliseconds between backfill and reconcile passes (default 5000).
+    pub poll_interval_ms: Option<u64>,
+    /// Whether this worker may ingest (the ingester lease decides which one does; default true).
+    pub ingest: Option<bool>,
+    /// How the user is paid.
+    pub payout: PayoutConfig,
+}
+
+/// The payout adapter.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PayoutConfig {
+    /// The pool's stablecoin, moved from the settlement authority's treasury inside the settle
+    /// transaction (atomic).
+    Onchain {
+        /// The treasury token account (default: the settlement authority's associated account).
+        treasury: Option<String>,
+    },
+    /// A payment provider's HTTP API, called with an idempotency key per request.
+    Http {
+        /// Base URL; the bridge POSTs to `{url}/payouts`.
+        url: String,
+        /// Per-call timeout in milliseconds (default 10000).
+        timeout_ms: Option<u64>,
+        /// Calls before a request goes to manual review (default 20).
+        max_attempts: Option<u32>,
+        /// Bearer token sent as `Authorization`, read from this environment variable.
+        token_env: Option<String>,
+    },
+}
+
+/// The configuration, checked and resolved.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// JSON-RPC URL.
+    pub rpc_url: String,
+    /// PubSub URL.
+    pub ws_url: String,
+    /// The pools served.
+    pub pools: Vec<Pubkey>,
+    /// The settlement keypair file.
+    pub settlement_keypair: PathBuf,
+    /// The database URL.
+    pub database_url: String,
+    /// This worker's name.
+    pub worker: String,
+    /// The metrics listener.
+    pub metrics_addr: SocketAddr,
+    /// The history's commitment.
+    pub history_commitment: CommitmentConfig,
+    /// Time between passes.
+    pub poll_interval: Duration,
+    /// Whether this worker competes for the ingester lease.
+    pub ingest: bool,
+    /// The payout adapter.
+    pub payout: Payout,
+}
+
+/// The payout adapter, resolved.
+#[derive(Clone, Debug)]
+pub enum Payout {
+    /// On-chain stablecoin transfer in the settle transaction.
+    Onchain {
+        /// The treasury token account, if not the default.
+        treasury: Option<Pubkey>,
+    },
+    /// HTTP payment provider.
+    Http {
+        /// Base URL.
+        url: reqwest::Url,
+        /// Per-call timeout.
+        timeout: Duration,
+        /// Calls before manual review.
+        max_attempts: u32,
+        /// Bearer token.
+        token: Option<String>,
+    },
+}
+
+impl Settings {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the bridge config {}", path.display()))?;
+        let config: BridgeConfig = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid bridge config", path.display()))?;
+        Self::resolve(config).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Checks `config` and fills in the defaults.
+    pub fn resolve(config: BridgeConfig) -> Result<Self> {
+        let rpc = reqwest::Url::parse(&config.rpc_url)
+            .with_context(|| format!("rpc_url {:?} is not a URL", config.rpc_url))?;
+        ensure!(
+            matches!(rpc.scheme(), "http" | "https"),
+            "rpc_url {:?} must be http:// or https://",
+            config.rpc_url
+        );
+        let ws_url = match config.ws_url {
+            Some(url) => {
+                let parsed = reqwest::Url::parse(&url)
+                    .with_context(|| format!("ws_url {url:?} is not a URL"))?;
+                ensure!(
+                    matches!(parsed.scheme(), "ws" | "wss"),
+                    "ws_url {url:?} must be ws:// or wss://"
+                );
+                url
+            }
+            None => default_ws_url(&rpc)?,
+        };
+        if let Some(id) = &config.program_id {
+            ensure!(
+                id == &allot::ID.to_string(),
+                "program_id {id} is not the program this bridge decodes ({})",
+                allot::ID
+            );
+        }
+        ensure!(
+            !config.pools.is_empty(),
+            "pools is empty: name at least one pool"
+        );
+        let pools = config
+            .pools
+            .iter()
+            .map(|pool| parse_key("pools", pool))
+            .collect::<Result<Vec<_>>>()?;
+        let history_commitment = match config.history_commitment.as_deref() {
+            None | Some("finalized") => CommitmentConfig::finalized(),
+            Some("confirmed") => CommitmentConfig::confirmed(),
+            Some(other) => {
+                bail!("history_commitment {other:?} must be \"finalized\" or \"confirmed\"")
+            }
+        };
+        let poll_interval_ms = config.poll_interval_ms.unwrap_or(5_000);
+        ensure!(
+            (100..=600_000).contains(&poll_interval_ms),
+            "poll_interval_ms {poll_interval_ms} must be between 100 and 600000"
+        );
+        let payout = match config.payout {
+            PayoutConfig::Onchain { treasury } => Payout::Onchain {
+                treasury: treasury
+                    .map(|key| parse_key("payout.treasury", &key))
+                    .transpose()?,
+            },
+            PayoutConfig::Http {
+                url,
+                timeout_ms,
+                max_attempts,
+                token_env,
+            } => {
+                let url = reqwest::Url::parse(&url)
+                    .with_context(|| format!("payout.url {url:?} is not a URL"))?;
+                ensure!(
+                    matches!(url.scheme(), "http" | "https"),
+                    "payout.url {url} must be http:// or https://"
+                );
+                let token = match token_env {
+                    Some(name) => Some(std::env::var(&name).with_context(|| {
+                        format!("payout.token_env names {name}, which is not set")
+                    })?),
+                    None => None,
+                };
+                let max_attempts = max_attempts.unwrap_or(20);
+                ensure!(max_attempts > 0, "payout.max_attempts must be at least 1");
+                Payout::Http {
+                    url,
+                    timeout: Duration::from_millis(timeout_ms.unwrap_or(10_000).max(1)),
+                    max_attempts,
+                    token,
+                }
+            }
+        };
+        Ok(Self {
+            rpc_url: config.rpc_url,
+            ws_url,
+            pools,
+            settlement_keypair: config.settlement_keypair,
+            database_url: config.database_url,
+            worker: config
+                .worker_name
+                .unwrap_or_else(|| format!("bridge-{}", std::process::id())),
+            metrics_addr: config
+                .metrics_addr
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
+            history_commitment,
+            poll_interval: Duration::from_millis(poll_interval_ms),
+            ingest: config.ingest.unwrap_or(true),
+            payout,
+        })
+    }
+}
+
+/// `key` as a public key, or an error naming `field`.
+fn parse_key(field: &str, key: &str) -> Result<Pubkey> {
+    key.parse()
+        .with_context(|| format!("{field}: {key:?} is not a base58 public key"))
+}
+
+/// The validator convention: PubSub listens on the RPC port + 1, same host, ws(s)://.
+fn default_ws_url(rpc: &reqwest::Url) -> Result<String> {
+    let mut ws = rpc.clone();
+    let scheme = if rpc.scheme() == "https" { "wss" } else { "ws" };
+    ws.set_scheme(scheme)
+        .map_err(|()| anyhow::anyhow!("cannot derive ws_url from {rpc}"))?;
+    if let Some(port) = rpc.port() {
+        ws.set_port(Some(port.saturating_add(1)))
+            .map_err(|()| anyhow::anyhow!("cannot derive ws_url from {rpc}"))?;
+    }
+    Ok(ws.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Result<Settings> {
+        let text = format!(
+            "rpc_url = \"http://127.0.0.1:8899\"\npools = [\"{}\"]\n\
+             settlement_keypair = \"bridge.json\"\ndatabase_url = \"sqlite://bridge.db\"\n{extra}",
+            Pubkey::new_unique()
+        );
+        Settings::resolve(toml::from_str(&text)?)
+    }
+
+    #[test]
+    fn defaults_follow_the_validator_conventions() {
+        let settings = config("[payout]\nkind = \"onchain\"\n").unwrap();
+        assert_eq!(settings.ws_url, "ws://127.0.0.1:8900/");
+        assert_eq!(settings.history_commitment, CommitmentConfig::finalized());
+        assert_eq!(settings.poll_interval, Duration::from_secs(5));
+        assert!(settings.ingest);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let error = config("history_commitment = \"processed\"\n[payout]\nkind = \"onchain\"\n")
+            .unwrap_err();
+        assert!(format!("{error:#}").contains("history_commitment \"processed\""));
+        let error = config("[payout]\nkind = \"http\"\nurl = \"ftp://x\"\n").unwrap_err();
+        assert!(format!("{error:#}").contains("must be http:// or https://"));
+        let error = config("[payout]\nkind = \"cash\"\n").unwrap_err();
+        assert!(error.to_string().contains("cash") || format!("{error:#}").contains("kind"));
+        let error = config(
+            "program_id = \"11111111111111111111111111111111\"\n[payout]\nkind = \"onchain\"\n",
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("is not the program"));
+    }
+}

@@ -1,0 +1,98 @@
+//! Live hints: `logsSubscribe` (transactions mentioning the program, confirmed) wakes the
+//! ingester early. A `slotSubscribe` heartbeat is the watchdog: a websocket that stops carrying
+//! slot notifications is dead or half-open, and is replaced; the backfill that follows a
+//! reconnect closes whatever gap it left. Hints are only hints: nothing is ingested from them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anchor_lang::prelude::Pubkey;
+use futures::StreamExt as _;
+use solana_commitment_config::CommitmentConfig;
+use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
+use solana_rpc_client_api::config::{RpcTransactionLogsConfig, RpcTransactionLogsFilter};
+use tokio::sync::{Notify, watch};
+
+use crate::metrics::Metrics;
+
+/// How long without a slot notification before the websocket is declared dead.
+pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Keeps a subscription to `program`'s logs on `ws_url`, waking `wake` on every notification
+/// and after every reconnect, until `stop` turns true.
+pub async fn watch(
+    ws_url: String,
+    program: Pubkey,
+    wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut first = true;
+    while !*stop.borrow() {
+        if !first {
+            metrics.reconnects.inc();
+            wake.notify_one();
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+        first = false;
+        let client = match tokio::time::timeout(HEARTBEAT_TIMEOUT, PubsubClient::new(&ws_url)).await
+        {
+            Ok(Ok(client)) => client,
+            Ok(Err(error)) => {
+                tracing::warn!(%ws_url, "websocket connect failed: {error}");
+                continue;
+            }
+            Err(_) => {
+                tracing::warn!(%ws_url, "websocket connect timed out");
+                continue;
+            }
+        };
+        let ended = follow(&client, program, &wake, &mut stop).await;
+        tracing::warn!(%ws_url, "websocket subscription ended: {ended}; resubscribing");
+        // A half-open socket may never answer the close handshake: bounded.
+        let _ = tokio::time::timeout(Duration::from_secs(2), client.shutdown()).await;
+    }
+}
+
+/// Follows the subscriptions until they end; says why.
+async fn follow(
+    client: &PubsubClient,
+    program: Pubkey,
+    wake: &Notify,
+    stop: &mut watch::Receiver<bool>,
+) -> String {
+    let logs = client
+        .logs_subscribe(
+            RpcTransactionLogsFilter::Mentions(vec![program.to_string()]),
+            RpcTransactionLogsConfig {
+                commitment: Some(CommitmentConfig::confirmed()),
+            },
+        )
+        .await;
+    let (mut logs, _unsubscribe_logs) = match logs {
+        Ok(subscription) => subscription,
+        Err(error) => return format!("logsSubscribe failed: {error}"),
+    };
+    let (mut slots, _unsubscribe_slots) = match client.slot_subscribe().await {
+        Ok(subscription) => subscription,
+        Err(error) => return format!("slotSubscribe failed: {error}"),
+    };
+    wake.notify_one();
+    loop {
+        tokio::select! {
+            notification = logs.next() => match notification {
+                Some(_) => wake.notify_one(),
+                None => return "the logs stream closed".into(),
+            },
+            beat = tokio::time::timeout(HEARTBEAT_TIMEOUT, slots.next()) => match beat {
+                Ok(Some(_)) => {}
+                Ok(None) => return "the slot stream closed".into(),
+                Err(_) => return format!("no slot notification for {HEARTBEAT_TIMEOUT:?} (dead or half-open)"),
+            },
+            _ = stop.changed() => return "shutting down".into(),
+        }
+    }
+}

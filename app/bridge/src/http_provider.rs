@@ -1,0 +1,129 @@
+//! The HTTP payment-provider adapter: `POST {url}/payouts` with an `Idempotency-Key` derived from
+//! the request address, so that a retry after a timeout or a crash returns the first payment
+//! instead of making a second one.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// The header carrying the idempotency key.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+/// The idempotency key of the payout for the ExchangeRequest account `request`.
+pub fn idempotency_key(request: &str) -> String {
+    format!("allot-payout-{request}")
+}
+
+/// What the provider is asked to pay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutOrder {
+    /// The ExchangeRequest account (base58).
+    pub request: String,
+    /// The user paid (base58 wallet; the provider maps it to a payee).
+    pub user: String,
+    /// Funds, in the currency's minor units.
+    pub amount: u64,
+    /// ISO currency code.
+    pub currency: String,
+}
+
+/// The provider's answer to a payout.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct PayoutReceipt {
+    /// The provider's id of the payment.
+    pub payment_id: String,
+}
+
+/// How a payout call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayoutOutcome {
+    /// Paid (now or by an earlier call with the same key).
+    Paid {
+        /// The provider's payment id.
+        payment_id: String,
+    },
+    /// Not known to be paid: retry later with the same key (timeout, 5xx, 429, connection).
+    Retry(String),
+    /// The provider refused for good (4xx): a person must look.
+    Refused(String),
+}
+
+/// A payment provider over HTTP.
+#[derive(Clone, Debug)]
+pub struct HttpProvider {
+    client: reqwest::Client,
+    payouts: reqwest::Url,
+    token: Option<String>,
+}
+
+impl HttpProvider {
+    /// A provider at `base` (payouts go to `{base}/payouts`), each call bounded by `timeout`.
+    pub fn new(
+        base: &reqwest::Url,
+        timeout: Duration,
+        token: Option<String>,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        let mut payouts = base.clone();
+        let path = format!("{}/payouts", base.path().trim_end_matches('/'));
+        payouts.set_path(&path);
+        Ok(Self {
+            client,
+            payouts,
+            token,
+        })
+    }
+
+    /// Asks the provider to pay `order`.
+    pub async fn pay(&self, order: &PayoutOrder) -> PayoutOutcome {
+        let mut call = self
+            .client
+            .post(self.payouts.clone())
+            .header(IDEMPOTENCY_HEADER, idempotency_key(&order.request))
+            .json(order);
+        if let Some(token) = &self.token {
+            call = call.bearer_auth(token);
+        }
+        let response = match call.send().await {
+            Ok(response) => response,
+            Err(error) if error.is_timeout() => {
+                return PayoutOutcome::Retry(format!("no answer within the timeout ({error})"));
+            }
+            Err(error) => {
+                return PayoutOutcome::Retry(format!("cannot reach the provider: {error}"));
+            }
+        };
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if status.is_success() {
+            return match serde_json::from_str::<PayoutReceipt>(&body) {
+                Ok(receipt) if !receipt.payment_id.trim().is_empty() => PayoutOutcome::Paid {
+                    payment_id: receipt.payment_id,
+                },
+                _ => PayoutOutcome::Refused(format!(
+                    "the provider answered {status} without a payment_id: {}",
+                    excerpt(&body)
+                )),
+            };
+        }
+        let reason = format!("the provider answered {status}: {}", excerpt(&body));
+        if status.is_server_error()
+            || status == StatusCode::REQUEST_TIMEOUT
+            || status == StatusCode::TOO_MANY_REQUESTS
+        {
+            PayoutOutcome::Retry(reason)
+        } else {
+            PayoutOutcome::Refused(reason)
+        }
+    }
+}
+
+/// The start of a response body, for messages.
+fn excerpt(body: &str) -> String {
+    let trimmed = body.trim();
+    match trimmed.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &trimmed[..cut]),
+        None => trimmed.to_owned(),
+    }
+}

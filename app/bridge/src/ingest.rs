@@ -1,0 +1,318 @@
+//! Ingest: the authoritative history (`getSignaturesForAddress` pages back to the stored cursor's
+//! slot, `getTransaction`, events from inner instructions) and the reconcile pass (pending
+//! ExchangeRequest accounts on chain). Each transaction's requests and the cursor move are stored
+//! in one database transaction.
+
+use std::collections::HashSet;
+
+use allot_client::accounts;
+use allot_client::events::AllotEvent;
+use allot_client::rpc_chain::RpcChain;
+use allot_client::transaction_events::events_of_transaction;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result};
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
+use solana_rpc_client_api::config::RpcTransactionConfig;
+use solana_rpc_client_api::response::RpcConfirmedTransactionStatusWithSignature;
+use solana_sdk::signature::Signature;
+use solana_transaction_status_client_types::UiTransactionEncoding;
+
+use crate::crash::crash_point;
+use crate::metrics::Metrics;
+use crate::rpc_failure::{RpcFailure, RpcResultExt as _};
+use crate::store::{Cursor, NewRequest, Store};
+
+/// Signatures per `getSignaturesForAddress` page (the RPC maximum).
+const PAGE: usize = 1_000;
+
+/// What the ingester reads and where it writes.
+pub struct Ingester<'a> {
+    /// The cluster.
+    pub chain: &'a RpcChain,
+    /// The bridge's database.
+    pub store: &'a Store,
+    /// The pools served: events of other pools are not ours to pay.
+    pub pools: &'a HashSet<Pubkey>,
+    /// The history's commitment (finalized by default).
+    pub commitment: CommitmentConfig,
+    /// This worker's name (audit rows).
+    pub worker: &'a str,
+    /// Where failures and counts go.
+    pub metrics: &'a Metrics,
+}
+
+/// What one backfill pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BackfillReport {
+    /// Transactions read.
+    pub transactions: usize,
+    /// Requests newly stored.
+    pub discovered: usize,
+    /// The history's tip slot when the pass started: everything up to it has been read.
+    pub read_through_slot: u64,
+}
+
+impl Ingester<'_> {
+    /// Reads the history from the newest transaction back to the cursor's slot, then stores it
+    /// oldest first.
+    pub async fn backfill(&self) -> Result<BackfillReport> {
+        let program = allot::ID.to_string();
+        let tip = self.counted(
+            self.chain
+                .client()
+                .get_slot_with_commitment(self.commitment)
+                .await
+                .method("getSlot"),
+        )?;
+        let cursor = self.store.cursor(&program).await?;
+        let newer = self.signatures_since(cursor.as_ref()).await?;
+        let mut report = BackfillReport {
+            read_through_slot: tip,
+            ..BackfillReport::default()
+        };
+        for entry in newer.iter().rev() {
+            let requests = if entry.err.is_some() {
+                self.metrics
+                    .skipped_transactions
+                    .with_label_values(&["failed"])
+                    .inc();
+                Vec::new()
+            } else {
+                self.requests_of(entry).await?
+            };
+            let slot = i64::try_from(entry.slot).context("slot out of range")?;
+            let moved_to = Cursor {
+                signature: entry.signature.clone(),
+                slot,
+            };
+            let inserted = self
+                .store
+                .ingest(&program, &moved_to, &requests, self.worker)
+                .await?;
+            report.transactions += 1;
+            report.discovered += inserted;
+            if inserted > 0 {
+                self.metrics
+                    .discovered
+                    .with_label_values(&["history"])
+                    .inc_by(inserted as u64);
+                crash_point("discovered");
+            }
+        }
+        Ok(report)
+    }
+
+    /// Lists pending requests of every pool on chain and stores the ones the history missed.
+    pub async fn reconcile(&self) -> Result<usize> {
+        let slot = self.counted(
+            self.chain
+                .client()
+                .get_slot_with_commitment(CommitmentConfig::confirmed())
+                .await
+                .method("getSlot"),
+        )?;
+        let slot = i64::try_from(slot).context("slot out of range")?;
+        let mut found = Vec::new();
+        for pool in self.pools {
+            let pending = accounts::pending_requests(self.chain, pool)
+                .await
+                .map_err(|error| {
+                    let failure = RpcFailure::new("getProgramAccounts", error);
+                    self.metrics.rpc_failed(&failure);
+                    failure
+                })?;
+            let currency = match accounts::fetch::<allot::state::Pool>(self.chain, *pool).await {
+                Ok(Some(state)) => String::from_utf8_lossy(&state.exchange.currency).into_owned(),
+                _ => String::from("???"),
+            };
+            for (address, request) in pending {
+                match stored_request(
+                    address,
+                    request.pool,
+                    request.id,
+                    request.user,
+                    [request.amount, request.rate, request.quoted],
+                    &currency,
+                    request.created_at,
+                    None,
+                    slot,
+                ) {
+                    Some(new) => found.push(new),
+                    None => {
+                        tracing::error!(%address, "request amounts exceed what the store holds; skipped")
+                    }
+                }
+            }
+        }
+        let inserted = self.store.insert_found(&found, self.worker).await?;
+        if inserted > 0 {
+            tracing::warn!(
+                inserted,
+                "the reconcile pass found requests the history had not delivered yet"
+            );
+            self.metrics
+                .discovered
+                .with_label_values(&["reconcile"])
+                .inc_by(inserted as u64);
+        }
+        Ok(inserted)
+    }
+
+    /// The program's transactions newer than `cursor`, newest first: pages back by `before` and
+    /// stops below the cursor's slot (transactions in the cursor's own slot are read again; storing
+    /// them again changes nothing).
+    async fn signatures_since(
+        &self,
+        cursor: Option<&Cursor>,
+    ) -> Result<Vec<RpcConfirmedTransactionStatusWithSignature>> {
+        let mut newer = Vec::new();
+        let mut before: Option<Signature> = None;
+        loop {
+            let page = self.counted(
+                self.chain
+                    .client()
+                    .get_signatures_for_address_with_config(
+                        &allot::ID,
+                        GetConfirmedSignaturesForAddress2Config {
+                            before,
+                            until: None,
+                            limit: Some(PAGE),
+                            commitment: Some(self.commitment),
+                        },
+                    )
+                    .await
+                    .method("getSignaturesForAddress"),
+            )?;
+            let full = page.len() == PAGE;
+            let last = page.last().map(|entry| entry.signature.clone());
+            for entry in page {
+                if let Some(cursor) = cursor {
+                    let slot = i64::try_from(entry.slot).unwrap_or(i64::MAX);
+                    if slot < cursor.slot {
+                        return Ok(newer);
+                    }
+                    if entry.signature == cursor.signature {
+                        continue;
+                    }
+                }
+                newer.push(entry);
+            }
+            match (full, last) {
+                (true, Some(last)) => {
+                    before = Some(last.parse().context("the node returned a bad signature")?)
+                }
+                _ => return Ok(newer),
+            }
+        }
+    }
+
+    /// The requests of our pools that `entry`'s transaction created.
+    async fn requests_of(
+        &self,
+        entry: &RpcConfirmedTransactionStatusWithSignature,
+    ) -> Result<Vec<NewRequest>> {
+        let signature: Signature = entry
+            .signature
+            .parse()
+            .context("the node returned a bad signature")?;
+        let transaction = self.counted(
+            self.chain
+                .client()
+                .get_transaction_with_config(
+                    &signature,
+                    RpcTransactionConfig {
+                        encoding: Some(UiTransactionEncoding::Base64),
+                        commitment: Some(self.commitment),
+                        max_supported_transaction_version: Some(0),
+                    },
+                )
+                .await
+                .method("getTransaction"),
+        )?;
+        let found = events_of_transaction(&transaction)
+            .with_context(|| format!("transaction {signature}"))?;
+        if found.failed {
+            self.metrics
+                .skipped_transactions
+                .with_label_values(&["failed"])
+                .inc();
+            return Ok(Vec::new());
+        }
+        if !found.undecodable.is_empty() {
+            tracing::warn!(%signature, undecodable = ?found.undecodable, "events not understood");
+            self.metrics
+                .skipped_transactions
+                .with_label_values(&["undecodable"])
+                .inc();
+        }
+        if found.truncated {
+            tracing::warn!(%signature, "events read from truncated logs");
+            self.metrics.log_truncations.inc();
+        }
+        let slot = i64::try_from(found.slot).context("slot out of range")?;
+        let mut requests = Vec::new();
+        for event in found.events {
+            let AllotEvent::ExchangeRequested(event) = event else {
+                continue;
+            };
+            if !self.pools.contains(&event.pool) {
+                continue;
+            }
+            let currency = String::from_utf8_lossy(&event.currency).into_owned();
+            match stored_request(
+                event.request,
+                event.pool,
+                event.id,
+                event.user,
+                [event.amount, event.rate, event.quoted],
+                &currency,
+                event.created_at,
+                Some(entry.signature.clone()),
+                slot,
+            ) {
+                Some(new) => requests.push(new),
+                None => {
+                    tracing::error!(request = %event.request, "request amounts exceed what the store holds; skipped")
+                }
+            }
+        }
+        Ok(requests)
+    }
+
+    /// `result`, counting its failure.
+    fn counted<T>(&self, result: Result<T, RpcFailure>) -> Result<T> {
+        result.map_err(|failure| {
+            self.metrics.rpc_failed(&failure);
+            failure.into()
+        })
+    }
+}
+
+/// A request row, or `None` when an amount does not fit the store's BIGINT columns.
+#[allow(clippy::too_many_arguments)]
+fn stored_request(
+    address: Pubkey,
+    pool: Pubkey,
+    id: u64,
+    user: Pubkey,
+    [amount, rate, quoted]: [u64; 3],
+    currency: &str,
+    created_at: i64,
+    signature: Option<String>,
+    slot: i64,
+) -> Option<NewRequest> {
+    Some(NewRequest {
+        address: address.to_string(),
+        pool: pool.to_string(),
+        request_id: i64::try_from(id).ok()?,
+        user_key: user.to_string(),
+        amount: i64::try_from(amount).ok()?,
+        rate: i64::try_from(rate).ok()?,
+        quoted: i64::try_from(quoted).ok()?,
+        currency: currency.to_owned(),
+        created_at,
+        signature,
+        slot,
+    })
+}

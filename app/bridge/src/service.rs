@@ -1,0 +1,240 @@
+//! `allot-bridge run`: the ingester (one per database, by lease), the payout worker, live hints,
+//! metrics, and a graceful stop.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use allot::state::Pool;
+use allot_client::accounts;
+use allot_client::rpc_chain::RpcChain;
+use anyhow::{Context as _, Result, ensure};
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::signature::{Signer, read_keypair_file};
+use tokio::sync::{Notify, watch};
+
+use crate::config::{Payout, Settings};
+use crate::http_provider::HttpProvider;
+use crate::ingest::Ingester;
+use crate::metrics::{self, Metrics};
+use crate::state::ALL_STATES;
+use crate::store::Store;
+use crate::worker::{PayoutAdapter, Worker};
+
+/// The ingester lease's name.
+pub const INGEST_LEASE: &str = "ingester";
+/// After a live hint, passes repeat this often until the history shows the transaction.
+const HINTED_INTERVAL: Duration = Duration::from_millis(500);
+/// How long a hint keeps passes frequent.
+const HINT_WINDOW: Duration = Duration::from_secs(60);
+
+/// Runs the bridge until `shutdown` resolves; the current step of the current request finishes
+/// first, and the ingester lease is handed back.
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let authority = read_keypair_file(&settings.settlement_keypair).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot read the settlement keypair {}: {error}",
+            settings.settlement_keypair.display()
+        )
+    })?;
+    let store = Store::open(&settings.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            redact(&settings.database_url)
+        )
+    })?;
+    let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
+    check_pools(&chain, &settings, &authority.pubkey()).await?;
+    let payout = match &settings.payout {
+        Payout::Onchain { treasury } => PayoutAdapter::Onchain {
+            treasury: *treasury,
+        },
+        Payout::Http {
+            url,
+            timeout,
+            max_attempts,
+            token,
+        } => PayoutAdapter::Http {
+            provider: HttpProvider::new(url, *timeout, token.clone())
+                .context("cannot build the HTTP client")?,
+            max_attempts: *max_attempts,
+        },
+    };
+    let metrics = Metrics::new((settings.poll_interval * 6).max(Duration::from_secs(30)));
+    let (stop_sender, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_sender.send(true);
+    });
+    let metrics_server = {
+        let mut stop = stop.clone();
+        let listener_metrics = metrics.clone();
+        let addr = settings.metrics_addr;
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            };
+            if let Err(error) = metrics::serve(addr, listener_metrics, stopped).await {
+                tracing::error!(%addr, "metrics endpoint failed: {error}");
+            }
+        })
+    };
+    let wake = Arc::new(Notify::new());
+    let hints = settings.ingest.then(|| {
+        tokio::spawn(crate::hints::watch(
+            settings.ws_url.clone(),
+            allot::ID,
+            wake.clone(),
+            metrics.clone(),
+            stop.clone(),
+        ))
+    });
+    tracing::info!(worker = %settings.worker, pools = ?settings.pools, backend = ?store.backend(), "bridge started");
+
+    let pools: HashSet<_> = settings.pools.iter().copied().collect();
+    let ingester = Ingester {
+        chain: &chain,
+        store: &store,
+        pools: &pools,
+        commitment: settings.history_commitment,
+        worker: &settings.worker,
+        metrics: &metrics,
+    };
+    let worker = Worker {
+        chain: &chain,
+        store: &store,
+        authority: &authority,
+        payout: &payout,
+        name: &settings.worker,
+        metrics: &metrics,
+    };
+    let lease_ms = i64::try_from(settings.poll_interval.as_millis() * 4)
+        .unwrap_or(i64::MAX)
+        .max(20_000);
+    let mut hinted_until = tokio::time::Instant::now();
+    let stopped = || *stop.borrow();
+    while !stopped() {
+        let mut pass_ok = true;
+        if settings.ingest
+            && store
+                .acquire_lease(INGEST_LEASE, &settings.worker, lease_ms)
+                .await?
+        {
+            match ingester.backfill().await {
+                Ok(report) => {
+                    let tip = chain
+                        .client()
+                        .get_slot_with_commitment(settings.history_commitment)
+                        .await
+                        .unwrap_or(report.read_through_slot);
+                    metrics.cursor_lag_slots.set(
+                        i64::try_from(tip.saturating_sub(report.read_through_slot))
+                            .unwrap_or(i64::MAX),
+                    );
+                    if report.discovered > 0 {
+                        tracing::info!(
+                            discovered = report.discovered,
+                            transactions = report.transactions,
+                            "history read"
+                        );
+                    }
+                }
+                Err(error) => {
+                    pass_ok = false;
+                    tracing::warn!("backfill failed: {error:#}");
+                }
+            }
+            if let Err(error) = ingester.reconcile().await {
+                pass_ok = false;
+                tracing::warn!("reconcile failed: {error:#}");
+            }
+        }
+        if let Err(error) = worker.drain(&stopped).await {
+            pass_ok = false;
+            tracing::warn!("payout pass failed: {error:#}");
+        }
+        match store.counts().await {
+            Ok(counts) => {
+                for state in ALL_STATES {
+                    let count = counts
+                        .iter()
+                        .find(|(s, _)| *s == state)
+                        .map_or(0, |(_, n)| *n);
+                    metrics
+                        .requests
+                        .with_label_values(&[state.as_str()])
+                        .set(count);
+                }
+            }
+            Err(error) => {
+                pass_ok = false;
+                tracing::warn!("cannot count requests: {error}");
+            }
+        }
+        if pass_ok {
+            metrics.pass_ended();
+        }
+        let now = tokio::time::Instant::now();
+        let pause = if now < hinted_until {
+            HINTED_INTERVAL
+        } else {
+            settings.poll_interval
+        };
+        let mut stop_wait = stop.clone();
+        tokio::select! {
+            () = wake.notified() => hinted_until = tokio::time::Instant::now() + HINT_WINDOW,
+            () = tokio::time::sleep(pause) => {}
+            _ = stop_wait.wait_for(|stopped| *stopped) => {}
+        }
+    }
+    tracing::info!("stopping: handing back the ingester lease");
+    if settings.ingest {
+        store.release_lease(INGEST_LEASE, &settings.worker).await?;
+    }
+    if let Some(hints) = hints {
+        let _ = tokio::time::timeout(Duration::from_secs(5), hints).await;
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), metrics_server).await;
+    store.close().await;
+    Ok(())
+}
+
+/// Every configured pool exists and names `authority` as its settlement authority.
+async fn check_pools(
+    chain: &RpcChain,
+    settings: &Settings,
+    authority: &anchor_lang::prelude::Pubkey,
+) -> Result<()> {
+    for address in &settings.pools {
+        let pool = accounts::fetch::<Pool>(chain, *address)
+            .await
+            .with_context(|| format!("cannot read pool {address} from {}", settings.rpc_url))?
+            .with_context(|| format!("pool {address} does not exist on {}", settings.rpc_url))?;
+        ensure!(
+            pool.exchange.settlement_authority == *authority,
+            "the settlement keypair {authority} is not the settlement authority of pool {address} (it is {})",
+            pool.exchange.settlement_authority
+        );
+        if matches!(settings.payout, Payout::Onchain { .. }) {
+            ensure!(
+                pool.exchange.payout_mint.is_some(),
+                "payout kind \"onchain\" needs a payout mint, and pool {address} has none"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `url` without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

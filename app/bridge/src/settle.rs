@@ -1,0 +1,182 @@
+//! Settle transactions: built and signed once, stored, then only those bytes are sent until their
+//! blockhash has provably expired.
+
+use allot::instructions::ExchangeSettleArgs;
+use allot::state::{ExchangeRequest, Pool};
+use allot_client::instructions;
+use anchor_lang::prelude::Pubkey;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use sha2::{Digest, Sha256};
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::config::RpcSendTransactionConfig;
+use solana_sdk::signature::{Keypair, Signature, Signer};
+use solana_sdk::transaction::Transaction;
+use solana_transaction_status_client_types::UiTransactionEncoding;
+use spl_associated_token_account_interface::address::get_associated_token_address_with_program_id;
+use spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent;
+
+use crate::rpc_failure::{RpcFailure, RpcResultExt as _};
+
+/// A signed settle transaction, ready to store.
+#[derive(Clone, Debug)]
+pub struct SignedSettle {
+    /// The serialized transaction (base64).
+    pub base64: String,
+    /// Its signature (base58).
+    pub signature: String,
+    /// The last block height at which it can land.
+    pub last_valid_height: u64,
+}
+
+/// Where a sent settle transaction is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SettleStatus {
+    /// Landed and succeeded (confirmed or finalized).
+    Succeeded,
+    /// Landed and failed.
+    Failed(String),
+    /// Not seen yet, and it can still land: resend the same bytes.
+    InFlight,
+    /// Not seen, and its blockhash has expired (the finalized block height is past its last
+    /// valid height): it can never land.
+    Expired,
+}
+
+/// The payout reference recorded on chain: SHA-256 of the provider's payment id, or of the
+/// request address for on-chain payouts (the transfer is in the same transaction).
+pub fn payout_reference(reference: &str) -> [u8; 32] {
+    Sha256::digest(reference.as_bytes()).into()
+}
+
+/// The accounts of an on-chain payout from `treasury` (default: the authority's associated
+/// account) to the user's associated account of the pool's payout mint.
+pub fn onchain_payout(
+    pool: &Pool,
+    request: &ExchangeRequest,
+    authority: &Pubkey,
+    payout_mint_program: Pubkey,
+    treasury: Option<Pubkey>,
+) -> Option<instructions::OnChainPayout> {
+    let mint = pool.exchange.payout_mint?;
+    Some(instructions::OnChainPayout {
+        mint,
+        token_program: payout_mint_program,
+        treasury: treasury.unwrap_or_else(|| {
+            get_associated_token_address_with_program_id(authority, &mint, &payout_mint_program)
+        }),
+        user_account: get_associated_token_address_with_program_id(
+            &request.user,
+            &mint,
+            &payout_mint_program,
+        ),
+    })
+}
+
+/// Builds and signs the settle transaction of `request` (with its on-chain payout, if any: the
+/// user's payout account is created in the same transaction when missing).
+pub async fn sign(
+    rpc: &RpcClient,
+    authority: &Keypair,
+    request: &ExchangeRequest,
+    reference: [u8; 32],
+    payout: Option<instructions::OnChainPayout>,
+) -> Result<SignedSettle, RpcFailure> {
+    let (blockhash, last_valid_height) = rpc
+        .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+        .await
+        .method("getLatestBlockhash")?;
+    let mut program_instructions = Vec::with_capacity(2);
+    if let Some(payout) = &payout {
+        program_instructions.push(create_associated_token_account_idempotent(
+            &authority.pubkey(),
+            &request.user,
+            &payout.mint,
+            &payout.token_program,
+        ));
+    }
+    program_instructions.push(instructions::exchange_settle(
+        &authority.pubkey(),
+        &request.pool,
+        request.id,
+        ExchangeSettleArgs {
+            payout_reference: reference,
+            paid_amount: request.quoted,
+        },
+        payout,
+    ));
+    let transaction = Transaction::new_signed_with_payer(
+        &program_instructions,
+        Some(&authority.pubkey()),
+        &[authority],
+        blockhash,
+    );
+    let bytes = bincode::serialize(&transaction).expect("a transaction serializes");
+    Ok(SignedSettle {
+        base64: BASE64.encode(bytes),
+        signature: transaction.signatures[0].to_string(),
+        last_valid_height,
+    })
+}
+
+/// Sends the stored bytes `base64` (no preflight: the outcome is read from the signature's
+/// status, the same way after a crash as now).
+pub async fn send(rpc: &RpcClient, base64: &str) -> Result<(), RpcFailure> {
+    let transaction: Transaction = BASE64
+        .decode(base64)
+        .ok()
+        .and_then(|bytes| bincode::deserialize(&bytes).ok())
+        .ok_or_else(|| {
+            RpcFailure::new(
+                "sendTransaction",
+                "the stored settle transaction does not decode",
+            )
+        })?;
+    rpc.send_transaction_with_config(
+        &transaction,
+        RpcSendTransactionConfig {
+            skip_preflight: true,
+            encoding: Some(UiTransactionEncoding::Base64),
+            ..RpcSendTransactionConfig::default()
+        },
+    )
+    .await
+    .method("sendTransaction")?;
+    Ok(())
+}
+
+/// Where the transaction `signature`, valid up to `last_valid_height`, is. The finalized block
+/// height is read before the status, so "expired" is only said when no block that could still
+/// carry it is unseen.
+pub async fn status(
+    rpc: &RpcClient,
+    signature: &str,
+    last_valid_height: u64,
+) -> Result<SettleStatus, RpcFailure> {
+    let signature: Signature = signature.parse().map_err(|e| {
+        RpcFailure::new(
+            "getSignatureStatuses",
+            format!("stored signature {signature}: {e}"),
+        )
+    })?;
+    let finalized_height = rpc
+        .get_block_height_with_commitment(CommitmentConfig::finalized())
+        .await
+        .method("getBlockHeight")?;
+    let statuses = rpc
+        .get_signature_statuses_with_history(&[signature])
+        .await
+        .method("getSignatureStatuses")?;
+    match statuses.value.into_iter().next().flatten() {
+        Some(found) if found.satisfies_commitment(CommitmentConfig::confirmed()) => {
+            Ok(match found.err {
+                None => SettleStatus::Succeeded,
+                Some(error) => SettleStatus::Failed(error.to_string()),
+            })
+        }
+        Some(_) => Ok(SettleStatus::InFlight),
+        None if finalized_height > last_valid_height => Ok(SettleStatus::Expired),
+        None => Ok(SettleStatus::InFlight),
+    }
+}

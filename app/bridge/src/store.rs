@@ -1,0 +1,529 @@
+//! The bridge's database: SQLite (embedded default: one file, WAL, one writer) or PostgreSQL
+//! (several workers), one schema and one set of queries through sqlx's Any driver. Every change
+//! of a request's state is a conditional update (expected state, claim held) plus an audit row,
+//! in one database transaction.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor, FromRow};
+
+use crate::state::{RequestState, UnknownState};
+
+/// The migrations (`app/bridge/migrations`), embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// States a worker still has something to do for.
+const OPEN_STATES: &str = "('discovered', 'quoted', 'payout_pending', 'paid', 'settle_sent')";
+
+/// The columns of [`StoredRequest`], in its field order.
+const REQUEST_COLUMNS: &str = "address, pool, request_id, user_key, amount, rate, quoted, \
+     currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, quote, \
+     payment_id, payout_attempts, settle_tx, settle_signature, settle_last_valid_height, \
+     settled_at_ms, review_reason, claimed_by";
+
+/// Why a database operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or could not be reached.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The migrations could not be applied.
+    #[error("database migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value is not one the bridge writes.
+    #[error(transparent)]
+    State(#[from] UnknownState),
+    /// The URL names neither SQLite nor PostgreSQL.
+    #[error(
+        "database URL {0:?} is not supported: use sqlite://path/to/bridge.db or postgres://user@host/db"
+    )]
+    UnsupportedUrl(String),
+}
+
+/// Which database is behind the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One file, one writer.
+    Sqlite,
+    /// A server shared by several bridge workers.
+    Postgres,
+}
+
+/// The newest transaction the ingester has read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// Its signature (base58).
+    pub signature: String,
+    /// Its slot.
+    pub slot: i64,
+}
+
+/// A request as first seen on chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRequest {
+    /// The ExchangeRequest account (base58).
+    pub address: String,
+    /// Its pool (base58).
+    pub pool: String,
+    /// Its id in the pool.
+    pub request_id: i64,
+    /// The requesting user (base58).
+    pub user_key: String,
+    /// Units escrowed.
+    pub amount: i64,
+    /// The rate snapshot.
+    pub rate: i64,
+    /// Funds owed, minor units.
+    pub quoted: i64,
+    /// ISO currency code.
+    pub currency: String,
+    /// On-chain unix seconds of the request.
+    pub created_at: i64,
+    /// The transaction it was found in; `None` when the reconcile pass found it.
+    pub signature: Option<String>,
+    /// The slot it was found at.
+    pub slot: i64,
+}
+
+/// A request row.
+#[derive(Clone, Debug, FromRow)]
+pub struct StoredRequest {
+    /// The ExchangeRequest account (base58): the idempotency key.
+    pub address: String,
+    /// Its pool (base58).
+    pub pool: String,
+    /// Its id in the pool.
+    pub request_id: i64,
+    /// The requesting user (base58).
+    pub user_key: String,
+    /// Units escrowed.
+    pub amount: i64,
+    /// The rate snapshot.
+    pub rate: i64,
+    /// Funds owed per the event, minor units.
+    pub quoted: i64,
+    /// ISO currency code.
+    pub currency: String,
+    /// On-chain unix seconds of the request.
+    pub created_at: i64,
+    /// The transaction it was found in (`None`: the reconcile pass).
+    pub discovered_signature: Option<String>,
+    /// The slot it was found at.
+    pub discovered_slot: i64,
+    /// When the bridge found it (unix ms).
+    pub discovered_at_ms: i64,
+    /// Its state name (see [`StoredRequest::state`]).
+    #[sqlx(rename = "state")]
+    pub state_name: String,
+    /// The amount to pay, fixed when quoted.
+    pub quote: Option<i64>,
+    /// The provider's payment id.
+    pub payment_id: Option<String>,
+    /// How many times the provider was asked.
+    pub payout_attempts: i64,
+    /// The signed settle transaction (base64).
+    pub settle_tx: Option<String>,
+    /// Its signature.
+    pub settle_signature: Option<String>,
+    /// The last block height its blockhash is valid for.
+    pub settle_last_valid_height: Option<i64>,
+    /// When it was settled (unix ms).
+    pub settled_at_ms: Option<i64>,
+    /// Why it needs a person.
+    pub review_reason: Option<String>,
+    /// The worker holding it.
+    pub claimed_by: Option<String>,
+}
+
+impl StoredRequest {
+    /// Its state.
+    pub fn state(&self) -> Result<RequestState, UnknownState> {
+        self.state_name.parse()
+    }
+}
+
+/// What a transition writes besides the state (`None` leaves a column as it is).
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    /// The amount to pay.
+    pub quote: Option<i64>,
+    /// The provider's payment id.
+    pub payment_id: Option<String>,
+    /// The signed settle transaction (base64).
+    pub settle_tx: Option<String>,
+    /// Its signature.
+    pub settle_signature: Option<String>,
+    /// Its last valid block height.
+    pub settle_last_valid_height: Option<i64>,
+    /// When it was settled.
+    pub settled_at_ms: Option<i64>,
+    /// Why it needs a person.
+    pub review_reason: Option<String>,
+    /// Count one more provider call.
+    pub count_payout_attempt: bool,
+}
+
+/// The bridge's database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Milliseconds since the unix epoch.
+pub fn now_ms() -> i64 {
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        install_default_drivers();
+        let (backend, url, connections) = if let Some(path) = url.strip_prefix("sqlite://") {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            (Backend::Sqlite, format!("{url}{separator}mode=rwc"), 1)
+        } else if url.starts_with("sqlite:") {
+            (Backend::Sqlite, url.to_owned(), 1)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_owned(), 8)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(connections)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        connection.execute("PRAGMA journal_mode = WAL").await?;
+                        connection.execute("PRAGMA busy_timeout = 5000").await?;
+                        connection.execute("PRAGMA synchronous = FULL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the connections.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The ingest cursor of `program`.
+    pub async fn cursor(&self, program: &str) -> Result<Option<Cursor>, StoreError> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT signature, slot FROM ingest_cursor WHERE program = $1")
+                .bind(program)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(signature, slot)| Cursor { signature, slot }))
+    }
+
+    /// Records what one transaction of the history said and moves the cursor past it, in one
+    /// database transaction: a crash leaves both or neither. Returns how many requests were new.
+    pub async fn ingest(
+        &self,
+        program: &str,
+        cursor: &Cursor,
+        requests: &[NewRequest],
+        worker: &str,
+    ) -> Result<usize, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let mut inserted = 0;
+        for request in requests {
+            inserted += insert_request(&mut transaction, request, worker).await?;
+        }
+        sqlx::query(
+            "INSERT INTO ingest_cursor (program, signature, slot) VALUES ($1, $2, $3) \
+             ON CONFLICT (program) DO UPDATE SET signature = excluded.signature, slot = excluded.slot",
+        )
+        .bind(program)
+        .bind(&cursor.signature)
+        .bind(cursor.slot)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Records requests the reconcile pass found pending on chain; known ones are left alone.
+    /// Returns how many were new.
+    pub async fn insert_found(
+        &self,
+        requests: &[NewRequest],
+        worker: &str,
+    ) -> Result<usize, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let mut inserted = 0;
+        for request in requests {
+            inserted += insert_request(&mut transaction, request, worker).await?;
+        }
+        transaction.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Takes or renews the lease `name` for `holder` until `ttl_ms` from now. False when another
+    /// holder's lease is still running.
+    pub async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let result = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms \
+             WHERE leases.holder = excluded.holder OR leases.expires_ms < $4",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now.saturating_add(ttl_ms))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Gives up `holder`'s lease `name` (graceful shutdown), so another worker takes over now.
+    pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Claims the oldest open request that is due and not held by a live claim of another
+    /// worker, until `lease_ms` from now. PostgreSQL skips rows other workers are claiming
+    /// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+    pub async fn claim_next(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<Option<StoredRequest>, StoreError> {
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address = ( \
+               SELECT address FROM requests WHERE state IN {OPEN_STATES} AND next_attempt_ms <= $3 \
+               AND (claimed_by IS NULL OR claimed_by = $1 OR claim_expires_ms < $3) \
+               ORDER BY discovered_at_ms, address LIMIT 1 {lock}) \
+             RETURNING {REQUEST_COLUMNS}"
+        );
+        let now = now_ms();
+        let claimed = sqlx::query_as::<_, StoredRequest>(&sql)
+            .bind(worker)
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(claimed)
+    }
+
+    /// Lets go of `worker`'s claim on `address`.
+    pub async fn release_claim(&self, address: &str, worker: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE requests SET claimed_by = NULL, claim_expires_ms = NULL \
+             WHERE address = $1 AND claimed_by = $2",
+        )
+        .bind(address)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves `address` from `from` to `to` with `changes`, only if it is still in `from` and
+    /// claimed by `worker` (its claim is renewed for `lease_ms`). False when it was not: another
+    /// worker took it over, and this one must stop working on it.
+    pub async fn transition(
+        &self,
+        address: &str,
+        worker: &str,
+        from: RequestState,
+        to: RequestState,
+        changes: Changes,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        debug_assert!(from.may_become(to), "{from} -> {to}");
+        let now = now_ms();
+        let mut transaction = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE requests SET state = $1, quote = COALESCE($2, quote), \
+               payment_id = COALESCE($3, payment_id), settle_tx = COALESCE($4, settle_tx), \
+               settle_signature = COALESCE($5, settle_signature), \
+               settle_last_valid_height = COALESCE($6, settle_last_valid_height), \
+               settled_at_ms = COALESCE($7, settled_at_ms), review_reason = COALESCE($8, review_reason), \
+               payout_attempts = payout_attempts + $9, updated_at_ms = $10, claim_expires_ms = $11 \
+             WHERE address = $12 AND state = $13 AND claimed_by = $14",
+        )
+        .bind(to.as_str())
+        .bind(changes.quote)
+        .bind(changes.payment_id)
+        .bind(changes.settle_tx)
+        .bind(changes.settle_signature)
+        .bind(changes.settle_last_valid_height)
+        .bind(changes.settled_at_ms)
+        .bind(changes.review_reason)
+        .bind(i64::from(changes.count_payout_attempt))
+        .bind(now)
+        .bind(now.saturating_add(lease_ms))
+        .bind(address)
+        .bind(from.as_str())
+        .bind(worker)
+        .execute(&mut *transaction)
+        .await?;
+        if updated.rows_affected() != 1 {
+            transaction.rollback().await?;
+            return Ok(false);
+        }
+        record_transition(&mut transaction, address, Some(from), to, worker, now).await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// Postpones `address` (claimed by `worker`) until `at_ms`, counting a provider attempt if
+    /// `count_payout_attempt`, and releases the claim.
+    pub async fn defer(
+        &self,
+        address: &str,
+        worker: &str,
+        at_ms: i64,
+        count_payout_attempt: bool,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE requests SET next_attempt_ms = $1, payout_attempts = payout_attempts + $2, \
+               claimed_by = NULL, claim_expires_ms = NULL, updated_at_ms = $3 \
+             WHERE address = $4 AND claimed_by = $5",
+        )
+        .bind(at_ms)
+        .bind(i64::from(count_payout_attempt))
+        .bind(now_ms())
+        .bind(address)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The request at `address`.
+    pub async fn request(&self, address: &str) -> Result<Option<StoredRequest>, StoreError> {
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE address = $1");
+        Ok(sqlx::query_as::<_, StoredRequest>(&sql)
+            .bind(address)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Every request, oldest first.
+    pub async fn requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
+        let sql =
+            format!("SELECT {REQUEST_COLUMNS} FROM requests ORDER BY discovered_at_ms, address");
+        Ok(sqlx::query_as::<_, StoredRequest>(&sql)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// How many requests are in each state.
+    pub async fn counts(&self) -> Result<Vec<(RequestState, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM requests GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(name, count)| Ok((name.parse()?, count)))
+            .collect()
+    }
+
+    /// The states `address` went through, in order (the audit trail).
+    pub async fn history(&self, address: &str) -> Result<Vec<RequestState>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT to_state FROM transitions WHERE address = $1 ORDER BY seq")
+                .bind(address)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(|(name,)| Ok(name.parse()?)).collect()
+    }
+}
+
+/// Inserts `request` as discovered unless it is known; returns 1 if it was new.
+async fn insert_request(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    request: &NewRequest,
+    worker: &str,
+) -> Result<usize, StoreError> {
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, currency, \
+           created_at, discovered_signature, discovered_slot, discovered_at_ms, state, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12) \
+         ON CONFLICT (address) DO NOTHING",
+    )
+    .bind(&request.address)
+    .bind(&request.pool)
+    .bind(request.request_id)
+    .bind(&request.user_key)
+    .bind(request.amount)
+    .bind(request.rate)
+    .bind(request.quoted)
+    .bind(&request.currency)
+    .bind(request.created_at)
+    .bind(&request.signature)
+    .bind(request.slot)
+    .bind(now)
+    .bind(RequestState::Discovered.as_str())
+    .execute(&mut **transaction)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(0);
+    }
+    record_transition(
+        transaction,
+        &request.address,
+        None,
+        RequestState::Discovered,
+        worker,
+        now,
+    )
+    .await?;
+    Ok(1)
+}
+
+/// Appends an audit row.
+async fn record_transition(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    address: &str,
+    from: Option<RequestState>,
+    to: RequestState,
+    worker: &str,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO transitions (address, seq, from_state, to_state, worker, at_ms) \
+         SELECT $1, COUNT(*), $2, $3, $4, $5 FROM transitions WHERE address = $1",
+    )
+    .bind(address)
+    .bind(from.map(RequestState::as_str))
+    .bind(to.as_str())
+    .bind(worker)
+    .bind(at_ms)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! A small payment provider over real HTTP, as the bridge's HTTP adapter expects one: `POST
+//! /payouts` with an `Idempotency-Key` executes a payment once per key and answers every repeat
+//! with the first payment. It records every call, and fails or times out on command.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::json;
+
+use crate::http_provider::{IDEMPOTENCY_HEADER, PayoutOrder};
+
+/// One call the provider received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderCall {
+    /// Its idempotency key (empty when missing).
+    pub key: String,
+    /// Its order.
+    pub order: PayoutOrder,
+}
+
+/// One payment the provider executed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payment {
+    /// The provider's id.
+    pub payment_id: String,
+    /// The key it was executed under.
+    pub key: String,
+    /// What was paid.
+    pub order: PayoutOrder,
+}
+
+#[derive(Default)]
+struct Ledger {
+    calls: Vec<ProviderCall>,
+    payments: Vec<Payment>,
+    fail_next: u32,
+    slow_next: u32,
+    refuse_users: Vec<String>,
+}
+
+/// The provider, listening on a local port until dropped.
+pub struct TestProvider {
+    /// Its base URL.
+    pub url: String,
+    ledger: Arc<Mutex<Ledger>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// How long a "slow" answer takes: longer than any client timeout the tests set.
+pub const SLOW_ANSWER: Duration = Duration::from_secs(5);
+
+impl TestProvider {
+    /// Starts a provider on a free local port.
+    pub async fn start() -> std::io::Result<Self> {
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let app = Router::new()
+            .route("/payouts", post(payout))
+            .with_state(ledger.clone());
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            url,
+            ledger,
+            server,
+        })
+    }
+
+    /// The next `n` calls answer 500 without paying.
+    pub fn fail_next(&self, n: u32) {
+        self.ledger.lock().expect("ledger").fail_next = n;
+    }
+
+    /// The next `n` calls pay, then answer only after [`SLOW_ANSWER`] (the client times out
+    /// without knowing it was paid).
+    pub fn slow_next(&self, n: u32) {
+        self.ledger.lock().expect("ledger").slow_next = n;
+    }
+
+    /// Payouts to `user` are refused with 422.
+    pub fn refuse_user(&self, user: &str) {
+        self.ledger
+            .lock()
+            .expect("ledger")
+            .refuse_users
+            .push(user.to_owned());
+    }
+
+    /// Every call received.
+    pub fn calls(&self) -> Vec<ProviderCall> {
+        self.ledger.lock().expect("ledger").calls.clone()
+    }
+
+    /// Every payment executed.
+    pub fn payments(&self) -> Vec<Payment> {
+        self.ledger.lock().expect("ledger").payments.clone()
+    }
+}
+
+impl Drop for TestProvider {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn payout(
+    State(ledger): State<Arc<Mutex<Ledger>>>,
+    headers: HeaderMap,
+    Json(order): Json<PayoutOrder>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (answer, slow) = {
+        let mut ledger = ledger.lock().expect("ledger");
+        ledger.calls.push(ProviderCall {
+            key: key.clone(),
+            order: order.clone(),
+        });
+        if key.is_empty() {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": "Idempotency-Key is required"})),
+            );
+        }
+        if ledger.fail_next > 0 {
+            ledger.fail_next -= 1;
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"error": "provider unavailable"})),
+            );
+        }
+        if ledger.refuse_users.contains(&order.user) {
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(json!({"error": "payee account closed"})),
+            );
+        }
+        let answer = match ledger.payments.iter().find(|p| p.key == key) {
+            Some(first) if first.order != order => {
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(json!({"error": "Idempotency-Key reused with different parameters"})),
+                );
+            }
+            Some(first) => (StatusCode::OK, first.payment_id.clone()),
+            None => {
+                let payment_id = format!("pay_{:06}", ledger.payments.len() + 1);
+                ledger.payments.push(Payment {
+                    payment_id: payment_id.clone(),
+                    key,
+                    order,
+                });
+                (StatusCode::CREATED, payment_id)
+            }
+        };
+        let slow = ledger.slow_next > 0;
+        if slow {
+            ledger.slow_next -= 1;
+        }
+        (answer, slow)
+    };
+    if slow {
+        tokio::time::sleep(SLOW_ANSWER).await;
+    }
+    (answer.0, Json(json!({"payment_id": answer.1})))
+}

@@ -1,0 +1,603 @@
+//! The payout worker: claims one open request at a time and moves it along the state machine
+//! (see [`crate::state`]), storing each step before the next outside effect. Every step can be
+//! interrupted and redone: the provider sees the same idempotency key, and the chain sees the
+//! same stored settle transaction until it has provably expired.
+
+use std::collections::HashMap;
+
+use allot::state::{ExchangeRequest, Pool, RequestStatus};
+use allot_client::accounts;
+use allot_client::rpc_chain::RpcChain;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result};
+use solana_sdk::signature::{Keypair, Signer};
+
+use crate::crash::crash_point;
+use crate::http_provider::{HttpProvider, PayoutOrder, PayoutOutcome};
+use crate::metrics::Metrics;
+use crate::rpc_failure::RpcFailure;
+use crate::settle::{self, SettleStatus, SignedSettle};
+use crate::state::RequestState;
+use crate::store::{Changes, Store, StoredRequest, now_ms};
+
+/// How long a claim holds without renewal.
+pub const CLAIM_MS: i64 = 60_000;
+/// The pause before a sent settle transaction's status is read again.
+const SETTLE_RECHECK_MS: i64 = 800;
+/// Pay off chain only while at least this much of the user's cancel timeout is left (seconds),
+/// so a user cannot cancel (and get the units back) after being paid but before settlement.
+const CANCEL_MARGIN_SECONDS: i64 = 600;
+
+/// How users are paid.
+pub enum PayoutAdapter {
+    /// The pool's stablecoin, in the settle transaction.
+    Onchain {
+        /// The treasury token account, if not the authority's associated account.
+        treasury: Option<Pubkey>,
+    },
+    /// A payment provider over HTTP.
+    Http {
+        /// The provider.
+        provider: HttpProvider,
+        /// Calls before manual review.
+        max_attempts: u32,
+    },
+}
+
+/// What one step did.
+enum Step {
+    /// The request moved; take the next step.
+    Moved,
+    /// Nothing to do before `at_ms`; the claim is released.
+    Later { at_ms: i64, counted_attempt: bool },
+    /// The request is final, or another worker took it over.
+    Done,
+}
+
+/// Moves claimed requests forward.
+pub struct Worker<'a> {
+    /// The cluster.
+    pub chain: &'a RpcChain,
+    /// The database.
+    pub store: &'a Store,
+    /// The settlement authority.
+    pub authority: &'a Keypair,
+    /// How users are paid.
+    pub payout: &'a PayoutAdapter,
+    /// This worker's name in claims.
+    pub name: &'a str,
+    /// Where failures and latencies go.
+    pub metrics: &'a Metrics,
+}
+
+impl Worker<'_> {
+    /// Works on due requests until none is left or `stop` says so; returns how many were taken.
+    pub async fn drain(&self, stop: &dyn Fn() -> bool) -> Result<usize> {
+        let mut pools = HashMap::new();
+        let mut taken = 0;
+        while !stop() {
+            let Some(claimed) = self.store.claim_next(self.name, CLAIM_MS).await? else {
+                break;
+            };
+            taken += 1;
+            let address = claimed.address.clone();
+            if let Err(error) = self.advance(claimed, &mut pools).await {
+                tracing::warn!(%address, "request not advanced: {error:#}");
+                self.store
+                    .defer(&address, self.name, now_ms().saturating_add(2_000), false)
+                    .await?;
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Takes steps on `claimed` until it is final, waits, or is lost.
+    async fn advance(
+        &self,
+        mut claimed: StoredRequest,
+        pools: &mut HashMap<Pubkey, Pool>,
+    ) -> Result<()> {
+        loop {
+            match self.step(&claimed, pools).await? {
+                Step::Moved => {
+                    claimed = self
+                        .store
+                        .request(&claimed.address)
+                        .await?
+                        .context("a stored request vanished")?;
+                }
+                Step::Later {
+                    at_ms,
+                    counted_attempt,
+                } => {
+                    self.store
+                        .defer(&claimed.address, self.name, at_ms, counted_attempt)
+                        .await?;
+                    return Ok(());
+                }
+                Step::Done => {
+                    self.store
+                        .release_claim(&claimed.address, self.name)
+                        .await?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// One step of `row`.
+    async fn step(&self, row: &StoredRequest, pools: &mut HashMap<Pubkey, Pool>) -> Result<Step> {
+        let state = row.state()?;
+        let address: Pubkey = row.address.parse().context("stored address")?;
+        match state {
+            RequestState::Discovered => {
+                let Some(on_chain) = self.on_chain(address).await? else {
+                    return self
+                        .review(row, state, "the request account is not on chain")
+                        .await;
+                };
+                if let Some(step) = self.unless_pending(row, state, &on_chain).await? {
+                    return Ok(step);
+                }
+                if let Some(mismatch) = mismatch(row, &on_chain) {
+                    return self.review(row, state, &mismatch).await;
+                }
+                let quote = i64::try_from(on_chain.quoted).context("quote out of range")?;
+                let changes = Changes {
+                    quote: Some(quote),
+                    ..Changes::default()
+                };
+                self.moved(row, state, RequestState::Quoted, changes, "quoted")
+                    .await
+            }
+            RequestState::Quoted => {
+                let Some(on_chain) = self.on_chain(address).await? else {
+                    return self
+                        .review(row, state, "the request account is not on chain")
+                        .await;
+                };
+                if let Some(step) = self.unless_pending(row, state, &on_chain).await? {
+                    return Ok(step);
+                }
+                match self.payout {
+                    PayoutAdapter::Onchain { treasury } => {
+                        let pool = self.pool(on_chain.pool, pools).await?;
+                        let Some(payout_mint) = pool.exchange.payout_mint else {
+                            return self
+                                .review(
+                                    row,
+                                    state,
+                                    "the bridge pays on chain but the pool has no payout mint",
+                                )
+                                .await;
+                        };
+                        let mint_program = self.owner_of(payout_mint).await?;
+                        let payout = settle::onchain_payout(
+                            &pool,
+                            &on_chain,
+                            &self.authority.pubkey(),
+                            mint_program,
+                            *treasury,
+                        );
+                        let reference = settle::payout_reference(&row.address);
+                        let signed = self.sign(&on_chain, reference, payout).await?;
+                        self.send_new(row, state, signed).await
+                    }
+                    PayoutAdapter::Http { .. } => {
+                        let pool = self.pool(on_chain.pool, pools).await?;
+                        let now = self.chain_time().await?;
+                        let deadline = on_chain
+                            .created_at
+                            .saturating_add(pool.exchange.cancel_timeout_seconds);
+                        if now > deadline.saturating_sub(CANCEL_MARGIN_SECONDS) {
+                            return self
+                                .review(
+                                    row,
+                                    state,
+                                    "too close to the user's cancel time to pay off chain safely",
+                                )
+                                .await;
+                        }
+                        self.moved(
+                            row,
+                            state,
+                            RequestState::PayoutPending,
+                            Changes::default(),
+                            "payout_pending",
+                        )
+                        .await
+                    }
+                }
+            }
+            RequestState::PayoutPending => {
+                let PayoutAdapter::Http {
+                    provider,
+                    max_attempts,
+                } = self.payout
+                else {
+                    return self
+                        .review(
+                            row,
+                            state,
+                            "payout pending but the bridge is configured to pay on chain",
+                        )
+                        .await;
+                };
+                let on_chain = self.on_chain(address).await?;
+                if on_chain.as_ref().map(|r| r.status) != Some(RequestStatus::Pending) {
+                    let reason = format!(
+                        "the request is {} on chain while its payout is pending: check the provider for key {}",
+                        on_chain.map_or("gone".into(), |r| format!("{:?}", r.status)),
+                        crate::http_provider::idempotency_key(&row.address)
+                    );
+                    return self.review(row, state, &reason).await;
+                }
+                if row.payout_attempts >= i64::from(*max_attempts) {
+                    let reason = format!(
+                        "the payment provider did not pay after {} attempts",
+                        row.payout_attempts
+                    );
+                    return self.review(row, state, &reason).await;
+                }
+                let quote = row.quote.context("a pending payout has no quote")?;
+                let order = PayoutOrder {
+                    request: row.address.clone(),
+                    user: row.user_key.clone(),
+                    amount: u64::try_from(quote).context("negative quote")?,
+                    currency: row.currency.clone(),
+                };
+                match provider.pay(&order).await {
+                    PayoutOutcome::Paid { payment_id } => {
+                        crash_point("payout_called");
+                        let changes = Changes {
+                            payment_id: Some(payment_id),
+                            count_payout_attempt: true,
+                            ..Changes::default()
+                        };
+                        self.moved(row, state, RequestState::Paid, changes, "paid")
+                            .await
+                    }
+                    PayoutOutcome::Retry(reason) => {
+                        tracing::warn!(address = %row.address, attempts = row.payout_attempts + 1, "payout to retry: {reason}");
+                        let backoff = 500_i64
+                            .saturating_mul(1 << row.payout_attempts.clamp(0, 7))
+                            .min(60_000);
+                        Ok(Step::Later {
+                            at_ms: now_ms().saturating_add(backoff),
+                            counted_attempt: true,
+                        })
+                    }
+                    PayoutOutcome::Refused(reason) => self.review(row, state, &reason).await,
+                }
+            }
+            RequestState::Paid => {
+                let Some(on_chain) = self.on_chain(address).await? else {
+                    return self
+                        .review(row, state, "paid, but the request account is gone")
+                        .await;
+                };
+                match on_chain.status {
+                    RequestStatus::Pending => {}
+                    RequestStatus::Settled => return self.settled(row, state).await,
+                    other => {
+                        let reason = format!("paid, but the request was {other:?} on chain");
+                        return self.review(row, state, &reason).await;
+                    }
+                }
+                let payment_id = row
+                    .payment_id
+                    .as_deref()
+                    .context("paid without a payment id")?;
+                let signed = self
+                    .sign(&on_chain, settle::payout_reference(payment_id), None)
+                    .await?;
+                self.send_new(row, state, signed).await
+            }
+            RequestState::SettleSent => self.follow_settle(row, address, pools).await,
+            RequestState::Settled | RequestState::Withdrawn | RequestState::ManualReview => {
+                Ok(Step::Done)
+            }
+        }
+    }
+
+    /// Reads the stored settle transaction's fate and acts on it.
+    async fn follow_settle(
+        &self,
+        row: &StoredRequest,
+        address: Pubkey,
+        pools: &mut HashMap<Pubkey, Pool>,
+    ) -> Result<Step> {
+        let state = RequestState::SettleSent;
+        let (Some(signature), Some(base64), Some(last_valid)) = (
+            row.settle_signature.as_deref(),
+            row.settle_tx.as_deref(),
+            row.settle_last_valid_height,
+        ) else {
+            return self
+                .review(row, state, "settle sent without a stored transaction")
+                .await;
+        };
+        let last_valid = u64::try_from(last_valid).context("stored block height")?;
+        match self.rpc(settle::status(self.chain.client(), signature, last_valid).await)? {
+            SettleStatus::Succeeded => self.settled(row, state).await,
+            SettleStatus::InFlight => {
+                self.rpc(settle::send(self.chain.client(), base64).await)?;
+                Ok(Step::Later {
+                    at_ms: now_ms().saturating_add(SETTLE_RECHECK_MS),
+                    counted_attempt: false,
+                })
+            }
+            SettleStatus::Failed(error) => match self.on_chain(address).await?.map(|r| r.status) {
+                Some(RequestStatus::Settled) => self.settled(row, state).await,
+                _ => {
+                    let reason = format!("the settle transaction {signature} failed: {error}");
+                    self.review(row, state, &reason).await
+                }
+            },
+            SettleStatus::Expired => {
+                let Some(on_chain) = self.on_chain(address).await? else {
+                    return self.review(row, state, "the request account is gone").await;
+                };
+                match on_chain.status {
+                    RequestStatus::Settled => self.settled(row, state).await,
+                    RequestStatus::Pending => {
+                        tracing::info!(address = %row.address, "settle transaction expired unseen; signing a new one");
+                        let payout = match self.payout {
+                            PayoutAdapter::Onchain { treasury } => {
+                                let pool = self.pool(on_chain.pool, pools).await?;
+                                let mint = pool
+                                    .exchange
+                                    .payout_mint
+                                    .context("the pool lost its payout mint")?;
+                                let program = self.owner_of(mint).await?;
+                                settle::onchain_payout(
+                                    &pool,
+                                    &on_chain,
+                                    &self.authority.pubkey(),
+                                    program,
+                                    *treasury,
+                                )
+                            }
+                            PayoutAdapter::Http { .. } => None,
+                        };
+                        let reference = match &row.payment_id {
+                            Some(payment_id) => settle::payout_reference(payment_id),
+                            None => settle::payout_reference(&row.address),
+                        };
+                        let signed = self.sign(&on_chain, reference, payout).await?;
+                        self.send_new(row, state, signed).await
+                    }
+                    other => match self.payout {
+                        // Nothing moved: the payout was inside the transaction that never landed.
+                        PayoutAdapter::Onchain { .. } => {
+                            self.moved(
+                                row,
+                                state,
+                                RequestState::Withdrawn,
+                                Changes::default(),
+                                "withdrawn",
+                            )
+                            .await
+                        }
+                        PayoutAdapter::Http { .. } => {
+                            let reason = format!(
+                                "paid, but the request was {other:?} on chain before settlement"
+                            );
+                            self.review(row, state, &reason).await
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// Stores `signed` (before it is ever sent), then sends it.
+    async fn send_new(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        signed: SignedSettle,
+    ) -> Result<Step> {
+        let changes = Changes {
+            settle_tx: Some(signed.base64.clone()),
+            settle_signature: Some(signed.signature.clone()),
+            settle_last_valid_height: Some(
+                i64::try_from(signed.last_valid_height).context("block height")?,
+            ),
+            ..Changes::default()
+        };
+        if !self
+            .store
+            .transition(
+                &row.address,
+                self.name,
+                from,
+                RequestState::SettleSent,
+                changes,
+                CLAIM_MS,
+            )
+            .await?
+        {
+            return Ok(Step::Done);
+        }
+        crash_point("settle_sent");
+        self.rpc(settle::send(self.chain.client(), &signed.base64).await)?;
+        crash_point("settle_broadcast");
+        Ok(Step::Later {
+            at_ms: now_ms().saturating_add(SETTLE_RECHECK_MS),
+            counted_attempt: false,
+        })
+    }
+
+    /// Moves `row` from `from` to `to`; `Done` if another worker had taken it.
+    async fn moved(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        to: RequestState,
+        changes: Changes,
+        point: &str,
+    ) -> Result<Step> {
+        if self
+            .store
+            .transition(&row.address, self.name, from, to, changes, CLAIM_MS)
+            .await?
+        {
+            tracing::info!(address = %row.address, %from, %to, "request moved");
+            crash_point(point);
+            Ok(if to.is_final() {
+                Step::Done
+            } else {
+                Step::Moved
+            })
+        } else {
+            Ok(Step::Done)
+        }
+    }
+
+    /// Records the settlement and its latency.
+    async fn settled(&self, row: &StoredRequest, from: RequestState) -> Result<Step> {
+        let now = now_ms();
+        let changes = Changes {
+            settled_at_ms: Some(now),
+            ..Changes::default()
+        };
+        let step = self
+            .moved(row, from, RequestState::Settled, changes, "settled")
+            .await?;
+        let seconds = now.saturating_sub(row.discovered_at_ms).max(0) as f64 / 1000.0;
+        self.metrics.payout_latency.observe(seconds);
+        Ok(step)
+    }
+
+    /// Stops `row` for a person, with `reason`.
+    async fn review(&self, row: &StoredRequest, from: RequestState, reason: &str) -> Result<Step> {
+        tracing::error!(address = %row.address, %from, "manual review: {reason}");
+        let changes = Changes {
+            review_reason: Some(reason.to_owned()),
+            ..Changes::default()
+        };
+        self.moved(
+            row,
+            from,
+            RequestState::ManualReview,
+            changes,
+            "manual_review",
+        )
+        .await
+    }
+
+    /// `Some(step)` when the request is no longer pending on chain (settled elsewhere, or
+    /// cancelled/rejected before anything was paid).
+    async fn unless_pending(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        on_chain: &ExchangeRequest,
+    ) -> Result<Option<Step>> {
+        Ok(match on_chain.status {
+            RequestStatus::Pending => None,
+            RequestStatus::Settled => Some(self.settled(row, from).await?),
+            RequestStatus::Cancelled | RequestStatus::Rejected => Some(
+                self.moved(
+                    row,
+                    from,
+                    RequestState::Withdrawn,
+                    Changes::default(),
+                    "withdrawn",
+                )
+                .await?,
+            ),
+        })
+    }
+
+    /// The ExchangeRequest account at `address`.
+    async fn on_chain(&self, address: Pubkey) -> Result<Option<ExchangeRequest>> {
+        accounts::fetch::<ExchangeRequest>(self.chain, address)
+            .await
+            .map_err(|error| self.rpc_error("getAccountInfo", error))
+    }
+
+    /// The pool `address`, read once per drain.
+    async fn pool(&self, address: Pubkey, pools: &mut HashMap<Pubkey, Pool>) -> Result<Pool> {
+        if let Some(pool) = pools.get(&address) {
+            return Ok(pool.clone());
+        }
+        let pool = accounts::fetch::<Pool>(self.chain, address)
+            .await
+            .map_err(|error| self.rpc_error("getAccountInfo", error))?
+            .with_context(|| format!("pool {address} is not on chain"))?;
+        pools.insert(address, pool.clone());
+        Ok(pool)
+    }
+
+    /// The program owning `account` (a mint's token program).
+    async fn owner_of(&self, account: Pubkey) -> Result<Pubkey> {
+        use allot_client::chain::Chain as _;
+        let found = self
+            .chain
+            .account(account)
+            .await
+            .map_err(|error| self.rpc_error("getAccountInfo", error))?
+            .with_context(|| format!("account {account} is not on chain"))?;
+        Ok(found.owner)
+    }
+
+    /// The cluster's clock.
+    async fn chain_time(&self) -> Result<i64> {
+        use allot_client::chain::Chain as _;
+        self.chain
+            .unix_timestamp()
+            .await
+            .map_err(|error| self.rpc_error("getAccountInfo", error))
+    }
+
+    /// Signs the settle transaction of `request`.
+    async fn sign(
+        &self,
+        request: &ExchangeRequest,
+        reference: [u8; 32],
+        payout: Option<allot_client::instructions::OnChainPayout>,
+    ) -> Result<SignedSettle> {
+        self.rpc(
+            settle::sign(
+                self.chain.client(),
+                self.authority,
+                request,
+                reference,
+                payout,
+            )
+            .await,
+        )
+    }
+
+    /// `result`, counting its failure.
+    fn rpc<T>(&self, result: Result<T, RpcFailure>) -> Result<T> {
+        result.map_err(|failure| {
+            self.metrics.rpc_failed(&failure);
+            failure.into()
+        })
+    }
+
+    /// Counts and wraps a failed read.
+    fn rpc_error(&self, method: &'static str, error: impl ToString) -> anyhow::Error {
+        let failure = RpcFailure::new(method, error);
+        self.metrics.rpc_failed(&failure);
+        failure.into()
+    }
+}
+
+/// Why the account does not match the stored request, if it does not.
+fn mismatch(row: &StoredRequest, on_chain: &ExchangeRequest) -> Option<String> {
+    let same = on_chain.user.to_string() == row.user_key
+        && on_chain.pool.to_string() == row.pool
+        && i64::try_from(on_chain.id).ok() == Some(row.request_id)
+        && i64::try_from(on_chain.amount).ok() == Some(row.amount)
+        && i64::try_from(on_chain.quoted).ok() == Some(row.quoted);
+    (!same).then(|| {
+        format!(
+            "the account (user {}, amount {}, quote {}) differs from the event (user {}, amount {}, quote {})",
+            on_chain.user, on_chain.amount, on_chain.quoted, row.user_key, row.amount, row.quoted
+        )
+    })
+}

@@ -1,0 +1,308 @@
+//! The store on both databases it supports: a real SQLite file and a real PostgreSQL server.
+//! Every test runs the same body on each.
+
+use std::collections::HashSet;
+
+use allot_bridge::state::RequestState;
+use allot_bridge::store::{Changes, Cursor, NewRequest, Store};
+use allot_bridge::test_support::postgres::TestPostgres;
+
+fn request(n: u32) -> NewRequest {
+    NewRequest {
+        address: format!("Request{n:04}"),
+        pool: "Pool".into(),
+        request_id: i64::from(n),
+        user_key: format!("User{n}"),
+        amount: 1_000,
+        rate: 25_000,
+        quoted: 2_500,
+        currency: "USD".into(),
+        created_at: 1_700_000_000,
+        signature: Some(format!("Sig{n}")),
+        slot: 100 + i64::from(n),
+    }
+}
+
+async fn sqlite() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bridge.db").display());
+    let store = Store::open(&url).await.expect("SQLite store opens");
+    (dir, store)
+}
+
+async fn postgres(server: &TestPostgres) -> Store {
+    let database = server.database().await.expect("test database");
+    Store::open(&database.url)
+        .await
+        .expect("PostgreSQL store opens")
+}
+
+async fn ingest_is_atomic_and_idempotent(store: &Store) {
+    assert_eq!(store.cursor("prog").await.unwrap(), None);
+    let cursor = Cursor {
+        signature: "Sig1".into(),
+        slot: 101,
+    };
+    let new = store
+        .ingest("prog", &cursor, &[request(1), request(2)], "w1")
+        .await
+        .unwrap();
+    assert_eq!(new, 2);
+    assert_eq!(store.cursor("prog").await.unwrap(), Some(cursor.clone()));
+    // The same transaction read again (its slot is re-read after a restart): nothing new.
+    let again = store
+        .ingest("prog", &cursor, &[request(1)], "w1")
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(
+        store
+            .insert_found(&[request(2), request(3)], "w1")
+            .await
+            .unwrap(),
+        1
+    );
+    let stored = store.requests().await.unwrap();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored
+            .iter()
+            .all(|r| r.state().unwrap() == RequestState::Discovered)
+    );
+    assert_eq!(
+        store.history("Request0001").await.unwrap(),
+        [RequestState::Discovered]
+    );
+}
+
+async fn transitions_need_the_state_and_the_claim(store: &Store) {
+    store.insert_found(&[request(1)], "w1").await.unwrap();
+    let claimed = store
+        .claim_next("w1", 60_000)
+        .await
+        .unwrap()
+        .expect("claimable");
+    assert_eq!(claimed.address, "Request0001");
+    // Another worker neither claims it nor moves it.
+    assert!(store.claim_next("w2", 60_000).await.unwrap().is_none());
+    let quote = Changes {
+        quote: Some(2_500),
+        ..Changes::default()
+    };
+    assert!(
+        !store
+            .transition(
+                "Request0001",
+                "w2",
+                RequestState::Discovered,
+                RequestState::Quoted,
+                quote.clone(),
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+    // A stale expected state changes nothing.
+    assert!(
+        !store
+            .transition(
+                "Request0001",
+                "w1",
+                RequestState::Quoted,
+                RequestState::PayoutPending,
+                Changes::default(),
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .transition(
+                "Request0001",
+                "w1",
+                RequestState::Discovered,
+                RequestState::Quoted,
+                quote,
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+    let paid = Changes {
+        payment_id: Some("pay_1".into()),
+        count_payout_attempt: true,
+        ..Changes::default()
+    };
+    assert!(
+        store
+            .transition(
+                "Request0001",
+                "w1",
+                RequestState::Quoted,
+                RequestState::PayoutPending,
+                Changes::default(),
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .transition(
+                "Request0001",
+                "w1",
+                RequestState::PayoutPending,
+                RequestState::Paid,
+                paid,
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+    let row = store.request("Request0001").await.unwrap().unwrap();
+    assert_eq!(row.state().unwrap(), RequestState::Paid);
+    assert_eq!(row.quote, Some(2_500), "earlier columns are kept");
+    assert_eq!(row.payment_id.as_deref(), Some("pay_1"));
+    assert_eq!(row.payout_attempts, 1);
+    assert_eq!(
+        store.history("Request0001").await.unwrap(),
+        [
+            RequestState::Discovered,
+            RequestState::Quoted,
+            RequestState::PayoutPending,
+            RequestState::Paid
+        ]
+    );
+    // Deferred: released and not due until later.
+    store
+        .defer("Request0001", "w1", i64::MAX, false)
+        .await
+        .unwrap();
+    assert!(store.claim_next("w2", 60_000).await.unwrap().is_none());
+}
+
+async fn an_expired_claim_passes_to_another_worker(store: &Store) {
+    store.insert_found(&[request(1)], "w1").await.unwrap();
+    let first = store
+        .claim_next("w1", -1)
+        .await
+        .unwrap()
+        .expect("claimable");
+    let taken = store
+        .claim_next("w2", 60_000)
+        .await
+        .unwrap()
+        .expect("expired claim taken over");
+    assert_eq!(first.address, taken.address);
+    // The first worker has lost it: its transition is refused.
+    assert!(
+        !store
+            .transition(
+                &first.address,
+                "w1",
+                RequestState::Discovered,
+                RequestState::Quoted,
+                Changes::default(),
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+}
+
+async fn one_ingester_holds_the_lease(store: &Store) {
+    assert!(store.acquire_lease("ingester", "w1", 60_000).await.unwrap());
+    assert!(
+        store.acquire_lease("ingester", "w1", 60_000).await.unwrap(),
+        "renewed"
+    );
+    assert!(!store.acquire_lease("ingester", "w2", 60_000).await.unwrap());
+    store.release_lease("ingester", "w1").await.unwrap();
+    assert!(store.acquire_lease("ingester", "w2", -1).await.unwrap());
+    // w2's lease has expired: w1 takes it back.
+    assert!(store.acquire_lease("ingester", "w1", 60_000).await.unwrap());
+}
+
+async fn concurrent_claims_never_overlap(store: &Store) {
+    let requests: Vec<_> = (1..=40).map(request).collect();
+    store.insert_found(&requests, "seed").await.unwrap();
+    let claimers = (0..4).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let worker = format!("w{n}");
+            let mut mine = Vec::new();
+            while let Some(claimed) = store.claim_next(&worker, 60_000).await.unwrap() {
+                let moved = store
+                    .transition(
+                        &claimed.address,
+                        &worker,
+                        RequestState::Discovered,
+                        RequestState::Quoted,
+                        Changes::default(),
+                        60_000,
+                    )
+                    .await
+                    .unwrap();
+                assert!(
+                    moved,
+                    "{worker} lost {} it had just claimed",
+                    claimed.address
+                );
+                store
+                    .defer(&claimed.address, &worker, i64::MAX, false)
+                    .await
+                    .unwrap();
+                mine.push(claimed.address);
+            }
+            mine
+        })
+    });
+    let mut all = Vec::new();
+    for claimer in claimers {
+        all.extend(claimer.await.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 40, "every request claimed once: {all:?}");
+    assert_eq!(distinct.len(), 40);
+}
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    let (_dir, store) = super::sqlite().await;
+                    super::$name(&store).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    let server = allot_bridge::test_support::postgres::TestPostgres::start()
+                        .expect("a PostgreSQL server");
+                    let store = super::postgres(&server).await;
+                    super::$name(&store).await;
+                    store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_databases!(
+    ingest_is_atomic_and_idempotent,
+    transitions_need_the_state_and_the_claim,
+    an_expired_claim_passes_to_another_worker,
+    one_ingester_holds_the_lease,
+    concurrent_claims_never_overlap,
+);
+
+#[tokio::test]
+async fn an_unknown_database_url_is_named() {
+    let error = Store::open("mysql://localhost/bridge").await.unwrap_err();
+    assert!(error.to_string().contains("use sqlite://"), "{error}");
+}
