@@ -147,6 +147,7 @@ impl Ingester<'_> {
         }
         let inserted = self.store.insert_found(&found, self.worker).await?;
         if inserted > 0 {
+            crash_point("discovered");
             tracing::warn!(
                 inserted,
                 "the reconcile pass found requests the history had not delivered yet"

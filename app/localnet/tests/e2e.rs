@@ -11,9 +11,10 @@ use allot_client::rpc_chain::RpcChain;
 use allot_client::transaction_events::events_of_transaction;
 use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig, self_test};
+use common::{allot, wallet};
 use futures::StreamExt;
 use solana_commitment_config::CommitmentConfig;
-use solana_keypair::{Keypair, write_keypair_file};
+use solana_keypair::Keypair;
 use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
 use solana_rpc_client_api::config::{
     RpcTransactionConfig, RpcTransactionLogsConfig, RpcTransactionLogsFilter,
@@ -21,40 +22,9 @@ use solana_rpc_client_api::config::{
 use solana_signer::Signer;
 use solana_transaction_status_client_types::UiTransactionEncoding;
 
+mod common;
+
 const POOL_FILE: &str = include_str!("../../../migrations/pools/example.toml");
-
-struct Wallet {
-    key: anchor_lang::prelude::Pubkey,
-    file: String,
-}
-
-fn wallet(dir: &tempfile::TempDir, name: &str) -> (Keypair, Wallet) {
-    let keypair = Keypair::new();
-    let path = dir.path().join(format!("{name}.json"));
-    write_keypair_file(&keypair, &path).expect("keypair written");
-    let wallet = Wallet {
-        key: keypair.pubkey(),
-        file: path.display().to_string(),
-    };
-    (keypair, wallet)
-}
-
-async fn allot(chain: &RpcChain, url: &str, wallet: &Wallet, args: &[&str]) -> serde_json::Value {
-    let mut argv = vec![
-        "allot",
-        "--url",
-        url,
-        "--keypair",
-        &wallet.file,
-        "--output",
-        "json",
-    ];
-    argv.extend_from_slice(args);
-    let text = allot_cli::run_argv(chain, &argv)
-        .await
-        .unwrap_or_else(|e| panic!("allot {args:?} failed: {e:#}"));
-    serde_json::from_str(&text).expect("JSON output")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_product_runs_over_json_rpc_against_the_validator() {

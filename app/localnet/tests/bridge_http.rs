@@ -1,0 +1,191 @@
+//! The payment bridge (a separate `allot-bridge` process) against the real validator over
+//! JSON-RPC and PubSub, paying through a real HTTP payment provider: killed at every state
+//! transition and restarted, it pays each request exactly once; a failed transaction that carried
+//! an event is ignored; SIGTERM stops it cleanly; `status` reads its database.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_bridge::crash::CRASH_POINTS;
+use allot_bridge::http_provider::idempotency_key;
+use allot_bridge::settle::payout_reference;
+use allot_bridge::state::RequestState;
+use allot_bridge::store::Store;
+use allot_bridge::test_support::provider::TestProvider;
+use allot_client::chain::Chain as _;
+use allot_client::{accounts, instructions, pdas};
+use common::bridge_harness::{Bridge, Market, metric, scrape, wait_metric};
+use solana_rpc_client_api::config::RpcSendTransactionConfig;
+use solana_sdk::transaction::Transaction;
+use solana_signer::Signer;
+
+mod common;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_payouts_are_made_once_though_the_bridge_is_killed_at_every_transition() {
+    let market = Market::open(48_899, 49_900, 3, false).await;
+    let provider = TestProvider::start().await.unwrap();
+    let (first, first_quote) = market.request(0, 8).await;
+    let (second, second_quote) = market.request(1, 6).await;
+
+    // A failed transaction whose first instruction requested an exchange (and emitted its event)
+    // before the second one failed: nothing it did happened, and the bridge must not pay it.
+    let state: allot::state::Pool = accounts::fetch(&market.chain, market.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    let next_id = state.exchange_state.next_request_id;
+    let user = &market.users[2].0;
+    let blockhash = market.chain.latest_blockhash().await.unwrap();
+    let doomed = Transaction::new_signed_with_payer(
+        &[
+            instructions::exchange_request(
+                &user.pubkey(),
+                &user.pubkey(),
+                &market.pool,
+                next_id,
+                5,
+            ),
+            instructions::exchange_request(
+                &user.pubkey(),
+                &user.pubkey(),
+                &market.pool,
+                next_id + 1,
+                1_000,
+            ),
+        ],
+        Some(&user.pubkey()),
+        &[user],
+        blockhash,
+    );
+    let doomed_signature = market
+        .chain
+        .client()
+        .send_transaction_with_config(
+            &doomed,
+            RpcSendTransactionConfig {
+                skip_preflight: true,
+                ..RpcSendTransactionConfig::default()
+            },
+        )
+        .await
+        .expect("sent without preflight");
+    let doomed_request = pdas::exchange_request(&market.pool, next_id);
+
+    let database = format!("sqlite://{}", market.dir.path().join("bridge.db").display());
+    let payout = format!(
+        "[payout]\nkind = \"http\"\nurl = \"{}\"\ntimeout_ms = 1000\n",
+        provider.url
+    );
+    let (config, metrics_port) =
+        market.bridge_config("solo", &database, &payout, 500, &market.ws_url);
+    for point in CRASH_POINTS {
+        Bridge::spawn(&config, Some(point)).wait_crash(point).await;
+    }
+    let mut bridge = vec![Bridge::spawn(&config, None)];
+    market.wait_settled(&[first, second], &mut bridge).await;
+
+    // Exactly one payment per request, under its idempotency key, of its quote.
+    let payments = provider.payments();
+    assert_eq!(payments.len(), 2, "{payments:?}");
+    let paid: HashMap<_, _> = payments.iter().map(|p| (p.key.clone(), p)).collect();
+    for (request, quote) in [(first, first_quote), (second, second_quote)] {
+        let payment = paid[&idempotency_key(&request.to_string())];
+        assert_eq!(payment.order.amount, quote);
+        let on_chain: ExchangeRequest = accounts::fetch(&market.chain, request)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(on_chain.status, RequestStatus::Settled);
+        assert_eq!(on_chain.paid_amount, quote);
+        assert_eq!(
+            on_chain.payout_reference,
+            payout_reference(&payment.payment_id)
+        );
+    }
+    // The kill between the provider's answer and storing it made the bridge ask again: the
+    // provider answered with the first payment.
+    let calls = provider.calls();
+    assert!(
+        calls.len() > payments.len(),
+        "a payout was asked for again after the crash: {calls:?}"
+    );
+
+    let (health, _) = scrape(metrics_port, "/healthz").await;
+    assert_eq!(health, 200);
+    // The gauges are refreshed at the end of each pass.
+    let exposition = wait_metric(
+        metrics_port,
+        "allot_bridge_requests{state=\"settled\"}",
+        |n| n == 2.0,
+    )
+    .await;
+    assert_eq!(
+        metric(
+            &exposition,
+            "allot_bridge_requests{state=\"manual_review\"}"
+        ),
+        Some(0.0)
+    );
+    assert!(exposition.contains("allot_bridge_cursor_lag_slots"));
+
+    let stopped = bridge.pop().unwrap().stop().await;
+    assert!(stopped.success(), "SIGTERM is a clean stop: {stopped}");
+
+    // The failed transaction landed, and left no request and no row.
+    let status = market
+        .chain
+        .client()
+        .get_signature_statuses_with_history(&[doomed_signature])
+        .await
+        .unwrap()
+        .value[0]
+        .clone()
+        .expect("the failed transaction is in the history");
+    assert!(status.err.is_some());
+    assert!(
+        market
+            .chain
+            .account(doomed_request)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let store = Store::open(&database).await.unwrap();
+    assert!(
+        store
+            .request(&doomed_request.to_string())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.requests().await.unwrap().len(), 2);
+    let history = store.history(&first.to_string()).await.unwrap();
+    assert_eq!(
+        history,
+        [
+            RequestState::Discovered,
+            RequestState::Quoted,
+            RequestState::PayoutPending,
+            RequestState::Paid,
+            RequestState::SettleSent,
+            RequestState::Settled
+        ]
+    );
+    // `status` reads the same database.
+    let status = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
+        .arg("--config")
+        .arg(&config)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["by_state"]["settled"], 2);
+    assert_eq!(report["open"].as_array().unwrap().len(), 0);
+}

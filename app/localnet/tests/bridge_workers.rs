@@ -1,0 +1,68 @@
+//! Two `allot-bridge` workers sharing one PostgreSQL database pay on chain (the stablecoin moves
+//! inside the settle transaction) against the real validator; one is killed with SIGKILL mid-way,
+//! and every request is still paid exactly once.
+
+use std::time::Duration;
+
+use allot::state::ExchangeRequest;
+use allot_bridge::state::RequestState;
+use allot_bridge::store::Store;
+use allot_bridge::test_support::postgres::TestPostgres;
+use allot_client::accounts;
+use common::bridge_harness::{Bridge, Market, balance};
+
+mod common;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
+    let market = Market::open(58_899, 59_900, 4, true).await;
+    let mint = market.stablecoin.unwrap();
+    let postgres = TestPostgres::start().expect("a PostgreSQL server");
+    let database = postgres.database().await.unwrap();
+    let payout = "[payout]\nkind = \"onchain\"\n";
+    let (first_config, _) = market.bridge_config("w1", &database.url, payout, 500, &market.ws_url);
+    let (second_config, _) = market.bridge_config("w2", &database.url, payout, 500, &market.ws_url);
+    let mut workers = vec![
+        Bridge::spawn(&first_config, None),
+        Bridge::spawn(&second_config, None),
+    ];
+    let mut requests = Vec::new();
+    for n in 0..4 {
+        requests.push(market.request(n, 5 + n as u64).await);
+    }
+    // One worker dies mid-way (kill -9); the other finishes its claims once they expire.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let killed = workers.remove(0);
+    drop(killed);
+    let addresses: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
+    market.wait_settled(&addresses, &mut workers).await;
+
+    let treasury_left = balance(&market.chain, &market.operator.1.key, &mint).await;
+    let mut paid_total = 0;
+    for (n, (address, quote)) in requests.iter().enumerate() {
+        let user = market.users[n].1.key;
+        assert_eq!(
+            balance(&market.chain, &user, &mint).await,
+            *quote,
+            "user {n} paid exactly its quote"
+        );
+        let on_chain: ExchangeRequest = accounts::fetch(&market.chain, *address)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(on_chain.paid_amount, *quote);
+        paid_total += quote;
+    }
+    assert_eq!(treasury_left, 1_000_000 - paid_total);
+    let store = Store::open(&database.url).await.unwrap();
+    let rows = store.requests().await.unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .all(|r| r.state().unwrap() == RequestState::Settled),
+        "{rows:?}"
+    );
+    for worker in workers {
+        assert!(worker.stop().await.success());
+    }
+}

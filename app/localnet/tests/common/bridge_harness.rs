@@ -1,0 +1,476 @@
+//! The bridge suites' harness: a validator with a pool whose users hold units, the
+//! `allot-bridge` process (spawned, crashed, stopped), and a TCP proxy that can freeze a
+//! websocket half-open.
+
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_bridge::crash::CRASH_ENV;
+use allot_client::chain::Chain as _;
+use allot_client::rpc_chain::RpcChain;
+use allot_client::{accounts, pdas};
+use allot_localnet::{Localnet, LocalnetConfig, self_test};
+use anchor_lang::prelude::Pubkey;
+use solana_commitment_config::CommitmentConfig;
+use solana_keypair::Keypair;
+use solana_sdk::transaction::{Transaction, VersionedTransaction};
+use solana_signer::Signer;
+use spl_token_2022_interface::{ID as TOKEN_2022, instruction as token_ix};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::{Wallet, allot, wallet};
+
+const POOL_FILE: &str = include_str!("../../../../migrations/pools/example.toml");
+
+/// A validator with one pool whose users hold allocated units, and a settlement authority (the
+/// operator).
+pub struct Market {
+    pub _localnet: Localnet,
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub ws_url: String,
+    pub chain: RpcChain,
+    pub operator: (Keypair, Wallet),
+    pub users: Vec<(Keypair, Wallet)>,
+    pub pool: Pubkey,
+    /// The stablecoin paid on chain, when the pool has one.
+    pub stablecoin: Option<Pubkey>,
+}
+
+impl Market {
+    pub async fn open(rpc_port: u16, faucet_port: u16, users: usize, stablecoin: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let operator = wallet(&dir, "operator");
+        let verifier = wallet(&dir, "verifier");
+        let users: Vec<_> = (0..users)
+            .map(|n| wallet(&dir, &format!("user{n}")))
+            .collect();
+        let mut prefund = vec![operator.1.key, verifier.1.key];
+        prefund.extend(users.iter().map(|(_, w)| w.key));
+        let localnet = Localnet::start(LocalnetConfig {
+            rpc_port,
+            faucet_port,
+            prefund,
+            ..LocalnetConfig::default()
+        })
+        .await
+        .expect("localnet starts");
+        let url = localnet.rpc_url();
+        self_test::run(&url, &localnet.mint)
+            .await
+            .expect("self-test passes");
+        let chain = RpcChain::new(url.clone(), CommitmentConfig::confirmed());
+        let stablecoin = if stablecoin {
+            Some(create_stablecoin(&chain, &operator.0, 1_000_000).await)
+        } else {
+            None
+        };
+        let mut text = POOL_FILE.replace(
+            "verifiers = []",
+            &format!("verifiers = [\"{}\"]", verifier.1.key),
+        );
+        if let Some(mint) = stablecoin {
+            text.push_str(&format!("payout_mint = \"{mint}\"\n"));
+        }
+        let pool_file = dir.path().join("pool.toml");
+        std::fs::write(&pool_file, text).unwrap();
+        let created = allot(
+            &chain,
+            &url,
+            &operator.1,
+            &[
+                "operator",
+                "create-pool",
+                "--file",
+                pool_file.to_str().unwrap(),
+            ],
+        )
+        .await;
+        let pool: Pubkey = created["pool"].as_str().unwrap().parse().unwrap();
+        let mut csv = String::from("user,indicators,evidence\n");
+        for (n, (_, user)) in users.iter().enumerate() {
+            csv.push_str(&format!("{},5000,kyc-{n}\n", user.key));
+        }
+        let csv_path = dir.path().join("credentials.csv");
+        std::fs::write(&csv_path, csv).unwrap();
+        let pool_text = pool.to_string();
+        allot(
+            &chain,
+            &url,
+            &verifier.1,
+            &[
+                "verifier",
+                "issue-bulk",
+                "--pool",
+                &pool_text,
+                "--file",
+                csv_path.to_str().unwrap(),
+            ],
+        )
+        .await;
+        let cranked = allot(&chain, &url, &operator.1, &["crank", "--pool", &pool_text]).await;
+        assert_eq!(cranked["allocations"], users.len());
+        Self {
+            ws_url: localnet.pubsub_url(),
+            _localnet: localnet,
+            dir,
+            url,
+            chain,
+            operator,
+            users,
+            pool,
+            stablecoin,
+        }
+    }
+
+    /// User `n` requests an exchange of `amount` units; returns the request address and quote.
+    pub async fn request(&self, n: usize, amount: u64) -> (Pubkey, u64) {
+        let pool = self.pool.to_string();
+        let answer = allot(
+            &self.chain,
+            &self.url,
+            &self.users[n].1,
+            &[
+                "user",
+                "exchange",
+                "--pool",
+                &pool,
+                "--amount",
+                &amount.to_string(),
+            ],
+        )
+        .await;
+        (
+            answer["request"].as_str().unwrap().parse().unwrap(),
+            answer["quoted"].as_u64().unwrap(),
+        )
+    }
+
+    /// Writes a bridge config; returns its path.
+    pub fn bridge_config(
+        &self,
+        name: &str,
+        database_url: &str,
+        payout: &str,
+        poll_ms: u64,
+        ws_url: &str,
+    ) -> (PathBuf, u16) {
+        let metrics_port = free_port();
+        let text = format!(
+            "rpc_url = \"{}\"\nws_url = \"{ws_url}\"\npools = [\"{}\"]\nsettlement_keypair = \"{}\"\n\
+             database_url = \"{database_url}\"\nworker_name = \"{name}\"\n\
+             metrics_addr = \"127.0.0.1:{metrics_port}\"\npoll_interval_ms = {poll_ms}\n{payout}",
+            self.url, self.pool, self.operator.1.file
+        );
+        let path = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        (path, metrics_port)
+    }
+
+    /// Waits until every request in `requests` is final on chain.
+    pub async fn wait_settled(&self, requests: &[Pubkey], bridges: &mut [Bridge]) {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            let states = accounts::fetch_many::<ExchangeRequest>(&self.chain, requests)
+                .await
+                .expect("requests read");
+            if states.iter().all(|r| {
+                r.as_ref()
+                    .is_some_and(|r| r.status == RequestStatus::Settled)
+            }) {
+                return;
+            }
+            for bridge in bridges.iter_mut() {
+                if let Some(status) = bridge.child.try_wait().unwrap() {
+                    panic!(
+                        "the bridge exited ({status}) before settling:\n{}",
+                        bridge.log_tail()
+                    );
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not settled in 4 minutes: {:?}\n{}",
+                states
+                    .iter()
+                    .map(|r| r.as_ref().map(|r| r.status))
+                    .collect::<Vec<_>>(),
+                bridges.first().map(Bridge::log_tail).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// A running `allot-bridge run`.
+pub struct Bridge {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Bridge {
+    pub fn spawn(config: &Path, crash_at: Option<&str>) -> Self {
+        let log = config.with_extension(format!("{}.log", crash_at.unwrap_or("run")));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_allot-bridge"));
+        command
+            .arg("--config")
+            .arg(config)
+            .arg("run")
+            .env("RUST_LOG", "info")
+            .env_remove(CRASH_ENV)
+            .stdout(Stdio::null())
+            .stderr(file);
+        if let Some(point) = crash_at {
+            command.env(CRASH_ENV, point);
+        }
+        Self {
+            child: command.spawn().expect("allot-bridge starts"),
+            log,
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<_> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Waits for the process to abort at its crash point.
+    pub async fn wait_crash(mut self, point: &str) {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert_eq!(
+                    status.signal(),
+                    Some(6),
+                    "expected an abort at {point}, got {status}:\n{}",
+                    self.log_tail()
+                );
+                let log = std::fs::read_to_string(&self.log).unwrap();
+                assert!(log.contains(&format!("{CRASH_ENV}={point}")), "{log}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the bridge never reached {point}:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit 30 s after SIGTERM:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Token-2022 mint (6 decimals) with `owner` as authority and `amount` in `owner`'s account.
+pub async fn create_stablecoin(chain: &RpcChain, owner: &Keypair, amount: u64) -> Pubkey {
+    use spl_associated_token_account_interface::instruction::create_associated_token_account;
+    let mint = Keypair::new();
+    let space = spl_token_2022_interface::extension::ExtensionType::try_calculate_account_len::<
+        spl_token_2022_interface::state::Mint,
+    >(&[])
+    .unwrap();
+    let lamports = chain
+        .client()
+        .get_minimum_balance_for_rent_exemption(space)
+        .await
+        .unwrap();
+    let create = anchor_lang::solana_program::system_instruction::create_account(
+        &owner.pubkey(),
+        &mint.pubkey(),
+        lamports,
+        space as u64,
+        &TOKEN_2022,
+    );
+    let init =
+        token_ix::initialize_mint2(&TOKEN_2022, &mint.pubkey(), &owner.pubkey(), None, 6).unwrap();
+    let treasury = pdas::token_account(&owner.pubkey(), &mint.pubkey());
+    let account = create_associated_token_account(
+        &owner.pubkey(),
+        &owner.pubkey(),
+        &mint.pubkey(),
+        &TOKEN_2022,
+    );
+    let fund = token_ix::mint_to(
+        &TOKEN_2022,
+        &mint.pubkey(),
+        &treasury,
+        &owner.pubkey(),
+        &[],
+        amount,
+    )
+    .unwrap();
+    send(chain, &[create, init, account, fund], &[owner, &mint]).await;
+    mint.pubkey()
+}
+
+pub async fn send(
+    chain: &RpcChain,
+    instructions: &[anchor_lang::solana_program::instruction::Instruction],
+    signers: &[&Keypair],
+) -> solana_sdk::signature::Signature {
+    let blockhash = chain.latest_blockhash().await.unwrap();
+    let transaction = Transaction::new_signed_with_payer(
+        instructions,
+        Some(&signers[0].pubkey()),
+        signers,
+        blockhash,
+    );
+    chain
+        .send(VersionedTransaction::from(transaction))
+        .await
+        .expect("transaction lands")
+}
+
+/// The token balance of `owner`'s account of `mint` (0 when it has none).
+pub async fn balance(chain: &RpcChain, owner: &Pubkey, mint: &Pubkey) -> u64 {
+    let address = pdas::token_account(owner, mint);
+    match chain.client().get_token_account_balance(&address).await {
+        Ok(amount) => amount.amount.parse().unwrap(),
+        Err(_) => 0,
+    }
+}
+
+pub async fn scrape(port: u16, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("metrics endpoint");
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
+/// The value of `metric` (exact series text, e.g. `name{label="x"}`) in an exposition.
+pub fn metric(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+}
+
+/// A TCP proxy that can freeze its open connections (half-open: nothing moves, nothing closes)
+/// while new ones pass.
+pub struct Proxy {
+    pub port: u16,
+    generation: Arc<AtomicU64>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let generation = Arc::new(AtomicU64::new(0));
+        let current = generation.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let born = current.load(Ordering::SeqCst);
+                let live = current.clone();
+                tokio::spawn(pipe(client, server, born, live));
+            }
+        });
+        Self { port, generation }
+    }
+
+    /// Freezes every connection open now.
+    pub fn freeze(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Copies both ways while the connection's generation is current; then holds it open, silent.
+async fn pipe(client: TcpStream, server: TcpStream, born: u64, live: Arc<AtomicU64>) {
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let frozen = || live.load(Ordering::SeqCst) != born;
+    let mut up = [0u8; 16 * 1024];
+    let mut down = [0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            read = client_read.read(&mut up) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) if !frozen() => { if server_write.write_all(&up[..n]).await.is_err() { return } }
+                Ok(_) => {}
+            },
+            read = server_read.read(&mut down) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) if !frozen() => { if client_write.write_all(&down[..n]).await.is_err() { return } }
+                Ok(_) => {}
+            },
+        }
+        if frozen() {
+            // Half-open: keep both sockets, move nothing, never close.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Waits until the bridge's `/metrics` on `port` shows `series` passing `check`; returns the
+/// exposition.
+pub async fn wait_metric(port: u16, series: &str, check: impl Fn(f64) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, exposition) = scrape(port, "/metrics").await;
+        if metric(&exposition, series).is_some_and(&check) {
+            return exposition;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{series} never passed the check:\n{exposition}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
