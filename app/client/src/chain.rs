@@ -50,7 +50,7 @@ pub enum ChainError {
         reason: String,
     },
     /// The transaction was processed and failed.
-    #[error("transaction failed: {}", describe(.error))]
+    #[error("transaction failed: {}", describe_transaction_error(.error))]
     Transaction {
         /// The runtime's error.
         error: TransactionError,
@@ -77,7 +77,7 @@ impl ChainError {
 }
 
 /// A transaction error in words: allot's and Anchor's codes decoded, others as the runtime says.
-fn describe(error: &TransactionError) -> String {
+pub fn describe_transaction_error(error: &TransactionError) -> String {
     match error {
         TransactionError::InstructionError(
             index,

@@ -1,0 +1,216 @@
+//! The web page in headless Chromium (Debian's `chromium`, driven by `playwright-core`) against
+//! the real server (`allot-web`) and the validator: a test wallet registered through Wallet
+//! Standard (its ed25519 key held by the test) connects, allocates and requests an exchange, and
+//! the chain shows both; a second wallet rejects the signature (code 4001), the page says so and
+//! nothing lands. Screenshots of each state go to `target/web-e2e/<scenario>/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use allot::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
+use allot_client::rpc_chain::RpcChain;
+use allot_client::{accounts, pdas};
+use allot_localnet::{Localnet, LocalnetConfig, self_test};
+use allot_web::app::Cluster;
+use allot_web::server::{WebConfig, WebServer};
+use common::{allot, wallet};
+use solana_commitment_config::CommitmentConfig;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+mod common;
+
+const POOL_FILE: &str = include_str!("../../../migrations/pools/example.toml");
+
+fn page_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/page")
+}
+
+/// `npm ci` (when the packages are missing) and `npm run build`: the page is build output.
+fn build_page() {
+    let page = page_dir();
+    let npm = |args: &[&str]| {
+        let output = Command::new("npm")
+            .args(args)
+            .current_dir(&page)
+            .output()
+            .expect("npm runs (Node.js and npm are needed for the page)");
+        assert!(
+            output.status.success(),
+            "npm {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    if !page.join("node_modules/.package-lock.json").exists() {
+        npm(&["ci", "--no-audit", "--no-fund"]);
+    }
+    npm(&["run", "build"]);
+}
+
+/// Runs the browser scenario; returns its JSON summary.
+fn browse(url: &str, seed: &[u8; 32], scenario: &str) -> serde_json::Value {
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "the page test needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)"
+    );
+    let screenshots = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/web-e2e")
+        .join(scenario);
+    let output = Command::new("node")
+        .arg("tests/e2e.mjs")
+        .current_dir(page_dir())
+        .env("ALLOT_WEB_URL", url)
+        .env("ALLOT_TEST_WALLET_SEED", hex(seed))
+        .env("ALLOT_SCREENSHOT_DIR", &screenshots)
+        .env("ALLOT_E2E_SCENARIO", scenario)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the {scenario} scenario failed (screenshots in {}):\n{stdout}\n{stderr}",
+        screenshots.display()
+    );
+    let summary = stdout.lines().last().expect("a summary line");
+    serde_json::from_str(summary).unwrap_or_else(|e| panic!("summary {summary:?}: {e}"))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing() {
+    build_page();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, operator) = wallet(&dir, "operator");
+    let (_, verifier) = wallet(&dir, "verifier");
+    let happy_seed: [u8; 32] = std::array::from_fn(|i| i as u8 + 1);
+    let reject_seed: [u8; 32] = std::array::from_fn(|i| 200 - i as u8);
+    let happy = Keypair::new_from_array(happy_seed);
+    let rejecting = Keypair::new_from_array(reject_seed);
+    let localnet = Localnet::start(LocalnetConfig {
+        rpc_port: 6_899,
+        faucet_port: 6_900,
+        prefund: vec![
+            operator.key,
+            verifier.key,
+            happy.pubkey(),
+            rejecting.pubkey(),
+        ],
+        ..LocalnetConfig::default()
+    })
+    .await
+    .expect("localnet starts");
+    let url = localnet.rpc_url();
+    self_test::run(&url, &localnet.mint)
+        .await
+        .expect("self-test passes");
+    let chain = RpcChain::new(url.clone(), CommitmentConfig::confirmed());
+    let text = POOL_FILE.replace(
+        "verifiers = []",
+        &format!("verifiers = [\"{}\"]", verifier.key),
+    );
+    let pool_file = dir.path().join("pool.toml");
+    std::fs::write(&pool_file, text).unwrap();
+    let created = allot(
+        &chain,
+        &url,
+        &operator,
+        &[
+            "operator",
+            "create-pool",
+            "--file",
+            pool_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let pool_text = created["pool"].as_str().unwrap().to_owned();
+    let pool = pool_text.parse().unwrap();
+    let csv = format!(
+        "user,indicators,evidence\n{},5000,kyc-1\n{},5000,kyc-2\n",
+        happy.pubkey(),
+        rejecting.pubkey()
+    );
+    let csv_path = dir.path().join("credentials.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    allot(
+        &chain,
+        &url,
+        &verifier,
+        &[
+            "verifier",
+            "issue-bulk",
+            "--pool",
+            &pool_text,
+            "--file",
+            csv_path.to_str().unwrap(),
+        ],
+    )
+    .await;
+
+    let server = WebServer::bind(WebConfig {
+        rpc_url: url.clone(),
+        cluster: Cluster::Localnet,
+        pool,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        page_dir: page_dir().join("dist"),
+    })
+    .await
+    .expect("the web server starts");
+    let page_url = format!("http://{}/", server.addr);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(async {
+        let _ = stopped.await;
+    }));
+
+    let summary = tokio::task::spawn_blocking({
+        let page_url = page_url.clone();
+        move || browse(&page_url, &happy_seed, "happy")
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert_eq!(summary["cluster"], "localnet");
+    // What the page showed is what the chain holds.
+    let state: Pool = accounts::fetch(&chain, pool).await.unwrap().unwrap();
+    let record: AllocationRecord =
+        accounts::fetch(&chain, pdas::allocation_record(&pool, &happy.pubkey()))
+            .await
+            .unwrap()
+            .expect("the page's allocation landed");
+    assert_eq!(record.allocated, state.rule.amount);
+    assert_eq!(summary["holdingsAfterAllocate"], state.rule.amount);
+    let pending = &summary["pendingAfterExchange"][0];
+    let id = pending["id"].as_u64().unwrap();
+    let request: ExchangeRequest = accounts::fetch(&chain, pdas::exchange_request(&pool, id))
+        .await
+        .unwrap()
+        .expect("the page's exchange request landed");
+    assert_eq!(request.user, happy.pubkey());
+    assert_eq!(request.status, RequestStatus::Pending);
+    assert_eq!(pending["amount"].as_u64(), Some(request.amount));
+    assert_eq!(
+        summary["holdingsAfterExchange"],
+        state.rule.amount - request.amount
+    );
+
+    let summary = tokio::task::spawn_blocking(move || browse(&page_url, &reject_seed, "reject"))
+        .await
+        .unwrap();
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert!(
+        accounts::fetch::<AllocationRecord>(
+            &chain,
+            pdas::allocation_record(&pool, &rejecting.pubkey())
+        )
+        .await
+        .unwrap()
+        .is_none(),
+        "a rejected signature sent nothing"
+    );
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+}

@@ -1,0 +1,274 @@
+//! What a user sees on the page: balances, credential, and what they can do now — decided with
+//! the program's own rules, so the page never offers what the program would refuse.
+
+use allot::state::{AllocationRecord, Credential, ExchangeRequest, Pool, RequestStatus};
+use allot_client::chain::Chain as _;
+use allot_client::rpc_chain::RpcChain;
+use allot_client::{accounts, errors, pdas};
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+/// The `/api/status` answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountStatus {
+    /// The wallet (base58).
+    pub account: String,
+    /// Its SOL balance, lamports.
+    pub sol: u64,
+    /// Units of the pool's resource it holds.
+    pub holdings: u64,
+    /// The mint's decimals.
+    pub decimals: u8,
+    /// Its credential in the pool, if any.
+    pub credential: Option<CredentialStatus>,
+    /// Whether it can be allocated now.
+    pub allocation: Eligibility,
+    /// Whether it can request an exchange now.
+    pub exchange: ExchangeEligibility,
+    /// Its pending exchange requests.
+    pub pending: Vec<PendingRequest>,
+}
+
+/// The credential, as the page shows it.
+#[derive(Debug, Serialize)]
+pub struct CredentialStatus {
+    /// A credential account exists.
+    pub present: bool,
+    /// The verifier withdrew it.
+    pub revoked: bool,
+    /// It has expired.
+    pub expired: bool,
+    /// The period it covers.
+    pub period: u64,
+    /// The indicator the pool's rule reads.
+    pub indicator: u64,
+}
+
+/// Whether an allocation is possible now, and of how much.
+#[derive(Debug, Serialize)]
+pub struct Eligibility {
+    /// It is.
+    pub eligible: bool,
+    /// Why (not).
+    pub reason: String,
+    /// Units an allocation moves.
+    pub amount: u64,
+}
+
+/// Whether an exchange request is possible now, and up to how much.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExchangeEligibility {
+    /// It is.
+    pub eligible: bool,
+    /// Why (not).
+    pub reason: String,
+    /// Most units one request may take now.
+    pub max_amount: u64,
+}
+
+/// A pending request, as the page lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRequest {
+    /// Its id in the pool.
+    pub id: u64,
+    /// Units escrowed.
+    pub amount: u64,
+    /// Funds owed, currency minor units.
+    pub quoted: u64,
+    /// ISO currency code.
+    pub currency: String,
+    /// When it was made (unix seconds).
+    pub created_at: i64,
+    /// When the user may cancel it (unix seconds).
+    pub cancellable_at: i64,
+}
+
+/// Everything about `user` in `pool_address`, read at one moment.
+pub async fn account_status(
+    chain: &RpcChain,
+    pool_address: &Pubkey,
+    user: &Pubkey,
+) -> Result<AccountStatus> {
+    let pool = accounts::fetch::<Pool>(chain, *pool_address)
+        .await?
+        .with_context(|| format!("pool {pool_address} does not exist on this cluster"))?;
+    let now = chain.unix_timestamp().await?;
+    let period = pool.period_at(now).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sol = chain.account(*user).await?.map_or(0, |a| a.lamports);
+    let holdings = token_balance(chain, &pdas::token_account(user, &pool.mint)).await?;
+    let credential =
+        accounts::fetch::<Credential>(chain, pdas::credential(pool_address, user)).await?;
+    let record =
+        accounts::fetch::<AllocationRecord>(chain, pdas::allocation_record(pool_address, user))
+            .await?;
+    let mut pending: Vec<_> = accounts::requests_of_user(chain, pool_address, user)
+        .await?
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r: &ExchangeRequest| r.status == RequestStatus::Pending)
+        .collect();
+    pending.sort_by_key(|r| r.id);
+    let currency = String::from_utf8_lossy(&pool.exchange.currency).into_owned();
+
+    let allocation =
+        allocation_eligibility(&pool, credential.as_ref(), record.as_ref(), period, now);
+    let exchange = exchange_eligibility(
+        &pool,
+        record.as_ref(),
+        holdings,
+        !pending.is_empty(),
+        period,
+        now,
+    );
+    Ok(AccountStatus {
+        account: user.to_string(),
+        sol,
+        holdings,
+        decimals: pool.decimals,
+        credential: credential.map(|c| CredentialStatus {
+            present: true,
+            revoked: c.revoked,
+            expired: c.is_expired(now),
+            period: c.period,
+            indicator: c.indicator(&pool.rule),
+        }),
+        allocation,
+        exchange,
+        pending: pending
+            .into_iter()
+            .map(|r| PendingRequest {
+                id: r.id,
+                amount: r.amount,
+                quoted: r.quoted,
+                currency: currency.clone(),
+                created_at: r.created_at,
+                cancellable_at: r
+                    .created_at
+                    .saturating_add(pool.exchange.cancel_timeout_seconds),
+            })
+            .collect(),
+    })
+}
+
+/// The balance of a token account (0 when it does not exist).
+async fn token_balance(chain: &RpcChain, address: &Pubkey) -> Result<u64> {
+    let Some(account) = chain.account(*address).await? else {
+        return Ok(0);
+    };
+    // SPL token layout: mint (32), owner (32), amount (u64 LE).
+    Ok(account
+        .data
+        .get(64..72)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes))
+}
+
+fn allocation_eligibility(
+    pool: &Pool,
+    credential: Option<&Credential>,
+    record: Option<&AllocationRecord>,
+    period: u64,
+    now: i64,
+) -> Eligibility {
+    let amount = pool.rule.amount;
+    let refused = |reason: String| Eligibility {
+        eligible: false,
+        reason,
+        amount,
+    };
+    if pool.paused {
+        return refused("the pool is paused".into());
+    }
+    let Some(credential) = credential else {
+        return refused(
+            "no credential yet: a verifier of this pool must attest your activity".into(),
+        );
+    };
+    if let Err(error) = credential.check_supports_allocation(&pool.rule, period, now) {
+        return refused(program_reason(&error));
+    }
+    if let Some(record) = record
+        && let Err(error) = record.check_can_allocate(period)
+    {
+        return refused(program_reason(&error));
+    }
+    Eligibility {
+        eligible: true,
+        reason: format!("you can receive {amount} units for period {period}"),
+        amount,
+    }
+}
+
+fn exchange_eligibility(
+    pool: &Pool,
+    record: Option<&AllocationRecord>,
+    holdings: u64,
+    has_pending: bool,
+    period: u64,
+    now: i64,
+) -> ExchangeEligibility {
+    let refused = |reason: &str| ExchangeEligibility {
+        eligible: false,
+        reason: reason.to_owned(),
+        max_amount: 0,
+    };
+    let exchange = &pool.exchange;
+    if has_pending {
+        return refused("a request is already pending: wait for it to be paid, or cancel it");
+    }
+    if !exchange.is_open_at(now) {
+        return refused("exchange is closed now");
+    }
+    if pool.exchange_state.rate == 0 {
+        return refused("no rate is in force yet");
+    }
+    let Some(record) = record else {
+        return refused("only allocated units can be exchanged, and you have none yet");
+    };
+    if holdings < exchange.min_holding.max(1) {
+        return refused(&format!(
+            "you hold {holdings} units; exchange needs at least {}",
+            exchange.min_holding.max(1)
+        ));
+    }
+    let held_for = now.saturating_sub(record.last_allocated_at);
+    if held_for < exchange.min_holding_seconds {
+        return refused(&format!(
+            "units must be held {} s after allocation; {} s to go",
+            exchange.min_holding_seconds,
+            exchange.min_holding_seconds.saturating_sub(held_for)
+        ));
+    }
+    let mut max_amount = holdings;
+    if exchange.per_user_period_cap > 0 {
+        let used = if u64::from(record.exchange_period) == period {
+            record.period_requested
+        } else {
+            0
+        };
+        max_amount = max_amount.min(exchange.per_user_period_cap.saturating_sub(used));
+        if max_amount == 0 {
+            return refused("your exchange cap for this period is used up");
+        }
+    }
+    ExchangeEligibility {
+        eligible: true,
+        reason: format!("you can exchange up to {max_amount} units"),
+        max_amount,
+    }
+}
+
+/// A program error as the page says it.
+fn program_reason(error: &anchor_lang::error::Error) -> String {
+    match error {
+        anchor_lang::error::Error::AnchorError(e) => match errors::decode(e.error_code_number) {
+            errors::ProgramFailure::Allot { message, .. } => message,
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
+}

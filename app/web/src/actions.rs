@@ -1,0 +1,257 @@
+//! The Solana Actions endpoints: metadata on GET, and on POST `{account}` an unsigned
+//! transaction built by the client library with the user as fee payer and a fresh blockhash.
+
+use allot::state::{AllocationRecord, ExchangeRequest, Pool};
+use allot_client::chain::Chain as _;
+use allot_client::instructions::{self, Evidence};
+use allot_client::{accounts, pdas};
+use anchor_lang::Space as _;
+use anchor_lang::prelude::Pubkey;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::message::Message;
+use solana_sdk::rent::Rent;
+use solana_sdk::transaction::Transaction;
+
+use crate::account_status::account_status;
+use crate::api_error::ApiError;
+use crate::app::AppState;
+
+/// Lamports a signature costs.
+const FEE_PER_SIGNATURE: u64 = 5_000;
+/// Bytes of a Token-2022 account of the pool's mint (with its extensions).
+const USER_TOKEN_ACCOUNT_BYTES: usize = 170;
+
+/// The POST body of every action.
+#[derive(Debug, Deserialize)]
+pub struct ActionRequest {
+    /// The wallet that will sign (base58).
+    pub account: String,
+}
+
+/// The POST answer of every action.
+#[derive(Debug, Serialize)]
+pub struct ActionTransaction {
+    /// The unsigned transaction, base64.
+    pub transaction: String,
+    /// What it does, in words.
+    pub message: String,
+}
+
+/// The action an endpoint builds.
+#[derive(Clone, Copy, Debug)]
+pub enum Action {
+    /// Receive this period's allocation.
+    Allocate,
+    /// Request an exchange of `amount` units.
+    Exchange,
+    /// Cancel request `id`.
+    Cancel,
+}
+
+impl Action {
+    /// Its path under `/api/actions/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Allocate => "allocate",
+            Action::Exchange => "exchange",
+            Action::Cancel => "cancel",
+        }
+    }
+
+    /// The Actions GET metadata.
+    pub fn metadata(self, pool: &Pubkey) -> Value {
+        let (title, label, description, parameters) = match self {
+            Action::Allocate => (
+                "Receive your allocation",
+                "Allocate",
+                "Receive this period's units if your credential meets the pool's rule.",
+                None,
+            ),
+            Action::Exchange => (
+                "Exchange units",
+                "Request exchange",
+                "Escrow units for payment at the rate in force; the operator pays and settles.",
+                Some(json!([{"name": "amount", "label": "Units to exchange", "required": true}])),
+            ),
+            Action::Cancel => (
+                "Cancel an exchange request",
+                "Cancel",
+                "Take back the units of a request the operator has not settled in time.",
+                Some(json!([{"name": "id", "label": "Request id", "required": true}])),
+            ),
+        };
+        let mut link = json!({
+            "label": label,
+            "href": format!("/api/actions/{}", self.name()),
+        });
+        if let Some(parameters) = parameters {
+            let query = match self {
+                Action::Exchange => "?amount={amount}",
+                _ => "?id={id}",
+            };
+            link["href"] = json!(format!("/api/actions/{}{query}", self.name()));
+            link["parameters"] = parameters;
+        }
+        json!({
+            "type": "action",
+            "icon": "/icon.svg",
+            "title": title,
+            "description": format!("{description} Pool {pool}."),
+            "label": label,
+            "links": {"actions": [link]},
+        })
+    }
+}
+
+/// Builds the transaction of `action` for `request.account`.
+pub async fn build(
+    state: &AppState,
+    action: Action,
+    request: &ActionRequest,
+    amount: Option<&str>,
+    id: Option<&str>,
+) -> Result<ActionTransaction, ApiError> {
+    let user: Pubkey = request.account.trim().parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "account {:?} is not a base58 public key",
+            request.account
+        ))
+    })?;
+    let pool_address = state.pool;
+    let status = account_status(&state.chain, &pool_address, &user)
+        .await
+        .map_err(ApiError::unavailable)?;
+    let pool = accounts::fetch::<Pool>(&state.chain, pool_address)
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| ApiError::unavailable("the pool vanished"))?;
+    let (instruction, new_accounts, message) = match action {
+        Action::Allocate => {
+            if !status.allocation.eligible {
+                return Err(ApiError::refused(status.allocation.reason));
+            }
+            let mut new_accounts = Vec::new();
+            let record = state
+                .chain
+                .account(pdas::allocation_record(&pool_address, &user))
+                .await
+                .map_err(ApiError::unavailable)?;
+            if record.is_none_or(|a| accounts::is_prefunded(&a)) {
+                new_accounts.push(8 + AllocationRecord::INIT_SPACE);
+            }
+            let token = state
+                .chain
+                .account(pdas::token_account(&user, &pool.mint))
+                .await
+                .map_err(ApiError::unavailable)?;
+            if token.is_none_or(|a| accounts::is_prefunded(&a)) {
+                new_accounts.push(USER_TOKEN_ACCOUNT_BYTES);
+            }
+            (
+                instructions::allocate(&user, &pool_address, &user, Evidence::Credential),
+                new_accounts,
+                format!(
+                    "Receive {} units of this period's allocation.",
+                    status.allocation.amount
+                ),
+            )
+        }
+        Action::Exchange => {
+            if !status.exchange.eligible {
+                return Err(ApiError::refused(status.exchange.reason));
+            }
+            let amount: u64 = amount
+                .ok_or_else(|| ApiError::bad_request("amount is missing (?amount=<units>)"))?
+                .trim()
+                .parse()
+                .map_err(|_| {
+                    ApiError::bad_request("amount must be a whole number of base units")
+                })?;
+            if amount == 0 || amount > status.exchange.max_amount {
+                return Err(ApiError::refused(format!(
+                    "amount must be between 1 and {} units",
+                    status.exchange.max_amount
+                )));
+            }
+            let id = pool.exchange_state.next_request_id;
+            (
+                instructions::exchange_request(&user, &user, &pool_address, id, amount),
+                vec![8 + ExchangeRequest::INIT_SPACE],
+                format!("Request exchange {id} of {amount} units at the rate in force."),
+            )
+        }
+        Action::Cancel => {
+            let id: u64 = id
+                .ok_or_else(|| ApiError::bad_request("id is missing (?id=<request id>)"))?
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::bad_request("id must be a request number"))?;
+            let pending =
+                status.pending.iter().find(|r| r.id == id).ok_or_else(|| {
+                    ApiError::refused(format!("you have no pending request {id}"))
+                })?;
+            let now = state
+                .chain
+                .unix_timestamp()
+                .await
+                .map_err(ApiError::unavailable)?;
+            if now < pending.cancellable_at {
+                return Err(ApiError::refused(format!(
+                    "request {id} can be cancelled in {} s",
+                    pending.cancellable_at - now
+                )));
+            }
+            (
+                instructions::exchange_cancel(&user, &pool_address, id),
+                Vec::new(),
+                format!(
+                    "Cancel request {id} and take back {} units.",
+                    pending.amount
+                ),
+            )
+        }
+    };
+    let rent = Rent::default();
+    let needed = new_accounts
+        .iter()
+        .map(|bytes| rent.minimum_balance(*bytes))
+        .sum::<u64>()
+        .saturating_add(FEE_PER_SIGNATURE);
+    if status.sol < needed {
+        return Err(ApiError::refused(format!(
+            "not enough SOL: this transaction needs {} SOL (fee and rent), the wallet has {}",
+            lamports_to_sol(needed),
+            lamports_to_sol(status.sol)
+        )));
+    }
+    let (blockhash, last_valid_height) = state
+        .chain
+        .client()
+        .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+        .await
+        .map_err(ApiError::unavailable)?;
+    state.remember_blockhash(blockhash, last_valid_height);
+    let transaction = Transaction::new_unsigned(Message::new_with_blockhash(
+        &[instruction],
+        Some(&user),
+        &blockhash,
+    ));
+    let bytes = bincode::serialize(&transaction).map_err(ApiError::unavailable)?;
+    Ok(ActionTransaction {
+        transaction: BASE64.encode(bytes),
+        message,
+    })
+}
+
+/// Lamports as SOL, for messages.
+fn lamports_to_sol(lamports: u64) -> String {
+    format!(
+        "{}.{:09}",
+        lamports / 1_000_000_000,
+        lamports % 1_000_000_000
+    )
+}

@@ -1,0 +1,72 @@
+//! `allot-web`: serves the page and the Actions endpoints for one pool.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use allot_web::app::Cluster;
+use allot_web::server::{WebConfig, WebServer};
+use anchor_lang::prelude::Pubkey;
+use clap::{Parser, ValueEnum};
+
+/// The allot web server.
+#[derive(Parser)]
+#[command(name = "allot-web", version, about)]
+struct Cli {
+    /// JSON-RPC URL of the cluster.
+    #[arg(
+        long,
+        short = 'u',
+        env = "ALLOT_WEB_RPC_URL",
+        default_value = "http://127.0.0.1:8899"
+    )]
+    url: String,
+    /// Which cluster the URL is (decides how the wallet submits).
+    #[arg(long, value_enum, default_value = "localnet")]
+    cluster: ClusterArg,
+    /// The pool the page serves.
+    #[arg(long, env = "ALLOT_WEB_POOL")]
+    pool: Pubkey,
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The built page.
+    #[arg(long, default_value = "app/web/page/dist")]
+    page_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ClusterArg {
+    Localnet,
+    Devnet,
+    MainnetBeta,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let cluster = match cli.cluster {
+        ClusterArg::Localnet => Cluster::Localnet,
+        ClusterArg::Devnet => Cluster::Devnet,
+        ClusterArg::MainnetBeta => Cluster::MainnetBeta,
+    };
+    let server = WebServer::bind(WebConfig {
+        rpc_url: cli.url,
+        cluster,
+        pool: cli.pool,
+        listen: cli.listen,
+        page_dir: cli.page_dir,
+    })
+    .await?;
+    println!("allot-web: http://{}/ (Ctrl-C stops it)", server.addr);
+    server
+        .serve(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
