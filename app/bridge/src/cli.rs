@@ -75,6 +75,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run => service::run(settings, stop_signal()).await,
         Command::Status { json } => {
+            if let Some(path) = settings.database_url.strip_prefix("sqlite://") {
+                let path = path.split('?').next().unwrap_or(path);
+                anyhow::ensure!(
+                    std::path::Path::new(path).exists(),
+                    "no bridge database at {path}: has the bridge run with this config?"
+                );
+            }
             let store = Store::open(&settings.database_url).await.with_context(|| {
                 format!(
                     "cannot open the database {}",

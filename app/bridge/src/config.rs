@@ -25,7 +25,8 @@ pub struct BridgeConfig {
     pub settlement_keypair: PathBuf,
     /// `sqlite://path/bridge.db` (default store) or `postgres://…` (several workers).
     pub database_url: String,
-    /// This worker's name in claims and leases (default: host-pid).
+    /// This worker's name in claims and leases (default: `<host>-<pid>`). Keep it stable across
+    /// restarts so a restarted worker resumes its own claims at once.
     pub worker_name: Option<String>,
     /// Where `/metrics` and `/healthz` listen (default 127.0.0.1:9464).
     pub metrics_addr: Option<SocketAddr>,
@@ -209,9 +210,7 @@ impl Settings {
             pools,
             settlement_keypair: config.settlement_keypair,
             database_url: config.database_url,
-            worker: config
-                .worker_name
-                .unwrap_or_else(|| format!("bridge-{}", std::process::id())),
+            worker: config.worker_name.unwrap_or_else(default_worker_name),
             metrics_addr: config
                 .metrics_addr
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
@@ -221,6 +220,17 @@ impl Settings {
             payout,
         })
     }
+}
+
+/// `<host>-<pid>`: unique per process on a host, and across hosts (containers all run as pid 1).
+fn default_worker_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "bridge".into());
+    format!("{host}-{}", std::process::id())
 }
 
 /// `key` as a public key, or an error naming `field`.

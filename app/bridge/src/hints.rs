@@ -64,22 +64,28 @@ async fn follow(
     wake: &Notify,
     stop: &mut watch::Receiver<bool>,
 ) -> String {
-    let logs = client
-        .logs_subscribe(
+    // A socket that goes half-open while subscribing never answers: bounded too.
+    let logs = tokio::time::timeout(
+        HEARTBEAT_TIMEOUT,
+        client.logs_subscribe(
             RpcTransactionLogsFilter::Mentions(vec![program.to_string()]),
             RpcTransactionLogsConfig {
                 commitment: Some(CommitmentConfig::confirmed()),
             },
-        )
-        .await;
+        ),
+    )
+    .await;
     let (mut logs, _unsubscribe_logs) = match logs {
-        Ok(subscription) => subscription,
-        Err(error) => return format!("logsSubscribe failed: {error}"),
+        Ok(Ok(subscription)) => subscription,
+        Ok(Err(error)) => return format!("logsSubscribe failed: {error}"),
+        Err(_) => return "logsSubscribe got no answer".into(),
     };
-    let (mut slots, _unsubscribe_slots) = match client.slot_subscribe().await {
-        Ok(subscription) => subscription,
-        Err(error) => return format!("slotSubscribe failed: {error}"),
-    };
+    let (mut slots, _unsubscribe_slots) =
+        match tokio::time::timeout(HEARTBEAT_TIMEOUT, client.slot_subscribe()).await {
+            Ok(Ok(subscription)) => subscription,
+            Ok(Err(error)) => return format!("slotSubscribe failed: {error}"),
+            Err(_) => return "slotSubscribe got no answer".into(),
+        };
     wake.notify_one();
     loop {
         tokio::select! {

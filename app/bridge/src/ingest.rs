@@ -148,9 +148,9 @@ impl Ingester<'_> {
         let inserted = self.store.insert_found(&found, self.worker).await?;
         if inserted > 0 {
             crash_point("discovered");
-            tracing::warn!(
+            tracing::info!(
                 inserted,
-                "the reconcile pass found requests the history had not delivered yet"
+                "the reconcile pass found pending requests before the history delivered them"
             );
             self.metrics
                 .discovered

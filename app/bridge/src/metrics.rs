@@ -23,7 +23,7 @@ pub struct Metrics {
     registry: Registry,
     /// Requests in each state (`state` label).
     pub requests: IntGaugeVec,
-    /// Slots between the cluster's history tip and the ingest cursor.
+    /// Slots between the history's tip and the tip the last complete backfill read through.
     pub cursor_lag_slots: IntGauge,
     /// Failed JSON-RPC calls (`method` label).
     pub rpc_errors: IntCounterVec,
@@ -54,7 +54,7 @@ impl Metrics {
         .expect("valid metric");
         let cursor_lag_slots = IntGauge::new(
             "allot_bridge_cursor_lag_slots",
-            "Slots between the history tip and the ingest cursor",
+            "Slots between the history tip and what the last complete backfill read through",
         )
         .expect("valid metric");
         let rpc_errors = IntCounterVec::new(

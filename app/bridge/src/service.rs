@@ -115,6 +115,7 @@ pub async fn run(
         .unwrap_or(i64::MAX)
         .max(20_000);
     let mut hinted_until = tokio::time::Instant::now();
+    let mut read_through: Option<u64> = None;
     let stopped = || *stop.borrow();
     while !stopped() {
         let mut pass_ok = true;
@@ -125,15 +126,7 @@ pub async fn run(
         {
             match ingester.backfill().await {
                 Ok(report) => {
-                    let tip = chain
-                        .client()
-                        .get_slot_with_commitment(settings.history_commitment)
-                        .await
-                        .unwrap_or(report.read_through_slot);
-                    metrics.cursor_lag_slots.set(
-                        i64::try_from(tip.saturating_sub(report.read_through_slot))
-                            .unwrap_or(i64::MAX),
-                    );
+                    read_through = Some(report.read_through_slot);
                     if report.discovered > 0 {
                         tracing::info!(
                             discovered = report.discovered,
@@ -146,6 +139,19 @@ pub async fn run(
                     pass_ok = false;
                     tracing::warn!("backfill failed: {error:#}");
                 }
+            }
+            // Lag: slots between the history's tip now and the tip the last complete backfill
+            // read through (it grows while backfills fail).
+            if let (Some(read), Ok(tip)) = (
+                read_through,
+                chain
+                    .client()
+                    .get_slot_with_commitment(settings.history_commitment)
+                    .await,
+            ) {
+                metrics
+                    .cursor_lag_slots
+                    .set(i64::try_from(tip.saturating_sub(read)).unwrap_or(i64::MAX));
             }
             if let Err(error) = ingester.reconcile().await {
                 pass_ok = false;

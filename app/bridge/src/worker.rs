@@ -25,8 +25,11 @@ pub const CLAIM_MS: i64 = 60_000;
 /// The pause before a sent settle transaction's status is read again.
 const SETTLE_RECHECK_MS: i64 = 800;
 /// Pay off chain only while at least this much of the user's cancel timeout is left (seconds),
-/// so a user cannot cancel (and get the units back) after being paid but before settlement.
+/// checked before every provider call, so a user cannot cancel (and take the units back)
+/// between being paid and the settlement.
 const CANCEL_MARGIN_SECONDS: i64 = 600;
+/// How long a request whose account is not visible is retried before manual review.
+const MISSING_GRACE_MS: i64 = 300_000;
 
 /// How users are paid.
 pub enum PayoutAdapter {
@@ -132,9 +135,7 @@ impl Worker<'_> {
         match state {
             RequestState::Discovered => {
                 let Some(on_chain) = self.on_chain(address).await? else {
-                    return self
-                        .review(row, state, "the request account is not on chain")
-                        .await;
+                    return self.missing(row, state).await;
                 };
                 if let Some(step) = self.unless_pending(row, state, &on_chain).await? {
                     return Ok(step);
@@ -152,9 +153,7 @@ impl Worker<'_> {
             }
             RequestState::Quoted => {
                 let Some(on_chain) = self.on_chain(address).await? else {
-                    return self
-                        .review(row, state, "the request account is not on chain")
-                        .await;
+                    return self.missing(row, state).await;
                 };
                 if let Some(step) = self.unless_pending(row, state, &on_chain).await? {
                     return Ok(step);
@@ -185,11 +184,7 @@ impl Worker<'_> {
                     }
                     PayoutAdapter::Http { .. } => {
                         let pool = self.pool(on_chain.pool, pools).await?;
-                        let now = self.chain_time().await?;
-                        let deadline = on_chain
-                            .created_at
-                            .saturating_add(pool.exchange.cancel_timeout_seconds);
-                        if now > deadline.saturating_sub(CANCEL_MARGIN_SECONDS) {
+                        if !self.safe_to_pay(&on_chain, &pool).await? {
                             return self
                                 .review(
                                     row,
@@ -224,6 +219,18 @@ impl Worker<'_> {
                         .await;
                 };
                 let on_chain = self.on_chain(address).await?;
+                if let Some(request) = &on_chain
+                    && request.status == RequestStatus::Pending
+                {
+                    let pool = self.pool(request.pool, pools).await?;
+                    if !self.safe_to_pay(request, &pool).await? {
+                        let reason = format!(
+                            "too close to the user's cancel time to pay off chain safely; if an earlier attempt paid, the provider has it under key {}",
+                            crate::http_provider::idempotency_key(&row.address)
+                        );
+                        return self.review(row, state, &reason).await;
+                    }
+                }
                 if on_chain.as_ref().map(|r| r.status) != Some(RequestStatus::Pending) {
                     let reason = format!(
                         "the request is {} on chain while its payout is pending: check the provider for key {}",
@@ -234,8 +241,9 @@ impl Worker<'_> {
                 }
                 if row.payout_attempts >= i64::from(*max_attempts) {
                     let reason = format!(
-                        "the payment provider did not pay after {} attempts",
-                        row.payout_attempts
+                        "the payment provider gave no payment id in {} attempts (a timed-out attempt may still have paid: check key {})",
+                        row.payout_attempts,
+                        crate::http_provider::idempotency_key(&row.address)
                     );
                     return self.review(row, state, &reason).await;
                 }
@@ -342,8 +350,11 @@ impl Worker<'_> {
                     RequestStatus::Settled => self.settled(row, state).await,
                     RequestStatus::Pending => {
                         tracing::info!(address = %row.address, "settle transaction expired unseen; signing a new one");
-                        let payout = match self.payout {
-                            PayoutAdapter::Onchain { treasury } => {
+                        // How this request is paid was fixed when it was first settled: a
+                        // provider payment (payment id stored) never gets an on-chain transfer.
+                        let payout = match (self.payout, &row.payment_id) {
+                            (_, Some(_)) => None,
+                            (PayoutAdapter::Onchain { treasury }, None) => {
                                 let pool = self.pool(on_chain.pool, pools).await?;
                                 let mint = pool
                                     .exchange
@@ -358,7 +369,11 @@ impl Worker<'_> {
                                     *treasury,
                                 )
                             }
-                            PayoutAdapter::Http { .. } => None,
+                            (PayoutAdapter::Http { .. }, None) => {
+                                return self
+                                    .review(row, state, "an on-chain payout's settle transaction expired, and the bridge is now configured for HTTP payouts")
+                                    .await;
+                            }
                         };
                         let reference = match &row.payment_id {
                             Some(payment_id) => settle::payout_reference(payment_id),
@@ -367,9 +382,9 @@ impl Worker<'_> {
                         let signed = self.sign(&on_chain, reference, payout).await?;
                         self.send_new(row, state, signed).await
                     }
-                    other => match self.payout {
+                    other => match row.payment_id {
                         // Nothing moved: the payout was inside the transaction that never landed.
-                        PayoutAdapter::Onchain { .. } => {
+                        None => {
                             self.moved(
                                 row,
                                 state,
@@ -379,7 +394,7 @@ impl Worker<'_> {
                             )
                             .await
                         }
-                        PayoutAdapter::Http { .. } => {
+                        Some(_) => {
                             let reason = format!(
                                 "paid, but the request was {other:?} on chain before settlement"
                             );
@@ -470,6 +485,19 @@ impl Worker<'_> {
         Ok(step)
     }
 
+    /// The request account is not visible: a lagging node is retried for a while; after that a
+    /// person must look (nothing was paid in the states this is called from).
+    async fn missing(&self, row: &StoredRequest, from: RequestState) -> Result<Step> {
+        if now_ms().saturating_sub(row.discovered_at_ms) < MISSING_GRACE_MS {
+            return Ok(Step::Later {
+                at_ms: now_ms().saturating_add(2_000),
+                counted_attempt: false,
+            });
+        }
+        self.review(row, from, "the request account is not on chain")
+            .await
+    }
+
     /// Stops `row` for a person, with `reason`.
     async fn review(&self, row: &StoredRequest, from: RequestState, reason: &str) -> Result<Step> {
         tracing::error!(address = %row.address, %from, "manual review: {reason}");
@@ -509,6 +537,16 @@ impl Worker<'_> {
                 .await?,
             ),
         })
+    }
+
+    /// Whether enough of the user's cancel timeout is left to pay off chain and settle before
+    /// the user could cancel (and take the units back).
+    async fn safe_to_pay(&self, request: &ExchangeRequest, pool: &Pool) -> Result<bool> {
+        let now = self.chain_time().await?;
+        let deadline = request
+            .created_at
+            .saturating_add(pool.exchange.cancel_timeout_seconds);
+        Ok(now <= deadline.saturating_sub(CANCEL_MARGIN_SECONDS))
     }
 
     /// The ExchangeRequest account at `address`.

@@ -1,14 +1,21 @@
 //! The bridge's websocket goes half-open (a proxy freezes it: nothing moves, nothing closes);
-//! the slot-heartbeat watchdog replaces it and the backfill that follows closes the gap.
+//! the slot-heartbeat watchdog replaces it and the request made meanwhile is paid. Then the
+//! payment provider fails twice (retried under the same key: one payment) and refuses a payee
+//! (manual review with the provider's reason; nothing settled).
 
+use std::process::Command;
+
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::test_support::provider::TestProvider;
-use common::bridge_harness::{Bridge, Market, Proxy, metric, scrape, wait_metric};
+use allot_client::accounts;
+use common::bridge_harness::{Bridge, Market, Proxy, wait_metric};
 
 mod common;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_half_open_websocket_is_replaced_and_backfill_closes_the_gap() {
-    let market = Market::open(28_899, 29_900, 2, false).await;
+    let market = Market::open(28_899, 29_900, 4, false).await;
     let provider = TestProvider::start().await.unwrap();
     let upstream = market
         .ws_url
@@ -35,13 +42,45 @@ async fn a_half_open_websocket_is_replaced_and_backfill_closes_the_gap() {
     .await;
     market.wait_settled(&[second], &mut bridge).await;
     assert_eq!(provider.payments().len(), 2);
-    let (_, exposition) = scrape(metrics_port, "/metrics").await;
-    assert_eq!(
-        metric(
-            &exposition,
-            "allot_bridge_requests{state=\"manual_review\"}"
-        ),
-        Some(0.0)
-    );
+
+    // Two 500s: retried with backoff under the same idempotency key, paid once.
+    provider.fail_next(2);
+    let (third, _) = market.request(2, 6).await;
+    market.wait_settled(&[third], &mut bridge).await;
+    let key = idempotency_key(&third.to_string());
+    let calls = provider.calls().iter().filter(|c| c.key == key).count();
+    assert_eq!(calls, 3, "two failures, then the payment");
+    assert_eq!(provider.payments().len(), 3);
+
+    // A refusal (422) is final: a person must look; nothing is settled.
+    provider.refuse_user(&market.users[3].1.key.to_string());
+    let (refused, _) = market.request(3, 5).await;
+    wait_metric(
+        metrics_port,
+        "allot_bridge_requests{state=\"manual_review\"}",
+        |n| n == 1.0,
+    )
+    .await;
+    let on_chain: ExchangeRequest = accounts::fetch(&market.chain, refused)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(on_chain.status, RequestStatus::Pending);
+    assert_eq!(provider.payments().len(), 3);
     assert!(bridge.pop().unwrap().stop().await.success());
+    let status = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
+        .arg("--config")
+        .arg(&config)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let open = report["open"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{report}");
+    assert_eq!(open[0]["address"], refused.to_string());
+    let reason = open[0]["review_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("422") && reason.contains("payee account closed"),
+        "{reason}"
+    );
 }
