@@ -16,4 +16,4 @@ pub mod self_test;
 pub mod stubs;
 pub mod validator;
 
-pub use validator::{Localnet, LocalnetConfig};
+pub use validator::{ExtraBuiltin, Localnet, LocalnetConfig};

@@ -11,6 +11,7 @@ use solana_account::{Account, AccountSharedData};
 use solana_faucet::faucet::{LocalFaucetConfig, run_local_faucet_with_config};
 use solana_keypair::Keypair;
 use solana_net_utils::SocketAddrSpace;
+use solana_program_runtime::invoke_context::BuiltinFunctionRegisterer;
 use solana_program_runtime::program_cache_entry::ProgramCacheEntry;
 use solana_rpc::rpc::JsonRpcConfig;
 use solana_signer::Signer;
@@ -69,6 +70,19 @@ pub struct LocalnetConfig {
     pub prefund: Vec<Pubkey>,
     /// Lamports given to each prefunded key.
     pub prefund_lamports: u64,
+    /// Native programs registered beside allot (the bridge suite runs one that forges events).
+    pub extra_builtins: Vec<ExtraBuiltin>,
+}
+
+/// A native program to register beside allot.
+#[derive(Clone, Debug)]
+pub struct ExtraBuiltin {
+    /// Its program id.
+    pub id: Pubkey,
+    /// Its name in the program cache.
+    pub name: &'static str,
+    /// Its entry, from `solana_program_test::processor!`.
+    pub register: BuiltinFunctionRegisterer,
 }
 
 impl Default for LocalnetConfig {
@@ -78,6 +92,7 @@ impl Default for LocalnetConfig {
             faucet_port: 9900,
             prefund: Vec::new(),
             prefund_lamports: 1_000_000_000_000,
+            extra_builtins: Vec::new(),
         }
     }
 }
@@ -132,6 +147,18 @@ impl Localnet {
                 rent_epoch: 0,
             }),
         );
+        for extra in &config.extra_builtins {
+            genesis.add_account(
+                extra.id,
+                AccountSharedData::from(Account {
+                    lamports: 1_000_000_000,
+                    data: extra.name.as_bytes().to_vec(),
+                    owner: solana_sdk_ids::native_loader::id(),
+                    executable: true,
+                    rent_epoch: 0,
+                }),
+            );
+        }
         for key in &config.prefund {
             genesis.add_account(
                 *key,
@@ -162,15 +189,19 @@ impl Localnet {
             mint,
             faucet,
         };
-        localnet.register_allot().await;
+        localnet.register_builtins(&config.extra_builtins).await;
         Ok(localnet)
     }
 
-    /// Registers allot as a builtin on every bank, a few times over a second: banks that exist
-    /// when it is registered do not inherit it from each other; banks created later do.
-    async fn register_allot(&self) {
+    /// Registers allot (and `extra`) as builtins on every bank, a few times over a second: banks
+    /// that exist when one is registered do not inherit it from each other; banks created later
+    /// do.
+    async fn register_builtins(&self, extra: &[ExtraBuiltin]) {
         let register = solana_program_test::processor!(native_entry)
             .expect("processor! always yields a builtin");
+        let mut builtins: Vec<(Pubkey, &str, BuiltinFunctionRegisterer)> =
+            vec![(allot::ID, "allot", register)];
+        builtins.extend(extra.iter().map(|e| (e.id, e.name, e.register)));
         for _ in 0..4 {
             let banks: Vec<_> = self
                 .validator
@@ -182,11 +213,13 @@ impl Localnet {
                 .map(|bank| bank.clone_without_scheduler())
                 .collect();
             for bank in banks {
-                bank.add_builtin(
-                    allot::ID,
-                    "allot",
-                    ProgramCacheEntry::new_builtin(0, "allot".len(), register),
-                );
+                for (id, name, register) in &builtins {
+                    bank.add_builtin(
+                        *id,
+                        name,
+                        ProgramCacheEntry::new_builtin(0, name.len(), *register),
+                    );
+                }
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }

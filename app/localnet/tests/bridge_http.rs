@@ -15,7 +15,8 @@ use allot_bridge::store::Store;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_client::chain::Chain as _;
 use allot_client::{accounts, instructions, pdas};
-use common::bridge_harness::{Bridge, Market, metric, scrape, wait_metric};
+use anchor_lang::prelude::Pubkey;
+use common::bridge_harness::{Bridge, Market, metric, scrape, send_forged_event, wait_metric};
 use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_sdk::transaction::Transaction;
 use solana_signer::Signer;
@@ -72,6 +73,25 @@ async fn http_payouts_are_made_once_though_the_bridge_is_killed_at_every_transit
         .await
         .expect("sent without preflight");
     let doomed_request = pdas::exchange_request(&market.pool, next_id);
+
+    // Another program's inner instruction carrying allot's event-CPI tag, discriminator and a
+    // well-formed ExchangeRequested for this pool: a forgery the bridge must not pay.
+    let forged_request = Pubkey::new_unique();
+    let forged = allot::events::ExchangeRequested {
+        pool: market.pool,
+        request: forged_request,
+        id: 999,
+        user: market.users[2].0.pubkey(),
+        kind: allot::state::ResourceKind::VirtualStock,
+        amount: 1_000,
+        rate: 2_500_000_000,
+        unit_value: 2_500_000_000,
+        quoted: 1_000_000,
+        currency: *b"USD",
+        payout_mint: None,
+        created_at: 0,
+    };
+    let forged_signature = send_forged_event(&market.chain, &market.users[2].0, &forged).await;
 
     let database = format!("sqlite://{}", market.dir.path().join("bridge.db").display());
     let payout = format!(
@@ -161,6 +181,64 @@ async fn http_payouts_are_made_once_though_the_bridge_is_killed_at_every_transit
             .is_none()
     );
     assert_eq!(store.requests().await.unwrap().len(), 2);
+    assert!(
+        store
+            .request(&forged_request.to_string())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        provider
+            .calls()
+            .iter()
+            .all(|c| c.key != idempotency_key(&forged_request.to_string())),
+        "the forged request was never paid"
+    );
+    // The forgery did reach the history as an inner instruction with allot's event bytes.
+    let history = solana_rpc_client_api::config::RpcTransactionConfig {
+        encoding: Some(solana_transaction_status_client_types::UiTransactionEncoding::Base64),
+        commitment: Some(solana_commitment_config::CommitmentConfig::confirmed()),
+        max_supported_transaction_version: Some(0),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let forged_tx = loop {
+        match market
+            .chain
+            .client()
+            .get_transaction_with_config(&forged_signature, history)
+            .await
+        {
+            Ok(found) => break found,
+            Err(error) if std::time::Instant::now() < deadline => {
+                let _ = error;
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(error) => {
+                let status = market
+                    .chain
+                    .client()
+                    .get_signature_statuses_with_history(&[forged_signature])
+                    .await;
+                panic!("the forged transaction is not in the history: {error}; status {status:?}")
+            }
+        }
+    };
+    let inner: Option<Vec<_>> = forged_tx
+        .transaction
+        .meta
+        .as_ref()
+        .unwrap()
+        .inner_instructions
+        .clone()
+        .into();
+    assert_eq!(
+        inner.map(|i| i.len()),
+        Some(1),
+        "the forger's self-invocation is recorded"
+    );
+    let decoded = allot_client::transaction_events::events_of_transaction(&forged_tx).unwrap();
+    assert!(decoded.events.is_empty() && !decoded.failed);
     let history = store.history(&first.to_string()).await.unwrap();
     assert_eq!(
         history,

@@ -14,7 +14,7 @@ use allot_bridge::crash::CRASH_ENV;
 use allot_client::chain::Chain as _;
 use allot_client::rpc_chain::RpcChain;
 use allot_client::{accounts, pdas};
-use allot_localnet::{Localnet, LocalnetConfig, self_test};
+use allot_localnet::{ExtraBuiltin, Localnet, LocalnetConfig, self_test};
 use anchor_lang::prelude::Pubkey;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
@@ -57,6 +57,12 @@ impl Market {
             rpc_port,
             faucet_port,
             prefund,
+            extra_builtins: vec![ExtraBuiltin {
+                id: FORGER_ID,
+                name: "forger",
+                register: solana_program_test::processor!(forger_entry)
+                    .expect("processor! always yields a builtin"),
+            }],
             ..LocalnetConfig::default()
         })
         .await
@@ -473,4 +479,48 @@ pub async fn wait_metric(port: u16, series: &str, check: impl Fn(f64) -> bool) -
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// A program that is not allot and forges allot events: invoked with an event's bytes, it
+/// self-invokes with allot's event-CPI tag in front — an inner instruction that carries allot's
+/// discriminator and payload but comes from another program.
+pub const FORGER_ID: Pubkey = Pubkey::new_from_array([7; 32]);
+
+fn forger_entry(
+    program_id: &Pubkey,
+    accounts: &[anchor_lang::prelude::AccountInfo],
+    data: &[u8],
+) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+    use anchor_lang::event::EVENT_IX_TAG_LE;
+    if data.starts_with(EVENT_IX_TAG_LE) {
+        return Ok(());
+    }
+    let mut forged = EVENT_IX_TAG_LE.to_vec();
+    forged.extend_from_slice(data);
+    let inner = anchor_lang::solana_program::instruction::Instruction::new_with_bytes(
+        *program_id,
+        &forged,
+        vec![anchor_lang::solana_program::instruction::AccountMeta::new_readonly(allot::ID, false)],
+    );
+    anchor_lang::solana_program::program::invoke(&inner, accounts)
+}
+
+/// Sends a transaction that mentions allot and carries a forged `ExchangeRequested` for
+/// `event`'s request; returns its signature.
+pub async fn send_forged_event(
+    chain: &RpcChain,
+    payer: &Keypair,
+    event: &allot::events::ExchangeRequested,
+) -> solana_sdk::signature::Signature {
+    use anchor_lang::Event as _;
+    use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+    let instruction = Instruction::new_with_bytes(
+        FORGER_ID,
+        &event.data(),
+        vec![
+            AccountMeta::new_readonly(allot::ID, false),
+            AccountMeta::new_readonly(FORGER_ID, false),
+        ],
+    );
+    send(chain, &[instruction], &[payer]).await
 }
