@@ -51,3 +51,4 @@ pub async fn allot(
 }
 
 pub mod bridge_harness;
+pub mod http_crash_scenario;
