@@ -13,7 +13,7 @@ use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig, self_test};
 use allot_web::app::Cluster;
 use allot_web::server::{WebConfig, WebServer};
-use common::{allot, wallet};
+use common::{allot, http, wallet};
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -75,6 +75,82 @@ fn browse(url: &str, seed: &[u8; 32], scenario: &str) -> serde_json::Value {
     );
     let summary = stdout.lines().last().expect("a summary line");
     serde_json::from_str(summary).unwrap_or_else(|e| panic!("summary {summary:?}: {e}"))
+}
+
+/// The Actions endpoints: metadata, headers and CORS, `{message}` errors, and a transaction
+/// built for the user (fee payer) that calls allot.
+async fn actions_answer_as_the_spec_asks(port: u16, user: &anchor_lang::prelude::Pubkey) {
+    use base64::Engine as _;
+    let origin = [("Origin", "https://dial.to")];
+    let rules = http(port, "GET", "/actions.json", &origin, None).await;
+    assert_eq!(rules.status, 200);
+    assert!(rules.body.contains("/api/actions/**"), "{}", rules.body);
+    let metadata = http(port, "GET", "/api/actions/exchange", &origin, None).await;
+    assert_eq!(metadata.status, 200);
+    assert_eq!(metadata.header("x-action-version"), Some("2.4"));
+    assert!(
+        metadata
+            .header("x-blockchain-ids")
+            .is_some_and(|id| id.starts_with("solana:"))
+    );
+    assert_eq!(metadata.header("access-control-allow-origin"), Some("*"));
+    let meta: serde_json::Value = serde_json::from_str(&metadata.body).unwrap();
+    assert_eq!(meta["type"], "action");
+    assert!(
+        meta["links"]["actions"][0]["href"]
+            .as_str()
+            .unwrap()
+            .contains("amount={amount}")
+    );
+
+    let bad = http(
+        port,
+        "POST",
+        "/api/actions/allocate",
+        &origin,
+        Some(r#"{"account":"nope"}"#),
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    let message: serde_json::Value = serde_json::from_str(&bad.body).unwrap();
+    assert!(
+        message["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a base58 public key")
+    );
+    let body = format!(r#"{{"account":"{user}"}}"#);
+    let early = http(
+        port,
+        "POST",
+        "/api/actions/exchange?amount=5",
+        &origin,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(early.status, 422, "{}", early.body);
+    assert!(early.body.contains("allocated units"), "{}", early.body);
+
+    let built = http(port, "POST", "/api/actions/allocate", &origin, Some(&body)).await;
+    assert_eq!(built.status, 200, "{}", built.body);
+    let answer: serde_json::Value = serde_json::from_str(&built.body).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(answer["transaction"].as_str().unwrap())
+        .unwrap();
+    let transaction: solana_sdk::transaction::Transaction = bincode::deserialize(&bytes).unwrap();
+    assert_eq!(
+        transaction.message.account_keys[0], *user,
+        "the user pays the fee"
+    );
+    let program = transaction.message.instructions[0].program_id(&transaction.message.account_keys);
+    assert_eq!(*program, allot::ID);
+    assert!(
+        transaction
+            .signatures
+            .iter()
+            .all(|s| *s == Default::default()),
+        "unsigned"
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -161,10 +237,13 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
     .await
     .expect("the web server starts");
     let page_url = format!("http://{}/", server.addr);
+    let server_port = server.addr.port();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.serve(async {
         let _ = stopped.await;
     }));
+
+    actions_answer_as_the_spec_asks(server_port, &happy.pubkey()).await;
 
     let summary = tokio::task::spawn_blocking({
         let page_url = page_url.clone();

@@ -378,24 +378,8 @@ pub async fn balance(chain: &RpcChain, owner: &Pubkey, mint: &Pubkey) -> u64 {
 }
 
 pub async fn scrape(port: u16, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("metrics endpoint");
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("0")
-        .parse()
-        .unwrap_or(0);
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    (status, body)
+    let answer = super::http(port, "GET", path, &[], None).await;
+    (answer.status, answer.body)
 }
 
 /// The value of `metric` (exact series text, e.g. `name{label="x"}`) in an exposition.
