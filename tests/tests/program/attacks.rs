@@ -2,6 +2,8 @@
 //! accounts, type cosplay, wrong mint/vault, fake programs and mismatched evidence. Each is refused
 //! with the expected error and changes nothing.
 //!
+//! Duplicate mutable accounts: the vault passed as the user's token account.
+//!
 //! Attacks covered elsewhere: wrong signer on every operator instruction (`pool.rs`,
 //! `verifier.rs`, `user_list.rs`), verifier of another pool (`verifier.rs`), impostor revoking
 //! (`credential.rs`), overflow and cap (`pool.rs`, `allocation.rs`), forged proofs (`user_list.rs`).
@@ -391,6 +393,24 @@ async fn adding_a_verifier_twice_is_refused() {
             &[&op],
             AllotError::VerifierAlreadyAdded,
             &[fixture.pool, verifier],
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn allocate_into_the_vault_itself_is_refused() {
+    // Duplicate mutable accounts: the vault passed again as the user's token account, so the
+    // transfer's source and destination would be one account (units "allocated" without moving).
+    let (mut chain, a, _, qualified, _) = world().await;
+    let payer = chain.payer().pubkey();
+    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
+    let duplicate = substitute(ix, &a.user_token(&qualified), a.vault);
+    chain
+        .expect_refused(
+            &[duplicate],
+            &[],
+            AnchorError::ConstraintTokenOwner,
+            &watched(&a, &qualified),
         )
         .await;
 }
