@@ -20,7 +20,7 @@ use solana_transaction_status_client_types::UiTransactionEncoding;
 
 use crate::crash::crash_point;
 use crate::metrics::Metrics;
-use crate::rpc_failure::{RpcFailure, RpcResultExt as _};
+use crate::rpc_failure::RpcResultExt as _;
 use crate::store::{Cursor, NewRequest, Store};
 
 /// Signatures per `getSignaturesForAddress` page (the RPC maximum).
@@ -58,7 +58,7 @@ impl Ingester<'_> {
     /// oldest first.
     pub async fn backfill(&self) -> Result<BackfillReport> {
         let program = allot::ID.to_string();
-        let tip = self.counted(
+        let tip = self.metrics.counted(
             self.chain
                 .client()
                 .get_slot_with_commitment(self.commitment)
@@ -105,7 +105,7 @@ impl Ingester<'_> {
 
     /// Lists pending requests of every pool on chain and stores the ones the history missed.
     pub async fn reconcile(&self) -> Result<usize> {
-        let slot = self.counted(
+        let slot = self.metrics.counted(
             self.chain
                 .client()
                 .get_slot_with_commitment(CommitmentConfig::confirmed())
@@ -117,11 +117,7 @@ impl Ingester<'_> {
         for pool in self.pools {
             let pending = accounts::pending_requests(self.chain, pool)
                 .await
-                .map_err(|error| {
-                    let failure = RpcFailure::new("getProgramAccounts", error);
-                    self.metrics.rpc_failed(&failure);
-                    failure
-                })?;
+                .map_err(|error| self.metrics.failed_call("getProgramAccounts", error))?;
             let currency = match accounts::fetch::<allot::state::Pool>(self.chain, *pool).await {
                 Ok(Some(state)) => String::from_utf8_lossy(&state.exchange.currency).into_owned(),
                 _ => String::from("???"),
@@ -170,7 +166,7 @@ impl Ingester<'_> {
         let mut newer = Vec::new();
         let mut before: Option<Signature> = None;
         loop {
-            let page = self.counted(
+            let page = self.metrics.counted(
                 self.chain
                     .client()
                     .get_signatures_for_address_with_config(
@@ -217,7 +213,7 @@ impl Ingester<'_> {
             .signature
             .parse()
             .context("the node returned a bad signature")?;
-        let transaction = self.counted(
+        let transaction = self.metrics.counted(
             self.chain
                 .client()
                 .get_transaction_with_config(
@@ -279,14 +275,6 @@ impl Ingester<'_> {
             }
         }
         Ok(requests)
-    }
-
-    /// `result`, counting its failure.
-    fn counted<T>(&self, result: Result<T, RpcFailure>) -> Result<T> {
-        result.map_err(|failure| {
-            self.metrics.rpc_failed(&failure);
-            failure.into()
-        })
     }
 }
 

@@ -130,6 +130,21 @@ impl Metrics {
         self.rpc_errors.with_label_values(&[failure.method]).inc();
     }
 
+    /// `result`, its failure counted under its JSON-RPC method.
+    pub fn counted<T>(&self, result: Result<T, RpcFailure>) -> anyhow::Result<T> {
+        result.map_err(|failure| {
+            self.rpc_failed(&failure);
+            failure.into()
+        })
+    }
+
+    /// A failed call of `method`, counted.
+    pub fn failed_call(&self, method: &'static str, error: impl ToString) -> anyhow::Error {
+        let failure = RpcFailure::new(method, error);
+        self.rpc_failed(&failure);
+        failure.into()
+    }
+
     /// Notes that a full pass ended now.
     pub fn pass_ended(&self) {
         self.last_pass_ms.store(now_ms(), Ordering::Relaxed);

@@ -17,7 +17,6 @@ use crate::config::{Payout, Settings};
 use crate::http_provider::HttpProvider;
 use crate::ingest::Ingester;
 use crate::metrics::{self, Metrics};
-use crate::state::ALL_STATES;
 use crate::store::Store;
 use crate::worker::{PayoutAdapter, Worker};
 
@@ -164,11 +163,7 @@ pub async fn run(
         }
         match store.counts().await {
             Ok(counts) => {
-                for state in ALL_STATES {
-                    let count = counts
-                        .iter()
-                        .find(|(s, _)| *s == state)
-                        .map_or(0, |(_, n)| *n);
+                for (state, count) in counts {
                     metrics
                         .requests
                         .with_label_values(&[state.as_str()])

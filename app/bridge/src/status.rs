@@ -3,7 +3,7 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::state::{ALL_STATES, RequestState};
+use crate::state::RequestState;
 use crate::store::Store;
 
 /// The status report: text lines, or one JSON document when `json`.
@@ -18,15 +18,9 @@ pub async fn report(store: &Store, json: bool) -> Result<String> {
         })
         .collect();
     if json {
-        let by_state: serde_json::Map<_, _> = ALL_STATES
+        let by_state: serde_json::Map<_, _> = counts
             .iter()
-            .map(|state| {
-                let count = counts
-                    .iter()
-                    .find(|(s, _)| s == state)
-                    .map_or(0, |(_, n)| *n);
-                (state.as_str().to_owned(), json!(count))
-            })
+            .map(|(state, count)| (state.as_str().to_owned(), json!(count)))
             .collect();
         let listed: Vec<_> = open
             .iter()
@@ -44,11 +38,7 @@ pub async fn report(store: &Store, json: bool) -> Result<String> {
         )?);
     }
     let mut lines = Vec::new();
-    for state in ALL_STATES {
-        let count = counts
-            .iter()
-            .find(|(s, _)| *s == state)
-            .map_or(0, |(_, n)| *n);
+    for (state, count) in &counts {
         lines.push(format!("{:<15} {count}", state.as_str()));
     }
     for r in open {

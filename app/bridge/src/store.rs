@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, FromRow};
 
-use crate::state::{RequestState, UnknownState};
+use crate::state::{ALL_STATES, RequestState, UnknownState};
 
 /// The migrations (`app/bridge/migrations`), embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -241,10 +241,7 @@ impl Store {
         worker: &str,
     ) -> Result<usize, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        let mut inserted = 0;
-        for request in requests {
-            inserted += insert_request(&mut transaction, request, worker).await?;
-        }
+        let inserted = insert_requests(&mut transaction, requests, worker).await?;
         sqlx::query(
             "INSERT INTO ingest_cursor (program, signature, slot) VALUES ($1, $2, $3) \
              ON CONFLICT (program) DO UPDATE SET signature = excluded.signature, slot = excluded.slot",
@@ -266,10 +263,7 @@ impl Store {
         worker: &str,
     ) -> Result<usize, StoreError> {
         let mut transaction = self.pool.begin().await?;
-        let mut inserted = 0;
-        for request in requests {
-            inserted += insert_request(&mut transaction, request, worker).await?;
-        }
+        let inserted = insert_requests(&mut transaction, requests, worker).await?;
         transaction.commit().await?;
         Ok(inserted)
     }
@@ -440,15 +434,20 @@ impl Store {
             .await?)
     }
 
-    /// How many requests are in each state.
+    /// How many requests are in each state: every state, in [`ALL_STATES`] order (zero when none).
     pub async fn counts(&self) -> Result<Vec<(RequestState, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM requests GROUP BY state ORDER BY state")
+            sqlx::query_as("SELECT state, COUNT(*) FROM requests GROUP BY state")
                 .fetch_all(&self.pool)
                 .await?;
-        rows.into_iter()
-            .map(|(name, count)| Ok((name.parse()?, count)))
-            .collect()
+        let mut counts: Vec<_> = ALL_STATES.iter().map(|state| (*state, 0)).collect();
+        for (name, count) in rows {
+            let state: RequestState = name.parse()?;
+            if let Some(slot) = counts.iter_mut().find(|(s, _)| *s == state) {
+                slot.1 = count;
+            }
+        }
+        Ok(counts)
     }
 
     /// The states `address` went through, in order (the audit trail).
@@ -460,6 +459,19 @@ impl Store {
                 .await?;
         rows.into_iter().map(|(name,)| Ok(name.parse()?)).collect()
     }
+}
+
+/// Inserts each of `requests` as discovered unless it is known; returns how many were new.
+async fn insert_requests(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    requests: &[NewRequest],
+    worker: &str,
+) -> Result<usize, StoreError> {
+    let mut inserted = 0;
+    for request in requests {
+        inserted += insert_request(transaction, request, worker).await?;
+    }
+    Ok(inserted)
 }
 
 /// Inserts `request` as discovered unless it is known; returns 1 if it was new.

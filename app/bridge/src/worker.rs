@@ -15,7 +15,6 @@ use solana_sdk::signature::{Keypair, Signer};
 use crate::crash::crash_point;
 use crate::http_provider::{HttpProvider, PayoutOrder, PayoutOutcome};
 use crate::metrics::Metrics;
-use crate::rpc_failure::RpcFailure;
 use crate::settle::{self, SettleStatus, SignedSettle};
 use crate::state::RequestState;
 use crate::store::{Changes, Store, StoredRequest, now_ms};
@@ -326,10 +325,14 @@ impl Worker<'_> {
                 .await;
         };
         let last_valid = u64::try_from(last_valid).context("stored block height")?;
-        match self.rpc(settle::status(self.chain.client(), signature, last_valid).await)? {
+        match self
+            .metrics
+            .counted(settle::status(self.chain.client(), signature, last_valid).await)?
+        {
             SettleStatus::Succeeded => self.settled(row, state).await,
             SettleStatus::InFlight => {
-                self.rpc(settle::send(self.chain.client(), base64).await)?;
+                self.metrics
+                    .counted(settle::send(self.chain.client(), base64).await)?;
                 Ok(Step::Later {
                     at_ms: now_ms().saturating_add(SETTLE_RECHECK_MS),
                     counted_attempt: false,
@@ -436,7 +439,8 @@ impl Worker<'_> {
             return Ok(Step::Done);
         }
         crash_point("settle_sent");
-        self.rpc(settle::send(self.chain.client(), &signed.base64).await)?;
+        self.metrics
+            .counted(settle::send(self.chain.client(), &signed.base64).await)?;
         crash_point("settle_broadcast");
         Ok(Step::Later {
             at_ms: now_ms().saturating_add(SETTLE_RECHECK_MS),
@@ -553,7 +557,7 @@ impl Worker<'_> {
     async fn on_chain(&self, address: Pubkey) -> Result<Option<ExchangeRequest>> {
         accounts::fetch::<ExchangeRequest>(self.chain, address)
             .await
-            .map_err(|error| self.rpc_error("getAccountInfo", error))
+            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))
     }
 
     /// The pool `address`, read once per drain.
@@ -563,7 +567,7 @@ impl Worker<'_> {
         }
         let pool = accounts::fetch::<Pool>(self.chain, address)
             .await
-            .map_err(|error| self.rpc_error("getAccountInfo", error))?
+            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))?
             .with_context(|| format!("pool {address} is not on chain"))?;
         pools.insert(address, pool.clone());
         Ok(pool)
@@ -576,7 +580,7 @@ impl Worker<'_> {
             .chain
             .account(account)
             .await
-            .map_err(|error| self.rpc_error("getAccountInfo", error))?
+            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))?
             .with_context(|| format!("account {account} is not on chain"))?;
         Ok(found.owner)
     }
@@ -587,7 +591,7 @@ impl Worker<'_> {
         self.chain
             .unix_timestamp()
             .await
-            .map_err(|error| self.rpc_error("getAccountInfo", error))
+            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))
     }
 
     /// Signs the settle transaction of `request`.
@@ -597,7 +601,7 @@ impl Worker<'_> {
         reference: [u8; 32],
         payout: Option<allot_client::instructions::OnChainPayout>,
     ) -> Result<SignedSettle> {
-        self.rpc(
+        self.metrics.counted(
             settle::sign(
                 self.chain.client(),
                 self.authority,
@@ -607,21 +611,6 @@ impl Worker<'_> {
             )
             .await,
         )
-    }
-
-    /// `result`, counting its failure.
-    fn rpc<T>(&self, result: Result<T, RpcFailure>) -> Result<T> {
-        result.map_err(|failure| {
-            self.metrics.rpc_failed(&failure);
-            failure.into()
-        })
-    }
-
-    /// Counts and wraps a failed read.
-    fn rpc_error(&self, method: &'static str, error: impl ToString) -> anyhow::Error {
-        let failure = RpcFailure::new(method, error);
-        self.metrics.rpc_failed(&failure);
-        failure.into()
     }
 }
 
