@@ -3,13 +3,11 @@
 //! payment provider fails twice (retried under the same key: one payment) and refuses a payee
 //! (manual review with the provider's reason; nothing settled).
 
-use std::process::Command;
-
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_client::accounts;
-use common::bridge_harness::{Bridge, Market, Proxy, wait_metric};
+use common::bridge_harness::{Bridge, Market, Proxy, bridge_status, wait_metric};
 
 mod common;
 
@@ -68,13 +66,7 @@ async fn a_half_open_websocket_is_replaced_and_backfill_closes_the_gap() {
     assert_eq!(on_chain.status, RequestStatus::Pending);
     assert_eq!(provider.payments().len(), 3);
     assert!(bridge.pop().unwrap().stop().await.success());
-    let status = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
-        .arg("--config")
-        .arg(&config)
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let report = bridge_status(&config);
     let open = report["open"].as_array().unwrap();
     assert_eq!(open.len(), 1, "{report}");
     assert_eq!(open[0]["address"], refused.to_string());

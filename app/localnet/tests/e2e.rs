@@ -11,20 +11,15 @@ use allot_client::rpc_chain::RpcChain;
 use allot_client::transaction_events::events_of_transaction;
 use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig, self_test};
-use common::{allot, wallet};
+use common::{allot, create_example_pool, issue_credentials, transaction_when_written, wallet};
 use futures::StreamExt;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
-use solana_rpc_client_api::config::{
-    RpcTransactionConfig, RpcTransactionLogsConfig, RpcTransactionLogsFilter,
-};
+use solana_rpc_client_api::config::{RpcTransactionLogsConfig, RpcTransactionLogsFilter};
 use solana_signer::Signer;
-use solana_transaction_status_client_types::UiTransactionEncoding;
 
 mod common;
-
-const POOL_FILE: &str = include_str!("../../../migrations/pools/example.toml");
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_product_runs_over_json_rpc_against_the_validator() {
@@ -59,26 +54,8 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
         .await
         .expect("logsSubscribe");
 
-    let text = POOL_FILE.replace(
-        "verifiers = []",
-        &format!("verifiers = [\"{}\"]", verifier.key),
-    );
-    let pool_file = dir.path().join("pool.toml");
-    std::fs::write(&pool_file, text).unwrap();
-    let created = allot(
-        &chain,
-        &url,
-        &operator,
-        &[
-            "operator",
-            "create-pool",
-            "--file",
-            pool_file.to_str().unwrap(),
-        ],
-    )
-    .await;
-    let pool_address = created["pool"].as_str().unwrap().to_string();
-    let pool = pool_address.parse().unwrap();
+    let pool = create_example_pool(&chain, &url, &dir, &operator, &verifier.key, "").await;
+    let pool_address = pool.to_string();
 
     let notification = tokio::time::timeout(Duration::from_secs(30), logs.next())
         .await
@@ -96,26 +73,7 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
     );
 
     let other = Keypair::new().pubkey();
-    let csv = format!(
-        "user,indicators,evidence\n{},5000,kyc-1\n{other},5000,kyc-2\n",
-        user.key
-    );
-    let csv_path = dir.path().join("credentials.csv");
-    std::fs::write(&csv_path, csv).unwrap();
-    let issued = allot(
-        &chain,
-        &url,
-        &verifier,
-        &[
-            "verifier",
-            "issue-bulk",
-            "--pool",
-            &pool_address,
-            "--file",
-            csv_path.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let issued = issue_credentials(&chain, &url, &dir, &verifier, &pool, &[user.key, other]).await;
     assert_eq!(issued["issued"], 2);
     let cranked = allot(&chain, &url, &operator, &["crank", "--pool", &pool_address]).await;
     assert_eq!(cranked["allocations"], 2);
@@ -148,27 +106,7 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
     .await;
     assert_eq!(requested["quoted"], 20);
     let signature = requested["signature"].as_str().unwrap().parse().unwrap();
-    let config = RpcTransactionConfig {
-        encoding: Some(UiTransactionEncoding::Base64),
-        commitment: Some(CommitmentConfig::confirmed()),
-        max_supported_transaction_version: Some(0),
-    };
-    // The history is written a moment after confirmation; a loaded machine may take a while.
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    let fetched = loop {
-        match chain
-            .client()
-            .get_transaction_with_config(&signature, config)
-            .await
-        {
-            Ok(tx) => break tx,
-            Err(error) if std::time::Instant::now() < deadline => {
-                let _ = error;
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(error) => panic!("getTransaction did not return the request in 2 minutes: {error}"),
-        }
-    };
+    let fetched = transaction_when_written(&chain, &signature, Duration::from_secs(120)).await;
     let found = events_of_transaction(&fetched).expect("events decode");
     assert!(!found.from_logs, "inner instructions are present");
     let meta = fetched.transaction.meta.as_ref().unwrap();

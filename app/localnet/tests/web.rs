@@ -13,14 +13,12 @@ use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig, self_test};
 use allot_web::app::Cluster;
 use allot_web::server::{WebConfig, WebServer};
-use common::{allot, http, wallet};
+use common::{create_example_pool, http, issue_credentials, wallet};
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 mod common;
-
-const POOL_FILE: &str = include_str!("../../../migrations/pools/example.toml");
 
 fn page_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/page")
@@ -185,45 +183,14 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
         .await
         .expect("self-test passes");
     let chain = RpcChain::new(url.clone(), CommitmentConfig::confirmed());
-    let text = POOL_FILE.replace(
-        "verifiers = []",
-        &format!("verifiers = [\"{}\"]", verifier.key),
-    );
-    let pool_file = dir.path().join("pool.toml");
-    std::fs::write(&pool_file, text).unwrap();
-    let created = allot(
+    let pool = create_example_pool(&chain, &url, &dir, &operator, &verifier.key, "").await;
+    issue_credentials(
         &chain,
         &url,
-        &operator,
-        &[
-            "operator",
-            "create-pool",
-            "--file",
-            pool_file.to_str().unwrap(),
-        ],
-    )
-    .await;
-    let pool_text = created["pool"].as_str().unwrap().to_owned();
-    let pool = pool_text.parse().unwrap();
-    let csv = format!(
-        "user,indicators,evidence\n{},5000,kyc-1\n{},5000,kyc-2\n",
-        happy.pubkey(),
-        rejecting.pubkey()
-    );
-    let csv_path = dir.path().join("credentials.csv");
-    std::fs::write(&csv_path, csv).unwrap();
-    allot(
-        &chain,
-        &url,
+        &dir,
         &verifier,
-        &[
-            "verifier",
-            "issue-bulk",
-            "--pool",
-            &pool_text,
-            "--file",
-            csv_path.to_str().unwrap(),
-        ],
+        &pool,
+        &[happy.pubkey(), rejecting.pubkey()],
     )
     .await;
 

@@ -24,9 +24,7 @@ use spl_token_2022_interface::{ID as TOKEN_2022, instruction as token_ix};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{Wallet, allot, wallet};
-
-const POOL_FILE: &str = include_str!("../../../../migrations/pools/example.toml");
+use super::{Wallet, allot, create_example_pool, issue_credentials, wallet};
 
 /// A validator with one pool whose users hold allocated units, and a settlement authority (the
 /// operator).
@@ -77,49 +75,20 @@ impl Market {
         } else {
             None
         };
-        let mut text = POOL_FILE.replace(
-            "verifiers = []",
-            &format!("verifiers = [\"{}\"]", verifier.1.key),
-        );
-        if let Some(mint) = stablecoin {
-            text.push_str(&format!("payout_mint = \"{mint}\"\n"));
-        }
-        let pool_file = dir.path().join("pool.toml");
-        std::fs::write(&pool_file, text).unwrap();
-        let created = allot(
+        let payout_mint =
+            stablecoin.map_or(String::new(), |mint| format!("payout_mint = \"{mint}\"\n"));
+        let pool = create_example_pool(
             &chain,
             &url,
+            &dir,
             &operator.1,
-            &[
-                "operator",
-                "create-pool",
-                "--file",
-                pool_file.to_str().unwrap(),
-            ],
+            &verifier.1.key,
+            &payout_mint,
         )
         .await;
-        let pool: Pubkey = created["pool"].as_str().unwrap().parse().unwrap();
-        let mut csv = String::from("user,indicators,evidence\n");
-        for (n, (_, user)) in users.iter().enumerate() {
-            csv.push_str(&format!("{},5000,kyc-{n}\n", user.key));
-        }
-        let csv_path = dir.path().join("credentials.csv");
-        std::fs::write(&csv_path, csv).unwrap();
+        let keys: Vec<_> = users.iter().map(|(_, w)| w.key).collect();
+        issue_credentials(&chain, &url, &dir, &verifier.1, &pool, &keys).await;
         let pool_text = pool.to_string();
-        allot(
-            &chain,
-            &url,
-            &verifier.1,
-            &[
-                "verifier",
-                "issue-bulk",
-                "--pool",
-                &pool_text,
-                "--file",
-                csv_path.to_str().unwrap(),
-            ],
-        )
-        .await;
         let cranked = allot(&chain, &url, &operator.1, &["crank", "--pool", &pool_text]).await;
         assert_eq!(cranked["allocations"], users.len());
         Self {
@@ -212,6 +181,22 @@ impl Market {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
+}
+
+/// `allot-bridge --config <config> status --json`, which must succeed.
+pub fn bridge_status(config: &Path) -> serde_json::Value {
+    let status = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
+        .arg("--config")
+        .arg(config)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    serde_json::from_slice(&status.stdout).unwrap()
 }
 
 /// A running `allot-bridge run`.

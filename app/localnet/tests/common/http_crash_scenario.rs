@@ -5,9 +5,10 @@
 //! another program are ignored; SIGTERM stops it cleanly; `status` reads its database.
 
 use std::collections::HashMap;
-use std::process::Command;
 
-use super::bridge_harness::{Bridge, Market, metric, scrape, send_forged_event, wait_metric};
+use super::bridge_harness::{
+    Bridge, Market, bridge_status, metric, scrape, send_forged_event, wait_metric,
+};
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_bridge::crash::CRASH_POINTS;
 use allot_bridge::http_provider::idempotency_key;
@@ -201,34 +202,12 @@ pub async fn killed_at_every_transition(
         "the forged request was never paid"
     );
     // The forgery did reach the history as an inner instruction with allot's event bytes.
-    let history = solana_rpc_client_api::config::RpcTransactionConfig {
-        encoding: Some(solana_transaction_status_client_types::UiTransactionEncoding::Base64),
-        commitment: Some(solana_commitment_config::CommitmentConfig::confirmed()),
-        max_supported_transaction_version: Some(0),
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let forged_tx = loop {
-        match market
-            .chain
-            .client()
-            .get_transaction_with_config(&forged_signature, history)
-            .await
-        {
-            Ok(found) => break found,
-            Err(error) if std::time::Instant::now() < deadline => {
-                let _ = error;
-                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            }
-            Err(error) => {
-                let status = market
-                    .chain
-                    .client()
-                    .get_signature_statuses_with_history(&[forged_signature])
-                    .await;
-                panic!("the forged transaction is not in the history: {error}; status {status:?}")
-            }
-        }
-    };
+    let forged_tx = super::transaction_when_written(
+        &market.chain,
+        &forged_signature,
+        std::time::Duration::from_secs(60),
+    )
+    .await;
     let inner: Option<Vec<_>> = forged_tx
         .transaction
         .meta
@@ -257,18 +236,7 @@ pub async fn killed_at_every_transition(
         ]
     );
     // `status` reads the same database.
-    let status = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
-        .arg("--config")
-        .arg(&config)
-        .args(["status", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let report = bridge_status(&config);
     assert_eq!(report["by_state"]["settled"], 2);
     assert_eq!(report["open"].as_array().unwrap().len(), 0);
 }

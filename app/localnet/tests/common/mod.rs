@@ -72,6 +72,108 @@ pub async fn http(
     }
 }
 
+/// The example pool (`migrations/pools/example.toml`).
+const POOL_FILE: &str = include_str!("../../../../migrations/pools/example.toml");
+
+/// Creates the example pool through the CLI, with `verifier` authorised and `exchange_extra`
+/// lines appended to its `[exchange]` section; returns the pool's address.
+pub async fn create_example_pool(
+    chain: &RpcChain,
+    url: &str,
+    dir: &tempfile::TempDir,
+    operator: &Wallet,
+    verifier: &anchor_lang::prelude::Pubkey,
+    exchange_extra: &str,
+) -> anchor_lang::prelude::Pubkey {
+    let mut text = POOL_FILE.replace("verifiers = []", &format!("verifiers = [\"{verifier}\"]"));
+    text.push_str(exchange_extra);
+    let pool_file = dir.path().join("pool.toml");
+    std::fs::write(&pool_file, text).unwrap();
+    let created = allot(
+        chain,
+        url,
+        operator,
+        &[
+            "operator",
+            "create-pool",
+            "--file",
+            pool_file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    created["pool"].as_str().unwrap().parse().unwrap()
+}
+
+/// Has `verifier` issue each of `users` a credential that meets the example pool's rule
+/// (`verifier issue-bulk` from a CSV file); returns the CLI's JSON answer.
+pub async fn issue_credentials(
+    chain: &RpcChain,
+    url: &str,
+    dir: &tempfile::TempDir,
+    verifier: &Wallet,
+    pool: &anchor_lang::prelude::Pubkey,
+    users: &[anchor_lang::prelude::Pubkey],
+) -> serde_json::Value {
+    let mut csv = String::from("user,indicators,evidence\n");
+    for (n, user) in users.iter().enumerate() {
+        csv.push_str(&format!("{user},5000,kyc-{n}\n"));
+    }
+    let csv_path = dir.path().join("credentials.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let pool = pool.to_string();
+    allot(
+        chain,
+        url,
+        verifier,
+        &[
+            "verifier",
+            "issue-bulk",
+            "--pool",
+            &pool,
+            "--file",
+            csv_path.to_str().unwrap(),
+        ],
+    )
+    .await
+}
+
+/// The transaction `signature` (base64, v0 allowed) as `getTransaction` returns it once the node
+/// has written it to its history (a moment after confirmation; longer on a loaded machine),
+/// waiting up to `within`.
+pub async fn transaction_when_written(
+    chain: &RpcChain,
+    signature: &solana_sdk::signature::Signature,
+    within: std::time::Duration,
+) -> solana_transaction_status_client_types::EncodedConfirmedTransactionWithStatusMeta {
+    let config = solana_rpc_client_api::config::RpcTransactionConfig {
+        encoding: Some(solana_transaction_status_client_types::UiTransactionEncoding::Base64),
+        commitment: Some(solana_commitment_config::CommitmentConfig::confirmed()),
+        max_supported_transaction_version: Some(0),
+    };
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match chain
+            .client()
+            .get_transaction_with_config(signature, config)
+            .await
+        {
+            Ok(found) => return found,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(error) => {
+                let status = chain
+                    .client()
+                    .get_signature_statuses_with_history(&[*signature])
+                    .await;
+                panic!(
+                    "getTransaction did not return {signature} within {within:?}: {error}; status {status:?}"
+                )
+            }
+        }
+    }
+}
+
 /// A keypair saved where the CLI (and the bridge) can read it.
 pub struct Wallet {
     /// Its public key.
