@@ -59,6 +59,13 @@ async fn a_half_open_websocket_is_replaced_and_backfill_closes_the_gap() {
         |n| n == 1.0,
     )
     .await;
+    // The settled accounts reach the database once their settle transactions are finalized.
+    wait_metric(
+        metrics_port,
+        "allot_bridge_requests{state=\"settled\"}",
+        |n| n == 3.0,
+    )
+    .await;
     let on_chain: ExchangeRequest = accounts::fetch(&market.chain, refused)
         .await
         .unwrap()

@@ -2,7 +2,7 @@
 //! inside the settle transaction) against the real validator; one is killed with SIGKILL mid-way,
 //! and every request is still paid exactly once.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use allot::state::ExchangeRequest;
 use allot_bridge::state::RequestState;
@@ -54,14 +54,25 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
         paid_total += quote;
     }
     assert_eq!(treasury_left, 1_000_000 - paid_total);
+    // The account is settled at the cluster's confirmed view; the database follows once the
+    // worker sees the settle transaction finalized.
     let store = Store::open(&database.url).await.unwrap();
-    let rows = store.requests().await.unwrap();
-    assert_eq!(rows.len(), 4);
-    assert!(
-        rows.iter()
-            .all(|r| r.state().unwrap() == RequestState::Settled),
-        "{rows:?}"
-    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let rows = store.requests().await.unwrap();
+        assert_eq!(rows.len(), 4);
+        if rows
+            .iter()
+            .all(|r| r.state().unwrap() == RequestState::Settled)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not settled in the database: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     for worker in workers {
         assert!(worker.stop().await.success());
     }
