@@ -2,7 +2,11 @@
 //! accounts, type cosplay, wrong mint/vault, fake programs and mismatched evidence. Each is refused
 //! with the expected error and changes nothing.
 //!
-//! Duplicate mutable accounts: the vault passed as the user's token account.
+//! Duplicate mutable accounts: the vault passed as the user's token account. Reinitialisation: a
+//! pool created twice. Closing then reviving: a closed request sent lamports back.
+//!
+//! `catalogue.rs` attacks every instruction mechanically (missing signer, impostor, PDA
+//! substitution, fake programs, foreign owners, type cosplay, non-canonical bumps, duplicates).
 //!
 //! Attacks covered elsewhere: wrong signer on every operator instruction (`pool.rs`,
 //! `verifier.rs`, `user_list.rs`), verifier of another pool (`verifier.rs`), impostor revoking
@@ -413,4 +417,111 @@ async fn allocate_into_the_vault_itself_is_refused() {
             &watched(&a, &qualified),
         )
         .await;
+}
+
+#[tokio::test]
+async fn pool_create_twice_is_refused() {
+    // Reinitialisation: the same creator and pool id again, with different terms.
+    let mut chain = TestChain::start().await;
+    let a = PoolFixture::create(&mut chain, 1, true).await;
+    let mut args = pool_args(1, false);
+    args.supply_cap = u64::MAX;
+    let operator = a.operator.insecure_clone();
+    let before = a.state(&mut chain).await;
+    let failure = chain
+        .send(
+            &[instructions::pool_create(&operator.pubkey(), args)],
+            &[&operator],
+        )
+        .await
+        .expect_err("a second pool_create is refused");
+    // Anchor's `init` asks the system program to create the pool account, which exists: the
+    // system program refuses (on this runtime as invalid instruction data, since the address
+    // holds lamports; "already in use" on runtimes that accept the pre-funded path).
+    assert!(
+        failure
+            .logs
+            .iter()
+            .any(|line| line.starts_with("Program 11111111111111111111111111111111 failed")),
+        "{failure:?}"
+    );
+    let after = a.state(&mut chain).await;
+    assert_eq!(after.supply_cap, before.supply_cap);
+    assert_eq!(after.transferable, before.transferable);
+    assert_eq!(chain.mint_supply(a.mint).await, 10_000);
+}
+
+#[tokio::test]
+async fn a_closed_request_revived_with_lamports_is_dead() {
+    // Closing then reviving: the request is closed and lamports are sent back to its address,
+    // in the same transaction and later; the revived address is no request.
+    let mut chain = TestChain::start().await;
+    let a = PoolFixture::create(&mut chain, 1, true).await;
+    let bridge = chain.funded_keypair(1_000_000_000).await;
+    let user = chain.funded_keypair(1_000_000_000).await;
+    a.issue_credential(&mut chain, &user.pubkey(), 5_000).await;
+    a.allocate_by_credential(&mut chain, &user.pubkey())
+        .await
+        .unwrap();
+    let operator = a.operator.insecure_clone();
+    let config = allot_tests::exchange_config(bridge.pubkey());
+    let ix = instructions::pool_set_exchange(&operator.pubkey(), &a.pool, config);
+    chain.send(&[ix], &[&operator]).await.unwrap();
+    let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &a.pool, 0, 10);
+    chain.send(&[ix], &[&user]).await.unwrap();
+    let ix = instructions::exchange_reject(&bridge.pubkey(), &a.pool, 0, &user.pubkey(), 1);
+    chain.send(&[ix], &[&bridge]).await.unwrap();
+    let request = pdas::exchange_request(&a.pool, 0);
+    let rent = chain.account(request).await.unwrap().lamports;
+    let close = instructions::exchange_close(&a.pool, 0, &user.pubkey());
+    let revive = anchor_lang::solana_program::system_instruction::transfer(
+        &chain.payer().pubkey(),
+        &request,
+        rent,
+    );
+
+    // Close, revive and close again in one transaction: the second close finds no request.
+    let watched = [request, user.pubkey(), a.pool];
+    chain
+        .expect_refused(
+            &[close.clone(), revive.clone(), close.clone()],
+            &[],
+            AnchorError::AccountOwnedByWrongProgram,
+            &watched,
+        )
+        .await;
+
+    // Close and revive land; the revived address is a plain system account, and neither close,
+    // cancel nor settle accept it.
+    chain.send(&[close.clone(), revive], &[]).await.unwrap();
+    let revived = chain.account(request).await.unwrap();
+    assert_eq!(revived.owner, anchor_lang::system_program::ID);
+    assert!(revived.data.is_empty());
+    let settle = instructions::exchange_settle(
+        &bridge.pubkey(),
+        &a.pool,
+        0,
+        allot::instructions::ExchangeSettleArgs {
+            payout_reference: [1; 32],
+            paid_amount: 20,
+        },
+        None,
+    );
+    let cancel = instructions::exchange_cancel(&user.pubkey(), &a.pool, 0);
+    for (ix, signers) in [
+        (close, vec![]),
+        (settle, vec![&bridge]),
+        (cancel, vec![&user]),
+    ] {
+        chain
+            .expect_refused(
+                &[ix],
+                &signers,
+                AnchorError::AccountOwnedByWrongProgram,
+                &watched,
+            )
+            .await;
+    }
+    // The id is not handed out again: the pool's counter moved on.
+    assert_eq!(a.state(&mut chain).await.exchange_state.next_request_id, 1);
 }

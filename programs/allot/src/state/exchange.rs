@@ -158,6 +158,29 @@ mod tests {
     }
 
     #[test]
+    fn splitting_a_request_never_pays_more() {
+        // Rounding in the user's favour would let many small requests out-earn one large one.
+        for rate in [
+            1,
+            RATE_SCALE / 3,
+            RATE_SCALE / 2,
+            2 * RATE_SCALE / 3,
+            7 * RATE_SCALE + 1,
+        ] {
+            for a in 0..120u64 {
+                for b in 0..120u64 {
+                    let split =
+                        quote_round_down(a, rate).unwrap() + quote_round_down(b, rate).unwrap();
+                    assert!(
+                        split <= quote_round_down(a + b, rate).unwrap(),
+                        "{a} + {b} at {rate}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn profit_share_spreads_over_outstanding_units() {
         // 10,000.00 profit (1,000,000 cents), 20% share, 400 units: 500 cents per unit.
         let rate = profit_share_rate_round_down(1_000_000, 2_000, 400).unwrap();
