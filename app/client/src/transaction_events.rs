@@ -35,8 +35,11 @@ pub enum TransactionEventsError {
     /// The node returned no status meta.
     #[error("the transaction has no status meta")]
     NoMeta,
-    /// The transaction was not returned in a binary encoding (ask for base64).
-    #[error("the transaction is not binary-encoded; request encoding base64")]
+    /// The transaction's bytes did not decode: not a binary encoding (ask for base64), or bytes
+    /// that are not a transaction.
+    #[error(
+        "the transaction's bytes do not decode (expected a base64-encoded transaction; request encoding base64)"
+    )]
     NotBinary,
     /// An address in the meta or an index into the keys is invalid.
     #[error("the transaction's accounts are inconsistent: {0}")]
