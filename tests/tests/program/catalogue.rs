@@ -589,6 +589,17 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
         }
         out
     };
+    // The instruction with account `i` swapped for `to`, signed as the valid form is.
+    let swapped = |i: usize, to: Pubkey, label: String| {
+        let mut swapped = ix.clone();
+        swapped.accounts[i].pubkey = to;
+        Attempt {
+            label,
+            ix: swapped,
+            signers: keep(&Pubkey::default()),
+            planted: vec![],
+        }
+    };
     for signer in &case.signers {
         let key = signer.pubkey();
         let mut unsigned = ix.clone();
@@ -619,14 +630,11 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
         let name = scene.name(&key);
         let other = counterpart.ix.accounts[i].pubkey;
         if other != key && !signer_keys.contains(&key) {
-            let mut substituted = ix.clone();
-            substituted.accounts[i].pubkey = other;
-            out.push(Attempt {
-                label: format!("#{i} {name} -> {}", scene.name(&other)),
-                ix: substituted,
-                signers: keep(&Pubkey::default()),
-                planted: vec![],
-            });
+            out.push(swapped(
+                i,
+                other,
+                format!("#{i} {name} -> {}", scene.name(&other)),
+            ));
         }
         let is_wallet = scene
             .chain
@@ -635,27 +643,21 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
             .is_none_or(|a| a.owner == anchor_lang::system_program::ID && a.data.is_empty());
         if is_wallet && !signer_keys.contains(&key) && key != scene.keys.attacker.pubkey() {
             // A user, a rent payer: the attacker's own wallet instead.
-            let mut substituted = ix.clone();
-            substituted.accounts[i].pubkey = scene.keys.attacker.pubkey();
-            out.push(Attempt {
-                label: format!("#{i} {name} -> attacker"),
-                ix: substituted,
-                signers: keep(&Pubkey::default()),
-                planted: vec![],
-            });
+            out.push(swapped(
+                i,
+                scene.keys.attacker.pubkey(),
+                format!("#{i} {name} -> attacker"),
+            ));
         }
         if key == allot::ID {
             continue;
         }
         if let Some(program) = other_program(&key) {
-            let mut faked = ix.clone();
-            faked.accounts[i].pubkey = program;
-            out.push(Attempt {
-                label: format!("#{i} {name} -> {}", scene.name(&program)),
-                ix: faked,
-                signers: keep(&Pubkey::default()),
-                planted: vec![],
-            });
+            out.push(swapped(
+                i,
+                program,
+                format!("#{i} {name} -> {}", scene.name(&program)),
+            ));
             continue;
         }
         if !seen.insert(key) {
@@ -670,25 +672,21 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
             let forged = Pubkey::new_unique();
             let mut copy = account.clone();
             copy.owner = Pubkey::new_from_array([9; 32]);
-            let mut substituted = ix.clone();
-            substituted.accounts[i].pubkey = forged;
-            out.push(Attempt {
-                label: format!("#{i} {name} -> copy owned by an unrelated program"),
-                ix: substituted,
-                signers: keep(&Pubkey::default()),
-                planted: vec![(forged, copy)],
-            });
+            let mut attempt = swapped(
+                i,
+                forged,
+                format!("#{i} {name} -> copy owned by an unrelated program"),
+            );
+            attempt.planted.push((forged, copy));
+            out.push(attempt);
         }
         if account.owner == allot::ID {
             let (kind, other) = another_type(scene, &account).await;
-            let mut substituted = ix.clone();
-            substituted.accounts[i].pubkey = other;
-            out.push(Attempt {
-                label: format!("#{i} {name} -> {} (a {kind})", scene.name(&other)),
-                ix: substituted,
-                signers: keep(&Pubkey::default()),
-                planted: vec![],
-            });
+            out.push(swapped(
+                i,
+                other,
+                format!("#{i} {name} -> {} (a {kind})", scene.name(&other)),
+            ));
         }
     }
     // Non-canonical bumps: the address the same seeds give with another bump (never created by
@@ -697,14 +695,11 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
     for (i, meta) in ix.accounts.iter().enumerate() {
         if let Some(seeds) = scene.seeds.get(&meta.pubkey) {
             let twin = non_canonical(seeds);
-            let mut substituted = ix.clone();
-            substituted.accounts[i].pubkey = twin;
-            out.push(Attempt {
-                label: format!("#{i} {} at a non-canonical bump", scene.name(&meta.pubkey)),
-                ix: substituted,
-                signers: keep(&Pubkey::default()),
-                planted: vec![],
-            });
+            out.push(swapped(
+                i,
+                twin,
+                format!("#{i} {} at a non-canonical bump", scene.name(&meta.pubkey)),
+            ));
         }
     }
     let writable: Vec<(usize, Pubkey)> = ix
@@ -717,18 +712,15 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
     for (i, first) in &writable {
         for (j, second) in &writable {
             if j > i && first != second {
-                let mut duplicated = ix.clone();
-                duplicated.accounts[*j].pubkey = *first;
-                out.push(Attempt {
-                    label: format!(
+                out.push(swapped(
+                    *j,
+                    *first,
+                    format!(
                         "#{j} {} -> duplicate of #{i} {}",
                         scene.name(second),
                         scene.name(first)
                     ),
-                    ix: duplicated,
-                    signers: keep(&Pubkey::default()),
-                    planted: vec![],
-                });
+                ));
             }
         }
     }
