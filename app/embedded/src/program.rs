@@ -53,6 +53,9 @@ impl Embedded {
     /// Starts a fresh chain with the allot program registered natively.
     pub async fn start() -> Self {
         let mut program_test = ProgramTest::default();
+        // `ProgramTest::default()` logs every instruction at DEBUG when RUST_LOG is unset
+        // (thousands of lines for the main job); warnings only, unless RUST_LOG asks for more.
+        agave_logger::setup_with_default("warn,tarpc=error,solana_metrics=error");
         program_test.prefer_bpf(false);
         program_test.add_program("allot", allot::ID, processor!(native_entry));
         let ctx = program_test.start_with_context().await;

@@ -1,9 +1,9 @@
 //! `allot-bench`: what allot costs per user and how fast it moves, measured on the embedded chain
 //! (the real Agave runtime in-process, SPL Token-2022 as bytecode, so SPL compute is metered).
 //!
-//! `cargo run -p allot-embedded --bin allot-bench [-- --users 10000 --json target/allot-bench.json]`
-//! (a debug build: the workspace's release profile is fat-LTO for the program and takes long to
-//! build; times below are therefore conservative)
+//! `cargo run -p allot-embedded --profile long-run --bin allot-bench [-- --users 10000 --json
+//! target/allot-bench.json]` (`long-run`: optimised without the release profile's fat LTO; a
+//! debug build works too, slower).
 //!
 //! Prints tables and writes the same figures as JSON. Sizes, rent, transaction sizes and write
 //! locks are exact; times depend on the machine (the README reports the figures and the machine).
@@ -26,6 +26,7 @@ use allot_embedded::{Counting, Embedded};
 use anchor_lang::Space;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, ensure};
+use clap::Parser;
 use serde_json::{Value, json};
 use solana_sdk::hash::Hash;
 use solana_sdk::instruction::Instruction;
@@ -92,30 +93,16 @@ fn most_per_transaction(
     }
 }
 
-fn args() -> Result<(usize, String)> {
-    let mut users = 10_000;
-    let mut json = "target/allot-bench.json".to_string();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--users" => {
-                users = args
-                    .next()
-                    .context("--users needs a number")?
-                    .parse()
-                    .context("--users must be a whole number")?
-            }
-            "--json" => json = args.next().context("--json needs a path")?,
-            other => {
-                anyhow::bail!("unknown argument {other:?} (allot-bench [--users N] [--json PATH])")
-            }
-        }
-    }
-    ensure!(
-        (10..=1_000_000).contains(&users),
-        "--users must be 10..=1000000"
-    );
-    Ok((users, json))
+/// What allot costs per user and how fast it moves, on the embedded chain.
+#[derive(Parser)]
+#[command(name = "allot-bench")]
+struct Args {
+    /// Users credentialed and allocated by the crank (10 to 1,000,000).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+    users: u32,
+    /// Where the figures are written as JSON.
+    #[arg(long, default_value = "target/allot-bench.json")]
+    json: String,
 }
 
 fn pool_args(pool_id: u64) -> PoolCreateArgs {
@@ -436,7 +423,8 @@ fn packing_table(payer: &Keypair, pool_state: &Pool, pool: &Pubkey) -> (Value, V
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let (user_count, json_path) = args()?;
+    let Args { users, json } = Args::parse();
+    let (user_count, json_path) = (users as usize, json);
     let dir = tempfile::tempdir()?;
     let embedded = Embedded::start().await;
     let chain = Counting::new(embedded.chain());
