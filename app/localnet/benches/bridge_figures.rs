@@ -1,58 +1,129 @@
 //! Bridge figures against localnet: requests settled per second (the requests exist before the
-//! bridge starts) and discovery → settlement latency (p50/p95) on SQLite and on PostgreSQL (HTTP payouts to a local provider), the time
-//! for a killed (`kill -9`) bridge to settle again after a restart, and the backfill rate of the
-//! history path. Prints a table and writes `target/allot-bridge-figures.json`.
+//! bridges start) and discovery → settlement latency (p50/p95) with one worker on SQLite, one on
+//! PostgreSQL and four sharing PostgreSQL (HTTP payouts to a local provider); the time for a
+//! killed (`kill -9`) bridge to settle again after a restart; and the backfill rate of the
+//! history path over everything the run wrote. Prints a table and writes
+//! `target/allot-bridge-figures.json`.
 //!
 //! `cargo bench --manifest-path app/localnet/Cargo.toml --bench bridge_figures --profile dev`
 //! (`--profile dev`: the release profile would rebuild the whole validator optimised).
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
+use allot::state::Pool;
 use allot_bridge::ingest::Ingester;
 use allot_bridge::metrics::Metrics;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_client::rpc_chain::RpcChain;
+use allot_client::{accounts, instructions, pdas};
 use anchor_lang::prelude::Pubkey;
-use common::bridge_harness::{Bridge, Market};
+use common::bridge_harness::{Bridge, Market, send};
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
+use solana_keypair::Keypair;
+use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
+use solana_signer::Signer;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-/// Requests per store (each user requests twice).
-const REQUESTS: usize = 20;
+/// Each user opens two requests of 5 units (the example pool allocates 10, minimum holding 5).
+const REQUESTS_PER_USER: usize = 2;
+/// Users per request-opening transaction (two requests each: four instructions).
+const USERS_PER_TRANSACTION: usize = 2;
+
+/// One measured run: `workers` bridges on `store` drain `users × 2` requests.
+struct Run {
+    store: &'static str,
+    workers: usize,
+    users: usize,
+}
+
+const RUNS: [Run; 3] = [
+    Run {
+        store: "SQLite",
+        workers: 1,
+        users: 125,
+    },
+    Run {
+        store: "PostgreSQL",
+        workers: 1,
+        users: 125,
+    },
+    Run {
+        store: "PostgreSQL",
+        workers: 4,
+        users: 250,
+    },
+];
 
 struct Figures {
     store: &'static str,
+    workers: usize,
     requests: usize,
     seconds: f64,
     p50_ms: i64,
     p95_ms: i64,
 }
 
-async fn settle_batch(
+/// Opens two requests for each of `users`, several users per transaction (the pool hands out
+/// request ids in order, so transactions go one after another); returns the addresses.
+async fn open_requests(market: &Market, users: Range<usize>) -> Vec<Pubkey> {
+    let mut addresses = Vec::new();
+    let users: Vec<usize> = users.collect();
+    for group in users.chunks(USERS_PER_TRANSACTION) {
+        let pool: Pool = accounts::fetch(&market.chain, market.pool)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut id = pool.exchange_state.next_request_id;
+        let mut ixs = Vec::new();
+        let mut signers: Vec<&Keypair> = vec![&market.operator.0];
+        for &n in group {
+            let user = &market.users[n].0;
+            for _ in 0..REQUESTS_PER_USER {
+                ixs.push(instructions::exchange_request(
+                    &user.pubkey(),
+                    &user.pubkey(),
+                    &market.pool,
+                    id,
+                    5,
+                ));
+                addresses.push(pdas::exchange_request(&market.pool, id));
+                id += 1;
+            }
+            signers.push(user);
+        }
+        send(&market.chain, &ixs, &signers).await;
+    }
+    addresses
+}
+
+async fn settle_run(
     market: &Market,
+    run: &Run,
     first_user: usize,
     database: &str,
-    name: &str,
     provider: &TestProvider,
-    store: &'static str,
 ) -> Figures {
     let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
-    let (config, _) = market.bridge_config(name, database, &payout, 500, &market.ws_url);
-    let mut requests = Vec::new();
-    for n in 0..REQUESTS {
-        requests.push(market.request(first_user + n / 2, 5).await.0);
-    }
+    let requests = open_requests(market, first_user..first_user + run.users).await;
     let started = Instant::now();
-    let mut bridge = vec![Bridge::spawn(&config, None)];
-    market.wait_settled(&requests, &mut bridge).await;
+    let mut bridges = Vec::new();
+    for worker in 0..run.workers {
+        let name = format!("{}-{}-{worker}", run.store, run.workers);
+        let (config, _) = market.bridge_config(&name, database, &payout, 500, &market.ws_url);
+        bridges.push(Bridge::spawn(&config, None));
+    }
+    market.wait_settled(&requests, &mut bridges).await;
     let seconds = started.elapsed().as_secs_f64();
-    assert!(bridge.pop().unwrap().stop().await.success());
+    for bridge in bridges {
+        assert!(bridge.stop().await.success());
+    }
     let rows = Store::open(database)
         .await
         .unwrap()
@@ -66,7 +137,8 @@ async fn settle_batch(
     latencies.sort_unstable();
     let at = |q: usize| latencies[(latencies.len() * q / 100).min(latencies.len() - 1)];
     Figures {
-        store,
+        store: run.store,
+        workers: run.workers,
         requests: requests.len(),
         seconds,
         p50_ms: at(50),
@@ -74,33 +146,63 @@ async fn settle_batch(
     }
 }
 
+/// Every signature of the program's history at `commitment`, paged back to the beginning.
+async fn history(chain: &RpcChain, commitment: CommitmentConfig) -> HashSet<String> {
+    let mut all = HashSet::new();
+    let mut before = None;
+    loop {
+        let page = chain
+            .client()
+            .get_signatures_for_address_with_config(
+                &allot::ID,
+                GetConfirmedSignaturesForAddress2Config {
+                    before,
+                    until: None,
+                    limit: Some(1_000),
+                    commitment: Some(commitment),
+                },
+            )
+            .await
+            .expect("history page");
+        let Some(last) = page.last() else {
+            return all;
+        };
+        before = Some(last.signature.parse().unwrap());
+        let full = page.len() == 1_000;
+        all.extend(page.into_iter().map(|entry| entry.signature));
+        if !full {
+            return all;
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    let users = REQUESTS + 2;
-    let market = Market::open(7_899, 7_950, users, false).await;
+    let measured_users: usize = RUNS.iter().map(|r| r.users).sum();
+    let market = Market::open(7_899, 7_950, measured_users + 1, false).await;
     let provider = TestProvider::start().await.unwrap();
-
+    let postgres = TestPostgres::start().expect("a PostgreSQL server");
     let sqlite = format!(
         "sqlite://{}",
         market.dir.path().join("figures.db").display()
     );
-    let on_sqlite = settle_batch(&market, 0, &sqlite, "sqlite", &provider, "SQLite").await;
-    let postgres = TestPostgres::start().expect("a PostgreSQL server");
-    let database = postgres.database().await.unwrap();
-    let on_postgres = settle_batch(
-        &market,
-        REQUESTS / 2,
-        &database.url,
-        "postgres",
-        &provider,
-        "PostgreSQL",
-    )
-    .await;
+
+    let mut figures = Vec::new();
+    let mut first_user = 0;
+    for run in &RUNS {
+        // A fresh database per run: each run's rows are its own requests.
+        let database = match run.store {
+            "SQLite" => sqlite.clone(),
+            _ => postgres.database().await.unwrap().url,
+        };
+        figures.push(settle_run(&market, run, first_user, &database, &provider).await);
+        first_user += run.users;
+    }
 
     // kill -9 with a request in flight, restart: time until it is settled.
     let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
     let (config, _) = market.bridge_config("sqlite", &sqlite, &payout, 500, &market.ws_url);
-    let (last, _) = market.request(REQUESTS, 5).await;
+    let (last, _) = market.request(measured_users, 5).await;
     let killed = Bridge::spawn(&config, Some("paid"));
     killed.wait_crash("paid").await;
     let restarted = Instant::now();
@@ -129,13 +231,37 @@ async fn main() {
     let started = Instant::now();
     let report = ingester.backfill().await.expect("backfill");
     let backfill_seconds = started.elapsed().as_secs_f64();
+    // What the history held, read independently, and whether the settle transactions of the
+    // SQLite run are in it: the backfill figure is only as good as its coverage.
+    let finalized = history(&chain, CommitmentConfig::finalized()).await;
+    let confirmed = history(&chain, CommitmentConfig::confirmed()).await;
+    let settles: Vec<String> = Store::open(&sqlite)
+        .await
+        .unwrap()
+        .requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.settle_signature)
+        .collect();
+    let settles_in_history = settles.iter().filter(|s| finalized.contains(*s)).count();
+    println!(
+        "history of the program: {} transactions finalized, {} confirmed; SQLite run's settle \
+         transactions in the finalized history: {settles_in_history} of {}",
+        finalized.len(),
+        confirmed.len(),
+        settles.len()
+    );
 
-    println!("| store | requests | settled in | requests/s | p50 discovered→settled | p95 |");
-    println!("| --- | --- | --- | --- | --- | --- |");
-    for f in [&on_sqlite, &on_postgres] {
+    println!(
+        "| store | workers | requests | all settled in | requests/s | p50 discovered→settled | p95 |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for f in &figures {
         println!(
-            "| {} | {} | {:.1} s | {:.2} | {:.1} s | {:.1} s |",
+            "| {} | {} | {} | {:.1} s | {:.1} | {:.1} s | {:.1} s |",
             f.store,
+            f.workers,
             f.requests,
             f.seconds,
             f.requests as f64 / f.seconds,
@@ -150,17 +276,17 @@ async fn main() {
         report.discovered,
         report.transactions as f64 / backfill_seconds
     );
-    let stores: Vec<_> = [&on_sqlite, &on_postgres]
+    let runs: Vec<_> = figures
         .iter()
         .map(|f| {
             json!({
-                "store": f.store, "requests": f.requests, "seconds": f.seconds,
-                "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
+                "store": f.store, "workers": f.workers, "requests": f.requests,
+                "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
             })
         })
         .collect();
     let figures = json!({
-        "stores": stores,
+        "runs": runs,
         "resume_after_kill_seconds": resume_seconds,
         "backfill": {
             "transactions": report.transactions,
