@@ -74,6 +74,8 @@ struct Keys {
 
 /// One side of the scene: a pool with everything the catalogue's instructions touch.
 struct Side {
+    /// The pool's id under its operator.
+    pool_id: u64,
     fixture: PoolFixture,
     /// The pool's settlement authority.
     bridge: Keypair,
@@ -139,6 +141,7 @@ impl Scene {
                 keys.sponsor.insecure_clone()
             };
             let side = Side {
+                pool_id,
                 fixture,
                 bridge,
                 creator,
@@ -215,7 +218,7 @@ impl Scene {
                 vec![
                     SEED_POOL.to_vec(),
                     operator.to_bytes().to_vec(),
-                    id_bytes(f_pool_id(tag)),
+                    id_bytes(side.pool_id),
                 ],
             ));
             seeds.push((
@@ -302,10 +305,6 @@ impl Scene {
 
 /// The id of the pool the create case creates.
 const NEW_POOL_ID: u64 = 7;
-
-fn f_pool_id(tag: &str) -> u64 {
-    if tag == "A" { 1 } else { 2 }
-}
 
 fn id_bytes(id: u64) -> Vec<u8> {
     id.to_le_bytes().to_vec()

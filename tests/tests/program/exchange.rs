@@ -673,26 +673,38 @@ async fn stablecoin(
     user: &Pubkey,
     amount: u64,
 ) -> (Pubkey, Pubkey, Pubkey, Pubkey) {
-    stablecoin_with_fee(chain, owner, user, amount, None).await
+    stablecoin_with(chain, owner, user, amount, PayoutExtension::None).await
 }
 
-/// [`stablecoin`], optionally with a Token-2022 transfer fee of `fee_bps`.
-async fn stablecoin_with_fee(
+/// A Token-2022 extension that would make the user receive other than the quote.
+#[derive(Clone, Copy)]
+enum PayoutExtension {
+    None,
+    /// A transfer fee of this many basis points.
+    TransferFee(u16),
+    /// A transfer hook calling a program of the mint authority's choosing.
+    TransferHook,
+}
+
+/// [`stablecoin`], with a Token-2022 `extension`.
+async fn stablecoin_with(
     chain: &mut TestChain,
     owner: &Keypair,
     user: &Pubkey,
     amount: u64,
-    fee_bps: Option<u16>,
+    extension: PayoutExtension,
 ) -> (Pubkey, Pubkey, Pubkey, Pubkey) {
     use spl_associated_token_account_interface::instruction::create_associated_token_account;
     use spl_token_2022_interface::extension::ExtensionType;
     use spl_token_2022_interface::extension::transfer_fee::instruction::initialize_transfer_fee_config;
+    use spl_token_2022_interface::extension::transfer_hook::instruction as hook_ix;
     use spl_token_2022_interface::{ID as TOKEN_2022, instruction as token_ix};
     let mint = Keypair::new();
     let payer = chain.payer().pubkey();
-    let extensions: &[ExtensionType] = match fee_bps {
-        Some(_) => &[ExtensionType::TransferFeeConfig],
-        None => &[],
+    let extensions: &[ExtensionType] = match extension {
+        PayoutExtension::None => &[],
+        PayoutExtension::TransferFee(_) => &[ExtensionType::TransferFeeConfig],
+        PayoutExtension::TransferHook => &[ExtensionType::TransferHook],
     };
     let space = ExtensionType::try_calculate_account_len::<spl_token_2022_interface::state::Mint>(
         extensions,
@@ -725,11 +737,21 @@ async fn stablecoin_with_fee(
     )
     .unwrap();
     let mut setup = vec![create];
-    if let Some(bps) = fee_bps {
-        setup.push(
+    match extension {
+        PayoutExtension::None => {}
+        PayoutExtension::TransferFee(bps) => setup.push(
             initialize_transfer_fee_config(&TOKEN_2022, &mint.pubkey(), None, None, bps, u64::MAX)
                 .unwrap(),
-        );
+        ),
+        PayoutExtension::TransferHook => setup.push(
+            hook_ix::initialize(
+                &TOKEN_2022,
+                &mint.pubkey(),
+                Some(owner.pubkey()),
+                Some(Pubkey::new_unique()),
+            )
+            .unwrap(),
+        ),
     }
     setup.extend([init, ata_t, ata_u, ata_s, fund]);
     chain.send(&setup, &[&mint, owner]).await.unwrap();
@@ -1146,12 +1168,22 @@ async fn non_transferable_pools_cannot_escrow() {
 
 #[tokio::test]
 async fn payout_mints_with_a_transfer_fee_are_refused_at_settlement() {
+    payout_mint_is_refused_at_settlement(PayoutExtension::TransferFee(100)).await;
+}
+
+#[tokio::test]
+async fn payout_mints_with_a_transfer_hook_are_refused_at_settlement() {
+    payout_mint_is_refused_at_settlement(PayoutExtension::TransferHook).await;
+}
+
+/// A payout mint with `extension` is configured; settling with it is refused and nothing moves.
+async fn payout_mint_is_refused_at_settlement(extension: PayoutExtension) {
     let mut m = Market::open(1, |_| {}).await;
     let pool = m.fixture.pool;
     let bridge = m.bridge.insecure_clone();
     let user = m.users[0].pubkey();
     let (mint, treasury, user_account, _) =
-        stablecoin_with_fee(&mut m.chain, &bridge, &user, 1_000, Some(100)).await;
+        stablecoin_with(&mut m.chain, &bridge, &user, 1_000, extension).await;
     let op = m.fixture.operator.insecure_clone();
     let mut cfg = exchange_config(bridge.pubkey());
     cfg.payout_mint = Some(mint);
