@@ -3,7 +3,8 @@
 //! with the expected error and changes nothing.
 //!
 //! Duplicate mutable accounts: the vault passed as the user's token account. Reinitialisation: a
-//! pool created twice. Closing then reviving: a closed request sent lamports back.
+//! pool created twice. Closing then reviving: a closed request sent lamports back. Overflow and
+//! underflow: u64::MAX as a rule amount, a request, a payment and a profit.
 //!
 //! `catalogue.rs` attacks every instruction mechanically (missing signer, impostor, PDA
 //! substitution, fake programs, foreign owners, type cosplay, non-canonical bumps, duplicates).
@@ -524,4 +525,63 @@ async fn a_closed_request_revived_with_lamports_is_dead() {
     }
     // The id is not handed out again: the pool's counter moved on.
     assert_eq!(a.state(&mut chain).await.exchange_state.next_request_id, 1);
+}
+
+#[tokio::test]
+async fn extreme_numbers_are_refused_and_change_nothing() {
+    // Integer overflow and underflow: the largest amounts the instructions take.
+    let mut chain = TestChain::start().await;
+    let a = PoolFixture::create(&mut chain, 1, true).await;
+    let bridge = chain.funded_keypair(1_000_000_000).await;
+    let user = chain.funded_keypair(1_000_000_000).await;
+    a.issue_credential(&mut chain, &user.pubkey(), 5_000).await;
+    a.allocate_by_credential(&mut chain, &user.pubkey())
+        .await
+        .unwrap();
+    let operator = a.operator.insecure_clone();
+    let mut config = allot_tests::exchange_config(bridge.pubkey());
+    let ix = instructions::pool_set_exchange(&operator.pubkey(), &a.pool, config);
+    chain.send(&[ix], &[&operator]).await.unwrap();
+    let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &a.pool, 0, 10);
+    chain.send(&[ix], &[&user]).await.unwrap();
+    let mut watched = watched(&a, &user.pubkey());
+    watched.extend([pdas::escrow(&a.pool), pdas::exchange_request(&a.pool, 0)]);
+
+    // A rule handing out more than the supply cap could ever hold.
+    let mut rule = allot_tests::rule();
+    rule.amount = u64::MAX;
+    let ix = instructions::pool_update_rule(&operator.pubkey(), &a.pool, rule);
+    chain
+        .expect_refused(&[ix], &[&operator], AllotError::SupplyCapTooSmall, &watched)
+        .await;
+    // Every unit there is, requested by a user holding 90.
+    let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &a.pool, 1, u64::MAX);
+    chain
+        .expect_refused(&[ix], &[&user], AllotError::InsufficientUnits, &watched)
+        .await;
+    // A settlement claiming to have paid u64::MAX for a quote of 20.
+    let args = allot::instructions::ExchangeSettleArgs {
+        payout_reference: [1; 32],
+        paid_amount: u64::MAX,
+    };
+    let ix = instructions::exchange_settle(&bridge.pubkey(), &a.pool, 0, args, None);
+    chain
+        .expect_refused(&[ix], &[&bridge], AllotError::PaidAmountMismatch, &watched)
+        .await;
+    // A profit so large that its share per unit outstanding does not fit the rate.
+    config.pricing = allot::state::Pricing::ProfitShare { share_bps: 10_000 };
+    let ix = instructions::pool_set_exchange(&operator.pubkey(), &a.pool, config);
+    chain.send(&[ix], &[&operator]).await.unwrap();
+    let period = a.period(&mut chain).await;
+    let report = allot::instructions::ProfitReportArgs {
+        period,
+        amount: u64::MAX,
+        currency: *b"USD",
+        evidence_hash: [1; 32],
+    };
+    let ix = instructions::profit_report_record(&operator.pubkey(), &a.pool, report);
+    watched.push(pdas::profit_report(&a.pool, period));
+    chain
+        .expect_refused(&[ix], &[&operator], AllotError::MathOverflow, &watched)
+        .await;
 }
