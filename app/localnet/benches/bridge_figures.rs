@@ -1,8 +1,8 @@
 //! Bridge figures against localnet: requests settled per second (the requests exist before the
 //! bridges start) and discovery → settlement latency (p50/p95) with one worker on SQLite, one on
 //! PostgreSQL and four sharing PostgreSQL (HTTP payouts to a local provider); the time for a
-//! killed (`kill -9`) bridge to settle again after a restart; and the backfill rate of the
-//! history path over everything the run wrote. Prints a table and writes
+//! killed (`kill -9`) bridge to settle again after a restart; and the backfill rate of the history
+//! path over everything the run wrote, into SQLite and into PostgreSQL. Prints a table and writes
 //! `target/allot-bridge-figures.json`.
 //!
 //! `cargo bench --manifest-path app/localnet/Cargo.toml --bench bridge_figures --profile dev`
@@ -13,7 +13,7 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use allot::state::Pool;
-use allot_bridge::ingest::Ingester;
+use allot_bridge::ingest::{BackfillReport, Ingester};
 use allot_bridge::metrics::Metrics;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
@@ -146,6 +146,24 @@ async fn settle_run(
     }
 }
 
+/// One backfill pass of the history into the empty database at `url`; its report and seconds.
+async fn backfill(chain: &RpcChain, url: &str, pool: Pubkey) -> (BackfillReport, f64) {
+    let store = Store::open(url).await.unwrap();
+    let pools: HashSet<Pubkey> = [pool].into_iter().collect();
+    let metrics = Metrics::new(Duration::from_secs(60));
+    let ingester = Ingester {
+        chain,
+        store: &store,
+        pools: &pools,
+        commitment: CommitmentConfig::finalized(),
+        worker: "figures",
+        metrics: &metrics,
+    };
+    let started = Instant::now();
+    let report = ingester.backfill().await.expect("backfill");
+    (report, started.elapsed().as_secs_f64())
+}
+
 /// Every signature of the program's history at `commitment`, paged back to the beginning.
 async fn history(chain: &RpcChain, commitment: CommitmentConfig) -> HashSet<String> {
     let mut all = HashSet::new();
@@ -211,26 +229,19 @@ async fn main() {
     let resume_seconds = restarted.elapsed().as_secs_f64();
     assert!(bridge.pop().unwrap().stop().await.success());
 
-    // The history path alone, from an empty database: transactions read per second.
+    // The history path alone, from an empty database on each store: transactions read per
+    // second.
     let chain = RpcChain::new(market.url.clone(), CommitmentConfig::confirmed());
-    let fresh = format!(
+    let fresh_sqlite = format!(
         "sqlite://{}",
         market.dir.path().join("backfill.db").display()
     );
-    let store = Store::open(&fresh).await.unwrap();
-    let pools: HashSet<Pubkey> = [market.pool].into_iter().collect();
-    let metrics = Metrics::new(Duration::from_secs(60));
-    let ingester = Ingester {
-        chain: &chain,
-        store: &store,
-        pools: &pools,
-        commitment: CommitmentConfig::finalized(),
-        worker: "figures",
-        metrics: &metrics,
-    };
-    let started = Instant::now();
-    let report = ingester.backfill().await.expect("backfill");
-    let backfill_seconds = started.elapsed().as_secs_f64();
+    let fresh_postgres = postgres.database().await.unwrap().url;
+    let mut backfills = Vec::new();
+    for (store, url) in [("SQLite", fresh_sqlite), ("PostgreSQL", fresh_postgres)] {
+        let (report, seconds) = backfill(&chain, &url, market.pool).await;
+        backfills.push((store, report, seconds));
+    }
     // What the history held, read independently, and whether the settle transactions of the
     // SQLite run are in it: the backfill figure is only as good as its coverage.
     let finalized = history(&chain, CommitmentConfig::finalized()).await;
@@ -270,12 +281,14 @@ async fn main() {
         );
     }
     println!("kill -9 at `paid`, restart → settled: {resume_seconds:.1} s");
-    println!(
-        "backfill: {} transactions ({} requests) in {backfill_seconds:.1} s ({:.0}/s)",
-        report.transactions,
-        report.discovered,
-        report.transactions as f64 / backfill_seconds
-    );
+    for (store, report, seconds) in &backfills {
+        println!(
+            "backfill on {store}: {} transactions ({} requests) in {seconds:.1} s ({:.0}/s)",
+            report.transactions,
+            report.discovered,
+            report.transactions as f64 / seconds
+        );
+    }
     let runs: Vec<_> = figures
         .iter()
         .map(|f| {
@@ -288,11 +301,15 @@ async fn main() {
     let figures = json!({
         "runs": runs,
         "resume_after_kill_seconds": resume_seconds,
-        "backfill": {
-            "transactions": report.transactions,
-            "discovered": report.discovered,
-            "seconds": backfill_seconds,
-        },
+        "backfill": backfills
+            .iter()
+            .map(|(store, report, seconds)| json!({
+                "store": store,
+                "transactions": report.transactions,
+                "discovered": report.discovered,
+                "seconds": seconds,
+            }))
+            .collect::<Vec<_>>(),
     });
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
