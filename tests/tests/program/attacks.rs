@@ -452,10 +452,9 @@ async fn pool_create_twice_is_refused() {
     assert_eq!(chain.mint_supply(a.mint).await, 10_000);
 }
 
-#[tokio::test]
-async fn a_closed_request_revived_with_lamports_is_dead() {
-    // Closing then reviving: the request is closed and lamports are sent back to its address,
-    // in the same transaction and later; the revived address is no request.
+/// A pool whose exchange is open (settled by the returned bridge key) and a user, allocated 100
+/// units, with request 0 of 10 units pending.
+async fn pending_request() -> (TestChain, PoolFixture, Keypair, Keypair) {
     let mut chain = TestChain::start().await;
     let a = PoolFixture::create(&mut chain, 1, true).await;
     let bridge = chain.funded_keypair(1_000_000_000).await;
@@ -470,6 +469,14 @@ async fn a_closed_request_revived_with_lamports_is_dead() {
     chain.send(&[ix], &[&operator]).await.unwrap();
     let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &a.pool, 0, 10);
     chain.send(&[ix], &[&user]).await.unwrap();
+    (chain, a, bridge, user)
+}
+
+#[tokio::test]
+async fn a_closed_request_revived_with_lamports_is_dead() {
+    // Closing then reviving: the request is closed and lamports are sent back to its address,
+    // in the same transaction and later; the revived address is no request.
+    let (mut chain, a, bridge, user) = pending_request().await;
     let ix = instructions::exchange_reject(&bridge.pubkey(), &a.pool, 0, &user.pubkey(), 1);
     chain.send(&[ix], &[&bridge]).await.unwrap();
     let request = pdas::exchange_request(&a.pool, 0);
@@ -530,20 +537,9 @@ async fn a_closed_request_revived_with_lamports_is_dead() {
 #[tokio::test]
 async fn extreme_numbers_are_refused_and_change_nothing() {
     // Integer overflow and underflow: the largest amounts the instructions take.
-    let mut chain = TestChain::start().await;
-    let a = PoolFixture::create(&mut chain, 1, true).await;
-    let bridge = chain.funded_keypair(1_000_000_000).await;
-    let user = chain.funded_keypair(1_000_000_000).await;
-    a.issue_credential(&mut chain, &user.pubkey(), 5_000).await;
-    a.allocate_by_credential(&mut chain, &user.pubkey())
-        .await
-        .unwrap();
+    let (mut chain, a, bridge, user) = pending_request().await;
     let operator = a.operator.insecure_clone();
     let mut config = allot_tests::exchange_config(bridge.pubkey());
-    let ix = instructions::pool_set_exchange(&operator.pubkey(), &a.pool, config);
-    chain.send(&[ix], &[&operator]).await.unwrap();
-    let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &a.pool, 0, 10);
-    chain.send(&[ix], &[&user]).await.unwrap();
     let mut watched = watched(&a, &user.pubkey());
     watched.extend([pdas::escrow(&a.pool), pdas::exchange_request(&a.pool, 0)]);
 
