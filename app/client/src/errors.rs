@@ -54,6 +54,48 @@ fn anchor_meaning(code: u32) -> &'static str {
     }
 }
 
+/// The Anchor errors an account check or constraint of allot can raise, for naming them by code.
+const ANCHOR_ERRORS: &[AnchorErrorCode] = &[
+    AnchorErrorCode::InstructionDidNotDeserialize,
+    AnchorErrorCode::ConstraintMut,
+    AnchorErrorCode::ConstraintHasOne,
+    AnchorErrorCode::ConstraintSigner,
+    AnchorErrorCode::ConstraintRaw,
+    AnchorErrorCode::ConstraintOwner,
+    AnchorErrorCode::ConstraintSeeds,
+    AnchorErrorCode::ConstraintAssociated,
+    AnchorErrorCode::ConstraintClose,
+    AnchorErrorCode::ConstraintAddress,
+    AnchorErrorCode::ConstraintTokenMint,
+    AnchorErrorCode::ConstraintTokenOwner,
+    AnchorErrorCode::ConstraintTokenTokenProgram,
+    AnchorErrorCode::ConstraintMintTokenProgram,
+    AnchorErrorCode::ConstraintAssociatedTokenTokenProgram,
+    AnchorErrorCode::ConstraintDuplicateMutableAccount,
+    AnchorErrorCode::RequireKeysEqViolated,
+    AnchorErrorCode::AccountDiscriminatorNotFound,
+    AnchorErrorCode::AccountDiscriminatorMismatch,
+    AnchorErrorCode::AccountDidNotDeserialize,
+    AnchorErrorCode::AccountNotEnoughKeys,
+    AnchorErrorCode::AccountNotMutable,
+    AnchorErrorCode::AccountOwnedByWrongProgram,
+    AnchorErrorCode::InvalidProgramId,
+    AnchorErrorCode::InvalidProgramExecutable,
+    AnchorErrorCode::AccountNotSigner,
+    AnchorErrorCode::AccountNotSystemOwned,
+    AnchorErrorCode::AccountNotInitialized,
+    AnchorErrorCode::AccountNotAssociatedTokenAccount,
+];
+
+/// The variant name of Anchor error `code` (e.g. `ConstraintSeeds`), when it is one allot's
+/// account checks raise.
+pub fn anchor_error_name(code: u32) -> Option<String> {
+    ANCHOR_ERRORS
+        .iter()
+        .find(|error| u32::from(**error) == code)
+        .map(|error| error.name())
+}
+
 /// Decodes a custom error code from an allot transaction.
 pub fn decode(code: u32) -> ProgramFailure {
     match AllotError::from_code(code) {
@@ -80,6 +122,13 @@ mod tests {
             failure.to_string(),
             "allot error 6021 AlreadyAllocatedThisPeriod: the user has already been allocated in this period"
         );
+    }
+
+    #[test]
+    fn anchor_codes_are_named() {
+        let code = u32::from(AnchorErrorCode::ConstraintSeeds);
+        assert_eq!(anchor_error_name(code).as_deref(), Some("ConstraintSeeds"));
+        assert_eq!(anchor_error_name(6_000), None);
     }
 
     #[test]

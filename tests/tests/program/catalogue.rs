@@ -34,11 +34,10 @@ use std::fmt::Write as _;
 use allot::constants::*;
 use allot::instructions::{ExchangeSettleArgs, ProfitReportArgs, UserListPublishArgs};
 use allot::state::ExchangeRequest;
-use allot_client::errors::{ProgramFailure, decode};
+use allot_client::errors::{ProgramFailure, anchor_error_name, decode};
 use allot_client::instructions::{self, Evidence};
 use allot_client::pdas;
 use allot_tests::{PoolFixture, TestChain, TxFailure, exchange_config, pool_args, rule};
-use anchor_lang::error::ErrorCode as AnchorError;
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::account::Account;
 use solana_sdk::instruction::{Instruction, InstructionError};
@@ -739,49 +738,15 @@ async fn another_type(scene: &mut Scene, account: &Account) -> (&'static str, Pu
     }
 }
 
-/// Anchor's errors by code, for naming refusals.
-const ANCHOR_ERRORS: &[AnchorError] = &[
-    AnchorError::InstructionDidNotDeserialize,
-    AnchorError::ConstraintMut,
-    AnchorError::ConstraintHasOne,
-    AnchorError::ConstraintSigner,
-    AnchorError::ConstraintRaw,
-    AnchorError::ConstraintOwner,
-    AnchorError::ConstraintSeeds,
-    AnchorError::ConstraintAssociated,
-    AnchorError::ConstraintClose,
-    AnchorError::ConstraintAddress,
-    AnchorError::ConstraintTokenMint,
-    AnchorError::ConstraintTokenOwner,
-    AnchorError::ConstraintTokenTokenProgram,
-    AnchorError::ConstraintMintTokenProgram,
-    AnchorError::ConstraintAssociatedTokenTokenProgram,
-    AnchorError::ConstraintDuplicateMutableAccount,
-    AnchorError::RequireKeysEqViolated,
-    AnchorError::AccountDiscriminatorNotFound,
-    AnchorError::AccountDiscriminatorMismatch,
-    AnchorError::AccountDidNotDeserialize,
-    AnchorError::AccountNotEnoughKeys,
-    AnchorError::AccountNotMutable,
-    AnchorError::AccountOwnedByWrongProgram,
-    AnchorError::InvalidProgramId,
-    AnchorError::InvalidProgramExecutable,
-    AnchorError::AccountNotSigner,
-    AnchorError::AccountNotSystemOwned,
-    AnchorError::AccountNotInitialized,
-    AnchorError::AccountNotAssociatedTokenAccount,
-];
-
 /// The refusal's name: allot's or Anchor's error, or the runtime's.
 fn refusal(failure: &TxFailure) -> String {
     match &failure.error {
         TransactionError::InstructionError(_, InstructionError::Custom(code)) => {
             match decode(*code) {
                 ProgramFailure::Allot { name, .. } => name,
-                ProgramFailure::Anchor { code, .. } => ANCHOR_ERRORS
-                    .iter()
-                    .find(|e| u32::from(**e) == code)
-                    .map_or_else(|| format!("anchor {code}"), |e| e.name()),
+                ProgramFailure::Anchor { code, .. } => {
+                    anchor_error_name(code).unwrap_or_else(|| format!("anchor {code}"))
+                }
             }
         }
         TransactionError::InstructionError(_, error) => format!("{error:?}"),
