@@ -67,6 +67,11 @@ fn instructions() -> Vec<&'static [u8]> {
         ExchangeCancel::DISCRIMINATOR,
         ExchangeReject::DISCRIMINATOR,
         ExchangeClose::DISCRIMINATOR,
+        AllocateSharded::DISCRIMINATOR,
+        ShardCreate::DISCRIMINATOR,
+        ShardFund::DISCRIMINATOR,
+        ShardDrain::DISCRIMINATOR,
+        ShardSweep::DISCRIMINATOR,
     ]
 }
 
@@ -81,6 +86,7 @@ fn account_kinds() -> Vec<&'static [u8]> {
         AllocationRecord::DISCRIMINATOR,
         ProfitReport::DISCRIMINATOR,
         ExchangeRequest::DISCRIMINATOR,
+        AllocationShard::DISCRIMINATOR,
     ]
 }
 
@@ -123,6 +129,8 @@ fuzz_target!(|data: &[u8]| {
         pdas::user_list(&pool, 0),
         pdas::exchange_request(&pool, 0),
         pdas::profit_report(&pool, 0),
+        pdas::shard(&pool, 0),
+        pdas::shard_vault(&pool, 0),
         pdas::event_authority(),
         allot::ID,
         anchor_spl_ids::TOKEN_2022,

@@ -162,12 +162,53 @@ impl PoolFixture {
     pub fn user_token(&self, user: &Pubkey) -> Pubkey {
         pdas::token_account(user, &self.mint)
     }
+
+    /// Creates `count` allocation shards and moves `each` units from the vault into each.
+    pub async fn create_shards(&self, chain: &mut TestChain, count: u16, each: u64) {
+        let operator = self.operator.pubkey();
+        let first = self.state(chain).await.shard_count;
+        for index in first..first + count {
+            chain
+                .send(
+                    &[
+                        instructions::shard_create(&operator, &self.pool, index),
+                        instructions::shard_fund(&operator, &self.pool, index, each),
+                    ],
+                    &[&self.operator],
+                )
+                .await
+                .expect("shard is created and funded");
+        }
+    }
+
+    /// Allocates to `user` on their credential from shard `shard`, paid by the fee payer.
+    pub async fn allocate_sharded_by_credential(
+        &self,
+        chain: &mut TestChain,
+        user: &Pubkey,
+        shard: u16,
+    ) -> Result<Vec<allot_client::events::AllotEvent>, crate::TxFailure> {
+        let payer = chain.payer().pubkey();
+        chain
+            .send(
+                &[instructions::allocate_sharded(
+                    &payer,
+                    &self.pool,
+                    user,
+                    shard,
+                    Evidence::Credential,
+                )],
+                &[],
+            )
+            .await
+    }
 }
 
 impl PoolFixture {
     /// Conservation: the mint's supply is what the pool minted minus what it burned, and it all
-    /// sits in the vault, the escrow or with `holders`; holders and escrow together hold exactly
-    /// the pool's outstanding units (vault + holders + escrow + burned = minted).
+    /// sits in the vault, the shards' vaults, the escrow or with `holders`; holders, escrow and
+    /// shards together hold exactly the pool's outstanding units
+    /// (vault + shards + holders + escrow + burned = minted).
     pub async fn assert_conserved(&self, chain: &mut TestChain, holders: &[Pubkey]) {
         let pool = self.state(chain).await;
         let supply = chain.mint_supply(self.mint).await;
@@ -181,6 +222,13 @@ impl PoolFixture {
             held += chain.token_balance(self.user_token(holder)).await;
         }
         let vault = chain.token_balance(self.vault).await;
+        let mut shards = 0;
+        for index in 0..pool.shard_count {
+            shards += chain
+                .token_balance(pdas::shard_vault(&self.pool, index))
+                .await;
+        }
+        let held = held + shards;
         let escrow = chain.token_balance(pdas::escrow(&self.pool)).await;
         assert_eq!(
             escrow, pool.exchange_state.escrowed,
@@ -189,12 +237,12 @@ impl PoolFixture {
         assert_eq!(
             vault + held + escrow,
             supply,
-            "vault + holders + escrow = supply"
+            "vault + shards + holders + escrow = supply"
         );
         assert_eq!(
             held + escrow,
             pool.totals.outstanding,
-            "holders + escrow = outstanding"
+            "shards + holders + escrow = outstanding"
         );
         pool.invariant().expect("pool invariant holds");
     }

@@ -86,6 +86,10 @@ allot_events!(
     ExchangeCancelled,
     ExchangeRejected,
     ExchangeRequestClosed,
+    ShardCreated,
+    ShardFunded,
+    ShardDrained,
+    ShardSwept,
 );
 
 /// Decodes an inner instruction as an allot event, if it is one: `program_id` is the invoked

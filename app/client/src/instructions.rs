@@ -292,6 +292,118 @@ pub fn allocate(payer: &Pubkey, pool: &Pubkey, user: &Pubkey, evidence: Evidence
     )
 }
 
+/// `allocate_sharded`: allocates to `user` on `evidence` from shard `shard` of the pool (the pool
+/// account is only read); `payer` funds the token account and record if new.
+pub fn allocate_sharded(
+    payer: &Pubkey,
+    pool: &Pubkey,
+    user: &Pubkey,
+    shard: u16,
+    evidence: Evidence,
+) -> Instruction {
+    let (credential, user_list, proof) = evidence.parts(pool, user);
+    let (event_authority, program) = event_accounts();
+    let mint = pdas::mint(pool);
+    build(
+        accounts::AllocateSharded {
+            payer: *payer,
+            user: *user,
+            pool: *pool,
+            mint,
+            shard: pdas::shard(pool, shard),
+            shard_vault: pdas::shard_vault(pool, shard),
+            user_token: pdas::token_account(user, &mint),
+            record: pdas::allocation_record(pool, user),
+            credential,
+            user_list,
+            token_program: TOKEN_2022_ID,
+            associated_token_program: ASSOCIATED_TOKEN_ID,
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::AllocateSharded { proof },
+    )
+}
+
+/// `shard_create`: the operator adds shard number `index` (it must be the pool's `shard_count`).
+pub fn shard_create(operator: &Pubkey, pool: &Pubkey, index: u16) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::ShardCreate {
+            operator: *operator,
+            pool: *pool,
+            mint: pdas::mint(pool),
+            shard: pdas::shard(pool, index),
+            shard_vault: pdas::shard_vault(pool, index),
+            token_program: TOKEN_2022_ID,
+            associated_token_program: ASSOCIATED_TOKEN_ID,
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ShardCreate {},
+    )
+}
+
+/// `shard_fund`: the operator moves `amount` units from the pool's vault into shard `index`.
+pub fn shard_fund(operator: &Pubkey, pool: &Pubkey, index: u16, amount: u64) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::ShardFund {
+            operator: *operator,
+            pool: *pool,
+            mint: pdas::mint(pool),
+            vault: pdas::vault(pool),
+            shard: pdas::shard(pool, index),
+            shard_vault: pdas::shard_vault(pool, index),
+            token_program: TOKEN_2022_ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ShardFund { amount },
+    )
+}
+
+/// `shard_drain`: the operator moves `amount` unallocated units of shard `index` back to the
+/// pool's vault.
+pub fn shard_drain(operator: &Pubkey, pool: &Pubkey, index: u16, amount: u64) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::ShardDrain {
+            operator: *operator,
+            pool: *pool,
+            mint: pdas::mint(pool),
+            vault: pdas::vault(pool),
+            shard: pdas::shard(pool, index),
+            shard_vault: pdas::shard_vault(pool, index),
+            token_program: TOKEN_2022_ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ShardDrain { amount },
+    )
+}
+
+/// `shard_sweep`: folds shard `index`'s allocations since its last sweep into the pool's totals.
+pub fn shard_sweep(pool: &Pubkey, index: u16) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::ShardSweep {
+            pool: *pool,
+            shard: pdas::shard(pool, index),
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ShardSweep {},
+    )
+}
+
 /// `clawback`: recovers `user`'s allocated units on `evidence` that the rule no longer holds.
 pub fn clawback(pool: &Pubkey, user: &Pubkey, evidence: Evidence) -> Instruction {
     let (credential, user_list, proof) = evidence.parts(pool, user);

@@ -53,3 +53,12 @@ pub const MAX_DECIMALS: u8 = 9;
 /// Shortest allocation period: one minute (prevents a rule that re-allocates every slot).
 #[constant]
 pub const MIN_PERIOD_SECONDS: i64 = 60;
+
+/// Seed of an [`crate::state::AllocationShard`]: `[SEED_SHARD, pool, index (u16 LE)]`.
+#[constant]
+pub const SEED_SHARD: &[u8] = b"shard";
+
+/// Most allocation shards a pool may have. Each shard is one more account a cluster can write in
+/// parallel; 64 is far beyond what one pool's allocations need and keeps crank lookups bounded.
+#[constant]
+pub const MAX_SHARDS: u16 = 64;

@@ -136,11 +136,23 @@ pub enum AllotError {
         "the payout mint has a transfer fee or transfer hook: the user would not receive exactly the quote"
     )]
     PayoutMintUnsupported,
+    #[msg("allocation shards hold vault units, which non-transferable pools do not have")]
+    ShardsNeedTransferablePool,
+    #[msg("the pool already has the most allocation shards allowed (64)")]
+    TooManyShards,
+    #[msg(
+        "the shard's vault holds fewer units than asked: the operator must fund the shard, or use another shard"
+    )]
+    ShardInsufficient,
+    #[msg(
+        "a sharded allocation needs a user list already used by a direct allocation (the first use seals its root)"
+    )]
+    UserListNotSealed,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 59] = [
+    pub const ALL: [AllotError; 63] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -200,6 +212,10 @@ impl AllotError {
         AllotError::PaidAmountMismatch,
         AllotError::NotRequestUser,
         AllotError::PayoutMintUnsupported,
+        AllotError::ShardsNeedTransferablePool,
+        AllotError::TooManyShards,
+        AllotError::ShardInsufficient,
+        AllotError::UserListNotSealed,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

@@ -134,8 +134,12 @@ pub struct Allocated {
     pub evidence: EvidenceKind,
     /// Units ever allocated to this user, after this allocation.
     pub user_allocated: u64,
-    /// The pool's outstanding units, after this allocation.
+    /// Units users hold by allocation on the pool's books (`Pool::held_by_users`), after this
+    /// allocation; for a sharded allocation, as of the shard's last sweep (the pool account is
+    /// not written).
     pub pool_outstanding: u64,
+    /// The allocation shard the units came from (`None`: the pool's vault, or minted).
+    pub shard: Option<u16>,
 }
 
 /// Units were recovered from a user.
@@ -149,7 +153,8 @@ pub struct ClawedBack {
     pub evidence: EvidenceKind,
     /// True when the units were burned (non-transferable pool), false when returned to the vault.
     pub burned: bool,
-    /// The pool's outstanding units, after this clawback.
+    /// Units users hold by allocation on the pool's books (`Pool::held_by_users`), after this
+    /// clawback.
     pub pool_outstanding: u64,
 }
 
@@ -264,4 +269,56 @@ pub struct ExchangeRequestClosed {
     pub id: u64,
     pub rent_payer: Pubkey,
     pub lamports: u64,
+}
+
+/// The operator created an allocation shard.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardCreated {
+    pub pool: Pubkey,
+    pub shard: Pubkey,
+    pub index: u16,
+    pub vault: Pubkey,
+}
+
+/// The operator moved units from the pool's vault into a shard's vault.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardFunded {
+    pub pool: Pubkey,
+    pub index: u16,
+    pub amount: u64,
+    /// Units the shard may still allocate, after the funding.
+    pub shard_available: u64,
+    /// Units staged in all of the pool's shards, after the funding.
+    pub pool_staged: u64,
+}
+
+/// The operator moved units from a shard's vault back to the pool's vault.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardDrained {
+    pub pool: Pubkey,
+    pub index: u16,
+    pub amount: u64,
+    /// Units the shard may still allocate, after the drain.
+    pub shard_available: u64,
+    /// Units staged in all of the pool's shards, after the drain.
+    pub pool_staged: u64,
+}
+
+/// A shard's allocations since its last sweep were folded into the pool's totals.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardSwept {
+    pub pool: Pubkey,
+    pub index: u16,
+    /// Units folded in by this sweep.
+    pub units: u64,
+    /// Allocations folded in by this sweep.
+    pub allocations: u64,
+    /// The pool's units ever allocated, after the sweep.
+    pub pool_allocated: u64,
+    /// Units users hold by allocation on the pool's books, after the sweep.
+    pub pool_outstanding: u64,
 }

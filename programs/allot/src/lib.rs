@@ -23,6 +23,7 @@
 
 use anchor_lang::prelude::*;
 
+pub mod allocation;
 pub mod constants;
 pub mod error;
 pub mod events;
@@ -137,6 +138,41 @@ pub mod allot {
         instructions::allocate::handler(ctx, proof)
     }
 
+    /// Anyone: `allocate` drawing on allocation shard `shard` instead of the pool's vault. It
+    /// reads the pool and writes only the shard (and the shard's vault), so allocations on
+    /// different shards of one pool can land in parallel on a cluster; the pool's totals count
+    /// them at the next `shard_sweep`. A user list must already have been used by a direct
+    /// `allocate` (which seals its root).
+    pub fn allocate_sharded(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Result<()> {
+        instructions::allocate_sharded::handler(ctx, proof)
+    }
+
+    /// Operator: adds allocation shard number `pool.shard_count` (transferable pools, at most
+    /// 64), with an empty vault.
+    pub fn shard_create(ctx: Context<ShardCreate>) -> Result<()> {
+        instructions::shard_create::handler(ctx)
+    }
+
+    /// Operator: moves `amount` units from the pool's vault into a shard's vault (staged: out
+    /// of the vault, not yet allocated).
+    pub fn shard_fund(ctx: Context<ShardFund>, amount: u64) -> Result<()> {
+        instructions::shard_fund::handler(ctx, amount)
+    }
+
+    /// Operator: moves `amount` units the shard has not allocated back to the pool's vault.
+    pub fn shard_drain(ctx: Context<ShardDrain>, amount: u64) -> Result<()> {
+        instructions::shard_drain::handler(ctx, amount)
+    }
+
+    /// Anyone: folds a shard's allocations since its last sweep into the pool's totals.
+    ///
+    /// Hazard: profit-share rates divide by the units users hold on the pool's books, which
+    /// count sharded allocations only once swept; sweep every shard before a profit report
+    /// (the CLI's report does).
+    pub fn shard_sweep(ctx: Context<ShardSweep>) -> Result<()> {
+        instructions::shard_sweep::handler(ctx)
+    }
+
     /// Operator: sets the exchange conditions (window, minimum holding and holding time, caps,
     /// cancel timeout), pricing (fixed rate or profit share), currency, option strike, settle
     /// action, settlement authority and optional on-chain payout mint.
@@ -148,7 +184,8 @@ pub mod allot {
     /// sets the rate from the outstanding units at this moment.
     ///
     /// Hazard: the rate divides by the units outstanding when the report lands; report before
-    /// large allocations or clawbacks change them, or the rate shifts accordingly.
+    /// large allocations or clawbacks change them, or the rate shifts accordingly. Sharded
+    /// allocations count once swept: sweep the shards first.
     pub fn profit_report_record(
         ctx: Context<ProfitReportRecord>,
         args: ProfitReportArgs,

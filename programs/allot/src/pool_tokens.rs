@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::{self, BurnChecked, MintToChecked, TransferChecked};
 
-use crate::state::Pool;
+use crate::state::{AllocationShard, Pool};
 
 /// The token accounts and programs a pool movement needs.
 pub struct PoolTokenAccounts<'a, 'info> {
@@ -72,6 +72,35 @@ impl<'info> PoolTokenAccounts<'_, 'info> {
                         mint: self.mint.clone(),
                         from: from.clone(),
                         authority: self.pool.clone(),
+                    },
+                    seeds,
+                ),
+                amount,
+                pool.decimals,
+            )
+        })
+    }
+
+    /// Moves `amount` out of a shard's vault `from` to `to`; the shard signs as the vault's
+    /// owner (the pool account is not needed, so it need not be written).
+    pub fn transfer_from_shard(
+        &self,
+        pool: &Pool,
+        shard: &AllocationShard,
+        shard_info: &AccountInfo<'info>,
+        from: &AccountInfo<'info>,
+        to: &AccountInfo<'info>,
+        amount: u64,
+    ) -> Result<()> {
+        shard.with_signer(|seeds| {
+            token_2022::transfer_checked(
+                CpiContext::new_with_signer(
+                    self.token_program.key(),
+                    TransferChecked {
+                        from: from.clone(),
+                        mint: self.mint.clone(),
+                        to: to.clone(),
+                        authority: shard_info.clone(),
                     },
                     seeds,
                 ),

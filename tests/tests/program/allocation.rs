@@ -37,6 +37,7 @@ async fn allocation_by_credential_moves_the_preset_amount_to_a_user_without_sol(
             evidence: EvidenceKind::Credential,
             user_allocated: 100,
             pool_outstanding: 100,
+            shard: None,
         })]
     );
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);

@@ -59,6 +59,8 @@ struct Keys {
     revokee: Keypair,
     /// Has nothing yet (the issue case issues to it).
     candidate: Keypair,
+    /// Has a credential in both pools and no allocation yet (the sharded case allocates to it).
+    shard_user: Keypair,
     /// Pays allocations it does not receive (a crank).
     sponsor: Keypair,
     /// A second verifier of both pools (the deactivate case deactivates it).
@@ -123,6 +125,7 @@ impl Scene {
             lapsed: Keypair::new(),
             revokee: Keypair::new(),
             candidate: Keypair::new(),
+            shard_user: Keypair::new(),
             sponsor: chain.funded_keypair(1_000_000_000).await,
             spare_verifier: Keypair::new(),
             new_verifier: Keypair::new(),
@@ -174,6 +177,7 @@ impl Scene {
             (k.lapsed.pubkey(), "lapsed".into()),
             (k.revokee.pubkey(), "revokee".into()),
             (k.candidate.pubkey(), "candidate".into()),
+            (k.shard_user.pubkey(), "shard user".into()),
             (k.sponsor.pubkey(), "sponsor".into()),
             (k.spare_verifier.pubkey(), "spare verifier key".into()),
             (k.new_verifier.pubkey(), "new verifier key".into()),
@@ -192,6 +196,7 @@ impl Scene {
             ("lapsed", k.lapsed.pubkey()),
             ("revokee", k.revokee.pubkey()),
             ("candidate", k.candidate.pubkey()),
+            ("shard user", k.shard_user.pubkey()),
         ];
         let verifiers = [
             ("verifier", None),
@@ -262,6 +267,20 @@ impl Scene {
                     ));
                 }
             }
+            for index in 0..2u16 {
+                names.push((
+                    pdas::shard_vault(&pool, index),
+                    format!("shard {index} vault {tag}"),
+                ));
+                seeds.push((
+                    format!("shard {index} {tag}"),
+                    vec![
+                        SEED_SHARD.to_vec(),
+                        pool.to_bytes().to_vec(),
+                        index.to_le_bytes().to_vec(),
+                    ],
+                ));
+            }
             for id in 0..5u64 {
                 seeds.push((
                     format!("request {id} {tag}"),
@@ -310,8 +329,8 @@ fn id_bytes(id: u64) -> Vec<u8> {
 }
 
 impl Side {
-    /// Exchange open, credentials, allocations, a revoked credential, a spare verifier, and
-    /// requests 0–3 of the holder (request 3 rejected, so final).
+    /// Exchange open, credentials, allocations, a revoked credential, a spare verifier, shard 0
+    /// with 1,000 units, and requests 0–3 of the holder (request 3 rejected, so final).
     async fn prepare(&self, chain: &mut TestChain, keys: &Keys) {
         let f = &self.fixture;
         let operator = f.operator.insecure_clone();
@@ -324,9 +343,16 @@ impl Side {
             .send(&setup, &[&operator])
             .await
             .expect("exchange and spare verifier");
-        for user in [&keys.holder, &keys.newcomer, &keys.lapsed, &keys.revokee] {
+        for user in [
+            &keys.holder,
+            &keys.newcomer,
+            &keys.lapsed,
+            &keys.revokee,
+            &keys.shard_user,
+        ] {
             f.issue_credential(chain, &user.pubkey(), 5_000).await;
         }
+        f.create_shards(chain, 1, 1_000).await;
         for user in [&keys.holder, &keys.lapsed] {
             f.allocate_by_credential(chain, &user.pubkey())
                 .await
@@ -457,6 +483,37 @@ impl Side {
                 ),
                 &[&keys.sponsor],
                 &[&keys.sponsor],
+            ),
+            case(
+                "allocate_sharded",
+                instructions::allocate_sharded(
+                    &keys.sponsor.pubkey(),
+                    &pool,
+                    &keys.shard_user.pubkey(),
+                    0,
+                    Evidence::Credential,
+                ),
+                &[&keys.sponsor],
+                &[&keys.sponsor],
+            ),
+            case("shard_sweep", instructions::shard_sweep(&pool, 0), &[], &[]),
+            case(
+                "shard_create",
+                instructions::shard_create(&op.pubkey(), &pool, 1),
+                &[op],
+                &[],
+            ),
+            case(
+                "shard_fund",
+                instructions::shard_fund(&op.pubkey(), &pool, 0, 100),
+                &[op],
+                &[],
+            ),
+            case(
+                "shard_drain",
+                instructions::shard_drain(&op.pubkey(), &pool, 0, 50),
+                &[op],
+                &[],
             ),
             case(
                 "clawback",

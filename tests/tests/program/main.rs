@@ -9,5 +9,6 @@ mod client;
 mod credential;
 mod exchange;
 mod pool;
+mod shard;
 mod user_list;
 mod verifier;

@@ -91,6 +91,7 @@ async fn allocation_by_list_proof() {
             evidence: EvidenceKind::UserList,
             user_allocated: 100,
             pool_outstanding: 100,
+            shard: None,
         })]
     );
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);

@@ -330,6 +330,7 @@ mod tests {
             escrow_bump: 255,
             exchange: ExchangeConfig::closed(Pubkey::new_unique()),
             exchange_state: ExchangeState::default(),
+            shard_count: 0,
         }
     }
 

@@ -6,13 +6,13 @@ use anchor_spl::associated_token::AssociatedToken;
 use anchor_spl::token_2022::Token2022;
 use anchor_spl::token_interface::{Mint, TokenAccount};
 
+use crate::allocation::{AllocationEvidence, RecordAccounts};
 use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL};
 use crate::error::AllotError;
 use crate::events::Allocated;
 use crate::evidence::ListProof;
-use crate::pda_account::{load_or_create, store};
 use crate::pool_tokens::PoolTokenAccounts;
-use crate::state::{AllocationRecord, Credential, EvidenceKind, Pool, UserList};
+use crate::state::{Credential, Pool, UserList};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -77,40 +77,25 @@ pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
     let period = ctx.accounts.pool.period_at(now)?;
     let rule = ctx.accounts.pool.rule;
 
-    let evidence = match (
-        &ctx.accounts.credential,
-        &mut ctx.accounts.user_list,
-        &proof,
-    ) {
-        (Some(credential), None, None) => {
-            credential.check_supports_allocation(&rule, period, now)?;
-            EvidenceKind::Credential
-        }
-        (None, Some(list), Some(proof)) => {
-            require!(list.period == period, AllotError::UserListWrongPeriod);
-            proof.verify(&pool_key, list, &user)?;
-            require!(rule.is_met_by(proof.value), AllotError::RuleNotMet);
-            list.allocations = list
-                .allocations
-                .checked_add(1)
-                .ok_or(AllotError::MathOverflow)?;
-            EvidenceKind::UserList
-        }
-        _ => return err!(AllotError::EvidenceMismatch),
-    };
-
-    let bump = [ctx.bumps.record];
-    let record_seeds: &[&[u8]] = &[SEED_ALLOCATION, pool_key.as_ref(), user.as_ref(), &bump];
-    let mut record: AllocationRecord = load_or_create(
-        &ctx.accounts.record,
-        &ctx.accounts.payer,
-        &ctx.accounts.system_program,
-        8 + AllocationRecord::INIT_SPACE,
-        &[record_seeds],
-    )?;
-    record.bump = ctx.bumps.record;
-    record.record_allocation(period, rule.amount, now)?;
-    store(&ctx.accounts.record, &record)?;
+    let evidence = AllocationEvidence {
+        credential: ctx.accounts.credential.as_deref().map(|c| &**c),
+        user_list: ctx.accounts.user_list.as_deref().map(|l| &**l),
+        proof: proof.as_ref(),
+    }
+    .check(&pool_key, &user, &rule, period, now)?;
+    if let Some(list) = ctx.accounts.user_list.as_mut() {
+        // The first use seals the list's root (`user_list_publish` refuses to replace it).
+        list.allocations = list
+            .allocations
+            .checked_add(1)
+            .ok_or(AllotError::MathOverflow)?;
+    }
+    let record = RecordAccounts {
+        record: &ctx.accounts.record.to_account_info(),
+        payer: &ctx.accounts.payer.to_account_info(),
+        system_program: &ctx.accounts.system_program.to_account_info(),
+    }
+    .record_allocation(&pool_key, &user, ctx.bumps.record, period, rule.amount, now)?;
 
     let pool_info = ctx.accounts.pool.to_account_info();
     let tokens = PoolTokenAccounts {
@@ -145,7 +130,8 @@ pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
         amount: rule.amount,
         evidence,
         user_allocated: record.allocated,
-        pool_outstanding: pool.totals.outstanding,
+        pool_outstanding: pool.held_by_users(),
+        shard: None,
     });
     Ok(())
 }

@@ -129,7 +129,7 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
         reason,
         evidence,
         burned,
-        pool_outstanding: pool.totals.outstanding,
+        pool_outstanding: pool.held_by_users(),
     });
     Ok(())
 }

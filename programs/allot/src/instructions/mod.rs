@@ -4,6 +4,7 @@
 #![allow(ambiguous_glob_reexports)]
 
 pub mod allocate;
+pub mod allocate_sharded;
 pub mod clawback;
 pub mod credential_issue;
 pub mod credential_revoke;
@@ -20,12 +21,17 @@ pub mod pool_set_exchange;
 pub mod pool_set_paused;
 pub mod pool_update_rule;
 pub mod profit_report_record;
+pub mod shard_create;
+pub mod shard_drain;
+pub mod shard_fund;
+pub mod shard_sweep;
 pub mod user_list_publish;
 pub mod verifier_add;
 pub mod verifier_set_active;
 
 // Anchor's `#[program]` macro looks the generated client-account modules up at the crate root.
 pub use allocate::*;
+pub use allocate_sharded::*;
 pub use clawback::*;
 pub use credential_issue::*;
 pub use credential_revoke::*;
@@ -42,6 +48,10 @@ pub use pool_set_exchange::*;
 pub use pool_set_paused::*;
 pub use pool_update_rule::*;
 pub use profit_report_record::*;
+pub use shard_create::*;
+pub use shard_drain::*;
+pub use shard_fund::*;
+pub use shard_sweep::*;
 pub use user_list_publish::*;
 pub use verifier_add::*;
 pub use verifier_set_active::*;

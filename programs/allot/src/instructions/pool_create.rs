@@ -122,6 +122,7 @@ pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
         escrow_bump: ctx.bumps.escrow,
         exchange: ExchangeConfig::closed(ctx.accounts.creator.key()),
         exchange_state: ExchangeState::default(),
+        shard_count: 0,
     });
     create_mint(ctx.accounts, ctx.bumps.mint, &pool_key, args.transferable)?;
     associated_token::create(CpiContext::new(

@@ -79,7 +79,7 @@ pub fn handler(ctx: Context<ProfitReportRecord>, args: ProfitReportArgs) -> Resu
     let rate_after = match pool.exchange.pricing {
         Pricing::FixedPrice => previous,
         Pricing::ProfitShare { share_bps } => {
-            profit_share_rate_round_down(args.amount, share_bps, pool.totals.outstanding)?
+            profit_share_rate_round_down(args.amount, share_bps, pool.held_by_users())?
         }
     };
     if rate_after != previous {

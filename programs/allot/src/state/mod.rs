@@ -1,6 +1,7 @@
 //! Account types of the allot program, one file each, with the pure functions that decide things.
 
 pub mod allocation_record;
+pub mod allocation_shard;
 pub mod credential;
 pub mod exchange;
 pub mod exchange_request;
@@ -11,6 +12,7 @@ pub mod user_list;
 pub mod verifier;
 
 pub use allocation_record::*;
+pub use allocation_shard::*;
 pub use credential::*;
 pub use exchange::*;
 pub use exchange_request::*;

@@ -32,10 +32,14 @@ pub struct PoolTotals {
     pub allocated: u64,
     /// Units ever recovered from users by clawback.
     pub clawed_back: u64,
-    /// Units allocated and not clawed back: what users hold by allocation now.
+    /// Units out of the vault on the pool's books: allocated and neither clawed back nor settled
+    /// (held by users or in escrow), plus the units staged in allocation shards (`staged`).
+    /// Without shards, what users hold by allocation now.
     pub outstanding: u64,
-    /// Number of allocations made.
+    /// Number of allocations made (sharded ones once swept).
     pub allocations: u64,
+    /// Units moved into allocation shards and not yet drained back or swept in as allocations.
+    pub staged: u64,
 }
 
 /// A pool of virtual resources. PDA: `[SEED_POOL, creator, pool_id (u64 LE)]`.
@@ -88,6 +92,8 @@ pub struct Pool {
     pub exchange: ExchangeConfig,
     /// Exchange rate and running exchange figures.
     pub exchange_state: ExchangeState,
+    /// Number of allocation shards created (shards `0..shard_count` exist).
+    pub shard_count: u16,
 }
 
 impl ExchangeConfig {
@@ -157,6 +163,69 @@ impl Pool {
         self.totals = PoolTotals {
             allocated,
             outstanding,
+            allocations,
+            ..self.totals
+        };
+        Ok(())
+    }
+
+    /// Units users hold by allocation (or have in escrow) on the pool's books: `outstanding`
+    /// less what is staged in shards. Sharded allocations count once swept (so a clawback of one
+    /// not yet swept can briefly make this 0 rather than negative); exact when every shard is
+    /// swept.
+    pub fn held_by_users(&self) -> u64 {
+        self.totals.outstanding.saturating_sub(self.totals.staged)
+    }
+
+    /// Records `amount` moved from the vault into a shard. Changes nothing on error.
+    pub fn record_staged(&mut self, amount: u64) -> Result<()> {
+        let t = &self.totals;
+        let (Some(staged), Some(outstanding)) = (
+            t.staged.checked_add(amount),
+            t.outstanding.checked_add(amount),
+        ) else {
+            return err!(AllotError::MathOverflow);
+        };
+        self.totals = PoolTotals {
+            staged,
+            outstanding,
+            ..self.totals
+        };
+        Ok(())
+    }
+
+    /// Records `amount` moved back from a shard to the vault. Changes nothing on error.
+    pub fn record_unstaged(&mut self, amount: u64) -> Result<()> {
+        let t = &self.totals;
+        let (Some(staged), Some(outstanding)) = (
+            t.staged.checked_sub(amount),
+            t.outstanding.checked_sub(amount),
+        ) else {
+            return err!(AllotError::MathOverflow);
+        };
+        self.totals = PoolTotals {
+            staged,
+            outstanding,
+            ..self.totals
+        };
+        Ok(())
+    }
+
+    /// Folds a shard's `units` allocated in `allocations` allocations into the totals: they stop
+    /// being staged and count as allocated (`outstanding` is unchanged: they were already out of
+    /// the vault). Changes nothing on error.
+    pub fn record_swept(&mut self, units: u64, allocations: u64) -> Result<()> {
+        let t = &self.totals;
+        let (Some(staged), Some(allocated), Some(allocations)) = (
+            t.staged.checked_sub(units),
+            t.allocated.checked_add(units),
+            t.allocations.checked_add(allocations),
+        ) else {
+            return err!(AllotError::MathOverflow);
+        };
+        self.totals = PoolTotals {
+            staged,
+            allocated,
             allocations,
             ..self.totals
         };
@@ -261,20 +330,23 @@ impl Pool {
     }
 
     /// Accounting invariant, checked at the end of every handler that changes the totals:
-    /// what was allocated and neither clawed back nor settled is outstanding (held by users or
-    /// in escrow), and no more is out than exists.
+    /// what was allocated and neither clawed back nor settled, plus what is staged in shards, is
+    /// outstanding (held by users, in escrow or in shards), and no more is out than exists.
     pub fn invariant(&self) -> Result<()> {
         let t = &self.totals;
         require!(
             self.exchange_state.escrowed <= t.outstanding,
             AllotError::InvariantViolated
         );
-        let net_allocated = t
-            .allocated
-            .checked_sub(t.clawed_back)
-            .and_then(|v| v.checked_sub(self.exchange_state.settled));
+        // allocated + staged = outstanding + clawed back + settled, in sums (a clawback of a
+        // sharded allocation not yet swept makes `allocated - clawed_back` negative for a while).
+        let put_out = t.allocated.checked_add(t.staged);
+        let accounted_for = t
+            .outstanding
+            .checked_add(t.clawed_back)
+            .and_then(|v| v.checked_add(self.exchange_state.settled));
         require!(
-            net_allocated == Some(t.outstanding),
+            put_out.is_some() && put_out == accounted_for,
             AllotError::InvariantViolated
         );
         let live_supply = t
@@ -322,6 +394,7 @@ mod tests {
             escrow_bump: 255,
             exchange: ExchangeConfig::closed(Pubkey::new_unique()),
             exchange_state: ExchangeState::default(),
+            shard_count: 0,
         }
     }
 
@@ -356,5 +429,31 @@ mod tests {
         assert_eq!(p.totals.outstanding, 0);
         assert_eq!(p.totals.burned, 10);
         p.invariant().unwrap();
+    }
+
+    #[test]
+    fn staged_units_stay_outstanding_until_drained_or_swept() {
+        let mut p = pool();
+        p.record_mint(100).unwrap();
+        p.record_allocation(10).unwrap();
+        p.record_staged(50).unwrap();
+        p.invariant().unwrap();
+        assert_eq!(p.held_by_users(), 10);
+        // The shard allocates 20 (the pool is not written); then 20 are clawed back: the direct
+        // 10 and 10 of the shard's, before any sweep. Staged units are out too, so it fits.
+        p.record_clawback(20, false).unwrap();
+        p.invariant().unwrap();
+        assert_eq!(p.held_by_users(), 0, "lags, never negative");
+        p.record_swept(20, 2).unwrap();
+        p.invariant().unwrap();
+        assert_eq!(
+            (p.totals.allocated, p.totals.allocations, p.totals.staged),
+            (30, 3, 30)
+        );
+        assert_eq!(p.held_by_users(), 10, "exact once swept");
+        assert!(p.record_unstaged(31).is_err());
+        p.record_unstaged(30).unwrap();
+        p.invariant().unwrap();
+        assert_eq!((p.totals.outstanding, p.held_by_users()), (10, 10));
     }
 }

@@ -1,0 +1,82 @@
+//! `shard_create`: the operator adds an allocation shard (and its vault) to a transferable pool.
+
+use anchor_lang::prelude::*;
+use anchor_spl::associated_token::AssociatedToken;
+use anchor_spl::token_2022::Token2022;
+use anchor_spl::token_interface::{Mint, TokenAccount};
+
+use crate::constants::{MAX_SHARDS, SEED_SHARD};
+use crate::error::AllotError;
+use crate::events::ShardCreated;
+use crate::state::{AllocationShard, Pool};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ShardCreate<'info> {
+    /// The pool's operator; pays the shard's and its vault's rent.
+    #[account(mut)]
+    pub operator: Signer<'info>,
+    /// The pool gaining a shard; its `shard_count` is the new shard's index.
+    #[account(
+        mut,
+        has_one = operator @ AllotError::NotOperator,
+        has_one = mint,
+    )]
+    pub pool: Box<Account<'info, Pool>>,
+    /// The pool's mint.
+    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The new shard, numbered `pool.shard_count` (so shards are 0, 1, … with no gaps). Anchor's
+    /// `init` tolerates a pre-funded address.
+    #[account(
+        init,
+        payer = operator,
+        space = 8 + AllocationShard::INIT_SPACE,
+        seeds = [SEED_SHARD, pool.key().as_ref(), &pool.shard_count.to_le_bytes()],
+        bump,
+    )]
+    pub shard: Box<Account<'info, AllocationShard>>,
+    /// The shard's vault: its associated token account for the pool mint.
+    #[account(
+        init,
+        payer = operator,
+        associated_token::mint = mint,
+        associated_token::authority = shard,
+        associated_token::token_program = token_program,
+    )]
+    pub shard_vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token2022>,
+    pub associated_token_program: Program<'info, AssociatedToken>,
+    pub system_program: Program<'info, System>,
+}
+
+/// Creates shard number `pool.shard_count` with an empty vault.
+///
+/// Checks: transferable pool (shards hold vault units), fewer than `MAX_SHARDS` shards.
+pub fn handler(ctx: Context<ShardCreate>) -> Result<()> {
+    let pool = &mut ctx.accounts.pool;
+    require!(pool.transferable, AllotError::ShardsNeedTransferablePool);
+    require!(pool.shard_count < MAX_SHARDS, AllotError::TooManyShards);
+    let index = pool.shard_count;
+    pool.shard_count = index.checked_add(1).ok_or(AllotError::MathOverflow)?;
+    let pool_key = pool.key();
+    let vault = ctx.accounts.shard_vault.key();
+    ctx.accounts.shard.set_inner(AllocationShard {
+        bump: ctx.bumps.shard,
+        pool: pool_key,
+        index,
+        vault,
+        funded: 0,
+        drained: 0,
+        allocated: 0,
+        allocations: 0,
+        swept_units: 0,
+        swept_allocations: 0,
+    });
+    emit_cpi!(ShardCreated {
+        pool: pool_key,
+        shard: ctx.accounts.shard.key(),
+        index,
+        vault,
+    });
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! `shard_fund`: the operator moves units from the pool's vault into a shard's vault.
+
+use anchor_lang::prelude::*;
+use anchor_spl::token_2022::Token2022;
+use anchor_spl::token_interface::{Mint, TokenAccount};
+
+use crate::constants::SEED_SHARD;
+use crate::error::AllotError;
+use crate::events::ShardFunded;
+use crate::pool_tokens::PoolTokenAccounts;
+use crate::state::{AllocationShard, Pool};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ShardFund<'info> {
+    /// The pool's operator.
+    pub operator: Signer<'info>,
+    /// The pool whose vault pays.
+    #[account(
+        mut,
+        has_one = operator @ AllotError::NotOperator,
+        has_one = mint,
+        has_one = vault,
+    )]
+    pub pool: Box<Account<'info, Pool>>,
+    /// The pool's mint.
+    pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The pool's vault (source).
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    /// The shard to fund: one of this pool's, at its canonical address.
+    #[account(
+        mut,
+        has_one = pool,
+        seeds = [SEED_SHARD, pool.key().as_ref(), &shard.index.to_le_bytes()],
+        bump = shard.bump,
+    )]
+    pub shard: Box<Account<'info, AllocationShard>>,
+    /// The shard's vault (destination).
+    #[account(mut, address = shard.vault)]
+    pub shard_vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token2022>,
+}
+
+/// Moves `amount` units from the pool's vault to the shard's; the pool counts them as staged.
+///
+/// Checks: amount > 0, the vault holds it.
+pub fn handler(ctx: Context<ShardFund>, amount: u64) -> Result<()> {
+    require!(amount > 0, AllotError::ZeroAmount);
+    require!(
+        ctx.accounts.vault.amount >= amount,
+        AllotError::VaultInsufficient
+    );
+    ctx.accounts.pool.record_staged(amount)?;
+    ctx.accounts.shard.record_funding(amount)?;
+    let pool_info = ctx.accounts.pool.to_account_info();
+    let tokens = PoolTokenAccounts {
+        pool: &pool_info,
+        mint: &ctx.accounts.mint.to_account_info(),
+        token_program: &ctx.accounts.token_program.to_account_info(),
+    };
+    tokens.transfer(
+        &ctx.accounts.pool,
+        &ctx.accounts.vault.to_account_info(),
+        &ctx.accounts.shard_vault.to_account_info(),
+        amount,
+    )?;
+    let pool = &ctx.accounts.pool;
+    pool.invariant()?;
+    emit_cpi!(ShardFunded {
+        pool: pool.key(),
+        index: ctx.accounts.shard.index,
+        amount,
+        shard_available: ctx.accounts.shard.expected_balance()?,
+        pool_staged: pool.totals.staged,
+    });
+    Ok(())
+}
