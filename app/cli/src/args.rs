@@ -164,6 +164,22 @@ pub enum OperatorCommand {
     },
     /// Show the pool: rule, exchange conditions, rate, totals.
     Show(PoolArg),
+    /// Give the pool `--count` allocation shards and top each up to `--fund-each` units from the
+    /// vault (idempotent). The crank then allocates from the shards, which a cluster runs in
+    /// parallel (transferable pools).
+    Shards {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// Shards the pool should have (1–64); missing ones are created.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+        count: u16,
+        /// Units each shard should be able to allocate; shards holding less are topped up.
+        #[arg(long)]
+        fund_each: u64,
+    },
+    /// Sweep every shard into the pool's totals and move what they have not allocated back to
+    /// the vault.
+    DrainShards(PoolArg),
 }
 
 /// Verifier subcommands.
@@ -309,6 +325,11 @@ pub struct CrankArgs {
     /// fit in each transaction.
     #[arg(long)]
     pub lookup_table: Option<Pubkey>,
+    /// Allocate from the pool's vault even when the pool has allocation shards (by default the
+    /// crank draws on the shards, whose transactions a cluster can run in parallel, and sweeps
+    /// them after).
+    #[arg(long)]
+    pub no_shards: bool,
 }
 
 /// `migrate` options.

@@ -16,6 +16,7 @@ pub mod records;
 pub mod report;
 pub mod sender;
 pub mod settings;
+pub mod shard_plan;
 
 use allot_client::chain::Chain;
 use anyhow::Result;

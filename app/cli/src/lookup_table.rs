@@ -23,9 +23,13 @@ pub fn table_bytes(addresses: usize) -> usize {
     56 + 32 * addresses
 }
 
-/// The accounts shared by every allocation and clawback of `pool`.
+/// Addresses one `extend` instruction adds (keeps the transaction within its size).
+const EXTEND_CHUNK: usize = 20;
+
+/// The accounts shared by every allocation and clawback of `pool`, and each allocation shard
+/// with its vault.
 pub fn shared_accounts(address: &Pubkey, pool: &Pool) -> Vec<Pubkey> {
-    vec![
+    let mut accounts = vec![
         *address,
         pool.mint,
         pool.vault,
@@ -34,7 +38,12 @@ pub fn shared_accounts(address: &Pubkey, pool: &Pool) -> Vec<Pubkey> {
         anchor_lang::system_program::ID,
         pdas::event_authority(),
         allot::ID,
-    ]
+    ];
+    for index in 0..pool.shard_count {
+        accounts.push(pdas::shard(address, index));
+        accounts.push(pdas::shard_vault(address, index));
+    }
+    accounts
 }
 
 /// Reads the lookup table at `address`, explaining what is wrong when it is not one.
@@ -61,15 +70,24 @@ pub async fn load(chain: &impl Chain, address: &Pubkey) -> Result<AddressLookupT
 pub async fn create<C: Chain>(ctx: &Context<'_, C>, pool: &Pubkey) -> Result<Outcome> {
     let state = ctx.pool(pool).await?;
     let addresses = shared_accounts(pool, &state);
-    ctx.ensure_can_pay(1, &[table_bytes(addresses.len())])
+    let transactions = addresses.len().div_ceil(EXTEND_CHUNK).max(1) as u64;
+    ctx.ensure_can_pay(transactions, &[table_bytes(addresses.len())])
         .await?;
     let recent_slot = ctx.chain.recent_slot().await?;
     let me = ctx.me();
     let (create, table) = create_lookup_table(me, me, recent_slot);
-    let extend = extend_lookup_table(table, me, Some(me), addresses.clone());
+    let mut chunks = addresses.chunks(EXTEND_CHUNK);
+    let first = chunks.next().unwrap_or_default().to_vec();
+    let extend = extend_lookup_table(table, me, Some(me), first);
     let signature = send(ctx.chain, &ctx.signer, &[], &[create, extend])
         .await
         .context("creating the lookup table")?;
+    for chunk in chunks {
+        let extend = extend_lookup_table(table, me, Some(me), chunk.to_vec());
+        send(ctx.chain, &ctx.signer, &[], &[extend])
+            .await
+            .context("adding the pool's shards to the lookup table")?;
+    }
     ctx.chain.wait_for_next_slot().await?;
     let loaded = load(ctx.chain, &table).await?;
     ensure!(

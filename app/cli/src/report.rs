@@ -48,7 +48,9 @@ pub fn pool(address: &Pubkey, pool: &Pool, vault: u64) -> Outcome {
         "totals": {
             "minted": t.minted, "burned": t.burned, "allocated": t.allocated,
             "clawed_back": t.clawed_back, "outstanding": t.outstanding, "allocations": t.allocations,
+            "staged": t.staged, "held_by_users": pool.held_by_users(),
         },
+        "shards": pool.shard_count,
         "vault": vault,
         "active_verifiers": pool.active_verifiers,
         "exchange": {
@@ -70,6 +72,10 @@ pub fn pool(address: &Pubkey, pool: &Pool, vault: u64) -> Outcome {
     .line(format!(
         "  totals: minted {} burned {} allocated {} ({} allocations) clawed back {} outstanding {}; vault {vault}",
         t.minted, t.burned, t.allocated, t.allocations, t.clawed_back, t.outstanding
+    ))
+    .line(format!(
+        "  allocation shards: {} holding {} staged units (sharded allocations count in the totals once swept)",
+        pool.shard_count, t.staged
     ))
     .line(format!("  verifiers active: {}", pool.active_verifiers))
     .line(format!(

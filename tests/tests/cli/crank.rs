@@ -201,3 +201,145 @@ async fn lookup_table_fits_more_users_per_transaction() {
     let again = cli.ok(&crank.1, &with_table).await;
     assert_eq!(again["transactions"], 0);
 }
+
+#[tokio::test]
+async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let op = &setup.operator.1;
+    let crank = cli.keypair("crank", 10_000_000_000).await;
+
+    // Three shards of 30 units (three allocations of 10 each); asking again changes nothing.
+    let made = cli
+        .ok(
+            op,
+            &[
+                "operator",
+                "shards",
+                "--pool",
+                &pool,
+                "--count",
+                "3",
+                "--fund-each",
+                "30",
+            ],
+        )
+        .await;
+    assert_eq!(
+        (made["created"].as_u64(), made["units_moved"].as_u64()),
+        (Some(3), Some(90))
+    );
+    let again = cli
+        .ok(
+            op,
+            &[
+                "operator",
+                "shards",
+                "--pool",
+                &pool,
+                "--count",
+                "3",
+                "--fund-each",
+                "30",
+            ],
+        )
+        .await;
+    assert_eq!(
+        (again["created"].as_u64(), again["transactions"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    // Eleven qualifying users: nine from the shards (three each), two from the vault.
+    let users = users(11);
+    let mut csv = String::from("user,indicators,evidence\n");
+    for (i, user) in users.iter().enumerate() {
+        csv.push_str(&format!("{user},5000,report-{i}\n"));
+    }
+    let file = cli.file("credentials.csv", &csv);
+    cli.ok(
+        &setup.verifier.1,
+        &["verifier", "issue-bulk", "--pool", &pool, "--file", &file],
+    )
+    .await;
+    let out = cli.ok(&crank.1, &["crank", "--pool", &pool]).await;
+    assert_eq!(out["allocations"], 11);
+    assert_eq!(out["sharded_allocations"], 9);
+    assert_eq!(out["shards_used"], serde_json::json!([0, 1, 2]));
+    for user in &users {
+        assert_eq!(cli.balance(user, &setup.mint).await, 10);
+    }
+    for index in 0..3 {
+        let shard = allot_client::pdas::shard(&setup.pool, index);
+        assert_eq!(
+            cli.balance(&shard, &setup.mint).await,
+            0,
+            "shard {index} spent"
+        );
+    }
+    // The crank swept the shards: the pool's totals count all eleven allocations.
+    let state: Pool = accounts::fetch(&cli.chain, setup.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            state.totals.allocated,
+            state.totals.allocations,
+            state.totals.staged
+        ),
+        (110, 11, 0)
+    );
+    assert_eq!(state.held_by_users(), 110);
+    assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_000 - 110);
+
+    // Units left in a shard go back to the vault on request.
+    cli.ok(
+        op,
+        &[
+            "operator",
+            "shards",
+            "--pool",
+            &pool,
+            "--count",
+            "3",
+            "--fund-each",
+            "25",
+        ],
+    )
+    .await;
+    let drained = cli
+        .ok(op, &["operator", "drain-shards", "--pool", &pool])
+        .await;
+    assert_eq!(
+        (
+            drained["drained"].as_u64(),
+            drained["units_returned"].as_u64()
+        ),
+        (Some(3), Some(75))
+    );
+    assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_000 - 110);
+    let shown = cli.ok(op, &["operator", "show", "--pool", &pool]).await;
+    assert_eq!(shown["shards"], 3);
+    assert_eq!(shown["totals"]["staged"], 0);
+
+    let refused = cli
+        .err(
+            op,
+            &[
+                "operator",
+                "shards",
+                "--pool",
+                &pool,
+                "--count",
+                "3",
+                "--fund-each",
+                "1000000",
+            ],
+        )
+        .await;
+    assert!(
+        refused.contains("the vault holds 999890") && refused.contains("allot operator fund"),
+        "{refused}"
+    );
+}

@@ -25,6 +25,7 @@ use crate::lookup_table;
 use crate::outcome::Outcome;
 use crate::records::ProofsFile;
 use crate::report;
+use crate::shard_plan::{self, Source, Supply};
 
 /// What the crank does for one user.
 #[derive(Clone, Debug, PartialEq)]
@@ -126,6 +127,9 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
     let (now, period) = ctx.now_and_period(&pool).await?;
 
     let mut views: BTreeMap<Pubkey, UserView> = BTreeMap::new();
+    // Whether the user list was already used by an allocation (which seals its root); only then
+    // may list allocations draw on shards.
+    let mut list_sealed = false;
     for (_, credential) in accounts::credentials_of_pool(ctx.chain, &address).await? {
         let user = credential.user;
         views.entry(user).or_default().credential = Some(credential);
@@ -141,6 +145,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
                     path.display()
                 )
             })?;
+        list_sealed = list.allocations > 0;
         ensure!(
             hex::encode(list.root) == file.root,
             "{} does not match the root published for period {}",
@@ -175,8 +180,8 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         view.holding = token.map_or(0, |a| report::token_amount(&a.data));
     }
 
-    // Decide, keeping allocations within what the pool can still give.
-    let mut supply = if pool.transferable {
+    // Decide, keeping allocations within what the vault and the shards can still give.
+    let vault = if pool.transferable {
         ctx.chain
             .account(pool.vault)
             .await?
@@ -184,7 +189,15 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
     } else {
         pool.supply_cap.saturating_sub(pool.totals.minted)
     };
+    let shards = if args.no_shards {
+        Vec::new()
+    } else {
+        shard_plan::load_budgets(ctx.chain, &address, &pool).await?
+    };
+    let mut supply = Supply { vault, shards };
     let mut jobs = Vec::new();
+    let mut shard_lanes: BTreeMap<u16, Vec<Job>> = BTreeMap::new();
+    let mut sealing: Option<Job> = None;
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     let (mut allocations, mut clawbacks, mut clawed_units, mut new_records) =
         (0usize, 0usize, 0u64, 0usize);
@@ -192,20 +205,54 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
     for (user, view) in &views {
         match decide(&pool, period, now, view) {
             Decision::Allocate(evidence) => {
-                if supply < pool.rule.amount {
-                    *skipped.entry("pool supply exhausted".into()).or_default() += 1;
+                // The list's first allocation comes from the vault: it seals the root, which a
+                // sharded allocation (not writing the list) cannot do.
+                let seals = matches!(evidence, Evidence::UserList { .. })
+                    && !list_sealed
+                    && sealing.is_none();
+                let Some(source) = supply.take(pool.rule.amount, seals) else {
+                    let reason = if seals {
+                        "the user list's first allocation must come from the pool's vault (it seals the root): fund the vault"
+                    } else {
+                        "pool supply exhausted"
+                    };
+                    *skipped.entry(reason.into()).or_default() += 1;
                     continue;
-                }
-                supply -= pool.rule.amount;
+                };
                 allocations += 1;
                 new_records += usize::from(view.record.is_none());
                 if !view.has_token_account {
                     new_token_accounts.insert(*user);
                 }
-                jobs.push(Job {
-                    label: format!("allocate {user}"),
-                    instruction: instructions::allocate(&ctx.me(), &address, user, evidence),
-                });
+                let label = format!("allocate {user}");
+                match source {
+                    Source::Vault => {
+                        let job = Job {
+                            label,
+                            instruction: instructions::allocate(
+                                &ctx.me(),
+                                &address,
+                                user,
+                                evidence,
+                            ),
+                        };
+                        if seals {
+                            sealing = Some(job);
+                        } else {
+                            jobs.push(job);
+                        }
+                    }
+                    Source::Shard(index) => shard_lanes.entry(index).or_default().push(Job {
+                        label,
+                        instruction: instructions::allocate_sharded(
+                            &ctx.me(),
+                            &address,
+                            user,
+                            index,
+                            evidence,
+                        ),
+                    }),
+                }
             }
             Decision::Clawback(evidence) => {
                 clawbacks += 1;
@@ -226,16 +273,37 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         Some(table) => vec![lookup_table::load(ctx.chain, table).await?],
         None => Vec::new(),
     };
-    let groups = batch::pack(
+    let per_transaction = usize::from(args.max_per_transaction);
+    let sharded_allocations: usize = shard_lanes.values().map(Vec::len).sum();
+    let used_shards: Vec<u16> = shard_lanes.keys().copied().collect();
+    let mut lanes = vec![batch::pack(&ctx.signer, jobs, per_transaction, &tables)];
+    for lane in shard_lanes.into_values() {
+        lanes.push(batch::pack(&ctx.signer, lane, per_transaction, &tables));
+    }
+    let groups = shard_plan::interleave(lanes);
+    // After the allocations, the shards used are swept so the pool's totals count them.
+    let sweeps = batch::pack(
         &ctx.signer,
-        jobs,
-        usize::from(args.max_per_transaction),
+        used_shards
+            .iter()
+            .map(|index| Job {
+                label: format!("sweep shard {index}"),
+                instruction: instructions::shard_sweep(&address, *index),
+            })
+            .collect(),
+        per_transaction,
         &tables,
     );
-    let largest_transaction = groups.iter().map(Vec::len).max().unwrap_or(0);
-    let planned_transactions = groups.len();
+    let sealing = sealing.map(|job| vec![vec![job]]).unwrap_or_default();
+    let largest_transaction = groups
+        .iter()
+        .map(Vec::len)
+        .max()
+        .unwrap_or(0)
+        .max(usize::from(!sealing.is_empty()));
+    let planned_transactions = sealing.len() + groups.len() + sweeps.len();
     let mut outcome = Outcome::default();
-    let report = if args.dry_run || groups.is_empty() {
+    let report = if args.dry_run || planned_transactions == 0 {
         batch::BatchReport::default()
     } else {
         let mut sizes = vec![8 + AllocationRecord::INIT_SPACE; new_records];
@@ -246,15 +314,18 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         ctx.ensure_can_pay(planned_transactions as u64, &sizes)
             .await?;
         let bar = batch::progress(allocations + clawbacks, "crank", quiet);
-        batch::send_all(
-            ctx.chain,
-            &ctx.signer,
-            &tables,
-            groups,
-            usize::from(args.parallel),
-            &bar,
-        )
-        .await
+        let parallel = usize::from(args.parallel);
+        let mut report = batch::BatchReport::default();
+        // In order: the sealing allocation, the allocations and clawbacks, the sweeps.
+        for stage in [sealing, groups, sweeps] {
+            let part =
+                batch::send_all(ctx.chain, &ctx.signer, &tables, stage, parallel, &bar).await;
+            report.transactions += part.transactions;
+            report.done += part.done;
+            report.failed.extend(part.failed);
+            report.elapsed += part.elapsed;
+        }
+        report
     };
     for (job, error) in &report.failed {
         outcome = outcome.line(format!("  {job}: {error}"));
@@ -278,6 +349,8 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         "allocations": allocations,
         "clawbacks": clawbacks,
         "clawed_back_units": clawed_units,
+        "sharded_allocations": sharded_allocations,
+        "shards_used": used_shards,
         "skipped": skipped,
         "dry_run": args.dry_run,
         "planned_transactions": planned_transactions,

@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::json;
 
 use crate::args::OperatorCommand;
-use crate::commands::reference_hash;
+use crate::commands::{operator_shards, reference_hash};
 use crate::context::Context;
 use crate::outcome::Outcome;
 use crate::pool_file::PoolFile;
@@ -175,7 +175,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
             currency,
             evidence,
         } => {
-            ctx.operated_pool(&pool.pool).await?;
+            let state = ctx.operated_pool(&pool.pool).await?;
             let currency: [u8; 3] = currency
                 .as_bytes()
                 .try_into()
@@ -186,6 +186,9 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
                 })?;
             ctx.ensure_can_pay(1, &[8 + ProfitReport::INIT_SPACE])
                 .await?;
+            // Profit-share rates divide by the units users hold on the pool's books, which count
+            // sharded allocations once swept.
+            operator_shards::sweep_all(ctx, &pool.pool, &state).await?;
             let args = ProfitReportArgs {
                 period,
                 amount,
@@ -207,6 +210,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
             Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "period": period, "amount": amount, "rate": state.exchange_state.rate, "signature": signature.to_string()}))
                 .line(format!("recorded profit {amount} for period {period}; rate in force {} ({signature})", report::rate(state.exchange_state.rate))))
         }
+        OperatorCommand::Shards {
+            pool,
+            count,
+            fund_each,
+        } => operator_shards::shards(ctx, pool.pool, count, fund_each).await,
+        OperatorCommand::DrainShards(pool) => operator_shards::drain_shards(ctx, pool.pool).await,
         OperatorCommand::Show(pool) => {
             let state = ctx.pool(&pool.pool).await?;
             let vault = ctx
