@@ -1,7 +1,10 @@
 //! Property test: random sequences of operations by an operator, a verifier, a settlement
 //! authority and four users, on the real runtime. After every step, whatever was accepted or
 //! refused:
-//! - conservation: vault + holders + escrow + burned = minted (and the pool's own invariant);
+//! - conservation: vault + shards + holders + escrow + burned = minted (and the pool's own
+//!   invariant);
+//! - the pool's staged units are what its shards' books say they were given and have not
+//!   allocated-and-swept or returned;
 //! - no user is allocated twice in one period;
 //! - no user has more clawed back than was allocated to them;
 //! - every settled request was settled once, for exactly its quote.
@@ -13,7 +16,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use allot::instructions::ExchangeSettleArgs;
-use allot::state::{AllocationRecord, ExchangeRequest, RequestStatus};
+use allot::state::{AllocationRecord, AllocationShard, ExchangeRequest, RequestStatus};
 use allot_client::events::AllotEvent;
 use allot_client::{instructions, pdas};
 use allot_tests::{PoolFixture, TestChain, exchange_config, pool_args};
@@ -23,6 +26,8 @@ use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use solana_sdk::signature::{Keypair, Signer};
 
 const USERS: usize = 4;
+/// Allocation shards of each sequence's pool.
+const SHARDS: u16 = 2;
 
 /// One step of a sequence.
 #[derive(Clone, Debug)]
@@ -30,6 +35,10 @@ enum Op {
     Issue { user: usize, volume: u64 },
     Revoke { user: usize },
     Allocate { user: usize },
+    AllocateSharded { user: usize, shard: u16 },
+    FundShard { shard: u16, amount: u64 },
+    DrainShard { shard: u16, amount: u64 },
+    Sweep { shard: u16 },
     Clawback { user: usize },
     Exchange { user: usize, amount: u64 },
     Settle { request: u64 },
@@ -42,12 +51,16 @@ fn op() -> impl Strategy<Value = Op> {
     let user = 0..USERS;
     prop_oneof![
         3 => (user.clone(), 0u64..3_000).prop_map(|(user, volume)| Op::Issue { user, volume }),
-        1 => user.clone().prop_map(|user| Op::Revoke { user }),
-        4 => user.clone().prop_map(|user| Op::Allocate { user }),
-        2 => user.clone().prop_map(|user| Op::Clawback { user }),
+        2 => user.clone().prop_map(|user| Op::Revoke { user }),
+        3 => user.clone().prop_map(|user| Op::Allocate { user }),
+        3 => (user.clone(), 0..SHARDS).prop_map(|(user, shard)| Op::AllocateSharded { user, shard }),
+        1 => (0..SHARDS, 1u64..300).prop_map(|(shard, amount)| Op::FundShard { shard, amount }),
+        1 => (0..SHARDS, 1u64..300).prop_map(|(shard, amount)| Op::DrainShard { shard, amount }),
+        1 => (0..SHARDS).prop_map(|shard| Op::Sweep { shard }),
+        3 => user.clone().prop_map(|user| Op::Clawback { user }),
         3 => (user.clone(), 1u64..15).prop_map(|(user, amount)| Op::Exchange { user, amount }),
         2 => any::<u64>().prop_map(|request| Op::Settle { request }),
-        1 => any::<u64>().prop_map(|request| Op::Reject { request }),
+        2 => any::<u64>().prop_map(|request| Op::Reject { request }),
         1 => any::<u64>().prop_map(|request| Op::Cancel { request }),
         1 => (1i64..30).prop_map(|hours| Op::Wait { hours }),
     ]
@@ -64,9 +77,11 @@ struct World {
 }
 
 impl World {
-    /// A fresh pool whose users start with credentials of `volumes` for the first period.
+    /// A fresh pool (with two shards of 200 units) whose users start with credentials of
+    /// `volumes` for the first period.
     async fn new(chain: &mut TestChain, pool_id: u64, volumes: &[u64]) -> Self {
         let pool = PoolFixture::create_with(chain, pool_args(pool_id, true)).await;
+        pool.create_shards(chain, SHARDS, 200).await;
         chain
             .send(
                 &[instructions::pool_set_exchange(
@@ -157,6 +172,23 @@ impl World {
                     .await
             }
             Op::Allocate { user } => pool.allocate_by_credential(chain, &key(*user)).await,
+            Op::AllocateSharded { user, shard } => {
+                pool.allocate_sharded_by_credential(chain, &key(*user), *shard)
+                    .await
+            }
+            Op::FundShard { shard, amount } => {
+                let ix = instructions::shard_fund(&operator.pubkey(), &pool.pool, *shard, *amount);
+                chain.send(&[ix], &[operator]).await
+            }
+            Op::DrainShard { shard, amount } => {
+                let ix = instructions::shard_drain(&operator.pubkey(), &pool.pool, *shard, *amount);
+                chain.send(&[ix], &[operator]).await
+            }
+            Op::Sweep { shard } => {
+                chain
+                    .send(&[instructions::shard_sweep(&pool.pool, *shard)], &[])
+                    .await
+            }
             Op::Clawback { user } => pool.clawback_by_credential(chain, &key(*user)).await,
             Op::Exchange { user, amount } => {
                 let next = pool.state(chain).await.exchange_state.next_request_id;
@@ -270,6 +302,24 @@ impl World {
     async fn check(&self, chain: &mut TestChain) {
         let holders: Vec<Pubkey> = self.users.iter().map(Signer::pubkey).collect();
         self.pool.assert_conserved(chain, &holders).await;
+        let mut staged_by_shards = 0;
+        for index in 0..SHARDS {
+            let shard: AllocationShard = chain.fetch(pdas::shard(&self.pool.pool, index)).await;
+            let vault = chain
+                .token_balance(pdas::shard_vault(&self.pool.pool, index))
+                .await;
+            assert_eq!(
+                shard.expected_balance().expect("shard books"),
+                vault,
+                "shard {index} holds what its books say"
+            );
+            staged_by_shards += shard.funded - shard.drained - shard.swept_units;
+        }
+        assert_eq!(
+            self.pool.state(chain).await.totals.staged,
+            staged_by_shards,
+            "staged = what the shards were given, less returned and swept allocations"
+        );
         for user in &holders {
             let address = pdas::allocation_record(&self.pool.pool, user);
             if chain.account(address).await.is_some() {
@@ -346,7 +396,16 @@ fn invariants_hold_after_every_step_of_random_sequences() {
     let totals = totals.into_inner();
     eprintln!("{cases} sequences; operations landed/attempted: {totals:?}");
     for kind in [
-        "Issue", "Allocate", "Clawback", "Exchange", "Settle", "Reject",
+        "Issue",
+        "Allocate",
+        "AllocateSharded",
+        "FundShard",
+        "DrainShard",
+        "Sweep",
+        "Clawback",
+        "Exchange",
+        "Settle",
+        "Reject",
     ] {
         assert!(
             totals.get(kind).is_some_and(|(landed, _)| *landed > 0),
