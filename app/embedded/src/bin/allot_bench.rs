@@ -22,7 +22,7 @@ use allot_cli::commands::user::USER_TOKEN_ACCOUNT_BYTES;
 use allot_cli::lookup_table::shared_accounts;
 use allot_client::instructions::{self, Evidence};
 use allot_client::pdas;
-use allot_embedded::{Counting, Embedded};
+use allot_embedded::{Counting, Embedded, EmbeddedChain};
 use anchor_lang::Space;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, ensure};
@@ -34,6 +34,26 @@ use solana_sdk::message::{AddressLookupTableAccount, Message, VersionedMessage, 
 use solana_sdk::rent::Rent;
 use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::{Transaction, VersionedTransaction};
+
+/// Allocation shards of the sharded pool the bench cranks.
+const SHARDS: u16 = 8;
+
+/// Compute units a block may spend (agave 3.1 `block_cost_limits::MAX_BLOCK_UNITS`, SIMD-0256).
+const BLOCK_UNITS: u64 = 60_000_000;
+/// Compute units a block may spend in transactions writing any one account
+/// (`MAX_WRITABLE_ACCOUNT_UNITS`).
+const ACCOUNT_UNITS: u64 = 12_000_000;
+/// allot's own compute per allocation on SBF: not metered natively, so an estimate (the SPL
+/// part is measured).
+const ALLOT_UNITS_ESTIMATE: u64 = 25_000;
+
+/// Allocations one block can carry for one pool when each writes one of `lanes` pool-wide
+/// accounts (1 without shards: the pool; with shards: one shard each), given `spl_units`
+/// measured per allocation. Each crank fee payer is a write lock too: `lanes` payers are needed.
+fn allocations_per_block(lanes: u64, spl_units: u64) -> u64 {
+    let per_allocation = spl_units + ALLOT_UNITS_ESTIMATE;
+    lanes.saturating_mul(ACCOUNT_UNITS).min(BLOCK_UNITS) / per_allocation.max(1)
+}
 
 /// Published per-user record sizes of comparable programs (bytes of account data).
 const COMPARED: [(&str, usize); 4] = [
@@ -212,6 +232,9 @@ fn instruction_table(payer: &Keypair) -> (Vec<Value>, Vec<String>) {
         ("mint", pdas::mint(&pool)),
         ("vault", pdas::vault(&pool)),
         ("escrow", pdas::escrow(&pool)),
+        ("user list", pdas::user_list(&pool, 0)),
+        ("shard", pdas::shard(&pool, 0)),
+        ("shard vault", pdas::shard_vault(&pool, 0)),
     ];
     let settle = ExchangeSettleArgs {
         payout_reference: [1; 32],
@@ -291,6 +314,27 @@ fn instruction_table(payer: &Keypair) -> (Vec<Value>, Vec<String>) {
             ),
         ),
         (
+            "allocate_sharded (credential)",
+            instructions::allocate_sharded(&me, &pool, &user, 0, Evidence::Credential),
+        ),
+        (
+            "allocate_sharded (list, 10-level)",
+            instructions::allocate_sharded(
+                &me,
+                &pool,
+                &user,
+                0,
+                Evidence::UserList {
+                    period: 0,
+                    proof: proof.clone(),
+                },
+            ),
+        ),
+        ("shard_create", instructions::shard_create(&me, &pool, 0)),
+        ("shard_fund", instructions::shard_fund(&me, &pool, 0, 1)),
+        ("shard_drain", instructions::shard_drain(&me, &pool, 0, 1)),
+        ("shard_sweep", instructions::shard_sweep(&pool, 0)),
+        (
             "clawback (credential)",
             instructions::clawback(&pool, &user, Evidence::Credential),
         ),
@@ -337,7 +381,7 @@ fn instruction_table(payer: &Keypair) -> (Vec<Value>, Vec<String>) {
         ),
     ];
     let mut lines = vec![format!(
-        "{:<34} {:>6} {:>9} {:>5}  pool-global write locks",
+        "{:<34} {:>6} {:>9} {:>5}  pool-wide write locks (a shard: one of the pool's shards)",
         "instruction", "bytes", "accounts", "sigs"
     )];
     let mut json = Vec::new();
@@ -412,11 +456,26 @@ fn packing_table(payer: &Keypair, pool_state: &Pool, pool: &Pubkey) -> (Value, V
         }
     };
     let v0_users = most_per_transaction(|ix| limit(v0_size(&me, ix, &[users_table(ix)])), make);
-    let lines = vec![format!(
-        "allocations per transaction (1,232 bytes, 64 accounts): legacy {legacy}, v0 {v0_plain}, v0 + table of shared accounts {v0_shared}, v0 + table holding users' keys too {v0_users}"
-    )];
+    // Sharded allocations (all on one shard, as the crank packs them), with the pool's table.
+    let sharded = || {
+        instructions::allocate_sharded(&me, pool, &Pubkey::new_unique(), 0, Evidence::Credential)
+    };
+    let sharded_legacy = most_per_transaction(|ix| limit(legacy_size(&me, ix)), sharded);
+    let sharded_v0_shared = most_per_transaction(
+        |ix| limit(v0_size(&me, ix, std::slice::from_ref(&shared))),
+        sharded,
+    );
+    let lines = vec![
+        format!(
+            "allocations per transaction (1,232 bytes, 64 accounts): legacy {legacy}, v0 {v0_plain}, v0 + table of shared accounts {v0_shared}, v0 + table holding users' keys too {v0_users}"
+        ),
+        format!(
+            "sharded allocations per transaction: legacy {sharded_legacy}, v0 + table of shared accounts (shards included) {sharded_v0_shared}"
+        ),
+    ];
     (
-        json!({"legacy": legacy, "v0": v0_plain, "v0_shared_table": v0_shared, "v0_users_table": v0_users}),
+        json!({"legacy": legacy, "v0": v0_plain, "v0_shared_table": v0_shared, "v0_users_table": v0_users,
+               "sharded_legacy": sharded_legacy, "sharded_v0_shared_table": sharded_v0_shared}),
         lines,
     )
 }
@@ -471,15 +530,148 @@ async fn main() -> Result<()> {
         .await?
         .context("pool")?;
 
-    let (packing_json, lines) = packing_table(payer, &pool_state, &pool);
+    // The table a pool with `SHARDS` shards gets (`allot lookup-table create` adds the shards).
+    let mut with_shards = pool_state.clone();
+    with_shards.shard_count = SHARDS;
+    let (packing_json, lines) = packing_table(payer, &with_shards, &pool);
     println!("\n== packing");
     lines.iter().for_each(|l| println!("{l}"));
 
     // Compute units of one allocation: the SPL CPIs are metered even with the program native.
+    let units = first_allocation_units(&embedded, payer, &pool, None).await?;
+    println!(
+        "\n== compute units of one first allocation (creates the token account and record; SPL CPIs metered): {units}"
+    );
+
+    // Throughput: credentials in bulk, then the crank, through the CLI as an operator runs it:
+    // once on a pool without shards, once on a pool whose allocations draw on 8 shards.
+    let direct = throughput(&chain, &keypair_file, &pool, user_count, dir.path()).await?;
+    let sharded_pool = pdas::pool(&me, 8);
+    // Every shard gets the same whole number of allocations; together they cover every user.
+    let per_shard = supply.div_ceil(u64::from(SHARDS) * 10) * 10;
+    allot_cli::sender::send(
+        &chain,
+        payer,
+        &[],
+        &[instructions::pool_create(&me, pool_args(8))],
+    )
+    .await?;
+    allot_cli::sender::send(
+        &chain,
+        payer,
+        &[],
+        &[
+            instructions::pool_fund(&me, &sharded_pool, per_shard * u64::from(SHARDS)),
+            instructions::verifier_add(&me, &sharded_pool, &me),
+        ],
+    )
+    .await?;
+    let per_shard = per_shard.to_string();
+    let sharded_text = sharded_pool.to_string();
+    let shards = SHARDS.to_string();
+    cli(
+        &chain,
+        &keypair_file,
+        &[
+            "operator",
+            "shards",
+            "--pool",
+            &sharded_text,
+            "--count",
+            &shards,
+            "--fund-each",
+            &per_shard,
+        ],
+    )
+    .await?;
+    let sharded_units = first_allocation_units(&embedded, payer, &sharded_pool, Some(0)).await?;
+    println!("compute units of one first sharded allocation: {sharded_units}");
+    let spl_units = sharded_units.max(units);
+    let per_block: Vec<(u64, u64)> = [1, 2, 4, 5, 8]
+        .into_iter()
+        .map(|lanes| (lanes, allocations_per_block(lanes, spl_units)))
+        .collect();
+    println!(
+        "\n== write-lock bound on one pool's allocations per block (estimate: {BLOCK_UNITS} units a block, {ACCOUNT_UNITS} per written account, {spl_units} measured SPL + {ALLOT_UNITS_ESTIMATE} allot units per allocation)"
+    );
+    for (lanes, bound) in &per_block {
+        let how = if *lanes == 1 {
+            "pool vault (each allocation writes the pool, mint and vault), or 1 shard".to_string()
+        } else {
+            format!("{lanes} shards (and {lanes} crank fee payers)")
+        };
+        println!("{how}: {bound} allocations per block");
+    }
+    let sharded = throughput(&chain, &keypair_file, &sharded_pool, user_count, dir.path()).await?;
+    ensure!(
+        sharded.crank["sharded_allocations"].as_u64() == Some(user_count as u64),
+        "every allocation of the sharded pool came from a shard: {}",
+        sharded.crank
+    );
+    let swept: Pool = allot_client::accounts::fetch(&chain, sharded_pool)
+        .await?
+        .context("sharded pool")?;
+    ensure!(
+        swept.totals.allocations == user_count as u64
+            && swept.totals.staged < u64::from(SHARDS) * 10,
+        "the crank swept the shards into the pool's totals: {:?}",
+        swept.totals
+    );
+    println!("\n== throughput in-process ({user_count} users, one process, 2 cores)");
+    for (label, run) in [("pool vault", &direct), ("8 shards", &sharded)] {
+        println!(
+            "{label}: credentials {} in {} transactions, {:.1} s ({:.0}/s); crank {} allocations in {} transactions, {:.1} s ({:.0} allocations/s)",
+            run.issued["issued"],
+            run.issued["transactions"],
+            run.issue_seconds,
+            user_count as f64 / run.issue_seconds,
+            run.allocations,
+            run.crank_transactions,
+            run.crank_seconds,
+            run.allocations as f64 / run.crank_seconds
+        );
+    }
+
+    let report = json!({
+        "users": user_count,
+        "accounts": accounts_json,
+        "instructions": instructions_json,
+        "allocations_per_transaction": packing_json,
+        "allocation_compute_units": units,
+        "sharded_allocation_compute_units": sharded_units,
+        "allocations_per_block_estimate": per_block.iter().map(|(lanes, bound)| json!({"write_lanes": lanes, "allocations": bound})).collect::<Vec<_>>(),
+        "throughput": direct.json(),
+        "throughput_sharded": sharded.json(),
+    });
+    if let Some(parent) = std::path::Path::new(&json_path).parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)?;
+    println!("\nfigures written to {json_path}");
+    Ok(())
+}
+
+/// Runs `allot` (JSON output) against the embedded chain as the bench's keypair.
+async fn cli(chain: &Counting<EmbeddedChain>, keypair_file: &str, args: &[&str]) -> Result<Value> {
+    let mut argv = vec!["allot", "--keypair", keypair_file, "--output", "json"];
+    argv.extend_from_slice(args);
+    let out = allot_cli::run_argv(chain, &argv).await?;
+    Ok(serde_json::from_str(&out)?)
+}
+
+/// Compute units a first allocation consumes (it creates the user's token account and record),
+/// from the pool's vault or from shard `shard`, simulated for a freshly credentialed user.
+async fn first_allocation_units(
+    embedded: &Embedded,
+    payer: &Keypair,
+    pool: &Pubkey,
+    shard: Option<u16>,
+) -> Result<u64> {
+    let me = payer.pubkey();
     let probe = Keypair::new().pubkey();
     let issue = instructions::credential_issue(
         &me,
-        &pool,
+        pool,
         &probe,
         CredentialIssueArgs {
             period: 0,
@@ -488,83 +680,89 @@ async fn main() -> Result<()> {
             evidence_hash: [0; 32],
         },
     );
-    allot_cli::sender::send(&chain, payer, &[], &[issue]).await?;
+    allot_cli::sender::send(&embedded.chain(), payer, &[], &[issue]).await?;
+    let allocate = match shard {
+        Some(index) => {
+            instructions::allocate_sharded(&me, pool, &probe, index, Evidence::Credential)
+        }
+        None => instructions::allocate(&me, pool, &probe, Evidence::Credential),
+    };
     let blockhash = embedded.banks().get_latest_blockhash().await?;
-    let tx = Transaction::new_signed_with_payer(
-        &[instructions::allocate(
-            &me,
-            &pool,
-            &probe,
-            Evidence::Credential,
-        )],
-        Some(&me),
-        &[payer],
-        blockhash,
-    );
+    let tx = Transaction::new_signed_with_payer(&[allocate], Some(&me), &[payer], blockhash);
     let simulated = embedded.banks().simulate_transaction(tx).await?;
-    let units = simulated
+    // The probe leaves no eligible user behind for the crank runs that follow.
+    let revoke = instructions::credential_revoke(&me, pool, &probe);
+    allot_cli::sender::send(&embedded.chain(), payer, &[], &[revoke]).await?;
+    Ok(simulated
         .simulation_details
         .context("simulation details")?
-        .units_consumed;
-    println!(
-        "\n== compute units of one first allocation (creates the token account and record; SPL CPIs metered): {units}"
-    );
+        .units_consumed)
+}
 
-    // Throughput: credentials in bulk, then the crank, through the CLI as an operator runs it.
+/// One throughput run: credentials for `users` new users in bulk, a lookup table, the crank.
+struct Throughput {
+    issued: Value,
+    issue_seconds: f64,
+    crank: Value,
+    allocations: u64,
+    crank_transactions: u64,
+    crank_seconds: f64,
+}
+
+impl Throughput {
+    fn json(&self) -> Value {
+        json!({
+            "credentials_issued": self.issued["issued"], "issue_seconds": self.issue_seconds,
+            "allocations": self.allocations, "crank_transactions": self.crank_transactions,
+            "crank_seconds": self.crank_seconds,
+            "allocations_per_second": self.allocations as f64 / self.crank_seconds,
+        })
+    }
+}
+
+async fn throughput(
+    chain: &Counting<EmbeddedChain>,
+    keypair_file: &str,
+    pool: &Pubkey,
+    user_count: usize,
+    dir: &std::path::Path,
+) -> Result<Throughput> {
     let mut csv = String::from("user,indicators,evidence\n");
     for i in 0..user_count {
         csv.push_str(&format!("{},5000,bench-{i}\n", Keypair::new().pubkey()));
     }
-    let csv_path = dir.path().join("credentials.csv");
+    let csv_path = dir.join(format!("credentials-{pool}.csv"));
     std::fs::write(&csv_path, csv)?;
     let pool_text = pool.to_string();
+    let csv_text = csv_path.display().to_string();
     let started = Instant::now();
-    let issued = allot_cli::run_argv(
-        &chain,
+    let issued = cli(
+        chain,
+        keypair_file,
         &[
-            "allot",
-            "--keypair",
-            &keypair_file,
-            "--output",
-            "json",
             "verifier",
             "issue-bulk",
             "--pool",
             &pool_text,
             "--file",
-            csv_path.to_str().unwrap_or_default(),
+            &csv_text,
         ],
     )
     .await?;
     let issue_seconds = started.elapsed().as_secs_f64();
-    let issued: Value = serde_json::from_str(&issued)?;
-    let table = allot_cli::run_argv(
-        &chain,
-        &[
-            "allot",
-            "--keypair",
-            &keypair_file,
-            "--output",
-            "json",
-            "lookup-table",
-            "create",
-            "--pool",
-            &pool_text,
-        ],
+    let table = cli(
+        chain,
+        keypair_file,
+        &["lookup-table", "create", "--pool", &pool_text],
     )
     .await?;
-    let table: Value = serde_json::from_str(&table)?;
     let table = table["lookup_table"].as_str().context("table")?.to_string();
     let landed_before = chain.landed();
     let started = Instant::now();
-    let cranked = allot_cli::run_argv(
-        &chain,
+    let crank = cli(
+        chain,
+        keypair_file,
         &[
-            "allot",
-            "--keypair",
-            &keypair_file,
-            "--output",
-            "json",
             "crank",
             "--pool",
             &pool_text,
@@ -576,38 +774,18 @@ async fn main() -> Result<()> {
     )
     .await?;
     let crank_seconds = started.elapsed().as_secs_f64();
-    let cranked: Value = serde_json::from_str(&cranked)?;
     let crank_transactions = chain.landed() - landed_before;
-    let allocations = cranked["allocations"].as_u64().unwrap_or_default();
-    ensure!(allocations == user_count as u64, "every user was allocated");
-    println!("\n== throughput in-process ({user_count} users, one process, 2 cores)");
-    println!(
-        "credentials issued: {} in {} transactions, {issue_seconds:.1} s ({:.0}/s)",
-        issued["issued"],
-        issued["transactions"],
-        user_count as f64 / issue_seconds
+    let allocations = crank["allocations"].as_u64().unwrap_or_default();
+    ensure!(
+        allocations == user_count as u64,
+        "every user was allocated: {crank}"
     );
-    println!(
-        "crank: {allocations} allocations in {crank_transactions} transactions, {crank_seconds:.1} s ({:.0} allocations/s)",
-        allocations as f64 / crank_seconds
-    );
-
-    let report = json!({
-        "users": user_count,
-        "accounts": accounts_json,
-        "instructions": instructions_json,
-        "allocations_per_transaction": packing_json,
-        "allocation_compute_units": units,
-        "throughput": {
-            "credentials_issued": issued["issued"], "issue_seconds": issue_seconds,
-            "allocations": allocations, "crank_transactions": crank_transactions,
-            "crank_seconds": crank_seconds, "allocations_per_second": allocations as f64 / crank_seconds,
-        },
-    });
-    if let Some(parent) = std::path::Path::new(&json_path).parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)?;
-    println!("\nfigures written to {json_path}");
-    Ok(())
+    Ok(Throughput {
+        issued,
+        issue_seconds,
+        crank,
+        allocations,
+        crank_transactions,
+        crank_seconds,
+    })
 }
