@@ -325,6 +325,10 @@ pub struct CrankArgs {
     /// fit in each transaction.
     #[arg(long)]
     pub lookup_table: Option<Pubkey>,
+    /// This crank's part `K/N` of the pool's users and shards, for N cranks (each with its own
+    /// keypair, which pays and is written by all its transactions) running side by side.
+    #[arg(long, default_value = "0/1")]
+    pub partition: crate::shard_plan::Partition,
     /// Allocate from the pool's vault even when the pool has allocation shards (by default the
     /// crank draws on the shards, whose transactions a cluster can run in parallel, and sweeps
     /// them after).

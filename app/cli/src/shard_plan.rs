@@ -63,6 +63,57 @@ pub async fn load_budgets(
         .collect()
 }
 
+/// One crank's share of a pool when several cranks, each with its own fee payer, run side by
+/// side: part `index` of `count` takes the users whose key falls in it and the shards whose index
+/// does (`index mod count`). On a cluster a fee payer is written by every transaction it pays, so
+/// one crank is itself one write lock; `count` cranks on disjoint users and shards are not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition {
+    /// This crank's part, `0..count`.
+    pub index: u16,
+    /// How many parts.
+    pub count: u16,
+}
+
+impl Partition {
+    /// The whole pool (one crank).
+    pub const WHOLE: Partition = Partition { index: 0, count: 1 };
+
+    /// Whether `user` is in this part (by the first two bytes of the key, which are uniform).
+    pub fn has_user(&self, user: &Pubkey) -> bool {
+        let bytes = user.to_bytes();
+        u16::from_le_bytes([bytes[0], bytes[1]]) % self.count == self.index
+    }
+
+    /// Whether shard `index` is in this part.
+    pub fn has_shard(&self, index: u16) -> bool {
+        index % self.count == self.index
+    }
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    /// Parses `K/N` (e.g. `0/4`): part K of N, 0 ≤ K < N ≤ 64.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let invalid =
+            || format!("{text:?} is not a partition K/N with 0 <= K < N <= 64 (e.g. 0/4)");
+        let (index, count) = text.split_once('/').ok_or_else(invalid)?;
+        let index: u16 = index.trim().parse().map_err(|_| invalid())?;
+        let count: u16 = count.trim().parse().map_err(|_| invalid())?;
+        if count == 0 || count > 64 || index >= count {
+            return Err(invalid());
+        }
+        Ok(Partition { index, count })
+    }
+}
+
+impl std::fmt::Display for Partition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 /// Where one allocation's units come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -162,6 +213,22 @@ mod tests {
         assert_eq!(s.take(10, true), Some(Source::Vault));
         assert_eq!(s.take(10, true), None);
         assert_eq!(s.shards[0].available, 50);
+    }
+
+    #[test]
+    fn partitions_split_users_and_shards_without_overlap() {
+        let parts: Vec<Partition> = (0..3).map(|i| format!("{i}/3").parse().unwrap()).collect();
+        for _ in 0..200 {
+            let user = Pubkey::new_unique();
+            assert_eq!(parts.iter().filter(|p| p.has_user(&user)).count(), 1);
+        }
+        for shard in 0..10 {
+            assert_eq!(parts.iter().filter(|p| p.has_shard(shard)).count(), 1);
+        }
+        for bad in ["3/3", "1", "0/0", "0/65", "a/2", "-1/2"] {
+            assert!(bad.parse::<Partition>().is_err(), "{bad}");
+        }
+        assert_eq!(Partition::WHOLE.to_string(), "0/1");
     }
 
     #[test]

@@ -343,3 +343,69 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn cranks_in_partitions_share_a_pool_without_overlap() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    cli.ok(
+        &setup.operator.1,
+        &[
+            "operator",
+            "shards",
+            "--pool",
+            &pool,
+            "--count",
+            "2",
+            "--fund-each",
+            "200",
+        ],
+    )
+    .await;
+    let users = users(16);
+    let mut csv = String::from("user,indicators,evidence\n");
+    for (i, user) in users.iter().enumerate() {
+        csv.push_str(&format!("{user},5000,report-{i}\n"));
+    }
+    let file = cli.file("credentials.csv", &csv);
+    cli.ok(
+        &setup.verifier.1,
+        &["verifier", "issue-bulk", "--pool", &pool, "--file", &file],
+    )
+    .await;
+
+    // Two cranks, each with its own keypair (fee payer): part 0 and part 1 of two.
+    let mut allocated = 0;
+    for part in 0..2u64 {
+        let crank = cli.keypair(&format!("crank-{part}"), 10_000_000_000).await;
+        let partition = format!("{part}/2");
+        let out = cli
+            .ok(
+                &crank.1,
+                &["crank", "--pool", &pool, "--partition", &partition],
+            )
+            .await;
+        assert_eq!(out["partition"], partition);
+        assert_eq!(out["shards_used"], serde_json::json!([part]));
+        assert_eq!(out["allocations"], out["sharded_allocations"]);
+        allocated += out["allocations"].as_u64().unwrap();
+    }
+    assert_eq!(allocated, 16, "every user in exactly one part");
+    for user in &users {
+        assert_eq!(cli.balance(user, &setup.mint).await, 10);
+    }
+    let again = cli.ok(&setup.operator.1, &["crank", "--pool", &pool]).await;
+    assert_eq!(
+        again["allocations"], 0,
+        "nothing left for a whole-pool crank"
+    );
+
+    let refused = cli
+        .err(
+            &setup.operator.1,
+            &["crank", "--pool", &pool, "--partition", "2/2"],
+        )
+        .await;
+    assert!(refused.contains("0 <= K < N <= 64"), "{refused}");
+}

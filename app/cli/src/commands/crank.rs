@@ -157,6 +157,8 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
             views.entry(user).or_default().listed = Some((file.period, proof));
         }
     }
+    let partition = args.partition;
+    views.retain(|user, _| partition.has_user(user));
     let users: Vec<Pubkey> = views.keys().copied().collect();
     let record_addresses: Vec<Pubkey> = users
         .iter()
@@ -192,7 +194,9 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
     let shards = if args.no_shards {
         Vec::new()
     } else {
-        shard_plan::load_budgets(ctx.chain, &address, &pool).await?
+        let mut budgets = shard_plan::load_budgets(ctx.chain, &address, &pool).await?;
+        budgets.retain(|b| partition.has_shard(b.index));
+        budgets
     };
     let mut supply = Supply { vault, shards };
     let mut jobs = Vec::new();
@@ -350,6 +354,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         "clawbacks": clawbacks,
         "clawed_back_units": clawed_units,
         "sharded_allocations": sharded_allocations,
+        "partition": partition.to_string(),
         "shards_used": used_shards,
         "skipped": skipped,
         "dry_run": args.dry_run,
