@@ -495,7 +495,7 @@ async fn main() -> Result<()> {
 
     let (instructions_json, lines) = instruction_table(payer);
     println!(
-        "\n== transaction size of each instruction (alone, legacy message) and write locks on pool-global accounts"
+        "\n== transaction size of each instruction (alone, legacy message) and write locks on pool-wide accounts"
     );
     lines.iter().for_each(|l| println!("{l}"));
 

@@ -22,6 +22,9 @@ use serde_json::Value;
 use solana_sdk::rent::Rent;
 use solana_sdk::signature::{Keypair, Signer, write_keypair_file};
 
+/// Allocation shards the operator gives the pool.
+const SHARDS: u64 = 4;
+
 /// The example pool file, with the verifiers filled in by the job.
 const POOL_FILE: &str = include_str!("../../../../migrations/pools/example.toml");
 
@@ -221,8 +224,37 @@ async fn main() -> Result<()> {
     }
     let qualifying = volumes.iter().filter(|v| **v >= 1_000).count();
 
-    // 3. The crank allocates to everyone whose volume meets the rule, then finds nothing to do.
-    //    A lookup table of the pool's shared accounts lets each transaction carry more users.
+    // 3. The operator splits the vault into four allocation shards (allocations from different
+    //    shards land in parallel on a cluster); the crank allocates to everyone whose volume
+    //    meets the rule from the shards, sweeps them into the pool's totals, then finds nothing
+    //    to do. A lookup table of the pool's shared accounts lets each transaction carry more
+    //    users.
+    let rule_amount = accounts::fetch::<Pool>(&job.chain, pool)
+        .await?
+        .context("pool")?
+        .rule
+        .amount;
+    // Whole allocations per shard, enough for every qualifying user.
+    let fund_each = ((qualifying as u64).div_ceil(SHARDS).max(1) * rule_amount).to_string();
+    let shards = job
+        .allot(
+            &mut operator,
+            &[
+                "operator",
+                "shards",
+                "--pool",
+                &pool_arg,
+                "--count",
+                &SHARDS.to_string(),
+                "--fund-each",
+                &fund_each,
+            ],
+        )
+        .await?;
+    println!(
+        "3. operator: `allot operator shards` created {} shards and moved {} units into them",
+        shards["created"], shards["units_moved"]
+    );
     let table = job
         .allot(&mut crank, &["lookup-table", "create", "--pool", &pool_arg])
         .await?;
@@ -255,9 +287,11 @@ async fn main() -> Result<()> {
     let clock = Instant::now();
     let allocated = job.allot(&mut crank, &crank_args).await?;
     println!(
-        "3. crank: scanned {} users, allocated to {} (volume ≥ 1,000: {qualifying}) in {} transactions, {:.1?}",
+        "   crank: scanned {} users, allocated to {} (volume ≥ 1,000: {qualifying}; {} from shards {}) in {} transactions, {:.1?}",
         allocated["scanned"],
         allocated["allocations"],
+        allocated["sharded_allocations"],
+        allocated["shards_used"],
         allocated["transactions"],
         clock.elapsed()
     );
@@ -406,6 +440,12 @@ async fn main() -> Result<()> {
     for user in &users {
         held += allot_cli::commands::user::holding(&job.chain, &state.mint, &user.pubkey()).await?;
     }
+    let mut in_shards = 0;
+    for index in 0..state.shard_count {
+        in_shards +=
+            allot_cli::commands::user::holding(&job.chain, &state.mint, &pdas::shard(&pool, index))
+                .await?;
+    }
     let t = state.totals;
     let x = state.exchange_state;
     let burned_at_settlement = x.settled;
@@ -415,15 +455,19 @@ async fn main() -> Result<()> {
         t.minted, t.allocated, t.allocations, t.clawed_back, t.outstanding
     );
     println!(
-        "   vault {vault}  held by users {held}  escrowed {}  settled (burned) {burned_at_settlement}  funds settled {} USD minor units",
+        "   vault {vault}  shards {in_shards}  held by users {held}  escrowed {}  settled (burned) {burned_at_settlement}  funds settled {} USD minor units",
         x.escrowed, x.funds_settled
     );
     ensure!(
-        vault + held + x.escrowed + burned_at_settlement == t.minted,
-        "conservation: vault + holders + escrow + settled must equal minted"
+        vault + in_shards + held + x.escrowed + burned_at_settlement == t.minted,
+        "conservation: vault + shards + holders + escrow + settled must equal minted"
+    );
+    ensure!(
+        state.held_by_users() == held + x.escrowed,
+        "the pool's books (swept) count what users hold and have in escrow"
     );
     println!(
-        "   conservation holds: vault + holders + escrow + settled = minted = {}",
+        "   conservation holds: vault + shards + holders + escrow + settled = minted = {}",
         t.minted
     );
 
