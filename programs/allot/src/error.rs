@@ -148,11 +148,15 @@ pub enum AllotError {
         "a sharded allocation needs a user list already used by a direct allocation (the first use seals its root)"
     )]
     UserListNotSealed,
+    #[msg(
+        "the user must be a wallet, not one of allot's own accounts (a pool, a shard…): units sent there would be booked as held by a user"
+    )]
+    UserIsProgramAccount,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 63] = [
+    pub const ALL: [AllotError; 64] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -216,6 +220,7 @@ impl AllotError {
         AllotError::TooManyShards,
         AllotError::ShardInsufficient,
         AllotError::UserListNotSealed,
+        AllotError::UserIsProgramAccount,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

@@ -45,20 +45,7 @@ impl<'info> PoolTokenAccounts<'_, 'info> {
         amount: u64,
     ) -> Result<()> {
         pool.with_signer(|seeds| {
-            token_2022::transfer_checked(
-                CpiContext::new_with_signer(
-                    self.token_program.key(),
-                    TransferChecked {
-                        from: from.clone(),
-                        mint: self.mint.clone(),
-                        to: to.clone(),
-                        authority: self.pool.clone(),
-                    },
-                    seeds,
-                ),
-                amount,
-                pool.decimals,
-            )
+            self.transfer_signed(self.pool, seeds, from, to, amount, pool.decimals)
         })
     }
 
@@ -93,20 +80,33 @@ impl<'info> PoolTokenAccounts<'_, 'info> {
         amount: u64,
     ) -> Result<()> {
         shard.with_signer(|seeds| {
-            token_2022::transfer_checked(
-                CpiContext::new_with_signer(
-                    self.token_program.key(),
-                    TransferChecked {
-                        from: from.clone(),
-                        mint: self.mint.clone(),
-                        to: to.clone(),
-                        authority: shard_info.clone(),
-                    },
-                    seeds,
-                ),
-                amount,
-                pool.decimals,
-            )
+            self.transfer_signed(shard_info, seeds, from, to, amount, pool.decimals)
         })
+    }
+
+    /// `transfer_checked` of `amount` from `from` to `to`, `authority` signing with `seeds`.
+    fn transfer_signed(
+        &self,
+        authority: &AccountInfo<'info>,
+        seeds: &[&[&[u8]]],
+        from: &AccountInfo<'info>,
+        to: &AccountInfo<'info>,
+        amount: u64,
+        decimals: u8,
+    ) -> Result<()> {
+        token_2022::transfer_checked(
+            CpiContext::new_with_signer(
+                self.token_program.key(),
+                TransferChecked {
+                    from: from.clone(),
+                    mint: self.mint.clone(),
+                    to: to.clone(),
+                    authority: authority.clone(),
+                },
+                seeds,
+            ),
+            amount,
+            decimals,
+        )
     }
 }

@@ -293,6 +293,80 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
     assert_eq!(state.held_by_users(), 110);
     assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_000 - 110);
 
+    // An allocation some other sender makes from a shard is not in the totals until a sweep;
+    // a profit report sweeps first (in its own transaction), so the rate counts it.
+    cli.ok(
+        op,
+        &[
+            "operator",
+            "shards",
+            "--pool",
+            &pool,
+            "--count",
+            "3",
+            "--fund-each",
+            "30",
+        ],
+    )
+    .await;
+    let late = Keypair::new().pubkey();
+    cli.ok(
+        &setup.verifier.1,
+        &[
+            "verifier",
+            "issue",
+            "--pool",
+            &pool,
+            "--user",
+            &late.to_string(),
+            "--indicators",
+            "5000",
+            "--evidence",
+            "late",
+        ],
+    )
+    .await;
+    let payer = cli.embedded.payer();
+    let sharded = allot_client::instructions::allocate_sharded(
+        &payer.pubkey(),
+        &setup.pool,
+        &late,
+        2,
+        allot_client::instructions::Evidence::Credential,
+    );
+    allot_cli::sender::send(&cli.chain, payer, &[], &[sharded])
+        .await
+        .unwrap();
+    let unswept: Pool = accounts::fetch(&cli.chain, setup.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unswept.totals.allocations, 11, "not swept yet");
+    cli.ok(
+        op,
+        &[
+            "operator",
+            "record-profit",
+            "--pool",
+            &pool,
+            "--period",
+            "0",
+            "--amount",
+            "5000",
+            "--evidence",
+            "q0-report",
+        ],
+    )
+    .await;
+    let reported: Pool = accounts::fetch(&cli.chain, setup.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (reported.totals.allocations, reported.held_by_users()),
+        (12, 120)
+    );
+
     // Units left in a shard go back to the vault on request.
     cli.ok(
         op,
@@ -316,9 +390,10 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
             drained["drained"].as_u64(),
             drained["units_returned"].as_u64()
         ),
-        (Some(3), Some(75))
+        (Some(3), Some(85)),
+        "30 + 30 + 25: shards 0 and 1 still held 30, shard 2 was topped up to 25"
     );
-    assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_000 - 110);
+    assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_000 - 120);
     let shown = cli.ok(op, &["operator", "show", "--pool", &pool]).await;
     assert_eq!(shown["shards"], 3);
     assert_eq!(shown["totals"]["staged"], 0);
@@ -339,7 +414,7 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
         )
         .await;
     assert!(
-        refused.contains("the vault holds 999890") && refused.contains("allot operator fund"),
+        refused.contains("the vault holds 999880") && refused.contains("allot operator fund"),
         "{refused}"
     );
 }

@@ -546,3 +546,155 @@ async fn a_shard_of_another_pool_is_refused() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn a_griefer_cannot_block_the_next_shard_by_funding_its_address_or_making_its_vault() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let payer = chain.payer().pubkey();
+    // Lamports at the next shard's address, and its vault created by someone else beforehand.
+    let shard = pdas::shard(&fixture.pool, 0);
+    let fund = anchor_lang::solana_program::system_instruction::transfer(&payer, &shard, 1_000_000);
+    let vault = spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent(
+        &payer,
+        &shard,
+        &fixture.mint,
+        &spl_token_2022_interface::ID,
+    );
+    chain.send(&[fund, vault], &[]).await.unwrap();
+    assert!(
+        chain
+            .account(pdas::shard_vault(&fixture.pool, 0))
+            .await
+            .is_some()
+    );
+
+    fixture.create_shards(&mut chain, 1, 500).await;
+    let state: AllocationShard = chain.fetch(shard).await;
+    assert_eq!(
+        (state.index, state.vault, state.funded),
+        (0, pdas::shard_vault(&fixture.pool, 0), 500)
+    );
+    let user = Keypair::new().pubkey();
+    fixture.issue_credential(&mut chain, &user, 5_000).await;
+    fixture
+        .allocate_sharded_by_credential(&mut chain, &user, 0)
+        .await
+        .expect("the shard works");
+    fixture.assert_conserved(&mut chain, &[user]).await;
+}
+
+#[tokio::test]
+async fn the_pool_or_a_shard_cannot_be_the_user() {
+    let (mut chain, fixture, _) = sharded_pool(1, 0).await;
+    let pool = fixture.pool;
+    let shard = pdas::shard(&pool, 0);
+    // A careless verifier credentials the pool's and the shard's addresses.
+    for address in [pool, shard] {
+        fixture.issue_credential(&mut chain, &address, 5_000).await;
+    }
+    let payer = chain.payer().pubkey();
+    let watched = [
+        pool,
+        fixture.vault,
+        shard,
+        pdas::shard_vault(&pool, 0),
+        pdas::allocation_record(&pool, &pool),
+        pdas::allocation_record(&pool, &shard),
+    ];
+    // As the user, the pool's associated account would be the vault itself: units booked as
+    // held would sit in the vault and be allocated again.
+    for ix in [
+        instructions::allocate_sharded(&payer, &pool, &pool, 0, Evidence::Credential),
+        instructions::allocate(&payer, &pool, &shard, Evidence::Credential),
+        instructions::allocate_sharded(&payer, &pool, &shard, 0, Evidence::Credential),
+    ] {
+        let failure = match chain.send(std::slice::from_ref(&ix), &[]).await {
+            Ok(events) => panic!("an allot account was allocated to: {events:?}"),
+            Err(failure) => failure,
+        };
+        // Either our check, or (shard as its own user) Anchor's duplicate-account check first.
+        let code = failure.custom_code();
+        assert!(
+            code == Some(AllotError::UserIsProgramAccount.into())
+                || code
+                    == Some(
+                        anchor_lang::error::ErrorCode::ConstraintDuplicateMutableAccount.into()
+                    ),
+            "{failure:?}"
+        );
+    }
+    chain
+        .expect_refused(
+            &[instructions::allocate_sharded(
+                &payer,
+                &pool,
+                &pool,
+                0,
+                Evidence::Credential,
+            )],
+            &[],
+            AllotError::UserIsProgramAccount,
+            &watched,
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_sharded_allocation_refuses_another_pools_user_list() {
+    let mut chain = TestChain::start().await;
+    let a = PoolFixture::create(&mut chain, 1, true).await;
+    let b = PoolFixture::create(&mut chain, 2, true).await;
+    a.create_shards(&mut chain, 1, 1_000).await;
+    let user = Keypair::new().pubkey();
+    // Pool B's list (sealed by a direct allocation there) names the user.
+    let tree = UserListTree::build(&b.pool, 0, vec![(user, 5_000)]).unwrap();
+    let op = b.operator.insecure_clone();
+    let args = UserListPublishArgs {
+        period: 0,
+        root: tree.root(),
+        user_count: 1,
+    };
+    chain
+        .send(
+            &[instructions::user_list_publish(&op.pubkey(), &b.pool, args)],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    let proof = Evidence::UserList {
+        period: 0,
+        proof: tree.proof(&user).unwrap(),
+    };
+    let payer = chain.payer().pubkey();
+    chain
+        .send(
+            &[instructions::allocate(
+                &payer,
+                &b.pool,
+                &user,
+                proof.clone(),
+            )],
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut ix = instructions::allocate_sharded(&payer, &a.pool, &user, 0, proof);
+    for meta in &mut ix.accounts {
+        if meta.pubkey == pdas::user_list(&a.pool, 0) {
+            meta.pubkey = pdas::user_list(&b.pool, 0);
+        }
+    }
+    chain
+        .expect_refused(
+            &[ix],
+            &[],
+            anchor_lang::error::ErrorCode::ConstraintHasOne,
+            &[
+                pdas::shard(&a.pool, 0),
+                pdas::shard_vault(&a.pool, 0),
+                pdas::allocation_record(&a.pool, &user),
+            ],
+        )
+        .await;
+}

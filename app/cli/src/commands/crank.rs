@@ -198,6 +198,8 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         budgets.retain(|b| partition.has_shard(b.index));
         budgets
     };
+    // Cranks in N partitions share the vault: each plans with its share of it.
+    let vault = vault / u64::from(partition.count);
     let mut supply = Supply { vault, shards };
     let mut jobs = Vec::new();
     let mut shard_lanes: BTreeMap<u16, Vec<Job>> = BTreeMap::new();
@@ -277,6 +279,18 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         Some(table) => vec![lookup_table::load(ctx.chain, table).await?],
         None => Vec::new(),
     };
+    let mut outcome = Outcome::default();
+    let missing_shards = tables.first().is_some_and(|table| {
+        shard_lanes
+            .keys()
+            .any(|index| !table.addresses.contains(&pdas::shard(&address, *index)))
+    });
+    if missing_shards {
+        outcome = outcome.line(format!(
+            "  note: lookup table {} does not hold the pool's shards (made before `operator shards`?): sharded transactions carry their keys in full; `allot lookup-table create --pool {address}` makes one that does",
+            tables[0].key
+        ));
+    }
     let per_transaction = usize::from(args.max_per_transaction);
     let sharded_allocations: usize = shard_lanes.values().map(Vec::len).sum();
     let used_shards: Vec<u16> = shard_lanes.keys().copied().collect();
@@ -306,7 +320,6 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         .unwrap_or(0)
         .max(usize::from(!sealing.is_empty()));
     let planned_transactions = sealing.len() + groups.len() + sweeps.len();
-    let mut outcome = Outcome::default();
     let report = if args.dry_run || planned_transactions == 0 {
         batch::BatchReport::default()
     } else {
@@ -317,11 +330,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         ));
         ctx.ensure_can_pay(planned_transactions as u64, &sizes)
             .await?;
-        let bar = batch::progress(allocations + clawbacks, "crank", quiet);
         let parallel = usize::from(args.parallel);
         let mut report = batch::BatchReport::default();
         // In order: the sealing allocation, the allocations and clawbacks, the sweeps.
-        for stage in [sealing, groups, sweeps] {
+        for (stage, what) in [(sealing, "seal list"), (groups, "crank"), (sweeps, "sweep")] {
+            let jobs = stage.iter().map(Vec::len).sum();
+            let bar = batch::progress(jobs, what, quiet || jobs == 0);
             let part =
                 batch::send_all(ctx.chain, &ctx.signer, &tables, stage, parallel, &bar).await;
             report.transactions += part.transactions;

@@ -184,26 +184,22 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
                 .with_context(|| {
                     format!("--currency {currency:?} is not a 3-letter ISO 4217 code")
                 })?;
-            ctx.ensure_can_pay(1, &[8 + ProfitReport::INIT_SPACE])
+            let sweep_transactions = u64::from(state.shard_count).div_ceil(8);
+            ctx.ensure_can_pay(1 + sweep_transactions, &[8 + ProfitReport::INIT_SPACE])
                 .await?;
-            // Profit-share rates divide by the units users hold on the pool's books, which count
-            // sharded allocations once swept.
-            operator_shards::sweep_all(ctx, &pool.pool, &state).await?;
             let args = ProfitReportArgs {
                 period,
                 amount,
                 currency,
                 evidence_hash: reference_hash(&evidence),
             };
-            let signature = send(
-                ctx.chain,
-                &ctx.signer,
-                &[],
-                &[instructions::profit_report_record(
-                    &ctx.me(),
-                    &pool.pool,
-                    args,
-                )],
+            // Profit-share rates divide by the units users hold on the pool's books, which count
+            // sharded allocations once swept: the report goes with the sweeps.
+            let signature = operator_shards::send_after_sweeps(
+                ctx,
+                &pool.pool,
+                &state,
+                instructions::profit_report_record(&ctx.me(), &pool.pool, args),
             )
             .await?;
             let state = ctx.pool(&pool.pool).await?;

@@ -7,15 +7,19 @@ use allot_client::chain::Chain;
 use allot_client::instructions;
 use anchor_lang::Space;
 use anchor_lang::prelude::Pubkey;
-use anyhow::{Result, ensure};
+use anyhow::{Context as _, Result, ensure};
 use indicatif::ProgressBar;
 use serde_json::json;
+use solana_sdk::hash::Hash;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::signature::Signature;
 
 use crate::batch::{self, BatchReport, Job};
 use crate::commands::user::USER_TOKEN_ACCOUNT_BYTES;
 use crate::context::Context;
 use crate::outcome::Outcome;
 use crate::report;
+use crate::sender::{build_transaction, fits, send};
 use crate::shard_plan;
 
 /// Shard creations per transaction: each makes 8 instruction-trace entries (the limit is 64).
@@ -56,7 +60,12 @@ pub async fn shards<C: Chain>(
         .filter(|b| b.index < count && b.available < fund_each)
         .map(|b| (b.index, fund_each - b.available))
         .collect();
-    let needed: u64 = top_ups.iter().map(|(_, amount)| amount).sum();
+    let needed = top_ups
+        .iter()
+        .try_fold(0u64, |sum, (_, amount)| sum.checked_add(*amount))
+        .with_context(|| {
+            format!("--fund-each {fund_each} for {count} shards is more units than exist")
+        })?;
     let vault = vault_balance(ctx, &pool).await?;
     ensure!(
         needed <= vault,
@@ -135,17 +144,45 @@ pub async fn drain_shards<C: Chain>(ctx: &Context<'_, C>, address: Pubkey) -> Re
     )))
 }
 
-/// Sweeps every shard of the pool into its totals (before a profit report, or a drain).
-/// Returns the number of shards swept.
+/// The sweep of every shard of the pool.
+pub fn sweep_instructions(address: &Pubkey, pool: &Pool) -> Vec<Instruction> {
+    (0..pool.shard_count)
+        .map(|index| instructions::shard_sweep(address, index))
+        .collect()
+}
+
+/// Sends `instruction` after sweeping every shard of the pool: in the same transaction when
+/// they fit (so no sharded allocation lands between the sweeps and it), else the sweeps first.
+pub async fn send_after_sweeps<C: Chain>(
+    ctx: &Context<'_, C>,
+    address: &Pubkey,
+    pool: &Pool,
+    instruction: Instruction,
+) -> Result<Signature> {
+    let mut together = sweep_instructions(address, pool);
+    together.push(instruction.clone());
+    let fits_one = build_transaction(&ctx.signer, &[], &together, &[], Hash::default())
+        .is_ok_and(|tx| fits(&tx));
+    if fits_one {
+        return Ok(send(ctx.chain, &ctx.signer, &[], &together).await?);
+    }
+    sweep_all(ctx, address, pool).await?;
+    Ok(send(ctx.chain, &ctx.signer, &[], &[instruction]).await?)
+}
+
+/// Sweeps every shard of the pool into its totals (before a drain). Returns the number of
+/// shards swept.
 pub async fn sweep_all<C: Chain>(
     ctx: &Context<'_, C>,
     address: &Pubkey,
     pool: &Pool,
 ) -> Result<usize> {
-    let sweeps: Vec<Job> = (0..pool.shard_count)
-        .map(|index| Job {
+    let sweeps: Vec<Job> = sweep_instructions(address, pool)
+        .into_iter()
+        .enumerate()
+        .map(|(index, instruction)| Job {
             label: format!("sweep shard {index}"),
-            instruction: instructions::shard_sweep(address, index),
+            instruction,
         })
         .collect();
     let groups = batch::pack(&ctx.signer, sweeps, PER_TRANSACTION, &[]);

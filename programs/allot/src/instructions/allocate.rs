@@ -66,13 +66,20 @@ pub struct Allocate<'info> {
 
 /// Allocates the rule's amount to the user for the current period.
 ///
-/// Checks: pool not paused; exactly one piece of evidence (a credential, or a user list plus
+/// Checks: the user is not an allot account; pool not paused; exactly one piece of evidence (a credential, or a user list plus
 /// `proof`) and it meets the rule for the current period; no allocation yet in this period;
 /// enough units in the vault (transferable) or under the supply cap (non-transferable).
 pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
+    // A pool, a shard or any other allot account as the "user" would put units back into a
+    // vault of the pool's own while the books count them as held (e.g. the pool's address:
+    // its associated account is the vault).
+    require!(
+        *ctx.accounts.user.owner != crate::ID,
+        AllotError::UserIsProgramAccount
+    );
     require!(!ctx.accounts.pool.paused, AllotError::PoolPaused);
     let period = ctx.accounts.pool.period_at(now)?;
     let rule = ctx.accounts.pool.rule;

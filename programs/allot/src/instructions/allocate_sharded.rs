@@ -80,7 +80,7 @@ pub struct AllocateSharded<'info> {
 
 /// Allocates the rule's amount to the user for the current period, from the shard's vault.
 ///
-/// Checks: as `allocate` (pool not paused; exactly one piece of evidence meeting the rule for the
+/// Checks: as `allocate` (the user is not an allot account; pool not paused; exactly one piece of evidence meeting the rule for the
 /// current period; no allocation yet in this period), plus: a user list was already used by a
 /// direct allocation (its root is sealed: this instruction cannot mark it), and the shard holds
 /// the amount by its own records.
@@ -88,6 +88,13 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
+    // A pool, a shard or any other allot account as the "user" would put units back into a
+    // vault of the pool's own while the books count them as held (e.g. the pool's address:
+    // its associated account is the vault).
+    require!(
+        *ctx.accounts.user.owner != crate::ID,
+        AllotError::UserIsProgramAccount
+    );
     let pool = &ctx.accounts.pool;
     require!(!pool.paused, AllotError::PoolPaused);
     let period = pool.period_at(now)?;

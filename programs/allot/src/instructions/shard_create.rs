@@ -8,6 +8,7 @@ use anchor_spl::token_interface::{Mint, TokenAccount};
 use crate::constants::{MAX_SHARDS, SEED_SHARD};
 use crate::error::AllotError;
 use crate::events::ShardCreated;
+use crate::pda_account::{create_pda_account, store};
 use crate::state::{AllocationShard, Pool};
 
 #[event_cpi]
@@ -25,19 +26,22 @@ pub struct ShardCreate<'info> {
     pub pool: Box<Account<'info, Pool>>,
     /// The pool's mint.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
-    /// The new shard, numbered `pool.shard_count` (so shards are 0, 1, … with no gaps). Anchor's
-    /// `init` tolerates a pre-funded address.
+    /// CHECK: the new shard, numbered `pool.shard_count` (so shards are 0, 1, … with no gaps;
+    /// address checked by the seeds). Created by `pda_account::create_pda_account`, which
+    /// tolerates a pre-funded address: the next shard's address is public, and a griefer's
+    /// lamports must not block it.
     #[account(
-        init,
-        payer = operator,
-        space = 8 + AllocationShard::INIT_SPACE,
+        mut,
         seeds = [SEED_SHARD, pool.key().as_ref(), &pool.shard_count.to_le_bytes()],
         bump,
     )]
-    pub shard: Box<Account<'info, AllocationShard>>,
-    /// The shard's vault: its associated token account for the pool mint.
+    pub shard: UncheckedAccount<'info>,
+    /// The shard's vault: its associated token account for the pool mint. `init_if_needed`
+    /// because anyone may create an associated token account for any owner beforehand; Anchor
+    /// still checks its mint, owner and address, and units already in it are outside the
+    /// shard's books.
     #[account(
-        init,
+        init_if_needed,
         payer = operator,
         associated_token::mint = mint,
         associated_token::authority = shard,
@@ -60,18 +64,34 @@ pub fn handler(ctx: Context<ShardCreate>) -> Result<()> {
     pool.shard_count = index.checked_add(1).ok_or(AllotError::MathOverflow)?;
     let pool_key = pool.key();
     let vault = ctx.accounts.shard_vault.key();
-    ctx.accounts.shard.set_inner(AllocationShard {
-        bump: ctx.bumps.shard,
-        pool: pool_key,
-        index,
-        vault,
-        funded: 0,
-        drained: 0,
-        allocated: 0,
-        allocations: 0,
-        swept_units: 0,
-        swept_allocations: 0,
-    });
+    let index_seed = index.to_le_bytes();
+    let bump = [ctx.bumps.shard];
+    let [seed, pool_seed, index_seed] = AllocationShard::seeds(&pool_key, &index_seed);
+    let seeds: &[&[u8]] = &[seed, pool_seed, index_seed, &bump];
+    let shard = ctx.accounts.shard.to_account_info();
+    create_pda_account(
+        &ctx.accounts.operator.to_account_info(),
+        &shard,
+        &ctx.accounts.system_program.to_account_info(),
+        8 + AllocationShard::INIT_SPACE,
+        &crate::ID,
+        &[seeds],
+    )?;
+    store(
+        &shard,
+        &AllocationShard {
+            bump: ctx.bumps.shard,
+            pool: pool_key,
+            index,
+            vault,
+            funded: 0,
+            drained: 0,
+            allocated: 0,
+            allocations: 0,
+            swept_units: 0,
+            swept_allocations: 0,
+        },
+    )?;
     emit_cpi!(ShardCreated {
         pool: pool_key,
         shard: ctx.accounts.shard.key(),
