@@ -1,5 +1,5 @@
 //! Fuzzes the program entry: a known instruction discriminator with arbitrary arguments, and up to
-//! 12 accounts drawn from the keys an attacker would try (the pool's real PDAs, the programs,
+//! 16 accounts (the most an instruction names) drawn from the keys an attacker would try (the pool's real PDAs, the programs,
 //! random keys), with arbitrary owners, flags, lamports and data (optionally behind a real account
 //! discriminator). The program may refuse anything; it must never panic. Syscalls answer as a
 //! runtime would: a fixed clock, default rent, CPIs that succeed without effect.
@@ -151,7 +151,7 @@ fuzz_target!(|data: &[u8]| {
     let args_len = usize::from(input.byte());
     ix_data.extend(input.bytes(args_len));
 
-    let count = usize::from(input.byte() % 13);
+    let count = usize::from(input.byte() % 17);
     let mut specs = Vec::with_capacity(count);
     for _ in 0..count {
         let key = keys[usize::from(input.byte()) % keys.len()];
