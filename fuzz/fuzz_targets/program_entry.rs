@@ -1,8 +1,9 @@
 //! Fuzzes the program entry: a known instruction discriminator with arbitrary arguments, and up to
 //! 16 accounts (the most an instruction names) drawn from the keys an attacker would try (the
 //! pool's real PDAs, the programs, random keys), with arbitrary owners, flags, lamports and data
-//! (optionally behind a real account discriminator). The program may refuse anything; it must never panic. Syscalls answer as a
-//! runtime would: a fixed clock, default rent, CPIs that succeed without effect.
+//! (optionally behind a real account discriminator). The program may refuse anything; it must
+//! never panic. Syscalls answer as a runtime would: a fixed clock, default rent, CPIs that succeed
+//! without effect.
 
 #![no_main]
 
