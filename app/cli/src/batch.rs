@@ -36,6 +36,16 @@ pub struct BatchReport {
     pub elapsed: Duration,
 }
 
+impl BatchReport {
+    /// Adds `other`'s transactions, jobs, failures and time to this report.
+    pub fn absorb(&mut self, other: BatchReport) {
+        self.transactions += other.transactions;
+        self.done += other.done;
+        self.failed.extend(other.failed);
+        self.elapsed += other.elapsed;
+    }
+}
+
 /// Packs `jobs` greedily into groups that fit one transaction (size, account locks) and hold at
 /// most `max_per_transaction` jobs.
 pub fn pack(
@@ -98,9 +108,7 @@ pub async fn send_all(
     bar.finish_and_clear();
     let mut report = BatchReport::default();
     for part in results {
-        report.transactions += part.transactions;
-        report.done += part.done;
-        report.failed.extend(part.failed);
+        report.absorb(part);
     }
     report.elapsed = started.elapsed();
     report

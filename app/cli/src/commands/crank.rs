@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::args::CrankArgs;
 use crate::batch::{self, Job};
+use crate::commands::operator_shards;
 use crate::commands::user::{USER_TOKEN_ACCOUNT_BYTES, program_message};
 use crate::context::Context;
 use crate::lookup_table;
@@ -302,13 +303,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
     // After the allocations, the shards used are swept so the pool's totals count them.
     let sweeps = batch::pack(
         &ctx.signer,
-        used_shards
-            .iter()
-            .map(|index| Job {
-                label: format!("sweep shard {index}"),
-                instruction: instructions::shard_sweep(&address, *index),
-            })
-            .collect(),
+        operator_shards::sweep_jobs(&address, used_shards.iter().copied()),
         per_transaction,
         &tables,
     );
@@ -336,12 +331,9 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         for (stage, what) in [(sealing, "seal list"), (groups, "crank"), (sweeps, "sweep")] {
             let jobs = stage.iter().map(Vec::len).sum();
             let bar = batch::progress(jobs, what, quiet || jobs == 0);
-            let part =
-                batch::send_all(ctx.chain, &ctx.signer, &tables, stage, parallel, &bar).await;
-            report.transactions += part.transactions;
-            report.done += part.done;
-            report.failed.extend(part.failed);
-            report.elapsed += part.elapsed;
+            report.absorb(
+                batch::send_all(ctx.chain, &ctx.signer, &tables, stage, parallel, &bar).await,
+            );
         }
         report
     };

@@ -184,7 +184,8 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
                 .with_context(|| {
                     format!("--currency {currency:?} is not a 3-letter ISO 4217 code")
                 })?;
-            let sweep_transactions = u64::from(state.shard_count).div_ceil(8);
+            let sweep_transactions =
+                usize::from(state.shard_count).div_ceil(operator_shards::PER_TRANSACTION) as u64;
             ctx.ensure_can_pay(1 + sweep_transactions, &[8 + ProfitReport::INIT_SPACE])
                 .await?;
             let args = ProfitReportArgs {

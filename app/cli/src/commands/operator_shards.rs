@@ -25,7 +25,7 @@ use crate::shard_plan;
 /// Shard creations per transaction: each makes 8 instruction-trace entries (the limit is 64).
 const CREATIONS_PER_TRANSACTION: usize = 4;
 /// Other shard instructions per transaction (they fit by size; kept modest for the trace).
-const PER_TRANSACTION: usize = 8;
+pub const PER_TRANSACTION: usize = 8;
 
 /// Creates shards until the pool has `count`, then tops each up to `fund_each` available units.
 pub async fn shards<C: Chain>(
@@ -89,9 +89,7 @@ pub async fn shards<C: Chain>(
     ctx.ensure_can_pay((groups.len() + funding_groups.len()) as u64, &sizes)
         .await?;
     let mut report = send_in_order(ctx, groups).await;
-    let funded = send_in_order(ctx, funding_groups).await;
-    report.transactions += funded.transactions;
-    report.failed.extend(funded.failed);
+    report.absorb(send_in_order(ctx, funding_groups).await);
     ensure_all_landed(&report)?;
     Ok(Outcome::new(json!({
         "pool": address.to_string(),
@@ -144,10 +142,14 @@ pub async fn drain_shards<C: Chain>(ctx: &Context<'_, C>, address: Pubkey) -> Re
     )))
 }
 
-/// The sweep of every shard of the pool.
-pub fn sweep_instructions(address: &Pubkey, pool: &Pool) -> Vec<Instruction> {
-    (0..pool.shard_count)
-        .map(|index| instructions::shard_sweep(address, index))
+/// The sweeps of shards `indices` of the pool at `address`.
+pub fn sweep_jobs(address: &Pubkey, indices: impl IntoIterator<Item = u16>) -> Vec<Job> {
+    indices
+        .into_iter()
+        .map(|index| Job {
+            label: format!("sweep shard {index}"),
+            instruction: instructions::shard_sweep(address, index),
+        })
         .collect()
 }
 
@@ -159,7 +161,10 @@ pub async fn send_after_sweeps<C: Chain>(
     pool: &Pool,
     instruction: Instruction,
 ) -> Result<Signature> {
-    let mut together = sweep_instructions(address, pool);
+    let mut together: Vec<Instruction> = sweep_jobs(address, 0..pool.shard_count)
+        .into_iter()
+        .map(|job| job.instruction)
+        .collect();
     together.push(instruction.clone());
     let fits_one = build_transaction(&ctx.signer, &[], &together, &[], Hash::default())
         .is_ok_and(|tx| fits(&tx));
@@ -177,14 +182,7 @@ pub async fn sweep_all<C: Chain>(
     address: &Pubkey,
     pool: &Pool,
 ) -> Result<usize> {
-    let sweeps: Vec<Job> = sweep_instructions(address, pool)
-        .into_iter()
-        .enumerate()
-        .map(|(index, instruction)| Job {
-            label: format!("sweep shard {index}"),
-            instruction,
-        })
-        .collect();
+    let sweeps = sweep_jobs(address, 0..pool.shard_count);
     let groups = batch::pack(&ctx.signer, sweeps, PER_TRANSACTION, &[]);
     let report = send_in_order(ctx, groups).await;
     ensure_all_landed(&report)?;

@@ -21,7 +21,10 @@ pub struct Allocate<'info> {
     /// account and allocation record when they are new, so the user needs no SOL.
     #[account(mut)]
     pub payer: Signer<'info>,
-    /// CHECK: the user's wallet; receives the units in its associated token account.
+    /// CHECK: the user's wallet; receives the units in its associated token account. Not an
+    /// allot account: with the pool (or a shard) as the user, its associated account is a vault
+    /// of the pool's own, and units booked as held would sit there to be allocated again.
+    #[account(constraint = *user.owner != crate::ID @ AllotError::UserIsProgramAccount)]
     pub user: UncheckedAccount<'info>,
     /// The pool allocating.
     #[account(mut, has_one = mint, has_one = vault)]
@@ -66,20 +69,13 @@ pub struct Allocate<'info> {
 
 /// Allocates the rule's amount to the user for the current period.
 ///
-/// Checks: the user is not an allot account; pool not paused; exactly one piece of evidence (a credential, or a user list plus
+/// Checks: pool not paused; exactly one piece of evidence (a credential, or a user list plus
 /// `proof`) and it meets the rule for the current period; no allocation yet in this period;
 /// enough units in the vault (transferable) or under the supply cap (non-transferable).
 pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
-    // A pool, a shard or any other allot account as the "user" would put units back into a
-    // vault of the pool's own while the books count them as held (e.g. the pool's address:
-    // its associated account is the vault).
-    require!(
-        *ctx.accounts.user.owner != crate::ID,
-        AllotError::UserIsProgramAccount
-    );
     require!(!ctx.accounts.pool.paused, AllotError::PoolPaused);
     let period = ctx.accounts.pool.period_at(now)?;
     let rule = ctx.accounts.pool.rule;

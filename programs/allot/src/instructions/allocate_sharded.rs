@@ -26,7 +26,10 @@ pub struct AllocateSharded<'info> {
     /// and allocation record when they are new.
     #[account(mut)]
     pub payer: Signer<'info>,
-    /// CHECK: the user's wallet; receives the units in its associated token account.
+    /// CHECK: the user's wallet; receives the units in its associated token account. Not an
+    /// allot account: with the pool (or a shard) as the user, its associated account is a vault
+    /// of the pool's own, and units booked as held would sit there to be allocated again.
+    #[account(constraint = *user.owner != crate::ID @ AllotError::UserIsProgramAccount)]
     pub user: UncheckedAccount<'info>,
     /// The pool allocating (read only: its rule, period and pause flag).
     #[account(has_one = mint)]
@@ -80,21 +83,14 @@ pub struct AllocateSharded<'info> {
 
 /// Allocates the rule's amount to the user for the current period, from the shard's vault.
 ///
-/// Checks: as `allocate` (the user is not an allot account; pool not paused; exactly one piece of evidence meeting the rule for the
-/// current period; no allocation yet in this period), plus: a user list was already used by a
+/// Checks: as `allocate` (pool not paused; exactly one piece of evidence meeting the rule for
+/// the current period; no allocation yet in this period), plus: a user list was already used by a
 /// direct allocation (its root is sealed: this instruction cannot mark it), and the shard holds
 /// the amount by its own records.
 pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
-    // A pool, a shard or any other allot account as the "user" would put units back into a
-    // vault of the pool's own while the books count them as held (e.g. the pool's address:
-    // its associated account is the vault).
-    require!(
-        *ctx.accounts.user.owner != crate::ID,
-        AllotError::UserIsProgramAccount
-    );
     let pool = &ctx.accounts.pool;
     require!(!pool.paused, AllotError::PoolPaused);
     let period = pool.period_at(now)?;
