@@ -249,7 +249,8 @@ impl PoolFixture {
 }
 
 /// An open exchange at a fixed rate of 2 funds units per pool unit, settled by `bridge`:
-/// no holding minimum, no caps, cancel after one hour, escrowed units burned at settlement.
+/// no holding minimum, no caps, cancel after one hour, a lock that holds a day, USD (2 digits),
+/// escrowed units burned at settlement.
 pub fn exchange_config(bridge: Pubkey) -> allot::state::ExchangeConfig {
     allot::state::ExchangeConfig {
         settlement_authority: bridge,
@@ -261,9 +262,11 @@ pub fn exchange_config(bridge: Pubkey) -> allot::state::ExchangeConfig {
         per_user_period_cap: 0,
         per_period_cap: 0,
         cancel_timeout_seconds: 3_600,
+        lock_timeout_seconds: 86_400,
         settle_action: allot::state::SettleAction::Burn,
         pricing: allot::state::Pricing::FixedPrice,
         currency: *b"USD",
+        currency_digits: 2,
         fixed_rate: 2 * allot::constants::RATE_SCALE,
         strike: 0,
         payout_mint: None,

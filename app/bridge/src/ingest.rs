@@ -115,7 +115,7 @@ impl Ingester<'_> {
         let slot = i64::try_from(slot).context("slot out of range")?;
         let mut found = Vec::new();
         for pool in self.pools {
-            let pending = accounts::pending_requests(self.chain, pool)
+            let pending = accounts::open_requests(self.chain, pool)
                 .await
                 .map_err(|error| self.metrics.failed_call("getProgramAccounts", error))?;
             let currency = match accounts::fetch::<allot::state::Pool>(self.chain, *pool).await {

@@ -2,7 +2,7 @@
 //! blockhash has provably expired.
 
 use allot::instructions::ExchangeSettleArgs;
-use allot::state::{ExchangeRequest, Pool};
+use allot::state::ExchangeRequest;
 use allot_client::instructions;
 use anchor_lang::prelude::Pubkey;
 use base64::Engine as _;
@@ -51,15 +51,15 @@ pub fn payout_reference(reference: &str) -> [u8; 32] {
 }
 
 /// The accounts of an on-chain payout from `treasury` (default: the authority's associated
-/// account) to the user's associated account of the pool's payout mint.
+/// account) to the user's associated account of the request's payout mint (frozen in the request
+/// when the user made it); `None` when the request is paid off chain.
 pub fn onchain_payout(
-    pool: &Pool,
     request: &ExchangeRequest,
     authority: &Pubkey,
     payout_mint_program: Pubkey,
     treasury: Option<Pubkey>,
 ) -> Option<instructions::OnChainPayout> {
-    let mint = pool.exchange.payout_mint?;
+    let mint = request.payout_mint?;
     Some(instructions::OnChainPayout {
         mint,
         token_program: payout_mint_program,
@@ -83,10 +83,6 @@ pub async fn sign(
     reference: [u8; 32],
     payout: Option<instructions::OnChainPayout>,
 ) -> Result<SignedSettle, RpcFailure> {
-    let (blockhash, last_valid_height) = rpc
-        .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
-        .await
-        .method("getLatestBlockhash")?;
     let mut program_instructions = Vec::with_capacity(2);
     if let Some(payout) = &payout {
         program_instructions.push(create_associated_token_account_idempotent(
@@ -106,8 +102,33 @@ pub async fn sign(
         },
         payout,
     ));
+    sign_instructions(rpc, authority, &program_instructions).await
+}
+
+/// Builds and signs the `exchange_lock` transaction of `request`: the lock that must be on chain
+/// before any off-chain payment starts. A lock moves no money, so it is not stored: one that
+/// never lands is simply signed and sent again.
+pub async fn sign_lock(
+    rpc: &RpcClient,
+    authority: &Keypair,
+    request: &ExchangeRequest,
+) -> Result<SignedSettle, RpcFailure> {
+    let lock = instructions::exchange_lock(&authority.pubkey(), &request.pool, request.id);
+    sign_instructions(rpc, authority, &[lock]).await
+}
+
+/// Signs `program_instructions` with the authority as fee payer, on a fresh blockhash.
+async fn sign_instructions(
+    rpc: &RpcClient,
+    authority: &Keypair,
+    program_instructions: &[solana_sdk::instruction::Instruction],
+) -> Result<SignedSettle, RpcFailure> {
+    let (blockhash, last_valid_height) = rpc
+        .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+        .await
+        .method("getLatestBlockhash")?;
     let transaction = Transaction::new_signed_with_payer(
-        &program_instructions,
+        program_instructions,
         Some(&authority.pubkey()),
         &[authority],
         blockhash,
@@ -120,10 +141,26 @@ pub async fn sign(
     })
 }
 
-/// Sends the stored bytes `base64` (no preflight: the outcome is read from the signature's
-/// status, the same way after a crash as now).
-pub async fn send(rpc: &RpcClient, base64: &str) -> Result<(), RpcFailure> {
-    let transaction: Transaction = BASE64
+/// Sends a lock transaction with preflight: a lock whose request is already locked (an earlier
+/// lock landed) fails simulation and costs nothing.
+pub async fn send_lock(rpc: &RpcClient, signed: &SignedSettle) -> Result<(), RpcFailure> {
+    let transaction = decode(&signed.base64)?;
+    rpc.send_transaction_with_config(
+        &transaction,
+        RpcSendTransactionConfig {
+            encoding: Some(UiTransactionEncoding::Base64),
+            preflight_commitment: Some(CommitmentConfig::processed().commitment),
+            ..RpcSendTransactionConfig::default()
+        },
+    )
+    .await
+    .method("sendTransaction")?;
+    Ok(())
+}
+
+/// The transaction stored as `base64`.
+fn decode(base64: &str) -> Result<Transaction, RpcFailure> {
+    BASE64
         .decode(base64)
         .ok()
         .and_then(|bytes| bincode::deserialize(&bytes).ok())
@@ -132,7 +169,13 @@ pub async fn send(rpc: &RpcClient, base64: &str) -> Result<(), RpcFailure> {
                 "sendTransaction",
                 "the stored settle transaction does not decode",
             )
-        })?;
+        })
+}
+
+/// Sends the stored bytes `base64` (no preflight: the outcome is read from the signature's
+/// status, the same way after a crash as now).
+pub async fn send(rpc: &RpcClient, base64: &str) -> Result<(), RpcFailure> {
+    let transaction = decode(base64)?;
     rpc.send_transaction_with_config(
         &transaction,
         RpcSendTransactionConfig {

@@ -3,18 +3,18 @@
 //! interrupted and redone: the provider sees the same idempotency key, and the chain sees the
 //! same stored settle transaction until it has provably expired.
 
-use std::collections::HashMap;
-
-use allot::state::{ExchangeRequest, Pool, RequestStatus};
+use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
 use allot_client::rpc_chain::RpcChain;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
+use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 
 use crate::crash::crash_point;
 use crate::http_provider::{HttpProvider, PayoutOrder, PayoutOutcome};
 use crate::metrics::Metrics;
+use crate::rpc_failure::RpcResultExt as _;
 use crate::settle::{self, SettleStatus, SignedSettle};
 use crate::state::RequestState;
 use crate::store::{Changes, Store, StoredRequest, now_ms};
@@ -23,10 +23,11 @@ use crate::store::{Changes, Store, StoredRequest, now_ms};
 pub const CLAIM_MS: i64 = 60_000;
 /// The pause before a sent settle transaction's status is read again.
 const SETTLE_RECHECK_MS: i64 = 800;
-/// Pay off chain only while at least this much of the user's cancel timeout is left (seconds),
-/// checked before every provider call, so a user cannot cancel (and take the units back)
-/// between being paid and the settlement.
-const CANCEL_MARGIN_SECONDS: i64 = 600;
+/// Pay off chain only while at least this much of the request's lock is left (seconds), checked
+/// before every provider call: the user may cancel a locked request once its lock expires.
+const LOCK_MARGIN_SECONDS: i64 = 3_600;
+/// The pause before a request being locked is looked at again.
+const LOCK_RECHECK_MS: i64 = 1_000;
 /// How long a request whose account is not visible is retried before manual review.
 const MISSING_GRACE_MS: i64 = 300_000;
 
@@ -75,7 +76,6 @@ pub struct Worker<'a> {
 impl Worker<'_> {
     /// Works on due requests until none is left or `stop` says so; returns how many were taken.
     pub async fn drain(&self, stop: &dyn Fn() -> bool) -> Result<usize> {
-        let mut pools = HashMap::new();
         let mut taken = 0;
         while !stop() {
             let Some(claimed) = self.store.claim_next(self.name, CLAIM_MS).await? else {
@@ -83,7 +83,7 @@ impl Worker<'_> {
             };
             taken += 1;
             let address = claimed.address.clone();
-            if let Err(error) = self.advance(claimed, &mut pools).await {
+            if let Err(error) = self.advance(claimed).await {
                 tracing::warn!(%address, "request not advanced: {error:#}");
                 self.store
                     .defer(&address, self.name, now_ms().saturating_add(2_000), false)
@@ -94,13 +94,9 @@ impl Worker<'_> {
     }
 
     /// Takes steps on `claimed` until it is final, waits, or is lost.
-    async fn advance(
-        &self,
-        mut claimed: StoredRequest,
-        pools: &mut HashMap<Pubkey, Pool>,
-    ) -> Result<()> {
+    async fn advance(&self, mut claimed: StoredRequest) -> Result<()> {
         loop {
-            match self.step(&claimed, pools).await? {
+            match self.step(&claimed).await? {
                 Step::Moved => {
                     claimed = self
                         .store
@@ -128,7 +124,7 @@ impl Worker<'_> {
     }
 
     /// One step of `row`.
-    async fn step(&self, row: &StoredRequest, pools: &mut HashMap<Pubkey, Pool>) -> Result<Step> {
+    async fn step(&self, row: &StoredRequest) -> Result<Step> {
         let state = row.state()?;
         let address: Pubkey = row.address.parse().context("stored address")?;
         match state {
@@ -136,7 +132,7 @@ impl Worker<'_> {
                 let Some(on_chain) = self.on_chain(address).await? else {
                     return self.missing(row, state).await;
                 };
-                if let Some(step) = self.unless_pending(row, state, &on_chain).await? {
+                if let Some(step) = self.unless_open(row, state, &on_chain).await? {
                     return Ok(step);
                 }
                 if let Some(mismatch) = mismatch(row, &on_chain) {
@@ -154,24 +150,14 @@ impl Worker<'_> {
                 let Some(on_chain) = self.on_chain(address).await? else {
                     return self.missing(row, state).await;
                 };
-                if let Some(step) = self.unless_pending(row, state, &on_chain).await? {
+                if let Some(step) = self.unless_open(row, state, &on_chain).await? {
                     return Ok(step);
                 }
-                match self.payout {
-                    PayoutAdapter::Onchain { treasury } => {
-                        let pool = self.pool(on_chain.pool, pools).await?;
-                        let Some(payout_mint) = pool.exchange.payout_mint else {
-                            return self
-                                .review(
-                                    row,
-                                    state,
-                                    "the bridge pays on chain but the pool has no payout mint",
-                                )
-                                .await;
-                        };
+                // How the request is paid is a term frozen in it when the user signed.
+                match (self.payout, on_chain.payout_mint) {
+                    (PayoutAdapter::Onchain { treasury }, Some(payout_mint)) => {
                         let mint_program = self.owner_of(payout_mint).await?;
                         let payout = settle::onchain_payout(
-                            &pool,
                             &on_chain,
                             &self.authority.pubkey(),
                             mint_program,
@@ -181,25 +167,22 @@ impl Worker<'_> {
                         let signed = self.sign(&on_chain, reference, payout).await?;
                         self.send_new(row, state, signed).await
                     }
-                    PayoutAdapter::Http { .. } => {
-                        let pool = self.pool(on_chain.pool, pools).await?;
-                        if !self.safe_to_pay(&on_chain, &pool).await? {
-                            return self
-                                .review(
-                                    row,
-                                    state,
-                                    "too close to the user's cancel time to pay off chain safely",
-                                )
-                                .await;
-                        }
-                        self.moved(
+                    (PayoutAdapter::Http { .. }, None) => {
+                        self.lock_for_payout(row, state, address, &on_chain).await
+                    }
+                    (PayoutAdapter::Onchain { .. }, None) => {
+                        self.review(
                             row,
                             state,
-                            RequestState::PayoutPending,
-                            Changes::default(),
-                            "payout_pending",
+                            "the request was made without a payout mint (it is paid off chain), but this bridge pays on chain",
                         )
                         .await
+                    }
+                    (PayoutAdapter::Http { .. }, Some(mint)) => {
+                        let reason = format!(
+                            "the request's terms say it is paid on chain in {mint}, but this bridge pays over HTTP"
+                        );
+                        self.review(row, state, &reason).await
                     }
                 }
             }
@@ -217,26 +200,29 @@ impl Worker<'_> {
                         )
                         .await;
                 };
+                // Pay only what is locked: the user cannot cancel a locked request until its
+                // lock expires, so no cancel can race this payment.
                 let on_chain = self.on_chain(address).await?;
-                if let Some(request) = &on_chain
-                    && request.status == RequestStatus::Pending
-                {
-                    let pool = self.pool(request.pool, pools).await?;
-                    if !self.safe_to_pay(request, &pool).await? {
+                match &on_chain {
+                    Some(request) if request.status == RequestStatus::Locked => {
+                        if !self.lock_holds_long_enough(request).await? {
+                            let reason = format!(
+                                "the request's lock expires too soon to pay off chain safely; if an earlier attempt paid, the provider has it under key {}",
+                                crate::http_provider::idempotency_key(&row.address)
+                            );
+                            return self.review(row, state, &reason).await;
+                        }
+                    }
+                    other => {
                         let reason = format!(
-                            "too close to the user's cancel time to pay off chain safely; if an earlier attempt paid, the provider has it under key {}",
+                            "the request is {} on chain while its payout is pending (it should be locked): check the provider for key {}",
+                            other
+                                .as_ref()
+                                .map_or("gone".into(), |r| format!("{:?}", r.status)),
                             crate::http_provider::idempotency_key(&row.address)
                         );
                         return self.review(row, state, &reason).await;
                     }
-                }
-                if on_chain.as_ref().map(|r| r.status) != Some(RequestStatus::Pending) {
-                    let reason = format!(
-                        "the request is {} on chain while its payout is pending: check the provider for key {}",
-                        on_chain.map_or("gone".into(), |r| format!("{:?}", r.status)),
-                        crate::http_provider::idempotency_key(&row.address)
-                    );
-                    return self.review(row, state, &reason).await;
                 }
                 if row.payout_attempts >= i64::from(*max_attempts) {
                     let reason = format!(
@@ -284,7 +270,7 @@ impl Worker<'_> {
                         .await;
                 };
                 match on_chain.status {
-                    RequestStatus::Pending => {}
+                    RequestStatus::Pending | RequestStatus::Locked => {}
                     RequestStatus::Settled => return self.settled(row, state).await,
                     other => {
                         let reason = format!("paid, but the request was {other:?} on chain");
@@ -300,7 +286,7 @@ impl Worker<'_> {
                     .await?;
                 self.send_new(row, state, signed).await
             }
-            RequestState::SettleSent => self.follow_settle(row, address, pools).await,
+            RequestState::SettleSent => self.follow_settle(row, address).await,
             RequestState::Settled | RequestState::Withdrawn | RequestState::ManualReview => {
                 Ok(Step::Done)
             }
@@ -308,12 +294,7 @@ impl Worker<'_> {
     }
 
     /// Reads the stored settle transaction's fate and acts on it.
-    async fn follow_settle(
-        &self,
-        row: &StoredRequest,
-        address: Pubkey,
-        pools: &mut HashMap<Pubkey, Pool>,
-    ) -> Result<Step> {
+    async fn follow_settle(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
         let state = RequestState::SettleSent;
         let (Some(signature), Some(base64), Some(last_valid)) = (
             row.settle_signature.as_deref(),
@@ -351,30 +332,24 @@ impl Worker<'_> {
                 };
                 match on_chain.status {
                     RequestStatus::Settled => self.settled(row, state).await,
-                    RequestStatus::Pending => {
+                    RequestStatus::Pending | RequestStatus::Locked => {
                         tracing::info!(address = %row.address, "settle transaction expired unseen; signing a new one");
                         // How this request is paid was fixed when it was first settled: a
                         // provider payment (payment id stored) never gets an on-chain transfer.
-                        let payout = match (self.payout, &row.payment_id) {
-                            (_, Some(_)) => None,
-                            (PayoutAdapter::Onchain { treasury }, None) => {
-                                let pool = self.pool(on_chain.pool, pools).await?;
-                                let mint = pool
-                                    .exchange
-                                    .payout_mint
-                                    .context("the pool lost its payout mint")?;
+                        let payout = match (self.payout, &row.payment_id, on_chain.payout_mint) {
+                            (_, Some(_), _) => None,
+                            (PayoutAdapter::Onchain { treasury }, None, Some(mint)) => {
                                 let program = self.owner_of(mint).await?;
                                 settle::onchain_payout(
-                                    &pool,
                                     &on_chain,
                                     &self.authority.pubkey(),
                                     program,
                                     *treasury,
                                 )
                             }
-                            (PayoutAdapter::Http { .. }, None) => {
+                            _ => {
                                 return self
-                                    .review(row, state, "an on-chain payout's settle transaction expired, and the bridge is now configured for HTTP payouts")
+                                    .review(row, state, "an on-chain payout's settle transaction expired, and the bridge is no longer configured to pay this request on chain")
                                     .await;
                             }
                         };
@@ -519,16 +494,16 @@ impl Worker<'_> {
         .await
     }
 
-    /// `Some(step)` when the request is no longer pending on chain (settled elsewhere, or
+    /// `Some(step)` when the request is no longer open on chain (settled elsewhere, or
     /// cancelled/rejected before anything was paid).
-    async fn unless_pending(
+    async fn unless_open(
         &self,
         row: &StoredRequest,
         from: RequestState,
         on_chain: &ExchangeRequest,
     ) -> Result<Option<Step>> {
         Ok(match on_chain.status {
-            RequestStatus::Pending => None,
+            RequestStatus::Pending | RequestStatus::Locked => None,
             RequestStatus::Settled => Some(self.settled(row, from).await?),
             RequestStatus::Cancelled | RequestStatus::Rejected => Some(
                 self.moved(
@@ -543,14 +518,72 @@ impl Worker<'_> {
         })
     }
 
-    /// Whether enough of the user's cancel timeout is left to pay off chain and settle before
-    /// the user could cancel (and take the units back).
-    async fn safe_to_pay(&self, request: &ExchangeRequest, pool: &Pool) -> Result<bool> {
+    /// An off-chain payment starts only for a request locked on chain, so its user can no longer
+    /// cancel it (and take the units back) while the money moves. Sends the lock while the
+    /// request is pending; moves on to paying once the finalized view shows it locked (a lock
+    /// that no fork can undo).
+    async fn lock_for_payout(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        address: Pubkey,
+        on_chain: &ExchangeRequest,
+    ) -> Result<Step> {
+        match on_chain.status {
+            RequestStatus::Pending => {
+                let signed = self.metrics.counted(
+                    settle::sign_lock(self.chain.client(), self.authority, on_chain).await,
+                )?;
+                if let Err(error) = settle::send_lock(self.chain.client(), &signed).await {
+                    // Usually an earlier lock already landed (preflight refuses a second one);
+                    // the next look at the account decides either way.
+                    tracing::debug!(address = %row.address, "lock not sent: {error}");
+                }
+            }
+            RequestStatus::Locked if self.locked_when_finalized(address).await? => {
+                return self
+                    .moved(
+                        row,
+                        from,
+                        RequestState::PayoutPending,
+                        Changes::default(),
+                        "payout_pending",
+                    )
+                    .await;
+            }
+            _ => {}
+        }
+        Ok(Step::Later {
+            at_ms: now_ms().saturating_add(LOCK_RECHECK_MS),
+            counted_attempt: false,
+        })
+    }
+
+    /// Whether the finalized view of the chain shows the request locked.
+    async fn locked_when_finalized(&self, address: Pubkey) -> Result<bool> {
+        let found = self.metrics.counted(
+            self.chain
+                .client()
+                .get_account_with_commitment(&address, CommitmentConfig::finalized())
+                .await
+                .method("getAccountInfo"),
+        )?;
+        let Some(account) = found.value else {
+            return Ok(false);
+        };
+        let request = accounts::decode::<ExchangeRequest>(address, &account.data)
+            .with_context(|| format!("the account at {address} is not an exchange request"))?;
+        Ok(request.status == RequestStatus::Locked)
+    }
+
+    /// Whether the request's lock holds long enough to pay off chain and settle before its user
+    /// could cancel it anyway.
+    async fn lock_holds_long_enough(&self, request: &ExchangeRequest) -> Result<bool> {
         let now = self.chain_time().await?;
-        let deadline = request
-            .created_at
-            .saturating_add(pool.exchange.cancel_timeout_seconds);
-        Ok(now <= deadline.saturating_sub(CANCEL_MARGIN_SECONDS))
+        let Some(cancel_from) = request.cancel_from().ok().flatten() else {
+            return Ok(false);
+        };
+        Ok(now <= cancel_from.saturating_sub(LOCK_MARGIN_SECONDS))
     }
 
     /// The ExchangeRequest account at `address`.
@@ -558,19 +591,6 @@ impl Worker<'_> {
         accounts::fetch::<ExchangeRequest>(self.chain, address)
             .await
             .map_err(|error| self.metrics.failed_call("getAccountInfo", error))
-    }
-
-    /// The pool `address`, read once per drain.
-    async fn pool(&self, address: Pubkey, pools: &mut HashMap<Pubkey, Pool>) -> Result<Pool> {
-        if let Some(pool) = pools.get(&address) {
-            return Ok(pool.clone());
-        }
-        let pool = accounts::fetch::<Pool>(self.chain, address)
-            .await
-            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))?
-            .with_context(|| format!("pool {address} is not on chain"))?;
-        pools.insert(address, pool.clone());
-        Ok(pool)
     }
 
     /// The program owning `account` (a mint's token program).

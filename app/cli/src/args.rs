@@ -265,7 +265,7 @@ pub enum UserCommand {
         #[arg(long)]
         amount: u64,
     },
-    /// Cancel a pending request after the pool's timeout.
+    /// Cancel a request: pending past its cancel time, or locked past its lock's expiry.
     Cancel {
         #[command(flatten)]
         pool: PoolArg,
@@ -278,8 +278,17 @@ pub enum UserCommand {
 /// Settlement-authority subcommands.
 #[derive(Debug, Subcommand)]
 pub enum SettlementCommand {
-    /// List pending requests.
+    /// List open (pending or locked) requests.
     Pending(PoolArg),
+    /// Lock a pending request before paying it off chain: its user can no longer cancel it
+    /// until the lock expires, so the payment cannot race a cancel.
+    Lock {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The request id.
+        #[arg(long)]
+        request: u64,
+    },
     /// Mark a request paid (off-chain payout), recording the payment reference.
     Settle {
         #[command(flatten)]

@@ -3,11 +3,12 @@
 
 use std::path::Path;
 
-use allot::constants::RATE_SCALE;
+use allot::constants::{MAX_CURRENCY_DIGITS, MAX_EXCHANGE_TIMEOUT_SECONDS, RATE_SCALE};
 use allot::instructions::PoolCreateArgs;
 use allot::state::{
     AllocationRule, Comparison, ExchangeConfig, Pricing, ResourceKind, SettleAction,
 };
+use allot_client::currency::minor_unit_digits;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, bail, ensure};
 use serde::Deserialize;
@@ -111,6 +112,10 @@ pub struct ExchangeSection {
     pub per_period_cap: u64,
     /// Seconds before a user may cancel a pending request.
     pub cancel_timeout_seconds: i64,
+    /// Seconds a request locked for an off-chain payout stays locked before its user may cancel
+    /// anyway [default: 7 days].
+    #[serde(default = "default_lock_timeout_seconds")]
+    pub lock_timeout_seconds: i64,
     /// `burn` or `return-to-vault`.
     pub settle_action: SettleActionName,
     /// `fixed-price` or `profit-share`.
@@ -121,10 +126,18 @@ pub struct ExchangeSection {
     pub profit_share_bps: Option<u16>,
     /// ISO 4217 code of the funds.
     pub currency: String,
+    /// ISO 4217 minor-unit digits of the currency (USD 2, JPY 0, BHD 3) [default: from the
+    /// ISO 4217 table for the currencies it knows; required for others].
+    pub currency_digits: Option<u8>,
     /// Strike per base unit (virtual options), minor units as a decimal string.
     pub strike: Option<String>,
     /// SPL mint paid on chain at settlement, if any.
     pub payout_mint: Option<String>,
+}
+
+/// The lock timeout when the file names none: seven days to settle a locked payout.
+fn default_lock_timeout_seconds() -> i64 {
+    7 * 86_400
 }
 
 /// Settle actions as written in the file.
@@ -289,10 +302,30 @@ impl ExchangeSection {
                 Pricing::ProfitShare { share_bps }
             }
         };
+        let timeouts = 1..=MAX_EXCHANGE_TIMEOUT_SECONDS;
         ensure!(
-            self.cancel_timeout_seconds > 0,
-            "cancel_timeout_seconds must be positive"
+            timeouts.contains(&self.cancel_timeout_seconds),
+            "cancel_timeout_seconds must be 1..={MAX_EXCHANGE_TIMEOUT_SECONDS} (at most a year)"
         );
+        ensure!(
+            timeouts.contains(&self.lock_timeout_seconds),
+            "lock_timeout_seconds must be 1..={MAX_EXCHANGE_TIMEOUT_SECONDS} (at most a year)"
+        );
+        let currency_digits = match (self.currency_digits, minor_unit_digits(&currency)) {
+            (Some(stated), Some(iso)) if stated != iso => bail!(
+                "currency_digits = {stated}, but ISO 4217 gives {} {iso} minor-unit digits",
+                self.currency
+            ),
+            (Some(stated), _) if stated > MAX_CURRENCY_DIGITS => {
+                bail!("currency_digits must be 0..={MAX_CURRENCY_DIGITS}")
+            }
+            (Some(stated), _) => stated,
+            (None, Some(iso)) => iso,
+            (None, None) => bail!(
+                "currency {} is not in allot's ISO 4217 table: state its minor-unit digits with currency_digits",
+                self.currency
+            ),
+        };
         ensure!(
             self.window_end == 0 || self.window_end > self.window_start,
             "window_end must be after window_start (or 0)"
@@ -310,12 +343,14 @@ impl ExchangeSection {
             per_user_period_cap: self.per_user_period_cap,
             per_period_cap: self.per_period_cap,
             cancel_timeout_seconds: self.cancel_timeout_seconds,
+            lock_timeout_seconds: self.lock_timeout_seconds,
             settle_action: match self.settle_action {
                 SettleActionName::Burn => SettleAction::Burn,
                 SettleActionName::ReturnToVault => SettleAction::ReturnToVault,
             },
             pricing,
             currency,
+            currency_digits,
             fixed_rate: scaled("fixed_price", &self.fixed_price)?,
             strike: scaled("strike", &self.strike)?,
             payout_mint: self
@@ -352,6 +387,8 @@ mod tests {
         let exchange = file.exchange_config(&operator).unwrap().unwrap();
         assert_eq!(exchange.settlement_authority, operator);
         assert_eq!(exchange.currency, *b"USD");
+        assert_eq!(exchange.currency_digits, 2, "from the ISO 4217 table");
+        assert_eq!(exchange.lock_timeout_seconds, 7 * 86_400);
         assert_eq!(exchange.fixed_rate, 2 * RATE_SCALE + RATE_SCALE / 2);
     }
 
@@ -369,6 +406,25 @@ mod tests {
             file.exchange_config(&Pubkey::new_unique()).unwrap_err()
         );
         assert!(message.contains("ISO 4217"), "{message}");
+
+        // The example states 2 digits: wrong for yen.
+        let wrong_digits = EXAMPLE.replace("currency = \"USD\"", "currency = \"JPY\"");
+        let file: PoolFile = toml::from_str(&wrong_digits).unwrap();
+        let message = format!(
+            "{:#}",
+            file.exchange_config(&Pubkey::new_unique()).unwrap_err()
+        );
+        assert!(message.contains("ISO 4217 gives JPY 0"), "{message}");
+
+        let unknown_currency = EXAMPLE
+            .replace("currency = \"USD\"", "currency = \"XYZ\"")
+            .replace("currency_digits = 2", "");
+        let file: PoolFile = toml::from_str(&unknown_currency).unwrap();
+        let message = format!(
+            "{:#}",
+            file.exchange_config(&Pubkey::new_unique()).unwrap_err()
+        );
+        assert!(message.contains("state its minor-unit digits"), "{message}");
 
         let unknown = format!("{EXAMPLE}\ncolour = 3\n");
         let message = toml::from_str::<PoolFile>(&unknown)

@@ -126,16 +126,22 @@ pub async fn credentials_of_pool(
     scan(chain, CREDENTIAL_POOL_OFFSET, pool, vec![]).await
 }
 
-/// Every pending exchange request of `pool` (what a bridge's reconcile pass lists).
-pub async fn pending_requests(
+/// Every open (pending or locked) exchange request of `pool`, by id (what a bridge's reconcile
+/// pass lists).
+pub async fn open_requests(
     chain: &impl Chain,
     pool: &Pubkey,
 ) -> Result<Vec<(Pubkey, ExchangeRequest)>, FetchError> {
-    let pending = AccountFilter::Memcmp {
-        offset: REQUEST_STATUS_OFFSET,
-        bytes: vec![RequestStatus::Pending as u8],
-    };
-    scan(chain, REQUEST_POOL_OFFSET, pool, vec![pending]).await
+    let mut open = Vec::new();
+    for status in [RequestStatus::Pending, RequestStatus::Locked] {
+        let with_status = AccountFilter::Memcmp {
+            offset: REQUEST_STATUS_OFFSET,
+            bytes: vec![status as u8],
+        };
+        open.extend(scan(chain, REQUEST_POOL_OFFSET, pool, vec![with_status]).await?);
+    }
+    open.sort_by_key(|(_, request): &(Pubkey, ExchangeRequest)| request.id);
+    Ok(open)
 }
 
 /// Every exchange request of `user` in `pool`, whatever its status.
@@ -201,6 +207,13 @@ mod tests {
             payout_reference: [0; 32],
             paid_amount: 0,
             reject_reason: 0,
+            payout_mint: None,
+            currency: *b"USD",
+            currency_digits: 2,
+            cancel_after: 0,
+            lock_timeout_seconds: 0,
+            locked_at: 0,
+            payout_base_units: 0,
         };
         let mut data = Vec::new();
         request.try_serialize(&mut data).unwrap();

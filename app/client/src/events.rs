@@ -82,6 +82,7 @@ allot_events!(
     ProfitReported,
     RateUpdated,
     ExchangeRequested,
+    ExchangeLocked,
     ExchangeSettled,
     ExchangeCancelled,
     ExchangeRejected,

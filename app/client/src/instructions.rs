@@ -435,6 +435,7 @@ pub fn pool_set_exchange(operator: &Pubkey, pool: &Pubkey, config: ExchangeConfi
         accounts::PoolSetExchange {
             operator: *operator,
             pool: *pool,
+            payout_mint: config.payout_mint,
             event_authority,
             program,
         }
@@ -498,7 +499,7 @@ pub fn exchange_request(
 /// The accounts of an on-chain stablecoin payout made at settlement.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OnChainPayout {
-    /// The pool's configured payout mint.
+    /// The request's payout mint (frozen in the request when it was made).
     pub mint: Pubkey,
     /// Its token program (SPL Token or Token-2022).
     pub token_program: Pubkey,
@@ -535,6 +536,22 @@ pub fn exchange_settle(
         }
         .to_account_metas(None),
         instruction::ExchangeSettle { args },
+    )
+}
+
+/// `exchange_lock`: the settlement authority locks request `id` before paying it off chain.
+pub fn exchange_lock(authority: &Pubkey, pool: &Pubkey, id: u64) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::ExchangeLock {
+            settlement_authority: *authority,
+            pool: *pool,
+            request: pdas::exchange_request(pool, id),
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::ExchangeLock {},
     )
 }
 

@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod chain;
+pub mod currency;
 pub mod errors;
 pub mod events;
 pub mod instructions;

@@ -9,7 +9,7 @@ use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_client::accounts;
-use common::bridge_harness::{Bridge, Market, balance};
+use common::bridge_harness::{BASE_UNITS_PER_CENT, Bridge, Market, TREASURY_BASE_UNITS, balance};
 
 mod common;
 
@@ -41,9 +41,10 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     let mut paid_total = 0;
     for (n, (address, quote)) in requests.iter().enumerate() {
         let user = market.users[n].1.key;
+        // The quote is in cents; the coin has 6 decimals: each cent is 10,000 base units.
         assert_eq!(
             balance(&market.chain, &user, &mint).await,
-            *quote,
+            quote * BASE_UNITS_PER_CENT,
             "user {n} paid exactly its quote"
         );
         let on_chain: ExchangeRequest = accounts::fetch(&market.chain, *address)
@@ -53,7 +54,10 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
         assert_eq!(on_chain.paid_amount, *quote);
         paid_total += quote;
     }
-    assert_eq!(treasury_left, 1_000_000 - paid_total);
+    assert_eq!(
+        treasury_left,
+        TREASURY_BASE_UNITS - paid_total * BASE_UNITS_PER_CENT
+    );
     // The account is settled at the cluster's confirmed view; the database follows once the
     // worker sees the settle transaction finalized.
     let store = Store::open(&database.url).await.unwrap();

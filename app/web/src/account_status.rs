@@ -1,7 +1,7 @@
 //! What a user sees on the page: balances, credential, and what they can do now — decided with
 //! the program's own rules, so the page never offers what the program would refuse.
 
-use allot::state::{AllocationRecord, Credential, ExchangeRequest, Pool, RequestStatus};
+use allot::state::{AllocationRecord, Credential, ExchangeRequest, Pool};
 use allot_client::chain::Chain as _;
 use allot_client::rpc_chain::RpcChain;
 use allot_client::{accounts, errors, pdas};
@@ -109,7 +109,7 @@ pub async fn account_status(
         .await?
         .into_iter()
         .map(|(_, r)| r)
-        .filter(|r: &ExchangeRequest| r.status == RequestStatus::Pending)
+        .filter(|r: &ExchangeRequest| !r.is_final())
         .collect();
     pending.sort_by_key(|r| r.id);
     let currency = String::from_utf8_lossy(&pool.exchange.currency).into_owned();
@@ -146,9 +146,8 @@ pub async fn account_status(
                 quoted: r.quoted,
                 currency: currency.clone(),
                 created_at: r.created_at,
-                cancellable_at: r
-                    .created_at
-                    .saturating_add(pool.exchange.cancel_timeout_seconds),
+                // The program's own rule: the frozen cancel time, or the lock's expiry.
+                cancellable_at: r.cancel_from().ok().flatten().unwrap_or(i64::MAX),
             })
             .collect(),
     })

@@ -39,12 +39,26 @@ pub const RATE_SCALE: u64 = 1_000_000_000;
 
 /// Number of indicator slots a credential carries (e.g. payment volume, payment count…).
 /// What each slot means is the pool operator's published convention; the rule names the slot.
-#[constant]
+/// (Not an IDL `#[constant]`: Anchor's IDL has no `usize`; the IDL shows it as the length of the
+/// `indicators` arrays.)
 pub const INDICATOR_COUNT: usize = 4;
 
-/// Longest Merkle proof accepted (a tree of 2^32 users). Bounds the verification loop.
+/// Longest Merkle proof accepted, in sibling hashes (a tree of 2^32 users). Bounds the
+/// verification loop.
 #[constant]
-pub const MAX_PROOF_LEN: usize = 32;
+pub const MAX_PROOF_NODES: u8 = 32;
+
+/// [`MAX_PROOF_NODES`] as a length (Anchor's IDL constants have no `usize`).
+pub const MAX_PROOF_LEN: usize = MAX_PROOF_NODES as usize;
+
+/// Most minor-unit digits a currency may have (ISO 4217's largest exponent is 4, e.g. CLF).
+#[constant]
+pub const MAX_CURRENCY_DIGITS: u8 = 4;
+
+/// Longest cancel timeout or lock timeout an exchange configuration may set: one year. Keeps a
+/// request's deadlines far from overflow and the user's way out within reach.
+#[constant]
+pub const MAX_EXCHANGE_TIMEOUT_SECONDS: i64 = 366 * 86_400;
 
 /// Most decimals a pool mint may have (as SPL Token).
 #[constant]

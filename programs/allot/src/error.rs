@@ -152,11 +152,23 @@ pub enum AllotError {
         "the user must be a wallet, not one of allot's own accounts (a pool, a shard…): units sent there would be booked as held by a user"
     )]
     UserIsProgramAccount,
+    #[msg(
+        "the payout mint has fewer decimals than the currency's minor units: a quote could not be paid exactly"
+    )]
+    PayoutMintTooFewDecimals,
+    #[msg(
+        "the request is locked for payout: only the settlement authority can settle or reject it until its lock expires"
+    )]
+    RequestLocked,
+    #[msg(
+        "the request's terms say it is paid on chain in its payout mint (or off chain without one): pass exactly those payout accounts"
+    )]
+    PayoutTermsMismatch,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 64] = [
+    pub const ALL: [AllotError; 67] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -221,6 +233,9 @@ impl AllotError {
         AllotError::ShardInsufficient,
         AllotError::UserListNotSealed,
         AllotError::UserIsProgramAccount,
+        AllotError::PayoutMintTooFewDecimals,
+        AllotError::RequestLocked,
+        AllotError::PayoutTermsMismatch,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

@@ -210,9 +210,27 @@ pub struct ExchangeRequested {
     /// Funds owed, minor units, rounded down.
     pub quoted: u64,
     pub currency: [u8; 3],
-    /// Stablecoin paid on chain at settlement, if configured.
+    /// Minor-unit digits of `currency` (`quoted` is in 10^-digits units).
+    pub currency_digits: u8,
+    /// Stablecoin paid on chain at settlement, if configured (frozen in the request).
     pub payout_mint: Option<Pubkey>,
     pub created_at: i64,
+    /// From when the user may cancel the request while it is still pending (unix seconds).
+    pub cancel_after: i64,
+}
+
+/// The settlement authority locked a request for an off-chain payout: the user cannot cancel it
+/// until `cancel_after_lock`; settle or reject ends it.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExchangeLocked {
+    pub pool: Pubkey,
+    pub request: Pubkey,
+    pub id: u64,
+    pub user: Pubkey,
+    pub locked_at: i64,
+    /// From when the user may cancel the locked request anyway (unix seconds).
+    pub cancel_after_lock: i64,
 }
 
 /// The settlement authority paid and settled a request.
@@ -224,8 +242,15 @@ pub struct ExchangeSettled {
     pub id: u64,
     pub user: Pubkey,
     pub amount: u64,
+    /// Funds owed, the currency's minor units.
     pub quoted: u64,
+    /// Funds paid, the currency's minor units (equals `quoted`).
     pub paid_amount: u64,
+    /// The mint paid on chain in this transaction (`None`: paid off chain).
+    pub payout_mint: Option<Pubkey>,
+    /// Base units of `payout_mint` transferred to the user (`quoted` scaled to the mint's
+    /// decimals; 0 when paid off chain).
+    pub payout_base_units: u64,
     /// Hash of the payment platform's transaction id.
     pub payout_reference: [u8; 32],
     /// True when the funds moved on chain in this same transaction.

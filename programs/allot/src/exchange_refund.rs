@@ -1,8 +1,7 @@
-//! Returning a pending request's escrowed units to its user (cancel and reject share this).
+//! Returning an open (pending or locked) request's escrowed units to its user (cancel and reject share this).
 
 use anchor_lang::prelude::*;
 
-use crate::error::AllotError;
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
 
@@ -27,10 +26,7 @@ impl EscrowRefund<'_, '_> {
         status: RequestStatus,
         now: i64,
     ) -> Result<()> {
-        require!(
-            request.status == RequestStatus::Pending,
-            AllotError::RequestNotPending
-        );
+        request.check_is_open()?;
         self.tokens
             .transfer(pool, self.escrow, self.user_token, request.amount)?;
         pool.record_request_returned(request.amount)?;

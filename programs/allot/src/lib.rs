@@ -31,6 +31,7 @@ pub mod evidence;
 pub mod exchange_refund;
 pub mod instructions;
 pub mod merkle;
+pub mod payout_mint;
 pub mod pda_account;
 pub mod pool_tokens;
 pub mod state;
@@ -174,8 +175,10 @@ pub mod allot {
     }
 
     /// Operator: sets the exchange conditions (window, minimum holding and holding time, caps,
-    /// cancel timeout), pricing (fixed rate or profit share), currency, option strike, settle
-    /// action, settlement authority and optional on-chain payout mint.
+    /// cancel and lock timeouts), pricing (fixed rate or profit share), currency and its
+    /// minor-unit digits, option strike, settle action, settlement authority and optional
+    /// on-chain payout mint (passed as an account: it must have at least the currency's digits
+    /// as decimals, and no transfer fee or hook). Changes apply to later requests only.
     pub fn pool_set_exchange(ctx: Context<PoolSetExchange>, config: ExchangeConfig) -> Result<()> {
         instructions::pool_set_exchange::handler(ctx, config)
     }
@@ -199,18 +202,31 @@ pub mod allot {
         instructions::exchange_request::handler(ctx, amount)
     }
 
-    /// Settlement authority: records the payment and settles a pending request (once), burning
-    /// or re-vaulting the escrowed units; optionally pays the stablecoin quote on chain.
+    /// Settlement authority: locks a pending request before paying it off chain. The user cannot
+    /// cancel a locked request until its lock expires (the request's frozen `lock_timeout_seconds`
+    /// after the lock); settle or reject ends it.
+    ///
+    /// Hazard (for users): while locked, the units wait on the operator's payment; the lock's
+    /// expiry is the user's way out if the operator never settles.
+    pub fn exchange_lock(ctx: Context<ExchangeLock>) -> Result<()> {
+        instructions::exchange_lock::handler(ctx)
+    }
+
+    /// Settlement authority: records the payment and settles an open (pending or locked) request
+    /// once, burning or re-vaulting the escrowed units. A request whose frozen terms name a payout
+    /// mint is paid on chain here: the quote (minor units) scaled to the mint's decimals.
     pub fn exchange_settle(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
         instructions::exchange_settle::handler(ctx, args)
     }
 
-    /// User: cancels their request once it has been pending past the pool's cancel timeout.
+    /// User: cancels their request once it has been pending past its `cancel_after`, or locked
+    /// past its lock's expiry (the request's own terms, fixed when it was made).
     pub fn exchange_cancel(ctx: Context<ExchangeCancel>) -> Result<()> {
         instructions::exchange_cancel::handler(ctx)
     }
 
-    /// Settlement authority: rejects a pending request with a reason code; units go back.
+    /// Settlement authority: rejects an open (pending or locked) request with a reason code;
+    /// units go back.
     pub fn exchange_reject(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
         instructions::exchange_reject::handler(ctx, reason)
     }

@@ -80,6 +80,30 @@ async fn user_requests_exchange_and_operator_settles_it() {
         )
         .await;
     assert!(wrong.contains("not the settlement authority"), "{wrong}");
+    // The operator locks the request before paying it off chain: its user cannot cancel it now.
+    let locked = cli
+        .ok(
+            &setup.operator.1,
+            &["settlement", "lock", "--pool", &pool, "--request", "0"],
+        )
+        .await;
+    let request: ExchangeRequest =
+        accounts::fetch(&cli.chain, pdas::exchange_request(&setup.pool, 0))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(request.status, RequestStatus::Locked);
+    assert_eq!(
+        locked["cancel_after_lock"],
+        request.locked_at + request.lock_timeout_seconds
+    );
+    let cancel = cli
+        .err(
+            &user_file,
+            &["user", "cancel", "--pool", &pool, "--request", "0"],
+        )
+        .await;
+    assert!(cancel.contains("locked"), "{cancel}");
     cli.ok(
         &setup.operator.1,
         &[
@@ -116,7 +140,7 @@ async fn user_requests_exchange_and_operator_settles_it() {
             ],
         )
         .await;
-    assert!(again.contains("not pending"), "{again}");
+    assert!(again.contains("not open"), "{again}");
 
     let shown = cli.ok(&user_file, &["user", "show", "--pool", &pool]).await;
     assert_eq!(shown["holding"], 2);

@@ -544,6 +544,12 @@ impl Side {
                 &[],
             ),
             case(
+                "exchange_lock",
+                instructions::exchange_lock(&self.bridge.pubkey(), &pool, 0),
+                &[&self.bridge],
+                &[],
+            ),
+            case(
                 "exchange_settle",
                 instructions::exchange_settle(&self.bridge.pubkey(), &pool, 0, settle, None),
                 &[&self.bridge],

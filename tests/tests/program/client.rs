@@ -125,16 +125,14 @@ async fn scans_find_a_pools_credentials_and_pending_requests_only() {
         )
         .await
         .unwrap();
-    let pending = accounts::pending_requests(&embedded, &a.pool)
-        .await
-        .unwrap();
+    let pending = accounts::open_requests(&embedded, &a.pool).await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(
         (pending[0].1.id, pending[0].1.user, pending[0].1.status),
         (1, users[1].pubkey(), RequestStatus::Pending)
     );
     assert!(
-        accounts::pending_requests(&embedded, &b.pool)
+        accounts::open_requests(&embedded, &b.pool)
             .await
             .unwrap()
             .is_empty()

@@ -6,165 +6,15 @@ use allot::error::AllotError;
 use allot::events::*;
 use allot::instructions::{ExchangeSettleArgs, ProfitReportArgs};
 use allot::state::{
-    AllocationRecord, ExchangeConfig, ExchangeRequest, Pricing, ProfitReport, RequestStatus,
-    ResourceKind, SettleAction,
+    AllocationRecord, Pricing, ProfitReport, RequestStatus, ResourceKind, SettleAction,
 };
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence, OnChainPayout};
 use allot_client::pdas;
-use allot_tests::{PERIOD, PoolFixture, TestChain, exchange_config, pool_args};
-use anchor_lang::prelude::Pubkey;
+use allot_tests::{PERIOD, PoolFixture, TestChain, exchange_config};
 use solana_sdk::signature::{Keypair, Signer};
 
-/// A pool with `users` allocated 100 units each and an exchange settled by `bridge`.
-struct Market {
-    chain: TestChain,
-    fixture: PoolFixture,
-    bridge: Keypair,
-    users: Vec<Keypair>,
-}
-
-impl Market {
-    async fn open(users: usize, config: impl FnOnce(&mut ExchangeConfig)) -> Self {
-        Self::open_kind(users, ResourceKind::VirtualStock, config).await
-    }
-
-    async fn open_kind(
-        users: usize,
-        kind: ResourceKind,
-        config: impl FnOnce(&mut ExchangeConfig),
-    ) -> Self {
-        let mut chain = TestChain::start().await;
-        let fixture = if kind == ResourceKind::VirtualStock {
-            PoolFixture::create(&mut chain, 1, true).await
-        } else {
-            PoolFixture::create_with(&mut chain, {
-                let mut a = pool_args(1, true);
-                a.kind = kind;
-                a
-            })
-            .await
-        };
-        let bridge = chain.funded_keypair(1_000_000_000).await;
-        let mut users_out = Vec::new();
-        for _ in 0..users {
-            let user = chain.funded_keypair(100_000_000).await;
-            fixture
-                .issue_credential(&mut chain, &user.pubkey(), 1_000)
-                .await;
-            fixture
-                .allocate_by_credential(&mut chain, &user.pubkey())
-                .await
-                .unwrap();
-            users_out.push(user);
-        }
-        let mut cfg = exchange_config(bridge.pubkey());
-        config(&mut cfg);
-        let op = fixture.operator.insecure_clone();
-        chain
-            .send(
-                &[instructions::pool_set_exchange(
-                    &op.pubkey(),
-                    &fixture.pool,
-                    cfg,
-                )],
-                &[&op],
-            )
-            .await
-            .unwrap();
-        Self {
-            chain,
-            fixture,
-            bridge,
-            users: users_out,
-        }
-    }
-
-    fn holders(&self) -> Vec<Pubkey> {
-        self.users.iter().map(|u| u.pubkey()).collect()
-    }
-
-    /// Sends through the chain, then checks conservation (after every step, landed or refused).
-    async fn send(
-        &mut self,
-        instructions: &[solana_sdk::instruction::Instruction],
-        signers: &[&Keypair],
-    ) -> Result<Vec<AllotEvent>, allot_tests::TxFailure> {
-        let result = self.chain.send(instructions, signers).await;
-        self.conserved().await;
-        result
-    }
-
-    /// `TestChain::expect_refused`, then a conservation check.
-    async fn expect_refused(
-        &mut self,
-        instructions: &[solana_sdk::instruction::Instruction],
-        signers: &[&Keypair],
-        code: impl Into<u32>,
-        watched: &[Pubkey],
-    ) -> allot_tests::TxFailure {
-        let failure = self
-            .chain
-            .expect_refused(instructions, signers, code, watched)
-            .await;
-        self.conserved().await;
-        failure
-    }
-
-    async fn conserved(&mut self) {
-        let holders = self.holders();
-        self.fixture
-            .assert_conserved(&mut self.chain, &holders)
-            .await;
-    }
-
-    /// User `i` requests `amount`; returns the request id and events.
-    async fn request(
-        &mut self,
-        i: usize,
-        amount: u64,
-    ) -> Result<(u64, Vec<AllotEvent>), allot_tests::TxFailure> {
-        let id = self
-            .fixture
-            .state(&mut self.chain)
-            .await
-            .exchange_state
-            .next_request_id;
-        let user = self.users[i].insecure_clone();
-        let ix = instructions::exchange_request(
-            &user.pubkey(),
-            &user.pubkey(),
-            &self.fixture.pool,
-            id,
-            amount,
-        );
-        let events = self.send(&[ix], &[&user]).await?;
-        Ok((id, events))
-    }
-
-    fn settle_ix(
-        &self,
-        id: u64,
-        paid: u64,
-        payout: Option<OnChainPayout>,
-    ) -> solana_sdk::instruction::Instruction {
-        let args = ExchangeSettleArgs {
-            payout_reference: [9; 32],
-            paid_amount: paid,
-        };
-        instructions::exchange_settle(&self.bridge.pubkey(), &self.fixture.pool, id, args, payout)
-    }
-
-    async fn request_state(&mut self, id: u64) -> ExchangeRequest {
-        self.chain
-            .fetch(pdas::exchange_request(&self.fixture.pool, id))
-            .await
-    }
-
-    fn user_token(&self, i: usize) -> Pubkey {
-        self.fixture.user_token(&self.users[i].pubkey())
-    }
-}
+use crate::market::{Market, PayoutExtension, stablecoin, stablecoin_with};
 
 #[tokio::test]
 async fn profit_reports_set_the_rate_under_profit_share_pricing() {
@@ -376,8 +226,10 @@ async fn request_escrows_units_and_records_everything_the_bridge_needs() {
             unit_value: 2 * RATE_SCALE,
             quoted: 120,
             currency: *b"USD",
+            currency_digits: 2,
             payout_mint: None,
             created_at: now,
+            cancel_after: now + 3_600,
         })]
     );
     assert_eq!(m.chain.token_balance(m.user_token(0)).await, 40);
@@ -603,6 +455,8 @@ async fn settle_once_by_the_settlement_authority_only() {
             amount: 60,
             quoted: 120,
             paid_amount: 120,
+            payout_mint: None,
+            payout_base_units: 0,
             payout_reference: [9; 32],
             onchain_payout: false,
             units_burned: true,
@@ -665,100 +519,6 @@ async fn settle_can_return_units_to_the_vault() {
     m.conserved().await;
 }
 
-/// A Token-2022 stablecoin with 6 decimals, a treasury owned by `owner` holding `amount`, and an
-/// empty accounts for `user` and for a stranger (returned last).
-async fn stablecoin(
-    chain: &mut TestChain,
-    owner: &Keypair,
-    user: &Pubkey,
-    amount: u64,
-) -> (Pubkey, Pubkey, Pubkey, Pubkey) {
-    stablecoin_with(chain, owner, user, amount, PayoutExtension::None).await
-}
-
-/// A Token-2022 extension that would make the user receive other than the quote.
-#[derive(Clone, Copy)]
-enum PayoutExtension {
-    None,
-    /// A transfer fee of this many basis points.
-    TransferFee(u16),
-    /// A transfer hook calling a program of the mint authority's choosing.
-    TransferHook,
-}
-
-/// [`stablecoin`], with a Token-2022 `extension`.
-async fn stablecoin_with(
-    chain: &mut TestChain,
-    owner: &Keypair,
-    user: &Pubkey,
-    amount: u64,
-    extension: PayoutExtension,
-) -> (Pubkey, Pubkey, Pubkey, Pubkey) {
-    use spl_associated_token_account_interface::instruction::create_associated_token_account;
-    use spl_token_2022_interface::extension::ExtensionType;
-    use spl_token_2022_interface::extension::transfer_fee::instruction::initialize_transfer_fee_config;
-    use spl_token_2022_interface::extension::transfer_hook::instruction as hook_ix;
-    use spl_token_2022_interface::{ID as TOKEN_2022, instruction as token_ix};
-    let mint = Keypair::new();
-    let payer = chain.payer().pubkey();
-    let extensions: &[ExtensionType] = match extension {
-        PayoutExtension::None => &[],
-        PayoutExtension::TransferFee(_) => &[ExtensionType::TransferFeeConfig],
-        PayoutExtension::TransferHook => &[ExtensionType::TransferHook],
-    };
-    let space = ExtensionType::try_calculate_account_len::<spl_token_2022_interface::state::Mint>(
-        extensions,
-    )
-    .unwrap();
-    let lamports = solana_sdk::rent::Rent::default().minimum_balance(space);
-    let create = anchor_lang::solana_program::system_instruction::create_account(
-        &payer,
-        &mint.pubkey(),
-        lamports,
-        space as u64,
-        &TOKEN_2022,
-    );
-    let init =
-        token_ix::initialize_mint2(&TOKEN_2022, &mint.pubkey(), &owner.pubkey(), None, 6).unwrap();
-    let treasury = pdas::token_account(&owner.pubkey(), &mint.pubkey());
-    let user_account = pdas::token_account(user, &mint.pubkey());
-    let ata_t =
-        create_associated_token_account(&payer, &owner.pubkey(), &mint.pubkey(), &TOKEN_2022);
-    let ata_u = create_associated_token_account(&payer, user, &mint.pubkey(), &TOKEN_2022);
-    let stranger = Pubkey::new_unique();
-    let ata_s = create_associated_token_account(&payer, &stranger, &mint.pubkey(), &TOKEN_2022);
-    let fund = token_ix::mint_to(
-        &TOKEN_2022,
-        &mint.pubkey(),
-        &treasury,
-        &owner.pubkey(),
-        &[],
-        amount,
-    )
-    .unwrap();
-    let mut setup = vec![create];
-    match extension {
-        PayoutExtension::None => {}
-        PayoutExtension::TransferFee(bps) => setup.push(
-            initialize_transfer_fee_config(&TOKEN_2022, &mint.pubkey(), None, None, bps, u64::MAX)
-                .unwrap(),
-        ),
-        PayoutExtension::TransferHook => setup.push(
-            hook_ix::initialize(
-                &TOKEN_2022,
-                &mint.pubkey(),
-                Some(owner.pubkey()),
-                Some(Pubkey::new_unique()),
-            )
-            .unwrap(),
-        ),
-    }
-    setup.extend([init, ata_t, ata_u, ata_s, fund]);
-    chain.send(&setup, &[&mint, owner]).await.unwrap();
-    let stranger_account = pdas::token_account(&stranger, &mint.pubkey());
-    (mint.pubkey(), treasury, user_account, stranger_account)
-}
-
 #[tokio::test]
 async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
     let mut m = Market::open(1, |_| {}).await;
@@ -766,7 +526,7 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
     let bridge = m.bridge.insecure_clone();
     let user = m.users[0].pubkey();
     let (mint, treasury, user_account, stranger_account) =
-        stablecoin(&mut m.chain, &bridge, &user, 1_000).await;
+        stablecoin(&mut m.chain, &bridge, &user, 2_000_000).await;
     let op = m.fixture.operator.insecure_clone();
     let mut cfg = exchange_config(bridge.pubkey());
     cfg.payout_mint = Some(mint);
@@ -813,10 +573,14 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
         .await
         .unwrap();
     assert!(
-        matches!(&events[..], [AllotEvent::ExchangeSettled(e)] if e.onchain_payout && e.paid_amount == 120)
+        matches!(&events[..], [AllotEvent::ExchangeSettled(e)] if e.onchain_payout
+            && e.paid_amount == 120
+            && e.payout_mint == Some(mint)
+            && e.payout_base_units == 1_200_000)
     );
-    assert_eq!(m.chain.token_balance(user_account).await, 120);
-    assert_eq!(m.chain.token_balance(treasury).await, 880);
+    // USD 1.20 (120 cents) is 1,200,000 base units of a 6-decimal coin.
+    assert_eq!(m.chain.token_balance(user_account).await, 1_200_000);
+    assert_eq!(m.chain.token_balance(treasury).await, 800_000);
     assert_eq!(m.request_state(id).await.status, RequestStatus::Settled);
     m.conserved().await;
 
@@ -830,7 +594,7 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
         &user_account,
         &bridge.pubkey(),
         &[],
-        880,
+        800_000,
         6,
     )
     .unwrap();
@@ -1167,52 +931,34 @@ async fn non_transferable_pools_cannot_escrow() {
 }
 
 #[tokio::test]
-async fn payout_mints_with_a_transfer_fee_are_refused_at_settlement() {
-    payout_mint_is_refused_at_settlement(PayoutExtension::TransferFee(100)).await;
+async fn payout_mints_with_a_transfer_fee_are_refused_at_configuration() {
+    payout_mint_is_refused_at_configuration(PayoutExtension::TransferFee(100)).await;
 }
 
 #[tokio::test]
-async fn payout_mints_with_a_transfer_hook_are_refused_at_settlement() {
-    payout_mint_is_refused_at_settlement(PayoutExtension::TransferHook).await;
+async fn payout_mints_with_a_transfer_hook_are_refused_at_configuration() {
+    payout_mint_is_refused_at_configuration(PayoutExtension::TransferHook).await;
 }
 
-/// A payout mint with `extension` is configured; settling with it is refused and nothing moves.
-async fn payout_mint_is_refused_at_settlement(extension: PayoutExtension) {
+/// A payout mint with `extension` cannot be configured: the pool's exchange is unchanged.
+async fn payout_mint_is_refused_at_configuration(extension: PayoutExtension) {
     let mut m = Market::open(1, |_| {}).await;
     let pool = m.fixture.pool;
     let bridge = m.bridge.insecure_clone();
     let user = m.users[0].pubkey();
-    let (mint, treasury, user_account, _) =
-        stablecoin_with(&mut m.chain, &bridge, &user, 1_000, extension).await;
+    let (mint, _, _, _) = stablecoin_with(&mut m.chain, &bridge, &user, 1_000, extension, 6).await;
     let op = m.fixture.operator.insecure_clone();
     let mut cfg = exchange_config(bridge.pubkey());
     cfg.payout_mint = Some(mint);
-    m.send(
+    m.expect_refused(
         &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
         &[&op],
-    )
-    .await
-    .unwrap();
-    let (id, _) = m.request(0, 60).await.unwrap();
-    let payout = OnChainPayout {
-        mint,
-        token_program: spl_token_2022_interface::ID,
-        treasury,
-        user_account,
-    };
-    let watched = [
-        pool,
-        pdas::exchange_request(&pool, id),
-        treasury,
-        user_account,
-        pdas::escrow(&pool),
-    ];
-    m.expect_refused(
-        &[m.settle_ix(id, 120, Some(payout))],
-        &[&bridge],
         AllotError::PayoutMintUnsupported,
-        &watched,
+        &[pool],
     )
     .await;
-    assert_eq!(m.request_state(id).await.status, RequestStatus::Pending);
+    assert_eq!(
+        m.fixture.state(&mut m.chain).await.exchange.payout_mint,
+        None
+    );
 }

@@ -8,6 +8,8 @@ mod clawback;
 mod client;
 mod credential;
 mod exchange;
+mod market;
+mod money_path;
 mod pool;
 mod shard;
 mod user_list;

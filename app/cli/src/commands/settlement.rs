@@ -1,12 +1,12 @@
 //! `allot settlement …`: the settlement authority's manual path (the bridge automates it): list
-//! pending requests, settle one paid off chain, or reject one.
+//! open requests, lock one before paying it off chain, settle one paid off chain, or reject one.
 
 use allot::instructions::ExchangeSettleArgs;
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::chain::Chain;
 use allot_client::{accounts, instructions, pdas};
 use anchor_lang::prelude::Pubkey;
-use anyhow::{Context as _, Result, ensure};
+use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::json;
 
 use crate::args::SettlementCommand;
@@ -20,7 +20,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
     match command {
         SettlementCommand::Pending(pool) => {
             ctx.pool(&pool.pool).await?;
-            let mut pending = accounts::pending_requests(ctx.chain, &pool.pool).await?;
+            let mut pending = accounts::open_requests(ctx.chain, &pool.pool).await?;
             pending.sort_by_key(|(_, r)| r.id);
             let mut outcome = Outcome::new(json!({
                 "pool": pool.pool.to_string(),
@@ -35,7 +35,33 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
                     r.id, r.user, r.amount, r.quoted
                 ));
             }
-            Ok(outcome.line(format!("{} pending requests", pending.len())))
+            Ok(outcome.line(format!(
+                "{} open requests (pending or locked)",
+                pending.len()
+            )))
+        }
+        SettlementCommand::Lock { pool, request } => {
+            let found = pending_request(ctx, &pool.pool, request).await?;
+            ensure!(
+                found.status == RequestStatus::Pending,
+                "request {request} is already {:?}",
+                found.status
+            );
+            ctx.ensure_can_pay(1, &[]).await?;
+            let signature = send(
+                ctx.chain,
+                &ctx.signer,
+                &[],
+                &[instructions::exchange_lock(&ctx.me(), &pool.pool, request)],
+            )
+            .await?;
+            let locked: ExchangeRequest =
+                accounts::fetch(ctx.chain, pdas::exchange_request(&pool.pool, request))
+                    .await?
+                    .with_context(|| format!("request {request} vanished after its lock"))?;
+            let cancel_from = locked.cancel_from().ok().flatten().unwrap_or(i64::MAX);
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": request, "cancel_after_lock": cancel_from, "signature": signature.to_string()}))
+                .line(format!("locked request {request}: pay {} minor units to {}, then settle; its user may cancel from unix time {cancel_from} ({signature})", found.quoted, found.user)))
         }
         SettlementCommand::Settle {
             pool,
@@ -44,6 +70,11 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
         } => {
             ensure!(!reference.trim().is_empty(), "--reference is empty");
             let found = pending_request(ctx, &pool.pool, request).await?;
+            if let Some(mint) = found.payout_mint {
+                bail!(
+                    "request {request} was made to be paid on chain in {mint} (its frozen terms): the bridge's on-chain payout settles it"
+                );
+            }
             ctx.ensure_can_pay(1, &[]).await?;
             let args = ExchangeSettleArgs {
                 payout_reference: reference_hash(&reference),
@@ -108,8 +139,8 @@ async fn pending_request<C: Chain>(
         .await?
         .with_context(|| format!("pool {pool} has no exchange request {id}"))?;
     ensure!(
-        found.status == RequestStatus::Pending,
-        "request {id} is {:?}, not pending",
+        !found.is_final(),
+        "request {id} is {:?}, not open (pending or locked)",
         found.status
     );
     Ok(found)

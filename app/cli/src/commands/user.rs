@@ -189,7 +189,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
                 .line(format!("requested exchange {} of {amount} units for {} {currency} minor units at rate {} ({signature})", request.id, request.quoted, report::rate(request.rate))))
         }
         UserCommand::Cancel { pool, request } => {
-            let state = ctx.pool(&pool.pool).await?;
+            ctx.pool(&pool.pool).await?;
             let address = pdas::exchange_request(&pool.pool, request);
             let found = accounts::fetch::<ExchangeRequest>(ctx.chain, address)
                 .await?
@@ -200,16 +200,19 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
                 found.user,
                 ctx.me()
             );
-            if found.status != RequestStatus::Pending {
-                bail!("request {request} is {:?}, not pending", found.status);
-            }
+            // The program's own rule: the request's frozen cancel time, or its lock's expiry.
+            let Some(cancellable_at) = found.cancel_from().ok().flatten() else {
+                bail!("request {request} is {:?}, not open", found.status);
+            };
             let now = ctx.chain.unix_timestamp().await?;
-            let cancellable_at = found
-                .created_at
-                .saturating_add(state.exchange.cancel_timeout_seconds);
+            let locked = if found.status == RequestStatus::Locked {
+                " (locked: the operator is paying it)"
+            } else {
+                ""
+            };
             ensure!(
                 now >= cancellable_at,
-                "request {request} can be cancelled from unix time {cancellable_at} ({} s from now)",
+                "request {request}{locked} can be cancelled from unix time {cancellable_at} ({} s from now)",
                 cancellable_at - now
             );
             ctx.ensure_can_pay(1, &[]).await?;

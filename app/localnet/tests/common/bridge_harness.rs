@@ -71,7 +71,7 @@ impl Market {
             .expect("self-test passes");
         let chain = RpcChain::new(url.clone(), CommitmentConfig::confirmed());
         let stablecoin = if stablecoin {
-            Some(create_stablecoin(&chain, &operator.0, 1_000_000).await)
+            Some(create_stablecoin(&chain, &operator.0, TREASURY_BASE_UNITS).await)
         } else {
             None
         };
@@ -292,6 +292,13 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// What the operator's stablecoin treasury holds at the start: USD 1,000 in base units of a
+/// 6-decimal coin.
+pub const TREASURY_BASE_UNITS: u64 = 1_000_000_000;
+
+/// Base units of the 6-decimal stablecoin per minor unit (cent) of the pool's USD quotes.
+pub const BASE_UNITS_PER_CENT: u64 = 10_000;
 
 /// A Token-2022 mint (6 decimals) with `owner` as authority and `amount` in `owner`'s account.
 pub async fn create_stablecoin(chain: &RpcChain, owner: &Keypair, amount: u64) -> Pubkey {

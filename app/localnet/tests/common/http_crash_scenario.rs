@@ -93,8 +93,10 @@ pub async fn killed_at_every_transition(
         unit_value: 2_500_000_000,
         quoted: 1_000_000,
         currency: *b"USD",
+        currency_digits: 2,
         payout_mint: None,
         created_at: 0,
+        cancel_after: 3_600,
     };
     let forged_signature = send_forged_event(&market.chain, &market.users[2].0, &forged).await;
 

@@ -1,4 +1,5 @@
-//! `exchange_cancel`: the user takes back a request that stayed pending past the timeout.
+//! `exchange_cancel`: the user takes back a request that stayed pending past its cancel time, or
+//! stayed locked past its lock's expiry.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -53,16 +54,11 @@ pub struct ExchangeCancel<'info> {
 
 /// Cancels the request and returns the escrowed units to the user.
 ///
-/// Checks: the signer made the request; it is pending; the pool's cancel timeout has passed.
+/// Checks: the signer made the request; it is pending and past its own `cancel_after`, or
+/// locked and past its lock's expiry (the request's frozen terms, not the pool's current ones).
 pub fn handler(ctx: Context<ExchangeCancel>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let cancel_from = ctx
-        .accounts
-        .request
-        .created_at
-        .checked_add(ctx.accounts.pool.exchange.cancel_timeout_seconds)
-        .ok_or(AllotError::MathOverflow)?;
-    require!(now >= cancel_from, AllotError::CancelTooEarly);
+    ctx.accounts.request.check_can_cancel(now)?;
     let pool_info = ctx.accounts.pool.to_account_info();
     let mint = ctx.accounts.mint.to_account_info();
     let token_program = ctx.accounts.token_program.to_account_info();

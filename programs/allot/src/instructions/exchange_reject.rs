@@ -1,4 +1,5 @@
-//! `exchange_reject`: the settlement authority refuses a pending request; units go back.
+//! `exchange_reject`: the settlement authority refuses an open (pending or locked) request;
+//! units go back.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -61,7 +62,7 @@ pub struct ExchangeReject<'info> {
 
 /// Rejects the request with `reason` (the operator's code) and returns the units to the user.
 ///
-/// Checks: signer is the settlement authority; request pending.
+/// Checks: signer is the settlement authority; request open (pending or locked).
 pub fn handler(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_info = ctx.accounts.pool.to_account_info();

@@ -57,7 +57,9 @@ pub struct ExchangeRequestOpen<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Escrows `amount` units and records a pending request quoted at the rate in force.
+/// Escrows `amount` units and records a pending request quoted at the rate in force, with the
+/// terms it will be settled or cancelled under (payout mint, currency and its digits, cancel
+/// time, lock timeout) frozen from the pool's configuration of this moment.
 ///
 /// Checks: transferable pool; exchange open (for options: inside the exercise window and in the
 /// money); rate set; holding ≥ minimum; holding time since the last allocation; per-user and
@@ -91,6 +93,10 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
     );
     let quoted = quote_round_down(amount, value)?;
     require!(quoted > 0, AllotError::QuoteIsZero);
+    // Bounded by the configuration (at most a year), so this cannot overflow in practice.
+    let cancel_after = now
+        .checked_add(config.cancel_timeout_seconds)
+        .ok_or(AllotError::MathOverflow)?;
 
     let period = pool.period_at(now)?;
     ctx.accounts
@@ -143,6 +149,13 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
             payout_reference: [0; 32],
             paid_amount: 0,
             reject_reason: 0,
+            payout_mint: config.payout_mint,
+            currency: config.currency,
+            currency_digits: config.currency_digits,
+            cancel_after,
+            lock_timeout_seconds: config.lock_timeout_seconds,
+            locked_at: 0,
+            payout_base_units: 0,
         },
     )?;
     ctx.accounts.pool.invariant()?;
@@ -157,8 +170,10 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         unit_value: value,
         quoted,
         currency: config.currency,
+        currency_digits: config.currency_digits,
         payout_mint: config.payout_mint,
         created_at: now,
+        cancel_after,
     });
     Ok(())
 }

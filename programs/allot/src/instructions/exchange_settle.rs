@@ -1,19 +1,17 @@
 //! `exchange_settle`: the settlement authority (the bridge) records the payment and settles a
-//! pending request — optionally paying a stablecoin on chain in the same transaction.
+//! pending or locked request — paying the request's stablecoin on chain in the same transaction
+//! when its terms name one.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
-use anchor_spl::token_2022::spl_token_2022::extension::{
-    BaseStateWithExtensions, ExtensionType, StateWithExtensions,
-};
-use anchor_spl::token_2022::spl_token_2022::state::Mint as MintState;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
 use crate::constants::SEED_EXCHANGE_REQUEST;
 use crate::error::AllotError;
 use crate::events::ExchangeSettled;
+use crate::payout_mint::check_payout_mint;
 use crate::pool_tokens::PoolTokenAccounts;
-use crate::state::{ExchangeRequest, Pool, RequestStatus, SettleAction};
+use crate::state::{ExchangeRequest, Pool, RequestStatus, SettleAction, payout_base_units};
 
 /// What the bridge paid.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq)]
@@ -21,7 +19,7 @@ pub struct ExchangeSettleArgs {
     /// Hash of the payment platform's transaction id (for on-chain payouts: any reference the
     /// bridge chooses; the transfer itself is in this transaction).
     pub payout_reference: [u8; 32],
-    /// Funds paid, minor units; must equal the request's quote.
+    /// Funds paid, the currency's minor units; must equal the request's quote.
     pub paid_amount: u64,
 }
 
@@ -58,7 +56,7 @@ pub struct ExchangeSettle<'info> {
     )]
     pub request: Box<Account<'info, ExchangeRequest>>,
     pub token_program: Program<'info, Token2022>,
-    /// On-chain payout (optional): the pool's configured payout mint.
+    /// On-chain payout (exactly when the request's terms name one): the request's payout mint.
     pub payout_mint: Option<Box<InterfaceAccount<'info, Mint>>>,
     /// On-chain payout: the settlement authority's treasury token account of `payout_mint`.
     #[account(mut)]
@@ -70,25 +68,23 @@ pub struct ExchangeSettle<'info> {
     pub payout_token_program: Option<Interface<'info, TokenInterface>>,
 }
 
-/// Settles the request: Pending → Settled, records the payout, burns the escrowed units or
-/// returns them to the vault. With the payout accounts, also transfers the quote from the
-/// treasury to the user, atomically.
+/// Settles the request: Pending or Locked → Settled, records the payout, burns the escrowed
+/// units or returns them to the vault. A request whose frozen terms name a payout mint is paid
+/// here, atomically: `quoted` scaled from the currency's minor units to the mint's base units,
+/// from the treasury to the user.
 ///
-/// Checks: signer is the settlement authority; request pending; paid amount equals the quote;
-/// payout accounts (all or none) match the pool's payout mint and the request's user; the payout
-/// mint has no transfer fee or transfer hook (the user must receive exactly the quote).
+/// Checks: signer is the settlement authority; request open (pending or locked); paid amount
+/// equals the quote; payout accounts passed exactly when the request's terms name a payout mint,
+/// and they match that mint and the request's user; the mint pays in full.
 pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let request = &ctx.accounts.request;
-    require!(
-        request.status == RequestStatus::Pending,
-        AllotError::RequestNotPending
-    );
+    request.check_is_open()?;
     require!(
         args.paid_amount == request.quoted,
         AllotError::PaidAmountMismatch
     );
-    let onchain_payout = pay_on_chain(&ctx, request.user, request.quoted)?;
+    let payout_base_units = pay_on_chain(&ctx, request)?;
 
     let amount = request.amount;
     let pool_info = ctx.accounts.pool.to_account_info();
@@ -115,6 +111,7 @@ pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result
     request.finalized_at = now;
     request.payout_reference = args.payout_reference;
     request.paid_amount = args.paid_amount;
+    request.payout_base_units = payout_base_units;
     emit_cpi!(ExchangeSettled {
         pool: request.pool,
         request: request.key(),
@@ -123,40 +120,42 @@ pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result
         amount,
         quoted,
         paid_amount: args.paid_amount,
+        payout_mint: request.payout_mint,
+        payout_base_units,
         payout_reference: args.payout_reference,
-        onchain_payout,
+        onchain_payout: request.payout_mint.is_some(),
         units_burned,
         settled_at: now,
     });
     Ok(())
 }
 
-/// Transfers `quoted` of the payout mint from the treasury to the user when the payout accounts
-/// are passed; returns whether it did.
-fn pay_on_chain(ctx: &Context<ExchangeSettle>, user: Pubkey, quoted: u64) -> Result<bool> {
+/// Pays the request on chain when its frozen terms name a payout mint: `quoted` minor units
+/// scaled to the mint's base units, from the treasury to the user. Returns the base units paid
+/// (0 for an off-chain payout, which must pass none of the payout accounts).
+fn pay_on_chain(ctx: &Context<ExchangeSettle>, request: &ExchangeRequest) -> Result<u64> {
     let a = &ctx.accounts;
-    let (mint, treasury, user_payout, program) = match (
+    let passed = (
         &a.payout_mint,
         &a.treasury,
         &a.user_payout,
         &a.payout_token_program,
-    ) {
-        (None, None, None, None) => return Ok(false),
-        (Some(m), Some(t), Some(u), Some(p)) => (m, t, u, p),
-        _ => return err!(AllotError::PayoutAccountsMismatch),
+    );
+    let (mint, treasury, user_payout, program) = match (request.payout_mint, passed) {
+        (None, (None, None, None, None)) => return Ok(0),
+        (Some(_), (Some(m), Some(t), Some(u), Some(p))) => (m, t, u, p),
+        _ => return err!(AllotError::PayoutTermsMismatch),
     };
     require!(
-        pays_in_full(&mint.to_account_info())?,
-        AllotError::PayoutMintUnsupported
-    );
-    require!(
-        a.pool.exchange.payout_mint == Some(mint.key())
+        request.payout_mint == Some(mint.key())
             && *mint.to_account_info().owner == program.key()
             && user_payout.mint == mint.key()
-            && user_payout.owner == user
+            && user_payout.owner == request.user
             && treasury.mint == mint.key(),
         AllotError::PayoutAccountsMismatch
     );
+    check_payout_mint(mint, request.currency_digits)?;
+    let base_units = payout_base_units(request.quoted, request.currency_digits, mint.decimals)?;
     token_interface::transfer_checked(
         CpiContext::new(
             program.key(),
@@ -167,25 +166,8 @@ fn pay_on_chain(ctx: &Context<ExchangeSettle>, user: Pubkey, quoted: u64) -> Res
                 authority: a.settlement_authority.to_account_info(),
             },
         ),
-        quoted,
+        base_units,
         mint.decimals,
     )?;
-    Ok(true)
-}
-
-/// Whether a transfer of the payout mint delivers exactly what is sent: no transfer fee (the
-/// user would receive less than quoted) and no transfer hook (its extra accounts are not passed).
-fn pays_in_full(mint: &AccountInfo) -> Result<bool> {
-    if *mint.owner != anchor_spl::token_2022::ID {
-        return Ok(true);
-    }
-    let data = mint.try_borrow_data()?;
-    let state = StateWithExtensions::<MintState>::unpack(&data)?;
-    let extensions = state.get_extension_types()?;
-    Ok(!extensions.iter().any(|e| {
-        matches!(
-            e,
-            ExtensionType::TransferFeeConfig | ExtensionType::TransferHook
-        )
-    }))
+    Ok(base_units)
 }

@@ -1,9 +1,11 @@
 //! `pool_set_exchange`: the operator sets the exchange conditions, pricing and payout settings.
 
 use anchor_lang::prelude::*;
+use anchor_spl::token_interface::Mint;
 
 use crate::error::AllotError;
 use crate::events::{ExchangeConfigured, RateUpdated};
+use crate::payout_mint::check_payout_mint;
 use crate::state::{ExchangeConfig, Pool, Pricing};
 
 #[event_cpi]
@@ -14,14 +16,26 @@ pub struct PoolSetExchange<'info> {
     /// The pool to configure.
     #[account(mut, has_one = operator @ AllotError::NotOperator)]
     pub pool: Box<Account<'info, Pool>>,
+    /// The configuration's payout mint, passed exactly when it names one (its decimals and
+    /// extensions are checked here, once, instead of failing at the first settlement).
+    pub payout_mint: Option<Box<InterfaceAccount<'info, Mint>>>,
 }
 
 /// Replaces the exchange configuration. Under fixed pricing the rate becomes `fixed_rate`;
 /// under profit-share pricing the rate changes with the next profit report.
 ///
-/// Checks: the configuration is valid (window order, holding time, cancel timeout, share).
+/// Checks: the configuration is valid (window order, holding time, cancel and lock timeouts,
+/// share, currency digits); the payout mint account is passed exactly when the configuration
+/// names one, and can pay every quote exactly.
 pub fn handler(ctx: Context<PoolSetExchange>, config: ExchangeConfig) -> Result<()> {
     config.validate()?;
+    match (config.payout_mint, &ctx.accounts.payout_mint) {
+        (None, None) => {}
+        (Some(key), Some(mint)) if key == mint.key() => {
+            check_payout_mint(mint, config.currency_digits)?;
+        }
+        _ => return err!(AllotError::PayoutAccountsMismatch),
+    }
     let now = Clock::get()?.unix_timestamp;
     let pool = &mut ctx.accounts.pool;
     pool.exchange = config;

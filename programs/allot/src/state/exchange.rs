@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::constants::RATE_SCALE;
+use crate::constants::{MAX_CURRENCY_DIGITS, MAX_EXCHANGE_TIMEOUT_SECONDS, RATE_SCALE};
 use crate::error::AllotError;
 use crate::state::ResourceKind;
 
@@ -47,19 +47,28 @@ pub struct ExchangeConfig {
     pub per_user_period_cap: u64,
     /// Most units all users together may request per allocation period (0: no cap).
     pub per_period_cap: u64,
-    /// Seconds after which the user may cancel a request that is still pending.
+    /// Seconds after which the user may cancel a request that is still pending (frozen into
+    /// each request as its `cancel_after`). At most [`MAX_EXCHANGE_TIMEOUT_SECONDS`].
     pub cancel_timeout_seconds: i64,
+    /// Seconds a request stays locked for payout before its user may cancel it anyway: the
+    /// user's way out if the operator stops settling (frozen into each request). At most
+    /// [`MAX_EXCHANGE_TIMEOUT_SECONDS`].
+    pub lock_timeout_seconds: i64,
     /// What settlement does with the escrowed units.
     pub settle_action: SettleAction,
     /// How the rate is set.
     pub pricing: Pricing,
     /// ISO 4217 code of the funds (profit reports must use the same).
     pub currency: [u8; 3],
+    /// ISO 4217 minor-unit digits of `currency` (USD 2, JPY 0, BHD 3): quotes and profits are
+    /// in 10^-digits of a currency unit. At most [`MAX_CURRENCY_DIGITS`].
+    pub currency_digits: u8,
     /// Fixed rate (funds minor units per base unit × `RATE_SCALE`) when pricing is `FixedPrice`.
     pub fixed_rate: u64,
     /// Strike of a virtual option (same scale as the rate); ignored for other kinds.
     pub strike: u64,
-    /// SPL mint paid on chain at settlement, if the operator pays in a stablecoin.
+    /// SPL mint paid on chain at settlement, if the operator pays in a stablecoin. Its decimals
+    /// must be at least `currency_digits` (checked when configured).
     pub payout_mint: Option<Pubkey>,
 }
 
@@ -70,8 +79,16 @@ impl ExchangeConfig {
             self.window_end == 0 || self.window_end > self.window_start,
             AllotError::InvalidExchangeConfig
         );
+        let timeouts = 1..=MAX_EXCHANGE_TIMEOUT_SECONDS;
         require!(
-            self.min_holding_seconds >= 0 && self.cancel_timeout_seconds > 0,
+            self.min_holding_seconds >= 0
+                && timeouts.contains(&self.cancel_timeout_seconds)
+                && timeouts.contains(&self.lock_timeout_seconds),
+            AllotError::InvalidExchangeConfig
+        );
+        require!(
+            self.currency_digits <= MAX_CURRENCY_DIGITS
+                && self.currency.iter().all(u8::is_ascii_uppercase),
             AllotError::InvalidExchangeConfig
         );
         if let Pricing::ProfitShare { share_bps } = self.pricing {
@@ -131,6 +148,23 @@ pub fn quote_round_down(amount: u64, unit_value: u64) -> Result<u64> {
     u64::try_from(funds).map_err(|_| error!(AllotError::MathOverflow))
 }
 
+/// Base units of a payout mint with `mint_decimals` that pay exactly `quoted_minor_units` of a
+/// currency with `currency_digits`: `quoted × 10^(mint_decimals − currency_digits)`. A mint with
+/// fewer decimals than the currency cannot pay every quote exactly and is refused.
+pub fn payout_base_units(
+    quoted_minor_units: u64,
+    currency_digits: u8,
+    mint_decimals: u8,
+) -> Result<u64> {
+    let shift = mint_decimals
+        .checked_sub(currency_digits)
+        .ok_or(AllotError::PayoutMintTooFewDecimals)?;
+    10u64
+        .checked_pow(u32::from(shift))
+        .and_then(|scale| quoted_minor_units.checked_mul(scale))
+        .ok_or_else(|| error!(AllotError::MathOverflow))
+}
+
 /// Rate from a profit report: `profit × share_bps / 10,000` spread over `outstanding` units,
 /// scaled by `RATE_SCALE`, rounded down.
 pub fn profit_share_rate_round_down(profit: u64, share_bps: u16, outstanding: u64) -> Result<u64> {
@@ -187,6 +221,54 @@ mod tests {
         assert_eq!(rate, 500 * RATE_SCALE);
         assert_eq!(quote_round_down(3, rate).unwrap(), 1_500);
         assert!(profit_share_rate_round_down(1, 1, 0).is_err());
+    }
+
+    #[test]
+    fn payouts_scale_minor_units_to_the_mint_decimals() {
+        // USD 4.00 = 400 cents into a 6-decimal stablecoin: 4,000,000 base units.
+        assert_eq!(payout_base_units(400, 2, 6).unwrap(), 4_000_000);
+        // JPY has no minor unit: 1,500 yen = 1,500,000,000 base units of a 6-decimal mint.
+        assert_eq!(payout_base_units(1_500, 0, 6).unwrap(), 1_500_000_000);
+        // Same digits: paid one for one.
+        assert_eq!(payout_base_units(7, 3, 3).unwrap(), 7);
+        // Too few decimals, and a product past u64, are refused.
+        assert!(payout_base_units(1, 2, 1).is_err());
+        assert!(payout_base_units(u64::MAX / 10 + 1, 2, 3).is_err());
+    }
+
+    #[test]
+    fn config_bounds_digits_timeouts_and_currency() {
+        let good = crate::state::ExchangeConfig::closed(Pubkey::new_unique());
+        assert!(good.validate().is_ok());
+        let bad = [
+            ExchangeConfig {
+                currency_digits: 5,
+                ..good
+            },
+            ExchangeConfig {
+                currency: *b"usd",
+                ..good
+            },
+            ExchangeConfig {
+                cancel_timeout_seconds: i64::MAX,
+                ..good
+            },
+            ExchangeConfig {
+                cancel_timeout_seconds: 0,
+                ..good
+            },
+            ExchangeConfig {
+                lock_timeout_seconds: 0,
+                ..good
+            },
+            ExchangeConfig {
+                lock_timeout_seconds: MAX_EXCHANGE_TIMEOUT_SECONDS + 1,
+                ..good
+            },
+        ];
+        for config in bad {
+            assert!(config.validate().is_err(), "{config:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,54 @@
+//! `exchange_lock`: the settlement authority locks a pending request before paying it off
+//! chain, so the user cannot cancel (and take the units back) while the payment is under way.
+
+use anchor_lang::prelude::*;
+
+use crate::constants::SEED_EXCHANGE_REQUEST;
+use crate::error::AllotError;
+use crate::events::ExchangeLocked;
+use crate::state::{ExchangeRequest, Pool, RequestStatus};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ExchangeLock<'info> {
+    /// The pool's settlement authority (the bridge key).
+    pub settlement_authority: Signer<'info>,
+    /// The request's pool (read only: locks of different requests do not contend).
+    #[account(
+        constraint = pool.exchange.settlement_authority == settlement_authority.key()
+            @ AllotError::NotSettlementAuthority,
+    )]
+    pub pool: Box<Account<'info, Pool>>,
+    /// The request to lock.
+    #[account(
+        mut,
+        has_one = pool,
+        seeds = [SEED_EXCHANGE_REQUEST, pool.key().as_ref(), &request.id.to_le_bytes()],
+        bump = request.bump,
+    )]
+    pub request: Box<Account<'info, ExchangeRequest>>,
+}
+
+/// Locks the request: Pending → Locked. From here only settle or reject ends it, until the lock
+/// expires (`locked_at + lock_timeout_seconds`, frozen in the request); then the user may cancel.
+///
+/// Checks: signer is the settlement authority; request pending.
+pub fn handler(ctx: Context<ExchangeLock>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let request = &mut ctx.accounts.request;
+    request.check_can_lock()?;
+    request.status = RequestStatus::Locked;
+    request.locked_at = now;
+    let cancel_after_lock = request
+        .cancel_from()?
+        .ok_or(AllotError::InvariantViolated)?;
+    emit_cpi!(ExchangeLocked {
+        pool: request.pool,
+        request: request.key(),
+        id: request.id,
+        user: request.user,
+        locked_at: now,
+        cancel_after_lock,
+    });
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! The exchange world the exchange and money-path tests share: a pool with allocated holders and
+//! an open exchange (`Market`), and Token-2022 stablecoins to pay with.
+
+use allot::instructions::ExchangeSettleArgs;
+use allot::state::{ExchangeConfig, ExchangeRequest, ResourceKind};
+use allot_client::events::AllotEvent;
+use allot_client::instructions::{self, OnChainPayout};
+use allot_client::pdas;
+use allot_tests::{PoolFixture, TestChain, exchange_config, pool_args};
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+/// A pool with `users` allocated 100 units each and an exchange settled by `bridge`.
+pub struct Market {
+    /// The chain.
+    pub chain: TestChain,
+    /// The pool.
+    pub fixture: PoolFixture,
+    /// The settlement authority.
+    pub bridge: Keypair,
+    /// The holders, 100 units each.
+    pub users: Vec<Keypair>,
+}
+
+impl Market {
+    pub async fn open(users: usize, config: impl FnOnce(&mut ExchangeConfig)) -> Self {
+        Self::open_kind(users, ResourceKind::VirtualStock, config).await
+    }
+
+    pub async fn open_kind(
+        users: usize,
+        kind: ResourceKind,
+        config: impl FnOnce(&mut ExchangeConfig),
+    ) -> Self {
+        let mut chain = TestChain::start().await;
+        let fixture = if kind == ResourceKind::VirtualStock {
+            PoolFixture::create(&mut chain, 1, true).await
+        } else {
+            PoolFixture::create_with(&mut chain, {
+                let mut a = pool_args(1, true);
+                a.kind = kind;
+                a
+            })
+            .await
+        };
+        let bridge = chain.funded_keypair(1_000_000_000).await;
+        let mut users_out = Vec::new();
+        for _ in 0..users {
+            let user = chain.funded_keypair(100_000_000).await;
+            fixture
+                .issue_credential(&mut chain, &user.pubkey(), 1_000)
+                .await;
+            fixture
+                .allocate_by_credential(&mut chain, &user.pubkey())
+                .await
+                .unwrap();
+            users_out.push(user);
+        }
+        let mut cfg = exchange_config(bridge.pubkey());
+        config(&mut cfg);
+        let op = fixture.operator.insecure_clone();
+        chain
+            .send(
+                &[instructions::pool_set_exchange(
+                    &op.pubkey(),
+                    &fixture.pool,
+                    cfg,
+                )],
+                &[&op],
+            )
+            .await
+            .unwrap();
+        Self {
+            chain,
+            fixture,
+            bridge,
+            users: users_out,
+        }
+    }
+
+    pub fn holders(&self) -> Vec<Pubkey> {
+        self.users.iter().map(|u| u.pubkey()).collect()
+    }
+
+    /// Sends through the chain, then checks conservation (after every step, landed or refused).
+    pub async fn send(
+        &mut self,
+        instructions: &[solana_sdk::instruction::Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<AllotEvent>, allot_tests::TxFailure> {
+        let result = self.chain.send(instructions, signers).await;
+        self.conserved().await;
+        result
+    }
+
+    /// `TestChain::expect_refused`, then a conservation check.
+    pub async fn expect_refused(
+        &mut self,
+        instructions: &[solana_sdk::instruction::Instruction],
+        signers: &[&Keypair],
+        code: impl Into<u32>,
+        watched: &[Pubkey],
+    ) -> allot_tests::TxFailure {
+        let failure = self
+            .chain
+            .expect_refused(instructions, signers, code, watched)
+            .await;
+        self.conserved().await;
+        failure
+    }
+
+    pub async fn conserved(&mut self) {
+        let holders = self.holders();
+        self.fixture
+            .assert_conserved(&mut self.chain, &holders)
+            .await;
+    }
+
+    /// User `i` requests `amount`; returns the request id and events.
+    pub async fn request(
+        &mut self,
+        i: usize,
+        amount: u64,
+    ) -> Result<(u64, Vec<AllotEvent>), allot_tests::TxFailure> {
+        let id = self
+            .fixture
+            .state(&mut self.chain)
+            .await
+            .exchange_state
+            .next_request_id;
+        let user = self.users[i].insecure_clone();
+        let ix = instructions::exchange_request(
+            &user.pubkey(),
+            &user.pubkey(),
+            &self.fixture.pool,
+            id,
+            amount,
+        );
+        let events = self.send(&[ix], &[&user]).await?;
+        Ok((id, events))
+    }
+
+    pub fn settle_ix(
+        &self,
+        id: u64,
+        paid: u64,
+        payout: Option<OnChainPayout>,
+    ) -> solana_sdk::instruction::Instruction {
+        let args = ExchangeSettleArgs {
+            payout_reference: [9; 32],
+            paid_amount: paid,
+        };
+        instructions::exchange_settle(&self.bridge.pubkey(), &self.fixture.pool, id, args, payout)
+    }
+
+    pub async fn request_state(&mut self, id: u64) -> ExchangeRequest {
+        self.chain
+            .fetch(pdas::exchange_request(&self.fixture.pool, id))
+            .await
+    }
+
+    pub fn user_token(&self, i: usize) -> Pubkey {
+        self.fixture.user_token(&self.users[i].pubkey())
+    }
+}
+
+/// A Token-2022 stablecoin with 6 decimals, a treasury owned by `owner` holding `amount` (base
+/// units), and empty accounts for `user` and for a stranger: (mint, treasury, user's, stranger's).
+pub async fn stablecoin(
+    chain: &mut TestChain,
+    owner: &Keypair,
+    user: &Pubkey,
+    amount: u64,
+) -> (Pubkey, Pubkey, Pubkey, Pubkey) {
+    stablecoin_with(chain, owner, user, amount, PayoutExtension::None, 6).await
+}
+
+/// A Token-2022 extension that would make the user receive other than the quote.
+#[derive(Clone, Copy)]
+pub enum PayoutExtension {
+    /// A plain mint.
+    None,
+    /// A transfer fee of this many basis points.
+    TransferFee(u16),
+    /// A transfer hook calling a program of the mint authority's choosing.
+    TransferHook,
+}
+
+/// [`stablecoin`], with a Token-2022 `extension` and `decimals`.
+pub async fn stablecoin_with(
+    chain: &mut TestChain,
+    owner: &Keypair,
+    user: &Pubkey,
+    amount: u64,
+    extension: PayoutExtension,
+    decimals: u8,
+) -> (Pubkey, Pubkey, Pubkey, Pubkey) {
+    use spl_associated_token_account_interface::instruction::create_associated_token_account;
+    use spl_token_2022_interface::extension::ExtensionType;
+    use spl_token_2022_interface::extension::transfer_fee::instruction::initialize_transfer_fee_config;
+    use spl_token_2022_interface::extension::transfer_hook::instruction as hook_ix;
+    use spl_token_2022_interface::{ID as TOKEN_2022, instruction as token_ix};
+    let mint = Keypair::new();
+    let payer = chain.payer().pubkey();
+    let extensions: &[ExtensionType] = match extension {
+        PayoutExtension::None => &[],
+        PayoutExtension::TransferFee(_) => &[ExtensionType::TransferFeeConfig],
+        PayoutExtension::TransferHook => &[ExtensionType::TransferHook],
+    };
+    let space = ExtensionType::try_calculate_account_len::<spl_token_2022_interface::state::Mint>(
+        extensions,
+    )
+    .unwrap();
+    let lamports = solana_sdk::rent::Rent::default().minimum_balance(space);
+    let create = anchor_lang::solana_program::system_instruction::create_account(
+        &payer,
+        &mint.pubkey(),
+        lamports,
+        space as u64,
+        &TOKEN_2022,
+    );
+    let init =
+        token_ix::initialize_mint2(&TOKEN_2022, &mint.pubkey(), &owner.pubkey(), None, decimals)
+            .unwrap();
+    let treasury = pdas::token_account(&owner.pubkey(), &mint.pubkey());
+    let user_account = pdas::token_account(user, &mint.pubkey());
+    let ata_t =
+        create_associated_token_account(&payer, &owner.pubkey(), &mint.pubkey(), &TOKEN_2022);
+    let ata_u = create_associated_token_account(&payer, user, &mint.pubkey(), &TOKEN_2022);
+    let stranger = Pubkey::new_unique();
+    let ata_s = create_associated_token_account(&payer, &stranger, &mint.pubkey(), &TOKEN_2022);
+    let fund = token_ix::mint_to(
+        &TOKEN_2022,
+        &mint.pubkey(),
+        &treasury,
+        &owner.pubkey(),
+        &[],
+        amount,
+    )
+    .unwrap();
+    let mut setup = vec![create];
+    match extension {
+        PayoutExtension::None => {}
+        PayoutExtension::TransferFee(bps) => setup.push(
+            initialize_transfer_fee_config(&TOKEN_2022, &mint.pubkey(), None, None, bps, u64::MAX)
+                .unwrap(),
+        ),
+        PayoutExtension::TransferHook => setup.push(
+            hook_ix::initialize(
+                &TOKEN_2022,
+                &mint.pubkey(),
+                Some(owner.pubkey()),
+                Some(Pubkey::new_unique()),
+            )
+            .unwrap(),
+        ),
+    }
+    setup.extend([init, ata_t, ata_u, ata_s, fund]);
+    chain.send(&setup, &[&mint, owner]).await.unwrap();
+    let stranger_account = pdas::token_account(&stranger, &mint.pubkey());
+    (mint.pubkey(), treasury, user_account, stranger_account)
+}

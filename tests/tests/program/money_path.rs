@@ -1,0 +1,424 @@
+//! The money path with real money: quotes paid exactly in a payout mint's base units, terms
+//! frozen when the user signs, and the payout lock that no cancel can race (with the user's way
+//! out when the operator stops settling).
+
+use allot::constants::RATE_SCALE;
+use allot::error::AllotError;
+use allot::events::ExchangeLocked;
+use allot::state::RequestStatus;
+use allot_client::events::AllotEvent;
+use allot_client::instructions::{self, OnChainPayout};
+use allot_client::pdas;
+use allot_tests::exchange_config;
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+
+use crate::market::{Market, PayoutExtension, stablecoin, stablecoin_with};
+
+/// The on-chain payout accounts of `user` for a Token-2022 `mint` held in `treasury`.
+fn payout(mint: Pubkey, treasury: Pubkey, user_account: Pubkey) -> OnChainPayout {
+    OnChainPayout {
+        mint,
+        token_program: spl_token_2022_interface::ID,
+        treasury,
+        user_account,
+    }
+}
+
+/// Configures `m`'s exchange: the world's config changed by `change`.
+async fn configure(m: &mut Market, change: impl FnOnce(&mut allot::state::ExchangeConfig)) {
+    let op = m.fixture.operator.insecure_clone();
+    let mut cfg = exchange_config(m.bridge.pubkey());
+    change(&mut cfg);
+    m.send(
+        &[instructions::pool_set_exchange(
+            &op.pubkey(),
+            &m.fixture.pool,
+            cfg,
+        )],
+        &[&op],
+    )
+    .await
+    .expect("exchange configured");
+}
+
+/// A quote and what pays it in a 6-decimal coin.
+struct PaidExactly {
+    currency: [u8; 3],
+    digits: u8,
+    rate_minor_units: u64,
+    units: u64,
+    owed_minor_units: u64,
+    paid_base_units: u64,
+}
+
+#[tokio::test]
+async fn usd_and_jpy_quotes_are_paid_exactly_in_a_six_decimal_mint() {
+    let cases = [
+        // USD 2.00 a unit, 60 units: USD 120.00 = 12,000 cents = 120,000,000 base units.
+        PaidExactly {
+            currency: *b"USD",
+            digits: 2,
+            rate_minor_units: 200,
+            units: 60,
+            owed_minor_units: 12_000,
+            paid_base_units: 120_000_000,
+        },
+        // JPY 150 a unit (no minor unit), 10 units: 1,500 yen = 1,500,000,000 base units.
+        PaidExactly {
+            currency: *b"JPY",
+            digits: 0,
+            rate_minor_units: 150,
+            units: 10,
+            owed_minor_units: 1_500,
+            paid_base_units: 1_500_000_000,
+        },
+    ];
+    for case in cases {
+        let PaidExactly {
+            currency,
+            digits,
+            rate_minor_units: rate,
+            units,
+            owed_minor_units: owed,
+            paid_base_units: base_units,
+        } = case;
+        let mut m = Market::open(1, |_| {}).await;
+        let bridge = m.bridge.insecure_clone();
+        let user = m.users[0].pubkey();
+        let (mint, treasury, user_account, _) =
+            stablecoin(&mut m.chain, &bridge, &user, 10_000_000_000).await;
+        configure(&mut m, |cfg| {
+            cfg.currency = currency;
+            cfg.currency_digits = digits;
+            cfg.fixed_rate = rate * RATE_SCALE;
+            cfg.payout_mint = Some(mint);
+        })
+        .await;
+        let (id, _) = m.request(0, units).await.unwrap();
+        let request = m.request_state(id).await;
+        assert_eq!(
+            (request.quoted, request.currency, request.currency_digits),
+            (owed, currency, digits)
+        );
+        let events = m
+            .send(
+                &[m.settle_ix(id, owed, Some(payout(mint, treasury, user_account)))],
+                &[&bridge],
+            )
+            .await
+            .unwrap();
+        assert!(
+            matches!(&events[..], [AllotEvent::ExchangeSettled(e)]
+                if e.paid_amount == owed
+                    && e.payout_mint == Some(mint)
+                    && e.payout_base_units == base_units),
+            "{events:?}"
+        );
+        assert_eq!(m.chain.token_balance(user_account).await, base_units);
+        assert_eq!(
+            m.chain.token_balance(treasury).await,
+            10_000_000_000 - base_units
+        );
+        let settled = m.request_state(id).await;
+        assert_eq!(
+            (settled.status, settled.payout_base_units),
+            (RequestStatus::Settled, base_units)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_payout_mint_with_fewer_decimals_than_the_currency_is_refused_at_configuration() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let bridge = m.bridge.insecure_clone();
+    let user = m.users[0].pubkey();
+    // One decimal cannot pay a quote in cents exactly.
+    let (mint, _, _, _) = stablecoin_with(
+        &mut m.chain,
+        &bridge,
+        &user,
+        1_000,
+        PayoutExtension::None,
+        1,
+    )
+    .await;
+    let op = m.fixture.operator.insecure_clone();
+    let mut cfg = exchange_config(bridge.pubkey());
+    cfg.payout_mint = Some(mint);
+    m.expect_refused(
+        &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
+        &[&op],
+        AllotError::PayoutMintTooFewDecimals,
+        &[pool],
+    )
+    .await;
+    // The configuration names a mint whose account is not passed: refused too.
+    let mut ix = instructions::pool_set_exchange(&op.pubkey(), &pool, cfg);
+    ix.accounts[2].pubkey = allot::ID;
+    m.expect_refused(&[ix], &[&op], AllotError::PayoutAccountsMismatch, &[pool])
+        .await;
+    // Timeouts far enough to overflow a deadline are refused.
+    cfg.payout_mint = None;
+    cfg.cancel_timeout_seconds = i64::MAX;
+    m.expect_refused(
+        &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
+        &[&op],
+        AllotError::InvalidExchangeConfig,
+        &[pool],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_payout_past_the_largest_amount_is_refused_and_changes_nothing() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let bridge = m.bridge.insecure_clone();
+    let user = m.users[0].pubkey();
+    let (mint, treasury, user_account, _) = stablecoin_with(
+        &mut m.chain,
+        &bridge,
+        &user,
+        1_000,
+        PayoutExtension::None,
+        9,
+    )
+    .await;
+    // 10^9 yen a unit: 60 units owe 6·10^10 yen, which is 6·10^19 base units of a 9-decimal
+    // mint — past u64.
+    configure(&mut m, |cfg| {
+        cfg.currency = *b"JPY";
+        cfg.currency_digits = 0;
+        cfg.fixed_rate = 1_000_000_000 * RATE_SCALE;
+        cfg.payout_mint = Some(mint);
+    })
+    .await;
+    let (id, _) = m.request(0, 60).await.unwrap();
+    let quoted = m.request_state(id).await.quoted;
+    assert_eq!(quoted, 60_000_000_000);
+    m.expect_refused(
+        &[m.settle_ix(id, quoted, Some(payout(mint, treasury, user_account)))],
+        &[&bridge],
+        AllotError::MathOverflow,
+        &[
+            pool,
+            pdas::exchange_request(&pool, id),
+            treasury,
+            user_account,
+        ],
+    )
+    .await;
+    assert_eq!(m.request_state(id).await.status, RequestStatus::Pending);
+}
+
+#[tokio::test]
+async fn requests_settle_and_cancel_under_the_terms_they_were_made_under() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let bridge = m.bridge.insecure_clone();
+    let user = m.users[0].insecure_clone();
+    let (mint_a, treasury_a, user_a, _) =
+        stablecoin(&mut m.chain, &bridge, &user.pubkey(), 1_000_000_000).await;
+    let (mint_b, treasury_b, user_b, _) =
+        stablecoin(&mut m.chain, &bridge, &user.pubkey(), 1_000_000_000).await;
+    configure(&mut m, |cfg| cfg.payout_mint = Some(mint_a)).await;
+    // Requests 0 and 1 under mint A and a one-hour cancel timeout.
+    let (first, _) = m.request(0, 30).await.unwrap();
+    let (second, _) = m.request(0, 10).await.unwrap();
+
+    // The operator switches to mint B and a cancel timeout of a year.
+    configure(&mut m, |cfg| {
+        cfg.payout_mint = Some(mint_b);
+        cfg.cancel_timeout_seconds = 365 * 86_400;
+    })
+    .await;
+    let watched = [
+        pool,
+        pdas::exchange_request(&pool, first),
+        treasury_a,
+        treasury_b,
+    ];
+    // Settling request 0 in mint B, or off chain, is refused: it was made to be paid in A.
+    m.expect_refused(
+        &[m.settle_ix(first, 60, Some(payout(mint_b, treasury_b, user_b)))],
+        &[&bridge],
+        AllotError::PayoutAccountsMismatch,
+        &watched,
+    )
+    .await;
+    m.expect_refused(
+        &[m.settle_ix(first, 60, None)],
+        &[&bridge],
+        AllotError::PayoutTermsMismatch,
+        &watched,
+    )
+    .await;
+    m.send(
+        &[m.settle_ix(first, 60, Some(payout(mint_a, treasury_a, user_a)))],
+        &[&bridge],
+    )
+    .await
+    .unwrap();
+    assert_eq!(m.chain.token_balance(user_a).await, 600_000);
+    assert_eq!(m.chain.token_balance(user_b).await, 0);
+
+    // Request 2 is made under the new terms.
+    let (third, _) = m.request(0, 10).await.unwrap();
+    assert_eq!(m.request_state(third).await.payout_mint, Some(mint_b));
+    m.chain.advance_time(3_600).await;
+    // Request 1 cancels after its own hour, though the pool now says a year...
+    m.send(
+        &[instructions::exchange_cancel(&user.pubkey(), &pool, second)],
+        &[&user],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        m.request_state(second).await.status,
+        RequestStatus::Cancelled
+    );
+    // ...and request 2 is held to the year.
+    m.expect_refused(
+        &[instructions::exchange_cancel(&user.pubkey(), &pool, third)],
+        &[&user],
+        AllotError::CancelTooEarly,
+        &[pool, pdas::exchange_request(&pool, third)],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_locked_request_cannot_be_cancelled_and_ends_by_settle_or_reject() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let bridge = m.bridge.insecure_clone();
+    let user = m.users[0].insecure_clone();
+    let (paid, _) = m.request(0, 30).await.unwrap();
+    let (refused, _) = m.request(0, 20).await.unwrap();
+
+    // Only the settlement authority locks.
+    let stranger = Keypair::new();
+    m.expect_refused(
+        &[instructions::exchange_lock(&stranger.pubkey(), &pool, paid)],
+        &[&stranger],
+        AllotError::NotSettlementAuthority,
+        &[pdas::exchange_request(&pool, paid)],
+    )
+    .await;
+    let now = m.chain.clock().await.unix_timestamp;
+    let events = m
+        .send(
+            &[
+                instructions::exchange_lock(&bridge.pubkey(), &pool, paid),
+                instructions::exchange_lock(&bridge.pubkey(), &pool, refused),
+            ],
+            &[&bridge],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events[0],
+        AllotEvent::ExchangeLocked(ExchangeLocked {
+            pool,
+            request: pdas::exchange_request(&pool, paid),
+            id: paid,
+            user: user.pubkey(),
+            locked_at: now,
+            cancel_after_lock: now + 86_400,
+        })
+    );
+    let locked = m.request_state(paid).await;
+    assert_eq!(
+        (locked.status, locked.locked_at),
+        (RequestStatus::Locked, now)
+    );
+    // A second lock is refused.
+    m.expect_refused(
+        &[instructions::exchange_lock(&bridge.pubkey(), &pool, paid)],
+        &[&bridge],
+        AllotError::RequestNotPending,
+        &[pdas::exchange_request(&pool, paid)],
+    )
+    .await;
+
+    // Past the request's cancel time the user still cannot cancel a locked request.
+    m.chain.advance_time(3_600).await;
+    for id in [paid, refused] {
+        m.expect_refused(
+            &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
+            &[&user],
+            AllotError::RequestLocked,
+            &[pool, pdas::exchange_request(&pool, id), m.user_token(0)],
+        )
+        .await;
+    }
+    // Settle ends one; reject ends the other and returns the units.
+    m.send(&[m.settle_ix(paid, 60, None)], &[&bridge])
+        .await
+        .unwrap();
+    assert_eq!(m.request_state(paid).await.status, RequestStatus::Settled);
+    let before = m.chain.token_balance(m.user_token(0)).await;
+    m.send(
+        &[instructions::exchange_reject(
+            &bridge.pubkey(),
+            &pool,
+            refused,
+            &user.pubkey(),
+            3,
+        )],
+        &[&bridge],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        m.request_state(refused).await.status,
+        RequestStatus::Rejected
+    );
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, before + 20);
+}
+
+#[tokio::test]
+async fn the_user_cancels_a_locked_request_once_its_lock_expires() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let bridge = m.bridge.insecure_clone();
+    let user = m.users[0].insecure_clone();
+    let (id, _) = m.request(0, 30).await.unwrap();
+    m.send(
+        &[instructions::exchange_lock(&bridge.pubkey(), &pool, id)],
+        &[&bridge],
+    )
+    .await
+    .unwrap();
+    // The operator lengthens the lock timeout afterwards: the request keeps its own day.
+    configure(&mut m, |cfg| cfg.lock_timeout_seconds = 365 * 86_400).await;
+    let watched = [pool, pdas::exchange_request(&pool, id), m.user_token(0)];
+    m.chain.advance_time(86_399).await;
+    m.expect_refused(
+        &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
+        &[&user],
+        AllotError::RequestLocked,
+        &watched,
+    )
+    .await;
+    m.chain.advance_time(1).await;
+    let before = m.chain.token_balance(m.user_token(0)).await;
+    m.send(
+        &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
+        &[&user],
+    )
+    .await
+    .unwrap();
+    assert_eq!(m.request_state(id).await.status, RequestStatus::Cancelled);
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, before + 30);
+    // Once cancelled, the operator can no longer settle it.
+    m.expect_refused(
+        &[m.settle_ix(id, 60, None)],
+        &[&bridge],
+        AllotError::RequestNotPending,
+        &watched,
+    )
+    .await;
+}
