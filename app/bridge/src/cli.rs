@@ -1,4 +1,5 @@
-//! The `allot-bridge` command line: `run` the bridge, or show its `status`.
+//! The `allot-bridge` command line: `run` the bridge, show its `status`, or `review` the requests
+//! waiting for a person.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,8 +9,9 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Settings;
+use crate::review::ReviewCommand;
 use crate::store::Store;
-use crate::{service, status};
+use crate::{review, service, status};
 
 /// The allot payment bridge.
 #[derive(Parser)]
@@ -40,6 +42,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Look at, resume, mark paid or reject the requests waiting for a person (audited).
+    #[command(subcommand)]
+    Review(ReviewCommand),
 }
 
 /// Parses the command line and runs it (the `allot-bridge` binary's whole `main`).
@@ -75,23 +80,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run => service::run(settings, stop_signal()).await,
         Command::Status { json } => {
-            if let Some(path) = settings.database_url.strip_prefix("sqlite://") {
-                let path = path.split('?').next().unwrap_or(path);
-                anyhow::ensure!(
-                    std::path::Path::new(path).exists(),
-                    "no bridge database at {path}: has the bridge run with this config?"
-                );
-            }
-            let store = Store::open(&settings.database_url).await.with_context(|| {
-                format!(
-                    "cannot open the database {}",
-                    service::redact(&settings.database_url)
-                )
-            })?;
+            let store = open_existing(&settings).await?;
             println!("{}", status::report(&store, json).await?);
             Ok(())
         }
+        Command::Review(command) => {
+            let store = open_existing(&settings).await?;
+            println!("{}", review::run(&settings, &store, command).await?);
+            Ok(())
+        }
     }
+}
+
+/// The bridge's database, which must exist already (a read or a person's action never creates
+/// one).
+async fn open_existing(settings: &Settings) -> anyhow::Result<Store> {
+    if let Some(path) = settings.database_url.strip_prefix("sqlite://") {
+        let path = path.split('?').next().unwrap_or(path);
+        anyhow::ensure!(
+            std::path::Path::new(path).exists(),
+            "no bridge database at {path}: has the bridge run with this config?"
+        );
+    }
+    Store::open(&settings.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            service::redact(&settings.database_url)
+        )
+    })
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -54,7 +54,7 @@ pub enum PayoutConfig {
     Http {
         /// Base URL; the bridge POSTs to `{url}/payouts`.
         url: String,
-        /// Per-call timeout in milliseconds (default 10000).
+        /// Per-call timeout in milliseconds (default 10000, at most 30000).
         timeout_ms: Option<u64>,
         /// Calls before a request goes to manual review (default 20).
         max_attempts: Option<u32>,
@@ -62,6 +62,9 @@ pub enum PayoutConfig {
         token_env: Option<String>,
     },
 }
+
+/// The longest a provider call may take: half of a worker's claim on a request.
+pub const MAX_PROVIDER_TIMEOUT_MS: u64 = 30_000;
 
 /// The configuration, checked and resolved.
 #[derive(Clone, Debug)]
@@ -194,11 +197,18 @@ impl Settings {
                     })?),
                     None => None,
                 };
+                // A provider call must end well inside the worker's claim (60 s), so no second
+                // worker can take the request over while the call may still pay.
+                let timeout_ms = timeout_ms.unwrap_or(10_000);
+                ensure!(
+                    (1..=MAX_PROVIDER_TIMEOUT_MS).contains(&timeout_ms),
+                    "payout.timeout_ms must be 1..={MAX_PROVIDER_TIMEOUT_MS} (half the worker's claim)"
+                );
                 let max_attempts = max_attempts.unwrap_or(20);
                 ensure!(max_attempts > 0, "payout.max_attempts must be at least 1");
                 Payout::Http {
                     url,
-                    timeout: Duration::from_millis(timeout_ms.unwrap_or(10_000).max(1)),
+                    timeout: Duration::from_millis(timeout_ms),
                     max_attempts,
                     token,
                 }

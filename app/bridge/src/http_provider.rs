@@ -1,6 +1,7 @@
 //! The HTTP payment-provider adapter: `POST {url}/payouts` with an `Idempotency-Key` derived from
-//! the request address, so that a retry after a timeout or a crash returns the first payment
-//! instead of making a second one.
+//! the request address, and `GET {url}/payouts/{key}` to ask what became of an earlier call
+//! before any second one: a provider that has forgotten the key (many do after a day) would
+//! otherwise pay twice. The contract is in `openapi.yaml` beside this crate and in the README.
 
 use std::time::Duration;
 
@@ -35,6 +36,36 @@ pub struct PayoutReceipt {
     pub payment_id: String,
 }
 
+/// What the provider's ledger says of a payout key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LookupOutcome {
+    /// Paid under this key.
+    Paid {
+        /// The provider's payment id.
+        payment_id: String,
+        /// What was paid, in the currency's minor units.
+        amount_minor_units: u64,
+    },
+    /// The provider never accepted a payout under this key: a (first or new) call is safe.
+    NotFound,
+    /// Accepted and still being processed: ask again later.
+    InProgress,
+    /// No trustworthy answer (unreachable, 5xx, an answer that does not parse, a failed payment):
+    /// never a reason to call again; retried, then a person decides.
+    Inconclusive(String),
+}
+
+/// The provider's record of a payout, as `GET {url}/payouts/{key}` answers it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct PayoutRecord {
+    /// The provider's id of the payment.
+    pub payment_id: String,
+    /// `paid`, `pending` or `failed`.
+    pub status: String,
+    /// What was paid, in the currency's minor units.
+    pub amount: u64,
+}
+
 /// How a payout call ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PayoutOutcome {
@@ -43,7 +74,8 @@ pub enum PayoutOutcome {
         /// The provider's payment id.
         payment_id: String,
     },
-    /// Not known to be paid: retry later with the same key (timeout, 5xx, 429, connection).
+    /// Not known to be paid: retry later with the same key (timeout, 5xx, 429, 409 "in
+    /// progress", connection).
     Retry(String),
     /// The provider refused for good (4xx): a person must look.
     Refused(String),
@@ -73,6 +105,55 @@ impl HttpProvider {
             payouts,
             token,
         })
+    }
+
+    /// Asks the provider what became of the payout of the ExchangeRequest `request` (its
+    /// idempotency key).
+    pub async fn lookup(&self, request: &str) -> LookupOutcome {
+        let mut url = self.payouts.clone();
+        url.set_path(&format!(
+            "{}/{}",
+            self.payouts.path(),
+            idempotency_key(request)
+        ));
+        let mut call = self.client.get(url);
+        if let Some(token) = &self.token {
+            call = call.bearer_auth(token);
+        }
+        let response = match call.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                return LookupOutcome::Inconclusive(format!("the lookup failed: {error}"));
+            }
+        };
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if status == StatusCode::NOT_FOUND {
+            return LookupOutcome::NotFound;
+        }
+        if !status.is_success() {
+            return LookupOutcome::Inconclusive(format!(
+                "the provider answered the lookup with {status}: {}",
+                excerpt(&body)
+            ));
+        }
+        match serde_json::from_str::<PayoutRecord>(&body) {
+            Ok(record) if record.status == "paid" && !record.payment_id.trim().is_empty() => {
+                LookupOutcome::Paid {
+                    payment_id: record.payment_id,
+                    amount_minor_units: record.amount,
+                }
+            }
+            Ok(record) if record.status == "pending" => LookupOutcome::InProgress,
+            Ok(record) => LookupOutcome::Inconclusive(format!(
+                "the provider's record of the payout is {:?} (payment {:?})",
+                record.status, record.payment_id
+            )),
+            Err(_) => LookupOutcome::Inconclusive(format!(
+                "the lookup answer does not parse: {}",
+                excerpt(&body)
+            )),
+        }
     }
 
     /// Asks the provider to pay `order`.
@@ -111,6 +192,7 @@ impl HttpProvider {
         if status.is_server_error()
             || status == StatusCode::REQUEST_TIMEOUT
             || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::CONFLICT
         {
             PayoutOutcome::Retry(reason)
         } else {

@@ -57,6 +57,17 @@ impl RequestState {
         matches!(self, Self::Settled | Self::Withdrawn | Self::ManualReview)
     }
 
+    /// Where a person may send a request out of manual review (`allot-bridge review`, audited):
+    /// back onto the worker's path, to paid (a payment found) or withdrawn (rejected on chain) —
+    /// never to settled, which only the chain says.
+    pub fn review_may_lead_to(self) -> bool {
+        use RequestState::*;
+        matches!(
+            self,
+            Discovered | Quoted | PayoutPending | Paid | SettleSent | Withdrawn
+        )
+    }
+
     /// Whether the bridge may move a request from `self` to `next`.
     pub fn may_become(self, next: RequestState) -> bool {
         use RequestState::*;
@@ -116,6 +127,14 @@ mod tests {
                 assert!(!from.may_become(to), "{from} -> {to}");
             }
         }
+    }
+
+    #[test]
+    fn a_person_never_marks_a_request_settled_or_sends_it_back_to_review() {
+        assert!(!RequestState::Settled.review_may_lead_to());
+        assert!(!RequestState::ManualReview.review_may_lead_to());
+        assert!(RequestState::Paid.review_may_lead_to());
+        assert!(RequestState::Withdrawn.review_may_lead_to());
     }
 
     #[test]

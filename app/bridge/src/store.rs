@@ -22,6 +22,21 @@ const REQUEST_COLUMNS: &str = "address, pool, request_id, user_key, amount, rate
      payment_id, payout_attempts, settle_tx, settle_signature, settle_last_valid_height, \
      settled_at_ms, review_reason, claimed_by";
 
+/// A person's action on a request in manual review, as audited in `review_actions`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReviewAction {
+    /// `retry`, `mark_paid` or `reject`.
+    pub action: String,
+    /// Who took it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+    /// The provider's payment id a person recorded (`mark_paid`).
+    pub payment_id: Option<String>,
+    /// The state the request went to.
+    pub to: RequestState,
+}
+
 /// Why a database operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -392,6 +407,30 @@ impl Store {
         Ok(true)
     }
 
+    /// Counts a provider attempt on `address` before the provider is called, and renews
+    /// `worker`'s claim for `lease_ms`, only while it is still `payout_pending` and claimed by
+    /// `worker`. A crash after the call then finds the attempt counted, and the next worker asks
+    /// the provider what became of it before any second call. False when another worker took it.
+    pub async fn start_payout_attempt(
+        &self,
+        address: &str,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let updated = sqlx::query(
+            "UPDATE requests SET payout_attempts = payout_attempts + 1, updated_at_ms = $1,                claim_expires_ms = $2              WHERE address = $3 AND state = $4 AND claimed_by = $5",
+        )
+        .bind(now)
+        .bind(now.saturating_add(lease_ms))
+        .bind(address)
+        .bind(RequestState::PayoutPending.as_str())
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
     /// Postpones `address` (claimed by `worker`) until `at_ms`, counting a provider attempt if
     /// `count_payout_attempt`, and releases the claim.
     pub async fn defer(
@@ -448,6 +487,91 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+
+    /// Takes `address` out of manual review by a person's `action` (only while it is in manual
+    /// review), recording who, why and where it went: the state change, its transition row and
+    /// the review row in one database transaction. A request that had provider attempts keeps
+    /// one, so the worker asks the provider before any new call. False when it was not in
+    /// review.
+    pub async fn apply_review(
+        &self,
+        address: &str,
+        action: &ReviewAction,
+    ) -> Result<bool, StoreError> {
+        let from = RequestState::ManualReview;
+        debug_assert!(action.to.review_may_lead_to(), "review to {}", action.to);
+        let now = now_ms();
+        let mut transaction = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE requests SET state = $1, payment_id = COALESCE($2, payment_id),                payout_attempts = CASE WHEN payout_attempts > 0 THEN 1 ELSE 0 END,                next_attempt_ms = 0, claimed_by = NULL, claim_expires_ms = NULL, updated_at_ms = $3              WHERE address = $4 AND state = $5",
+        )
+        .bind(action.to.as_str())
+        .bind(action.payment_id.as_deref())
+        .bind(now)
+        .bind(address)
+        .bind(from.as_str())
+        .execute(&mut *transaction)
+        .await?;
+        if updated.rows_affected() != 1 {
+            transaction.rollback().await?;
+            return Ok(false);
+        }
+        let by = format!("review:{}", action.by);
+        record_transition(&mut transaction, address, Some(from), action.to, &by, now).await?;
+        sqlx::query(
+            "INSERT INTO review_actions (address, action, by_whom, reason, payment_id, to_state, at_ms)              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(address)
+        .bind(&action.action)
+        .bind(&action.by)
+        .bind(&action.reason)
+        .bind(action.payment_id.as_deref())
+        .bind(action.to.as_str())
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
+    /// The review actions taken on `address`, oldest first.
+    pub async fn review_actions(&self, address: &str) -> Result<Vec<ReviewAction>, StoreError> {
+        let rows: Vec<(String, String, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT action, by_whom, reason, payment_id, to_state FROM review_actions              WHERE address = $1 ORDER BY at_ms",
+        )
+        .bind(address)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(action, by, reason, payment_id, to)| {
+                Ok(ReviewAction {
+                    action,
+                    by,
+                    reason,
+                    payment_id,
+                    to: to.parse()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The state `address` was in when it went to manual review (where a retry resumes).
+    pub async fn state_before_review(
+        &self,
+        address: &str,
+    ) -> Result<Option<RequestState>, StoreError> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT from_state FROM transitions WHERE address = $1 AND to_state = $2              ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(address)
+        .bind(RequestState::ManualReview.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row.and_then(|(from,)| from) {
+            Some(name) => Ok(Some(name.parse()?)),
+            None => Ok(None),
+        }
     }
 
     /// The states `address` went through, in order (the audit trail).

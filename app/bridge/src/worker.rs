@@ -12,7 +12,7 @@ use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 
 use crate::crash::crash_point;
-use crate::http_provider::{HttpProvider, PayoutOrder, PayoutOutcome};
+use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
 use crate::metrics::Metrics;
 use crate::rpc_failure::RpcResultExt as _;
 use crate::settle::{self, SettleStatus, SignedSettle};
@@ -226,7 +226,7 @@ impl Worker<'_> {
                 }
                 if row.payout_attempts >= i64::from(*max_attempts) {
                     let reason = format!(
-                        "the payment provider gave no payment id in {} attempts (a timed-out attempt may still have paid: check key {})",
+                        "the payment provider gave no payment id, and no answer on whether it paid, in {} attempts: check key {}",
                         row.payout_attempts,
                         crate::http_provider::idempotency_key(&row.address)
                     );
@@ -239,27 +239,53 @@ impl Worker<'_> {
                     amount: u64::try_from(quote).context("negative quote")?,
                     currency: row.currency.clone(),
                 };
+                // Ask before paying twice: after any earlier attempt (a timeout, a crash after
+                // the call), the provider's ledger says what became of it.
+                if row.payout_attempts > 0 {
+                    match provider.lookup(&row.address).await {
+                        LookupOutcome::NotFound => {}
+                        LookupOutcome::Paid {
+                            payment_id,
+                            amount_minor_units,
+                        } if amount_minor_units == order.amount => {
+                            return self.provider_paid(row, state, payment_id).await;
+                        }
+                        LookupOutcome::Paid {
+                            payment_id,
+                            amount_minor_units,
+                        } => {
+                            let reason = format!(
+                                "the provider paid {amount_minor_units} minor units (payment {payment_id}), not the quote {}",
+                                order.amount
+                            );
+                            return self.review(row, state, &reason).await;
+                        }
+                        LookupOutcome::InProgress => {
+                            return Ok(self.payout_later(
+                                row,
+                                "the provider is still paying",
+                                true,
+                            ));
+                        }
+                        LookupOutcome::Inconclusive(reason) => {
+                            return Ok(self.payout_later(row, &reason, true));
+                        }
+                    }
+                }
+                // The attempt is counted (and the claim renewed for longer than the call's
+                // bounded timeout) before the call: a crash after it leads to a lookup first.
+                if !self
+                    .store
+                    .start_payout_attempt(&row.address, self.name, CLAIM_MS)
+                    .await?
+                {
+                    return Ok(Step::Done);
+                }
                 match provider.pay(&order).await {
                     PayoutOutcome::Paid { payment_id } => {
-                        crash_point("payout_called");
-                        let changes = Changes {
-                            payment_id: Some(payment_id),
-                            count_payout_attempt: true,
-                            ..Changes::default()
-                        };
-                        self.moved(row, state, RequestState::Paid, changes, "paid")
-                            .await
+                        self.provider_paid(row, state, payment_id).await
                     }
-                    PayoutOutcome::Retry(reason) => {
-                        tracing::warn!(address = %row.address, attempts = row.payout_attempts + 1, "payout to retry: {reason}");
-                        let backoff = 500_i64
-                            .saturating_mul(1 << row.payout_attempts.clamp(0, 7))
-                            .min(60_000);
-                        Ok(Step::Later {
-                            at_ms: now_ms().saturating_add(backoff),
-                            counted_attempt: true,
-                        })
-                    }
+                    PayoutOutcome::Retry(reason) => Ok(self.payout_later(row, &reason, false)),
                     PayoutOutcome::Refused(reason) => self.review(row, state, &reason).await,
                 }
             }
@@ -446,6 +472,36 @@ impl Worker<'_> {
             })
         } else {
             Ok(Step::Done)
+        }
+    }
+
+    /// Records the provider's payment id: the request is paid.
+    async fn provider_paid(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        payment_id: String,
+    ) -> Result<Step> {
+        crash_point("payout_called");
+        let changes = Changes {
+            payment_id: Some(payment_id),
+            ..Changes::default()
+        };
+        self.moved(row, from, RequestState::Paid, changes, "paid")
+            .await
+    }
+
+    /// Comes back to a payout later, backing off with its attempts (each call, or each
+    /// inconclusive lookup, counts towards `max_attempts`, then a person decides); `count` when
+    /// this one was not counted before the call.
+    fn payout_later(&self, row: &StoredRequest, reason: &str, count: bool) -> Step {
+        tracing::warn!(address = %row.address, attempts = row.payout_attempts, "payout to retry: {reason}");
+        let backoff = 500_i64
+            .saturating_mul(1 << row.payout_attempts.clamp(0, 7))
+            .min(60_000);
+        Step::Later {
+            at_ms: now_ms().saturating_add(backoff),
+            counted_attempt: count,
         }
     }
 

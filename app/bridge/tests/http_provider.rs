@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use allot_bridge::http_provider::{HttpProvider, PayoutOrder, PayoutOutcome, idempotency_key};
+use allot_bridge::http_provider::{
+    HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome, idempotency_key,
+};
 use allot_bridge::test_support::provider::TestProvider;
 
 fn order(request: &str, amount: u64) -> PayoutOrder {
@@ -109,4 +111,59 @@ async fn an_unreachable_provider_is_retried() {
         matches!(&outcome, PayoutOutcome::Retry(reason) if reason.contains("cannot reach")),
         "{outcome:?}"
     );
+}
+
+#[tokio::test]
+async fn the_lookup_finds_a_payment_the_provider_no_longer_deduplicates() {
+    let provider = TestProvider::start().await.unwrap();
+    let http = adapter(&provider).await;
+    assert_eq!(http.lookup("ReqA").await, LookupOutcome::NotFound);
+    let PayoutOutcome::Paid { payment_id } = http.pay(&order("ReqA", 2_500)).await else {
+        panic!("not paid")
+    };
+    // The provider forgets its idempotency keys: a blind second call would pay again...
+    provider.forget_keys_after(Duration::ZERO);
+    assert_eq!(
+        http.lookup("ReqA").await,
+        LookupOutcome::Paid {
+            payment_id: payment_id.clone(),
+            amount_minor_units: 2_500
+        },
+        "...but its ledger still knows the payment under the key"
+    );
+    let again = http.pay(&order("ReqA", 2_500)).await;
+    assert!(matches!(again, PayoutOutcome::Paid { payment_id: ref id } if *id != payment_id));
+    assert_eq!(provider.payments().len(), 2, "what the lookup prevents");
+    assert_eq!(
+        provider.lookups(),
+        vec![idempotency_key("ReqA"), idempotency_key("ReqA")]
+    );
+}
+
+#[tokio::test]
+async fn an_in_progress_answer_is_retried_not_refused() {
+    let provider = TestProvider::start().await.unwrap();
+    let http = adapter(&provider).await;
+    provider.busy_next(1);
+    assert!(matches!(
+        http.pay(&order("ReqA", 2_500)).await,
+        PayoutOutcome::Retry(reason) if reason.contains("409")
+    ));
+    assert!(provider.payments().is_empty());
+    assert!(matches!(
+        http.pay(&order("ReqA", 2_500)).await,
+        PayoutOutcome::Paid { .. }
+    ));
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_gives_an_inconclusive_lookup() {
+    let provider = TestProvider::start().await.unwrap();
+    let http = adapter(&provider).await;
+    drop(provider);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(matches!(
+        http.lookup("ReqA").await,
+        LookupOutcome::Inconclusive(_)
+    ));
 }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use allot_bridge::state::RequestState;
-use allot_bridge::store::{Changes, Cursor, NewRequest, Store};
+use allot_bridge::store::{Changes, Cursor, NewRequest, ReviewAction, Store};
 use allot_bridge::test_support::postgres::TestPostgres;
 
 fn request(n: u32) -> NewRequest {
@@ -267,6 +267,104 @@ async fn concurrent_claims_never_overlap(store: &Store) {
     assert_eq!(distinct.len(), 40);
 }
 
+/// Moves `address` (claimed by `w1`) along `path`, ending in manual review with `reason`.
+async fn to_review(store: &Store, address: &str, path: &[RequestState], reason: &str) {
+    for pair in path.windows(2) {
+        assert!(
+            store
+                .transition(address, "w1", pair[0], pair[1], Changes::default(), 60_000)
+                .await
+                .unwrap()
+        );
+    }
+    let last = *path.last().unwrap();
+    let changes = Changes {
+        review_reason: Some(reason.into()),
+        ..Changes::default()
+    };
+    assert!(
+        store
+            .transition(
+                address,
+                "w1",
+                last,
+                RequestState::ManualReview,
+                changes,
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_person_takes_a_request_out_of_review_and_is_audited(store: &Store) {
+    use RequestState::*;
+    store.insert_found(&[request(1)], "w1").await.unwrap();
+    store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    let address = "Request0001";
+    to_review(store, address, &[Discovered, Quoted, PayoutPending], "").await;
+    assert_eq!(
+        store.state_before_review(address).await.unwrap(),
+        Some(PayoutPending)
+    );
+    // The worker had failed attempts; the review leaves one, so the provider is asked first.
+    count_attempts(store, address, 3).await;
+    let retry = ReviewAction {
+        action: "retry".into(),
+        by: "alice".into(),
+        reason: "provider fixed the payee".into(),
+        payment_id: None,
+        to: PayoutPending,
+    };
+    assert!(store.apply_review(address, &retry).await.unwrap());
+    let row = store.request(address).await.unwrap().unwrap();
+    assert_eq!(row.state().unwrap(), PayoutPending);
+    assert_eq!(row.payout_attempts, 1);
+    assert_eq!(row.claimed_by, None, "any worker may take it");
+    // Not in review any more: a second action changes nothing.
+    assert!(!store.apply_review(address, &retry).await.unwrap());
+
+    store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    to_review(store, address, &[PayoutPending], "no answer").await;
+    let paid = ReviewAction {
+        action: "mark_paid".into(),
+        by: "bob".into(),
+        reason: "found in the provider's dashboard".into(),
+        payment_id: Some("pay_9".into()),
+        to: Paid,
+    };
+    assert!(store.apply_review(address, &paid).await.unwrap());
+    let row = store.request(address).await.unwrap().unwrap();
+    assert_eq!(
+        (row.state().unwrap(), row.payment_id.as_deref()),
+        (Paid, Some("pay_9"))
+    );
+    assert_eq!(
+        store.review_actions(address).await.unwrap(),
+        vec![retry, paid]
+    );
+    assert_eq!(
+        store.history(address).await.unwrap(),
+        [
+            Discovered,
+            Quoted,
+            PayoutPending,
+            ManualReview,
+            PayoutPending,
+            ManualReview,
+            Paid
+        ]
+    );
+}
+
+/// Counts `n` provider attempts on `address` (claimed by `w1`, in manual review: claimed again
+/// for the count, as a worker's attempts were).
+async fn count_attempts(store: &Store, address: &str, n: u32) {
+    for _ in 0..n {
+        store.defer(address, "w1", 0, true).await.unwrap();
+    }
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -299,6 +397,7 @@ on_both_databases!(
     an_expired_claim_passes_to_another_worker,
     one_ingester_holds_the_lease,
     concurrent_claims_never_overlap,
+    a_person_takes_a_request_out_of_review_and_is_audited,
 );
 
 #[tokio::test]

@@ -9,6 +9,6 @@ mod common;
 async fn on_postgres_http_payouts_are_made_once_though_the_bridge_is_killed_at_every_transition() {
     let postgres = TestPostgres::start().expect("a PostgreSQL server");
     let database = postgres.database().await.unwrap();
-    common::http_crash_scenario::killed_at_every_transition(44_899, 44_950, Some(database.url))
-        .await;
+    let market = common::bridge_harness::Market::open(44_899, 44_950, 3, false).await;
+    common::http_crash_scenario::killed_at_every_transition(&market, Some(database.url)).await;
 }

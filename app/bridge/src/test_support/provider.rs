@@ -1,6 +1,8 @@
 //! A small payment provider over real HTTP, as the bridge's HTTP adapter expects one: `POST
 //! /payouts` with an `Idempotency-Key` executes a payment once per key and answers every repeat
-//! with the first payment. It records every call, and fails or times out on command.
+//! with the first payment (until it forgets the key, as real providers do after a while), and
+//! `GET /payouts/{key}` answers from its payment ledger, which it never forgets. It records
+//! every call, and fails, times out, or answers 409 on command.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -8,9 +10,9 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::json;
 
 use crate::http_provider::{IDEMPOTENCY_HEADER, PayoutOrder};
@@ -33,15 +35,21 @@ pub struct Payment {
     pub key: String,
     /// What was paid.
     pub order: PayoutOrder,
+    /// When it was executed.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
 struct Ledger {
     calls: Vec<ProviderCall>,
+    lookups: Vec<String>,
     payments: Vec<Payment>,
     fail_next: u32,
     slow_next: u32,
+    busy_next: u32,
     refuse_users: Vec<String>,
+    /// Idempotency keys are honoured only this long after their payment (None: forever).
+    key_memory: Option<Duration>,
 }
 
 /// The provider, listening on a local port until dropped.
@@ -61,6 +69,7 @@ impl TestProvider {
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let app = Router::new()
             .route("/payouts", post(payout))
+            .route("/payouts/{key}", get(lookup))
             .with_state(ledger.clone());
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -83,6 +92,31 @@ impl TestProvider {
     /// without knowing it was paid).
     pub fn slow_next(&self, n: u32) {
         self.ledger.lock().expect("ledger").slow_next = n;
+    }
+
+    /// The next `n` calls answer 409 "in progress" without paying.
+    pub fn busy_next(&self, n: u32) {
+        self.ledger.lock().expect("ledger").busy_next = n;
+    }
+
+    /// Idempotency keys are forgotten `after` their payment: a repeated call then pays again
+    /// (the lookup still finds the payment in the ledger).
+    pub fn forget_keys_after(&self, after: Duration) {
+        self.ledger.lock().expect("ledger").key_memory = Some(after);
+    }
+
+    /// Every key looked up with `GET /payouts/{key}`.
+    pub fn lookups(&self) -> Vec<String> {
+        self.ledger.lock().expect("ledger").lookups.clone()
+    }
+
+    /// Payouts to `user` are accepted again (after [`Self::refuse_user`]).
+    pub fn accept_user(&self, user: &str) {
+        self.ledger
+            .lock()
+            .expect("ledger")
+            .refuse_users
+            .retain(|refused| refused != user);
     }
 
     /// Payouts to `user` are refused with 422.
@@ -140,13 +174,26 @@ async fn payout(
                 Json(json!({"error": "provider unavailable"})),
             );
         }
+        if ledger.busy_next > 0 {
+            ledger.busy_next -= 1;
+            return (
+                StatusCode::CONFLICT,
+                Json(json!({"error": "a payout with this key is in progress"})),
+            );
+        }
         if ledger.refuse_users.contains(&order.user) {
             return (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Json(json!({"error": "payee account closed"})),
             );
         }
-        let answer = match ledger.payments.iter().find(|p| p.key == key) {
+        let memory = ledger.key_memory;
+        let remembered = ledger
+            .payments
+            .iter()
+            .rev()
+            .find(|p| p.key == key && memory.is_none_or(|m| p.at.elapsed() < m));
+        let answer = match remembered {
             Some(first) if first.order != order => {
                 return (
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -160,6 +207,7 @@ async fn payout(
                     payment_id: payment_id.clone(),
                     key,
                     order,
+                    at: std::time::Instant::now(),
                 });
                 (StatusCode::CREATED, payment_id)
             }
@@ -174,4 +222,27 @@ async fn payout(
         tokio::time::sleep(SLOW_ANSWER).await;
     }
     (answer.0, Json(json!({"payment_id": answer.1})))
+}
+
+/// `GET /payouts/{key}`: the ledger's latest payment under `key`, or 404.
+async fn lookup(
+    State(ledger): State<Arc<Mutex<Ledger>>>,
+    Path(key): Path<String>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let mut ledger = ledger.lock().expect("ledger");
+    ledger.lookups.push(key.clone());
+    match ledger.payments.iter().rev().find(|p| p.key == key) {
+        Some(payment) => (
+            StatusCode::OK,
+            Json(json!({
+                "payment_id": payment.payment_id,
+                "status": "paid",
+                "amount": payment.order.amount,
+            })),
+        ),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no payout under this key"})),
+        ),
+    }
 }

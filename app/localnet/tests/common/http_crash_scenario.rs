@@ -23,15 +23,13 @@ use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_sdk::transaction::Transaction;
 use solana_signer::Signer;
 
-/// Runs the scenario on a validator at `rpc_port`, storing in PostgreSQL at `postgres_url`
-/// (SQLite in a temporary directory when `None`).
-pub async fn killed_at_every_transition(
-    rpc_port: u16,
-    faucet_port: u16,
-    postgres_url: Option<String>,
-) {
-    let market = Market::open(rpc_port, faucet_port, 3, false).await;
+/// Runs the scenario on `market` (users 0–2), storing in PostgreSQL at `postgres_url` (SQLite
+/// in the market's directory when `None`).
+pub async fn killed_at_every_transition(market: &Market, postgres_url: Option<String>) {
     let provider = TestProvider::start().await.unwrap();
+    // A provider that forgets idempotency keys at once: a blind second call would pay twice, so
+    // exactly once rests on the bridge asking its ledger (GET /payouts/{key}) first.
+    provider.forget_keys_after(std::time::Duration::ZERO);
     let (first, first_quote) = market.request(0, 8).await;
     let (second, second_quote) = market.request(1, 6).await;
 
@@ -132,13 +130,23 @@ pub async fn killed_at_every_transition(
             payout_reference(&payment.payment_id)
         );
     }
-    // The kill between the provider's answer and storing it made the bridge ask again: the
-    // provider answered with the first payment.
+    // The kill between the provider's answer and storing it made the bridge ask what became of
+    // that call (the lookup found the payment) instead of calling again: one call per payment.
     let calls = provider.calls();
+    assert_eq!(calls.len(), payments.len(), "no second call: {calls:?}");
+    let lookups = provider.lookups();
     assert!(
-        calls.len() > payments.len(),
-        "a payout was asked for again after the crash: {calls:?}"
+        lookups.iter().any(|key| paid.contains_key(key)),
+        "the restarted bridge looked the crashed payout up: {lookups:?}"
     );
+    // Each request was locked on chain before it was paid.
+    for request in [first, second] {
+        let on_chain: ExchangeRequest = accounts::fetch(&market.chain, request)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(on_chain.locked_at > 0, "{request} was paid without a lock");
+    }
 
     let (health, _) = scrape(metrics_port, "/healthz").await;
     assert_eq!(health, 200);

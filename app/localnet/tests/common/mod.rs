@@ -219,3 +219,4 @@ pub async fn allot(
 
 pub mod bridge_harness;
 pub mod http_crash_scenario;
+pub mod review_scenario;

@@ -1,0 +1,281 @@
+//! `allot-bridge review …`: what a person does with a request the bridge stopped for them.
+//! Every action names who took it and why, and is recorded with the state change in one
+//! database transaction (`review_actions`, `transitions`).
+//!
+//! - `retry`: back to the state it stopped in; a request with provider attempts asks the
+//!   provider what became of them before any new call.
+//! - `mark-paid --payment-id`: the person found the payment at the provider; the bridge settles
+//!   it on chain with that reference.
+//! - `reject --code`: sends `exchange_reject` on chain (the units go back to the user), then
+//!   closes the row; refused when a payment is recorded (settle it instead).
+
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_client::accounts;
+use allot_client::rpc_chain::RpcChain;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result, bail, ensure};
+use clap::Subcommand;
+use serde_json::json;
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::signature::{Signer, read_keypair_file};
+use solana_sdk::transaction::Transaction;
+
+use crate::config::Settings;
+use crate::state::RequestState;
+use crate::store::{ReviewAction, Store, StoredRequest};
+
+/// Review subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// List the requests waiting for a person, with why.
+    List {
+        /// One JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One request: its row, its state history and the review actions taken on it.
+    Show {
+        /// The ExchangeRequest account address.
+        #[arg(long)]
+        request: String,
+    },
+    /// Resume the request where it stopped (after fixing the cause).
+    Retry {
+        #[command(flatten)]
+        who: Reviewer,
+    },
+    /// Record the provider's payment found for the request; the bridge then settles it.
+    MarkPaid {
+        #[command(flatten)]
+        who: Reviewer,
+        /// The provider's payment id (recorded on chain as the payout reference's preimage).
+        #[arg(long)]
+        payment_id: String,
+    },
+    /// Reject the request on chain (units back to the user) and close it.
+    Reject {
+        #[command(flatten)]
+        who: Reviewer,
+        /// The reject reason code recorded on chain.
+        #[arg(long)]
+        code: u16,
+    },
+}
+
+/// Which request, who acts and why (every action is audited).
+#[derive(Debug, clap::Args)]
+pub struct Reviewer {
+    /// The ExchangeRequest account address.
+    #[arg(long)]
+    pub request: String,
+    /// Who takes the action (a person's name or handle).
+    #[arg(long, env = "ALLOT_BRIDGE_REVIEWER")]
+    pub by: String,
+    /// Why.
+    #[arg(long)]
+    pub reason: String,
+}
+
+/// Runs a review subcommand; returns what to print.
+pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> Result<String> {
+    match command {
+        ReviewCommand::List { json } => list(store, json).await,
+        ReviewCommand::Show { request } => show(store, &request).await,
+        ReviewCommand::Retry { who } => {
+            let row = in_review(store, &who).await?;
+            let to = store
+                .state_before_review(&row.address)
+                .await?
+                .context("the request's history does not say where it stopped")?;
+            ensure!(
+                to.review_may_lead_to(),
+                "request {} stopped in {to}, which a retry cannot resume",
+                row.address
+            );
+            act(store, &who, "retry", to, None).await
+        }
+        ReviewCommand::MarkPaid { who, payment_id } => {
+            ensure!(!payment_id.trim().is_empty(), "--payment-id is empty");
+            let row = in_review(store, &who).await?;
+            if let Some(recorded) = &row.payment_id {
+                ensure!(
+                    *recorded == payment_id,
+                    "request {} already records payment {recorded}",
+                    row.address
+                );
+            }
+            act(
+                store,
+                &who,
+                "mark_paid",
+                RequestState::Paid,
+                Some(payment_id),
+            )
+            .await
+        }
+        ReviewCommand::Reject { who, code } => {
+            let row = in_review(store, &who).await?;
+            if let Some(payment) = &row.payment_id {
+                bail!(
+                    "request {} records payment {payment}: settle it (retry) instead of rejecting",
+                    row.address
+                );
+            }
+            reject_on_chain(settings, &row, code).await?;
+            act(store, &who, "reject", RequestState::Withdrawn, None).await
+        }
+    }
+}
+
+/// The request of `who`, checked to be in manual review.
+async fn in_review(store: &Store, who: &Reviewer) -> Result<StoredRequest> {
+    ensure!(!who.by.trim().is_empty(), "--by is empty");
+    ensure!(!who.reason.trim().is_empty(), "--reason is empty");
+    let row = store
+        .request(&who.request)
+        .await?
+        .with_context(|| format!("the bridge has no request {}", who.request))?;
+    ensure!(
+        row.state()? == RequestState::ManualReview,
+        "request {} is {}, not in manual review",
+        row.address,
+        row.state_name
+    );
+    Ok(row)
+}
+
+/// Records the action and the state change.
+async fn act(
+    store: &Store,
+    who: &Reviewer,
+    action: &str,
+    to: RequestState,
+    payment_id: Option<String>,
+) -> Result<String> {
+    let recorded = ReviewAction {
+        action: action.into(),
+        by: who.by.trim().into(),
+        reason: who.reason.trim().into(),
+        payment_id,
+        to,
+    };
+    ensure!(
+        store.apply_review(&who.request, &recorded).await?,
+        "request {} left manual review meanwhile",
+        who.request
+    );
+    Ok(format!(
+        "request {}: {action} by {} -> {to}",
+        who.request, recorded.by
+    ))
+}
+
+/// Sends `exchange_reject` for `row` with the settlement authority and waits for it.
+async fn reject_on_chain(settings: &Settings, row: &StoredRequest, code: u16) -> Result<()> {
+    let authority = read_keypair_file(&settings.settlement_keypair).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot read the settlement keypair {}: {error}",
+            settings.settlement_keypair.display()
+        )
+    })?;
+    let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
+    let address: Pubkey = row.address.parse().context("stored address")?;
+    let request: ExchangeRequest = accounts::fetch(&chain, address)
+        .await?
+        .with_context(|| format!("request {address} is not on chain"))?;
+    ensure!(
+        matches!(
+            request.status,
+            RequestStatus::Pending | RequestStatus::Locked
+        ),
+        "request {address} is {:?} on chain: nothing to reject",
+        request.status
+    );
+    let reject = allot_client::instructions::exchange_reject(
+        &authority.pubkey(),
+        &request.pool,
+        request.id,
+        &request.user,
+        code,
+    );
+    let blockhash = chain.client().get_latest_blockhash().await?;
+    let transaction = Transaction::new_signed_with_payer(
+        &[reject],
+        Some(&authority.pubkey()),
+        &[&authority],
+        blockhash,
+    );
+    chain
+        .client()
+        .send_and_confirm_transaction(&transaction)
+        .await
+        .with_context(|| format!("exchange_reject of {address}"))?;
+    Ok(())
+}
+
+/// The requests in manual review.
+async fn list(store: &Store, json: bool) -> Result<String> {
+    let waiting: Vec<StoredRequest> = store
+        .requests()
+        .await?
+        .into_iter()
+        .filter(|r| r.state().is_ok_and(|s| s == RequestState::ManualReview))
+        .collect();
+    if json {
+        let listed: Vec<_> = waiting
+            .iter()
+            .map(|r| {
+                json!({
+                    "address": r.address, "pool": r.pool, "id": r.request_id,
+                    "user": r.user_key, "quote": r.quote, "currency": r.currency,
+                    "payment_id": r.payment_id, "payout_attempts": r.payout_attempts,
+                    "review_reason": r.review_reason,
+                })
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&json!({ "review": listed }))?);
+    }
+    let mut lines: Vec<String> = waiting
+        .iter()
+        .map(|r| {
+            format!(
+                "{} (request {} of pool {}): {}",
+                r.address,
+                r.request_id,
+                r.pool,
+                r.review_reason.as_deref().unwrap_or("no reason recorded")
+            )
+        })
+        .collect();
+    lines.push(format!("{} requests wait for a person", waiting.len()));
+    Ok(lines.join("\n"))
+}
+
+/// One request's row, history and review actions, as JSON.
+async fn show(store: &Store, address: &str) -> Result<String> {
+    let row = store
+        .request(address)
+        .await?
+        .with_context(|| format!("the bridge has no request {address}"))?;
+    let history: Vec<&str> = store
+        .history(address)
+        .await?
+        .into_iter()
+        .map(RequestState::as_str)
+        .collect();
+    let actions: Vec<_> = store
+        .review_actions(address)
+        .await?
+        .into_iter()
+        .map(|a| {
+            json!({"action": a.action, "by": a.by, "reason": a.reason,
+                   "payment_id": a.payment_id, "to": a.to.as_str()})
+        })
+        .collect();
+    Ok(serde_json::to_string_pretty(&json!({
+        "address": row.address, "pool": row.pool, "id": row.request_id, "user": row.user_key,
+        "state": row.state_name, "quote": row.quote, "currency": row.currency,
+        "payment_id": row.payment_id, "payout_attempts": row.payout_attempts,
+        "review_reason": row.review_reason, "history": history, "review_actions": actions,
+    }))?)
+}

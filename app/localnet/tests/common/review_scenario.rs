@@ -1,0 +1,201 @@
+//! Manual review, end to end: the provider refuses three payouts, the bridge (a separate
+//! process) stops them for a person, and a person resolves each with `allot-bridge review`:
+//! `retry` (the provider was fixed: paid once, after a lookup), `mark-paid` (paid by hand: settled
+//! with that reference, no provider call) and `reject` (units back on chain). Every action is
+//! audited with who and why.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::bridge_harness::{Bridge, Market};
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_bridge::http_provider::idempotency_key;
+use allot_bridge::settle::payout_reference;
+use allot_bridge::state::RequestState;
+use allot_bridge::store::Store;
+use allot_bridge::test_support::provider::TestProvider;
+use allot_client::accounts;
+use anchor_lang::prelude::Pubkey;
+
+/// Runs `allot-bridge --config <config> review <args>`; returns its stdout, or panics with its
+/// stderr.
+fn review(config: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
+        .arg("--config")
+        .arg(config)
+        .arg("review")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "review {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The request at `address` on chain.
+async fn on_chain(market: &Market, address: Pubkey) -> ExchangeRequest {
+    accounts::fetch(&market.chain, address)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Runs the review scenario with users 3 and 4 of `market`.
+pub async fn review_commands(market: &Market) {
+    let provider = TestProvider::start().await.unwrap();
+    let (user3, user4) = (market.users[3].1.key, market.users[4].1.key);
+    provider.refuse_user(&user3.to_string());
+    provider.refuse_user(&user4.to_string());
+    let (retried, retried_quote) = market.request(3, 4).await;
+    let (marked, _) = market.request(3, 1).await;
+    let (rejected, _) = market.request(4, 2).await;
+
+    let database = format!("sqlite://{}", market.dir.path().join("review.db").display());
+    let payout = format!(
+        "[payout]\nkind = \"http\"\nurl = \"{}\"\ntimeout_ms = 1000\n",
+        provider.url
+    );
+    let (config, _) = market.bridge_config("reviewed", &database, &payout, 300, &market.ws_url);
+    let mut bridge = vec![Bridge::spawn(&config, None)];
+
+    // The bridge stops all three for a person, saying why.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let listed = loop {
+        let listed: serde_json::Value =
+            serde_json::from_str(&review(&config, &["list", "--json"])).unwrap();
+        if listed["review"].as_array().unwrap().len() == 3 {
+            break listed;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all in review: {listed}\n{}",
+            bridge[0].log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    for row in listed["review"].as_array().unwrap() {
+        let reason = row["review_reason"].as_str().unwrap();
+        assert!(reason.contains("422"), "{reason}");
+    }
+    assert!(provider.payments().is_empty());
+
+    // retry: the payee is fixed at the provider.
+    provider.accept_user(&user3.to_string());
+    let retried_text = retried.to_string();
+    let said = review(
+        &config,
+        &[
+            "retry",
+            "--request",
+            &retried_text,
+            "--by",
+            "alice",
+            "--reason",
+            "payee reopened",
+        ],
+    );
+    assert!(said.contains("retry by alice -> payout_pending"), "{said}");
+    // mark-paid: the operator paid by hand.
+    let marked_text = marked.to_string();
+    review(
+        &config,
+        &[
+            "mark-paid",
+            "--request",
+            &marked_text,
+            "--payment-id",
+            "ext-77",
+            "--by",
+            "bob",
+            "--reason",
+            "paid by bank transfer",
+        ],
+    );
+    // reject: the payee is gone; the units go back on chain.
+    let rejected_text = rejected.to_string();
+    review(
+        &config,
+        &[
+            "reject",
+            "--request",
+            &rejected_text,
+            "--code",
+            "9",
+            "--by",
+            "carol",
+            "--reason",
+            "payee closed",
+        ],
+    );
+    let gone = on_chain(market, rejected).await;
+    assert_eq!(
+        (gone.status, gone.reject_reason),
+        (RequestStatus::Rejected, 9)
+    );
+
+    market.wait_settled(&[retried, marked], &mut bridge).await;
+    // The retried request was paid once, after the bridge asked the provider's ledger first.
+    let payments = provider.payments();
+    assert_eq!(payments.len(), 1, "{payments:?}");
+    assert_eq!(payments[0].key, idempotency_key(&retried_text));
+    assert_eq!(payments[0].order.amount, retried_quote);
+    assert!(provider.lookups().contains(&idempotency_key(&retried_text)));
+    // The hand-paid request is settled with its reference, without a provider call.
+    assert_eq!(
+        on_chain(market, marked).await.payout_reference,
+        payout_reference("ext-77")
+    );
+    assert!(
+        provider
+            .calls()
+            .iter()
+            .filter(|c| c.key == idempotency_key(&marked_text))
+            .count()
+            == 1,
+        "only the refused call"
+    );
+
+    // Each action is audited: who, why, where it went.
+    let shown: serde_json::Value =
+        serde_json::from_str(&review(&config, &["show", "--request", &marked_text])).unwrap();
+    assert_eq!(shown["review_actions"][0]["action"], "mark_paid");
+    assert_eq!(shown["review_actions"][0]["by"], "bob");
+    assert_eq!(
+        shown["review_actions"][0]["reason"],
+        "paid by bank transfer"
+    );
+    assert_eq!(shown["review_actions"][0]["payment_id"], "ext-77");
+    // The rows end settled and withdrawn (settled once the settle is finalized).
+    let store = Store::open(&database).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let states: Vec<_> = [&retried_text, &marked_text, &rejected_text]
+            .iter()
+            .map(|address| async { store.request(address).await.unwrap().unwrap() })
+            .collect();
+        let mut rows = Vec::new();
+        for row in states {
+            rows.push(row.await.state().unwrap());
+        }
+        if rows
+            == [
+                RequestState::Settled,
+                RequestState::Settled,
+                RequestState::Withdrawn,
+            ]
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "rows: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let listed: serde_json::Value =
+        serde_json::from_str(&review(&config, &["list", "--json"])).unwrap();
+    assert!(listed["review"].as_array().unwrap().is_empty());
+    let stopped = bridge.pop().unwrap().stop().await;
+    assert!(stopped.success());
+}
