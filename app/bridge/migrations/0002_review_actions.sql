@@ -1,6 +1,8 @@
 -- What people did with requests in manual review: who, when, why, and the state it went to.
 CREATE TABLE review_actions (
     address TEXT NOT NULL,
+    -- 0 for the first action on the address, then 1, 2, …
+    seq BIGINT NOT NULL,
     -- retry | mark_paid | reject
     action TEXT NOT NULL,
     by_whom TEXT NOT NULL,
@@ -10,4 +12,4 @@ CREATE TABLE review_actions (
     to_state TEXT NOT NULL,
     at_ms BIGINT NOT NULL
 );
-CREATE INDEX review_actions_by_address ON review_actions (address, at_ms);
+CREATE UNIQUE INDEX review_actions_by_address ON review_actions (address, seq);

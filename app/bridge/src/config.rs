@@ -21,10 +21,12 @@ pub struct BridgeConfig {
     pub program_id: Option<String>,
     /// The pools whose requests this bridge pays (base58).
     pub pools: Vec<String>,
-    /// The settlement authority's keypair file (signs settle transactions).
-    pub settlement_keypair: PathBuf,
-    /// `sqlite://path/bridge.db` (default store) or `postgres://…` (several workers).
-    pub database_url: String,
+    /// The settlement authority's keypair file (signs settle transactions); the environment
+    /// variable `ALLOT_BRIDGE_SETTLEMENT_KEYPAIR` overrides it.
+    pub settlement_keypair: Option<PathBuf>,
+    /// `sqlite://path/bridge.db` (default store) or `postgres://…` (several workers); the
+    /// environment variable `ALLOT_BRIDGE_DATABASE_URL` overrides it (keep passwords out of files).
+    pub database_url: Option<String>,
     /// This worker's name in claims and leases (default: `<host>-<pid>`). Keep it stable across
     /// restarts so a restarted worker resumes its own claims at once.
     pub worker_name: Option<String>,
@@ -44,7 +46,7 @@ pub struct BridgeConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PayoutConfig {
-    /// The pool's stablecoin, moved from the settlement authority's treasury inside the settle
+    /// The request's frozen payout mint, moved from the settlement authority's treasury inside the settle
     /// transaction (atomic).
     Onchain {
         /// The treasury token account (default: the settlement authority's associated account).
@@ -61,6 +63,20 @@ pub enum PayoutConfig {
         /// Bearer token sent as `Authorization`, read from this environment variable.
         token_env: Option<String>,
     },
+}
+
+/// Overrides `settlement_keypair` (a path), so deployments keep secrets out of the file.
+pub const SETTLEMENT_KEYPAIR_ENV: &str = "ALLOT_BRIDGE_SETTLEMENT_KEYPAIR";
+/// Overrides `database_url` (which may carry a password).
+pub const DATABASE_URL_ENV: &str = "ALLOT_BRIDGE_DATABASE_URL";
+
+/// `variable` when set and not empty, else the file's `value` for `field`; one of them is needed.
+fn from_env_or(variable: &str, value: Option<String>, field: &str) -> Result<String> {
+    match std::env::var(variable) {
+        Ok(set) if !set.trim().is_empty() => Ok(set),
+        _ => value
+            .with_context(|| format!("{field} is missing: set it in the file or in {variable}")),
+    }
 }
 
 /// The longest a provider call may take: half of a worker's claim on a request.
@@ -218,8 +234,13 @@ impl Settings {
             rpc_url: config.rpc_url,
             ws_url,
             pools,
-            settlement_keypair: config.settlement_keypair,
-            database_url: config.database_url,
+            settlement_keypair: from_env_or(
+                SETTLEMENT_KEYPAIR_ENV,
+                config.settlement_keypair.map(|p| p.display().to_string()),
+                "settlement_keypair",
+            )?
+            .into(),
+            database_url: from_env_or(DATABASE_URL_ENV, config.database_url, "database_url")?,
             worker: config.worker_name.unwrap_or_else(default_worker_name),
             metrics_addr: config
                 .metrics_addr

@@ -55,6 +55,27 @@ pub enum LookupOutcome {
     Inconclusive(String),
 }
 
+impl LookupOutcome {
+    /// Its `result` label in `allot_bridge_payout_outcomes_total`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Paid { .. } => "lookup_paid",
+            Self::NotFound => "lookup_not_found",
+            Self::InProgress => "lookup_in_progress",
+            Self::Inconclusive(_) => "lookup_inconclusive",
+        }
+    }
+}
+
+/// The provider's "never accepted a payout under this key" (`404`), naming the key.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct NotFound {
+    /// The key looked up.
+    pub key: String,
+    /// `not_found`.
+    pub status: String,
+}
+
 /// The provider's record of a payout, as `GET {url}/payouts/{key}` answers it.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct PayoutRecord {
@@ -81,12 +102,24 @@ pub enum PayoutOutcome {
     Refused(String),
 }
 
+impl PayoutOutcome {
+    /// Its `result` label in `allot_bridge_payout_outcomes_total`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Paid { .. } => "paid",
+            Self::Retry(_) => "retry",
+            Self::Refused(_) => "refused",
+        }
+    }
+}
+
 /// A payment provider over HTTP.
 #[derive(Clone, Debug)]
 pub struct HttpProvider {
     client: reqwest::Client,
     payouts: reqwest::Url,
     token: Option<String>,
+    timeout: Duration,
 }
 
 impl HttpProvider {
@@ -104,7 +137,13 @@ impl HttpProvider {
             client,
             payouts,
             token,
+            timeout,
         })
+    }
+
+    /// The bound on each call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Asks the provider what became of the payout of the ExchangeRequest `request` (its
@@ -129,7 +168,18 @@ impl HttpProvider {
         let status = response.status();
         let body = response.text().await.unwrap_or_default();
         if status == StatusCode::NOT_FOUND {
-            return LookupOutcome::NotFound;
+            // Only the provider's own "no such payout" counts, naming the key: a proxy's or a
+            // router's 404 says nothing about payments.
+            let key = idempotency_key(request);
+            return match serde_json::from_str::<NotFound>(&body) {
+                Ok(answer) if answer.status == "not_found" && answer.key == key => {
+                    LookupOutcome::NotFound
+                }
+                _ => LookupOutcome::Inconclusive(format!(
+                    "a 404 that is not the provider's answer for key {key}: {}",
+                    excerpt(&body)
+                )),
+            };
         }
         if !status.is_success() {
             return LookupOutcome::Inconclusive(format!(

@@ -103,7 +103,8 @@ impl Ingester<'_> {
         Ok(report)
     }
 
-    /// Lists pending requests of every pool on chain and stores the ones the history missed.
+    /// Lists open (pending or locked) requests of every pool on chain and stores the ones the
+    /// history missed.
     pub async fn reconcile(&self) -> Result<usize> {
         let slot = self.metrics.counted(
             self.chain
@@ -118,11 +119,9 @@ impl Ingester<'_> {
             let pending = accounts::open_requests(self.chain, pool)
                 .await
                 .map_err(|error| self.metrics.failed_call("getProgramAccounts", error))?;
-            let currency = match accounts::fetch::<allot::state::Pool>(self.chain, *pool).await {
-                Ok(Some(state)) => String::from_utf8_lossy(&state.exchange.currency).into_owned(),
-                _ => String::from("???"),
-            };
             for (address, request) in pending {
+                // The request's own currency, frozen when the user signed (never the pool's now).
+                let currency = String::from_utf8_lossy(&request.currency).into_owned();
                 match stored_request(
                     address,
                     request.pool,

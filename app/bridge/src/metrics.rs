@@ -1,4 +1,4 @@
-//! Prometheus metrics and the `/metrics` and `/healthz` endpoints.
+//! Prometheus metrics and the `/metrics`, `/livez` and `/readyz` (alias `/healthz`) endpoints.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +37,12 @@ pub struct Metrics {
     pub log_truncations: IntCounter,
     /// Seconds from discovery to settlement.
     pub payout_latency: Histogram,
+    /// Provider answers by result (`paid`, `retry`, `refused`, and `lookup_*` for lookups).
+    pub payout_outcomes: IntCounterVec,
+    /// Seconds since the oldest request that is not final was discovered (0: none open).
+    pub oldest_open_age_seconds: IntGauge,
+    /// Lamports the settlement authority (the fee payer of locks and settlements) holds.
+    pub fee_payer_lamports: IntGauge,
     /// When the last full pass ended (unix ms), for `/healthz`.
     last_pass_ms: AtomicI64,
     /// How old the last pass may be before `/healthz` fails.
@@ -93,6 +99,24 @@ impl Metrics {
             .buckets(vec![1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 7200.0]),
         )
         .expect("valid metric");
+        let payout_outcomes = IntCounterVec::new(
+            Opts::new(
+                "allot_bridge_payout_outcomes_total",
+                "Payment provider answers by result",
+            ),
+            &["result"],
+        )
+        .expect("valid metric");
+        let oldest_open_age_seconds = IntGauge::new(
+            "allot_bridge_oldest_open_request_age_seconds",
+            "Seconds since the oldest request that is not final was discovered",
+        )
+        .expect("valid metric");
+        let fee_payer_lamports = IntGauge::new(
+            "allot_bridge_fee_payer_lamports",
+            "Lamports of the settlement authority, which pays for locks and settlements",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(cursor_lag_slots.clone()),
@@ -102,6 +126,9 @@ impl Metrics {
             Box::new(skipped_transactions.clone()),
             Box::new(log_truncations.clone()),
             Box::new(payout_latency.clone()),
+            Box::new(payout_outcomes.clone()),
+            Box::new(oldest_open_age_seconds.clone()),
+            Box::new(fee_payer_lamports.clone()),
         ] {
             registry
                 .register(collector)
@@ -120,6 +147,9 @@ impl Metrics {
             skipped_transactions,
             log_truncations,
             payout_latency,
+            payout_outcomes,
+            oldest_open_age_seconds,
+            fee_payer_lamports,
             last_pass_ms: AtomicI64::new(now_ms()),
             stale_after,
         })
@@ -166,7 +196,7 @@ impl Metrics {
     }
 }
 
-/// Serves `/metrics` and `/healthz` on `addr` until `shutdown` resolves.
+/// Serves `/metrics`, `/livez`, `/readyz` and `/healthz` on `addr` until `shutdown` resolves.
 pub async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
@@ -174,6 +204,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = Router::new()
         .route("/metrics", get(render_metrics))
+        .route("/livez", get(alive))
+        .route("/readyz", get(health))
         .route("/healthz", get(health))
         .with_state(metrics);
     let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -186,6 +218,13 @@ async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> String {
     metrics.render()
 }
 
+/// Liveness: the process serves (restart it when this fails).
+async fn alive() -> &'static str {
+    "alive\n"
+}
+
+/// Readiness (also `/healthz`): a full pass ended recently (stop routing work to it when this
+/// fails).
 async fn health(State(metrics): State<Arc<Metrics>>) -> (StatusCode, &'static str) {
     if metrics.healthy() {
         (StatusCode::OK, "ok\n")

@@ -7,7 +7,8 @@
 //! - `mark-paid --payment-id`: the person found the payment at the provider; the bridge settles
 //!   it on chain with that reference.
 //! - `reject --code`: sends `exchange_reject` on chain (the units go back to the user), then
-//!   closes the row; refused when a payment is recorded (settle it instead).
+//!   closes the row; refused when a payment is recorded (settle it instead), and after provider
+//!   calls unless the provider's ledger says none of them paid (`--force` overrides).
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
@@ -20,7 +21,8 @@ use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Signer, read_keypair_file};
 use solana_sdk::transaction::Transaction;
 
-use crate::config::Settings;
+use crate::config::{Payout, Settings};
+use crate::http_provider::{HttpProvider, LookupOutcome};
 use crate::state::RequestState;
 use crate::store::{ReviewAction, Store, StoredRequest};
 
@@ -59,6 +61,10 @@ pub enum ReviewCommand {
         /// The reject reason code recorded on chain.
         #[arg(long)]
         code: u16,
+        /// Reject even though the provider cannot say whether an earlier call paid (the user
+        /// may then hold both the payment and the units).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -113,13 +119,16 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
             )
             .await
         }
-        ReviewCommand::Reject { who, code } => {
+        ReviewCommand::Reject { who, code, force } => {
             let row = in_review(store, &who).await?;
             if let Some(payment) = &row.payment_id {
                 bail!(
                     "request {} records payment {payment}: settle it (retry) instead of rejecting",
                     row.address
                 );
+            }
+            if row.payout_attempts > 0 && !force {
+                ensure_never_paid(settings, &row).await?;
             }
             reject_on_chain(settings, &row, code).await?;
             act(store, &who, "reject", RequestState::Withdrawn, None).await
@@ -168,6 +177,35 @@ async fn act(
         "request {}: {action} by {} -> {to}",
         who.request, recorded.by
     ))
+}
+
+/// After provider calls, a reject needs the provider's word that none of them paid.
+async fn ensure_never_paid(settings: &Settings, row: &StoredRequest) -> Result<()> {
+    let Payout::Http {
+        url,
+        timeout,
+        token,
+        ..
+    } = &settings.payout
+    else {
+        return Ok(());
+    };
+    let provider = HttpProvider::new(url, *timeout, token.clone())?;
+    match provider.lookup(&row.address).await {
+        LookupOutcome::NotFound => Ok(()),
+        LookupOutcome::Paid { payment_id, .. } => bail!(
+            "the provider paid request {} (payment {payment_id}): use mark-paid --payment-id {payment_id}",
+            row.address
+        ),
+        LookupOutcome::InProgress => bail!(
+            "the provider is still paying request {}: wait for its answer",
+            row.address
+        ),
+        LookupOutcome::Inconclusive(reason) => bail!(
+            "the provider cannot say whether request {} was paid ({reason}); --force rejects anyway",
+            row.address
+        ),
+    }
 }
 
 /// Sends `exchange_reject` for `row` with the settlement authority and waits for it.

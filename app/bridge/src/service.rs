@@ -17,7 +17,7 @@ use crate::config::{Payout, Settings};
 use crate::http_provider::HttpProvider;
 use crate::ingest::Ingester;
 use crate::metrics::{self, Metrics};
-use crate::store::Store;
+use crate::store::{Store, now_ms};
 use crate::worker::{PayoutAdapter, Worker};
 
 /// The ingester lease's name.
@@ -173,6 +173,23 @@ pub async fn run(
             Err(error) => {
                 pass_ok = false;
                 tracing::warn!("cannot count requests: {error}");
+            }
+        }
+        match store.oldest_open_discovered_ms().await {
+            Ok(oldest) => metrics
+                .oldest_open_age_seconds
+                .set(oldest.map_or(0, |at| now_ms().saturating_sub(at).max(0) / 1_000)),
+            Err(error) => {
+                pass_ok = false;
+                tracing::warn!("cannot read the oldest open request: {error}");
+            }
+        }
+        match chain.client().get_balance(&authority.pubkey()).await {
+            Ok(lamports) => metrics
+                .fee_payer_lamports
+                .set(i64::try_from(lamports).unwrap_or(i64::MAX)),
+            Err(error) => {
+                metrics.failed_call("getBalance", error);
             }
         }
         if pass_ok {

@@ -206,7 +206,7 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_owned(), 8)
         } else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+            return Err(StoreError::UnsupportedUrl(crate::service::redact(url)));
         };
         let pool = AnyPoolOptions::new()
             .max_connections(connections)
@@ -419,7 +419,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = now_ms();
         let updated = sqlx::query(
-            "UPDATE requests SET payout_attempts = payout_attempts + 1, updated_at_ms = $1,                claim_expires_ms = $2              WHERE address = $3 AND state = $4 AND claimed_by = $5",
+            "UPDATE requests SET payout_attempts = payout_attempts + 1, updated_at_ms = $1, \
+               claim_expires_ms = $2 \
+             WHERE address = $3 AND state = $4 AND claimed_by = $5",
         )
         .bind(now)
         .bind(now.saturating_add(lease_ms))
@@ -504,7 +506,11 @@ impl Store {
         let now = now_ms();
         let mut transaction = self.pool.begin().await?;
         let updated = sqlx::query(
-            "UPDATE requests SET state = $1, payment_id = COALESCE($2, payment_id),                payout_attempts = CASE WHEN payout_attempts > 0 THEN 1 ELSE 0 END,                next_attempt_ms = 0, claimed_by = NULL, claim_expires_ms = NULL, updated_at_ms = $3              WHERE address = $4 AND state = $5",
+            "UPDATE requests SET state = $1, payment_id = COALESCE($2, payment_id), \
+               payout_attempts = CASE WHEN payout_attempts > 0 THEN 1 ELSE 0 END, \
+               next_attempt_ms = 0, claimed_by = NULL, claim_expires_ms = NULL, \
+               updated_at_ms = $3 \
+             WHERE address = $4 AND state = $5",
         )
         .bind(action.to.as_str())
         .bind(action.payment_id.as_deref())
@@ -520,7 +526,9 @@ impl Store {
         let by = format!("review:{}", action.by);
         record_transition(&mut transaction, address, Some(from), action.to, &by, now).await?;
         sqlx::query(
-            "INSERT INTO review_actions (address, action, by_whom, reason, payment_id, to_state, at_ms)              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO review_actions \
+               (address, seq, action, by_whom, reason, payment_id, to_state, at_ms) \
+             SELECT $1, COUNT(*), $2, $3, $4, $5, $6, $7 FROM review_actions WHERE address = $1",
         )
         .bind(address)
         .bind(&action.action)
@@ -538,7 +546,8 @@ impl Store {
     /// The review actions taken on `address`, oldest first.
     pub async fn review_actions(&self, address: &str) -> Result<Vec<ReviewAction>, StoreError> {
         let rows: Vec<(String, String, String, Option<String>, String)> = sqlx::query_as(
-            "SELECT action, by_whom, reason, payment_id, to_state FROM review_actions              WHERE address = $1 ORDER BY at_ms",
+            "SELECT action, by_whom, reason, payment_id, to_state FROM review_actions \
+             WHERE address = $1 ORDER BY seq",
         )
         .bind(address)
         .fetch_all(&self.pool)
@@ -572,6 +581,14 @@ impl Store {
             Some(name) => Ok(Some(name.parse()?)),
             None => Ok(None),
         }
+    }
+
+    /// When the oldest request that is not final was discovered (unix ms), if any is open.
+    pub async fn oldest_open_discovered_ms(&self) -> Result<Option<i64>, StoreError> {
+        let sql =
+            format!("SELECT MIN(discovered_at_ms) FROM requests WHERE state IN {OPEN_STATES}");
+        let (oldest,): (Option<i64>,) = sqlx::query_as(&sql).fetch_one(&self.pool).await?;
+        Ok(oldest)
     }
 
     /// The states `address` went through, in order (the audit trail).

@@ -5,6 +5,7 @@
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
+use allot_client::currency::minor_unit_digits;
 use allot_client::rpc_chain::RpcChain;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
@@ -33,7 +34,7 @@ const MISSING_GRACE_MS: i64 = 300_000;
 
 /// How users are paid.
 pub enum PayoutAdapter {
-    /// The pool's stablecoin, in the settle transaction.
+    /// The request's frozen payout mint, paid inside the settle transaction.
     Onchain {
         /// The treasury token account, if not the authority's associated account.
         treasury: Option<Pubkey>,
@@ -168,6 +169,19 @@ impl Worker<'_> {
                         self.send_new(row, state, signed).await
                     }
                     (PayoutAdapter::Http { .. }, None) => {
+                        if let Some(problem) = provider_cannot_pay(&on_chain) {
+                            return self.review(row, state, &problem).await;
+                        }
+                        if on_chain.lock_timeout_seconds <= LOCK_MARGIN_SECONDS * 2 {
+                            // A lock that short expires before a payment could safely start:
+                            // locking would only hold the user's units.
+                            let reason = format!(
+                                "the request's lock timeout ({} s) is too short to pay off chain safely (at least {} s)",
+                                on_chain.lock_timeout_seconds,
+                                LOCK_MARGIN_SECONDS * 2 + 1
+                            );
+                            return self.review(row, state, &reason).await;
+                        }
                         self.lock_for_payout(row, state, address, &on_chain).await
                     }
                     (PayoutAdapter::Onchain { .. }, None) => {
@@ -203,16 +217,8 @@ impl Worker<'_> {
                 // Pay only what is locked: the user cannot cancel a locked request until its
                 // lock expires, so no cancel can race this payment.
                 let on_chain = self.on_chain(address).await?;
-                match &on_chain {
-                    Some(request) if request.status == RequestStatus::Locked => {
-                        if !self.lock_holds_long_enough(request).await? {
-                            let reason = format!(
-                                "the request's lock expires too soon to pay off chain safely; if an earlier attempt paid, the provider has it under key {}",
-                                crate::http_provider::idempotency_key(&row.address)
-                            );
-                            return self.review(row, state, &reason).await;
-                        }
-                    }
+                let locked = match on_chain {
+                    Some(request) if request.status == RequestStatus::Locked => request,
                     other => {
                         let reason = format!(
                             "the request is {} on chain while its payout is pending (it should be locked): check the provider for key {}",
@@ -223,7 +229,7 @@ impl Worker<'_> {
                         );
                         return self.review(row, state, &reason).await;
                     }
-                }
+                };
                 if row.payout_attempts >= i64::from(*max_attempts) {
                     let reason = format!(
                         "the payment provider gave no payment id, and no answer on whether it paid, in {} attempts: check key {}",
@@ -242,7 +248,12 @@ impl Worker<'_> {
                 // Ask before paying twice: after any earlier attempt (a timeout, a crash after
                 // the call), the provider's ledger says what became of it.
                 if row.payout_attempts > 0 {
-                    match provider.lookup(&row.address).await {
+                    let lookup = provider.lookup(&row.address).await;
+                    self.metrics
+                        .payout_outcomes
+                        .with_label_values(&[lookup.metric_label()])
+                        .inc();
+                    match lookup {
                         LookupOutcome::NotFound => {}
                         LookupOutcome::Paid {
                             payment_id,
@@ -272,6 +283,15 @@ impl Worker<'_> {
                         }
                     }
                 }
+                // A new call only while the lock holds long enough to settle after it (a payment
+                // found by the lookup above is settled whatever is left of the lock).
+                if !self.lock_holds_long_enough(&locked).await? {
+                    let reason = format!(
+                        "the request's lock expires too soon to start a payment safely (no payment under key {} so far)",
+                        crate::http_provider::idempotency_key(&row.address)
+                    );
+                    return self.review(row, state, &reason).await;
+                }
                 // The attempt is counted (and the claim renewed for longer than the call's
                 // bounded timeout) before the call: a crash after it leads to a lookup first.
                 if !self
@@ -281,11 +301,26 @@ impl Worker<'_> {
                 {
                     return Ok(Step::Done);
                 }
-                match provider.pay(&order).await {
+                let outcome = provider.pay(&order).await;
+                self.metrics
+                    .payout_outcomes
+                    .with_label_values(&[outcome.metric_label()])
+                    .inc();
+                match outcome {
                     PayoutOutcome::Paid { payment_id } => {
                         self.provider_paid(row, state, payment_id).await
                     }
-                    PayoutOutcome::Retry(reason) => Ok(self.payout_later(row, &reason, false)),
+                    PayoutOutcome::Retry(reason) => {
+                        // Before the lookup that follows, give the provider at least its call
+                        // timeout to record what it may have accepted.
+                        let mut later = self.payout_later(row, &reason, false);
+                        if let Step::Later { at_ms, .. } = &mut later {
+                            let quiet =
+                                i64::try_from(provider.timeout().as_millis()).unwrap_or(i64::MAX);
+                            *at_ms = (*at_ms).max(now_ms().saturating_add(quiet));
+                        }
+                        Ok(later)
+                    }
                     PayoutOutcome::Refused(reason) => self.review(row, state, &reason).await,
                 }
             }
@@ -590,10 +625,11 @@ impl Worker<'_> {
                 let signed = self.metrics.counted(
                     settle::sign_lock(self.chain.client(), self.authority, on_chain).await,
                 )?;
-                if let Err(error) = settle::send_lock(self.chain.client(), &signed).await {
-                    // Usually an earlier lock already landed (preflight refuses a second one);
-                    // the next look at the account decides either way.
-                    tracing::debug!(address = %row.address, "lock not sent: {error}");
+                if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
+                    // Often an earlier lock already landed (preflight refuses a second one); else
+                    // the node or the fee payer is the problem. The next look decides either way.
+                    self.metrics.rpc_failed(&failure);
+                    tracing::warn!(address = %row.address, "lock not sent: {failure}");
                 }
             }
             RequestStatus::Locked if self.locked_when_finalized(address).await? => {
@@ -690,17 +726,44 @@ impl Worker<'_> {
     }
 }
 
-/// Why the account does not match the stored request, if it does not.
+/// Why the account does not match the stored request, if it does not: who, what, the quote and
+/// its currency must agree.
 fn mismatch(row: &StoredRequest, on_chain: &ExchangeRequest) -> Option<String> {
+    let currency = String::from_utf8_lossy(&on_chain.currency);
     let same = on_chain.user.to_string() == row.user_key
         && on_chain.pool.to_string() == row.pool
         && i64::try_from(on_chain.id).ok() == Some(row.request_id)
         && i64::try_from(on_chain.amount).ok() == Some(row.amount)
-        && i64::try_from(on_chain.quoted).ok() == Some(row.quoted);
-    (!same).then(|| {
-        format!(
-            "the account (user {}, amount {}, quote {}) differs from the event (user {}, amount {}, quote {})",
-            on_chain.user, on_chain.amount, on_chain.quoted, row.user_key, row.amount, row.quoted
-        )
-    })
+        && i64::try_from(on_chain.quoted).ok() == Some(row.quoted)
+        && currency == row.currency;
+    if !same {
+        return Some(format!(
+            "the account (user {}, amount {}, quote {} {currency}) differs from the event (user {}, amount {}, quote {} {})",
+            on_chain.user,
+            on_chain.amount,
+            on_chain.quoted,
+            row.user_key,
+            row.amount,
+            row.quoted,
+            row.currency
+        ));
+    }
+    None
+}
+
+/// Why a provider cannot be asked to pay the request's quote, if it cannot: the provider reads
+/// `amount` in the ISO 4217 minor unit of `currency`, so the request's digits must be ISO's.
+fn provider_cannot_pay(on_chain: &ExchangeRequest) -> Option<String> {
+    let currency = String::from_utf8_lossy(&on_chain.currency);
+    match minor_unit_digits(&on_chain.currency) {
+        Some(iso) if iso == on_chain.currency_digits => None,
+        Some(iso) => Some(format!(
+            "the request counts {currency} in {} digits, ISO 4217 in {iso}: the provider would pay the wrong amount",
+            on_chain.currency_digits
+        )),
+        None => Some(format!(
+            "{currency} is not in allot's ISO 4217 table: a person must confirm its {} minor-unit digits before paying",
+            on_chain.currency_digits
+        )),
+    }
 }

@@ -11,6 +11,8 @@ fn run_fails(config: &Path) -> String {
         .arg(config)
         .arg("run")
         .env("RUST_LOG", "warn")
+        .env_remove("ALLOT_BRIDGE_DATABASE_URL")
+        .env_remove("ALLOT_BRIDGE_SETTLEMENT_KEYPAIR")
         .output()
         .expect("the bridge binary runs");
     assert!(!output.status.success(), "a bad input must stop the bridge");
@@ -108,4 +110,42 @@ fn an_unsupported_database_url_is_named() {
     let message = run_fails(&path);
     assert!(message.contains("database"), "{message}");
     assert!(!dir.path().join("bridge.db").exists());
+}
+
+#[test]
+fn secrets_come_from_the_environment_when_the_file_leaves_them_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(dir.path(), &keypair(), "", "");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|line| !line.starts_with("database_url"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&path, without).unwrap();
+    // Neither in the file nor in the environment: named, with the variable to set.
+    let message = run_fails(&path);
+    assert!(
+        message.contains("database_url is missing")
+            && message.contains("ALLOT_BRIDGE_DATABASE_URL"),
+        "{message}"
+    );
+    // From the environment: used (this one is refused), and its password never printed.
+    let output = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
+        .arg("--config")
+        .arg(&path)
+        .arg("run")
+        .env(
+            "ALLOT_BRIDGE_DATABASE_URL",
+            "mysql://bridge:hunter2@db.internal/bridge",
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains("mysql://bridge:***@db.internal"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
 }

@@ -302,13 +302,38 @@ async fn a_person_takes_a_request_out_of_review_and_is_audited(store: &Store) {
     store.insert_found(&[request(1)], "w1").await.unwrap();
     store.claim_next("w1", 60_000).await.unwrap().unwrap();
     let address = "Request0001";
-    to_review(store, address, &[Discovered, Quoted, PayoutPending], "").await;
+    for pair in [(Discovered, Quoted), (Quoted, PayoutPending)] {
+        assert!(
+            store
+                .transition(address, "w1", pair.0, pair.1, Changes::default(), 60_000)
+                .await
+                .unwrap()
+        );
+    }
+    // The worker made three provider calls, then stopped for a person.
+    for _ in 0..3 {
+        assert!(
+            store
+                .start_payout_attempt(address, "w1", 60_000)
+                .await
+                .unwrap()
+        );
+    }
+    assert_eq!(
+        store
+            .request(address)
+            .await
+            .unwrap()
+            .unwrap()
+            .payout_attempts,
+        3
+    );
+    to_review(store, address, &[PayoutPending], "no answer").await;
     assert_eq!(
         store.state_before_review(address).await.unwrap(),
         Some(PayoutPending)
     );
-    // The worker had failed attempts; the review leaves one, so the provider is asked first.
-    count_attempts(store, address, 3).await;
+    // The review leaves one attempt of the three, so the provider is asked before any call.
     let retry = ReviewAction {
         action: "retry".into(),
         by: "alice".into(),
@@ -355,14 +380,6 @@ async fn a_person_takes_a_request_out_of_review_and_is_audited(store: &Store) {
             Paid
         ]
     );
-}
-
-/// Counts `n` provider attempts on `address` (claimed by `w1`, in manual review: claimed again
-/// for the count, as a worker's attempts were).
-async fn count_attempts(store: &Store, address: &str, n: u32) {
-    for _ in 0..n {
-        store.defer(address, "w1", 0, true).await.unwrap();
-    }
 }
 
 macro_rules! on_both_databases {

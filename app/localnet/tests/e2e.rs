@@ -128,6 +128,21 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
     assert_eq!(requested_event.amount, 8);
     assert_eq!(requested_event.user, user.key);
 
+    // Pay only what is locked: the operator locks the request, pays it, then settles.
+    allot(
+        &chain,
+        &url,
+        &operator,
+        &[
+            "settlement",
+            "lock",
+            "--pool",
+            &pool_address,
+            "--request",
+            "0",
+        ],
+    )
+    .await;
     allot(
         &chain,
         &url,

@@ -81,10 +81,14 @@ pub struct PendingRequest {
     pub quoted: u64,
     /// ISO currency code.
     pub currency: String,
+    /// Minor-unit digits of `currency` (frozen in the request).
+    pub currency_digits: u8,
     /// When it was made (unix seconds).
     pub created_at: i64,
-    /// When the user may cancel it (unix seconds).
+    /// When the user may cancel it (unix seconds): its cancel time, or its lock's expiry.
     pub cancellable_at: i64,
+    /// Whether the operator has locked it to pay it (no cancel until the lock expires).
+    pub locked: bool,
 }
 
 /// Everything about `user` in `pool_address`, read at one moment.
@@ -112,7 +116,6 @@ pub async fn account_status(
         .filter(|r: &ExchangeRequest| !r.is_final())
         .collect();
     pending.sort_by_key(|r| r.id);
-    let currency = String::from_utf8_lossy(&pool.exchange.currency).into_owned();
 
     let allocation =
         allocation_eligibility(&pool, credential.as_ref(), record.as_ref(), period, now);
@@ -144,10 +147,12 @@ pub async fn account_status(
                 id: r.id,
                 amount: r.amount,
                 quoted: r.quoted,
-                currency: currency.clone(),
+                currency: String::from_utf8_lossy(&r.currency).into_owned(),
+                currency_digits: r.currency_digits,
                 created_at: r.created_at,
                 // The program's own rule: the frozen cancel time, or the lock's expiry.
                 cancellable_at: r.cancel_from().ok().flatten().unwrap_or(i64::MAX),
+                locked: r.status == allot::state::RequestStatus::Locked,
             })
             .collect(),
     })

@@ -164,11 +164,13 @@ pub enum AllotError {
         "the request's terms say it is paid on chain in its payout mint (or off chain without one): pass exactly those payout accounts"
     )]
     PayoutTermsMismatch,
+    #[msg("a request paid on chain needs no lock: its payment and settlement are one transaction")]
+    LockNotNeeded,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 67] = [
+    pub const ALL: [AllotError; 68] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -236,6 +238,7 @@ impl AllotError {
         AllotError::PayoutMintTooFewDecimals,
         AllotError::RequestLocked,
         AllotError::PayoutTermsMismatch,
+        AllotError::LockNotNeeded,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

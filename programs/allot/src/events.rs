@@ -69,6 +69,9 @@ pub struct OperatorTransferred {
     pub pool: Pubkey,
     pub previous: Pubkey,
     pub operator: Pubkey,
+    /// The settlement authority after the transfer (moved to the new operator when it was the
+    /// previous one).
+    pub settlement_authority: Pubkey,
 }
 
 /// The operator authorised a verifier.

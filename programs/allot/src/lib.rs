@@ -29,6 +29,7 @@ pub mod error;
 pub mod events;
 pub mod evidence;
 pub mod exchange_refund;
+pub mod idl_extra;
 pub mod instructions;
 pub mod merkle;
 pub mod payout_mint;
@@ -90,7 +91,8 @@ pub mod allot {
         instructions::pool_propose_operator::handler(ctx, new_operator)
     }
 
-    /// Proposed operator: accepts and becomes the operator (step 2 of 2).
+    /// Proposed operator: accepts and becomes the operator (step 2 of 2); a settlement authority
+    /// that was the previous operator moves to the new one.
     pub fn pool_accept_operator(ctx: Context<PoolAcceptOperator>) -> Result<()> {
         instructions::pool_accept_operator::handler(ctx)
     }

@@ -383,6 +383,34 @@ async fn prefunded_addresses_do_not_block_verifiers_credentials_lists_or_allocat
 }
 
 #[tokio::test]
+async fn a_prefunded_address_does_not_block_a_periods_profit_report() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let op = fixture.operator.insecure_clone();
+    let report = pdas::profit_report(&fixture.pool, 0);
+    prefund(&mut chain, report).await;
+    let args = allot::instructions::ProfitReportArgs {
+        period: 0,
+        amount: 1_000,
+        currency: *b"USD",
+        evidence_hash: [7; 32],
+    };
+    chain
+        .send(
+            &[instructions::profit_report_record(
+                &op.pubkey(),
+                &fixture.pool,
+                args,
+            )],
+            &[&op],
+        )
+        .await
+        .expect("the report lands on a pre-funded address");
+    let stored: allot::state::ProfitReport = chain.fetch(report).await;
+    assert_eq!((stored.pool, stored.amount), (fixture.pool, 1_000));
+}
+
+#[tokio::test]
 async fn adding_a_verifier_twice_is_refused() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;

@@ -227,6 +227,14 @@ async fn requests_settle_and_cancel_under_the_terms_they_were_made_under() {
     // Requests 0 and 1 under mint A and a one-hour cancel timeout.
     let (first, _) = m.request(0, 30).await.unwrap();
     let (second, _) = m.request(0, 10).await.unwrap();
+    // Paid on chain, atomically with the settlement: nothing to lock.
+    m.expect_refused(
+        &[instructions::exchange_lock(&bridge.pubkey(), &pool, first)],
+        &[&bridge],
+        AllotError::LockNotNeeded,
+        &[pdas::exchange_request(&pool, first)],
+    )
+    .await;
 
     // The operator switches to mint B and a cancel timeout of a year.
     configure(&mut m, |cfg| {

@@ -441,6 +441,7 @@ async fn operator_transfer_takes_a_proposal_and_an_acceptance() {
             pool: fixture.pool,
             previous: old.pubkey(),
             operator: new.pubkey(),
+            settlement_authority: new.pubkey(),
         })]
     );
     let state = fixture.state(&mut chain).await;
@@ -448,6 +449,8 @@ async fn operator_transfer_takes_a_proposal_and_an_acceptance() {
         (state.operator, state.pending_operator),
         (new.pubkey(), None)
     );
+    // The old operator was the settlement authority: the new one is now.
+    assert_eq!(state.exchange.settlement_authority, new.pubkey());
     chain
         .expect_refused(
             &[instructions::pool_set_paused(
@@ -471,4 +474,42 @@ async fn operator_transfer_takes_a_proposal_and_an_acceptance() {
         )
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_separate_settlement_authority_stays_through_an_operator_transfer() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let old = fixture.operator.insecure_clone();
+    let new = chain.funded_keypair(1_000_000_000).await;
+    let bridge = Pubkey::new_unique();
+    chain
+        .send(
+            &[
+                instructions::pool_set_exchange(
+                    &old.pubkey(),
+                    &fixture.pool,
+                    allot_tests::exchange_config(bridge),
+                ),
+                instructions::pool_propose_operator(&old.pubkey(), &fixture.pool, &new.pubkey()),
+            ],
+            &[&old],
+        )
+        .await
+        .unwrap();
+    chain
+        .send(
+            &[instructions::pool_accept_operator(
+                &new.pubkey(),
+                &fixture.pool,
+            )],
+            &[&new],
+        )
+        .await
+        .unwrap();
+    let state = fixture.state(&mut chain).await;
+    assert_eq!(
+        (state.operator, state.exchange.settlement_authority),
+        (new.pubkey(), bridge)
+    );
 }

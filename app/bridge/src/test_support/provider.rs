@@ -242,7 +242,7 @@ async fn lookup(
         ),
         None => (
             StatusCode::NOT_FOUND,
-            Json(json!({"error": "no payout under this key"})),
+            Json(json!({"key": key, "status": "not_found"})),
         ),
     }
 }

@@ -75,6 +75,11 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
                     "request {request} was made to be paid on chain in {mint} (its frozen terms): the bridge's on-chain payout settles it"
                 );
             }
+            // Pay only what is locked: a pending request's user could cancel after the payment.
+            ensure!(
+                found.status == RequestStatus::Locked,
+                "request {request} is pending, not locked: lock it first (allot settlement lock), pay it, then settle"
+            );
             ctx.ensure_can_pay(1, &[]).await?;
             let args = ExchangeSettleArgs {
                 payout_reference: reference_hash(&reference),

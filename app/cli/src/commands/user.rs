@@ -184,8 +184,9 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
             let request = accounts::fetch::<ExchangeRequest>(ctx.chain, address)
                 .await?
                 .context("the request account is missing after it landed")?;
-            let currency = String::from_utf8_lossy(&state.exchange.currency).to_string();
-            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": address.to_string(), "id": request.id, "amount": amount, "quoted": request.quoted, "currency": currency, "signature": signature.to_string()}))
+            // The request's own terms, frozen when it landed.
+            let currency = String::from_utf8_lossy(&request.currency).to_string();
+            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": address.to_string(), "id": request.id, "amount": amount, "quoted": request.quoted, "currency": currency, "currency_digits": request.currency_digits, "cancel_after": request.cancel_after, "signature": signature.to_string()}))
                 .line(format!("requested exchange {} of {amount} units for {} {currency} minor units at rate {} ({signature})", request.id, request.quoted, report::rate(request.rate))))
         }
         UserCommand::Cancel { pool, request } => {

@@ -401,7 +401,8 @@ async fn main() -> Result<()> {
         exchangers.len()
     );
 
-    // 6. The settlement authority (the operator's bridge key) settles every pending request.
+    // 6. The settlement authority (the operator's bridge key) locks every pending request (its
+    // user can no longer cancel it), pays it off chain, and settles it.
     let pending = job
         .allot(
             &mut operator,
@@ -418,6 +419,11 @@ async fn main() -> Result<()> {
         let id = id.to_string();
         job.allot(
             &mut operator,
+            &["settlement", "lock", "--pool", &pool_arg, "--request", &id],
+        )
+        .await?;
+        job.allot(
+            &mut operator,
             &[
                 "settlement",
                 "settle",
@@ -431,7 +437,10 @@ async fn main() -> Result<()> {
         )
         .await?;
     }
-    println!("6. settlement authority settled {} requests", ids.len());
+    println!(
+        "6. settlement authority locked, paid and settled {} requests",
+        ids.len()
+    );
 
     // The report.
     let state: Pool = accounts::fetch(&job.chain, pool).await?.context("pool")?;

@@ -165,6 +165,20 @@ pub async fn killed_at_every_transition(market: &Market, postgres_url: Option<St
         Some(0.0)
     );
     assert!(exposition.contains("allot_bridge_cursor_lag_slots"));
+    // Liveness and readiness for an orchestrator; the money path's operating figures.
+    assert_eq!(scrape(metrics_port, "/livez").await.0, 200);
+    assert_eq!(scrape(metrics_port, "/readyz").await.0, 200);
+    assert!(
+        metric(&exposition, "allot_bridge_fee_payer_lamports").is_some_and(|l| l > 0.0),
+        "{exposition}"
+    );
+    // Nothing is open once both are settled.
+    wait_metric(
+        metrics_port,
+        "allot_bridge_oldest_open_request_age_seconds",
+        |age| age == 0.0,
+    )
+    .await;
 
     let stopped = bridge.pop().unwrap().stop().await;
     assert!(stopped.success(), "SIGTERM is a clean stop: {stopped}");

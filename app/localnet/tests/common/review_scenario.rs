@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::bridge_harness::{Bridge, Market};
+use super::bridge_harness::{Bridge, Market, metric, scrape};
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::settle::payout_reference;
@@ -59,7 +59,8 @@ pub async fn review_commands(market: &Market) {
         "[payout]\nkind = \"http\"\nurl = \"{}\"\ntimeout_ms = 1000\n",
         provider.url
     );
-    let (config, _) = market.bridge_config("reviewed", &database, &payout, 300, &market.ws_url);
+    let (config, metrics_port) =
+        market.bridge_config("reviewed", &database, &payout, 300, &market.ws_url);
     let mut bridge = vec![Bridge::spawn(&config, None)];
 
     // The bridge stops all three for a person, saying why.
@@ -196,6 +197,13 @@ pub async fn review_commands(market: &Market) {
     let listed: serde_json::Value =
         serde_json::from_str(&review(&config, &["list", "--json"])).unwrap();
     assert!(listed["review"].as_array().unwrap().is_empty());
+    // The provider's answers, by result: three refusals, then for the retry a lookup that found
+    // nothing and one payment.
+    let (_, exposition) = scrape(metrics_port, "/metrics").await;
+    for (result, count) in [("refused", 3.0), ("lookup_not_found", 1.0), ("paid", 1.0)] {
+        let series = format!("allot_bridge_payout_outcomes_total{{result=\"{result}\"}}");
+        assert_eq!(metric(&exposition, &series), Some(count), "{series}");
+    }
     let stopped = bridge.pop().unwrap().stop().await;
     assert!(stopped.success());
 }

@@ -29,10 +29,14 @@ export interface PendingRequest {
   /** Funds owed, in the currency's minor units. */
   quoted: number;
   currency: string;
+  /** Minor-unit digits of `currency`, as the request froze them. */
+  currencyDigits: number;
   /** Unix seconds. */
   createdAt: number;
-  /** Unix seconds from which the user may cancel. */
+  /** Unix seconds from which the user may cancel: its cancel time, or its lock's expiry. */
   cancellableAt: number;
+  /** The operator locked it to pay it: no cancel until the lock expires. */
+  locked: boolean;
 }
 
 /** `GET /api/status?account=`. */

@@ -72,10 +72,14 @@ export function formatSol(lamports: number): string {
 }
 
 /** An amount in a currency's minor units (cents for USD), e.g. `$12.34`. */
-export function formatMinorUnits(amount: number, currency: string): string {
+export function formatMinorUnits(amount: number, currency: string, digits: number): string {
   try {
-    const format = new Intl.NumberFormat(undefined, { style: 'currency', currency });
-    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+    const format = new Intl.NumberFormat(undefined, {
+      style: 'currency',
+      currency,
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
     return format.format(Number(formatUnits(amount, digits).replace(/,/g, '')));
   } catch {
     return `${amount} (minor units of ${currency})`;

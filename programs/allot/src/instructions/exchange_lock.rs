@@ -32,7 +32,8 @@ pub struct ExchangeLock<'info> {
 /// Locks the request: Pending → Locked. From here only settle or reject ends it, until the lock
 /// expires (`locked_at + lock_timeout_seconds`, frozen in the request); then the user may cancel.
 ///
-/// Checks: signer is the settlement authority; request pending.
+/// Checks: signer is the settlement authority; request pending and paid off chain (no payout
+/// mint in its terms).
 pub fn handler(ctx: Context<ExchangeLock>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let request = &mut ctx.accounts.request;

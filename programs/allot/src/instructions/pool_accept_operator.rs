@@ -16,7 +16,9 @@ pub struct PoolAcceptOperator<'info> {
     pub pool: Box<Account<'info, Pool>>,
 }
 
-/// Makes the signer the operator, if the current operator proposed it.
+/// Makes the signer the operator, if the current operator proposed it. When the previous
+/// operator was also the settlement authority, the new operator becomes it too (the old key can
+/// no longer settle or reject); a separate settlement authority (a bridge key) stays.
 ///
 /// Checks: a transfer is pending and names the signer.
 pub fn handler(ctx: Context<PoolAcceptOperator>) -> Result<()> {
@@ -30,10 +32,14 @@ pub fn handler(ctx: Context<PoolAcceptOperator>) -> Result<()> {
     let previous = pool.operator;
     pool.operator = proposed;
     pool.pending_operator = None;
+    if pool.exchange.settlement_authority == previous {
+        pool.exchange.settlement_authority = proposed;
+    }
     emit_cpi!(OperatorTransferred {
         pool: pool.key(),
         previous,
         operator: proposed,
+        settlement_authority: pool.exchange.settlement_authority,
     });
     Ok(())
 }

@@ -6,6 +6,7 @@ use anchor_lang::prelude::*;
 use crate::constants::SEED_PROFIT_REPORT;
 use crate::error::AllotError;
 use crate::events::{ProfitReported, RateUpdated};
+use crate::pda_account::{load_or_create, store};
 use crate::state::{Pool, Pricing, ProfitReport, profit_share_rate_round_down};
 
 /// A period's profit statement.
@@ -31,16 +32,14 @@ pub struct ProfitReportRecord<'info> {
     /// The pool whose profit is reported.
     #[account(mut, has_one = operator @ AllotError::NotOperator)]
     pub pool: Box<Account<'info, Pool>>,
-    /// The report PDA for `args.period`, created here (a pre-funded address is topped up, as
-    /// Anchor's `init` does); an existing report is loaded only to refuse a second one.
+    /// CHECK: the report PDA for `args.period` (address checked by the seeds), created here by
+    /// `pda_account::load_or_create`; refused if a report for the period exists.
     #[account(
-        init_if_needed,
-        payer = operator,
-        space = 8 + ProfitReport::INIT_SPACE,
+        mut,
         seeds = [SEED_PROFIT_REPORT, pool.key().as_ref(), &args.period.to_le_bytes()],
         bump,
     )]
-    pub report: Box<Account<'info, ProfitReport>>,
+    pub report: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
@@ -59,9 +58,18 @@ pub fn handler(ctx: Context<ProfitReportRecord>, args: ProfitReportArgs) -> Resu
         args.currency == ctx.accounts.pool.exchange.currency,
         AllotError::CurrencyMismatch
     );
-    // A report written earlier carries its pool; a fresh account is all zeros.
+    let period = args.period.to_le_bytes();
+    let bump = [ctx.bumps.report];
+    let seeds: &[&[u8]] = &[SEED_PROFIT_REPORT, pool_key.as_ref(), &period, &bump];
+    let existing: ProfitReport = load_or_create(
+        &ctx.accounts.report,
+        &ctx.accounts.operator,
+        &ctx.accounts.system_program,
+        8 + ProfitReport::INIT_SPACE,
+        &[seeds],
+    )?;
     require_keys_eq!(
-        ctx.accounts.report.pool,
+        existing.pool,
         Pubkey::default(),
         AllotError::ProfitReportExists
     );
@@ -78,16 +86,19 @@ pub fn handler(ctx: Context<ProfitReportRecord>, args: ProfitReportArgs) -> Resu
         pool.exchange_state.rate = rate_after;
         pool.exchange_state.rate_updated_at = now;
     }
-    **ctx.accounts.report = ProfitReport {
-        bump: ctx.bumps.report,
-        pool: pool_key,
-        period: args.period,
-        amount: args.amount,
-        currency: args.currency,
-        evidence_hash: args.evidence_hash,
-        reported_at: now,
-        rate_after,
-    };
+    store(
+        &ctx.accounts.report,
+        &ProfitReport {
+            bump: ctx.bumps.report,
+            pool: pool_key,
+            period: args.period,
+            amount: args.amount,
+            currency: args.currency,
+            evidence_hash: args.evidence_hash,
+            reported_at: now,
+            rate_after,
+        },
+    )?;
     emit_cpi!(ProfitReported {
         pool: pool_key,
         period: args.period,

@@ -83,12 +83,14 @@ impl ExchangeRequest {
         !matches!(self.status, RequestStatus::Pending | RequestStatus::Locked)
     }
 
-    /// Whether the settlement authority may lock it (only a pending request).
+    /// Whether the settlement authority may lock it: only a pending request paid off chain (an
+    /// on-chain payout is atomic with its settlement; a lock would only hold the user's units).
     pub fn check_can_lock(&self) -> Result<()> {
         require!(
             self.status == RequestStatus::Pending,
             AllotError::RequestNotPending
         );
+        require!(self.payout_mint.is_none(), AllotError::LockNotNeeded);
         Ok(())
     }
 
@@ -174,6 +176,17 @@ mod tests {
         assert!(locked.check_can_cancel(6_500).is_ok());
         assert!(locked.check_can_lock().is_err());
         assert!(locked.check_is_open().is_ok());
+    }
+
+    #[test]
+    fn only_an_off_chain_payout_is_locked() {
+        let mut pending = request(RequestStatus::Pending);
+        assert!(pending.check_can_lock().is_ok());
+        pending.payout_mint = Some(Pubkey::new_unique());
+        assert_eq!(
+            pending.check_can_lock().unwrap_err(),
+            AllotError::LockNotNeeded.into()
+        );
     }
 
     #[test]
