@@ -38,6 +38,14 @@ pub struct BridgeConfig {
     pub poll_interval_ms: Option<u64>,
     /// Whether this worker may ingest (the ingester lease decides which one does; default true).
     pub ingest: Option<bool>,
+    /// Priority fee of lock and settle transactions, micro-lamports per compute unit; default:
+    /// the `priority_fee_percentile` of recent fees paid around the request's pool.
+    pub priority_fee_micro_lamports: Option<u64>,
+    /// Which percentile of `getRecentPrioritizationFees` to pay when no fixed fee is set
+    /// (default 75).
+    pub priority_fee_percentile: Option<u8>,
+    /// The most that percentile may reach, micro-lamports per unit (default 1,000,000).
+    pub priority_fee_max_micro_lamports: Option<u64>,
     /// How the user is paid.
     pub payout: PayoutConfig,
 }
@@ -107,6 +115,23 @@ pub struct Settings {
     pub ingest: bool,
     /// The payout adapter.
     pub payout: Payout,
+    /// How lock and settle transactions pay for priority.
+    pub fees: FeePolicy,
+}
+
+/// How the bridge's transactions pay for their place in a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeePolicy {
+    /// This many micro-lamports per compute unit.
+    Fixed(u64),
+    /// This percentile of `getRecentPrioritizationFees` for the accounts the transaction writes
+    /// (each recent slot's lowest fee that landed writing them), at most `max`.
+    RecentPercentile {
+        /// 0–100.
+        percentile: u8,
+        /// Cap, micro-lamports per compute unit.
+        max: u64,
+    },
 }
 
 /// The payout adapter, resolved.
@@ -184,6 +209,26 @@ impl Settings {
                 bail!("history_commitment {other:?} must be \"finalized\" or \"confirmed\"")
             }
         };
+        let fees = match (
+            config.priority_fee_micro_lamports,
+            config.priority_fee_percentile,
+        ) {
+            (Some(_), Some(_)) => {
+                bail!("set priority_fee_micro_lamports or priority_fee_percentile, not both")
+            }
+            (Some(price), None) => FeePolicy::Fixed(price),
+            (None, percentile) => {
+                let percentile = percentile.unwrap_or(75);
+                ensure!(
+                    percentile <= 100,
+                    "priority_fee_percentile {percentile} must be 0..=100"
+                );
+                FeePolicy::RecentPercentile {
+                    percentile,
+                    max: config.priority_fee_max_micro_lamports.unwrap_or(1_000_000),
+                }
+            }
+        };
         let poll_interval_ms = config.poll_interval_ms.unwrap_or(5_000);
         ensure!(
             (100..=600_000).contains(&poll_interval_ms),
@@ -249,6 +294,7 @@ impl Settings {
             poll_interval: Duration::from_millis(poll_interval_ms),
             ingest: config.ingest.unwrap_or(true),
             payout,
+            fees,
         })
     }
 }
@@ -303,6 +349,35 @@ mod tests {
         assert_eq!(settings.history_commitment, CommitmentConfig::finalized());
         assert_eq!(settings.poll_interval, Duration::from_secs(5));
         assert!(settings.ingest);
+        assert_eq!(
+            settings.fees,
+            FeePolicy::RecentPercentile {
+                percentile: 75,
+                max: 1_000_000
+            }
+        );
+    }
+
+    #[test]
+    fn priority_fees_are_fixed_or_a_percentile_not_both() {
+        let onchain = "[payout]\nkind = \"onchain\"\n";
+        let fixed = config(&format!("priority_fee_micro_lamports = 5000\n{onchain}")).unwrap();
+        assert_eq!(fixed.fees, FeePolicy::Fixed(5_000));
+        let median = config(&format!("priority_fee_percentile = 50\n{onchain}")).unwrap();
+        assert_eq!(
+            median.fees,
+            FeePolicy::RecentPercentile {
+                percentile: 50,
+                max: 1_000_000
+            }
+        );
+        let both = config(&format!(
+            "priority_fee_micro_lamports = 1\npriority_fee_percentile = 50\n{onchain}"
+        ))
+        .unwrap_err();
+        assert!(format!("{both:#}").contains("not both"), "{both:#}");
+        let over = config(&format!("priority_fee_percentile = 101\n{onchain}")).unwrap_err();
+        assert!(format!("{over:#}").contains("0..=100"), "{over:#}");
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub enum LookupOutcome {
     NotFound,
     /// Accepted and still being processed: ask again later.
     InProgress,
+    /// Accepted, then failed for good: nothing was paid, but only a person decides what next.
+    Failed {
+        /// The provider's id of the failed payment.
+        payment_id: String,
+    },
     /// No trustworthy answer (unreachable, 5xx, an answer that does not parse, a failed payment):
     /// never a reason to call again; retried, then a person decides.
     Inconclusive(String),
@@ -62,6 +67,7 @@ impl LookupOutcome {
             Self::Paid { .. } => "lookup_paid",
             Self::NotFound => "lookup_not_found",
             Self::InProgress => "lookup_in_progress",
+            Self::Failed { .. } => "lookup_failed",
             Self::Inconclusive(_) => "lookup_inconclusive",
         }
     }
@@ -195,6 +201,9 @@ impl HttpProvider {
                 }
             }
             Ok(record) if record.status == "pending" => LookupOutcome::InProgress,
+            Ok(record) if record.status == "failed" => LookupOutcome::Failed {
+                payment_id: record.payment_id,
+            },
             Ok(record) => LookupOutcome::Inconclusive(format!(
                 "the provider's record of the payout is {:?} (payment {:?})",
                 record.status, record.payment_id

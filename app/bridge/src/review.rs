@@ -192,7 +192,8 @@ async fn ensure_never_paid(settings: &Settings, row: &StoredRequest) -> Result<(
     };
     let provider = HttpProvider::new(url, *timeout, token.clone())?;
     match provider.lookup(&row.address).await {
-        LookupOutcome::NotFound => Ok(()),
+        // Never accepted, or accepted and failed: nothing was paid.
+        LookupOutcome::NotFound | LookupOutcome::Failed { .. } => Ok(()),
         LookupOutcome::Paid { payment_id, .. } => bail!(
             "the provider paid request {} (payment {payment_id}): use mark-paid --payment-id {payment_id}",
             row.address

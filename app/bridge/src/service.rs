@@ -109,6 +109,7 @@ pub async fn run(
         payout: &payout,
         name: &settings.worker,
         metrics: &metrics,
+        fees: settings.fees,
     };
     let lease_ms = i64::try_from(settings.poll_interval.as_millis() * 4)
         .unwrap_or(i64::MAX)

@@ -3,7 +3,8 @@
 
 use allot::instructions::ExchangeSettleArgs;
 use allot::state::ExchangeRequest;
-use allot_client::instructions;
+use allot_client::compute_budget::{self, ComputeBudget};
+use allot_client::{instructions, pdas};
 use anchor_lang::prelude::Pubkey;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -17,6 +18,7 @@ use solana_transaction_status_client_types::UiTransactionEncoding;
 use spl_associated_token_account_interface::address::get_associated_token_address_with_program_id;
 use spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent;
 
+use crate::config::FeePolicy;
 use crate::rpc_failure::{RpcFailure, RpcResultExt as _};
 
 /// A signed settle transaction, ready to store.
@@ -82,8 +84,16 @@ pub async fn sign(
     request: &ExchangeRequest,
     reference: [u8; 32],
     payout: Option<instructions::OnChainPayout>,
+    fees: FeePolicy,
 ) -> Result<SignedSettle, RpcFailure> {
-    let mut program_instructions = Vec::with_capacity(2);
+    let units = if payout.is_some() {
+        SETTLE_WITH_PAYOUT_UNITS
+    } else {
+        SETTLE_UNITS
+    };
+    let address = pdas::exchange_request(&request.pool, request.id);
+    let budget = budget(rpc, &[address, request.pool], units, fees).await;
+    let mut program_instructions = budget.instructions();
     if let Some(payout) = &payout {
         program_instructions.push(create_associated_token_account_idempotent(
             &authority.pubkey(),
@@ -105,6 +115,45 @@ pub async fn sign(
     sign_instructions(rpc, authority, &program_instructions).await
 }
 
+/// Compute units reserved for a lock: the runtime's default for one instruction. allot runs
+/// unmetered natively, so its own cost is not measured here; the default is what these
+/// transactions always had, and a priority fee is paid on it.
+pub const LOCK_UNITS: u32 = 200_000;
+/// Compute units reserved for an off-chain settlement (allot, a Token-2022 burn or transfer, the
+/// event self-CPI): the runtime's default for one instruction.
+pub const SETTLE_UNITS: u32 = 200_000;
+/// Compute units reserved for a settlement that pays on chain: the default for its two
+/// instructions (the user's payout account, created when missing, and the settlement with the
+/// stablecoin transfer).
+pub const SETTLE_WITH_PAYOUT_UNITS: u32 = 400_000;
+
+/// The compute budget of a transaction writing `writable`, reserving `units`, priced by `fees`.
+/// A failed fee lookup never blocks a settlement (some nodes refuse the method): it is counted,
+/// and the transaction goes at the policy's floor.
+async fn budget(
+    rpc: &RpcClient,
+    writable: &[Pubkey],
+    units: u32,
+    fees: FeePolicy,
+) -> ComputeBudget {
+    let price = match fees {
+        FeePolicy::Fixed(price) => price,
+        FeePolicy::RecentPercentile { percentile, max } => {
+            match compute_budget::recent_fee(rpc, writable, percentile).await {
+                Ok(price) => price.min(max),
+                Err(error) => {
+                    tracing::warn!("getRecentPrioritizationFees failed, no priority fee: {error}");
+                    0
+                }
+            }
+        }
+    };
+    ComputeBudget {
+        unit_limit: Some(units),
+        unit_price_micro_lamports: Some(price),
+    }
+}
+
 /// Builds and signs the `exchange_lock` transaction of `request`: the lock that must be on chain
 /// before any off-chain payment starts. A lock moves no money, so it is not stored: one that
 /// never lands is simply signed and sent again.
@@ -112,9 +161,12 @@ pub async fn sign_lock(
     rpc: &RpcClient,
     authority: &Keypair,
     request: &ExchangeRequest,
+    fees: FeePolicy,
 ) -> Result<SignedSettle, RpcFailure> {
+    let address = pdas::exchange_request(&request.pool, request.id);
+    let budget = budget(rpc, &[address], LOCK_UNITS, fees).await;
     let lock = instructions::exchange_lock(&authority.pubkey(), &request.pool, request.id);
-    sign_instructions(rpc, authority, &[lock]).await
+    sign_instructions(rpc, authority, &budget.apply(&[lock])).await
 }
 
 /// Signs `program_instructions` with the authority as fee payer, on a fresh blockhash.

@@ -12,6 +12,7 @@ use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 
+use crate::config::FeePolicy;
 use crate::crash::crash_point;
 use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
 use crate::metrics::Metrics;
@@ -72,6 +73,8 @@ pub struct Worker<'a> {
     pub name: &'a str,
     /// Where failures and latencies go.
     pub metrics: &'a Metrics,
+    /// How lock and settle transactions pay for priority.
+    pub fees: FeePolicy,
 }
 
 impl Worker<'_> {
@@ -268,6 +271,12 @@ impl Worker<'_> {
                             let reason = format!(
                                 "the provider paid {amount_minor_units} minor units (payment {payment_id}), not the quote {}",
                                 order.amount
+                            );
+                            return self.review(row, state, &reason).await;
+                        }
+                        LookupOutcome::Failed { payment_id } => {
+                            let reason = format!(
+                                "the provider's payment {payment_id} failed: a person decides whether to retry (review retry) or reject"
                             );
                             return self.review(row, state, &reason).await;
                         }
@@ -623,13 +632,18 @@ impl Worker<'_> {
         match on_chain.status {
             RequestStatus::Pending => {
                 let signed = self.metrics.counted(
-                    settle::sign_lock(self.chain.client(), self.authority, on_chain).await,
+                    settle::sign_lock(self.chain.client(), self.authority, on_chain, self.fees)
+                        .await,
                 )?;
                 if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
-                    // Often an earlier lock already landed (preflight refuses a second one); else
-                    // the node or the fee payer is the problem. The next look decides either way.
-                    self.metrics.rpc_failed(&failure);
-                    tracing::warn!(address = %row.address, "lock not sent: {failure}");
+                    // A refusal in simulation usually means an earlier lock already landed; any
+                    // other failure (the node, the fee payer) is counted. The next look decides.
+                    if failure.to_string().contains("simulation failed") {
+                        tracing::debug!(address = %row.address, "lock refused in simulation: {failure}");
+                    } else {
+                        self.metrics.rpc_failed(&failure);
+                        tracing::warn!(address = %row.address, "lock not sent: {failure}");
+                    }
                 }
             }
             RequestStatus::Locked if self.locked_when_finalized(address).await? => {
@@ -720,6 +734,7 @@ impl Worker<'_> {
                 request,
                 reference,
                 payout,
+                self.fees,
             )
             .await,
         )

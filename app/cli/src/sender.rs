@@ -2,9 +2,9 @@
 //! instructions, and a fresh blockhash when one expires before the transaction lands.
 
 use allot_client::chain::{Chain, ChainError};
+use allot_client::compute_budget::ComputeBudget;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, ensure};
-use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::message::{AddressLookupTableAccount, VersionedMessage, v0};
 use solana_sdk::signature::{Keypair, Signature, Signer};
@@ -33,10 +33,12 @@ pub fn build_transaction(
     blockhash: solana_sdk::hash::Hash,
 ) -> Result<VersionedTransaction> {
     let units = COMPUTE_UNITS_PER_INSTRUCTION
-        .saturating_mul(u32::try_from(instructions.len()).unwrap_or(u32::MAX))
-        .min(1_400_000);
-    let mut all = vec![ComputeBudgetInstruction::set_compute_unit_limit(units)];
-    all.extend_from_slice(instructions);
+        .saturating_mul(u32::try_from(instructions.len()).unwrap_or(u32::MAX));
+    let budget = ComputeBudget {
+        unit_limit: Some(units),
+        unit_price_micro_lamports: None,
+    };
+    let all = budget.apply(instructions);
     let message = v0::Message::try_compile(&payer.pubkey(), &all, tables, blockhash)
         .context("the instructions do not compile into a transaction message")?;
     let mut keys: Vec<&Keypair> = vec![payer];

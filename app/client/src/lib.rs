@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod chain;
+pub mod compute_budget;
 pub mod currency;
 pub mod errors;
 pub mod events;

@@ -70,7 +70,8 @@ async fn a_half_open_websocket_is_replaced_and_backfill_closes_the_gap() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(on_chain.status, RequestStatus::Pending);
+    // Locked before the provider was asked: it waits for a person (review) or its lock's expiry.
+    assert_eq!(on_chain.status, RequestStatus::Locked);
     assert_eq!(provider.payments().len(), 3);
     assert!(bridge.pop().unwrap().stop().await.success());
     let report = bridge_status(&config);

@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::bridge_harness::{Bridge, Market, metric, scrape};
+use super::transaction_when_written;
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::settle::payout_reference;
@@ -16,7 +17,11 @@ use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_client::accounts;
+use anchor_lang::Discriminator as _;
 use anchor_lang::prelude::Pubkey;
+
+/// The compute-budget program, whose instructions set a transaction's unit limit and price.
+const COMPUTE_BUDGET_PROGRAM: &str = "ComputeBudget111111111111111111111111111111";
 
 /// Runs `allot-bridge --config <config> review <args>`; returns its stdout, or panics with its
 /// stderr.
@@ -55,8 +60,9 @@ pub async fn review_commands(market: &Market) {
     let (rejected, _) = market.request(4, 2).await;
 
     let database = format!("sqlite://{}", market.dir.path().join("review.db").display());
+    // A fixed priority fee: every lock and settle transaction must carry it.
     let payout = format!(
-        "[payout]\nkind = \"http\"\nurl = \"{}\"\ntimeout_ms = 1000\n",
+        "priority_fee_micro_lamports = 1000\n[payout]\nkind = \"http\"\nurl = \"{}\"\ntimeout_ms = 1000\n",
         provider.url
     );
     let (config, metrics_port) =
@@ -145,6 +151,69 @@ pub async fn review_commands(market: &Market) {
     assert_eq!(payments[0].key, idempotency_key(&retried_text));
     assert_eq!(payments[0].order.amount, retried_quote);
     assert!(provider.lookups().contains(&idempotency_key(&retried_text)));
+    // Its lock and its settlement both paid the configured priority fee under a unit limit.
+    let mut seen = Vec::new();
+    for signature in market
+        .chain
+        .client()
+        .get_signatures_for_address(&retried)
+        .await
+        .unwrap()
+    {
+        let signature = signature.signature.parse().unwrap();
+        let found =
+            transaction_when_written(&market.chain, &signature, Duration::from_secs(30)).await;
+        let transaction = found.transaction.transaction.decode().unwrap();
+        let keys = transaction.message.static_account_keys();
+        let calls: Vec<_> = transaction
+            .message
+            .instructions()
+            .iter()
+            .map(|ix| (keys[usize::from(ix.program_id_index)], ix.data.clone()))
+            .collect();
+        let bridge_call = calls.iter().find_map(|(program, data)| {
+            (*program == allot::ID).then(|| {
+                if data.starts_with(allot::instruction::ExchangeLock::DISCRIMINATOR) {
+                    Some("lock")
+                } else if data.starts_with(allot::instruction::ExchangeSettle::DISCRIMINATOR) {
+                    Some("settle")
+                } else {
+                    None
+                }
+            })
+        });
+        let Some(Some(call)) = bridge_call else {
+            continue; // the user's own request, or a lock refused on chain
+        };
+        if found
+            .transaction
+            .meta
+            .as_ref()
+            .is_some_and(|m| m.err.is_some())
+        {
+            continue;
+        }
+        let budget: Vec<_> = calls
+            .iter()
+            .filter(|(program, _)| program.to_string() == COMPUTE_BUDGET_PROGRAM)
+            .map(|(_, data)| data.clone())
+            .collect();
+        // SetComputeUnitLimit (tag 2, u32) and SetComputeUnitPrice (tag 3, u64 = 1000).
+        assert!(
+            budget.iter().any(|data| data.first() == Some(&2)),
+            "{call}: {calls:?}"
+        );
+        let mut price = vec![3];
+        price.extend_from_slice(&1_000u64.to_le_bytes());
+        assert!(budget.contains(&price), "{call}: {calls:?}");
+        seen.push(call);
+    }
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        ["lock", "settle"],
+        "one landed lock and one settlement"
+    );
     // The hand-paid request is settled with its reference, without a provider call.
     assert_eq!(
         on_chain(market, marked).await.payout_reference,
