@@ -72,6 +72,15 @@ pub async fn review_commands(market: &Market) {
     // The bridge stops all three for a person, saying why.
     let deadline = Instant::now() + Duration::from_secs(180);
     let listed = loop {
+        // The bridge creates and migrates its database as it starts.
+        if !std::fs::read_to_string(&bridge[0].log)
+            .unwrap_or_default()
+            .contains("bridge started")
+        {
+            assert!(Instant::now() < deadline, "{}", bridge[0].log_tail());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
         let listed: serde_json::Value =
             serde_json::from_str(&review(&config, &["list", "--json"])).unwrap();
         if listed["review"].as_array().unwrap().len() == 3 {
@@ -151,69 +160,20 @@ pub async fn review_commands(market: &Market) {
     assert_eq!(payments[0].key, idempotency_key(&retried_text));
     assert_eq!(payments[0].order.amount, retried_quote);
     assert!(provider.lookups().contains(&idempotency_key(&retried_text)));
-    // Its lock and its settlement both paid the configured priority fee under a unit limit.
-    let mut seen = Vec::new();
-    for signature in market
-        .chain
-        .client()
-        .get_signatures_for_address(&retried)
-        .await
-        .unwrap()
-    {
-        let signature = signature.signature.parse().unwrap();
-        let found =
-            transaction_when_written(&market.chain, &signature, Duration::from_secs(30)).await;
-        let transaction = found.transaction.transaction.decode().unwrap();
-        let keys = transaction.message.static_account_keys();
-        let calls: Vec<_> = transaction
-            .message
-            .instructions()
-            .iter()
-            .map(|ix| (keys[usize::from(ix.program_id_index)], ix.data.clone()))
-            .collect();
-        let bridge_call = calls.iter().find_map(|(program, data)| {
-            (*program == allot::ID).then(|| {
-                if data.starts_with(allot::instruction::ExchangeLock::DISCRIMINATOR) {
-                    Some("lock")
-                } else if data.starts_with(allot::instruction::ExchangeSettle::DISCRIMINATOR) {
-                    Some("settle")
-                } else {
-                    None
-                }
-            })
-        });
-        let Some(Some(call)) = bridge_call else {
-            continue; // the user's own request, or a lock refused on chain
-        };
-        if found
-            .transaction
-            .meta
-            .as_ref()
-            .is_some_and(|m| m.err.is_some())
-        {
-            continue;
+    // Its lock and its settlement both paid the configured priority fee under a unit limit (the
+    // node's address index follows confirmation by a moment: look until both are there).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let seen = budgeted_bridge_calls(market, retried).await;
+        if seen == ["lock", "settle"] {
+            break;
         }
-        let budget: Vec<_> = calls
-            .iter()
-            .filter(|(program, _)| program.to_string() == COMPUTE_BUDGET_PROGRAM)
-            .map(|(_, data)| data.clone())
-            .collect();
-        // SetComputeUnitLimit (tag 2, u32) and SetComputeUnitPrice (tag 3, u64 = 1000).
         assert!(
-            budget.iter().any(|data| data.first() == Some(&2)),
-            "{call}: {calls:?}"
+            Instant::now() < deadline,
+            "one landed lock and one settlement: {seen:?}"
         );
-        let mut price = vec![3];
-        price.extend_from_slice(&1_000u64.to_le_bytes());
-        assert!(budget.contains(&price), "{call}: {calls:?}");
-        seen.push(call);
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    seen.sort_unstable();
-    assert_eq!(
-        seen,
-        ["lock", "settle"],
-        "one landed lock and one settlement"
-    );
     // The hand-paid request is settled with its reference, without a provider call.
     assert_eq!(
         on_chain(market, marked).await.payout_reference,
@@ -275,4 +235,67 @@ pub async fn review_commands(market: &Market) {
     }
     let stopped = bridge.pop().unwrap().stop().await;
     assert!(stopped.success());
+}
+
+/// The bridge's landed calls on `request` ("lock", "settle"), sorted, each checked to carry a
+/// unit limit and the configured price of 1,000 micro-lamports per unit.
+async fn budgeted_bridge_calls(market: &Market, request: Pubkey) -> Vec<&'static str> {
+    let mut seen = Vec::new();
+    for signature in market
+        .chain
+        .client()
+        .get_signatures_for_address(&request)
+        .await
+        .unwrap()
+    {
+        let signature = signature.signature.parse().unwrap();
+        let found =
+            transaction_when_written(&market.chain, &signature, Duration::from_secs(30)).await;
+        let transaction = found.transaction.transaction.decode().unwrap();
+        let keys = transaction.message.static_account_keys();
+        let calls: Vec<_> = transaction
+            .message
+            .instructions()
+            .iter()
+            .map(|ix| (keys[usize::from(ix.program_id_index)], ix.data.clone()))
+            .collect();
+        let bridge_call = calls.iter().find_map(|(program, data)| {
+            (*program == allot::ID).then(|| {
+                if data.starts_with(allot::instruction::ExchangeLock::DISCRIMINATOR) {
+                    Some("lock")
+                } else if data.starts_with(allot::instruction::ExchangeSettle::DISCRIMINATOR) {
+                    Some("settle")
+                } else {
+                    None
+                }
+            })
+        });
+        let Some(Some(call)) = bridge_call else {
+            continue; // the user's own request, or a lock refused on chain
+        };
+        if found
+            .transaction
+            .meta
+            .as_ref()
+            .is_some_and(|m| m.err.is_some())
+        {
+            continue;
+        }
+        let budget: Vec<_> = calls
+            .iter()
+            .filter(|(program, _)| program.to_string() == COMPUTE_BUDGET_PROGRAM)
+            .map(|(_, data)| data.clone())
+            .collect();
+        // SetComputeUnitLimit (tag 2, u32) and SetComputeUnitPrice (tag 3, u64 = 1000).
+        assert!(
+            budget.iter().any(|data| data.first() == Some(&2)),
+            "{call}: {calls:?}"
+        );
+        let mut price = vec![3];
+        price.extend_from_slice(&1_000u64.to_le_bytes());
+        assert!(budget.contains(&price), "{call}: {calls:?}");
+        seen.push(call);
+    }
+    seen.sort_unstable();
+    seen
 }
