@@ -1,5 +1,5 @@
-//! The `allot-bridge` command line: `run` the bridge, show its `status`, or `review` the requests
-//! waiting for a person.
+//! The `allot-bridge` command line: `run` the bridge, show its `status`, `review` the requests
+//! waiting for a person, or `reconcile` the provider's ledger with the store and the chain.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,10 +8,14 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::Settings;
+use allot_client::rpc_chain::RpcChain;
+use solana_commitment_config::CommitmentConfig;
+
+use crate::config::{Payout, Settings};
+use crate::http_provider::HttpProvider;
 use crate::review::ReviewCommand;
-use crate::store::Store;
-use crate::{review, service, status};
+use crate::store::{Store, now_ms};
+use crate::{reconcile, review, service, status};
 
 /// The allot payment bridge.
 #[derive(Parser)]
@@ -45,6 +49,16 @@ enum Command {
     /// Look at, resume, mark paid or reject the requests waiting for a person (audited).
     #[command(subcommand)]
     Review(ReviewCommand),
+    /// Compare the provider's ledger, the bridge's database and the chain; list what disagrees
+    /// (paid but not settled, settled but not paid, amounts that differ).
+    Reconcile {
+        /// How far back to look, in hours.
+        #[arg(long, default_value_t = 24)]
+        since_hours: u32,
+        /// One JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses the command line and runs it (the `allot-bridge` binary's whole `main`).
@@ -89,7 +103,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", review::run(&settings, &store, command).await?);
             Ok(())
         }
+        Command::Reconcile { since_hours, json } => {
+            let store = open_existing(&settings).await?;
+            println!(
+                "{}",
+                reconcile_report(&settings, &store, since_hours, json).await?
+            );
+            Ok(())
+        }
     }
+}
+
+/// Runs a reconciliation over the last `since_hours` and renders its findings.
+async fn reconcile_report(
+    settings: &Settings,
+    store: &Store,
+    since_hours: u32,
+    json: bool,
+) -> anyhow::Result<String> {
+    let Payout::Http {
+        url,
+        timeout,
+        token,
+        ..
+    } = &settings.payout
+    else {
+        anyhow::bail!(
+            "reconciliation compares an HTTP provider's ledger; on-chain payouts are settled in the same transaction as their payment"
+        );
+    };
+    let provider = HttpProvider::new(url, *timeout, token.clone())?;
+    let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
+    let since_ms = now_ms().saturating_sub(i64::from(since_hours).saturating_mul(3_600_000));
+    let findings = reconcile::run(&provider, store, &chain, since_ms).await?;
+    if json {
+        return Ok(serde_json::to_string_pretty(
+            &serde_json::json!({ "since_ms": since_ms, "findings": findings }),
+        )?);
+    }
+    let mut lines: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{} {}: {}", f.kind.as_str(), f.address, f.detail))
+        .collect();
+    lines.push(format!(
+        "{} disagreements in the last {since_hours} hours",
+        findings.len()
+    ));
+    Ok(lines.join("\n"))
 }
 
 /// The bridge's database, which must exist already (a read or a person's action never creates

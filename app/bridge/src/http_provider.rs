@@ -73,6 +73,25 @@ impl LookupOutcome {
     }
 }
 
+/// One payout of the provider's ledger, as `GET {url}/payouts?since=` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct LedgerEntry {
+    /// The idempotency key it was made under.
+    pub key: String,
+    /// The provider's id of the payment.
+    pub payment_id: String,
+    /// `paid`, `pending` or `failed`.
+    pub status: String,
+    /// What was paid, in the currency's minor units.
+    pub amount: u64,
+}
+
+/// `GET {url}/payouts?since=`'s answer.
+#[derive(Deserialize)]
+struct Ledger {
+    payouts: Vec<LedgerEntry>,
+}
+
 /// The provider's "never accepted a payout under this key" (`404`), naming the key.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct NotFound {
@@ -213,6 +232,32 @@ impl HttpProvider {
                 excerpt(&body)
             )),
         }
+    }
+
+    /// The provider's ledger: every payout it accepted since `since_ms` (unix milliseconds).
+    pub async fn ledger_since(&self, since_ms: i64) -> Result<Vec<LedgerEntry>, String> {
+        let mut call = self
+            .client
+            .get(self.payouts.clone())
+            .query(&[("since", since_ms)]);
+        if let Some(token) = &self.token {
+            call = call.bearer_auth(token);
+        }
+        let response = call
+            .send()
+            .await
+            .map_err(|error| format!("the ledger call failed: {error}"))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(format!(
+                "the provider answered the ledger call with {status}: {}",
+                excerpt(&body)
+            ));
+        }
+        serde_json::from_str::<Ledger>(&body)
+            .map(|ledger| ledger.payouts)
+            .map_err(|_| format!("the ledger answer does not parse: {}", excerpt(&body)))
     }
 
     /// Asks the provider to pay `order`.

@@ -43,6 +43,8 @@ pub struct Metrics {
     pub oldest_open_age_seconds: IntGauge,
     /// Lamports the settlement authority (the fee payer of locks and settlements) holds.
     pub fee_payer_lamports: IntGauge,
+    /// Disagreements the last reconciliation found (`kind` label).
+    pub reconcile_findings: IntGaugeVec,
     /// When the last full pass ended (unix ms), for `/healthz`.
     last_pass_ms: AtomicI64,
     /// How old the last pass may be before `/healthz` fails.
@@ -117,6 +119,14 @@ impl Metrics {
             "Lamports of the settlement authority, which pays for locks and settlements",
         )
         .expect("valid metric");
+        let reconcile_findings = IntGaugeVec::new(
+            Opts::new(
+                "allot_bridge_reconcile_findings",
+                "Disagreements between the provider's ledger, the store and the chain",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(cursor_lag_slots.clone()),
@@ -129,6 +139,7 @@ impl Metrics {
             Box::new(payout_outcomes.clone()),
             Box::new(oldest_open_age_seconds.clone()),
             Box::new(fee_payer_lamports.clone()),
+            Box::new(reconcile_findings.clone()),
         ] {
             registry
                 .register(collector)
@@ -150,6 +161,7 @@ impl Metrics {
             payout_outcomes,
             oldest_open_age_seconds,
             fee_payer_lamports,
+            reconcile_findings,
             last_pass_ms: AtomicI64::new(now_ms()),
             stale_after,
         })

@@ -17,6 +17,7 @@ use crate::config::{Payout, Settings};
 use crate::http_provider::HttpProvider;
 use crate::ingest::Ingester;
 use crate::metrics::{self, Metrics};
+use crate::reconcile::{self, FindingKind};
 use crate::store::{Store, now_ms};
 use crate::worker::{PayoutAdapter, Worker};
 
@@ -26,6 +27,11 @@ pub const INGEST_LEASE: &str = "ingester";
 const HINTED_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a hint keeps passes frequent.
 const HINT_WINDOW: Duration = Duration::from_secs(60);
+
+/// How often the ingesting worker reconciles the provider's ledger with the store and the chain.
+const RECONCILE_EVERY: Duration = Duration::from_secs(600);
+/// How far back each reconciliation looks: a day.
+const RECONCILE_WINDOW_MS: i64 = 86_400_000;
 
 /// Runs the bridge until `shutdown` resolves; the current step of the current request finishes
 /// first, and the ingester lease is handed back.
@@ -115,6 +121,7 @@ pub async fn run(
         .unwrap_or(i64::MAX)
         .max(20_000);
     let mut hinted_until = tokio::time::Instant::now();
+    let mut reconciled_at: Option<tokio::time::Instant> = None;
     let mut read_through: Option<u64> = None;
     let stopped = || *stop.borrow();
     while !stopped() {
@@ -191,6 +198,28 @@ pub async fn run(
                 .set(i64::try_from(lamports).unwrap_or(i64::MAX)),
             Err(error) => {
                 metrics.failed_call("getBalance", error);
+            }
+        }
+        if let PayoutAdapter::Http { provider, .. } = &payout
+            && settings.ingest
+            && reconciled_at.is_none_or(|at| at.elapsed() >= RECONCILE_EVERY)
+        {
+            reconciled_at = Some(tokio::time::Instant::now());
+            let since_ms = now_ms().saturating_sub(RECONCILE_WINDOW_MS);
+            match reconcile::run(provider, &store, &chain, since_ms).await {
+                Ok(findings) => {
+                    for kind in FindingKind::ALL {
+                        let count = findings.iter().filter(|f| f.kind == kind).count();
+                        metrics
+                            .reconcile_findings
+                            .with_label_values(&[kind.as_str()])
+                            .set(i64::try_from(count).unwrap_or(i64::MAX));
+                    }
+                    for finding in findings {
+                        tracing::error!(address = %finding.address, kind = finding.kind.as_str(), "reconciliation: {}", finding.detail);
+                    }
+                }
+                Err(error) => tracing::warn!("reconciliation failed: {error:#}"),
             }
         }
         if pass_ok {

@@ -565,6 +565,21 @@ impl Store {
             .collect()
     }
 
+    /// The payments people recorded with `review mark-paid`, as (address, payment id).
+    pub async fn payments_recorded_by_hand(
+        &self,
+    ) -> Result<std::collections::HashSet<(String, String)>, StoreError> {
+        let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT address, payment_id FROM review_actions WHERE action = 'mark_paid'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(address, payment_id)| payment_id.map(|id| (address, id)))
+            .collect())
+    }
+
     /// The state `address` was in when it went to manual review (where a retry resumes).
     pub async fn state_before_review(
         &self,

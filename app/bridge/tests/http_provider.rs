@@ -167,3 +167,31 @@ async fn an_unreachable_provider_gives_an_inconclusive_lookup() {
         LookupOutcome::Inconclusive(_)
     ));
 }
+
+#[tokio::test]
+async fn the_ledger_lists_payouts_since_a_time() {
+    let provider = TestProvider::start().await.unwrap();
+    let http = adapter(&provider).await;
+    let before = allot_bridge::store::now_ms();
+    let PayoutOutcome::Paid { payment_id } = http.pay(&order("ReqA", 2_500)).await else {
+        panic!("not paid")
+    };
+    let ledger = http.ledger_since(before).await.unwrap();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(
+        (
+            ledger[0].key.as_str(),
+            ledger[0].payment_id.as_str(),
+            ledger[0].status.as_str(),
+            ledger[0].amount
+        ),
+        (
+            idempotency_key("ReqA").as_str(),
+            payment_id.as_str(),
+            "paid",
+            2_500
+        )
+    );
+    let later = allot_bridge::store::now_ms() + 1_000;
+    assert!(http.ledger_since(later).await.unwrap().is_empty());
+}

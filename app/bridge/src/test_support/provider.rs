@@ -37,6 +37,8 @@ pub struct Payment {
     pub order: PayoutOrder,
     /// When it was executed.
     pub at: std::time::Instant,
+    /// When it was executed (unix milliseconds), for the ledger's `since`.
+    pub at_unix_ms: i64,
 }
 
 #[derive(Default)]
@@ -68,7 +70,7 @@ impl TestProvider {
     pub async fn start() -> std::io::Result<Self> {
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let app = Router::new()
-            .route("/payouts", post(payout))
+            .route("/payouts", post(payout).get(ledger_since))
             .route("/payouts/{key}", get(lookup))
             .with_state(ledger.clone());
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
@@ -103,6 +105,26 @@ impl TestProvider {
     /// (the lookup still finds the payment in the ledger).
     pub fn forget_keys_after(&self, after: Duration) {
         self.ledger.lock().expect("ledger").key_memory = Some(after);
+    }
+
+    /// Records a payment made outside the bridge (by hand, or by another system) under `key`:
+    /// what reconciliation must find.
+    pub fn plant_payment(&self, key: &str, amount: u64) -> String {
+        let mut ledger = self.ledger.lock().expect("ledger");
+        let payment_id = format!("pay_{:06}", ledger.payments.len() + 1);
+        ledger.payments.push(Payment {
+            payment_id: payment_id.clone(),
+            key: key.to_owned(),
+            order: PayoutOrder {
+                request: key.trim_start_matches("allot-payout-").to_owned(),
+                user: String::new(),
+                amount,
+                currency: "USD".into(),
+            },
+            at: std::time::Instant::now(),
+            at_unix_ms: crate::store::now_ms(),
+        });
+        payment_id
     }
 
     /// Every key looked up with `GET /payouts/{key}`.
@@ -208,6 +230,7 @@ async fn payout(
                     key,
                     order,
                     at: std::time::Instant::now(),
+                    at_unix_ms: crate::store::now_ms(),
                 });
                 (StatusCode::CREATED, payment_id)
             }
@@ -245,4 +268,22 @@ async fn lookup(
             Json(json!({"key": key, "status": "not_found"})),
         ),
     }
+}
+
+/// `GET /payouts?since=`: every payout executed since `since` (unix ms), oldest first.
+async fn ledger_since(
+    State(ledger): State<Arc<Mutex<Ledger>>>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    let since: i64 = query.get("since").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let ledger = ledger.lock().expect("ledger");
+    let payouts: Vec<_> = ledger
+        .payments
+        .iter()
+        .filter(|p| p.at_unix_ms >= since)
+        .map(|p| {
+            json!({"key": p.key, "payment_id": p.payment_id, "status": "paid", "amount": p.order.amount})
+        })
+        .collect();
+    (StatusCode::OK, Json(json!({ "payouts": payouts })))
 }

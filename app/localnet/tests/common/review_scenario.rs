@@ -41,6 +41,22 @@ fn review(config: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// `allot-bridge --config <config> reconcile --json`, which must succeed.
+fn reconcile(config: &Path) -> serde_json::Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
+        .arg("--config")
+        .arg(config)
+        .args(["reconcile", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "reconcile: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// The request at `address` on chain.
 async fn on_chain(market: &Market, address: Pubkey) -> ExchangeRequest {
     accounts::fetch(&market.chain, address)
@@ -57,7 +73,7 @@ pub async fn review_commands(market: &Market) {
     provider.refuse_user(&user4.to_string());
     let (retried, retried_quote) = market.request(3, 4).await;
     let (marked, _) = market.request(3, 1).await;
-    let (rejected, _) = market.request(4, 2).await;
+    let (rejected, rejected_quote) = market.request(4, 2).await;
 
     let database = format!("sqlite://{}", market.dir.path().join("review.db").display());
     // A fixed priority fee: every lock and settle transaction must carry it.
@@ -226,6 +242,20 @@ pub async fn review_commands(market: &Market) {
     let listed: serde_json::Value =
         serde_json::from_str(&review(&config, &["list", "--json"])).unwrap();
     assert!(listed["review"].as_array().unwrap().is_empty());
+    // Reconciliation: the books agree (the hand payment was recorded by a person)...
+    let report = reconcile(&config);
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+    // ...until someone pays the rejected request's quote at the provider by hand.
+    let planted = provider.plant_payment(&idempotency_key(&rejected_text), rejected_quote);
+    let report = reconcile(&config);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report}");
+    assert_eq!(findings[0]["kind"], "paid_not_settled");
+    assert_eq!(findings[0]["address"], rejected_text);
+    assert!(
+        findings[0]["detail"].as_str().unwrap().contains(&planted),
+        "{report}"
+    );
     // The provider's answers, by result: three refusals, then for the retry a lookup that found
     // nothing and one payment.
     let (_, exposition) = scrape(metrics_port, "/metrics").await;

@@ -1,0 +1,307 @@
+//! Reconciliation: the provider's ledger, the bridge's store and the chain, compared. Each
+//! payment the provider made must end in a settlement on chain that names it (the settle's
+//! payout reference is the SHA-256 of the payment id), for the request's quote; each settlement
+//! the bridge recorded must be a payment the provider made. What disagrees is reported
+//! (`allot-bridge reconcile`, and the `allot_bridge_reconcile_findings` metric of each pass) for
+//! a person to resolve.
+
+use std::collections::{HashMap, HashSet};
+
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_client::accounts;
+use allot_client::rpc_chain::RpcChain;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result};
+use serde::Serialize;
+
+use crate::http_provider::{HttpProvider, LedgerEntry};
+use crate::settle::payout_reference;
+use crate::state::RequestState;
+use crate::store::{Store, StoredRequest};
+
+/// The prefix of the bridge's idempotency keys; the request address follows it.
+const KEY_PREFIX: &str = "allot-payout-";
+
+/// What kind of disagreement was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// The provider paid, and neither the chain nor the bridge's settlement under way says so.
+    PaidNotSettled,
+    /// The bridge recorded a settlement for a payment the provider's ledger does not have.
+    SettledNotPaid,
+    /// The provider paid an amount other than the request's quote.
+    AmountMismatch,
+}
+
+impl FindingKind {
+    /// Every kind, for the metric's labels.
+    pub const ALL: [FindingKind; 3] = [
+        FindingKind::PaidNotSettled,
+        FindingKind::SettledNotPaid,
+        FindingKind::AmountMismatch,
+    ];
+
+    /// Its name (metric label, JSON).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PaidNotSettled => "paid_not_settled",
+            Self::SettledNotPaid => "settled_not_paid",
+            Self::AmountMismatch => "amount_mismatch",
+        }
+    }
+}
+
+/// One disagreement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// What disagrees.
+    pub kind: FindingKind,
+    /// The ExchangeRequest account.
+    pub address: String,
+    /// The numbers, for a person.
+    pub detail: String,
+}
+
+/// What the chain says of one request: settled, and under which payout reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChainView {
+    /// Settled on chain.
+    pub settled: bool,
+    /// The settle's payout reference (zeros until settled).
+    pub payout_reference: [u8; 32],
+}
+
+/// Compares the provider's `ledger` (payouts since `since_ms`), the store's `rows` and the
+/// `chain`'s view of the ledger's requests. Payments a person recorded (`review mark-paid`:
+/// `by_hand`, as (address, payment id)) were made outside the provider and are not expected in
+/// its ledger.
+pub fn compare(
+    ledger: &[LedgerEntry],
+    rows: &[StoredRequest],
+    chain: &HashMap<String, ChainView>,
+    since_ms: i64,
+    by_hand: &HashSet<(String, String)>,
+) -> Vec<Finding> {
+    let by_address: HashMap<&str, &StoredRequest> =
+        rows.iter().map(|r| (r.address.as_str(), r)).collect();
+    let mut findings = Vec::new();
+    let mut paid_keys = Vec::new();
+    for entry in ledger.iter().filter(|e| e.status == "paid") {
+        let Some(address) = entry.key.strip_prefix(KEY_PREFIX) else {
+            continue; // not a payout of this bridge
+        };
+        paid_keys.push((address, entry.payment_id.as_str()));
+        let row = by_address.get(address);
+        if let Some(quote) = row.map(|r| r.quote.unwrap_or(r.quoted))
+            && i64::try_from(entry.amount).ok() != Some(quote)
+        {
+            findings.push(Finding {
+                kind: FindingKind::AmountMismatch,
+                address: address.to_owned(),
+                detail: format!(
+                    "the provider paid {} (payment {}), the quote is {quote}",
+                    entry.amount, entry.payment_id
+                ),
+            });
+        }
+        let reference = payout_reference(&entry.payment_id);
+        let settled_with_it = chain
+            .get(address)
+            .is_some_and(|view| view.settled && view.payout_reference == reference);
+        let settling_it = row.is_some_and(|r| {
+            matches!(r.state(), Ok(RequestState::Paid | RequestState::SettleSent))
+                && r.payment_id.as_deref() == Some(entry.payment_id.as_str())
+        });
+        if !settled_with_it && !settling_it {
+            findings.push(Finding {
+                kind: FindingKind::PaidNotSettled,
+                address: address.to_owned(),
+                detail: format!(
+                    "the provider paid {} (payment {}); the bridge has it {}, the chain {}",
+                    entry.amount,
+                    entry.payment_id,
+                    row.map_or("unknown", |r| r.state_name.as_str()),
+                    match chain.get(address) {
+                        Some(view) if view.settled => "settled under another reference",
+                        Some(_) => "not settled",
+                        None => "without the request",
+                    }
+                ),
+            });
+        }
+    }
+    for row in rows {
+        let (Ok(RequestState::Settled), Some(payment_id), Some(settled_at)) =
+            (row.state(), &row.payment_id, row.settled_at_ms)
+        else {
+            continue;
+        };
+        if settled_at < since_ms {
+            continue;
+        }
+        let known = paid_keys
+            .iter()
+            .any(|(address, id)| *address == row.address && *id == payment_id);
+        if !known && !by_hand.contains(&(row.address.clone(), payment_id.clone())) {
+            findings.push(Finding {
+                kind: FindingKind::SettledNotPaid,
+                address: row.address.clone(),
+                detail: format!(
+                    "settled with payment {payment_id}, which the provider's ledger does not list as paid"
+                ),
+            });
+        }
+    }
+    findings
+}
+
+/// Gathers the provider's ledger since `since_ms`, the store and the chain's view of the
+/// ledger's requests, and compares them.
+pub async fn run(
+    provider: &HttpProvider,
+    store: &Store,
+    chain: &RpcChain,
+    since_ms: i64,
+) -> Result<Vec<Finding>> {
+    let ledger = provider
+        .ledger_since(since_ms)
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("reading the provider's ledger")?;
+    let rows = store.requests().await?;
+    let addresses: Vec<Pubkey> = ledger
+        .iter()
+        .filter_map(|e| e.key.strip_prefix(KEY_PREFIX))
+        .filter_map(|address| address.parse().ok())
+        .collect();
+    let mut on_chain = Vec::with_capacity(addresses.len());
+    for chunk in addresses.chunks(100) {
+        // getMultipleAccounts answers at most 100 accounts.
+        on_chain.extend(
+            accounts::fetch_many::<ExchangeRequest>(chain, chunk)
+                .await
+                .context("reading the ledger's requests on chain")?,
+        );
+    }
+    let chain_view: HashMap<String, ChainView> = addresses
+        .iter()
+        .zip(on_chain)
+        .filter_map(|(address, request)| {
+            request.map(|r| {
+                (
+                    address.to_string(),
+                    ChainView {
+                        settled: r.status == RequestStatus::Settled,
+                        payout_reference: r.payout_reference,
+                    },
+                )
+            })
+        })
+        .collect();
+    let by_hand = store.payments_recorded_by_hand().await?;
+    Ok(compare(&ledger, &rows, &chain_view, since_ms, &by_hand))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(address: &str, state: RequestState, payment_id: Option<&str>) -> StoredRequest {
+        StoredRequest {
+            address: address.into(),
+            pool: "Pool".into(),
+            request_id: 0,
+            user_key: "User".into(),
+            amount: 10,
+            rate: 1,
+            quoted: 250,
+            currency: "USD".into(),
+            created_at: 0,
+            discovered_signature: None,
+            discovered_slot: 0,
+            discovered_at_ms: 0,
+            state_name: state.as_str().into(),
+            quote: Some(250),
+            payment_id: payment_id.map(Into::into),
+            payout_attempts: 1,
+            settle_tx: None,
+            settle_signature: None,
+            settle_last_valid_height: None,
+            settled_at_ms: (state == RequestState::Settled).then_some(1_000),
+            review_reason: None,
+            claimed_by: None,
+        }
+    }
+
+    fn paid(address: &str, payment_id: &str, amount: u64) -> LedgerEntry {
+        LedgerEntry {
+            key: format!("{KEY_PREFIX}{address}"),
+            payment_id: payment_id.into(),
+            status: "paid".into(),
+            amount,
+        }
+    }
+
+    fn settled_with(payment_id: &str) -> ChainView {
+        ChainView {
+            settled: true,
+            payout_reference: payout_reference(payment_id),
+        }
+    }
+
+    #[test]
+    fn matching_books_find_nothing() {
+        let rows = [
+            row("A", RequestState::Settled, Some("p1")),
+            row("B", RequestState::SettleSent, Some("p2")),
+        ];
+        let ledger = [paid("A", "p1", 250), paid("B", "p2", 250)];
+        let chain = HashMap::from([("A".to_owned(), settled_with("p1"))]);
+        assert_eq!(compare(&ledger, &rows, &chain, 0, &HashSet::new()), vec![]);
+    }
+
+    #[test]
+    fn each_disagreement_is_named() {
+        let rows = [
+            // Cancelled on chain before the bridge paid, then paid by hand at the provider.
+            row("A", RequestState::Withdrawn, None),
+            // Settled by the bridge, but the provider's ledger lost (or never made) the payment.
+            row("B", RequestState::Settled, Some("p2")),
+            // Paid more than quoted, and settled with that payment.
+            row("C", RequestState::Settled, Some("p3")),
+        ];
+        let ledger = [paid("A", "p1", 250), paid("C", "p3", 300)];
+        let chain = HashMap::from([
+            (
+                "A".to_owned(),
+                ChainView {
+                    settled: false,
+                    payout_reference: [0; 32],
+                },
+            ),
+            ("C".to_owned(), settled_with("p3")),
+        ]);
+        let found: Vec<_> = compare(&ledger, &rows, &chain, 0, &HashSet::new())
+            .into_iter()
+            .map(|f| (f.kind, f.address))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (FindingKind::PaidNotSettled, "A".to_owned()),
+                (FindingKind::AmountMismatch, "C".to_owned()),
+                (FindingKind::SettledNotPaid, "B".to_owned()),
+            ]
+        );
+        // A payment a person recorded by hand is not expected in the provider's ledger.
+        let by_hand = HashSet::from([("B".to_owned(), "p2".to_owned())]);
+        assert_eq!(
+            compare(&[], &rows[1..2], &HashMap::new(), 0, &by_hand),
+            vec![]
+        );
+        // Settlements older than the window are not judged against a ledger that stops there.
+        let later: Vec<_> = compare(&[], &rows[1..2], &HashMap::new(), 5_000, &HashSet::new());
+        assert_eq!(later, vec![]);
+    }
+}
