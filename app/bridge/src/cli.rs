@@ -11,8 +11,7 @@ use tracing_subscriber::EnvFilter;
 use allot_client::rpc_chain::RpcChain;
 use solana_commitment_config::CommitmentConfig;
 
-use crate::config::{Payout, Settings};
-use crate::http_provider::HttpProvider;
+use crate::config::Settings;
 use crate::review::ReviewCommand;
 use crate::store::{Store, now_ms};
 use crate::{reconcile, review, service, status};
@@ -121,18 +120,11 @@ async fn reconcile_report(
     since_hours: u32,
     json: bool,
 ) -> anyhow::Result<String> {
-    let Payout::Http {
-        url,
-        timeout,
-        token,
-        ..
-    } = &settings.payout
-    else {
+    let Some(provider) = settings.http_provider()? else {
         anyhow::bail!(
             "reconciliation compares an HTTP provider's ledger; on-chain payouts are settled in the same transaction as their payment"
         );
     };
-    let provider = HttpProvider::new(url, *timeout, token.clone())?;
     let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
     let since_ms = now_ms().saturating_sub(i64::from(since_hours).saturating_mul(3_600_000));
     let findings = reconcile::run(&provider, store, &chain, since_ms).await?;

@@ -156,6 +156,32 @@ pub enum Payout {
 }
 
 impl Settings {
+    /// The settlement authority's keypair, read from `settlement_keypair`.
+    pub fn settlement_authority(&self) -> Result<solana_sdk::signature::Keypair> {
+        solana_sdk::signature::read_keypair_file(&self.settlement_keypair).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot read the settlement keypair {}: {error}",
+                self.settlement_keypair.display()
+            )
+        })
+    }
+
+    /// The HTTP payment provider, when the bridge pays over HTTP.
+    pub fn http_provider(&self) -> Result<Option<crate::http_provider::HttpProvider>> {
+        let Payout::Http {
+            url,
+            timeout,
+            token,
+            ..
+        } = &self.payout
+        else {
+            return Ok(None);
+        };
+        crate::http_provider::HttpProvider::new(url, *timeout, token.clone())
+            .map(Some)
+            .context("cannot build the HTTP client")
+    }
+
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)

@@ -18,11 +18,11 @@ use anyhow::{Context as _, Result, bail, ensure};
 use clap::Subcommand;
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
-use solana_sdk::signature::{Signer, read_keypair_file};
+use solana_sdk::signature::Signer;
 use solana_sdk::transaction::Transaction;
 
-use crate::config::{Payout, Settings};
-use crate::http_provider::{HttpProvider, LookupOutcome};
+use crate::config::Settings;
+use crate::http_provider::LookupOutcome;
 use crate::state::RequestState;
 use crate::store::{ReviewAction, Store, StoredRequest};
 
@@ -181,16 +181,9 @@ async fn act(
 
 /// After provider calls, a reject needs the provider's word that none of them paid.
 async fn ensure_never_paid(settings: &Settings, row: &StoredRequest) -> Result<()> {
-    let Payout::Http {
-        url,
-        timeout,
-        token,
-        ..
-    } = &settings.payout
-    else {
+    let Some(provider) = settings.http_provider()? else {
         return Ok(());
     };
-    let provider = HttpProvider::new(url, *timeout, token.clone())?;
     match provider.lookup(&row.address).await {
         // Never accepted, or accepted and failed: nothing was paid.
         LookupOutcome::NotFound | LookupOutcome::Failed { .. } => Ok(()),
@@ -211,12 +204,7 @@ async fn ensure_never_paid(settings: &Settings, row: &StoredRequest) -> Result<(
 
 /// Sends `exchange_reject` for `row` with the settlement authority and waits for it.
 async fn reject_on_chain(settings: &Settings, row: &StoredRequest, code: u16) -> Result<()> {
-    let authority = read_keypair_file(&settings.settlement_keypair).map_err(|error| {
-        anyhow::anyhow!(
-            "cannot read the settlement keypair {}: {error}",
-            settings.settlement_keypair.display()
-        )
-    })?;
+    let authority = settings.settlement_authority()?;
     let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
     let address: Pubkey = row.address.parse().context("stored address")?;
     let request: ExchangeRequest = accounts::fetch(&chain, address)

@@ -10,7 +10,7 @@ use allot_client::accounts;
 use allot_client::rpc_chain::RpcChain;
 use anyhow::{Context as _, Result, ensure};
 use solana_commitment_config::CommitmentConfig;
-use solana_sdk::signature::{Signer, read_keypair_file};
+use solana_sdk::signature::Signer;
 use tokio::sync::{Notify, watch};
 
 use crate::config::{Payout, Settings};
@@ -39,12 +39,7 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let authority = read_keypair_file(&settings.settlement_keypair).map_err(|error| {
-        anyhow::anyhow!(
-            "cannot read the settlement keypair {}: {error}",
-            settings.settlement_keypair.display()
-        )
-    })?;
+    let authority = settings.settlement_authority()?;
     let store = Store::open(&settings.database_url).await.with_context(|| {
         format!(
             "cannot open the database {}",

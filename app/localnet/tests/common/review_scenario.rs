@@ -23,38 +23,30 @@ use anchor_lang::prelude::Pubkey;
 /// The compute-budget program, whose instructions set a transaction's unit limit and price.
 const COMPUTE_BUDGET_PROGRAM: &str = "ComputeBudget111111111111111111111111111111";
 
-/// Runs `allot-bridge --config <config> review <args>`; returns its stdout, or panics with its
-/// stderr.
-fn review(config: &Path, args: &[&str]) -> String {
+/// Runs `allot-bridge --config <config> <args>`; returns its stdout, or panics with its stderr.
+fn bridge_command(config: &Path, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
         .arg("--config")
         .arg(config)
-        .arg("review")
         .args(args)
         .output()
         .unwrap();
     assert!(
         output.status.success(),
-        "review {args:?}: {}",
+        "{args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// `allot-bridge --config <config> reconcile --json`, which must succeed.
+/// `allot-bridge --config <config> review <args>`.
+fn review(config: &Path, args: &[&str]) -> String {
+    bridge_command(config, &[&["review"], args].concat())
+}
+
+/// `allot-bridge --config <config> reconcile --json`.
 fn reconcile(config: &Path) -> serde_json::Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
-        .arg("--config")
-        .arg(config)
-        .args(["reconcile", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "reconcile: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    serde_json::from_str(&bridge_command(config, &["reconcile", "--json"])).unwrap()
 }
 
 /// The request at `address` on chain.
