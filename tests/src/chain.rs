@@ -147,7 +147,8 @@ impl TestChain {
     /// Token amount of a (Token-2022) token account; 0 when it does not exist.
     pub async fn token_balance(&mut self, address: Pubkey) -> u64 {
         match self.account(address).await {
-            Some(account) => u64::from_le_bytes(account.data[64..72].try_into().unwrap()),
+            Some(account) => allot_client::token::amount_base_units(&account.data)
+                .unwrap_or_else(|| panic!("{address} is not a token account")),
             None => 0,
         }
     }

@@ -22,6 +22,7 @@ pub mod settle;
 pub mod state;
 pub mod status;
 pub mod store;
+pub mod treasury;
 pub mod worker;
 
 #[cfg(feature = "test-support")]

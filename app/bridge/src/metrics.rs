@@ -43,6 +43,8 @@ pub struct Metrics {
     pub oldest_open_age_seconds: IntGauge,
     /// Lamports the settlement authority (the fee payer of locks and settlements) holds.
     pub fee_payer_lamports: IntGauge,
+    /// Base units held by the treasury of each payout mint (on-chain payouts only).
+    pub treasury_base_units: IntGaugeVec,
     /// Disagreements the last reconciliation found (`kind` label).
     pub reconcile_findings: IntGaugeVec,
     /// When the last full pass ended (unix ms), for `/healthz`.
@@ -119,6 +121,14 @@ impl Metrics {
             "Lamports of the settlement authority, which pays for locks and settlements",
         )
         .expect("valid metric");
+        let treasury_base_units = IntGaugeVec::new(
+            Opts::new(
+                "allot_bridge_treasury_base_units",
+                "Base units of the payout mint in the treasury that on-chain payouts come from",
+            ),
+            &["mint"],
+        )
+        .expect("valid metric");
         let reconcile_findings = IntGaugeVec::new(
             Opts::new(
                 "allot_bridge_reconcile_findings",
@@ -139,6 +149,7 @@ impl Metrics {
             Box::new(payout_outcomes.clone()),
             Box::new(oldest_open_age_seconds.clone()),
             Box::new(fee_payer_lamports.clone()),
+            Box::new(treasury_base_units.clone()),
             Box::new(reconcile_findings.clone()),
         ] {
             registry
@@ -161,6 +172,7 @@ impl Metrics {
             payout_outcomes,
             oldest_open_age_seconds,
             fee_payer_lamports,
+            treasury_base_units,
             reconcile_findings,
             last_pass_ms: AtomicI64::new(now_ms()),
             stale_after,

@@ -195,6 +195,21 @@ pub async fn run(
                 metrics.failed_call("getBalance", error);
             }
         }
+        if let Payout::Onchain { treasury } = &settings.payout {
+            match crate::treasury::balances(&chain, &settings.pools, &authority.pubkey(), *treasury)
+                .await
+            {
+                Ok(balances) => {
+                    for balance in balances {
+                        metrics
+                            .treasury_base_units
+                            .with_label_values(&[&balance.mint.to_string()])
+                            .set(i64::try_from(balance.base_units).unwrap_or(i64::MAX));
+                    }
+                }
+                Err(error) => tracing::warn!("cannot read the treasury's balance: {error:#}"),
+            }
+        }
         if let PayoutAdapter::Http { provider, .. } = &payout
             && settings.ingest
             && reconciled_at.is_none_or(|at| at.elapsed() >= RECONCILE_EVERY)

@@ -4,18 +4,16 @@
 use allot::instructions::ExchangeSettleArgs;
 use allot::state::ExchangeRequest;
 use allot_client::compute_budget::{self, ComputeBudget};
-use allot_client::{instructions, pdas};
+use allot_client::{instructions, pdas, token};
 use anchor_lang::prelude::Pubkey;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use sha2::{Digest, Sha256};
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::Transaction;
 use solana_transaction_status_client_types::UiTransactionEncoding;
-use spl_associated_token_account_interface::address::get_associated_token_address_with_program_id;
 use spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent;
 
 use crate::config::FeePolicy;
@@ -46,11 +44,10 @@ pub enum SettleStatus {
     Expired,
 }
 
-/// The payout reference recorded on chain: SHA-256 of the provider's payment id, or of the
-/// request address for on-chain payouts (the transfer is in the same transaction).
-pub fn payout_reference(reference: &str) -> [u8; 32] {
-    Sha256::digest(reference.as_bytes()).into()
-}
+/// The payout reference recorded on chain: the client's hash of the provider's payment id, or of
+/// the request address for on-chain payouts (the transfer is in the same transaction) — the same
+/// bytes the CLI's manual settle records.
+pub use allot_client::reference::reference_hash as payout_reference;
 
 /// The accounts of an on-chain payout from `treasury` (default: the authority's associated
 /// account) to the user's associated account of the request's payout mint (frozen in the request
@@ -65,14 +62,9 @@ pub fn onchain_payout(
     Some(instructions::OnChainPayout {
         mint,
         token_program: payout_mint_program,
-        treasury: treasury.unwrap_or_else(|| {
-            get_associated_token_address_with_program_id(authority, &mint, &payout_mint_program)
-        }),
-        user_account: get_associated_token_address_with_program_id(
-            &request.user,
-            &mint,
-            &payout_mint_program,
-        ),
+        treasury: treasury
+            .unwrap_or_else(|| token::associated_account(authority, &mint, &payout_mint_program)),
+        user_account: token::associated_account(&request.user, &mint, &payout_mint_program),
     })
 }
 

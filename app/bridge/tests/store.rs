@@ -405,6 +405,18 @@ macro_rules! on_both_databases {
                 }
             )*
         }
+        mod on_postgres_over_tls {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    let server = allot_bridge::test_support::postgres::TestPostgres::start_tls()
+                        .expect("a PostgreSQL server that takes TLS only");
+                    let store = super::postgres(&server).await;
+                    super::$name(&store).await;
+                    store.close().await;
+                }
+            )*
+        }
     };
 }
 
@@ -416,6 +428,64 @@ on_both_databases!(
     concurrent_claims_never_overlap,
     a_person_takes_a_request_out_of_review_and_is_audited,
 );
+
+/// The store's connections are encrypted and the server's certificate verified
+/// (`sslmode=verify-full`): the server itself reports TLS for them, a plaintext connection is
+/// refused, and a certificate from another authority is not accepted.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_over_tls_is_encrypted_and_verified() {
+    use sqlx::Connection as _;
+    let server = TestPostgres::start_tls().expect("a PostgreSQL server that takes TLS only");
+    let database = server.database().await.expect("test database");
+    assert!(
+        database.url.contains("sslmode=verify-full"),
+        "{}",
+        database.url
+    );
+    let store = Store::open(&database.url)
+        .await
+        .expect("store opens over TLS");
+    let cursor = Cursor {
+        signature: "Sig1".into(),
+        slot: 101,
+    };
+    assert_eq!(
+        store
+            .ingest("prog", &cursor, &[request(1)], "w1")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.requests().await.unwrap().len(), 1);
+    store.close().await;
+
+    let mut connection = sqlx::PgConnection::connect(&database.url).await.unwrap();
+    let (ssl, version): (bool, String) =
+        sqlx::query_as("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap();
+    assert!(ssl, "the server sees a plaintext connection");
+    assert!(version.starts_with("TLSv1."), "{version}");
+    connection.close().await.unwrap();
+
+    let Err(error) = Store::open(&server.plaintext_admin_url()).await else {
+        panic!("a plaintext connection is accepted");
+    };
+    assert!(error.to_string().contains("no encryption"), "{error:#}");
+
+    // Another authority's certificate: verify-full fails before any query.
+    let other = TestPostgres::start_tls().expect("a second TLS server");
+    let wrong_ca = database.url.replace(
+        server.ca_file().unwrap().to_str().unwrap(),
+        other.ca_file().unwrap().to_str().unwrap(),
+    );
+    assert_ne!(wrong_ca, database.url);
+    assert!(
+        Store::open(&wrong_ca).await.is_err(),
+        "an unknown authority is accepted"
+    );
+}
 
 #[tokio::test]
 async fn an_unknown_database_url_is_named() {

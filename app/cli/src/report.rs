@@ -7,13 +7,6 @@ use serde_json::json;
 
 use crate::outcome::Outcome;
 
-/// The amount of a Token-2022 account (0 if the data is not an account).
-pub fn token_amount(data: &[u8]) -> u64 {
-    data.get(64..72).map_or(0, |bytes| {
-        u64::from_le_bytes(bytes.try_into().expect("8 bytes"))
-    })
-}
-
 /// A rate (`RATE_SCALE` fixed point) as a decimal, in minor units per base unit.
 pub fn rate(rate: u64) -> String {
     let fraction = format!("{:09}", rate % RATE_SCALE);

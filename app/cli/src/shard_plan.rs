@@ -11,7 +11,6 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 
 use crate::batch::Job;
-use crate::report;
 
 /// What one shard may still allocate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +53,9 @@ pub async fn load_budgets(
             let books = shard.expected_balance().map_err(|e| {
                 anyhow::anyhow!("shard {index} of pool {address} has inconsistent books: {e}")
             })?;
-            let held = vault.map_or(0, |a| report::token_amount(&a.data));
+            let held = vault.map_or(0, |a| {
+                allot_client::token::amount_base_units(&a.data).unwrap_or(0)
+            });
             Ok(ShardBudget {
                 index: *index,
                 available: books.min(held),

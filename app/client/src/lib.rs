@@ -3,7 +3,8 @@
 //! The one place that knows the allot program from outside: PDA derivation ([`pdas`]),
 //! instruction builders ([`instructions`]), event decoding from inner instructions ([`events`]) and
 //! from `Program data:` log lines ([`log_events`]), user-list Merkle trees
-//! ([`merkle_tree`]) and error decoding ([`errors`]). The CLI, the bridge, the web server, the
+//! ([`merkle_tree`]), token-account amounts and addresses ([`token`]), reference hashes ([`reference`]) and error decoding
+//! ([`errors`]). The CLI, the bridge, the web server, the
 //! tests and the benchmarks all use it instead of re-deriving anything.
 
 pub mod accounts;
@@ -16,7 +17,9 @@ pub mod instructions;
 pub mod log_events;
 pub mod merkle_tree;
 pub mod pdas;
+pub mod reference;
 pub mod rpc_chain;
+pub mod token;
 pub mod transaction_events;
 
 pub use allot;

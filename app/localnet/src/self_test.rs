@@ -53,7 +53,8 @@ pub async fn run(rpc_url: &str, payer: &Keypair) -> Result<anchor_lang::prelude:
         .account(pdas::vault(&pool))
         .await?
         .context("self-test: the vault was not created (CPI did not run)")?;
-    let balance = u64::from_le_bytes(vault.data[64..72].try_into().expect("8 bytes"));
+    let balance = allot_client::token::amount_base_units(&vault.data)
+        .context("self-test: the vault is not a token account")?;
     ensure!(
         balance == FUNDING,
         "self-test: the vault holds {balance}, expected {FUNDING}: CPI into Token-2022 did not run"

@@ -9,7 +9,9 @@ use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_client::accounts;
-use common::bridge_harness::{BASE_UNITS_PER_CENT, Bridge, Market, TREASURY_BASE_UNITS, balance};
+use common::bridge_harness::{
+    BASE_UNITS_PER_CENT, Bridge, Market, TREASURY_BASE_UNITS, balance, wait_metric,
+};
 
 mod common;
 
@@ -21,7 +23,8 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     let database = postgres.database().await.unwrap();
     let payout = "[payout]\nkind = \"onchain\"\n";
     let (first_config, _) = market.bridge_config("w1", &database.url, payout, 500, &market.ws_url);
-    let (second_config, _) = market.bridge_config("w2", &database.url, payout, 500, &market.ws_url);
+    let (second_config, second_metrics) =
+        market.bridge_config("w2", &database.url, payout, 500, &market.ws_url);
     let mut workers = vec![
         Bridge::spawn(&first_config, None),
         Bridge::spawn(&second_config, None),
@@ -58,6 +61,13 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
         treasury_left,
         TREASURY_BASE_UNITS - paid_total * BASE_UNITS_PER_CENT
     );
+    // The surviving worker reports what the treasury holds of the payout mint.
+    wait_metric(
+        second_metrics,
+        &format!("allot_bridge_treasury_base_units{{mint=\"{mint}\"}}"),
+        |held| held == treasury_left as f64,
+    )
+    .await;
     // The account is settled at the cluster's confirmed view; the database follows once the
     // worker sees the settle transaction finalized.
     let store = Store::open(&database.url).await.unwrap();

@@ -103,7 +103,9 @@ pub async fn account_status(
     let now = chain.unix_timestamp().await?;
     let period = pool.period_at(now).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sol = chain.account(*user).await?.map_or(0, |a| a.lamports);
-    let holdings = token_balance(chain, &pdas::token_account(user, &pool.mint)).await?;
+    let holdings =
+        allot_client::token::balance_base_units(chain, pdas::token_account(user, &pool.mint))
+            .await?;
     let credential =
         accounts::fetch::<Credential>(chain, pdas::credential(pool_address, user)).await?;
     let record =
@@ -156,19 +158,6 @@ pub async fn account_status(
             })
             .collect(),
     })
-}
-
-/// The balance of a token account (0 when it does not exist).
-async fn token_balance(chain: &RpcChain, address: &Pubkey) -> Result<u64> {
-    let Some(account) = chain.account(*address).await? else {
-        return Ok(0);
-    };
-    // SPL token layout: mint (32), owner (32), amount (u64 LE).
-    Ok(account
-        .data
-        .get(64..72)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_le_bytes))
 }
 
 fn allocation_eligibility(

@@ -25,7 +25,6 @@ use crate::context::Context;
 use crate::lookup_table;
 use crate::outcome::Outcome;
 use crate::records::ProofsFile;
-use crate::report;
 use crate::shard_plan::{self, Source, Supply};
 
 /// What the crank does for one user.
@@ -180,15 +179,16 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         view.record = record;
         let token = token.filter(|a| !accounts::is_prefunded(a));
         view.has_token_account = token.is_some();
-        view.holding = token.map_or(0, |a| report::token_amount(&a.data));
+        view.holding = token.map_or(0, |a| {
+            allot_client::token::amount_base_units(&a.data).unwrap_or(0)
+        });
     }
 
     // Decide, keeping allocations within what the vault and the shards can still give.
     let vault = if pool.transferable {
-        ctx.chain
-            .account(pool.vault)
-            .await?
-            .map_or(0, |a| report::token_amount(&a.data))
+        ctx.chain.account(pool.vault).await?.map_or(0, |a| {
+            allot_client::token::amount_base_units(&a.data).unwrap_or(0)
+        })
     } else {
         pool.supply_cap.saturating_sub(pool.totals.minted)
     };

@@ -8,9 +8,4 @@ pub mod settlement;
 pub mod user;
 pub mod verifier;
 
-use sha2::{Digest, Sha256};
-
-/// SHA-256 of an off-chain reference (report id, payment id): what the program stores.
-pub fn reference_hash(reference: &str) -> [u8; 32] {
-    Sha256::digest(reference.as_bytes()).into()
-}
+pub use allot_client::reference::reference_hash;

@@ -215,11 +215,9 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
         OperatorCommand::DrainShards(pool) => operator_shards::drain_shards(ctx, pool.pool).await,
         OperatorCommand::Show(pool) => {
             let state = ctx.pool(&pool.pool).await?;
-            let vault = ctx
-                .chain
-                .account(state.vault)
-                .await?
-                .map_or(0, |a| report::token_amount(&a.data));
+            let vault = ctx.chain.account(state.vault).await?.map_or(0, |a| {
+                allot_client::token::amount_base_units(&a.data).unwrap_or(0)
+            });
             Ok(report::pool(&pool.pool, &state, vault))
         }
     }

@@ -18,7 +18,6 @@ use crate::batch::{self, BatchReport, Job};
 use crate::commands::user::USER_TOKEN_ACCOUNT_BYTES;
 use crate::context::Context;
 use crate::outcome::Outcome;
-use crate::report;
 use crate::sender::{build_transaction, fits, send};
 use crate::shard_plan;
 
@@ -190,11 +189,9 @@ pub async fn sweep_all<C: Chain>(
 }
 
 async fn vault_balance<C: Chain>(ctx: &Context<'_, C>, pool: &Pool) -> Result<u64> {
-    Ok(ctx
-        .chain
-        .account(pool.vault)
-        .await?
-        .map_or(0, |a| report::token_amount(&a.data)))
+    Ok(ctx.chain.account(pool.vault).await?.map_or(0, |a| {
+        allot_client::token::amount_base_units(&a.data).unwrap_or(0)
+    }))
 }
 
 /// Sends the groups one after another (creations must land in index order).

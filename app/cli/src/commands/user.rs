@@ -239,7 +239,9 @@ pub async fn holding(chain: &impl Chain, mint: &Pubkey, user: &Pubkey) -> Result
     Ok(chain
         .account(pdas::token_account(user, mint))
         .await?
-        .map_or(0, |a| report::token_amount(&a.data)))
+        .map_or(0, |a| {
+            allot_client::token::amount_base_units(&a.data).unwrap_or(0)
+        }))
 }
 
 /// The message of a program error raised by the program's own decision functions.

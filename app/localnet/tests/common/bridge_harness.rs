@@ -6,14 +6,15 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use allot::state::{ExchangeRequest, RequestStatus};
+use allot::state::{ExchangeRequest, Pool, RequestStatus};
 use allot_bridge::crash::CRASH_ENV;
 use allot_client::chain::Chain as _;
+use allot_client::compute_budget::{ComputeBudget, MAX_COMPUTE_UNITS};
 use allot_client::rpc_chain::RpcChain;
-use allot_client::{accounts, pdas};
+use allot_client::{accounts, instructions, pdas};
 use allot_localnet::{ExtraBuiltin, Localnet, LocalnetConfig, self_test};
 use anchor_lang::prelude::Pubkey;
 use solana_commitment_config::CommitmentConfig;
@@ -23,8 +24,9 @@ use solana_signer::Signer;
 use spl_token_2022_interface::{ID as TOKEN_2022, instruction as token_ix};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
-use super::{Wallet, allot, create_example_pool, issue_credentials, wallet};
+use super::{EXAMPLE_POOL_FILE, Wallet, allot, create_pool_from, issue_credentials, wallet};
 
 /// A validator with one pool whose users hold allocated units, and a settlement authority (the
 /// operator).
@@ -43,6 +45,18 @@ pub struct Market {
 
 impl Market {
     pub async fn open(rpc_port: u16, faucet_port: u16, users: usize, stablecoin: bool) -> Self {
+        Self::open_with(rpc_port, faucet_port, users, stablecoin, str::to_owned).await
+    }
+
+    /// [`Self::open`] with the example pool file passed through `edit` first (the stablecoin's
+    /// `payout_mint` line is appended to what `edit` returns).
+    pub async fn open_with(
+        rpc_port: u16,
+        faucet_port: u16,
+        users: usize,
+        stablecoin: bool,
+        edit: impl Fn(&str) -> String,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let operator = wallet(&dir, "operator");
         let verifier = wallet(&dir, "verifier");
@@ -77,15 +91,8 @@ impl Market {
         };
         let payout_mint =
             stablecoin.map_or(String::new(), |mint| format!("payout_mint = \"{mint}\"\n"));
-        let pool = create_example_pool(
-            &chain,
-            &url,
-            &dir,
-            &operator.1,
-            &verifier.1.key,
-            &payout_mint,
-        )
-        .await;
+        let text = format!("{}{payout_mint}", edit(EXAMPLE_POOL_FILE));
+        let pool = create_pool_from(&chain, &url, &dir, &operator.1, &verifier.1.key, &text).await;
         let keys: Vec<_> = users.iter().map(|(_, w)| w.key).collect();
         issue_credentials(&chain, &url, &dir, &verifier.1, &pool, &keys).await;
         let pool_text = pool.to_string();
@@ -127,6 +134,28 @@ impl Market {
         )
     }
 
+    /// User `user` requests `count` exchanges of one unit each in one transaction (ids taken in
+    /// order from the pool's counter); returns the requests' addresses.
+    pub async fn request_batch(&self, user: usize, count: u64) -> Vec<Pubkey> {
+        let pool: Pool = accounts::fetch(&self.chain, self.pool)
+            .await
+            .unwrap()
+            .expect("the pool exists");
+        let first = pool.exchange_state.next_request_id;
+        let (keypair, wallet) = &self.users[user];
+        let budget = ComputeBudget {
+            unit_limit: Some(MAX_COMPUTE_UNITS),
+            unit_price_micro_lamports: None,
+        };
+        let requests: Vec<_> = (first..first + count)
+            .map(|id| instructions::exchange_request(&wallet.key, &wallet.key, &self.pool, id, 1))
+            .collect();
+        send(&self.chain, &budget.apply(&requests), &[keypair]).await;
+        (first..first + count)
+            .map(|id| pdas::exchange_request(&self.pool, id))
+            .collect()
+    }
+
     /// Writes a bridge config; returns its path.
     pub fn bridge_config(
         &self,
@@ -136,12 +165,25 @@ impl Market {
         poll_ms: u64,
         ws_url: &str,
     ) -> (PathBuf, u16) {
+        self.bridge_config_via(name, database_url, payout, poll_ms, &self.url, ws_url)
+    }
+
+    /// [`Self::bridge_config`] with the bridge's JSON-RPC at `rpc_url` (a proxy, for outages).
+    pub fn bridge_config_via(
+        &self,
+        name: &str,
+        database_url: &str,
+        payout: &str,
+        poll_ms: u64,
+        rpc_url: &str,
+        ws_url: &str,
+    ) -> (PathBuf, u16) {
         let metrics_port = free_port();
         let text = format!(
-            "rpc_url = \"{}\"\nws_url = \"{ws_url}\"\npools = [\"{}\"]\nsettlement_keypair = \"{}\"\n\
+            "rpc_url = \"{rpc_url}\"\nws_url = \"{ws_url}\"\npools = [\"{}\"]\nsettlement_keypair = \"{}\"\n\
              database_url = \"{database_url}\"\nworker_name = \"{name}\"\n\
              metrics_addr = \"127.0.0.1:{metrics_port}\"\npoll_interval_ms = {poll_ms}\n{payout}",
-            self.url, self.pool, self.operator.1.file
+            self.pool, self.operator.1.file
         );
         let path = self.dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, text).unwrap();
@@ -382,10 +424,13 @@ pub fn metric(exposition: &str, series: &str) -> Option<f64> {
 }
 
 /// A TCP proxy that can freeze its open connections (half-open: nothing moves, nothing closes)
-/// while new ones pass.
+/// while new ones pass, or cut everything (open connections closed, new ones closed at once:
+/// what a client sees of a node that is down) until restored.
 pub struct Proxy {
     pub port: u16,
     generation: Arc<AtomicU64>,
+    down: Arc<AtomicBool>,
+    cuts: Arc<watch::Sender<u64>>,
 }
 
 impl Proxy {
@@ -393,28 +438,56 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let generation = Arc::new(AtomicU64::new(0));
-        let current = generation.clone();
+        let down = Arc::new(AtomicBool::new(false));
+        let cuts = Arc::new(watch::channel(0).0);
+        let (current, is_down, cut) = (generation.clone(), down.clone(), cuts.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if is_down.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(&upstream).await else {
                     continue;
                 };
                 let born = current.load(Ordering::SeqCst);
-                let live = current.clone();
-                tokio::spawn(pipe(client, server, born, live));
+                tokio::spawn(pipe(client, server, born, current.clone(), cut.subscribe()));
             }
         });
-        Self { port, generation }
+        Self {
+            port,
+            generation,
+            down,
+            cuts,
+        }
     }
 
     /// Freezes every connection open now.
     pub fn freeze(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
+
+    /// Closes every open connection and every new one until [`Self::restore`].
+    pub fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        self.cuts.send_modify(|cuts| *cuts += 1);
+    }
+
+    /// Passes new connections again after [`Self::cut`].
+    pub fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
 }
 
 /// Copies both ways while the connection's generation is current; then holds it open, silent.
-async fn pipe(client: TcpStream, server: TcpStream, born: u64, live: Arc<AtomicU64>) {
+/// A cut closes it.
+async fn pipe(
+    client: TcpStream,
+    server: TcpStream,
+    born: u64,
+    live: Arc<AtomicU64>,
+    mut cut: watch::Receiver<u64>,
+) {
     let (mut client_read, mut client_write) = client.into_split();
     let (mut server_read, mut server_write) = server.into_split();
     let frozen = || live.load(Ordering::SeqCst) != born;
@@ -422,6 +495,7 @@ async fn pipe(client: TcpStream, server: TcpStream, born: u64, live: Arc<AtomicU
     let mut down = [0u8; 16 * 1024];
     loop {
         tokio::select! {
+            _ = cut.changed() => return,
             read = client_read.read(&mut up) => match read {
                 Ok(0) | Err(_) => return,
                 Ok(n) if !frozen() => { if server_write.write_all(&up[..n]).await.is_err() { return } }
@@ -434,8 +508,9 @@ async fn pipe(client: TcpStream, server: TcpStream, born: u64, live: Arc<AtomicU
             },
         }
         if frozen() {
-            // Half-open: keep both sockets, move nothing, never close.
-            std::future::pending::<()>().await;
+            // Half-open: keep both sockets, move nothing; only a cut closes them.
+            let _ = cut.changed().await;
+            return;
         }
     }
 }

@@ -73,7 +73,7 @@ pub async fn http(
 }
 
 /// The example pool (`migrations/pools/example.toml`).
-const POOL_FILE: &str = include_str!("../../../../migrations/pools/example.toml");
+pub const EXAMPLE_POOL_FILE: &str = include_str!("../../../../migrations/pools/example.toml");
 
 /// Creates the example pool through the CLI, with `verifier` authorised and `exchange_extra`
 /// lines appended to its `[exchange]` section; returns the pool's address.
@@ -85,8 +85,21 @@ pub async fn create_example_pool(
     verifier: &anchor_lang::prelude::Pubkey,
     exchange_extra: &str,
 ) -> anchor_lang::prelude::Pubkey {
-    let mut text = POOL_FILE.replace("verifiers = []", &format!("verifiers = [\"{verifier}\"]"));
-    text.push_str(exchange_extra);
+    let text = format!("{EXAMPLE_POOL_FILE}{exchange_extra}");
+    create_pool_from(chain, url, dir, operator, verifier, &text).await
+}
+
+/// Creates the pool that the pool file `text` describes through the CLI, with `verifier`
+/// authorised; returns the pool's address.
+pub async fn create_pool_from(
+    chain: &RpcChain,
+    url: &str,
+    dir: &tempfile::TempDir,
+    operator: &Wallet,
+    verifier: &anchor_lang::prelude::Pubkey,
+    text: &str,
+) -> anchor_lang::prelude::Pubkey {
+    let text = text.replace("verifiers = []", &format!("verifiers = [\"{verifier}\"]"));
     let pool_file = dir.path().join("pool.toml");
     std::fs::write(&pool_file, text).unwrap();
     let created = allot(
