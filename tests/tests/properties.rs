@@ -7,7 +7,12 @@
 //!   allocated-and-swept or returned;
 //! - no user is allocated twice in one period;
 //! - no user has more clawed back than was allocated to them;
-//! - every settled request was settled once, for exactly its quote.
+//! - every settled request was settled once, for exactly its quote;
+//! - every exchange request lands exactly when the off-chain answer (`check_can_request`, what the
+//!   page and the CLI ask) says it may, and a refused one is refused with the error it names. The
+//!   operator reconfigures the exchange at random (minimum holding and holding time, per-user and
+//!   per-period caps, open or closed, a rate that can quote zero) so that every rule is met and
+//!   broken.
 //!
 //! `ALLOT_PROPERTY_CASES` sets the number of sequences (default 32, so the suite stays fast);
 //! `ALLOT_PROPERTY_CASES=10000 cargo test -p allot-tests --test properties --release` is the long run.
@@ -15,8 +20,11 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
+use allot::constants::RATE_SCALE;
 use allot::instructions::ExchangeSettleArgs;
-use allot::state::{AllocationRecord, AllocationShard, ExchangeRequest, RequestStatus};
+use allot::state::{
+    AllocationRecord, AllocationShard, ExchangeRequest, Pool, RequestStatus, check_can_request,
+};
 use allot_client::events::AllotEvent;
 use allot_client::{instructions, pdas};
 use allot_tests::{PoolFixture, TestChain, exchange_config, pool_args};
@@ -41,6 +49,7 @@ enum Op {
     Sweep { shard: u16 },
     Clawback { user: usize },
     Exchange { user: usize, amount: u64 },
+    ConfigureExchange { rules: ExchangeRules },
     Settle { request: u64 },
     Reject { request: u64 },
     Cancel { request: u64 },
@@ -63,7 +72,50 @@ fn op() -> impl Strategy<Value = Op> {
         2 => any::<u64>().prop_map(|request| Op::Reject { request }),
         1 => any::<u64>().prop_map(|request| Op::Cancel { request }),
         1 => (1i64..30).prop_map(|hours| Op::Wait { hours }),
+        1 => exchange_rules().prop_map(|rules| Op::ConfigureExchange { rules }),
     ]
+}
+
+/// The exchange conditions an operator may set, drawn so each can refuse a request.
+#[derive(Clone, Debug)]
+struct ExchangeRules {
+    open: bool,
+    min_holding: u64,
+    min_holding_seconds: i64,
+    per_user_period_cap: u64,
+    per_period_cap: u64,
+    /// Funds per unit in hundredths of a minor unit (1: most small requests quote zero).
+    rate_hundredths: u64,
+}
+
+fn exchange_rules() -> impl Strategy<Value = ExchangeRules> {
+    (
+        prop::bool::weighted(0.85),
+        prop_oneof![Just(0u64), 1u64..20],
+        prop_oneof![Just(0i64), 1i64..100_000],
+        prop_oneof![Just(0u64), 1u64..20],
+        prop_oneof![Just(0u64), 1u64..40],
+        prop_oneof![Just(200u64), 1u64..300],
+    )
+        .prop_map(
+            |(
+                open,
+                min_holding,
+                min_holding_seconds,
+                per_user_period_cap,
+                per_period_cap,
+                rate,
+            )| {
+                ExchangeRules {
+                    open,
+                    min_holding,
+                    min_holding_seconds,
+                    per_user_period_cap,
+                    per_period_cap,
+                    rate_hundredths: rate,
+                }
+            },
+        )
 }
 
 /// A pool with its users, and what the sequence has seen so far.
@@ -191,18 +243,63 @@ impl World {
             }
             Op::Clawback { user } => pool.clawback_by_credential(chain, &key(*user)).await,
             Op::Exchange { user, amount } => {
-                let next = pool.state(chain).await.exchange_state.next_request_id;
+                let state = pool.state(chain).await;
                 let user = &self.users[*user];
-                chain
+                let predicted =
+                    predict_exchange(chain, pool, &state, &user.pubkey(), *amount).await;
+                let outcome = chain
                     .send(
                         &[instructions::exchange_request(
                             &user.pubkey(),
                             &user.pubkey(),
                             &pool.pool,
-                            next,
+                            state.exchange_state.next_request_id,
                             *amount,
                         )],
                         &[user],
+                    )
+                    .await;
+                match (&predicted, &outcome) {
+                    (Ok(quoted), Ok(events)) => {
+                        let requested = events.iter().find_map(|event| match event {
+                            AllotEvent::ExchangeRequested(e) => Some(e.quoted),
+                            _ => None,
+                        });
+                        assert_eq!(
+                            requested,
+                            Some(*quoted),
+                            "the quote the page shows is charged"
+                        );
+                    }
+                    (Err(code), Err(failure)) => assert_eq!(
+                        failure.custom_code(),
+                        Some(*code),
+                        "refused with the error the page names ({op:?}): {:?}",
+                        failure.logs
+                    ),
+                    (predicted, outcome) => panic!(
+                        "the off-chain answer {predicted:?} disagrees with the program {:?} ({op:?})",
+                        outcome.as_ref().map(|_| ()).map_err(|f| f.custom_code())
+                    ),
+                }
+                outcome
+            }
+            Op::ConfigureExchange { rules } => {
+                let mut config = exchange_config(operator.pubkey());
+                config.open = rules.open;
+                config.min_holding = rules.min_holding;
+                config.min_holding_seconds = rules.min_holding_seconds;
+                config.per_user_period_cap = rules.per_user_period_cap;
+                config.per_period_cap = rules.per_period_cap;
+                config.fixed_rate = rules.rate_hundredths * (RATE_SCALE / 100);
+                chain
+                    .send(
+                        &[instructions::pool_set_exchange(
+                            &operator.pubkey(),
+                            &pool.pool,
+                            config,
+                        )],
+                        &[operator],
                     )
                     .await
             }
@@ -348,6 +445,35 @@ impl World {
     }
 }
 
+/// What the page and the CLI would answer for `user` requesting `amount` units now: the quote, or
+/// the error code the program will refuse with (Anchor's "account not initialized" for a user
+/// with no token account or allocation record yet).
+async fn predict_exchange(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    state: &Pool,
+    user: &Pubkey,
+    amount: u64,
+) -> Result<u64, u32> {
+    let record_address = pdas::allocation_record(&pool.pool, user);
+    if chain.account(pool.user_token(user)).await.is_none()
+        || chain.account(record_address).await.is_none()
+    {
+        return Err(u32::from(
+            anchor_lang::error::ErrorCode::AccountNotInitialized,
+        ));
+    }
+    let record: AllocationRecord = chain.fetch(record_address).await;
+    let held = chain.token_balance(pool.user_token(user)).await;
+    let now = chain.clock().await.unix_timestamp;
+    check_can_request(state, &record, held, amount, now)
+        .map(|quote| quote.quoted)
+        .map_err(|error| match error {
+            anchor_lang::error::Error::AnchorError(e) => e.error_code_number,
+            other => panic!("a decision fails without a code: {other}"),
+        })
+}
+
 #[test]
 fn invariants_hold_after_every_step_of_random_sequences() {
     let cases: u32 = std::env::var("ALLOT_PROPERTY_CASES")
@@ -358,11 +484,14 @@ fn invariants_hold_after_every_step_of_random_sequences() {
     let chain = RefCell::new(runtime.block_on(TestChain::start()));
     let next_pool = RefCell::new(0u64);
     let totals: RefCell<BTreeMap<String, (u32, u32)>> = RefCell::new(BTreeMap::new());
-    // A fixed seed keeps CI reproducible; ALLOT_PROPERTY_SEED explores other sequences.
+    // A fixed seed keeps CI reproducible; ALLOT_PROPERTY_SEED explores other sequences. The
+    // default is a seed whose 32 sequences land every kind of operation (checked below): since
+    // the exchange reconfiguration joined the operations, 2026's sequences never land a clawback
+    // (seed 1's land one of 36).
     let seed = std::env::var("ALLOT_PROPERTY_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2026);
+        .unwrap_or(1);
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -404,6 +533,7 @@ fn invariants_hold_after_every_step_of_random_sequences() {
         "Sweep",
         "Clawback",
         "Exchange",
+        "ConfigureExchange",
         "Settle",
         "Reject",
     ] {

@@ -242,10 +242,6 @@ impl Ingester<'_> {
                 .with_label_values(&["undecodable"])
                 .inc();
         }
-        if found.truncated {
-            tracing::warn!(%signature, "events read from truncated logs");
-            self.metrics.log_truncations.inc();
-        }
         let slot = i64::try_from(found.slot).context("slot out of range")?;
         let mut requests = Vec::new();
         for event in found.events {

@@ -33,8 +33,6 @@ pub struct Metrics {
     pub discovered: IntCounterVec,
     /// Transactions of the history skipped (`reason`: failed, undecodable).
     pub skipped_transactions: IntCounterVec,
-    /// Transactions whose events were read from truncated logs.
-    pub log_truncations: IntCounter,
     /// Seconds from discovery to settlement.
     pub payout_latency: Histogram,
     /// Provider answers by result (`paid`, `retry`, `refused`, and `lookup_*` for lookups).
@@ -90,11 +88,6 @@ impl Metrics {
             &["reason"],
         )
         .expect("valid metric");
-        let log_truncations = IntCounter::new(
-            "allot_bridge_log_truncations_total",
-            "Transactions whose events came from truncated logs",
-        )
-        .expect("valid metric");
         let payout_latency = Histogram::with_opts(
             HistogramOpts::new(
                 "allot_bridge_payout_latency_seconds",
@@ -144,7 +137,6 @@ impl Metrics {
             Box::new(reconnects.clone()),
             Box::new(discovered.clone()),
             Box::new(skipped_transactions.clone()),
-            Box::new(log_truncations.clone()),
             Box::new(payout_latency.clone()),
             Box::new(payout_outcomes.clone()),
             Box::new(oldest_open_age_seconds.clone()),
@@ -167,7 +159,6 @@ impl Metrics {
             reconnects,
             discovered,
             skipped_transactions,
-            log_truncations,
             payout_latency,
             payout_outcomes,
             oldest_open_age_seconds,

@@ -111,6 +111,18 @@ pub fn decode(code: u32) -> ProgramFailure {
     }
 }
 
+/// A refusal from one of the program's decision functions (`allot::state::check_*`), in the
+/// words a person reads: allot's own message, else the decoded code.
+pub fn refusal(error: &anchor_lang::error::Error) -> String {
+    match error {
+        anchor_lang::error::Error::AnchorError(e) => match decode(e.error_code_number) {
+            ProgramFailure::Allot { message, .. } => message,
+            other => other.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

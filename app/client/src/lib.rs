@@ -1,8 +1,8 @@
 //! # allot-client
 //!
 //! The one place that knows the allot program from outside: PDA derivation ([`pdas`]),
-//! instruction builders ([`instructions`]), event decoding from inner instructions ([`events`]) and
-//! from `Program data:` log lines ([`log_events`]), user-list Merkle trees
+//! instruction builders ([`instructions`]), event decoding from inner instructions ([`events`],
+//! [`transaction_events`]), user-list Merkle trees
 //! ([`merkle_tree`]), token-account amounts and addresses ([`token`]), reference hashes ([`reference`]) and error decoding
 //! ([`errors`]). The CLI, the bridge, the web server, the
 //! tests and the benchmarks all use it instead of re-deriving anything.
@@ -14,7 +14,6 @@ pub mod currency;
 pub mod errors;
 pub mod events;
 pub mod instructions;
-pub mod log_events;
 pub mod merkle_tree;
 pub mod pdas;
 pub mod reference;

@@ -1,7 +1,9 @@
-//! The allot events of a confirmed transaction as `getTransaction` returns it: decoded from its
-//! inner instructions (`emit_cpi!` self-invocations through the event-authority PDA), or, when a
-//! node returns no inner instructions, from its `Program data:` log lines. Failed transactions
-//! carry no events: nothing they did was kept.
+//! The allot events of a confirmed transaction as `getTransaction` returns it, decoded from its
+//! inner instructions (`emit_cpi!` self-invocations through the event-authority PDA). The program
+//! emits every event that way and never with `emit!`, so log lines hold no allot event (and logs
+//! can be truncated, inner instructions cannot): a node that returns no inner instructions is an
+//! error, not a transaction without events. Failed transactions carry no events: nothing they did
+//! was kept.
 
 use anchor_lang::prelude::Pubkey;
 use solana_transaction_status_client_types::option_serializer::OptionSerializer;
@@ -10,7 +12,6 @@ use solana_transaction_status_client_types::{
 };
 
 use crate::events::{AllotEvent, EventDecodeError, decode_cpi_event};
-use crate::log_events::decode_log_events;
 
 /// What a confirmed transaction says about allot.
 #[derive(Debug, Default, PartialEq)]
@@ -21,12 +22,8 @@ pub struct TransactionEvents {
     pub failed: bool,
     /// The allot events, in order.
     pub events: Vec<AllotEvent>,
-    /// Allot event-CPIs (or data lines) whose payload was not understood.
+    /// Allot event-CPIs whose payload was not understood.
     pub undecodable: Vec<EventDecodeError>,
-    /// The events were read from log lines, not inner instructions.
-    pub from_logs: bool,
-    /// The logs were truncated: events after the cut are missing.
-    pub truncated: bool,
 }
 
 /// Why a transaction could not be read.
@@ -44,6 +41,12 @@ pub enum TransactionEventsError {
     /// An address in the meta or an index into the keys is invalid.
     #[error("the transaction's accounts are inconsistent: {0}")]
     BadAccounts(String),
+    /// The node returned no inner instructions, where allot's events are: use a node that
+    /// records them (every current Agave node does).
+    #[error(
+        "the node returned the transaction without its inner instructions, where allot's events are"
+    )]
+    NoInnerInstructions,
 }
 
 /// Decodes the allot events of `transaction`.
@@ -99,21 +102,7 @@ pub fn events_of_transaction(
                 }
             }
         }
-        _ => {
-            let logs = match &meta.log_messages {
-                OptionSerializer::Some(logs) => logs.as_slice(),
-                _ => &[],
-            };
-            let from_logs = decode_log_events(logs);
-            found.from_logs = true;
-            found.truncated = from_logs.truncated;
-            for event in from_logs.events {
-                match event {
-                    Ok(event) => found.events.push(event),
-                    Err(error) => found.undecodable.push(error),
-                }
-            }
-        }
+        _ => return Err(TransactionEventsError::NoInnerInstructions),
     }
     Ok(found)
 }
@@ -207,7 +196,7 @@ mod tests {
         );
         let found = events_of_transaction(&tx).unwrap();
         assert_eq!(found.slot, 42);
-        assert!(!found.failed && !found.from_logs);
+        assert!(!found.failed);
         assert_eq!(found.events, vec![AllotEvent::PoolPauseChanged(ours)]);
     }
 
@@ -224,5 +213,24 @@ mod tests {
         let found = events_of_transaction(&tx).unwrap();
         assert!(found.failed);
         assert!(found.events.is_empty());
+    }
+
+    #[test]
+    fn a_node_without_inner_instructions_is_an_error_not_an_empty_transaction() {
+        let event = PoolPauseChanged {
+            pool: Pubkey::new_unique(),
+            paused: true,
+        };
+        let mut tx = answer(
+            &[(allot::ID, pdas::event_authority(), event_data(&event))],
+            serde_json::Value::Null,
+        );
+        if let Some(meta) = tx.transaction.meta.as_mut() {
+            meta.inner_instructions = OptionSerializer::None;
+        }
+        assert_eq!(
+            events_of_transaction(&tx),
+            Err(TransactionEventsError::NoInnerInstructions)
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! What a user sees on the page: balances, credential, and what they can do now — decided with
 //! the program's own rules, so the page never offers what the program would refuse.
 
-use allot::state::{AllocationRecord, Credential, ExchangeRequest, Pool};
+use allot::state::{
+    AllocationRecord, Credential, ExchangeRequest, Pool, check_can_request, max_request_amount,
+};
 use allot_client::chain::Chain as _;
 use allot_client::rpc_chain::RpcChain;
 use allot_client::{accounts, errors, pdas};
@@ -121,14 +123,7 @@ pub async fn account_status(
 
     let allocation =
         allocation_eligibility(&pool, credential.as_ref(), record.as_ref(), period, now);
-    let exchange = exchange_eligibility(
-        &pool,
-        record.as_ref(),
-        holdings,
-        !pending.is_empty(),
-        period,
-        now,
-    );
+    let exchange = exchange_eligibility(&pool, record.as_ref(), holdings, now);
     Ok(AccountStatus {
         account: user.to_string(),
         sol,
@@ -182,12 +177,12 @@ fn allocation_eligibility(
         );
     };
     if let Err(error) = credential.check_supports_allocation(&pool.rule, period, now) {
-        return refused(program_reason(&error));
+        return refused(errors::refusal(&error));
     }
     if let Some(record) = record
         && let Err(error) = record.check_can_allocate(period)
     {
-        return refused(program_reason(&error));
+        return refused(errors::refusal(&error));
     }
     Eligibility {
         eligible: true,
@@ -196,72 +191,36 @@ fn allocation_eligibility(
     }
 }
 
+/// Whether `holdings` can be put into an exchange request now, and up to how much: the
+/// program's own decision ([`allot::state::check_can_request`]) for the largest amount the caps
+/// allow, so the page never offers a request the program would refuse.
 fn exchange_eligibility(
     pool: &Pool,
     record: Option<&AllocationRecord>,
     holdings: u64,
-    has_pending: bool,
-    period: u64,
     now: i64,
 ) -> ExchangeEligibility {
-    let refused = |reason: &str| ExchangeEligibility {
+    let refused = |reason: String| ExchangeEligibility {
         eligible: false,
-        reason: reason.to_owned(),
+        reason,
         max_amount: 0,
     };
-    let exchange = &pool.exchange;
-    if has_pending {
-        return refused("a request is already pending: wait for it to be paid, or cancel it");
-    }
-    if !exchange.is_open_at(now) {
-        return refused("exchange is closed now");
-    }
-    if pool.exchange_state.rate == 0 {
-        return refused("no rate is in force yet");
-    }
+    // The program reads the user's allocation record; without one the request fails.
     let Some(record) = record else {
-        return refused("only allocated units can be exchanged, and you have none yet");
+        return refused("only allocated units can be exchanged, and you have none yet".into());
     };
-    if holdings < exchange.min_holding.max(1) {
-        return refused(&format!(
-            "you hold {holdings} units; exchange needs at least {}",
-            exchange.min_holding.max(1)
-        ));
-    }
-    let held_for = now.saturating_sub(record.last_allocated_at);
-    if held_for < exchange.min_holding_seconds {
-        return refused(&format!(
-            "units must be held {} s after allocation; {} s to go",
-            exchange.min_holding_seconds,
-            exchange.min_holding_seconds.saturating_sub(held_for)
-        ));
-    }
-    let mut max_amount = holdings;
-    if exchange.per_user_period_cap > 0 {
-        let used = if u64::from(record.exchange_period) == period {
-            record.period_requested
-        } else {
-            0
-        };
-        max_amount = max_amount.min(exchange.per_user_period_cap.saturating_sub(used));
-        if max_amount == 0 {
-            return refused("your exchange cap for this period is used up");
-        }
-    }
-    ExchangeEligibility {
-        eligible: true,
-        reason: format!("you can exchange up to {max_amount} units"),
-        max_amount,
-    }
-}
-
-/// A program error as the page says it.
-fn program_reason(error: &anchor_lang::error::Error) -> String {
-    match error {
-        anchor_lang::error::Error::AnchorError(e) => match errors::decode(e.error_code_number) {
-            errors::ProgramFailure::Allot { message, .. } => message,
-            other => other.to_string(),
+    let max_amount = max_request_amount(pool, record, holdings, now);
+    // Asked for at least one unit, so that an empty holding or a used-up cap is named.
+    match check_can_request(pool, record, holdings, max_amount.max(1), now) {
+        Ok(quote) => ExchangeEligibility {
+            eligible: true,
+            reason: format!(
+                "you can exchange up to {max_amount} units (for {} minor units of {})",
+                quote.quoted,
+                String::from_utf8_lossy(&pool.exchange.currency)
+            ),
+            max_amount,
         },
-        other => other.to_string(),
+        Err(error) => refused(errors::refusal(&error)),
     }
 }

@@ -48,6 +48,10 @@ async fn user_requests_exchange_and_operator_settles_it() {
         )
         .await;
     assert!(too_much.contains("holds 10 units"), "{too_much}");
+    assert!(
+        too_much.contains("holds fewer units than requested"),
+        "the program's own refusal: {too_much}"
+    );
     let requested = cli
         .ok(
             &user_file,

@@ -8,7 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use allot::ListProof;
-use allot::state::{AllocationRecord, Credential, Pool, UserList};
+use allot::state::{
+    AllocationRecord, ClawbackReason, Credential, Pool, UserList, check_evidence_is_current,
+    clawback_amount, credential_clawback_reason, list_clawback_reason,
+};
 use allot_client::chain::Chain;
 use allot_client::instructions::Evidence;
 use allot_client::{accounts, instructions, pdas};
@@ -20,7 +23,7 @@ use serde_json::json;
 use crate::args::CrankArgs;
 use crate::batch::{self, Job};
 use crate::commands::operator_shards;
-use crate::commands::user::{USER_TOKEN_ACCOUNT_BYTES, program_message};
+use crate::commands::user::USER_TOKEN_ACCOUNT_BYTES;
 use crate::context::Context;
 use crate::lookup_table;
 use crate::outcome::Outcome;
@@ -60,11 +63,13 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
         .record
         .as_ref()
         .is_some_and(|r| r.check_can_allocate(period).is_err());
-    let clawable = user
-        .record
-        .as_ref()
-        .map_or(0, |r| r.clawable().min(user.holding));
-    let last_period = user.record.as_ref().map_or(0, |r| r.last_period);
+    // The program's own clawback decisions: something to take, and evidence that allows it.
+    let clawback_by =
+        |reason: &dyn Fn(&AllocationRecord) -> anchor_lang::Result<ClawbackReason>| {
+            user.record.as_ref().is_some_and(|record| {
+                clawback_amount(record, user.holding).is_ok() && reason(record).is_ok()
+            })
+        };
 
     // One source of evidence decides per user: the newer of the credential and the list entry
     // (the credential on a tie). Using one source keeps runs idempotent when the two disagree.
@@ -76,7 +81,10 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
     };
     if list_decides {
         let (list_period, proof) = user.listed.as_ref().expect("list decides only when listed");
-        if clawable > 0 && *list_period >= last_period && !rule.is_met_by(proof.value) {
+        if clawback_by(&|record| {
+            check_evidence_is_current(*list_period, record)?;
+            list_clawback_reason(proof.value, rule)
+        }) {
             return Decision::Clawback(Evidence::UserList {
                 period: *list_period,
                 proof: proof.clone(),
@@ -102,10 +110,7 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
     let Some(credential) = &user.credential else {
         return Decision::Skip("no evidence for this period".into());
     };
-    if clawable > 0
-        && credential.period >= last_period
-        && credential.clawback_reason(rule, now).is_some()
-    {
+    if clawback_by(&|record| credential_clawback_reason(credential, record, rule, now)) {
         return Decision::Clawback(Evidence::Credential);
     }
     if allocated_this_period {
@@ -116,7 +121,7 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
     }
     match credential.check_supports_allocation(rule, period, now) {
         Ok(()) => Decision::Allocate(Evidence::Credential),
-        Err(e) => Decision::Skip(program_message(&e)),
+        Err(e) => Decision::Skip(allot_client::errors::refusal(&e)),
     }
 }
 
@@ -266,7 +271,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
                 clawed_units += view
                     .record
                     .as_ref()
-                    .map_or(0, |r| r.clawable().min(view.holding));
+                    .map_or(0, |r| clawback_amount(r, view.holding).unwrap_or(0));
                 jobs.push(Job {
                     label: format!("claw back {user}"),
                     instruction: instructions::clawback(&address, user, evidence),

@@ -1,7 +1,9 @@
 //! `allot user …`: a user's status, allocation, exchange requests and cancellation. The keypair is
 //! the user's wallet (the web page does the same with Phantom).
 
-use allot::state::{AllocationRecord, Credential, ExchangeRequest, RequestStatus, UserList};
+use allot::state::{
+    AllocationRecord, Credential, ExchangeRequest, RequestStatus, UserList, check_can_request,
+};
 use allot_client::chain::Chain;
 use allot_client::instructions::Evidence;
 use allot_client::{accounts, instructions, pdas};
@@ -95,7 +97,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
                         .map_err(|e| {
                             anyhow::anyhow!(
                                 "your credential does not support an allocation now: {}",
-                                program_message(&e)
+                                allot_client::errors::refusal(&e)
                             )
                         })?;
                     Evidence::Credential
@@ -140,29 +142,26 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
             let me = ctx.me();
             ensure!(amount > 0, "--amount must be positive");
             let (now, _) = ctx.now_and_period(&state).await?;
-            ensure!(
-                state.exchange.is_open_at(now),
-                "exchange is closed in pool {} now",
-                pool.pool
-            );
-            ensure!(
-                state.transferable,
-                "pool {} is non-transferable: its units cannot be escrowed for exchange",
-                pool.pool
-            );
-            let record = pdas::allocation_record(&pool.pool, &me);
-            ensure!(
-                accounts::fetch::<AllocationRecord>(ctx.chain, record)
-                    .await?
-                    .is_some(),
-                "{me} was never allocated units in pool {}: only allocated units can be exchanged",
-                pool.pool
-            );
+            let record = accounts::fetch::<AllocationRecord>(
+                ctx.chain,
+                pdas::allocation_record(&pool.pool, &me),
+            )
+            .await?
+            .with_context(|| {
+                format!(
+                    "{me} was never allocated units in pool {}: only allocated units can be exchanged",
+                    pool.pool
+                )
+            })?;
             let held = holding(ctx.chain, &state.mint, &me).await?;
-            ensure!(
-                held >= amount,
-                "{me} holds {held} units; cannot exchange {amount}"
-            );
+            // The program's own decision, asked before anything is signed.
+            check_can_request(&state, &record, held, amount, now).map_err(|error| {
+                anyhow::anyhow!(
+                    "{me} holds {held} units; pool {} refuses an exchange of {amount} now: {}",
+                    pool.pool,
+                    allot_client::errors::refusal(&error)
+                )
+            })?;
             ctx.ensure_can_pay(1, &[8 + ExchangeRequest::INIT_SPACE])
                 .await?;
             let id = state.exchange_state.next_request_id;
@@ -242,12 +241,4 @@ pub async fn holding(chain: &impl Chain, mint: &Pubkey, user: &Pubkey) -> Result
         .map_or(0, |a| {
             allot_client::token::amount_base_units(&a.data).unwrap_or(0)
         }))
-}
-
-/// The message of a program error raised by the program's own decision functions.
-pub fn program_message(error: &anchor_lang::error::Error) -> String {
-    match error {
-        anchor_lang::error::Error::AnchorError(e) => e.error_msg.clone(),
-        other => other.to_string(),
-    }
 }

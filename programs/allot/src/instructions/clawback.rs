@@ -10,7 +10,10 @@ use crate::error::AllotError;
 use crate::events::ClawedBack;
 use crate::evidence::ListProof;
 use crate::pool_tokens::PoolTokenAccounts;
-use crate::state::{AllocationRecord, ClawbackReason, Credential, EvidenceKind, Pool, UserList};
+use crate::state::{
+    AllocationRecord, Credential, EvidenceKind, Pool, UserList, check_evidence_is_current,
+    clawback_amount, credential_clawback_reason, list_clawback_reason,
+};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -64,40 +67,25 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
     let rule = ctx.accounts.pool.rule;
-    let last_period = ctx.accounts.record.last_period;
+    let record = &ctx.accounts.record;
 
     let (reason, evidence) = match (&ctx.accounts.credential, &ctx.accounts.user_list, &proof) {
-        (Some(credential), None, None) => {
-            require!(
-                credential.period >= last_period,
-                AllotError::EvidenceOlderThanAllocation
-            );
-            let reason = credential
-                .clawback_reason(&rule, now)
-                .ok_or(AllotError::ConditionsStillHold)?;
-            (reason, EvidenceKind::Credential)
-        }
+        (Some(credential), None, None) => (
+            credential_clawback_reason(credential, record, &rule, now)?,
+            EvidenceKind::Credential,
+        ),
         (None, Some(list), Some(proof)) => {
-            require!(
-                list.period >= last_period,
-                AllotError::EvidenceOlderThanAllocation
-            );
+            check_evidence_is_current(list.period, record)?;
             proof.verify(&pool_key, list, &user)?;
-            require!(
-                !rule.is_met_by(proof.value),
-                AllotError::ConditionsStillHold
-            );
-            (ClawbackReason::IndicatorFails, EvidenceKind::UserList)
+            (
+                list_clawback_reason(proof.value, &rule)?,
+                EvidenceKind::UserList,
+            )
         }
         _ => return err!(AllotError::EvidenceMismatch),
     };
 
-    let amount = ctx
-        .accounts
-        .record
-        .clawable()
-        .min(ctx.accounts.user_token.amount);
-    require!(amount > 0, AllotError::NothingToClawBack);
+    let amount = clawback_amount(record, ctx.accounts.user_token.amount)?;
     ctx.accounts.record.record_clawback(amount)?;
 
     let pool_info = ctx.accounts.pool.to_account_info();

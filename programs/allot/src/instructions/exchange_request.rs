@@ -10,8 +10,7 @@ use crate::error::AllotError;
 use crate::events::ExchangeRequested;
 use crate::pda_account::{load_or_create, store};
 use crate::state::{
-    AllocationRecord, ExchangeRequest, Pool, RequestStatus, ResourceKind, quote_round_down,
-    unit_value,
+    AllocationRecord, ExchangeRequest, Pool, RequestQuote, RequestStatus, check_can_request,
 };
 
 #[event_cpi]
@@ -61,44 +60,23 @@ pub struct ExchangeRequestOpen<'info> {
 /// terms it will be settled or cancelled under (payout mint, currency and its digits, cancel
 /// time, lock timeout) frozen from the pool's configuration of this moment.
 ///
-/// Checks: transferable pool; exchange open (for options: inside the exercise window and in the
-/// money); rate set; holding ≥ minimum; holding time since the last allocation; per-user and
-/// per-period caps; enough units; a quote above zero.
+/// The checks are [`check_can_request`]'s (the page and the CLI ask the same function).
 pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let pool = &ctx.accounts.pool;
-    let config = pool.exchange;
-    require!(pool.transferable, AllotError::ExchangeNeedsTransferablePool);
-    require!(amount > 0, AllotError::ZeroAmount);
-    let is_option = pool.kind == ResourceKind::VirtualOption;
-    require!(
-        config.is_open_at(now),
-        if is_option {
-            AllotError::OutsideExerciseWindow
-        } else {
-            AllotError::ExchangeClosed
-        }
-    );
-    let rate = pool.exchange_state.rate;
-    require!(rate > 0, AllotError::RateNotSet);
-    let value = unit_value(pool.kind, rate, config.strike);
-    require!(value > 0, AllotError::OutOfTheMoney);
-    let held = ctx.accounts.user_token.amount;
-    require!(held >= amount, AllotError::InsufficientUnits);
-    require!(held >= config.min_holding, AllotError::MinHoldingNotMet);
-    let held_for = now.saturating_sub(ctx.accounts.record.last_allocated_at);
-    require!(
-        held_for >= config.min_holding_seconds,
-        AllotError::HoldingTimeNotMet
-    );
-    let quoted = quote_round_down(amount, value)?;
-    require!(quoted > 0, AllotError::QuoteIsZero);
-    // Bounded by the configuration (at most a year), so this cannot overflow in practice.
-    let cancel_after = now
-        .checked_add(config.cancel_timeout_seconds)
-        .ok_or(AllotError::MathOverflow)?;
-
-    let period = pool.period_at(now)?;
+    let config = ctx.accounts.pool.exchange;
+    let RequestQuote {
+        quoted,
+        rate,
+        unit_value,
+        period,
+        cancel_after,
+    } = check_can_request(
+        &ctx.accounts.pool,
+        &ctx.accounts.record,
+        ctx.accounts.user_token.amount,
+        amount,
+        now,
+    )?;
     ctx.accounts
         .record
         .record_request(period, amount, config.per_user_period_cap)?;
@@ -167,7 +145,7 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         kind: ctx.accounts.pool.kind,
         amount,
         rate,
-        unit_value: value,
+        unit_value,
         quoted,
         currency: config.currency,
         currency_digits: config.currency_digits,

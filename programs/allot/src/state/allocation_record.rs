@@ -30,6 +30,17 @@ pub struct AllocationRecord {
     pub period_requested: u64,
 }
 
+/// A record's exchange counters after a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestedUnits {
+    /// [`AllocationRecord::exchanged`] after it.
+    pub exchanged: u64,
+    /// [`AllocationRecord::exchange_period`] after it.
+    pub exchange_period: u32,
+    /// [`AllocationRecord::period_requested`] after it.
+    pub period_requested: u64,
+}
+
 // The per-user record stays within 64 bytes (its rent is paid once per user).
 const _: () = assert!(8 + AllocationRecord::INIT_SPACE <= 64);
 
@@ -67,9 +78,9 @@ impl AllocationRecord {
             .saturating_sub(self.exchanged)
     }
 
-    /// Records a request to exchange `amount` in `period`, refusing to pass the per-user
-    /// `cap` for the period (0: no cap).
-    pub fn record_request(&mut self, period: u64, amount: u64, cap: u64) -> Result<()> {
+    /// The record after a request of `amount` in `period`, or why not: past the per-user cap
+    /// `cap` (0: no cap). Pure: [`Self::record_request`] stores it.
+    pub fn after_request(&self, period: u64, amount: u64, cap: u64) -> Result<RequestedUnits> {
         let period = u32::try_from(period).map_err(|_| error!(AllotError::MathOverflow))?;
         let already = if self.exchange_period == period {
             self.period_requested
@@ -80,12 +91,23 @@ impl AllocationRecord {
             .checked_add(amount)
             .ok_or(AllotError::MathOverflow)?;
         require!(cap == 0 || requested <= cap, AllotError::UserCapExceeded);
-        self.exchanged = self
+        let exchanged = self
             .exchanged
             .checked_add(amount)
             .ok_or(AllotError::MathOverflow)?;
-        self.exchange_period = period;
-        self.period_requested = requested;
+        Ok(RequestedUnits {
+            exchanged,
+            exchange_period: period,
+            period_requested: requested,
+        })
+    }
+
+    /// Records a request of `amount` in `period` (see [`Self::after_request`]).
+    pub fn record_request(&mut self, period: u64, amount: u64, cap: u64) -> Result<()> {
+        let after = self.after_request(period, amount, cap)?;
+        self.exchanged = after.exchanged;
+        self.exchange_period = after.exchange_period;
+        self.period_requested = after.period_requested;
         Ok(())
     }
 

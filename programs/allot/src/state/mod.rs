@@ -2,8 +2,10 @@
 
 pub mod allocation_record;
 pub mod allocation_shard;
+pub mod clawback_decision;
 pub mod credential;
 pub mod exchange;
+pub mod exchange_eligibility;
 pub mod exchange_request;
 pub mod pool;
 pub mod profit_report;
@@ -13,8 +15,10 @@ pub mod verifier;
 
 pub use allocation_record::*;
 pub use allocation_shard::*;
+pub use clawback_decision::*;
 pub use credential::*;
 pub use exchange::*;
+pub use exchange_eligibility::*;
 pub use exchange_request::*;
 pub use pool::*;
 pub use profit_report::*;

@@ -259,9 +259,9 @@ impl Pool {
         Ok(())
     }
 
-    /// Records a request escrowing `amount` in `period`, refusing to pass the pool's per-period
-    /// cap; returns the request's id.
-    pub fn record_request(&mut self, period: u64, amount: u64) -> Result<u64> {
+    /// The exchange figures after a request escrowing `amount` in `period`, or why not: past the
+    /// pool's per-period cap. Pure: [`Self::record_request`] stores them.
+    pub fn after_request(&self, period: u64, amount: u64) -> Result<ExchangeState> {
         let x = &self.exchange_state;
         let already = if x.period == period {
             x.period_requested
@@ -277,15 +277,24 @@ impl Pool {
             .escrowed
             .checked_add(amount)
             .ok_or(AllotError::MathOverflow)?;
-        let id = x.next_request_id;
-        let next = id.checked_add(1).ok_or(AllotError::MathOverflow)?;
-        self.exchange_state = ExchangeState {
+        let next = x
+            .next_request_id
+            .checked_add(1)
+            .ok_or(AllotError::MathOverflow)?;
+        Ok(ExchangeState {
             escrowed,
             next_request_id: next,
             period,
             period_requested: requested,
             ..self.exchange_state
-        };
+        })
+    }
+
+    /// Records a request escrowing `amount` in `period` (see [`Self::after_request`]); returns
+    /// the request's id.
+    pub fn record_request(&mut self, period: u64, amount: u64) -> Result<u64> {
+        let id = self.exchange_state.next_request_id;
+        self.exchange_state = self.after_request(period, amount)?;
         Ok(id)
     }
 

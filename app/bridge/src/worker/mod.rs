@@ -1,0 +1,335 @@
+//! The payout worker: claims one open request at a time and moves it along the state machine
+//! (see [`crate::state`]), storing each step before the next outside effect. Every step can be
+//! interrupted and redone: the provider sees the same idempotency key, and the chain sees the
+//! same stored settle transaction until it has provably expired.
+
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_client::accounts;
+use allot_client::rpc_chain::RpcChain;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result};
+use solana_sdk::signature::Keypair;
+
+use crate::config::FeePolicy;
+use crate::crash::crash_point;
+use crate::http_provider::HttpProvider;
+use crate::metrics::Metrics;
+use crate::state::RequestState;
+use crate::store::{Changes, Store, StoredRequest, now_ms};
+
+/// How long a claim holds without renewal.
+pub const CLAIM_MS: i64 = 60_000;
+/// The pause before a sent settle transaction's status is read again.
+const SETTLE_RECHECK_MS: i64 = 800;
+/// Pay off chain only while at least this much of the request's lock is left (seconds), checked
+/// before every provider call: the user may cancel a locked request once its lock expires.
+const LOCK_MARGIN_SECONDS: i64 = 3_600;
+/// The pause before a request being locked is looked at again.
+const LOCK_RECHECK_MS: i64 = 1_000;
+/// How long a request whose account is not visible is retried before manual review.
+const MISSING_GRACE_MS: i64 = 300_000;
+
+mod off_chain;
+mod settlement;
+
+/// How users are paid.
+pub enum PayoutAdapter {
+    /// The request's frozen payout mint, paid inside the settle transaction.
+    Onchain {
+        /// The treasury token account, if not the authority's associated account.
+        treasury: Option<Pubkey>,
+    },
+    /// A payment provider over HTTP.
+    Http {
+        /// The provider.
+        provider: HttpProvider,
+        /// Calls before manual review.
+        max_attempts: u32,
+    },
+}
+
+/// What one step did.
+enum Step {
+    /// The request moved; take the next step.
+    Moved,
+    /// Nothing to do before `at_ms`; the claim is released.
+    Later { at_ms: i64, counted_attempt: bool },
+    /// The request is final, or another worker took it over.
+    Done,
+}
+
+/// Moves claimed requests forward.
+pub struct Worker<'a> {
+    /// The cluster.
+    pub chain: &'a RpcChain,
+    /// The database.
+    pub store: &'a Store,
+    /// The settlement authority.
+    pub authority: &'a Keypair,
+    /// How users are paid.
+    pub payout: &'a PayoutAdapter,
+    /// This worker's name in claims.
+    pub name: &'a str,
+    /// Where failures and latencies go.
+    pub metrics: &'a Metrics,
+    /// How lock and settle transactions pay for priority.
+    pub fees: FeePolicy,
+}
+
+impl Worker<'_> {
+    /// Works on due requests until none is left or `stop` says so; returns how many were taken.
+    pub async fn drain(&self, stop: &dyn Fn() -> bool) -> Result<usize> {
+        let mut taken = 0;
+        while !stop() {
+            let Some(claimed) = self.store.claim_next(self.name, CLAIM_MS).await? else {
+                break;
+            };
+            taken += 1;
+            let address = claimed.address.clone();
+            if let Err(error) = self.advance(claimed).await {
+                tracing::warn!(%address, "request not advanced: {error:#}");
+                self.store
+                    .defer(&address, self.name, now_ms().saturating_add(2_000), false)
+                    .await?;
+            }
+        }
+        Ok(taken)
+    }
+
+    /// Takes steps on `claimed` until it is final, waits, or is lost.
+    async fn advance(&self, mut claimed: StoredRequest) -> Result<()> {
+        loop {
+            match self.step(&claimed).await? {
+                Step::Moved => {
+                    claimed = self
+                        .store
+                        .request(&claimed.address)
+                        .await?
+                        .context("a stored request vanished")?;
+                }
+                Step::Later {
+                    at_ms,
+                    counted_attempt,
+                } => {
+                    self.store
+                        .defer(&claimed.address, self.name, at_ms, counted_attempt)
+                        .await?;
+                    return Ok(());
+                }
+                Step::Done => {
+                    self.store
+                        .release_claim(&claimed.address, self.name)
+                        .await?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// One step of `row`: the function of its state.
+    async fn step(&self, row: &StoredRequest) -> Result<Step> {
+        let address: Pubkey = row.address.parse().context("stored address")?;
+        match row.state()? {
+            RequestState::Discovered => self.quote(row, address).await,
+            RequestState::Quoted => self.begin_payout(row, address).await,
+            RequestState::PayoutPending => self.pay_off_chain(row, address).await,
+            RequestState::Paid => self.settle_paid(row, address).await,
+            RequestState::SettleSent => self.follow_settle(row, address).await,
+            RequestState::Settled | RequestState::Withdrawn | RequestState::ManualReview => {
+                Ok(Step::Done)
+            }
+        }
+    }
+
+    /// `Discovered`: checks the account against the event and records the quote.
+    async fn quote(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
+        let state = RequestState::Discovered;
+        let Some(on_chain) = self.on_chain(address).await? else {
+            return self.missing(row, state).await;
+        };
+        if let Some(step) = self.unless_open(row, state, &on_chain).await? {
+            return Ok(step);
+        }
+        if let Some(mismatch) = mismatch(row, &on_chain) {
+            return self.review(row, state, &mismatch).await;
+        }
+        let quote = i64::try_from(on_chain.quoted).context("quote out of range")?;
+        let changes = Changes {
+            quote: Some(quote),
+            ..Changes::default()
+        };
+        self.moved(row, state, RequestState::Quoted, changes, "quoted")
+            .await
+    }
+
+    /// `Quoted`: pays the way the request's frozen terms say — on chain inside the settle
+    /// transaction, or over HTTP after a lock.
+    async fn begin_payout(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
+        let state = RequestState::Quoted;
+        let Some(on_chain) = self.on_chain(address).await? else {
+            return self.missing(row, state).await;
+        };
+        if let Some(step) = self.unless_open(row, state, &on_chain).await? {
+            return Ok(step);
+        }
+        match (self.payout, on_chain.payout_mint) {
+            (PayoutAdapter::Onchain { treasury }, Some(payout_mint)) => {
+                self.settle_with_onchain_payout(row, &on_chain, payout_mint, *treasury)
+                    .await
+            }
+            (PayoutAdapter::Http { .. }, None) => {
+                self.lock_before_paying(row, address, &on_chain).await
+            }
+            (PayoutAdapter::Onchain { .. }, None) => {
+                self.review(
+                    row,
+                    state,
+                    "the request was made without a payout mint (it is paid off chain), but this bridge pays on chain",
+                )
+                .await
+            }
+            (PayoutAdapter::Http { .. }, Some(mint)) => {
+                let reason = format!(
+                    "the request's terms say it is paid on chain in {mint}, but this bridge pays over HTTP"
+                );
+                self.review(row, state, &reason).await
+            }
+        }
+    }
+
+    /// Moves `row` from `from` to `to`; `Done` if another worker had taken it.
+    async fn moved(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        to: RequestState,
+        changes: Changes,
+        point: &str,
+    ) -> Result<Step> {
+        if self
+            .store
+            .transition(&row.address, self.name, from, to, changes, CLAIM_MS)
+            .await?
+        {
+            tracing::info!(address = %row.address, %from, %to, "request moved");
+            crash_point(point);
+            Ok(if to.is_final() {
+                Step::Done
+            } else {
+                Step::Moved
+            })
+        } else {
+            Ok(Step::Done)
+        }
+    }
+
+    /// Records the settlement and its latency.
+    async fn settled(&self, row: &StoredRequest, from: RequestState) -> Result<Step> {
+        let now = now_ms();
+        let changes = Changes {
+            settled_at_ms: Some(now),
+            ..Changes::default()
+        };
+        let step = self
+            .moved(row, from, RequestState::Settled, changes, "settled")
+            .await?;
+        let seconds = now.saturating_sub(row.discovered_at_ms).max(0) as f64 / 1000.0;
+        self.metrics.payout_latency.observe(seconds);
+        Ok(step)
+    }
+
+    /// The request account is not visible: a lagging node is retried for a while; after that a
+    /// person must look (nothing was paid in the states this is called from).
+    async fn missing(&self, row: &StoredRequest, from: RequestState) -> Result<Step> {
+        if now_ms().saturating_sub(row.discovered_at_ms) < MISSING_GRACE_MS {
+            return Ok(Step::Later {
+                at_ms: now_ms().saturating_add(2_000),
+                counted_attempt: false,
+            });
+        }
+        self.review(row, from, "the request account is not on chain")
+            .await
+    }
+
+    /// Stops `row` for a person, with `reason`.
+    async fn review(&self, row: &StoredRequest, from: RequestState, reason: &str) -> Result<Step> {
+        tracing::error!(address = %row.address, %from, "manual review: {reason}");
+        let changes = Changes {
+            review_reason: Some(reason.to_owned()),
+            ..Changes::default()
+        };
+        self.moved(
+            row,
+            from,
+            RequestState::ManualReview,
+            changes,
+            "manual_review",
+        )
+        .await
+    }
+
+    /// `Some(step)` when the request is no longer open on chain (settled elsewhere, or
+    /// cancelled/rejected before anything was paid).
+    async fn unless_open(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        on_chain: &ExchangeRequest,
+    ) -> Result<Option<Step>> {
+        Ok(match on_chain.status {
+            RequestStatus::Pending | RequestStatus::Locked => None,
+            RequestStatus::Settled => Some(self.settled(row, from).await?),
+            RequestStatus::Cancelled | RequestStatus::Rejected => Some(
+                self.moved(
+                    row,
+                    from,
+                    RequestState::Withdrawn,
+                    Changes::default(),
+                    "withdrawn",
+                )
+                .await?,
+            ),
+        })
+    }
+
+    /// The ExchangeRequest account at `address`.
+    async fn on_chain(&self, address: Pubkey) -> Result<Option<ExchangeRequest>> {
+        accounts::fetch::<ExchangeRequest>(self.chain, address)
+            .await
+            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))
+    }
+
+    /// The cluster's clock.
+    async fn chain_time(&self) -> Result<i64> {
+        use allot_client::chain::Chain as _;
+        self.chain
+            .unix_timestamp()
+            .await
+            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))
+    }
+}
+
+/// Why the account does not match the stored request, if it does not: who, what, the quote and
+/// its currency must agree.
+fn mismatch(row: &StoredRequest, on_chain: &ExchangeRequest) -> Option<String> {
+    let currency = String::from_utf8_lossy(&on_chain.currency);
+    let same = on_chain.user.to_string() == row.user_key
+        && on_chain.pool.to_string() == row.pool
+        && i64::try_from(on_chain.id).ok() == Some(row.request_id)
+        && i64::try_from(on_chain.amount).ok() == Some(row.amount)
+        && i64::try_from(on_chain.quoted).ok() == Some(row.quoted)
+        && currency == row.currency;
+    if !same {
+        return Some(format!(
+            "the account (user {}, amount {}, quote {} {currency}) differs from the event (user {}, amount {}, quote {} {})",
+            on_chain.user,
+            on_chain.amount,
+            on_chain.quoted,
+            row.user_key,
+            row.amount,
+            row.quoted,
+            row.currency
+        ));
+    }
+    None
+}

@@ -1,0 +1,316 @@
+//! Paying over HTTP: the request is locked on chain first (its user can no longer cancel it),
+//! then the provider is asked — never twice without first asking its ledger what became of an
+//! earlier call.
+
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_client::accounts;
+use allot_client::currency::minor_unit_digits;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result};
+use solana_commitment_config::CommitmentConfig;
+
+use super::{CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
+use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
+use crate::rpc_failure::RpcResultExt as _;
+use crate::settle;
+use crate::state::RequestState;
+use crate::store::{Changes, StoredRequest, now_ms};
+
+impl Worker<'_> {
+    /// `Quoted`, paid over HTTP: locks the request on chain, and moves on to paying once the lock
+    /// is final.
+    pub(super) async fn lock_before_paying(
+        &self,
+        row: &StoredRequest,
+        address: Pubkey,
+        on_chain: &ExchangeRequest,
+    ) -> Result<Step> {
+        let state = RequestState::Quoted;
+        if let Some(problem) = provider_cannot_pay(on_chain) {
+            return self.review(row, state, &problem).await;
+        }
+        if on_chain.lock_timeout_seconds <= LOCK_MARGIN_SECONDS * 2 {
+            // A lock that short expires before a payment could safely start: locking would only
+            // hold the user's units.
+            let reason = format!(
+                "the request's lock timeout ({} s) is too short to pay off chain safely (at least {} s)",
+                on_chain.lock_timeout_seconds,
+                LOCK_MARGIN_SECONDS * 2 + 1
+            );
+            return self.review(row, state, &reason).await;
+        }
+        self.lock_for_payout(row, state, address, on_chain).await
+    }
+
+    /// `PayoutPending`: asks the provider to pay a locked request (after looking up any earlier
+    /// attempt), and records the payment id it answers.
+    pub(super) async fn pay_off_chain(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
+        let state = RequestState::PayoutPending;
+        let PayoutAdapter::Http {
+            provider,
+            max_attempts,
+        } = self.payout
+        else {
+            return self
+                .review(
+                    row,
+                    state,
+                    "payout pending but the bridge is configured to pay on chain",
+                )
+                .await;
+        };
+        // Pay only what is locked: the user cannot cancel a locked request until its lock
+        // expires, so no cancel can race this payment.
+        let locked = match self.on_chain(address).await? {
+            Some(request) if request.status == RequestStatus::Locked => request,
+            other => {
+                let reason = format!(
+                    "the request is {} on chain while its payout is pending (it should be locked): check the provider for key {}",
+                    other
+                        .as_ref()
+                        .map_or("gone".into(), |r| format!("{:?}", r.status)),
+                    crate::http_provider::idempotency_key(&row.address)
+                );
+                return self.review(row, state, &reason).await;
+            }
+        };
+        if row.payout_attempts >= i64::from(*max_attempts) {
+            let reason = format!(
+                "the payment provider gave no payment id, and no answer on whether it paid, in {} attempts: check key {}",
+                row.payout_attempts,
+                crate::http_provider::idempotency_key(&row.address)
+            );
+            return self.review(row, state, &reason).await;
+        }
+        let quote = row.quote.context("a pending payout has no quote")?;
+        let order = PayoutOrder {
+            request: row.address.clone(),
+            user: row.user_key.clone(),
+            amount: u64::try_from(quote).context("negative quote")?,
+            currency: row.currency.clone(),
+        };
+        // Ask before paying twice: after any earlier attempt (a timeout, a crash after the call),
+        // the provider's ledger says what became of it.
+        if row.payout_attempts > 0
+            && let Some(step) = self.look_up_earlier_attempt(row, provider, &order).await?
+        {
+            return Ok(step);
+        }
+        // A new call only while the lock holds long enough to settle after it (a payment found by
+        // the lookup above is settled whatever is left of the lock).
+        if !self.lock_holds_long_enough(&locked).await? {
+            let reason = format!(
+                "the request's lock expires too soon to start a payment safely (no payment under key {} so far)",
+                crate::http_provider::idempotency_key(&row.address)
+            );
+            return self.review(row, state, &reason).await;
+        }
+        self.call_provider(row, provider, &order).await
+    }
+
+    /// What the provider's ledger says of an earlier call: `Some(step)` when it settles the
+    /// question (paid, failed, still paying, no answer), `None` when nothing was paid under the
+    /// key (a call is safe).
+    async fn look_up_earlier_attempt(
+        &self,
+        row: &StoredRequest,
+        provider: &HttpProvider,
+        order: &PayoutOrder,
+    ) -> Result<Option<Step>> {
+        let state = RequestState::PayoutPending;
+        let lookup = provider.lookup(&row.address).await;
+        self.metrics
+            .payout_outcomes
+            .with_label_values(&[lookup.metric_label()])
+            .inc();
+        match lookup {
+            LookupOutcome::NotFound => Ok(None),
+            LookupOutcome::Paid {
+                payment_id,
+                amount_minor_units,
+            } if amount_minor_units == order.amount => {
+                self.provider_paid(row, state, payment_id).await.map(Some)
+            }
+            LookupOutcome::Paid {
+                payment_id,
+                amount_minor_units,
+            } => {
+                let reason = format!(
+                    "the provider paid {amount_minor_units} minor units (payment {payment_id}), not the quote {}",
+                    order.amount
+                );
+                self.review(row, state, &reason).await.map(Some)
+            }
+            LookupOutcome::Failed { payment_id } => {
+                let reason = format!(
+                    "the provider's payment {payment_id} failed: a person decides whether to retry (review retry) or reject"
+                );
+                self.review(row, state, &reason).await.map(Some)
+            }
+            LookupOutcome::InProgress => Ok(Some(self.payout_later(
+                row,
+                "the provider is still paying",
+                true,
+            ))),
+            LookupOutcome::Inconclusive(reason) => Ok(Some(self.payout_later(row, &reason, true))),
+        }
+    }
+
+    /// One call to the provider. The attempt is counted (and the claim renewed for longer than
+    /// the call's bounded timeout) before the call: a crash after it leads to a lookup first.
+    async fn call_provider(
+        &self,
+        row: &StoredRequest,
+        provider: &HttpProvider,
+        order: &PayoutOrder,
+    ) -> Result<Step> {
+        let state = RequestState::PayoutPending;
+        if !self
+            .store
+            .start_payout_attempt(&row.address, self.name, CLAIM_MS)
+            .await?
+        {
+            return Ok(Step::Done);
+        }
+        let outcome = provider.pay(order).await;
+        self.metrics
+            .payout_outcomes
+            .with_label_values(&[outcome.metric_label()])
+            .inc();
+        match outcome {
+            PayoutOutcome::Paid { payment_id } => self.provider_paid(row, state, payment_id).await,
+            PayoutOutcome::Retry(reason) => {
+                // Before the lookup that follows, give the provider at least its call timeout to
+                // record what it may have accepted.
+                let mut later = self.payout_later(row, &reason, false);
+                if let Step::Later { at_ms, .. } = &mut later {
+                    let quiet = i64::try_from(provider.timeout().as_millis()).unwrap_or(i64::MAX);
+                    *at_ms = (*at_ms).max(now_ms().saturating_add(quiet));
+                }
+                Ok(later)
+            }
+            PayoutOutcome::Refused(reason) => self.review(row, state, &reason).await,
+        }
+    }
+
+    /// Records the provider's payment id: the request is paid.
+    async fn provider_paid(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        payment_id: String,
+    ) -> Result<Step> {
+        crate::crash::crash_point("payout_called");
+        let changes = Changes {
+            payment_id: Some(payment_id),
+            ..Changes::default()
+        };
+        self.moved(row, from, RequestState::Paid, changes, "paid")
+            .await
+    }
+
+    /// Comes back to a payout later, backing off with its attempts (each call, or each
+    /// inconclusive lookup, counts towards `max_attempts`, then a person decides); `count` when
+    /// this one was not counted before the call.
+    fn payout_later(&self, row: &StoredRequest, reason: &str, count: bool) -> Step {
+        tracing::warn!(address = %row.address, attempts = row.payout_attempts, "payout to retry: {reason}");
+        let backoff = 500_i64
+            .saturating_mul(1 << row.payout_attempts.clamp(0, 7))
+            .min(60_000);
+        Step::Later {
+            at_ms: now_ms().saturating_add(backoff),
+            counted_attempt: count,
+        }
+    }
+
+    /// An off-chain payment starts only for a request locked on chain, so its user can no longer
+    /// cancel it (and take the units back) while the money moves. Sends the lock while the
+    /// request is pending; moves on to paying once the finalized view shows it locked (a lock
+    /// that no fork can undo).
+    async fn lock_for_payout(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        address: Pubkey,
+        on_chain: &ExchangeRequest,
+    ) -> Result<Step> {
+        match on_chain.status {
+            RequestStatus::Pending => {
+                let signed = self.metrics.counted(
+                    settle::sign_lock(self.chain.client(), self.authority, on_chain, self.fees)
+                        .await,
+                )?;
+                if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
+                    // A refusal in simulation usually means an earlier lock already landed; any
+                    // other failure (the node, the fee payer) is counted. The next look decides.
+                    if failure.to_string().contains("simulation failed") {
+                        tracing::debug!(address = %row.address, "lock refused in simulation: {failure}");
+                    } else {
+                        self.metrics.rpc_failed(&failure);
+                        tracing::warn!(address = %row.address, "lock not sent: {failure}");
+                    }
+                }
+            }
+            RequestStatus::Locked if self.locked_when_finalized(address).await? => {
+                return self
+                    .moved(
+                        row,
+                        from,
+                        RequestState::PayoutPending,
+                        Changes::default(),
+                        "payout_pending",
+                    )
+                    .await;
+            }
+            _ => {}
+        }
+        Ok(Step::Later {
+            at_ms: now_ms().saturating_add(LOCK_RECHECK_MS),
+            counted_attempt: false,
+        })
+    }
+
+    /// Whether the finalized view of the chain shows the request locked.
+    async fn locked_when_finalized(&self, address: Pubkey) -> Result<bool> {
+        let found = self.metrics.counted(
+            self.chain
+                .client()
+                .get_account_with_commitment(&address, CommitmentConfig::finalized())
+                .await
+                .method("getAccountInfo"),
+        )?;
+        let Some(account) = found.value else {
+            return Ok(false);
+        };
+        let request = accounts::decode::<ExchangeRequest>(address, &account.data)
+            .with_context(|| format!("the account at {address} is not an exchange request"))?;
+        Ok(request.status == RequestStatus::Locked)
+    }
+
+    /// Whether the request's lock holds long enough to pay off chain and settle before its user
+    /// could cancel it anyway.
+    async fn lock_holds_long_enough(&self, request: &ExchangeRequest) -> Result<bool> {
+        let now = self.chain_time().await?;
+        let Some(cancel_from) = request.cancel_from().ok().flatten() else {
+            return Ok(false);
+        };
+        Ok(now <= cancel_from.saturating_sub(LOCK_MARGIN_SECONDS))
+    }
+}
+
+/// Why a provider cannot be asked to pay the request's quote, if it cannot: the provider reads
+/// `amount` in the ISO 4217 minor unit of `currency`, so the request's digits must be ISO's.
+fn provider_cannot_pay(on_chain: &ExchangeRequest) -> Option<String> {
+    let currency = String::from_utf8_lossy(&on_chain.currency);
+    match minor_unit_digits(&on_chain.currency) {
+        Some(iso) if iso == on_chain.currency_digits => None,
+        Some(iso) => Some(format!(
+            "the request counts {currency} in {} digits, ISO 4217 in {iso}: the provider would pay the wrong amount",
+            on_chain.currency_digits
+        )),
+        None => Some(format!(
+            "{currency} is not in allot's ISO 4217 table: a person must confirm its {} minor-unit digits before paying",
+            on_chain.currency_digits
+        )),
+    }
+}

@@ -1,0 +1,48 @@
+//! The decision of `clawback`, pure: whether a holder's allocated units may be recovered with a
+//! piece of evidence, and how many. The handler calls these, and so does the crank's plan, so the
+//! crank never sends a clawback the program would refuse.
+
+use anchor_lang::prelude::*;
+
+use crate::error::AllotError;
+use crate::state::{AllocationRecord, AllocationRule, ClawbackReason, Credential};
+
+/// Refuses evidence about a period before the user's last allocation: it cannot take back what
+/// newer evidence granted.
+pub fn check_evidence_is_current(evidence_period: u64, record: &AllocationRecord) -> Result<()> {
+    require!(
+        evidence_period >= record.last_period,
+        AllotError::EvidenceOlderThanAllocation
+    );
+    Ok(())
+}
+
+/// Why `credential` lets the pool recover the holder's units at `now` (revoked, expired, or an
+/// indicator that no longer meets `rule`), or `ConditionsStillHold`. Checks the evidence's
+/// period first.
+pub fn credential_clawback_reason(
+    credential: &Credential,
+    record: &AllocationRecord,
+    rule: &AllocationRule,
+    now: i64,
+) -> Result<ClawbackReason> {
+    check_evidence_is_current(credential.period, record)?;
+    credential
+        .clawback_reason(rule, now)
+        .ok_or_else(|| error!(AllotError::ConditionsStillHold))
+}
+
+/// Why a user-list entry of `value` lets the pool recover the holder's units (its proof checked
+/// by the caller), or `ConditionsStillHold`.
+pub fn list_clawback_reason(value: u64, rule: &AllocationRule) -> Result<ClawbackReason> {
+    require!(!rule.is_met_by(value), AllotError::ConditionsStillHold);
+    Ok(ClawbackReason::IndicatorFails)
+}
+
+/// The units a clawback takes from a holder of `held` units: what is still clawable of their
+/// allocations, at most what they hold; `NothingToClawBack` when that is none.
+pub fn clawback_amount(record: &AllocationRecord, held: u64) -> Result<u64> {
+    let amount = record.clawable().min(held);
+    require!(amount > 0, AllotError::NothingToClawBack);
+    Ok(amount)
+}
