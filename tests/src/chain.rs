@@ -164,6 +164,11 @@ impl TestChain {
         self.banks.get_sysvar::<Clock>().await.unwrap()
     }
 
+    /// The rent sysvar.
+    pub async fn rent(&mut self) -> anchor_lang::prelude::Rent {
+        self.banks.get_rent().await.unwrap()
+    }
+
     /// Moves the clock's unix time forward by `seconds`.
     pub async fn advance_time(&mut self, seconds: i64) {
         self.embedded.advance_time(seconds).await;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use allot::constants::{MAX_CURRENCY_DIGITS, MAX_EXCHANGE_TIMEOUT_SECONDS, RATE_SCALE};
-use allot::instructions::PoolCreateArgs;
+use allot::instructions::{PoolCreateArgs, TokenMetadataArgs};
 use allot::state::{
     AllocationRule, Comparison, ExchangeConfig, Pricing, ResourceKind, SettleAction,
 };
@@ -38,10 +38,25 @@ pub struct PoolFile {
     /// Verifier keys authorised at creation.
     #[serde(default)]
     pub verifiers: Vec<String>,
+    /// The token's name as wallets show it; absent: the mint carries no name.
+    pub token: Option<TokenSection>,
     /// The allocation rule.
     pub rule: RuleSection,
     /// Exchange conditions; absent: exchange stays closed.
     pub exchange: Option<ExchangeSection>,
+}
+
+/// `[token]`: the Token-2022 metadata written into the pool's mint (`pool_set_metadata`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSection {
+    /// Its name (at most 32 bytes).
+    pub name: String,
+    /// Its symbol (at most 10 bytes).
+    pub symbol: String,
+    /// URI of its JSON description (image, description; at most 200 bytes).
+    #[serde(default)]
+    pub uri: String,
 }
 
 /// Resource kinds as written in the file.
@@ -210,7 +225,24 @@ impl PoolFile {
             "initial_funding is for transferable pools (non-transferable pools mint at allocation)"
         );
         self.verifier_keys()?;
+        self.token_metadata()?;
         Ok(())
+    }
+
+    /// The `[token]` section as the program's argument, checked by the program's own rule.
+    pub fn token_metadata(&self) -> Result<Option<TokenMetadataArgs>> {
+        let Some(token) = &self.token else {
+            return Ok(None);
+        };
+        let args = TokenMetadataArgs {
+            name: token.name.clone(),
+            symbol: token.symbol.clone(),
+            uri: token.uri.clone(),
+        };
+        args.validate().map_err(|error| {
+            anyhow::anyhow!("[token]: {}", allot_client::errors::refusal(&error))
+        })?;
+        Ok(Some(args))
     }
 
     /// The verifier keys, parsed.

@@ -5,6 +5,8 @@ use allot::state::{AllocationRecord, Credential, ExchangeRequest, Pool};
 use anchor_lang::prelude::Pubkey;
 use serde_json::json;
 
+use allot_client::token::TokenName;
+
 use crate::outcome::Outcome;
 
 /// A rate (`RATE_SCALE` fixed point) as a decimal, in minor units per base unit.
@@ -19,7 +21,7 @@ pub fn rate(rate: u64) -> String {
 }
 
 /// The pool's figures.
-pub fn pool(address: &Pubkey, pool: &Pool, vault: u64) -> Outcome {
+pub fn pool(address: &Pubkey, pool: &Pool, vault: u64, token: Option<&TokenName>) -> Outcome {
     let t = &pool.totals;
     let x = &pool.exchange_state;
     let currency = String::from_utf8_lossy(&pool.exchange.currency).to_string();
@@ -28,6 +30,7 @@ pub fn pool(address: &Pubkey, pool: &Pool, vault: u64) -> Outcome {
         "operator": pool.operator.to_string(),
         "kind": format!("{:?}", pool.kind),
         "mint": pool.mint.to_string(),
+        "token": token,
         "transferable": pool.transferable,
         "paused": pool.paused,
         "period_seconds": pool.period_seconds,
@@ -58,6 +61,10 @@ pub fn pool(address: &Pubkey, pool: &Pool, vault: u64) -> Outcome {
     }))
     .line(format!("pool {address} ({:?}, {})", pool.kind, if pool.transferable { "transferable" } else { "non-transferable" }))
     .line(format!("  operator {}{}", pool.operator, if pool.paused { " — PAUSED" } else { "" }))
+    .line(match token {
+        Some(token) => format!("  token {} ({}) {}, mint {}", token.name, token.symbol, token.uri, pool.mint),
+        None => format!("  token unnamed (no [token] in the pool file yet), mint {}", pool.mint),
+    })
     .line(format!(
         "  rule: indicator {} {:?} {} gives {} units per period of {} s (credentials at most {} s old)",
         pool.rule.indicator, pool.rule.comparison, pool.rule.threshold, pool.rule.amount, pool.period_seconds, pool.rule.credential_max_age

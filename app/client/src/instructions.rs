@@ -2,7 +2,8 @@
 //! caller names only the keys that are choices (creator, operator, verifier, user, payer).
 
 use allot::instructions::{
-    CredentialIssueArgs, ExchangeSettleArgs, PoolCreateArgs, ProfitReportArgs, UserListPublishArgs,
+    CredentialIssueArgs, ExchangeSettleArgs, PoolCreateArgs, ProfitReportArgs, TokenMetadataArgs,
+    UserListPublishArgs,
 };
 use allot::state::{AllocationRule, ExchangeConfig};
 use allot::{ListProof, accounts, instruction};
@@ -106,6 +107,29 @@ pub fn pool_set_paused(operator: &Pubkey, pool: &Pubkey, paused: bool) -> Instru
         }
         .to_account_metas(None),
         instruction::PoolSetPaused { paused },
+    )
+}
+
+/// `pool_set_metadata`: the operator names the pool's token (name, symbol, URI) in its mint's
+/// Token-2022 metadata.
+pub fn pool_set_metadata(
+    operator: &Pubkey,
+    pool: &Pubkey,
+    metadata: TokenMetadataArgs,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolSetMetadata {
+            operator: *operator,
+            pool: *pool,
+            mint: pdas::mint(pool),
+            token_program: TOKEN_2022_ID,
+            system_program: system_program::ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolSetMetadata { metadata },
     )
 }
 

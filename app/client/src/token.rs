@@ -34,6 +34,34 @@ pub fn associated_account(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey)
     get_associated_token_address_with_program_id(owner, mint, token_program)
 }
 
+/// A token's name as wallets show it: the Token-2022 metadata its mint holds.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TokenName {
+    /// Its name.
+    pub name: String,
+    /// Its symbol (ticker).
+    pub symbol: String,
+    /// The URI of its JSON description (empty for none).
+    pub uri: String,
+}
+
+/// The Token-2022 metadata stored in a mint's own data (`None` when it has none, or the data is
+/// not a Token-2022 mint).
+pub fn metadata(mint_data: &[u8]) -> Option<TokenName> {
+    use anchor_spl::token_2022::spl_token_2022::extension::{
+        BaseStateWithExtensions as _, StateWithExtensions,
+    };
+    use anchor_spl::token_2022::spl_token_2022::state::Mint;
+    use anchor_spl::token_2022_extensions::spl_token_metadata_interface::state::TokenMetadata;
+    let mint = StateWithExtensions::<Mint>::unpack(mint_data).ok()?;
+    let metadata = mint.get_variable_len_extension::<TokenMetadata>().ok()?;
+    Some(TokenName {
+        name: metadata.name,
+        symbol: metadata.symbol,
+        uri: metadata.uri,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::amount_base_units;

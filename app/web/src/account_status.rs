@@ -23,6 +23,8 @@ pub struct AccountStatus {
     pub holdings: u64,
     /// The mint's decimals.
     pub decimals: u8,
+    /// The token's name, from its mint's Token-2022 metadata (`None`: not named yet).
+    pub token: Option<allot_client::token::TokenName>,
     /// Its credential in the pool, if any.
     pub credential: Option<CredentialStatus>,
     /// Whether it can be allocated now.
@@ -105,6 +107,10 @@ pub async fn account_status(
     let now = chain.unix_timestamp().await?;
     let period = pool.period_at(now).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sol = chain.account(*user).await?.map_or(0, |a| a.lamports);
+    let token = chain
+        .account(pool.mint)
+        .await?
+        .and_then(|mint| allot_client::token::metadata(&mint.data));
     let holdings =
         allot_client::token::balance_base_units(chain, pdas::token_account(user, &pool.mint))
             .await?;
@@ -129,6 +135,7 @@ pub async fn account_status(
         sol,
         holdings,
         decimals: pool.decimals,
+        token,
         credential: credential.map(|c| CredentialStatus {
             present: true,
             revoked: c.revoked,

@@ -76,3 +76,15 @@ pub const SEED_SHARD: &[u8] = b"shard";
 /// parallel; 64 is far beyond what one pool's allocations need and keeps crank lookups bounded.
 #[constant]
 pub const MAX_SHARDS: u16 = 64;
+
+/// Longest token name the pool's metadata may carry (bytes; what wallets display, as Metaplex).
+#[constant]
+pub const MAX_TOKEN_NAME_LEN: u8 = 32;
+
+/// Longest token symbol (bytes).
+#[constant]
+pub const MAX_TOKEN_SYMBOL_LEN: u8 = 10;
+
+/// Longest URI of the token's JSON description (bytes).
+#[constant]
+pub const MAX_TOKEN_URI_LEN: u8 = 200;

@@ -166,11 +166,15 @@ pub enum AllotError {
     PayoutTermsMismatch,
     #[msg("a request paid on chain needs no lock: its payment and settlement are one transaction")]
     LockNotNeeded,
+    #[msg("the token's name and symbol must not be empty")]
+    TokenMetadataEmpty,
+    #[msg("the token's name, symbol or URI is longer than wallets display (32, 10 and 200 bytes)")]
+    TokenMetadataTooLong,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 68] = [
+    pub const ALL: [AllotError; 70] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -239,6 +243,8 @@ impl AllotError {
         AllotError::RequestLocked,
         AllotError::PayoutTermsMismatch,
         AllotError::LockNotNeeded,
+        AllotError::TokenMetadataEmpty,
+        AllotError::TokenMetadataTooLong,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

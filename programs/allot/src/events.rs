@@ -44,6 +44,17 @@ pub struct PoolPauseChanged {
     pub paused: bool,
 }
 
+/// The operator named the pool's token (Token-2022 metadata in its mint).
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolMetadataSet {
+    pub pool: Pubkey,
+    pub mint: Pubkey,
+    pub name: String,
+    pub symbol: String,
+    pub uri: String,
+}
+
 /// The operator minted units into the vault.
 #[event]
 #[derive(Debug, Clone, PartialEq)]

@@ -78,6 +78,16 @@ pub mod allot {
         instructions::pool_set_paused::handler(ctx, paused)
     }
 
+    /// Operator: names the pool's token (name, symbol, URI) in the Token-2022 metadata of its
+    /// mint, so wallets and explorers show it; the first call initialises it, later calls
+    /// update it. The operator pays the rent of the larger mint.
+    pub fn pool_set_metadata(
+        ctx: Context<PoolSetMetadata>,
+        metadata: TokenMetadataArgs,
+    ) -> Result<()> {
+        instructions::pool_set_metadata::handler(ctx, metadata)
+    }
+
     /// Operator: mints `amount` units into the vault of a transferable pool, up to the supply cap.
     pub fn pool_fund(ctx: Context<PoolFund>, amount: u64) -> Result<()> {
         instructions::pool_fund::handler(ctx, amount)

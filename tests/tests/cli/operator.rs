@@ -82,6 +82,45 @@ async fn migrate_creates_once_then_sends_nothing() {
     assert_eq!(sent[0]["step"], "update rule");
     let state: Pool = accounts::fetch(&cli.chain, pool).await.unwrap().unwrap();
     assert_eq!(state.rule.threshold, 2_000);
+
+    // The [token] section names the mint (Token-2022 metadata in the mint, read as wallets do);
+    // a changed name is written by the next migrate, and `operator show` says it.
+    assert!(
+        steps.contains(&"name the token Example merchant shares (EXMS)"),
+        "{steps:?}"
+    );
+    let renamed = changed
+        .replace("Example merchant shares", "Acme merchant shares")
+        .replace("\"EXMS\"", "\"ACMES\"")
+        .replace("uri = \"\"", "uri = \"https://example.com/acmes.json\"");
+    let file = cli.file("pool.toml", &renamed);
+    let fourth = cli.ok(&operator.1, &["migrate", "--file", &file]).await;
+    let sent = fourth["pools"][0]["sent"].as_array().unwrap();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0]["step"],
+        "name the token Acme merchant shares (ACMES)"
+    );
+    let mint = cli.raw(state.mint).await.unwrap();
+    assert_eq!(
+        allot_client::token::metadata(&mint.data),
+        Some(allot_client::token::TokenName {
+            name: "Acme merchant shares".into(),
+            symbol: "ACMES".into(),
+            uri: "https://example.com/acmes.json".into(),
+        })
+    );
+    let shown = cli
+        .ok(
+            &operator.1,
+            &["operator", "show", "--pool", &pool.to_string()],
+        )
+        .await;
+    assert_eq!(shown["token"]["symbol"], "ACMES");
+    let too_long = renamed.replace("\"ACMES\"", "\"ACMES-SHARES-2026\"");
+    let file = cli.file("pool.toml", &too_long);
+    let refused = cli.err(&operator.1, &["migrate", "--file", &file]).await;
+    assert!(refused.contains("longer than wallets display"), "{refused}");
 }
 
 #[tokio::test]

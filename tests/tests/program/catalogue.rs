@@ -424,6 +424,20 @@ impl Side {
                 &[],
             ),
             case(
+                "pool_set_metadata",
+                instructions::pool_set_metadata(
+                    &op.pubkey(),
+                    &pool,
+                    allot::instructions::TokenMetadataArgs {
+                        name: "Catalogue shares".into(),
+                        symbol: "CATS".into(),
+                        uri: String::new(),
+                    },
+                ),
+                &[op],
+                &[],
+            ),
+            case(
                 "pool_fund",
                 instructions::pool_fund(&op.pubkey(), &pool, 100),
                 &[op],

@@ -513,3 +513,122 @@ async fn a_separate_settlement_authority_stays_through_an_operator_transfer() {
         (new.pubkey(), bridge)
     );
 }
+
+/// The operator names the pool's token: the metadata lives in the mint (its metadata pointer
+/// names itself, the pool is the update authority), reads back as wallets read it, can be
+/// renamed, and the mint stays rent-exempt at every size. Nobody else can name it, and names
+/// wallets cannot show are refused.
+#[tokio::test]
+async fn the_operator_names_the_token_in_its_mint() {
+    use allot::instructions::TokenMetadataArgs;
+    use allot_client::token::{TokenName, metadata};
+    use spl_token_2022_interface::extension::metadata_pointer::MetadataPointer;
+
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let op = fixture.operator.insecure_clone();
+    let mint_address = fixture.state(&mut chain).await.mint;
+    let named = |name: &str, symbol: &str, uri: &str| TokenMetadataArgs {
+        name: name.into(),
+        symbol: symbol.into(),
+        uri: uri.into(),
+    };
+    let mint = chain.account(mint_address).await.unwrap();
+    let state = StateWithExtensions::<Mint>::unpack(&mint.data).unwrap();
+    let pointer = state.get_extension::<MetadataPointer>().unwrap();
+    assert_eq!(
+        Option::<Pubkey>::from(pointer.metadata_address),
+        Some(mint_address)
+    );
+    assert_eq!(
+        Option::<Pubkey>::from(pointer.authority),
+        Some(fixture.pool)
+    );
+    assert_eq!(metadata(&mint.data), None, "unnamed at creation");
+
+    for (name, symbol, uri) in [
+        ("Acme merchant shares", "ACMES", ""),
+        (
+            "Acme merchant shares, series B",
+            "ACMESB",
+            "https://example.com/acmes-b.json",
+        ),
+        ("Acme", "A", ""),
+    ] {
+        let events = chain
+            .send(
+                &[instructions::pool_set_metadata(
+                    &op.pubkey(),
+                    &fixture.pool,
+                    named(name, symbol, uri),
+                )],
+                &[&op],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            events,
+            vec![AllotEvent::PoolMetadataSet(PoolMetadataSet {
+                pool: fixture.pool,
+                mint: mint_address,
+                name: name.into(),
+                symbol: symbol.into(),
+                uri: uri.into(),
+            })]
+        );
+        let mint = chain.account(mint_address).await.unwrap();
+        assert_eq!(
+            metadata(&mint.data),
+            Some(TokenName {
+                name: name.into(),
+                symbol: symbol.into(),
+                uri: uri.into(),
+            })
+        );
+        let rent = chain.rent().await.minimum_balance(mint.data.len());
+        assert!(mint.lamports >= rent, "the mint stays rent-exempt");
+    }
+
+    let stranger = chain.funded_keypair(1_000_000_000).await;
+    chain
+        .expect_refused(
+            &[instructions::pool_set_metadata(
+                &stranger.pubkey(),
+                &fixture.pool,
+                named("Not yours", "NOPE", ""),
+            )],
+            &[&stranger],
+            AllotError::NotOperator,
+            &[fixture.pool, mint_address],
+        )
+        .await;
+    for (args, error) in [
+        (named("", "ACMES", ""), AllotError::TokenMetadataEmpty),
+        (named("Acme", " ", ""), AllotError::TokenMetadataEmpty),
+        (
+            named(&"x".repeat(33), "ACMES", ""),
+            AllotError::TokenMetadataTooLong,
+        ),
+        (
+            named("Acme", "ELEVENCHARS", ""),
+            AllotError::TokenMetadataTooLong,
+        ),
+        (
+            named("Acme", "A", &"u".repeat(201)),
+            AllotError::TokenMetadataTooLong,
+        ),
+    ] {
+        chain
+            .expect_refused(
+                &[instructions::pool_set_metadata(
+                    &op.pubkey(),
+                    &fixture.pool,
+                    args,
+                )],
+                &[&op],
+                error,
+                &[fixture.pool, mint_address],
+            )
+            .await;
+    }
+}

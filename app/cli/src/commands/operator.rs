@@ -218,7 +218,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
             let vault = ctx.chain.account(state.vault).await?.map_or(0, |a| {
                 allot_client::token::amount_base_units(&a.data).unwrap_or(0)
             });
-            Ok(report::pool(&pool.pool, &state, vault))
+            let token = ctx
+                .chain
+                .account(state.mint)
+                .await?
+                .and_then(|mint| allot_client::token::metadata(&mint.data));
+            Ok(report::pool(&pool.pool, &state, vault, token.as_ref()))
         }
     }
 }
@@ -311,6 +316,29 @@ pub async fn apply<C: Chain>(ctx: &Context<'_, C>, file: &PoolFile) -> Result<Ou
             "set exchange conditions".into(),
             instructions::pool_set_exchange(&me, &address, config),
         ));
+    }
+    if let Some(metadata) = file.token_metadata()? {
+        let current = match &existing {
+            Some(pool) => ctx
+                .chain
+                .account(pool.mint)
+                .await?
+                .and_then(|mint| allot_client::token::metadata(&mint.data)),
+            None => None,
+        };
+        let wanted = allot_client::token::TokenName {
+            name: metadata.name.clone(),
+            symbol: metadata.symbol.clone(),
+            uri: metadata.uri.clone(),
+        };
+        if current.as_ref() != Some(&wanted) {
+            steps.push((
+                format!("name the token {} ({})", wanted.name, wanted.symbol),
+                instructions::pool_set_metadata(&me, &address, metadata),
+            ));
+            // The mint grows by the metadata (rent paid by the operator).
+            sizes.push(wanted.name.len() + wanted.symbol.len() + wanted.uri.len() + 100);
+        }
     }
     let minted = existing.as_ref().map_or(0, |pool| pool.totals.minted);
     if file.initial_funding > minted {

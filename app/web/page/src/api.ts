@@ -39,6 +39,13 @@ export interface PendingRequest {
   locked: boolean;
 }
 
+/** A token's name, symbol and description URI. */
+export interface TokenName {
+  name: string;
+  symbol: string;
+  uri: string;
+}
+
 /** `GET /api/status?account=`. */
 export interface Status {
   account: string;
@@ -47,6 +54,8 @@ export interface Status {
   /** Pool units held, in base units. */
   holdings: number;
   decimals: number;
+  /** The token's name as its mint's Token-2022 metadata says (`null`: the operator has not named it). */
+  token: TokenName | null;
   credential: Credential | null;
   allocation: { eligible: boolean; reason: string; amount: number };
   exchange: { eligible: boolean; reason: string; maxAmount: number };

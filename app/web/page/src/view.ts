@@ -19,6 +19,7 @@ export class AccountView {
   private readonly networkNote = byId('network-note');
   private readonly address = byId('address');
   private readonly sol = byId('sol');
+  private readonly token = byId('token');
   private readonly holdings = byId('holdings');
   private readonly credential = byId('credential');
   private readonly error = byId('account-error');
@@ -50,7 +51,7 @@ export class AccountView {
     this.address.title = address;
     this.address.dataset.address = address;
     this.showNetwork(config, walletListsChain);
-    for (const field of [this.sol, this.holdings, this.credential]) {
+    for (const field of [this.sol, this.token, this.holdings, this.credential]) {
       field.textContent = '…';
       delete field.dataset.units;
     }
@@ -75,7 +76,8 @@ export class AccountView {
 
     this.sol.textContent = formatSol(status.sol);
     this.sol.dataset.lamports = String(status.sol);
-    this.holdings.textContent = `${formatUnits(status.holdings, status.decimals)} units`;
+    this.token.textContent = status.token ? `${status.token.name} (${status.token.symbol})` : 'unnamed';
+    this.holdings.textContent = `${formatUnits(status.holdings, status.decimals)} ${status.token ? status.token.symbol : 'units'}`;
     this.holdings.dataset.units = String(status.holdings);
     const credential = describeCredential(status.credential);
     this.credential.textContent = credential.text;
@@ -104,7 +106,7 @@ export class AccountView {
     this.section.dataset.state = 'error';
     this.error.textContent = message;
     this.error.hidden = false;
-    for (const field of [this.sol, this.holdings, this.credential]) {
+    for (const field of [this.sol, this.token, this.holdings, this.credential]) {
       if (field.textContent === '…') field.textContent = '—';
     }
   }

@@ -104,6 +104,12 @@ async function main() {
     const network = await textOf(page, '#network');
     check(network === config.cluster, `#network shows "${network}", expected "${config.cluster}"`);
     summary.cluster = config.cluster;
+    // The token's name comes from its mint's metadata, as a wallet reads it.
+    const status = await page.evaluate((account) => fetch(`/api/status?account=${account}`).then((r) => r.json()), address);
+    check(status.token !== null, 'the pool\'s token has no name in its mint');
+    const token = await textOf(page, '#token');
+    check(token === `${status.token.name} (${status.token.symbol})`, `#token shows "${token}", expected ${JSON.stringify(status.token)}`);
+    summary.token = status.token;
     summary.holdingsBefore = await units(page);
     summary.solBefore = Number(await page.getAttribute('#sol', 'data-lamports'));
     log(`connected ${address} on ${network}: holdings ${summary.holdingsBefore}, ${summary.solBefore} lamports`);

@@ -13,8 +13,8 @@ use anchor_spl::token_2022::{
     InitializeAccount3, InitializeMint2, initialize_account3, initialize_mint2,
 };
 use anchor_spl::token_2022_extensions::{
-    NonTransferableMintInitialize, PermanentDelegateInitialize, non_transferable_mint_initialize,
-    permanent_delegate_initialize,
+    MetadataPointerInitialize, NonTransferableMintInitialize, PermanentDelegateInitialize,
+    metadata_pointer_initialize, non_transferable_mint_initialize, permanent_delegate_initialize,
 };
 
 use crate::constants::{MAX_DECIMALS, MIN_PERIOD_SECONDS, SEED_ESCROW, SEED_MINT, SEED_POOL};
@@ -93,8 +93,9 @@ impl PoolCreate<'_> {
     }
 }
 
-/// Creates the pool, its mint (pool = mint authority and permanent delegate; NonTransferable when
-/// the pool is not transferable) and its vault.
+/// Creates the pool, its mint (pool = mint authority and permanent delegate; a metadata pointer
+/// to itself for `pool_set_metadata`; NonTransferable when the pool is not transferable) and its
+/// vault.
 #[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
@@ -166,11 +167,17 @@ fn create_mint(
     pool: &Pubkey,
     transferable: bool,
 ) -> Result<()> {
+    // The metadata pointer names the mint itself: `pool_set_metadata` writes the token's name
+    // there (wallets read it through the pointer).
     let extensions: &[ExtensionType] = if transferable {
-        &[ExtensionType::PermanentDelegate]
+        &[
+            ExtensionType::PermanentDelegate,
+            ExtensionType::MetadataPointer,
+        ]
     } else {
         &[
             ExtensionType::PermanentDelegate,
+            ExtensionType::MetadataPointer,
             ExtensionType::NonTransferable,
         ]
     };
@@ -196,6 +203,17 @@ fn create_mint(
             },
         ),
         pool,
+    )?;
+    metadata_pointer_initialize(
+        CpiContext::new(
+            token_program,
+            MetadataPointerInitialize {
+                token_program_id: accounts.token_program.to_account_info(),
+                mint: mint.clone(),
+            },
+        ),
+        Some(*pool),
+        Some(mint.key()),
     )?;
     if !transferable {
         non_transferable_mint_initialize(CpiContext::new(
