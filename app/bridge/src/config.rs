@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use allot_client::compute_budget::DEFAULT_MAX_UNIT_PRICE_MICRO_LAMPORTS;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result, bail, ensure};
 use serde::Deserialize;
@@ -119,20 +120,9 @@ pub struct Settings {
     pub fees: FeePolicy,
 }
 
-/// How the bridge's transactions pay for their place in a block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FeePolicy {
-    /// This many micro-lamports per compute unit.
-    Fixed(u64),
-    /// This percentile of `getRecentPrioritizationFees` for the accounts the transaction writes
-    /// (each recent slot's lowest fee that landed writing them), at most `max`.
-    RecentPercentile {
-        /// 0–100.
-        percentile: u8,
-        /// Cap, micro-lamports per compute unit.
-        max: u64,
-    },
-}
+/// How the bridge's transactions pay for their place in a block (the client library's policy,
+/// shared with the CLI and the web server).
+pub use allot_client::compute_budget::FeePolicy;
 
 /// The payout adapter, resolved.
 #[derive(Clone, Debug)]
@@ -251,7 +241,9 @@ impl Settings {
                 );
                 FeePolicy::RecentPercentile {
                     percentile,
-                    max: config.priority_fee_max_micro_lamports.unwrap_or(1_000_000),
+                    max: config
+                        .priority_fee_max_micro_lamports
+                        .unwrap_or(DEFAULT_MAX_UNIT_PRICE_MICRO_LAMPORTS),
                 }
             }
         };

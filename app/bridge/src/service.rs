@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use allot::state::Pool;
-use allot_client::accounts;
+use allot_client::accounts::{self, FetchError};
+use allot_client::chain::ChainError;
 use allot_client::rpc_chain::RpcChain;
 use anyhow::{Context as _, Result, ensure};
 use solana_commitment_config::CommitmentConfig;
@@ -47,7 +48,15 @@ pub async fn run(
         )
     })?;
     let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
-    check_pools(&chain, &settings, &authority.pubkey()).await?;
+    let (stop_sender, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_sender.send(true);
+    });
+    if !check_pools_once_reachable(&chain, &settings, &authority.pubkey(), stop.clone()).await? {
+        store.close().await;
+        return Ok(());
+    }
     let payout = match &settings.payout {
         Payout::Onchain { treasury } => PayoutAdapter::Onchain {
             treasury: *treasury,
@@ -64,11 +73,6 @@ pub async fn run(
         },
     };
     let metrics = Metrics::new((settings.poll_interval * 6).max(Duration::from_secs(30)));
-    let (stop_sender, stop) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_sender.send(true);
-    });
     let metrics_server = {
         let mut stop = stop.clone();
         let listener_metrics = metrics.clone();
@@ -258,6 +262,48 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(5), metrics_server).await;
     store.close().await;
     Ok(())
+}
+
+/// The longest wait between two start-up checks while the node cannot be reached.
+const UNREACHABLE_RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// [`check_pools`], retried while the node cannot be reached (1 s, 2 s, 4 s … at most
+/// [`UNREACHABLE_RETRY_MAX`] apart, each failure logged): a bridge started before its node, or
+/// during an outage, waits for it instead of exiting. Any other failure (a pool missing, another
+/// settlement authority) is returned at once. `false` when `stop` came first.
+async fn check_pools_once_reachable(
+    chain: &RpcChain,
+    settings: &Settings,
+    authority: &anchor_lang::prelude::Pubkey,
+    mut stop: watch::Receiver<bool>,
+) -> Result<bool> {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match check_pools(chain, settings, authority).await {
+            Ok(()) => return Ok(true),
+            Err(error) if node_unreachable(&error) => {
+                tracing::warn!(retry_in_seconds = wait.as_secs(), "{error:#}");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|stopped| *stopped) => return Ok(false),
+                }
+                wait = (wait * 2).min(UNREACHABLE_RETRY_MAX);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Whether `error` comes from a node that could not be reached at all.
+fn node_unreachable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<FetchError>()
+            .is_some_and(FetchError::is_unreachable)
+            || cause
+                .downcast_ref::<ChainError>()
+                .is_some_and(ChainError::is_unreachable)
+    })
 }
 
 /// Every configured pool exists and names `authority` as its settlement authority.

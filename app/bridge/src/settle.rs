@@ -119,30 +119,17 @@ pub const SETTLE_UNITS: u32 = 200_000;
 /// stablecoin transfer).
 pub const SETTLE_WITH_PAYOUT_UNITS: u32 = 400_000;
 
-/// The compute budget of a transaction writing `writable`, reserving `units`, priced by `fees`.
-/// A failed fee lookup never blocks a settlement (some nodes refuse the method): it is counted,
-/// and the transaction goes at the policy's floor.
+/// The compute budget of a transaction writing `writable`, reserving `units`, priced by `fees`
+/// (a failed fee lookup sends at no priority fee rather than not at all).
 async fn budget(
     rpc: &RpcClient,
     writable: &[Pubkey],
     units: u32,
     fees: FeePolicy,
 ) -> ComputeBudget {
-    let price = match fees {
-        FeePolicy::Fixed(price) => price,
-        FeePolicy::RecentPercentile { percentile, max } => {
-            match compute_budget::recent_fee(rpc, writable, percentile).await {
-                Ok(price) => price.min(max),
-                Err(error) => {
-                    tracing::warn!("getRecentPrioritizationFees failed, no priority fee: {error}");
-                    0
-                }
-            }
-        }
-    };
     ComputeBudget {
         unit_limit: Some(units),
-        unit_price_micro_lamports: Some(price),
+        unit_price_micro_lamports: Some(compute_budget::unit_price(rpc, writable, fees).await),
     }
 }
 

@@ -33,6 +33,15 @@ pub struct GlobalArgs {
     /// Commitment to read and confirm at: processed, confirmed or finalized.
     #[arg(long, global = true, env = "ALLOT_COMMITMENT")]
     pub commitment: Option<String>,
+    /// Priority fee of every transaction sent, in micro-lamports per compute unit (as the Solana
+    /// CLI names it); the compute-unit limit is always measured by simulating the transaction.
+    #[arg(
+        long,
+        global = true,
+        value_name = "MICRO_LAMPORTS",
+        env = "ALLOT_WITH_COMPUTE_UNIT_PRICE"
+    )]
+    pub with_compute_unit_price: Option<u64>,
     /// How results are printed.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Display)]
     pub output: OutputFormat,
@@ -69,6 +78,21 @@ pub enum Command {
     /// Address lookup tables that let the crank fit more users per transaction.
     #[command(subcommand)]
     LookupTable(LookupTableCommand),
+}
+
+impl Command {
+    /// Whether the command only reads the chain (it signs and pays for nothing, so it runs
+    /// without a keypair): `operator show`, `user show --user`, `settlement pending` and
+    /// `crank --dry-run`.
+    pub fn is_read_only(&self) -> bool {
+        match self {
+            Command::Operator(OperatorCommand::Show(_)) => true,
+            Command::User(UserCommand::Show { user, .. }) => user.is_some(),
+            Command::Settlement(SettlementCommand::Pending(_)) => true,
+            Command::Crank(args) => args.dry_run,
+            _ => false,
+        }
+    }
 }
 
 /// Lookup-table subcommands.

@@ -12,7 +12,8 @@ use solana_sdk::instruction::Instruction;
 use solana_sdk::message::AddressLookupTableAccount;
 use solana_sdk::signature::Keypair;
 
-use crate::sender::{self, build_transaction, fits};
+use crate::context::Context;
+use crate::sender::{build_transaction, fits, largest_budget};
 
 /// One unit of work: an instruction and what it does (for the summary).
 #[derive(Clone, Debug)]
@@ -60,8 +61,15 @@ pub fn pack(
         current.push(job);
         let instructions: Vec<Instruction> =
             current.iter().map(|j| j.instruction.clone()).collect();
-        let fits_one = build_transaction(payer, &[], &instructions, tables, Hash::default())
-            .is_ok_and(|tx| fits(&tx));
+        let fits_one = build_transaction(
+            payer,
+            &[],
+            &instructions,
+            tables,
+            Hash::default(),
+            largest_budget(),
+        )
+        .is_ok_and(|tx| fits(&tx));
         if current.len() > 1 && (!fits_one || current.len() > max_per_transaction) {
             let last = current.pop().expect("just pushed");
             groups.push(std::mem::take(&mut current));
@@ -89,11 +97,10 @@ pub fn progress(len: usize, what: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Sends `groups` with up to `parallel` transactions in flight, signed and paid by `payer`,
-/// loading accounts from `tables`.
-pub async fn send_all(
-    chain: &impl Chain,
-    payer: &Keypair,
+/// Sends `groups` with up to `parallel` transactions in flight, signed and paid by the
+/// command's signer at its priority fee, loading accounts from `tables`.
+pub async fn send_all<C: Chain>(
+    ctx: &Context<'_, C>,
     tables: &[AddressLookupTableAccount],
     groups: Vec<Vec<Job>>,
     parallel: usize,
@@ -101,7 +108,7 @@ pub async fn send_all(
 ) -> BatchReport {
     let started = Instant::now();
     let results: Vec<BatchReport> = futures::stream::iter(groups)
-        .map(|group| send_group(chain, payer, tables, group, bar))
+        .map(|group| send_group(ctx, tables, group, bar))
         .buffer_unordered(parallel.max(1))
         .collect()
         .await;
@@ -114,16 +121,15 @@ pub async fn send_all(
     report
 }
 
-async fn send_group(
-    chain: &impl Chain,
-    payer: &Keypair,
+async fn send_group<C: Chain>(
+    ctx: &Context<'_, C>,
     tables: &[AddressLookupTableAccount],
     group: Vec<Job>,
     bar: &ProgressBar,
 ) -> BatchReport {
     let mut report = BatchReport::default();
     let instructions: Vec<Instruction> = group.iter().map(|j| j.instruction.clone()).collect();
-    match sender::send_with_tables(chain, payer, &[], &instructions, tables).await {
+    match ctx.send_with_tables(&[], &instructions, tables).await {
         Ok(_) => {
             report.transactions = 1;
             report.done = group.len();
@@ -137,14 +143,9 @@ async fn send_group(
         }
         Err(_) => {
             for job in group {
-                match sender::send_with_tables(
-                    chain,
-                    payer,
-                    &[],
-                    std::slice::from_ref(&job.instruction),
-                    tables,
-                )
-                .await
+                match ctx
+                    .send_with_tables(&[], std::slice::from_ref(&job.instruction), tables)
+                    .await
                 {
                     Ok(_) => {
                         report.transactions += 1;

@@ -3,11 +3,13 @@
 
 use allot::state::Pool;
 use allot_client::accounts;
-use allot_client::chain::Chain;
+use allot_client::chain::{Chain, ChainError};
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result, ensure};
+use solana_sdk::instruction::Instruction;
+use solana_sdk::message::AddressLookupTableAccount;
 use solana_sdk::rent::Rent;
-use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::signature::{Keypair, Signature, Signer};
 
 use crate::sender;
 
@@ -20,12 +22,43 @@ pub struct Context<'a, C: Chain> {
     pub chain: &'a C,
     /// The `--keypair`: pays fees and signs in its role.
     pub signer: Keypair,
+    /// `--with-compute-unit-price`: the priority fee of every transaction the command sends, in
+    /// micro-lamports per compute unit (`None`: none).
+    pub unit_price_micro_lamports: Option<u64>,
 }
 
 impl<C: Chain> Context<'_, C> {
     /// The signer's key.
     pub fn me(&self) -> Pubkey {
         self.signer.pubkey()
+    }
+
+    /// Sends `instructions`, paid by the signer and signed by it and `signers`, at the command's
+    /// priority fee (see [`sender::send_with_tables`]).
+    pub async fn send(
+        &self,
+        signers: &[&Keypair],
+        instructions: &[Instruction],
+    ) -> Result<Signature, ChainError> {
+        self.send_with_tables(signers, instructions, &[]).await
+    }
+
+    /// [`Context::send`], loading accounts from lookup `tables`.
+    pub async fn send_with_tables(
+        &self,
+        signers: &[&Keypair],
+        instructions: &[Instruction],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<Signature, ChainError> {
+        sender::send_with_tables(
+            self.chain,
+            &self.signer,
+            signers,
+            instructions,
+            tables,
+            self.unit_price_micro_lamports,
+        )
+        .await
     }
 
     /// The pool at `address`, or an error saying nothing is there.

@@ -47,8 +47,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: Command, quiet: bool) 
 pub async fn run_argv<C: Chain>(chain: &C, argv: &[&str]) -> Result<String> {
     let cli = Cli::try_parse_from(argv)?;
     let settings = settings::Settings::resolve(&cli.global)?;
-    let signer = settings::read_keypair(&settings.keypair_path)?;
-    let ctx = Context { chain, signer };
+    let signer = settings::signer_for(&cli.command, &settings.keypair_path)?;
+    let ctx = Context {
+        chain,
+        signer,
+        unit_price_micro_lamports: cli.global.with_compute_unit_price,
+    };
     let outcome = run(&ctx, cli.command, true).await?;
     Ok(outcome.render(cli.global.output))
 }

@@ -16,7 +16,6 @@ use solana_sdk::message::AddressLookupTableAccount;
 
 use crate::context::Context;
 use crate::outcome::Outcome;
-use crate::sender::send;
 
 /// Bytes of a lookup table account holding `addresses` keys (56-byte header + 32 per key).
 pub fn table_bytes(addresses: usize) -> usize {
@@ -79,12 +78,13 @@ pub async fn create<C: Chain>(ctx: &Context<'_, C>, pool: &Pubkey) -> Result<Out
     let mut chunks = addresses.chunks(EXTEND_CHUNK);
     let first = chunks.next().unwrap_or_default().to_vec();
     let extend = extend_lookup_table(table, me, Some(me), first);
-    let signature = send(ctx.chain, &ctx.signer, &[], &[create, extend])
+    let signature = ctx
+        .send(&[], &[create, extend])
         .await
         .context("creating the lookup table")?;
     for chunk in chunks {
         let extend = extend_lookup_table(table, me, Some(me), chunk.to_vec());
-        send(ctx.chain, &ctx.signer, &[], &[extend])
+        ctx.send(&[], &[extend])
             .await
             .context("adding the pool's shards to the lookup table")?;
     }

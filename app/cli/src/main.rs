@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use allot_cli::settings::{Settings, read_keypair};
+use allot_cli::settings::{Settings, signer_for};
 use allot_cli::{Cli, Context, OutputFormat, run};
 use allot_client::rpc_chain::RpcChain;
 use clap::Parser;
@@ -31,11 +31,12 @@ async fn main() -> ExitCode {
 
 async fn execute(cli: Cli) -> anyhow::Result<String> {
     let settings = Settings::resolve(&cli.global)?;
-    let signer = read_keypair(&settings.keypair_path)?;
+    let signer = signer_for(&cli.command, &settings.keypair_path)?;
     let chain = RpcChain::new(settings.url.clone(), settings.commitment);
     let ctx = Context {
         chain: &chain,
         signer,
+        unit_price_micro_lamports: cli.global.with_compute_unit_price,
     };
     let quiet = cli.global.output == OutputFormat::Json || !std::io::stderr().is_terminal();
     let outcome = run(&ctx, cli.command, quiet).await?;

@@ -9,6 +9,7 @@ use allot::ListProof;
 use allot::constants::INDICATOR_COUNT;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, bail, ensure};
+use csv::StringRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::pool_file::parse_key;
@@ -81,13 +82,10 @@ pub fn read_credentials(path: &Path) -> Result<Vec<CredentialRow>> {
             })
             .collect::<Result<Vec<_>>>()?
     } else {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
+        let (headers, records) = csv_records(path, &text)?;
         let mut rows = Vec::new();
-        for (i, record) in reader.deserialize::<CredentialCsv>().enumerate() {
-            let line = i + 2;
-            let row = record.with_context(|| {
+        for (line, record) in records {
+            let row: CredentialCsv = record.deserialize(Some(&headers)).with_context(|| {
                 format!(
                     "{} line {line}: expected columns user,indicators,evidence",
                     path.display()
@@ -113,6 +111,43 @@ pub fn read_credentials(path: &Path) -> Result<Vec<CredentialRow>> {
     ensure!(!rows.is_empty(), "{} holds no credentials", path.display());
     refuse_duplicates(rows.iter().map(|r| &r.user), path)?;
     Ok(rows)
+}
+
+/// The header row and every record of the CSV `text` (fields trimmed, rows of any width), each
+/// with the line it starts on as an editor shows it: counted from the record's byte offset, so
+/// blank lines and line breaks inside quoted fields are counted (the CSV reader's own line count
+/// skips the latter). A record that cannot be read is an error naming its line.
+fn csv_records(path: &Path, text: &str) -> Result<(StringRecord, Vec<(u64, StringRecord)>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .with_context(|| format!("{} has no header row", path.display()))?
+        .clone();
+    let mut records = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|error| {
+            let line = error.position().map_or(0, |at| line_at(text, at.byte()));
+            anyhow::anyhow!("{} line {line}: {error}", path.display())
+        })?;
+        let line = record.position().map_or(0, |at| line_at(text, at.byte()));
+        records.push((line, record));
+    }
+    Ok((headers, records))
+}
+
+/// The line (from 1) where the record read from byte `offset` of `text` starts: the reader's
+/// offset is where it began reading, before the blank lines it skipped.
+fn line_at(text: &str, offset: u64) -> u64 {
+    let bytes = text.as_bytes();
+    let mut end = usize::try_from(offset).map_or(bytes.len(), |o| o.min(bytes.len()));
+    while end < bytes.len() && matches!(bytes[end], b'\n' | b'\r') {
+        end += 1;
+    }
+    let breaks = bytes[..end].iter().filter(|b| **b == b'\n').count();
+    u64::try_from(breaks).map_or(u64::MAX, |b| b.saturating_add(1))
 }
 
 fn credential_row(user: &str, values: &[u64], evidence: String) -> Result<CredentialRow> {
@@ -147,20 +182,13 @@ pub fn read_users(path: &Path) -> Result<Vec<Pubkey>> {
             })
             .collect::<Result<Vec<_>>>()?
     } else {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let column = reader
-            .headers()
-            .with_context(|| format!("{} has no header row", path.display()))?
+        let (headers, records) = csv_records(path, &text)?;
+        let column = headers
             .iter()
             .position(|h| h == "user")
             .with_context(|| format!("{} has no `user` column", path.display()))?;
         let mut users = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let line = i + 2;
-            let record = record.with_context(|| format!("{} line {line}", path.display()))?;
+        for (line, record) in records {
             let key = record.get(column).unwrap_or_default();
             users.push(parse_key(key).with_context(|| format!("{} line {line}", path.display()))?);
         }
@@ -181,13 +209,10 @@ struct ListCsv {
 /// Reads the operator's user list, a CSV `user,value`.
 pub fn read_user_list(path: &Path) -> Result<Vec<(Pubkey, u64)>> {
     let text = read_text(path, "user list")?;
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+    let (headers, records) = csv_records(path, &text)?;
     let mut entries = Vec::new();
-    for (i, record) in reader.deserialize::<ListCsv>().enumerate() {
-        let line = i + 2;
-        let row = record.with_context(|| {
+    for (line, record) in records {
+        let row: ListCsv = record.deserialize(Some(&headers)).with_context(|| {
             format!(
                 "{} line {line}: expected columns user,value",
                 path.display()
@@ -336,6 +361,28 @@ mod tests {
         );
         let message = format!("{:#}", read_credentials(&path).unwrap_err());
         assert!(message.contains("more than once"), "{message}");
+
+        // Blank lines and a quoted field over two lines still leave the right line named.
+        let (_d, path) = write(
+            "c.csv",
+            &format!(
+                "user,indicators,evidence\n\n{user},1,\"report\nspanning two lines\"\n\nnot-a-key,1,b\n"
+            ),
+        );
+        let message = format!("{:#}", read_credentials(&path).unwrap_err());
+        assert!(
+            message.contains("line 6") && message.contains("not-a-key"),
+            "{message}"
+        );
+        let (_d, path) = write("u.csv", "user\n\n\nnot-a-key\n");
+        let message = format!("{:#}", read_users(&path).unwrap_err());
+        assert!(
+            message.contains("line 4") && message.contains("not-a-key"),
+            "{message}"
+        );
+        let (_d, path) = write("l.csv", &format!("user,value\n\n{user},5\n\n{user}2,x\n"));
+        let message = format!("{:#}", read_user_list(&path).unwrap_err());
+        assert!(message.contains("line 5"), "{message}");
 
         let (_d, path) = write("l.csv", &format!("user,value\n{user},-4\n"));
         let message = format!("{:#}", read_user_list(&path).unwrap_err());

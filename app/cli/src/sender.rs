@@ -1,8 +1,9 @@
-//! Building, signing and sending transactions: v0 messages, a compute-unit limit sized to the
-//! instructions, and a fresh blockhash when one expires before the transaction lands.
+//! Building, signing and sending transactions: v0 messages, a compute-unit limit measured by
+//! simulation (with the client library's margin), an optional priority fee, and a fresh
+//! blockhash when one expires before the transaction lands.
 
 use allot_client::chain::{Chain, ChainError};
-use allot_client::compute_budget::ComputeBudget;
+use allot_client::compute_budget::{self, ComputeBudget};
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, ensure};
 use solana_sdk::instruction::Instruction;
@@ -16,28 +17,30 @@ pub const MAX_TRANSACTION_BYTES: usize = 1232;
 /// The most accounts one transaction may lock.
 pub const MAX_TRANSACTION_ACCOUNTS: usize = 64;
 
-/// Compute units reserved per allot instruction (allocation with an associated-account creation
-/// and two CPIs stays well below; the limit only caps what a transaction may burn).
+/// Compute units reserved per instruction when a transaction cannot be simulated (it will then
+/// fail when sent, which reports why; an allocation with an associated-account creation and two
+/// CPIs stays well below).
 pub const COMPUTE_UNITS_PER_INSTRUCTION: u32 = 120_000;
 
 /// How many times a transaction is rebuilt with a new blockhash after its blockhash expired.
 const BLOCKHASH_RETRIES: usize = 3;
 
-/// Signs `instructions` (preceded by a compute-unit limit) into a v0 transaction paid by `payer`,
-/// loading from `tables` the accounts they hold.
+/// The largest compute budget a transaction carries (a limit and a price): what size checks
+/// count, so that a transaction packed to fit still fits with its budget.
+pub fn largest_budget() -> ComputeBudget {
+    ComputeBudget::for_simulation(Some(1))
+}
+
+/// Signs `instructions` (preceded by `budget`) into a v0 transaction paid by `payer`, loading
+/// from `tables` the accounts they hold.
 pub fn build_transaction(
     payer: &Keypair,
     signers: &[&Keypair],
     instructions: &[Instruction],
     tables: &[AddressLookupTableAccount],
     blockhash: solana_sdk::hash::Hash,
+    budget: ComputeBudget,
 ) -> Result<VersionedTransaction> {
-    let units = COMPUTE_UNITS_PER_INSTRUCTION
-        .saturating_mul(u32::try_from(instructions.len()).unwrap_or(u32::MAX));
-    let budget = ComputeBudget {
-        unit_limit: Some(units),
-        unit_price_micro_lamports: None,
-    };
     let all = budget.apply(instructions);
     let message = v0::Message::try_compile(&payer.pubkey(), &all, tables, blockhash)
         .context("the instructions do not compile into a transaction message")?;
@@ -66,38 +69,60 @@ pub fn bincode_size(transaction: &VersionedTransaction) -> usize {
     bincode::serialized_size(transaction).map_or(usize::MAX, |s| s as usize)
 }
 
-/// Sends `instructions` signed by `payer` and `signers`, rebuilding with a fresh blockhash when
-/// the previous one expired. Returns the landed signature.
+/// Sends `instructions` signed by `payer` and `signers` without a priority fee (see
+/// [`send_with_tables`]). Returns the landed signature.
 pub async fn send(
     chain: &impl Chain,
     payer: &Keypair,
     signers: &[&Keypair],
     instructions: &[Instruction],
 ) -> Result<Signature, ChainError> {
-    send_with_tables(chain, payer, signers, instructions, &[]).await
+    send_with_tables(chain, payer, signers, instructions, &[], None).await
 }
 
-/// [`send`], loading accounts from lookup `tables`.
+/// Sends `instructions` signed by `payer` and `signers`, loading accounts from lookup `tables`,
+/// with a compute-unit limit measured by simulating them and, when `unit_price_micro_lamports`
+/// is set, that priority fee; rebuilds with a fresh blockhash when the previous one expired.
+/// Returns the landed signature.
 pub async fn send_with_tables(
     chain: &impl Chain,
     payer: &Keypair,
     signers: &[&Keypair],
     instructions: &[Instruction],
     tables: &[AddressLookupTableAccount],
+    unit_price_micro_lamports: Option<u64>,
 ) -> Result<Signature, ChainError> {
-    let mut attempt = 0;
-    loop {
-        let blockhash = chain.latest_blockhash().await?;
-        let transaction = build_transaction(payer, signers, instructions, tables, blockhash)
-            .map_err(|e| ChainError::Request {
+    let build = |blockhash, budget| {
+        build_transaction(payer, signers, instructions, tables, blockhash, budget).map_err(|e| {
+            ChainError::Request {
                 method: "buildTransaction",
                 reason: format!("{e:#}"),
-            })?;
-        match chain.send(transaction).await {
+            }
+        })
+    };
+    let mut blockhash = chain.latest_blockhash().await?;
+    let simulated = chain
+        .simulated_units(build(
+            blockhash,
+            ComputeBudget::for_simulation(unit_price_micro_lamports),
+        )?)
+        .await?;
+    let reserved = COMPUTE_UNITS_PER_INSTRUCTION
+        .saturating_mul(u32::try_from(instructions.len()).unwrap_or(u32::MAX));
+    let budget = ComputeBudget {
+        unit_limit: Some(simulated.map_or(reserved, compute_budget::limit_with_margin)),
+        unit_price_micro_lamports,
+    };
+    let mut attempt = 0;
+    loop {
+        match chain.send(build(blockhash, budget)?).await {
             Err(ChainError::Transaction {
                 error: TransactionError::BlockhashNotFound,
                 ..
-            }) if attempt < BLOCKHASH_RETRIES => attempt += 1,
+            }) if attempt < BLOCKHASH_RETRIES => {
+                attempt += 1;
+                blockhash = chain.latest_blockhash().await?;
+            }
             other => return other,
         }
     }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail, ensure};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, read_keypair_file};
 
-use crate::args::GlobalArgs;
+use crate::args::{Command, GlobalArgs};
 
 /// The resolved connection and signer settings.
 #[derive(Debug)]
@@ -109,6 +109,15 @@ pub fn read_keypair(path: &Path) -> Result<Keypair> {
     })
 }
 
+/// The keypair `command` runs with: the one at `path`; for a read-only command whose keypair
+/// file is missing, a fresh one that signs and pays for nothing (the command never sends).
+pub fn signer_for(command: &Command, path: &Path) -> Result<Keypair> {
+    if command.is_read_only() && !path.exists() {
+        return Ok(Keypair::new());
+    }
+    read_keypair(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +152,7 @@ mod tests {
             url: None,
             keypair: None,
             commitment: None,
+            with_compute_unit_price: None,
             output: crate::args::OutputFormat::Display,
         };
         let settings = Settings::resolve(&args).unwrap();

@@ -68,6 +68,13 @@ pub async fn fetch_many<T: AccountDeserialize>(
         .collect()
 }
 
+impl FetchError {
+    /// Whether the node could not be reached at all.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, FetchError::Chain(error) if error.is_unreachable())
+    }
+}
+
 /// Decodes what the chain returned for `address`: nothing (or lamports sent ahead to a PDA the
 /// program has not created yet, which the program tops up and creates there) is `None`; an
 /// account of another owner is an error.

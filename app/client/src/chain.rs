@@ -49,6 +49,19 @@ pub enum ChainError {
         /// What went wrong.
         reason: String,
     },
+    /// No answer came from the node (connection refused, name not resolved, timed out): it is
+    /// down or the URL is wrong. A transaction sent may or may not have landed.
+    #[error(
+        "cannot reach the node at {url} ({method}): {reason}; is it running, and is the URL right?"
+    )]
+    Unreachable {
+        /// The node's URL.
+        url: String,
+        /// The call (e.g. `getMultipleAccounts`).
+        method: &'static str,
+        /// The transport's error, with its causes.
+        reason: String,
+    },
     /// The transaction was processed and failed.
     #[error("transaction failed: {}", describe_transaction_error(.error))]
     Transaction {
@@ -60,6 +73,11 @@ pub enum ChainError {
 }
 
 impl ChainError {
+    /// Whether the node could not be reached at all (as opposed to answering with an error).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ChainError::Unreachable { .. })
+    }
+
     /// The custom program error code, if the transaction failed with one.
     pub fn custom_code(&self) -> Option<u32> {
         match self {
@@ -121,6 +139,13 @@ pub trait Chain: Send + Sync {
     /// Waits until the chain has moved past the current slot, so that addresses added to a
     /// lookup table now can be used (they become usable one slot after they were added).
     fn wait_for_next_slot(&self) -> impl Future<Output = Result<(), ChainError>> + Send;
+
+    /// The compute units `transaction` consumes when simulated (signatures not verified), or
+    /// `None` when the simulation fails: sending it is what reports why.
+    fn simulated_units(
+        &self,
+        transaction: VersionedTransaction,
+    ) -> impl Future<Output = Result<Option<u64>, ChainError>> + Send;
 
     /// Sends a signed transaction and waits until it is confirmed or has failed.
     fn send(

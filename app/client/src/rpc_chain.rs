@@ -38,40 +38,68 @@ impl RpcChain {
     }
 }
 
-fn request_error(method: &'static str) -> impl Fn(ClientError) -> ChainError {
-    move |error| match error.kind() {
-        ErrorKind::TransactionError(tx_error) => ChainError::Transaction {
-            error: tx_error.clone(),
-            logs: Vec::new(),
-        },
-        ErrorKind::RpcError(RpcError::RpcResponseError {
-            data: RpcResponseErrorData::SendTransactionPreflightFailure(result),
-            ..
-        }) => match &result.err {
-            Some(tx_error) => ChainError::Transaction {
-                error: tx_error.clone().into(),
-                logs: result.logs.clone().unwrap_or_default(),
+impl RpcChain {
+    /// How a failed `method` call reads: unreachable (with the URL and the transport's causes),
+    /// a transaction's failure, or the node's error.
+    fn request_error(&self, method: &'static str) -> impl Fn(ClientError) -> ChainError + '_ {
+        move |error| match error.kind() {
+            ErrorKind::Reqwest(transport)
+                if transport.is_connect() || transport.is_timeout() || transport.is_request() =>
+            {
+                ChainError::Unreachable {
+                    url: self.client.url(),
+                    method,
+                    reason: with_causes(transport),
+                }
+            }
+            ErrorKind::TransactionError(tx_error) => ChainError::Transaction {
+                error: tx_error.clone(),
+                logs: Vec::new(),
             },
-            None => ChainError::Request {
+            ErrorKind::RpcError(RpcError::RpcResponseError {
+                data: RpcResponseErrorData::SendTransactionPreflightFailure(result),
+                ..
+            }) => match &result.err {
+                Some(tx_error) => ChainError::Transaction {
+                    error: tx_error.clone().into(),
+                    logs: result.logs.clone().unwrap_or_default(),
+                },
+                None => ChainError::Request {
+                    method,
+                    reason: error.to_string(),
+                },
+            },
+            _ => ChainError::Request {
                 method,
                 reason: error.to_string(),
             },
-        },
-        _ => ChainError::Request {
-            method,
-            reason: error.to_string(),
-        },
+        }
     }
+}
+
+/// `error` and each of its causes, innermost last (a transport error's own message does not
+/// say why: "connection refused" is a cause).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 impl Chain for RpcChain {
     async fn account(&self, address: Pubkey) -> Result<Option<Account>, ChainError> {
-        let response = self
+        // Not `getAccountInfo` through the client: it reports every failure, a node that is down
+        // included, as "AccountNotFound".
+        let mut response = self
             .client
-            .get_account_with_commitment(&address, self.client.commitment())
+            .get_multiple_accounts_with_commitment(&[address], self.client.commitment())
             .await
-            .map_err(request_error("getAccountInfo"))?;
-        Ok(response.value)
+            .map_err(self.request_error("getMultipleAccounts"))?;
+        Ok(response.value.pop().flatten())
     }
 
     async fn accounts(&self, addresses: Vec<Pubkey>) -> Result<Vec<Option<Account>>, ChainError> {
@@ -81,7 +109,7 @@ impl Chain for RpcChain {
                 .client
                 .get_multiple_accounts_with_commitment(chunk, self.client.commitment())
                 .await
-                .map_err(request_error("getMultipleAccounts"))?;
+                .map_err(self.request_error("getMultipleAccounts"))?;
             found.extend(response.value);
         }
         Ok(found)
@@ -114,21 +142,21 @@ impl Chain for RpcChain {
         self.client
             .get_program_accounts_with_config(&program, config)
             .await
-            .map_err(request_error("getProgramAccounts"))
+            .map_err(self.request_error("getProgramAccounts"))
     }
 
     async fn latest_blockhash(&self) -> Result<Hash, ChainError> {
         self.client
             .get_latest_blockhash()
             .await
-            .map_err(request_error("getLatestBlockhash"))
+            .map_err(self.request_error("getLatestBlockhash"))
     }
 
     async fn recent_slot(&self) -> Result<u64, ChainError> {
         self.client
             .get_slot_with_commitment(CommitmentConfig::finalized())
             .await
-            .map_err(request_error("getSlot"))
+            .map_err(self.request_error("getSlot"))
     }
 
     async fn wait_for_next_slot(&self) -> Result<(), ChainError> {
@@ -137,7 +165,7 @@ impl Chain for RpcChain {
             .client
             .get_slot_with_commitment(processed)
             .await
-            .map_err(request_error("getSlot"))?;
+            .map_err(self.request_error("getSlot"))?;
         // Slots are about 400 ms; give up after a minute of a stalled cluster.
         for _ in 0..300 {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -145,7 +173,7 @@ impl Chain for RpcChain {
                 .client
                 .get_slot_with_commitment(processed)
                 .await
-                .map_err(request_error("getSlot"))?;
+                .map_err(self.request_error("getSlot"))?;
             if now > start {
                 return Ok(());
             }
@@ -168,11 +196,20 @@ impl Chain for RpcChain {
         Ok(clock.unix_timestamp)
     }
 
+    async fn simulated_units(
+        &self,
+        transaction: VersionedTransaction,
+    ) -> Result<Option<u64>, ChainError> {
+        crate::compute_budget::simulated_units(&self.client, &transaction)
+            .await
+            .map_err(self.request_error("simulateTransaction"))
+    }
+
     async fn send(&self, transaction: VersionedTransaction) -> Result<Signature, ChainError> {
         self.client
             .send_and_confirm_transaction(&transaction)
             .await
-            .map_err(request_error("sendTransaction"))
+            .map_err(self.request_error("sendTransaction"))
     }
 }
 

@@ -181,6 +181,23 @@ impl Chain for EmbeddedChain {
             })
     }
 
+    async fn simulated_units(
+        &self,
+        transaction: VersionedTransaction,
+    ) -> Result<Option<u64>, ChainError> {
+        let simulation = self
+            .banks
+            .simulate_transaction(transaction)
+            .await
+            .map_err(request_error("simulateTransaction"))?;
+        Ok(match simulation.result {
+            Some(Ok(())) => simulation
+                .simulation_details
+                .map(|details| details.units_consumed),
+            _ => None,
+        })
+    }
+
     async fn send(&self, transaction: VersionedTransaction) -> Result<Signature, ChainError> {
         let signature = transaction.signatures[0];
         let keys = self.keys_of(&transaction).await?;

@@ -69,6 +69,13 @@ impl<C: Chain> Chain for Counting<C> {
         self.inner.wait_for_next_slot().await
     }
 
+    async fn simulated_units(
+        &self,
+        transaction: VersionedTransaction,
+    ) -> Result<Option<u64>, ChainError> {
+        self.inner.simulated_units(transaction).await
+    }
+
     async fn unix_timestamp(&self) -> Result<i64, ChainError> {
         self.inner.unix_timestamp().await
     }

@@ -1,5 +1,6 @@
 //! Three `allot-bridge` workers on one PostgreSQL database reached over TLS (`verify-full`), paying
 //! over HTTP, with the node's JSON-RPC and websocket behind proxies the test can cut:
+//! 0. started while the JSON-RPC is gone: they say the node cannot be reached and wait for it;
 //! 1. hundreds of requests, each paid exactly once (payments counted per idempotency key at the
 //!    provider, each for the request's quote);
 //! 2. the websocket gone for 30 s while dozens of requests land: all paid once after it returns;
@@ -65,6 +66,9 @@ async fn three_workers_over_tls_pay_hundreds_once_through_websocket_and_rpc_outa
     );
     // Passes every minute only: requests arrive through the websocket's hints, or through the
     // history read after it reconnects.
+    // 0. Started while the node's JSON-RPC is gone, each worker names the node it cannot reach
+    //    and waits for it (the start-up check retried) instead of exiting.
+    rpc.cut();
     let mut workers = Vec::new();
     let mut metrics_ports = Vec::new();
     for name in ["w1", "w2", "w3"] {
@@ -73,6 +77,33 @@ async fn three_workers_over_tls_pay_hundreds_once_through_websocket_and_rpc_outa
         workers.push(Bridge::spawn(&config, None));
         metrics_ports.push(port);
     }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for worker in &mut workers {
+        loop {
+            let log = std::fs::read_to_string(&worker.log).unwrap_or_default();
+            if log.contains(&format!("cannot reach the node at {rpc_url}")) {
+                break;
+            }
+            assert!(
+                worker.child.try_wait().unwrap().is_none(),
+                "a worker exited:\n{log}"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "no unreachable-node message:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for worker in &mut workers {
+        assert!(
+            worker.child.try_wait().unwrap().is_none(),
+            "a worker exited while the node was down:\n{}",
+            worker.log_tail()
+        );
+    }
+    rpc.restore();
 
     // 1. Hundreds of requests.
     let mut requests = Vec::new();

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use allot::state::ExchangeRequest;
+use allot_bridge::settle;
 use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
@@ -12,6 +13,7 @@ use allot_client::accounts;
 use common::bridge_harness::{
     BASE_UNITS_PER_CENT, Bridge, Market, TREASURY_BASE_UNITS, balance, wait_metric,
 };
+use common::{compute_budget_of, transaction_when_written};
 
 mod common;
 
@@ -21,7 +23,8 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     let mint = market.stablecoin.unwrap();
     let postgres = TestPostgres::start().expect("a PostgreSQL server");
     let database = postgres.database().await.unwrap();
-    let payout = "[payout]\nkind = \"onchain\"\n";
+    // A fixed priority fee, so the settle transactions carry one on an idle validator too.
+    let payout = "priority_fee_micro_lamports = 11\n[payout]\nkind = \"onchain\"\n";
     let (first_config, _) = market.bridge_config("w1", &database.url, payout, 500, &market.ws_url);
     let (second_config, second_metrics) =
         market.bridge_config("w2", &database.url, payout, 500, &market.ws_url);
@@ -86,6 +89,24 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
             "not settled in the database: {rows:?}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Every settle transaction that landed pays the configured priority fee under the
+    // settlement's compute-unit reservation, as the runtime's own instruction type reads them.
+    for row in store.requests().await.unwrap() {
+        let signature = row
+            .settle_signature
+            .expect("a settled request has its settle signature")
+            .parse()
+            .unwrap();
+        let fetched = transaction_when_written(&market.chain, &signature, Duration::from_secs(60))
+            .await
+            .transaction
+            .transaction
+            .decode()
+            .expect("a decodable transaction");
+        let budget = compute_budget_of(&fetched);
+        assert_eq!(budget.unit_price_micro_lamports, Some(11));
+        assert_eq!(budget.unit_limit, Some(settle::SETTLE_WITH_PAYOUT_UNITS));
     }
     for worker in workers {
         assert!(worker.stop().await.success());

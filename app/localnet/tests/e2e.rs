@@ -11,7 +11,10 @@ use allot_client::rpc_chain::RpcChain;
 use allot_client::transaction_events::events_of_transaction;
 use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig, self_test};
-use common::{allot, create_example_pool, issue_credentials, transaction_when_written, wallet};
+use common::{
+    allot, compute_budget_of, create_example_pool, issue_credentials, transaction_when_written,
+    wallet,
+};
 use futures::StreamExt;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
@@ -101,12 +104,44 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
         &chain,
         &url,
         &user,
-        &["user", "exchange", "--pool", &pool_address, "--amount", "8"],
+        &[
+            "user",
+            "exchange",
+            "--pool",
+            &pool_address,
+            "--amount",
+            "8",
+            "--with-compute-unit-price",
+            "7",
+        ],
     )
     .await;
     assert_eq!(requested["quoted"], 20);
     let signature = requested["signature"].as_str().unwrap().parse().unwrap();
     let fetched = transaction_when_written(&chain, &signature, Duration::from_secs(120)).await;
+    // The CLI's transaction pays the priority fee asked for, under a limit measured by
+    // simulation: above what it consumed, far below the runtime's default reservation.
+    let landed = fetched
+        .transaction
+        .transaction
+        .decode()
+        .expect("a decodable transaction");
+    let budget = compute_budget_of(&landed);
+    assert_eq!(budget.unit_price_micro_lamports, Some(7));
+    let limit = budget.unit_limit.expect("a compute-unit limit");
+    let consumed: Option<u64> = fetched
+        .transaction
+        .meta
+        .as_ref()
+        .unwrap()
+        .compute_units_consumed
+        .clone()
+        .into();
+    let consumed = consumed.expect("the node reports the units consumed");
+    assert!(
+        consumed <= u64::from(limit) && limit < 200_000,
+        "limit {limit} for {consumed} units consumed"
+    );
     let found = events_of_transaction(&fetched).expect("events decode");
     let meta = fetched.transaction.meta.as_ref().unwrap();
     let logs: Option<Vec<String>> = meta.log_messages.clone().into();

@@ -8,17 +8,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use allot::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
+use allot_client::compute_budget::FeePolicy;
 use allot_client::rpc_chain::RpcChain;
 use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig, self_test};
 use allot_web::app::Cluster;
 use allot_web::server::{WebConfig, WebServer};
-use common::{create_example_pool, http, issue_credentials, wallet};
+use common::{compute_budget_of, create_example_pool, http, issue_credentials, wallet};
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 mod common;
+
+/// The priority fee the server under test puts in the transactions it builds.
+const UNIT_PRICE_MICRO_LAMPORTS: u64 = 3;
 
 fn page_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/page")
@@ -140,7 +144,15 @@ async fn actions_answer_as_the_spec_asks(port: u16, user: &anchor_lang::prelude:
         transaction.message.account_keys[0], *user,
         "the user pays the fee"
     );
-    let program = transaction.message.instructions[0].program_id(&transaction.message.account_keys);
+    // A compute-unit limit measured by simulation and the server's priority fee come first.
+    let budget = compute_budget_of(&transaction.clone().into());
+    assert_eq!(
+        budget.unit_price_micro_lamports,
+        Some(UNIT_PRICE_MICRO_LAMPORTS)
+    );
+    let limit = budget.unit_limit.expect("a compute-unit limit");
+    assert!(limit > 0 && limit < 200_000, "limit {limit}");
+    let program = transaction.message.instructions[2].program_id(&transaction.message.account_keys);
     assert_eq!(*program, allot::ID);
     assert!(
         transaction
@@ -200,6 +212,7 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
         pool,
         listen: "127.0.0.1:0".parse().unwrap(),
         page_dir: page_dir().join("dist"),
+        fees: FeePolicy::Fixed(UNIT_PRICE_MICRO_LAMPORTS),
     })
     .await
     .expect("the web server starts");

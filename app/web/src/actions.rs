@@ -3,6 +3,7 @@
 
 use allot::state::{AllocationRecord, ExchangeRequest, Pool};
 use allot_client::chain::Chain as _;
+use allot_client::compute_budget::{self, ComputeBudget, FeePolicy};
 use allot_client::instructions::{self, Evidence};
 use allot_client::{accounts, pdas};
 use anchor_lang::Space as _;
@@ -12,6 +13,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_sdk::hash::Hash;
+use solana_sdk::instruction::Instruction;
 use solana_sdk::message::Message;
 use solana_sdk::rent::Rent;
 use solana_sdk::transaction::Transaction;
@@ -22,6 +26,10 @@ use crate::app::AppState;
 
 /// Lamports a signature costs.
 const FEE_PER_SIGNATURE: u64 = 5_000;
+
+/// Compute units a transaction reserves when its simulation failed: the runtime's default for
+/// one instruction.
+const UNSIMULATED_UNITS: u32 = 200_000;
 /// Bytes of a Token-2022 account of the pool's mint (with its extensions).
 const USER_TOKEN_ACCOUNT_BYTES: usize = 170;
 
@@ -215,12 +223,19 @@ pub async fn build(
             )
         }
     };
+    let client = state.chain.client();
+    let (blockhash, last_valid_height) = client
+        .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
+        .await
+        .map_err(ApiError::unavailable)?;
+    let budget = compute_budget_for(client, &user, &instruction, &blockhash, state.fees).await?;
     let rent = Rent::default();
     let needed = new_accounts
         .iter()
         .map(|bytes| rent.minimum_balance(*bytes))
         .sum::<u64>()
-        .saturating_add(FEE_PER_SIGNATURE);
+        .saturating_add(FEE_PER_SIGNATURE)
+        .saturating_add(budget.priority_fee_lamports(UNSIMULATED_UNITS));
     if status.sol < needed {
         return Err(ApiError::refused(format!(
             "not enough SOL: this transaction needs {} SOL (fee and rent), the wallet has {}",
@@ -228,15 +243,9 @@ pub async fn build(
             lamports_to_sol(status.sol)
         )));
     }
-    let (blockhash, last_valid_height) = state
-        .chain
-        .client()
-        .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
-        .await
-        .map_err(ApiError::unavailable)?;
     state.remember_blockhash(blockhash, last_valid_height);
     let transaction = Transaction::new_unsigned(Message::new_with_blockhash(
-        &[instruction],
+        &budget.apply(&[instruction]),
         Some(&user),
         &blockhash,
     ));
@@ -244,6 +253,38 @@ pub async fn build(
     Ok(ActionTransaction {
         transaction: BASE64.encode(bytes),
         message,
+    })
+}
+
+/// The compute budget of a wallet's transaction holding `instruction`: the units it consumes in
+/// simulation with the client library's margin (the runtime's default for one instruction when
+/// the simulation fails: signing and sending it then shows why), at the unit price `fees` asks
+/// for the accounts it writes.
+async fn compute_budget_for(
+    client: &RpcClient,
+    user: &Pubkey,
+    instruction: &Instruction,
+    blockhash: &Hash,
+    fees: FeePolicy,
+) -> Result<ComputeBudget, ApiError> {
+    let writable: Vec<Pubkey> = instruction
+        .accounts
+        .iter()
+        .filter(|meta| meta.is_writable)
+        .map(|meta| meta.pubkey)
+        .collect();
+    let price = compute_budget::unit_price(client, &writable, fees).await;
+    let trial = Transaction::new_unsigned(Message::new_with_blockhash(
+        &ComputeBudget::for_simulation(Some(price)).apply(std::slice::from_ref(instruction)),
+        Some(user),
+        blockhash,
+    ));
+    let units = compute_budget::simulated_units(client, &trial)
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(ComputeBudget {
+        unit_limit: Some(units.map_or(UNSIMULATED_UNITS, compute_budget::limit_with_margin)),
+        unit_price_micro_lamports: Some(price),
     })
 }
 

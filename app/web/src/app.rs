@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use allot_client::chain::describe_transaction_error;
+use allot_client::compute_budget::FeePolicy;
 use allot_client::rpc_chain::RpcChain;
 use anchor_lang::prelude::Pubkey;
 use axum::extract::{Path, Query, State};
@@ -74,6 +75,8 @@ pub struct AppState {
     pub cluster: Cluster,
     /// CAIP-2 id (`solana:<genesis hash, 32 chars>`) for `X-Blockchain-Ids`.
     pub blockchain_id: String,
+    /// How the transactions it builds pay for priority.
+    pub fees: FeePolicy,
     blockhashes: Mutex<HashMap<Hash, u64>>,
     submitted: Mutex<HashMap<Signature, u64>>,
 }
@@ -86,6 +89,7 @@ impl AppState {
         pool: Pubkey,
         cluster: Cluster,
         genesis: &str,
+        fees: FeePolicy,
     ) -> Self {
         Self {
             chain,
@@ -93,6 +97,7 @@ impl AppState {
             pool,
             cluster,
             blockchain_id: format!("solana:{}", genesis.get(..32).unwrap_or(genesis)),
+            fees,
             blockhashes: Mutex::default(),
             submitted: Mutex::default(),
         }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use allot_client::compute_budget::FeePolicy;
 use allot_web::app::Cluster;
 use allot_web::server::{WebConfig, WebServer};
 use anchor_lang::prelude::Pubkey;
@@ -32,6 +33,15 @@ struct Cli {
     /// The built page.
     #[arg(long, default_value = "app/web/page/dist")]
     page_dir: PathBuf,
+    /// Priority fee of the transactions built for wallets, in micro-lamports per compute unit
+    /// [default: the 75th percentile of recent fees for the accounts they write, at most
+    /// 1,000,000].
+    #[arg(
+        long,
+        value_name = "MICRO_LAMPORTS",
+        env = "ALLOT_WEB_WITH_COMPUTE_UNIT_PRICE"
+    )]
+    with_compute_unit_price: Option<u64>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -61,6 +71,9 @@ async fn main() -> anyhow::Result<()> {
         pool: cli.pool,
         listen: cli.listen,
         page_dir: cli.page_dir,
+        fees: cli
+            .with_compute_unit_price
+            .map_or_else(FeePolicy::default, FeePolicy::Fixed),
     })
     .await?;
     println!("allot-web: http://{}/ (Ctrl-C stops it)", server.addr);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use allot::state::Pool;
 use allot_client::accounts;
+use allot_client::compute_budget::FeePolicy;
 use allot_client::rpc_chain::RpcChain;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result, ensure};
@@ -26,6 +27,8 @@ pub struct WebConfig {
     pub listen: SocketAddr,
     /// The built page (`app/web/page/dist`).
     pub page_dir: PathBuf,
+    /// How the transactions it builds for wallets pay for priority.
+    pub fees: FeePolicy,
 }
 
 /// A bound server, ready to serve.
@@ -62,6 +65,7 @@ impl WebServer {
             config.pool,
             config.cluster,
             &genesis.to_string(),
+            config.fees,
         );
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

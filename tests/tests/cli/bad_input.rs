@@ -142,3 +142,85 @@ async fn bad_files_keys_and_funds_are_named_and_change_nothing() {
         "no fee was paid"
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_node_is_named_with_its_url_and_cause() {
+    // A port nothing listens on: bound by the system, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let chain = allot_client::rpc_chain::RpcChain::new(
+        url.clone(),
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let keypair = dir.path().join("id.json");
+    solana_sdk::signature::write_keypair_file(&Keypair::new(), &keypair).unwrap();
+    let keypair = keypair.display().to_string();
+    let pool = Keypair::new().pubkey().to_string();
+    let argv = [
+        "allot",
+        "--keypair",
+        &keypair,
+        "operator",
+        "show",
+        "--pool",
+        &pool,
+    ];
+    let message = format!(
+        "{:#}",
+        allot_cli::run_argv(&chain, &argv).await.unwrap_err()
+    );
+    assert!(
+        message.contains(&format!("cannot reach the node at {url}"))
+            && message.to_lowercase().contains("connection refused"),
+        "{message}"
+    );
+    assert!(!message.contains("AccountNotFound"), "{message}");
+}
+
+#[tokio::test]
+async fn read_only_commands_need_no_keypair_and_the_others_name_the_missing_file() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let missing = cli.path("no-such-keypair.json").display().to_string();
+
+    // Reading the pool, a user's status (named), the open requests and a dry-run crank.
+    let shown = cli
+        .ok(&missing, &["operator", "show", "--pool", &pool])
+        .await;
+    assert_eq!(shown["pool"], pool);
+    let user = setup.operator.0.to_string();
+    let status = cli
+        .ok(
+            &missing,
+            &["user", "show", "--pool", &pool, "--user", &user],
+        )
+        .await;
+    assert_eq!(status["holding"], 0, "{status}");
+    let pending = cli
+        .ok(&missing, &["settlement", "pending", "--pool", &pool])
+        .await;
+    assert_eq!(pending["pending"], serde_json::json!([]));
+    let planned = cli
+        .ok(&missing, &["crank", "--pool", &pool, "--dry-run"])
+        .await;
+    assert_eq!(planned["transactions"], 0, "{planned}");
+
+    // Whatever signs, or whose status is the keypair's own, still needs the file, and says so.
+    for args in [
+        vec!["user", "allocate", "--pool", &pool],
+        vec!["user", "show", "--pool", &pool],
+        vec!["operator", "pause", "--pool", &pool],
+    ] {
+        let message = cli.err(&missing, &args).await;
+        assert!(
+            message.contains("no-such-keypair.json") && message.contains("does not exist"),
+            "{args:?}: {message}"
+        );
+    }
+}

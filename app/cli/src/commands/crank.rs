@@ -336,9 +336,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
         for (stage, what) in [(sealing, "seal list"), (groups, "crank"), (sweeps, "sweep")] {
             let jobs = stage.iter().map(Vec::len).sum();
             let bar = batch::progress(jobs, what, quiet || jobs == 0);
-            report.absorb(
-                batch::send_all(ctx.chain, &ctx.signer, &tables, stage, parallel, &bar).await,
-            );
+            report.absorb(batch::send_all(ctx, &tables, stage, parallel, &bar).await);
         }
         report
     };

@@ -18,7 +18,6 @@ use crate::outcome::Outcome;
 use crate::pool_file::PoolFile;
 use crate::records::{self, ProofEntry, ProofsFile};
 use crate::report;
-use crate::sender::send;
 
 /// Runs an operator subcommand.
 pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Result<Outcome> {
@@ -59,13 +58,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
                 state.supply_cap
             );
             ctx.ensure_can_pay(1, &[]).await?;
-            let signature = send(
-                ctx.chain,
-                &ctx.signer,
-                &[],
-                &[instructions::pool_fund(&ctx.me(), &pool.pool, amount)],
-            )
-            .await?;
+            let signature = ctx
+                .send(
+                    &[],
+                    &[instructions::pool_fund(&ctx.me(), &pool.pool, amount)],
+                )
+                .await?;
             Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "funded": amount, "signature": signature.to_string()}))
                 .line(format!("funded pool {} with {amount} units ({signature})", pool.pool)))
         }
@@ -85,7 +83,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
                 None => instructions::verifier_add(&ctx.me(), &pool.pool, &verifier),
             };
             ctx.ensure_can_pay(1, &[8 + Verifier::INIT_SPACE]).await?;
-            let signature = send(ctx.chain, &ctx.signer, &[], &[instruction]).await?;
+            let signature = ctx.send(&[], &[instruction]).await?;
             Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "verifier": verifier.to_string(), "active": true, "signature": signature.to_string()}))
                 .line(format!("verifier {verifier} is active in pool {} ({signature})", pool.pool)))
         }
@@ -105,7 +103,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
             ctx.ensure_can_pay(1, &[]).await?;
             let instruction =
                 instructions::verifier_set_active(&ctx.me(), &pool.pool, &verifier, false);
-            let signature = send(ctx.chain, &ctx.signer, &[], &[instruction]).await?;
+            let signature = ctx.send(&[], &[instruction]).await?;
             Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "verifier": verifier.to_string(), "active": false, "signature": signature.to_string()}))
                 .line(format!("verifier {verifier} deactivated in pool {} ({signature})", pool.pool)))
         }
@@ -156,13 +154,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
                 root: tree.root(),
                 user_count: u32::try_from(entries.len()).context("too many users")?,
             };
-            let signature = send(
-                ctx.chain,
-                &ctx.signer,
-                &[],
-                &[instructions::user_list_publish(&ctx.me(), &pool.pool, args)],
-            )
-            .await?;
+            let signature = ctx
+                .send(
+                    &[],
+                    &[instructions::user_list_publish(&ctx.me(), &pool.pool, args)],
+                )
+                .await?;
             write_proofs(&proofs_out, &file)?;
             Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "period": period, "root": file.root, "users": entries.len(), "published": true, "signature": signature.to_string()}))
                 .line(format!("published the list of period {period}: {} users, root {} ({signature})", entries.len(), file.root))
@@ -241,13 +238,12 @@ async fn set_paused<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey, paused: bool) 
         if paused { "paused" } else { "running" }
     );
     ctx.ensure_can_pay(1, &[]).await?;
-    let signature = send(
-        ctx.chain,
-        &ctx.signer,
-        &[],
-        &[instructions::pool_set_paused(&ctx.me(), &pool, paused)],
-    )
-    .await?;
+    let signature = ctx
+        .send(
+            &[],
+            &[instructions::pool_set_paused(&ctx.me(), &pool, paused)],
+        )
+        .await?;
     Ok(Outcome::new(
         json!({"pool": pool.to_string(), "paused": paused, "signature": signature.to_string()}),
     )
@@ -379,7 +375,8 @@ pub async fn apply<C: Chain>(ctx: &Context<'_, C>, file: &PoolFile) -> Result<Ou
     } else {
         ctx.ensure_can_pay(steps.len() as u64, &sizes).await?;
         for (what, instruction) in steps {
-            let signature = send(ctx.chain, &ctx.signer, &[], &[instruction])
+            let signature = ctx
+                .send(&[], &[instruction])
                 .await
                 .with_context(|| format!("pool {address}: {what}"))?;
             outcome = outcome.line(format!("{what} ({signature})"));

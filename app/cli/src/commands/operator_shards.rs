@@ -18,7 +18,7 @@ use crate::batch::{self, BatchReport, Job};
 use crate::commands::user::USER_TOKEN_ACCOUNT_BYTES;
 use crate::context::Context;
 use crate::outcome::Outcome;
-use crate::sender::{build_transaction, fits, send};
+use crate::sender::{build_transaction, fits, largest_budget};
 use crate::shard_plan;
 
 /// Shard creations per transaction: each makes 8 instruction-trace entries (the limit is 64).
@@ -165,13 +165,20 @@ pub async fn send_after_sweeps<C: Chain>(
         .map(|job| job.instruction)
         .collect();
     together.push(instruction.clone());
-    let fits_one = build_transaction(&ctx.signer, &[], &together, &[], Hash::default())
-        .is_ok_and(|tx| fits(&tx));
+    let fits_one = build_transaction(
+        &ctx.signer,
+        &[],
+        &together,
+        &[],
+        Hash::default(),
+        largest_budget(),
+    )
+    .is_ok_and(|tx| fits(&tx));
     if fits_one {
-        return Ok(send(ctx.chain, &ctx.signer, &[], &together).await?);
+        return Ok(ctx.send(&[], &together).await?);
     }
     sweep_all(ctx, address, pool).await?;
-    Ok(send(ctx.chain, &ctx.signer, &[], &[instruction]).await?)
+    Ok(ctx.send(&[], &[instruction]).await?)
 }
 
 /// Sweeps every shard of the pool into its totals (before a drain). Returns the number of
@@ -196,15 +203,7 @@ async fn vault_balance<C: Chain>(ctx: &Context<'_, C>, pool: &Pool) -> Result<u6
 
 /// Sends the groups one after another (creations must land in index order).
 async fn send_in_order<C: Chain>(ctx: &Context<'_, C>, groups: Vec<Vec<Job>>) -> BatchReport {
-    batch::send_all(
-        ctx.chain,
-        &ctx.signer,
-        &[],
-        groups,
-        1,
-        &ProgressBar::hidden(),
-    )
-    .await
+    batch::send_all(ctx, &[], groups, 1, &ProgressBar::hidden()).await
 }
 
 fn ensure_all_landed(report: &BatchReport) -> Result<()> {

@@ -13,7 +13,6 @@ use crate::args::SettlementCommand;
 use crate::commands::reference_hash;
 use crate::context::Context;
 use crate::outcome::Outcome;
-use crate::sender::send;
 
 /// Runs a settlement subcommand.
 pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> Result<Outcome> {
@@ -48,13 +47,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
                 found.status
             );
             ctx.ensure_can_pay(1, &[]).await?;
-            let signature = send(
-                ctx.chain,
-                &ctx.signer,
-                &[],
-                &[instructions::exchange_lock(&ctx.me(), &pool.pool, request)],
-            )
-            .await?;
+            let signature = ctx
+                .send(
+                    &[],
+                    &[instructions::exchange_lock(&ctx.me(), &pool.pool, request)],
+                )
+                .await?;
             let locked: ExchangeRequest =
                 accounts::fetch(ctx.chain, pdas::exchange_request(&pool.pool, request))
                     .await?
@@ -85,19 +83,18 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
                 payout_reference: reference_hash(&reference),
                 paid_amount: found.quoted,
             };
-            let signature = send(
-                ctx.chain,
-                &ctx.signer,
-                &[],
-                &[instructions::exchange_settle(
-                    &ctx.me(),
-                    &pool.pool,
-                    request,
-                    args,
-                    None,
-                )],
-            )
-            .await?;
+            let signature = ctx
+                .send(
+                    &[],
+                    &[instructions::exchange_settle(
+                        &ctx.me(),
+                        &pool.pool,
+                        request,
+                        args,
+                        None,
+                    )],
+                )
+                .await?;
             Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": request, "paid": found.quoted, "signature": signature.to_string()}))
                 .line(format!("settled request {request}: paid {} minor units to {} ({signature})", found.quoted, found.user)))
         }
@@ -108,19 +105,18 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
         } => {
             let found = pending_request(ctx, &pool.pool, request).await?;
             ctx.ensure_can_pay(1, &[]).await?;
-            let signature = send(
-                ctx.chain,
-                &ctx.signer,
-                &[],
-                &[instructions::exchange_reject(
-                    &ctx.me(),
-                    &pool.pool,
-                    request,
-                    &found.user,
-                    reason,
-                )],
-            )
-            .await?;
+            let signature = ctx
+                .send(
+                    &[],
+                    &[instructions::exchange_reject(
+                        &ctx.me(),
+                        &pool.pool,
+                        request,
+                        &found.user,
+                        reason,
+                    )],
+                )
+                .await?;
             Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": request, "rejected": reason, "signature": signature.to_string()}))
                 .line(format!("rejected request {request} (reason {reason}); {} units are back with {} ({signature})", found.amount, found.user)))
         }

@@ -17,7 +17,6 @@ use crate::context::Context;
 use crate::outcome::Outcome;
 use crate::records::ProofsFile;
 use crate::report;
-use crate::sender::send;
 
 /// Bytes of a Token-2022 account of the pool's mint (with the extensions its mint requires).
 pub const USER_TOKEN_ACCOUNT_BYTES: usize = 170;
@@ -126,13 +125,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
                 new_accounts.push(USER_TOKEN_ACCOUNT_BYTES);
             }
             ctx.ensure_can_pay(1, &new_accounts).await?;
-            let signature = send(
-                ctx.chain,
-                &ctx.signer,
-                &[],
-                &[instructions::allocate(&me, &pool.pool, &me, evidence)],
-            )
-            .await?;
+            let signature = ctx
+                .send(
+                    &[],
+                    &[instructions::allocate(&me, &pool.pool, &me, evidence)],
+                )
+                .await?;
             let holding = holding(ctx.chain, &state.mint, &me).await?;
             Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "user": me.to_string(), "period": period, "amount": state.rule.amount, "holding": holding, "signature": signature.to_string()}))
                 .line(format!("allocated {} units for period {period}; you hold {holding} ({signature})", state.rule.amount)))
@@ -165,10 +163,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
             ctx.ensure_can_pay(1, &[8 + ExchangeRequest::INIT_SPACE])
                 .await?;
             let id = state.exchange_state.next_request_id;
-            let signature = send(
-                ctx.chain,
-                &ctx.signer,
-                &[],
+            let signature = ctx.send(&[],
                 &[instructions::exchange_request(
                     &me, &me, &pool.pool, id, amount,
                 )],
@@ -216,17 +211,16 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
                 cancellable_at - now
             );
             ctx.ensure_can_pay(1, &[]).await?;
-            let signature = send(
-                ctx.chain,
-                &ctx.signer,
-                &[],
-                &[instructions::exchange_cancel(
-                    &ctx.me(),
-                    &pool.pool,
-                    request,
-                )],
-            )
-            .await?;
+            let signature = ctx
+                .send(
+                    &[],
+                    &[instructions::exchange_cancel(
+                        &ctx.me(),
+                        &pool.pool,
+                        request,
+                    )],
+                )
+                .await?;
             Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": request, "cancelled": true, "signature": signature.to_string()}))
                 .line(format!("cancelled request {request}: {} units are back ({signature})", found.amount)))
         }

@@ -144,7 +144,7 @@ async fn issue<C: Chain>(
     .await?;
     let groups = batch::pack(&ctx.signer, jobs, 8, &[]);
     let bar = batch::progress(total, "credentials", quiet);
-    let report = batch::send_all(ctx.chain, &ctx.signer, &[], groups, PARALLEL, &bar).await;
+    let report = batch::send_all(ctx, &[], groups, PARALLEL, &bar).await;
     summary("issued", pool, period, &report, unchanged)
 }
 
@@ -175,7 +175,7 @@ async fn revoke<C: Chain>(
     ctx.ensure_can_pay(total as u64, &[]).await?;
     let groups = batch::pack(&ctx.signer, jobs, 12, &[]);
     let bar = batch::progress(total, "revocations", quiet);
-    let report = batch::send_all(ctx.chain, &ctx.signer, &[], groups, PARALLEL, &bar).await;
+    let report = batch::send_all(ctx, &[], groups, PARALLEL, &bar).await;
     summary("revoked", pool, 0, &report, unchanged)
 }
 

@@ -187,6 +187,34 @@ pub async fn transaction_when_written(
     }
 }
 
+/// The compute budget `transaction` carries, each instruction of the compute-budget program read
+/// by that program's own instruction type (as the runtime parses them): its unit limit and price.
+pub fn compute_budget_of(
+    transaction: &solana_sdk::transaction::VersionedTransaction,
+) -> allot_client::compute_budget::ComputeBudget {
+    use anchor_lang::AnchorDeserialize as _;
+    use solana_compute_budget_interface::ComputeBudgetInstruction;
+    let keys = transaction.message.static_account_keys();
+    let mut budget = allot_client::compute_budget::ComputeBudget::default();
+    for instruction in transaction.message.instructions() {
+        if keys[usize::from(instruction.program_id_index)] != solana_compute_budget_interface::ID {
+            continue;
+        }
+        match ComputeBudgetInstruction::try_from_slice(&instruction.data)
+            .expect("a compute-budget instruction decodes")
+        {
+            ComputeBudgetInstruction::SetComputeUnitLimit(units) => {
+                budget.unit_limit = Some(units);
+            }
+            ComputeBudgetInstruction::SetComputeUnitPrice(price) => {
+                budget.unit_price_micro_lamports = Some(price);
+            }
+            other => panic!("an unexpected compute-budget instruction: {other:?}"),
+        }
+    }
+    budget
+}
+
 /// A keypair saved where the CLI (and the bridge) can read it.
 pub struct Wallet {
     /// Its public key.
