@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::decimal::TokenAmount;
+
 /// `allot`: run a pool of virtual resources on Solana — operators, verifiers, users and cranks.
 #[derive(Debug, Parser)]
 #[command(name = "allot", version, about, propagate_version = true)]
@@ -78,6 +80,11 @@ pub enum Command {
     /// Address lookup tables that let the crank fit more users per transaction.
     #[command(subcommand)]
     LookupTable(LookupTableCommand),
+    /// Print a shell completion script (e.g. `allot completions bash > /etc/bash_completion.d/allot`).
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 impl Command {
@@ -90,6 +97,7 @@ impl Command {
             Command::User(UserCommand::Show { user, .. }) => user.is_some(),
             Command::Settlement(SettlementCommand::Pending(_)) => true,
             Command::Crank(args) => args.dry_run,
+            Command::Completions { .. } => true,
             _ => false,
         }
     }
@@ -135,9 +143,10 @@ pub enum OperatorCommand {
     Fund {
         #[command(flatten)]
         pool: PoolArg,
-        /// Units, in the mint's base units.
+        /// Units, as the token counts them: decimals up to the mint's (with 2 decimals, 1.5 is
+        /// 150 base units).
         #[arg(long)]
-        amount: u64,
+        amount: TokenAmount,
     },
     /// Authorise a verifier (or re-activate one).
     AddVerifier {
@@ -197,7 +206,7 @@ pub enum OperatorCommand {
         /// Shards the pool should have (1–64); missing ones are created.
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
         count: u16,
-        /// Units each shard should be able to allocate; shards holding less are topped up.
+        /// Base units each shard should be able to allocate; shards holding less are topped up.
         #[arg(long)]
         fund_each: u64,
     },
@@ -285,9 +294,10 @@ pub enum UserCommand {
     Exchange {
         #[command(flatten)]
         pool: PoolArg,
-        /// Units to exchange.
+        /// Units to exchange, as the token counts them: decimals up to the mint's (with 2
+        /// decimals, 1.5 is 150 base units).
         #[arg(long)]
-        amount: u64,
+        amount: TokenAmount,
     },
     /// Cancel a request: pending past its cancel time, or locked past its lock's expiry.
     Cancel {

@@ -26,6 +26,18 @@ pub use args::{Cli, Command, OutputFormat};
 pub use context::Context;
 pub use outcome::Outcome;
 
+/// The completion script of the `allot` command line for `shell`.
+pub fn completion_script(shell: clap_complete::Shell) -> String {
+    let mut script = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "allot",
+        &mut script,
+    );
+    String::from_utf8_lossy(&script).into_owned()
+}
+
 /// Runs `command` with `ctx`; `quiet` hides progress bars.
 pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: Command, quiet: bool) -> Result<Outcome> {
     match command {
@@ -37,6 +49,13 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: Command, quiet: bool) 
         Command::Migrate(args) => commands::migrate::run(ctx, args.files).await,
         Command::LookupTable(args::LookupTableCommand::Create(pool)) => {
             lookup_table::create(ctx, &pool.pool).await
+        }
+        Command::Completions { shell } => {
+            let script = completion_script(shell);
+            Ok(
+                Outcome::new(serde_json::json!({ "shell": shell.to_string(), "script": script }))
+                    .line(script.trim_end()),
+            )
         }
     }
 }

@@ -211,6 +211,31 @@ async fn read_only_commands_need_no_keypair_and_the_others_name_the_missing_file
         .await;
     assert_eq!(planned["transactions"], 0, "{planned}");
 
+    // Shell completions, which read nothing at all, name every subcommand and global option.
+    let completions = cli.ok(&missing, &["completions", "bash"]).await;
+    let script = completions["script"].as_str().unwrap();
+    for word in [
+        "allot",
+        "operator",
+        "settlement",
+        "--with-compute-unit-price",
+    ] {
+        assert!(script.contains(word), "{word} missing from the bash script");
+    }
+
+    // Amounts are typed in the token's units: 1.5 of a token without decimals is refused, naming
+    // why, before anything is sent.
+    let message = cli
+        .err(
+            &setup.operator.1,
+            &["user", "exchange", "--pool", &pool, "--amount", "1.5"],
+        )
+        .await;
+    assert!(
+        message.contains("more than 0 decimal places") && message.contains("0 decimals"),
+        "{message}"
+    );
+
     // Whatever signs, or whose status is the keypair's own, still needs the file, and says so.
     for args in [
         vec!["user", "allocate", "--pool", &pool],

@@ -50,7 +50,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
         OperatorCommand::Unpause(pool) => set_paused(ctx, pool.pool, false).await,
         OperatorCommand::Fund { pool, amount } => {
             let state = ctx.operated_pool(&pool.pool).await?;
-            ensure!(amount > 0, "--amount must be positive");
+            let amount = amount.base_units(state.decimals).context("--amount")?;
             let room = state.supply_cap.saturating_sub(state.totals.minted);
             ensure!(
                 amount <= room,

@@ -138,7 +138,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
         UserCommand::Exchange { pool, amount } => {
             let state = ctx.pool(&pool.pool).await?;
             let me = ctx.me();
-            ensure!(amount > 0, "--amount must be positive");
+            let amount = amount.base_units(state.decimals).context("--amount")?;
             let (now, _) = ctx.now_and_period(&state).await?;
             let record = accounts::fetch::<AllocationRecord>(
                 ctx.chain,
