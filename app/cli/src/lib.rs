@@ -8,7 +8,7 @@ pub mod args;
 pub mod batch;
 pub mod commands;
 pub mod context;
-pub mod decimal;
+pub use allot_client::decimal;
 pub mod lookup_table;
 pub mod outcome;
 pub mod pool_file;

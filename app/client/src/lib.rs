@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod chain;
 pub mod compute_budget;
 pub mod currency;
+pub mod decimal;
 pub mod errors;
 pub mod events;
 pub mod instructions;

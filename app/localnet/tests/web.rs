@@ -59,24 +59,115 @@ fn browse(url: &str, seed: &[u8; 32], scenario: &str) -> serde_json::Value {
     let screenshots = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target/web-e2e")
         .join(scenario);
-    let output = Command::new("node")
-        .arg("tests/e2e.mjs")
-        .current_dir(page_dir())
-        .env("ALLOT_WEB_URL", url)
-        .env("ALLOT_TEST_WALLET_SEED", hex(seed))
-        .env("ALLOT_SCREENSHOT_DIR", &screenshots)
-        .env("ALLOT_E2E_SCENARIO", scenario)
-        .output()
-        .expect("node runs");
+    node_summary(
+        Command::new("node")
+            .arg("tests/e2e.mjs")
+            .env("ALLOT_WEB_URL", url)
+            .env("ALLOT_TEST_WALLET_SEED", hex(seed))
+            .env("ALLOT_SCREENSHOT_DIR", &screenshots)
+            .env("ALLOT_E2E_SCENARIO", scenario),
+        &format!(
+            "the {scenario} scenario (screenshots in {})",
+            screenshots.display()
+        ),
+    )
+}
+
+/// Runs a page test script (`node …` in the page's directory) that must succeed; returns the JSON
+/// summary on its last stdout line. `what` names it in a failure.
+fn node_summary(command: &mut Command, what: &str) -> serde_json::Value {
+    let output = command.current_dir(page_dir()).output().expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "the {scenario} scenario failed (screenshots in {}):\n{stdout}\n{stderr}",
-        screenshots.display()
+        "{what} failed:\n{stdout}\n{stderr}"
     );
     let summary = stdout.lines().last().expect("a summary line");
     serde_json::from_str(summary).unwrap_or_else(|e| panic!("summary {summary:?}: {e}"))
+}
+
+/// The Actions as a Blink client sees them (`tests/actions.mjs`: `@dialectlabs/blinks-core`
+/// fetches and posts each one, and every answer compiles as `@solana/actions-spec` types), for
+/// `user`, who holds a credential but no units yet. `decimals` are the pool mint's.
+fn blink_client_accepts_the_actions(
+    origin: &str,
+    user: &anchor_lang::prelude::Pubkey,
+    decimals: u8,
+) {
+    let summary = node_summary(
+        Command::new("node")
+            .arg("tests/actions.mjs")
+            .arg(origin)
+            .arg(user.to_string()),
+        "tests/actions.mjs",
+    );
+    assert_eq!(summary["specTypes"]["ok"], true, "{summary}");
+    assert_eq!(summary["specTypes"]["checked"], 7, "{summary}");
+    for name in ["allocate", "exchange", "cancel"] {
+        let action = &summary[name];
+        // An absolute icon URL the server really serves, as an SVG image.
+        assert_eq!(action["icon"], format!("{origin}/icon.svg"), "{action}");
+        assert_eq!(action["iconStatus"], 200, "{action}");
+        assert_eq!(action["iconType"], "image/svg+xml", "{action}");
+        assert_eq!(action["iconIsSvg"], true, "{action}");
+        assert_eq!(action["disabled"], false, "{action}");
+        assert_eq!(action["version"], "2.4", "{action}");
+        assert_eq!(action["actions"][0]["type"], "transaction", "{action}");
+    }
+    // Allocation: the user is eligible, so the library gets a transaction to sign.
+    let allocate = &summary["allocate"];
+    assert_eq!(allocate["posted"], true, "{allocate}");
+    assert_eq!(allocate["postType"], "transaction", "{allocate}");
+    assert!(
+        allocate["transaction"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    // Exchange: a number typed in the token's units, at least one base unit; refused with the
+    // program's reason while the user holds nothing.
+    let amount = &summary["exchange"]["actions"][0]["parameters"][0];
+    assert_eq!(amount["type"], "number", "{amount}");
+    assert_eq!(amount["name"], "amount", "{amount}");
+    assert_eq!(amount["required"], true, "{amount}");
+    assert_eq!(
+        amount["min"].as_f64(),
+        Some(1.0 / 10f64.powi(i32::from(decimals))),
+        "{amount}"
+    );
+    assert_eq!(summary["exchange"]["posted"], false);
+    assert!(
+        summary["exchange"]["postMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("allocated units")),
+        "{}",
+        summary["exchange"]
+    );
+    // Cancel: the request id is a number; there is no request 0 to cancel.
+    let id = &summary["cancel"]["actions"][0]["parameters"][0];
+    assert_eq!(
+        (id["type"].as_str(), id["min"].as_u64()),
+        (Some("number"), Some(0)),
+        "{id}"
+    );
+    assert_eq!(summary["cancel"]["posted"], false);
+    // An unknown action is a 404 with a message, not the page.
+    assert_eq!(summary["unknown"]["status"], 404, "{summary}");
+    assert!(
+        summary["unknown"]["json"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no-such-action"))
+    );
+    // A preflight carries the Actions headers and CORS.
+    let preflight = &summary["preflight"];
+    assert_eq!(preflight["allowOrigin"], "*", "{preflight}");
+    assert_eq!(preflight["actionVersion"], "2.4", "{preflight}");
+    assert!(
+        preflight["blockchainIds"]
+            .as_str()
+            .is_some_and(|ids| ids.starts_with("solana:")),
+        "{preflight}"
+    );
 }
 
 /// The Actions endpoints: metadata, headers and CORS, `{message}` errors, and a transaction
@@ -224,6 +315,18 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
     }));
 
     actions_answer_as_the_spec_asks(server_port, &happy.pubkey()).await;
+    let decimals = accounts::fetch::<Pool>(&chain, pool)
+        .await
+        .unwrap()
+        .unwrap()
+        .decimals;
+    let origin = page_url.trim_end_matches('/').to_owned();
+    tokio::task::spawn_blocking({
+        let user = happy.pubkey();
+        move || blink_client_accepts_the_actions(&origin, &user, decimals)
+    })
+    .await
+    .unwrap();
 
     let summary = tokio::task::spawn_blocking({
         let page_url = page_url.clone();

@@ -4,6 +4,7 @@
 use allot::state::{AllocationRecord, ExchangeRequest, Pool};
 use allot_client::chain::Chain as _;
 use allot_client::compute_budget::{self, ComputeBudget, FeePolicy};
+use allot_client::decimal::{TokenAmount, format_units};
 use allot_client::instructions::{self, Evidence};
 use allot_client::{accounts, pdas};
 use anchor_lang::Space as _;
@@ -40,9 +41,12 @@ pub struct ActionRequest {
     pub account: String,
 }
 
-/// The POST answer of every action.
+/// The POST answer of every action (the spec's `TransactionResponse`).
 #[derive(Debug, Serialize)]
 pub struct ActionTransaction {
+    /// Always `"transaction"`: the wallet signs and sends `transaction`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
     /// The unsigned transaction, base64.
     pub transaction: String,
     /// What it does, in words.
@@ -70,48 +74,112 @@ impl Action {
         }
     }
 
-    /// The Actions GET metadata.
-    pub fn metadata(self, pool: &Pubkey) -> Value {
-        let (title, label, description, parameters) = match self {
+    /// The Actions GET metadata of this action on `pool` (at `pool_address`), at unix time
+    /// `now`, served from `origin` (`https://host`: icons must be absolute URLs). Parameters are
+    /// typed and bounded in the unit a person types (the mint's decimals); when the pool itself
+    /// rules the action out now (allocations paused, exchange closed or outside its window), the
+    /// action is `disabled` with the reason as its `error`.
+    pub fn metadata(self, pool_address: &Pubkey, pool: &Pool, now: i64, origin: &str) -> Value {
+        let decimals = pool.decimals;
+        let (title, label, description) = match self {
             Action::Allocate => (
                 "Receive your allocation",
                 "Allocate",
                 "Receive this period's units if your credential meets the pool's rule.",
-                None,
             ),
             Action::Exchange => (
                 "Exchange units",
                 "Request exchange",
                 "Escrow units for payment at the rate in force; the operator pays and settles.",
-                Some(json!([{"name": "amount", "label": "Units to exchange", "required": true}])),
             ),
             Action::Cancel => (
                 "Cancel an exchange request",
                 "Cancel",
                 "Take back the units of a request the operator has not settled in time.",
-                Some(json!([{"name": "id", "label": "Request id", "required": true}])),
             ),
         };
         let mut link = json!({
+            "type": "transaction",
             "label": label,
             "href": format!("/api/actions/{}", self.name()),
         });
-        if let Some(parameters) = parameters {
-            let query = match self {
-                Action::Exchange => "?amount={amount}",
-                _ => "?id={id}",
-            };
-            link["href"] = json!(format!("/api/actions/{}{query}", self.name()));
-            link["parameters"] = parameters;
+        match self {
+            Action::Allocate => {}
+            Action::Exchange => {
+                let mut amount = json!({
+                    "type": "number",
+                    "name": "amount",
+                    "label": "Units to exchange",
+                    "required": true,
+                    "min": json_number(&format_units(1, decimals)),
+                    "pattern": decimal_pattern(decimals),
+                    "patternDescription": format!(
+                        "a number of units with at most {decimals} decimal places"
+                    ),
+                });
+                if pool.exchange.per_user_period_cap > 0 {
+                    amount["max"] =
+                        json_number(&format_units(pool.exchange.per_user_period_cap, decimals));
+                }
+                link["href"] = json!(format!("/api/actions/{}?amount={{amount}}", self.name()));
+                link["parameters"] = json!([amount]);
+            }
+            Action::Cancel => {
+                link["href"] = json!(format!("/api/actions/{}?id={{id}}", self.name()));
+                link["parameters"] = json!([{
+                    "type": "number",
+                    "name": "id",
+                    "label": "Request id",
+                    "required": true,
+                    "min": 0,
+                    "pattern": "^[0-9]+$",
+                    "patternDescription": "the request's number",
+                }]);
+            }
         }
-        json!({
+        let mut metadata = json!({
             "type": "action",
-            "icon": "/icon.svg",
+            "icon": format!("{origin}/icon.svg"),
             "title": title,
-            "description": format!("{description} Pool {pool}."),
+            "description": format!("{description} Pool {pool_address}."),
             "label": label,
             "links": {"actions": [link]},
-        })
+        });
+        if let Some(reason) = self.ruled_out_by_pool(pool, now) {
+            metadata["disabled"] = json!(true);
+            metadata["error"] = json!({ "message": reason });
+        }
+        metadata
+    }
+
+    /// Why `pool` rules this action out for everyone at `now`, if it does.
+    fn ruled_out_by_pool(self, pool: &Pool, now: i64) -> Option<String> {
+        let exchange = &pool.exchange;
+        match self {
+            Action::Allocate if pool.paused => Some("allocations are paused".into()),
+            Action::Exchange if !exchange.open => Some("exchange is closed".into()),
+            Action::Exchange if exchange.window_start > 0 && now < exchange.window_start => Some(
+                format!("exchange opens at unix time {}", exchange.window_start),
+            ),
+            Action::Exchange if exchange.window_end > 0 && now > exchange.window_end => Some(
+                format!("exchange closed at unix time {}", exchange.window_end),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// A decimal written as a JSON number (the Actions spec types `min` and `max` as numbers).
+fn json_number(decimal: &str) -> Value {
+    serde_json::from_str(decimal).unwrap_or(Value::Null)
+}
+
+/// The regular expression of an amount with at most `decimals` places.
+fn decimal_pattern(decimals: u8) -> String {
+    if decimals == 0 {
+        "^[0-9]+$".into()
+    } else {
+        format!("^[0-9]+(\\.[0-9]{{1,{decimals}}})?$")
     }
 }
 
@@ -164,7 +232,7 @@ pub async fn build(
                 new_accounts,
                 format!(
                     "Receive {} units of this period's allocation.",
-                    status.allocation.amount
+                    format_units(status.allocation.amount, pool.decimals)
                 ),
             )
         }
@@ -172,24 +240,28 @@ pub async fn build(
             if !status.exchange.eligible {
                 return Err(ApiError::refused(status.exchange.reason));
             }
-            let amount: u64 = amount
+            let typed: TokenAmount = amount
                 .ok_or_else(|| ApiError::bad_request("amount is missing (?amount=<units>)"))?
-                .trim()
                 .parse()
-                .map_err(|_| {
-                    ApiError::bad_request("amount must be a whole number of base units")
-                })?;
-            if amount == 0 || amount > status.exchange.max_amount {
+                .map_err(|e| ApiError::bad_request(format!("amount: {e:#}")))?;
+            let amount = typed
+                .base_units(pool.decimals)
+                .map_err(|e| ApiError::bad_request(format!("amount: {e:#}")))?;
+            if amount > status.exchange.max_amount {
                 return Err(ApiError::refused(format!(
-                    "amount must be between 1 and {} units",
-                    status.exchange.max_amount
+                    "amount must be between {} and {} units",
+                    format_units(1, pool.decimals),
+                    format_units(status.exchange.max_amount, pool.decimals)
                 )));
             }
             let id = pool.exchange_state.next_request_id;
             (
                 instructions::exchange_request(&user, &user, &pool_address, id, amount),
                 vec![8 + ExchangeRequest::INIT_SPACE],
-                format!("Request exchange {id} of {amount} units at the rate in force."),
+                format!(
+                    "Request exchange {id} of {} units at the rate in force.",
+                    format_units(amount, pool.decimals)
+                ),
             )
         }
         Action::Cancel => {
@@ -218,7 +290,7 @@ pub async fn build(
                 Vec::new(),
                 format!(
                     "Cancel request {id} and take back {} units.",
-                    pending.amount
+                    format_units(pending.amount, pool.decimals)
                 ),
             )
         }
@@ -251,6 +323,7 @@ pub async fn build(
     ));
     let bytes = bincode::serialize(&transaction).map_err(ApiError::unavailable)?;
     Ok(ActionTransaction {
+        kind: "transaction",
         transaction: BASE64.encode(bytes),
         message,
     })

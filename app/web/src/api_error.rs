@@ -21,6 +21,14 @@ impl ApiError {
         }
     }
 
+    /// Nothing is served at this path (404).
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            message: message.into(),
+        }
+    }
+
     /// The request is fine but the program would refuse it now (422), with the reason.
     pub fn refused(message: impl Into<String>) -> Self {
         Self {

@@ -5,14 +5,16 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use allot_client::chain::describe_transaction_error;
+use allot::state::Pool;
+use allot_client::accounts;
+use allot_client::chain::{Chain as _, describe_transaction_error};
 use allot_client::compute_budget::FeePolicy;
 use allot_client::rpc_chain::RpcChain;
 use anchor_lang::prelude::Pubkey;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -123,24 +125,21 @@ pub fn router(state: Arc<AppState>, page_dir: PathBuf) -> Router {
         .route("/actions.json", get(actions_json))
         .route(
             "/api/actions/allocate",
-            get(|s| metadata(s, Action::Allocate))
+            get(|s, h| metadata(s, h, Action::Allocate))
                 .post(|s, q, b| post_action(s, q, b, Action::Allocate)),
         )
         .route(
             "/api/actions/exchange",
-            get(|s| metadata(s, Action::Exchange))
+            get(|s, h| metadata(s, h, Action::Exchange))
                 .post(|s, q, b| post_action(s, q, b, Action::Exchange)),
         )
         .route(
             "/api/actions/cancel",
-            get(|s| metadata(s, Action::Cancel))
+            get(|s, h| metadata(s, h, Action::Cancel))
                 .post(|s, q, b| post_action(s, q, b, Action::Cancel)),
         )
-        .layer(actions_headers(
-            "x-action-version",
-            HeaderValue::from_static("2.4"),
-        ))
-        .layer(actions_headers("x-blockchain-ids", blockchain_ids));
+        .route("/api/actions/{*unknown}", any(unknown_action))
+        .route("/icon.svg", get(icon));
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
@@ -163,6 +162,12 @@ pub fn router(state: Arc<AppState>, page_dir: PathBuf) -> Router {
         .merge(actions)
         .fallback_service(page)
         .layer(cors)
+        // Outside CORS, so that preflight (OPTIONS) answers carry them too.
+        .layer(actions_headers(
+            "x-action-version",
+            HeaderValue::from_static("2.4"),
+        ))
+        .layer(actions_headers("x-blockchain-ids", blockchain_ids))
         .with_state(state)
 }
 
@@ -201,8 +206,57 @@ async fn actions_json() -> Json<Value> {
     Json(json!({"rules": [{"pathPattern": "/api/actions/**", "apiPath": "/api/actions/**"}]}))
 }
 
-async fn metadata(State(state): State<Arc<AppState>>, action: Action) -> Json<Value> {
-    Json(action.metadata(&state.pool))
+/// The Actions icon (an absolute URL to it is in every action's metadata).
+async fn icon() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        include_str!("icon.svg"),
+    )
+}
+
+/// An action path that does not exist: 404 with the actions that do.
+async fn unknown_action(Path(unknown): Path<String>) -> ApiError {
+    ApiError::not_found(format!(
+        "no action {unknown:?}: the actions are allocate, exchange and cancel"
+    ))
+}
+
+async fn metadata(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    action: Action,
+) -> Result<Json<Value>, ApiError> {
+    let pool = accounts::fetch::<Pool>(&state.chain, state.pool)
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(|| ApiError::unavailable("the pool vanished"))?;
+    let now = state
+        .chain
+        .unix_timestamp()
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(Json(action.metadata(
+        &state.pool,
+        &pool,
+        now,
+        &origin(&headers),
+    )))
+}
+
+/// The origin (`scheme://host`) the client reached this server at: the proxy's
+/// `X-Forwarded-Proto`/`X-Forwarded-Host` when set, else `http://` and the `Host` header.
+fn origin(headers: &HeaderMap) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.split(',').next().unwrap_or(value).trim().to_owned())
+    };
+    let scheme = header("x-forwarded-proto").unwrap_or_else(|| "http".into());
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .unwrap_or_else(|| "localhost".into());
+    format!("{scheme}://{host}")
 }
 
 #[derive(Deserialize)]

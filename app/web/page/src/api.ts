@@ -67,7 +67,7 @@ export type ActionKind = 'allocate' | 'exchange' | 'cancel';
 /** What the user asked for: enough to build (and rebuild, on retry) its transaction. */
 export interface ActionRequest {
   kind: ActionKind;
-  /** Query parameters: `amount` (units) for exchange, `id` for cancel. */
+  /** Query parameters: `amount` (in the token's units, decimals allowed) for exchange, `id` for cancel. */
   params: Record<string, string>;
   /** For the status line, e.g. "Request exchange of 10 units". */
   label: string;

@@ -57,6 +57,11 @@ export function formatUnits(value: number | bigint, decimals: number): string {
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 
+/** Base units as the plain decimal the Actions endpoints parse (no grouping): `1234.5`. */
+export function plainUnits(value: number | bigint, decimals: number): string {
+  return formatUnits(value, decimals).replace(/,/g, '');
+}
+
 /** The decimal a person typed, as base units; `null` when it is not a non-negative amount with at most `decimals` places. */
 export function parseUnits(text: string, decimals: number): bigint | null {
   const match = /^\s*(\d*)(?:\.(\d*))?\s*$/.exec(text.replace(/,/g, ''));

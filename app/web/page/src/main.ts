@@ -4,7 +4,7 @@ import { type ActionRequest, type Config, getConfig, getStatus } from './api';
 import { byId } from './dom';
 import { isUserRejection, messageOf } from './errors';
 import { runAction } from './flow';
-import { formatUnits } from './format';
+import { formatUnits, plainUnits } from './format';
 import { StepView } from './steps';
 import { AccountView } from './view';
 import { connect, type Session, type UsableWallet, walletKnowsChain, watchAccount, watchWallets } from './wallet';
@@ -22,8 +22,12 @@ const steps = new StepView();
 const view = new AccountView({
   allocate: (amount, decimals) =>
     perform({ kind: 'allocate', params: {}, label: `Allocate ${formatUnits(amount, decimals)} units` }),
-  exchange: (units, display) =>
-    perform({ kind: 'exchange', params: { amount: units.toString() }, label: `Request exchange of ${display} units` }),
+  exchange: (units, display, decimals) =>
+    perform({
+      kind: 'exchange',
+      params: { amount: plainUnits(units, decimals) },
+      label: `Request exchange of ${display} units`,
+    }),
   cancel: (request, decimals) =>
     perform({
       kind: 'cancel',

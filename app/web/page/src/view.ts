@@ -7,8 +7,8 @@ import { formatMinorUnits, formatSol, formatTime, formatUnits, parseUnits, short
 
 export interface ViewActions {
   allocate(amount: number, decimals: number): void;
-  /** `units` is the amount in base units; `display` is what the user typed. */
-  exchange(units: bigint, display: string): void;
+  /** `units` is the amount in base units of a mint with `decimals`; `display` is what the user typed. */
+  exchange(units: bigint, display: string, decimals: number): void;
   cancel(request: PendingRequest, decimals: number): void;
 }
 
@@ -128,7 +128,9 @@ export class AccountView {
 
   private requestExchange(): void {
     const units = this.checkExchangeAmount();
-    if (units !== null) this.actions.exchange(units, this.exchangeAmount.value.trim());
+    if (units !== null && this.status) {
+      this.actions.exchange(units, this.exchangeAmount.value.trim(), this.status.decimals);
+    }
   }
 
   /** The typed amount in base units, or `null` (and a message under the input) when it is not valid. */

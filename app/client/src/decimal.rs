@@ -1,5 +1,5 @@
-//! Decimal strings to scaled integers, without floating point (prices and strikes in files,
-//! token amounts typed on the command line).
+//! Decimal strings to scaled integers and back, without floating point: prices and strikes in
+//! pool files, token amounts typed on the command line or in a wallet's Action form.
 
 use std::str::FromStr;
 
@@ -80,6 +80,21 @@ pub fn parse_scaled(text: &str, scale: u64) -> Result<u64> {
         .with_context(|| format!("{text:?} is too large"))
 }
 
+/// `base_units` of a mint with `decimals` as the decimal a person reads: `format_units(150, 2)`
+/// is `1.5`, `format_units(8, 0)` is `8`.
+pub fn format_units(base_units: u64, decimals: u8) -> String {
+    let Some(scale) = 10u64.checked_pow(u32::from(decimals)) else {
+        return base_units.to_string();
+    };
+    let (whole, fraction) = (base_units / scale, base_units % scale);
+    if fraction == 0 {
+        return whole.to_string();
+    }
+    let digits = usize::from(decimals);
+    let fraction = format!("{fraction:0>digits$}");
+    format!("{whole}.{}", fraction.trim_end_matches('0'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +127,21 @@ mod tests {
         // Not a number at all: refused when typed.
         for bad in ["-1", "1e3", "abc", "", ".5", "1.2.3"] {
             assert!(bad.parse::<TokenAmount>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base_units_read_as_decimals() {
+        assert_eq!(format_units(150, 2), "1.5");
+        assert_eq!(format_units(8, 0), "8");
+        assert_eq!(format_units(1, 2), "0.01");
+        assert_eq!(format_units(1_500_000, 6), "1.5");
+        assert_eq!(format_units(2_000_000, 6), "2");
+        assert_eq!(format_units(u64::MAX, 19), "1.8446744073709551615");
+        // Round trip: what is printed parses back to the same base units.
+        for (units, decimals) in [(150, 2), (1, 9), (123_456_789, 4), (u64::MAX, 0)] {
+            let typed: TokenAmount = format_units(units, decimals).parse().unwrap();
+            assert_eq!(typed.base_units(decimals).unwrap(), units);
         }
     }
 
