@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Post-deploy step: creates (or brings up to date) every pool in migrations/pools/*.toml and its
 # verifiers, through the allot CLI. Idempotent: a second run sends nothing.
-# `anchor migrate` runs migrations/deploy.ts, which calls this with the provider's URL and wallet;
+# `anchor migrate` can run migrations/deploy.ts, which calls this with the provider's URL and wallet;
 # it can also be run by hand: ANCHOR_PROVIDER_URL=http://localhost:8899 migrations/deploy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

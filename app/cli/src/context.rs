@@ -4,6 +4,7 @@
 use allot::state::Pool;
 use allot_client::accounts;
 use allot_client::chain::{Chain, ChainError};
+use allot_client::compute_budget::ComputeBudget;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result, ensure};
 use solana_sdk::instruction::Instruction;
@@ -84,15 +85,23 @@ impl<C: Chain> Context<'_, C> {
         Ok(pool)
     }
 
-    /// Refuses early when the signer cannot pay `signatures` fees plus rent for accounts of
-    /// `account_sizes` bytes.
+    /// Refuses early when the signer cannot pay `signatures` fees (with the priority fee of a
+    /// transaction that reserves [`sender::COMPUTE_UNITS_PER_INSTRUCTION`] each) plus rent for
+    /// accounts of `account_sizes` bytes.
     pub async fn ensure_can_pay(&self, signatures: u64, account_sizes: &[usize]) -> Result<()> {
         let rent = Rent::default();
+        let priority_fee = ComputeBudget {
+            unit_limit: Some(sender::COMPUTE_UNITS_PER_INSTRUCTION),
+            unit_price_micro_lamports: self.unit_price_micro_lamports,
+        }
+        .priority_fee_lamports(sender::COMPUTE_UNITS_PER_INSTRUCTION);
         let needed = account_sizes
             .iter()
             .map(|size| rent.minimum_balance(*size))
             .fold(
-                SIGNATURE_FEE.saturating_mul(signatures),
+                SIGNATURE_FEE
+                    .saturating_add(priority_fee)
+                    .saturating_mul(signatures),
                 u64::saturating_add,
             );
         sender::ensure_can_pay(self.chain, &self.me(), needed).await

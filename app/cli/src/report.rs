@@ -62,6 +62,7 @@ pub fn pool(address: &Pubkey, pool: &Pool, vault: u64, token: Option<&TokenName>
     .line(format!("pool {address} ({:?}, {})", pool.kind, if pool.transferable { "transferable" } else { "non-transferable" }))
     .line(format!("  operator {}{}", pool.operator, if pool.paused { " — PAUSED" } else { "" }))
     .line(match token {
+        Some(token) if token.uri.is_empty() => format!("  token {} ({}), mint {}", token.name, token.symbol, pool.mint),
         Some(token) => format!("  token {} ({}) {}, mint {}", token.name, token.symbol, token.uri, pool.mint),
         None => format!("  token unnamed (no [token] in the pool file yet), mint {}", pool.mint),
     })

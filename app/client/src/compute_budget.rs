@@ -1,15 +1,15 @@
-//! Compute budget: the one place that sets a transaction's compute-unit limit and priority fee
+//! Compute budget: the one place that builds a transaction's compute-unit limit and priority fee
 //! (the CLI's sender, the web server's Actions and the bridge's lock and settle transactions use
 //! it), so transactions land the same way on a busy cluster. A transaction without a unit price
 //! competes at the base fee only; one without a limit reserves 200,000 units per instruction,
 //! which a block's scheduler counts against it.
 //!
-//! The limit comes from simulation: the units the transaction consumed, plus a margin
-//! ([`limit_with_margin`]), because the accounts it touches may change between the simulation
-//! and the block that runs it.
+//! The CLI and the web server take the limit from simulation: the units the transaction
+//! consumed, plus a margin ([`limit_with_margin`]), because the accounts it touches may change
+//! between the simulation and the block that runs it. The bridge reserves fixed limits (see
+//! `allot_bridge::settle`).
 
 use anchor_lang::prelude::Pubkey;
-use solana_commitment_config::CommitmentConfig;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client::rpc_client::SerializableTransaction;
@@ -42,12 +42,14 @@ pub struct ComputeBudget {
 }
 
 impl ComputeBudget {
-    /// The budget a transaction is simulated with: the most units (so the simulation is not cut
-    /// short) and the price it will pay (its instruction costs units too).
+    /// The budget a transaction paying `unit_price_micro_lamports` is simulated with: the most
+    /// units (so the simulation is not cut short) and, when it pays a price, a price instruction
+    /// of 1 micro-lamport: the same instructions and units, without the node's fee check asking
+    /// the payer for the priority fee of 1,400,000 units.
     pub fn for_simulation(unit_price_micro_lamports: Option<u64>) -> Self {
         Self {
             unit_limit: Some(MAX_COMPUTE_UNITS),
-            unit_price_micro_lamports,
+            unit_price_micro_lamports: unit_price_micro_lamports.filter(|p| *p > 0).map(|_| 1),
         }
     }
 
@@ -110,7 +112,7 @@ pub async fn simulated_units(
             RpcSimulateTransactionConfig {
                 sig_verify: false,
                 replace_recent_blockhash: true,
-                commitment: Some(CommitmentConfig::confirmed()),
+                commitment: Some(rpc.commitment()),
                 ..RpcSimulateTransactionConfig::default()
             },
         )

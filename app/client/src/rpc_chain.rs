@@ -47,7 +47,7 @@ impl RpcChain {
                 if transport.is_connect() || transport.is_timeout() || transport.is_request() =>
             {
                 ChainError::Unreachable {
-                    url: self.client.url(),
+                    url: loggable_url(&self.client.url()),
                     method,
                     reason: with_causes(transport),
                 }
@@ -74,6 +74,22 @@ impl RpcChain {
                 reason: error.to_string(),
             },
         }
+    }
+}
+
+/// `url` as it may be logged: without its query (where providers put API keys) and with its
+/// user information masked.
+fn loggable_url(url: &str) -> String {
+    let without_query = url.split(['?', '#']).next().unwrap_or(url);
+    match without_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            match authority.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://***@{host}{path}"),
+                None => without_query.to_owned(),
+            }
+        }
+        None => without_query.to_owned(),
     }
 }
 
@@ -235,6 +251,22 @@ fn bincode_clock(data: &[u8]) -> Result<Clock, ChainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_urls_carry_no_keys_or_passwords() {
+        assert_eq!(
+            loggable_url("https://mainnet.example.com/?api-key=secret"),
+            "https://mainnet.example.com/"
+        );
+        assert_eq!(
+            loggable_url("https://user:pass@rpc.example.com:8899/v1?x=1"),
+            "https://***@rpc.example.com:8899/v1"
+        );
+        assert_eq!(
+            loggable_url("http://127.0.0.1:8899"),
+            "http://127.0.0.1:8899"
+        );
+    }
 
     #[test]
     fn clock_sysvar_decodes_and_short_data_is_an_error() {

@@ -304,6 +304,7 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
         listen: "127.0.0.1:0".parse().unwrap(),
         page_dir: page_dir().join("dist"),
         fees: FeePolicy::Fixed(UNIT_PRICE_MICRO_LAMPORTS),
+        public_url: None,
     })
     .await
     .expect("the web server starts");

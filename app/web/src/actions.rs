@@ -157,13 +157,14 @@ impl Action {
         let exchange = &pool.exchange;
         match self {
             Action::Allocate if pool.paused => Some("allocations are paused".into()),
-            Action::Exchange if !exchange.open => Some("exchange is closed".into()),
-            Action::Exchange if exchange.window_start > 0 && now < exchange.window_start => Some(
-                format!("exchange opens at unix time {}", exchange.window_start),
-            ),
-            Action::Exchange if exchange.window_end > 0 && now > exchange.window_end => Some(
-                format!("exchange closed at unix time {}", exchange.window_end),
-            ),
+            // The program's own window rule (`ExchangeConfig::is_open_at`); only the words here.
+            Action::Exchange if !exchange.is_open_at(now) => Some(if !exchange.open {
+                "exchange is closed".into()
+            } else if now < exchange.window_start {
+                format!("exchange opens at unix time {}", exchange.window_start)
+            } else {
+                format!("exchange closed at unix time {}", exchange.window_end)
+            }),
             _ => None,
         }
     }
@@ -368,4 +369,18 @@ fn lamports_to_sol(lamports: u64) -> String {
         lamports / 1_000_000_000,
         lamports % 1_000_000_000
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_patterned_and_bounded_in_the_tokens_units() {
+        assert_eq!(decimal_pattern(0), "^[0-9]+$");
+        assert_eq!(decimal_pattern(2), "^[0-9]+(\\.[0-9]{1,2})?$");
+        assert_eq!(json_number(&format_units(1, 0)), json!(1));
+        assert_eq!(json_number(&format_units(1, 2)), json!(0.01));
+        assert_eq!(json_number(&format_units(150, 2)), json!(1.5));
+    }
 }

@@ -79,6 +79,8 @@ pub struct AppState {
     pub blockchain_id: String,
     /// How the transactions it builds pay for priority.
     pub fees: FeePolicy,
+    /// The configured public origin (`https://host`, no trailing slash), if any.
+    pub public_url: Option<String>,
     blockhashes: Mutex<HashMap<Hash, u64>>,
     submitted: Mutex<HashMap<Signature, u64>>,
 }
@@ -92,6 +94,7 @@ impl AppState {
         cluster: Cluster,
         genesis: &str,
         fees: FeePolicy,
+        public_url: Option<String>,
     ) -> Self {
         Self {
             chain,
@@ -100,6 +103,7 @@ impl AppState {
             cluster,
             blockchain_id: format!("solana:{}", genesis.get(..32).unwrap_or(genesis)),
             fees,
+            public_url,
             blockhashes: Mutex::default(),
             submitted: Mutex::default(),
         }
@@ -239,24 +243,22 @@ async fn metadata(
         &state.pool,
         &pool,
         now,
-        &origin(&headers),
+        &origin(&state, &headers),
     )))
 }
 
-/// The origin (`scheme://host`) the client reached this server at: the proxy's
-/// `X-Forwarded-Proto`/`X-Forwarded-Host` when set, else `http://` and the `Host` header.
-fn origin(headers: &HeaderMap) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(|value| value.split(',').next().unwrap_or(value).trim().to_owned())
-    };
-    let scheme = header("x-forwarded-proto").unwrap_or_else(|| "http".into());
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))
-        .unwrap_or_else(|| "localhost".into());
-    format!("{scheme}://{host}")
+/// The origin (`scheme://host`) the Actions' absolute URLs use: the configured public URL, else
+/// `http://` and the request's `Host` (forwarded headers are not trusted: any client can set
+/// them).
+fn origin(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(url) = &state.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
 }
 
 #[derive(Deserialize)]

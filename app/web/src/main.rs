@@ -42,6 +42,10 @@ struct Cli {
         env = "ALLOT_WEB_WITH_COMPUTE_UNIT_PRICE"
     )]
     with_compute_unit_price: Option<u64>,
+    /// The URL users and Blink clients reach this server at (behind a proxy), for the Actions'
+    /// absolute URLs [default: http:// and the request's Host].
+    #[arg(long, env = "ALLOT_WEB_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -74,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
         fees: cli
             .with_compute_unit_price
             .map_or_else(FeePolicy::default, FeePolicy::Fixed),
+        public_url: cli.public_url,
     })
     .await?;
     println!("allot-web: http://{}/ (Ctrl-C stops it)", server.addr);

@@ -29,6 +29,9 @@ pub struct WebConfig {
     pub page_dir: PathBuf,
     /// How the transactions it builds for wallets pay for priority.
     pub fees: FeePolicy,
+    /// The URL clients reach it at (`https://pool.example.com`), for the absolute URLs of the
+    /// Actions (their icon); `None`: `http://` and the request's `Host`.
+    pub public_url: Option<String>,
 }
 
 /// A bound server, ready to serve.
@@ -66,6 +69,10 @@ impl WebServer {
             config.cluster,
             &genesis.to_string(),
             config.fees,
+            config
+                .public_url
+                .as_ref()
+                .map(|url| url.trim_end_matches('/').to_owned()),
         );
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
