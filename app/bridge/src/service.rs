@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use allot::state::Pool;
 use allot_client::accounts::{self, FetchError};
-use allot_client::chain::ChainError;
 use allot_client::rpc_chain::RpcChain;
 use anyhow::{Context as _, Result, ensure};
 use solana_commitment_config::CommitmentConfig;
@@ -294,15 +293,13 @@ async fn check_pools_once_reachable(
     }
 }
 
-/// Whether `error` comes from a node that could not be reached at all.
+/// Whether `error` (from [`check_pools`], whose chain reads are account fetches) comes from a
+/// node that could not be reached at all.
 fn node_unreachable(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause
             .downcast_ref::<FetchError>()
             .is_some_and(FetchError::is_unreachable)
-            || cause
-                .downcast_ref::<ChainError>()
-                .is_some_and(ChainError::is_unreachable)
     })
 }
 

@@ -3,7 +3,7 @@
 //! blockhash when one expires before the transaction lands.
 
 use allot_client::chain::{Chain, ChainError};
-use allot_client::compute_budget::{self, ComputeBudget};
+use allot_client::compute_budget::ComputeBudget;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result, ensure};
 use solana_sdk::instruction::Instruction;
@@ -112,10 +112,7 @@ pub async fn send_with_tables(
         .unwrap_or(None);
     let reserved = COMPUTE_UNITS_PER_INSTRUCTION
         .saturating_mul(u32::try_from(instructions.len()).unwrap_or(u32::MAX));
-    let budget = ComputeBudget {
-        unit_limit: Some(simulated.map_or(reserved, compute_budget::limit_with_margin)),
-        unit_price_micro_lamports,
-    };
+    let budget = ComputeBudget::measured(simulated, reserved, unit_price_micro_lamports);
     let mut attempt = 0;
     loop {
         match chain.send(build(blockhash, budget)?).await {

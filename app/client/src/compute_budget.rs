@@ -53,6 +53,20 @@ impl ComputeBudget {
         }
     }
 
+    /// The budget of a transaction that consumed `units_consumed` when simulated (`None`: it could
+    /// not be simulated): the limit [`limit_with_margin`] of them, else `unmeasured_units`, at
+    /// `unit_price_micro_lamports`.
+    pub fn measured(
+        units_consumed: Option<u64>,
+        unmeasured_units: u32,
+        unit_price_micro_lamports: Option<u64>,
+    ) -> Self {
+        Self {
+            unit_limit: Some(units_consumed.map_or(unmeasured_units, limit_with_margin)),
+            unit_price_micro_lamports,
+        }
+    }
+
     /// The compute-budget instructions to put first in a transaction.
     pub fn instructions(&self) -> Vec<Instruction> {
         let mut budget = Vec::with_capacity(2);
@@ -230,6 +244,14 @@ mod tests {
         // … and never above what a transaction may ask for.
         assert_eq!(limit_with_margin(1_300_000), MAX_COMPUTE_UNITS);
         assert_eq!(limit_with_margin(u64::MAX), MAX_COMPUTE_UNITS);
+        // A measured budget uses the margin; an unmeasured one the given reservation.
+        let measured = ComputeBudget::measured(Some(100_000), 200_000, Some(3));
+        assert_eq!(measured.unit_limit, Some(120_000));
+        assert_eq!(measured.unit_price_micro_lamports, Some(3));
+        assert_eq!(
+            ComputeBudget::measured(None, 200_000, None).unit_limit,
+            Some(200_000)
+        );
     }
 
     #[test]

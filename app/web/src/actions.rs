@@ -356,10 +356,11 @@ async fn compute_budget_for(
     let units = compute_budget::simulated_units(client, &trial)
         .await
         .map_err(ApiError::unavailable)?;
-    Ok(ComputeBudget {
-        unit_limit: Some(units.map_or(UNSIMULATED_UNITS, compute_budget::limit_with_margin)),
-        unit_price_micro_lamports: Some(price),
-    })
+    Ok(ComputeBudget::measured(
+        units,
+        UNSIMULATED_UNITS,
+        Some(price),
+    ))
 }
 
 /// Lamports as SOL, for messages.
