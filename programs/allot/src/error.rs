@@ -62,7 +62,9 @@ pub enum AllotError {
     InvalidProof,
     #[msg("the Merkle proof is longer than 32 nodes")]
     ProofTooLong,
-    #[msg("this user list was already used by an allocation; its root can no longer be replaced")]
+    #[msg(
+        "this user list was already used by an allocation or a clawback; its root can no longer be replaced"
+    )]
     UserListRootInUse,
     #[msg("the user's evidence still meets the rule: nothing may be clawed back")]
     ConditionsStillHold,
@@ -170,11 +172,13 @@ pub enum AllotError {
     TokenMetadataEmpty,
     #[msg("the token's name, symbol or URI is longer than wallets display (32, 10 and 200 bytes)")]
     TokenMetadataTooLong,
+    #[msg("the user list is for a period that has not begun: it cannot be clawback evidence yet")]
+    UserListFromFuturePeriod,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 70] = [
+    pub const ALL: [AllotError; 71] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -245,6 +249,7 @@ impl AllotError {
         AllotError::LockNotNeeded,
         AllotError::TokenMetadataEmpty,
         AllotError::TokenMetadataTooLong,
+        AllotError::UserListFromFuturePeriod,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

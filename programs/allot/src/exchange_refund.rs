@@ -17,7 +17,9 @@ pub struct EscrowRefund<'a, 'info> {
 
 impl EscrowRefund<'_, '_> {
     /// Moves the request's escrowed units back to the user, gives them back to the user's record
-    /// (claw-backable again), and makes the request final with `status`.
+    /// (claw-backable again), returns them to the per-user and per-period exchange caps of the
+    /// period the request counted in (if that period's counts are still the current ones), and
+    /// makes the request final with `status`.
     pub fn apply(
         &self,
         pool: &mut Pool,
@@ -29,8 +31,10 @@ impl EscrowRefund<'_, '_> {
         request.check_is_open()?;
         self.tokens
             .transfer(pool, self.escrow, self.user_token, request.amount)?;
-        pool.record_request_returned(request.amount)?;
-        record.record_request_returned(request.amount)?;
+        // The period the request counted in (`period_seconds` never changes).
+        let period = pool.period_at(request.created_at)?;
+        pool.record_request_returned(request.amount, period)?;
+        record.record_request_returned(request.amount, period)?;
         pool.invariant()?;
         request.status = status;
         request.finalized_at = now;

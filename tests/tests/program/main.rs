@@ -8,6 +8,7 @@ mod clawback;
 mod client;
 mod credential;
 mod exchange;
+mod exchange_caps;
 mod market;
 mod money_path;
 mod pool;

@@ -291,3 +291,80 @@ async fn only_the_operator_publishes_lists() {
         .await;
     assert!(chain.account(address).await.is_none());
 }
+
+/// Audit finding (issue #18): a list of a period that has not begun cannot take units back (its
+/// root could still be replaced afterwards), and a list that took units back is sealed as one
+/// that allocated is.
+#[tokio::test]
+async fn clawback_needs_a_list_of_a_begun_period_and_seals_it() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    let (listed, _) = publish(&mut chain, &fixture, 0).await;
+    let payer = chain.payer().pubkey();
+    let user = listed.users[0];
+    chain
+        .send(
+            &[instructions::allocate(
+                &payer,
+                &fixture.pool,
+                &user,
+                evidence(&listed, &user, 0),
+            )],
+            &[],
+        )
+        .await
+        .unwrap();
+
+    // Period 1 has not begun; the operator publishes a list for it where the user fails.
+    let failing = UserListTree::build(&fixture.pool, 1, vec![(user, 10)]).unwrap();
+    let op = fixture.operator.insecure_clone();
+    let publish_root = |root: [u8; 32]| {
+        instructions::user_list_publish(
+            &op.pubkey(),
+            &fixture.pool,
+            UserListPublishArgs {
+                period: 1,
+                root,
+                user_count: 1,
+            },
+        )
+    };
+    chain
+        .send(&[publish_root(failing.root())], &[&op])
+        .await
+        .unwrap();
+    let clawback = instructions::clawback(
+        &fixture.pool,
+        &user,
+        Evidence::UserList {
+            period: 1,
+            proof: failing.proof(&user).unwrap(),
+        },
+    );
+    let list_address = pdas::user_list(&fixture.pool, 1);
+    chain
+        .expect_refused(
+            std::slice::from_ref(&clawback),
+            &[],
+            AllotError::UserListFromFuturePeriod,
+            &[fixture.vault, fixture.user_token(&user), list_address],
+        )
+        .await;
+    assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);
+
+    // Once period 1 has begun the list is evidence; using it seals its root.
+    chain.advance_time(allot_tests::PERIOD).await;
+    chain.send(&[clawback], &[]).await.unwrap();
+    assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 0);
+    let list: UserList = chain.fetch(list_address).await;
+    assert_eq!((list.allocations, list.clawbacks), (0, 1));
+    chain
+        .expect_refused(
+            &[publish_root([7; 32])],
+            &[&op],
+            AllotError::UserListRootInUse,
+            &[list_address],
+        )
+        .await;
+    fixture.assert_conserved(&mut chain, &[user]).await;
+}

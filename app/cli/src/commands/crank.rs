@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use allot::ListProof;
 use allot::state::{
-    AllocationRecord, ClawbackReason, Credential, Pool, UserList, check_evidence_is_current,
+    AllocationRecord, ClawbackReason, Credential, Pool, UserList, check_list_is_current,
     clawback_amount, credential_clawback_reason, list_clawback_reason,
 };
 use allot_client::chain::Chain;
@@ -82,7 +82,7 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
     if list_decides {
         let (list_period, proof) = user.listed.as_ref().expect("list decides only when listed");
         if clawback_by(&|record| {
-            check_evidence_is_current(*list_period, record)?;
+            check_list_is_current(*list_period, period, record)?;
             list_clawback_reason(proof.value, rule)
         }) {
             return Decision::Clawback(Evidence::UserList {

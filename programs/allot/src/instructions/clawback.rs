@@ -11,7 +11,7 @@ use crate::events::ClawedBack;
 use crate::evidence::ListProof;
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{
-    AllocationRecord, Credential, EvidenceKind, Pool, UserList, check_evidence_is_current,
+    AllocationRecord, Credential, EvidenceKind, Pool, UserList, check_list_is_current,
     clawback_amount, credential_clawback_reason, list_clawback_reason,
 };
 
@@ -50,8 +50,9 @@ pub struct Clawback<'info> {
         bump = credential.bump,
     )]
     pub credential: Option<Box<Account<'info, Credential>>>,
-    /// Evidence, option 2: a user list of this pool stating a failing value (with `proof`).
-    #[account(has_one = pool)]
+    /// Evidence, option 2: a user list of this pool stating a failing value (with `proof`), of a
+    /// period that has begun. Written: a clawback seals its root.
+    #[account(mut, has_one = pool)]
     pub user_list: Option<Box<Account<'info, UserList>>>,
     pub token_program: Program<'info, Token2022>,
 }
@@ -60,8 +61,8 @@ pub struct Clawback<'info> {
 /// when the pool is non-transferable.
 ///
 /// Checks: exactly one piece of evidence, no older than the user's last allocation, showing that
-/// the rule no longer holds (credential revoked, expired or failing; or a list value failing);
-/// something to recover.
+/// the rule no longer holds (credential revoked, expired or failing; or a list value failing, in
+/// a list whose period has begun — the list is then sealed); something to recover.
 pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
@@ -75,7 +76,8 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
             EvidenceKind::Credential,
         ),
         (None, Some(list), Some(proof)) => {
-            check_evidence_is_current(list.period, record)?;
+            let current_period = ctx.accounts.pool.period_at(now)?;
+            check_list_is_current(list.period, current_period, record)?;
             proof.verify(&pool_key, list, &user)?;
             (
                 list_clawback_reason(proof.value, &rule)?,
@@ -87,6 +89,12 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
 
     let amount = clawback_amount(record, ctx.accounts.user_token.amount)?;
     ctx.accounts.record.record_clawback(amount)?;
+    if let Some(list) = ctx.accounts.user_list.as_mut() {
+        list.clawbacks = list
+            .clawbacks
+            .checked_add(1)
+            .ok_or(AllotError::MathOverflow)?;
+    }
 
     let pool_info = ctx.accounts.pool.to_account_info();
     let tokens = PoolTokenAccounts {

@@ -41,9 +41,10 @@ pub struct UserListPublish<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Publishes (or, until an allocation used it, replaces) the root for `args.period`.
+/// Publishes (or, until an allocation or a clawback used it, replaces) the root for
+/// `args.period`.
 ///
-/// Checks: a root already used by an allocation is frozen. Any period may be published ahead of
+/// Checks: a root already used by an allocation or a clawback is frozen. Any period may be published ahead of
 /// time; a leaf commits to its period, so a list can never serve another period.
 pub fn handler(ctx: Context<UserListPublish>, args: UserListPublishArgs) -> Result<()> {
     let pool_key = ctx.accounts.pool.key();
@@ -57,7 +58,10 @@ pub fn handler(ctx: Context<UserListPublish>, args: UserListPublishArgs) -> Resu
         8 + UserList::INIT_SPACE,
         &[seeds],
     )?;
-    require!(list.allocations == 0, AllotError::UserListRootInUse);
+    require!(
+        list.allocations == 0 && list.clawbacks == 0,
+        AllotError::UserListRootInUse
+    );
     let list = UserList {
         bump: ctx.bumps.user_list,
         pool: pool_key,
@@ -66,6 +70,7 @@ pub fn handler(ctx: Context<UserListPublish>, args: UserListPublishArgs) -> Resu
         user_count: args.user_count,
         published_at: Clock::get()?.unix_timestamp,
         allocations: 0,
+        clawbacks: 0,
     };
     store(&ctx.accounts.user_list, &list)?;
     emit_cpi!(UserListPublished {

@@ -111,13 +111,20 @@ impl AllocationRecord {
         Ok(())
     }
 
-    /// Gives back `amount` of a cancelled or rejected request: the units are the user's again
-    /// (and claw-backable again).
-    pub fn record_request_returned(&mut self, amount: u64) -> Result<()> {
+    /// Gives back `amount` of a cancelled or rejected request made in `period`: the units are
+    /// the user's again (and claw-backable again), and the per-user cap gets them back while
+    /// `period` is the one the record counts.
+    pub fn record_request_returned(&mut self, amount: u64, period: u64) -> Result<()> {
         self.exchanged = self
             .exchanged
             .checked_sub(amount)
             .ok_or(AllotError::MathOverflow)?;
+        if u64::from(self.exchange_period) == period {
+            self.period_requested = self
+                .period_requested
+                .checked_sub(amount)
+                .ok_or(AllotError::MathOverflow)?;
+        }
         Ok(())
     }
 
@@ -170,8 +177,21 @@ mod tests {
         r.record_allocation(0, 100, 10).unwrap();
         r.record_request(0, 60, 0).unwrap();
         assert_eq!(r.clawable(), 40);
-        r.record_request_returned(60).unwrap();
+        r.record_request_returned(60, 0).unwrap();
         assert_eq!(r.clawable(), 100);
+    }
+
+    #[test]
+    fn a_returned_request_gives_back_its_own_periods_cap_only() {
+        let mut r = fresh();
+        r.record_request(3, 60, 100).unwrap();
+        r.record_request_returned(60, 3).unwrap();
+        assert_eq!(r.period_requested, 0);
+        r.record_request(3, 100, 100).unwrap();
+        // A request of period 3 returned once period 4 counts leaves period 4's count alone.
+        r.record_request(4, 30, 100).unwrap();
+        r.record_request_returned(100, 3).unwrap();
+        assert_eq!((r.period_requested, r.exchanged), (30, 30));
     }
 
     #[test]

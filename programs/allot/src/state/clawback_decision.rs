@@ -17,6 +17,21 @@ pub fn check_evidence_is_current(evidence_period: u64, record: &AllocationRecord
     Ok(())
 }
 
+/// Refuses a user list as clawback evidence unless its period has begun (`current_period` is the
+/// pool's period now: a future list's root could still be replaced after it took units back)
+/// and is not before the user's last allocation.
+pub fn check_list_is_current(
+    list_period: u64,
+    current_period: u64,
+    record: &AllocationRecord,
+) -> Result<()> {
+    require!(
+        list_period <= current_period,
+        AllotError::UserListFromFuturePeriod
+    );
+    check_evidence_is_current(list_period, record)
+}
+
 /// Why `credential` lets the pool recover the holder's units at `now` (revoked, expired, or an
 /// indicator that no longer meets `rule`), or `ConditionsStillHold`. Checks the evidence's
 /// period first.

@@ -330,13 +330,21 @@ impl Pool {
         Ok(())
     }
 
-    /// Records `amount` escrowed units returned to their user (request cancelled or rejected).
-    pub fn record_request_returned(&mut self, amount: u64) -> Result<()> {
+    /// Records `amount` escrowed units returned to their user (request cancelled or rejected)
+    /// from a request made in `period`: they leave the escrow, and the per-period cap gets them
+    /// back while `period` is the one the pool counts.
+    pub fn record_request_returned(&mut self, amount: u64, period: u64) -> Result<()> {
         let x = &mut self.exchange_state;
         x.escrowed = x
             .escrowed
             .checked_sub(amount)
             .ok_or(AllotError::MathOverflow)?;
+        if x.period == period {
+            x.period_requested = x
+                .period_requested
+                .checked_sub(amount)
+                .ok_or(AllotError::MathOverflow)?;
+        }
         Ok(())
     }
 

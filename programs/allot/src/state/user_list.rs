@@ -3,7 +3,7 @@
 use anchor_lang::prelude::*;
 
 /// A user list root. PDA: `[SEED_USER_LIST, pool, period (u64 LE)]`.
-/// Replaceable by the operator until the first allocation uses it, then frozen.
+/// Replaceable by the operator until the first allocation or clawback uses it, then frozen.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct UserList {
@@ -21,4 +21,7 @@ pub struct UserList {
     pub published_at: i64,
     /// Allocations that used this root; once non-zero the root is frozen.
     pub allocations: u64,
+    /// Clawbacks that used this root; once non-zero the root is frozen too (units taken on a
+    /// root's word cannot be followed by another root).
+    pub clawbacks: u64,
 }

@@ -1,0 +1,98 @@
+//! Exchange caps come back with the units (audit finding of issue #18): a cancelled or rejected
+//! request no longer counts against the per-user or the per-period cap of the period it was made
+//! in, while settled and open requests still do.
+
+use allot::error::AllotError;
+use allot::state::{AllocationRecord, Pool};
+use allot_client::instructions;
+use allot_client::pdas;
+use solana_sdk::signature::Signer;
+
+use crate::market::Market;
+
+#[tokio::test]
+async fn cancelled_and_rejected_requests_give_their_caps_back() {
+    let mut m = Market::open(2, |c| {
+        c.per_user_period_cap = 60;
+        c.per_period_cap = 100;
+    })
+    .await;
+    let pool = m.fixture.pool;
+    let bridge = m.bridge.insecure_clone();
+    let user = m.users[0].pubkey();
+
+    // User 0 takes the whole per-user cap; the settlement authority rejects the request.
+    let (rejected, _) = m.request(0, 60).await.unwrap();
+    m.send(
+        &[instructions::exchange_reject(
+            &bridge.pubkey(),
+            &pool,
+            rejected,
+            &user,
+            7,
+        )],
+        &[&bridge],
+    )
+    .await
+    .unwrap();
+    assert_eq!(requested_counts(&mut m).await, (0, 0));
+
+    // In the same period the cap is whole again for the user, and for the pool beside user 1.
+    let (cancelled, _) = m.request(0, 60).await.unwrap();
+    m.request(1, 40).await.unwrap();
+    assert_eq!(requested_counts(&mut m).await, (60, 100));
+
+    // The user cancels once allowed: both caps get the 60 units back.
+    m.chain.advance_time(3_600).await;
+    let user_key = m.users[0].insecure_clone();
+    m.send(
+        &[instructions::exchange_cancel(&user, &pool, cancelled)],
+        &[&user_key],
+    )
+    .await
+    .unwrap();
+    assert_eq!(requested_counts(&mut m).await, (0, 40));
+    let (_, _) = m.request(0, 60).await.unwrap();
+    assert_eq!(requested_counts(&mut m).await, (60, 100));
+    m.conserved().await;
+
+    // Open requests still count: the pool's cap for the period is used up.
+    let state: Pool = m.chain.fetch(pool).await;
+    let next = state.exchange_state.next_request_id;
+    let other = m.users[1].insecure_clone();
+    let watched = [
+        pool,
+        pdas::escrow(&pool),
+        m.user_token(1),
+        pdas::exchange_request(&pool, next),
+    ];
+    m.expect_refused(
+        &[instructions::exchange_request(
+            &other.pubkey(),
+            &other.pubkey(),
+            &pool,
+            next,
+            1,
+        )],
+        &[&other],
+        AllotError::PeriodCapExceeded,
+        &watched,
+    )
+    .await;
+}
+
+/// User 0's units requested this period, and the pool's.
+async fn requested_counts(m: &mut Market) -> (u64, u64) {
+    let record: AllocationRecord = m
+        .chain
+        .fetch(pdas::allocation_record(
+            &m.fixture.pool,
+            &m.users[0].pubkey(),
+        ))
+        .await;
+    let pool: Pool = m.chain.fetch(m.fixture.pool).await;
+    (
+        record.period_requested,
+        pool.exchange_state.period_requested,
+    )
+}
