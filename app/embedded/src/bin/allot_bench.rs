@@ -38,11 +38,32 @@ use solana_sdk::transaction::{Transaction, VersionedTransaction};
 /// Allocation shards of the sharded pool the bench cranks.
 const SHARDS: u16 = 8;
 
-/// Compute units a block may spend (agave 3.1 `block_cost_limits::MAX_BLOCK_UNITS`, SIMD-0256).
-const BLOCK_UNITS: u64 = 60_000_000;
-/// Compute units a block may spend in transactions writing any one account
-/// (`MAX_WRITABLE_ACCOUNT_UNITS`).
-const ACCOUNT_UNITS: u64 = 12_000_000;
+/// A cluster's cost limits: what a block may spend, and what it may spend in transactions
+/// writing any one account.
+struct CostLimits {
+    /// Where the figures come from.
+    name: &'static str,
+    /// Compute units a block may spend (`block_cost_limits::MAX_BLOCK_UNITS`).
+    block_units: u64,
+    /// Compute units a block may spend writing any one account
+    /// (`block_cost_limits::MAX_WRITABLE_ACCOUNT_UNITS`).
+    account_units: u64,
+}
+
+/// Agave 4.2.2 (localnet's validator): 60 M a block (SIMD-0256), 24 M per written account
+/// (SIMD-0306; agave 3.1 allowed 12 M).
+const AGAVE_4_2: CostLimits = CostLimits {
+    name: "agave 4.2",
+    block_units: 60_000_000,
+    account_units: 24_000_000,
+};
+/// Once SIMD-0286's feature is active: agave scales both limits by 100/60 (100 M a block,
+/// 40 M per written account).
+const SIMD_0286: CostLimits = CostLimits {
+    name: "SIMD-0286 active",
+    block_units: 100_000_000,
+    account_units: 40_000_000,
+};
 /// allot's own compute per allocation on SBF: not metered natively, so an estimate (the SPL
 /// part is measured).
 const ALLOT_UNITS_ESTIMATE: u64 = 25_000;
@@ -50,9 +71,12 @@ const ALLOT_UNITS_ESTIMATE: u64 = 25_000;
 /// Allocations one block can carry for one pool when each writes one of `lanes` pool-wide
 /// accounts (1 without shards: the pool; with shards: one shard each), given `spl_units`
 /// measured per allocation. Each crank fee payer is a write lock too: `lanes` payers are needed.
-fn allocations_per_block(lanes: u64, spl_units: u64) -> u64 {
+fn allocations_per_block(limits: &CostLimits, lanes: u64, spl_units: u64) -> u64 {
     let per_allocation = spl_units + ALLOT_UNITS_ESTIMATE;
-    lanes.saturating_mul(ACCOUNT_UNITS).min(BLOCK_UNITS) / per_allocation.max(1)
+    lanes
+        .saturating_mul(limits.account_units)
+        .min(limits.block_units)
+        / per_allocation.max(1)
 }
 
 /// Published per-user record sizes of comparable programs (bytes of account data).
@@ -587,20 +611,23 @@ async fn main() -> Result<()> {
     let sharded_units = first_allocation_units(&embedded, payer, &sharded_pool, Some(0)).await?;
     println!("compute units of one first sharded allocation: {sharded_units}");
     let spl_units = sharded_units.max(units);
-    let per_block: Vec<(u64, u64)> = [1, 2, 4, 5, 8]
-        .into_iter()
-        .map(|lanes| (lanes, allocations_per_block(lanes, spl_units)))
-        .collect();
-    println!(
-        "\n== write-lock bound on one pool's allocations per block (estimate: {BLOCK_UNITS} units a block, {ACCOUNT_UNITS} per written account, {spl_units} measured SPL + {ALLOT_UNITS_ESTIMATE} allot units per allocation)"
-    );
-    for (lanes, bound) in &per_block {
-        let how = if *lanes == 1 {
-            "pool vault (each allocation writes the pool, mint and vault), or 1 shard".to_string()
-        } else {
-            format!("{lanes} shards (and {lanes} crank fee payers)")
-        };
-        println!("{how}: {bound} allocations per block");
+    let mut per_block: Vec<(&str, u64, u64)> = Vec::new();
+    for limits in [&AGAVE_4_2, &SIMD_0286] {
+        println!(
+            "\n== write-lock bound on one pool's allocations per block, {} (estimate: {} units a block, {} per written account, {spl_units} measured SPL + {ALLOT_UNITS_ESTIMATE} allot units per allocation)",
+            limits.name, limits.block_units, limits.account_units
+        );
+        for lanes in [1, 2, 3, 4, 5] {
+            let bound = allocations_per_block(limits, lanes, spl_units);
+            let how = if lanes == 1 {
+                "pool vault (each allocation writes the pool, mint and vault), or 1 shard"
+                    .to_string()
+            } else {
+                format!("{lanes} shards (and {lanes} crank fee payers)")
+            };
+            println!("{how}: {bound} allocations per block");
+            per_block.push((limits.name, lanes, bound));
+        }
     }
     let sharded = throughput(&chain, &keypair_file, &sharded_pool, user_count, dir.path()).await?;
     ensure!(
@@ -639,7 +666,7 @@ async fn main() -> Result<()> {
         "allocations_per_transaction": packing_json,
         "allocation_compute_units": units,
         "sharded_allocation_compute_units": sharded_units,
-        "allocations_per_block_estimate": per_block.iter().map(|(lanes, bound)| json!({"write_lanes": lanes, "allocations": bound})).collect::<Vec<_>>(),
+        "allocations_per_block_estimate": per_block.iter().map(|(limits, lanes, bound)| json!({"limits": limits, "write_lanes": lanes, "allocations": bound})).collect::<Vec<_>>(),
         "throughput": direct.json(),
         "throughput_sharded": sharded.json(),
     });
