@@ -1,5 +1,5 @@
-//! Live hints: `logsSubscribe` (transactions mentioning the program, confirmed) wakes the
-//! ingester early. A `slotSubscribe` heartbeat is the watchdog: a websocket that stops carrying
+//! Live hints: `logsSubscribe` (confirmed; one subscription per served pool's escrow, the address
+//! the history is read by, so allocation traffic wakes nothing) wakes the ingester early. A `slotSubscribe` heartbeat is the watchdog: a websocket that stops carrying
 //! slot notifications is dead or half-open, and is replaced; the backfill that follows a
 //! reconnect closes whatever gap it left. Hints are only hints: nothing is ingested from them.
 
@@ -18,11 +18,11 @@ use crate::metrics::Metrics;
 /// How long without a slot notification before the websocket is declared dead.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Keeps a subscription to `program`'s logs on `ws_url`, waking `wake` on every notification
-/// and after every reconnect, until `stop` turns true.
+/// Keeps subscriptions to the logs of transactions mentioning each of `addresses` on `ws_url`,
+/// waking `wake` on every notification and after every reconnect, until `stop` turns true.
 pub async fn watch(
     ws_url: String,
-    program: Pubkey,
+    addresses: Vec<Pubkey>,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
@@ -50,7 +50,7 @@ pub async fn watch(
                 continue;
             }
         };
-        let ended = follow(&client, program, &wake, &mut stop).await;
+        let ended = follow(&client, &addresses, &wake, &mut stop).await;
         tracing::warn!(%ws_url, "websocket subscription ended: {ended}; resubscribing");
         // A half-open socket may never answer the close handshake: bounded.
         let _ = tokio::time::timeout(Duration::from_secs(2), client.shutdown()).await;
@@ -60,26 +60,35 @@ pub async fn watch(
 /// Follows the subscriptions until they end; says why.
 async fn follow(
     client: &PubsubClient,
-    program: Pubkey,
+    addresses: &[Pubkey],
     wake: &Notify,
     stop: &mut watch::Receiver<bool>,
 ) -> String {
-    // A socket that goes half-open while subscribing never answers: bounded too.
-    let logs = tokio::time::timeout(
-        HEARTBEAT_TIMEOUT,
-        client.logs_subscribe(
-            RpcTransactionLogsFilter::Mentions(vec![program.to_string()]),
-            RpcTransactionLogsConfig {
-                commitment: Some(CommitmentConfig::confirmed()),
-            },
-        ),
-    )
-    .await;
-    let (mut logs, _unsubscribe_logs) = match logs {
-        Ok(Ok(subscription)) => subscription,
-        Ok(Err(error)) => return format!("logsSubscribe failed: {error}"),
-        Err(_) => return "logsSubscribe got no answer".into(),
-    };
+    // `mentions` takes one address per subscription: one each, merged into one stream.
+    let mut streams = Vec::with_capacity(addresses.len());
+    let mut _unsubscribe_logs = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        // A socket that goes half-open while subscribing never answers: bounded too.
+        let logs = tokio::time::timeout(
+            HEARTBEAT_TIMEOUT,
+            client.logs_subscribe(
+                RpcTransactionLogsFilter::Mentions(vec![address.to_string()]),
+                RpcTransactionLogsConfig {
+                    commitment: Some(CommitmentConfig::confirmed()),
+                },
+            ),
+        )
+        .await;
+        match logs {
+            Ok(Ok((stream, unsubscribe))) => {
+                streams.push(stream);
+                _unsubscribe_logs.push(unsubscribe);
+            }
+            Ok(Err(error)) => return format!("logsSubscribe failed for {address}: {error}"),
+            Err(_) => return format!("logsSubscribe for {address} got no answer"),
+        }
+    }
+    let mut logs = futures::stream::select_all(streams);
     let (mut slots, _unsubscribe_slots) =
         match tokio::time::timeout(HEARTBEAT_TIMEOUT, client.slot_subscribe()).await {
             Ok(Ok(subscription)) => subscription,

@@ -1,16 +1,20 @@
-//! Ingest: the authoritative history (`getSignaturesForAddress` pages back to the stored cursor's
-//! slot, `getTransaction`, events from inner instructions) and the reconcile pass (pending
-//! ExchangeRequest accounts on chain). Each transaction's requests and the cursor move are stored
-//! in one database transaction.
+//! Ingest: the authoritative history and the reconcile pass (pending ExchangeRequest accounts on
+//! chain). The history is read per served pool by its escrow's address, which only exchange
+//! instructions write (request, cancel, reject, settle): `getSignaturesForAddress` pages back to
+//! that address's stored cursor, `getTransaction` reads a bounded number of transactions at once,
+//! and events come from inner instructions. The RPC calls therefore follow the pool's exchanges,
+//! not the program's allocation and credential traffic. Each transaction's requests and its
+//! cursor move are stored in one database transaction, oldest first.
 
 use std::collections::HashSet;
 
-use allot_client::accounts;
 use allot_client::events::AllotEvent;
 use allot_client::rpc_chain::RpcChain;
 use allot_client::transaction_events::events_of_transaction;
+use allot_client::{accounts, pdas};
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
+use futures::StreamExt as _;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_rpc_client_api::config::RpcTransactionConfig;
@@ -25,6 +29,8 @@ use crate::store::{Cursor, NewRequest, Store};
 
 /// Signatures per `getSignaturesForAddress` page (the RPC maximum).
 const PAGE: usize = 1_000;
+/// `getTransaction` calls a backfill pass keeps in flight (results are still stored in order).
+const FETCHES_IN_FLIGHT: usize = 8;
 
 /// What the ingester reads and where it writes.
 pub struct Ingester<'a> {
@@ -54,10 +60,9 @@ pub struct BackfillReport {
 }
 
 impl Ingester<'_> {
-    /// Reads the history from the newest transaction back to the cursor's slot, then stores it
-    /// oldest first.
+    /// Reads each served pool's history (by its escrow's address) from the newest transaction
+    /// back to that address's cursor, then stores it oldest first.
     pub async fn backfill(&self) -> Result<BackfillReport> {
-        let program = allot::ID.to_string();
         let tip = self.metrics.counted(
             self.chain
                 .client()
@@ -65,22 +70,41 @@ impl Ingester<'_> {
                 .await
                 .method("getSlot"),
         )?;
-        let cursor = self.store.cursor(&program).await?;
-        let newer = self.signatures_since(cursor.as_ref()).await?;
         let mut report = BackfillReport {
             read_through_slot: tip,
             ..BackfillReport::default()
         };
-        for entry in newer.iter().rev() {
-            let requests = if entry.err.is_some() {
-                self.metrics
-                    .skipped_transactions
-                    .with_label_values(&["failed"])
-                    .inc();
-                Vec::new()
-            } else {
-                self.requests_of(entry).await?
-            };
+        let mut pools: Vec<&Pubkey> = self.pools.iter().collect();
+        pools.sort();
+        for pool in pools {
+            self.backfill_address(&pdas::escrow(pool), &mut report)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    /// One address's part of a backfill pass: its transactions newer than its cursor, fetched
+    /// [`FETCHES_IN_FLIGHT`] at a time and stored oldest first, each with its cursor move.
+    async fn backfill_address(&self, address: &Pubkey, report: &mut BackfillReport) -> Result<()> {
+        let key = address.to_string();
+        let cursor = self.store.cursor(&key).await?;
+        let newer = self.signatures_since(address, cursor.as_ref()).await?;
+        let mut read = futures::stream::iter(newer.iter().rev())
+            .map(|entry| async move {
+                let requests = if entry.err.is_some() {
+                    self.metrics
+                        .skipped_transactions
+                        .with_label_values(&["failed"])
+                        .inc();
+                    Vec::new()
+                } else {
+                    self.requests_of(entry).await?
+                };
+                anyhow::Ok((entry, requests))
+            })
+            .buffered(FETCHES_IN_FLIGHT);
+        while let Some(next) = read.next().await {
+            let (entry, requests) = next?;
             let slot = i64::try_from(entry.slot).context("slot out of range")?;
             let moved_to = Cursor {
                 signature: entry.signature.clone(),
@@ -88,7 +112,7 @@ impl Ingester<'_> {
             };
             let inserted = self
                 .store
-                .ingest(&program, &moved_to, &requests, self.worker)
+                .ingest(&key, &moved_to, &requests, self.worker)
                 .await?;
             report.transactions += 1;
             report.discovered += inserted;
@@ -100,7 +124,7 @@ impl Ingester<'_> {
                 crash_point("discovered");
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Lists open (pending or locked) requests of every pool on chain and stores the ones the
@@ -155,11 +179,12 @@ impl Ingester<'_> {
         Ok(inserted)
     }
 
-    /// The program's transactions newer than `cursor`, newest first: pages back by `before` and
-    /// stops below the cursor's slot (transactions in the cursor's own slot are read again; storing
-    /// them again changes nothing).
+    /// The transactions of `address` newer than `cursor`, newest first: pages back by `before`
+    /// and stops below the cursor's slot (transactions in the cursor's own slot are read again;
+    /// storing them again changes nothing).
     async fn signatures_since(
         &self,
+        address: &Pubkey,
         cursor: Option<&Cursor>,
     ) -> Result<Vec<RpcConfirmedTransactionStatusWithSignature>> {
         let mut newer = Vec::new();
@@ -169,7 +194,7 @@ impl Ingester<'_> {
                 self.chain
                     .client()
                     .get_signatures_for_address_with_config(
-                        &allot::ID,
+                        address,
                         GetConfirmedSignaturesForAddress2Config {
                             before,
                             until: None,

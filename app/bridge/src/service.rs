@@ -89,7 +89,11 @@ pub async fn run(
     let hints = settings.ingest.then(|| {
         tokio::spawn(crate::hints::watch(
             settings.ws_url.clone(),
-            allot::ID,
+            settings
+                .pools
+                .iter()
+                .map(allot_client::pdas::escrow)
+                .collect(),
             wake.clone(),
             metrics.clone(),
             stop.clone(),

@@ -236,11 +236,12 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// The ingest cursor of `program`.
-    pub async fn cursor(&self, program: &str) -> Result<Option<Cursor>, StoreError> {
+    /// The ingest cursor of the history of `address` (a pool's escrow; the column keeps its
+    /// first name, `program`, from when the whole program's history was read).
+    pub async fn cursor(&self, address: &str) -> Result<Option<Cursor>, StoreError> {
         let row: Option<(String, i64)> =
             sqlx::query_as("SELECT signature, slot FROM ingest_cursor WHERE program = $1")
-                .bind(program)
+                .bind(address)
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|(signature, slot)| Cursor { signature, slot }))
@@ -250,7 +251,7 @@ impl Store {
     /// database transaction: a crash leaves both or neither. Returns how many requests were new.
     pub async fn ingest(
         &self,
-        program: &str,
+        address: &str,
         cursor: &Cursor,
         requests: &[NewRequest],
         worker: &str,
@@ -261,7 +262,7 @@ impl Store {
             "INSERT INTO ingest_cursor (program, signature, slot) VALUES ($1, $2, $3) \
              ON CONFLICT (program) DO UPDATE SET signature = excluded.signature, slot = excluded.slot",
         )
-        .bind(program)
+        .bind(address)
         .bind(&cursor.signature)
         .bind(cursor.slot)
         .execute(&mut *transaction)

@@ -135,8 +135,10 @@ impl Pass {
     }
 
     async fn unchanged(&self) {
-        let program = allot::ID.to_string();
-        assert_eq!(self.store.cursor(&program).await.unwrap(), None);
+        for pool in &self.pools {
+            let escrow = allot_client::pdas::escrow(pool).to_string();
+            assert_eq!(self.store.cursor(&escrow).await.unwrap(), None);
+        }
         assert!(self.store.requests().await.unwrap().is_empty());
     }
 }

@@ -12,6 +12,7 @@ use allot_client::rpc_chain::RpcChain;
 use allot_client::transaction_events::events_of_transaction;
 use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig, self_test};
+use anchor_lang::prelude::Pubkey;
 use common::{
     allot, compute_budget_of, create_example_pool, issue_credentials, transaction_when_written,
     wallet,
@@ -206,4 +207,54 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
     assert_eq!(state.totals.allocated, 20);
     assert_eq!(state.totals.clawed_back, 10);
     assert_eq!(state.exchange_state.settled, 8);
+
+    // The bridge's history pass reads the pool's escrow history only: the request and its
+    // settlement (and the pool's creation), not the credentials, allocations and clawbacks.
+    ingest_follows_the_exchanges(&chain, &dir, pool).await;
+}
+
+/// A backfill pass into an empty database reads exactly the transactions that wrote `pool`'s
+/// escrow, fewer than the program's, and finds the one request.
+async fn ingest_follows_the_exchanges(chain: &RpcChain, dir: &tempfile::TempDir, pool: Pubkey) {
+    use allot_bridge::ingest::Ingester;
+    use allot_bridge::metrics::Metrics;
+    use allot_bridge::store::Store;
+
+    let url = format!("sqlite://{}", dir.path().join("ingest.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let pools = std::collections::HashSet::from([pool]);
+    let metrics = Metrics::new(Duration::from_secs(60));
+    let ingester = Ingester {
+        chain,
+        store: &store,
+        pools: &pools,
+        commitment: CommitmentConfig::confirmed(),
+        worker: "e2e",
+        metrics: &metrics,
+    };
+    let report = ingester.backfill().await.expect("a backfill pass");
+    let signatures_of = |address: Pubkey| async move {
+        chain
+            .client()
+            .get_signatures_for_address_with_config(
+                &address,
+                solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config {
+                    commitment: Some(CommitmentConfig::confirmed()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .len()
+    };
+    let escrow_transactions = signatures_of(pdas::escrow(&pool)).await;
+    let program_transactions = signatures_of(allot::ID).await;
+    assert_eq!(report.discovered, 1, "{report:?}");
+    // Pool creation, the request and the settlement wrote the escrow (the lock did not).
+    assert_eq!(report.transactions, escrow_transactions, "{report:?}");
+    assert_eq!(escrow_transactions, 3);
+    assert!(
+        program_transactions > 3 * escrow_transactions,
+        "{program_transactions} program transactions"
+    );
 }
