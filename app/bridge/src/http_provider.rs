@@ -1,7 +1,8 @@
 //! The HTTP payment-provider adapter: `POST {url}/payouts` with an `Idempotency-Key` derived from
 //! the request address, and `GET {url}/payouts/{key}` to ask what became of an earlier call
 //! before any second one: a provider that has forgotten the key (many do after a day) would
-//! otherwise pay twice. The contract is in `openapi.yaml` beside this crate and in the README.
+//! otherwise pay twice. The contract is in `openapi.yaml` beside this crate and in
+//! `docs/bridge.md`.
 
 use std::time::Duration;
 

@@ -6,7 +6,8 @@
 //! debug build works too, slower).
 //!
 //! Prints tables and writes the same figures as JSON. Sizes, rent, transaction sizes and write
-//! locks are exact; times depend on the machine (the README reports the figures and the machine).
+//! locks are exact; times depend on the machine (`docs/figures.md` reports the figures and the
+//! machine).
 
 use std::time::Instant;
 
