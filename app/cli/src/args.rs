@@ -80,6 +80,9 @@ pub enum Command {
     /// Address lookup tables that let the crank fit more users per transaction.
     #[command(subcommand)]
     LookupTable(LookupTableCommand),
+    /// Print the keypair's public key (as `solana address` does), e.g. to authorise it as a
+    /// verifier: `VERIFIER=$(allot address --keypair verifier.json)`.
+    Address,
     /// Print a shell completion script (e.g. `allot completions bash > /etc/bash_completion.d/allot`).
     Completions {
         /// The shell: bash, zsh, fish, elvish or powershell.

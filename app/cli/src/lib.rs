@@ -9,6 +9,7 @@ pub mod batch;
 pub mod commands;
 pub mod context;
 pub use allot_client::decimal;
+pub mod entry;
 pub mod lookup_table;
 pub mod outcome;
 pub mod pool_file;
@@ -24,6 +25,7 @@ use clap::Parser;
 
 pub use args::{Cli, Command, OutputFormat};
 pub use context::Context;
+pub use entry::main;
 pub use outcome::Outcome;
 
 /// The completion script of the `allot` command line for `shell`.
@@ -49,6 +51,10 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: Command, quiet: bool) 
         Command::Migrate(args) => commands::migrate::run(ctx, args.files).await,
         Command::LookupTable(args::LookupTableCommand::Create(pool)) => {
             lookup_table::create(ctx, &pool.pool).await
+        }
+        Command::Address => {
+            let address = ctx.me().to_string();
+            Ok(Outcome::new(serde_json::json!({ "address": address })).line(address))
         }
         Command::Completions { shell } => {
             let script = completion_script(shell);
