@@ -18,9 +18,12 @@ use futures::StreamExt as _;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_rpc_client_api::config::RpcTransactionConfig;
+use solana_rpc_client_api::request::RpcRequest;
 use solana_rpc_client_api::response::RpcConfirmedTransactionStatusWithSignature;
 use solana_sdk::signature::Signature;
-use solana_transaction_status_client_types::UiTransactionEncoding;
+use solana_transaction_status_client_types::{
+    EncodedConfirmedTransactionWithStatusMeta, UiTransactionEncoding,
+};
 
 use crate::crash::crash_point;
 use crate::metrics::Metrics;
@@ -55,8 +58,13 @@ pub struct BackfillReport {
     pub transactions: usize,
     /// Requests newly stored.
     pub discovered: usize,
-    /// The history's tip slot when the pass started: everything up to it has been read.
+    /// The slot everything up to which has been read: the history's tip when the pass started,
+    /// or just below the first transaction the node listed but could not serve yet.
     pub read_through_slot: u64,
+    /// Transactions listed by `getSignaturesForAddress` that `getTransaction` did not serve yet
+    /// (null): each address's pass stops at the first one, so it and those after it are read by
+    /// the next pass.
+    pub deferred: usize,
 }
 
 impl Ingester<'_> {
@@ -89,6 +97,7 @@ impl Ingester<'_> {
         let key = address.to_string();
         let cursor = self.store.cursor(&key).await?;
         let newer = self.signatures_since(address, cursor.as_ref()).await?;
+        let mut stored = 0;
         let mut read = futures::stream::iter(newer.iter().rev())
             .map(|entry| async move {
                 let requests = if entry.err.is_some() {
@@ -96,7 +105,7 @@ impl Ingester<'_> {
                         .skipped_transactions
                         .with_label_values(&["failed"])
                         .inc();
-                    Vec::new()
+                    Some(Vec::new())
                 } else {
                     self.requests_of(entry).await?
                 };
@@ -105,6 +114,22 @@ impl Ingester<'_> {
             .buffered(FETCHES_IN_FLIGHT);
         while let Some(next) = read.next().await {
             let (entry, requests) = next?;
+            let Some(requests) = requests else {
+                // Listed but not served yet (a node can list a signature a moment before it
+                // serves the transaction at the same commitment): the cursor stays before it,
+                // and the next pass reads it and those after it. (A node that never serves it
+                // stalls this address's history, which the lag metric shows; the reconcile pass
+                // still finds its open requests.)
+                report.deferred += newer.len() - stored;
+                report.read_through_slot =
+                    report.read_through_slot.min(entry.slot.saturating_sub(1));
+                self.metrics
+                    .skipped_transactions
+                    .with_label_values(&["not_served_yet"])
+                    .inc();
+                tracing::debug!(signature = %entry.signature, "not served yet; read next pass");
+                break;
+            };
             let slot = i64::try_from(entry.slot).context("slot out of range")?;
             let moved_to = Cursor {
                 signature: entry.signature.clone(),
@@ -114,6 +139,7 @@ impl Ingester<'_> {
                 .store
                 .ingest(&key, &moved_to, &requests, self.worker)
                 .await?;
+            stored += 1;
             report.transactions += 1;
             report.discovered += inserted;
             if inserted > 0 {
@@ -228,29 +254,36 @@ impl Ingester<'_> {
         }
     }
 
-    /// The requests of our pools that `entry`'s transaction created.
+    /// The requests of our pools that `entry`'s transaction created, or `None` when the node
+    /// answers `getTransaction` with null: it listed the signature but does not serve the
+    /// transaction yet at this commitment.
     async fn requests_of(
         &self,
         entry: &RpcConfirmedTransactionStatusWithSignature,
-    ) -> Result<Vec<NewRequest>> {
+    ) -> Result<Option<Vec<NewRequest>>> {
         let signature: Signature = entry
             .signature
             .parse()
             .context("the node returned a bad signature")?;
-        let transaction = self.metrics.counted(
+        let config = RpcTransactionConfig {
+            encoding: Some(UiTransactionEncoding::Base64),
+            commitment: Some(self.commitment),
+            max_supported_transaction_version: Some(0),
+        };
+        // `send` rather than `get_transaction_with_config`, whose answer type cannot be null.
+        let transaction: Option<EncodedConfirmedTransactionWithStatusMeta> = self.metrics.counted(
             self.chain
                 .client()
-                .get_transaction_with_config(
-                    &signature,
-                    RpcTransactionConfig {
-                        encoding: Some(UiTransactionEncoding::Base64),
-                        commitment: Some(self.commitment),
-                        max_supported_transaction_version: Some(0),
-                    },
+                .send(
+                    RpcRequest::GetTransaction,
+                    serde_json::json!([signature.to_string(), config]),
                 )
                 .await
                 .method("getTransaction"),
         )?;
+        let Some(transaction) = transaction else {
+            return Ok(None);
+        };
         let found = events_of_transaction(&transaction)
             .with_context(|| format!("transaction {signature}"))?;
         if found.failed {
@@ -258,7 +291,7 @@ impl Ingester<'_> {
                 .skipped_transactions
                 .with_label_values(&["failed"])
                 .inc();
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         }
         if !found.undecodable.is_empty() {
             tracing::warn!(%signature, undecodable = ?found.undecodable, "events not understood");
@@ -294,7 +327,7 @@ impl Ingester<'_> {
                 }
             }
         }
-        Ok(requests)
+        Ok(Some(requests))
     }
 }
 
