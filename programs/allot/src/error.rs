@@ -147,7 +147,7 @@ pub enum AllotError {
     )]
     ShardInsufficient,
     #[msg(
-        "a sharded allocation needs a user list already used by a direct allocation (the first use seals its root)"
+        "a sharded allocation needs a user list already used by a direct allocation or a clawback (the first use seals its root)"
     )]
     UserListNotSealed,
     #[msg(

@@ -133,7 +133,7 @@ pub mod allot {
     }
 
     /// Operator: publishes the Merkle root of a period's user list. Replaceable until an
-    /// allocation uses it.
+    /// allocation or a clawback uses it (then sealed).
     ///
     /// Hazard: a root can be replaced before its first use; users who want certainty allocate
     /// as soon as the list is published.
@@ -232,13 +232,14 @@ pub mod allot {
     }
 
     /// User: cancels their request once it has been pending past its `cancel_after`, or locked
-    /// past its lock's expiry (the request's own terms, fixed when it was made).
+    /// past its lock's expiry (the request's own terms, fixed when it was made). The units go
+    /// back to the user and to the exchange caps of the period the request counted in.
     pub fn exchange_cancel(ctx: Context<ExchangeCancel>) -> Result<()> {
         instructions::exchange_cancel::handler(ctx)
     }
 
     /// Settlement authority: rejects an open (pending or locked) request with a reason code;
-    /// units go back.
+    /// units go back to the user and to the exchange caps of the period the request counted in.
     pub fn exchange_reject(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
         instructions::exchange_reject::handler(ctx, reason)
     }
@@ -249,7 +250,9 @@ pub mod allot {
     }
 
     /// Anyone: recovers a user's allocated units when their evidence no longer meets the rule
-    /// (revoked, expired or failing credential; or a user-list value that fails the rule).
+    /// (revoked, expired or failing credential; or a user-list value that fails the rule, from
+    /// a list of a period that has begun and not older than the user's last allocation; the
+    /// clawback seals that list).
     pub fn clawback(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
         instructions::clawback::handler(ctx, proof)
     }

@@ -81,6 +81,39 @@ async fn cancelled_and_rejected_requests_give_their_caps_back() {
     .await;
 }
 
+#[tokio::test]
+async fn a_request_cancelled_in_a_later_period_leaves_that_periods_caps_alone() {
+    let mut m = Market::open(2, |c| {
+        c.per_user_period_cap = 60;
+        c.per_period_cap = 100;
+    })
+    .await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].pubkey();
+
+    // User 0 requests in one period; in the next, user 1 requests 40 of the pool's 100.
+    let (old, _) = m.request(0, 60).await.unwrap();
+    m.chain.advance_time(allot_tests::PERIOD).await;
+    m.request(1, 40).await.unwrap();
+    assert_eq!(requested_counts(&mut m).await, (60, 40));
+
+    // Cancelling the old request returns its units to the old period's counts only: the pool's
+    // count of this period keeps user 1's 40 (it would have underflowed, refusing the cancel).
+    let user_key = m.users[0].insecure_clone();
+    m.send(
+        &[instructions::exchange_cancel(&user, &pool, old)],
+        &[&user_key],
+    )
+    .await
+    .unwrap();
+    assert_eq!(requested_counts(&mut m).await, (0, 40));
+
+    // User 0's cap of this period is whole, and the pool's has 60 left for it.
+    m.request(0, 60).await.unwrap();
+    assert_eq!(requested_counts(&mut m).await, (60, 100));
+    m.conserved().await;
+}
+
 /// User 0's units requested this period, and the pool's.
 async fn requested_counts(m: &mut Market) -> (u64, u64) {
     let record: AllocationRecord = m

@@ -150,7 +150,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -
                     path.display()
                 )
             })?;
-        list_sealed = list.allocations > 0;
+        list_sealed = list.is_sealed();
         ensure!(
             hex::encode(list.root) == file.root,
             "{} does not match the root published for period {}",

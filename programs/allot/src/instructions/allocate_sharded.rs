@@ -103,7 +103,7 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
     }
     .check(&pool_key, &user, &rule, period, now)?;
     if let Some(list) = ctx.accounts.user_list.as_deref() {
-        require!(list.allocations > 0, AllotError::UserListNotSealed);
+        require!(list.is_sealed(), AllotError::UserListNotSealed);
     }
     let record = RecordAccounts {
         record: &ctx.accounts.record.to_account_info(),

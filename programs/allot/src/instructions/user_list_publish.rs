@@ -44,8 +44,9 @@ pub struct UserListPublish<'info> {
 /// Publishes (or, until an allocation or a clawback used it, replaces) the root for
 /// `args.period`.
 ///
-/// Checks: a root already used by an allocation or a clawback is frozen. Any period may be published ahead of
-/// time; a leaf commits to its period, so a list can never serve another period.
+/// Checks: a root already used by an allocation or a clawback is frozen. Any period may be
+/// published ahead of time; a leaf commits to its period, so a list can never serve another
+/// period.
 pub fn handler(ctx: Context<UserListPublish>, args: UserListPublishArgs) -> Result<()> {
     let pool_key = ctx.accounts.pool.key();
     let period = args.period.to_le_bytes();
@@ -58,10 +59,7 @@ pub fn handler(ctx: Context<UserListPublish>, args: UserListPublishArgs) -> Resu
         8 + UserList::INIT_SPACE,
         &[seeds],
     )?;
-    require!(
-        list.allocations == 0 && list.clawbacks == 0,
-        AllotError::UserListRootInUse
-    );
+    require!(!list.is_sealed(), AllotError::UserListRootInUse);
     let list = UserList {
         bump: ctx.bumps.user_list,
         pool: pool_key,

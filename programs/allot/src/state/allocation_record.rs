@@ -120,10 +120,8 @@ impl AllocationRecord {
             .checked_sub(amount)
             .ok_or(AllotError::MathOverflow)?;
         if u64::from(self.exchange_period) == period {
-            self.period_requested = self
-                .period_requested
-                .checked_sub(amount)
-                .ok_or(AllotError::MathOverflow)?;
+            // A cap counter: never below zero, and never a reason to refuse a return.
+            self.period_requested = self.period_requested.saturating_sub(amount);
         }
         Ok(())
     }

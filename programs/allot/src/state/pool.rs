@@ -340,10 +340,8 @@ impl Pool {
             .checked_sub(amount)
             .ok_or(AllotError::MathOverflow)?;
         if x.period == period {
-            x.period_requested = x
-                .period_requested
-                .checked_sub(amount)
-                .ok_or(AllotError::MathOverflow)?;
+            // A cap counter: never below zero, and never a reason to refuse a return.
+            x.period_requested = x.period_requested.saturating_sub(amount);
         }
         Ok(())
     }

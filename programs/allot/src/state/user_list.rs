@@ -25,3 +25,11 @@ pub struct UserList {
     /// root's word cannot be followed by another root).
     pub clawbacks: u64,
 }
+
+impl UserList {
+    /// Whether an allocation or a clawback has used the root: it can no longer be replaced, and
+    /// sharded allocations may rely on it.
+    pub fn is_sealed(&self) -> bool {
+        self.allocations > 0 || self.clawbacks > 0
+    }
+}
