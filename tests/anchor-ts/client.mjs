@@ -109,6 +109,24 @@ for (const name of Object.keys(program.account)) {
   counts[name] = (await program.account[name].all()).length;
 }
 summary.accounts = counts;
+// The user lists and shards, field by field (u64 fields as decimal strings).
+summary.userLists = (await program.account.userList.all()).map(({ publicKey, account }) => ({
+  address: publicKey.toBase58(),
+  pool: account.pool.toBase58(),
+  period: account.period.toString(),
+  root: Buffer.from(account.root).toString("hex"),
+  userCount: account.userCount,
+  allocations: account.allocations.toString(),
+  clawbacks: account.clawbacks.toString(),
+}));
+summary.shards = (await program.account.allocationShard.all()).map(({ publicKey, account }) => ({
+  address: publicKey.toBase58(),
+  pool: account.pool.toBase58(),
+  index: account.index,
+  vault: account.vault.toBase58(),
+  funded: account.funded.toString(),
+  allocated: account.allocated.toString(),
+}));
 const reports = await program.account.profitReport.all();
 summary.profitReports = reports.map(({ account }) => ({
   pool: account.pool.toBase58(),

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use allot::state::Pool;
-use allot_client::accounts;
+use allot::state::{AllocationShard, Pool, UserList};
 use allot_client::rpc_chain::RpcChain;
 use allot_client::transaction_events::events_of_transaction;
+use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig};
 use common::{allot, create_example_pool, issue_credentials, transaction_when_written, wallet};
 use solana_commitment_config::CommitmentConfig;
@@ -79,6 +79,56 @@ async fn anchor_typescript_client_reads_localnet_as_a_cluster() {
     )
     .await;
 
+    // A user list of period 0 allocates a second user (the allocation seals its root), and the
+    // pool gets an allocation shard: the two account types the TypeScript client decodes next.
+    let (_, listed) = wallet(&dir, "listed");
+    let csv = dir.path().join("list.csv");
+    std::fs::write(&csv, format!("user,value\n{},2000\n", listed.key)).unwrap();
+    let proofs = dir.path().join("proofs.json");
+    let (csv, proofs) = (csv.display().to_string(), proofs.display().to_string());
+    allot(
+        &chain,
+        &url,
+        &operator,
+        &[
+            "operator",
+            "publish-list",
+            "--pool",
+            &pool_address,
+            "--csv",
+            &csv,
+            "--proofs-out",
+            &proofs,
+            "--period",
+            "0",
+        ],
+    )
+    .await;
+    let by_list = allot(
+        &chain,
+        &url,
+        &operator,
+        &["crank", "--pool", &pool_address, "--proofs", &proofs],
+    )
+    .await;
+    assert_eq!(by_list["allocations"], 1, "{by_list}");
+    allot(
+        &chain,
+        &url,
+        &operator,
+        &[
+            "operator",
+            "shards",
+            "--pool",
+            &pool_address,
+            "--count",
+            "1",
+            "--fund-each",
+            "10",
+        ],
+    )
+    .await;
+
     let summary =
         anchor_client_summary(&url, &localnet.pubsub_url(), &pool_address, &operator.file);
     let state: Pool = accounts::fetch(&chain, pool).await.unwrap().unwrap();
@@ -90,14 +140,51 @@ async fn anchor_typescript_client_reads_localnet_as_a_cluster() {
         ("pool", 1),
         ("verifier", 1),
         ("credential", 1),
-        ("allocationRecord", 1),
+        ("allocationRecord", 2),
         ("exchangeRequest", 1),
         ("profitReport", 1),
-        ("userList", 0),
-        ("allocationShard", 0),
+        ("userList", 1),
+        ("allocationShard", 1),
     ] {
         assert_eq!(summary["accounts"][name], count, "{name}: {summary}");
     }
+    // The list and the shard as the IDL decodes them, field by field against allot-client.
+    let list: UserList = accounts::fetch(&chain, pdas::user_list(&pool, 0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        list.allocations, 1,
+        "the crank's allocation sealed the list"
+    );
+    assert_eq!(
+        summary["userLists"],
+        serde_json::json!([{
+            "address": pdas::user_list(&pool, 0).to_string(),
+            "pool": pool_address,
+            "period": "0",
+            "root": list.root.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "userCount": 1,
+            "allocations": "1",
+            "clawbacks": "0",
+        }])
+    );
+    let shard: AllocationShard = accounts::fetch(&chain, pdas::shard(&pool, 0))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(shard.funded, 10);
+    assert_eq!(
+        summary["shards"],
+        serde_json::json!([{
+            "address": pdas::shard(&pool, 0).to_string(),
+            "pool": pool_address,
+            "index": 0,
+            "vault": shard.vault.to_string(),
+            "funded": "10",
+            "allocated": "0",
+        }])
+    );
     assert_eq!(
         summary["profitReports"],
         serde_json::json!([{ "pool": pool_address, "period": "0", "amount": "5000" }])
@@ -219,7 +306,8 @@ fn event_name(event: &allot_client::events::AllotEvent) -> String {
 /// once as `Program <id> invoke [<depth>]` and closed once by `Program <id> success` or
 /// `failed: …`, with only `log:`/`data:`/`return:`/`consumed` lines of the running program in
 /// between; and the calls, in order, are the transaction's instructions and inner instructions
-/// at their recorded stack heights.
+/// at their recorded stack heights. Strict on purpose, for allot's own transactions: they call
+/// no precompile and their logs stay under the 10 KB at which a node writes "Log truncated".
 fn assert_cluster_shaped(transaction: &EncodedConfirmedTransactionWithStatusMeta) -> Vec<String> {
     let meta = transaction
         .transaction
@@ -301,6 +389,10 @@ fn assert_cluster_shaped(transaction: &EncodedConfirmedTransactionWithStatusMeta
         assert_eq!(calls, expected, "{logs:#?}");
     } else {
         // A failed transaction's log stops at the failing call.
+        assert!(
+            calls.len() <= expected.len(),
+            "more calls logged than made: {calls:?} {expected:?}"
+        );
         assert_eq!(calls[..], expected[..calls.len()], "{logs:#?}");
     }
     logs
