@@ -20,8 +20,12 @@ pub struct BridgeConfig {
     pub ws_url: Option<String>,
     /// The allot program id; when given it must be the one this bridge was built for.
     pub program_id: Option<String>,
-    /// The pools whose requests this bridge pays (base58).
+    /// The pools whose requests this bridge pays (base58); may be empty with `discover_pools`.
+    #[serde(default)]
     pub pools: Vec<String>,
+    /// Also serve every pool whose settlement authority is this bridge's key, found on chain and
+    /// looked for again while running (a platform's bridge paying for its merchants' pools).
+    pub discover_pools: Option<bool>,
     /// The settlement authority's keypair file (signs settle transactions); the environment
     /// variable `ALLOT_BRIDGE_SETTLEMENT_KEYPAIR` overrides it.
     pub settlement_keypair: Option<PathBuf>,
@@ -98,8 +102,10 @@ pub struct Settings {
     pub rpc_url: String,
     /// PubSub URL.
     pub ws_url: String,
-    /// The pools served.
+    /// The pools named in the file (checked at start-up).
     pub pools: Vec<Pubkey>,
+    /// Whether the pools settled by this bridge's key are found on chain too.
+    pub discover_pools: bool,
     /// The settlement keypair file.
     pub settlement_keypair: PathBuf,
     /// The database URL.
@@ -209,9 +215,10 @@ impl Settings {
                 allot::ID
             );
         }
+        let discover_pools = config.discover_pools.unwrap_or(false);
         ensure!(
-            !config.pools.is_empty(),
-            "pools is empty: name at least one pool"
+            !config.pools.is_empty() || discover_pools,
+            "pools is empty: name at least one pool, or set discover_pools = true"
         );
         let pools = config
             .pools
@@ -297,6 +304,7 @@ impl Settings {
             rpc_url: config.rpc_url,
             ws_url,
             pools,
+            discover_pools,
             settlement_keypair: from_env_or(
                 SETTLEMENT_KEYPAIR_ENV,
                 config.settlement_keypair.map(|p| p.display().to_string()),
@@ -396,6 +404,31 @@ mod tests {
         assert!(format!("{both:#}").contains("not both"), "{both:#}");
         let over = config(&format!("priority_fee_percentile = 101\n{onchain}")).unwrap_err();
         assert!(format!("{over:#}").contains("0..=100"), "{over:#}");
+    }
+
+    #[test]
+    fn a_bridge_names_pools_or_discovers_them() {
+        let text = |extra: &str| {
+            format!(
+                "rpc_url = \"http://127.0.0.1:8899\"\nsettlement_keypair = \"bridge.json\"\n\
+                 database_url = \"sqlite://bridge.db\"\n{extra}[payout]\nkind = \"onchain\"\n"
+            )
+        };
+        let resolve = |extra: &str| Settings::resolve(toml::from_str(&text(extra)).unwrap());
+        let none = resolve("").unwrap_err();
+        assert!(
+            format!("{none:#}").contains("discover_pools = true"),
+            "{none:#}"
+        );
+        let empty = resolve("pools = []\n").unwrap_err();
+        assert!(format!("{empty:#}").contains("pools is empty"), "{empty:#}");
+        let platform = resolve("discover_pools = true\n").unwrap();
+        assert!(platform.discover_pools && platform.pools.is_empty());
+        assert!(
+            !config("[payout]\nkind = \"onchain\"\n")
+                .unwrap()
+                .discover_pools
+        );
     }
 
     #[test]

@@ -98,7 +98,8 @@ async fn follow(
     wake.notify_one();
     loop {
         tokio::select! {
-            notification = logs.next() => match notification {
+            // No address (a discovering bridge with no pool yet): only the heartbeat runs.
+            notification = logs.next(), if !logs.is_empty() => match notification {
                 Some(_) => wake.notify_one(),
                 None => return "the logs stream closed".into(),
             },

@@ -25,13 +25,16 @@ pub struct Metrics {
     pub requests: IntGaugeVec,
     /// Slots between the history's tip and the tip the last complete backfill read through.
     pub cursor_lag_slots: IntGauge,
+    /// Pools served now (those of the file, and those found by settlement authority).
+    pub pools_served: IntGauge,
     /// Failed JSON-RPC calls (`method` label).
     pub rpc_errors: IntCounterVec,
     /// Websocket subscriptions re-established.
     pub reconnects: IntCounter,
     /// Requests newly stored (from events or the reconcile pass; `source` label).
     pub discovered: IntCounterVec,
-    /// Transactions of the history skipped (`reason`: failed, undecodable).
+    /// Transactions of the history skipped (`reason`: failed, undecodable) or left for the next
+    /// pass (`not_served_yet`: listed, but `getTransaction` answered null).
     pub skipped_transactions: IntCounterVec,
     /// Seconds from discovery to settlement.
     pub payout_latency: Histogram,
@@ -63,6 +66,11 @@ impl Metrics {
         let cursor_lag_slots = IntGauge::new(
             "allot_bridge_cursor_lag_slots",
             "Slots between the history tip and what the last complete backfill read through",
+        )
+        .expect("valid metric");
+        let pools_served = IntGauge::new(
+            "allot_bridge_pools_served",
+            "Pools whose requests this bridge pays now",
         )
         .expect("valid metric");
         let rpc_errors = IntCounterVec::new(
@@ -133,6 +141,7 @@ impl Metrics {
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(cursor_lag_slots.clone()),
+            Box::new(pools_served.clone()),
             Box::new(rpc_errors.clone()),
             Box::new(reconnects.clone()),
             Box::new(discovered.clone()),
@@ -155,6 +164,7 @@ impl Metrics {
             registry,
             requests,
             cursor_lag_slots,
+            pools_served,
             rpc_errors,
             reconnects,
             discovered,

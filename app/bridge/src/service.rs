@@ -1,13 +1,14 @@
 //! `allot-bridge run`: the ingester (one per database, by lease), the payout worker, live hints,
 //! metrics, and a graceful stop.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use allot::state::Pool;
 use allot_client::accounts::{self, FetchError};
 use allot_client::rpc_chain::RpcChain;
+use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result, ensure};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signer;
@@ -32,6 +33,10 @@ const HINT_WINDOW: Duration = Duration::from_secs(60);
 const RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// How far back each reconciliation looks: a day.
 const RECONCILE_WINDOW_MS: i64 = 86_400_000;
+/// With `discover_pools`, pools are looked for every four polls, but no more often than this…
+const DISCOVER_MIN: Duration = Duration::from_secs(2);
+/// …and no less often than this.
+const DISCOVER_MAX: Duration = Duration::from_secs(60);
 
 /// Runs the bridge until `shutdown` resolves; the current step of the current request finishes
 /// first, and the ingester lease is handed back.
@@ -52,10 +57,12 @@ pub async fn run(
         shutdown.await;
         let _ = stop_sender.send(true);
     });
-    if !check_pools_once_reachable(&chain, &settings, &authority.pubkey(), stop.clone()).await? {
+    let Some(mut pools) =
+        check_pools_once_reachable(&chain, &settings, &authority.pubkey(), stop.clone()).await?
+    else {
         store.close().await;
         return Ok(());
-    }
+    };
     let payout = match &settings.payout {
         Payout::Onchain { treasury } => PayoutAdapter::Onchain {
             treasury: *treasury,
@@ -86,30 +93,25 @@ pub async fn run(
         })
     };
     let wake = Arc::new(Notify::new());
-    let hints = settings.ingest.then(|| {
-        tokio::spawn(crate::hints::watch(
-            settings.ws_url.clone(),
-            settings
-                .pools
-                .iter()
-                .map(allot_client::pdas::escrow)
-                .collect(),
-            wake.clone(),
-            metrics.clone(),
-            stop.clone(),
-        ))
-    });
-    tracing::info!(worker = %settings.worker, pools = ?settings.pools, backend = ?store.backend(), "bridge started");
-
-    let pools: HashSet<_> = settings.pools.iter().copied().collect();
-    let ingester = Ingester {
-        chain: &chain,
-        store: &store,
-        pools: &pools,
-        commitment: settings.history_commitment,
-        worker: &settings.worker,
-        metrics: &metrics,
+    // Live hints for the escrows of `pools` (replaced when the pools served change).
+    let watch_hints = |pools: &BTreeSet<Pubkey>| {
+        settings.ingest.then(|| {
+            tokio::spawn(crate::hints::watch(
+                settings.ws_url.clone(),
+                pools.iter().map(allot_client::pdas::escrow).collect(),
+                wake.clone(),
+                metrics.clone(),
+                stop.clone(),
+            ))
+        })
     };
+    let mut hints = watch_hints(&pools);
+    metrics
+        .pools_served
+        .set(i64::try_from(pools.len()).unwrap_or(i64::MAX));
+    tracing::info!(worker = %settings.worker, pools = pools.len(), discover = settings.discover_pools, backend = ?store.backend(), "bridge started");
+    let discover_every = (settings.poll_interval * 4).clamp(DISCOVER_MIN, DISCOVER_MAX);
+    let mut discovered_at = tokio::time::Instant::now();
     let worker = Worker {
         chain: &chain,
         store: &store,
@@ -128,6 +130,40 @@ pub async fn run(
     let stopped = || *stop.borrow();
     while !stopped() {
         let mut pass_ok = true;
+        if settings.discover_pools && discovered_at.elapsed() >= discover_every {
+            discovered_at = tokio::time::Instant::now();
+            match served_pools(&chain, &settings, &authority.pubkey()).await {
+                Ok(now) if now != pools => {
+                    let added: Vec<_> = now.difference(&pools).collect();
+                    let dropped: Vec<_> = pools.difference(&now).collect();
+                    tracing::info!(?added, ?dropped, served = now.len(), "pools served changed");
+                    pools = now;
+                    metrics
+                        .pools_served
+                        .set(i64::try_from(pools.len()).unwrap_or(i64::MAX));
+                    if let Some(old) = hints.take() {
+                        old.abort();
+                    }
+                    hints = watch_hints(&pools);
+                    // The new pools' histories are read now, not at the next poll.
+                    wake.notify_one();
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    pass_ok = false;
+                    tracing::warn!("cannot look for pools settled by this bridge: {error:#}");
+                }
+            }
+        }
+        let served: HashSet<Pubkey> = pools.iter().copied().collect();
+        let ingester = Ingester {
+            chain: &chain,
+            store: &store,
+            pools: &served,
+            commitment: settings.history_commitment,
+            worker: &settings.worker,
+            metrics: &metrics,
+        };
         if settings.ingest
             && store
                 .acquire_lease(INGEST_LEASE, &settings.worker, lease_ms)
@@ -203,9 +239,8 @@ pub async fn run(
             }
         }
         if let Payout::Onchain { treasury } = &settings.payout {
-            match crate::treasury::balances(&chain, &settings.pools, &authority.pubkey(), *treasury)
-                .await
-            {
+            let served: Vec<Pubkey> = pools.iter().copied().collect();
+            match crate::treasury::balances(&chain, &served, &authority.pubkey(), *treasury).await {
                 Ok(balances) => {
                     for balance in balances {
                         metrics
@@ -270,25 +305,30 @@ pub async fn run(
 /// The longest wait between two start-up checks while the node cannot be reached.
 const UNREACHABLE_RETRY_MAX: Duration = Duration::from_secs(30);
 
-/// [`check_pools`], retried while the node cannot be reached (1 s, 2 s, 4 s … at most
-/// [`UNREACHABLE_RETRY_MAX`] apart, each failure logged): a bridge started before its node, or
-/// during an outage, waits for it instead of exiting. Any other failure (a pool missing, another
-/// settlement authority) is returned at once. `false` when `stop` came first.
+/// [`check_pools`] then [`served_pools`], retried while the node cannot be reached (1 s, 2 s,
+/// 4 s … at most [`UNREACHABLE_RETRY_MAX`] apart, each failure logged): a bridge started before
+/// its node, or during an outage, waits for it instead of exiting. Any other failure (a pool
+/// missing, another settlement authority) is returned at once. The pools to serve, or `None`
+/// when `stop` came first.
 async fn check_pools_once_reachable(
     chain: &RpcChain,
     settings: &Settings,
-    authority: &anchor_lang::prelude::Pubkey,
+    authority: &Pubkey,
     mut stop: watch::Receiver<bool>,
-) -> Result<bool> {
+) -> Result<Option<BTreeSet<Pubkey>>> {
     let mut wait = Duration::from_secs(1);
     loop {
-        match check_pools(chain, settings, authority).await {
-            Ok(()) => return Ok(true),
+        let checked = match check_pools(chain, settings, authority).await {
+            Ok(()) => served_pools(chain, settings, authority).await,
+            Err(error) => Err(error),
+        };
+        match checked {
+            Ok(pools) => return Ok(Some(pools)),
             Err(error) if node_unreachable(&error) => {
                 tracing::warn!(retry_in_seconds = wait.as_secs(), "{error:#}");
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = stop.wait_for(|stopped| *stopped) => return Ok(false),
+                    _ = stop.wait_for(|stopped| *stopped) => return Ok(None),
                 }
                 wait = (wait * 2).min(UNREACHABLE_RETRY_MAX);
             }
@@ -308,11 +348,7 @@ fn node_unreachable(error: &anyhow::Error) -> bool {
 }
 
 /// Every configured pool exists and names `authority` as its settlement authority.
-async fn check_pools(
-    chain: &RpcChain,
-    settings: &Settings,
-    authority: &anchor_lang::prelude::Pubkey,
-) -> Result<()> {
+async fn check_pools(chain: &RpcChain, settings: &Settings, authority: &Pubkey) -> Result<()> {
     for address in &settings.pools {
         let pool = accounts::fetch::<Pool>(chain, *address)
             .await
@@ -331,6 +367,32 @@ async fn check_pools(
         }
     }
     Ok(())
+}
+
+/// The pools to serve: those of the file and, with `discover_pools`, every pool whose settlement
+/// authority is `authority` (one whose requests this bridge could not pay, a pool without a
+/// payout mint under on-chain payouts, is left out and logged).
+async fn served_pools(
+    chain: &RpcChain,
+    settings: &Settings,
+    authority: &Pubkey,
+) -> Result<BTreeSet<Pubkey>> {
+    let mut pools: BTreeSet<Pubkey> = settings.pools.iter().copied().collect();
+    if settings.discover_pools {
+        let found = accounts::pools_settled_by(chain, authority)
+            .await
+            .with_context(|| format!("cannot list the pools on {}", settings.rpc_url))?;
+        for (address, pool) in found {
+            if matches!(settings.payout, Payout::Onchain { .. })
+                && pool.exchange.payout_mint.is_none()
+            {
+                tracing::warn!(%address, "pool settled by this bridge has no payout mint for on-chain payouts: not served");
+                continue;
+            }
+            pools.insert(address);
+        }
+    }
+    Ok(pools)
 }
 
 /// `url` without its password, for messages.

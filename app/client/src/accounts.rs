@@ -1,7 +1,7 @@
 //! Fetching and decoding allot accounts, and finding them by pool with `getProgramAccounts`
 //! filters (byte offsets below are checked against the real layouts by the tests).
 
-use allot::state::{Credential, ExchangeRequest, RequestStatus};
+use allot::state::{Credential, ExchangeRequest, Pool, RequestStatus};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Discriminator};
 
@@ -149,6 +149,29 @@ pub async fn open_requests(
     }
     open.sort_by_key(|(_, request): &(Pubkey, ExchangeRequest)| request.id);
     Ok(open)
+}
+
+/// Every pool whose exchange names `authority` as its settlement authority, by address (what a
+/// platform's bridge serves: its merchants' pools). Reads every pool account (one
+/// `getProgramAccounts` filtered by the discriminator): the settlement authority sits after the
+/// optional `pending_operator`, so no single byte offset finds it.
+pub async fn pools_settled_by(
+    chain: &impl Chain,
+    authority: &Pubkey,
+) -> Result<Vec<(Pubkey, Pool)>, FetchError> {
+    let pools = AccountFilter::Memcmp {
+        offset: 0,
+        bytes: Pool::DISCRIMINATOR.to_vec(),
+    };
+    let mut found = Vec::new();
+    for (address, account) in chain.program_accounts(allot::ID, vec![pools]).await? {
+        let pool: Pool = decode(address, &account.data)?;
+        if pool.exchange.settlement_authority == *authority {
+            found.push((address, pool));
+        }
+    }
+    found.sort_by_key(|(address, _)| *address);
+    Ok(found)
 }
 
 /// Every exchange request of `user` in `pool`, whatever its status.

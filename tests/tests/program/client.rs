@@ -140,6 +140,54 @@ async fn scans_find_a_pools_credentials_and_pending_requests_only() {
 }
 
 #[tokio::test]
+async fn pools_are_found_by_their_settlement_authority() {
+    let mut chain = TestChain::start().await;
+    let mut created = Vec::new();
+    for id in [1, 2, 3] {
+        created.push(PoolFixture::create(&mut chain, id, true).await);
+    }
+    let platform = Keypair::new().pubkey();
+    let other = Keypair::new().pubkey();
+    // Pools 1 and 3 are settled by the platform, pool 2 by another bridge.
+    for (fixture, authority) in created.iter().zip([platform, other, platform]) {
+        let op = fixture.operator.insecure_clone();
+        chain
+            .send(
+                &[instructions::pool_set_exchange(
+                    &op.pubkey(),
+                    &fixture.pool,
+                    exchange_config(authority),
+                )],
+                &[&op],
+            )
+            .await
+            .unwrap();
+    }
+    let embedded = chain.embedded();
+    let found = accounts::pools_settled_by(&embedded, &platform)
+        .await
+        .unwrap();
+    let mut expected = vec![created[0].pool, created[2].pool];
+    expected.sort();
+    let addresses: Vec<Pubkey> = found.iter().map(|(address, _)| *address).collect();
+    assert_eq!(addresses, expected);
+    assert!(
+        found
+            .iter()
+            .all(|(_, pool)| pool.exchange.settlement_authority == platform)
+    );
+    let by_other = accounts::pools_settled_by(&embedded, &other).await.unwrap();
+    assert_eq!(by_other.len(), 1);
+    assert_eq!(by_other[0].0, created[1].pool);
+    assert!(
+        accounts::pools_settled_by(&embedded, &Keypair::new().pubkey())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn chain_send_lands_v0_transactions_and_decodes_program_errors() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;

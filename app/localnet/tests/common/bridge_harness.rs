@@ -37,6 +37,8 @@ pub struct Market {
     pub ws_url: String,
     pub chain: RpcChain,
     pub operator: (Keypair, Wallet),
+    /// The pool's verifier (wrote the users' credentials).
+    pub verifier: (Keypair, Wallet),
     pub users: Vec<(Keypair, Wallet)>,
     pub pool: Pubkey,
     /// The stablecoin paid on chain, when the pool has one.
@@ -105,6 +107,7 @@ impl Market {
             url,
             chain,
             operator,
+            verifier,
             users,
             pool,
             stablecoin,
