@@ -136,8 +136,9 @@ pub trait Chain: Send + Sync {
     /// finalized slot, which is always in the `SlotHashes` sysvar).
     fn recent_slot(&self) -> impl Future<Output = Result<u64, ChainError>> + Send;
 
-    /// Waits until the chain has moved past the current slot, so that addresses added to a
-    /// lookup table now can be used (they become usable one slot after they were added).
+    /// Waits until the chain has moved past the current slot (at the commitment transactions are
+    /// checked at before sending), so that addresses added to a lookup table now can be used
+    /// (they become usable one slot after they were added).
     fn wait_for_next_slot(&self) -> impl Future<Output = Result<(), ChainError>> + Send;
 
     /// The compute units `transaction` consumes when simulated (signatures not verified), or

@@ -176,10 +176,13 @@ impl Chain for RpcChain {
     }
 
     async fn wait_for_next_slot(&self) -> Result<(), ChainError> {
-        let processed = CommitmentConfig::processed();
+        // At the commitment transactions are simulated at (preflight): a bank still at the slot
+        // of a table's extension refuses its new addresses ("invalid index"), and the processed
+        // slot moves on before the confirmed one does (CI's walkthrough crank hit that).
+        let commitment = self.client.commitment();
         let start = self
             .client
-            .get_slot_with_commitment(processed)
+            .get_slot_with_commitment(commitment)
             .await
             .map_err(self.request_error("getSlot"))?;
         // Slots are about 400 ms; give up after a minute of a stalled cluster.
@@ -187,7 +190,7 @@ impl Chain for RpcChain {
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             let now = self
                 .client
-                .get_slot_with_commitment(processed)
+                .get_slot_with_commitment(commitment)
                 .await
                 .map_err(self.request_error("getSlot"))?;
             if now > start {
