@@ -1,22 +1,25 @@
 //! The README's walkthrough, typed as a test: the bash block between `<!-- walkthrough:start -->`
 //! and `<!-- walkthrough:end -->` is read from README.md when the test runs (so the README cannot
-//! drift from what runs) and executed with `bash -euo pipefail` against one localnet, with the
-//! `allot` binary built in this workspace on PATH and nothing else of the caller's environment.
-//! Then the chain is read through allot-client: the pool that the pool file describes, the
-//! verifier it authorised, the user's credential, and the allocation in the user's own token
-//! account, sent through the lookup table the block created.
+//! drift from what runs) and executed with `bash -euo pipefail` against one localnet and a payment
+//! provider over HTTP, with the `allot`, `allot-web` and `allot-bridge` binaries built in this
+//! workspace on PATH and nothing else of the caller's environment. Then the chain is read through
+//! allot-client: the pool that the pool file describes, the verifier it authorised, the user's
+//! credential, the allocation in the user's own token account, sent through the lookup table the
+//! block created, and the exchange the bridge paid (in the provider's ledger) and settled.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use allot::state::{AllocationRecord, Credential, Pool, Verifier};
+use allot::state::{AllocationRecord, Credential, Pool, RequestStatus, Verifier};
+use allot_bridge::test_support::provider::TestProvider;
 use allot_cli::pool_file::PoolFile;
 use allot_client::chain::Chain as _;
 use allot_client::reference::reference_hash;
 use allot_client::rpc_chain::RpcChain;
 use allot_client::{accounts, pdas, token};
 use allot_localnet::{Localnet, LocalnetConfig};
+use common::page::build_page;
 use common::{transaction_when_written, wallet};
 use solana_commitment_config::CommitmentConfig;
 
@@ -56,9 +59,9 @@ fn walkthrough(readme: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_readme_walkthrough_creates_a_pool_and_allocates_to_the_user() {
-    // Given: the README's block, a localnet, and the three keypair files it expects, funded at
-    // the localnet's start (as `allot-localnet --prefund` does).
+async fn the_readme_walkthrough_allocates_to_the_user_and_pays_their_exchange() {
+    // Given: the README's block, a localnet, the three keypair files it expects, funded at the
+    // localnet's start (as `allot-localnet --prefund` does), a payment provider, the built page.
     let repository = repository();
     let readme = std::fs::read_to_string(repository.join("README.md")).expect("README.md");
     let script = walkthrough(&readme);
@@ -79,9 +82,24 @@ async fn the_readme_walkthrough_creates_a_pool_and_allocates_to_the_user() {
     };
     let localnet = Localnet::start(config).await.expect("localnet starts");
     let url = localnet.rpc_url();
+    // The block's bridge config names no ws_url: the default is the RPC port + 1.
+    assert!(
+        localnet.pubsub_url().contains(":26900"),
+        "{}",
+        localnet.pubsub_url()
+    );
+    let provider = TestProvider::start().await.unwrap();
+    build_page();
 
-    // When: bash runs it, from the repository's root, with `allot` first on PATH.
+    // When: bash runs it, from the repository's root, with `allot`, `allot-web` and
+    // `allot-bridge` first on PATH (one directory: this workspace's binaries).
     let allot = Path::new(env!("CARGO_BIN_EXE_allot"));
+    for other in [
+        env!("CARGO_BIN_EXE_allot-web"),
+        env!("CARGO_BIN_EXE_allot-bridge"),
+    ] {
+        assert_eq!(Path::new(other).parent(), allot.parent());
+    }
     let path = format!(
         "{}:{}",
         allot.parent().unwrap().display(),
@@ -89,6 +107,9 @@ async fn the_readme_walkthrough_creates_a_pool_and_allocates_to_the_user() {
     );
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
+    // `mktemp -d` in the block creates its work directory here, so a failure shows its logs.
+    let scratch = dir.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
     let mut bash = Command::new("bash");
     bash.args(["-euo", "pipefail", "-c", &script])
         .current_dir(&repository)
@@ -96,7 +117,9 @@ async fn the_readme_walkthrough_creates_a_pool_and_allocates_to_the_user() {
         .env("PATH", path)
         // No Solana CLI config of the machine's user: the block says where and who.
         .env("HOME", &home)
+        .env("TMPDIR", &scratch)
         .env("ALLOT_URL", &url)
+        .env("PROVIDER_URL", &provider.url)
         .env("OPERATOR_KEYPAIR", &operator.file)
         .env("VERIFIER_KEYPAIR", &verifier.file)
         .env("USER_KEYPAIR", &user.file);
@@ -108,8 +131,9 @@ async fn the_readme_walkthrough_creates_a_pool_and_allocates_to_the_user() {
     let stderr = String::from_utf8_lossy(&ran.stderr);
     assert!(
         ran.status.success(),
-        "the walkthrough failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        ran.status
+        "the walkthrough failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}{}",
+        ran.status,
+        server_logs(&scratch)
     );
     println!("--- the walkthrough printed:\n{stdout}");
 
@@ -167,7 +191,7 @@ async fn the_readme_walkthrough_creates_a_pool_and_allocates_to_the_user() {
     let holding = token::balance_base_units(&chain, pdas::token_account(&user.key, &pool.mint))
         .await
         .unwrap();
-    assert_eq!(holding, file.rule.amount);
+    assert_eq!(holding, file.rule.amount - EXCHANGED);
     let record: AllocationRecord =
         accounts::fetch(&chain, pdas::allocation_record(&address, &user.key))
             .await
@@ -188,8 +212,9 @@ async fn the_readme_walkthrough_creates_a_pool_and_allocates_to_the_user() {
     // the pool's shared accounts from a table that holds exactly them.
     let record_address = pdas::allocation_record(&address, &user.key);
     let signatures = signatures_when_indexed(&chain, &record_address).await;
-    let [allocated] = signatures.as_slice() else {
-        panic!("one transaction wrote the user's record: {signatures:?}")
+    // Two transactions wrote the user's record: the allocation, then the exchange request.
+    let [_exchanged, allocated] = signatures.as_slice() else {
+        panic!("two transactions wrote the user's record: {signatures:?}")
     };
     let sent = transaction_when_written(
         &chain,
@@ -222,6 +247,74 @@ async fn the_readme_walkthrough_creates_a_pool_and_allocates_to_the_user() {
         "{stdout}"
     );
     assert!(stdout.contains(&format!("pool {address} (")), "{stdout}");
+
+    // The page's status told the user their token's symbol, their holding, and that they may
+    // exchange.
+    let status_line = stdout
+        .lines()
+        .find(|line| line.starts_with("{\"token\""))
+        .unwrap_or_else(|| panic!("the page's status (jq -c) in the output:\n{stdout}"));
+    let status: serde_json::Value = serde_json::from_str(status_line).unwrap();
+    assert_eq!(status["token"], token_section.symbol.as_str());
+    assert_eq!(status["holdings"], file.rule.amount);
+    assert_eq!(status["exchange"]["eligible"], true, "{status}");
+
+    // The user's request: 4 units at 2.5 cents, settled on chain with the reference of the one
+    // payment the provider executed, of exactly the frozen quote, to the user.
+    let requests = accounts::requests_of_user(&chain, &address, &user.key)
+        .await
+        .unwrap();
+    let [(request_address, request)] = requests.as_slice() else {
+        panic!("one exchange request of the user: {requests:?}")
+    };
+    assert_eq!(request.status, RequestStatus::Settled);
+    assert_eq!((request.amount, request.quoted), (EXCHANGED, 10));
+    assert_eq!(request.paid_amount, request.quoted);
+    let payments = provider.payments();
+    let [payment] = payments.as_slice() else {
+        panic!("the provider executed one payment: {payments:?}")
+    };
+    assert_eq!(payment.order.request, request_address.to_string());
+    assert_eq!(payment.order.user, user.key.to_string());
+    assert_eq!(payment.order.amount, request.quoted);
+    assert_eq!(payment.order.currency, "USD");
+    assert_eq!(
+        request.payout_reference,
+        reference_hash(&payment.payment_id)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "user {}: holds {} units",
+            user.key,
+            file.rule.amount - EXCHANGED
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "request {}: {EXCHANGED} units for 10 minor units, Settled",
+            request.id
+        )),
+        "{stdout}"
+    );
+}
+
+/// Units the walkthrough's user exchanges (`allot user exchange --amount 4`).
+const EXCHANGED: u64 = 4;
+
+/// The logs of the servers the walkthrough started (in its `mktemp -d` directory under `scratch`).
+fn server_logs(scratch: &Path) -> String {
+    let mut logs = String::new();
+    for work in std::fs::read_dir(scratch).into_iter().flatten().flatten() {
+        for name in ["web.log", "bridge.log"] {
+            if let Ok(text) = std::fs::read_to_string(work.path().join(name)) {
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                logs.push_str(&format!("\n--- {name} (last lines)\n{}", tail.join("\n")));
+            }
+        }
+    }
+    logs
 }
 
 /// The signatures of the transactions that wrote `address`, at confirmed, once the node's address

@@ -4,7 +4,7 @@
 //! the chain shows both; a second wallet rejects the signature (code 4001), the page says so and
 //! nothing lands. Screenshots of each state go to `target/web-e2e/<scenario>/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use allot::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
@@ -14,6 +14,7 @@ use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig, self_test};
 use allot_web::app::Cluster;
 use allot_web::server::{WebConfig, WebServer};
+use common::page::{build_page, page_dir};
 use common::{compute_budget_of, create_example_pool, http, issue_credentials, wallet};
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
@@ -23,32 +24,6 @@ mod common;
 
 /// The priority fee the server under test puts in the transactions it builds.
 const UNIT_PRICE_MICRO_LAMPORTS: u64 = 3;
-
-fn page_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/page")
-}
-
-/// `npm ci` (when the packages are missing) and `npm run build`: the page is build output.
-fn build_page() {
-    let page = page_dir();
-    let npm = |args: &[&str]| {
-        let output = Command::new("npm")
-            .args(args)
-            .current_dir(&page)
-            .output()
-            .expect("npm runs (Node.js and npm are needed for the page)");
-        assert!(
-            output.status.success(),
-            "npm {args:?} failed:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
-    if !page.join("node_modules/.package-lock.json").exists() {
-        npm(&["ci", "--no-audit", "--no-fund"]);
-    }
-    npm(&["run", "build"]);
-}
 
 /// Runs the browser scenario; returns its JSON summary.
 fn browse(url: &str, seed: &[u8; 32], scenario: &str) -> serde_json::Value {

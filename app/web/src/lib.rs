@@ -6,4 +6,5 @@ pub mod account_status;
 pub mod actions;
 pub mod api_error;
 pub mod app;
+pub mod cli;
 pub mod server;

@@ -260,4 +260,5 @@ pub async fn allot(
 
 pub mod bridge_harness;
 pub mod http_crash_scenario;
+pub mod page;
 pub mod review_scenario;
