@@ -5,6 +5,7 @@ use allot::instructions::ExchangeSettleArgs;
 use allot::state::ExchangeRequest;
 use allot_client::compute_budget::{self, ComputeBudget};
 use allot_client::{instructions, pdas, token};
+use anchor_lang::Discriminator as _;
 use anchor_lang::prelude::Pubkey;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -68,43 +69,131 @@ pub fn onchain_payout(
     })
 }
 
-/// Builds and signs the settle transaction of `request` (with its on-chain payout, if any: the
-/// user's payout account is created in the same transaction when missing).
+/// One request to settle: its account, the payout reference to record and, for an on-chain
+/// payout, the transfer's accounts.
+#[derive(Clone, Debug)]
+pub struct SettleOrder {
+    /// The request account as read before signing.
+    pub request: ExchangeRequest,
+    /// The payout reference recorded on chain.
+    pub reference: [u8; 32],
+    /// The on-chain payout, when the request is paid in its frozen payout mint.
+    pub payout: Option<instructions::OnChainPayout>,
+}
+
+impl SettleOrder {
+    /// Compute units reserved for this settlement.
+    pub fn units(&self) -> u32 {
+        if self.payout.is_some() {
+            SETTLE_WITH_PAYOUT_UNITS
+        } else {
+            SETTLE_UNITS
+        }
+    }
+
+    /// Its instructions: the user's payout account (created when missing) for an on-chain
+    /// payout, then the settlement.
+    fn instructions(&self, authority: &Pubkey) -> Vec<solana_sdk::instruction::Instruction> {
+        let request = &self.request;
+        let mut built = Vec::with_capacity(2);
+        if let Some(payout) = &self.payout {
+            built.push(create_associated_token_account_idempotent(
+                authority,
+                &request.user,
+                &payout.mint,
+                &payout.token_program,
+            ));
+        }
+        built.push(instructions::exchange_settle(
+            authority,
+            &request.pool,
+            request.id,
+            ExchangeSettleArgs {
+                payout_reference: self.reference,
+                paid_amount: request.quoted,
+            },
+            self.payout.clone(),
+        ));
+        built
+    }
+}
+
+/// The most settlements one transaction carries when each reserves `units_each`: as many as the
+/// transaction's compute ceiling allows (the packet size may allow fewer, see [`sign`]).
+pub fn max_settles(units_each: u32) -> usize {
+    (compute_budget::MAX_COMPUTE_UNITS / units_each.max(1)).max(1) as usize
+}
+
+/// Builds and signs ONE transaction settling the longest prefix of `orders` (at least the
+/// first) that fits the compute ceiling and the 1,232-byte packet: every settlement succeeds or
+/// none does, each with its own event. Returns it and how many orders it settles.
 pub async fn sign(
     rpc: &RpcClient,
     authority: &Keypair,
-    request: &ExchangeRequest,
-    reference: [u8; 32],
-    payout: Option<instructions::OnChainPayout>,
+    orders: &[SettleOrder],
     fees: FeePolicy,
-) -> Result<SignedSettle, RpcFailure> {
-    let units = if payout.is_some() {
-        SETTLE_WITH_PAYOUT_UNITS
-    } else {
-        SETTLE_UNITS
-    };
-    let address = pdas::exchange_request(&request.pool, request.id);
-    let budget = budget(rpc, &[address, request.pool], units, fees).await;
-    let mut program_instructions = budget.instructions();
-    if let Some(payout) = &payout {
-        program_instructions.push(create_associated_token_account_idempotent(
-            &authority.pubkey(),
-            &request.user,
-            &payout.mint,
-            &payout.token_program,
-        ));
+) -> Result<(SignedSettle, usize), RpcFailure> {
+    let payer = authority.pubkey();
+    let mut count = 0;
+    let mut units: u32 = 0;
+    for order in orders {
+        match units.checked_add(order.units()) {
+            Some(sum) if sum <= compute_budget::MAX_COMPUTE_UNITS => {
+                units = sum;
+                count += 1;
+            }
+            _ => break,
+        }
     }
-    program_instructions.push(instructions::exchange_settle(
-        &authority.pubkey(),
-        &request.pool,
-        request.id,
-        ExchangeSettleArgs {
-            payout_reference: reference,
-            paid_amount: request.quoted,
-        },
-        payout,
-    ));
-    sign_instructions(rpc, authority, &program_instructions).await
+    let count = count.max(1);
+    let mut writable: Vec<Pubkey> = orders[..count]
+        .iter()
+        .map(|o| pdas::exchange_request(&o.request.pool, o.request.id))
+        .collect();
+    if let Some(first) = orders.first() {
+        writable.push(first.request.pool);
+    }
+    let price = compute_budget::unit_price(rpc, &writable, fees).await;
+    // The longest prefix whose transaction fits a packet (sized with a price instruction even
+    // when the price is 0, so the count never depends on the fee market).
+    let build = |n: usize, price: u64| {
+        let mut all = settle_budget(&orders[..n], Some(price)).instructions();
+        all.extend(orders[..n].iter().flat_map(|o| o.instructions(&payer)));
+        all
+    };
+    let count = (1..=count)
+        .rev()
+        .find(|n| fits_in_a_packet(&payer, &build(*n, price.max(1))))
+        .unwrap_or(1);
+    let signed = sign_instructions(rpc, authority, &build(count, price)).await?;
+    Ok((signed, count))
+}
+
+/// The budget of a transaction settling `orders`: their reservations summed, at `price`.
+fn settle_budget(orders: &[SettleOrder], price: Option<u64>) -> ComputeBudget {
+    ComputeBudget {
+        unit_limit: Some(orders.iter().map(SettleOrder::units).sum()),
+        unit_price_micro_lamports: price,
+    }
+}
+
+/// How many `exchange_settle` instructions the stored transaction `base64` carries (0 when it
+/// does not decode).
+pub fn settles_in(base64: &str) -> usize {
+    let Ok(transaction) = decode(base64) else {
+        return 0;
+    };
+    let message = &transaction.message;
+    message
+        .instructions
+        .iter()
+        .filter(|ix| {
+            message.account_keys.get(usize::from(ix.program_id_index)) == Some(&allot::ID)
+                && ix
+                    .data
+                    .starts_with(allot::instruction::ExchangeSettle::DISCRIMINATOR)
+        })
+        .count()
 }
 
 /// Compute units reserved for a lock: the runtime's default for one instruction. allot runs
@@ -112,40 +201,56 @@ pub async fn sign(
 /// transactions always had, and a priority fee is paid on it.
 pub const LOCK_UNITS: u32 = 200_000;
 /// Compute units reserved for an off-chain settlement (allot, a Token-2022 burn or transfer, the
-/// event self-CPI): the runtime's default for one instruction.
+/// event self-CPI): the runtime's default for one instruction, so seven fit one transaction.
+/// allot's own cost cannot be measured without an SBF build; a measured figure would let more
+/// settlements share a transaction.
 pub const SETTLE_UNITS: u32 = 200_000;
 /// Compute units reserved for a settlement that pays on chain: the default for its two
 /// instructions (the user's payout account, created when missing, and the settlement with the
-/// stablecoin transfer).
+/// stablecoin transfer), so three fit one transaction.
 pub const SETTLE_WITH_PAYOUT_UNITS: u32 = 400_000;
 
-/// The compute budget of a transaction writing `writable`, reserving `units`, priced by `fees`
-/// (a failed fee lookup sends at no priority fee rather than not at all).
-async fn budget(
-    rpc: &RpcClient,
-    writable: &[Pubkey],
-    units: u32,
-    fees: FeePolicy,
-) -> ComputeBudget {
-    ComputeBudget {
-        unit_limit: Some(units),
-        unit_price_micro_lamports: Some(compute_budget::unit_price(rpc, writable, fees).await),
-    }
-}
-
-/// Builds and signs the `exchange_lock` transaction of `request`: the lock that must be on chain
-/// before any off-chain payment starts. A lock moves no money, so it is not stored: one that
-/// never lands is simply signed and sent again.
+/// Builds and signs ONE `exchange_lock` transaction locking the first of `requests` and as many
+/// of the others as fit (the compute ceiling at [`LOCK_UNITS`] each, the packet): the locks that
+/// must be on chain before any off-chain payment starts. Returns it and how many it locks. A lock
+/// moves no money, so it is not stored: one that never lands is simply signed and sent again.
 pub async fn sign_lock(
     rpc: &RpcClient,
     authority: &Keypair,
-    request: &ExchangeRequest,
+    requests: &[ExchangeRequest],
     fees: FeePolicy,
-) -> Result<SignedSettle, RpcFailure> {
-    let address = pdas::exchange_request(&request.pool, request.id);
-    let budget = budget(rpc, &[address], LOCK_UNITS, fees).await;
-    let lock = instructions::exchange_lock(&authority.pubkey(), &request.pool, request.id);
-    sign_instructions(rpc, authority, &budget.apply(&[lock])).await
+) -> Result<(SignedSettle, usize), RpcFailure> {
+    let payer = authority.pubkey();
+    let most = requests.len().min(max_settles(LOCK_UNITS)).max(1);
+    let writable: Vec<Pubkey> = requests[..most]
+        .iter()
+        .map(|r| pdas::exchange_request(&r.pool, r.id))
+        .collect();
+    let price = compute_budget::unit_price(rpc, &writable, fees).await;
+    let build = |n: usize, price: u64| {
+        let budget = ComputeBudget {
+            unit_limit: Some(LOCK_UNITS.saturating_mul(n as u32)),
+            unit_price_micro_lamports: Some(price),
+        };
+        let locks: Vec<_> = requests[..n]
+            .iter()
+            .map(|r| instructions::exchange_lock(&payer, &r.pool, r.id))
+            .collect();
+        budget.apply(&locks)
+    };
+    let count = (1..=most)
+        .rev()
+        .find(|n| fits_in_a_packet(&payer, &build(*n, price.max(1))))
+        .unwrap_or(1);
+    let signed = sign_instructions(rpc, authority, &build(count, price)).await?;
+    Ok((signed, count))
+}
+
+/// Whether a transaction of `instructions` paid by `payer` fits the network's packet.
+fn fits_in_a_packet(payer: &Pubkey, instructions: &[solana_sdk::instruction::Instruction]) -> bool {
+    let unsigned = Transaction::new_with_payer(instructions, Some(payer));
+    bincode::serialized_size(&unsigned)
+        .is_ok_and(|size| size <= instructions::MAX_TRANSACTION_BYTES as u64)
 }
 
 /// Signs `program_instructions` with the authority as fee payer, on a fresh blockhash.

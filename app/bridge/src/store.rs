@@ -371,41 +371,142 @@ impl Store {
         changes: Changes,
         lease_ms: i64,
     ) -> Result<bool, StoreError> {
+        self.transition_all(&[address.to_owned()], worker, from, to, changes, lease_ms)
+            .await
+    }
+
+    /// Moves every one of `addresses` from `from` to `to` with the same `changes` (one settle
+    /// transaction settling them all), in one database transaction: all of them, or none when
+    /// any is no longer in `from` and claimed by `worker`.
+    pub async fn transition_all(
+        &self,
+        addresses: &[String],
+        worker: &str,
+        from: RequestState,
+        to: RequestState,
+        changes: Changes,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
         debug_assert!(from.may_become(to), "{from} -> {to}");
         let now = now_ms();
         let mut transaction = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE requests SET state = $1, quote = COALESCE($2, quote), \
-               payment_id = COALESCE($3, payment_id), settle_tx = COALESCE($4, settle_tx), \
-               settle_signature = COALESCE($5, settle_signature), \
-               settle_last_valid_height = COALESCE($6, settle_last_valid_height), \
-               settled_at_ms = COALESCE($7, settled_at_ms), review_reason = COALESCE($8, review_reason), \
-               payout_attempts = payout_attempts + $9, updated_at_ms = $10, claim_expires_ms = $11 \
-             WHERE address = $12 AND state = $13 AND claimed_by = $14",
-        )
-        .bind(to.as_str())
-        .bind(changes.quote)
-        .bind(changes.payment_id)
-        .bind(changes.settle_tx)
-        .bind(changes.settle_signature)
-        .bind(changes.settle_last_valid_height)
-        .bind(changes.settled_at_ms)
-        .bind(changes.review_reason)
-        .bind(i64::from(changes.count_payout_attempt))
-        .bind(now)
-        .bind(now.saturating_add(lease_ms))
-        .bind(address)
-        .bind(from.as_str())
-        .bind(worker)
-        .execute(&mut *transaction)
-        .await?;
-        if updated.rows_affected() != 1 {
-            transaction.rollback().await?;
-            return Ok(false);
+        for address in addresses {
+            let updated = sqlx::query(
+                "UPDATE requests SET state = $1, quote = COALESCE($2, quote), \
+                   payment_id = COALESCE($3, payment_id), settle_tx = COALESCE($4, settle_tx), \
+                   settle_signature = COALESCE($5, settle_signature), \
+                   settle_last_valid_height = COALESCE($6, settle_last_valid_height), \
+                   settled_at_ms = COALESCE($7, settled_at_ms), review_reason = COALESCE($8, review_reason), \
+                   payout_attempts = payout_attempts + $9, updated_at_ms = $10, claim_expires_ms = $11 \
+                 WHERE address = $12 AND state = $13 AND claimed_by = $14",
+            )
+            .bind(to.as_str())
+            .bind(changes.quote)
+            .bind(changes.payment_id.clone())
+            .bind(changes.settle_tx.clone())
+            .bind(changes.settle_signature.clone())
+            .bind(changes.settle_last_valid_height)
+            .bind(changes.settled_at_ms)
+            .bind(changes.review_reason.clone())
+            .bind(i64::from(changes.count_payout_attempt))
+            .bind(now)
+            .bind(now.saturating_add(lease_ms))
+            .bind(address)
+            .bind(from.as_str())
+            .bind(worker)
+            .execute(&mut *transaction)
+            .await?;
+            if updated.rows_affected() != 1 {
+                transaction.rollback().await?;
+                return Ok(false);
+            }
+            record_transition(&mut transaction, address, Some(from), to, worker, now).await?;
         }
-        record_transition(&mut transaction, address, Some(from), to, worker, now).await?;
         transaction.commit().await?;
         Ok(true)
+    }
+
+    /// Claims for `worker` (until `lease_ms` from now) up to `limit` requests of `pool` in
+    /// `state` other than `lead`, oldest first, to settle in one transaction with it. These rows
+    /// wait only for companions, so their due time is not waited for; rows under another
+    /// worker's live claim are skipped.
+    pub async fn claim_companions(
+        &self,
+        worker: &str,
+        lead: &str,
+        pool: &str,
+        state: RequestState,
+        limit: usize,
+        lease_ms: i64,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address IN ( \
+               SELECT address FROM requests WHERE pool = $3 AND state = $4 AND address <> $5 \
+               AND (claimed_by IS NULL OR claimed_by = $1 OR claim_expires_ms < $6) \
+               ORDER BY discovered_at_ms, address LIMIT $7 {lock}) \
+             RETURNING {REQUEST_COLUMNS}"
+        );
+        let now = now_ms();
+        let mut claimed = sqlx::query_as::<_, StoredRequest>(&sql)
+            .bind(worker)
+            .bind(now.saturating_add(lease_ms))
+            .bind(pool)
+            .bind(state.as_str())
+            .bind(lead)
+            .bind(now)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        claimed.sort_by(|a, b| {
+            (a.discovered_at_ms, &a.address).cmp(&(b.discovered_at_ms, &b.address))
+        });
+        Ok(claimed)
+    }
+
+    /// Records as settled every request other than `lead` still `settle_sent` under
+    /// `signature`: the transaction that settled `lead` settled them too (a transaction is
+    /// atomic), whoever holds their claims. Returns when each was discovered (unix ms).
+    pub async fn settle_companions(
+        &self,
+        signature: &str,
+        lead: &str,
+        worker: &str,
+    ) -> Result<Vec<i64>, StoreError> {
+        let now = now_ms();
+        let mut transaction = self.pool.begin().await?;
+        let settled: Vec<(String, i64)> = sqlx::query_as(
+            "UPDATE requests SET state = $1, settled_at_ms = $2, updated_at_ms = $2, \
+               claimed_by = NULL, claim_expires_ms = NULL \
+             WHERE settle_signature = $3 AND state = $4 AND address <> $5 \
+             RETURNING address, discovered_at_ms",
+        )
+        .bind(RequestState::Settled.as_str())
+        .bind(now)
+        .bind(signature)
+        .bind(RequestState::SettleSent.as_str())
+        .bind(lead)
+        .fetch_all(&mut *transaction)
+        .await?;
+        for (address, _) in &settled {
+            record_transition(
+                &mut transaction,
+                address,
+                Some(RequestState::SettleSent),
+                RequestState::Settled,
+                worker,
+                now,
+            )
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(settled.into_iter().map(|(_, at)| at).collect())
     }
 
     /// Counts a provider attempt on `address` before the provider is called, and renews
@@ -605,6 +706,19 @@ impl Store {
             format!("SELECT MIN(discovered_at_ms) FROM requests WHERE state IN {OPEN_STATES}");
         let (oldest,): (Option<i64>,) = sqlx::query_as(&sql).fetch_one(&self.pool).await?;
         Ok(oldest)
+    }
+
+    /// When the next open request no other worker holds falls due (unix ms), if any.
+    pub async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
+        let sql = format!(
+            "SELECT MIN(next_attempt_ms) FROM requests WHERE state IN {OPEN_STATES} \
+             AND (claimed_by IS NULL OR claim_expires_ms < $1)"
+        );
+        let (due,): (Option<i64>,) = sqlx::query_as(&sql)
+            .bind(now_ms())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(due)
     }
 
     /// The states `address` went through, in order (the audit trail).

@@ -382,6 +382,174 @@ async fn a_person_takes_a_request_out_of_review_and_is_audited(store: &Store) {
     );
 }
 
+/// Moves `address` (claimed by `worker`) along `path`.
+async fn walk(store: &Store, address: &str, worker: &str, path: &[RequestState]) {
+    for pair in path.windows(2) {
+        assert!(
+            store
+                .transition(
+                    address,
+                    worker,
+                    pair[0],
+                    pair[1],
+                    Changes::default(),
+                    60_000
+                )
+                .await
+                .unwrap(),
+            "{address}: {} -> {}",
+            pair[0],
+            pair[1]
+        );
+    }
+}
+
+async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
+    use RequestState::*;
+    let mut other_pool = request(9);
+    other_pool.pool = "OtherPool".into();
+    let requests = [
+        request(1),
+        request(2),
+        request(3),
+        request(4),
+        request(5),
+        other_pool,
+        request(10),
+    ];
+    store.insert_found(&requests, "seed").await.unwrap();
+    // Requests 1–5 and the other pool's are quoted (claimed oldest first); request 10 is still
+    // discovered. w1 keeps its claim on request 1 (it leads the batch) and w2 on request 3;
+    // request 5's claim (by w5) has expired; the others are let go.
+    for (address, worker, keeps_claim) in [
+        ("Request0001", "w1", true),
+        ("Request0002", "s2", false),
+        ("Request0003", "w2", true),
+        ("Request0004", "s4", false),
+        ("Request0005", "w5", true),
+        ("Request0009", "s9", false),
+    ] {
+        let claimed = store.claim_next(worker, 60_000).await.unwrap().unwrap();
+        assert_eq!(claimed.address, address);
+        walk(store, address, worker, &[Discovered, Quoted]).await;
+        if !keeps_claim {
+            store.defer(address, worker, i64::MAX, false).await.unwrap();
+        }
+    }
+    // w1 leads request 1: its companions are the pool's other quoted rows nobody else holds,
+    // whatever their due time.
+    store.defer("Request0005", "w5", 0, false).await.unwrap();
+    store.claim_next("w5", -1).await.unwrap();
+    let oldest = store
+        .claim_companions("w1", "Request0001", "Pool", Quoted, 1, 60_000)
+        .await
+        .unwrap();
+    let names: Vec<_> = oldest.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(names, ["Request0002"], "the oldest, up to the limit");
+    let companions = store
+        .claim_companions("w1", "Request0001", "Pool", Quoted, 5, 60_000)
+        .await
+        .unwrap();
+    let names: Vec<_> = companions.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Request0002", "Request0004", "Request0005"],
+        "its own, free and expired claims, not w2's live one"
+    );
+    assert!(
+        store
+            .claim_companions("w2", "Request0003", "Pool", Quoted, 5, 60_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "request 2 is w1's now"
+    );
+    // w1 stores one transaction in both rows.
+    let batch = ["Request0001".to_owned(), "Request0002".to_owned()];
+    let sent = Changes {
+        settle_tx: Some("AAAA".into()),
+        settle_signature: Some("BatchSig".into()),
+        settle_last_valid_height: Some(500),
+        ..Changes::default()
+    };
+    // Not with request 3, which w1 does not hold: nothing is stored then.
+    let with_foreign = ["Request0001".to_owned(), "Request0003".to_owned()];
+    assert!(
+        !store
+            .transition_all(
+                &with_foreign,
+                "w1",
+                Quoted,
+                SettleSent,
+                sent.clone(),
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .request("Request0001")
+            .await
+            .unwrap()
+            .unwrap()
+            .state()
+            .unwrap(),
+        Quoted,
+        "all or none"
+    );
+    assert!(
+        store
+            .transition_all(&batch, "w1", Quoted, SettleSent, sent, 60_000)
+            .await
+            .unwrap()
+    );
+    for address in &batch {
+        let row = store.request(address).await.unwrap().unwrap();
+        assert_eq!(row.state().unwrap(), SettleSent);
+        assert_eq!(row.settle_signature.as_deref(), Some("BatchSig"));
+    }
+    // Request 1 sees the transaction land: request 2 is settled with it, nothing else is (the
+    // lead moves by its own transition).
+    let settled = store
+        .settle_companions("BatchSig", "Request0001", "w1")
+        .await
+        .unwrap();
+    assert_eq!(settled.len(), 1);
+    assert_eq!(
+        store
+            .request("Request0001")
+            .await
+            .unwrap()
+            .unwrap()
+            .state()
+            .unwrap(),
+        SettleSent
+    );
+    walk(store, "Request0001", "w1", &[SettleSent, Settled]).await;
+    assert_eq!(
+        store.history("Request0002").await.unwrap(),
+        [Discovered, Quoted, SettleSent, Settled]
+    );
+    for (address, state) in [
+        ("Request0003", Quoted),
+        ("Request0004", Quoted),
+        ("Request0010", Discovered),
+        ("Request0009", Quoted),
+    ] {
+        let row = store.request(address).await.unwrap().unwrap();
+        assert_eq!(row.state().unwrap(), state, "{address}");
+    }
+    assert!(
+        store
+            .settle_companions("BatchSig", "Request0001", "w1")
+            .await
+            .unwrap()
+            .is_empty(),
+        "settled once"
+    );
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -427,6 +595,7 @@ on_both_databases!(
     one_ingester_holds_the_lease,
     concurrent_claims_never_overlap,
     a_person_takes_a_request_out_of_review_and_is_audited,
+    a_batch_settles_its_pools_waiting_requests_together,
 );
 
 /// The store's connections are encrypted and the server's certificate verified

@@ -11,8 +11,7 @@ use solana_sdk::message::{AddressLookupTableAccount, VersionedMessage, v0};
 use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::{TransactionError, VersionedTransaction};
 
-/// The most bytes a serialized transaction may take (the network's packet limit).
-pub const MAX_TRANSACTION_BYTES: usize = 1232;
+pub use allot_client::instructions::MAX_TRANSACTION_BYTES;
 
 /// The most accounts one transaction may lock.
 pub const MAX_TRANSACTION_ACCOUNTS: usize = 64;

@@ -15,6 +15,10 @@ use anchor_spl::token_2022::ID as TOKEN_2022_ID;
 
 use crate::pdas;
 
+/// The most bytes a serialized transaction may take (the network's packet limit, solana-packet's
+/// `PACKET_DATA_SIZE`).
+pub const MAX_TRANSACTION_BYTES: usize = 1232;
+
 /// Which evidence an allocation or clawback presents.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Evidence {

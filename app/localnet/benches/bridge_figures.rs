@@ -68,6 +68,8 @@ struct Figures {
     seconds: f64,
     p50_ms: i64,
     p95_ms: i64,
+    /// Distinct settle transactions that settled the run's requests (batches share one).
+    settle_transactions: usize,
 }
 
 /// Opens two requests for each of `users`, several users per transaction (the pool hands out
@@ -136,6 +138,11 @@ async fn settle_run(
         .collect();
     latencies.sort_unstable();
     let at = |q: usize| latencies[(latencies.len() * q / 100).min(latencies.len() - 1)];
+    let settle_transactions = rows
+        .iter()
+        .filter_map(|r| r.settle_signature.as_deref())
+        .collect::<HashSet<_>>()
+        .len();
     Figures {
         store: run.store,
         workers: run.workers,
@@ -143,6 +150,7 @@ async fn settle_run(
         seconds,
         p50_ms: at(50),
         p95_ms: at(95),
+        settle_transactions,
     }
 }
 
@@ -246,7 +254,7 @@ async fn main() {
     // SQLite run are in it: the backfill figure is only as good as its coverage.
     let finalized = history(&chain, CommitmentConfig::finalized()).await;
     let confirmed = history(&chain, CommitmentConfig::confirmed()).await;
-    let settles: Vec<String> = Store::open(&sqlite)
+    let settles: HashSet<String> = Store::open(&sqlite)
         .await
         .unwrap()
         .requests()
@@ -265,15 +273,16 @@ async fn main() {
     );
 
     println!(
-        "| store | workers | requests | all settled in | requests/s | p50 discovered→settled | p95 |"
+        "| store | workers | requests | settle transactions | all settled in | requests/s | p50 discovered→settled | p95 |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for f in &figures {
         println!(
-            "| {} | {} | {} | {:.1} s | {:.1} | {:.1} s | {:.1} s |",
+            "| {} | {} | {} | {} | {:.1} s | {:.1} | {:.1} s | {:.1} s |",
             f.store,
             f.workers,
             f.requests,
+            f.settle_transactions,
             f.seconds,
             f.requests as f64 / f.seconds,
             f.p50_ms as f64 / 1000.0,
@@ -295,6 +304,7 @@ async fn main() {
             json!({
                 "store": f.store, "workers": f.workers, "requests": f.requests,
                 "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
+                "settle_transactions": f.settle_transactions,
             })
         })
         .collect();

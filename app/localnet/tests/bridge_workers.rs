@@ -1,7 +1,10 @@
 //! Two `allot-bridge` workers sharing one PostgreSQL database pay on chain (the stablecoin moves
-//! inside the settle transaction) against the real validator; one is killed with SIGKILL mid-way,
-//! and every request is still paid exactly once.
+//! inside the settle transaction) against the real validator; the first dies right after sending
+//! its first batched settle transaction, and every request is still paid exactly once. The
+//! requests wait before the workers start, so they are settled in batches: several settlements,
+//! each with its own event, per transaction.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use allot::state::ExchangeRequest;
@@ -10,6 +13,8 @@ use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_client::accounts;
+use allot_client::events::AllotEvent;
+use allot_client::transaction_events::events_of_transaction;
 use common::bridge_harness::{
     BASE_UNITS_PER_CENT, Bridge, Market, TREASURY_BASE_UNITS, balance, wait_metric,
 };
@@ -28,18 +33,16 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     let (first_config, _) = market.bridge_config("w1", &database.url, payout, 500, &market.ws_url);
     let (second_config, second_metrics) =
         market.bridge_config("w2", &database.url, payout, 500, &market.ws_url);
-    let mut workers = vec![
-        Bridge::spawn(&first_config, None),
-        Bridge::spawn(&second_config, None),
-    ];
     let mut requests = Vec::new();
     for n in 0..4 {
         requests.push(market.request(n, 5 + n as u64).await);
     }
-    // One worker dies mid-way (kill -9); the other finishes its claims once they expire.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let killed = workers.remove(0);
-    drop(killed);
+    // The first worker dies (abort, as kill -9) right after it broadcast its first batched
+    // settle transaction, holding the claims of every request in it; the second finishes them
+    // once the claims expire, reading the batch's fate from the stored signature.
+    let first = Bridge::spawn(&first_config, Some("settle_broadcast"));
+    first.wait_crash("settle_broadcast").await;
+    let mut workers = vec![Bridge::spawn(&second_config, None)];
     let addresses: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
     market.wait_settled(&addresses, &mut workers).await;
 
@@ -91,23 +94,52 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Every settle transaction that landed pays the configured priority fee under the
-    // settlement's compute-unit reservation, as the runtime's own instruction type reads them.
-    for row in store.requests().await.unwrap() {
-        let signature = row
-            .settle_signature
-            .expect("a settled request has its settle signature")
-            .parse()
-            .unwrap();
-        let fetched = transaction_when_written(&market.chain, &signature, Duration::from_secs(60))
-            .await
-            .transaction
-            .transaction
-            .decode()
-            .expect("a decodable transaction");
-        let budget = compute_budget_of(&fetched);
+    // reservation of the settlements it carries, as the runtime's own instruction type reads
+    // them; each settlement has its own event, and the waiting requests shared transactions.
+    let rows = store.requests().await.unwrap();
+    let signatures: BTreeSet<String> = rows
+        .iter()
+        .map(|row| {
+            row.settle_signature
+                .clone()
+                .expect("a settled request has its settle signature")
+        })
+        .collect();
+    let mut settled_by_events = BTreeSet::new();
+    for signature in &signatures {
+        let fetched = transaction_when_written(
+            &market.chain,
+            &signature.parse().unwrap(),
+            Duration::from_secs(60),
+        )
+        .await;
+        let settled: Vec<_> = events_of_transaction(&fetched)
+            .unwrap()
+            .events
+            .into_iter()
+            .filter_map(|event| match event {
+                AllotEvent::ExchangeSettled(settled) => Some(settled.request),
+                _ => None,
+            })
+            .collect();
+        let decoded = fetched.transaction.transaction.decode().unwrap();
+        let budget = compute_budget_of(&decoded);
         assert_eq!(budget.unit_price_micro_lamports, Some(11));
-        assert_eq!(budget.unit_limit, Some(settle::SETTLE_WITH_PAYOUT_UNITS));
+        assert_eq!(
+            budget.unit_limit,
+            Some(settle::SETTLE_WITH_PAYOUT_UNITS * settled.len() as u32),
+            "{signature}: the reservation of {} settlements",
+            settled.len()
+        );
+        for request in settled {
+            assert!(settled_by_events.insert(request), "{request} settled twice");
+        }
     }
+    assert_eq!(settled_by_events, addresses.iter().copied().collect());
+    assert!(
+        signatures.len() < addresses.len(),
+        "some requests shared a settle transaction: {signatures:?}"
+    );
     for worker in workers {
         assert!(worker.stop().await.success());
     }

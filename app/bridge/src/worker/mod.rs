@@ -1,5 +1,7 @@
 //! The payout worker: claims one open request at a time and moves it along the state machine
-//! (see [`crate::state`]), storing each step before the next outside effect. Every step can be
+//! (see [`crate::state`]), storing each step before the next outside effect; a lock or a
+//! settlement also claims the other requests of its pool waiting for the same transaction
+//! (`settlement.rs`). Every step can be
 //! interrupted and redone: the provider sees the same idempotency key, and the chain sees the
 //! same stored settle transaction until it has provably expired.
 
@@ -26,6 +28,12 @@ const SETTLE_RECHECK_MS: i64 = 800;
 const LOCK_MARGIN_SECONDS: i64 = 3_600;
 /// The pause before a request being locked is looked at again.
 const LOCK_RECHECK_MS: i64 = 1_000;
+/// How long a request ready to be locked or settled (quoted, or paid) waits for others of its
+/// pool to share the transaction.
+const COMPANION_WAIT_MS: i64 = 300;
+/// How much later than its batch's lead a companion reads the shared settle transaction's fate
+/// itself: the lead reads it for all of them, the companions only if the lead stops.
+const COMPANION_FOLLOW_LAG_MS: i64 = 5_000;
 /// How long a request whose account is not visible is retried before manual review.
 const MISSING_GRACE_MS: i64 = 300_000;
 
@@ -158,8 +166,12 @@ impl Worker<'_> {
             quote: Some(quote),
             ..Changes::default()
         };
-        self.moved(row, state, RequestState::Quoted, changes, "quoted")
-            .await
+        let step = self
+            .moved(row, state, RequestState::Quoted, changes, "quoted")
+            .await?;
+        // Quoted is where a request is locked (off-chain payout) or settled (on-chain payout)
+        // together with others of its pool: wait for them.
+        Ok(wait_for_companions(step))
     }
 
     /// `Quoted`: pays the way the request's frozen terms say — on chain inside the settle
@@ -223,19 +235,68 @@ impl Worker<'_> {
         }
     }
 
-    /// Records the settlement and its latency.
+    /// Records the settlement and its latency (once: not when another worker, or the lead of
+    /// its batch, recorded it first).
     async fn settled(&self, row: &StoredRequest, from: RequestState) -> Result<Step> {
         let now = now_ms();
         let changes = Changes {
             settled_at_ms: Some(now),
             ..Changes::default()
         };
-        let step = self
-            .moved(row, from, RequestState::Settled, changes, "settled")
-            .await?;
-        let seconds = now.saturating_sub(row.discovered_at_ms).max(0) as f64 / 1000.0;
-        self.metrics.payout_latency.observe(seconds);
-        Ok(step)
+        let to = RequestState::Settled;
+        if self
+            .store
+            .transition(&row.address, self.name, from, to, changes, CLAIM_MS)
+            .await?
+        {
+            tracing::info!(address = %row.address, %from, %to, "request moved");
+            crash_point("settled");
+            let seconds = now.saturating_sub(row.discovered_at_ms).max(0) as f64 / 1000.0;
+            self.metrics.payout_latency.observe(seconds);
+        }
+        Ok(Step::Done)
+    }
+
+    /// The ExchangeRequest accounts of `rows`, read in one call; `None` for one that is not
+    /// there or does not decode (it is left to its own step, which says why).
+    async fn read_companions(
+        &self,
+        rows: &[StoredRequest],
+    ) -> Result<Vec<Option<ExchangeRequest>>> {
+        use allot_client::chain::Chain as _;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let addresses = rows
+            .iter()
+            .map(|row| row.address.parse::<Pubkey>().context("stored address"))
+            .collect::<Result<Vec<_>>>()?;
+        let found = self
+            .chain
+            .accounts(addresses.clone())
+            .await
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        Ok(addresses
+            .iter()
+            .zip(found)
+            .map(|(address, account)| {
+                account
+                    .filter(|account| account.owner == allot::ID)
+                    .and_then(|account| {
+                        accounts::decode::<ExchangeRequest>(*address, &account.data).ok()
+                    })
+            })
+            .collect())
+    }
+
+    /// Lets go of `worker`'s claims on `rows` after a failed batch, logging (not returning) a
+    /// failure to do so: the batch's own error is the one to report.
+    async fn release_all(&self, rows: &[StoredRequest]) {
+        for row in rows {
+            if let Err(error) = self.store.release_claim(&row.address, self.name).await {
+                tracing::warn!(address = %row.address, "claim not released: {error}");
+            }
+        }
     }
 
     /// The request account is not visible: a lagging node is retried for a while; after that a
@@ -306,6 +367,19 @@ impl Worker<'_> {
             .unix_timestamp()
             .await
             .map_err(|error| self.metrics.failed_call("getAccountInfo", error))
+    }
+}
+
+/// `step` (a move to a state whose next chain write is shared: the lock or the settlement), made
+/// to wait [`COMPANION_WAIT_MS`] so that requests of its pool reaching that state meanwhile share
+/// the same transaction.
+fn wait_for_companions(step: Step) -> Step {
+    match step {
+        Step::Moved => Step::Later {
+            at_ms: now_ms().saturating_add(COMPANION_WAIT_MS),
+            counted_attempt: false,
+        },
+        other => other,
     }
 }
 

@@ -9,7 +9,9 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
 
-use super::{CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
+use super::{
+    CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker, mismatch,
+};
 use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
 use crate::rpc_failure::RpcResultExt as _;
 use crate::settle;
@@ -26,18 +28,8 @@ impl Worker<'_> {
         on_chain: &ExchangeRequest,
     ) -> Result<Step> {
         let state = RequestState::Quoted;
-        if let Some(problem) = provider_cannot_pay(on_chain) {
+        if let Some(problem) = why_not_lockable(on_chain) {
             return self.review(row, state, &problem).await;
-        }
-        if on_chain.lock_timeout_seconds <= LOCK_MARGIN_SECONDS * 2 {
-            // A lock that short expires before a payment could safely start: locking would only
-            // hold the user's units.
-            let reason = format!(
-                "the request's lock timeout ({} s) is too short to pay off chain safely (at least {} s)",
-                on_chain.lock_timeout_seconds,
-                LOCK_MARGIN_SECONDS * 2 + 1
-            );
-            return self.review(row, state, &reason).await;
         }
         self.lock_for_payout(row, state, address, on_chain).await
     }
@@ -205,8 +197,10 @@ impl Worker<'_> {
             payment_id: Some(payment_id),
             ..Changes::default()
         };
-        self.moved(row, from, RequestState::Paid, changes, "paid")
-            .await
+        let step = self
+            .moved(row, from, RequestState::Paid, changes, "paid")
+            .await?;
+        Ok(super::wait_for_companions(step))
     }
 
     /// Comes back to a payout later, backing off with its attempts (each call, or each
@@ -236,19 +230,27 @@ impl Worker<'_> {
     ) -> Result<Step> {
         match on_chain.status {
             RequestStatus::Pending => {
-                let signed = self.metrics.counted(
-                    settle::sign_lock(self.chain.client(), self.authority, on_chain, self.fees)
-                        .await,
-                )?;
-                if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
-                    // A refusal in simulation usually means an earlier lock already landed; any
-                    // other failure (the node, the fee payer) is counted. The next look decides.
-                    if failure.to_string().contains("simulation failed") {
-                        tracing::debug!(address = %row.address, "lock refused in simulation: {failure}");
-                    } else {
-                        self.metrics.rpc_failed(&failure);
-                        tracing::warn!(address = %row.address, "lock not sent: {failure}");
-                    }
+                let companions = self
+                    .store
+                    .claim_companions(
+                        self.name,
+                        &row.address,
+                        &row.pool,
+                        RequestState::Quoted,
+                        settle::max_settles(settle::LOCK_UNITS).saturating_sub(1),
+                        CLAIM_MS,
+                    )
+                    .await?;
+                let sent = self.send_locks(row, on_chain, &companions).await;
+                if sent.is_err() {
+                    self.release_all(&companions).await;
+                }
+                sent?;
+                let later = now_ms().saturating_add(LOCK_RECHECK_MS);
+                for companion in &companions {
+                    self.store
+                        .defer(&companion.address, self.name, later, false)
+                        .await?;
                 }
             }
             RequestStatus::Locked if self.locked_when_finalized(address).await? => {
@@ -268,6 +270,70 @@ impl Worker<'_> {
             at_ms: now_ms().saturating_add(LOCK_RECHECK_MS),
             counted_attempt: false,
         })
+    }
+
+    /// Sends one transaction locking `lead` and the companions (quoted requests of its pool,
+    /// claimed) that are pending and may be paid off chain (no payout mint, a payable currency, a
+    /// long enough lock), read in one call. When the batch is refused in simulation the lead is
+    /// locked alone; each request's next look decides.
+    async fn send_locks(
+        &self,
+        row: &StoredRequest,
+        lead: &ExchangeRequest,
+        companions: &[StoredRequest],
+    ) -> Result<()> {
+        let mut requests = vec![lead.clone()];
+        let found = self.read_companions(companions).await?;
+        requests.extend(
+            companions
+                .iter()
+                .zip(found)
+                .filter_map(|(companion, found)| {
+                    found.filter(|request| {
+                        request.status == RequestStatus::Pending
+                            && request.payout_mint.is_none()
+                            && why_not_lockable(request).is_none()
+                            && mismatch(companion, request).is_none()
+                    })
+                }),
+        );
+        let (signed, count) = self.metrics.counted(
+            settle::sign_lock(self.chain.client(), self.authority, &requests, self.fees).await,
+        )?;
+        match settle::send_lock(self.chain.client(), &signed).await {
+            Ok(()) => {}
+            // One of the companions could not be locked (a lock landed meanwhile): the lead is
+            // locked on its own now, the companions on their own steps.
+            Err(failure) if count > 1 && failure.to_string().contains("simulation failed") => {
+                tracing::debug!(address = %row.address, count, "batched lock refused in simulation: {failure}");
+                let (alone, _) = self.metrics.counted(
+                    settle::sign_lock(
+                        self.chain.client(),
+                        self.authority,
+                        &requests[..1],
+                        self.fees,
+                    )
+                    .await,
+                )?;
+                if let Err(failure) = settle::send_lock(self.chain.client(), &alone).await {
+                    self.lock_not_sent(row, &failure);
+                }
+            }
+            Err(failure) => self.lock_not_sent(row, &failure),
+        }
+        Ok(())
+    }
+
+    /// Logs a lock that was not sent. A refusal in simulation usually means an earlier lock
+    /// already landed; any other failure (the node, the fee payer) is counted. The request's
+    /// next look decides.
+    fn lock_not_sent(&self, row: &StoredRequest, failure: &crate::rpc_failure::RpcFailure) {
+        if failure.to_string().contains("simulation failed") {
+            tracing::debug!(address = %row.address, "lock refused in simulation: {failure}");
+        } else {
+            self.metrics.rpc_failed(failure);
+            tracing::warn!(address = %row.address, "lock not sent: {failure}");
+        }
     }
 
     /// Whether the finalized view of the chain shows the request locked.
@@ -296,6 +362,22 @@ impl Worker<'_> {
         };
         Ok(now <= cancel_from.saturating_sub(LOCK_MARGIN_SECONDS))
     }
+}
+
+/// Why the request cannot be locked for an off-chain payment, if it cannot: the provider must be
+/// able to pay its quote, and its lock must outlast the margin kept before a payment starts (a
+/// shorter lock would only hold the user's units).
+fn why_not_lockable(on_chain: &ExchangeRequest) -> Option<String> {
+    if let Some(problem) = provider_cannot_pay(on_chain) {
+        return Some(problem);
+    }
+    (on_chain.lock_timeout_seconds <= LOCK_MARGIN_SECONDS * 2).then(|| {
+        format!(
+            "the request's lock timeout ({} s) is too short to pay off chain safely (at least {} s)",
+            on_chain.lock_timeout_seconds,
+            LOCK_MARGIN_SECONDS * 2 + 1
+        )
+    })
 }
 
 /// Why a provider cannot be asked to pay the request's quote, if it cannot: the provider reads

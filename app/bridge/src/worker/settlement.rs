@@ -1,14 +1,21 @@
 //! Settle transactions: the on-chain payout (paid inside the settle transaction), the settlement
 //! of a provider's payment, and following a sent transaction until it lands or provably expires.
+//!
+//! Requests of one pool waiting in the same state are settled together: the worker that takes
+//! one (the lead) claims the others (its companions), and one transaction settles as many as fit
+//! — all of them or none, each with its own event. Every row stores the same bytes and
+//! signature, and the first to see the transaction land records all of them settled.
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use solana_sdk::signature::Signer;
 
-use super::{CLAIM_MS, PayoutAdapter, SETTLE_RECHECK_MS, Step, Worker};
+use super::{
+    CLAIM_MS, COMPANION_FOLLOW_LAG_MS, PayoutAdapter, SETTLE_RECHECK_MS, Step, Worker, mismatch,
+};
 use crate::crash::crash_point;
-use crate::settle::{self, SettleStatus, SignedSettle};
+use crate::settle::{self, SettleOrder, SettleStatus, SignedSettle};
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
 
@@ -23,11 +30,17 @@ impl Worker<'_> {
         treasury: Option<Pubkey>,
     ) -> Result<Step> {
         let mint_program = self.owner_of(payout_mint).await?;
-        let payout =
-            settle::onchain_payout(on_chain, &self.authority.pubkey(), mint_program, treasury);
-        let reference = settle::payout_reference(&row.address);
-        let signed = self.sign(on_chain, reference, payout).await?;
-        self.send_new(row, RequestState::Quoted, signed).await
+        let lead = SettleOrder {
+            request: on_chain.clone(),
+            reference: settle::payout_reference(&row.address),
+            payout: settle::onchain_payout(
+                on_chain,
+                &self.authority.pubkey(),
+                mint_program,
+                treasury,
+            ),
+        };
+        self.settle_together(row, RequestState::Quoted, lead).await
     }
 
     /// `Paid`: signs, stores and sends the settle transaction that records the provider's
@@ -51,10 +64,142 @@ impl Worker<'_> {
             .payment_id
             .as_deref()
             .context("paid without a payment id")?;
-        let signed = self
-            .sign(&on_chain, settle::payout_reference(payment_id), None)
+        let lead = SettleOrder {
+            request: on_chain,
+            reference: settle::payout_reference(payment_id),
+            payout: None,
+        };
+        self.settle_together(row, state, lead).await
+    }
+
+    /// Settles `row` (its order `lead`) in one transaction with as many of its pool's other
+    /// requests waiting in `from` as fit. A companion that cannot be settled now is let go for
+    /// its own step to decide.
+    async fn settle_together(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        lead: SettleOrder,
+    ) -> Result<Step> {
+        let limit = settle::max_settles(lead.units()).saturating_sub(1);
+        let companions = self
+            .store
+            .claim_companions(self.name, &row.address, &row.pool, from, limit, CLAIM_MS)
             .await?;
-        self.send_new(row, state, signed).await
+        let result = self.settle_with(row, from, lead, &companions).await;
+        if result.is_err() {
+            self.release_all(&companions).await;
+        }
+        result
+    }
+
+    /// Signs, stores and sends one transaction settling `lead` and the companions that can be
+    /// settled with it; the others are released, the ones sent deferred like the lead.
+    async fn settle_with(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        lead: SettleOrder,
+        companions: &[StoredRequest],
+    ) -> Result<Step> {
+        let mut orders = vec![lead];
+        let mut riders = Vec::new();
+        for (companion, order) in companions
+            .iter()
+            .zip(self.companion_orders(&orders[0], from, companions).await?)
+        {
+            match order {
+                Some(order) => {
+                    orders.push(order);
+                    riders.push(companion);
+                }
+                None => {
+                    self.store
+                        .release_claim(&companion.address, self.name)
+                        .await?
+                }
+            }
+        }
+        let (signed, count) = self.sign(&orders).await?;
+        let (sent, left) = riders.split_at(count.saturating_sub(1).min(riders.len()));
+        for companion in left {
+            self.store
+                .release_claim(&companion.address, self.name)
+                .await?;
+        }
+        let mut addresses = vec![row.address.clone()];
+        addresses.extend(sent.iter().map(|c| c.address.clone()));
+        let step = self.send_new(&addresses, from, signed).await?;
+        for companion in sent {
+            match step {
+                Step::Later { at_ms, .. } => {
+                    let follow_at = at_ms.saturating_add(COMPANION_FOLLOW_LAG_MS);
+                    self.store
+                        .defer(&companion.address, self.name, follow_at, false)
+                        .await?
+                }
+                _ => {
+                    self.store
+                        .release_claim(&companion.address, self.name)
+                        .await?
+                }
+            }
+        }
+        Ok(step)
+    }
+
+    /// The settle order of each companion (claimed rows in `from`, of the lead's pool), read in
+    /// one call; `None` for one that cannot be settled now (no longer open, not what its row
+    /// says, or not paid the way the lead is).
+    async fn companion_orders(
+        &self,
+        lead: &SettleOrder,
+        from: RequestState,
+        companions: &[StoredRequest],
+    ) -> Result<Vec<Option<SettleOrder>>> {
+        let found = self.read_companions(companions).await?;
+        let mut orders = Vec::with_capacity(companions.len());
+        for (companion, on_chain) in companions.iter().zip(found) {
+            let open = on_chain.filter(|r| {
+                matches!(r.status, RequestStatus::Pending | RequestStatus::Locked)
+                    && mismatch(companion, r).is_none()
+            });
+            orders.push(match (from, open) {
+                (RequestState::Paid, Some(request)) => {
+                    companion
+                        .payment_id
+                        .as_deref()
+                        .map(|payment_id| SettleOrder {
+                            request,
+                            reference: settle::payout_reference(payment_id),
+                            payout: None,
+                        })
+                }
+                (RequestState::Quoted, Some(request)) => {
+                    match (&lead.payout, request.payout_mint) {
+                        (Some(lead_payout), Some(mint)) if mint == lead_payout.mint => {
+                            let PayoutAdapter::Onchain { treasury } = self.payout else {
+                                return Ok(vec![None; companions.len()]);
+                            };
+                            let payout = settle::onchain_payout(
+                                &request,
+                                &self.authority.pubkey(),
+                                lead_payout.token_program,
+                                *treasury,
+                            );
+                            Some(SettleOrder {
+                                reference: settle::payout_reference(&companion.address),
+                                request,
+                                payout,
+                            })
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            });
+        }
+        Ok(orders)
     }
 
     /// Reads the stored settle transaction's fate and acts on it.
@@ -74,7 +219,11 @@ impl Worker<'_> {
             .metrics
             .counted(settle::status(self.chain.client(), signature, last_valid).await)?
         {
-            SettleStatus::Succeeded => self.settled(row, state).await,
+            SettleStatus::Succeeded => {
+                let step = self.settled(row, state).await?;
+                self.settle_companions(signature, row).await?;
+                Ok(step)
+            }
             SettleStatus::InFlight => {
                 self.metrics
                     .counted(settle::send(self.chain.client(), base64).await)?;
@@ -82,6 +231,12 @@ impl Worker<'_> {
                     at_ms: now_ms().saturating_add(SETTLE_RECHECK_MS),
                     counted_attempt: false,
                 })
+            }
+            // A batch fails as a whole when one of its settlements fails: nothing moved, and each
+            // request is settled again on its own (the one at fault then fails alone).
+            SettleStatus::Failed(error) if settle::settles_in(base64) > 1 => {
+                tracing::warn!(address = %row.address, "the batched settle transaction {signature} failed ({error}); settling alone");
+                self.after_expiry(row, address).await
             }
             SettleStatus::Failed(error) => match self.on_chain(address).await?.map(|r| r.status) {
                 Some(RequestStatus::Settled) => self.settled(row, state).await,
@@ -94,8 +249,9 @@ impl Worker<'_> {
         }
     }
 
-    /// The stored settle transaction expired unseen (it can never land): the request account
-    /// decides — settled after all, a new transaction under the same terms, or withdrawn.
+    /// The stored settle transaction expired unseen, or was a batch that failed (either way it
+    /// moved nothing and never will): the request account decides — settled after all, a new
+    /// transaction of its own under the same terms, or withdrawn.
     async fn after_expiry(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
         let state = RequestState::SettleSent;
         let Some(on_chain) = self.on_chain(address).await? else {
@@ -128,8 +284,14 @@ impl Worker<'_> {
                     Some(payment_id) => settle::payout_reference(payment_id),
                     None => settle::payout_reference(&row.address),
                 };
-                let signed = self.sign(&on_chain, reference, payout).await?;
-                self.send_new(row, state, signed).await
+                let order = SettleOrder {
+                    request: on_chain,
+                    reference,
+                    payout,
+                };
+                let (signed, _) = self.sign(std::slice::from_ref(&order)).await?;
+                self.send_new(std::slice::from_ref(&row.address), state, signed)
+                    .await
             }
             other => match row.payment_id {
                 // Nothing moved: the payout was inside the transaction that never landed.
@@ -152,10 +314,11 @@ impl Worker<'_> {
         }
     }
 
-    /// Stores `signed` (before it is ever sent), then sends it.
+    /// Stores `signed` in the rows at `addresses` (all claimed, all in `from`; before it is ever
+    /// sent), then sends it.
     async fn send_new(
         &self,
-        row: &StoredRequest,
+        addresses: &[String],
         from: RequestState,
         signed: SignedSettle,
     ) -> Result<Step> {
@@ -169,8 +332,8 @@ impl Worker<'_> {
         };
         if !self
             .store
-            .transition(
-                &row.address,
+            .transition_all(
+                addresses,
                 self.name,
                 from,
                 RequestState::SettleSent,
@@ -203,23 +366,25 @@ impl Worker<'_> {
         Ok(found.owner)
     }
 
-    /// Signs the settle transaction of `request`.
-    async fn sign(
-        &self,
-        request: &ExchangeRequest,
-        reference: [u8; 32],
-        payout: Option<allot_client::instructions::OnChainPayout>,
-    ) -> Result<SignedSettle> {
-        self.metrics.counted(
-            settle::sign(
-                self.chain.client(),
-                self.authority,
-                request,
-                reference,
-                payout,
-                self.fees,
-            )
-            .await,
-        )
+    /// Signs one transaction settling the longest prefix of `orders` that fits; returns it and
+    /// how many it settles.
+    async fn sign(&self, orders: &[SettleOrder]) -> Result<(SignedSettle, usize)> {
+        self.metrics
+            .counted(settle::sign(self.chain.client(), self.authority, orders, self.fees).await)
+    }
+
+    /// Records settled the other requests the transaction `signature` (which settled `lead`)
+    /// carried, with their latencies.
+    async fn settle_companions(&self, signature: &str, lead: &StoredRequest) -> Result<()> {
+        let discovered = self
+            .store
+            .settle_companions(signature, &lead.address, self.name)
+            .await?;
+        let now = now_ms();
+        for at_ms in discovered {
+            let seconds = now.saturating_sub(at_ms).max(0) as f64 / 1000.0;
+            self.metrics.payout_latency.observe(seconds);
+        }
+        Ok(())
     }
 }
