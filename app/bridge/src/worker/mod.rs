@@ -1,7 +1,6 @@
 //! The payout worker: claims one open request at a time and moves it along the state machine
-//! (see [`crate::state`]), storing each step before the next outside effect; a lock or a
-//! settlement also claims the other requests of its pool waiting for the same transaction
-//! (`settlement.rs`). Every step can be
+//! (see [`crate::state`]), storing each step before the next outside effect; a settlement also
+//! claims the other requests of its pool waiting for the same transaction (`settlement.rs`). Every step can be
 //! interrupted and redone: the provider sees the same idempotency key, and the chain sees the
 //! same stored settle transaction until it has provably expired.
 
@@ -28,8 +27,8 @@ const SETTLE_RECHECK_MS: i64 = 800;
 const LOCK_MARGIN_SECONDS: i64 = 3_600;
 /// The pause before a request being locked is looked at again.
 const LOCK_RECHECK_MS: i64 = 1_000;
-/// How long a request ready to be locked or settled (quoted, or paid) waits for others of its
-/// pool to share the transaction.
+/// How long a request ready to settle (paid, or quoted for an on-chain payout) waits for others
+/// of its pool to share the transaction.
 const COMPANION_WAIT_MS: i64 = 300;
 /// How much later than its batch's lead a companion reads the shared settle transaction's fate
 /// itself: the lead reads it for all of them, the companions only if the lead stops.
@@ -169,9 +168,12 @@ impl Worker<'_> {
         let step = self
             .moved(row, state, RequestState::Quoted, changes, "quoted")
             .await?;
-        // Quoted is where a request is locked (off-chain payout) or settled (on-chain payout)
-        // together with others of its pool: wait for them.
-        Ok(wait_for_companions(step))
+        Ok(match self.payout {
+            // Quoted is where an on-chain payout is settled, together with others of its pool:
+            // wait for them. (An off-chain payout is locked at once, alone: see docs/notes.md.)
+            PayoutAdapter::Onchain { .. } => wait_for_companions(step),
+            PayoutAdapter::Http { .. } => step,
+        })
     }
 
     /// `Quoted`: pays the way the request's frozen terms say — on chain inside the settle
@@ -370,8 +372,7 @@ impl Worker<'_> {
     }
 }
 
-/// `step` (a move to a state whose next chain write is shared: the lock or the settlement), made
-/// to wait [`COMPANION_WAIT_MS`] so that requests of its pool reaching that state meanwhile share
+/// `step` (a move to a state whose next chain write, the settlement, is shared), made to wait [`COMPANION_WAIT_MS`] so that requests of its pool reaching that state meanwhile share
 /// the same transaction.
 fn wait_for_companions(step: Step) -> Step {
     match step {

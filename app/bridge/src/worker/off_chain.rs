@@ -9,9 +9,7 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
 
-use super::{
-    CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker, mismatch,
-};
+use super::{CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
 use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
 use crate::rpc_failure::RpcResultExt as _;
 use crate::settle;
@@ -230,27 +228,17 @@ impl Worker<'_> {
     ) -> Result<Step> {
         match on_chain.status {
             RequestStatus::Pending => {
-                let companions = self
-                    .store
-                    .claim_companions(
-                        self.name,
-                        &row.address,
-                        &row.pool,
-                        RequestState::Quoted,
-                        settle::max_settles(settle::LOCK_UNITS).saturating_sub(1),
-                        CLAIM_MS,
+                let (signed, _) = self.metrics.counted(
+                    settle::sign_lock(
+                        self.chain.client(),
+                        self.authority,
+                        std::slice::from_ref(on_chain),
+                        self.fees,
                     )
-                    .await?;
-                let sent = self.send_locks(row, on_chain, &companions).await;
-                if sent.is_err() {
-                    self.release_all(&companions).await;
-                }
-                sent?;
-                let later = now_ms().saturating_add(LOCK_RECHECK_MS);
-                for companion in &companions {
-                    self.store
-                        .defer(&companion.address, self.name, later, false)
-                        .await?;
+                    .await,
+                )?;
+                if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
+                    self.lock_not_sent(row, &failure);
                 }
             }
             RequestStatus::Locked if self.locked_when_finalized(address).await? => {
@@ -270,58 +258,6 @@ impl Worker<'_> {
             at_ms: now_ms().saturating_add(LOCK_RECHECK_MS),
             counted_attempt: false,
         })
-    }
-
-    /// Sends one transaction locking `lead` and the companions (quoted requests of its pool,
-    /// claimed) that are pending and may be paid off chain (no payout mint, a payable currency, a
-    /// long enough lock), read in one call. When the batch is refused in simulation the lead is
-    /// locked alone; each request's next look decides.
-    async fn send_locks(
-        &self,
-        row: &StoredRequest,
-        lead: &ExchangeRequest,
-        companions: &[StoredRequest],
-    ) -> Result<()> {
-        let mut requests = vec![lead.clone()];
-        let found = self.read_companions(companions).await?;
-        requests.extend(
-            companions
-                .iter()
-                .zip(found)
-                .filter_map(|(companion, found)| {
-                    found.filter(|request| {
-                        request.status == RequestStatus::Pending
-                            && request.payout_mint.is_none()
-                            && why_not_lockable(request).is_none()
-                            && mismatch(companion, request).is_none()
-                    })
-                }),
-        );
-        let (signed, count) = self.metrics.counted(
-            settle::sign_lock(self.chain.client(), self.authority, &requests, self.fees).await,
-        )?;
-        match settle::send_lock(self.chain.client(), &signed).await {
-            Ok(()) => {}
-            // One of the companions could not be locked (a lock landed meanwhile): the lead is
-            // locked on its own now, the companions on their own steps.
-            Err(failure) if count > 1 && failure.to_string().contains("simulation failed") => {
-                tracing::debug!(address = %row.address, count, "batched lock refused in simulation: {failure}");
-                let (alone, _) = self.metrics.counted(
-                    settle::sign_lock(
-                        self.chain.client(),
-                        self.authority,
-                        &requests[..1],
-                        self.fees,
-                    )
-                    .await,
-                )?;
-                if let Err(failure) = settle::send_lock(self.chain.client(), &alone).await {
-                    self.lock_not_sent(row, &failure);
-                }
-            }
-            Err(failure) => self.lock_not_sent(row, &failure),
-        }
-        Ok(())
     }
 
     /// Logs a lock that was not sent. A refusal in simulation usually means an earlier lock
