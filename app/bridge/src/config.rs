@@ -43,6 +43,10 @@ pub struct BridgeConfig {
     pub poll_interval_ms: Option<u64>,
     /// Whether this worker may ingest (the ingester lease decides which one does; default true).
     pub ingest: Option<bool>,
+    /// How many requests this worker moves at once (1 to 8, default 1): each lane claims its
+    /// own requests under its own name (`<worker_name>#<lane>`), so provider calls and chain
+    /// round trips of different requests overlap.
+    pub payout_concurrency: Option<usize>,
     /// Priority fee of lock and settle transactions, micro-lamports per compute unit; default:
     /// the `priority_fee_percentile` of recent fees paid around the request's pool.
     pub priority_fee_micro_lamports: Option<u64>,
@@ -95,6 +99,10 @@ fn from_env_or(variable: &str, value: Option<String>, field: &str) -> Result<Str
 /// The longest a provider call may take: half of a worker's claim on a request.
 pub const MAX_PROVIDER_TIMEOUT_MS: u64 = 30_000;
 
+/// The most lanes one worker runs (PostgreSQL's pool holds 8 connections; SQLite has one
+/// writer, so its lanes overlap only their network calls).
+pub const MAX_PAYOUT_CONCURRENCY: usize = 8;
+
 /// The configuration, checked and resolved.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -120,6 +128,8 @@ pub struct Settings {
     pub poll_interval: Duration,
     /// Whether this worker competes for the ingester lease.
     pub ingest: bool,
+    /// Requests moved at once (lanes).
+    pub payout_concurrency: usize,
     /// The payout adapter.
     pub payout: Payout,
     /// How lock and settle transactions pay for priority.
@@ -259,6 +269,11 @@ impl Settings {
             (100..=600_000).contains(&poll_interval_ms),
             "poll_interval_ms {poll_interval_ms} must be between 100 and 600000"
         );
+        let payout_concurrency = config.payout_concurrency.unwrap_or(1);
+        ensure!(
+            (1..=MAX_PAYOUT_CONCURRENCY).contains(&payout_concurrency),
+            "payout_concurrency {payout_concurrency} must be between 1 and {MAX_PAYOUT_CONCURRENCY}"
+        );
         let payout = match config.payout {
             PayoutConfig::Onchain { treasury } => Payout::Onchain {
                 treasury: treasury
@@ -319,6 +334,7 @@ impl Settings {
             history_commitment,
             poll_interval: Duration::from_millis(poll_interval_ms),
             ingest: config.ingest.unwrap_or(true),
+            payout_concurrency,
             payout,
             fees,
         })
@@ -375,6 +391,7 @@ mod tests {
         assert_eq!(settings.history_commitment, CommitmentConfig::finalized());
         assert_eq!(settings.poll_interval, Duration::from_secs(5));
         assert!(settings.ingest);
+        assert_eq!(settings.payout_concurrency, 1);
         assert_eq!(
             settings.fees,
             FeePolicy::RecentPercentile {
@@ -382,6 +399,20 @@ mod tests {
                 max: 1_000_000
             }
         );
+    }
+
+    #[test]
+    fn payout_concurrency_is_bounded() {
+        let onchain = "[payout]\nkind = \"onchain\"\n";
+        let four = config(&format!("payout_concurrency = 4\n{onchain}")).unwrap();
+        assert_eq!(four.payout_concurrency, 4);
+        for refused in [0, MAX_PAYOUT_CONCURRENCY + 1] {
+            let error = config(&format!("payout_concurrency = {refused}\n{onchain}")).unwrap_err();
+            assert!(
+                format!("{error:#}").contains("must be between 1 and 8"),
+                "{error:#}"
+            );
+        }
     }
 
     #[test]

@@ -112,15 +112,19 @@ pub async fn run(
     tracing::info!(worker = %settings.worker, pools = pools.len(), discover = settings.discover_pools, backend = ?store.backend(), "bridge started");
     let discover_every = (settings.poll_interval * 4).clamp(DISCOVER_MIN, DISCOVER_MAX);
     let mut discovered_at = tokio::time::Instant::now();
-    let worker = Worker {
-        chain: &chain,
-        store: &store,
-        authority: &authority,
-        payout: &payout,
-        name: &settings.worker,
-        metrics: &metrics,
-        fees: settings.fees,
-    };
+    let lane_names = lane_names(&settings.worker, settings.payout_concurrency);
+    let lanes: Vec<Worker> = lane_names
+        .iter()
+        .map(|name| Worker {
+            chain: &chain,
+            store: &store,
+            authority: &authority,
+            payout: &payout,
+            name,
+            metrics: &metrics,
+            fees: settings.fees,
+        })
+        .collect();
     let lease_ms = i64::try_from(settings.poll_interval.as_millis() * 4)
         .unwrap_or(i64::MAX)
         .max(20_000);
@@ -203,9 +207,8 @@ pub async fn run(
                 tracing::warn!("reconcile failed: {error:#}");
             }
         }
-        if let Err(error) = worker.drain(&stopped).await {
+        if !drain_lanes(&lanes, &stopped).await {
             pass_ok = false;
-            tracing::warn!("payout pass failed: {error:#}");
         }
         match store.counts().await {
             Ok(counts) => {
@@ -283,7 +286,7 @@ pub async fn run(
         } else {
             settings.poll_interval
         };
-        if work_until(&worker, &store, now + pause, &wake, stop.clone()).await {
+        if work_until(&lanes, &store, now + pause, &wake, stop.clone()).await {
             hinted_until = tokio::time::Instant::now() + HINT_WINDOW;
         }
     }
@@ -307,7 +310,7 @@ const DUE_PAUSE_MIN: Duration = Duration::from_millis(50);
 /// wait a whole poll interval). True when a hint (a transaction on a served escrow) cut the
 /// wait short; false at the deadline or on stop.
 async fn work_until(
-    worker: &Worker<'_>,
+    lanes: &[Worker<'_>],
     store: &Store,
     deadline: tokio::time::Instant,
     wake: &Notify,
@@ -335,10 +338,31 @@ async fn work_until(
             return false;
         }
         let stopped = || *stop.borrow();
-        if let Err(error) = worker.drain(&stopped).await {
-            tracing::warn!("payout pass failed: {error:#}");
+        drain_lanes(lanes, &stopped).await;
+    }
+}
+
+/// The names under which a worker's `lanes` claim requests: its own name for one lane (as
+/// before lanes existed), `<name>#<lane>` for several — distinct, so no two lanes ever hold
+/// the same request.
+fn lane_names(worker: &str, lanes: usize) -> Vec<String> {
+    if lanes <= 1 {
+        return vec![worker.to_owned()];
+    }
+    (0..lanes).map(|lane| format!("{worker}#{lane}")).collect()
+}
+
+/// Drains due requests on every lane at once; false when a lane failed (logged).
+async fn drain_lanes(lanes: &[Worker<'_>], stopped: &dyn Fn() -> bool) -> bool {
+    let results = futures::future::join_all(lanes.iter().map(|lane| lane.drain(stopped))).await;
+    let mut all_ok = true;
+    for (lane, result) in lanes.iter().zip(results) {
+        if let Err(error) = result {
+            all_ok = false;
+            tracing::warn!(lane = lane.name, "payout pass failed: {error:#}");
         }
     }
+    all_ok
 }
 
 /// The longest wait between two start-up checks while the node cannot be reached.
@@ -442,5 +466,16 @@ pub fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lane_names;
+
+    #[test]
+    fn lanes_claim_under_distinct_names() {
+        assert_eq!(lane_names("w1", 1), ["w1"]);
+        assert_eq!(lane_names("w1", 3), ["w1#0", "w1#1", "w1#2"]);
     }
 }

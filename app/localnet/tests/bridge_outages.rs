@@ -1,5 +1,6 @@
-//! Three `allot-bridge` workers on one PostgreSQL database reached over TLS (`verify-full`), paying
-//! over HTTP, with the node's JSON-RPC and websocket behind proxies the test can cut:
+//! Three `allot-bridge` workers (three lanes each: `payout_concurrency = 3`) on one PostgreSQL
+//! database reached over TLS (`verify-full`), paying over HTTP, with the node's JSON-RPC and
+//! websocket behind proxies the test can cut:
 //! 0. started while the JSON-RPC is gone: they say the node cannot be reached and wait for it;
 //! 1. hundreds of requests, each paid exactly once (payments counted per idempotency key at the
 //!    provider, each for the request's quote);
@@ -59,7 +60,11 @@ async fn three_workers_over_tls_pay_hundreds_once_through_websocket_and_rpc_outa
             .to_owned(),
     )
     .await;
-    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    // Three lanes per worker: nine requests move at once, each still paid exactly once.
+    let payout = format!(
+        "payout_concurrency = 3\n[payout]\nkind = \"http\"\nurl = \"{}\"\n",
+        provider.url
+    );
     let (rpc_url, ws_url) = (
         format!("http://127.0.0.1:{}", rpc.port),
         format!("ws://127.0.0.1:{}", ws.port),
