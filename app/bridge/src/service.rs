@@ -286,8 +286,15 @@ pub async fn run(
         } else {
             settings.poll_interval
         };
-        if work_until(&lanes, &store, now + pause, &wake, stop.clone()).await {
-            hinted_until = tokio::time::Instant::now() + HINT_WINDOW;
+        // Requests deferred meanwhile (waiting for companions, a settle transaction's status,
+        // a lock's finality) are taken at the next pass: draining them as they fall due
+        // (`work_until`, tried on 2026-12-04) polled the node so often that the in-process
+        // validator slowed and `bridge_figures` fell from about 8 to 2 requests/s.
+        let mut stop_wait = stop.clone();
+        tokio::select! {
+            () = wake.notified() => hinted_until = tokio::time::Instant::now() + HINT_WINDOW,
+            () = tokio::time::sleep(pause) => {}
+            _ = stop_wait.wait_for(|stopped| *stopped) => {}
         }
     }
     tracing::info!("stopping: handing back the ingester lease");
@@ -300,46 +307,6 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(5), metrics_server).await;
     store.close().await;
     Ok(())
-}
-
-/// The shortest pause between two payout passes inside a poll interval.
-const DUE_PAUSE_MIN: Duration = Duration::from_millis(50);
-
-/// Waits for the next poll at `deadline`, taking requests as they fall due meanwhile (a request
-/// waiting a moment for companions, or for its settle transaction to be read again, does not
-/// wait a whole poll interval). True when a hint (a transaction on a served escrow) cut the
-/// wait short; false at the deadline or on stop.
-async fn work_until(
-    lanes: &[Worker<'_>],
-    store: &Store,
-    deadline: tokio::time::Instant,
-    wake: &Notify,
-    mut stop: watch::Receiver<bool>,
-) -> bool {
-    loop {
-        let now = tokio::time::Instant::now();
-        let due = match store.next_due_ms().await {
-            Ok(Some(due_ms)) => {
-                let in_ms = u64::try_from(due_ms.saturating_sub(now_ms())).unwrap_or(0);
-                (now + Duration::from_millis(in_ms).max(DUE_PAUSE_MIN)).min(deadline)
-            }
-            Ok(None) => deadline,
-            Err(error) => {
-                tracing::warn!("cannot read when the next request is due: {error}");
-                deadline
-            }
-        };
-        tokio::select! {
-            () = wake.notified() => return true,
-            () = tokio::time::sleep_until(due) => {}
-            _ = stop.wait_for(|stopped| *stopped) => return false,
-        }
-        if due >= deadline {
-            return false;
-        }
-        let stopped = || *stop.borrow();
-        drain_lanes(lanes, &stopped).await;
-    }
 }
 
 /// The names under which a worker's `lanes` claim requests: its own name for one lane (as

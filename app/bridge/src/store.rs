@@ -708,19 +708,6 @@ impl Store {
         Ok(oldest)
     }
 
-    /// When the next open request no other worker holds falls due (unix ms), if any.
-    pub async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
-        let sql = format!(
-            "SELECT MIN(next_attempt_ms) FROM requests WHERE state IN {OPEN_STATES} \
-             AND (claimed_by IS NULL OR claim_expires_ms < $1)"
-        );
-        let (due,): (Option<i64>,) = sqlx::query_as(&sql)
-            .bind(now_ms())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(due)
-    }
-
     /// The states `address` went through, in order (the audit trail).
     pub async fn history(&self, address: &str) -> Result<Vec<RequestState>, StoreError> {
         let rows: Vec<(String,)> =

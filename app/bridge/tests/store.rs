@@ -382,6 +382,12 @@ async fn a_person_takes_a_request_out_of_review_and_is_audited(store: &Store) {
     );
 }
 
+/// The stored state of `address`.
+async fn state_of(store: &Store, address: &str) -> RequestState {
+    let row = store.request(address).await.unwrap().expect("stored");
+    row.state().unwrap()
+}
+
 /// Moves `address` (claimed by `worker`) along `path`.
 async fn walk(store: &Store, address: &str, worker: &str, path: &[RequestState]) {
     for pair in path.windows(2) {
@@ -487,17 +493,7 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
             .await
             .unwrap()
     );
-    assert_eq!(
-        store
-            .request("Request0001")
-            .await
-            .unwrap()
-            .unwrap()
-            .state()
-            .unwrap(),
-        Quoted,
-        "all or none"
-    );
+    assert_eq!(state_of(store, "Request0001").await, Quoted, "all or none");
     assert!(
         store
             .transition_all(&batch, "w1", Quoted, SettleSent, sent, 60_000)
@@ -505,8 +501,8 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
             .unwrap()
     );
     for address in &batch {
+        assert_eq!(state_of(store, address).await, SettleSent);
         let row = store.request(address).await.unwrap().unwrap();
-        assert_eq!(row.state().unwrap(), SettleSent);
         assert_eq!(row.settle_signature.as_deref(), Some("BatchSig"));
     }
     // Request 1 sees the transaction land: request 2 is settled with it, nothing else is (the
@@ -516,16 +512,7 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
         .await
         .unwrap();
     assert_eq!(settled.len(), 1);
-    assert_eq!(
-        store
-            .request("Request0001")
-            .await
-            .unwrap()
-            .unwrap()
-            .state()
-            .unwrap(),
-        SettleSent
-    );
+    assert_eq!(state_of(store, "Request0001").await, SettleSent);
     walk(store, "Request0001", "w1", &[SettleSent, Settled]).await;
     assert_eq!(
         store.history("Request0002").await.unwrap(),
@@ -537,8 +524,7 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
         ("Request0010", Discovered),
         ("Request0009", Quoted),
     ] {
-        let row = store.request(address).await.unwrap().unwrap();
-        assert_eq!(row.state().unwrap(), state, "{address}");
+        assert_eq!(state_of(store, address).await, state, "{address}");
     }
     assert!(
         store
