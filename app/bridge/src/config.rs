@@ -269,6 +269,12 @@ impl Settings {
             (100..=600_000).contains(&poll_interval_ms),
             "poll_interval_ms {poll_interval_ms} must be between 100 and 600000"
         );
+        if let Some(name) = &config.worker_name {
+            ensure!(
+                !name.is_empty() && !name.contains('#'),
+                "worker_name {name:?} must be non-empty and without '#' (lanes claim as <worker_name>#<lane>)"
+            );
+        }
         let payout_concurrency = config.payout_concurrency.unwrap_or(1);
         ensure!(
             (1..=MAX_PAYOUT_CONCURRENCY).contains(&payout_concurrency),
@@ -402,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn payout_concurrency_is_bounded() {
+    fn payout_concurrency_is_bounded_and_lane_names_cannot_clash() {
         let onchain = "[payout]\nkind = \"onchain\"\n";
         let four = config(&format!("payout_concurrency = 4\n{onchain}")).unwrap();
         assert_eq!(four.payout_concurrency, 4);
@@ -413,6 +419,8 @@ mod tests {
                 "{error:#}"
             );
         }
+        let clash = config(&format!("worker_name = \"w#0\"\n{onchain}")).unwrap_err();
+        assert!(format!("{clash:#}").contains("without '#'"), "{clash:#}");
     }
 
     #[test]

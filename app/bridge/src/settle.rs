@@ -210,40 +210,22 @@ pub const SETTLE_UNITS: u32 = 200_000;
 /// stablecoin transfer), so three fit one transaction.
 pub const SETTLE_WITH_PAYOUT_UNITS: u32 = 400_000;
 
-/// Builds and signs ONE `exchange_lock` transaction locking the first of `requests` and as many
-/// of the others as fit (the compute ceiling at [`LOCK_UNITS`] each, the packet): the locks that
-/// must be on chain before any off-chain payment starts. Returns it and how many it locks. A lock
-/// moves no money, so it is not stored: one that never lands is simply signed and sent again.
+/// Builds and signs the `exchange_lock` transaction of `request`: the lock that must be on chain
+/// before any off-chain payment starts. A lock moves no money, so it is not stored: one that
+/// never lands is simply signed and sent again.
 pub async fn sign_lock(
     rpc: &RpcClient,
     authority: &Keypair,
-    requests: &[ExchangeRequest],
+    request: &ExchangeRequest,
     fees: FeePolicy,
-) -> Result<(SignedSettle, usize), RpcFailure> {
-    let payer = authority.pubkey();
-    let most = requests.len().min(max_settles(LOCK_UNITS)).max(1);
-    let writable: Vec<Pubkey> = requests[..most]
-        .iter()
-        .map(|r| pdas::exchange_request(&r.pool, r.id))
-        .collect();
-    let price = compute_budget::unit_price(rpc, &writable, fees).await;
-    let build = |n: usize, price: u64| {
-        let budget = ComputeBudget {
-            unit_limit: Some(LOCK_UNITS.saturating_mul(n as u32)),
-            unit_price_micro_lamports: Some(price),
-        };
-        let locks: Vec<_> = requests[..n]
-            .iter()
-            .map(|r| instructions::exchange_lock(&payer, &r.pool, r.id))
-            .collect();
-        budget.apply(&locks)
+) -> Result<SignedSettle, RpcFailure> {
+    let address = pdas::exchange_request(&request.pool, request.id);
+    let budget = ComputeBudget {
+        unit_limit: Some(LOCK_UNITS),
+        unit_price_micro_lamports: Some(compute_budget::unit_price(rpc, &[address], fees).await),
     };
-    let count = (1..=most)
-        .rev()
-        .find(|n| fits_in_a_packet(&payer, &build(*n, price.max(1))))
-        .unwrap_or(1);
-    let signed = sign_instructions(rpc, authority, &build(count, price)).await?;
-    Ok((signed, count))
+    let lock = instructions::exchange_lock(&authority.pubkey(), &request.pool, request.id);
+    sign_instructions(rpc, authority, &budget.apply(&[lock])).await
 }
 
 /// Whether a transaction of `instructions` paid by `payer` fits the network's packet.
@@ -357,5 +339,68 @@ pub async fn status(
         Some(_) => Ok(SettleStatus::InFlight),
         None if finalized_height > last_valid_height => Ok(SettleStatus::Expired),
         None => Ok(SettleStatus::InFlight),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stored transaction of `settles` settlements (and a compute budget), as base64.
+    fn stored(settles: u64) -> String {
+        let authority = Pubkey::new_unique();
+        let pool = Pubkey::new_unique();
+        let mut all = settle_budget(&[], Some(1)).instructions();
+        all.extend((0..settles).map(|id| {
+            instructions::exchange_settle(
+                &authority,
+                &pool,
+                id,
+                ExchangeSettleArgs {
+                    payout_reference: [7; 32],
+                    paid_amount: 10,
+                },
+                None,
+            )
+        }));
+        all.push(instructions::exchange_lock(&authority, &pool, 99));
+        let transaction = Transaction::new_with_payer(&all, Some(&authority));
+        BASE64.encode(bincode::serialize(&transaction).unwrap())
+    }
+
+    #[test]
+    fn settlements_are_counted_in_a_stored_transaction() {
+        assert_eq!(settles_in(&stored(1)), 1);
+        assert_eq!(settles_in(&stored(2)), 2);
+        assert_eq!(settles_in(&stored(0)), 0, "a lock is not a settlement");
+        assert_eq!(settles_in("not a transaction"), 0);
+    }
+
+    #[test]
+    fn seven_off_chain_settlements_fit_a_packet_and_the_compute_ceiling() {
+        assert_eq!(max_settles(SETTLE_UNITS), 7);
+        assert_eq!(max_settles(SETTLE_WITH_PAYOUT_UNITS), 3);
+        // Seven requests of one pool, as the worker gathers them, with the budget's two
+        // instructions: under 1,232 bytes.
+        let authority = Pubkey::new_unique();
+        let pool = Pubkey::new_unique();
+        let mut all = ComputeBudget {
+            unit_limit: Some(SETTLE_UNITS * 7),
+            unit_price_micro_lamports: Some(1),
+        }
+        .instructions();
+        all.extend((0..7).map(|id| {
+            instructions::exchange_settle(
+                &authority,
+                &pool,
+                id,
+                ExchangeSettleArgs {
+                    payout_reference: [1; 32],
+                    paid_amount: 10,
+                },
+                None,
+            )
+        }));
+        assert!(fits_in_a_packet(&authority, &all));
     }
 }

@@ -27,11 +27,13 @@ const SETTLE_RECHECK_MS: i64 = 800;
 const LOCK_MARGIN_SECONDS: i64 = 3_600;
 /// The pause before a request being locked is looked at again.
 const LOCK_RECHECK_MS: i64 = 1_000;
-/// How long a request ready to settle (paid, or quoted for an on-chain payout) waits for others
-/// of its pool to share the transaction.
+/// How long at least a request ready to settle (paid, or quoted for an on-chain payout) waits
+/// for others of its pool to share the transaction: in practice until the worker's next pass
+/// (the poll interval; 500 ms while websocket hints are active).
 const COMPANION_WAIT_MS: i64 = 300;
 /// How much later than its batch's lead a companion reads the shared settle transaction's fate
-/// itself: the lead reads it for all of them, the companions only if the lead stops.
+/// itself: when the transaction lands within that lag, the lead records all of them; after it
+/// (slow confirmation, or a poll interval longer than the lag) each reads it on its own.
 const COMPANION_FOLLOW_LAG_MS: i64 = 5_000;
 /// How long a request whose account is not visible is retried before manual review.
 const MISSING_GRACE_MS: i64 = 300_000;

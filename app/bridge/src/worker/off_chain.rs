@@ -228,14 +228,9 @@ impl Worker<'_> {
     ) -> Result<Step> {
         match on_chain.status {
             RequestStatus::Pending => {
-                let (signed, _) = self.metrics.counted(
-                    settle::sign_lock(
-                        self.chain.client(),
-                        self.authority,
-                        std::slice::from_ref(on_chain),
-                        self.fees,
-                    )
-                    .await,
+                let signed = self.metrics.counted(
+                    settle::sign_lock(self.chain.client(), self.authority, on_chain, self.fees)
+                        .await,
                 )?;
                 if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
                     self.lock_not_sent(row, &failure);
