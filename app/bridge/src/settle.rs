@@ -345,24 +345,27 @@ pub async fn status(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use solana_sdk::instruction::Instruction;
+
+    /// The settlements of requests 0..`count` of `pool`, paid off chain, signed by `authority`.
+    fn settlements(authority: &Pubkey, pool: &Pubkey, count: u64) -> Vec<Instruction> {
+        (0..count)
+            .map(|id| {
+                let args = ExchangeSettleArgs {
+                    payout_reference: [7; 32],
+                    paid_amount: 10,
+                };
+                instructions::exchange_settle(authority, pool, id, args, None)
+            })
+            .collect()
+    }
 
     /// A stored transaction of `settles` settlements (and a compute budget), as base64.
     fn stored(settles: u64) -> String {
         let authority = Pubkey::new_unique();
         let pool = Pubkey::new_unique();
         let mut all = settle_budget(&[], Some(1)).instructions();
-        all.extend((0..settles).map(|id| {
-            instructions::exchange_settle(
-                &authority,
-                &pool,
-                id,
-                ExchangeSettleArgs {
-                    payout_reference: [7; 32],
-                    paid_amount: 10,
-                },
-                None,
-            )
-        }));
+        all.extend(settlements(&authority, &pool, settles));
         all.push(instructions::exchange_lock(&authority, &pool, 99));
         let transaction = Transaction::new_with_payer(&all, Some(&authority));
         BASE64.encode(bincode::serialize(&transaction).unwrap())
@@ -389,18 +392,7 @@ mod tests {
             unit_price_micro_lamports: Some(1),
         }
         .instructions();
-        all.extend((0..7).map(|id| {
-            instructions::exchange_settle(
-                &authority,
-                &pool,
-                id,
-                ExchangeSettleArgs {
-                    payout_reference: [1; 32],
-                    paid_amount: 10,
-                },
-                None,
-            )
-        }));
+        all.extend(settlements(&authority, &pool, 7));
         assert!(fits_in_a_packet(&authority, &all));
     }
 }

@@ -77,8 +77,9 @@ impl FetchError {
 
 /// Decodes what the chain returned for `address`: nothing (or lamports sent ahead to a PDA the
 /// program has not created yet, which the program tops up and creates there) is `None`; an
-/// account of another owner is an error.
-fn decode_owned<T: AccountDeserialize>(
+/// account of another owner is an error. [`fetch`] and [`fetch_many`] read through it; callers
+/// that read accounts themselves (one `getMultipleAccounts` of several kinds) use it too.
+pub fn decode_owned<T: AccountDeserialize>(
     address: Pubkey,
     account: Option<solana_sdk::account::Account>,
 ) -> Result<Option<T>, FetchError> {

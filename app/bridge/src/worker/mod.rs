@@ -1,7 +1,7 @@
 //! The payout worker: claims one open request at a time and moves it along the state machine
 //! (see [`crate::state`]), storing each step before the next outside effect; a settlement also
-//! claims the other requests of its pool waiting for the same transaction (`settlement.rs`). Every step can be
-//! interrupted and redone: the provider sees the same idempotency key, and the chain sees the
+//! claims the other requests of its pool waiting for the same transaction (`settlement.rs`).
+//! Every step can be interrupted and redone: the provider sees the same idempotency key, and the chain sees the
 //! same stored settle transaction until it has provably expired.
 
 use allot::state::{ExchangeRequest, RequestStatus};
@@ -222,21 +222,34 @@ impl Worker<'_> {
         changes: Changes,
         point: &str,
     ) -> Result<Step> {
-        if self
+        Ok(
+            if self.transitioned(row, from, to, changes, point).await? && !to.is_final() {
+                Step::Moved
+            } else {
+                Step::Done
+            },
+        )
+    }
+
+    /// Moves `row` from `from` to `to` (logged, then the crash point `point`); false if another
+    /// worker had taken it.
+    async fn transitioned(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        to: RequestState,
+        changes: Changes,
+        point: &str,
+    ) -> Result<bool> {
+        let moved = self
             .store
             .transition(&row.address, self.name, from, to, changes, CLAIM_MS)
-            .await?
-        {
+            .await?;
+        if moved {
             tracing::info!(address = %row.address, %from, %to, "request moved");
             crash_point(point);
-            Ok(if to.is_final() {
-                Step::Done
-            } else {
-                Step::Moved
-            })
-        } else {
-            Ok(Step::Done)
         }
+        Ok(moved)
     }
 
     /// Records the settlement and its latency (once: not when another worker, or the lead of
@@ -247,60 +260,19 @@ impl Worker<'_> {
             settled_at_ms: Some(now),
             ..Changes::default()
         };
-        let to = RequestState::Settled;
         if self
-            .store
-            .transition(&row.address, self.name, from, to, changes, CLAIM_MS)
+            .transitioned(row, from, RequestState::Settled, changes, "settled")
             .await?
         {
-            tracing::info!(address = %row.address, %from, %to, "request moved");
-            crash_point("settled");
-            let seconds = now.saturating_sub(row.discovered_at_ms).max(0) as f64 / 1000.0;
-            self.metrics.payout_latency.observe(seconds);
+            self.observe_latency(row.discovered_at_ms, now);
         }
         Ok(Step::Done)
     }
 
-    /// The ExchangeRequest accounts of `rows`, read in one call; `None` for one that is not
-    /// there or does not decode (it is left to its own step, which says why).
-    async fn read_companions(
-        &self,
-        rows: &[StoredRequest],
-    ) -> Result<Vec<Option<ExchangeRequest>>> {
-        use allot_client::chain::Chain as _;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let addresses = rows
-            .iter()
-            .map(|row| row.address.parse::<Pubkey>().context("stored address"))
-            .collect::<Result<Vec<_>>>()?;
-        let found = self
-            .chain
-            .accounts(addresses.clone())
-            .await
-            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
-        Ok(addresses
-            .iter()
-            .zip(found)
-            .map(|(address, account)| {
-                account
-                    .filter(|account| account.owner == allot::ID)
-                    .and_then(|account| {
-                        accounts::decode::<ExchangeRequest>(*address, &account.data).ok()
-                    })
-            })
-            .collect())
-    }
-
-    /// Lets go of `worker`'s claims on `rows` after a failed batch, logging (not returning) a
-    /// failure to do so: the batch's own error is the one to report.
-    async fn release_all(&self, rows: &[StoredRequest]) {
-        for row in rows {
-            if let Err(error) = self.store.release_claim(&row.address, self.name).await {
-                tracing::warn!(address = %row.address, "claim not released: {error}");
-            }
-        }
+    /// Records how long a request took from discovery (`discovered_at_ms`) to settled (`now`).
+    fn observe_latency(&self, discovered_at_ms: i64, now: i64) {
+        let seconds = now.saturating_sub(discovered_at_ms).max(0) as f64 / 1000.0;
+        self.metrics.payout_latency.observe(seconds);
     }
 
     /// The request account is not visible: a lagging node is retried for a while; after that a
@@ -374,8 +346,9 @@ impl Worker<'_> {
     }
 }
 
-/// `step` (a move to a state whose next chain write, the settlement, is shared), made to wait [`COMPANION_WAIT_MS`] so that requests of its pool reaching that state meanwhile share
-/// the same transaction.
+/// `step` (a move to a state whose next chain write, the settlement, is shared), made to wait
+/// [`COMPANION_WAIT_MS`] so that requests of its pool reaching that state meanwhile share the
+/// same transaction.
 fn wait_for_companions(step: Step) -> Step {
     match step {
         Step::Moved => Step::Later {

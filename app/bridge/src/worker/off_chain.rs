@@ -26,8 +26,18 @@ impl Worker<'_> {
         on_chain: &ExchangeRequest,
     ) -> Result<Step> {
         let state = RequestState::Quoted;
-        if let Some(problem) = why_not_lockable(on_chain) {
+        if let Some(problem) = provider_cannot_pay(on_chain) {
             return self.review(row, state, &problem).await;
+        }
+        if on_chain.lock_timeout_seconds <= LOCK_MARGIN_SECONDS * 2 {
+            // A lock that short expires before a payment could safely start: locking would only
+            // hold the user's units.
+            let reason = format!(
+                "the request's lock timeout ({} s) is too short to pay off chain safely (at least {} s)",
+                on_chain.lock_timeout_seconds,
+                LOCK_MARGIN_SECONDS * 2 + 1
+            );
+            return self.review(row, state, &reason).await;
         }
         self.lock_for_payout(row, state, address, on_chain).await
     }
@@ -233,7 +243,14 @@ impl Worker<'_> {
                         .await,
                 )?;
                 if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
-                    self.lock_not_sent(row, &failure);
+                    // A refusal in simulation usually means an earlier lock already landed; any
+                    // other failure (the node, the fee payer) is counted. The next look decides.
+                    if failure.to_string().contains("simulation failed") {
+                        tracing::debug!(address = %row.address, "lock refused in simulation: {failure}");
+                    } else {
+                        self.metrics.rpc_failed(&failure);
+                        tracing::warn!(address = %row.address, "lock not sent: {failure}");
+                    }
                 }
             }
             RequestStatus::Locked if self.locked_when_finalized(address).await? => {
@@ -253,18 +270,6 @@ impl Worker<'_> {
             at_ms: now_ms().saturating_add(LOCK_RECHECK_MS),
             counted_attempt: false,
         })
-    }
-
-    /// Logs a lock that was not sent. A refusal in simulation usually means an earlier lock
-    /// already landed; any other failure (the node, the fee payer) is counted. The request's
-    /// next look decides.
-    fn lock_not_sent(&self, row: &StoredRequest, failure: &crate::rpc_failure::RpcFailure) {
-        if failure.to_string().contains("simulation failed") {
-            tracing::debug!(address = %row.address, "lock refused in simulation: {failure}");
-        } else {
-            self.metrics.rpc_failed(failure);
-            tracing::warn!(address = %row.address, "lock not sent: {failure}");
-        }
     }
 
     /// Whether the finalized view of the chain shows the request locked.
@@ -293,22 +298,6 @@ impl Worker<'_> {
         };
         Ok(now <= cancel_from.saturating_sub(LOCK_MARGIN_SECONDS))
     }
-}
-
-/// Why the request cannot be locked for an off-chain payment, if it cannot: the provider must be
-/// able to pay its quote, and its lock must outlast the margin kept before a payment starts (a
-/// shorter lock would only hold the user's units).
-fn why_not_lockable(on_chain: &ExchangeRequest) -> Option<String> {
-    if let Some(problem) = provider_cannot_pay(on_chain) {
-        return Some(problem);
-    }
-    (on_chain.lock_timeout_seconds <= LOCK_MARGIN_SECONDS * 2).then(|| {
-        format!(
-            "the request's lock timeout ({} s) is too short to pay off chain safely (at least {} s)",
-            on_chain.lock_timeout_seconds,
-            LOCK_MARGIN_SECONDS * 2 + 1
-        )
-    })
 }
 
 /// Why a provider cannot be asked to pay the request's quote, if it cannot: the provider reads

@@ -7,6 +7,7 @@
 //! signature, and the first to see the transaction land records all of them settled.
 
 use allot::state::{ExchangeRequest, RequestStatus};
+use allot_client::accounts;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use solana_sdk::signature::Signer;
@@ -177,15 +178,13 @@ impl Worker<'_> {
                 }
                 (RequestState::Quoted, Some(request)) => {
                     match (&lead.payout, request.payout_mint) {
+                        // The lead's mint: its token program and treasury too.
                         (Some(lead_payout), Some(mint)) if mint == lead_payout.mint => {
-                            let PayoutAdapter::Onchain { treasury } = self.payout else {
-                                return Ok(vec![None; companions.len()]);
-                            };
                             let payout = settle::onchain_payout(
                                 &request,
                                 &self.authority.pubkey(),
                                 lead_payout.token_program,
-                                *treasury,
+                                Some(lead_payout.treasury),
                             );
                             Some(SettleOrder {
                                 reference: settle::payout_reference(&companion.address),
@@ -373,6 +372,42 @@ impl Worker<'_> {
             .counted(settle::sign(self.chain.client(), self.authority, orders, self.fees).await)
     }
 
+    /// The ExchangeRequest accounts of `rows`, read in one call; `None` for one that is not
+    /// there or is not an exchange request (it is left to its own step, which says why).
+    async fn read_companions(
+        &self,
+        rows: &[StoredRequest],
+    ) -> Result<Vec<Option<ExchangeRequest>>> {
+        use allot_client::chain::Chain as _;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let addresses = rows
+            .iter()
+            .map(|row| row.address.parse::<Pubkey>().context("stored address"))
+            .collect::<Result<Vec<_>>>()?;
+        let found = self
+            .chain
+            .accounts(addresses.clone())
+            .await
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        Ok(addresses
+            .into_iter()
+            .zip(found)
+            .map(|(address, account)| accounts::decode_owned(address, account).ok().flatten())
+            .collect())
+    }
+
+    /// Lets go of this worker's claims on `rows` after a failed batch, logging (not returning)
+    /// a failure to do so: the batch's own error is the one to report.
+    async fn release_all(&self, rows: &[StoredRequest]) {
+        for row in rows {
+            if let Err(error) = self.store.release_claim(&row.address, self.name).await {
+                tracing::warn!(address = %row.address, "claim not released: {error}");
+            }
+        }
+    }
+
     /// Records settled the other requests the transaction `signature` (which settled `lead`)
     /// carried, with their latencies.
     async fn settle_companions(&self, signature: &str, lead: &StoredRequest) -> Result<()> {
@@ -381,9 +416,8 @@ impl Worker<'_> {
             .settle_companions(signature, &lead.address, self.name)
             .await?;
         let now = now_ms();
-        for at_ms in discovered {
-            let seconds = now.saturating_sub(at_ms).max(0) as f64 / 1000.0;
-            self.metrics.payout_latency.observe(seconds);
+        for discovered_at_ms in discovered {
+            self.observe_latency(discovered_at_ms, now);
         }
         Ok(())
     }
