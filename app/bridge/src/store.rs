@@ -470,6 +470,48 @@ impl Store {
         Ok(claimed)
     }
 
+    /// Claims for `worker` (until `lease_ms` from now) up to `limit` due requests in `state`
+    /// other than `lead`, oldest first, to be read from the chain together with it. Rows under
+    /// another worker's live claim are skipped.
+    pub async fn claim_due(
+        &self,
+        worker: &str,
+        lead: &str,
+        state: RequestState,
+        limit: usize,
+        lease_ms: i64,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address IN ( \
+               SELECT address FROM requests WHERE state = $3 AND address <> $4 \
+               AND next_attempt_ms <= $5 \
+               AND (claimed_by IS NULL OR claimed_by = $1 OR claim_expires_ms < $5) \
+               ORDER BY discovered_at_ms, address LIMIT $6 {lock}) \
+             RETURNING {REQUEST_COLUMNS}"
+        );
+        let now = now_ms();
+        let mut claimed = sqlx::query_as::<_, StoredRequest>(&sql)
+            .bind(worker)
+            .bind(now.saturating_add(lease_ms))
+            .bind(state.as_str())
+            .bind(lead)
+            .bind(now)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        claimed.sort_by(|a, b| {
+            (a.discovered_at_ms, &a.address).cmp(&(b.discovered_at_ms, &b.address))
+        });
+        Ok(claimed)
+    }
+
     /// Records as settled every request other than `lead` still `settle_sent` under
     /// `signature`: the transaction that settled `lead` settled them too (a transaction is
     /// atomic), whoever holds their claims. Returns when each was discovered (unix ms).

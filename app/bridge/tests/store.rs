@@ -536,6 +536,79 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
     );
 }
 
+async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
+    use RequestState::*;
+    let requests: Vec<_> = (1..=6).map(request).collect();
+    store.insert_found(&requests, "seed").await.unwrap();
+    // Requests 1–5 are quoted (6 stays discovered). Request 2 is not due yet, w2 holds request 3
+    // and request 4's claim (by w4) has expired.
+    for (address, worker, due_at_ms, keeps_claim) in [
+        ("Request0001", "w1", 0, true),
+        ("Request0002", "s2", i64::MAX, false),
+        ("Request0003", "w2", 0, true),
+        ("Request0004", "w4", 0, true),
+        ("Request0005", "s5", 0, false),
+    ] {
+        let claimed = store.claim_next(worker, 60_000).await.unwrap().unwrap();
+        assert_eq!(claimed.address, address);
+        walk(store, address, worker, &[Discovered, Quoted]).await;
+        if !keeps_claim {
+            store
+                .defer(address, worker, due_at_ms, false)
+                .await
+                .unwrap();
+        }
+    }
+    store.defer("Request0004", "w4", 0, false).await.unwrap();
+    store.claim_next("w4", -1).await.unwrap();
+    let oldest = store
+        .claim_due("w1", "Request0001", Quoted, 1, 60_000)
+        .await
+        .unwrap();
+    let names: Vec<_> = oldest.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(names, ["Request0004"], "the oldest, up to the limit");
+    let due = store
+        .claim_due("w1", "Request0001", Quoted, 10, 60_000)
+        .await
+        .unwrap();
+    let names: Vec<_> = due.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Request0004", "Request0005"],
+        "due, free or expired or its own: not the lead, not request 2 (later), not w2's request 3, not request 6 (discovered)"
+    );
+    assert!(
+        store
+            .claim_due("w2", "Request0003", Quoted, 10, 60_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "requests 4 and 5 are w1's now"
+    );
+    assert!(
+        store
+            .claim_due("w1", "Request0001", Quoted, 0, 60_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The claims are real: w1 can move them, w2 cannot.
+    walk(store, "Request0005", "w1", &[Quoted, PayoutPending]).await;
+    assert!(
+        !store
+            .transition(
+                "Request0004",
+                "w2",
+                Quoted,
+                PayoutPending,
+                Changes::default(),
+                60_000
+            )
+            .await
+            .unwrap()
+    );
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -582,6 +655,7 @@ on_both_databases!(
     concurrent_claims_never_overlap,
     a_person_takes_a_request_out_of_review_and_is_audited,
     a_batch_settles_its_pools_waiting_requests_together,
+    due_requests_in_a_state_are_claimed_together,
 );
 
 /// The store's connections are encrypted and the server's certificate verified

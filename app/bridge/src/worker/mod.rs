@@ -38,6 +38,7 @@ const COMPANION_FOLLOW_LAG_MS: i64 = 5_000;
 /// How long a request whose account is not visible is retried before manual review.
 const MISSING_GRACE_MS: i64 = 300_000;
 
+mod locks;
 mod off_chain;
 mod settlement;
 
@@ -87,34 +88,55 @@ pub struct Worker<'a> {
 
 impl Worker<'_> {
     /// Works on due requests until none is left or `stop` says so; returns how many were taken.
+    /// A request waiting for its lock takes the other due ones along (`locks.rs`): they are read
+    /// from the chain together.
     pub async fn drain(&self, stop: &dyn Fn() -> bool) -> Result<usize> {
         let mut taken = 0;
         while !stop() {
             let Some(claimed) = self.store.claim_next(self.name, CLAIM_MS).await? else {
                 break;
             };
-            taken += 1;
-            let address = claimed.address.clone();
-            if let Err(error) = self.advance(claimed).await {
-                tracing::warn!(%address, "request not advanced: {error:#}");
-                self.store
-                    .defer(&address, self.name, now_ms().saturating_add(2_000), false)
-                    .await?;
+            if self.locks_before_paying(&claimed) {
+                taken += self.advance_locks(claimed).await?;
+            } else {
+                taken += 1;
+                let address = claimed.address.clone();
+                let advanced = self.advance(claimed).await;
+                self.defer_if_failed(&address, advanced).await?;
             }
         }
         Ok(taken)
     }
 
+    /// After a failed step on `address` (logged), looks at it again in two seconds.
+    async fn defer_if_failed(&self, address: &str, advanced: Result<()>) -> Result<()> {
+        if let Err(error) = advanced {
+            tracing::warn!(%address, "request not advanced: {error:#}");
+            self.store
+                .defer(address, self.name, now_ms().saturating_add(2_000), false)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Takes steps on `claimed` until it is final, waits, or is lost.
-    async fn advance(&self, mut claimed: StoredRequest) -> Result<()> {
+    async fn advance(&self, claimed: StoredRequest) -> Result<()> {
+        let step = self.step(&claimed).await?;
+        self.follow(claimed, step).await
+    }
+
+    /// Goes on from `step`, just taken on `claimed`, until the request is final, waits, or is
+    /// lost.
+    async fn follow(&self, mut claimed: StoredRequest, mut step: Step) -> Result<()> {
         loop {
-            match self.step(&claimed).await? {
+            match step {
                 Step::Moved => {
                     claimed = self
                         .store
                         .request(&claimed.address)
                         .await?
                         .context("a stored request vanished")?;
+                    step = self.step(&claimed).await?;
                 }
                 Step::Later {
                     at_ms,
@@ -140,7 +162,10 @@ impl Worker<'_> {
         let address: Pubkey = row.address.parse().context("stored address")?;
         match row.state()? {
             RequestState::Discovered => self.quote(row, address).await,
-            RequestState::Quoted => self.begin_payout(row, address).await,
+            RequestState::Quoted => {
+                let on_chain = self.on_chain(address).await?;
+                self.begin_payout(row, address, on_chain, None).await
+            }
             RequestState::PayoutPending => self.pay_off_chain(row, address).await,
             RequestState::Paid => self.settle_paid(row, address).await,
             RequestState::SettleSent => self.follow_settle(row, address).await,
@@ -179,10 +204,17 @@ impl Worker<'_> {
     }
 
     /// `Quoted`: pays the way the request's frozen terms say — on chain inside the settle
-    /// transaction, or over HTTP after a lock.
-    async fn begin_payout(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
+    /// transaction, or over HTTP after a lock. `on_chain` is the request's account as just read;
+    /// `finalized_lock` whether the finalized view shows it locked, when that was read too.
+    async fn begin_payout(
+        &self,
+        row: &StoredRequest,
+        address: Pubkey,
+        on_chain: Option<ExchangeRequest>,
+        finalized_lock: Option<bool>,
+    ) -> Result<Step> {
         let state = RequestState::Quoted;
-        let Some(on_chain) = self.on_chain(address).await? else {
+        let Some(on_chain) = on_chain else {
             return self.missing(row, state).await;
         };
         if let Some(step) = self.unless_open(row, state, &on_chain).await? {
@@ -194,7 +226,8 @@ impl Worker<'_> {
                     .await
             }
             (PayoutAdapter::Http { .. }, None) => {
-                self.lock_before_paying(row, address, &on_chain).await
+                self.lock_before_paying(row, address, &on_chain, finalized_lock)
+                    .await
             }
             (PayoutAdapter::Onchain { .. }, None) => {
                 self.review(

@@ -3,27 +3,25 @@
 //! earlier call.
 
 use allot::state::{ExchangeRequest, RequestStatus};
-use allot_client::accounts;
 use allot_client::currency::minor_unit_digits;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
-use solana_commitment_config::CommitmentConfig;
 
 use super::{CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
 use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
-use crate::rpc_failure::RpcResultExt as _;
 use crate::settle;
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
 
 impl Worker<'_> {
     /// `Quoted`, paid over HTTP: locks the request on chain, and moves on to paying once the lock
-    /// is final.
+    /// is final (`finalized_lock`: whether the finalized view shows it locked, if already read).
     pub(super) async fn lock_before_paying(
         &self,
         row: &StoredRequest,
         address: Pubkey,
         on_chain: &ExchangeRequest,
+        finalized_lock: Option<bool>,
     ) -> Result<Step> {
         let state = RequestState::Quoted;
         if let Some(problem) = provider_cannot_pay(on_chain) {
@@ -39,7 +37,8 @@ impl Worker<'_> {
             );
             return self.review(row, state, &reason).await;
         }
-        self.lock_for_payout(row, state, address, on_chain).await
+        self.lock_for_payout(row, state, address, on_chain, finalized_lock)
+            .await
     }
 
     /// `PayoutPending`: asks the provider to pay a locked request (after looking up any earlier
@@ -228,13 +227,14 @@ impl Worker<'_> {
     /// An off-chain payment starts only for a request locked on chain, so its user can no longer
     /// cancel it (and take the units back) while the money moves. Sends the lock while the
     /// request is pending; moves on to paying once the finalized view shows it locked (a lock
-    /// that no fork can undo).
+    /// that no fork can undo): `finalized_lock`, or read here when not given.
     async fn lock_for_payout(
         &self,
         row: &StoredRequest,
         from: RequestState,
         address: Pubkey,
         on_chain: &ExchangeRequest,
+        finalized_lock: Option<bool>,
     ) -> Result<Step> {
         match on_chain.status {
             RequestStatus::Pending => {
@@ -253,16 +253,22 @@ impl Worker<'_> {
                     }
                 }
             }
-            RequestStatus::Locked if self.locked_when_finalized(address).await? => {
-                return self
-                    .moved(
-                        row,
-                        from,
-                        RequestState::PayoutPending,
-                        Changes::default(),
-                        "payout_pending",
-                    )
-                    .await;
+            RequestStatus::Locked => {
+                let final_lock = match finalized_lock {
+                    Some(locked) => locked,
+                    None => self.locked_when_finalized(address).await?,
+                };
+                if final_lock {
+                    return self
+                        .moved(
+                            row,
+                            from,
+                            RequestState::PayoutPending,
+                            Changes::default(),
+                            "payout_pending",
+                        )
+                        .await;
+                }
             }
             _ => {}
         }
@@ -270,23 +276,6 @@ impl Worker<'_> {
             at_ms: now_ms().saturating_add(LOCK_RECHECK_MS),
             counted_attempt: false,
         })
-    }
-
-    /// Whether the finalized view of the chain shows the request locked.
-    async fn locked_when_finalized(&self, address: Pubkey) -> Result<bool> {
-        let found = self.metrics.counted(
-            self.chain
-                .client()
-                .get_account_with_commitment(&address, CommitmentConfig::finalized())
-                .await
-                .method("getAccountInfo"),
-        )?;
-        let Some(account) = found.value else {
-            return Ok(false);
-        };
-        let request = accounts::decode::<ExchangeRequest>(address, &account.data)
-            .with_context(|| format!("the account at {address} is not an exchange request"))?;
-        Ok(request.status == RequestStatus::Locked)
     }
 
     /// Whether the request's lock holds long enough to pay off chain and settle before its user

@@ -2,6 +2,7 @@
 //! `allot-bridge` process (spawned, crashed, stopped), and a TCP proxy that can freeze a
 //! websocket half-open.
 
+use std::ops::Range;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -112,6 +113,40 @@ impl Market {
             pool,
             stablecoin,
         }
+    }
+
+    /// Opens two requests of 5 units (the example pool allocates 10, minimum holding 5) for
+    /// each of `users`, two users per transaction (the pool hands out request ids in order, so
+    /// transactions go one after another); returns the addresses.
+    pub async fn open_requests(&self, users: Range<usize>) -> Vec<Pubkey> {
+        let mut addresses = Vec::new();
+        let users: Vec<usize> = users.collect();
+        for group in users.chunks(2) {
+            let pool: Pool = accounts::fetch(&self.chain, self.pool)
+                .await
+                .unwrap()
+                .unwrap();
+            let mut id = pool.exchange_state.next_request_id;
+            let mut ixs = Vec::new();
+            let mut signers: Vec<&Keypair> = vec![&self.operator.0];
+            for &n in group {
+                let user = &self.users[n].0;
+                for _ in 0..2 {
+                    ixs.push(instructions::exchange_request(
+                        &user.pubkey(),
+                        &user.pubkey(),
+                        &self.pool,
+                        id,
+                        5,
+                    ));
+                    addresses.push(pdas::exchange_request(&self.pool, id));
+                    id += 1;
+                }
+                signers.push(user);
+            }
+            send(&self.chain, &ixs, &signers).await;
+        }
+        addresses
     }
 
     /// User `n` requests an exchange of `amount` units; returns the request address and quote.
