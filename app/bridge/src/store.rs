@@ -470,9 +470,11 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Claims for `worker` (until `lease_ms` from now) up to `limit` due requests in `state`
-    /// other than `lead`, oldest first, to be read from the chain together with it. Rows under
-    /// another worker's live claim are skipped.
+    /// Claims for `worker` (until `lease_ms` from now) up to `limit` requests in `state` other
+    /// than `lead` that are due within `due_within_ms`, oldest first, to be read from the chain
+    /// together with it (taking those due a little later keeps a batch together instead of
+    /// splitting it by the milliseconds between its rows' due times). Rows under another
+    /// worker's live claim are skipped.
     pub async fn claim_due(
         &self,
         worker: &str,
@@ -480,6 +482,7 @@ impl Store {
         state: RequestState,
         limit: usize,
         lease_ms: i64,
+        due_within_ms: i64,
     ) -> Result<Vec<StoredRequest>, StoreError> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -491,7 +494,7 @@ impl Store {
         let sql = format!(
             "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address IN ( \
                SELECT address FROM requests WHERE state = $3 AND address <> $4 \
-               AND next_attempt_ms <= $5 \
+               AND next_attempt_ms <= $7 \
                AND (claimed_by IS NULL OR claimed_by = $1 OR claim_expires_ms < $5) \
                ORDER BY discovered_at_ms, address LIMIT $6 {lock}) \
              RETURNING {REQUEST_COLUMNS}"
@@ -504,6 +507,7 @@ impl Store {
             .bind(lead)
             .bind(now)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(now.saturating_add(due_within_ms.max(0)))
             .fetch_all(&self.pool)
             .await?;
         claimed.sort_by(|a, b| {

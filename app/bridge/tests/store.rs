@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use allot_bridge::state::RequestState;
-use allot_bridge::store::{Changes, Cursor, NewRequest, ReviewAction, Store};
+use allot_bridge::store::{Changes, Cursor, NewRequest, ReviewAction, Store, now_ms};
 use allot_bridge::test_support::postgres::TestPostgres;
 
 fn request(n: u32) -> NewRequest {
@@ -544,7 +544,7 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
     // and request 4's claim (by w4) has expired.
     for (address, worker, due_at_ms, keeps_claim) in [
         ("Request0001", "w1", 0, true),
-        ("Request0002", "s2", i64::MAX, false),
+        ("Request0002", "s2", now_ms() + 30_000, false),
         ("Request0003", "w2", 0, true),
         ("Request0004", "w4", 0, true),
         ("Request0005", "s5", 0, false),
@@ -562,13 +562,13 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
     store.defer("Request0004", "w4", 0, false).await.unwrap();
     store.claim_next("w4", -1).await.unwrap();
     let oldest = store
-        .claim_due("w1", "Request0001", Quoted, 1, 60_000)
+        .claim_due("w1", "Request0001", Quoted, 1, 60_000, 0)
         .await
         .unwrap();
     let names: Vec<_> = oldest.iter().map(|c| c.address.as_str()).collect();
     assert_eq!(names, ["Request0004"], "the oldest, up to the limit");
     let due = store
-        .claim_due("w1", "Request0001", Quoted, 10, 60_000)
+        .claim_due("w1", "Request0001", Quoted, 10, 60_000, 0)
         .await
         .unwrap();
     let names: Vec<_> = due.iter().map(|c| c.address.as_str()).collect();
@@ -579,19 +579,26 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
     );
     assert!(
         store
-            .claim_due("w2", "Request0003", Quoted, 10, 60_000)
+            .claim_due("w2", "Request0003", Quoted, 10, 60_000, 0)
             .await
             .unwrap()
             .is_empty(),
-        "requests 4 and 5 are w1's now"
+        "requests 4 and 5 are w1's now, request 2 free but later"
     );
     assert!(
         store
-            .claim_due("w1", "Request0001", Quoted, 0, 60_000)
+            .claim_due("w1", "Request0001", Quoted, 0, 60_000, 0)
             .await
             .unwrap()
             .is_empty()
     );
+    // Request 2 falls due within a minute: taken along when the horizon reaches it.
+    let within = store
+        .claim_due("w1", "Request0001", Quoted, 10, 60_000, 60_000)
+        .await
+        .unwrap();
+    let names: Vec<_> = within.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(names, ["Request0002", "Request0004", "Request0005"]);
     // The claims are real: w1 can move them, w2 cannot.
     walk(store, "Request0005", "w1", &[Quoted, PayoutPending]).await;
     assert!(

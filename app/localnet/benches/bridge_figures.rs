@@ -1,9 +1,12 @@
-//! Bridge figures against localnet: requests settled per second (the requests exist before the
-//! bridges start) and discovery → settlement latency (p50/p95) with one worker on SQLite, one on
-//! PostgreSQL and four sharing PostgreSQL (HTTP payouts to a local provider); the time for a
-//! killed (`kill -9`) bridge to settle again after a restart; and the backfill rate of the history
-//! path over everything the run wrote, into SQLite and into PostgreSQL. Prints a table and writes
-//! `target/allot-bridge-figures.json`.
+//! Bridge figures against localnet. First the chain's own rate for the transactions the bridge
+//! sends (a loop of pre-signed locks and batched settlements). Then requests settled per second
+//! (the requests exist before the bridges start), against that rate, and discovery → settlement
+//! latency (p50/p95) with one worker on SQLite, one on PostgreSQL, four sharing PostgreSQL and
+//! one of eight lanes (`payout_concurrency`) on PostgreSQL (HTTP payouts to a local provider),
+//! with the JSON-RPC calls they made per request (counted by a recording proxy); the time for a
+//! killed (`kill -9`) bridge to settle again after a restart; and the backfill rate of the
+//! history path over everything the run wrote, into SQLite and into PostgreSQL. Prints a table
+//! and writes `target/allot-bridge-figures.json`.
 //!
 //! `cargo bench --manifest-path app/localnet/Cargo.toml --bench bridge_figures --profile dev`
 //! (`--profile dev`: the release profile would rebuild the whole validator optimised).
@@ -12,97 +15,78 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use allot::state::Pool;
+use allot::state::{ExchangeRequest, RequestStatus};
+use allot_bridge::config::FeePolicy;
 use allot_bridge::ingest::{BackfillReport, Ingester};
 use allot_bridge::metrics::Metrics;
+use allot_bridge::settle::{self, SettleOrder, SignedSettle};
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_bridge::test_support::provider::TestProvider;
+use allot_bridge::test_support::rpc_counter::RpcCounter;
+use allot_client::accounts;
 use allot_client::rpc_chain::RpcChain;
-use allot_client::{accounts, instructions, pdas};
+
 use anchor_lang::prelude::Pubkey;
-use common::bridge_harness::{Bridge, Market, send};
+use common::bridge_harness::{Bridge, Market};
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
-use solana_keypair::Keypair;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
-use solana_signer::Signer;
+use solana_sdk::signature::Signature;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-/// Each user opens two requests of 5 units (the example pool allocates 10, minimum holding 5).
-const REQUESTS_PER_USER: usize = 2;
-/// Users per request-opening transaction (two requests each: four instructions).
-const USERS_PER_TRANSACTION: usize = 2;
-
-/// One measured run: `workers` bridges on `store` drain `users × 2` requests.
+/// One measured run: `workers` bridges of `lanes` lanes each (`payout_concurrency`) on `store`
+/// drain `users × 2` requests.
 struct Run {
     store: &'static str,
     workers: usize,
+    lanes: usize,
     users: usize,
 }
 
-const RUNS: [Run; 3] = [
+const RUNS: [Run; 4] = [
     Run {
         store: "SQLite",
         workers: 1,
+        lanes: 1,
         users: 125,
     },
     Run {
         store: "PostgreSQL",
         workers: 1,
+        lanes: 1,
         users: 125,
     },
     Run {
         store: "PostgreSQL",
         workers: 4,
+        lanes: 1,
         users: 250,
+    },
+    Run {
+        store: "PostgreSQL",
+        workers: 1,
+        lanes: 8,
+        users: 125,
     },
 ];
 
 struct Figures {
     store: &'static str,
     workers: usize,
+    lanes: usize,
     requests: usize,
     seconds: f64,
     p50_ms: i64,
     p95_ms: i64,
     /// Distinct settle transactions that settled the run's requests (batches share one).
     settle_transactions: usize,
-}
-
-/// Opens two requests for each of `users`, several users per transaction (the pool hands out
-/// request ids in order, so transactions go one after another); returns the addresses.
-async fn open_requests(market: &Market, users: Range<usize>) -> Vec<Pubkey> {
-    let mut addresses = Vec::new();
-    let users: Vec<usize> = users.collect();
-    for group in users.chunks(USERS_PER_TRANSACTION) {
-        let pool: Pool = accounts::fetch(&market.chain, market.pool)
-            .await
-            .unwrap()
-            .unwrap();
-        let mut id = pool.exchange_state.next_request_id;
-        let mut ixs = Vec::new();
-        let mut signers: Vec<&Keypair> = vec![&market.operator.0];
-        for &n in group {
-            let user = &market.users[n].0;
-            for _ in 0..REQUESTS_PER_USER {
-                ixs.push(instructions::exchange_request(
-                    &user.pubkey(),
-                    &user.pubkey(),
-                    &market.pool,
-                    id,
-                    5,
-                ));
-                addresses.push(pdas::exchange_request(&market.pool, id));
-                id += 1;
-            }
-            signers.push(user);
-        }
-        send(&market.chain, &ixs, &signers).await;
-    }
-    addresses
+    /// JSON-RPC calls the run's bridges made (through a recording proxy; the websocket aside).
+    rpc_calls: usize,
+    /// The same, by method.
+    rpc_methods: std::collections::BTreeMap<String, usize>,
 }
 
 async fn settle_run(
@@ -112,13 +96,20 @@ async fn settle_run(
     database: &str,
     provider: &TestProvider,
 ) -> Figures {
-    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
-    let requests = open_requests(market, first_user..first_user + run.users).await;
+    let payout = format!(
+        "payout_concurrency = {}\n[payout]\nkind = \"http\"\nurl = \"{}\"\n",
+        run.lanes, provider.url
+    );
+    let requests = market
+        .open_requests(first_user..first_user + run.users)
+        .await;
+    let counter = RpcCounter::start(&market.url).await.unwrap();
     let started = Instant::now();
     let mut bridges = Vec::new();
     for worker in 0..run.workers {
-        let name = format!("{}-{}-{worker}", run.store, run.workers);
-        let (config, _) = market.bridge_config(&name, database, &payout, 500, &market.ws_url);
+        let name = format!("{}-{}x{}-{worker}", run.store, run.workers, run.lanes);
+        let (config, _) =
+            market.bridge_config_via(&name, database, &payout, 500, &counter.url, &market.ws_url);
         bridges.push(Bridge::spawn(&config, None));
     }
     market.wait_settled(&requests, &mut bridges).await;
@@ -146,11 +137,105 @@ async fn settle_run(
     Figures {
         store: run.store,
         workers: run.workers,
+        lanes: run.lanes,
         requests: requests.len(),
         seconds,
         p50_ms: at(50),
         p95_ms: at(95),
         settle_transactions,
+        rpc_calls: counter.calls().len(),
+        rpc_methods: counter.counts(),
+    }
+}
+
+/// Users whose requests measure the chain's own rate (two requests each).
+const RAW_USERS: usize = 125;
+
+/// (a) The chain's own rate for what the bridge sends: one `exchange_lock` transaction per
+/// request, then the settlements seven to a transaction (`settle::sign`, as the worker batches
+/// them), all signed beforehand, sent as fast as the node takes them and confirmed together with
+/// `getSignatureStatuses`. No database, no provider, no wait for finality. Returns the requests
+/// settled and the seconds from the first send to the last confirmation.
+async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
+    let rpc = market.chain.client();
+    let authority = &market.operator.0;
+    let fees = FeePolicy::Fixed(0);
+    let addresses = market.open_requests(users).await;
+    let requests: Vec<ExchangeRequest> = accounts::fetch_many(&market.chain, &addresses)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|request| request.expect("an opened request"))
+        .collect();
+    let mut locks = Vec::new();
+    for request in &requests {
+        locks.push(
+            settle::sign_lock(rpc, authority, request, fees)
+                .await
+                .unwrap(),
+        );
+    }
+    let orders: Vec<SettleOrder> = requests
+        .iter()
+        .map(|request| SettleOrder {
+            request: request.clone(),
+            reference: settle::payout_reference(&format!("raw-{}", request.id)),
+            payout: None,
+        })
+        .collect();
+    let mut settles = Vec::new();
+    let mut rest = &orders[..];
+    while !rest.is_empty() {
+        let (signed, count) = settle::sign(rpc, authority, rest, fees).await.unwrap();
+        settles.push(signed);
+        rest = &rest[count..];
+    }
+    let started = Instant::now();
+    for lock in &locks {
+        settle::send(rpc, &lock.base64).await.unwrap();
+    }
+    confirm_all(market, &locks).await;
+    for settle in &settles {
+        settle::send(rpc, &settle.base64).await.unwrap();
+    }
+    confirm_all(market, &settles).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let settled = accounts::fetch_many::<ExchangeRequest>(&market.chain, &addresses)
+        .await
+        .unwrap();
+    assert!(
+        settled.iter().all(|r| r
+            .as_ref()
+            .is_some_and(|r| r.status == RequestStatus::Settled)),
+        "every request of the raw loop settled"
+    );
+    (addresses.len(), seconds)
+}
+
+/// Waits until every one of `sent` is confirmed, successful (read 256 signatures a call).
+async fn confirm_all(market: &Market, sent: &[SignedSettle]) {
+    let rpc = market.chain.client();
+    let signatures: Vec<Signature> = sent.iter().map(|s| s.signature.parse().unwrap()).collect();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut waiting: Vec<Signature> = signatures;
+    while !waiting.is_empty() {
+        let mut still = Vec::new();
+        for chunk in waiting.chunks(256) {
+            let statuses = rpc.get_signature_statuses(chunk).await.unwrap().value;
+            for (signature, status) in chunk.iter().zip(statuses) {
+                match status {
+                    Some(status) if status.satisfies_commitment(CommitmentConfig::confirmed()) => {
+                        assert!(status.err.is_none(), "{signature} failed: {:?}", status.err);
+                    }
+                    _ => still.push(*signature),
+                }
+            }
+        }
+        waiting = still;
+        assert!(Instant::now() < deadline, "{} not confirmed", waiting.len());
+        if !waiting.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
@@ -205,13 +290,19 @@ async fn history(chain: &RpcChain, commitment: CommitmentConfig) -> HashSet<Stri
 #[tokio::main]
 async fn main() {
     let measured_users: usize = RUNS.iter().map(|r| r.users).sum();
-    let market = Market::open(7_899, 7_950, measured_users + 1, false).await;
+    let market = Market::open(7_899, 7_950, measured_users + 1 + RAW_USERS, false).await;
     let provider = TestProvider::start().await.unwrap();
     let postgres = TestPostgres::start().expect("a PostgreSQL server");
     let sqlite = format!(
         "sqlite://{}",
         market.dir.path().join("figures.db").display()
     );
+
+    // (a) first: the chain's own rate for the same transactions, on users after the bridges'.
+    let raw_first = measured_users + 1;
+    let (raw_requests, raw_seconds) =
+        raw_chain_rate(&market, raw_first..raw_first + RAW_USERS).await;
+    let raw_rate = raw_requests as f64 / raw_seconds;
 
     let mut figures = Vec::new();
     let mut first_user = 0;
@@ -273,20 +364,33 @@ async fn main() {
     );
 
     println!(
-        "| store | workers | requests | settle transactions | all settled in | requests/s | p50 discovered→settled | p95 |"
+        "raw chain rate (locks, then settlements seven to a transaction, pre-signed): {raw_requests} \
+         requests in {raw_seconds:.1} s ({raw_rate:.1}/s)"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| store | workers × lanes | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for f in &figures {
         println!(
-            "| {} | {} | {} | {} | {:.1} s | {:.1} | {:.1} s | {:.1} s |",
+            "| {} | {} × {} | {} | {} | {:.1} s | {:.1} | {:.2} | {:.1} s | {:.1} s | {:.1} |",
             f.store,
             f.workers,
+            f.lanes,
             f.requests,
             f.settle_transactions,
             f.seconds,
             f.requests as f64 / f.seconds,
+            f.requests as f64 / f.seconds / raw_rate,
             f.p50_ms as f64 / 1000.0,
-            f.p95_ms as f64 / 1000.0
+            f.p95_ms as f64 / 1000.0,
+            f.rpc_calls as f64 / f.requests as f64
+        );
+    }
+    for f in &figures {
+        println!(
+            "JSON-RPC calls of {} {} × {}: {:?}",
+            f.store, f.workers, f.lanes, f.rpc_methods
         );
     }
     println!("kill -9 at `paid`, restart → settled: {resume_seconds:.1} s");
@@ -302,13 +406,15 @@ async fn main() {
         .iter()
         .map(|f| {
             json!({
-                "store": f.store, "workers": f.workers, "requests": f.requests,
+                "store": f.store, "workers": f.workers, "lanes": f.lanes, "requests": f.requests,
                 "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
-                "settle_transactions": f.settle_transactions,
+                "settle_transactions": f.settle_transactions, "rpc_calls": f.rpc_calls,
+                "rpc_methods": f.rpc_methods,
             })
         })
         .collect();
     let figures = json!({
+        "raw_chain": { "requests": raw_requests, "seconds": raw_seconds },
         "runs": runs,
         "resume_after_kill_seconds": resume_seconds,
         "backfill": backfills

@@ -1,9 +1,16 @@
 //! Requests paid over HTTP wait in `Quoted` until the finalized view shows them locked, which on
 //! a cluster takes tens of seconds. Read one by one, each waiting request cost two account reads
 //! a second, and a few hundred of them slowed the node (and so finality itself; docs/notes.md).
-//! Here a waiting request that falls due takes the other due ones along, up to one
-//! `getMultipleAccounts` call, and all are read in two calls: the current view, then the
-//! finalized view of those locked. Each then takes its usual step with what was read.
+//! Here a waiting request that falls due takes along the others due within the next look (a
+//! second), up to one `getMultipleAccounts` call, and all are read in two calls: the current
+//! view, then the finalized view of those locked. Each then takes its usual step with what was
+//! read, except that one read before its time and still pending does not send its lock again
+//! until it is due. (Taking only those due to the millisecond split a batch by the moments its
+//! rows were deferred: batches shrank to a few rows, 11 account reads a request in
+//! `bridge_figures`; sending the early ones' locks again added a transaction for every second
+//! request.)
+
+use std::collections::HashSet;
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
@@ -11,7 +18,7 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
 
-use super::{CLAIM_MS, PayoutAdapter, Step, Worker};
+use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
 use crate::rpc_failure::RpcResultExt as _;
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
@@ -20,8 +27,9 @@ use crate::store::{StoredRequest, now_ms};
 const LOCK_BATCH: usize = 100;
 
 /// What one read of a batch found for one request: its account now (`None`: not there), and
-/// whether the finalized view shows it locked (read only for those locked now).
-type LockView = (Result<Option<ExchangeRequest>>, Option<bool>);
+/// whether the finalized view shows it locked (read only for those locked now; an error there is
+/// that request's alone).
+type LockView = (Result<Option<ExchangeRequest>>, Option<Result<bool>>);
 
 impl Worker<'_> {
     /// Whether `row` is a request whose next step is its lock (quoted, paid over HTTP).
@@ -31,47 +39,105 @@ impl Worker<'_> {
     }
 
     /// Takes a step on `lead` and on up to [`LOCK_BATCH`]` - 1` other due quoted requests,
-    /// their accounts read together; returns how many requests were taken.
-    pub(super) async fn advance_locks(&self, lead: StoredRequest) -> Result<usize> {
-        let others = self
-            .store
-            .claim_due(
-                self.name,
-                &lead.address,
-                RequestState::Quoted,
-                LOCK_BATCH - 1,
-                CLAIM_MS,
-            )
-            .await?;
+    /// their accounts read together; returns how many requests were stepped. A failure on one
+    /// request defers it alone; a batch running past half its claims' time, or told to `stop`,
+    /// lets the requests it has not reached go.
+    pub(super) async fn advance_locks(
+        &self,
+        lead: StoredRequest,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<usize> {
+        let started = now_ms();
+        // Those due now first, then (the same, and) those due within the next look.
+        let mut claimed = Vec::new();
+        for due_within_ms in [0, LOCK_RECHECK_MS] {
+            claimed.push(
+                self.store
+                    .claim_due(
+                        self.name,
+                        &lead.address,
+                        RequestState::Quoted,
+                        LOCK_BATCH - 1,
+                        CLAIM_MS,
+                        due_within_ms,
+                    )
+                    .await
+                    .unwrap_or_else(|error| {
+                        tracing::warn!("no other waiting locks claimed: {error:#}");
+                        Vec::new()
+                    }),
+            );
+        }
+        let others = claimed.pop().unwrap_or_default();
+        let due_now: HashSet<String> = claimed
+            .into_iter()
+            .flatten()
+            .map(|row| row.address)
+            .chain([lead.address.clone()])
+            .collect();
         let mut rows = vec![lead];
         rows.extend(others);
         let views = match self.read_locks(&rows).await {
             Ok(views) => views,
             Err(error) => {
                 tracing::warn!(requests = rows.len(), "locks not read: {error:#}");
-                for row in &rows {
-                    self.store
-                        .defer(
-                            &row.address,
-                            self.name,
-                            now_ms().saturating_add(2_000),
-                            false,
-                        )
-                        .await?;
-                }
-                return Ok(rows.len());
+                let retry_at = now_ms().saturating_add(2_000);
+                return self.let_go(&rows, retry_at).await.map(|()| 0);
             }
         };
-        let taken = rows.len();
-        for (row, (on_chain, finalized_lock)) in rows.into_iter().zip(views) {
-            let address = row.address.clone();
-            let advanced = match on_chain {
-                Ok(on_chain) => self.advance_read(row, on_chain, finalized_lock).await,
-                Err(error) => Err(error),
+        let mut stepped = 0;
+        let mut first_error = None;
+        for (index, (row, (on_chain, finalized_lock))) in rows.iter().zip(views).enumerate() {
+            if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
+                self.let_go(&rows[index..], now_ms()).await?;
+                break;
+            }
+            let pending = matches!(&on_chain, Ok(Some(r)) if r.status == RequestStatus::Pending);
+            if pending && !due_now.contains(&row.address) {
+                // Read along before its time, and still pending: its lock was sent moments ago
+                // and is not sent again before the row is due.
+                if let Err(error) = self.store.release_claim(&row.address, self.name).await {
+                    tracing::warn!(address = %row.address, "claim not released: {error}");
+                }
+                continue;
+            }
+            let advanced = match (on_chain, finalized_lock.transpose()) {
+                (Ok(on_chain), Ok(finalized_lock)) => {
+                    self.advance_read(row.clone(), on_chain, finalized_lock)
+                        .await
+                }
+                (Err(error), _) | (_, Err(error)) => Err(error),
             };
-            self.defer_if_failed(&address, advanced).await?;
+            stepped += 1;
+            if let Err(error) = self.defer_if_failed(&row.address, advanced).await {
+                tracing::warn!(address = %row.address, "not deferred: {error:#}");
+                first_error.get_or_insert(error);
+            }
         }
-        Ok(taken)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(stepped),
+        }
+    }
+
+    /// Releases this worker's claims on `rows`, due again at `at_ms`; tries every one and
+    /// returns the first failure.
+    async fn let_go(&self, rows: &[StoredRequest], at_ms: i64) -> Result<()> {
+        let mut first_error = None;
+        for row in rows {
+            if let Err(error) = self
+                .store
+                .defer(&row.address, self.name, at_ms, false)
+                .await
+            {
+                tracing::warn!(address = %row.address, "claim not released: {error}");
+                first_error.get_or_insert(error);
+            }
+        }
+        match first_error {
+            Some(error) => Err(error.into()),
+            None => Ok(()),
+        }
     }
 
     /// The step of the quoted `row` with its account as read. A request that moves on (its lock
@@ -106,6 +172,7 @@ impl Worker<'_> {
             .accounts(addresses.clone())
             .await
             .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        answered_all(found.len(), addresses.len())?;
         let now: Vec<Result<Option<ExchangeRequest>>> = addresses
             .iter()
             .zip(found)
@@ -117,28 +184,22 @@ impl Worker<'_> {
             .filter(|(_, request)| is_locked(request))
             .map(|(address, _)| *address)
             .collect();
-        let mut finalized = self.finalized_locks(&locked).await?.into_iter();
-        Ok(now
-            .into_iter()
-            .map(|request| {
-                let finalized_lock = if is_locked(&request) {
-                    finalized.next()
-                } else {
-                    None
-                };
-                (request, finalized_lock)
-            })
-            .collect())
+        let finalized = self.finalized_locks(&locked).await?;
+        Ok(pair_views(now, finalized))
     }
 
     /// Whether the finalized view of the chain shows the request at `address` locked.
     pub(super) async fn locked_when_finalized(&self, address: Pubkey) -> Result<bool> {
-        Ok(self.finalized_locks(&[address]).await?.first() == Some(&true))
+        self.finalized_locks(&[address])
+            .await?
+            .pop()
+            .unwrap_or(Ok(false))
     }
 
     /// Whether the finalized view shows each of `addresses` (exchange requests) locked, in
-    /// order; one `getMultipleAccounts` call per [`LOCK_BATCH`].
-    async fn finalized_locks(&self, addresses: &[Pubkey]) -> Result<Vec<bool>> {
+    /// order (an account that is not an exchange request is that address's error); one
+    /// `getMultipleAccounts` call per [`LOCK_BATCH`].
+    async fn finalized_locks(&self, addresses: &[Pubkey]) -> Result<Vec<Result<bool>>> {
         let mut locked = Vec::with_capacity(addresses.len());
         for chunk in addresses.chunks(LOCK_BATCH) {
             let found = self.metrics.counted(
@@ -148,17 +209,124 @@ impl Worker<'_> {
                     .await
                     .method("getMultipleAccounts"),
             )?;
-            for (address, account) in chunk.iter().zip(found.value) {
+            answered_all(found.value.len(), chunk.len())?;
+            locked.extend(chunk.iter().zip(found.value).map(|(address, account)| {
                 let request = accounts::decode_owned::<ExchangeRequest>(*address, account)
                     .with_context(|| format!("the account at {address} in the finalized view"))?;
-                locked.push(request.is_some_and(|r| r.status == RequestStatus::Locked));
-            }
+                Ok(request.is_some_and(|r| r.status == RequestStatus::Locked))
+            }));
         }
         Ok(locked)
     }
 }
 
+/// An error unless the node answered for each of the `asked` accounts.
+fn answered_all(answered: usize, asked: usize) -> Result<()> {
+    anyhow::ensure!(
+        answered == asked,
+        "the node answered {answered} accounts for {asked} asked"
+    );
+    Ok(())
+}
+
+/// Each request read now with its finalized lock: `finalized` holds, in order, one answer for
+/// each request locked now; the others have none (nothing to wait for).
+fn pair_views(
+    now: Vec<Result<Option<ExchangeRequest>>>,
+    finalized: Vec<Result<bool>>,
+) -> Vec<LockView> {
+    let mut finalized = finalized.into_iter();
+    now.into_iter()
+        .map(|request| {
+            let finalized_lock = if is_locked(&request) {
+                finalized.next()
+            } else {
+                None
+            };
+            (request, finalized_lock)
+        })
+        .collect()
+}
+
 /// Whether `request` was read, is there, and is locked.
 fn is_locked(request: &Result<Option<ExchangeRequest>>) -> bool {
     matches!(request, Ok(Some(r)) if r.status == RequestStatus::Locked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request's id (when read) and its finalized answer (an error as its message).
+    type Summary = (Option<u64>, Option<Result<bool, String>>);
+
+    fn request(id: u64, status: RequestStatus) -> Result<Option<ExchangeRequest>> {
+        Ok(Some(ExchangeRequest {
+            bump: 255,
+            pool: Pubkey::new_unique(),
+            id,
+            user: Pubkey::new_unique(),
+            rent_payer: Pubkey::new_unique(),
+            amount: 5,
+            rate: 1,
+            quoted: 5,
+            created_at: 0,
+            status,
+            finalized_at: 0,
+            payout_reference: [0; 32],
+            paid_amount: 0,
+            reject_reason: 0,
+            payout_mint: None,
+            currency: *b"USD",
+            currency_digits: 2,
+            cancel_after: 0,
+            lock_timeout_seconds: 86_400,
+            locked_at: 0,
+            payout_base_units: 0,
+        }))
+    }
+
+    /// Only requests locked now get a finalized answer, each its own in order; a pending one,
+    /// a missing one and one that failed to decode get none, and a finalized read's error stays
+    /// with its request.
+    #[test]
+    fn each_locked_request_gets_its_own_finalized_answer() {
+        let now = vec![
+            request(1, RequestStatus::Locked),
+            request(2, RequestStatus::Pending),
+            Ok(None),
+            request(4, RequestStatus::Locked),
+            Err(anyhow::anyhow!("not a request")),
+            request(6, RequestStatus::Locked),
+        ];
+        let finalized = vec![Ok(false), Ok(true), Err(anyhow::anyhow!("finalized: bad"))];
+        let views = pair_views(now, finalized);
+        let summary: Vec<Summary> = views
+            .into_iter()
+            .map(|(request, finalized)| {
+                (
+                    request.ok().flatten().map(|r| r.id),
+                    finalized.map(|f| f.map_err(|e| e.to_string())),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Some(1), Some(Ok(false))),
+                (Some(2), None),
+                (None, None),
+                (Some(4), Some(Ok(true))),
+                (None, None),
+                (Some(6), Some(Err("finalized: bad".into()))),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_short_answer_is_an_error() {
+        assert!(answered_all(3, 3).is_ok());
+        let error = answered_all(2, 3).unwrap_err().to_string();
+        assert_eq!(error, "the node answered 2 accounts for 3 asked");
+    }
 }

@@ -1,6 +1,7 @@
 //! The payout worker: claims one open request at a time and moves it along the state machine
 //! (see [`crate::state`]), storing each step before the next outside effect; a settlement also
-//! claims the other requests of its pool waiting for the same transaction (`settlement.rs`).
+//! claims the other requests of its pool waiting for the same transaction (`settlement.rs`), and
+//! a request waiting for its lock the other due ones, read from the chain together (`locks.rs`).
 //! Every step can be interrupted and redone: the provider sees the same idempotency key, and the chain sees the
 //! same stored settle transaction until it has provably expired.
 
@@ -97,7 +98,7 @@ impl Worker<'_> {
                 break;
             };
             if self.locks_before_paying(&claimed) {
-                taken += self.advance_locks(claimed).await?;
+                taken += self.advance_locks(claimed, stop).await?;
             } else {
                 taken += 1;
                 let address = claimed.address.clone();
@@ -195,12 +196,17 @@ impl Worker<'_> {
         let step = self
             .moved(row, state, RequestState::Quoted, changes, "quoted")
             .await?;
-        Ok(match self.payout {
+        match (self.payout, step) {
             // Quoted is where an on-chain payout is settled, together with others of its pool:
-            // wait for them. (An off-chain payout is locked at once, alone: see docs/notes.md.)
-            PayoutAdapter::Onchain { .. } => wait_for_companions(step),
-            PayoutAdapter::Http { .. } => step,
-        })
+            // wait for them.
+            (PayoutAdapter::Onchain { .. }, step) => Ok(wait_for_companions(step)),
+            // An off-chain payout is locked at once, alone (docs/notes.md), from the account
+            // just read: the row's address and the state it is now in are all the step uses.
+            (PayoutAdapter::Http { .. }, Step::Moved) => {
+                self.begin_payout(row, address, Some(on_chain), None).await
+            }
+            (PayoutAdapter::Http { .. }, step) => Ok(step),
+        }
     }
 
     /// `Quoted`: pays the way the request's frozen terms say — on chain inside the settle
