@@ -162,17 +162,7 @@ impl Worker<'_> {
     /// The accounts of `rows` now, and for those locked now whether they are locked in the
     /// finalized view: two calls for up to [`LOCK_BATCH`] requests.
     async fn read_locks(&self, rows: &[StoredRequest]) -> Result<Vec<LockView>> {
-        use allot_client::chain::Chain as _;
-        let addresses = rows
-            .iter()
-            .map(|row| row.address.parse::<Pubkey>().context("stored address"))
-            .collect::<Result<Vec<_>>>()?;
-        let found = self
-            .chain
-            .accounts(addresses.clone())
-            .await
-            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
-        answered_all(found.len(), addresses.len())?;
+        let (addresses, found) = self.read_rows(rows).await?;
         let now: Vec<Result<Option<ExchangeRequest>>> = addresses
             .iter()
             .zip(found)
@@ -221,7 +211,7 @@ impl Worker<'_> {
 }
 
 /// An error unless the node answered for each of the `asked` accounts.
-fn answered_all(answered: usize, asked: usize) -> Result<()> {
+pub(super) fn answered_all(answered: usize, asked: usize) -> Result<()> {
     anyhow::ensure!(
         answered == asked,
         "the node answered {answered} accounts for {asked} asked"

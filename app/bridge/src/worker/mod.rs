@@ -375,6 +375,29 @@ impl Worker<'_> {
             .map_err(|error| self.metrics.failed_call("getAccountInfo", error))
     }
 
+    /// The addresses of `rows` and the accounts there, read together (`getMultipleAccounts`,
+    /// 100 a call); an error unless the node answered for each.
+    async fn read_rows(
+        &self,
+        rows: &[StoredRequest],
+    ) -> Result<(Vec<Pubkey>, Vec<Option<solana_sdk::account::Account>>)> {
+        use allot_client::chain::Chain as _;
+        let addresses = rows
+            .iter()
+            .map(|row| row.address.parse::<Pubkey>().context("stored address"))
+            .collect::<Result<Vec<_>>>()?;
+        if addresses.is_empty() {
+            return Ok((addresses, Vec::new()));
+        }
+        let found = self
+            .chain
+            .accounts(addresses.clone())
+            .await
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        locks::answered_all(found.len(), addresses.len())?;
+        Ok((addresses, found))
+    }
+
     /// The cluster's clock.
     async fn chain_time(&self) -> Result<i64> {
         use allot_client::chain::Chain as _;

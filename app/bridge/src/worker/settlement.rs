@@ -378,19 +378,7 @@ impl Worker<'_> {
         &self,
         rows: &[StoredRequest],
     ) -> Result<Vec<Option<ExchangeRequest>>> {
-        use allot_client::chain::Chain as _;
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let addresses = rows
-            .iter()
-            .map(|row| row.address.parse::<Pubkey>().context("stored address"))
-            .collect::<Result<Vec<_>>>()?;
-        let found = self
-            .chain
-            .accounts(addresses.clone())
-            .await
-            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        let (addresses, found) = self.read_rows(rows).await?;
         Ok(addresses
             .into_iter()
             .zip(found)
