@@ -231,6 +231,7 @@ mod tests {
             settled_at_ms: (state == RequestState::Settled).then_some(1_000),
             review_reason: None,
             claimed_by: None,
+            next_attempt_ms: 0,
         }
     }
 

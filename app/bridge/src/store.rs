@@ -20,7 +20,7 @@ const OPEN_STATES: &str = "('discovered', 'quoted', 'payout_pending', 'paid', 's
 const REQUEST_COLUMNS: &str = "address, pool, request_id, user_key, amount, rate, quoted, \
      currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, quote, \
      payment_id, payout_attempts, settle_tx, settle_signature, settle_last_valid_height, \
-     settled_at_ms, review_reason, claimed_by";
+     settled_at_ms, review_reason, claimed_by, next_attempt_ms";
 
 /// A person's action on a request in manual review, as audited in `review_actions`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -149,6 +149,8 @@ pub struct StoredRequest {
     pub review_reason: Option<String>,
     /// The worker holding it.
     pub claimed_by: Option<String>,
+    /// When it is next due (unix ms).
+    pub next_attempt_ms: i64,
 }
 
 impl StoredRequest {

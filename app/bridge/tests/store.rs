@@ -599,6 +599,10 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
         .unwrap();
     let names: Vec<_> = within.iter().map(|c| c.address.as_str()).collect();
     assert_eq!(names, ["Request0002", "Request0004", "Request0005"]);
+    assert!(
+        within[0].next_attempt_ms > now_ms() && within[1].next_attempt_ms <= now_ms(),
+        "each row says when it is due: the worker reads the early ones without acting early"
+    );
     // The claims are real: w1 can move them, w2 cannot.
     walk(store, "Request0005", "w1", &[Quoted, PayoutPending]).await;
     assert!(

@@ -10,8 +10,6 @@
 //! `bridge_figures`; sending the early ones' locks again added a transaction for every second
 //! request.)
 
-use std::collections::HashSet;
-
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
 use anchor_lang::prelude::Pubkey;
@@ -48,33 +46,21 @@ impl Worker<'_> {
         stop: &dyn Fn() -> bool,
     ) -> Result<usize> {
         let started = now_ms();
-        // Those due now first, then (the same, and) those due within the next look.
-        let mut claimed = Vec::new();
-        for due_within_ms in [0, LOCK_RECHECK_MS] {
-            claimed.push(
-                self.store
-                    .claim_due(
-                        self.name,
-                        &lead.address,
-                        RequestState::Quoted,
-                        LOCK_BATCH - 1,
-                        CLAIM_MS,
-                        due_within_ms,
-                    )
-                    .await
-                    .unwrap_or_else(|error| {
-                        tracing::warn!("no other waiting locks claimed: {error:#}");
-                        Vec::new()
-                    }),
-            );
-        }
-        let others = claimed.pop().unwrap_or_default();
-        let due_now: HashSet<String> = claimed
-            .into_iter()
-            .flatten()
-            .map(|row| row.address)
-            .chain([lead.address.clone()])
-            .collect();
+        let others = self
+            .store
+            .claim_due(
+                self.name,
+                &lead.address,
+                RequestState::Quoted,
+                LOCK_BATCH - 1,
+                CLAIM_MS,
+                LOCK_RECHECK_MS,
+            )
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!("no other waiting locks claimed: {error:#}");
+                Vec::new()
+            });
         let mut rows = vec![lead];
         rows.extend(others);
         let views = match self.read_locks(&rows).await {
@@ -82,22 +68,22 @@ impl Worker<'_> {
             Err(error) => {
                 tracing::warn!(requests = rows.len(), "locks not read: {error:#}");
                 let retry_at = now_ms().saturating_add(2_000);
-                return self.let_go(&rows, retry_at).await.map(|()| 0);
+                return self.let_go(&rows, Some(retry_at)).await.map(|()| 0);
             }
         };
         let mut stepped = 0;
         let mut first_error = None;
         for (index, (row, (on_chain, finalized_lock))) in rows.iter().zip(views).enumerate() {
             if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
-                self.let_go(&rows[index..], now_ms()).await?;
+                self.let_go(&rows[index..], None).await?;
                 break;
             }
             let pending = matches!(&on_chain, Ok(Some(r)) if r.status == RequestStatus::Pending);
-            if pending && !due_now.contains(&row.address) {
+            if pending && row.next_attempt_ms > started {
                 // Read along before its time, and still pending: its lock was sent moments ago
                 // and is not sent again before the row is due.
-                if let Err(error) = self.store.release_claim(&row.address, self.name).await {
-                    tracing::warn!(address = %row.address, "claim not released: {error}");
+                if let Err(error) = self.let_go(std::slice::from_ref(row), None).await {
+                    first_error.get_or_insert(error);
                 }
                 continue;
             }
@@ -120,16 +106,20 @@ impl Worker<'_> {
         }
     }
 
-    /// Releases this worker's claims on `rows`, due again at `at_ms`; tries every one and
-    /// returns the first failure.
-    async fn let_go(&self, rows: &[StoredRequest], at_ms: i64) -> Result<()> {
+    /// Releases this worker's claims on `rows`, due again at `at_ms` (`None`: when they were
+    /// due); tries every one and returns the first failure.
+    async fn let_go(&self, rows: &[StoredRequest], at_ms: Option<i64>) -> Result<()> {
         let mut first_error = None;
         for row in rows {
-            if let Err(error) = self
-                .store
-                .defer(&row.address, self.name, at_ms, false)
-                .await
-            {
+            let released = match at_ms {
+                Some(at_ms) => {
+                    self.store
+                        .defer(&row.address, self.name, at_ms, false)
+                        .await
+                }
+                None => self.store.release_claim(&row.address, self.name).await,
+            };
+            if let Err(error) = released {
                 tracing::warn!(address = %row.address, "claim not released: {error}");
                 first_error.get_or_insert(error);
             }
@@ -154,7 +144,10 @@ impl Worker<'_> {
             .begin_payout(&row, address, on_chain, finalized_lock)
             .await?
         {
-            Step::Moved => Ok(self.store.release_claim(&row.address, self.name).await?),
+            Step::Moved => Ok(self
+                .store
+                .defer(&row.address, self.name, now_ms(), false)
+                .await?),
             step => self.follow(row, step).await,
         }
     }

@@ -201,7 +201,8 @@ impl Worker<'_> {
             // wait for them.
             (PayoutAdapter::Onchain { .. }, step) => Ok(wait_for_companions(step)),
             // An off-chain payout is locked at once, alone (docs/notes.md), from the account
-            // just read: the row's address and the state it is now in are all the step uses.
+            // just read: the row's address and discovery time, and the state it is now in (given
+            // as `from`), are all the step uses.
             (PayoutAdapter::Http { .. }, Step::Moved) => {
                 self.begin_payout(row, address, Some(on_chain), None).await
             }
