@@ -54,6 +54,8 @@ pub struct Ingester<'a> {
 /// What one backfill pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BackfillReport {
+    /// The history's tip (at the ingester's commitment) when the pass started.
+    pub tip_slot: u64,
     /// Transactions read.
     pub transactions: usize,
     /// Requests newly stored.
@@ -79,6 +81,7 @@ impl Ingester<'_> {
                 .method("getSlot"),
         )?;
         let mut report = BackfillReport {
+            tip_slot: tip,
             read_through_slot: tip,
             ..BackfillReport::default()
         };

@@ -14,6 +14,7 @@ pub mod hints;
 pub mod http_provider;
 pub mod ingest;
 pub mod metrics;
+pub mod recent;
 pub mod reconcile;
 pub mod review;
 pub mod rpc_failure;

@@ -33,6 +33,12 @@ const HINT_WINDOW: Duration = Duration::from_secs(60);
 const RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// How far back each reconciliation looks: a day.
 const RECONCILE_WINDOW_MS: i64 = 86_400_000;
+/// How often the pools' open requests are listed (`getProgramAccounts` per pool) to store any the
+/// history has not delivered: the history is the authoritative path, this the safety net. Also
+/// at the first pass and after a failed history pass.
+pub const OPEN_SCAN_EVERY: Duration = Duration::from_secs(15);
+/// How often the fee payer's and the treasury's balances are read for `/metrics`.
+const BALANCES_EVERY: Duration = Duration::from_secs(10);
 /// With `discover_pools`, pools are looked for every four polls, but no more often than this…
 const DISCOVER_MIN: Duration = Duration::from_secs(2);
 /// …and no less often than this.
@@ -113,6 +119,7 @@ pub async fn run(
     let discover_every = (settings.poll_interval * 4).clamp(DISCOVER_MIN, DISCOVER_MAX);
     let mut discovered_at = tokio::time::Instant::now();
     let lane_names = lane_names(&settings.worker, settings.payout_concurrency);
+    let recent = crate::recent::Recent::new();
     let lanes: Vec<Worker> = lane_names
         .iter()
         .map(|name| Worker {
@@ -123,6 +130,7 @@ pub async fn run(
             name,
             metrics: &metrics,
             fees: settings.fees,
+            recent: &recent,
         })
         .collect();
     let lease_ms = i64::try_from(settings.poll_interval.as_millis() * 4)
@@ -130,6 +138,8 @@ pub async fn run(
         .max(20_000);
     let mut hinted_until = tokio::time::Instant::now();
     let mut reconciled_at: Option<tokio::time::Instant> = None;
+    let mut open_scanned_at: Option<tokio::time::Instant> = None;
+    let mut balances_read_at: Option<tokio::time::Instant> = None;
     let mut read_through: Option<u64> = None;
     let stopped = || *stop.borrow();
     while !stopped() {
@@ -173,7 +183,9 @@ pub async fn run(
                 .acquire_lease(INGEST_LEASE, &settings.worker, lease_ms)
                 .await?
         {
-            match ingester.backfill().await {
+            // Lag: slots between the history's tip now and the tip the last complete backfill
+            // read through (it grows while backfills fail; the tip is then asked for alone).
+            let tip = match ingester.backfill().await {
                 Ok(report) => {
                     read_through = Some(report.read_through_slot);
                     if report.discovered > 0 {
@@ -183,28 +195,29 @@ pub async fn run(
                             "history read"
                         );
                     }
+                    Some(report.tip_slot)
                 }
                 Err(error) => {
                     pass_ok = false;
                     tracing::warn!("backfill failed: {error:#}");
+                    chain
+                        .client()
+                        .get_slot_with_commitment(settings.history_commitment)
+                        .await
+                        .ok()
                 }
-            }
-            // Lag: slots between the history's tip now and the tip the last complete backfill
-            // read through (it grows while backfills fail).
-            if let (Some(read), Ok(tip)) = (
-                read_through,
-                chain
-                    .client()
-                    .get_slot_with_commitment(settings.history_commitment)
-                    .await,
-            ) {
+            };
+            if let (Some(read), Some(tip)) = (read_through, tip) {
                 metrics
                     .cursor_lag_slots
                     .set(i64::try_from(tip.saturating_sub(read)).unwrap_or(i64::MAX));
             }
-            if let Err(error) = ingester.reconcile().await {
-                pass_ok = false;
-                tracing::warn!("reconcile failed: {error:#}");
+            if !pass_ok || open_scanned_at.is_none_or(|at| at.elapsed() >= OPEN_SCAN_EVERY) {
+                open_scanned_at = Some(tokio::time::Instant::now());
+                if let Err(error) = ingester.reconcile().await {
+                    pass_ok = false;
+                    tracing::warn!("reconcile failed: {error:#}");
+                }
             }
         }
         if !drain_lanes(&lanes, &stopped).await {
@@ -233,26 +246,31 @@ pub async fn run(
                 tracing::warn!("cannot read the oldest open request: {error}");
             }
         }
-        match chain.client().get_balance(&authority.pubkey()).await {
-            Ok(lamports) => metrics
-                .fee_payer_lamports
-                .set(i64::try_from(lamports).unwrap_or(i64::MAX)),
-            Err(error) => {
-                metrics.failed_call("getBalance", error);
-            }
-        }
-        if let Payout::Onchain { treasury } = &settings.payout {
-            let served: Vec<Pubkey> = pools.iter().copied().collect();
-            match crate::treasury::balances(&chain, &served, &authority.pubkey(), *treasury).await {
-                Ok(balances) => {
-                    for balance in balances {
-                        metrics
-                            .treasury_base_units
-                            .with_label_values(&[&balance.mint.to_string()])
-                            .set(i64::try_from(balance.base_units).unwrap_or(i64::MAX));
-                    }
+        if balances_read_at.is_none_or(|at| at.elapsed() >= BALANCES_EVERY) {
+            balances_read_at = Some(tokio::time::Instant::now());
+            match chain.client().get_balance(&authority.pubkey()).await {
+                Ok(lamports) => metrics
+                    .fee_payer_lamports
+                    .set(i64::try_from(lamports).unwrap_or(i64::MAX)),
+                Err(error) => {
+                    metrics.failed_call("getBalance", error);
                 }
-                Err(error) => tracing::warn!("cannot read the treasury's balance: {error:#}"),
+            }
+            if let Payout::Onchain { treasury } = &settings.payout {
+                let served: Vec<Pubkey> = pools.iter().copied().collect();
+                match crate::treasury::balances(&chain, &served, &authority.pubkey(), *treasury)
+                    .await
+                {
+                    Ok(balances) => {
+                        for balance in balances {
+                            metrics
+                                .treasury_base_units
+                                .with_label_values(&[&balance.mint.to_string()])
+                                .set(i64::try_from(balance.base_units).unwrap_or(i64::MAX));
+                        }
+                    }
+                    Err(error) => tracing::warn!("cannot read the treasury's balance: {error:#}"),
+                }
             }
         }
         if let PayoutAdapter::Http { provider, .. } = &payout

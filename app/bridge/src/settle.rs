@@ -4,7 +4,7 @@
 use allot::instructions::ExchangeSettleArgs;
 use allot::state::ExchangeRequest;
 use allot_client::compute_budget::{self, ComputeBudget};
-use allot_client::{instructions, pdas, token};
+use allot_client::{instructions, token};
 use anchor_lang::Discriminator as _;
 use anchor_lang::prelude::Pubkey;
 use base64::Engine as _;
@@ -18,6 +18,7 @@ use solana_transaction_status_client_types::UiTransactionEncoding;
 use spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent;
 
 use crate::config::FeePolicy;
+use crate::recent::Recent;
 use crate::rpc_failure::{RpcFailure, RpcResultExt as _};
 
 /// A signed settle transaction, ready to store.
@@ -126,9 +127,11 @@ pub fn max_settles(units_each: u32) -> usize {
 
 /// Builds and signs ONE transaction settling the longest prefix of `orders` (at least the
 /// first) that fits the compute ceiling and the 1,232-byte packet: every settlement succeeds or
-/// none does, each with its own event. Returns it and how many orders it settles.
+/// none does, each with its own event. Returns it and how many orders it settles. The blockhash
+/// and the unit price (for the first order's pool) come from `recent`.
 pub async fn sign(
     rpc: &RpcClient,
+    recent: &Recent,
     authority: &Keypair,
     orders: &[SettleOrder],
     fees: FeePolicy,
@@ -146,14 +149,10 @@ pub async fn sign(
         }
     }
     let count = count.max(1);
-    let mut writable: Vec<Pubkey> = orders[..count]
-        .iter()
-        .map(|o| pdas::exchange_request(&o.request.pool, o.request.id))
-        .collect();
-    if let Some(first) = orders.first() {
-        writable.push(first.request.pool);
-    }
-    let price = compute_budget::unit_price(rpc, &writable, fees).await;
+    let price = match orders.first() {
+        Some(first) => recent.unit_price(rpc, first.request.pool, fees).await,
+        None => 0,
+    };
     // The longest prefix whose transaction fits a packet (sized with a price instruction even
     // when the price is 0, so the count never depends on the fee market).
     let build = |n: usize, price: u64| {
@@ -165,7 +164,7 @@ pub async fn sign(
         .rev()
         .find(|n| fits_in_a_packet(&payer, &build(*n, price.max(1))))
         .unwrap_or(1);
-    let signed = sign_instructions(rpc, authority, &build(count, price)).await?;
+    let signed = sign_instructions(rpc, recent, authority, &build(count, price)).await?;
     Ok((signed, count))
 }
 
@@ -212,20 +211,21 @@ pub const SETTLE_WITH_PAYOUT_UNITS: u32 = 400_000;
 
 /// Builds and signs the `exchange_lock` transaction of `request`: the lock that must be on chain
 /// before any off-chain payment starts. A lock moves no money, so it is not stored: one that
-/// never lands is simply signed and sent again.
+/// never lands is simply signed and sent again (within [`crate::recent::BLOCKHASH_MAX_AGE`] the
+/// same bytes, which the node takes as the same transaction).
 pub async fn sign_lock(
     rpc: &RpcClient,
+    recent: &Recent,
     authority: &Keypair,
     request: &ExchangeRequest,
     fees: FeePolicy,
 ) -> Result<SignedSettle, RpcFailure> {
-    let address = pdas::exchange_request(&request.pool, request.id);
     let budget = ComputeBudget {
         unit_limit: Some(LOCK_UNITS),
-        unit_price_micro_lamports: Some(compute_budget::unit_price(rpc, &[address], fees).await),
+        unit_price_micro_lamports: Some(recent.unit_price(rpc, request.pool, fees).await),
     };
     let lock = instructions::exchange_lock(&authority.pubkey(), &request.pool, request.id);
-    sign_instructions(rpc, authority, &budget.apply(&[lock])).await
+    sign_instructions(rpc, recent, authority, &budget.apply(&[lock])).await
 }
 
 /// Whether a transaction of `instructions` paid by `payer` fits the network's packet.
@@ -235,16 +235,14 @@ fn fits_in_a_packet(payer: &Pubkey, instructions: &[solana_sdk::instruction::Ins
         .is_ok_and(|size| size <= instructions::MAX_TRANSACTION_BYTES as u64)
 }
 
-/// Signs `program_instructions` with the authority as fee payer, on a fresh blockhash.
+/// Signs `program_instructions` with the authority as fee payer, on `recent`'s blockhash.
 async fn sign_instructions(
     rpc: &RpcClient,
+    recent: &Recent,
     authority: &Keypair,
     program_instructions: &[solana_sdk::instruction::Instruction],
 ) -> Result<SignedSettle, RpcFailure> {
-    let (blockhash, last_valid_height) = rpc
-        .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
-        .await
-        .method("getLatestBlockhash")?;
+    let (blockhash, last_valid_height) = recent.blockhash(rpc).await?;
     let transaction = Transaction::new_signed_with_payer(
         program_instructions,
         Some(&authority.pubkey()),

@@ -36,6 +36,54 @@ impl RpcChain {
     pub fn client(&self) -> &RpcClient {
         &self.client
     }
+
+    /// The accounts at `addresses` in `commitment`'s view, in order (`None` where nothing is):
+    /// one `getMultipleAccounts` per 100 addresses. A node that answers for fewer accounts than
+    /// asked is an error, never read as accounts that are not there.
+    pub async fn accounts_at(
+        &self,
+        addresses: &[Pubkey],
+        commitment: CommitmentConfig,
+    ) -> Result<Vec<Option<Account>>, ChainError> {
+        let mut found = Vec::with_capacity(addresses.len());
+        for chunk in addresses.chunks(MULTIPLE_ACCOUNTS_LIMIT) {
+            let response = self
+                .client
+                .get_multiple_accounts_with_commitment(chunk, commitment)
+                .await
+                .map_err(self.request_error("getMultipleAccounts"))?;
+            answered_for_each(chunk.len(), response.value.len())?;
+            found.extend(response.value);
+        }
+        Ok(found)
+    }
+
+    /// The accounts at `addresses` and the cluster's clock (unix seconds), read together in one
+    /// `getMultipleAccounts` (so the time is that of the same slot).
+    pub async fn accounts_and_time(
+        &self,
+        addresses: &[Pubkey],
+    ) -> Result<(Vec<Option<Account>>, i64), ChainError> {
+        let mut asked = addresses.to_vec();
+        asked.push(solana_sdk::sysvar::clock::ID);
+        let mut found = self.accounts_at(&asked, self.client.commitment()).await?;
+        let clock = found.pop().flatten().ok_or(ChainError::Request {
+            method: "getMultipleAccounts",
+            reason: "the clock sysvar is missing".into(),
+        })?;
+        Ok((found, bincode_clock(&clock.data)?.unix_timestamp))
+    }
+}
+
+/// An error unless the node answered for each of the `asked` accounts.
+fn answered_for_each(asked: usize, answered: usize) -> Result<(), ChainError> {
+    if answered == asked {
+        return Ok(());
+    }
+    Err(ChainError::Request {
+        method: "getMultipleAccounts",
+        reason: format!("the node answered {answered} accounts for {asked} asked"),
+    })
 }
 
 impl RpcChain {
@@ -110,25 +158,14 @@ impl Chain for RpcChain {
     async fn account(&self, address: Pubkey) -> Result<Option<Account>, ChainError> {
         // Not `getAccountInfo` through the client: it reports every failure, a node that is down
         // included, as "AccountNotFound".
-        let mut response = self
-            .client
-            .get_multiple_accounts_with_commitment(&[address], self.client.commitment())
-            .await
-            .map_err(self.request_error("getMultipleAccounts"))?;
-        Ok(response.value.pop().flatten())
+        let mut found = self
+            .accounts_at(&[address], self.client.commitment())
+            .await?;
+        Ok(found.pop().flatten())
     }
 
     async fn accounts(&self, addresses: Vec<Pubkey>) -> Result<Vec<Option<Account>>, ChainError> {
-        let mut found = Vec::with_capacity(addresses.len());
-        for chunk in addresses.chunks(MULTIPLE_ACCOUNTS_LIMIT) {
-            let response = self
-                .client
-                .get_multiple_accounts_with_commitment(chunk, self.client.commitment())
-                .await
-                .map_err(self.request_error("getMultipleAccounts"))?;
-            found.extend(response.value);
-        }
-        Ok(found)
+        self.accounts_at(&addresses, self.client.commitment()).await
     }
 
     async fn program_accounts(
@@ -204,15 +241,7 @@ impl Chain for RpcChain {
     }
 
     async fn unix_timestamp(&self) -> Result<i64, ChainError> {
-        let account =
-            self.account(solana_sdk::sysvar::clock::ID)
-                .await?
-                .ok_or(ChainError::Request {
-                    method: "getAccountInfo",
-                    reason: "the clock sysvar is missing".into(),
-                })?;
-        let clock: Clock = bincode_clock(&account.data)?;
-        Ok(clock.unix_timestamp)
+        Ok(self.accounts_and_time(&[]).await?.1)
     }
 
     async fn simulated_units(
@@ -254,6 +283,16 @@ fn bincode_clock(data: &[u8]) -> Result<Clock, ChainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_answer_is_an_error() {
+        assert!(answered_for_each(3, 3).is_ok());
+        let error = answered_for_each(3, 2).unwrap_err().to_string();
+        assert!(
+            error.contains("the node answered 2 accounts for 3 asked"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn logged_urls_carry_no_keys_or_passwords() {

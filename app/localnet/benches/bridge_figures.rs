@@ -19,6 +19,7 @@ use allot::state::{ExchangeRequest, RequestStatus};
 use allot_bridge::config::FeePolicy;
 use allot_bridge::ingest::{BackfillReport, Ingester};
 use allot_bridge::metrics::Metrics;
+use allot_bridge::recent::Recent;
 use allot_bridge::settle::{self, SettleOrder, SignedSettle};
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
@@ -160,6 +161,7 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
     let rpc = market.chain.client();
     let authority = &market.operator.0;
     let fees = FeePolicy::Fixed(0);
+    let recent = Recent::new();
     let addresses = market.open_requests(users).await;
     let requests: Vec<ExchangeRequest> = accounts::fetch_many(&market.chain, &addresses)
         .await
@@ -170,7 +172,7 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
     let mut locks = Vec::new();
     for request in &requests {
         locks.push(
-            settle::sign_lock(rpc, authority, request, fees)
+            settle::sign_lock(rpc, &recent, authority, request, fees)
                 .await
                 .unwrap(),
         );
@@ -186,7 +188,9 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
     let mut settles = Vec::new();
     let mut rest = &orders[..];
     while !rest.is_empty() {
-        let (signed, count) = settle::sign(rpc, authority, rest, fees).await.unwrap();
+        let (signed, count) = settle::sign(rpc, &recent, authority, rest, fees)
+            .await
+            .unwrap();
         settles.push(signed);
         rest = &rest[count..];
     }

@@ -1,11 +1,14 @@
 //! The HTTP payouts on SQLite (the bridge's default store), on one validator: the crash
 //! scenario (`common/http_crash_scenario.rs`), then each review command on requests the
 //! provider refused (`common/review_scenario.rs`), then many requests waiting for their locks at
-//! once, read from the node together (seen through a proxy that records every JSON-RPC call).
+//! once, read from the node together, with blockhash and fee lookups shared between
+//! transactions (seen through a proxy that records every JSON-RPC call).
 
 use std::collections::HashMap;
 
 use allot_bridge::http_provider::idempotency_key;
+use allot_bridge::recent::{BLOCKHASH_MAX_AGE, FEE_MAX_AGE};
+use allot_bridge::service::OPEN_SCAN_EVERY;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
 use common::bridge_harness::{Bridge, Market};
@@ -47,9 +50,11 @@ async fn waiting_locks_are_read_together(market: &Market) {
         &counter.url,
         &market.ws_url,
     );
+    let started = std::time::Instant::now();
     let mut bridge = vec![Bridge::spawn(&config, None)];
     market.wait_settled(&requests, &mut bridge).await;
     assert!(bridge.pop().unwrap().stop().await.success());
+    let seconds = started.elapsed().as_secs();
 
     let mut paid: HashMap<String, usize> = HashMap::new();
     for payment in provider.payments() {
@@ -88,5 +93,30 @@ async fn waiting_locks_are_read_together(market: &Market) {
         accounts_read >= 3 * finalized_reads.len(),
         "waiting requests shared their finalized reads (three or more per call on average): \
          {finalized_reads:?}"
+    );
+    // Locks and settlements sign with a blockhash and a priority fee asked at most every few
+    // seconds (`allot_bridge::recent`), not once per transaction.
+    let count = |method: &str| calls.iter().filter(|call| call.method == method).count();
+    let (sent, blockhashes, fees) = (
+        count("sendTransaction"),
+        count("getLatestBlockhash"),
+        count("getRecentPrioritizationFees"),
+    );
+    let per = |max_age: std::time::Duration| seconds / max_age.as_secs() + 1;
+    assert!(
+        blockhashes < sent && blockhashes as u64 <= per(BLOCKHASH_MAX_AGE),
+        "{blockhashes} blockhash lookups for {sent} sends in {seconds} s"
+    );
+    assert!(
+        fees < sent && fees as u64 <= per(FEE_MAX_AGE),
+        "{fees} fee lookups (one pool) for {sent} sends in {seconds} s"
+    );
+    // The pool's open requests are scanned (`getProgramAccounts` for pending, then for locked:
+    // the node's costliest read) at the first pass and every `OPEN_SCAN_EVERY`, not at every
+    // pass (twice a second here).
+    let scans = count("getProgramAccounts");
+    assert!(
+        scans as u64 <= 2 * per(OPEN_SCAN_EVERY),
+        "{scans} getProgramAccounts in {seconds} s"
     );
 }

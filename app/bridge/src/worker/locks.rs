@@ -17,7 +17,6 @@ use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
 
 use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
-use crate::rpc_failure::RpcResultExt as _;
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
 
@@ -181,35 +180,23 @@ impl Worker<'_> {
 
     /// Whether the finalized view shows each of `addresses` (exchange requests) locked, in
     /// order (an account that is not an exchange request is that address's error); one
-    /// `getMultipleAccounts` call per [`LOCK_BATCH`].
+    /// `getMultipleAccounts` call per 100 addresses.
     async fn finalized_locks(&self, addresses: &[Pubkey]) -> Result<Vec<Result<bool>>> {
-        let mut locked = Vec::with_capacity(addresses.len());
-        for chunk in addresses.chunks(LOCK_BATCH) {
-            let found = self.metrics.counted(
-                self.chain
-                    .client()
-                    .get_multiple_accounts_with_commitment(chunk, CommitmentConfig::finalized())
-                    .await
-                    .method("getMultipleAccounts"),
-            )?;
-            answered_all(found.value.len(), chunk.len())?;
-            locked.extend(chunk.iter().zip(found.value).map(|(address, account)| {
+        let found = self
+            .chain
+            .accounts_at(addresses, CommitmentConfig::finalized())
+            .await
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        Ok(addresses
+            .iter()
+            .zip(found)
+            .map(|(address, account)| {
                 let request = accounts::decode_owned::<ExchangeRequest>(*address, account)
                     .with_context(|| format!("the account at {address} in the finalized view"))?;
                 Ok(request.is_some_and(|r| r.status == RequestStatus::Locked))
-            }));
-        }
-        Ok(locked)
+            })
+            .collect())
     }
-}
-
-/// An error unless the node answered for each of the `asked` accounts.
-pub(super) fn answered_all(answered: usize, asked: usize) -> Result<()> {
-    anyhow::ensure!(
-        answered == asked,
-        "the node answered {answered} accounts for {asked} asked"
-    );
-    Ok(())
 }
 
 /// Each request read now with its finalized lock: `finalized` holds, in order, one answer for
@@ -244,29 +231,7 @@ mod tests {
     type Summary = (Option<u64>, Option<Result<bool, String>>);
 
     fn request(id: u64, status: RequestStatus) -> Result<Option<ExchangeRequest>> {
-        Ok(Some(ExchangeRequest {
-            bump: 255,
-            pool: Pubkey::new_unique(),
-            id,
-            user: Pubkey::new_unique(),
-            rent_payer: Pubkey::new_unique(),
-            amount: 5,
-            rate: 1,
-            quoted: 5,
-            created_at: 0,
-            status,
-            finalized_at: 0,
-            payout_reference: [0; 32],
-            paid_amount: 0,
-            reject_reason: 0,
-            payout_mint: None,
-            currency: *b"USD",
-            currency_digits: 2,
-            cancel_after: 0,
-            lock_timeout_seconds: 86_400,
-            locked_at: 0,
-            payout_base_units: 0,
-        }))
+        Ok(Some(super::super::fixtures::request(id, status)))
     }
 
     /// Only requests locked now get a finalized answer, each its own in order; a pending one,
@@ -304,12 +269,5 @@ mod tests {
                 (Some(6), Some(Err("finalized: bad".into()))),
             ]
         );
-    }
-
-    #[test]
-    fn a_short_answer_is_an_error() {
-        assert!(answered_all(3, 3).is_ok());
-        let error = answered_all(2, 3).unwrap_err().to_string();
-        assert_eq!(error, "the node answered 2 accounts for 3 asked");
     }
 }

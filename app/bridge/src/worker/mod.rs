@@ -16,6 +16,7 @@ use crate::config::FeePolicy;
 use crate::crash::crash_point;
 use crate::http_provider::HttpProvider;
 use crate::metrics::Metrics;
+use crate::recent::Recent;
 use crate::state::RequestState;
 use crate::store::{Changes, Store, StoredRequest, now_ms};
 
@@ -39,6 +40,8 @@ const COMPANION_FOLLOW_LAG_MS: i64 = 5_000;
 /// How long a request whose account is not visible is retried before manual review.
 const MISSING_GRACE_MS: i64 = 300_000;
 
+#[cfg(test)]
+mod fixtures;
 mod locks;
 mod off_chain;
 mod settlement;
@@ -85,6 +88,8 @@ pub struct Worker<'a> {
     pub metrics: &'a Metrics,
     /// How lock and settle transactions pay for priority.
     pub fees: FeePolicy,
+    /// The blockhash and priority fees signed with, shared by the process's lanes.
+    pub recent: &'a Recent,
 }
 
 impl Worker<'_> {
@@ -377,7 +382,7 @@ impl Worker<'_> {
     }
 
     /// The addresses of `rows` and the accounts there, read together (`getMultipleAccounts`,
-    /// 100 a call); an error unless the node answered for each.
+    /// 100 a call; a node's short answer is an error, see `RpcChain::accounts_at`).
     async fn read_rows(
         &self,
         rows: &[StoredRequest],
@@ -395,7 +400,6 @@ impl Worker<'_> {
             .accounts(addresses.clone())
             .await
             .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
-        locks::answered_all(found.len(), addresses.len())?;
         Ok((addresses, found))
     }
 
@@ -405,7 +409,18 @@ impl Worker<'_> {
         self.chain
             .unix_timestamp()
             .await
-            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))
+    }
+
+    /// The request at `address` and the cluster's clock, read in one call.
+    async fn on_chain_and_time(&self, address: Pubkey) -> Result<(Option<ExchangeRequest>, i64)> {
+        let (mut found, now) = self
+            .chain
+            .accounts_and_time(&[address])
+            .await
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        let request = accounts::decode_owned(address, found.pop().flatten())?;
+        Ok((request, now))
     }
 }
 

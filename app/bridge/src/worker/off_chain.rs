@@ -59,8 +59,9 @@ impl Worker<'_> {
                 .await;
         };
         // Pay only what is locked: the user cannot cancel a locked request until its lock
-        // expires, so no cancel can race this payment.
-        let locked = match self.on_chain(address).await? {
+        // expires, so no cancel can race this payment. The clock is read with it.
+        let (on_chain, mut chain_now) = self.on_chain_and_time(address).await?;
+        let locked = match on_chain {
             Some(request) if request.status == RequestStatus::Locked => request,
             other => {
                 let reason = format!(
@@ -90,14 +91,16 @@ impl Worker<'_> {
         };
         // Ask before paying twice: after any earlier attempt (a timeout, a crash after the call),
         // the provider's ledger says what became of it.
-        if row.payout_attempts > 0
-            && let Some(step) = self.look_up_earlier_attempt(row, provider, &order).await?
-        {
-            return Ok(step);
+        if row.payout_attempts > 0 {
+            if let Some(step) = self.look_up_earlier_attempt(row, provider, &order).await? {
+                return Ok(step);
+            }
+            // The lookup took time (up to the provider's timeout): the clock is read again.
+            chain_now = self.chain_time().await?;
         }
         // A new call only while the lock holds long enough to settle after it (a payment found by
         // the lookup above is settled whatever is left of the lock).
-        if !self.lock_holds_long_enough(&locked).await? {
+        if !lock_holds_long_enough(&locked, chain_now) {
             let reason = format!(
                 "the request's lock expires too soon to start a payment safely (no payment under key {} so far)",
                 crate::http_provider::idempotency_key(&row.address)
@@ -239,8 +242,14 @@ impl Worker<'_> {
         match on_chain.status {
             RequestStatus::Pending => {
                 let signed = self.metrics.counted(
-                    settle::sign_lock(self.chain.client(), self.authority, on_chain, self.fees)
-                        .await,
+                    settle::sign_lock(
+                        self.chain.client(),
+                        self.recent,
+                        self.authority,
+                        on_chain,
+                        self.fees,
+                    )
+                    .await,
                 )?;
                 if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
                     // A refusal in simulation usually means an earlier lock already landed; any
@@ -277,16 +286,15 @@ impl Worker<'_> {
             counted_attempt: false,
         })
     }
+}
 
-    /// Whether the request's lock holds long enough to pay off chain and settle before its user
-    /// could cancel it anyway.
-    async fn lock_holds_long_enough(&self, request: &ExchangeRequest) -> Result<bool> {
-        let now = self.chain_time().await?;
-        let Some(cancel_from) = request.cancel_from().ok().flatten() else {
-            return Ok(false);
-        };
-        Ok(now <= cancel_from.saturating_sub(LOCK_MARGIN_SECONDS))
-    }
+/// Whether the request's lock holds long enough, at the cluster's time `now`, to pay off chain
+/// and settle before its user could cancel it anyway.
+fn lock_holds_long_enough(request: &ExchangeRequest, now: i64) -> bool {
+    let Some(cancel_from) = request.cancel_from().ok().flatten() else {
+        return false;
+    };
+    now <= cancel_from.saturating_sub(LOCK_MARGIN_SECONDS)
 }
 
 /// Why a provider cannot be asked to pay the request's quote, if it cannot: the provider reads
@@ -303,5 +311,23 @@ fn provider_cannot_pay(on_chain: &ExchangeRequest) -> Option<String> {
             "{currency} is not in allot's ISO 4217 table: a person must confirm its {} minor-unit digits before paying",
             on_chain.currency_digits
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request locked at 0 for a day may be paid until an hour before its user could cancel
+    /// it, and never once that hour has begun; one not locked, never.
+    #[test]
+    fn a_payment_starts_only_while_the_lock_has_an_hour_left() {
+        let locked = super::super::fixtures::request(1, RequestStatus::Locked);
+        let last_moment = 86_400 - LOCK_MARGIN_SECONDS;
+        assert!(lock_holds_long_enough(&locked, 0));
+        assert!(lock_holds_long_enough(&locked, last_moment));
+        assert!(!lock_holds_long_enough(&locked, last_moment + 1));
+        let settled = super::super::fixtures::request(2, RequestStatus::Settled);
+        assert!(!lock_holds_long_enough(&settled, 0));
     }
 }
