@@ -8,6 +8,7 @@
 //! fee answer covers the last 150 slots, so a few seconds change it little.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
@@ -24,27 +25,45 @@ use crate::rpc_failure::{RpcFailure, RpcResultExt as _};
 pub const BLOCKHASH_MAX_AGE: Duration = Duration::from_secs(3);
 /// How long a pool's fee lookup is used: 10 s of the ~60 s of slots it summarises.
 pub const FEE_MAX_AGE: Duration = Duration::from_secs(10);
+/// How long a failed lookup's answer stands (the error for a blockhash, no priority fee for a
+/// fee): lanes waiting behind a failing call get its answer instead of each waiting out the
+/// client's timeout in turn, and the node is asked again soon after.
+pub const FAILED_LOOKUP_STANDS: Duration = Duration::from_secs(1);
 
-/// A value and when the node gave it.
-#[derive(Clone, Copy, Debug)]
+/// A value and until when it is used.
+#[derive(Clone, Debug)]
 struct Fetched<T> {
     value: T,
-    at: Instant,
+    until: Instant,
 }
 
-impl<T: Copy> Fetched<T> {
-    /// The value, if fetched less than `max_age` before `now`.
-    fn fresh(&self, now: Instant, max_age: Duration) -> Option<T> {
-        (now.saturating_duration_since(self.at) < max_age).then_some(self.value)
+impl<T: Clone> Fetched<T> {
+    /// `value`, used for `stands` from now.
+    fn new(value: T, stands: Duration) -> Self {
+        Self {
+            value,
+            until: Instant::now() + stands,
+        }
+    }
+
+    /// The value, if still used at `now`.
+    fn fresh(&self, now: Instant) -> Option<T> {
+        (now < self.until).then(|| self.value.clone())
     }
 }
 
+/// A blockhash with its last valid block height, or why the node gave none.
+type BlockhashAnswer = Result<(Hash, u64), RpcFailure>;
+/// One pool's fee lookup, behind its own lock.
+type PoolFee = Arc<Mutex<Option<Fetched<u64>>>>;
+
 /// The recent blockhash and each pool's priority fee, fetched when missing or stale. Lanes that
-/// ask at once wait for one lookup (the locks are held across it).
+/// ask at once wait for one lookup (a lock is held across it: one for the blockhash, one per
+/// pool for fees).
 #[derive(Debug, Default)]
 pub struct Recent {
-    blockhash: Mutex<Option<Fetched<(Hash, u64)>>>,
-    fees: Mutex<HashMap<Pubkey, Fetched<u64>>>,
+    blockhash: Mutex<Option<Fetched<BlockhashAnswer>>>,
+    fees: std::sync::Mutex<HashMap<Pubkey, PoolFee>>,
 }
 
 impl Recent {
@@ -54,59 +73,59 @@ impl Recent {
     }
 
     /// A confirmed blockhash at most [`BLOCKHASH_MAX_AGE`] old, and the last block height at
-    /// which a transaction signed with it can land.
+    /// which a transaction signed with it can land (fetched together, so they always match).
     pub async fn blockhash(&self, rpc: &RpcClient) -> Result<(Hash, u64), RpcFailure> {
         let mut cached = self.blockhash.lock().await;
-        if let Some(value) = cached.and_then(|c| c.fresh(Instant::now(), BLOCKHASH_MAX_AGE)) {
-            return Ok(value);
+        if let Some(answer) = cached.as_ref().and_then(|c| c.fresh(Instant::now())) {
+            return answer;
         }
-        let value = rpc
+        let answer = rpc
             .get_latest_blockhash_with_commitment(CommitmentConfig::confirmed())
             .await
-            .method("getLatestBlockhash")?;
-        *cached = Some(Fetched {
-            value,
-            at: Instant::now(),
-        });
-        Ok(value)
+            .method("getLatestBlockhash");
+        let stands = if answer.is_ok() {
+            BLOCKHASH_MAX_AGE
+        } else {
+            FAILED_LOOKUP_STANDS
+        };
+        *cached = Some(Fetched::new(answer.clone(), stands));
+        answer
     }
 
-    /// The unit price (micro-lamports per compute unit) `policy` asks for a transaction writing
-    /// `pool`'s accounts: a fixed price as it is, a percentile of the fees recently paid writing
-    /// the pool looked up at most every [`FEE_MAX_AGE`]. The pool is the account its
-    /// transactions contend for (a request account is new, written in a slot or two), and a
-    /// quiet pool's answer is the blocks' own minimum. A failed lookup is not kept: the next
-    /// transaction asks again (and this one goes without a priority fee, as
-    /// `compute_budget::unit_price` decides).
+    /// The unit price (micro-lamports per compute unit) `policy` asks for a transaction of
+    /// `pool`'s exchanges: a fixed price as it is, or a percentile of the fees recently paid
+    /// writing the pool, looked up at most every [`FEE_MAX_AGE`] per pool. The pool is the
+    /// account exchange transactions contend for (a request account is new, written in a slot
+    /// or two; a lock writes only its request, so there the pool's fee is the conservative
+    /// side), and a quiet pool's answer is the blocks' own minimum. A failed lookup is logged
+    /// and means no priority fee for [`FAILED_LOOKUP_STANDS`] (a node that refuses the method
+    /// never blocks a transaction).
     pub async fn unit_price(&self, rpc: &RpcClient, pool: Pubkey, policy: FeePolicy) -> u64 {
         let (percentile, max) = match policy {
             FeePolicy::Fixed(price) => return price,
             FeePolicy::RecentPercentile { percentile, max } => (percentile, max),
         };
-        let mut fees = self.fees.lock().await;
-        if let Some(price) = fees
-            .get(&pool)
-            .and_then(|f| f.fresh(Instant::now(), FEE_MAX_AGE))
-        {
+        let slot = self
+            .fees
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(pool)
+            .or_default()
+            .clone();
+        let mut cached = slot.lock().await;
+        if let Some(price) = cached.as_ref().and_then(|c| c.fresh(Instant::now())) {
             return price;
         }
-        match allot_client::compute_budget::recent_fee(rpc, &[pool], percentile).await {
-            Ok(price) => {
-                let price = price.min(max);
-                fees.insert(
-                    pool,
-                    Fetched {
-                        value: price,
-                        at: Instant::now(),
-                    },
-                );
-                price
-            }
-            Err(error) => {
-                tracing::warn!("getRecentPrioritizationFees failed, no priority fee: {error}");
-                0
-            }
-        }
+        let (price, stands) =
+            match allot_client::compute_budget::recent_fee(rpc, &[pool], percentile).await {
+                Ok(price) => (price.min(max), FEE_MAX_AGE),
+                Err(error) => {
+                    tracing::warn!("getRecentPrioritizationFees failed, no priority fee: {error}");
+                    (0, FAILED_LOOKUP_STANDS)
+                }
+            };
+        *cached = Some(Fetched::new(price, stands));
+        price
     }
 }
 
@@ -115,20 +134,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_value_is_fresh_only_within_its_max_age() {
-        let at = Instant::now();
-        let fetched = Fetched { value: 7_u64, at };
-        let age = Duration::from_secs(3);
-        assert_eq!(fetched.fresh(at, age), Some(7));
-        assert_eq!(
-            fetched.fresh(at + Duration::from_millis(2_999), age),
-            Some(7)
+    fn a_value_is_used_only_until_it_stands() {
+        let stands = Duration::from_secs(3);
+        let fetched = Fetched::new(7_u64, stands);
+        let at = fetched.until - stands;
+        assert_eq!(fetched.fresh(at), Some(7));
+        assert_eq!(fetched.fresh(at + Duration::from_millis(2_999)), Some(7));
+        assert_eq!(fetched.fresh(at + stands), None);
+        assert_eq!(fetched.fresh(at + Duration::from_secs(60)), None);
+    }
+
+    /// A failed lookup's answer stands a second, not the value's full age.
+    #[test]
+    fn a_failure_stands_shorter_than_a_value() {
+        let failed: Fetched<BlockhashAnswer> = Fetched::new(
+            Err(RpcFailure::new("getLatestBlockhash", "down")),
+            FAILED_LOOKUP_STANDS,
         );
-        assert_eq!(fetched.fresh(at + age, age), None);
-        // A clock read before the fetch (another lane's `now`) counts as fresh.
-        assert_eq!(
-            fetched.fresh(at.checked_sub(Duration::from_millis(1)).unwrap_or(at), age),
-            Some(7)
-        );
+        let at = failed.until - FAILED_LOOKUP_STANDS;
+        assert!(matches!(failed.fresh(at), Some(Err(_))));
+        assert!(failed.fresh(at + FAILED_LOOKUP_STANDS).is_none());
+        assert!(FAILED_LOOKUP_STANDS < BLOCKHASH_MAX_AGE && FAILED_LOOKUP_STANDS < FEE_MAX_AGE);
     }
 }

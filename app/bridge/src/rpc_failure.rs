@@ -3,7 +3,7 @@
 use solana_rpc_client_api::client_error::Error as ClientError;
 
 /// A JSON-RPC call that failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("{method} failed: {message}")]
 pub struct RpcFailure {
     /// The JSON-RPC method.

@@ -33,10 +33,16 @@ const HINT_WINDOW: Duration = Duration::from_secs(60);
 const RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// How far back each reconciliation looks: a day.
 const RECONCILE_WINDOW_MS: i64 = 86_400_000;
-/// How often the pools' open requests are listed (`getProgramAccounts` per pool) to store any the
-/// history has not delivered: the history is the authoritative path, this the safety net. Also
-/// at the first pass and after a failed history pass.
+/// How often the pools' open requests are listed (`getProgramAccounts` for pending and for locked
+/// requests, per pool) to store any the history has not delivered yet, when no hint says
+/// exchanges are happening. The scan reads at `confirmed` and the history at `finalized` by
+/// default, so on a live cluster the scan usually finds a request first (docs/notes.md, "Bridge
+/// discovery in practice"); it is also the node's costliest read, so it runs at the first pass,
+/// after a failed history pass or scan, at most every [`HINTED_SCAN_EVERY`] while hints arrive,
+/// and every this long otherwise.
 pub const OPEN_SCAN_EVERY: Duration = Duration::from_secs(15);
+/// How often the open requests are listed while live hints arrive (see [`OPEN_SCAN_EVERY`]).
+pub const HINTED_SCAN_EVERY: Duration = Duration::from_secs(2);
 /// How often the fee payer's and the treasury's balances are read for `/metrics`.
 const BALANCES_EVERY: Duration = Duration::from_secs(10);
 /// With `discover_pools`, pools are looked for every four polls, but no more often than this…
@@ -183,8 +189,10 @@ pub async fn run(
                 .acquire_lease(INGEST_LEASE, &settings.worker, lease_ms)
                 .await?
         {
-            // Lag: slots between the history's tip now and the tip the last complete backfill
-            // read through (it grows while backfills fail; the tip is then asked for alone).
+            // Lag: slots between the history's tip when this pass started and what the last
+            // complete backfill read through (it grows while backfills fail; the tip is then
+            // asked for alone).
+            let mut backfill_ok = true;
             let tip = match ingester.backfill().await {
                 Ok(report) => {
                     read_through = Some(report.read_through_slot);
@@ -199,6 +207,7 @@ pub async fn run(
                 }
                 Err(error) => {
                     pass_ok = false;
+                    backfill_ok = false;
                     tracing::warn!("backfill failed: {error:#}");
                     chain
                         .client()
@@ -212,11 +221,19 @@ pub async fn run(
                     .cursor_lag_slots
                     .set(i64::try_from(tip.saturating_sub(read)).unwrap_or(i64::MAX));
             }
-            if !pass_ok || open_scanned_at.is_none_or(|at| at.elapsed() >= OPEN_SCAN_EVERY) {
-                open_scanned_at = Some(tokio::time::Instant::now());
-                if let Err(error) = ingester.reconcile().await {
-                    pass_ok = false;
-                    tracing::warn!("reconcile failed: {error:#}");
+            let scan_every = if tokio::time::Instant::now() < hinted_until {
+                HINTED_SCAN_EVERY
+            } else {
+                OPEN_SCAN_EVERY
+            };
+            if !backfill_ok || open_scanned_at.is_none_or(|at| at.elapsed() >= scan_every) {
+                match ingester.reconcile().await {
+                    // A failed scan is tried again at the next pass.
+                    Ok(_) => open_scanned_at = Some(tokio::time::Instant::now()),
+                    Err(error) => {
+                        pass_ok = false;
+                        tracing::warn!("reconcile failed: {error:#}");
+                    }
                 }
             }
         }

@@ -211,8 +211,9 @@ pub const SETTLE_WITH_PAYOUT_UNITS: u32 = 400_000;
 
 /// Builds and signs the `exchange_lock` transaction of `request`: the lock that must be on chain
 /// before any off-chain payment starts. A lock moves no money, so it is not stored: one that
-/// never lands is simply signed and sent again (within [`crate::recent::BLOCKHASH_MAX_AGE`] the
-/// same bytes, which the node takes as the same transaction).
+/// never lands is simply signed and sent again (within [`crate::recent::BLOCKHASH_MAX_AGE`] on the
+/// same blockhash: with an unchanged fee, the same bytes, which the node takes as the same
+/// transaction).
 pub async fn sign_lock(
     rpc: &RpcClient,
     recent: &Recent,

@@ -58,16 +58,17 @@ impl RpcChain {
         Ok(found)
     }
 
-    /// The accounts at `addresses` and the cluster's clock (unix seconds), read together in one
-    /// `getMultipleAccounts` (so the time is that of the same slot).
+    /// The accounts at `addresses` and the cluster's clock (unix seconds), read together: the
+    /// clock and the first 99 accounts in one `getMultipleAccounts` (so at the same slot).
     pub async fn accounts_and_time(
         &self,
         addresses: &[Pubkey],
     ) -> Result<(Vec<Option<Account>>, i64), ChainError> {
-        let mut asked = addresses.to_vec();
+        let mut asked = Vec::with_capacity(addresses.len() + 1);
         asked.push(solana_sdk::sysvar::clock::ID);
+        asked.extend_from_slice(addresses);
         let mut found = self.accounts_at(&asked, self.client.commitment()).await?;
-        let clock = found.pop().flatten().ok_or(ChainError::Request {
+        let clock = found.remove(0).ok_or(ChainError::Request {
             method: "getMultipleAccounts",
             reason: "the clock sysvar is missing".into(),
         })?;
@@ -267,7 +268,7 @@ fn bincode_clock(data: &[u8]) -> Result<Clock, ChainError> {
         data.get(i * 8..i * 8 + 8)
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or(ChainError::Request {
-                method: "getAccountInfo",
+                method: "getMultipleAccounts",
                 reason: format!("the clock sysvar has {} bytes, expected 40", data.len()),
             })
     };

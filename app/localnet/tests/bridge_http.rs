@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::recent::{BLOCKHASH_MAX_AGE, FEE_MAX_AGE};
-use allot_bridge::service::OPEN_SCAN_EVERY;
+use allot_bridge::service::HINTED_SCAN_EVERY;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
 use common::bridge_harness::{Bridge, Market};
@@ -54,7 +54,7 @@ async fn waiting_locks_are_read_together(market: &Market) {
     let mut bridge = vec![Bridge::spawn(&config, None)];
     market.wait_settled(&requests, &mut bridge).await;
     assert!(bridge.pop().unwrap().stop().await.success());
-    let seconds = started.elapsed().as_secs();
+    let elapsed = started.elapsed();
 
     let mut paid: HashMap<String, usize> = HashMap::new();
     for payment in provider.payments() {
@@ -102,7 +102,9 @@ async fn waiting_locks_are_read_together(market: &Market) {
         count("getLatestBlockhash"),
         count("getRecentPrioritizationFees"),
     );
-    let per = |max_age: std::time::Duration| seconds / max_age.as_secs() + 1;
+    // At most one lookup per `max_age` (each starts at least that long after the one before).
+    let per = |max_age: std::time::Duration| (elapsed.as_millis() / max_age.as_millis()) as u64 + 1;
+    let seconds = elapsed.as_secs();
     assert!(
         blockhashes < sent && blockhashes as u64 <= per(BLOCKHASH_MAX_AGE),
         "{blockhashes} blockhash lookups for {sent} sends in {seconds} s"
@@ -112,11 +114,11 @@ async fn waiting_locks_are_read_together(market: &Market) {
         "{fees} fee lookups (one pool) for {sent} sends in {seconds} s"
     );
     // The pool's open requests are scanned (`getProgramAccounts` for pending, then for locked:
-    // the node's costliest read) at the first pass and every `OPEN_SCAN_EVERY`, not at every
-    // pass (twice a second here).
+    // the node's costliest read) at most every `HINTED_SCAN_EVERY` while hints arrive (every
+    // `OPEN_SCAN_EVERY` otherwise), not at every pass (twice a second here).
     let scans = count("getProgramAccounts");
     assert!(
-        scans as u64 <= 2 * per(OPEN_SCAN_EVERY),
+        scans as u64 <= 2 * per(HINTED_SCAN_EVERY),
         "{scans} getProgramAccounts in {seconds} s"
     );
 }

@@ -378,7 +378,7 @@ impl Worker<'_> {
     async fn on_chain(&self, address: Pubkey) -> Result<Option<ExchangeRequest>> {
         accounts::fetch::<ExchangeRequest>(self.chain, address)
             .await
-            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))
     }
 
     /// The addresses of `rows` and the accounts there, read together (`getMultipleAccounts`,

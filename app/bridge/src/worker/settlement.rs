@@ -360,7 +360,7 @@ impl Worker<'_> {
             .chain
             .account(account)
             .await
-            .map_err(|error| self.metrics.failed_call("getAccountInfo", error))?
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?
             .with_context(|| format!("account {account} is not on chain"))?;
         Ok(found.owner)
     }
