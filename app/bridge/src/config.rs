@@ -39,7 +39,8 @@ pub struct BridgeConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// Commitment of the authoritative history: `finalized` (default) or `confirmed`.
     pub history_commitment: Option<String>,
-    /// Milliseconds between backfill and reconcile passes (default 5000).
+    /// Milliseconds between passes (default 5000): each reads the history; the open-request
+    /// scan runs every 2 s to 15 s of them (see `service::OPEN_SCAN_EVERY`).
     pub poll_interval_ms: Option<u64>,
     /// Whether this worker may ingest (the ingester lease decides which one does; default true).
     pub ingest: Option<bool>,

@@ -38,8 +38,9 @@ const RECONCILE_WINDOW_MS: i64 = 86_400_000;
 /// exchanges are happening. The scan reads at `confirmed` and the history at `finalized` by
 /// default, so on a live cluster the scan usually finds a request first (docs/notes.md, "Bridge
 /// discovery in practice"); it is also the node's costliest read, so it runs at the first pass,
-/// after a failed history pass or scan, at most every [`HINTED_SCAN_EVERY`] while hints arrive,
-/// and every this long otherwise.
+/// after a failed history pass or scan, at most every [`HINTED_SCAN_EVERY`] within a minute of a
+/// live hint (start-up, websocket reconnects and the bridge's own settlements wake it too), and
+/// every this long otherwise.
 pub const OPEN_SCAN_EVERY: Duration = Duration::from_secs(15);
 /// How often the open requests are listed while live hints arrive (see [`OPEN_SCAN_EVERY`]).
 pub const HINTED_SCAN_EVERY: Duration = Duration::from_secs(2);

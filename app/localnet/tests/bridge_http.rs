@@ -102,8 +102,13 @@ async fn waiting_locks_are_read_together(market: &Market) {
         count("getLatestBlockhash"),
         count("getRecentPrioritizationFees"),
     );
-    // At most one lookup per `max_age` (each starts at least that long after the one before).
-    let per = |max_age: std::time::Duration| (elapsed.as_millis() / max_age.as_millis()) as u64 + 1;
+    // At most one lookup per `max_age` (each starts at least that long after the one before),
+    // and a few more for a transient failure on the busy machine (a failed lookup stands 1 s; a
+    // failed history pass or scan forces a scan at the next pass).
+    const SLACK: u64 = 4;
+    let per = |max_age: std::time::Duration| {
+        (elapsed.as_millis() / max_age.as_millis()) as u64 + 1 + SLACK
+    };
     let seconds = elapsed.as_secs();
     assert!(
         blockhashes < sent && blockhashes as u64 <= per(BLOCKHASH_MAX_AGE),
