@@ -57,19 +57,24 @@ type BlockhashAnswer = Result<(Hash, u64), RpcFailure>;
 /// One pool's fee lookup, behind its own lock.
 type PoolFee = Arc<Mutex<Option<Fetched<u64>>>>;
 
-/// The recent blockhash and each pool's priority fee, fetched when missing or stale. Lanes that
-/// ask at once wait for one lookup (a lock is held across it: one for the blockhash, one per
-/// pool for fees).
-#[derive(Debug, Default)]
+/// The recent blockhash and each pool's priority fee under the bridge's fee policy, fetched when
+/// missing or stale. Lanes that ask at once wait for one lookup (a lock is held across it: one
+/// for the blockhash, one per pool for fees).
+#[derive(Debug)]
 pub struct Recent {
+    policy: FeePolicy,
     blockhash: Mutex<Option<Fetched<BlockhashAnswer>>>,
     fees: std::sync::Mutex<HashMap<Pubkey, PoolFee>>,
 }
 
 impl Recent {
-    /// Nothing fetched yet.
-    pub fn new() -> Self {
-        Self::default()
+    /// Nothing fetched yet; lock and settle transactions pay for priority as `policy` says.
+    pub fn new(policy: FeePolicy) -> Self {
+        Self {
+            policy,
+            blockhash: Mutex::default(),
+            fees: std::sync::Mutex::default(),
+        }
     }
 
     /// A confirmed blockhash at most [`BLOCKHASH_MAX_AGE`] old, and the last block height at
@@ -92,7 +97,7 @@ impl Recent {
         answer
     }
 
-    /// The unit price (micro-lamports per compute unit) `policy` asks for a transaction of
+    /// The unit price (micro-lamports per compute unit) the policy asks for a transaction of
     /// `pool`'s exchanges: a fixed price as it is, or a percentile of the fees recently paid
     /// writing the pool, looked up at most every [`FEE_MAX_AGE`] per pool. The pool is the
     /// account exchange transactions contend for (a request account is new, written in a slot
@@ -100,8 +105,8 @@ impl Recent {
     /// side), and a quiet pool's answer is the blocks' own minimum. A failed lookup is logged
     /// and means no priority fee for [`FAILED_LOOKUP_STANDS`] (a node that refuses the method
     /// never blocks a transaction).
-    pub async fn unit_price(&self, rpc: &RpcClient, pool: Pubkey, policy: FeePolicy) -> u64 {
-        let (percentile, max) = match policy {
+    pub async fn unit_price(&self, rpc: &RpcClient, pool: Pubkey) -> u64 {
+        let (percentile, max) = match self.policy {
             FeePolicy::Fixed(price) => return price,
             FeePolicy::RecentPercentile { percentile, max } => (percentile, max),
         };

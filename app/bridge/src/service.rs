@@ -126,7 +126,7 @@ pub async fn run(
     let discover_every = (settings.poll_interval * 4).clamp(DISCOVER_MIN, DISCOVER_MAX);
     let mut discovered_at = tokio::time::Instant::now();
     let lane_names = lane_names(&settings.worker, settings.payout_concurrency);
-    let recent = crate::recent::Recent::new();
+    let recent = crate::recent::Recent::new(settings.fees);
     let lanes: Vec<Worker> = lane_names
         .iter()
         .map(|name| Worker {
@@ -136,7 +136,6 @@ pub async fn run(
             payout: &payout,
             name,
             metrics: &metrics,
-            fees: settings.fees,
             recent: &recent,
         })
         .collect();

@@ -17,7 +17,6 @@ use solana_sdk::transaction::Transaction;
 use solana_transaction_status_client_types::UiTransactionEncoding;
 use spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent;
 
-use crate::config::FeePolicy;
 use crate::recent::Recent;
 use crate::rpc_failure::{RpcFailure, RpcResultExt as _};
 
@@ -128,13 +127,13 @@ pub fn max_settles(units_each: u32) -> usize {
 /// Builds and signs ONE transaction settling the longest prefix of `orders` (at least the
 /// first) that fits the compute ceiling and the 1,232-byte packet: every settlement succeeds or
 /// none does, each with its own event. Returns it and how many orders it settles. The blockhash
-/// and the unit price (for the first order's pool) come from `recent`.
+/// and the unit price (for the first order's pool, under the bridge's fee policy) come from
+/// `recent`.
 pub async fn sign(
     rpc: &RpcClient,
     recent: &Recent,
     authority: &Keypair,
     orders: &[SettleOrder],
-    fees: FeePolicy,
 ) -> Result<(SignedSettle, usize), RpcFailure> {
     let payer = authority.pubkey();
     let mut count = 0;
@@ -150,7 +149,7 @@ pub async fn sign(
     }
     let count = count.max(1);
     let price = match orders.first() {
-        Some(first) => recent.unit_price(rpc, first.request.pool, fees).await,
+        Some(first) => recent.unit_price(rpc, first.request.pool).await,
         None => 0,
     };
     // The longest prefix whose transaction fits a packet (sized with a price instruction even
@@ -219,11 +218,10 @@ pub async fn sign_lock(
     recent: &Recent,
     authority: &Keypair,
     request: &ExchangeRequest,
-    fees: FeePolicy,
 ) -> Result<SignedSettle, RpcFailure> {
     let budget = ComputeBudget {
         unit_limit: Some(LOCK_UNITS),
-        unit_price_micro_lamports: Some(recent.unit_price(rpc, request.pool, fees).await),
+        unit_price_micro_lamports: Some(recent.unit_price(rpc, request.pool).await),
     };
     let lock = instructions::exchange_lock(&authority.pubkey(), &request.pool, request.id);
     sign_instructions(rpc, recent, authority, &budget.apply(&[lock])).await

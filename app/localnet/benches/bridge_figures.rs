@@ -160,8 +160,7 @@ const RAW_USERS: usize = 125;
 async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
     let rpc = market.chain.client();
     let authority = &market.operator.0;
-    let fees = FeePolicy::Fixed(0);
-    let recent = Recent::new();
+    let recent = Recent::new(FeePolicy::Fixed(0));
     let addresses = market.open_requests(users).await;
     let requests: Vec<ExchangeRequest> = accounts::fetch_many(&market.chain, &addresses)
         .await
@@ -172,7 +171,7 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
     let mut locks = Vec::new();
     for request in &requests {
         locks.push(
-            settle::sign_lock(rpc, &recent, authority, request, fees)
+            settle::sign_lock(rpc, &recent, authority, request)
                 .await
                 .unwrap(),
         );
@@ -188,9 +187,7 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
     let mut settles = Vec::new();
     let mut rest = &orders[..];
     while !rest.is_empty() {
-        let (signed, count) = settle::sign(rpc, &recent, authority, rest, fees)
-            .await
-            .unwrap();
+        let (signed, count) = settle::sign(rpc, &recent, authority, rest).await.unwrap();
         settles.push(signed);
         rest = &rest[count..];
     }

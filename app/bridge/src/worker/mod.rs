@@ -12,7 +12,6 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use solana_sdk::signature::Keypair;
 
-use crate::config::FeePolicy;
 use crate::crash::crash_point;
 use crate::http_provider::HttpProvider;
 use crate::metrics::Metrics;
@@ -86,9 +85,8 @@ pub struct Worker<'a> {
     pub name: &'a str,
     /// Where failures and latencies go.
     pub metrics: &'a Metrics,
-    /// How lock and settle transactions pay for priority.
-    pub fees: FeePolicy,
-    /// The blockhash and priority fees signed with, shared by the process's lanes.
+    /// The blockhash and priority fees (under the fee policy) signed with, shared by the
+    /// process's lanes.
     pub recent: &'a Recent,
 }
 

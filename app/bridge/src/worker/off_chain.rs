@@ -242,14 +242,8 @@ impl Worker<'_> {
         match on_chain.status {
             RequestStatus::Pending => {
                 let signed = self.metrics.counted(
-                    settle::sign_lock(
-                        self.chain.client(),
-                        self.recent,
-                        self.authority,
-                        on_chain,
-                        self.fees,
-                    )
-                    .await,
+                    settle::sign_lock(self.chain.client(), self.recent, self.authority, on_chain)
+                        .await,
                 )?;
                 if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
                     // A refusal in simulation usually means an earlier lock already landed; any

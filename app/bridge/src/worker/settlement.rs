@@ -368,16 +368,8 @@ impl Worker<'_> {
     /// Signs one transaction settling the longest prefix of `orders` that fits; returns it and
     /// how many it settles.
     async fn sign(&self, orders: &[SettleOrder]) -> Result<(SignedSettle, usize)> {
-        self.metrics.counted(
-            settle::sign(
-                self.chain.client(),
-                self.recent,
-                self.authority,
-                orders,
-                self.fees,
-            )
-            .await,
-        )
+        self.metrics
+            .counted(settle::sign(self.chain.client(), self.recent, self.authority, orders).await)
     }
 
     /// The ExchangeRequest accounts of `rows`, read in one call; `None` for one that is not
