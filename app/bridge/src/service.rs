@@ -71,7 +71,8 @@ pub async fn run(
         let _ = stop_sender.send(true);
     });
     let Some(mut pools) =
-        check_pools_once_reachable(&chain, &settings, &authority.pubkey(), stop.clone()).await?
+        check_pools_once_reachable(&chain, &store, &settings, &authority.pubkey(), stop.clone())
+            .await?
     else {
         store.close().await;
         return Ok(());
@@ -377,13 +378,14 @@ const UNREACHABLE_RETRY_MAX: Duration = Duration::from_secs(30);
 /// when `stop` came first.
 async fn check_pools_once_reachable(
     chain: &RpcChain,
+    store: &Store,
     settings: &Settings,
     authority: &Pubkey,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Option<BTreeSet<Pubkey>>> {
     let mut wait = Duration::from_secs(1);
     loop {
-        let checked = match check_pools(chain, settings, authority).await {
+        let checked = match check_pools(chain, store, settings, authority).await {
             Ok(()) => served_pools(chain, settings, authority).await,
             Err(error) => Err(error),
         };
@@ -412,18 +414,30 @@ fn node_unreachable(error: &anyhow::Error) -> bool {
     })
 }
 
-/// Every configured pool exists and names `authority` as its settlement authority.
-async fn check_pools(chain: &RpcChain, settings: &Settings, authority: &Pubkey) -> Result<()> {
+/// Every configured pool exists and names `authority` as its settlement authority, unless
+/// `store` holds payouts of that pool still under way: a key that lost the authority (an
+/// operator transfer) still settles the requests it locked, so the bridge starts to finish them
+/// (new requests of the pool go to manual review).
+async fn check_pools(
+    chain: &RpcChain,
+    store: &Store,
+    settings: &Settings,
+    authority: &Pubkey,
+) -> Result<()> {
     for address in &settings.pools {
         let pool = accounts::fetch::<Pool>(chain, *address)
             .await
             .with_context(|| format!("cannot read pool {address} from {}", settings.rpc_url))?
             .with_context(|| format!("pool {address} does not exist on {}", settings.rpc_url))?;
-        ensure!(
-            pool.exchange.settlement_authority == *authority,
-            "the settlement keypair {authority} is not the settlement authority of pool {address} (it is {})",
-            pool.exchange.settlement_authority
-        );
+        let current = pool.exchange.settlement_authority;
+        if current != *authority {
+            let under_way = store.payouts_under_way(&address.to_string()).await?;
+            ensure!(
+                under_way > 0,
+                "the settlement keypair {authority} is not the settlement authority of pool {address} (it is {current})"
+            );
+            tracing::warn!(%address, %current, under_way, "this bridge's key is no longer the pool's settlement authority: it finishes the payouts it locked, and sends new requests of the pool to manual review");
+        }
         if matches!(settings.payout, Payout::Onchain { .. }) {
             ensure!(
                 pool.exchange.payout_mint.is_some(),

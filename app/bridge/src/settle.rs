@@ -12,8 +12,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::config::RpcSendTransactionConfig;
+use solana_sdk::instruction::InstructionError;
 use solana_sdk::signature::{Keypair, Signature, Signer};
-use solana_sdk::transaction::Transaction;
+use solana_sdk::transaction::{Transaction, TransactionError};
 use solana_transaction_status_client_types::UiTransactionEncoding;
 use spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent;
 
@@ -256,21 +257,49 @@ async fn sign_instructions(
     })
 }
 
+/// Why a lock was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum LockNotSent {
+    /// The program refused it in simulation because the signer is not the pool's settlement
+    /// authority (any more: an operator transfer or `pool_set_exchange` moved it).
+    #[error("the signer is not the pool's settlement authority")]
+    NotSettlementAuthority,
+    /// Any other failure: the node, the fee payer, or a simulation refusal (usually an earlier
+    /// lock that already landed).
+    #[error(transparent)]
+    Failed(#[from] RpcFailure),
+}
+
 /// Sends a lock transaction with preflight: a lock whose request is already locked (an earlier
 /// lock landed) fails simulation and costs nothing.
-pub async fn send_lock(rpc: &RpcClient, signed: &SignedSettle) -> Result<(), RpcFailure> {
+pub async fn send_lock(rpc: &RpcClient, signed: &SignedSettle) -> Result<(), LockNotSent> {
     let transaction = decode(&signed.base64)?;
-    rpc.send_transaction_with_config(
-        &transaction,
-        RpcSendTransactionConfig {
-            encoding: Some(UiTransactionEncoding::Base64),
-            preflight_commitment: Some(CommitmentConfig::processed().commitment),
-            ..RpcSendTransactionConfig::default()
-        },
+    let sent = rpc
+        .send_transaction_with_config(
+            &transaction,
+            RpcSendTransactionConfig {
+                encoding: Some(UiTransactionEncoding::Base64),
+                preflight_commitment: Some(CommitmentConfig::processed().commitment),
+                ..RpcSendTransactionConfig::default()
+            },
+        )
+        .await;
+    match sent {
+        Ok(_) => Ok(()),
+        Err(error) if refused_as_not_authority(error.get_transaction_error()) => {
+            Err(LockNotSent::NotSettlementAuthority)
+        }
+        Err(error) => Err(RpcFailure::new("sendTransaction", error).into()),
+    }
+}
+
+/// Whether `error` is allot's `NotSettlementAuthority`, in any instruction.
+fn refused_as_not_authority(error: Option<TransactionError>) -> bool {
+    let code = u32::from(allot::error::AllotError::NotSettlementAuthority);
+    matches!(
+        error,
+        Some(TransactionError::InstructionError(_, InstructionError::Custom(c))) if c == code
     )
-    .await
-    .method("sendTransaction")?;
-    Ok(())
 }
 
 /// The transaction stored as `base64`.
@@ -343,6 +372,21 @@ pub async fn status(
 mod tests {
     use super::*;
     use solana_sdk::instruction::Instruction;
+
+    /// Only allot's own refusal of the signer reads as a lost authority: another program error,
+    /// another runtime error or none at all is an ordinary failure.
+    #[test]
+    fn a_lost_authority_is_told_from_other_refusals() {
+        let custom = |code| TransactionError::InstructionError(1, InstructionError::Custom(code));
+        let lost = u32::from(allot::error::AllotError::NotSettlementAuthority);
+        let pending = u32::from(allot::error::AllotError::RequestNotPending);
+        assert!(refused_as_not_authority(Some(custom(lost))));
+        assert!(!refused_as_not_authority(Some(custom(pending))));
+        assert!(!refused_as_not_authority(Some(
+            TransactionError::AccountNotFound
+        )));
+        assert!(!refused_as_not_authority(None));
+    }
 
     /// The settlements of requests 0..`count` of `pool`, paid off chain, signed by `authority`.
     fn settlements(authority: &Pubkey, pool: &Pubkey, count: u64) -> Vec<Instruction> {

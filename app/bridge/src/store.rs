@@ -616,6 +616,21 @@ impl Store {
             .await?)
     }
 
+    /// How many requests of `pool` this bridge is paying or has paid but not yet settled
+    /// (`payout_pending`, `paid`, `settle_sent`): requests it must finish even after its key
+    /// stops being the pool's settlement authority (the program lets the key that locked a
+    /// request settle it).
+    pub async fn payouts_under_way(&self, pool: &str) -> Result<i64, StoreError> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM requests WHERE pool = $1 \
+             AND state IN ('payout_pending', 'paid', 'settle_sent')",
+        )
+        .bind(pool)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
+    }
+
     /// Every request, oldest first.
     pub async fn requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
         let sql =

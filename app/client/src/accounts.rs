@@ -245,6 +245,7 @@ mod tests {
             lock_timeout_seconds: 0,
             locked_at: 0,
             payout_base_units: 0,
+            locked_by: Pubkey::default(),
         };
         let mut data = Vec::new();
         request.try_serialize(&mut data).unwrap();

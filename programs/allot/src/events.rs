@@ -80,8 +80,8 @@ pub struct OperatorTransferred {
     pub pool: Pubkey,
     pub previous: Pubkey,
     pub operator: Pubkey,
-    /// The settlement authority after the transfer (moved to the new operator when it was the
-    /// previous one).
+    /// The settlement authority after the transfer: always the new operator (who names its own
+    /// bridge key with `pool_set_exchange`); keys that locked requests may still finish those.
     pub settlement_authority: Pubkey,
 }
 
@@ -245,6 +245,9 @@ pub struct ExchangeLocked {
     pub locked_at: i64,
     /// From when the user may cancel the locked request anyway (unix seconds).
     pub cancel_after_lock: i64,
+    /// The settlement authority that locked it (it may settle or reject it even after the
+    /// pool's settlement authority moves).
+    pub locked_by: Pubkey,
 }
 
 /// The settlement authority paid and settled a request.

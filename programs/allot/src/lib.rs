@@ -101,8 +101,8 @@ pub mod allot {
         instructions::pool_propose_operator::handler(ctx, new_operator)
     }
 
-    /// Proposed operator: accepts and becomes the operator (step 2 of 2); a settlement authority
-    /// that was the previous operator moves to the new one.
+    /// Proposed operator: accepts and becomes the operator and the settlement authority (step 2
+    /// of 2); the previous keys keep only the requests they had locked, to settle or reject.
     pub fn pool_accept_operator(ctx: Context<PoolAcceptOperator>) -> Result<()> {
         instructions::pool_accept_operator::handler(ctx)
     }
@@ -224,8 +224,8 @@ pub mod allot {
         instructions::exchange_lock::handler(ctx)
     }
 
-    /// Settlement authority: records the payment and settles an open (pending or locked) request
-    /// once, burning or re-vaulting the escrowed units. A request whose frozen terms name a payout
+    /// Settlement authority (or the key that locked the request): records the payment and
+    /// settles an open (pending or locked) request once, burning or re-vaulting the escrowed units. A request whose frozen terms name a payout
     /// mint is paid on chain here: the quote (minor units) scaled to the mint's decimals.
     pub fn exchange_settle(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
         instructions::exchange_settle::handler(ctx, args)
@@ -238,7 +238,8 @@ pub mod allot {
         instructions::exchange_cancel::handler(ctx)
     }
 
-    /// Settlement authority: rejects an open (pending or locked) request with a reason code;
+    /// Settlement authority (or the key that locked the request): rejects an open (pending or
+    /// locked) request with a reason code;
     /// units go back to the user and to the exchange caps of the period the request counted in.
     pub fn exchange_reject(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
         instructions::exchange_reject::handler(ctx, reason)

@@ -335,12 +335,13 @@ async fn a_locked_request_cannot_be_cancelled_and_ends_by_settle_or_reject() {
             user: user.pubkey(),
             locked_at: now,
             cancel_after_lock: now + 86_400,
+            locked_by: bridge.pubkey(),
         })
     );
     let locked = m.request_state(paid).await;
     assert_eq!(
-        (locked.status, locked.locked_at),
-        (RequestStatus::Locked, now)
+        (locked.status, locked.locked_at, locked.locked_by),
+        (RequestStatus::Locked, now, bridge.pubkey())
     );
     // A second lock is refused.
     m.expect_refused(
@@ -429,4 +430,148 @@ async fn the_user_cancels_a_locked_request_once_its_lock_expires() {
         &watched,
     )
     .await;
+}
+
+/// An operator transfer takes the settlement authority from the former operator's bridge key
+/// (audit finding of issue #18): that key can no longer lock, settle or reject, except the
+/// requests it locked before (it may have paid them off chain: if it could not settle them, the
+/// lock would expire and their users could cancel after being paid). The new operator settles the
+/// rest.
+#[tokio::test]
+async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_locked() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let old_bridge = m.bridge.insecure_clone();
+    let operator = m.fixture.operator.insecure_clone();
+    let user = m.users[0].insecure_clone();
+    let new_operator = m.chain.funded_keypair(1_000_000_000).await;
+    let (paid, _) = m.request(0, 30).await.unwrap();
+    let (refused, _) = m.request(0, 20).await.unwrap();
+    let (open, _) = m.request(0, 10).await.unwrap();
+    m.send(
+        &[
+            instructions::exchange_lock(&old_bridge.pubkey(), &pool, paid),
+            instructions::exchange_lock(&old_bridge.pubkey(), &pool, refused),
+        ],
+        &[&old_bridge],
+    )
+    .await
+    .unwrap();
+    m.send(
+        &[instructions::pool_propose_operator(
+            &operator.pubkey(),
+            &pool,
+            &new_operator.pubkey(),
+        )],
+        &[&operator],
+    )
+    .await
+    .unwrap();
+    m.send(
+        &[instructions::pool_accept_operator(
+            &new_operator.pubkey(),
+            &pool,
+        )],
+        &[&new_operator],
+    )
+    .await
+    .unwrap();
+    let state = m.fixture.state(&mut m.chain).await;
+    assert_eq!(
+        (state.operator, state.exchange.settlement_authority),
+        (new_operator.pubkey(), new_operator.pubkey())
+    );
+
+    // The old key can no longer lock, settle or reject a request it did not lock.
+    let args = |paid_amount| allot::instructions::ExchangeSettleArgs {
+        payout_reference: [7; 32],
+        paid_amount,
+    };
+    let open_address = pdas::exchange_request(&pool, open);
+    let refusals = [
+        instructions::exchange_lock(&old_bridge.pubkey(), &pool, open),
+        instructions::exchange_settle(&old_bridge.pubkey(), &pool, open, args(20), None),
+        instructions::exchange_reject(&old_bridge.pubkey(), &pool, open, &user.pubkey(), 1),
+    ];
+    for refused_ix in refusals {
+        m.expect_refused(
+            &[refused_ix],
+            &[&old_bridge],
+            AllotError::NotSettlementAuthority,
+            &[pool, open_address, m.user_token(0)],
+        )
+        .await;
+    }
+    // Nor can a stranger finish what the old key locked.
+    let stranger = m.chain.funded_keypair(1_000_000_000).await;
+    m.expect_refused(
+        &[instructions::exchange_settle(
+            &stranger.pubkey(),
+            &pool,
+            paid,
+            args(60),
+            None,
+        )],
+        &[&stranger],
+        AllotError::NotSettlementAuthority,
+        &[pool, pdas::exchange_request(&pool, paid)],
+    )
+    .await;
+
+    // What it locked, it still settles or rejects.
+    m.send(
+        &[instructions::exchange_settle(
+            &old_bridge.pubkey(),
+            &pool,
+            paid,
+            args(60),
+            None,
+        )],
+        &[&old_bridge],
+    )
+    .await
+    .unwrap();
+    let settled = m.request_state(paid).await;
+    assert_eq!(
+        (
+            settled.status,
+            settled.paid_amount,
+            settled.payout_reference
+        ),
+        (RequestStatus::Settled, 60, [7; 32])
+    );
+    let before = m.chain.token_balance(m.user_token(0)).await;
+    m.send(
+        &[instructions::exchange_reject(
+            &old_bridge.pubkey(),
+            &pool,
+            refused,
+            &user.pubkey(),
+            2,
+        )],
+        &[&old_bridge],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        m.request_state(refused).await.status,
+        RequestStatus::Rejected
+    );
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, before + 20);
+
+    // The new operator, now the settlement authority, locks and settles the rest.
+    m.send(
+        &[
+            instructions::exchange_lock(&new_operator.pubkey(), &pool, open),
+            instructions::exchange_settle(&new_operator.pubkey(), &pool, open, args(20), None),
+        ],
+        &[&new_operator],
+    )
+    .await
+    .unwrap();
+    let settled = m.request_state(open).await;
+    assert_eq!(
+        (settled.status, settled.locked_by),
+        (RequestStatus::Settled, new_operator.pubkey())
+    );
 }

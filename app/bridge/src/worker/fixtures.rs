@@ -27,5 +27,6 @@ pub fn request(id: u64, status: RequestStatus) -> ExchangeRequest {
         lock_timeout_seconds: 86_400,
         locked_at: 0,
         payout_base_units: 0,
+        locked_by: Pubkey::default(),
     }
 }

@@ -15,6 +15,7 @@ use allot_client::accounts;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
+use solana_sdk::signature::Signer as _;
 
 use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
 use crate::state::RequestState;
@@ -170,7 +171,8 @@ impl Worker<'_> {
         Ok(pair_views(now, finalized))
     }
 
-    /// Whether the finalized view of the chain shows the request at `address` locked.
+    /// Whether the finalized view of the chain shows the request at `address` locked by this
+    /// bridge's key.
     pub(super) async fn locked_when_finalized(&self, address: Pubkey) -> Result<bool> {
         self.finalized_locks(&[address])
             .await?
@@ -178,8 +180,8 @@ impl Worker<'_> {
             .unwrap_or(Ok(false))
     }
 
-    /// Whether the finalized view shows each of `addresses` (exchange requests) locked, in
-    /// order (an account that is not an exchange request is that address's error); one
+    /// Whether the finalized view shows each of `addresses` (exchange requests) locked by this
+    /// bridge's key, in order (an account that is not an exchange request is that address's error); one
     /// `getMultipleAccounts` call per 100 addresses.
     async fn finalized_locks(&self, addresses: &[Pubkey]) -> Result<Vec<Result<bool>>> {
         let found = self
@@ -193,7 +195,9 @@ impl Worker<'_> {
             .map(|(address, account)| {
                 let request = accounts::decode_owned::<ExchangeRequest>(*address, account)
                     .with_context(|| format!("the account at {address} in the finalized view"))?;
-                Ok(request.is_some_and(|r| r.status == RequestStatus::Locked))
+                Ok(request.is_some_and(|r| {
+                    r.status == RequestStatus::Locked && r.locked_by == self.authority.pubkey()
+                }))
             })
             .collect())
     }

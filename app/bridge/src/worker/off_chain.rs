@@ -6,10 +6,11 @@ use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::currency::minor_unit_digits;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
+use solana_sdk::signature::Signer as _;
 
 use super::{CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
 use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
-use crate::settle;
+use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
 
@@ -62,6 +63,17 @@ impl Worker<'_> {
         // expires, so no cancel can race this payment. The clock is read with it.
         let (on_chain, mut chain_now) = self.on_chain_and_time(address).await?;
         let locked = match on_chain {
+            Some(request)
+                if request.status == RequestStatus::Locked
+                    && request.locked_by != self.authority.pubkey() =>
+            {
+                let reason = format!(
+                    "{} (no payment under key {} by this bridge's lock)",
+                    locked_by_another(&request),
+                    crate::http_provider::idempotency_key(&row.address)
+                );
+                return self.review(row, state, &reason).await;
+            }
             Some(request) if request.status == RequestStatus::Locked => request,
             other => {
                 let reason = format!(
@@ -245,16 +257,32 @@ impl Worker<'_> {
                     settle::sign_lock(self.chain.client(), self.recent, self.authority, on_chain)
                         .await,
                 )?;
-                if let Err(failure) = settle::send_lock(self.chain.client(), &signed).await {
+                match settle::send_lock(self.chain.client(), &signed).await {
+                    Ok(()) => {}
+                    Err(LockNotSent::NotSettlementAuthority) => {
+                        let reason = format!(
+                            "this bridge's key {} is no longer the pool's settlement authority (an operator transfer or a new exchange configuration moved it): nothing was locked or paid; the pool's new settlement authority pays it, or a person retries it once this key is named again",
+                            self.authority.pubkey()
+                        );
+                        return self.review(row, from, &reason).await;
+                    }
                     // A refusal in simulation usually means an earlier lock already landed; any
                     // other failure (the node, the fee payer) is counted. The next look decides.
-                    if failure.to_string().contains("simulation failed") {
-                        tracing::debug!(address = %row.address, "lock refused in simulation: {failure}");
-                    } else {
-                        self.metrics.rpc_failed(&failure);
-                        tracing::warn!(address = %row.address, "lock not sent: {failure}");
+                    Err(LockNotSent::Failed(failure)) => {
+                        if failure.to_string().contains("simulation failed") {
+                            tracing::debug!(address = %row.address, "lock refused in simulation: {failure}");
+                        } else {
+                            self.metrics.rpc_failed(&failure);
+                            tracing::warn!(address = %row.address, "lock not sent: {failure}");
+                        }
                     }
                 }
+            }
+            RequestStatus::Locked if on_chain.locked_by != self.authority.pubkey() => {
+                // Another key locked it (a bridge that was the settlement authority before, or
+                // another bridge of the pool): it may be paying; this one never does.
+                let reason = locked_by_another(on_chain);
+                return self.review(row, from, &reason).await;
             }
             RequestStatus::Locked => {
                 let final_lock = match finalized_lock {
@@ -280,6 +308,14 @@ impl Worker<'_> {
             counted_attempt: false,
         })
     }
+}
+
+/// Why a request locked by another key is not paid by this bridge.
+fn locked_by_another(on_chain: &ExchangeRequest) -> String {
+    format!(
+        "the request is locked by another settlement key ({}), which may be paying it: this bridge does not pay it",
+        on_chain.locked_by
+    )
 }
 
 /// Whether the request's lock holds long enough, at the cluster's time `now`, to pay off chain

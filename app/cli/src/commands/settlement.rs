@@ -123,19 +123,14 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
     }
 }
 
-/// The pending request `id`, checking that the signer is the pool's settlement authority.
+/// The open request `id`, checking that the signer may act on it: the pool's settlement
+/// authority, or the key that locked it (the program's own rule, `check_may_finish`).
 async fn pending_request<C: Chain>(
     ctx: &Context<'_, C>,
     pool: &Pubkey,
     id: u64,
 ) -> Result<ExchangeRequest> {
     let state = ctx.pool(pool).await?;
-    ensure!(
-        state.exchange.settlement_authority == ctx.me(),
-        "keypair {} is not the settlement authority of pool {pool} (it is {})",
-        ctx.me(),
-        state.exchange.settlement_authority
-    );
     let found = accounts::fetch::<ExchangeRequest>(ctx.chain, pdas::exchange_request(pool, id))
         .await?
         .with_context(|| format!("pool {pool} has no exchange request {id}"))?;
@@ -143,6 +138,12 @@ async fn pending_request<C: Chain>(
         !found.is_final(),
         "request {id} is {:?}, not open (pending or locked)",
         found.status
+    );
+    let authority = state.exchange.settlement_authority;
+    ensure!(
+        found.check_may_finish(&authority, &ctx.me()).is_ok(),
+        "keypair {} is not the settlement authority of pool {pool} (it is {authority}), nor did it lock request {id}",
+        ctx.me(),
     );
     Ok(found)
 }

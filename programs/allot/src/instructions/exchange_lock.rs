@@ -29,8 +29,10 @@ pub struct ExchangeLock<'info> {
     pub request: Box<Account<'info, ExchangeRequest>>,
 }
 
-/// Locks the request: Pending → Locked. From here only settle or reject ends it, until the lock
-/// expires (`locked_at + lock_timeout_seconds`, frozen in the request); then the user may cancel.
+/// Locks the request: Pending → Locked, recording the signer as `locked_by`. From here only
+/// settle or reject ends it (by the pool's settlement authority, or by the key that locked it
+/// even after the authority moves), until the lock expires (`locked_at + lock_timeout_seconds`,
+/// frozen in the request); then the user may cancel.
 ///
 /// Checks: signer is the settlement authority; request pending and paid off chain (no payout
 /// mint in its terms).
@@ -40,6 +42,7 @@ pub fn handler(ctx: Context<ExchangeLock>) -> Result<()> {
     request.check_can_lock()?;
     request.status = RequestStatus::Locked;
     request.locked_at = now;
+    request.locked_by = ctx.accounts.settlement_authority.key();
     let cancel_after_lock = request
         .cancel_from()?
         .ok_or(AllotError::InvariantViolated)?;
@@ -50,6 +53,7 @@ pub fn handler(ctx: Context<ExchangeLock>) -> Result<()> {
         user: request.user,
         locked_at: now,
         cancel_after_lock,
+        locked_by: request.locked_by,
     });
     Ok(())
 }

@@ -15,15 +15,14 @@ use crate::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ExchangeReject<'info> {
-    /// The pool's settlement authority.
+    /// The pool's settlement authority, or the key that locked the request
+    /// (`ExchangeRequest::check_may_finish`).
     pub settlement_authority: Signer<'info>,
     /// The request's pool.
     #[account(
         mut,
         has_one = mint,
         has_one = escrow,
-        constraint = pool.exchange.settlement_authority == settlement_authority.key()
-            @ AllotError::NotSettlementAuthority,
     )]
     pub pool: Box<Account<'info, Pool>>,
     /// The pool's mint.
@@ -55,6 +54,9 @@ pub struct ExchangeReject<'info> {
         has_one = pool,
         seeds = [SEED_EXCHANGE_REQUEST, pool.key().as_ref(), &request.id.to_le_bytes()],
         bump = request.bump,
+        constraint = request
+            .check_may_finish(&pool.exchange.settlement_authority, &settlement_authority.key())
+            .is_ok() @ AllotError::NotSettlementAuthority,
     )]
     pub request: Box<Account<'info, ExchangeRequest>>,
     pub token_program: Program<'info, Token2022>,
@@ -62,7 +64,7 @@ pub struct ExchangeReject<'info> {
 
 /// Rejects the request with `reason` (the operator's code) and returns the units to the user.
 ///
-/// Checks: signer is the settlement authority; request open (pending or locked).
+/// Checks: signer is the settlement authority, or locked the request; request open (pending or locked).
 pub fn handler(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_info = ctx.accounts.pool.to_account_info();

@@ -134,6 +134,7 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
             lock_timeout_seconds: config.lock_timeout_seconds,
             locked_at: 0,
             payout_base_units: 0,
+            locked_by: Pubkey::default(),
         },
     )?;
     ctx.accounts.pool.invariant()?;

@@ -26,7 +26,8 @@ pub struct ExchangeSettleArgs {
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ExchangeSettle<'info> {
-    /// The pool's settlement authority (the bridge key); also the owner of the payout treasury.
+    /// The pool's settlement authority (the bridge key), or the key that locked the request
+    /// (`ExchangeRequest::check_may_finish`); also the owner of the payout treasury.
     pub settlement_authority: Signer<'info>,
     /// The request's pool.
     #[account(
@@ -34,8 +35,6 @@ pub struct ExchangeSettle<'info> {
         has_one = mint,
         has_one = escrow,
         has_one = vault,
-        constraint = pool.exchange.settlement_authority == settlement_authority.key()
-            @ AllotError::NotSettlementAuthority,
     )]
     pub pool: Box<Account<'info, Pool>>,
     /// The pool's mint.
@@ -53,6 +52,9 @@ pub struct ExchangeSettle<'info> {
         has_one = pool,
         seeds = [SEED_EXCHANGE_REQUEST, pool.key().as_ref(), &request.id.to_le_bytes()],
         bump = request.bump,
+        constraint = request
+            .check_may_finish(&pool.exchange.settlement_authority, &settlement_authority.key())
+            .is_ok() @ AllotError::NotSettlementAuthority,
     )]
     pub request: Box<Account<'info, ExchangeRequest>>,
     pub token_program: Program<'info, Token2022>,
@@ -73,7 +75,7 @@ pub struct ExchangeSettle<'info> {
 /// here, atomically: `quoted` scaled from the currency's minor units to the mint's base units,
 /// from the treasury to the user.
 ///
-/// Checks: signer is the settlement authority; request open (pending or locked); paid amount
+/// Checks: signer is the settlement authority, or locked the request; request open (pending or locked); paid amount
 /// equals the quote; payout accounts passed exactly when the request's terms name a payout mint,
 /// and they match that mint and the request's user; the mint pays in full.
 pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {

@@ -16,9 +16,11 @@ pub struct PoolAcceptOperator<'info> {
     pub pool: Box<Account<'info, Pool>>,
 }
 
-/// Makes the signer the operator, if the current operator proposed it. When the previous
-/// operator was also the settlement authority, the new operator becomes it too (the old key can
-/// no longer settle or reject); a separate settlement authority (a bridge key) stays.
+/// Makes the signer the operator, if the current operator proposed it, and the settlement
+/// authority too: neither the previous operator nor its bridge key can lock, settle or reject
+/// any longer (a new operator names its own bridge key with `pool_set_exchange`). Requests the
+/// old key locked stay its to settle or reject (it may have paid them off chain); their users may
+/// cancel once the lock expires, as always.
 ///
 /// Checks: a transfer is pending and names the signer.
 pub fn handler(ctx: Context<PoolAcceptOperator>) -> Result<()> {
@@ -32,9 +34,7 @@ pub fn handler(ctx: Context<PoolAcceptOperator>) -> Result<()> {
     let previous = pool.operator;
     pool.operator = proposed;
     pool.pending_operator = None;
-    if pool.exchange.settlement_authority == previous {
-        pool.exchange.settlement_authority = proposed;
-    }
+    pool.exchange.settlement_authority = proposed;
     emit_cpi!(OperatorTransferred {
         pool: pool.key(),
         previous,

@@ -75,6 +75,10 @@ pub struct ExchangeRequest {
     pub locked_at: i64,
     /// Base units of `payout_mint` transferred to the user at settlement (0 when paid off chain).
     pub payout_base_units: u64,
+    /// The settlement authority that locked it (`Pubkey::default()`: never locked). That key may
+    /// still settle or reject the request after the pool's settlement authority changes: it may
+    /// have paid off chain already.
+    pub locked_by: Pubkey,
 }
 
 impl ExchangeRequest {
@@ -112,6 +116,19 @@ impl ExchangeRequest {
             ),
             _ => None,
         })
+    }
+
+    /// Whether `signer` may settle or reject it while `authority` is the pool's settlement
+    /// authority: the authority always; the key that locked it too, while it is locked (a
+    /// bridge that locked and paid off chain must be able to settle after the authority moved,
+    /// or the lock would expire and the user could cancel after being paid).
+    pub fn check_may_finish(&self, authority: &Pubkey, signer: &Pubkey) -> Result<()> {
+        let locked_by_signer = self.status == RequestStatus::Locked && self.locked_by == *signer;
+        require!(
+            signer == authority || locked_by_signer,
+            AllotError::NotSettlementAuthority
+        );
+        Ok(())
     }
 
     /// Whether its user may cancel it at `now`: pending past `cancel_after`, or locked past the
@@ -155,6 +172,7 @@ mod tests {
             lock_timeout_seconds: 5_000,
             locked_at: 1_500,
             payout_base_units: 0,
+            locked_by: Pubkey::new_unique(),
         }
     }
 
@@ -187,6 +205,25 @@ mod tests {
             pending.check_can_lock().unwrap_err(),
             AllotError::LockNotNeeded.into()
         );
+    }
+
+    #[test]
+    fn the_key_that_locked_a_request_may_finish_it_after_the_authority_moves() {
+        let authority = Pubkey::new_unique();
+        let stranger = Pubkey::new_unique();
+        let locked = request(RequestStatus::Locked);
+        let locker = locked.locked_by;
+        assert!(locked.check_may_finish(&authority, &authority).is_ok());
+        assert!(locked.check_may_finish(&authority, &locker).is_ok());
+        assert_eq!(
+            locked.check_may_finish(&authority, &stranger).unwrap_err(),
+            AllotError::NotSettlementAuthority.into()
+        );
+        // A pending request (never locked, or a lock record from before) is the authority's only.
+        let mut pending = request(RequestStatus::Pending);
+        pending.locked_by = locker;
+        assert!(pending.check_may_finish(&authority, &authority).is_ok());
+        assert!(pending.check_may_finish(&authority, &locker).is_err());
     }
 
     #[test]
