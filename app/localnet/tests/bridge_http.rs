@@ -2,9 +2,19 @@
 //! scenario (`common/http_crash_scenario.rs`), then each review command on requests the
 //! provider refused (`common/review_scenario.rs`), then many requests waiting for their locks at
 //! once, read from the node together, with blockhash and fee lookups shared between
-//! transactions (seen through a proxy that records every JSON-RPC call).
+//! transactions (seen through a proxy that records every JSON-RPC call), and last the pool
+//! handed to a new operator while the bridge has a payment under way.
 
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use allot::state::{ExchangeRequest, Pool, RequestStatus};
+use allot_bridge::state::RequestState;
+use allot_bridge::store::Store;
+use allot_client::{accounts, instructions};
+use common::bridge_harness::send;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
 
 use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::recent::{BLOCKHASH_MAX_AGE, FEE_MAX_AGE};
@@ -19,13 +29,109 @@ mod common;
 const SCENARIO_USERS: usize = 5;
 /// Users opening two requests each for the waiting-locks phase.
 const WAITING_USERS: usize = 20;
+/// The user whose request is paid before the operator transfer; the next one requests after it.
+const HANDOVER_USER: usize = SCENARIO_USERS + WAITING_USERS;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_payouts_survive_crashes_and_people_resolve_what_the_bridge_cannot() {
-    let market = Market::open(48_899, 49_900, SCENARIO_USERS + WAITING_USERS, false).await;
+    let market = Market::open(48_899, 49_900, HANDOVER_USER + 2, false).await;
     common::http_crash_scenario::killed_at_every_transition(&market, None).await;
     common::review_scenario::review_commands(&market).await;
     waiting_locks_are_read_together(&market).await;
+    // Last: it moves the pool's settlement authority away from the harness's bridge key.
+    a_bridge_that_lost_its_authority_finishes_only_its_own_locks(&market).await;
+}
+
+/// The bridge is killed right after the provider paid a request it locked, and before it
+/// settled; meanwhile the operator hands the pool to a new operator (who becomes the settlement
+/// authority) and another user requests. Restarted, the old bridge still starts (it has a
+/// payout under way), settles what it locked and paid, exactly once, and sends the new request
+/// to manual review without locking or paying it.
+async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &Market) {
+    let provider = TestProvider::start().await.unwrap();
+    // The waiting-locks phase's database: every request of the pool before this one is final.
+    let database = format!(
+        "sqlite://{}",
+        market.dir.path().join("waiting-locks.db").display()
+    );
+    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    let (config, _) = market.bridge_config("handover", &database, &payout, 500, &market.ws_url);
+    let (paid, paid_quote) = market.request(HANDOVER_USER, 5).await;
+    Bridge::spawn(&config, Some("paid"))
+        .wait_crash("paid")
+        .await;
+    let old_key = market.operator.0.pubkey();
+    let new_operator = Keypair::new();
+    send(
+        &market.chain,
+        &[instructions::pool_propose_operator(
+            &old_key,
+            &market.pool,
+            &new_operator.pubkey(),
+        )],
+        &[&market.operator.0],
+    )
+    .await;
+    send(
+        &market.chain,
+        &[instructions::pool_accept_operator(
+            &new_operator.pubkey(),
+            &market.pool,
+        )],
+        &[&market.operator.0, &new_operator],
+    )
+    .await;
+    let pool: Pool = accounts::fetch(&market.chain, market.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pool.exchange.settlement_authority, new_operator.pubkey());
+    let (later, _) = market.request(HANDOVER_USER + 1, 5).await;
+
+    let mut bridge = vec![Bridge::spawn(&config, None)];
+    market.wait_settled(&[paid], &mut bridge).await;
+    let store = Store::open(&database).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let reviewed = loop {
+        let row = store.request(&later.to_string()).await.unwrap();
+        let state = row.as_ref().and_then(|row| row.state().ok());
+        if let (Some(row), Some(RequestState::ManualReview)) = (row, state) {
+            break row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the later request did not reach manual review (it is {state:?})\n{}",
+            bridge[0].log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(bridge.pop().unwrap().stop().await.success());
+    store.close().await;
+
+    let reason = reviewed.review_reason.unwrap_or_default();
+    assert!(
+        reason.contains("no longer the pool's settlement authority"),
+        "{reason}"
+    );
+    let settled: ExchangeRequest = accounts::fetch(&market.chain, paid).await.unwrap().unwrap();
+    assert_eq!(
+        (settled.status, settled.locked_by, settled.paid_amount),
+        (RequestStatus::Settled, old_key, paid_quote)
+    );
+    let untouched: ExchangeRequest = accounts::fetch(&market.chain, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (untouched.status, untouched.locked_at),
+        (RequestStatus::Pending, 0)
+    );
+    let keys: Vec<String> = provider.payments().into_iter().map(|p| p.key).collect();
+    assert_eq!(
+        keys,
+        vec![idempotency_key(&paid.to_string())],
+        "paid once, the later one never"
+    );
 }
 
 /// Forty requests wait for their locks' finality at once. The bridge reads the finalized view
