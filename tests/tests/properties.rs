@@ -1,12 +1,14 @@
 //! Property test: random sequences of operations by an operator, a verifier, a settlement
-//! authority and four users, on the real runtime. After every step, whatever was accepted or
+//! authority and four users (who also send units to each other), on the real runtime. After every step, whatever was accepted or
 //! refused:
 //! - conservation: vault + shards + holders + escrow + burned = minted (and the pool's own
 //!   invariant);
 //! - the pool's staged units are what its shards' books say they were given and have not
 //!   allocated-and-swept or returned;
 //! - no user is allocated twice in one period;
-//! - no user has more clawed back than was allocated to them;
+//! - no user has more clawed back than was allocated to them, nor more of its own allocation
+//!   clawed back and sent to exchange together (units received from others are exchanged
+//!   first, so exchanging them never shields one's own from clawback);
 //! - every settled request was settled once, for exactly its quote;
 //! - every exchange request lands exactly when the off-chain answer (`check_can_request`, what the
 //!   page and the CLI ask) says it may, and a refused one is refused with the error it names. The
@@ -40,20 +42,59 @@ const SHARDS: u16 = 2;
 /// One step of a sequence.
 #[derive(Clone, Debug)]
 enum Op {
-    Issue { user: usize, volume: u64 },
-    Revoke { user: usize },
-    Allocate { user: usize },
-    AllocateSharded { user: usize, shard: u16 },
-    FundShard { shard: u16, amount: u64 },
-    DrainShard { shard: u16, amount: u64 },
-    Sweep { shard: u16 },
-    Clawback { user: usize },
-    Exchange { user: usize, amount: u64 },
-    ConfigureExchange { rules: ExchangeRules },
-    Settle { request: u64 },
-    Reject { request: u64 },
-    Cancel { request: u64 },
-    Wait { hours: i64 },
+    Issue {
+        user: usize,
+        volume: u64,
+    },
+    Revoke {
+        user: usize,
+    },
+    Allocate {
+        user: usize,
+    },
+    AllocateSharded {
+        user: usize,
+        shard: u16,
+    },
+    FundShard {
+        shard: u16,
+        amount: u64,
+    },
+    DrainShard {
+        shard: u16,
+        amount: u64,
+    },
+    Sweep {
+        shard: u16,
+    },
+    Clawback {
+        user: usize,
+    },
+    Exchange {
+        user: usize,
+        amount: u64,
+    },
+    /// A holder sends units to another (the pool is transferable).
+    Transfer {
+        from: usize,
+        to: usize,
+        amount: u64,
+    },
+    ConfigureExchange {
+        rules: ExchangeRules,
+    },
+    Settle {
+        request: u64,
+    },
+    Reject {
+        request: u64,
+    },
+    Cancel {
+        request: u64,
+    },
+    Wait {
+        hours: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -68,6 +109,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..SHARDS).prop_map(|shard| Op::Sweep { shard }),
         3 => user.clone().prop_map(|user| Op::Clawback { user }),
         3 => (user.clone(), 1u64..15).prop_map(|(user, amount)| Op::Exchange { user, amount }),
+        2 => (user.clone(), user.clone(), 1u64..15)
+            .prop_map(|(from, to, amount)| Op::Transfer { from, to, amount }),
         2 => any::<u64>().prop_map(|request| Op::Settle { request }),
         2 => any::<u64>().prop_map(|request| Op::Reject { request }),
         1 => any::<u64>().prop_map(|request| Op::Cancel { request }),
@@ -242,6 +285,20 @@ impl World {
                     .await
             }
             Op::Clawback { user } => pool.clawback_by_credential(chain, &key(*user)).await,
+            Op::Transfer { from, to, amount } => {
+                let send = spl_token_2022_interface::instruction::transfer_checked(
+                    &spl_token_2022_interface::ID,
+                    &pool.user_token(&key(*from)),
+                    &pool.mint,
+                    &pool.user_token(&key(*to)),
+                    &key(*from),
+                    &[],
+                    *amount,
+                    0,
+                )
+                .expect("a transfer instruction");
+                chain.send(&[send], &[&self.users[*from]]).await
+            }
             Op::Exchange { user, amount } => {
                 let state = pool.state(chain).await;
                 let user = &self.users[*user];
@@ -533,6 +590,7 @@ fn invariants_hold_after_every_step_of_random_sequences() {
         "Sweep",
         "Clawback",
         "Exchange",
+        "Transfer",
         "ConfigureExchange",
         "Settle",
         "Reject",

@@ -246,6 +246,7 @@ mod tests {
             locked_at: 0,
             payout_base_units: 0,
             locked_by: Pubkey::default(),
+            own_units: 0,
         };
         let mut data = Vec::new();
         request.try_serialize(&mut data).unwrap();

@@ -16,8 +16,8 @@ pub struct EscrowRefund<'a, 'info> {
 }
 
 impl EscrowRefund<'_, '_> {
-    /// Moves the request's escrowed units back to the user, gives them back to the user's record
-    /// (claw-backable again), returns them to the per-user and per-period exchange caps of the
+    /// Moves the request's escrowed units back to the user, gives the user's own among them back
+    /// to its record (claw-backable again), returns them to the per-user and per-period exchange caps of the
     /// period the request counted in (if that period's counts are still the current ones), and
     /// makes the request final with `status`.
     pub fn apply(
@@ -34,7 +34,7 @@ impl EscrowRefund<'_, '_> {
         // The period the request counted in (`period_seconds` never changes).
         let period = pool.period_at(request.created_at)?;
         pool.record_request_returned(request.amount, period)?;
-        record.record_request_returned(request.amount, period)?;
+        record.record_request_returned(request.amount, request.own_units, period)?;
         pool.invariant()?;
         request.status = status;
         request.finalized_at = now;

@@ -895,6 +895,87 @@ async fn clawback_leaves_escrowed_units_alone_and_recovers_them_once_returned() 
     m.conserved().await;
 }
 
+/// Exchanging units received from another holder does not shield one's own allocation from
+/// clawback (audit finding of issue #18): received units are exchanged first, so all 100 of the
+/// user's own stay claw-backable, and a reject gives back to the record only what was its own.
+#[tokio::test]
+async fn exchanging_received_units_leaves_ones_own_allocation_clawable() {
+    let mut m = Market::open(2, |_| {}).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].pubkey();
+    let friend = m.users[1].insecure_clone();
+    let gift = spl_token_2022_interface::instruction::transfer_checked(
+        &spl_token_2022_interface::ID,
+        &m.user_token(1),
+        &m.fixture.mint,
+        &m.user_token(0),
+        &friend.pubkey(),
+        &[],
+        60,
+        0,
+    )
+    .unwrap();
+    m.send(&[gift], &[&friend]).await.unwrap();
+    // Of 160 held (100 own, 60 received), 60 go to exchange: the received ones.
+    let (id, _) = m.request(0, 60).await.unwrap();
+    assert_eq!(m.request_state(id).await.own_units, 0);
+    let record: AllocationRecord = m.chain.fetch(pdas::allocation_record(&pool, &user)).await;
+    assert_eq!((record.exchanged, record.clawable()), (0, 100));
+
+    let verifier = m.fixture.verifier.insecure_clone();
+    m.send(
+        &[instructions::credential_revoke(
+            &verifier.pubkey(),
+            &pool,
+            &user,
+        )],
+        &[&verifier],
+    )
+    .await
+    .unwrap();
+    let events = m
+        .send(
+            &[instructions::clawback(&pool, &user, Evidence::Credential)],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&events[..], [AllotEvent::ClawedBack(e)] if e.amount == 100),
+        "{events:?}"
+    );
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 0);
+
+    // Rejected, the request's 60 received units go back to the user, and none of them becomes
+    // claw-backable: the allocation was recovered in full already.
+    let bridge = m.bridge.insecure_clone();
+    m.send(
+        &[instructions::exchange_reject(
+            &bridge.pubkey(),
+            &pool,
+            id,
+            &user,
+            1,
+        )],
+        &[&bridge],
+    )
+    .await
+    .unwrap();
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 60);
+    let record: AllocationRecord = m.chain.fetch(pdas::allocation_record(&pool, &user)).await;
+    assert_eq!(
+        (record.allocated, record.clawed_back, record.exchanged),
+        (100, 100, 0)
+    );
+    m.expect_refused(
+        &[instructions::clawback(&pool, &user, Evidence::Credential)],
+        &[],
+        AllotError::NothingToClawBack,
+        &[pool, m.user_token(0)],
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn non_transferable_pools_cannot_escrow() {
     let mut chain = TestChain::start().await;

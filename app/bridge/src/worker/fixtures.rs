@@ -28,5 +28,6 @@ pub fn request(id: u64, status: RequestStatus) -> ExchangeRequest {
         locked_at: 0,
         payout_base_units: 0,
         locked_by: Pubkey::default(),
+        own_units: 0,
     }
 }

@@ -77,9 +77,12 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         amount,
         now,
     )?;
-    ctx.accounts
-        .record
-        .record_request(period, amount, config.per_user_period_cap)?;
+    let own_units = ctx.accounts.record.record_request(
+        period,
+        amount,
+        ctx.accounts.user_token.amount,
+        config.per_user_period_cap,
+    )?;
     let pool_key = ctx.accounts.pool.key();
     let id = ctx.accounts.pool.record_request(period, amount)?;
 
@@ -135,6 +138,7 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
             locked_at: 0,
             payout_base_units: 0,
             locked_by: Pubkey::default(),
+            own_units,
         },
     )?;
     ctx.accounts.pool.invariant()?;

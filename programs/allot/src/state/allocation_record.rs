@@ -21,8 +21,9 @@ pub struct AllocationRecord {
     pub allocated: u64,
     /// Units ever clawed back from the user.
     pub clawed_back: u64,
-    /// Units in the user's pending or settled exchange requests (cancelled and rejected ones are
-    /// given back). They left the user's account, so clawback cannot take them again.
+    /// Units of the user's own allocation in its pending or settled exchange requests
+    /// (cancelled and rejected ones are given back; units received from others, exchanged first,
+    /// are not counted). They left the user's account, so clawback cannot take them again.
     pub exchanged: u64,
     /// The period `period_requested` counts (for the per-user exchange cap).
     pub exchange_period: u32,
@@ -39,6 +40,9 @@ pub struct RequestedUnits {
     pub exchange_period: u32,
     /// [`AllocationRecord::period_requested`] after it.
     pub period_requested: u64,
+    /// How many of the request's units are the user's own allocation
+    /// ([`AllocationRecord::own_units_in`]); the request keeps it, to give them back.
+    pub own_units: u64,
 }
 
 // The per-user record stays within 64 bytes (its rent is paid once per user).
@@ -78,9 +82,26 @@ impl AllocationRecord {
             .saturating_sub(self.exchanged)
     }
 
-    /// The record after a request of `amount` in `period`, or why not: past the per-user cap
-    /// `cap` (0: no cap). Pure: [`Self::record_request`] stores it.
-    pub fn after_request(&self, period: u64, amount: u64, cap: u64) -> Result<RequestedUnits> {
+    /// How many of `amount` units sent to exchange from a holding of `held` are the user's own
+    /// allocation. Units received from others (`held − clawable` of them, when the user holds
+    /// more than it could be clawed back) go first: exchanging them must not shield the user's
+    /// own allocation from clawback. Never more than [`Self::clawable`].
+    pub fn own_units_in(&self, amount: u64, held: u64) -> u64 {
+        let clawable = self.clawable();
+        let received = held.saturating_sub(clawable);
+        amount.saturating_sub(received).min(clawable)
+    }
+
+    /// The record after a request of `amount` in `period` from a holding of `held` units, or
+    /// why not: past the per-user cap `cap` (0: no cap; it counts every unit requested, own or
+    /// received). Pure: [`Self::record_request`] stores it.
+    pub fn after_request(
+        &self,
+        period: u64,
+        amount: u64,
+        held: u64,
+        cap: u64,
+    ) -> Result<RequestedUnits> {
         let period = u32::try_from(period).map_err(|_| error!(AllotError::MathOverflow))?;
         let already = if self.exchange_period == period {
             self.period_requested
@@ -91,33 +112,41 @@ impl AllocationRecord {
             .checked_add(amount)
             .ok_or(AllotError::MathOverflow)?;
         require!(cap == 0 || requested <= cap, AllotError::UserCapExceeded);
+        let own_units = self.own_units_in(amount, held);
         let exchanged = self
             .exchanged
-            .checked_add(amount)
+            .checked_add(own_units)
             .ok_or(AllotError::MathOverflow)?;
         Ok(RequestedUnits {
             exchanged,
+            own_units,
             exchange_period: period,
             period_requested: requested,
         })
     }
 
     /// Records a request of `amount` in `period` (see [`Self::after_request`]).
-    pub fn record_request(&mut self, period: u64, amount: u64, cap: u64) -> Result<()> {
-        let after = self.after_request(period, amount, cap)?;
+    /// Returns how many of the units are the user's own.
+    pub fn record_request(&mut self, period: u64, amount: u64, held: u64, cap: u64) -> Result<u64> {
+        let after = self.after_request(period, amount, held, cap)?;
         self.exchanged = after.exchanged;
         self.exchange_period = after.exchange_period;
         self.period_requested = after.period_requested;
-        Ok(())
+        Ok(after.own_units)
     }
 
-    /// Gives back `amount` of a cancelled or rejected request made in `period`: the units are
-    /// the user's again (and claw-backable again), and the per-user cap gets them back while
-    /// `period` is the one the record counts.
-    pub fn record_request_returned(&mut self, amount: u64, period: u64) -> Result<()> {
+    /// Gives back a cancelled or rejected request of `amount` units made in `period`, `own_units`
+    /// of them the user's own allocation: those are claw-backable again, and the per-user cap
+    /// gets all `amount` back while `period` is the one the record counts.
+    pub fn record_request_returned(
+        &mut self,
+        amount: u64,
+        own_units: u64,
+        period: u64,
+    ) -> Result<()> {
         self.exchanged = self
             .exchanged
-            .checked_sub(amount)
+            .checked_sub(own_units)
             .ok_or(AllotError::MathOverflow)?;
         if u64::from(self.exchange_period) == period {
             // A cap counter: never below zero, and never a reason to refuse a return.
@@ -173,33 +202,55 @@ mod tests {
     fn units_sent_to_exchange_cannot_be_clawed_back_until_returned() {
         let mut r = fresh();
         r.record_allocation(0, 100, 10).unwrap();
-        r.record_request(0, 60, 0).unwrap();
+        assert_eq!(r.record_request(0, 60, 100, 0).unwrap(), 60);
         assert_eq!(r.clawable(), 40);
-        r.record_request_returned(60, 0).unwrap();
+        r.record_request_returned(60, 60, 0).unwrap();
         assert_eq!(r.clawable(), 100);
     }
 
     #[test]
     fn a_returned_request_gives_back_its_own_periods_cap_only() {
         let mut r = fresh();
-        r.record_request(3, 60, 100).unwrap();
-        r.record_request_returned(60, 3).unwrap();
+        r.record_allocation(0, 1_000, 10).unwrap();
+        r.record_request(3, 60, 1_000, 100).unwrap();
+        r.record_request_returned(60, 60, 3).unwrap();
         assert_eq!(r.period_requested, 0);
-        r.record_request(3, 100, 100).unwrap();
+        r.record_request(3, 100, 1_000, 100).unwrap();
         // A request of period 3 returned once period 4 counts leaves period 4's count alone.
-        r.record_request(4, 30, 100).unwrap();
-        r.record_request_returned(100, 3).unwrap();
+        r.record_request(4, 30, 900, 100).unwrap();
+        r.record_request_returned(100, 100, 3).unwrap();
         assert_eq!((r.period_requested, r.exchanged), (30, 30));
     }
 
     #[test]
     fn per_user_cap_counts_within_a_period() {
         let mut r = fresh();
-        r.record_request(3, 60, 100).unwrap();
-        assert!(r.record_request(3, 41, 100).is_err());
-        r.record_request(3, 40, 100).unwrap();
-        r.record_request(4, 100, 100).unwrap();
+        r.record_request(3, 60, 1_000, 100).unwrap();
+        assert!(r.record_request(3, 41, 1_000, 100).is_err());
+        r.record_request(3, 40, 1_000, 100).unwrap();
+        r.record_request(4, 100, 1_000, 100).unwrap();
         assert_eq!(r.period_requested, 100);
+    }
+
+    /// Units received from others are exchanged first: a holder of 100 own units and 50
+    /// received ones who exchanges 80 has sent 30 of its own, and 70 stay claw-backable.
+    #[test]
+    fn received_units_are_exchanged_before_ones_own() {
+        let mut r = fresh();
+        r.record_allocation(0, 100, 10).unwrap();
+        assert_eq!(r.own_units_in(50, 150), 0);
+        assert_eq!(r.own_units_in(80, 150), 30);
+        assert_eq!(r.own_units_in(150, 150), 100);
+        // A holder that gave units away holds only its own.
+        assert_eq!(r.own_units_in(40, 60), 40);
+        let own = r.record_request(1, 80, 150, 0).unwrap();
+        assert_eq!((own, r.exchanged, r.clawable()), (30, 30, 70));
+        // The cap counts every unit requested; a return gives back the own ones only.
+        assert_eq!(r.period_requested, 80);
+        r.record_request_returned(80, own, 1).unwrap();
+        assert_eq!((r.exchanged, r.clawable(), r.period_requested), (0, 100, 0));
+        // Never more than what could be clawed back, even for more units than held.
+        assert_eq!(r.own_units_in(500, 100), 100);
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub fn check_can_request(
         .checked_add(config.cancel_timeout_seconds)
         .ok_or(AllotError::MathOverflow)?;
     let period = pool.period_at(now)?;
-    record.after_request(period, amount, config.per_user_period_cap)?;
+    record.after_request(period, amount, held, config.per_user_period_cap)?;
     pool.after_request(period, amount)?;
     Ok(RequestQuote {
         quoted,

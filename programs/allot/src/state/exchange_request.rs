@@ -79,6 +79,9 @@ pub struct ExchangeRequest {
     /// still settle or reject the request after the pool's settlement authority changes: it may
     /// have paid off chain already.
     pub locked_by: Pubkey,
+    /// How many of `amount` were the user's own allocation (units received from others are
+    /// exchanged first): what a cancel or reject makes claw-backable again.
+    pub own_units: u64,
 }
 
 impl ExchangeRequest {
@@ -173,6 +176,7 @@ mod tests {
             locked_at: 1_500,
             payout_base_units: 0,
             locked_by: Pubkey::new_unique(),
+            own_units: 10,
         }
     }
 
