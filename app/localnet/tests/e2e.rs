@@ -228,7 +228,9 @@ async fn ingest_follows_the_exchanges(chain: &RpcChain, dir: &tempfile::TempDir,
         chain,
         store: &store,
         pools: &pools,
-        commitment: CommitmentConfig::confirmed(),
+        // The bridge's default: at `confirmed` the node's listing can miss a transaction for a
+        // moment (see below), and a pass's cursor then moves past it for good.
+        commitment: CommitmentConfig::finalized(),
         worker: "e2e",
         metrics: &metrics,
     };
@@ -238,7 +240,7 @@ async fn ingest_follows_the_exchanges(chain: &RpcChain, dir: &tempfile::TempDir,
             .get_signatures_for_address_with_config(
                 &address,
                 solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config {
-                    commitment: Some(CommitmentConfig::confirmed()),
+                    commitment: Some(CommitmentConfig::finalized()),
                     ..Default::default()
                 },
             )
@@ -246,13 +248,15 @@ async fn ingest_follows_the_exchanges(chain: &RpcChain, dir: &tempfile::TempDir,
             .unwrap()
             .len()
     };
-    // Once (CI, stop 25) the node listed none of the escrow's transactions at `confirmed` a
-    // moment after the settlement landed, and the pass read nothing (the cursor stays, so the
-    // bridge reads them on a later pass). The listing is the node's (its address index is
-    // written apart from the bank), so wait until it lists all three (pool creation, the
-    // request and the settlement; the lock does not write the escrow) before reading.
+    // At `confirmed` the node's listing is rooted slots plus the confirmed bank's ancestors,
+    // from an index written apart from the bank: once (CI, stop 25) it listed none of the
+    // escrow's transactions a moment after the settlement, and once (2026-12-04) a pass read two
+    // of the three it had just listed (one was missing from that pass's listing, and the cursor
+    // moved past it). Finalized listings are rooted slots only: wait until all three (pool
+    // creation, the request and the settlement; the lock does not write the escrow) are
+    // finalized, then read at `finalized`, as the bridge does by default.
     let mut escrow_transactions = 0;
-    for _ in 0..50 {
+    for _ in 0..300 {
         escrow_transactions = signatures_of(pdas::escrow(&pool)).await;
         if escrow_transactions == 3 {
             break;
