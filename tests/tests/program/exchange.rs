@@ -825,17 +825,7 @@ async fn clawback_leaves_escrowed_units_alone_and_recovers_them_once_returned() 
     let pool = m.fixture.pool;
     let user = m.users[0].pubkey();
     let (id, _) = m.request(0, 60).await.unwrap();
-    let verifier = m.fixture.verifier.insecure_clone();
-    m.send(
-        &[instructions::credential_revoke(
-            &verifier.pubkey(),
-            &pool,
-            &user,
-        )],
-        &[&verifier],
-    )
-    .await
-    .unwrap();
+    m.revoke(0).await;
 
     let events = m
         .chain
@@ -862,18 +852,7 @@ async fn clawback_leaves_escrowed_units_alone_and_recovers_them_once_returned() 
 
     // The bridge rejects the request: the units go back to the user, then to the pool.
     let bridge = m.bridge.insecure_clone();
-    m.send(
-        &[instructions::exchange_reject(
-            &bridge.pubkey(),
-            &pool,
-            id,
-            &user,
-            1,
-        )],
-        &[&bridge],
-    )
-    .await
-    .unwrap();
+    m.reject(&bridge, id, 0, 1).await;
     m.conserved().await;
     let events = m
         .chain
@@ -922,17 +901,7 @@ async fn exchanging_received_units_leaves_ones_own_allocation_clawable() {
     let record: AllocationRecord = m.chain.fetch(pdas::allocation_record(&pool, &user)).await;
     assert_eq!((record.exchanged, record.clawable()), (0, 100));
 
-    let verifier = m.fixture.verifier.insecure_clone();
-    m.send(
-        &[instructions::credential_revoke(
-            &verifier.pubkey(),
-            &pool,
-            &user,
-        )],
-        &[&verifier],
-    )
-    .await
-    .unwrap();
+    m.revoke(0).await;
     let events = m
         .send(
             &[instructions::clawback(&pool, &user, Evidence::Credential)],
@@ -949,18 +918,7 @@ async fn exchanging_received_units_leaves_ones_own_allocation_clawable() {
     // Rejected, the request's 60 received units go back to the user, and none of them becomes
     // claw-backable: the allocation was recovered in full already.
     let bridge = m.bridge.insecure_clone();
-    m.send(
-        &[instructions::exchange_reject(
-            &bridge.pubkey(),
-            &pool,
-            id,
-            &user,
-            1,
-        )],
-        &[&bridge],
-    )
-    .await
-    .unwrap();
+    m.reject(&bridge, id, 0, 1).await;
     assert_eq!(m.chain.token_balance(m.user_token(0)).await, 60);
     let record: AllocationRecord = m.chain.fetch(pdas::allocation_record(&pool, &user)).await;
     assert_eq!(

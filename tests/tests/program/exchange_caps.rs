@@ -23,18 +23,7 @@ async fn cancelled_and_rejected_requests_give_their_caps_back() {
 
     // User 0 takes the whole per-user cap; the settlement authority rejects the request.
     let (rejected, _) = m.request(0, 60).await.unwrap();
-    m.send(
-        &[instructions::exchange_reject(
-            &bridge.pubkey(),
-            &pool,
-            rejected,
-            &user,
-            7,
-        )],
-        &[&bridge],
-    )
-    .await
-    .unwrap();
+    m.reject(&bridge, rejected, 0, 7).await;
     assert_eq!(requested_counts(&mut m).await, (0, 0));
 
     // In the same period the cap is whole again for the user, and for the pool beside user 1.

@@ -153,6 +153,27 @@ impl Market {
         instructions::exchange_settle(&self.bridge.pubkey(), &self.fixture.pool, id, args, payout)
     }
 
+    /// The pool's verifier revokes user `i`'s credential (which must land).
+    pub async fn revoke(&mut self, i: usize) {
+        let verifier = self.fixture.verifier.insecure_clone();
+        let user = self.users[i].pubkey();
+        let ix = instructions::credential_revoke(&verifier.pubkey(), &self.fixture.pool, &user);
+        self.send(&[ix], &[&verifier]).await.expect("revoked");
+    }
+
+    /// `authority` rejects request `id` of user `i` with `reason` (which must land).
+    pub async fn reject(&mut self, authority: &Keypair, id: u64, i: usize, reason: u16) {
+        let user = self.users[i].pubkey();
+        let ix = instructions::exchange_reject(
+            &authority.pubkey(),
+            &self.fixture.pool,
+            id,
+            &user,
+            reason,
+        );
+        self.send(&[ix], &[authority]).await.expect("rejected");
+    }
+
     pub async fn request_state(&mut self, id: u64) -> ExchangeRequest {
         self.chain
             .fetch(pdas::exchange_request(&self.fixture.pool, id))

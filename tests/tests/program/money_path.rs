@@ -369,18 +369,7 @@ async fn a_locked_request_cannot_be_cancelled_and_ends_by_settle_or_reject() {
         .unwrap();
     assert_eq!(m.request_state(paid).await.status, RequestStatus::Settled);
     let before = m.chain.token_balance(m.user_token(0)).await;
-    m.send(
-        &[instructions::exchange_reject(
-            &bridge.pubkey(),
-            &pool,
-            refused,
-            &user.pubkey(),
-            3,
-        )],
-        &[&bridge],
-    )
-    .await
-    .unwrap();
+    m.reject(&bridge, refused, 0, 3).await;
     assert_eq!(
         m.request_state(refused).await.status,
         RequestStatus::Rejected
@@ -541,18 +530,7 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
         (RequestStatus::Settled, 60, [7; 32])
     );
     let before = m.chain.token_balance(m.user_token(0)).await;
-    m.send(
-        &[instructions::exchange_reject(
-            &old_bridge.pubkey(),
-            &pool,
-            refused,
-            &user.pubkey(),
-            2,
-        )],
-        &[&old_bridge],
-    )
-    .await
-    .unwrap();
+    m.reject(&old_bridge, refused, 0, 2).await;
     assert_eq!(
         m.request_state(refused).await.status,
         RequestStatus::Rejected
