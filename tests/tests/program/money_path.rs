@@ -491,7 +491,21 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
         )
         .await;
     }
-    // Nor can a stranger finish what the old key locked.
+    // Nor can the new authority finish what the old key locked (it may be paying it), nor a
+    // stranger.
+    m.expect_refused(
+        &[instructions::exchange_reject(
+            &new_operator.pubkey(),
+            &pool,
+            paid,
+            &user.pubkey(),
+            1,
+        )],
+        &[&new_operator],
+        AllotError::NotSettlementAuthority,
+        &[pool, pdas::exchange_request(&pool, paid), m.user_token(0)],
+    )
+    .await;
     let stranger = m.chain.funded_keypair(1_000_000_000).await;
     m.expect_refused(
         &[instructions::exchange_settle(

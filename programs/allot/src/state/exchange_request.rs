@@ -122,15 +122,17 @@ impl ExchangeRequest {
     }
 
     /// Whether `signer` may settle or reject it while `authority` is the pool's settlement
-    /// authority: the authority always; the key that locked it too, while it is locked (a
-    /// bridge that locked and paid off chain must be able to settle after the authority moved,
-    /// or the lock would expire and the user could cancel after being paid).
+    /// authority: a pending request, the authority; a locked one, only the key that locked it
+    /// (that key may be paying it off chain: the authority finishing it too could pay the user
+    /// twice, or refund a paid request; it must settle after the authority moves, or the lock
+    /// would expire and the user could cancel after being paid). A lock whose key is lost ends
+    /// when it expires: the user cancels.
     pub fn check_may_finish(&self, authority: &Pubkey, signer: &Pubkey) -> Result<()> {
-        let locked_by_signer = self.status == RequestStatus::Locked && self.locked_by == *signer;
-        require!(
-            signer == authority || locked_by_signer,
-            AllotError::NotSettlementAuthority
-        );
+        let allowed = match self.status {
+            RequestStatus::Locked => self.locked_by == *signer,
+            _ => signer == authority,
+        };
+        require!(allowed, AllotError::NotSettlementAuthority);
         Ok(())
     }
 
@@ -217,8 +219,12 @@ mod tests {
         let stranger = Pubkey::new_unique();
         let locked = request(RequestStatus::Locked);
         let locker = locked.locked_by;
-        assert!(locked.check_may_finish(&authority, &authority).is_ok());
         assert!(locked.check_may_finish(&authority, &locker).is_ok());
+        // The authority does not finish another key's lock: that key may be paying it.
+        assert_eq!(
+            locked.check_may_finish(&authority, &authority).unwrap_err(),
+            AllotError::NotSettlementAuthority.into()
+        );
         assert_eq!(
             locked.check_may_finish(&authority, &stranger).unwrap_err(),
             AllotError::NotSettlementAuthority.into()
