@@ -224,8 +224,8 @@ pub mod allot {
         instructions::exchange_lock::handler(ctx)
     }
 
-    /// Settlement authority (or the key that locked the request): records the payment and
-    /// settles an open (pending or locked) request once, burning or re-vaulting the escrowed units. A request whose frozen terms name a payout
+    /// Settlement authority (pending), or the key that locked it (locked): records the payment
+    /// and settles an open request once, burning or re-vaulting the escrowed units. A request whose frozen terms name a payout
     /// mint is paid on chain here: the quote (minor units) scaled to the mint's decimals.
     pub fn exchange_settle(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
         instructions::exchange_settle::handler(ctx, args)
@@ -238,8 +238,8 @@ pub mod allot {
         instructions::exchange_cancel::handler(ctx)
     }
 
-    /// Settlement authority (or the key that locked the request): rejects an open (pending or
-    /// locked) request with a reason code;
+    /// Settlement authority (pending), or the key that locked it (locked): rejects an open
+    /// request with a reason code;
     /// units go back to the user and to the exchange caps of the period the request counted in.
     pub fn exchange_reject(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
         instructions::exchange_reject::handler(ctx, reason)

@@ -195,9 +195,7 @@ impl Worker<'_> {
             .map(|(address, account)| {
                 let request = accounts::decode_owned::<ExchangeRequest>(*address, account)
                     .with_context(|| format!("the account at {address} in the finalized view"))?;
-                Ok(request.is_some_and(|r| {
-                    r.status == RequestStatus::Locked && r.locked_by == self.authority.pubkey()
-                }))
+                Ok(request.is_some_and(|r| r.is_locked_by(&self.authority.pubkey())))
             })
             .collect())
     }

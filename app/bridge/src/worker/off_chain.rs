@@ -65,7 +65,7 @@ impl Worker<'_> {
         let locked = match on_chain {
             Some(request)
                 if request.status == RequestStatus::Locked
-                    && request.locked_by != self.authority.pubkey() =>
+                    && !request.is_locked_by(&self.authority.pubkey()) =>
             {
                 let reason = format!(
                     "{} (no payment under key {} by this bridge's lock)",
@@ -74,7 +74,7 @@ impl Worker<'_> {
                 );
                 return self.review(row, state, &reason).await;
             }
-            Some(request) if request.status == RequestStatus::Locked => request,
+            Some(request) if request.is_locked_by(&self.authority.pubkey()) => request,
             other => {
                 let reason = format!(
                     "the request is {} on chain while its payout is pending (it should be locked): check the provider for key {}",
@@ -278,7 +278,7 @@ impl Worker<'_> {
                     }
                 }
             }
-            RequestStatus::Locked if on_chain.locked_by != self.authority.pubkey() => {
+            RequestStatus::Locked if !on_chain.is_locked_by(&self.authority.pubkey()) => {
                 // Another key locked it (a bridge that was the settlement authority before, or
                 // another bridge of the pool): it may be paying; this one never does.
                 let reason = locked_by_another(on_chain);

@@ -30,8 +30,8 @@ pub struct ExchangeLock<'info> {
 }
 
 /// Locks the request: Pending → Locked, recording the signer as `locked_by`. From here only
-/// settle or reject ends it (by the pool's settlement authority, or by the key that locked it
-/// even after the authority moves), until the lock expires (`locked_at + lock_timeout_seconds`,
+/// settle or reject ends it (by the key that locked it, even after the pool's settlement
+/// authority moves), until the lock expires (`locked_at + lock_timeout_seconds`,
 /// frozen in the request); then the user may cancel.
 ///
 /// Checks: signer is the settlement authority; request pending and paid off chain (no payout

@@ -15,8 +15,8 @@ use crate::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ExchangeReject<'info> {
-    /// The pool's settlement authority, or the key that locked the request
-    /// (`ExchangeRequest::check_may_finish`).
+    /// The pool's settlement authority, or the key that locked the request while
+    /// it is locked (`ExchangeRequest::check_may_finish`).
     pub settlement_authority: Signer<'info>,
     /// The request's pool.
     #[account(
@@ -64,7 +64,8 @@ pub struct ExchangeReject<'info> {
 
 /// Rejects the request with `reason` (the operator's code) and returns the units to the user.
 ///
-/// Checks: signer is the settlement authority, or locked the request; request open (pending or locked).
+/// Checks: request open; signer is the settlement authority while it is pending, the key that
+/// locked it while it is locked.
 pub fn handler(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_info = ctx.accounts.pool.to_account_info();

@@ -26,8 +26,8 @@ pub struct ExchangeSettleArgs {
 #[event_cpi]
 #[derive(Accounts)]
 pub struct ExchangeSettle<'info> {
-    /// The pool's settlement authority (the bridge key), or the key that locked the request
-    /// (`ExchangeRequest::check_may_finish`); also the owner of the payout treasury.
+    /// The pool's settlement authority (the bridge key), or the key that locked the request while
+    /// it is locked (`ExchangeRequest::check_may_finish`); also the owner of the payout treasury.
     pub settlement_authority: Signer<'info>,
     /// The request's pool.
     #[account(
@@ -75,7 +75,8 @@ pub struct ExchangeSettle<'info> {
 /// here, atomically: `quoted` scaled from the currency's minor units to the mint's base units,
 /// from the treasury to the user.
 ///
-/// Checks: signer is the settlement authority, or locked the request; request open (pending or locked); paid amount
+/// Checks: request open; signer is the settlement authority while it is pending, the key that
+/// locked it while it is locked; paid amount
 /// equals the quote; payout accounts passed exactly when the request's terms name a payout mint,
 /// and they match that mint and the request's user; the mint pays in full.
 pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {

@@ -75,9 +75,9 @@ pub struct ExchangeRequest {
     pub locked_at: i64,
     /// Base units of `payout_mint` transferred to the user at settlement (0 when paid off chain).
     pub payout_base_units: u64,
-    /// The settlement authority that locked it (`Pubkey::default()`: never locked). That key may
-    /// still settle or reject the request after the pool's settlement authority changes: it may
-    /// have paid off chain already.
+    /// The settlement authority that locked it (`Pubkey::default()`: never locked). While the
+    /// request is locked only that key may settle or reject it, even after the pool's settlement
+    /// authority changes: it may have paid off chain already.
     pub locked_by: Pubkey,
     /// How many of `amount` were the user's own allocation (units received from others are
     /// exchanged first): what a cancel or reject makes claw-backable again.
@@ -121,6 +121,11 @@ impl ExchangeRequest {
         })
     }
 
+    /// Whether it is locked, by `key`.
+    pub fn is_locked_by(&self, key: &Pubkey) -> bool {
+        self.status == RequestStatus::Locked && self.locked_by == *key
+    }
+
     /// Whether `signer` may settle or reject it while `authority` is the pool's settlement
     /// authority: a pending request, the authority; a locked one, only the key that locked it
     /// (that key may be paying it off chain: the authority finishing it too could pay the user
@@ -129,7 +134,7 @@ impl ExchangeRequest {
     /// when it expires: the user cancels.
     pub fn check_may_finish(&self, authority: &Pubkey, signer: &Pubkey) -> Result<()> {
         let allowed = match self.status {
-            RequestStatus::Locked => self.locked_by == *signer,
+            RequestStatus::Locked => self.is_locked_by(signer),
             _ => signer == authority,
         };
         require!(allowed, AllotError::NotSettlementAuthority);
