@@ -1,50 +1,11 @@
-//! What `allocate` and `allocate_sharded` share: checking the user's evidence against the rule
-//! for the period, and recording the allocation in the user's record (at most once a period).
+//! What `allocate` and `allocate_sharded` share besides their evidence (`evidence.rs`): recording
+//! the allocation in the user's record (at most once a period).
 
 use anchor_lang::prelude::*;
 
 use crate::constants::SEED_ALLOCATION;
-use crate::error::AllotError;
-use crate::evidence::ListProof;
 use crate::pda_account::{load_or_create, store};
-use crate::state::{AllocationRecord, AllocationRule, Credential, EvidenceKind, UserList};
-
-/// The evidence an allocation presents: exactly one of a credential, or a user list with a proof.
-pub struct AllocationEvidence<'a> {
-    /// The user's credential in the pool, if passed.
-    pub credential: Option<&'a Credential>,
-    /// The pool's user list, if passed.
-    pub user_list: Option<&'a UserList>,
-    /// The user's leaf and proof in `user_list`, if passed.
-    pub proof: Option<&'a ListProof>,
-}
-
-impl AllocationEvidence<'_> {
-    /// Checks that the evidence supports allocating `rule` to `user` of `pool` in `period` at
-    /// `now`; returns which kind it is.
-    pub fn check(
-        &self,
-        pool: &Pubkey,
-        user: &Pubkey,
-        rule: &AllocationRule,
-        period: u64,
-        now: i64,
-    ) -> Result<EvidenceKind> {
-        match (self.credential, self.user_list, self.proof) {
-            (Some(credential), None, None) => {
-                credential.check_supports_allocation(rule, period, now)?;
-                Ok(EvidenceKind::Credential)
-            }
-            (None, Some(list), Some(proof)) => {
-                require!(list.period == period, AllotError::UserListWrongPeriod);
-                proof.verify(pool, list, user)?;
-                require!(rule.is_met_by(proof.value), AllotError::RuleNotMet);
-                Ok(EvidenceKind::UserList)
-            }
-            _ => err!(AllotError::EvidenceMismatch),
-        }
-    }
-}
+use crate::state::AllocationRecord;
 
 /// The user's allocation record and what creating it needs.
 pub struct RecordAccounts<'a, 'info> {

@@ -1,11 +1,17 @@
-//! Checking the evidence passed to `allocate` and `clawback`: a credential, or a user-list proof.
+//! The evidence `allocate`, `allocate_sharded` and `clawback` accept — a credential, or a
+//! user-list entry with its proof — and how each instruction checks it. The pure rules applied
+//! live with the accounts they read (`Credential::check_supports_allocation`, `Rule::is_met_by`)
+//! and in `state/clawback_decision.rs`, which the crank calls too.
 
 use anchor_lang::prelude::*;
 
 use crate::constants::MAX_PROOF_LEN;
 use crate::error::AllotError;
 use crate::merkle;
-use crate::state::UserList;
+use crate::state::{
+    AllocationRecord, AllocationRule, ClawbackReason, Credential, EvidenceKind, Pool, UserList,
+    check_list_is_current, credential_clawback_reason, list_clawback_reason,
+};
 
 /// A user's leaf in a published user list, with the proof that links it to the root.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq)]
@@ -26,5 +32,82 @@ impl ListProof {
             AllotError::InvalidProof
         );
         Ok(())
+    }
+}
+
+/// The evidence an allocation presents: exactly one of a credential, or a user list with a proof.
+pub struct AllocationEvidence<'a> {
+    /// The user's credential in the pool, if passed.
+    pub credential: Option<&'a Credential>,
+    /// The pool's user list, if passed.
+    pub user_list: Option<&'a UserList>,
+    /// The user's leaf and proof in `user_list`, if passed.
+    pub proof: Option<&'a ListProof>,
+}
+
+impl AllocationEvidence<'_> {
+    /// Checks that the evidence supports allocating `rule` to `user` of `pool` in `period` at
+    /// `now`; returns which kind it is.
+    pub fn check(
+        &self,
+        pool: &Pubkey,
+        user: &Pubkey,
+        rule: &AllocationRule,
+        period: u64,
+        now: i64,
+    ) -> Result<EvidenceKind> {
+        match (self.credential, self.user_list, self.proof) {
+            (Some(credential), None, None) => {
+                credential.check_supports_allocation(rule, period, now)?;
+                Ok(EvidenceKind::Credential)
+            }
+            (None, Some(list), Some(proof)) => {
+                require!(list.period == period, AllotError::UserListWrongPeriod);
+                proof.verify(pool, list, user)?;
+                require!(rule.is_met_by(proof.value), AllotError::RuleNotMet);
+                Ok(EvidenceKind::UserList)
+            }
+            _ => err!(AllotError::EvidenceMismatch),
+        }
+    }
+}
+
+/// The evidence a clawback presents: exactly one of a credential, or a user list with a proof.
+pub struct ClawbackEvidence<'a> {
+    /// The user's credential in the pool, if passed.
+    pub credential: Option<&'a Credential>,
+    /// The pool's user list, if passed.
+    pub user_list: Option<&'a UserList>,
+    /// The user's leaf and proof in `user_list`, if passed.
+    pub proof: Option<&'a ListProof>,
+}
+
+impl ClawbackEvidence<'_> {
+    /// Why the evidence lets `pool` recover `user`'s allocated units at `now` (the rule no longer
+    /// holds, by evidence no older than the last allocation; a list only once its period has
+    /// begun), and which kind of evidence it is.
+    pub fn check_fails(
+        &self,
+        pool_key: &Pubkey,
+        pool: &Pool,
+        user: &Pubkey,
+        record: &AllocationRecord,
+        now: i64,
+    ) -> Result<(ClawbackReason, EvidenceKind)> {
+        match (self.credential, self.user_list, self.proof) {
+            (Some(credential), None, None) => Ok((
+                credential_clawback_reason(credential, record, &pool.rule, now)?,
+                EvidenceKind::Credential,
+            )),
+            (None, Some(list), Some(proof)) => {
+                check_list_is_current(list.period, pool.period_at(now)?, record)?;
+                proof.verify(pool_key, list, user)?;
+                Ok((
+                    list_clawback_reason(proof.value, &pool.rule)?,
+                    EvidenceKind::UserList,
+                ))
+            }
+            _ => err!(AllotError::EvidenceMismatch),
+        }
     }
 }

@@ -6,16 +6,29 @@ use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
 
 /// The token accounts a refund moves units between.
-pub struct EscrowRefund<'a, 'info> {
+pub struct EscrowRefund<'info> {
     /// The pool's token accounts and signer.
-    pub tokens: PoolTokenAccounts<'a, 'info>,
+    tokens: PoolTokenAccounts<'info>,
     /// The pool's escrow (source).
-    pub escrow: &'a AccountInfo<'info>,
+    escrow: AccountInfo<'info>,
     /// The user's token account (destination).
-    pub user_token: &'a AccountInfo<'info>,
+    user_token: AccountInfo<'info>,
 }
 
-impl EscrowRefund<'_, '_> {
+impl<'info> EscrowRefund<'info> {
+    /// A refund from `escrow` to `user_token`, signed by the pool.
+    pub fn new(
+        tokens: PoolTokenAccounts<'info>,
+        escrow: AccountInfo<'info>,
+        user_token: AccountInfo<'info>,
+    ) -> Self {
+        Self {
+            tokens,
+            escrow,
+            user_token,
+        }
+    }
+
     /// Moves the request's escrowed units back to the user, gives the user's own among them back
     /// to its record (claw-backable again), returns them to the per-user and per-period exchange caps of the
     /// period the request counted in (if that period's counts are still the current ones), and
@@ -30,7 +43,7 @@ impl EscrowRefund<'_, '_> {
     ) -> Result<()> {
         request.check_is_open()?;
         self.tokens
-            .transfer(pool, self.escrow, self.user_token, request.amount)?;
+            .transfer(pool, &self.escrow, &self.user_token, request.amount)?;
         // The period the request counted in (`period_seconds` never changes).
         let period = pool.period_at(request.created_at)?;
         pool.record_request_returned(request.amount, period)?;

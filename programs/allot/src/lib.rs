@@ -57,7 +57,8 @@ pub mod allot {
     use super::*;
 
     /// Creates a pool owned by the signer (its first operator), with a Token-2022 mint (pool PDA
-    /// as mint authority and permanent delegate; NonTransferable unless `transferable`) and a vault.
+    /// as mint authority and permanent delegate; a metadata pointer to itself for
+    /// `pool_set_metadata`; NonTransferable unless `transferable`) and a vault.
     ///
     /// Period 0 starts now. The pool address depends only on the creator and `pool_id`, so
     /// nobody else can take a creator's pool address.
@@ -65,7 +66,8 @@ pub mod allot {
         instructions::pool_create::handler(ctx, args)
     }
 
-    /// Operator: replaces the allocation rule (applies to later allocations and clawbacks).
+    /// Operator: replaces the allocation rule. It applies from the next allocation or clawback on;
+    /// past allocations stand.
     ///
     /// Hazard: tightening the rule makes holders whose evidence no longer meets it
     /// claw-backable; announce rule changes to users before sending them.
@@ -73,14 +75,16 @@ pub mod allot {
         instructions::pool_update_rule::handler(ctx, rule)
     }
 
-    /// Operator: pauses (`true`) or resumes (`false`) allocations. Clawbacks are not paused.
+    /// Operator: pauses (`true`) or resumes (`false`) allocations. A paused pool refuses
+    /// allocations; clawbacks keep working.
     pub fn pool_set_paused(ctx: Context<PoolSetPaused>, paused: bool) -> Result<()> {
         instructions::pool_set_paused::handler(ctx, paused)
     }
 
     /// Operator: names the pool's token (name, symbol, URI) in the Token-2022 metadata of its
-    /// mint, so wallets and explorers show it; the first call initialises it, later calls
-    /// update it. The operator pays the rent of the larger mint.
+    /// mint, so wallets and explorers show it. The first call initialises it (the pool signs as
+    /// mint authority and becomes the update authority), later calls update it field by field. The
+    /// operator pays the rent of the larger mint (topped up before Token-2022 grows it).
     pub fn pool_set_metadata(
         ctx: Context<PoolSetMetadata>,
         metadata: TokenMetadataArgs,
@@ -93,7 +97,8 @@ pub mod allot {
         instructions::pool_fund::handler(ctx, amount)
     }
 
-    /// Operator: proposes a new operator (step 1 of 2; replaces any pending proposal).
+    /// Operator: proposes a new operator (step 1 of 2; replaces any pending proposal). Nothing
+    /// changes until the proposed key signs `pool_accept_operator`.
     pub fn pool_propose_operator(
         ctx: Context<PoolProposeOperator>,
         new_operator: Pubkey,
@@ -102,23 +107,30 @@ pub mod allot {
     }
 
     /// Proposed operator: accepts and becomes the operator and the settlement authority (step 2
-    /// of 2); the previous keys keep only the requests they had locked, to settle or reject.
+    /// of 2): neither the previous operator nor its bridge key can lock, settle or reject any
+    /// longer (a new operator names its own bridge key with `pool_set_exchange`). Requests the old
+    /// key locked stay its to settle or reject (it may have paid them off chain); their users may
+    /// cancel once the lock expires, as always.
     pub fn pool_accept_operator(ctx: Context<PoolAcceptOperator>) -> Result<()> {
         instructions::pool_accept_operator::handler(ctx)
     }
 
-    /// Operator: authorises `authority` as a verifier of this pool.
+    /// Operator: authorises `authority` as a verifier of this pool (to issue, update and revoke
+    /// credentials in it).
     pub fn verifier_add(ctx: Context<VerifierAdd>, authority: Pubkey) -> Result<()> {
         instructions::verifier_add::handler(ctx, authority)
     }
 
-    /// Operator: deactivates (`false`, i.e. removes) or reactivates (`true`) a verifier.
+    /// Operator: deactivates (`false`, i.e. removes) or reactivates (`true`) a verifier. An
+    /// inactive verifier can no longer write credentials; the credentials it wrote stay valid until
+    /// revoked, expired or replaced.
     pub fn verifier_set_active(ctx: Context<VerifierSetActive>, active: bool) -> Result<()> {
         instructions::verifier_set_active::handler(ctx, active)
     }
 
     /// Active verifier: writes or updates a user's credential (indicators for a period, expiry,
-    /// evidence hash). Clears a previous revocation.
+    /// evidence hash). Updating clears a previous revocation; a lower indicator may make the user's
+    /// holdings claw-backable.
     pub fn credential_issue(
         ctx: Context<CredentialIssue>,
         args: CredentialIssueArgs,
@@ -126,14 +138,16 @@ pub mod allot {
         instructions::credential_issue::handler(ctx, args)
     }
 
-    /// Active verifier: revokes a user's credential; the user's allocated units become
-    /// claw-backable.
+    /// Active verifier: revokes a user's credential: it no longer supports allocations, and the
+    /// user's allocated units become claw-backable. A later `credential_issue` can reinstate the
+    /// user.
     pub fn credential_revoke(ctx: Context<CredentialRevoke>) -> Result<()> {
         instructions::credential_revoke::handler(ctx)
     }
 
     /// Operator: publishes the Merkle root of a period's user list. Replaceable until an
-    /// allocation or a clawback uses it (then sealed).
+    /// allocation or a clawback uses it (then sealed). Any period may be published ahead of time; a
+    /// leaf commits to its period, so a list can never serve another period.
     ///
     /// Hazard: a root can be replaced before its first use; users who want certainty allocate
     /// as soon as the list is published.
@@ -145,8 +159,9 @@ pub mod allot {
     }
 
     /// Anyone: allocates the rule's amount to `user` for the current period, on a credential
-    /// (pass `credential`, `proof = None`) or a user-list proof (pass `user_list` and `proof`).
-    /// The payer funds the user's token account and allocation record when they are new.
+    /// (pass `credential`, `proof = None`) or a user-list proof (pass `user_list` and `proof`): from
+    /// the vault (transferable pools) or minted (non-transferable). The payer funds the user's token
+    /// account and allocation record when they are new.
     pub fn allocate(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
         instructions::allocate::handler(ctx, proof)
     }
@@ -172,12 +187,15 @@ pub mod allot {
         instructions::shard_fund::handler(ctx, amount)
     }
 
-    /// Operator: moves `amount` units the shard has not allocated back to the pool's vault.
+    /// Operator: moves `amount` units the shard has not allocated back to the pool's vault; they
+    /// stop being staged.
     pub fn shard_drain(ctx: Context<ShardDrain>, amount: u64) -> Result<()> {
         instructions::shard_drain::handler(ctx, amount)
     }
 
-    /// Anyone: folds a shard's allocations since its last sweep into the pool's totals.
+    /// Anyone: folds a shard's allocations since its last sweep into the pool's totals (from
+    /// `staged` to `allocated`). A sweep with nothing new succeeds and reports zero, so a crank may
+    /// sweep every shard blindly.
     ///
     /// Hazard: profit-share rates divide by the units users hold on the pool's books, which
     /// count sharded allocations only once swept; sweep every shard before a profit report
@@ -190,13 +208,16 @@ pub mod allot {
     /// cancel and lock timeouts), pricing (fixed rate or profit share), currency and its
     /// minor-unit digits, option strike, settle action, settlement authority and optional
     /// on-chain payout mint (passed as an account: it must have at least the currency's digits
-    /// as decimals, and no transfer fee or hook). Changes apply to later requests only.
+    /// as decimals, and no transfer fee or hook). Under fixed pricing the rate becomes
+    /// `fixed_rate`; under profit-share pricing it changes with the next profit report. Changes
+    /// apply to later requests only.
     pub fn pool_set_exchange(ctx: Context<PoolSetExchange>, config: ExchangeConfig) -> Result<()> {
         instructions::pool_set_exchange::handler(ctx, config)
     }
 
     /// Operator: records a period's service profit (immutable). Under profit-share pricing it
-    /// sets the rate from the outstanding units at this moment.
+    /// sets the rate from the outstanding units at this moment:
+    /// `amount × share_bps / 10,000 / outstanding units`, rounded down.
     ///
     /// Hazard: the rate divides by the units outstanding when the report lands; report before
     /// large allocations or clawbacks change them, or the rate shifts accordingly. Sharded
@@ -209,14 +230,17 @@ pub mod allot {
     }
 
     /// User (wallet signature): escrows `amount` units and opens a pending exchange request
-    /// quoted at the rate in force. This is the transaction users sign in Phantom.
+    /// quoted at the rate in force, with the terms it will be settled or cancelled under (payout
+    /// mint, currency and its digits, cancel time, lock timeout) frozen from the pool's
+    /// configuration of this moment. This is the transaction users sign in Phantom.
     pub fn exchange_request(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         instructions::exchange_request::handler(ctx, amount)
     }
 
-    /// Settlement authority: locks a pending request before paying it off chain. The user cannot
-    /// cancel a locked request until its lock expires (the request's frozen `lock_timeout_seconds`
-    /// after the lock); settle or reject ends it.
+    /// Settlement authority: locks a pending request before paying it off chain (Pending →
+    /// Locked, recording the signer as `locked_by`). The user cannot cancel a locked request until
+    /// its lock expires (the request's frozen `lock_timeout_seconds` after the lock); settle or
+    /// reject, by the key that locked it (even after the pool's settlement authority moves), ends it.
     ///
     /// Hazard (for users): while locked, the units wait on the operator's payment; the lock's
     /// expiry is the user's way out if the operator never settles.
@@ -225,8 +249,10 @@ pub mod allot {
     }
 
     /// Settlement authority (pending), or the key that locked it (locked): records the payment
-    /// and settles an open request once, burning or re-vaulting the escrowed units. A request whose frozen terms name a payout
-    /// mint is paid on chain here: the quote (minor units) scaled to the mint's decimals.
+    /// and settles an open request once (Pending or Locked → Settled), burning or re-vaulting the
+    /// escrowed units. A request whose frozen terms name a payout mint is paid on chain here,
+    /// atomically: the quote scaled from the currency's minor units to the mint's base units, from
+    /// the treasury to the user.
     pub fn exchange_settle(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
         instructions::exchange_settle::handler(ctx, args)
     }
@@ -245,15 +271,17 @@ pub mod allot {
         instructions::exchange_reject::handler(ctx, reason)
     }
 
-    /// Anyone: closes a final request and returns its rent to whoever paid it.
+    /// Anyone: closes a final request and returns its rent to whoever paid it. Its id is never
+    /// reused (ids come from the pool's growing counter), so the closed address is never reopened.
     pub fn exchange_close(ctx: Context<ExchangeClose>) -> Result<()> {
         instructions::exchange_close::handler(ctx)
     }
 
-    /// Anyone: recovers a user's allocated units when their evidence no longer meets the rule
-    /// (revoked, expired or failing credential; or a user-list value that fails the rule, from
-    /// a list of a period that has begun and not older than the user's last allocation; the
-    /// clawback seals that list).
+    /// Anyone: recovers `min(balance, allocated − clawed back − exchanged)` of a user's own
+    /// allocated units when their evidence no longer meets the rule (revoked, expired or failing
+    /// credential; or a user-list value that fails the rule, from a list of a period that has begun
+    /// and not older than the user's last allocation; the clawback seals that list): back to the
+    /// vault, or burned when the pool is non-transferable.
     pub fn clawback(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
         instructions::clawback::handler(ctx, proof)
     }

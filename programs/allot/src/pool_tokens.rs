@@ -6,16 +6,29 @@ use anchor_spl::token_2022::{self, BurnChecked, MintToChecked, TransferChecked};
 use crate::state::{AllocationShard, Pool};
 
 /// The token accounts and programs a pool movement needs.
-pub struct PoolTokenAccounts<'a, 'info> {
+pub struct PoolTokenAccounts<'info> {
     /// The pool PDA (signs every movement).
-    pub pool: &'a AccountInfo<'info>,
+    pool: AccountInfo<'info>,
     /// The pool's mint.
-    pub mint: &'a AccountInfo<'info>,
+    mint: AccountInfo<'info>,
     /// The Token-2022 program.
-    pub token_program: &'a AccountInfo<'info>,
+    token_program: AccountInfo<'info>,
 }
 
-impl<'info> PoolTokenAccounts<'_, 'info> {
+impl<'info> PoolTokenAccounts<'info> {
+    /// The pool, its mint and the token program, as every handler that moves units holds them.
+    pub fn new(
+        pool: AccountInfo<'info>,
+        mint: AccountInfo<'info>,
+        token_program: AccountInfo<'info>,
+    ) -> Self {
+        Self {
+            pool,
+            mint,
+            token_program,
+        }
+    }
+
     /// Mints `amount` new units into `to`, as mint authority.
     pub fn mint_to(&self, pool: &Pool, to: &AccountInfo<'info>, amount: u64) -> Result<()> {
         pool.with_signer(|seeds| {
@@ -45,7 +58,7 @@ impl<'info> PoolTokenAccounts<'_, 'info> {
         amount: u64,
     ) -> Result<()> {
         pool.with_signer(|seeds| {
-            self.transfer_signed(self.pool, seeds, from, to, amount, pool.decimals)
+            self.transfer_signed(&self.pool, seeds, from, to, amount, pool.decimals)
         })
     }
 

@@ -1,16 +1,16 @@
-//! `allocate`: anyone sends it; the pool gives the rule's amount to a user whose evidence meets
-//! the rule, at most once per period.
+//! Accounts and handler of `allocate`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::associated_token::AssociatedToken;
 use anchor_spl::token_2022::Token2022;
 use anchor_spl::token_interface::{Mint, TokenAccount};
 
-use crate::allocation::{AllocationEvidence, RecordAccounts};
+use crate::allocation::RecordAccounts;
 use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL};
 use crate::error::AllotError;
 use crate::events::Allocated;
-use crate::evidence::ListProof;
+use crate::evidence::{AllocationEvidence, ListProof};
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{Credential, Pool, UserList};
 
@@ -67,8 +67,6 @@ pub struct Allocate<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Allocates the rule's amount to the user for the current period.
-///
 /// Checks: pool not paused; exactly one piece of evidence (a credential, or a user list plus
 /// `proof`) and it meets the rule for the current period; no allocation yet in this period;
 /// enough units in the vault (transferable) or under the supply cap (non-transferable).
@@ -100,12 +98,11 @@ pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
     }
     .record_allocation(&pool_key, &user, ctx.bumps.record, period, rule.amount, now)?;
 
-    let pool_info = ctx.accounts.pool.to_account_info();
-    let tokens = PoolTokenAccounts {
-        pool: &pool_info,
-        mint: &ctx.accounts.mint.to_account_info(),
-        token_program: &ctx.accounts.token_program.to_account_info(),
-    };
+    let tokens = PoolTokenAccounts::new(
+        ctx.accounts.pool.to_account_info(),
+        ctx.accounts.mint.to_account_info(),
+        ctx.accounts.token_program.to_account_info(),
+    );
     let user_token = ctx.accounts.user_token.to_account_info();
     let pool = &mut ctx.accounts.pool;
     if pool.transferable {

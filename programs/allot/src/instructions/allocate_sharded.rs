@@ -1,21 +1,16 @@
-//! `allocate_sharded`: `allocate` drawing on an allocation shard, without writing the pool.
-//!
-//! On a cluster, transactions that write the same account run one after another. `allocate`
-//! writes the pool (its totals), the mint and the vault, so one pool's allocations are serial.
-//! This instruction only reads the pool, the mint and the user list; the pool-wide accounts it
-//! writes are one shard and the shard's vault, so allocations on different shards run in
-//! parallel. The pool's totals count them at the next `shard_sweep`.
+//! Accounts and handler of `allocate_sharded`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::associated_token::AssociatedToken;
 use anchor_spl::token_2022::Token2022;
 use anchor_spl::token_interface::{Mint, TokenAccount};
 
-use crate::allocation::{AllocationEvidence, RecordAccounts};
+use crate::allocation::RecordAccounts;
 use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL, SEED_SHARD};
 use crate::error::AllotError;
 use crate::events::Allocated;
-use crate::evidence::ListProof;
+use crate::evidence::{AllocationEvidence, ListProof};
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{AllocationShard, Credential, Pool, UserList};
 
@@ -81,8 +76,6 @@ pub struct AllocateSharded<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Allocates the rule's amount to the user for the current period, from the shard's vault.
-///
 /// Checks: as `allocate` (pool not paused; exactly one piece of evidence meeting the rule for
 /// the current period; no allocation yet in this period), plus: a user list was already used by a
 /// direct allocation (its root is sealed: this instruction cannot mark it), and the shard holds
@@ -117,12 +110,11 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
         AllotError::ShardInsufficient
     );
     ctx.accounts.shard.record_allocation(rule.amount)?;
-    let pool_info = ctx.accounts.pool.to_account_info();
-    let tokens = PoolTokenAccounts {
-        pool: &pool_info,
-        mint: &ctx.accounts.mint.to_account_info(),
-        token_program: &ctx.accounts.token_program.to_account_info(),
-    };
+    let tokens = PoolTokenAccounts::new(
+        ctx.accounts.pool.to_account_info(),
+        ctx.accounts.mint.to_account_info(),
+        ctx.accounts.token_program.to_account_info(),
+    );
     tokens.transfer_from_shard(
         &ctx.accounts.pool,
         &ctx.accounts.shard,

@@ -1,5 +1,5 @@
-//! `clawback`: anyone sends it; the pool recovers a user's allocated units once the user's
-//! evidence no longer supports them.
+//! Accounts and handler of `clawback`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -8,12 +8,9 @@ use anchor_spl::token_interface::{Mint, TokenAccount};
 use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL};
 use crate::error::AllotError;
 use crate::events::ClawedBack;
-use crate::evidence::ListProof;
+use crate::evidence::{ClawbackEvidence, ListProof};
 use crate::pool_tokens::PoolTokenAccounts;
-use crate::state::{
-    AllocationRecord, Credential, EvidenceKind, Pool, UserList, check_list_is_current,
-    clawback_amount, credential_clawback_reason, list_clawback_reason,
-};
+use crate::state::{AllocationRecord, Credential, Pool, UserList, clawback_amount};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -57,9 +54,6 @@ pub struct Clawback<'info> {
     pub token_program: Program<'info, Token2022>,
 }
 
-/// Recovers `min(balance, allocated - clawed back)` from the user: back to the vault, or burned
-/// when the pool is non-transferable.
-///
 /// Checks: exactly one piece of evidence, no older than the user's last allocation, showing that
 /// the rule no longer holds (credential revoked, expired or failing; or a list value failing, in
 /// a list whose period has begun — the list is then sealed); something to recover.
@@ -67,25 +61,13 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
-    let rule = ctx.accounts.pool.rule;
     let record = &ctx.accounts.record;
-
-    let (reason, evidence) = match (&ctx.accounts.credential, &ctx.accounts.user_list, &proof) {
-        (Some(credential), None, None) => (
-            credential_clawback_reason(credential, record, &rule, now)?,
-            EvidenceKind::Credential,
-        ),
-        (None, Some(list), Some(proof)) => {
-            let current_period = ctx.accounts.pool.period_at(now)?;
-            check_list_is_current(list.period, current_period, record)?;
-            proof.verify(&pool_key, list, &user)?;
-            (
-                list_clawback_reason(proof.value, &rule)?,
-                EvidenceKind::UserList,
-            )
-        }
-        _ => return err!(AllotError::EvidenceMismatch),
-    };
+    let (reason, evidence) = ClawbackEvidence {
+        credential: ctx.accounts.credential.as_deref().map(|c| &**c),
+        user_list: ctx.accounts.user_list.as_deref().map(|l| &**l),
+        proof: proof.as_ref(),
+    }
+    .check_fails(&pool_key, &ctx.accounts.pool, &user, record, now)?;
 
     let amount = clawback_amount(record, ctx.accounts.user_token.amount)?;
     ctx.accounts.record.record_clawback(amount)?;
@@ -96,12 +78,11 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
             .ok_or(AllotError::MathOverflow)?;
     }
 
-    let pool_info = ctx.accounts.pool.to_account_info();
-    let tokens = PoolTokenAccounts {
-        pool: &pool_info,
-        mint: &ctx.accounts.mint.to_account_info(),
-        token_program: &ctx.accounts.token_program.to_account_info(),
-    };
+    let tokens = PoolTokenAccounts::new(
+        ctx.accounts.pool.to_account_info(),
+        ctx.accounts.mint.to_account_info(),
+        ctx.accounts.token_program.to_account_info(),
+    );
     let user_token = ctx.accounts.user_token.to_account_info();
     let pool = &mut ctx.accounts.pool;
     let burned = !pool.transferable;

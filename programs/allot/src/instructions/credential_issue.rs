@@ -1,4 +1,5 @@
-//! `credential_issue`: an active verifier writes (or updates) a user's credential.
+//! Accounts and handler of `credential_issue`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -52,9 +53,6 @@ pub struct CredentialIssue<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Writes the credential: indicators for `period`, expiry and evidence hash. Updating clears a
-/// revocation; a lower indicator may make the user's holdings claw-backable.
-///
 /// Checks: expiry in the future; period not in the future; period never moves backwards.
 pub fn handler(ctx: Context<CredentialIssue>, args: CredentialIssueArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;

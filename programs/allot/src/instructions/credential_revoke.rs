@@ -1,4 +1,5 @@
-//! `credential_revoke`: an active verifier withdraws a user's credential.
+//! Accounts and handler of `credential_revoke`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -32,8 +33,7 @@ pub struct CredentialRevoke<'info> {
     pub credential: Box<Account<'info, Credential>>,
 }
 
-/// Marks the credential revoked: it no longer supports allocations, and the user's allocated
-/// units become claw-backable. A later `credential_issue` can reinstate the user.
+/// Checks: the credential is not already revoked.
 pub fn handler(ctx: Context<CredentialRevoke>) -> Result<()> {
     let credential = &mut ctx.accounts.credential;
     require!(!credential.revoked, AllotError::CredentialAlreadyRevoked);

@@ -1,5 +1,5 @@
-//! `exchange_cancel`: the user takes back a request that stayed pending past its cancel time, or
-//! stayed locked past its lock's expiry.
+//! Accounts and handler of `exchange_cancel`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -52,28 +52,21 @@ pub struct ExchangeCancel<'info> {
     pub token_program: Program<'info, Token2022>,
 }
 
-/// Cancels the request and returns the escrowed units to the user.
-///
 /// Checks: the signer made the request; it is pending and past its own `cancel_after`, or
 /// locked and past its lock's expiry (the request's frozen terms, not the pool's current ones).
 pub fn handler(ctx: Context<ExchangeCancel>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     ctx.accounts.request.check_can_cancel(now)?;
-    let pool_info = ctx.accounts.pool.to_account_info();
-    let mint = ctx.accounts.mint.to_account_info();
-    let token_program = ctx.accounts.token_program.to_account_info();
-    let escrow = ctx.accounts.escrow.to_account_info();
-    let user_token = ctx.accounts.user_token.to_account_info();
-    let refund = EscrowRefund {
-        tokens: PoolTokenAccounts {
-            pool: &pool_info,
-            mint: &mint,
-            token_program: &token_program,
-        },
-        escrow: &escrow,
-        user_token: &user_token,
-    };
     let a = &mut *ctx.accounts;
+    let refund = EscrowRefund::new(
+        PoolTokenAccounts::new(
+            a.pool.to_account_info(),
+            a.mint.to_account_info(),
+            a.token_program.to_account_info(),
+        ),
+        a.escrow.to_account_info(),
+        a.user_token.to_account_info(),
+    );
     refund.apply(
         &mut a.pool,
         &mut a.record,

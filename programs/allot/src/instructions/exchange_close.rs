@@ -1,4 +1,5 @@
-//! `exchange_close`: anyone closes a final request; its rent goes back to whoever paid it.
+//! Accounts and handler of `exchange_close`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -24,8 +25,8 @@ pub struct ExchangeClose<'info> {
     pub rent_payer: UncheckedAccount<'info>,
 }
 
-/// Closes the request. Its id is never reused (ids come from the pool's growing counter), so
-/// the closed address is never reopened.
+/// Checks: the request is final (settled, cancelled or rejected); the rent goes to its
+/// `rent_payer`.
 pub fn handler(ctx: Context<ExchangeClose>) -> Result<()> {
     let request = &ctx.accounts.request;
     emit_cpi!(ExchangeRequestClosed {

@@ -1,5 +1,5 @@
-//! `exchange_lock`: the settlement authority locks a pending request before paying it off
-//! chain, so the user cannot cancel (and take the units back) while the payment is under way.
+//! Accounts and handler of `exchange_lock`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -29,11 +29,6 @@ pub struct ExchangeLock<'info> {
     pub request: Box<Account<'info, ExchangeRequest>>,
 }
 
-/// Locks the request: Pending → Locked, recording the signer as `locked_by`. From here only
-/// settle or reject ends it (by the key that locked it, even after the pool's settlement
-/// authority moves), until the lock expires (`locked_at + lock_timeout_seconds`,
-/// frozen in the request); then the user may cancel.
-///
 /// Checks: signer is the settlement authority; request pending and paid off chain (no payout
 /// mint in its terms).
 pub fn handler(ctx: Context<ExchangeLock>) -> Result<()> {

@@ -1,5 +1,5 @@
-//! `exchange_reject`: the settlement authority refuses an open (pending or locked) request;
-//! units go back.
+//! Accounts and handler of `exchange_reject`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -62,27 +62,20 @@ pub struct ExchangeReject<'info> {
     pub token_program: Program<'info, Token2022>,
 }
 
-/// Rejects the request with `reason` (the operator's code) and returns the units to the user.
-///
 /// Checks: request open; signer is the settlement authority while it is pending, the key that
 /// locked it while it is locked.
 pub fn handler(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
-    let pool_info = ctx.accounts.pool.to_account_info();
-    let mint = ctx.accounts.mint.to_account_info();
-    let token_program = ctx.accounts.token_program.to_account_info();
-    let escrow = ctx.accounts.escrow.to_account_info();
-    let user_token = ctx.accounts.user_token.to_account_info();
-    let refund = EscrowRefund {
-        tokens: PoolTokenAccounts {
-            pool: &pool_info,
-            mint: &mint,
-            token_program: &token_program,
-        },
-        escrow: &escrow,
-        user_token: &user_token,
-    };
     let a = &mut *ctx.accounts;
+    let refund = EscrowRefund::new(
+        PoolTokenAccounts::new(
+            a.pool.to_account_info(),
+            a.mint.to_account_info(),
+            a.token_program.to_account_info(),
+        ),
+        a.escrow.to_account_info(),
+        a.user_token.to_account_info(),
+    );
     refund.apply(
         &mut a.pool,
         &mut a.record,

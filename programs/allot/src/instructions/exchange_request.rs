@@ -1,5 +1,5 @@
-//! `exchange_request`: the user (signing in their wallet) escrows units and opens a durable
-//! request that the operator's payment bridge pays and settles.
+//! Accounts and handler of `exchange_request`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::{self, Token2022, TransferChecked};
@@ -56,11 +56,7 @@ pub struct ExchangeRequestOpen<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Escrows `amount` units and records a pending request quoted at the rate in force, with the
-/// terms it will be settled or cancelled under (payout mint, currency and its digits, cancel
-/// time, lock timeout) frozen from the pool's configuration of this moment.
-///
-/// The checks are [`check_can_request`]'s (the page and the CLI ask the same function).
+/// Checks: those of [`check_can_request`] (the page and the CLI ask the same function).
 pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let config = ctx.accounts.pool.exchange;

@@ -1,6 +1,5 @@
-//! `exchange_settle`: the settlement authority (the bridge) records the payment and settles a
-//! pending or locked request — paying the request's stablecoin on chain in the same transaction
-//! when its terms name one.
+//! Accounts and handler of `exchange_settle`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -70,15 +69,10 @@ pub struct ExchangeSettle<'info> {
     pub payout_token_program: Option<Interface<'info, TokenInterface>>,
 }
 
-/// Settles the request: Pending or Locked → Settled, records the payout, burns the escrowed
-/// units or returns them to the vault. A request whose frozen terms name a payout mint is paid
-/// here, atomically: `quoted` scaled from the currency's minor units to the mint's base units,
-/// from the treasury to the user.
-///
 /// Checks: request open; signer is the settlement authority while it is pending, the key that
-/// locked it while it is locked; paid amount
-/// equals the quote; payout accounts passed exactly when the request's terms name a payout mint,
-/// and they match that mint and the request's user; the mint pays in full.
+/// locked it while it is locked; paid amount equals the quote; payout accounts passed exactly
+/// when the request's terms name a payout mint, and they match that mint and the request's user;
+/// the mint pays in full.
 pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let request = &ctx.accounts.request;
@@ -90,12 +84,11 @@ pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result
     let payout_base_units = pay_on_chain(&ctx, request)?;
 
     let amount = request.amount;
-    let pool_info = ctx.accounts.pool.to_account_info();
-    let tokens = PoolTokenAccounts {
-        pool: &pool_info,
-        mint: &ctx.accounts.mint.to_account_info(),
-        token_program: &ctx.accounts.token_program.to_account_info(),
-    };
+    let tokens = PoolTokenAccounts::new(
+        ctx.accounts.pool.to_account_info(),
+        ctx.accounts.mint.to_account_info(),
+        ctx.accounts.token_program.to_account_info(),
+    );
     let escrow = ctx.accounts.escrow.to_account_info();
     let units_burned = ctx.accounts.pool.exchange.settle_action == SettleAction::Burn;
     if units_burned {

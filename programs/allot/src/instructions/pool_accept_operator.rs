@@ -1,4 +1,5 @@
-//! `pool_accept_operator`: step 2 of the two-step operator transfer.
+//! Accounts and handler of `pool_accept_operator`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -16,12 +17,6 @@ pub struct PoolAcceptOperator<'info> {
     pub pool: Box<Account<'info, Pool>>,
 }
 
-/// Makes the signer the operator, if the current operator proposed it, and the settlement
-/// authority too: neither the previous operator nor its bridge key can lock, settle or reject
-/// any longer (a new operator names its own bridge key with `pool_set_exchange`). Requests the
-/// old key locked stay its to settle or reject (it may have paid them off chain); their users may
-/// cancel once the lock expires, as always.
-///
 /// Checks: a transfer is pending and names the signer.
 pub fn handler(ctx: Context<PoolAcceptOperator>) -> Result<()> {
     let pool = &mut ctx.accounts.pool;

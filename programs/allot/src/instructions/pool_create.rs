@@ -1,4 +1,5 @@
-//! `pool_create`: a creator opens a pool with its own Token-2022 mint and vault.
+//! Accounts and handler of `pool_create`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::associated_token::{
@@ -93,9 +94,8 @@ impl PoolCreate<'_> {
     }
 }
 
-/// Creates the pool, its mint (pool = mint authority and permanent delegate; a metadata pointer
-/// to itself for `pool_set_metadata`; NonTransferable when the pool is not transferable) and its
-/// vault.
+/// Checks (`validate`): the rule is valid; at most `MAX_DECIMALS` decimals; a period of at least
+/// `MIN_PERIOD_SECONDS`; a supply cap of at least the rule's amount.
 #[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;

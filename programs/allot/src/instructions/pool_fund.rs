@@ -1,4 +1,5 @@
-//! `pool_fund`: the operator mints units into the vault, up to the supply cap.
+//! Accounts and handler of `pool_fund`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -31,8 +32,6 @@ pub struct PoolFund<'info> {
     pub token_program: Program<'info, Token2022>,
 }
 
-/// Mints `amount` into the vault.
-///
 /// Checks: transferable pool (non-transferable pools mint at allocation), amount > 0, the supply cap.
 pub fn handler(ctx: Context<PoolFund>, amount: u64) -> Result<()> {
     require!(amount > 0, AllotError::ZeroAmount);
@@ -41,12 +40,11 @@ pub fn handler(ctx: Context<PoolFund>, amount: u64) -> Result<()> {
         AllotError::NonTransferableHasNoVault
     );
     ctx.accounts.pool.record_mint(amount)?;
-    let pool_info = ctx.accounts.pool.to_account_info();
-    let tokens = PoolTokenAccounts {
-        pool: &pool_info,
-        mint: &ctx.accounts.mint.to_account_info(),
-        token_program: &ctx.accounts.token_program.to_account_info(),
-    };
+    let tokens = PoolTokenAccounts::new(
+        ctx.accounts.pool.to_account_info(),
+        ctx.accounts.mint.to_account_info(),
+        ctx.accounts.token_program.to_account_info(),
+    );
     tokens.mint_to(
         &ctx.accounts.pool,
         &ctx.accounts.vault.to_account_info(),

@@ -1,4 +1,5 @@
-//! `pool_propose_operator`: step 1 of the two-step operator transfer.
+//! Accounts and handler of `pool_propose_operator`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -16,8 +17,7 @@ pub struct PoolProposeOperator<'info> {
     pub pool: Box<Account<'info, Pool>>,
 }
 
-/// Proposes `new_operator`; nothing changes until it signs `pool_accept_operator`.
-/// Proposing again replaces the pending proposal.
+/// Checks: the proposed operator is not the current one.
 pub fn handler(ctx: Context<PoolProposeOperator>, new_operator: Pubkey) -> Result<()> {
     let pool = &mut ctx.accounts.pool;
     require_keys_neq!(new_operator, pool.operator, AllotError::OperatorUnchanged);

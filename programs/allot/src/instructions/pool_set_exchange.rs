@@ -1,4 +1,5 @@
-//! `pool_set_exchange`: the operator sets the exchange conditions, pricing and payout settings.
+//! Accounts and handler of `pool_set_exchange`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::Mint;
@@ -21,9 +22,6 @@ pub struct PoolSetExchange<'info> {
     pub payout_mint: Option<Box<InterfaceAccount<'info, Mint>>>,
 }
 
-/// Replaces the exchange configuration. Under fixed pricing the rate becomes `fixed_rate`;
-/// under profit-share pricing the rate changes with the next profit report.
-///
 /// Checks: the configuration is valid (window order, holding time, cancel and lock timeouts,
 /// share, currency digits); the payout mint account is passed exactly when the configuration
 /// names one, and can pay every quote exactly.

@@ -1,7 +1,5 @@
-//! `pool_set_metadata`: the operator names the pool's token (name, symbol, URI of a JSON
-//! description) in the Token-2022 metadata stored in the mint itself, so wallets and explorers
-//! show a name instead of a bare address. The first call initialises the metadata, later calls
-//! update it; the operator pays the rent of the mint's larger size.
+//! Accounts and handler of `pool_set_metadata`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_lang::system_program::{self, Transfer};
@@ -69,9 +67,7 @@ pub struct PoolSetMetadata<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Writes `metadata` into the mint: initialised on the first call (the pool signs as mint
-/// authority and becomes the update authority), field by field afterwards. The mint is topped up
-/// to stay rent-exempt at its new size before the Token-2022 program grows it.
+/// Checks: name and symbol not empty; every field within what wallets display.
 pub fn handler(ctx: Context<PoolSetMetadata>, metadata: TokenMetadataArgs) -> Result<()> {
     metadata.validate()?;
     let pool_key = ctx.accounts.pool.key();

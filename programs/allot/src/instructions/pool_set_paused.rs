@@ -1,4 +1,5 @@
-//! `pool_set_paused`: the operator stops or resumes allocations.
+//! Accounts and handler of `pool_set_paused`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -16,7 +17,7 @@ pub struct PoolSetPaused<'info> {
     pub pool: Box<Account<'info, Pool>>,
 }
 
-/// Sets the paused flag. A paused pool refuses allocations; clawbacks keep working.
+/// Checks: none beyond the accounts' (the operator signs).
 pub fn handler(ctx: Context<PoolSetPaused>, paused: bool) -> Result<()> {
     let pool = &mut ctx.accounts.pool;
     pool.paused = paused;

@@ -1,4 +1,5 @@
-//! `pool_update_rule`: the operator changes the allocation rule.
+//! Accounts and handler of `pool_update_rule`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -16,7 +17,7 @@ pub struct PoolUpdateRule<'info> {
     pub pool: Box<Account<'info, Pool>>,
 }
 
-/// Replaces the rule. It applies from the next allocation or clawback on; past allocations stand.
+/// Checks: the rule is valid and its amount within the supply cap.
 pub fn handler(ctx: Context<PoolUpdateRule>, rule: AllocationRule) -> Result<()> {
     rule.validate()?;
     require!(

@@ -1,5 +1,5 @@
-//! `profit_report_record`: the operator records a period's service profit; under profit-share
-//! pricing it sets the rate.
+//! Accounts and handler of `profit_report_record`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -43,9 +43,6 @@ pub struct ProfitReportRecord<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Records the report. Under profit-share pricing the rate becomes
-/// `amount × share_bps / 10,000 / outstanding units` (rounded down).
-///
 /// Checks: period not in the future; currency matches; one report per period.
 pub fn handler(ctx: Context<ProfitReportRecord>, args: ProfitReportArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;

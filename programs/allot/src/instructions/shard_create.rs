@@ -1,4 +1,5 @@
-//! `shard_create`: the operator adds an allocation shard (and its vault) to a transferable pool.
+//! Accounts and handler of `shard_create`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::associated_token::AssociatedToken;
@@ -53,8 +54,6 @@ pub struct ShardCreate<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Creates shard number `pool.shard_count` with an empty vault.
-///
 /// Checks: transferable pool (shards hold vault units), fewer than `MAX_SHARDS` shards.
 pub fn handler(ctx: Context<ShardCreate>) -> Result<()> {
     let pool = &mut ctx.accounts.pool;

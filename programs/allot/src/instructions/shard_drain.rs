@@ -1,4 +1,5 @@
-//! `shard_drain`: the operator moves units a shard has not allocated back to the pool's vault.
+//! Accounts and handler of `shard_drain`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -42,8 +43,6 @@ pub struct ShardDrain<'info> {
     pub token_program: Program<'info, Token2022>,
 }
 
-/// Moves `amount` units from the shard's vault back to the pool's; they stop being staged.
-///
 /// Checks: amount > 0, the shard has not allocated them (funded − drained − allocated).
 pub fn handler(ctx: Context<ShardDrain>, amount: u64) -> Result<()> {
     require!(amount > 0, AllotError::ZeroAmount);
@@ -53,12 +52,11 @@ pub fn handler(ctx: Context<ShardDrain>, amount: u64) -> Result<()> {
     );
     ctx.accounts.pool.record_unstaged(amount)?;
     ctx.accounts.shard.record_drain(amount)?;
-    let pool_info = ctx.accounts.pool.to_account_info();
-    let tokens = PoolTokenAccounts {
-        pool: &pool_info,
-        mint: &ctx.accounts.mint.to_account_info(),
-        token_program: &ctx.accounts.token_program.to_account_info(),
-    };
+    let tokens = PoolTokenAccounts::new(
+        ctx.accounts.pool.to_account_info(),
+        ctx.accounts.mint.to_account_info(),
+        ctx.accounts.token_program.to_account_info(),
+    );
     tokens.transfer_from_shard(
         &ctx.accounts.pool,
         &ctx.accounts.shard,

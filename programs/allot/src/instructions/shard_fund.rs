@@ -1,4 +1,5 @@
-//! `shard_fund`: the operator moves units from the pool's vault into a shard's vault.
+//! Accounts and handler of `shard_fund`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -42,8 +43,6 @@ pub struct ShardFund<'info> {
     pub token_program: Program<'info, Token2022>,
 }
 
-/// Moves `amount` units from the pool's vault to the shard's; the pool counts them as staged.
-///
 /// Checks: amount > 0, the vault holds it.
 pub fn handler(ctx: Context<ShardFund>, amount: u64) -> Result<()> {
     require!(amount > 0, AllotError::ZeroAmount);
@@ -53,12 +52,11 @@ pub fn handler(ctx: Context<ShardFund>, amount: u64) -> Result<()> {
     );
     ctx.accounts.pool.record_staged(amount)?;
     ctx.accounts.shard.record_funding(amount)?;
-    let pool_info = ctx.accounts.pool.to_account_info();
-    let tokens = PoolTokenAccounts {
-        pool: &pool_info,
-        mint: &ctx.accounts.mint.to_account_info(),
-        token_program: &ctx.accounts.token_program.to_account_info(),
-    };
+    let tokens = PoolTokenAccounts::new(
+        ctx.accounts.pool.to_account_info(),
+        ctx.accounts.mint.to_account_info(),
+        ctx.accounts.token_program.to_account_info(),
+    );
     tokens.transfer(
         &ctx.accounts.pool,
         &ctx.accounts.vault.to_account_info(),

@@ -1,4 +1,5 @@
-//! `shard_sweep`: anyone folds a shard's allocations since its last sweep into the pool's totals.
+//! Accounts and handler of `shard_sweep`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -22,8 +23,7 @@ pub struct ShardSweep<'info> {
     pub shard: Box<Account<'info, AllocationShard>>,
 }
 
-/// Moves the shard's unswept allocations from the pool's `staged` to its `allocated` (a sweep
-/// with nothing new succeeds and reports zero, so a crank may sweep every shard blindly).
+/// Checks: none beyond the accounts' (the shard is the pool's).
 pub fn handler(ctx: Context<ShardSweep>) -> Result<()> {
     let (units, allocations) = ctx.accounts.shard.sweep()?;
     let pool = &mut ctx.accounts.pool;

@@ -1,4 +1,5 @@
-//! `user_list_publish`: the operator publishes the Merkle root of a period's user list.
+//! Accounts and handler of `user_list_publish`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -41,12 +42,7 @@ pub struct UserListPublish<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Publishes (or, until an allocation or a clawback used it, replaces) the root for
-/// `args.period`.
-///
-/// Checks: a root already used by an allocation or a clawback is frozen. Any period may be
-/// published ahead of time; a leaf commits to its period, so a list can never serve another
-/// period.
+/// Checks: a root already used by an allocation or a clawback is frozen.
 pub fn handler(ctx: Context<UserListPublish>, args: UserListPublishArgs) -> Result<()> {
     let pool_key = ctx.accounts.pool.key();
     let period = args.period.to_le_bytes();

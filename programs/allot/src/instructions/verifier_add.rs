@@ -1,4 +1,5 @@
-//! `verifier_add`: the operator authorises a verifier for the pool.
+//! Accounts and handler of `verifier_add`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -30,7 +31,7 @@ pub struct VerifierAdd<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Authorises `authority` to issue, update and revoke credentials in this pool.
+/// Checks: the verifier is not already added.
 pub fn handler(ctx: Context<VerifierAdd>, authority: Pubkey) -> Result<()> {
     let pool_key = ctx.accounts.pool.key();
     let bump = [ctx.bumps.verifier];

@@ -1,4 +1,5 @@
-//! `verifier_set_active`: the operator deactivates (removes) or reactivates a verifier.
+//! Accounts and handler of `verifier_set_active`. What it does, who signs it and its hazards are said
+//! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
 
@@ -25,9 +26,6 @@ pub struct VerifierSetActive<'info> {
     pub verifier: Box<Account<'info, Verifier>>,
 }
 
-/// Sets the verifier's active flag. An inactive verifier can no longer write credentials; the
-/// credentials it wrote stay valid until revoked, expired or replaced.
-///
 /// Checks: the flag actually changes (keeps `active_verifiers` exact).
 pub fn handler(ctx: Context<VerifierSetActive>, active: bool) -> Result<()> {
     let verifier = &mut ctx.accounts.verifier;
