@@ -10,8 +10,11 @@
 //!   clawed back and sent to exchange together (units received from others are exchanged
 //!   first, so exchanging them never shields one's own from clawback);
 //! - every settled request was settled once, for exactly its quote;
-//! - every exchange request lands exactly when the off-chain answer (`check_can_request`, what the
-//!   page and the CLI ask) says it may, and a refused one is refused with the error it names. The
+//! - every allocation, clawback and exchange request lands exactly when the off-chain answer
+//!   says it may (`check_can_allocate_on_credential`, what the page asks; the crank's
+//!   `credential_clawback_reason` and `clawback_amount`; `check_can_request`, what the page and
+//!   the CLI ask), moving the units or quoting the funds it names, and a refused one is refused
+//!   with the error it names. The
 //!   operator reconfigures the exchange at random (minimum holding and holding time, per-user and
 //!   per-period caps, open or closed, a rate that can quote zero) so that every rule is met and
 //!   broken.
@@ -25,11 +28,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use allot::constants::RATE_SCALE;
 use allot::instructions::ExchangeSettleArgs;
 use allot::state::{
-    AllocationRecord, AllocationShard, ExchangeRequest, Pool, RequestStatus, check_can_request,
+    AllocationRecord, AllocationShard, AllocationSource, Credential, ExchangeRequest, Pool,
+    RequestStatus, check_can_allocate_on_credential, check_can_request, clawback_amount,
+    credential_clawback_reason,
 };
 use allot_client::events::AllotEvent;
 use allot_client::{instructions, pdas};
-use allot_tests::{PoolFixture, TestChain, exchange_config, pool_args};
+use allot_tests::{PoolFixture, TestChain, TxFailure, exchange_config, pool_args};
 use anchor_lang::prelude::Pubkey;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -266,10 +271,24 @@ impl World {
                     )
                     .await
             }
-            Op::Allocate { user } => pool.allocate_by_credential(chain, &key(*user)).await,
+            Op::Allocate { user } => {
+                let vault = chain.token_balance(pool.vault).await;
+                let source = AllocationSource::Vault(vault);
+                let predicted = predict_allocation(chain, pool, &key(*user), source).await;
+                let outcome = pool.allocate_by_credential(chain, &key(*user)).await;
+                assert_agrees(&predicted, &outcome, op, allocated_units);
+                outcome
+            }
             Op::AllocateSharded { user, shard } => {
-                pool.allocate_sharded_by_credential(chain, &key(*user), *shard)
-                    .await
+                let books: AllocationShard = chain.fetch(pdas::shard(&pool.pool, *shard)).await;
+                let source =
+                    AllocationSource::Shard(books.expected_balance().expect("shard books"));
+                let predicted = predict_allocation(chain, pool, &key(*user), source).await;
+                let outcome = pool
+                    .allocate_sharded_by_credential(chain, &key(*user), *shard)
+                    .await;
+                assert_agrees(&predicted, &outcome, op, allocated_units);
+                outcome
             }
             Op::FundShard { shard, amount } => {
                 let ix = instructions::shard_fund(&operator.pubkey(), &pool.pool, *shard, *amount);
@@ -284,7 +303,15 @@ impl World {
                     .send(&[instructions::shard_sweep(&pool.pool, *shard)], &[])
                     .await
             }
-            Op::Clawback { user } => pool.clawback_by_credential(chain, &key(*user)).await,
+            Op::Clawback { user } => {
+                let predicted = predict_clawback(chain, pool, &key(*user)).await;
+                let outcome = pool.clawback_by_credential(chain, &key(*user)).await;
+                assert_agrees(&predicted, &outcome, op, |event| match event {
+                    AllotEvent::ClawedBack(e) => Some(e.amount),
+                    _ => None,
+                });
+                outcome
+            }
             Op::Transfer { from, to, amount } => {
                 let send = spl_token_2022_interface::instruction::transfer_checked(
                     &spl_token_2022_interface::ID,
@@ -316,29 +343,10 @@ impl World {
                         &[user],
                     )
                     .await;
-                match (&predicted, &outcome) {
-                    (Ok(quoted), Ok(events)) => {
-                        let requested = events.iter().find_map(|event| match event {
-                            AllotEvent::ExchangeRequested(e) => Some(e.quoted),
-                            _ => None,
-                        });
-                        assert_eq!(
-                            requested,
-                            Some(*quoted),
-                            "the quote the page shows is charged"
-                        );
-                    }
-                    (Err(code), Err(failure)) => assert_eq!(
-                        failure.custom_code(),
-                        Some(*code),
-                        "refused with the error the page names ({op:?}): {:?}",
-                        failure.logs
-                    ),
-                    (predicted, outcome) => panic!(
-                        "the off-chain answer {predicted:?} disagrees with the program {:?} ({op:?})",
-                        outcome.as_ref().map(|_| ()).map_err(|f| f.custom_code())
-                    ),
-                }
+                assert_agrees(&predicted, &outcome, op, |event| match event {
+                    AllotEvent::ExchangeRequested(e) => Some(e.quoted),
+                    _ => None,
+                });
                 outcome
             }
             Op::ConfigureExchange { rules } => {
@@ -502,6 +510,103 @@ impl World {
     }
 }
 
+/// Asserts that the program did what the off-chain answer `predicted` said: landed with the
+/// predicted figure (read from its events by `figure`), or was refused with the predicted code.
+fn assert_agrees(
+    predicted: &Result<u64, u32>,
+    outcome: &Result<Vec<AllotEvent>, TxFailure>,
+    op: &Op,
+    figure: impl Fn(&AllotEvent) -> Option<u64>,
+) {
+    match (predicted, outcome) {
+        (Ok(expected), Ok(events)) => assert_eq!(
+            events.iter().find_map(&figure),
+            Some(*expected),
+            "the figure the off-chain answer gives is what the program did ({op:?})"
+        ),
+        (Err(code), Err(failure)) => assert_eq!(
+            failure.custom_code(),
+            Some(*code),
+            "refused with the error the off-chain answer names ({op:?}): {:?}",
+            failure.logs
+        ),
+        (predicted, outcome) => panic!(
+            "the off-chain answer {predicted:?} disagrees with the program {:?} ({op:?})",
+            outcome.as_ref().map(|_| ()).map_err(|f| f.custom_code())
+        ),
+    }
+}
+
+/// The units an `Allocated` event says were allocated.
+fn allocated_units(event: &AllotEvent) -> Option<u64> {
+    match event {
+        AllotEvent::Allocated(e) => Some(e.amount),
+        _ => None,
+    }
+}
+
+/// The error code of a refusal decided off chain.
+fn refusal_code(error: anchor_lang::error::Error) -> u32 {
+    match error {
+        anchor_lang::error::Error::AnchorError(e) => e.error_code_number,
+        other => panic!("a decision fails without a code: {other}"),
+    }
+}
+
+/// Anchor's refusal of an account the instruction reads but that does not exist yet.
+fn not_initialized() -> u32 {
+    u32::from(anchor_lang::error::ErrorCode::AccountNotInitialized)
+}
+
+/// What the page would answer for allocating to `user` on its credential from `source` now:
+/// the units, or the error code the program will refuse with.
+async fn predict_allocation(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    user: &Pubkey,
+    source: AllocationSource,
+) -> Result<u64, u32> {
+    let state = pool.state(chain).await;
+    let credential_address = pdas::credential(&pool.pool, user);
+    if chain.account(credential_address).await.is_none() {
+        return Err(not_initialized());
+    }
+    let credential: Credential = chain.fetch(credential_address).await;
+    let record_address = pdas::allocation_record(&pool.pool, user);
+    let record: Option<AllocationRecord> = match chain.account(record_address).await {
+        Some(_) => Some(chain.fetch(record_address).await),
+        None => None,
+    };
+    let now = chain.clock().await.unix_timestamp;
+    check_can_allocate_on_credential(&state, &credential, record.as_ref(), source, now)
+        .map_err(refusal_code)
+}
+
+/// What the crank would decide for a clawback from `user` on its credential now: the units it
+/// takes, or the error code the program will refuse with.
+async fn predict_clawback(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    user: &Pubkey,
+) -> Result<u64, u32> {
+    let state = pool.state(chain).await;
+    let credential_address = pdas::credential(&pool.pool, user);
+    let record_address = pdas::allocation_record(&pool.pool, user);
+    if chain.account(pool.user_token(user)).await.is_none()
+        || chain.account(record_address).await.is_none()
+        || chain.account(credential_address).await.is_none()
+    {
+        return Err(not_initialized());
+    }
+    let credential: Credential = chain.fetch(credential_address).await;
+    let record: AllocationRecord = chain.fetch(record_address).await;
+    let held = chain.token_balance(pool.user_token(user)).await;
+    let now = chain.clock().await.unix_timestamp;
+    credential_clawback_reason(&credential, &record, &state.rule, now)
+        .and_then(|_| clawback_amount(&record, held))
+        .map_err(refusal_code)
+}
+
 /// What the page and the CLI would answer for `user` requesting `amount` units now: the quote, or
 /// the error code the program will refuse with (Anchor's "account not initialized" for a user
 /// with no token account or allocation record yet).
@@ -516,19 +621,14 @@ async fn predict_exchange(
     if chain.account(pool.user_token(user)).await.is_none()
         || chain.account(record_address).await.is_none()
     {
-        return Err(u32::from(
-            anchor_lang::error::ErrorCode::AccountNotInitialized,
-        ));
+        return Err(not_initialized());
     }
     let record: AllocationRecord = chain.fetch(record_address).await;
     let held = chain.token_balance(pool.user_token(user)).await;
     let now = chain.clock().await.unix_timestamp;
     check_can_request(state, &record, held, amount, now)
         .map(|quote| quote.quoted)
-        .map_err(|error| match error {
-            anchor_lang::error::Error::AnchorError(e) => e.error_code_number,
-            other => panic!("a decision fails without a code: {other}"),
-        })
+        .map_err(refusal_code)
 }
 
 #[test]

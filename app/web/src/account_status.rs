@@ -2,7 +2,8 @@
 //! the program's own rules, so the page never offers what the program would refuse.
 
 use allot::state::{
-    AllocationRecord, Credential, ExchangeRequest, Pool, check_can_request, max_request_amount,
+    AllocationRecord, AllocationSource, Credential, ExchangeRequest, Pool,
+    check_can_allocate_on_credential, check_can_request, max_request_amount,
 };
 use allot_client::chain::Chain as _;
 use allot_client::rpc_chain::RpcChain;
@@ -105,7 +106,6 @@ pub async fn account_status(
         .await?
         .with_context(|| format!("pool {pool_address} does not exist on this cluster"))?;
     let now = chain.unix_timestamp().await?;
-    let period = pool.period_at(now).map_err(|e| anyhow::anyhow!("{e}"))?;
     let sol = chain.account(*user).await?.map_or(0, |a| a.lamports);
     let token = chain
         .account(pool.mint)
@@ -127,8 +127,14 @@ pub async fn account_status(
         .collect();
     pending.sort_by_key(|r| r.id);
 
-    let allocation =
-        allocation_eligibility(&pool, credential.as_ref(), record.as_ref(), period, now);
+    let vault_units = allot_client::token::balance_base_units(chain, pool.vault).await?;
+    let allocation = allocation_eligibility(
+        &pool,
+        credential.as_ref(),
+        record.as_ref(),
+        vault_units,
+        now,
+    );
     let exchange = exchange_eligibility(&pool, record.as_ref(), holdings, now);
     Ok(AccountStatus {
         account: user.to_string(),
@@ -162,11 +168,14 @@ pub async fn account_status(
     })
 }
 
+/// Whether the user can be allocated from the vault now: the program's own decision
+/// ([`allot::state::check_can_allocate_on_credential`]), so the page never offers an allocation
+/// the program would refuse.
 fn allocation_eligibility(
     pool: &Pool,
     credential: Option<&Credential>,
     record: Option<&AllocationRecord>,
-    period: u64,
+    vault_units: u64,
     now: i64,
 ) -> Eligibility {
     let amount = pool.rule.amount;
@@ -175,26 +184,26 @@ fn allocation_eligibility(
         reason,
         amount,
     };
-    if pool.paused {
-        return refused("the pool is paused".into());
-    }
+    // The program reads the credential account; without one the allocation fails.
     let Some(credential) = credential else {
+        if pool.paused {
+            return refused("the pool is paused".into());
+        }
         return refused(
             "no credential yet: a verifier of this pool must attest your activity".into(),
         );
     };
-    if let Err(error) = credential.check_supports_allocation(&pool.rule, period, now) {
-        return refused(errors::refusal(&error));
-    }
-    if let Some(record) = record
-        && let Err(error) = record.check_can_allocate(period)
-    {
-        return refused(errors::refusal(&error));
-    }
-    Eligibility {
-        eligible: true,
-        reason: format!("you can receive {amount} units for period {period}"),
-        amount,
+    let source = AllocationSource::Vault(vault_units);
+    match check_can_allocate_on_credential(pool, credential, record, source, now) {
+        Ok(amount) => Eligibility {
+            eligible: true,
+            reason: format!(
+                "you can receive {amount} units for period {}",
+                credential.period
+            ),
+            amount,
+        },
+        Err(error) => refused(errors::refusal(&error)),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Account types of the allot program, one file each, with the pure functions that decide things.
 
+pub mod allocation_eligibility;
 pub mod allocation_record;
 pub mod allocation_shard;
 pub mod clawback_decision;
@@ -13,6 +14,7 @@ pub mod rule;
 pub mod user_list;
 pub mod verifier;
 
+pub use allocation_eligibility::*;
 pub use allocation_record::*;
 pub use allocation_shard::*;
 pub use clawback_decision::*;
