@@ -1,6 +1,8 @@
 //! `allot operator …`: create pools from files, reconcile them, pause, fund, manage verifiers,
 //! publish user lists and record profit reports.
 
+use std::path::PathBuf;
+
 use allot::instructions::{ProfitReportArgs, UserListPublishArgs};
 use allot::state::{Pool, ProfitReport, UserList, Verifier};
 use allot_client::chain::Chain;
@@ -14,6 +16,7 @@ use serde_json::json;
 use crate::args::OperatorCommand;
 use crate::commands::{operator_shards, reference_hash};
 use crate::context::Context;
+use crate::decimal::TokenAmount;
 use crate::outcome::Outcome;
 use crate::pool_file::PoolFile;
 use crate::records::{self, ProofEntry, ProofsFile};
@@ -22,207 +25,249 @@ use crate::report;
 /// Runs an operator subcommand.
 pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Result<Outcome> {
     match command {
-        OperatorCommand::CreatePool { file } => {
-            let file = PoolFile::read(&file)?;
-            let address = pdas::pool(&ctx.me(), file.pool_id);
-            ensure!(
-                ctx.chain.account(address).await?.is_none(),
-                "pool {} of {} already exists at {address}; use `operator update` to change it",
-                file.pool_id,
-                ctx.me()
-            );
-            apply(ctx, &file).await
-        }
-        OperatorCommand::Update { pool, file } => {
-            let file = PoolFile::read(&file)?;
-            let state = ctx.operated_pool(&pool.pool).await?;
-            ensure!(
-                state.pool_id == file.pool_id && state.creator == ctx.me(),
-                "pool file has pool_id {} but pool {} is pool {} of {}",
-                file.pool_id,
-                pool.pool,
-                state.pool_id,
-                state.creator
-            );
-            apply(ctx, &file).await
-        }
+        OperatorCommand::CreatePool { file } => process_create_pool(ctx, file).await,
+        OperatorCommand::Update { pool, file } => process_update(ctx, pool.pool, file).await,
         OperatorCommand::Pause(pool) => set_paused(ctx, pool.pool, true).await,
         OperatorCommand::Unpause(pool) => set_paused(ctx, pool.pool, false).await,
-        OperatorCommand::Fund { pool, amount } => {
-            let state = ctx.operated_pool(&pool.pool).await?;
-            let amount = amount.base_units(state.decimals).context("--amount")?;
-            let room = state.supply_cap.saturating_sub(state.totals.minted);
-            ensure!(
-                amount <= room,
-                "funding {amount} would pass the supply cap: {room} units left of {}",
-                state.supply_cap
-            );
-            ctx.ensure_can_pay(1, &[]).await?;
-            let signature = ctx
-                .send(
-                    &[],
-                    &[instructions::pool_fund(&ctx.me(), &pool.pool, amount)],
-                )
-                .await?;
-            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "funded": amount, "signature": signature.to_string()}))
-                .line(format!("funded pool {} with {amount} units ({signature})", pool.pool)))
-        }
+        OperatorCommand::Fund { pool, amount } => process_fund(ctx, pool.pool, amount).await,
         OperatorCommand::AddVerifier { pool, verifier } => {
-            ctx.operated_pool(&pool.pool).await?;
-            let existing =
-                accounts::fetch::<Verifier>(ctx.chain, pdas::verifier(&pool.pool, &verifier))
-                    .await?;
-            let instruction = match existing {
-                Some(v) if v.active => bail!(
-                    "{verifier} is already an active verifier of pool {}",
-                    pool.pool
-                ),
-                Some(_) => {
-                    instructions::verifier_set_active(&ctx.me(), &pool.pool, &verifier, true)
-                }
-                None => instructions::verifier_add(&ctx.me(), &pool.pool, &verifier),
-            };
-            ctx.ensure_can_pay(1, &[8 + Verifier::INIT_SPACE]).await?;
-            let signature = ctx.send(&[], &[instruction]).await?;
-            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "verifier": verifier.to_string(), "active": true, "signature": signature.to_string()}))
-                .line(format!("verifier {verifier} is active in pool {} ({signature})", pool.pool)))
+            process_add_verifier(ctx, pool.pool, verifier).await
         }
         OperatorCommand::RemoveVerifier { pool, verifier } => {
-            ctx.operated_pool(&pool.pool).await?;
-            let existing =
-                accounts::fetch::<Verifier>(ctx.chain, pdas::verifier(&pool.pool, &verifier))
-                    .await?;
-            match existing {
-                None => bail!("{verifier} is not a verifier of pool {}", pool.pool),
-                Some(v) if !v.active => bail!(
-                    "verifier {verifier} of pool {} is already inactive",
-                    pool.pool
-                ),
-                Some(_) => {}
-            }
-            ctx.ensure_can_pay(1, &[]).await?;
-            let instruction =
-                instructions::verifier_set_active(&ctx.me(), &pool.pool, &verifier, false);
-            let signature = ctx.send(&[], &[instruction]).await?;
-            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "verifier": verifier.to_string(), "active": false, "signature": signature.to_string()}))
-                .line(format!("verifier {verifier} deactivated in pool {} ({signature})", pool.pool)))
+            process_remove_verifier(ctx, pool.pool, verifier).await
         }
         OperatorCommand::PublishList {
             pool,
             csv,
             proofs_out,
             period,
-        } => {
-            let state = ctx.operated_pool(&pool.pool).await?;
-            let entries = records::read_user_list(&csv)?;
-            let period = match period {
-                Some(period) => period,
-                None => ctx.now_and_period(&state).await?.1,
-            };
-            let tree = UserListTree::build(&pool.pool, period, entries.clone())
-                .with_context(|| format!("user list {}", csv.display()))?;
-            let proofs = entries
-                .iter()
-                .map(|(user, value)| {
-                    let proof = tree.proof(user).expect("every listed user has a proof");
-                    (
-                        user.to_string(),
-                        ProofEntry {
-                            value: *value,
-                            proof: proof.proof.iter().map(hex::encode).collect(),
-                        },
-                    )
-                })
-                .collect();
-            let file = ProofsFile {
-                pool: pool.pool.to_string(),
-                period,
-                root: hex::encode(tree.root()),
-                proofs,
-            };
-            if let Some(existing) =
-                accounts::fetch::<UserList>(ctx.chain, pdas::user_list(&pool.pool, period)).await?
-                && existing.root == tree.root()
-            {
-                write_proofs(&proofs_out, &file)?;
-                return Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "period": period, "root": file.root, "users": entries.len(), "published": false}))
-                    .line(format!("the list of period {period} is already published with this root; proofs written to {}", proofs_out.display())));
-            }
-            ctx.ensure_can_pay(1, &[8 + UserList::INIT_SPACE]).await?;
-            let args = UserListPublishArgs {
-                period,
-                root: tree.root(),
-                user_count: u32::try_from(entries.len()).context("too many users")?,
-            };
-            let signature = ctx
-                .send(
-                    &[],
-                    &[instructions::user_list_publish(&ctx.me(), &pool.pool, args)],
-                )
-                .await?;
-            write_proofs(&proofs_out, &file)?;
-            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "period": period, "root": file.root, "users": entries.len(), "published": true, "signature": signature.to_string()}))
-                .line(format!("published the list of period {period}: {} users, root {} ({signature})", entries.len(), file.root))
-                .line(format!("proofs written to {}", proofs_out.display())))
-        }
+        } => process_publish_list(ctx, pool.pool, csv, proofs_out, period).await,
         OperatorCommand::RecordProfit {
             pool,
             period,
             amount,
             currency,
             evidence,
-        } => {
-            let state = ctx.operated_pool(&pool.pool).await?;
-            let currency: [u8; 3] = currency
-                .as_bytes()
-                .try_into()
-                .ok()
-                .filter(|c: &[u8; 3]| c.iter().all(u8::is_ascii_uppercase))
-                .with_context(|| {
-                    format!("--currency {currency:?} is not a 3-letter ISO 4217 code")
-                })?;
-            let sweep_transactions =
-                usize::from(state.shard_count).div_ceil(operator_shards::PER_TRANSACTION) as u64;
-            ctx.ensure_can_pay(1 + sweep_transactions, &[8 + ProfitReport::INIT_SPACE])
-                .await?;
-            let args = ProfitReportArgs {
-                period,
-                amount,
-                currency,
-                evidence_hash: reference_hash(&evidence),
-            };
-            // Profit-share rates divide by the units users hold on the pool's books, which count
-            // sharded allocations once swept: the report goes with the sweeps.
-            let signature = operator_shards::send_after_sweeps(
-                ctx,
-                &pool.pool,
-                &state,
-                instructions::profit_report_record(&ctx.me(), &pool.pool, args),
-            )
-            .await?;
-            let state = ctx.pool(&pool.pool).await?;
-            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "period": period, "amount": amount, "rate": state.exchange_state.rate, "signature": signature.to_string()}))
-                .line(format!("recorded profit {amount} for period {period}; rate in force {} ({signature})", report::rate(state.exchange_state.rate))))
-        }
+        } => process_record_profit(ctx, pool.pool, period, amount, currency, evidence).await,
         OperatorCommand::Shards {
             pool,
             count,
             fund_each,
         } => operator_shards::shards(ctx, pool.pool, count, fund_each).await,
         OperatorCommand::DrainShards(pool) => operator_shards::drain_shards(ctx, pool.pool).await,
-        OperatorCommand::Show(pool) => {
-            let state = ctx.pool(&pool.pool).await?;
-            let vault = ctx.chain.account(state.vault).await?.map_or(0, |a| {
-                allot_client::token::amount_base_units(&a.data).unwrap_or(0)
-            });
-            let token = ctx
-                .chain
-                .account(state.mint)
-                .await?
-                .and_then(|mint| allot_client::token::metadata(&mint.data));
-            Ok(report::pool(&pool.pool, &state, vault, token.as_ref()))
-        }
+        OperatorCommand::Show(pool) => process_show(ctx, pool.pool).await,
     }
+}
+
+/// Creates the signer's pool of the pool file `file`, refusing one that already exists.
+async fn process_create_pool<C: Chain>(ctx: &Context<'_, C>, file: PathBuf) -> Result<Outcome> {
+    let file = PoolFile::read(&file)?;
+    let address = pdas::pool(&ctx.me(), file.pool_id);
+    ensure!(
+        ctx.chain.account(address).await?.is_none(),
+        "pool {} of {} already exists at {address}; use `operator update` to change it",
+        file.pool_id,
+        ctx.me()
+    );
+    apply(ctx, &file).await
+}
+
+/// Brings pool `pool` to what the pool file `file` says (the file must name this pool).
+async fn process_update<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    file: PathBuf,
+) -> Result<Outcome> {
+    let file = PoolFile::read(&file)?;
+    let state = ctx.operated_pool(&pool).await?;
+    ensure!(
+        state.pool_id == file.pool_id && state.creator == ctx.me(),
+        "pool file has pool_id {} but pool {pool} is pool {} of {}",
+        file.pool_id,
+        state.pool_id,
+        state.creator
+    );
+    apply(ctx, &file).await
+}
+
+/// Mints `amount` units into the pool's vault, within the supply cap.
+async fn process_fund<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    amount: TokenAmount,
+) -> Result<Outcome> {
+    let state = ctx.operated_pool(&pool).await?;
+    let amount = amount.base_units(state.decimals).context("--amount")?;
+    let room = state.supply_cap.saturating_sub(state.totals.minted);
+    ensure!(
+        amount <= room,
+        "funding {amount} would pass the supply cap: {room} units left of {}",
+        state.supply_cap
+    );
+    ctx.ensure_can_pay(1, &[]).await?;
+    let signature = ctx
+        .send(&[], &[instructions::pool_fund(&ctx.me(), &pool, amount)])
+        .await?;
+    Ok(Outcome::new(
+        json!({"pool": pool.to_string(), "funded": amount, "signature": signature.to_string()}),
+    )
+    .line(format!(
+        "funded pool {pool} with {amount} units ({signature})"
+    )))
+}
+
+/// Authorises `verifier` in the pool, or re-activates it.
+async fn process_add_verifier<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    verifier: Pubkey,
+) -> Result<Outcome> {
+    ctx.operated_pool(&pool).await?;
+    let existing = accounts::fetch::<Verifier>(ctx.chain, pdas::verifier(&pool, &verifier)).await?;
+    let instruction = match existing {
+        Some(v) if v.active => bail!("{verifier} is already an active verifier of pool {pool}"),
+        Some(_) => instructions::verifier_set_active(&ctx.me(), &pool, &verifier, true),
+        None => instructions::verifier_add(&ctx.me(), &pool, &verifier),
+    };
+    ctx.ensure_can_pay(1, &[8 + Verifier::INIT_SPACE]).await?;
+    let signature = ctx.send(&[], &[instruction]).await?;
+    Ok(Outcome::new(json!({"pool": pool.to_string(), "verifier": verifier.to_string(), "active": true, "signature": signature.to_string()}))
+        .line(format!("verifier {verifier} is active in pool {pool} ({signature})")))
+}
+
+/// Deactivates `verifier` in the pool.
+async fn process_remove_verifier<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    verifier: Pubkey,
+) -> Result<Outcome> {
+    ctx.operated_pool(&pool).await?;
+    let existing = accounts::fetch::<Verifier>(ctx.chain, pdas::verifier(&pool, &verifier)).await?;
+    match existing {
+        None => bail!("{verifier} is not a verifier of pool {pool}"),
+        Some(v) if !v.active => bail!("verifier {verifier} of pool {pool} is already inactive"),
+        Some(_) => {}
+    }
+    ctx.ensure_can_pay(1, &[]).await?;
+    let instruction = instructions::verifier_set_active(&ctx.me(), &pool, &verifier, false);
+    let signature = ctx.send(&[], &[instruction]).await?;
+    Ok(Outcome::new(json!({"pool": pool.to_string(), "verifier": verifier.to_string(), "active": false, "signature": signature.to_string()}))
+        .line(format!("verifier {verifier} deactivated in pool {pool} ({signature})")))
+}
+
+/// Publishes the user list in `csv` for `period` and writes every user's proof to `proofs_out`.
+async fn process_publish_list<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    csv: PathBuf,
+    proofs_out: PathBuf,
+    period: Option<u64>,
+) -> Result<Outcome> {
+    let state = ctx.operated_pool(&pool).await?;
+    let entries = records::read_user_list(&csv)?;
+    let period = match period {
+        Some(period) => period,
+        None => ctx.now_and_period(&state).await?.1,
+    };
+    let tree = UserListTree::build(&pool, period, entries.clone())
+        .with_context(|| format!("user list {}", csv.display()))?;
+    let proofs = entries
+        .iter()
+        .map(|(user, value)| {
+            let proof = tree.proof(user).expect("every listed user has a proof");
+            (
+                user.to_string(),
+                ProofEntry {
+                    value: *value,
+                    proof: proof.proof.iter().map(hex::encode).collect(),
+                },
+            )
+        })
+        .collect();
+    let file = ProofsFile {
+        pool: pool.to_string(),
+        period,
+        root: hex::encode(tree.root()),
+        proofs,
+    };
+    if let Some(existing) =
+        accounts::fetch::<UserList>(ctx.chain, pdas::user_list(&pool, period)).await?
+        && existing.root == tree.root()
+    {
+        write_proofs(&proofs_out, &file)?;
+        return Ok(Outcome::new(json!({"pool": pool.to_string(), "period": period, "root": file.root, "users": entries.len(), "published": false}))
+            .line(format!("the list of period {period} is already published with this root; proofs written to {}", proofs_out.display())));
+    }
+    ctx.ensure_can_pay(1, &[8 + UserList::INIT_SPACE]).await?;
+    let args = UserListPublishArgs {
+        period,
+        root: tree.root(),
+        user_count: u32::try_from(entries.len()).context("too many users")?,
+    };
+    let signature = ctx
+        .send(
+            &[],
+            &[instructions::user_list_publish(&ctx.me(), &pool, args)],
+        )
+        .await?;
+    write_proofs(&proofs_out, &file)?;
+    Ok(Outcome::new(json!({"pool": pool.to_string(), "period": period, "root": file.root, "users": entries.len(), "published": true, "signature": signature.to_string()}))
+        .line(format!("published the list of period {period}: {} users, root {} ({signature})", entries.len(), file.root))
+        .line(format!("proofs written to {}", proofs_out.display())))
+}
+
+/// Records the profit report of `period`, sent with the sweeps of the pool's shards.
+async fn process_record_profit<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    period: u64,
+    amount: u64,
+    currency: String,
+    evidence: String,
+) -> Result<Outcome> {
+    let state = ctx.operated_pool(&pool).await?;
+    let currency: [u8; 3] = currency
+        .as_bytes()
+        .try_into()
+        .ok()
+        .filter(|c: &[u8; 3]| c.iter().all(u8::is_ascii_uppercase))
+        .with_context(|| format!("--currency {currency:?} is not a 3-letter ISO 4217 code"))?;
+    let sweep_transactions =
+        usize::from(state.shard_count).div_ceil(operator_shards::PER_TRANSACTION) as u64;
+    ctx.ensure_can_pay(1 + sweep_transactions, &[8 + ProfitReport::INIT_SPACE])
+        .await?;
+    let args = ProfitReportArgs {
+        period,
+        amount,
+        currency,
+        evidence_hash: reference_hash(&evidence),
+    };
+    // Profit-share rates divide by the units users hold on the pool's books, which count
+    // sharded allocations once swept: the report goes with the sweeps.
+    let signature = operator_shards::send_after_sweeps(
+        ctx,
+        &pool,
+        &state,
+        instructions::profit_report_record(&ctx.me(), &pool, args),
+    )
+    .await?;
+    let state = ctx.pool(&pool).await?;
+    Ok(Outcome::new(json!({"pool": pool.to_string(), "period": period, "amount": amount, "rate": state.exchange_state.rate, "signature": signature.to_string()}))
+        .line(format!("recorded profit {amount} for period {period}; rate in force {} ({signature})", report::rate(state.exchange_state.rate))))
+}
+
+/// Shows the pool: rule, exchange conditions, rate, totals, vault and token.
+async fn process_show<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey) -> Result<Outcome> {
+    let state = ctx.pool(&pool).await?;
+    let vault = ctx.chain.account(state.vault).await?.map_or(0, |a| {
+        allot_client::token::amount_base_units(&a.data).unwrap_or(0)
+    });
+    let token = ctx
+        .chain
+        .account(state.mint)
+        .await?
+        .and_then(|mint| allot_client::token::metadata(&mint.data));
+    Ok(report::pool(&pool, &state, vault, token.as_ref()))
 }
 
 fn write_proofs(path: &std::path::Path, file: &ProofsFile) -> Result<()> {

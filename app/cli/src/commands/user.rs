@@ -1,6 +1,8 @@
 //! `allot user …`: a user's status, allocation, exchange requests and cancellation. The keypair is
 //! the user's wallet (the web page does the same with Phantom).
 
+use std::path::PathBuf;
+
 use allot::state::{
     AllocationRecord, Credential, ExchangeRequest, RequestStatus, UserList, check_can_request,
 };
@@ -14,6 +16,7 @@ use serde_json::json;
 
 use crate::args::UserCommand;
 use crate::context::Context;
+use crate::decimal::TokenAmount;
 use crate::outcome::Outcome;
 use crate::records::ProofsFile;
 use crate::report;
@@ -24,207 +27,210 @@ pub const USER_TOKEN_ACCOUNT_BYTES: usize = 170;
 /// Runs a user subcommand.
 pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result<Outcome> {
     match command {
-        UserCommand::Show { pool, user } => {
-            let user = user.unwrap_or(ctx.me());
-            let state = ctx.pool(&pool.pool).await?;
-            let holding = holding(ctx.chain, &state.mint, &user).await?;
-            let credential =
-                accounts::fetch::<Credential>(ctx.chain, pdas::credential(&pool.pool, &user))
-                    .await?;
-            let record = accounts::fetch::<AllocationRecord>(
-                ctx.chain,
-                pdas::allocation_record(&pool.pool, &user),
-            )
-            .await?;
-            let requests = accounts::requests_of_user(ctx.chain, &pool.pool, &user).await?;
-            Ok(report::user(
-                &user,
-                holding,
-                credential.as_ref(),
-                record.as_ref(),
-                &requests,
-            ))
-        }
-        UserCommand::Allocate { pool, proofs } => {
-            let state = ctx.pool(&pool.pool).await?;
-            ensure!(
-                !state.paused,
-                "pool {} is paused: allocations are refused until the operator unpauses it",
-                pool.pool
-            );
-            let me = ctx.me();
-            let (now, period) = ctx.now_and_period(&state).await?;
-            let evidence = match proofs {
-                Some(path) => {
-                    let file = ProofsFile::read(&path, &pool.pool)?;
-                    ensure!(
-                        file.period == period,
-                        "{} is the list of period {}; the pool is in period {period}",
-                        path.display(),
-                        file.period
-                    );
-                    let list =
-                        accounts::fetch::<UserList>(ctx.chain, pdas::user_list(&pool.pool, period))
-                            .await?
-                            .with_context(|| {
-                                format!("the list of period {period} is not published yet")
-                            })?;
-                    ensure!(
-                        hex::encode(list.root) == file.root,
-                        "{} does not match the root published for period {period}",
-                        path.display()
-                    );
-                    let proof = file
-                        .proof_of(&me)?
-                        .with_context(|| format!("{me} is not in the list {}", path.display()))?;
-                    Evidence::UserList { period, proof }
-                }
-                None => {
-                    let credential = accounts::fetch::<Credential>(
-                        ctx.chain,
-                        pdas::credential(&pool.pool, &me),
-                    )
-                    .await?
-                    .with_context(|| {
-                        format!(
-                            "{me} has no credential in pool {}; ask a verifier, or pass --proofs",
-                            pool.pool
-                        )
-                    })?;
-                    credential
-                        .check_supports_allocation(&state.rule, period, now)
-                        .map_err(|e| {
-                            anyhow::anyhow!(
-                                "your credential does not support an allocation now: {}",
-                                allot_client::errors::refusal(&e)
-                            )
-                        })?;
-                    Evidence::Credential
-                }
-            };
-            let record = accounts::fetch::<AllocationRecord>(
-                ctx.chain,
-                pdas::allocation_record(&pool.pool, &me),
-            )
-            .await?;
-            if let Some(r) = &record {
-                ensure!(
-                    r.allocations == 0 || r.last_period != period,
-                    "{me} was already allocated in period {period}; the next allocation opens in the next period"
-                );
-            }
-            let mut new_accounts = Vec::new();
-            if record.is_none() {
-                new_accounts.push(8 + AllocationRecord::INIT_SPACE);
-            }
-            let token = ctx
-                .chain
-                .account(pdas::token_account(&me, &state.mint))
-                .await?;
-            if token.is_none_or(|a| accounts::is_prefunded(&a)) {
-                new_accounts.push(USER_TOKEN_ACCOUNT_BYTES);
-            }
-            ctx.ensure_can_pay(1, &new_accounts).await?;
-            let signature = ctx
-                .send(
-                    &[],
-                    &[instructions::allocate(&me, &pool.pool, &me, evidence)],
-                )
-                .await?;
-            let holding = holding(ctx.chain, &state.mint, &me).await?;
-            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "user": me.to_string(), "period": period, "amount": state.rule.amount, "holding": holding, "signature": signature.to_string()}))
-                .line(format!("allocated {} units for period {period}; you hold {holding} ({signature})", state.rule.amount)))
-        }
-        UserCommand::Exchange { pool, amount } => {
-            let state = ctx.pool(&pool.pool).await?;
-            let me = ctx.me();
-            let amount = amount.base_units(state.decimals).context("--amount")?;
-            let (now, _) = ctx.now_and_period(&state).await?;
-            let record = accounts::fetch::<AllocationRecord>(
-                ctx.chain,
-                pdas::allocation_record(&pool.pool, &me),
-            )
-            .await?
-            .with_context(|| {
-                format!(
-                    "{me} was never allocated units in pool {}: only allocated units can be exchanged",
-                    pool.pool
-                )
-            })?;
-            let held = holding(ctx.chain, &state.mint, &me).await?;
-            // The program's own decision, asked before anything is signed.
-            check_can_request(&state, &record, held, amount, now).map_err(|error| {
-                anyhow::anyhow!(
-                    "{me} holds {held} units; pool {} refuses an exchange of {amount} now: {}",
-                    pool.pool,
-                    allot_client::errors::refusal(&error)
-                )
-            })?;
-            ctx.ensure_can_pay(1, &[8 + ExchangeRequest::INIT_SPACE])
-                .await?;
-            let id = state.exchange_state.next_request_id;
-            let signature = ctx.send(&[],
-                &[instructions::exchange_request(
-                    &me, &me, &pool.pool, id, amount,
-                )],
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "request {id} (if another request took this id first, run the command again)"
-                )
-            })?;
-            let address = pdas::exchange_request(&pool.pool, id);
-            let request = accounts::fetch::<ExchangeRequest>(ctx.chain, address)
-                .await?
-                .context("the request account is missing after it landed")?;
-            // The request's own terms, frozen when it landed.
-            let currency = String::from_utf8_lossy(&request.currency).to_string();
-            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": address.to_string(), "id": request.id, "amount": amount, "quoted": request.quoted, "currency": currency, "currency_digits": request.currency_digits, "cancel_after": request.cancel_after, "signature": signature.to_string()}))
-                .line(format!("requested exchange {} of {amount} units for {} {currency} minor units at rate {} ({signature})", request.id, request.quoted, report::rate(request.rate))))
-        }
-        UserCommand::Cancel { pool, request } => {
-            ctx.pool(&pool.pool).await?;
-            let address = pdas::exchange_request(&pool.pool, request);
-            let found = accounts::fetch::<ExchangeRequest>(ctx.chain, address)
-                .await?
-                .with_context(|| format!("pool {} has no exchange request {request}", pool.pool))?;
-            ensure!(
-                found.user == ctx.me(),
-                "request {request} belongs to {}, not {}",
-                found.user,
-                ctx.me()
-            );
-            // The program's own rule: the request's frozen cancel time, or its lock's expiry.
-            let Some(cancellable_at) = found.cancel_from().ok().flatten() else {
-                bail!("request {request} is {:?}, not open", found.status);
-            };
-            let now = ctx.chain.unix_timestamp().await?;
-            let locked = if found.status == RequestStatus::Locked {
-                " (locked: the operator is paying it)"
-            } else {
-                ""
-            };
-            ensure!(
-                now >= cancellable_at,
-                "request {request}{locked} can be cancelled from unix time {cancellable_at} ({} s from now)",
-                cancellable_at - now
-            );
-            ctx.ensure_can_pay(1, &[]).await?;
-            let signature = ctx
-                .send(
-                    &[],
-                    &[instructions::exchange_cancel(
-                        &ctx.me(),
-                        &pool.pool,
-                        request,
-                    )],
-                )
-                .await?;
-            Ok(Outcome::new(json!({"pool": pool.pool.to_string(), "request": request, "cancelled": true, "signature": signature.to_string()}))
-                .line(format!("cancelled request {request}: {} units are back ({signature})", found.amount)))
-        }
+        UserCommand::Show { pool, user } => process_show(ctx, pool.pool, user).await,
+        UserCommand::Allocate { pool, proofs } => process_allocate(ctx, pool.pool, proofs).await,
+        UserCommand::Exchange { pool, amount } => process_exchange(ctx, pool.pool, amount).await,
+        UserCommand::Cancel { pool, request } => process_cancel(ctx, pool.pool, request).await,
     }
+}
+
+/// Shows a user's holding, credential, allocation record and exchange requests.
+async fn process_show<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    user: Option<Pubkey>,
+) -> Result<Outcome> {
+    let user = user.unwrap_or(ctx.me());
+    let state = ctx.pool(&pool).await?;
+    let holding = holding(ctx.chain, &state.mint, &user).await?;
+    let credential =
+        accounts::fetch::<Credential>(ctx.chain, pdas::credential(&pool, &user)).await?;
+    let record =
+        accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(&pool, &user))
+            .await?;
+    let requests = accounts::requests_of_user(ctx.chain, &pool, &user).await?;
+    Ok(report::user(
+        &user,
+        holding,
+        credential.as_ref(),
+        record.as_ref(),
+        &requests,
+    ))
+}
+
+/// Claims this period's allocation for the signer, by credential or by the list proof in `proofs`.
+async fn process_allocate<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    proofs: Option<PathBuf>,
+) -> Result<Outcome> {
+    let state = ctx.pool(&pool).await?;
+    ensure!(
+        !state.paused,
+        "pool {pool} is paused: allocations are refused until the operator unpauses it"
+    );
+    let me = ctx.me();
+    let (now, period) = ctx.now_and_period(&state).await?;
+    let evidence = match proofs {
+        Some(path) => {
+            let file = ProofsFile::read(&path, &pool)?;
+            ensure!(
+                file.period == period,
+                "{} is the list of period {}; the pool is in period {period}",
+                path.display(),
+                file.period
+            );
+            let list = accounts::fetch::<UserList>(ctx.chain, pdas::user_list(&pool, period))
+                .await?
+                .with_context(|| format!("the list of period {period} is not published yet"))?;
+            ensure!(
+                hex::encode(list.root) == file.root,
+                "{} does not match the root published for period {period}",
+                path.display()
+            );
+            let proof = file
+                .proof_of(&me)?
+                .with_context(|| format!("{me} is not in the list {}", path.display()))?;
+            Evidence::UserList { period, proof }
+        }
+        None => {
+            let credential = accounts::fetch::<Credential>(ctx.chain, pdas::credential(&pool, &me))
+                .await?
+                .with_context(|| {
+                    format!(
+                        "{me} has no credential in pool {pool}; ask a verifier, or pass --proofs"
+                    )
+                })?;
+            credential
+                .check_supports_allocation(&state.rule, period, now)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "your credential does not support an allocation now: {}",
+                        allot_client::errors::refusal(&e)
+                    )
+                })?;
+            Evidence::Credential
+        }
+    };
+    let record =
+        accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(&pool, &me)).await?;
+    if let Some(r) = &record {
+        ensure!(
+            r.allocations == 0 || r.last_period != period,
+            "{me} was already allocated in period {period}; the next allocation opens in the next period"
+        );
+    }
+    let mut new_accounts = Vec::new();
+    if record.is_none() {
+        new_accounts.push(8 + AllocationRecord::INIT_SPACE);
+    }
+    let token = ctx
+        .chain
+        .account(pdas::token_account(&me, &state.mint))
+        .await?;
+    if token.is_none_or(|a| accounts::is_prefunded(&a)) {
+        new_accounts.push(USER_TOKEN_ACCOUNT_BYTES);
+    }
+    ctx.ensure_can_pay(1, &new_accounts).await?;
+    let signature = ctx
+        .send(&[], &[instructions::allocate(&me, &pool, &me, evidence)])
+        .await?;
+    let holding = holding(ctx.chain, &state.mint, &me).await?;
+    Ok(Outcome::new(json!({"pool": pool.to_string(), "user": me.to_string(), "period": period, "amount": state.rule.amount, "holding": holding, "signature": signature.to_string()}))
+        .line(format!("allocated {} units for period {period}; you hold {holding} ({signature})", state.rule.amount)))
+}
+
+/// Requests an exchange of `amount` of the signer's units for funds.
+async fn process_exchange<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    amount: TokenAmount,
+) -> Result<Outcome> {
+    let state = ctx.pool(&pool).await?;
+    let me = ctx.me();
+    let amount = amount.base_units(state.decimals).context("--amount")?;
+    let (now, _) = ctx.now_and_period(&state).await?;
+    let record = accounts::fetch::<AllocationRecord>(
+        ctx.chain,
+        pdas::allocation_record(&pool, &me),
+    )
+    .await?
+    .with_context(|| {
+        format!(
+            "{me} was never allocated units in pool {pool}: only allocated units can be exchanged"
+        )
+    })?;
+    let held = holding(ctx.chain, &state.mint, &me).await?;
+    // The program's own decision, asked before anything is signed.
+    check_can_request(&state, &record, held, amount, now).map_err(|error| {
+        anyhow::anyhow!(
+            "{me} holds {held} units; pool {pool} refuses an exchange of {amount} now: {}",
+            allot_client::errors::refusal(&error)
+        )
+    })?;
+    ctx.ensure_can_pay(1, &[8 + ExchangeRequest::INIT_SPACE])
+        .await?;
+    let id = state.exchange_state.next_request_id;
+    let signature = ctx
+        .send(
+            &[],
+            &[instructions::exchange_request(&me, &me, &pool, id, amount)],
+        )
+        .await
+        .with_context(|| {
+            format!("request {id} (if another request took this id first, run the command again)")
+        })?;
+    let address = pdas::exchange_request(&pool, id);
+    let request = accounts::fetch::<ExchangeRequest>(ctx.chain, address)
+        .await?
+        .context("the request account is missing after it landed")?;
+    // The request's own terms, frozen when it landed.
+    let currency = String::from_utf8_lossy(&request.currency).to_string();
+    Ok(Outcome::new(json!({"pool": pool.to_string(), "request": address.to_string(), "id": request.id, "amount": amount, "quoted": request.quoted, "currency": currency, "currency_digits": request.currency_digits, "cancel_after": request.cancel_after, "signature": signature.to_string()}))
+        .line(format!("requested exchange {} of {amount} units for {} {currency} minor units at rate {} ({signature})", request.id, request.quoted, report::rate(request.rate))))
+}
+
+/// Cancels the signer's exchange request `request` once its cancel time has come.
+async fn process_cancel<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    request: u64,
+) -> Result<Outcome> {
+    ctx.pool(&pool).await?;
+    let address = pdas::exchange_request(&pool, request);
+    let found = accounts::fetch::<ExchangeRequest>(ctx.chain, address)
+        .await?
+        .with_context(|| format!("pool {pool} has no exchange request {request}"))?;
+    ensure!(
+        found.user == ctx.me(),
+        "request {request} belongs to {}, not {}",
+        found.user,
+        ctx.me()
+    );
+    // The program's own rule: the request's frozen cancel time, or its lock's expiry.
+    let Some(cancellable_at) = found.cancel_from().ok().flatten() else {
+        bail!("request {request} is {:?}, not open", found.status);
+    };
+    let now = ctx.chain.unix_timestamp().await?;
+    let locked = if found.status == RequestStatus::Locked {
+        " (locked: the operator is paying it)"
+    } else {
+        ""
+    };
+    ensure!(
+        now >= cancellable_at,
+        "request {request}{locked} can be cancelled from unix time {cancellable_at} ({} s from now)",
+        cancellable_at - now
+    );
+    ctx.ensure_can_pay(1, &[]).await?;
+    let signature = ctx
+        .send(
+            &[],
+            &[instructions::exchange_cancel(&ctx.me(), &pool, request)],
+        )
+        .await?;
+    Ok(Outcome::new(json!({"pool": pool.to_string(), "request": request, "cancelled": true, "signature": signature.to_string()}))
+        .line(format!("cancelled request {request}: {} units are back ({signature})", found.amount)))
 }
 
 /// Units `user` holds in the pool's mint (0 without a token account).
