@@ -3,13 +3,43 @@
 
 use allot::error::AllotError;
 use allot::events::Allocated;
-use allot::state::{AllocationRecord, EvidenceKind};
+use allot::state::{AllocationRecord, AllocationRule, EvidenceKind};
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence};
 use allot_client::pdas;
 use allot_tests::{PERIOD, PoolFixture, TestChain, rule};
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
+
+use crate::market::allocated;
+
+/// The fee payer's allocation to `user` on their credential is refused with `code`, and none of
+/// the `watched` accounts changes.
+async fn allocation_refused(
+    chain: &mut TestChain,
+    fixture: &PoolFixture,
+    user: &Pubkey,
+    code: impl Into<u32>,
+    watched: &[Pubkey],
+) {
+    let payer = chain.payer().pubkey();
+    let ix = instructions::allocate(&payer, &fixture.pool, user, Evidence::Credential);
+    chain.expect_refused(&[ix], &[], code, watched).await;
+}
+
+/// The operator replaces the pool's rule (which must land).
+async fn update_rule(chain: &mut TestChain, fixture: &PoolFixture, rule: AllocationRule) {
+    let op = fixture.operator.insecure_clone();
+    let ix = instructions::pool_update_rule(&op.pubkey(), &fixture.pool, rule);
+    chain.send(&[ix], &[&op]).await.expect("rule updated");
+}
+
+/// The operator pauses or unpauses the pool (which must land).
+async fn set_paused(chain: &mut TestChain, fixture: &PoolFixture, paused: bool) {
+    let op = fixture.operator.insecure_clone();
+    let ix = instructions::pool_set_paused(&op.pubkey(), &fixture.pool, paused);
+    chain.send(&[ix], &[&op]).await.expect("pause set");
+}
 
 #[tokio::test]
 async fn allocation_by_credential_moves_the_preset_amount_to_a_user_without_sol() {
@@ -68,65 +98,39 @@ async fn allocation_by_credential_moves_the_preset_amount_to_a_user_without_sol(
 
 #[tokio::test]
 async fn second_allocation_in_the_same_period_is_refused() {
-    let mut chain = TestChain::start().await;
-    let fixture = PoolFixture::create(&mut chain, 1, true).await;
-    let user = Keypair::new().pubkey();
-    fixture.issue_credential(&mut chain, &user, 1_000).await;
-    fixture
-        .allocate_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
+    let (mut chain, fixture, user) = allocated(true).await;
     chain.advance_time(PERIOD - 1).await; // still period 0
 
-    let payer = chain.payer().pubkey();
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::AlreadyAllocatedThisPeriod,
-            &[
-                fixture.pool,
-                fixture.vault,
-                fixture.user_token(&user),
-                pdas::allocation_record(&fixture.pool, &user),
-            ],
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &user,
+        AllotError::AlreadyAllocatedThisPeriod,
+        &[
+            fixture.pool,
+            fixture.vault,
+            fixture.user_token(&user),
+            pdas::allocation_record(&fixture.pool, &user),
+        ],
+    )
+    .await;
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);
 }
 
 #[tokio::test]
 async fn allocation_in_the_next_period_is_accepted_on_an_updated_credential() {
-    let mut chain = TestChain::start().await;
-    let fixture = PoolFixture::create(&mut chain, 1, true).await;
-    let user = Keypair::new().pubkey();
-    fixture.issue_credential(&mut chain, &user, 1_000).await;
-    fixture
-        .allocate_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
+    let (mut chain, fixture, user) = allocated(true).await;
     chain.advance_time(PERIOD).await;
 
     // Last period's credential does not support this period's allocation.
-    let payer = chain.payer().pubkey();
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::CredentialWrongPeriod,
-            &[fixture.vault, fixture.user_token(&user)],
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &user,
+        AllotError::CredentialWrongPeriod,
+        &[fixture.vault, fixture.user_token(&user)],
+    )
+    .await;
     fixture.issue_credential(&mut chain, &user, 1_200).await;
     let events = fixture
         .allocate_by_credential(&mut chain, &user)
@@ -150,50 +154,23 @@ async fn allocation_in_the_next_period_is_accepted_on_an_updated_credential() {
 async fn paused_pool_refuses_allocation_until_unpaused() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
-    let op = fixture.operator.insecure_clone();
     let user = Keypair::new().pubkey();
     fixture.issue_credential(&mut chain, &user, 1_000).await;
-    chain
-        .send(
-            &[instructions::pool_set_paused(
-                &op.pubkey(),
-                &fixture.pool,
-                true,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
-    let payer = chain.payer().pubkey();
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::PoolPaused,
-            &[
-                fixture.pool,
-                fixture.vault,
-                fixture.user_token(&user),
-                pdas::allocation_record(&fixture.pool, &user),
-            ],
-        )
-        .await;
-    chain
-        .send(
-            &[instructions::pool_set_paused(
-                &op.pubkey(),
-                &fixture.pool,
-                false,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    set_paused(&mut chain, &fixture, true).await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &user,
+        AllotError::PoolPaused,
+        &[
+            fixture.pool,
+            fixture.vault,
+            fixture.user_token(&user),
+            pdas::allocation_record(&fixture.pool, &user),
+        ],
+    )
+    .await;
+    set_paused(&mut chain, &fixture, false).await;
     fixture
         .allocate_by_credential(&mut chain, &user)
         .await
@@ -231,20 +208,9 @@ async fn credentials_that_fail_the_rule_are_refused() {
         chain.expect_refused(&[ix], &[], error, &watched).await;
     }
     // Shorten the credential max age below the stale credential's age.
-    let op = fixture.operator.insecure_clone();
     let mut strict = rule();
     strict.credential_max_age = 10;
-    chain
-        .send(
-            &[instructions::pool_update_rule(
-                &op.pubkey(),
-                &fixture.pool,
-                strict,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    update_rule(&mut chain, &fixture, strict).await;
     chain.advance_time(11).await;
     let (ix, watched) = refuse(stale);
     chain
@@ -253,31 +219,19 @@ async fn credentials_that_fail_the_rule_are_refused() {
     let nobody = Keypair::new().pubkey();
 
     // No credential at all: Anchor refuses the missing account.
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &nobody,
-                Evidence::Credential,
-            )],
-            &[],
-            anchor_lang::error::ErrorCode::AccountNotInitialized,
-            &[fixture.vault, fixture.user_token(&nobody)],
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &nobody,
+        anchor_lang::error::ErrorCode::AccountNotInitialized,
+        &[fixture.vault, fixture.user_token(&nobody)],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn non_transferable_pool_mints_at_allocation_up_to_the_cap() {
-    let mut chain = TestChain::start().await;
-    let fixture = PoolFixture::create(&mut chain, 1, false).await;
-    let user = Keypair::new().pubkey();
-    fixture.issue_credential(&mut chain, &user, 1_000).await;
-    fixture
-        .allocate_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
+    let (mut chain, fixture, user) = allocated(false).await;
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);
     assert_eq!(chain.mint_supply(fixture.mint).await, 100);
     assert_eq!(chain.token_balance(fixture.vault).await, 0);
@@ -286,70 +240,36 @@ async fn non_transferable_pool_mints_at_allocation_up_to_the_cap() {
     fixture.assert_conserved(&mut chain, &[user]).await;
 
     // A rule whose amount exceeds what is left under the cap is refused at allocation.
-    let op = fixture.operator.insecure_clone();
     let mut big = rule();
     big.amount = 999_901;
-    chain
-        .send(
-            &[instructions::pool_update_rule(
-                &op.pubkey(),
-                &fixture.pool,
-                big,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    update_rule(&mut chain, &fixture, big).await;
     let other = Keypair::new().pubkey();
     fixture.issue_credential(&mut chain, &other, 1_000).await;
-    let payer = chain.payer().pubkey();
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &other,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::SupplyCapExceeded,
-            &[fixture.pool, fixture.mint, fixture.user_token(&other)],
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &other,
+        AllotError::SupplyCapExceeded,
+        &[fixture.pool, fixture.mint, fixture.user_token(&other)],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn allocation_beyond_the_vault_is_refused_with_a_funding_hint() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
-    let op = fixture.operator.insecure_clone();
     let mut big = rule();
     big.amount = 10_001;
-    chain
-        .send(
-            &[instructions::pool_update_rule(
-                &op.pubkey(),
-                &fixture.pool,
-                big,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    update_rule(&mut chain, &fixture, big).await;
     let user = Keypair::new().pubkey();
     fixture.issue_credential(&mut chain, &user, 1_000).await;
-    let payer = chain.payer().pubkey();
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::VaultInsufficient,
-            &[fixture.pool, fixture.vault, fixture.user_token(&user)],
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &user,
+        AllotError::VaultInsufficient,
+        &[fixture.pool, fixture.vault, fixture.user_token(&user)],
+    )
+    .await;
 }

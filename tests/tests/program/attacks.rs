@@ -59,46 +59,47 @@ fn watched(fixture: &PoolFixture, user: &Pubkey) -> Vec<Pubkey> {
     ]
 }
 
+/// The fee payer's allocation of pool `a`'s units to `user` on their credential.
+fn allocate_ix(chain: &TestChain, a: &PoolFixture, user: &Pubkey) -> Instruction {
+    instructions::allocate(&chain.payer().pubkey(), &a.pool, user, Evidence::Credential)
+}
+
+/// `ix`, signed by the fee payer alone, is refused with `code` and leaves `user`'s accounts in
+/// pool `a` as they were.
+async fn refused(
+    chain: &mut TestChain,
+    ix: Instruction,
+    code: impl Into<u32>,
+    a: &PoolFixture,
+    user: &Pubkey,
+) {
+    chain
+        .expect_refused(&[ix], &[], code, &watched(a, user))
+        .await;
+}
+
 #[tokio::test]
 async fn allocate_with_another_users_credential_is_refused() {
     let (mut chain, a, _, qualified, attacker) = world().await;
-    let payer = chain.payer().pubkey();
-    let ix = instructions::allocate(&payer, &a.pool, &attacker, Evidence::Credential);
     let ix = substitute(
-        ix,
+        allocate_ix(&chain, &a, &attacker),
         &pdas::credential(&a.pool, &attacker),
         pdas::credential(&a.pool, &qualified),
     );
-    chain
-        .expect_refused(
-            &[ix],
-            &[],
-            AnchorError::ConstraintSeeds,
-            &watched(&a, &attacker),
-        )
-        .await;
+    refused(&mut chain, ix, AnchorError::ConstraintSeeds, &a, &attacker).await;
 }
 
 #[tokio::test]
 async fn allocate_with_a_credential_of_another_pool_is_refused() {
     let (mut chain, a, b, qualified, _) = world().await;
-    let payer = chain.payer().pubkey();
     // The user qualifies in pool B only: revoke in A, then present B's credential to A.
     a.revoke_credential(&mut chain, &qualified).await;
-    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
     let ix = substitute(
-        ix,
+        allocate_ix(&chain, &a, &qualified),
         &pdas::credential(&a.pool, &qualified),
         pdas::credential(&b.pool, &qualified),
     );
-    chain
-        .expect_refused(
-            &[ix],
-            &[],
-            AnchorError::ConstraintSeeds,
-            &watched(&a, &qualified),
-        )
-        .await;
+    refused(&mut chain, ix, AnchorError::ConstraintSeeds, &a, &qualified).await;
 }
 
 #[tokio::test]
@@ -118,47 +119,39 @@ async fn forged_credential_with_the_right_layout_but_wrong_owner_is_refused() {
         ..real
     };
     chain.set_account(pdas::credential(&a.pool, &attacker), forged);
-    let payer = chain.payer().pubkey();
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &a.pool,
-                &attacker,
-                Evidence::Credential,
-            )],
-            &[],
-            AnchorError::AccountOwnedByWrongProgram,
-            &watched(&a, &attacker),
-        )
-        .await;
+    let ix = allocate_ix(&chain, &a, &attacker);
+    refused(
+        &mut chain,
+        ix,
+        AnchorError::AccountOwnedByWrongProgram,
+        &a,
+        &attacker,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn another_account_type_passed_as_credential_is_refused() {
     let (mut chain, a, _, _, attacker) = world().await;
-    let payer = chain.payer().pubkey();
-    let ix = instructions::allocate(&payer, &a.pool, &attacker, Evidence::Credential);
     let ix = substitute(
-        ix,
+        allocate_ix(&chain, &a, &attacker),
         &pdas::credential(&a.pool, &attacker),
         pdas::verifier(&a.pool, &a.verifier.pubkey()),
     );
-    chain
-        .expect_refused(
-            &[ix],
-            &[],
-            AnchorError::AccountDiscriminatorMismatch,
-            &watched(&a, &attacker),
-        )
-        .await;
+    refused(
+        &mut chain,
+        ix,
+        AnchorError::AccountDiscriminatorMismatch,
+        &a,
+        &attacker,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn allocate_from_another_pools_vault_or_mint_is_refused() {
     let (mut chain, a, b, qualified, _) = world().await;
-    let payer = chain.payer().pubkey();
-    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
+    let ix = allocate_ix(&chain, &a, &qualified);
     let wrong_vault = substitute(ix.clone(), &a.vault, b.vault);
     let mut all = watched(&a, &qualified);
     all.push(b.vault);
@@ -182,51 +175,48 @@ async fn allocate_from_another_pools_vault_or_mint_is_refused() {
 #[tokio::test]
 async fn allocate_through_a_fake_token_program_is_refused() {
     let (mut chain, a, _, qualified, _) = world().await;
-    let payer = chain.payer().pubkey();
-    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
     // The classic SPL Token program: a real program, but not the one the pool's mint lives in.
-    let fake = substitute(ix, &spl_token_2022_interface::ID, anchor_spl::token::ID);
-    chain
-        .expect_refused(
-            &[fake],
-            &[],
-            AnchorError::InvalidProgramId,
-            &watched(&a, &qualified),
-        )
-        .await;
+    let fake = substitute(
+        allocate_ix(&chain, &a, &qualified),
+        &spl_token_2022_interface::ID,
+        anchor_spl::token::ID,
+    );
+    refused(
+        &mut chain,
+        fake,
+        AnchorError::InvalidProgramId,
+        &a,
+        &qualified,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn allocate_with_no_or_two_pieces_of_evidence_is_refused() {
     let (mut chain, a, _, qualified, _) = world().await;
-    let payer = chain.payer().pubkey();
     // Credential account plus a proof argument.
-    let mut ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
+    let mut ix = allocate_ix(&chain, &a, &qualified);
     ix.data = anchor_lang::InstructionData::data(&allot::instruction::Allocate {
         proof: Some(allot::ListProof {
             value: 5_000,
             proof: vec![],
         }),
     });
-    chain
-        .expect_refused(
-            &[ix],
-            &[],
-            AllotError::EvidenceMismatch,
-            &watched(&a, &qualified),
-        )
-        .await;
+    refused(&mut chain, ix, AllotError::EvidenceMismatch, &a, &qualified).await;
     // No evidence at all: the credential slot holds the program id (Anchor's "None").
-    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
-    let none = substitute(ix, &pdas::credential(&a.pool, &qualified), allot::ID);
-    chain
-        .expect_refused(
-            &[none],
-            &[],
-            AllotError::EvidenceMismatch,
-            &watched(&a, &qualified),
-        )
-        .await;
+    let none = substitute(
+        allocate_ix(&chain, &a, &qualified),
+        &pdas::credential(&a.pool, &qualified),
+        allot::ID,
+    );
+    refused(
+        &mut chain,
+        none,
+        AllotError::EvidenceMismatch,
+        &a,
+        &qualified,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -238,48 +228,32 @@ async fn clawback_with_substituted_accounts_is_refused() {
     b.allocate_by_credential(&mut chain, &qualified)
         .await
         .unwrap();
+    let clawback = || instructions::clawback(&a.pool, &qualified, Evidence::Credential);
     // The attacker's own failing credential cannot claw back the qualified user's units.
     a.issue_credential(&mut chain, &attacker, 1).await;
-    let ix = instructions::clawback(&a.pool, &qualified, Evidence::Credential);
     let ix = substitute(
-        ix,
+        clawback(),
         &pdas::credential(&a.pool, &qualified),
         pdas::credential(&a.pool, &attacker),
     );
-    chain
-        .expect_refused(
-            &[ix],
-            &[],
-            AnchorError::ConstraintSeeds,
-            &watched(&a, &qualified),
-        )
-        .await;
+    refused(&mut chain, ix, AnchorError::ConstraintSeeds, &a, &qualified).await;
     // Pool B's allocation record cannot stand in for pool A's.
-    let ix = instructions::clawback(&a.pool, &qualified, Evidence::Credential);
     let ix = substitute(
-        ix,
+        clawback(),
         &pdas::allocation_record(&a.pool, &qualified),
         pdas::allocation_record(&b.pool, &qualified),
     );
-    chain
-        .expect_refused(
-            &[ix],
-            &[],
-            AnchorError::ConstraintSeeds,
-            &watched(&a, &qualified),
-        )
-        .await;
+    refused(&mut chain, ix, AnchorError::ConstraintSeeds, &a, &qualified).await;
     // Pool B's vault cannot receive pool A's units.
-    let ix = instructions::clawback(&a.pool, &qualified, Evidence::Credential);
-    let ix = substitute(ix, &a.vault, b.vault);
-    chain
-        .expect_refused(
-            &[ix],
-            &[],
-            AnchorError::ConstraintHasOne,
-            &watched(&a, &qualified),
-        )
-        .await;
+    let ix = substitute(clawback(), &a.vault, b.vault);
+    refused(
+        &mut chain,
+        ix,
+        AnchorError::ConstraintHasOne,
+        &a,
+        &qualified,
+    )
+    .await;
     assert_eq!(chain.token_balance(a.user_token(&qualified)).await, 100);
 }
 
@@ -435,17 +409,16 @@ async fn allocate_into_the_vault_itself_is_refused() {
     // Duplicate mutable accounts: the vault passed again as the user's token account, so the
     // transfer's source and destination would be one account (units "allocated" without moving).
     let (mut chain, a, _, qualified, _) = world().await;
-    let payer = chain.payer().pubkey();
-    let ix = instructions::allocate(&payer, &a.pool, &qualified, Evidence::Credential);
+    let ix = allocate_ix(&chain, &a, &qualified);
     let duplicate = substitute(ix, &a.user_token(&qualified), a.vault);
-    chain
-        .expect_refused(
-            &[duplicate],
-            &[],
-            AnchorError::ConstraintTokenOwner,
-            &watched(&a, &qualified),
-        )
-        .await;
+    refused(
+        &mut chain,
+        duplicate,
+        AnchorError::ConstraintTokenOwner,
+        &a,
+        &qualified,
+    )
+    .await;
 }
 
 #[tokio::test]

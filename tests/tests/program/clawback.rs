@@ -1,5 +1,5 @@
 //! Clawback: the pool recovers allocated units once the evidence no longer supports them, never
-//! while it does, and never more than it allocated.
+//! while it does, and never more than it allocated — nor units a pending exchange holds in escrow.
 
 use allot::error::AllotError;
 use allot::events::ClawedBack;
@@ -13,18 +13,7 @@ use allot_tests::{PERIOD, PoolFixture, TestChain};
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
-/// A pool with one user allocated 100 units on a credential.
-async fn allocated(transferable: bool) -> (TestChain, PoolFixture, Pubkey) {
-    let mut chain = TestChain::start().await;
-    let fixture = PoolFixture::create(&mut chain, 1, transferable).await;
-    let user = Keypair::new().pubkey();
-    fixture.issue_credential(&mut chain, &user, 1_000).await;
-    fixture
-        .allocate_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
-    (chain, fixture, user)
-}
+use crate::market::{Market, allocated};
 
 fn clawed_back(
     fixture: &PoolFixture,
@@ -408,4 +397,99 @@ async fn evidence_older_than_the_allocation_cannot_claw_it_back() {
             &[fixture.vault, fixture.user_token(&user)],
         )
         .await;
+}
+
+#[tokio::test]
+async fn clawback_leaves_escrowed_units_alone_and_recovers_them_once_returned() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].pubkey();
+    let (id, _) = m.request(0, 60).await.unwrap();
+    m.revoke(0).await;
+
+    let events = m.clawback(0).await.unwrap();
+    assert!(matches!(&events[..], [AllotEvent::ClawedBack(e)] if e.amount == 40));
+    assert_eq!(
+        m.chain.token_balance(pdas::escrow(&pool)).await,
+        60,
+        "escrow untouched"
+    );
+    m.conserved().await;
+    m.expect_refused(
+        &[m.clawback_ix(0)],
+        &[],
+        AllotError::NothingToClawBack,
+        &[pool, pdas::escrow(&pool)],
+    )
+    .await;
+
+    // The bridge rejects the request: the units go back to the user, then to the pool.
+    let bridge = m.bridge.insecure_clone();
+    m.reject(&bridge, id, 0, 1).await;
+    m.conserved().await;
+    let events = m.clawback(0).await.unwrap();
+    assert!(
+        matches!(&events[..], [AllotEvent::ClawedBack(e)] if e.amount == 60 && e.pool_outstanding == 0)
+    );
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 0);
+    let record: AllocationRecord = m.chain.fetch(pdas::allocation_record(&pool, &user)).await;
+    assert_eq!(
+        (record.allocated, record.clawed_back, record.exchanged),
+        (100, 100, 0)
+    );
+    m.conserved().await;
+}
+
+/// Exchanging units received from another holder does not shield one's own allocation from
+/// clawback (audit finding of issue #18): received units are exchanged first, so all 100 of the
+/// user's own stay claw-backable, and a reject gives back to the record only what was its own.
+#[tokio::test]
+async fn exchanging_received_units_leaves_ones_own_allocation_clawable() {
+    let mut m = Market::open(2, |_| {}).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].pubkey();
+    let friend = m.users[1].insecure_clone();
+    let gift = spl_token_2022_interface::instruction::transfer_checked(
+        &spl_token_2022_interface::ID,
+        &m.user_token(1),
+        &m.fixture.mint,
+        &m.user_token(0),
+        &friend.pubkey(),
+        &[],
+        60,
+        0,
+    )
+    .unwrap();
+    m.send(&[gift], &[&friend]).await.unwrap();
+    // Of 160 held (100 own, 60 received), 60 go to exchange: the received ones.
+    let (id, _) = m.request(0, 60).await.unwrap();
+    assert_eq!(m.request_state(id).await.own_units, 0);
+    let record: AllocationRecord = m.chain.fetch(pdas::allocation_record(&pool, &user)).await;
+    assert_eq!((record.exchanged, record.clawable()), (0, 100));
+
+    m.revoke(0).await;
+    let events = m.clawback(0).await.unwrap();
+    assert!(
+        matches!(&events[..], [AllotEvent::ClawedBack(e)] if e.amount == 100),
+        "{events:?}"
+    );
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 0);
+
+    // Rejected, the request's 60 received units go back to the user, and none of them becomes
+    // claw-backable: the allocation was recovered in full already.
+    let bridge = m.bridge.insecure_clone();
+    m.reject(&bridge, id, 0, 1).await;
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 60);
+    let record: AllocationRecord = m.chain.fetch(pdas::allocation_record(&pool, &user)).await;
+    assert_eq!(
+        (record.allocated, record.clawed_back, record.exchanged),
+        (100, 100, 0)
+    );
+    m.expect_refused(
+        &[m.clawback_ix(0)],
+        &[],
+        AllotError::NothingToClawBack,
+        &[pool, m.user_token(0)],
+    )
+    .await;
 }

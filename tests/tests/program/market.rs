@@ -1,14 +1,27 @@
-//! The exchange world the exchange and money-path tests share: a pool with allocated holders and
-//! an open exchange (`Market`), and Token-2022 stablecoins to pay with.
+//! The worlds the tests share: a pool with one allocated user (`allocated`), a pool with allocated
+//! holders and an open exchange (`Market`), and Token-2022 stablecoins to pay with.
 
 use allot::instructions::ExchangeSettleArgs;
 use allot::state::{ExchangeConfig, ExchangeRequest, ResourceKind};
 use allot_client::events::AllotEvent;
-use allot_client::instructions::{self, OnChainPayout};
+use allot_client::instructions::{self, Evidence, OnChainPayout};
 use allot_client::pdas;
 use allot_tests::{PoolFixture, TestChain, exchange_config, pool_args};
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
+
+/// A pool with one user allocated 100 units on a credential.
+pub async fn allocated(transferable: bool) -> (TestChain, PoolFixture, Pubkey) {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, transferable).await;
+    let user = Keypair::new().pubkey();
+    fixture.issue_credential(&mut chain, &user, 1_000).await;
+    fixture
+        .allocate_by_credential(&mut chain, &user)
+        .await
+        .unwrap();
+    (chain, fixture, user)
+}
 
 /// A pool with `users` allocated 100 units each and an exchange settled by `bridge`.
 pub struct Market {
@@ -76,6 +89,56 @@ impl Market {
             bridge,
             users: users_out,
         }
+    }
+
+    /// The operator's `pool_set_exchange` of the world's config changed by `change`.
+    pub fn configure_ix(
+        &self,
+        change: impl FnOnce(&mut ExchangeConfig),
+    ) -> solana_sdk::instruction::Instruction {
+        let mut cfg = exchange_config(self.bridge.pubkey());
+        change(&mut cfg);
+        let op = self.fixture.operator.pubkey();
+        instructions::pool_set_exchange(&op, &self.fixture.pool, cfg)
+    }
+
+    /// The operator sets the exchange to the world's config changed by `change` (which must land).
+    pub async fn configure(&mut self, change: impl FnOnce(&mut ExchangeConfig)) {
+        let ix = self.configure_ix(change);
+        let op = self.fixture.operator.insecure_clone();
+        self.send(&[ix], &[&op]).await.expect("exchange configured");
+    }
+
+    /// The operator's [`Market::configure_ix`] is refused with `code`, and the pool is unchanged.
+    pub async fn configure_refused(
+        &mut self,
+        change: impl FnOnce(&mut ExchangeConfig),
+        code: impl Into<u32>,
+    ) {
+        let ix = self.configure_ix(change);
+        let op = self.fixture.operator.insecure_clone();
+        let pool = self.fixture.pool;
+        self.expect_refused(&[ix], &[&op], code, &[pool]).await;
+    }
+
+    /// A [`stablecoin_with`] `extension` and `decimals` to pay user 0 in, its treasury of `amount`
+    /// base units held by the settlement authority: (mint, treasury, user's, stranger's).
+    pub async fn payout_coin(
+        &mut self,
+        amount: u64,
+        extension: PayoutExtension,
+        decimals: u8,
+    ) -> (Pubkey, Pubkey, Pubkey, Pubkey) {
+        let user = self.users[0].pubkey();
+        stablecoin_with(
+            &mut self.chain,
+            &self.bridge,
+            &user,
+            amount,
+            extension,
+            decimals,
+        )
+        .await
     }
 
     pub fn holders(&self) -> Vec<Pubkey> {
@@ -159,6 +222,21 @@ impl Market {
         let user = self.users[i].pubkey();
         let ix = instructions::credential_revoke(&verifier.pubkey(), &self.fixture.pool, &user);
         self.send(&[ix], &[&verifier]).await.expect("revoked");
+    }
+
+    /// The clawback of user `i`'s units on their credential, which anyone may send (a crank does).
+    pub fn clawback_ix(&self, i: usize) -> solana_sdk::instruction::Instruction {
+        instructions::clawback(
+            &self.fixture.pool,
+            &self.users[i].pubkey(),
+            Evidence::Credential,
+        )
+    }
+
+    /// Claws back user `i`'s units on their credential (sent by the fee payer); returns the events.
+    pub async fn clawback(&mut self, i: usize) -> Result<Vec<AllotEvent>, allot_tests::TxFailure> {
+        let ix = self.clawback_ix(i);
+        self.send(&[ix], &[]).await
     }
 
     /// `authority` rejects request `id` of user `i` with `reason` (which must land).

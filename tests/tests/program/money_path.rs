@@ -5,15 +5,14 @@
 use allot::constants::RATE_SCALE;
 use allot::error::AllotError;
 use allot::events::ExchangeLocked;
-use allot::state::RequestStatus;
+use allot::state::{ExchangeConfig, RequestStatus};
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, OnChainPayout};
 use allot_client::pdas;
-use allot_tests::exchange_config;
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
-use crate::market::{Market, PayoutExtension, stablecoin, stablecoin_with};
+use crate::market::{Market, PayoutExtension, stablecoin};
 
 /// The on-chain payout accounts of `user` for a Token-2022 `mint` held in `treasury`.
 fn payout(mint: Pubkey, treasury: Pubkey, user_account: Pubkey) -> OnChainPayout {
@@ -23,23 +22,6 @@ fn payout(mint: Pubkey, treasury: Pubkey, user_account: Pubkey) -> OnChainPayout
         treasury,
         user_account,
     }
-}
-
-/// Configures `m`'s exchange: the world's config changed by `change`.
-async fn configure(m: &mut Market, change: impl FnOnce(&mut allot::state::ExchangeConfig)) {
-    let op = m.fixture.operator.insecure_clone();
-    let mut cfg = exchange_config(m.bridge.pubkey());
-    change(&mut cfg);
-    m.send(
-        &[instructions::pool_set_exchange(
-            &op.pubkey(),
-            &m.fixture.pool,
-            cfg,
-        )],
-        &[&op],
-    )
-    .await
-    .expect("exchange configured");
 }
 
 /// A quote and what pays it in a 6-decimal coin.
@@ -88,7 +70,7 @@ async fn usd_and_jpy_quotes_are_paid_exactly_in_a_six_decimal_mint() {
         let user = m.users[0].pubkey();
         let (mint, treasury, user_account, _) =
             stablecoin(&mut m.chain, &bridge, &user, 10_000_000_000).await;
-        configure(&mut m, |cfg| {
+        m.configure(|cfg| {
             cfg.currency = currency;
             cfg.currency_digits = digits;
             cfg.fixed_rate = rate * RATE_SCALE;
@@ -132,41 +114,21 @@ async fn usd_and_jpy_quotes_are_paid_exactly_in_a_six_decimal_mint() {
 async fn a_payout_mint_with_fewer_decimals_than_the_currency_is_refused_at_configuration() {
     let mut m = Market::open(1, |_| {}).await;
     let pool = m.fixture.pool;
-    let bridge = m.bridge.insecure_clone();
-    let user = m.users[0].pubkey();
     // One decimal cannot pay a quote in cents exactly.
-    let (mint, _, _, _) = stablecoin_with(
-        &mut m.chain,
-        &bridge,
-        &user,
-        1_000,
-        PayoutExtension::None,
-        1,
-    )
-    .await;
-    let op = m.fixture.operator.insecure_clone();
-    let mut cfg = exchange_config(bridge.pubkey());
-    cfg.payout_mint = Some(mint);
-    m.expect_refused(
-        &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
-        &[&op],
-        AllotError::PayoutMintTooFewDecimals,
-        &[pool],
-    )
-    .await;
+    let (mint, _, _, _) = m.payout_coin(1_000, PayoutExtension::None, 1).await;
+    let paid_in_mint = |cfg: &mut ExchangeConfig| cfg.payout_mint = Some(mint);
+    m.configure_refused(paid_in_mint, AllotError::PayoutMintTooFewDecimals)
+        .await;
     // The configuration names a mint whose account is not passed: refused too.
-    let mut ix = instructions::pool_set_exchange(&op.pubkey(), &pool, cfg);
+    let op = m.fixture.operator.insecure_clone();
+    let mut ix = m.configure_ix(paid_in_mint);
     ix.accounts[2].pubkey = allot::ID;
     m.expect_refused(&[ix], &[&op], AllotError::PayoutAccountsMismatch, &[pool])
         .await;
     // Timeouts far enough to overflow a deadline are refused.
-    cfg.payout_mint = None;
-    cfg.cancel_timeout_seconds = i64::MAX;
-    m.expect_refused(
-        &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
-        &[&op],
+    m.configure_refused(
+        |cfg| cfg.cancel_timeout_seconds = i64::MAX,
         AllotError::InvalidExchangeConfig,
-        &[pool],
     )
     .await;
 }
@@ -176,19 +138,10 @@ async fn a_payout_past_the_largest_amount_is_refused_and_changes_nothing() {
     let mut m = Market::open(1, |_| {}).await;
     let pool = m.fixture.pool;
     let bridge = m.bridge.insecure_clone();
-    let user = m.users[0].pubkey();
-    let (mint, treasury, user_account, _) = stablecoin_with(
-        &mut m.chain,
-        &bridge,
-        &user,
-        1_000,
-        PayoutExtension::None,
-        9,
-    )
-    .await;
+    let (mint, treasury, user_account, _) = m.payout_coin(1_000, PayoutExtension::None, 9).await;
     // 10^9 yen a unit: 60 units owe 6·10^10 yen, which is 6·10^19 base units of a 9-decimal
     // mint — past u64.
-    configure(&mut m, |cfg| {
+    m.configure(|cfg| {
         cfg.currency = *b"JPY";
         cfg.currency_digits = 0;
         cfg.fixed_rate = 1_000_000_000 * RATE_SCALE;
@@ -223,7 +176,7 @@ async fn requests_settle_and_cancel_under_the_terms_they_were_made_under() {
         stablecoin(&mut m.chain, &bridge, &user.pubkey(), 1_000_000_000).await;
     let (mint_b, treasury_b, user_b, _) =
         stablecoin(&mut m.chain, &bridge, &user.pubkey(), 1_000_000_000).await;
-    configure(&mut m, |cfg| cfg.payout_mint = Some(mint_a)).await;
+    m.configure(|cfg| cfg.payout_mint = Some(mint_a)).await;
     // Requests 0 and 1 under mint A and a one-hour cancel timeout.
     let (first, _) = m.request(0, 30).await.unwrap();
     let (second, _) = m.request(0, 10).await.unwrap();
@@ -237,7 +190,7 @@ async fn requests_settle_and_cancel_under_the_terms_they_were_made_under() {
     .await;
 
     // The operator switches to mint B and a cancel timeout of a year.
-    configure(&mut m, |cfg| {
+    m.configure(|cfg| {
         cfg.payout_mint = Some(mint_b);
         cfg.cancel_timeout_seconds = 365 * 86_400;
     })
@@ -391,7 +344,8 @@ async fn the_user_cancels_a_locked_request_once_its_lock_expires() {
     .await
     .unwrap();
     // The operator lengthens the lock timeout afterwards: the request keeps its own day.
-    configure(&mut m, |cfg| cfg.lock_timeout_seconds = 365 * 86_400).await;
+    m.configure(|cfg| cfg.lock_timeout_seconds = 365 * 86_400)
+        .await;
     let watched = [pool, pdas::exchange_request(&pool, id), m.user_token(0)];
     m.chain.advance_time(86_399).await;
     m.expect_refused(
@@ -565,5 +519,30 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
     assert_eq!(
         (settled.status, settled.locked_by),
         (RequestStatus::Settled, new_operator.pubkey())
+    );
+}
+
+#[tokio::test]
+async fn payout_mints_with_a_transfer_fee_are_refused_at_configuration() {
+    payout_mint_is_refused_at_configuration(PayoutExtension::TransferFee(100)).await;
+}
+
+#[tokio::test]
+async fn payout_mints_with_a_transfer_hook_are_refused_at_configuration() {
+    payout_mint_is_refused_at_configuration(PayoutExtension::TransferHook).await;
+}
+
+/// A payout mint with `extension` cannot be configured: the pool's exchange is unchanged.
+async fn payout_mint_is_refused_at_configuration(extension: PayoutExtension) {
+    let mut m = Market::open(1, |_| {}).await;
+    let (mint, _, _, _) = m.payout_coin(1_000, extension, 6).await;
+    m.configure_refused(
+        |cfg| cfg.payout_mint = Some(mint),
+        AllotError::PayoutMintUnsupported,
+    )
+    .await;
+    assert_eq!(
+        m.fixture.state(&mut m.chain).await.exchange.payout_mint,
+        None
     );
 }

@@ -10,6 +10,7 @@ use allot_client::merkle_tree::UserListTree;
 use allot_client::pdas;
 use allot_tests::{PoolFixture, TestChain};
 use anchor_lang::prelude::Pubkey;
+use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 
 struct Listed {
@@ -46,6 +47,30 @@ async fn publish(
     (Listed { users, tree }, events)
 }
 
+/// The fee payer's allocation to `user` on `evidence`.
+fn allocate(
+    chain: &TestChain,
+    fixture: &PoolFixture,
+    user: &Pubkey,
+    evidence: Evidence,
+) -> Instruction {
+    instructions::allocate(&chain.payer().pubkey(), &fixture.pool, user, evidence)
+}
+
+/// [`allocate`] is refused with `code`, and none of the `watched` accounts changes.
+async fn allocation_refused(
+    chain: &mut TestChain,
+    fixture: &PoolFixture,
+    user: &Pubkey,
+    evidence: Evidence,
+    code: impl Into<u32>,
+    watched: &[Pubkey],
+) {
+    let ix = allocate(chain, fixture, user, evidence);
+    chain.expect_refused(&[ix], &[], code, watched).await;
+}
+
+/// A user's list evidence: the proof of `user` in `listed`, for `period`.
 fn evidence(listed: &Listed, user: &Pubkey, period: u64) -> Evidence {
     Evidence::UserList {
         period,
@@ -67,13 +92,12 @@ async fn allocation_by_list_proof() {
             user_count: 3,
         })]
     );
-    let payer = chain.payer().pubkey();
     let user = listed.users[1];
     let events = chain
         .send(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
+            &[allocate(
+                &chain,
+                &fixture,
                 &user,
                 evidence(&listed, &user, 0),
             )],
@@ -98,19 +122,15 @@ async fn allocation_by_list_proof() {
     let list: UserList = chain.fetch(pdas::user_list(&fixture.pool, 0)).await;
     assert_eq!(list.allocations, 1);
     // Same period, same proof: refused.
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                evidence(&listed, &user, 0),
-            )],
-            &[],
-            AllotError::AlreadyAllocatedThisPeriod,
-            &[fixture.vault, fixture.user_token(&user)],
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &user,
+        evidence(&listed, &user, 0),
+        AllotError::AlreadyAllocatedThisPeriod,
+        &[fixture.vault, fixture.user_token(&user)],
+    )
+    .await;
     fixture.assert_conserved(&mut chain, &[user]).await;
 }
 
@@ -119,7 +139,6 @@ async fn forged_or_failing_list_claims_are_refused() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let (listed, _) = publish(&mut chain, &fixture, 0).await;
-    let payer = chain.payer().pubkey();
     let watched = |u: &Pubkey| {
         [
             fixture.vault,
@@ -132,70 +151,54 @@ async fn forged_or_failing_list_claims_are_refused() {
     let user = listed.users[2];
     let mut inflated = listed.tree.proof(&user).unwrap();
     inflated.value = 5_000;
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                Evidence::UserList {
-                    period: 0,
-                    proof: inflated,
-                },
-            )],
-            &[],
-            AllotError::InvalidProof,
-            &watched(&user),
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &user,
+        Evidence::UserList {
+            period: 0,
+            proof: inflated,
+        },
+        AllotError::InvalidProof,
+        &watched(&user),
+    )
+    .await;
     // Using another user's proof.
     let stranger = Keypair::new().pubkey();
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &stranger,
-                evidence(&listed, &listed.users[0], 0),
-            )],
-            &[],
-            AllotError::InvalidProof,
-            &watched(&stranger),
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &stranger,
+        evidence(&listed, &listed.users[0], 0),
+        AllotError::InvalidProof,
+        &watched(&stranger),
+    )
+    .await;
     // The honest value fails the rule.
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                evidence(&listed, &user, 0),
-            )],
-            &[],
-            AllotError::RuleNotMet,
-            &watched(&user),
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &user,
+        evidence(&listed, &user, 0),
+        AllotError::RuleNotMet,
+        &watched(&user),
+    )
+    .await;
     // A proof longer than 32 nodes.
     let mut long = listed.tree.proof(&listed.users[0]).unwrap();
     long.proof = vec![[0; 32]; 33];
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &listed.users[0],
-                Evidence::UserList {
-                    period: 0,
-                    proof: long,
-                },
-            )],
-            &[],
-            AllotError::ProofTooLong,
-            &watched(&listed.users[0]),
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &listed.users[0],
+        Evidence::UserList {
+            period: 0,
+            proof: long,
+        },
+        AllotError::ProofTooLong,
+        &watched(&listed.users[0]),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -203,21 +206,16 @@ async fn list_of_another_period_is_refused() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let (listed, _) = publish(&mut chain, &fixture, 1).await;
-    let payer = chain.payer().pubkey();
     let user = listed.users[0];
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                evidence(&listed, &user, 1),
-            )],
-            &[],
-            AllotError::UserListWrongPeriod,
-            &[fixture.vault, fixture.user_token(&user)],
-        )
-        .await;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &user,
+        evidence(&listed, &user, 1),
+        AllotError::UserListWrongPeriod,
+        &[fixture.vault, fixture.user_token(&user)],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -232,13 +230,12 @@ async fn root_is_replaceable_until_an_allocation_uses_it() {
         chain.fetch::<UserList>(address).await.root,
         listed.tree.root()
     );
-    let payer = chain.payer().pubkey();
     let user = listed.users[0];
     chain
         .send(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
+            &[allocate(
+                &chain,
+                &fixture,
                 &user,
                 evidence(&listed, &user, 0),
             )],
@@ -300,13 +297,12 @@ async fn clawback_needs_a_list_of_a_begun_period_and_seals_it() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let (listed, _) = publish(&mut chain, &fixture, 0).await;
-    let payer = chain.payer().pubkey();
     let user = listed.users[0];
     chain
         .send(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
+            &[allocate(
+                &chain,
+                &fixture,
                 &user,
                 evidence(&listed, &user, 0),
             )],

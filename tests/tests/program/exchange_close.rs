@@ -1,0 +1,74 @@
+//! `exchange_close`: a final request's rent goes back to whoever paid it, and its id is never
+//! reused.
+
+use allot::error::AllotError;
+use allot::events::ExchangeRequestClosed;
+use allot_client::events::AllotEvent;
+use allot_client::instructions;
+use allot_client::pdas;
+use solana_sdk::signature::Signer;
+
+use crate::market::Market;
+
+#[tokio::test]
+async fn rent_returns_to_the_payer_only_once_the_request_is_final() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].insecure_clone();
+    let sponsor = m.chain.funded_keypair(100_000_000).await;
+    let id = 0;
+    let ix = instructions::exchange_request(&user.pubkey(), &sponsor.pubkey(), &pool, id, 60);
+    m.send(&[ix], &[&user, &sponsor]).await.unwrap();
+    let address = pdas::exchange_request(&pool, id);
+    let rent = m.chain.account(address).await.unwrap().lamports;
+    let request = m.request_state(id).await;
+    assert_eq!(request.rent_payer, sponsor.pubkey());
+
+    m.expect_refused(
+        &[instructions::exchange_close(&pool, id, &sponsor.pubkey())],
+        &[],
+        AllotError::RequestNotFinal,
+        &[address, sponsor.pubkey()],
+    )
+    .await;
+    let bridge = m.bridge.insecure_clone();
+    m.send(&[m.settle_ix(id, 120, None)], &[&bridge])
+        .await
+        .unwrap();
+    // Rent cannot be sent to anyone else.
+    m.expect_refused(
+        &[instructions::exchange_close(&pool, id, &user.pubkey())],
+        &[],
+        anchor_lang::error::ErrorCode::ConstraintAddress,
+        &[address, user.pubkey()],
+    )
+    .await;
+    let before = m.chain.account(sponsor.pubkey()).await.unwrap().lamports;
+    let events = m
+        .chain
+        .send(
+            &[instructions::exchange_close(&pool, id, &sponsor.pubkey())],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![AllotEvent::ExchangeRequestClosed(ExchangeRequestClosed {
+            pool,
+            request: address,
+            id,
+            rent_payer: sponsor.pubkey(),
+            lamports: rent
+        })]
+    );
+    assert_eq!(
+        m.chain.account(sponsor.pubkey()).await.unwrap().lamports,
+        before + rent
+    );
+    assert!(m.chain.account(address).await.is_none());
+    // The id is never reused: the next request takes id 1.
+    let (next, _) = m.request(0, 10).await.unwrap();
+    assert_eq!(next, 1);
+    m.conserved().await;
+}

@@ -1,0 +1,88 @@
+//! `exchange_reject`: the settlement authority, and nobody else, refuses a pending request with a
+//! reason, and the escrowed units go back to the user.
+
+use allot::error::AllotError;
+use allot::events::ExchangeRejected;
+use allot::state::RequestStatus;
+use allot_client::events::AllotEvent;
+use allot_client::instructions;
+use allot_client::pdas;
+use solana_sdk::signature::Signer;
+
+use crate::market::Market;
+
+#[tokio::test]
+async fn settlement_authority_rejects_with_a_reason() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].pubkey();
+    let (id, _) = m.request(0, 60).await.unwrap();
+    let op = m.fixture.operator.insecure_clone();
+    let watched = [
+        pool,
+        pdas::exchange_request(&pool, id),
+        pdas::escrow(&pool),
+        m.user_token(0),
+    ];
+    m.expect_refused(
+        &[instructions::exchange_reject(
+            &op.pubkey(),
+            &pool,
+            id,
+            &user,
+            7,
+        )],
+        &[&op],
+        AllotError::NotSettlementAuthority,
+        &watched,
+    )
+    .await;
+    let bridge = m.bridge.insecure_clone();
+    let now = m.chain.clock().await.unix_timestamp;
+    let events = m
+        .chain
+        .send(
+            &[instructions::exchange_reject(
+                &bridge.pubkey(),
+                &pool,
+                id,
+                &user,
+                7,
+            )],
+            &[&bridge],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![AllotEvent::ExchangeRejected(ExchangeRejected {
+            pool,
+            request: pdas::exchange_request(&pool, id),
+            id,
+            user,
+            amount: 60,
+            reason: 7,
+            rejected_at: now,
+        })]
+    );
+    let request = m.request_state(id).await;
+    assert_eq!(
+        (request.status, request.reject_reason),
+        (RequestStatus::Rejected, 7)
+    );
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 100);
+    m.conserved().await;
+    m.expect_refused(
+        &[instructions::exchange_reject(
+            &bridge.pubkey(),
+            &pool,
+            id,
+            &user,
+            7,
+        )],
+        &[&bridge],
+        AllotError::RequestNotPending,
+        &watched,
+    )
+    .await;
+}

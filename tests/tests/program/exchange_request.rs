@@ -1,0 +1,164 @@
+//! `exchange_request`: a holder's units go into escrow with everything the settlement authority
+//! needs, and requests outside the pool's conditions are refused — with a conservation check
+//! after every step.
+
+use allot::constants::RATE_SCALE;
+use allot::error::AllotError;
+use allot::events::ExchangeRequested;
+use allot::state::{AllocationRecord, RequestStatus, ResourceKind};
+use allot_client::events::AllotEvent;
+use allot_client::instructions;
+use allot_client::pdas;
+use allot_tests::{PoolFixture, TestChain, exchange_config};
+use solana_sdk::signature::Signer;
+
+use crate::market::Market;
+
+#[tokio::test]
+async fn request_escrows_units_and_records_everything_the_bridge_needs() {
+    let mut m = Market::open(2, |_| {}).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].pubkey();
+    let now = m.chain.clock().await.unix_timestamp;
+    let (id, events) = m.request(0, 60).await.unwrap();
+    let request_address = pdas::exchange_request(&pool, id);
+    assert_eq!(
+        events,
+        vec![AllotEvent::ExchangeRequested(ExchangeRequested {
+            pool,
+            request: request_address,
+            id: 0,
+            user,
+            kind: ResourceKind::VirtualStock,
+            amount: 60,
+            rate: 2 * RATE_SCALE,
+            unit_value: 2 * RATE_SCALE,
+            quoted: 120,
+            currency: *b"USD",
+            currency_digits: 2,
+            payout_mint: None,
+            created_at: now,
+            cancel_after: now + 3_600,
+        })]
+    );
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 40);
+    assert_eq!(m.chain.token_balance(pdas::escrow(&pool)).await, 60);
+    let request = m.request_state(id).await;
+    assert_eq!(
+        (request.user, request.amount, request.quoted, request.status),
+        (user, 60, 120, RequestStatus::Pending)
+    );
+    let record: AllocationRecord = m.chain.fetch(pdas::allocation_record(&pool, &user)).await;
+    assert_eq!(record.exchanged, 60);
+    m.conserved().await;
+    // Ids grow: the next request gets 1.
+    let (second, _) = m.request(1, 10).await.unwrap();
+    assert_eq!(second, 1);
+    m.conserved().await;
+}
+
+#[tokio::test]
+async fn requests_outside_the_conditions_are_refused() {
+    let mut m = Market::open(2, |c| {
+        c.min_holding = 50;
+        c.min_holding_seconds = 600;
+        c.per_user_period_cap = 80;
+        c.per_period_cap = 120;
+    })
+    .await;
+    let pool = m.fixture.pool;
+    let watched = |m: &Market, i: usize| {
+        [
+            pool,
+            pdas::escrow(&pool),
+            m.user_token(i),
+            pdas::exchange_request(&pool, 0),
+        ]
+    };
+    let user = m.users[0].insecure_clone();
+    let ix = |m: &Market, amount: u64| {
+        instructions::exchange_request(&user.pubkey(), &user.pubkey(), &m.fixture.pool, 0, amount)
+    };
+
+    // Holding time since allocation not yet reached.
+    let w = watched(&m, 0);
+    m.expect_refused(&[ix(&m, 10)], &[&user], AllotError::HoldingTimeNotMet, &w)
+        .await;
+    m.chain.advance_time(600).await;
+    m.expect_refused(&[ix(&m, 101)], &[&user], AllotError::InsufficientUnits, &w)
+        .await;
+    m.expect_refused(&[ix(&m, 81)], &[&user], AllotError::UserCapExceeded, &w)
+        .await;
+    m.expect_refused(&[ix(&m, 0)], &[&user], AllotError::ZeroAmount, &w)
+        .await;
+    let (_, _) = m.request(0, 60).await.unwrap();
+    m.conserved().await;
+    // User 0 now holds 40 < minimum holding 50.
+    let w = [
+        pool,
+        pdas::escrow(&pool),
+        m.user_token(0),
+        pdas::exchange_request(&pool, 1),
+    ];
+    let ix1 = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &pool, 1, 10);
+    m.expect_refused(&[ix1], &[&user], AllotError::MinHoldingNotMet, &w)
+        .await;
+    // Pool-wide cap for the period: 60 + 61 > 120.
+    let other = m.users[1].insecure_clone();
+    let w = [
+        pool,
+        pdas::escrow(&pool),
+        m.user_token(1),
+        pdas::exchange_request(&pool, 1),
+    ];
+    let ix2 = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, 1, 61);
+    m.expect_refused(&[ix2], &[&other], AllotError::PeriodCapExceeded, &w)
+        .await;
+    // Closing the exchange refuses everything.
+    m.configure(|closed| closed.open = false).await;
+    let ix3 = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, 1, 10);
+    m.expect_refused(&[ix3], &[&other], AllotError::ExchangeClosed, &w)
+        .await;
+    // A time window that has not opened yet.
+    let now = m.chain.clock().await.unix_timestamp;
+    m.configure(|later| later.window_start = now + 100).await;
+    let ix4 = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, 1, 10);
+    m.expect_refused(&[ix4], &[&other], AllotError::ExchangeClosed, &w)
+        .await;
+    m.conserved().await;
+}
+
+#[tokio::test]
+async fn non_transferable_pools_cannot_escrow() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, false).await;
+    let user = chain.funded_keypair(100_000_000).await;
+    fixture
+        .issue_credential(&mut chain, &user.pubkey(), 1_000)
+        .await;
+    fixture
+        .allocate_by_credential(&mut chain, &user.pubkey())
+        .await
+        .unwrap();
+    let op = fixture.operator.insecure_clone();
+    chain
+        .send(
+            &[instructions::pool_set_exchange(
+                &op.pubkey(),
+                &fixture.pool,
+                exchange_config(op.pubkey()),
+            )],
+            &[&op],
+        )
+        .await
+        .unwrap();
+    let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &fixture.pool, 0, 10);
+    chain
+        .expect_refused(
+            &[ix],
+            &[&user],
+            anchor_lang::error::ErrorCode::AccountNotInitialized,
+            &[fixture.pool, fixture.user_token(&user.pubkey())],
+        )
+        .await;
+}
