@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use allot::state::{
-    AllocationRecord, Credential, ExchangeRequest, RequestStatus, UserList, check_can_request,
+    AllocationRecord, AllocationSource, Credential, ExchangeRequest, RequestStatus, UserList,
+    check_can_allocate_on_credential, check_can_request,
 };
 use allot_client::chain::Chain;
 use allot_client::instructions::Evidence;
@@ -71,6 +72,15 @@ async fn process_allocate<C: Chain>(
     );
     let me = ctx.me();
     let (now, period) = ctx.now_and_period(&state).await?;
+    let record =
+        accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(&pool, &me)).await?;
+    if let Some(r) = &record {
+        r.check_can_allocate(period).map_err(|_| {
+            anyhow::anyhow!(
+                "{me} was already allocated in period {period}; the next allocation opens in the next period"
+            )
+        })?;
+    }
     let evidence = match proofs {
         Some(path) => {
             let file = ProofsFile::read(&path, &pool)?;
@@ -101,25 +111,20 @@ async fn process_allocate<C: Chain>(
                         "{me} has no credential in pool {pool}; ask a verifier, or pass --proofs"
                     )
                 })?;
-            credential
-                .check_supports_allocation(&state.rule, period, now)
+            // The program's whole decision: the credential, then the vault's units.
+            let vault_units =
+                allot_client::token::balance_base_units(ctx.chain, state.vault).await?;
+            let source = AllocationSource::Vault(vault_units);
+            check_can_allocate_on_credential(&state, &credential, record.as_ref(), source, now)
                 .map_err(|e| {
                     anyhow::anyhow!(
-                        "your credential does not support an allocation now: {}",
+                        "the program would refuse this allocation: {}",
                         allot_client::errors::refusal(&e)
                     )
                 })?;
             Evidence::Credential
         }
     };
-    let record =
-        accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(&pool, &me)).await?;
-    if let Some(r) = &record {
-        ensure!(
-            r.allocations == 0 || r.last_period != period,
-            "{me} was already allocated in period {period}; the next allocation opens in the next period"
-        );
-    }
     let mut new_accounts = Vec::new();
     if record.is_none() {
         new_accounts.push(8 + AllocationRecord::INIT_SPACE);
