@@ -2,6 +2,7 @@
 //! metrics, and a graceful stop.
 
 use std::collections::{BTreeSet, HashSet};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,10 @@ use allot_client::rpc_chain::RpcChain;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result, ensure};
 use solana_commitment_config::CommitmentConfig;
-use solana_sdk::signature::Signer;
+use solana_sdk::signature::{Keypair, Signer};
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::config::{Payout, Settings};
 use crate::http_provider::HttpProvider;
@@ -58,26 +61,57 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let authority = settings.settlement_authority()?;
-    let store = Store::open(&settings.database_url).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            redact(&settings.database_url)
-        )
-    })?;
+    let store = open_store(&settings).await?;
     let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
-    let (stop_sender, stop) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_sender.send(true);
-    });
-    let Some(mut pools) =
+    let stop = stop_when(shutdown);
+    let Some(pools) =
         check_pools_once_reachable(&chain, &store, &settings, &authority.pubkey(), stop.clone())
             .await?
     else {
         store.close().await;
         return Ok(());
     };
-    let payout = match &settings.payout {
+    let payout = payout_adapter(&settings.payout)?;
+    let metrics = Metrics::new((settings.poll_interval * 6).max(Duration::from_secs(30)));
+    let metrics_server = spawn_metrics_server(settings.metrics_addr, metrics.clone(), stop.clone());
+    let bridge = Bridge {
+        settings,
+        chain,
+        store,
+        authority,
+        payout,
+        metrics,
+        wake: Arc::new(Notify::new()),
+        stop,
+    };
+    let mut passes = bridge.start(pools);
+    bridge.work_until_stopped(&mut passes).await?;
+    bridge.shut_down(passes.hints, metrics_server).await
+}
+
+/// The store at `settings.database_url`, opened (its password kept out of the error).
+async fn open_store(settings: &Settings) -> Result<Store> {
+    Store::open(&settings.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            redact(&settings.database_url)
+        )
+    })
+}
+
+/// A stop signal that turns true once `shutdown` resolves.
+fn stop_when(shutdown: impl Future<Output = ()> + Send + 'static) -> watch::Receiver<bool> {
+    let (stop_sender, stop) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_sender.send(true);
+    });
+    stop
+}
+
+/// How users are paid, as the settings say.
+fn payout_adapter(payout: &Payout) -> Result<PayoutAdapter> {
+    Ok(match payout {
         Payout::Onchain { treasury } => PayoutAdapter::Onchain {
             treasury: *treasury,
         },
@@ -91,258 +125,422 @@ pub async fn run(
                 .context("cannot build the HTTP client")?,
             max_attempts: *max_attempts,
         },
-    };
-    let metrics = Metrics::new((settings.poll_interval * 6).max(Duration::from_secs(30)));
-    let metrics_server = {
-        let mut stop = stop.clone();
-        let listener_metrics = metrics.clone();
-        let addr = settings.metrics_addr;
-        tokio::spawn(async move {
-            let stopped = async move {
-                let _ = stop.wait_for(|stopped| *stopped).await;
-            };
-            if let Err(error) = metrics::serve(addr, listener_metrics, stopped).await {
-                tracing::error!(%addr, "metrics endpoint failed: {error}");
-            }
-        })
-    };
-    let wake = Arc::new(Notify::new());
-    // Live hints for the escrows of `pools` (replaced when the pools served change).
-    let watch_hints = |pools: &BTreeSet<Pubkey>| {
-        settings.ingest.then(|| {
+    })
+}
+
+/// Serves `/metrics` on `addr` until `stop` turns true (a failure is logged).
+fn spawn_metrics_server(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        if let Err(error) = metrics::serve(addr, metrics, stopped).await {
+            tracing::error!(%addr, "metrics endpoint failed: {error}");
+        }
+    })
+}
+
+/// What every stage of the running bridge reads: its settings, the node, the store, its key,
+/// how it pays, its metrics, and the signals that wake and stop it.
+struct Bridge {
+    /// The settings it runs with.
+    settings: Settings,
+    /// The cluster.
+    chain: RpcChain,
+    /// The database.
+    store: Store,
+    /// The settlement authority.
+    authority: Keypair,
+    /// How users are paid.
+    payout: PayoutAdapter,
+    /// Where counts, failures and latencies go.
+    metrics: Arc<Metrics>,
+    /// Notified by live hints: the next pass starts at once, and passes are frequent for a while.
+    wake: Arc<Notify>,
+    /// Turns true when the bridge is to stop.
+    stop: watch::Receiver<bool>,
+}
+
+/// What the main loop carries from one pass to the next.
+struct Passes {
+    /// The pools served.
+    pools: BTreeSet<Pubkey>,
+    /// The live hints task for the escrows of `pools` (with `ingest`).
+    hints: Option<JoinHandle<()>>,
+    /// When pools were last looked for (with `discover_pools`).
+    discovered_at: Instant,
+    /// Until when passes repeat every [`HINTED_INTERVAL`] after a live hint.
+    hinted_until: Instant,
+    /// When the provider's ledger was last reconciled.
+    reconciled_at: Option<Instant>,
+    /// When the open requests were last listed successfully.
+    open_scanned_at: Option<Instant>,
+    /// When the fee payer's and the treasury's balances were last read.
+    balances_read_at: Option<Instant>,
+    /// The slot the last complete backfill read through.
+    read_through: Option<u64>,
+}
+
+impl Bridge {
+    /// Starts the live hints for `pools`, counts them and says the bridge started.
+    fn start(&self, pools: BTreeSet<Pubkey>) -> Passes {
+        let hints = self.watch_hints(&pools);
+        self.count_pools_served(&pools);
+        tracing::info!(worker = %self.settings.worker, pools = pools.len(), discover = self.settings.discover_pools, backend = ?self.store.backend(), "bridge started");
+        let now = Instant::now();
+        Passes {
+            pools,
+            hints,
+            discovered_at: now,
+            hinted_until: now,
+            reconciled_at: None,
+            open_scanned_at: None,
+            balances_read_at: None,
+            read_through: None,
+        }
+    }
+
+    /// Live hints for the escrows of `pools` (replaced when the pools served change), when this
+    /// worker ingests.
+    fn watch_hints(&self, pools: &BTreeSet<Pubkey>) -> Option<JoinHandle<()>> {
+        self.settings.ingest.then(|| {
             tokio::spawn(crate::hints::watch(
-                settings.ws_url.clone(),
+                self.settings.ws_url.clone(),
                 pools.iter().map(allot_client::pdas::escrow).collect(),
-                wake.clone(),
-                metrics.clone(),
-                stop.clone(),
+                self.wake.clone(),
+                self.metrics.clone(),
+                self.stop.clone(),
             ))
         })
-    };
-    let mut hints = watch_hints(&pools);
-    metrics
-        .pools_served
-        .set(i64::try_from(pools.len()).unwrap_or(i64::MAX));
-    tracing::info!(worker = %settings.worker, pools = pools.len(), discover = settings.discover_pools, backend = ?store.backend(), "bridge started");
-    let discover_every = (settings.poll_interval * 4).clamp(DISCOVER_MIN, DISCOVER_MAX);
-    let mut discovered_at = tokio::time::Instant::now();
-    let lane_names = lane_names(&settings.worker, settings.payout_concurrency);
-    let recent = crate::recent::Recent::new(settings.fees);
-    let lanes: Vec<Worker> = lane_names
-        .iter()
-        .map(|name| Worker {
-            chain: &chain,
-            store: &store,
-            authority: &authority,
-            payout: &payout,
-            name,
-            metrics: &metrics,
-            recent: &recent,
-        })
-        .collect();
-    let lease_ms = i64::try_from(settings.poll_interval.as_millis() * 4)
-        .unwrap_or(i64::MAX)
-        .max(20_000);
-    let mut hinted_until = tokio::time::Instant::now();
-    let mut reconciled_at: Option<tokio::time::Instant> = None;
-    let mut open_scanned_at: Option<tokio::time::Instant> = None;
-    let mut balances_read_at: Option<tokio::time::Instant> = None;
-    let mut read_through: Option<u64> = None;
-    let stopped = || *stop.borrow();
-    while !stopped() {
-        let mut pass_ok = true;
-        if settings.discover_pools && discovered_at.elapsed() >= discover_every {
-            discovered_at = tokio::time::Instant::now();
-            match served_pools(&chain, &settings, &authority.pubkey()).await {
-                Ok(now) if now != pools => {
-                    let added: Vec<_> = now.difference(&pools).collect();
-                    let dropped: Vec<_> = pools.difference(&now).collect();
-                    tracing::info!(?added, ?dropped, served = now.len(), "pools served changed");
-                    pools = now;
-                    metrics
-                        .pools_served
-                        .set(i64::try_from(pools.len()).unwrap_or(i64::MAX));
-                    if let Some(old) = hints.take() {
-                        old.abort();
-                    }
-                    hints = watch_hints(&pools);
-                    // The new pools' histories are read now, not at the next poll.
-                    wake.notify_one();
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    pass_ok = false;
-                    tracing::warn!("cannot look for pools settled by this bridge: {error:#}");
-                }
+    }
+
+    /// Sets `allot_bridge_pools_served`.
+    fn count_pools_served(&self, pools: &BTreeSet<Pubkey>) {
+        self.metrics
+            .pools_served
+            .set(i64::try_from(pools.len()).unwrap_or(i64::MAX));
+    }
+
+    /// Whether the bridge is to stop.
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// The main loop: a [`pass`](Self::pass) then a [`pause`](Self::pause), until the bridge
+    /// is to stop; the payout lanes share one cache of blockhashes and fees.
+    async fn work_until_stopped(&self, passes: &mut Passes) -> Result<()> {
+        let lane_names = lane_names(&self.settings.worker, self.settings.payout_concurrency);
+        let recent = crate::recent::Recent::new(self.settings.fees);
+        let lanes: Vec<Worker> = lane_names
+            .iter()
+            .map(|name| Worker {
+                chain: &self.chain,
+                store: &self.store,
+                authority: &self.authority,
+                payout: &self.payout,
+                name,
+                metrics: &self.metrics,
+                recent: &recent,
+            })
+            .collect();
+        while !self.stopped() {
+            if self.pass(&lanes, passes).await? {
+                self.metrics.pass_ended();
             }
+            self.pause(passes).await;
         }
-        let served: HashSet<Pubkey> = pools.iter().copied().collect();
-        let ingester = Ingester {
-            chain: &chain,
-            store: &store,
-            pools: &served,
-            commitment: settings.history_commitment,
-            worker: &settings.worker,
-            metrics: &metrics,
-        };
-        if settings.ingest
-            && store
-                .acquire_lease(INGEST_LEASE, &settings.worker, lease_ms)
+        Ok(())
+    }
+
+    /// One pass: pools looked for when due, the histories read under the ingester lease, due
+    /// requests worked on every lane, requests counted, balances read and the provider's ledger
+    /// reconciled when due. Whether every step that counts succeeded (failures are logged); an
+    /// error only when the store cannot be asked for the lease.
+    async fn pass(&self, lanes: &[Worker<'_>], passes: &mut Passes) -> Result<bool> {
+        let mut pass_ok = true;
+        if self.settings.discover_pools && passes.discovered_at.elapsed() >= self.discover_every() {
+            pass_ok &= self.discover_pools(passes).await;
+        }
+        if self.settings.ingest
+            && self
+                .store
+                .acquire_lease(INGEST_LEASE, &self.settings.worker, self.lease_ms())
                 .await?
         {
-            // Lag: slots between the history's tip when this pass started and what the last
-            // complete backfill read through (it grows while backfills fail; the tip is then
-            // asked for alone).
-            let mut backfill_ok = true;
-            let tip = match ingester.backfill().await {
-                Ok(report) => {
-                    read_through = Some(report.read_through_slot);
-                    if report.discovered > 0 {
-                        tracing::info!(
-                            discovered = report.discovered,
-                            transactions = report.transactions,
-                            "history read"
-                        );
-                    }
-                    Some(report.tip_slot)
+            pass_ok &= self.ingest(passes).await;
+        }
+        pass_ok &= drain_lanes(lanes, &|| self.stopped()).await;
+        pass_ok &= self.count_requests().await;
+        if passes
+            .balances_read_at
+            .is_none_or(|at| at.elapsed() >= BALANCES_EVERY)
+        {
+            passes.balances_read_at = Some(Instant::now());
+            self.read_balances(&passes.pools).await;
+        }
+        if let PayoutAdapter::Http { provider, .. } = &self.payout
+            && self.settings.ingest
+            && passes
+                .reconciled_at
+                .is_none_or(|at| at.elapsed() >= RECONCILE_EVERY)
+        {
+            passes.reconciled_at = Some(Instant::now());
+            self.reconcile_ledger(provider).await;
+        }
+        Ok(pass_ok)
+    }
+
+    /// How often pools are looked for: every four polls, within [`DISCOVER_MIN`] and
+    /// [`DISCOVER_MAX`].
+    fn discover_every(&self) -> Duration {
+        (self.settings.poll_interval * 4).clamp(DISCOVER_MIN, DISCOVER_MAX)
+    }
+
+    /// How long the ingester lease is held per pass: four polls, at least 20 s.
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.settings.poll_interval.as_millis() * 4)
+            .unwrap_or(i64::MAX)
+            .max(20_000)
+    }
+
+    /// Looks for the pools to serve again; when they changed, serves the new set (its hints
+    /// replace the old ones, and the next pass starts at once). False when the look failed
+    /// (logged).
+    async fn discover_pools(&self, passes: &mut Passes) -> bool {
+        passes.discovered_at = Instant::now();
+        match served_pools(&self.chain, &self.settings, &self.authority.pubkey()).await {
+            Ok(now) if now != passes.pools => {
+                let added: Vec<_> = now.difference(&passes.pools).collect();
+                let dropped: Vec<_> = passes.pools.difference(&now).collect();
+                tracing::info!(?added, ?dropped, served = now.len(), "pools served changed");
+                passes.pools = now;
+                self.count_pools_served(&passes.pools);
+                if let Some(old) = passes.hints.take() {
+                    old.abort();
                 }
+                passes.hints = self.watch_hints(&passes.pools);
+                // The new pools' histories are read now, not at the next poll.
+                self.wake.notify_one();
+                true
+            }
+            Ok(_) => true,
+            Err(error) => {
+                tracing::warn!("cannot look for pools settled by this bridge: {error:#}");
+                false
+            }
+        }
+    }
+
+    /// One ingest pass, under the ingester lease: the served pools' histories read (the lag
+    /// measured), then their open requests listed when a scan is due. False when either failed
+    /// (logged).
+    async fn ingest(&self, passes: &mut Passes) -> bool {
+        let served: HashSet<Pubkey> = passes.pools.iter().copied().collect();
+        let ingester = Ingester {
+            chain: &self.chain,
+            store: &self.store,
+            pools: &served,
+            commitment: self.settings.history_commitment,
+            worker: &self.settings.worker,
+            metrics: &self.metrics,
+        };
+        let backfill_ok = self.backfill(&ingester, passes).await;
+        let scan_every = if Instant::now() < passes.hinted_until {
+            HINTED_SCAN_EVERY
+        } else {
+            OPEN_SCAN_EVERY
+        };
+        if !backfill_ok
+            || passes
+                .open_scanned_at
+                .is_none_or(|at| at.elapsed() >= scan_every)
+        {
+            match ingester.reconcile().await {
+                // A failed scan is tried again at the next pass.
+                Ok(_) => passes.open_scanned_at = Some(Instant::now()),
                 Err(error) => {
-                    pass_ok = false;
-                    backfill_ok = false;
-                    tracing::warn!("backfill failed: {error:#}");
-                    chain
-                        .client()
-                        .get_slot_with_commitment(settings.history_commitment)
-                        .await
-                        .ok()
-                }
-            };
-            if let (Some(read), Some(tip)) = (read_through, tip) {
-                metrics
-                    .cursor_lag_slots
-                    .set(i64::try_from(tip.saturating_sub(read)).unwrap_or(i64::MAX));
-            }
-            let scan_every = if tokio::time::Instant::now() < hinted_until {
-                HINTED_SCAN_EVERY
-            } else {
-                OPEN_SCAN_EVERY
-            };
-            if !backfill_ok || open_scanned_at.is_none_or(|at| at.elapsed() >= scan_every) {
-                match ingester.reconcile().await {
-                    // A failed scan is tried again at the next pass.
-                    Ok(_) => open_scanned_at = Some(tokio::time::Instant::now()),
-                    Err(error) => {
-                        pass_ok = false;
-                        tracing::warn!("reconcile failed: {error:#}");
-                    }
+                    tracing::warn!("reconcile failed: {error:#}");
+                    return false;
                 }
             }
         }
-        if !drain_lanes(&lanes, &stopped).await {
-            pass_ok = false;
+        backfill_ok
+    }
+
+    /// Reads the served pools' histories and sets the cursor lag; false when the backfill failed
+    /// (logged).
+    async fn backfill(&self, ingester: &Ingester<'_>, passes: &mut Passes) -> bool {
+        // Lag: slots between the history's tip when this pass started and what the last
+        // complete backfill read through (it grows while backfills fail; the tip is then
+        // asked for alone).
+        let mut backfill_ok = true;
+        let tip = match ingester.backfill().await {
+            Ok(report) => {
+                passes.read_through = Some(report.read_through_slot);
+                if report.discovered > 0 {
+                    tracing::info!(
+                        discovered = report.discovered,
+                        transactions = report.transactions,
+                        "history read"
+                    );
+                }
+                Some(report.tip_slot)
+            }
+            Err(error) => {
+                backfill_ok = false;
+                tracing::warn!("backfill failed: {error:#}");
+                self.chain
+                    .client()
+                    .get_slot_with_commitment(self.settings.history_commitment)
+                    .await
+                    .ok()
+            }
+        };
+        if let (Some(read), Some(tip)) = (passes.read_through, tip) {
+            self.metrics
+                .cursor_lag_slots
+                .set(i64::try_from(tip.saturating_sub(read)).unwrap_or(i64::MAX));
         }
-        match store.counts().await {
+        backfill_ok
+    }
+
+    /// Sets the requests per state and the oldest open request's age; false when the store
+    /// could not say (logged).
+    async fn count_requests(&self) -> bool {
+        let mut ok = true;
+        match self.store.counts().await {
             Ok(counts) => {
                 for (state, count) in counts {
-                    metrics
+                    self.metrics
                         .requests
                         .with_label_values(&[state.as_str()])
                         .set(count);
                 }
             }
             Err(error) => {
-                pass_ok = false;
+                ok = false;
                 tracing::warn!("cannot count requests: {error}");
             }
         }
-        match store.oldest_open_discovered_ms().await {
-            Ok(oldest) => metrics
+        match self.store.oldest_open_discovered_ms().await {
+            Ok(oldest) => self
+                .metrics
                 .oldest_open_age_seconds
                 .set(oldest.map_or(0, |at| now_ms().saturating_sub(at).max(0) / 1_000)),
             Err(error) => {
-                pass_ok = false;
+                ok = false;
                 tracing::warn!("cannot read the oldest open request: {error}");
             }
         }
-        if balances_read_at.is_none_or(|at| at.elapsed() >= BALANCES_EVERY) {
-            balances_read_at = Some(tokio::time::Instant::now());
-            match chain.client().get_balance(&authority.pubkey()).await {
-                Ok(lamports) => metrics
-                    .fee_payer_lamports
-                    .set(i64::try_from(lamports).unwrap_or(i64::MAX)),
-                Err(error) => {
-                    metrics.failed_call("getBalance", error);
-                }
-            }
-            if let Payout::Onchain { treasury } = &settings.payout {
-                let served: Vec<Pubkey> = pools.iter().copied().collect();
-                match crate::treasury::balances(&chain, &served, &authority.pubkey(), *treasury)
-                    .await
-                {
-                    Ok(balances) => {
-                        for balance in balances {
-                            metrics
-                                .treasury_base_units
-                                .with_label_values(&[&balance.mint.to_string()])
-                                .set(i64::try_from(balance.base_units).unwrap_or(i64::MAX));
-                        }
-                    }
-                    Err(error) => tracing::warn!("cannot read the treasury's balance: {error:#}"),
-                }
-            }
-        }
-        if let PayoutAdapter::Http { provider, .. } = &payout
-            && settings.ingest
-            && reconciled_at.is_none_or(|at| at.elapsed() >= RECONCILE_EVERY)
+        ok
+    }
+
+    /// Sets the fee payer's balance and, under on-chain payouts, the treasury's balance per
+    /// payout mint of `pools` (failures are counted or logged).
+    async fn read_balances(&self, pools: &BTreeSet<Pubkey>) {
+        match self
+            .chain
+            .client()
+            .get_balance(&self.authority.pubkey())
+            .await
         {
-            reconciled_at = Some(tokio::time::Instant::now());
-            let since_ms = now_ms().saturating_sub(RECONCILE_WINDOW_MS);
-            match reconcile::run(provider, &store, &chain, since_ms).await {
-                Ok(findings) => {
-                    for kind in FindingKind::ALL {
-                        let count = findings.iter().filter(|f| f.kind == kind).count();
-                        metrics
-                            .reconcile_findings
-                            .with_label_values(&[kind.as_str()])
-                            .set(i64::try_from(count).unwrap_or(i64::MAX));
-                    }
-                    for finding in findings {
-                        tracing::error!(address = %finding.address, kind = finding.kind.as_str(), "reconciliation: {}", finding.detail);
-                    }
-                }
-                Err(error) => tracing::warn!("reconciliation failed: {error:#}"),
+            Ok(lamports) => self
+                .metrics
+                .fee_payer_lamports
+                .set(i64::try_from(lamports).unwrap_or(i64::MAX)),
+            Err(error) => {
+                self.metrics.failed_call("getBalance", error);
             }
         }
-        if pass_ok {
-            metrics.pass_ended();
+        if let Payout::Onchain { treasury } = &self.settings.payout {
+            let served: Vec<Pubkey> = pools.iter().copied().collect();
+            match crate::treasury::balances(
+                &self.chain,
+                &served,
+                &self.authority.pubkey(),
+                *treasury,
+            )
+            .await
+            {
+                Ok(balances) => {
+                    for balance in balances {
+                        self.metrics
+                            .treasury_base_units
+                            .with_label_values(&[&balance.mint.to_string()])
+                            .set(i64::try_from(balance.base_units).unwrap_or(i64::MAX));
+                    }
+                }
+                Err(error) => tracing::warn!("cannot read the treasury's balance: {error:#}"),
+            }
         }
-        let now = tokio::time::Instant::now();
-        let pause = if now < hinted_until {
+    }
+
+    /// Compares the provider's ledger of the last day with the store and the chain, counting and
+    /// logging each finding (a failure is logged).
+    async fn reconcile_ledger(&self, provider: &HttpProvider) {
+        let since_ms = now_ms().saturating_sub(RECONCILE_WINDOW_MS);
+        match reconcile::run(provider, &self.store, &self.chain, since_ms).await {
+            Ok(findings) => {
+                for kind in FindingKind::ALL {
+                    let count = findings.iter().filter(|f| f.kind == kind).count();
+                    self.metrics
+                        .reconcile_findings
+                        .with_label_values(&[kind.as_str()])
+                        .set(i64::try_from(count).unwrap_or(i64::MAX));
+                }
+                for finding in findings {
+                    tracing::error!(address = %finding.address, kind = finding.kind.as_str(), "reconciliation: {}", finding.detail);
+                }
+            }
+            Err(error) => tracing::warn!("reconciliation failed: {error:#}"),
+        }
+    }
+
+    /// Waits for the next pass: a poll interval ([`HINTED_INTERVAL`] within a window of a live
+    /// hint), cut short by a hint (which opens a new window) or by the stop.
+    async fn pause(&self, passes: &mut Passes) {
+        let now = Instant::now();
+        let pause = if now < passes.hinted_until {
             HINTED_INTERVAL
         } else {
-            settings.poll_interval
+            self.settings.poll_interval
         };
         // Requests deferred meanwhile (waiting for companions, a settle transaction's status,
         // a lock's finality) are taken at the next pass: draining them as they fall due
         // (`work_until`, tried on 2026-12-04) polled the node so often that the in-process
         // validator slowed and `bridge_figures` fell from about 8 to 2 requests/s.
-        let mut stop_wait = stop.clone();
+        let mut stop_wait = self.stop.clone();
         tokio::select! {
-            () = wake.notified() => hinted_until = tokio::time::Instant::now() + HINT_WINDOW,
+            () = self.wake.notified() => passes.hinted_until = Instant::now() + HINT_WINDOW,
             () = tokio::time::sleep(pause) => {}
             _ = stop_wait.wait_for(|stopped| *stopped) => {}
         }
     }
-    tracing::info!("stopping: handing back the ingester lease");
-    if settings.ingest {
-        store.release_lease(INGEST_LEASE, &settings.worker).await?;
+
+    /// Hands back the ingester lease, gives the hints and the metrics endpoint up to 5 s each to
+    /// end, and closes the store.
+    async fn shut_down(
+        self,
+        hints: Option<JoinHandle<()>>,
+        metrics_server: JoinHandle<()>,
+    ) -> Result<()> {
+        tracing::info!("stopping: handing back the ingester lease");
+        if self.settings.ingest {
+            self.store
+                .release_lease(INGEST_LEASE, &self.settings.worker)
+                .await?;
+        }
+        if let Some(hints) = hints {
+            let _ = tokio::time::timeout(Duration::from_secs(5), hints).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), metrics_server).await;
+        self.store.close().await;
+        Ok(())
     }
-    if let Some(hints) = hints {
-        let _ = tokio::time::timeout(Duration::from_secs(5), hints).await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(5), metrics_server).await;
-    store.close().await;
-    Ok(())
 }
 
 /// The names under which a worker's `lanes` claim requests: its own name for one lane (as
