@@ -35,8 +35,9 @@ impl ListProof {
     }
 }
 
-/// The evidence an allocation presents: exactly one of a credential, or a user list with a proof.
-pub struct AllocationEvidence<'a> {
+/// The evidence an allocation or a clawback presents: exactly one of a credential, or a user list
+/// with a proof.
+pub struct PresentedEvidence<'a> {
     /// The user's credential in the pool, if passed.
     pub credential: Option<&'a Credential>,
     /// The pool's user list, if passed.
@@ -45,10 +46,10 @@ pub struct AllocationEvidence<'a> {
     pub proof: Option<&'a ListProof>,
 }
 
-impl AllocationEvidence<'_> {
+impl PresentedEvidence<'_> {
     /// Checks that the evidence supports allocating `rule` to `user` of `pool` in `period` at
     /// `now`; returns which kind it is.
-    pub fn check(
+    pub fn check_supports_allocation(
         &self,
         pool: &Pubkey,
         user: &Pubkey,
@@ -70,19 +71,7 @@ impl AllocationEvidence<'_> {
             _ => err!(AllotError::EvidenceMismatch),
         }
     }
-}
 
-/// The evidence a clawback presents: exactly one of a credential, or a user list with a proof.
-pub struct ClawbackEvidence<'a> {
-    /// The user's credential in the pool, if passed.
-    pub credential: Option<&'a Credential>,
-    /// The pool's user list, if passed.
-    pub user_list: Option<&'a UserList>,
-    /// The user's leaf and proof in `user_list`, if passed.
-    pub proof: Option<&'a ListProof>,
-}
-
-impl ClawbackEvidence<'_> {
     /// Why the evidence lets `pool` recover `user`'s allocated units at `now` (the rule no longer
     /// holds, by evidence no older than the last allocation; a list only once its period has
     /// begun), and which kind of evidence it is.

@@ -10,7 +10,7 @@ use crate::allocation::RecordAccounts;
 use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL, SEED_SHARD};
 use crate::error::AllotError;
 use crate::events::Allocated;
-use crate::evidence::{AllocationEvidence, ListProof};
+use crate::evidence::{ListProof, PresentedEvidence};
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{AllocationShard, Credential, Pool, UserList};
 
@@ -89,12 +89,12 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
     let period = pool.period_at(now)?;
     let rule = pool.rule;
 
-    let evidence = AllocationEvidence {
+    let evidence = PresentedEvidence {
         credential: ctx.accounts.credential.as_deref().map(|c| &**c),
         user_list: ctx.accounts.user_list.as_deref().map(|l| &**l),
         proof: proof.as_ref(),
     }
-    .check(&pool_key, &user, &rule, period, now)?;
+    .check_supports_allocation(&pool_key, &user, &rule, period, now)?;
     if let Some(list) = ctx.accounts.user_list.as_deref() {
         require!(list.is_sealed(), AllotError::UserListNotSealed);
     }

@@ -8,7 +8,7 @@ use anchor_spl::token_interface::{Mint, TokenAccount};
 use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL};
 use crate::error::AllotError;
 use crate::events::ClawedBack;
-use crate::evidence::{ClawbackEvidence, ListProof};
+use crate::evidence::{ListProof, PresentedEvidence};
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{AllocationRecord, Credential, Pool, UserList, clawback_amount};
 
@@ -62,7 +62,7 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
     let record = &ctx.accounts.record;
-    let (reason, evidence) = ClawbackEvidence {
+    let (reason, evidence) = PresentedEvidence {
         credential: ctx.accounts.credential.as_deref().map(|c| &**c),
         user_list: ctx.accounts.user_list.as_deref().map(|l| &**l),
         proof: proof.as_ref(),

@@ -1,6 +1,6 @@
 //! The decision of `allocate` and `allocate_sharded` on a credential, pure: may this user be
 //! allocated now, and how many units. The handlers check the same rules in the same order (the
-//! pool's pause, then `AllocationEvidence`, `AllocationRecord::record_allocation` and their
+//! pool's pause, then `PresentedEvidence`, `AllocationRecord::record_allocation` and their
 //! source's balance); the page's status asks this function, and the property test checks that
 //! the program agrees with it.
 
@@ -45,12 +45,7 @@ pub fn check_can_allocate_on_credential(
             require!(held >= amount, AllotError::VaultInsufficient)
         }
         AllocationSource::Vault(_) => {
-            let minted = pool
-                .totals
-                .minted
-                .checked_add(amount)
-                .ok_or(AllotError::MathOverflow)?;
-            require!(minted <= pool.supply_cap, AllotError::SupplyCapExceeded);
+            pool.minted_after(amount)?;
         }
     }
     Ok(amount)

@@ -141,14 +141,19 @@ impl Pool {
 
     /// Records `amount` minted, refusing to pass the supply cap.
     pub fn record_mint(&mut self, amount: u64) -> Result<()> {
+        self.totals.minted = self.minted_after(amount)?;
+        Ok(())
+    }
+
+    /// Units minted ever once `amount` more are minted; refused past the supply cap.
+    pub fn minted_after(&self, amount: u64) -> Result<u64> {
         let minted = self
             .totals
             .minted
             .checked_add(amount)
             .ok_or(AllotError::MathOverflow)?;
         require!(minted <= self.supply_cap, AllotError::SupplyCapExceeded);
-        self.totals.minted = minted;
-        Ok(())
+        Ok(minted)
     }
 
     /// Records an allocation of `amount` to a user. Changes nothing on error.
