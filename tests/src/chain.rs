@@ -124,6 +124,22 @@ impl TestChain {
         Ok(events)
     }
 
+    /// Sends `instructions` like [`TestChain::send`], which must land: returns their events, or
+    /// panics with the refusal and its logs.
+    pub async fn send_ok(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Vec<AllotEvent> {
+        match self.send(instructions, signers).await {
+            Ok(events) => events,
+            Err(failure) => panic!(
+                "expected the transaction to land, refused with {:?}; logs: {:#?}",
+                failure.error, failure.logs
+            ),
+        }
+    }
+
     /// A [`allot_client::chain::Chain`] view of this chain, for code written against the
     /// client library's chain access (it shares the account index with this harness).
     pub fn embedded(&self) -> EmbeddedChain {
@@ -187,7 +203,7 @@ impl TestChain {
             &key.pubkey(),
             lamports,
         );
-        self.send(&[ix], &[]).await.expect("funding transfer lands");
+        self.send_ok(&[ix], &[]).await;
         key
     }
 

@@ -9,4 +9,4 @@ pub mod world;
 
 pub use chain::{TestChain, TxFailure};
 pub use world::PERIOD;
-pub use world::{PoolFixture, exchange_config, pool_args, rule};
+pub use world::{PoolFixture, exchange_config, list_evidence, pool_args, rule};

@@ -1,8 +1,10 @@
 //! Small builders for the world a test needs: a pool, its verifiers, credentials and users.
 
-use allot::instructions::{CredentialIssueArgs, PoolCreateArgs};
-use allot::state::{AllocationRule, Comparison, Pool, ResourceKind};
+use allot::instructions::{CredentialIssueArgs, PoolCreateArgs, UserListPublishArgs};
+use allot::state::{AllocationRule, Comparison, ExchangeConfig, Pool, ResourceKind};
+use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence};
+use allot_client::merkle_tree::UserListTree;
 use allot_client::pdas;
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
@@ -63,32 +65,14 @@ impl PoolFixture {
         let operator = chain.funded_keypair(10_000_000_000).await;
         let verifier = chain.funded_keypair(1_000_000_000).await;
         let pool = pdas::pool(&operator.pubkey(), pool_id);
-        chain
-            .send(
-                &[instructions::pool_create(&operator.pubkey(), args)],
-                &[&operator],
-            )
-            .await
-            .expect("pool is created");
-        chain
-            .send(
-                &[instructions::verifier_add(
-                    &operator.pubkey(),
-                    &pool,
-                    &verifier.pubkey(),
-                )],
-                &[&operator],
-            )
-            .await
-            .expect("verifier is added");
+        let op = operator.pubkey();
+        let create = instructions::pool_create(&op, args);
+        chain.send_ok(&[create], &[&operator]).await;
+        let add = instructions::verifier_add(&op, &pool, &verifier.pubkey());
+        chain.send_ok(&[add], &[&operator]).await;
         if transferable {
-            chain
-                .send(
-                    &[instructions::pool_fund(&operator.pubkey(), &pool, 10_000)],
-                    &[&operator],
-                )
-                .await
-                .expect("pool is funded");
+            let fund = instructions::pool_fund(&op, &pool, 10_000);
+            chain.send_ok(&[fund], &[&operator]).await;
         }
         Self {
             pool,
@@ -124,18 +108,43 @@ impl PoolFixture {
     /// Issues (or updates) `user`'s credential for the current period with indicator 0 = `value`.
     pub async fn issue_credential(&self, chain: &mut TestChain, user: &Pubkey, value: u64) {
         let args = self.credential_args(chain, value).await;
-        chain
-            .send(
-                &[instructions::credential_issue(
-                    &self.verifier.pubkey(),
-                    &self.pool,
-                    user,
-                    args,
-                )],
-                &[&self.verifier],
-            )
-            .await
-            .expect("credential is issued");
+        let ix = instructions::credential_issue(&self.verifier.pubkey(), &self.pool, user, args);
+        chain.send_ok(&[ix], &[&self.verifier]).await;
+    }
+
+    /// Issues `user` a credential with indicator 0 = `value`, then allocates to them on it (both
+    /// must land): a holder of the rule's 100 units.
+    pub async fn issue_and_allocate(&self, chain: &mut TestChain, user: &Pubkey, value: u64) {
+        self.issue_credential(chain, user, value).await;
+        let payer = chain.payer().pubkey();
+        let ix = instructions::allocate(&payer, &self.pool, user, Evidence::Credential);
+        chain.send_ok(&[ix], &[]).await;
+    }
+
+    /// The operator sets the pool's exchange to `config` (which must land).
+    pub async fn set_exchange(&self, chain: &mut TestChain, config: ExchangeConfig) {
+        let ix = instructions::pool_set_exchange(&self.operator.pubkey(), &self.pool, config);
+        chain.send_ok(&[ix], &[&self.operator]).await;
+    }
+
+    /// The operator publishes the list of `entries` (user, value) for `period` (which must land);
+    /// returns its tree, to prove entries with [`list_evidence`], and the events.
+    pub async fn publish_list(
+        &self,
+        chain: &mut TestChain,
+        period: u64,
+        entries: Vec<(Pubkey, u64)>,
+    ) -> (UserListTree, Vec<AllotEvent>) {
+        let user_count = u32::try_from(entries.len()).unwrap();
+        let tree = UserListTree::build(&self.pool, period, entries).unwrap();
+        let args = UserListPublishArgs {
+            period,
+            root: tree.root(),
+            user_count,
+        };
+        let ix = instructions::user_list_publish(&self.operator.pubkey(), &self.pool, args);
+        let events = chain.send_ok(&[ix], &[&self.operator]).await;
+        (tree, events)
     }
 
     /// Allocates to `user` on their credential, paid by the fee payer.
@@ -168,16 +177,9 @@ impl PoolFixture {
         let operator = self.operator.pubkey();
         let first = self.state(chain).await.shard_count;
         for index in first..first + count {
-            chain
-                .send(
-                    &[
-                        instructions::shard_create(&operator, &self.pool, index),
-                        instructions::shard_fund(&operator, &self.pool, index, each),
-                    ],
-                    &[&self.operator],
-                )
-                .await
-                .expect("shard is created and funded");
+            let create = instructions::shard_create(&operator, &self.pool, index);
+            let fund = instructions::shard_fund(&operator, &self.pool, index, each);
+            chain.send_ok(&[create, fund], &[&self.operator]).await;
         }
     }
 
@@ -276,17 +278,8 @@ pub fn exchange_config(bridge: Pubkey) -> allot::state::ExchangeConfig {
 impl PoolFixture {
     /// The pool's verifier revokes `user`'s credential.
     pub async fn revoke_credential(&self, chain: &mut TestChain, user: &Pubkey) {
-        chain
-            .send(
-                &[instructions::credential_revoke(
-                    &self.verifier.pubkey(),
-                    &self.pool,
-                    user,
-                )],
-                &[&self.verifier],
-            )
-            .await
-            .expect("credential is revoked");
+        let ix = instructions::credential_revoke(&self.verifier.pubkey(), &self.pool, user);
+        chain.send_ok(&[ix], &[&self.verifier]).await;
     }
 
     /// Claws back from `user` on their credential (sent by the fee payer, as a crank would).
@@ -305,5 +298,13 @@ impl PoolFixture {
                 &[],
             )
             .await
+    }
+}
+
+/// `user`'s evidence on a list of `period`: their proof in `tree`.
+pub fn list_evidence(tree: &UserListTree, period: u64, user: &Pubkey) -> Evidence {
+    Evidence::UserList {
+        period,
+        proof: tree.proof(user).expect("the user is listed"),
     }
 }

@@ -366,7 +366,6 @@ pub fn shard_create(operator: &Pubkey, pool: &Pubkey, index: u16) -> Instruction
             shard: pdas::shard(pool, index),
             shard_vault: pdas::shard_vault(pool, index),
             token_program: TOKEN_2022_ID,
-            associated_token_program: ASSOCIATED_TOKEN_ID,
             system_program: system_program::ID,
             event_authority,
             program,

@@ -2,7 +2,7 @@
 
 use allot::constants::{
     SEED_ALLOCATION, SEED_CREDENTIAL, SEED_ESCROW, SEED_EXCHANGE_REQUEST, SEED_MINT, SEED_POOL,
-    SEED_PROFIT_REPORT, SEED_SHARD, SEED_USER_LIST, SEED_VERIFIER,
+    SEED_PROFIT_REPORT, SEED_SHARD, SEED_SHARD_VAULT, SEED_USER_LIST, SEED_VERIFIER,
 };
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::associated_token::get_associated_token_address_with_program_id;
@@ -75,9 +75,9 @@ pub fn shard(pool: &Pubkey, index: u16) -> Pubkey {
     find(&[SEED_SHARD, pool.as_ref(), &index.to_le_bytes()])
 }
 
-/// The vault of `pool`'s shard `index`: the shard's associated token account for the pool mint.
+/// The vault of `pool`'s shard `index`: a token account PDA of the pool mint, owned by the shard.
 pub fn shard_vault(pool: &Pubkey, index: u16) -> Pubkey {
-    token_account(&shard(pool, index), &mint(pool))
+    find(&[SEED_SHARD_VAULT, pool.as_ref(), &index.to_le_bytes()])
 }
 
 /// The program's event authority (first account of every `emit_cpi!` self-invocation).

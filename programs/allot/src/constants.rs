@@ -71,6 +71,11 @@ pub const MIN_PERIOD_SECONDS: i64 = 60;
 /// Seed of an [`crate::state::AllocationShard`]: `[SEED_SHARD, pool, index (u16 LE)]`.
 #[constant]
 pub const SEED_SHARD: &[u8] = b"shard";
+/// Seed of an allocation shard's vault, a token account owned by the shard:
+/// `[SEED_SHARD_VAULT, pool, index (u16 LE)]`. Not the shard's associated token account: that
+/// address is derivable before the shard exists, so units could be allocated into it (with the
+/// future shard's address as the user) outside the shard's books.
+pub const SEED_SHARD_VAULT: &[u8] = b"shard_vault";
 
 /// Most allocation shards a pool may have. Each shard is one more account a cluster can write in
 /// parallel; 64 is far beyond what one pool's allocations need and keeps crank lookups bounded.

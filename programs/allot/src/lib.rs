@@ -176,7 +176,9 @@ pub mod allot {
     }
 
     /// Operator: adds allocation shard number `pool.shard_count` (transferable pools, at most
-    /// 64), with an empty vault.
+    /// 64), with an empty vault: a token account PDA owned by the shard, which only this program
+    /// can create (not the shard's associated account, whose address exists before the shard
+    /// does and could be allocated into).
     pub fn shard_create(ctx: Context<ShardCreate>) -> Result<()> {
         instructions::shard_create::handler(ctx)
     }

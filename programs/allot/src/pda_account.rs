@@ -1,4 +1,4 @@
-//! Creating a program-derived account that someone may have pre-funded.
+//! Creating a program-derived account (or token account) that someone may have pre-funded.
 //!
 //! `system_program::create_account` fails when the address already holds lamports, so anyone
 //! could block pool creation by sending a few lamports to the future mint address. This does what
@@ -6,6 +6,9 @@
 
 use anchor_lang::prelude::*;
 use anchor_lang::system_program::{self, Allocate, Assign, CreateAccount, Transfer};
+use anchor_spl::token_2022::spl_token_2022::extension::ExtensionType;
+use anchor_spl::token_2022::spl_token_2022::state::Account as TokenAccountState;
+use anchor_spl::token_2022::{InitializeAccount3, initialize_account3};
 
 /// Creates `target` (a PDA signed for by `signer_seeds`) with `space` bytes owned by `owner`,
 /// `payer` paying whatever rent the account does not already hold.
@@ -105,4 +108,35 @@ where
 pub fn store<T: AccountSerialize>(info: &AccountInfo, value: &T) -> Result<()> {
     let mut data = info.try_borrow_mut_data()?;
     value.try_serialize(&mut &mut data[..])
+}
+
+/// Creates `account` (a PDA signed for by `signer_seeds`) as a Token-2022 account of `mint`
+/// owned by `authority`, `payer` paying its rent. The pool's mints need no account extensions,
+/// so the account has the base size.
+pub fn create_token_account_pda<'info>(
+    payer: &AccountInfo<'info>,
+    account: &AccountInfo<'info>,
+    mint: &AccountInfo<'info>,
+    authority: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    token_program: &AccountInfo<'info>,
+    signer_seeds: &[&[&[u8]]],
+) -> Result<()> {
+    let space = ExtensionType::try_calculate_account_len::<TokenAccountState>(&[])?;
+    create_pda_account(
+        payer,
+        account,
+        system_program,
+        space,
+        &token_program.key(),
+        signer_seeds,
+    )?;
+    initialize_account3(CpiContext::new(
+        token_program.key(),
+        InitializeAccount3 {
+            account: account.clone(),
+            mint: mint.clone(),
+            authority: authority.clone(),
+        },
+    ))
 }

@@ -1,20 +1,17 @@
 //! Bad input gets a message naming the problem, and nothing is sent.
 
 use allot::state::Pool;
-use allot_client::{accounts, pdas};
+use allot_client::pdas;
 use solana_sdk::signature::{Keypair, Signer};
 
-use crate::{Cli, example_pool};
+use crate::{Cli, example_pool, issue_args};
 
 #[tokio::test]
 async fn bad_files_keys_and_funds_are_named_and_change_nothing() {
     let cli = Cli::start().await;
     let setup = example_pool(&cli).await;
     let pool = setup.pool.to_string();
-    let before: Pool = accounts::fetch(&cli.chain, setup.pool)
-        .await
-        .unwrap()
-        .unwrap();
+    let before: Pool = cli.fetch(setup.pool).await;
     let verifier_lamports = cli.raw(setup.verifier.0).await.unwrap().lamports;
 
     // A malformed row in a bulk file: named by line, and no row of the file is sent.
@@ -73,21 +70,7 @@ async fn bad_files_keys_and_funds_are_named_and_change_nothing() {
         .await;
     assert!(message.contains("is not the operator"), "{message}");
     let message = cli
-        .err(
-            &setup.operator.1,
-            &[
-                "verifier",
-                "issue",
-                "--pool",
-                &pool,
-                "--user",
-                &nowhere,
-                "--indicators",
-                "1",
-                "--evidence",
-                "x",
-            ],
-        )
+        .err(&setup.operator.1, &issue_args(&pool, &nowhere, "1", "x"))
         .await;
     assert!(message.contains("not an active verifier"), "{message}");
 
@@ -130,10 +113,7 @@ async fn bad_files_keys_and_funds_are_named_and_change_nothing() {
         .await;
     assert!(message.contains("moniker"), "{message}");
 
-    let after: Pool = accounts::fetch(&cli.chain, setup.pool)
-        .await
-        .unwrap()
-        .unwrap();
+    let after: Pool = cli.fetch(setup.pool).await;
     assert_eq!(after.totals, before.totals);
     assert_eq!(after.rule, before.rule);
     assert_eq!(

@@ -2,14 +2,42 @@
 //! ineligible holder, and a second run that sends nothing.
 
 use allot::state::Pool;
-use allot_client::accounts;
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
-use crate::{Cli, example_pool};
+use serde_json::Value;
+
+use crate::{Cli, PoolSetup, example_pool, issue_args};
 
 fn users(n: usize) -> Vec<Pubkey> {
     (0..n).map(|_| Keypair::new().pubkey()).collect()
+}
+
+/// The arguments of `operator shards`: `count` shards in `pool`, each topped up to `each` units.
+fn shards<'a>(pool: &'a str, count: &'a str, each: &'a str) -> [&'a str; 8] {
+    [
+        "operator",
+        "shards",
+        "--pool",
+        pool,
+        "--count",
+        count,
+        "--fund-each",
+        each,
+    ]
+}
+
+/// The verifier credentials `users` in `setup`'s pool with `verifier issue-bulk`, volume 5,000
+/// each; returns the command's JSON.
+async fn issue_bulk(cli: &Cli, setup: &PoolSetup, users: &[Pubkey]) -> Value {
+    let mut csv = String::from("user,indicators,evidence\n");
+    for (i, user) in users.iter().enumerate() {
+        csv.push_str(&format!("{user},5000,report-{i}\n"));
+    }
+    let file = cli.file("credentials.csv", &csv);
+    let pool = setup.pool.to_string();
+    let args = ["verifier", "issue-bulk", "--pool", &pool, "--file", &file];
+    cli.ok(&setup.verifier.1, &args).await
 }
 
 #[tokio::test]
@@ -84,10 +112,7 @@ async fn crank_allocates_claws_back_and_is_idempotent() {
     let fourth = cli.ok(&crank.1, &["crank", "--pool", &pool]).await;
     assert_eq!(fourth["transactions"], 0);
 
-    let state: Pool = accounts::fetch(&cli.chain, setup.pool)
-        .await
-        .unwrap()
-        .unwrap();
+    let state: Pool = cli.fetch(setup.pool).await;
     assert_eq!(state.totals.allocated, 60);
     assert_eq!(state.totals.clawed_back, 20);
     assert_eq!(state.totals.outstanding, 40);
@@ -117,22 +142,8 @@ async fn dry_run_plans_without_sending() {
     let setup = example_pool(&cli).await;
     let pool = setup.pool.to_string();
     let user = Keypair::new().pubkey().to_string();
-    cli.ok(
-        &setup.verifier.1,
-        &[
-            "verifier",
-            "issue",
-            "--pool",
-            &pool,
-            "--user",
-            &user,
-            "--indicators",
-            "5000",
-            "--evidence",
-            "r1",
-        ],
-    )
-    .await;
+    cli.ok(&setup.verifier.1, &issue_args(&pool, &user, "5000", "r1"))
+        .await;
     let plan = cli
         .ok(&setup.operator.1, &["crank", "--pool", &pool, "--dry-run"])
         .await;
@@ -149,17 +160,7 @@ async fn lookup_table_fits_more_users_per_transaction() {
     let pool = setup.pool.to_string();
     let crank = cli.keypair("crank", 10_000_000_000).await;
     let users = users(24);
-    let csv = users
-        .iter()
-        .fold(String::from("user,indicators,evidence\n"), |csv, user| {
-            csv + &format!("{user},5000,report\n")
-        });
-    let file = cli.file("credentials.csv", &csv);
-    cli.ok(
-        &setup.verifier.1,
-        &["verifier", "issue-bulk", "--pool", &pool, "--file", &file],
-    )
-    .await;
+    issue_bulk(&cli, &setup, &users).await;
     let max = ["--max-per-transaction", "32"];
 
     let mut plain = vec!["crank", "--pool", &pool, "--dry-run"];
@@ -211,40 +212,12 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
     let crank = cli.keypair("crank", 10_000_000_000).await;
 
     // Three shards of 30 units (three allocations of 10 each); asking again changes nothing.
-    let made = cli
-        .ok(
-            op,
-            &[
-                "operator",
-                "shards",
-                "--pool",
-                &pool,
-                "--count",
-                "3",
-                "--fund-each",
-                "30",
-            ],
-        )
-        .await;
+    let made = cli.ok(op, &shards(&pool, "3", "30")).await;
     assert_eq!(
         (made["created"].as_u64(), made["units_moved"].as_u64()),
         (Some(3), Some(90))
     );
-    let again = cli
-        .ok(
-            op,
-            &[
-                "operator",
-                "shards",
-                "--pool",
-                &pool,
-                "--count",
-                "3",
-                "--fund-each",
-                "30",
-            ],
-        )
-        .await;
+    let again = cli.ok(op, &shards(&pool, "3", "30")).await;
     assert_eq!(
         (again["created"].as_u64(), again["transactions"].as_u64()),
         (Some(0), Some(0))
@@ -252,16 +225,7 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
 
     // Eleven qualifying users: nine from the shards (three each), two from the vault.
     let users = users(11);
-    let mut csv = String::from("user,indicators,evidence\n");
-    for (i, user) in users.iter().enumerate() {
-        csv.push_str(&format!("{user},5000,report-{i}\n"));
-    }
-    let file = cli.file("credentials.csv", &csv);
-    cli.ok(
-        &setup.verifier.1,
-        &["verifier", "issue-bulk", "--pool", &pool, "--file", &file],
-    )
-    .await;
+    issue_bulk(&cli, &setup, &users).await;
     let out = cli.ok(&crank.1, &["crank", "--pool", &pool]).await;
     assert_eq!(out["allocations"], 11);
     assert_eq!(out["sharded_allocations"], 9);
@@ -278,10 +242,7 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
         );
     }
     // The crank swept the shards: the pool's totals count all eleven allocations.
-    let state: Pool = accounts::fetch(&cli.chain, setup.pool)
-        .await
-        .unwrap()
-        .unwrap();
+    let state: Pool = cli.fetch(setup.pool).await;
     assert_eq!(
         (
             state.totals.allocated,
@@ -295,35 +256,11 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
 
     // An allocation some other sender makes from a shard is not in the totals until a sweep;
     // a profit report sweeps first (in its own transaction), so the rate counts it.
-    cli.ok(
-        op,
-        &[
-            "operator",
-            "shards",
-            "--pool",
-            &pool,
-            "--count",
-            "3",
-            "--fund-each",
-            "30",
-        ],
-    )
-    .await;
+    cli.ok(op, &shards(&pool, "3", "30")).await;
     let late = Keypair::new().pubkey();
     cli.ok(
         &setup.verifier.1,
-        &[
-            "verifier",
-            "issue",
-            "--pool",
-            &pool,
-            "--user",
-            &late.to_string(),
-            "--indicators",
-            "5000",
-            "--evidence",
-            "late",
-        ],
+        &issue_args(&pool, &late.to_string(), "5000", "late"),
     )
     .await;
     let payer = cli.embedded.payer();
@@ -337,10 +274,7 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
     allot_cli::sender::send(&cli.chain, payer, &[], &[sharded])
         .await
         .unwrap();
-    let unswept: Pool = accounts::fetch(&cli.chain, setup.pool)
-        .await
-        .unwrap()
-        .unwrap();
+    let unswept: Pool = cli.fetch(setup.pool).await;
     assert_eq!(unswept.totals.allocations, 11, "not swept yet");
     cli.ok(
         op,
@@ -358,30 +292,14 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
         ],
     )
     .await;
-    let reported: Pool = accounts::fetch(&cli.chain, setup.pool)
-        .await
-        .unwrap()
-        .unwrap();
+    let reported: Pool = cli.fetch(setup.pool).await;
     assert_eq!(
         (reported.totals.allocations, reported.held_by_users()),
         (12, 120)
     );
 
     // Units left in a shard go back to the vault on request.
-    cli.ok(
-        op,
-        &[
-            "operator",
-            "shards",
-            "--pool",
-            &pool,
-            "--count",
-            "3",
-            "--fund-each",
-            "25",
-        ],
-    )
-    .await;
+    cli.ok(op, &shards(&pool, "3", "25")).await;
     let drained = cli
         .ok(op, &["operator", "drain-shards", "--pool", &pool])
         .await;
@@ -398,21 +316,7 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
     assert_eq!(shown["shards"], 3);
     assert_eq!(shown["totals"]["staged"], 0);
 
-    let refused = cli
-        .err(
-            op,
-            &[
-                "operator",
-                "shards",
-                "--pool",
-                &pool,
-                "--count",
-                "3",
-                "--fund-each",
-                "1000000",
-            ],
-        )
-        .await;
+    let refused = cli.err(op, &shards(&pool, "3", "1000000")).await;
     assert!(
         refused.contains("the vault holds 999880") && refused.contains("allot operator fund"),
         "{refused}"
@@ -424,31 +328,9 @@ async fn cranks_in_partitions_share_a_pool_without_overlap() {
     let cli = Cli::start().await;
     let setup = example_pool(&cli).await;
     let pool = setup.pool.to_string();
-    cli.ok(
-        &setup.operator.1,
-        &[
-            "operator",
-            "shards",
-            "--pool",
-            &pool,
-            "--count",
-            "2",
-            "--fund-each",
-            "200",
-        ],
-    )
-    .await;
+    cli.ok(&setup.operator.1, &shards(&pool, "2", "200")).await;
     let users = users(16);
-    let mut csv = String::from("user,indicators,evidence\n");
-    for (i, user) in users.iter().enumerate() {
-        csv.push_str(&format!("{user},5000,report-{i}\n"));
-    }
-    let file = cli.file("credentials.csv", &csv);
-    cli.ok(
-        &setup.verifier.1,
-        &["verifier", "issue-bulk", "--pool", &pool, "--file", &file],
-    )
-    .await;
+    issue_bulk(&cli, &setup, &users).await;
 
     // Two cranks, each with its own keypair (fee payer): part 0 and part 1 of two.
     let mut allocated = 0;

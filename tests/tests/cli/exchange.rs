@@ -1,29 +1,18 @@
 //! A user's exchange request and the settlement authority's manual settlement, through the CLI.
 
 use allot::state::{ExchangeRequest, RequestStatus};
-use allot_client::{accounts, pdas};
+use allot_client::pdas;
 
 use anchor_lang::prelude::Pubkey;
 
-use crate::{Cli, PoolSetup, example_pool};
+use crate::{Cli, PoolSetup, example_pool, issue_args};
 
 /// A funded user whom the verifier credentialed (volume 4,000) and who claimed 10 units.
 async fn allocated_user(cli: &Cli, setup: &PoolSetup) -> (Pubkey, String) {
     let pool = setup.pool.to_string();
     let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
     let user_text = user.to_string();
-    let issue = [
-        "verifier",
-        "issue",
-        "--pool",
-        &pool,
-        "--user",
-        &user_text,
-        "--indicators",
-        "4000",
-        "--evidence",
-        "r-1",
-    ];
+    let issue = issue_args(&pool, &user_text, "4000", "r-1");
     cli.ok(&setup.verifier.1, &issue).await;
     cli.ok(&user_file, &["user", "allocate", "--pool", &pool])
         .await;
@@ -36,6 +25,7 @@ async fn user_requests_exchange_and_operator_settles_it() {
     let setup = example_pool(&cli).await;
     let pool = setup.pool.to_string();
     let (user, user_file) = allocated_user(&cli, &setup).await;
+    let request_address = pdas::exchange_request(&setup.pool, 0);
     let twice = cli
         .err(&user_file, &["user", "allocate", "--pool", &pool])
         .await;
@@ -68,21 +58,17 @@ async fn user_requests_exchange_and_operator_settles_it() {
         )
         .await;
     assert_eq!(pending["pending"].as_array().unwrap().len(), 1);
-    let wrong = cli
-        .err(
-            &user_file,
-            &[
-                "settlement",
-                "settle",
-                "--pool",
-                &pool,
-                "--request",
-                "0",
-                "--reference",
-                "pay-1",
-            ],
-        )
-        .await;
+    let settle = [
+        "settlement",
+        "settle",
+        "--pool",
+        &pool,
+        "--request",
+        "0",
+        "--reference",
+        "pay-1",
+    ];
+    let wrong = cli.err(&user_file, &settle).await;
     assert!(wrong.contains("not the settlement authority"), "{wrong}");
     // The operator locks the request before paying it off chain: its user cannot cancel it now.
     let locked = cli
@@ -91,11 +77,7 @@ async fn user_requests_exchange_and_operator_settles_it() {
             &["settlement", "lock", "--pool", &pool, "--request", "0"],
         )
         .await;
-    let request: ExchangeRequest =
-        accounts::fetch(&cli.chain, pdas::exchange_request(&setup.pool, 0))
-            .await
-            .unwrap()
-            .unwrap();
+    let request: ExchangeRequest = cli.fetch(request_address).await;
     assert_eq!(request.status, RequestStatus::Locked);
     assert_eq!(
         locked["cancel_after_lock"],
@@ -108,42 +90,11 @@ async fn user_requests_exchange_and_operator_settles_it() {
         )
         .await;
     assert!(cancel.contains("locked"), "{cancel}");
-    cli.ok(
-        &setup.operator.1,
-        &[
-            "settlement",
-            "settle",
-            "--pool",
-            &pool,
-            "--request",
-            "0",
-            "--reference",
-            "pay-1",
-        ],
-    )
-    .await;
-    let request: ExchangeRequest =
-        accounts::fetch(&cli.chain, pdas::exchange_request(&setup.pool, 0))
-            .await
-            .unwrap()
-            .unwrap();
+    cli.ok(&setup.operator.1, &settle).await;
+    let request: ExchangeRequest = cli.fetch(request_address).await;
     assert_eq!(request.status, RequestStatus::Settled);
     assert_eq!(request.paid_amount, 20);
-    let again = cli
-        .err(
-            &setup.operator.1,
-            &[
-                "settlement",
-                "settle",
-                "--pool",
-                &pool,
-                "--request",
-                "0",
-                "--reference",
-                "pay-1",
-            ],
-        )
-        .await;
+    let again = cli.err(&setup.operator.1, &settle).await;
     assert!(again.contains("not open"), "{again}");
 
     let shown = cli.ok(&user_file, &["user", "show", "--pool", &pool]).await;
@@ -158,6 +109,7 @@ async fn user_cancels_a_pending_request_only_after_the_timeout() {
     let setup = example_pool(&cli).await;
     let pool = setup.pool.to_string();
     let (user, user_file) = allocated_user(&cli, &setup).await;
+    let request_address = pdas::exchange_request(&setup.pool, 0);
     cli.ok(
         &user_file,
         &["user", "exchange", "--pool", &pool, "--amount", "6"],
@@ -188,10 +140,6 @@ async fn user_cancels_a_pending_request_only_after_the_timeout() {
     )
     .await;
     assert_eq!(cli.balance(&user, &setup.mint).await, 10);
-    let request: ExchangeRequest =
-        accounts::fetch(&cli.chain, pdas::exchange_request(&setup.pool, 0))
-            .await
-            .unwrap()
-            .unwrap();
+    let request: ExchangeRequest = cli.fetch(request_address).await;
     assert_eq!(request.status, RequestStatus::Cancelled);
 }

@@ -114,6 +114,14 @@ impl Cli {
             .expect("balance readable")
     }
 
+    /// The allot account of type `T` at `address`, which must exist.
+    pub async fn fetch<T: anchor_lang::AccountDeserialize>(&self, address: Pubkey) -> T {
+        allot_client::accounts::fetch(&self.chain, address)
+            .await
+            .expect("account readable")
+            .unwrap_or_else(|| panic!("an account at {address}"))
+    }
+
     /// The raw account at `address`.
     pub async fn raw(&self, address: Pubkey) -> Option<solana_sdk::account::Account> {
         self.chain.account(address).await.expect("account readable")
@@ -132,6 +140,28 @@ pub struct PoolSetup {
     pub mint: Pubkey,
     /// The pool file used.
     pub file: String,
+}
+
+/// The arguments of `verifier issue`: `user`'s credential in `pool` with `indicators`, on
+/// `evidence`.
+pub fn issue_args<'a>(
+    pool: &'a str,
+    user: &'a str,
+    indicators: &'a str,
+    evidence: &'a str,
+) -> [&'a str; 10] {
+    [
+        "verifier",
+        "issue",
+        "--pool",
+        pool,
+        "--user",
+        user,
+        "--indicators",
+        indicators,
+        "--evidence",
+        evidence,
+    ]
 }
 
 /// Creates the example pool with one verifier through `operator create-pool`.

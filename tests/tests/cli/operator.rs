@@ -2,7 +2,7 @@
 
 use allot::constants::RATE_SCALE;
 use allot::state::{Pool, Verifier};
-use allot_client::{accounts, pdas};
+use allot_client::pdas;
 
 use crate::{Cli, example_pool};
 
@@ -11,10 +11,7 @@ async fn create_pool_from_toml_sets_rule_exchange_funding_and_verifiers() {
     let cli = Cli::start().await;
     let setup = example_pool(&cli).await;
 
-    let pool: Pool = accounts::fetch(&cli.chain, setup.pool)
-        .await
-        .unwrap()
-        .unwrap();
+    let pool: Pool = cli.fetch(setup.pool).await;
     assert_eq!(pool.operator, setup.operator.0);
     assert_eq!(pool.rule.threshold, 1_000);
     assert_eq!(pool.rule.amount, 10);
@@ -23,11 +20,9 @@ async fn create_pool_from_toml_sets_rule_exchange_funding_and_verifiers() {
     assert_eq!(pool.exchange.min_holding, 5);
     assert_eq!(pool.totals.minted, 1_000_000);
     assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_000);
-    let verifier: Verifier =
-        accounts::fetch(&cli.chain, pdas::verifier(&setup.pool, &setup.verifier.0))
-            .await
-            .unwrap()
-            .unwrap();
+    let verifier: Verifier = cli
+        .fetch(pdas::verifier(&setup.pool, &setup.verifier.0))
+        .await;
     assert!(verifier.active);
 
     let again = cli
@@ -80,7 +75,7 @@ async fn migrate_creates_once_then_sends_nothing() {
     let sent = third["pools"][0]["sent"].as_array().unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["step"], "update rule");
-    let state: Pool = accounts::fetch(&cli.chain, pool).await.unwrap().unwrap();
+    let state: Pool = cli.fetch(pool).await;
     assert_eq!(state.rule.threshold, 2_000);
 
     // The [token] section names the mint (Token-2022 metadata in the mint, read as wallets do);
@@ -131,10 +126,7 @@ async fn pause_fund_and_verifier_removal_change_the_pool() {
     let op = &setup.operator.1;
 
     cli.ok(op, &["operator", "pause", "--pool", &pool]).await;
-    let state: Pool = accounts::fetch(&cli.chain, setup.pool)
-        .await
-        .unwrap()
-        .unwrap();
+    let state: Pool = cli.fetch(setup.pool).await;
     assert!(state.paused);
     let twice = cli.err(op, &["operator", "pause", "--pool", &pool]).await;
     assert!(twice.contains("already paused"), "{twice}");
@@ -167,11 +159,9 @@ async fn pause_fund_and_verifier_removal_change_the_pool() {
         ],
     )
     .await;
-    let state: Verifier =
-        accounts::fetch(&cli.chain, pdas::verifier(&setup.pool, &setup.verifier.0))
-            .await
-            .unwrap()
-            .unwrap();
+    let state: Verifier = cli
+        .fetch(pdas::verifier(&setup.pool, &setup.verifier.0))
+        .await;
     assert!(!state.active);
 
     let shown = cli.ok(op, &["operator", "show", "--pool", &pool]).await;

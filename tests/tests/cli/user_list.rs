@@ -2,7 +2,7 @@
 //! proof (by the user and by the crank).
 
 use allot::state::UserList;
-use allot_client::{accounts, pdas};
+use allot_client::pdas;
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -22,45 +22,24 @@ async fn published_list_lets_users_and_the_crank_allocate_by_proof() {
     let list = cli.file("list.csv", &csv);
     let proofs = cli.path("proofs.json").display().to_string();
 
-    let published = cli
-        .ok(
-            &setup.operator.1,
-            &[
-                "operator",
-                "publish-list",
-                "--pool",
-                &pool,
-                "--csv",
-                &list,
-                "--proofs-out",
-                &proofs,
-            ],
-        )
-        .await;
+    let publish = [
+        "operator",
+        "publish-list",
+        "--pool",
+        &pool,
+        "--csv",
+        &list,
+        "--proofs-out",
+        &proofs,
+    ];
+    let published = cli.ok(&setup.operator.1, &publish).await;
     assert_eq!(published["users"], 5);
-    let on_chain: UserList = accounts::fetch(&cli.chain, pdas::user_list(&setup.pool, 0))
-        .await
-        .unwrap()
-        .unwrap();
+    let on_chain: UserList = cli.fetch(pdas::user_list(&setup.pool, 0)).await;
     assert_eq!(
         hex::encode(on_chain.root),
         published["root"].as_str().unwrap()
     );
-    let again = cli
-        .ok(
-            &setup.operator.1,
-            &[
-                "operator",
-                "publish-list",
-                "--pool",
-                &pool,
-                "--csv",
-                &list,
-                "--proofs-out",
-                &proofs,
-            ],
-        )
-        .await;
+    let again = cli.ok(&setup.operator.1, &publish).await;
     assert_eq!(again["published"], false, "the same list is not sent twice");
 
     let allocated = cli

@@ -2,7 +2,6 @@
 //! sender.
 
 use allot::error::AllotError;
-use allot::events::Allocated;
 use allot::state::{AllocationRecord, AllocationRule, EvidenceKind};
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence};
@@ -11,7 +10,7 @@ use allot_tests::{PERIOD, PoolFixture, TestChain, rule};
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
-use crate::market::allocated;
+use crate::market::{allocated, first_allocation};
 
 /// The fee payer's allocation to `user` on their credential is refused with `code`, and none of
 /// the `watched` accounts changes.
@@ -31,14 +30,14 @@ async fn allocation_refused(
 async fn update_rule(chain: &mut TestChain, fixture: &PoolFixture, rule: AllocationRule) {
     let op = fixture.operator.insecure_clone();
     let ix = instructions::pool_update_rule(&op.pubkey(), &fixture.pool, rule);
-    chain.send(&[ix], &[&op]).await.expect("rule updated");
+    chain.send_ok(&[ix], &[&op]).await;
 }
 
 /// The operator pauses or unpauses the pool (which must land).
 async fn set_paused(chain: &mut TestChain, fixture: &PoolFixture, paused: bool) {
     let op = fixture.operator.insecure_clone();
     let ix = instructions::pool_set_paused(&op.pubkey(), &fixture.pool, paused);
-    chain.send(&[ix], &[&op]).await.expect("pause set");
+    chain.send_ok(&[ix], &[&op]).await;
 }
 
 #[tokio::test]
@@ -57,18 +56,10 @@ async fn allocation_by_credential_moves_the_preset_amount_to_a_user_without_sol(
         .await
         .unwrap();
 
+    let credential = EvidenceKind::Credential;
     assert_eq!(
         events,
-        vec![AllotEvent::Allocated(Allocated {
-            pool: fixture.pool,
-            user,
-            period: 0,
-            amount: 100,
-            evidence: EvidenceKind::Credential,
-            user_allocated: 100,
-            pool_outstanding: 100,
-            shard: None,
-        })]
+        vec![first_allocation(fixture.pool, user, credential, 100, None)]
     );
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);
     assert_eq!(chain.token_balance(fixture.vault).await, 9_900);

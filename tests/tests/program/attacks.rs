@@ -23,6 +23,8 @@ use solana_sdk::account::Account;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 
+use crate::market::Market;
+
 /// Position of an account in an instruction built by the client.
 fn position(ix: &Instruction, key: &Pubkey) -> usize {
     ix.accounts
@@ -299,7 +301,7 @@ async fn fund_into_another_pools_vault_is_refused() {
 async fn prefund(chain: &mut TestChain, address: Pubkey) {
     let payer = chain.payer().pubkey();
     let ix = anchor_lang::solana_program::system_instruction::transfer(&payer, &address, 1_000_000);
-    chain.send(&[ix], &[]).await.unwrap();
+    chain.send_ok(&[ix], &[]).await;
 }
 
 #[tokio::test]
@@ -317,38 +319,11 @@ async fn prefunded_addresses_do_not_block_verifiers_credentials_lists_or_allocat
     ] {
         prefund(&mut chain, address).await;
     }
-    chain
-        .send(
-            &[instructions::verifier_add(
-                &op.pubkey(),
-                &fixture.pool,
-                &second_verifier,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
-    let args = allot::instructions::UserListPublishArgs {
-        period: 0,
-        root: [1; 32],
-        user_count: 1,
-    };
-    chain
-        .send(
-            &[instructions::user_list_publish(
-                &op.pubkey(),
-                &fixture.pool,
-                args,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
-    fixture.issue_credential(&mut chain, &user, 1_000).await;
-    fixture
-        .allocate_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
+    let add = instructions::verifier_add(&op.pubkey(), &fixture.pool, &second_verifier);
+    chain.send_ok(&[add], &[&op]).await;
+    let listed = Keypair::new().pubkey();
+    let (_, _) = fixture.publish_list(&mut chain, 0, vec![(listed, 1)]).await;
+    fixture.issue_and_allocate(&mut chain, &user, 1_000).await;
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);
     let record: allot::state::AllocationRecord = chain
         .fetch(pdas::allocation_record(&fixture.pool, &user))
@@ -369,17 +344,9 @@ async fn a_prefunded_address_does_not_block_a_periods_profit_report() {
         currency: *b"USD",
         evidence_hash: [7; 32],
     };
-    chain
-        .send(
-            &[instructions::profit_report_record(
-                &op.pubkey(),
-                &fixture.pool,
-                args,
-            )],
-            &[&op],
-        )
-        .await
-        .expect("the report lands on a pre-funded address");
+    // The report lands on a pre-funded address.
+    let ix = instructions::profit_report_record(&op.pubkey(), &fixture.pool, args);
+    chain.send_ok(&[ix], &[&op]).await;
     let stored: allot::state::ProfitReport = chain.fetch(report).await;
     assert_eq!((stored.pool, stored.amount), (fixture.pool, 1_000));
 }
@@ -389,19 +356,11 @@ async fn adding_a_verifier_twice_is_refused() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let op = fixture.operator.insecure_clone();
-    let verifier = pdas::verifier(&fixture.pool, &fixture.verifier.pubkey());
-    chain
-        .expect_refused(
-            &[instructions::verifier_add(
-                &op.pubkey(),
-                &fixture.pool,
-                &fixture.verifier.pubkey(),
-            )],
-            &[&op],
-            AllotError::VerifierAlreadyAdded,
-            &[fixture.pool, verifier],
-        )
-        .await;
+    let verifier = fixture.verifier.pubkey();
+    let ix = instructions::verifier_add(&op.pubkey(), &fixture.pool, &verifier);
+    let watched = [fixture.pool, pdas::verifier(&fixture.pool, &verifier)];
+    let twice = AllotError::VerifierAlreadyAdded;
+    chain.expect_refused(&[ix], &[&op], twice, &watched).await;
 }
 
 #[tokio::test]
@@ -456,21 +415,10 @@ async fn pool_create_twice_is_refused() {
 /// A pool whose exchange is open (settled by the returned bridge key) and a user, allocated 100
 /// units, with request 0 of 10 units pending.
 async fn pending_request() -> (TestChain, PoolFixture, Keypair, Keypair) {
-    let mut chain = TestChain::start().await;
-    let a = PoolFixture::create(&mut chain, 1, true).await;
-    let bridge = chain.funded_keypair(1_000_000_000).await;
-    let user = chain.funded_keypair(1_000_000_000).await;
-    a.issue_credential(&mut chain, &user.pubkey(), 5_000).await;
-    a.allocate_by_credential(&mut chain, &user.pubkey())
-        .await
-        .unwrap();
-    let operator = a.operator.insecure_clone();
-    let config = allot_tests::exchange_config(bridge.pubkey());
-    let ix = instructions::pool_set_exchange(&operator.pubkey(), &a.pool, config);
-    chain.send(&[ix], &[&operator]).await.unwrap();
-    let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &a.pool, 0, 10);
-    chain.send(&[ix], &[&user]).await.unwrap();
-    (chain, a, bridge, user)
+    let mut m = Market::open(1, |_| {}).await;
+    m.request(0, 10).await.unwrap();
+    let user = m.users.remove(0);
+    (m.chain, m.fixture, m.bridge, user)
 }
 
 #[tokio::test]
@@ -479,7 +427,7 @@ async fn a_closed_request_revived_with_lamports_is_dead() {
     // in the same transaction and later; the revived address is no request.
     let (mut chain, a, bridge, user) = pending_request().await;
     let ix = instructions::exchange_reject(&bridge.pubkey(), &a.pool, 0, &user.pubkey(), 1);
-    chain.send(&[ix], &[&bridge]).await.unwrap();
+    chain.send_ok(&[ix], &[&bridge]).await;
     let request = pdas::exchange_request(&a.pool, 0);
     let rent = chain.account(request).await.unwrap().lamports;
     let close = instructions::exchange_close(&a.pool, 0, &user.pubkey());
@@ -502,7 +450,7 @@ async fn a_closed_request_revived_with_lamports_is_dead() {
 
     // Close and revive land; the revived address is a plain system account, and neither close,
     // cancel nor settle accept it.
-    chain.send(&[close.clone(), revive], &[]).await.unwrap();
+    chain.send_ok(&[close.clone(), revive], &[]).await;
     let revived = chain.account(request).await.unwrap();
     assert_eq!(revived.owner, anchor_lang::system_program::ID);
     assert!(revived.data.is_empty());
@@ -567,8 +515,7 @@ async fn extreme_numbers_are_refused_and_change_nothing() {
         .await;
     // A profit so large that its share per unit outstanding does not fit the rate.
     config.pricing = allot::state::Pricing::ProfitShare { share_bps: 10_000 };
-    let ix = instructions::pool_set_exchange(&operator.pubkey(), &a.pool, config);
-    chain.send(&[ix], &[&operator]).await.unwrap();
+    a.set_exchange(&mut chain, config).await;
     let period = a.period(&mut chain).await;
     let report = allot::instructions::ProfitReportArgs {
         period,

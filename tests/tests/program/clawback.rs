@@ -3,33 +3,76 @@
 
 use allot::error::AllotError;
 use allot::events::ClawedBack;
-use allot::instructions::{CredentialIssueArgs, UserListPublishArgs};
 use allot::state::{AllocationRecord, ClawbackReason, EvidenceKind};
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence};
-use allot_client::merkle_tree::UserListTree;
 use allot_client::pdas;
-use allot_tests::{PERIOD, PoolFixture, TestChain};
+use allot_tests::{PERIOD, PoolFixture, TestChain, list_evidence};
 use anchor_lang::prelude::Pubkey;
+use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 
 use crate::market::{Market, allocated};
 
-fn clawed_back(
+/// The fee payer's clawback of `user`'s units on `evidence`.
+fn clawback_ix(fixture: &PoolFixture, user: &Pubkey, evidence: Evidence) -> Instruction {
+    instructions::clawback(&fixture.pool, user, evidence)
+}
+
+/// The clawback of `user`'s 100 units on `evidence` lands with one event naming `reason`, the
+/// units `burned` or back in the vault, and the pool's books stay whole.
+async fn claws_back_on(
+    chain: &mut TestChain,
+    fixture: &PoolFixture,
+    user: Pubkey,
+    evidence: Evidence,
+    reason: ClawbackReason,
+    burned: bool,
+) {
+    let kind = match evidence {
+        Evidence::Credential => EvidenceKind::Credential,
+        Evidence::UserList { .. } => EvidenceKind::UserList,
+    };
+    let events = chain
+        .send_ok(&[clawback_ix(fixture, &user, evidence)], &[])
+        .await;
+    assert_eq!(
+        events,
+        vec![AllotEvent::ClawedBack(ClawedBack {
+            pool: fixture.pool,
+            user,
+            amount: 100,
+            reason,
+            evidence: kind,
+            burned,
+            pool_outstanding: 0,
+        })]
+    );
+    fixture.assert_conserved(chain, &[user]).await;
+}
+
+/// [`claws_back_on`] `user`'s credential.
+async fn claws_back(
+    chain: &mut TestChain,
     fixture: &PoolFixture,
     user: Pubkey,
     reason: ClawbackReason,
     burned: bool,
-) -> AllotEvent {
-    AllotEvent::ClawedBack(ClawedBack {
-        pool: fixture.pool,
-        user,
-        amount: 100,
-        reason,
-        evidence: EvidenceKind::Credential,
-        burned,
-        pool_outstanding: 0,
-    })
+) {
+    claws_back_on(chain, fixture, user, Evidence::Credential, reason, burned).await;
+}
+
+/// The clawback of `user`'s units on their credential is refused with `code`, and none of the
+/// `watched` accounts changes.
+async fn clawback_refused(
+    chain: &mut TestChain,
+    fixture: &PoolFixture,
+    user: &Pubkey,
+    code: impl Into<u32>,
+    watched: &[Pubkey],
+) {
+    let ix = clawback_ix(fixture, user, Evidence::Credential);
+    chain.expect_refused(&[ix], &[], code, watched).await;
 }
 
 #[tokio::test]
@@ -37,20 +80,9 @@ async fn clawback_after_revocation_returns_units_to_the_vault() {
     let (mut chain, fixture, user) = allocated(true).await;
     fixture.revoke_credential(&mut chain, &user).await;
 
-    let events = fixture
-        .clawback_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
+    let revoked = ClawbackReason::CredentialRevoked;
+    claws_back(&mut chain, &fixture, user, revoked, false).await;
 
-    assert_eq!(
-        events,
-        vec![clawed_back(
-            &fixture,
-            user,
-            ClawbackReason::CredentialRevoked,
-            false
-        )]
-    );
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 0);
     assert_eq!(chain.token_balance(fixture.vault).await, 10_000);
     let record: AllocationRecord = chain
@@ -59,21 +91,11 @@ async fn clawback_after_revocation_returns_units_to_the_vault() {
     assert_eq!((record.allocated, record.clawed_back), (100, 100));
     let pool = fixture.state(&mut chain).await;
     assert_eq!((pool.totals.clawed_back, pool.totals.outstanding), (100, 0));
-    fixture.assert_conserved(&mut chain, &[user]).await;
 
     // Nothing is left to recover.
-    chain
-        .expect_refused(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::NothingToClawBack,
-            &[fixture.pool, fixture.vault, fixture.user_token(&user)],
-        )
-        .await;
+    let watched = [fixture.pool, fixture.vault, fixture.user_token(&user)];
+    let nothing = AllotError::NothingToClawBack;
+    clawback_refused(&mut chain, &fixture, &user, nothing, &watched).await;
 }
 
 #[tokio::test]
@@ -83,77 +105,30 @@ async fn clawback_after_expiry() {
     let verifier = fixture.verifier.insecure_clone();
     let user = Keypair::new().pubkey();
     let now = chain.clock().await.unix_timestamp;
-    let args = CredentialIssueArgs {
-        period: 0,
-        indicators: [1_000, 0, 0, 0],
-        expires_at: now + 1_000,
-        evidence_hash: [1; 32],
-    };
-    chain
-        .send(
-            &[instructions::credential_issue(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &user,
-                args,
-            )],
-            &[&verifier],
-        )
-        .await
-        .unwrap();
+    let mut args = fixture.credential_args(&mut chain, 1_000).await;
+    args.expires_at = now + 1_000;
+    let ix = instructions::credential_issue(&verifier.pubkey(), &fixture.pool, &user, args);
+    chain.send_ok(&[ix], &[&verifier]).await;
     fixture
         .allocate_by_credential(&mut chain, &user)
         .await
         .unwrap();
     chain.advance_time(999).await;
-    chain
-        .expect_refused(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::ConditionsStillHold,
-            &[fixture.vault, fixture.user_token(&user)],
-        )
-        .await;
+    let watched = [fixture.vault, fixture.user_token(&user)];
+    let holds = AllotError::ConditionsStillHold;
+    clawback_refused(&mut chain, &fixture, &user, holds, &watched).await;
     chain.advance_time(1).await;
-    let events = fixture
-        .clawback_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
-    assert_eq!(
-        events,
-        vec![clawed_back(
-            &fixture,
-            user,
-            ClawbackReason::CredentialExpired,
-            false
-        )]
-    );
+    let expired = ClawbackReason::CredentialExpired;
+    claws_back(&mut chain, &fixture, user, expired, false).await;
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 0);
-    fixture.assert_conserved(&mut chain, &[user]).await;
 }
 
 #[tokio::test]
 async fn clawback_after_a_failing_indicator_update() {
     let (mut chain, fixture, user) = allocated(true).await;
     fixture.issue_credential(&mut chain, &user, 999).await;
-    let events = fixture
-        .clawback_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
-    assert_eq!(
-        events,
-        vec![clawed_back(
-            &fixture,
-            user,
-            ClawbackReason::IndicatorFails,
-            false
-        )]
-    );
-    fixture.assert_conserved(&mut chain, &[user]).await;
+    let fails = ClawbackReason::IndicatorFails;
+    claws_back(&mut chain, &fixture, user, fails, false).await;
 }
 
 #[tokio::test]
@@ -161,23 +136,14 @@ async fn clawback_is_refused_while_conditions_hold() {
     let (mut chain, fixture, user) = allocated(true).await;
     // Even in a later period, a credential that still meets the rule protects the holdings.
     chain.advance_time(3 * PERIOD).await;
-    chain
-        .expect_refused(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::ConditionsStillHold,
-            &[
-                fixture.pool,
-                fixture.vault,
-                fixture.user_token(&user),
-                pdas::allocation_record(&fixture.pool, &user),
-            ],
-        )
-        .await;
+    let watched = [
+        fixture.pool,
+        fixture.vault,
+        fixture.user_token(&user),
+        pdas::allocation_record(&fixture.pool, &user),
+    ];
+    let holds = AllotError::ConditionsStillHold;
+    clawback_refused(&mut chain, &fixture, &user, holds, &watched).await;
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);
 }
 
@@ -185,30 +151,14 @@ async fn clawback_is_refused_while_conditions_hold() {
 async fn non_transferable_clawback_burns() {
     let (mut chain, fixture, user) = allocated(false).await;
     fixture.revoke_credential(&mut chain, &user).await;
-    let events = fixture
-        .clawback_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
-    assert_eq!(
-        events,
-        vec![clawed_back(
-            &fixture,
-            user,
-            ClawbackReason::CredentialRevoked,
-            true
-        )]
-    );
+    let revoked = ClawbackReason::CredentialRevoked;
+    claws_back(&mut chain, &fixture, user, revoked, true).await;
     assert_eq!(chain.mint_supply(fixture.mint).await, 0);
-    let pool = fixture.state(&mut chain).await;
+    let totals = fixture.state(&mut chain).await.totals;
     assert_eq!(
-        (
-            pool.totals.minted,
-            pool.totals.burned,
-            pool.totals.outstanding
-        ),
+        (totals.minted, totals.burned, totals.outstanding),
         (100, 100, 0)
     );
-    fixture.assert_conserved(&mut chain, &[user]).await;
 }
 
 #[tokio::test]
@@ -217,12 +167,8 @@ async fn clawback_never_takes_more_than_was_allocated() {
     // The user also holds 40 units received from another holder (a transferable pool).
     let friend = chain.funded_keypair(1_000_000_000).await;
     fixture
-        .issue_credential(&mut chain, &friend.pubkey(), 1_000)
+        .issue_and_allocate(&mut chain, &friend.pubkey(), 1_000)
         .await;
-    fixture
-        .allocate_by_credential(&mut chain, &friend.pubkey())
-        .await
-        .unwrap();
     let gift = spl_token_2022_interface::instruction::transfer_checked(
         &spl_token_2022_interface::ID,
         &fixture.user_token(&friend.pubkey()),
@@ -234,7 +180,7 @@ async fn clawback_never_takes_more_than_was_allocated() {
         0,
     )
     .unwrap();
-    chain.send(&[gift], &[&friend]).await.unwrap();
+    chain.send_ok(&[gift], &[&friend]).await;
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 140);
 
     fixture.issue_credential(&mut chain, &user, 0).await;
@@ -256,147 +202,45 @@ async fn clawback_never_takes_more_than_was_allocated() {
 async fn clawback_by_a_newer_user_list_stating_a_failing_value() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
-    let op = fixture.operator.insecure_clone();
     let user = Keypair::new().pubkey();
     let payer = chain.payer().pubkey();
-    let publish = |period: u64, value: u64| {
-        let tree = UserListTree::build(
-            &fixture.pool,
-            period,
-            vec![(user, value), (Pubkey::new_unique(), 1)],
-        )
-        .unwrap();
-        let args = UserListPublishArgs {
-            period,
-            root: tree.root(),
-            user_count: 2,
-        };
-        (
-            instructions::user_list_publish(&op.pubkey(), &fixture.pool, args),
-            tree.proof(&user).unwrap(),
-        )
-    };
-    let (ix, proof0) = publish(0, 2_000);
-    chain.send(&[ix], &[&op]).await.unwrap();
-    chain
-        .send(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                Evidence::UserList {
-                    period: 0,
-                    proof: proof0.clone(),
-                },
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
+    let entries = |value: u64| vec![(user, value), (Pubkey::new_unique(), 1)];
+    let (tree, _) = fixture.publish_list(&mut chain, 0, entries(2_000)).await;
+    let evidence = list_evidence(&tree, 0, &user);
+    let ix = instructions::allocate(&payer, &fixture.pool, &user, evidence.clone());
+    chain.send_ok(&[ix], &[]).await;
     // The list that supported the allocation cannot claw it back.
-    chain
-        .expect_refused(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::UserList {
-                    period: 0,
-                    proof: proof0,
-                },
-            )],
-            &[],
-            AllotError::ConditionsStillHold,
-            &[fixture.vault, fixture.user_token(&user)],
-        )
-        .await;
+    let watched = [fixture.vault, fixture.user_token(&user)];
+    let holds = AllotError::ConditionsStillHold;
+    let ix = clawback_ix(&fixture, &user, evidence);
+    chain.expect_refused(&[ix], &[], holds, &watched).await;
     chain.advance_time(PERIOD).await;
-    let (ix, proof1) = publish(1, 3);
-    chain.send(&[ix], &[&op]).await.unwrap();
-    let events = chain
-        .send(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::UserList {
-                    period: 1,
-                    proof: proof1,
-                },
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        events,
-        vec![AllotEvent::ClawedBack(ClawedBack {
-            pool: fixture.pool,
-            user,
-            amount: 100,
-            reason: ClawbackReason::IndicatorFails,
-            evidence: EvidenceKind::UserList,
-            burned: false,
-            pool_outstanding: 0,
-        })]
-    );
-    fixture.assert_conserved(&mut chain, &[user]).await;
+    let (tree, _) = fixture.publish_list(&mut chain, 1, entries(3)).await;
+    let evidence = list_evidence(&tree, 1, &user);
+    let fails = ClawbackReason::IndicatorFails;
+    claws_back_on(&mut chain, &fixture, user, evidence, fails, false).await;
 }
 
 #[tokio::test]
 async fn evidence_older_than_the_allocation_cannot_claw_it_back() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
-    let op = fixture.operator.insecure_clone();
     let user = Keypair::new().pubkey();
     // Period 0: a credential that is later revoked.
     fixture.issue_credential(&mut chain, &user, 5_000).await;
     fixture.revoke_credential(&mut chain, &user).await;
     // Period 1: allocated on the operator's list.
     chain.advance_time(PERIOD).await;
-    let tree = UserListTree::build(&fixture.pool, 1, vec![(user, 5_000)]).unwrap();
-    let args = UserListPublishArgs {
-        period: 1,
-        root: tree.root(),
-        user_count: 1,
-    };
-    chain
-        .send(
-            &[instructions::user_list_publish(
-                &op.pubkey(),
-                &fixture.pool,
-                args,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
-    let payer = chain.payer().pubkey();
-    chain
-        .send(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &user,
-                Evidence::UserList {
-                    period: 1,
-                    proof: tree.proof(&user).unwrap(),
-                },
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
-    chain
-        .expect_refused(
-            &[instructions::clawback(
-                &fixture.pool,
-                &user,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::EvidenceOlderThanAllocation,
-            &[fixture.vault, fixture.user_token(&user)],
-        )
+    let (tree, _) = fixture
+        .publish_list(&mut chain, 1, vec![(user, 5_000)])
         .await;
+    let payer = chain.payer().pubkey();
+    let evidence = list_evidence(&tree, 1, &user);
+    let ix = instructions::allocate(&payer, &fixture.pool, &user, evidence);
+    chain.send_ok(&[ix], &[]).await;
+    let watched = [fixture.vault, fixture.user_token(&user)];
+    let older = AllotError::EvidenceOlderThanAllocation;
+    clawback_refused(&mut chain, &fixture, &user, older, &watched).await;
 }
 
 #[tokio::test]
@@ -460,7 +304,7 @@ async fn exchanging_received_units_leaves_ones_own_allocation_clawable() {
         0,
     )
     .unwrap();
-    m.send(&[gift], &[&friend]).await.unwrap();
+    m.send_ok(&[gift], &[&friend]).await;
     // Of 160 held (100 own, 60 received), 60 go to exchange: the received ones.
     let (id, _) = m.request(0, 60).await.unwrap();
     assert_eq!(m.request_state(id).await.own_units, 0);

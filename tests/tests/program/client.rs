@@ -83,48 +83,18 @@ async fn scans_find_a_pools_credentials_and_pending_requests_only() {
 
     // Two requests; one is rejected: only the other is pending.
     let bridge = chain.funded_keypair(1_000_000_000).await;
-    let op = a.operator.insecure_clone();
-    chain
-        .send(
-            &[instructions::pool_set_exchange(
-                &op.pubkey(),
-                &a.pool,
-                exchange_config(bridge.pubkey()),
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    a.set_exchange(&mut chain, exchange_config(bridge.pubkey()))
+        .await;
+    let payer = chain.payer().pubkey();
     for (i, user) in users.iter().take(2).enumerate() {
-        let payer = chain.payer().pubkey();
-        chain
-            .send(
-                &[instructions::allocate(
-                    &payer,
-                    &a.pool,
-                    &user.pubkey(),
-                    Evidence::Credential,
-                )],
-                &[],
-            )
-            .await
-            .unwrap();
-        let ix = instructions::exchange_request(&user.pubkey(), &payer, &a.pool, i as u64, 10);
-        chain.send(&[ix], &[user]).await.unwrap();
+        let user_key = user.pubkey();
+        let allocate = instructions::allocate(&payer, &a.pool, &user_key, Evidence::Credential);
+        chain.send_ok(&[allocate], &[]).await;
+        let ix = instructions::exchange_request(&user_key, &payer, &a.pool, i as u64, 10);
+        chain.send_ok(&[ix], &[user]).await;
     }
-    chain
-        .send(
-            &[instructions::exchange_reject(
-                &bridge.pubkey(),
-                &a.pool,
-                0,
-                &users[0].pubkey(),
-                1,
-            )],
-            &[&bridge],
-        )
-        .await
-        .unwrap();
+    let ix = instructions::exchange_reject(&bridge.pubkey(), &a.pool, 0, &users[0].pubkey(), 1);
+    chain.send_ok(&[ix], &[&bridge]).await;
     let pending = accounts::open_requests(&embedded, &a.pool).await.unwrap();
     assert_eq!(pending.len(), 1);
     assert_eq!(
@@ -150,18 +120,9 @@ async fn pools_are_found_by_their_settlement_authority() {
     let other = Keypair::new().pubkey();
     // Pools 1 and 3 are settled by the platform, pool 2 by another bridge.
     for (fixture, authority) in created.iter().zip([platform, other, platform]) {
-        let op = fixture.operator.insecure_clone();
-        chain
-            .send(
-                &[instructions::pool_set_exchange(
-                    &op.pubkey(),
-                    &fixture.pool,
-                    exchange_config(authority),
-                )],
-                &[&op],
-            )
-            .await
-            .unwrap();
+        fixture
+            .set_exchange(&mut chain, exchange_config(authority))
+            .await;
     }
     let embedded = chain.embedded();
     let found = accounts::pools_settled_by(&embedded, &platform)

@@ -18,18 +18,8 @@ async fn verifier_issues_updates_and_revokes_a_credential() {
     let now = chain.clock().await.unix_timestamp;
 
     let args = fixture.credential_args(&mut chain, 1_500).await;
-    let events = chain
-        .send(
-            &[instructions::credential_issue(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &user,
-                args.clone(),
-            )],
-            &[&verifier],
-        )
-        .await
-        .unwrap();
+    let ix = instructions::credential_issue(&verifier.pubkey(), &fixture.pool, &user, args.clone());
+    let events = chain.send_ok(&[ix], &[&verifier]).await;
     assert_eq!(
         events,
         vec![AllotEvent::CredentialIssued(CredentialIssued {
@@ -64,17 +54,10 @@ async fn verifier_issues_updates_and_revokes_a_credential() {
         (1, 2_000, now + PERIOD)
     );
 
+    let revoke = instructions::credential_revoke(&verifier.pubkey(), &fixture.pool, &user);
     let events = chain
-        .send(
-            &[instructions::credential_revoke(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &user,
-            )],
-            &[&verifier],
-        )
-        .await
-        .unwrap();
+        .send_ok(std::slice::from_ref(&revoke), &[&verifier])
+        .await;
     assert_eq!(
         events,
         vec![AllotEvent::CredentialRevoked(CredentialRevoked {
@@ -86,17 +69,9 @@ async fn verifier_issues_updates_and_revokes_a_credential() {
         })]
     );
     assert!(chain.fetch::<Credential>(address).await.revoked);
+    let again = AllotError::CredentialAlreadyRevoked;
     chain
-        .expect_refused(
-            &[instructions::credential_revoke(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &user,
-            )],
-            &[&verifier],
-            AllotError::CredentialAlreadyRevoked,
-            &[address],
-        )
+        .expect_refused(&[revoke], &[&verifier], again, &[address])
         .await;
     // Reissuing reinstates the user.
     fixture.issue_credential(&mut chain, &user, 2_000).await;
@@ -113,6 +88,8 @@ async fn credential_statements_are_checked() {
     chain.advance_time(2 * PERIOD).await;
     let now = chain.clock().await.unix_timestamp;
 
+    let issue =
+        |args| instructions::credential_issue(&verifier.pubkey(), &fixture.pool, &user, args);
     let mut future = fixture.credential_args(&mut chain, 1_500).await;
     future.period = 3;
     let mut expired = fixture.credential_args(&mut chain, 1_500).await;
@@ -122,35 +99,16 @@ async fn credential_statements_are_checked() {
         (expired, AllotError::ExpiryInPast),
     ] {
         chain
-            .expect_refused(
-                &[instructions::credential_issue(
-                    &verifier.pubkey(),
-                    &fixture.pool,
-                    &user,
-                    args,
-                )],
-                &[&verifier],
-                error,
-                &[address],
-            )
+            .expect_refused(&[issue(args)], &[&verifier], error, &[address])
             .await;
     }
 
     fixture.issue_credential(&mut chain, &user, 1_500).await;
     let mut earlier = fixture.credential_args(&mut chain, 1_500).await;
     earlier.period = 1;
+    let regressed = AllotError::CredentialPeriodRegressed;
     chain
-        .expect_refused(
-            &[instructions::credential_issue(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &user,
-                earlier,
-            )],
-            &[&verifier],
-            AllotError::CredentialPeriodRegressed,
-            &[address],
-        )
+        .expect_refused(&[issue(earlier)], &[&verifier], regressed, &[address])
         .await;
 }
 
@@ -163,17 +121,10 @@ async fn only_a_verifier_of_the_pool_revokes() {
     let address = pdas::credential(&fixture.pool, &user);
     // The operator is not a verifier: it has no authorisation account.
     let op = fixture.operator.insecure_clone();
+    let ix = instructions::credential_revoke(&op.pubkey(), &fixture.pool, &user);
+    let no_authorisation = anchor_lang::error::ErrorCode::AccountNotInitialized;
     chain
-        .expect_refused(
-            &[instructions::credential_revoke(
-                &op.pubkey(),
-                &fixture.pool,
-                &user,
-            )],
-            &[&op],
-            anchor_lang::error::ErrorCode::AccountNotInitialized,
-            &[address],
-        )
+        .expect_refused(&[ix], &[&op], no_authorisation, &[address])
         .await;
     // A key passing the real verifier's authorisation without its signature: seeds bind the signer.
     let impostor = Keypair::new();

@@ -24,13 +24,9 @@ async fn user_cancels_after_the_timeout_and_not_before() {
         m.user_token(0),
     ];
     m.chain.advance_time(3_599).await;
-    m.expect_refused(
-        &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
-        &[&user],
-        AllotError::CancelTooEarly,
-        &watched,
-    )
-    .await;
+    let early = AllotError::CancelTooEarly;
+    m.expect_refused(&[m.cancel_ix(0, id)], &[&user], early, &watched)
+        .await;
     // Someone else cannot cancel it.
     let other = Keypair::new();
     let mut ix = instructions::exchange_cancel(&other.pubkey(), &pool, id);
@@ -39,14 +35,7 @@ async fn user_cancels_after_the_timeout_and_not_before() {
     let failure = m.send(&[ix], &[&other]).await.unwrap_err();
     assert!(failure.custom_code().is_some(), "{:?}", failure.error);
     let now = m.chain.clock().await.unix_timestamp;
-    let events = m
-        .chain
-        .send(
-            &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
-            &[&user],
-        )
-        .await
-        .unwrap();
+    let events = m.cancel(0, id).await;
     assert_eq!(
         events,
         vec![AllotEvent::ExchangeCancelled(ExchangeCancelled {
@@ -65,14 +54,9 @@ async fn user_cancels_after_the_timeout_and_not_before() {
         .fetch(pdas::allocation_record(&pool, &user.pubkey()))
         .await;
     assert_eq!(record.exchanged, 0);
-    m.conserved().await;
     // A cancelled request cannot be settled.
     let bridge = m.bridge.insecure_clone();
-    m.expect_refused(
-        &[m.settle_ix(id, 120, None)],
-        &[&bridge],
-        AllotError::RequestNotPending,
-        &watched,
-    )
-    .await;
+    let ix = m.settle_ix(id, 120, None);
+    m.expect_refused(&[ix], &[&bridge], AllotError::RequestNotPending, &watched)
+        .await;
 }

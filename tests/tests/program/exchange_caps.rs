@@ -19,7 +19,6 @@ async fn cancelled_and_rejected_requests_give_their_caps_back() {
     .await;
     let pool = m.fixture.pool;
     let bridge = m.bridge.insecure_clone();
-    let user = m.users[0].pubkey();
 
     // User 0 takes the whole per-user cap; the settlement authority rejects the request.
     let (rejected, _) = m.request(0, 60).await.unwrap();
@@ -33,13 +32,7 @@ async fn cancelled_and_rejected_requests_give_their_caps_back() {
 
     // The user cancels once allowed: both caps get the 60 units back.
     m.chain.advance_time(3_600).await;
-    let user_key = m.users[0].insecure_clone();
-    m.send(
-        &[instructions::exchange_cancel(&user, &pool, cancelled)],
-        &[&user_key],
-    )
-    .await
-    .unwrap();
+    m.cancel(0, cancelled).await;
     assert_eq!(requested_counts(&mut m).await, (0, 40));
     let (_, _) = m.request(0, 60).await.unwrap();
     assert_eq!(requested_counts(&mut m).await, (60, 100));
@@ -55,19 +48,9 @@ async fn cancelled_and_rejected_requests_give_their_caps_back() {
         m.user_token(1),
         pdas::exchange_request(&pool, next),
     ];
-    m.expect_refused(
-        &[instructions::exchange_request(
-            &other.pubkey(),
-            &other.pubkey(),
-            &pool,
-            next,
-            1,
-        )],
-        &[&other],
-        AllotError::PeriodCapExceeded,
-        &watched,
-    )
-    .await;
+    let ix = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, next, 1);
+    m.expect_refused(&[ix], &[&other], AllotError::PeriodCapExceeded, &watched)
+        .await;
 }
 
 #[tokio::test]
@@ -77,8 +60,6 @@ async fn a_request_cancelled_in_a_later_period_leaves_that_periods_caps_alone() 
         c.per_period_cap = 100;
     })
     .await;
-    let pool = m.fixture.pool;
-    let user = m.users[0].pubkey();
 
     // User 0 requests in one period; in the next, user 1 requests 40 of the pool's 100.
     let (old, _) = m.request(0, 60).await.unwrap();
@@ -88,13 +69,7 @@ async fn a_request_cancelled_in_a_later_period_leaves_that_periods_caps_alone() 
 
     // Cancelling the old request returns its units to the old period's counts only: the pool's
     // count of this period keeps user 1's 40 (it would have underflowed, refusing the cancel).
-    let user_key = m.users[0].insecure_clone();
-    m.send(
-        &[instructions::exchange_cancel(&user, &pool, old)],
-        &[&user_key],
-    )
-    .await
-    .unwrap();
+    m.cancel(0, old).await;
     assert_eq!(requested_counts(&mut m).await, (0, 40));
 
     // User 0's cap of this period is whole, and the pool's has 60 left for it.

@@ -6,7 +6,7 @@ use allot::events::ExchangeRequestClosed;
 use allot_client::events::AllotEvent;
 use allot_client::instructions;
 use allot_client::pdas;
-use solana_sdk::signature::Signer;
+use solana_sdk::signature::{Keypair, Signer};
 
 use crate::market::Market;
 
@@ -18,40 +18,30 @@ async fn rent_returns_to_the_payer_only_once_the_request_is_final() {
     let sponsor = m.chain.funded_keypair(100_000_000).await;
     let id = 0;
     let ix = instructions::exchange_request(&user.pubkey(), &sponsor.pubkey(), &pool, id, 60);
-    m.send(&[ix], &[&user, &sponsor]).await.unwrap();
+    m.send_ok(&[ix], &[&user, &sponsor]).await;
     let address = pdas::exchange_request(&pool, id);
     let rent = m.chain.account(address).await.unwrap().lamports;
     let request = m.request_state(id).await;
     assert_eq!(request.rent_payer, sponsor.pubkey());
 
+    let close = |to: &Keypair| instructions::exchange_close(&pool, id, &to.pubkey());
+    let watched = [address, sponsor.pubkey()];
     m.expect_refused(
-        &[instructions::exchange_close(&pool, id, &sponsor.pubkey())],
+        &[close(&sponsor)],
         &[],
         AllotError::RequestNotFinal,
-        &[address, sponsor.pubkey()],
+        &watched,
     )
     .await;
     let bridge = m.bridge.insecure_clone();
-    m.send(&[m.settle_ix(id, 120, None)], &[&bridge])
-        .await
-        .unwrap();
+    m.send_ok(&[m.settle_ix(id, 120, None)], &[&bridge]).await;
     // Rent cannot be sent to anyone else.
-    m.expect_refused(
-        &[instructions::exchange_close(&pool, id, &user.pubkey())],
-        &[],
-        anchor_lang::error::ErrorCode::ConstraintAddress,
-        &[address, user.pubkey()],
-    )
-    .await;
+    let elsewhere = anchor_lang::error::ErrorCode::ConstraintAddress;
+    let watched = [address, user.pubkey()];
+    m.expect_refused(&[close(&user)], &[], elsewhere, &watched)
+        .await;
     let before = m.chain.account(sponsor.pubkey()).await.unwrap().lamports;
-    let events = m
-        .chain
-        .send(
-            &[instructions::exchange_close(&pool, id, &sponsor.pubkey())],
-            &[],
-        )
-        .await
-        .unwrap();
+    let events = m.send_ok(&[close(&sponsor)], &[]).await;
     assert_eq!(
         events,
         vec![AllotEvent::ExchangeRequestClosed(ExchangeRequestClosed {

@@ -11,7 +11,7 @@ use allot_client::events::AllotEvent;
 use allot_client::instructions;
 use allot_client::pdas;
 use allot_tests::{PERIOD, exchange_config};
-use solana_sdk::signature::Signer;
+use solana_sdk::signature::{Keypair, Signer};
 
 use crate::market::Market;
 
@@ -27,18 +27,9 @@ async fn profit_reports_set_the_rate_under_profit_share_pricing() {
         currency: *b"USD",
         evidence_hash: [3; 32],
     };
-    let events = m
-        .chain
-        .send(
-            &[instructions::profit_report_record(
-                &op.pubkey(),
-                &pool,
-                args.clone(),
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let report =
+        |key: &Keypair, args| instructions::profit_report_record(&key.pubkey(), &pool, args);
+    let events = m.send_ok(&[report(&op, args.clone())], &[&op]).await;
     assert_eq!(
         events,
         vec![
@@ -58,9 +49,9 @@ async fn profit_reports_set_the_rate_under_profit_share_pricing() {
             }),
         ]
     );
-    let report: ProfitReport = m.chain.fetch(pdas::profit_report(&pool, 0)).await;
+    let stored: ProfitReport = m.chain.fetch(pdas::profit_report(&pool, 0)).await;
     assert_eq!(
-        (report.amount, report.currency, report.rate_after),
+        (stored.amount, stored.currency, stored.rate_after),
         (1_000_000, *b"USD", 500 * RATE_SCALE)
     );
     assert_eq!(
@@ -69,28 +60,20 @@ async fn profit_reports_set_the_rate_under_profit_share_pricing() {
     );
 
     // Reports are immutable, in the pool's currency, and never for a future period.
-    let report_address = pdas::profit_report(&pool, 0);
-    m.expect_refused(
-        &[instructions::profit_report_record(
-            &op.pubkey(),
-            &pool,
-            args.clone(),
-        )],
-        &[&op],
-        AllotError::ProfitReportExists,
-        &[pool, report_address],
-    )
-    .await;
+    let watched = [pool, pdas::profit_report(&pool, 0)];
+    let ix = report(&op, args.clone());
+    m.expect_refused(&[ix], &[&op], AllotError::ProfitReportExists, &watched)
+        .await;
     let eur = ProfitReportArgs {
         period: 0,
         currency: *b"EUR",
         ..args.clone()
     };
     m.expect_refused(
-        &[instructions::profit_report_record(&op.pubkey(), &pool, eur)],
+        &[report(&op, eur)],
         &[&op],
         AllotError::CurrencyMismatch,
-        &[pool, report_address],
+        &watched,
     )
     .await;
     let future = ProfitReportArgs {
@@ -98,11 +81,7 @@ async fn profit_reports_set_the_rate_under_profit_share_pricing() {
         ..args.clone()
     };
     m.expect_refused(
-        &[instructions::profit_report_record(
-            &op.pubkey(),
-            &pool,
-            future,
-        )],
+        &[report(&op, future)],
         &[&op],
         AllotError::PeriodInFuture,
         &[pool],
@@ -110,17 +89,9 @@ async fn profit_reports_set_the_rate_under_profit_share_pricing() {
     .await;
     let stranger = m.users[0].insecure_clone();
     let next = ProfitReportArgs { period: 0, ..args };
-    m.expect_refused(
-        &[instructions::profit_report_record(
-            &stranger.pubkey(),
-            &pool,
-            next,
-        )],
-        &[&stranger],
-        AllotError::NotOperator,
-        &[pool],
-    )
-    .await;
+    let ix = report(&stranger, next);
+    m.expect_refused(&[ix], &[&stranger], AllotError::NotOperator, &[pool])
+        .await;
 
     // The next period's report moves the rate: 2,000.00 USD, 20%, 400 units → 100 cents.
     m.chain.advance_time(PERIOD).await;
@@ -130,18 +101,7 @@ async fn profit_reports_set_the_rate_under_profit_share_pricing() {
         currency: *b"USD",
         evidence_hash: [4; 32],
     };
-    let events = m
-        .chain
-        .send(
-            &[instructions::profit_report_record(
-                &op.pubkey(),
-                &pool,
-                args,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let events = m.send_ok(&[report(&op, args)], &[&op]).await;
     assert!(events.contains(&AllotEvent::RateUpdated(RateUpdated {
         pool,
         previous: 500 * RATE_SCALE,
@@ -161,14 +121,8 @@ async fn fixed_price_is_set_by_the_operator_with_an_event() {
     let op = m.fixture.operator.insecure_clone();
     let mut cfg = exchange_config(m.bridge.pubkey());
     cfg.fixed_rate = 7 * RATE_SCALE;
-    let events = m
-        .chain
-        .send(
-            &[instructions::pool_set_exchange(&op.pubkey(), &pool, cfg)],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let configure = |key: &Keypair, cfg| instructions::pool_set_exchange(&key.pubkey(), &pool, cfg);
+    let events = m.send_ok(&[configure(&op, cfg)], &[&op]).await;
     assert_eq!(
         events,
         vec![
@@ -182,26 +136,14 @@ async fn fixed_price_is_set_by_the_operator_with_an_event() {
         ]
     );
     let stranger = m.users[0].insecure_clone();
-    m.expect_refused(
-        &[instructions::pool_set_exchange(
-            &stranger.pubkey(),
-            &pool,
-            cfg,
-        )],
-        &[&stranger],
-        AllotError::NotOperator,
-        &[pool],
-    )
-    .await;
+    let ix = configure(&stranger, cfg);
+    m.expect_refused(&[ix], &[&stranger], AllotError::NotOperator, &[pool])
+        .await;
     let mut bad = cfg;
     bad.cancel_timeout_seconds = 0;
-    m.expect_refused(
-        &[instructions::pool_set_exchange(&op.pubkey(), &pool, bad)],
-        &[&op],
-        AllotError::InvalidExchangeConfig,
-        &[pool],
-    )
-    .await;
+    let invalid = AllotError::InvalidExchangeConfig;
+    m.expect_refused(&[configure(&op, bad)], &[&op], invalid, &[pool])
+        .await;
 }
 
 #[tokio::test]

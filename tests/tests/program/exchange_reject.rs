@@ -7,7 +7,7 @@ use allot::state::RequestStatus;
 use allot_client::events::AllotEvent;
 use allot_client::instructions;
 use allot_client::pdas;
-use solana_sdk::signature::Signer;
+use solana_sdk::signature::{Keypair, Signer};
 
 use crate::market::Market;
 
@@ -24,35 +24,13 @@ async fn settlement_authority_rejects_with_a_reason() {
         pdas::escrow(&pool),
         m.user_token(0),
     ];
-    m.expect_refused(
-        &[instructions::exchange_reject(
-            &op.pubkey(),
-            &pool,
-            id,
-            &user,
-            7,
-        )],
-        &[&op],
-        AllotError::NotSettlementAuthority,
-        &watched,
-    )
-    .await;
+    let reject = |key: &Keypair| instructions::exchange_reject(&key.pubkey(), &pool, id, &user, 7);
+    let not_authority = AllotError::NotSettlementAuthority;
+    m.expect_refused(&[reject(&op)], &[&op], not_authority, &watched)
+        .await;
     let bridge = m.bridge.insecure_clone();
     let now = m.chain.clock().await.unix_timestamp;
-    let events = m
-        .chain
-        .send(
-            &[instructions::exchange_reject(
-                &bridge.pubkey(),
-                &pool,
-                id,
-                &user,
-                7,
-            )],
-            &[&bridge],
-        )
-        .await
-        .unwrap();
+    let events = m.send_ok(&[reject(&bridge)], &[&bridge]).await;
     assert_eq!(
         events,
         vec![AllotEvent::ExchangeRejected(ExchangeRejected {
@@ -71,18 +49,7 @@ async fn settlement_authority_rejects_with_a_reason() {
         (RequestStatus::Rejected, 7)
     );
     assert_eq!(m.chain.token_balance(m.user_token(0)).await, 100);
-    m.conserved().await;
-    m.expect_refused(
-        &[instructions::exchange_reject(
-            &bridge.pubkey(),
-            &pool,
-            id,
-            &user,
-            7,
-        )],
-        &[&bridge],
-        AllotError::RequestNotPending,
-        &watched,
-    )
-    .await;
+    let not_pending = AllotError::RequestNotPending;
+    m.expect_refused(&[reject(&bridge)], &[&bridge], not_pending, &watched)
+        .await;
 }

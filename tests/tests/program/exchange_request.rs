@@ -76,54 +76,52 @@ async fn requests_outside_the_conditions_are_refused() {
         ]
     };
     let user = m.users[0].insecure_clone();
-    let ix = |m: &Market, amount: u64| {
-        instructions::exchange_request(&user.pubkey(), &user.pubkey(), &m.fixture.pool, 0, amount)
-    };
 
     // Holding time since allocation not yet reached.
     let w = watched(&m, 0);
-    m.expect_refused(&[ix(&m, 10)], &[&user], AllotError::HoldingTimeNotMet, &w)
+    let ix = m.request_ix(0, 0, 10);
+    m.expect_refused(&[ix], &[&user], AllotError::HoldingTimeNotMet, &w)
         .await;
     m.chain.advance_time(600).await;
-    m.expect_refused(&[ix(&m, 101)], &[&user], AllotError::InsufficientUnits, &w)
-        .await;
-    m.expect_refused(&[ix(&m, 81)], &[&user], AllotError::UserCapExceeded, &w)
-        .await;
-    m.expect_refused(&[ix(&m, 0)], &[&user], AllotError::ZeroAmount, &w)
-        .await;
+    for (amount, error) in [
+        (101, AllotError::InsufficientUnits),
+        (81, AllotError::UserCapExceeded),
+        (0, AllotError::ZeroAmount),
+    ] {
+        m.expect_refused(&[m.request_ix(0, 0, amount)], &[&user], error, &w)
+            .await;
+    }
     let (_, _) = m.request(0, 60).await.unwrap();
     m.conserved().await;
     // User 0 now holds 40 < minimum holding 50.
-    let w = [
-        pool,
-        pdas::escrow(&pool),
-        m.user_token(0),
-        pdas::exchange_request(&pool, 1),
-    ];
-    let ix1 = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &pool, 1, 10);
-    m.expect_refused(&[ix1], &[&user], AllotError::MinHoldingNotMet, &w)
+    let watched = |m: &Market, i: usize| {
+        [
+            pool,
+            pdas::escrow(&pool),
+            m.user_token(i),
+            pdas::exchange_request(&pool, 1),
+        ]
+    };
+    let w = watched(&m, 0);
+    let ix = m.request_ix(0, 1, 10);
+    m.expect_refused(&[ix], &[&user], AllotError::MinHoldingNotMet, &w)
         .await;
     // Pool-wide cap for the period: 60 + 61 > 120.
     let other = m.users[1].insecure_clone();
-    let w = [
-        pool,
-        pdas::escrow(&pool),
-        m.user_token(1),
-        pdas::exchange_request(&pool, 1),
-    ];
-    let ix2 = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, 1, 61);
-    m.expect_refused(&[ix2], &[&other], AllotError::PeriodCapExceeded, &w)
+    let w = watched(&m, 1);
+    let ix = m.request_ix(1, 1, 61);
+    m.expect_refused(&[ix], &[&other], AllotError::PeriodCapExceeded, &w)
         .await;
     // Closing the exchange refuses everything.
     m.configure(|closed| closed.open = false).await;
-    let ix3 = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, 1, 10);
-    m.expect_refused(&[ix3], &[&other], AllotError::ExchangeClosed, &w)
+    let ix = m.request_ix(1, 1, 10);
+    m.expect_refused(&[ix], &[&other], AllotError::ExchangeClosed, &w)
         .await;
     // A time window that has not opened yet.
     let now = m.chain.clock().await.unix_timestamp;
     m.configure(|later| later.window_start = now + 100).await;
-    let ix4 = instructions::exchange_request(&other.pubkey(), &other.pubkey(), &pool, 1, 10);
-    m.expect_refused(&[ix4], &[&other], AllotError::ExchangeClosed, &w)
+    let ix = m.request_ix(1, 1, 10);
+    m.expect_refused(&[ix], &[&other], AllotError::ExchangeClosed, &w)
         .await;
     m.conserved().await;
 }
@@ -134,24 +132,10 @@ async fn non_transferable_pools_cannot_escrow() {
     let fixture = PoolFixture::create(&mut chain, 1, false).await;
     let user = chain.funded_keypair(100_000_000).await;
     fixture
-        .issue_credential(&mut chain, &user.pubkey(), 1_000)
+        .issue_and_allocate(&mut chain, &user.pubkey(), 1_000)
         .await;
-    fixture
-        .allocate_by_credential(&mut chain, &user.pubkey())
-        .await
-        .unwrap();
-    let op = fixture.operator.insecure_clone();
-    chain
-        .send(
-            &[instructions::pool_set_exchange(
-                &op.pubkey(),
-                &fixture.pool,
-                exchange_config(op.pubkey()),
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let config = exchange_config(fixture.operator.pubkey());
+    fixture.set_exchange(&mut chain, config).await;
     let ix = instructions::exchange_request(&user.pubkey(), &user.pubkey(), &fixture.pool, 0, 10);
     chain
         .expect_refused(

@@ -45,11 +45,7 @@ async fn settle_once_by_the_settlement_authority_only() {
     .await;
 
     let now = m.chain.clock().await.unix_timestamp;
-    let events = m
-        .chain
-        .send(&[m.settle_ix(id, 120, None)], &[&bridge])
-        .await
-        .unwrap();
+    let events = m.send_ok(&[m.settle_ix(id, 120, None)], &[&bridge]).await;
     assert_eq!(
         events,
         vec![AllotEvent::ExchangeSettled(ExchangeSettled {
@@ -93,16 +89,10 @@ async fn settle_once_by_the_settlement_authority_only() {
         ),
         (60, 120, 40)
     );
-    m.conserved().await;
 
-    m.expect_refused(
-        &[m.settle_ix(id, 120, None)],
-        &[&bridge],
-        AllotError::RequestNotPending,
-        &watched,
-    )
-    .await;
-    m.conserved().await;
+    let ix = m.settle_ix(id, 120, None);
+    m.expect_refused(&[ix], &[&bridge], AllotError::RequestNotPending, &watched)
+        .await;
 }
 
 #[tokio::test]
@@ -110,11 +100,7 @@ async fn settle_can_return_units_to_the_vault() {
     let mut m = Market::open(1, |c| c.settle_action = SettleAction::ReturnToVault).await;
     let (id, _) = m.request(0, 60).await.unwrap();
     let bridge = m.bridge.insecure_clone();
-    let events = m
-        .chain
-        .send(&[m.settle_ix(id, 120, None)], &[&bridge])
-        .await
-        .unwrap();
+    let events = m.send_ok(&[m.settle_ix(id, 120, None)], &[&bridge]).await;
     assert!(matches!(&events[..], [AllotEvent::ExchangeSettled(e)] if !e.units_burned));
     assert_eq!(
         m.chain.token_balance(m.fixture.vault).await,
@@ -164,11 +150,8 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
     )
     .await;
 
-    let events = m
-        .chain
-        .send(&[m.settle_ix(id, 120, Some(payout.clone()))], &[&bridge])
-        .await
-        .unwrap();
+    let ix = m.settle_ix(id, 120, Some(payout.clone()));
+    let events = m.send_ok(&[ix], &[&bridge]).await;
     assert!(
         matches!(&events[..], [AllotEvent::ExchangeSettled(e)] if e.onchain_payout
             && e.paid_amount == 120
@@ -195,12 +178,9 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
         6,
     )
     .unwrap();
-    m.send(&[drain], &[&bridge]).await.unwrap();
-    let failure = m
-        .chain
-        .send(&[m.settle_ix(id2, 80, Some(payout))], &[&bridge])
-        .await
-        .unwrap_err();
+    m.send_ok(&[drain], &[&bridge]).await;
+    let ix = m.settle_ix(id2, 80, Some(payout));
+    let failure = m.send(&[ix], &[&bridge]).await.unwrap_err();
     assert_eq!(
         failure.custom_code(),
         Some(1),

@@ -1,8 +1,9 @@
 //! The worlds the tests share: a pool with one allocated user (`allocated`), a pool with allocated
 //! holders and an open exchange (`Market`), and Token-2022 stablecoins to pay with.
 
+use allot::events::Allocated;
 use allot::instructions::ExchangeSettleArgs;
-use allot::state::{ExchangeConfig, ExchangeRequest, ResourceKind};
+use allot::state::{EvidenceKind, ExchangeConfig, ExchangeRequest, ResourceKind};
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence, OnChainPayout};
 use allot_client::pdas;
@@ -15,12 +16,29 @@ pub async fn allocated(transferable: bool) -> (TestChain, PoolFixture, Pubkey) {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, transferable).await;
     let user = Keypair::new().pubkey();
-    fixture.issue_credential(&mut chain, &user, 1_000).await;
-    fixture
-        .allocate_by_credential(&mut chain, &user)
-        .await
-        .unwrap();
+    fixture.issue_and_allocate(&mut chain, &user, 1_000).await;
     (chain, fixture, user)
+}
+
+/// The event of `user`'s first allocation of 100 units (in period 0) on `evidence`, after which
+/// the pool counts `pool_outstanding`; `shard` names the shard that gave them, if any.
+pub fn first_allocation(
+    pool: Pubkey,
+    user: Pubkey,
+    evidence: EvidenceKind,
+    pool_outstanding: u64,
+    shard: Option<u16>,
+) -> AllotEvent {
+    AllotEvent::Allocated(Allocated {
+        pool,
+        user,
+        period: 0,
+        amount: 100,
+        evidence,
+        user_allocated: 100,
+        pool_outstanding,
+        shard,
+    })
 }
 
 /// A pool with `users` allocated 100 units each and an exchange settled by `bridge`.
@@ -61,28 +79,13 @@ impl Market {
         for _ in 0..users {
             let user = chain.funded_keypair(100_000_000).await;
             fixture
-                .issue_credential(&mut chain, &user.pubkey(), 1_000)
+                .issue_and_allocate(&mut chain, &user.pubkey(), 1_000)
                 .await;
-            fixture
-                .allocate_by_credential(&mut chain, &user.pubkey())
-                .await
-                .unwrap();
             users_out.push(user);
         }
         let mut cfg = exchange_config(bridge.pubkey());
         config(&mut cfg);
-        let op = fixture.operator.insecure_clone();
-        chain
-            .send(
-                &[instructions::pool_set_exchange(
-                    &op.pubkey(),
-                    &fixture.pool,
-                    cfg,
-                )],
-                &[&op],
-            )
-            .await
-            .unwrap();
+        fixture.set_exchange(&mut chain, cfg).await;
         Self {
             chain,
             fixture,
@@ -106,7 +109,7 @@ impl Market {
     pub async fn configure(&mut self, change: impl FnOnce(&mut ExchangeConfig)) {
         let ix = self.configure_ix(change);
         let op = self.fixture.operator.insecure_clone();
-        self.send(&[ix], &[&op]).await.expect("exchange configured");
+        self.send_ok(&[ix], &[&op]).await;
     }
 
     /// The operator's [`Market::configure_ix`] is refused with `code`, and the pool is unchanged.
@@ -156,6 +159,17 @@ impl Market {
         result
     }
 
+    /// [`Market::send`], which must land: returns the events (see [`TestChain::send_ok`]).
+    pub async fn send_ok(
+        &mut self,
+        instructions: &[solana_sdk::instruction::Instruction],
+        signers: &[&Keypair],
+    ) -> Vec<AllotEvent> {
+        let events = self.chain.send_ok(instructions, signers).await;
+        self.conserved().await;
+        events
+    }
+
     /// `TestChain::expect_refused`, then a conservation check.
     pub async fn expect_refused(
         &mut self,
@@ -192,15 +206,21 @@ impl Market {
             .exchange_state
             .next_request_id;
         let user = self.users[i].insecure_clone();
-        let ix = instructions::exchange_request(
-            &user.pubkey(),
-            &user.pubkey(),
-            &self.fixture.pool,
-            id,
-            amount,
-        );
-        let events = self.send(&[ix], &[&user]).await?;
+        let events = self
+            .send(&[self.request_ix(i, id, amount)], &[&user])
+            .await?;
         Ok((id, events))
+    }
+
+    /// User `i`'s request `id` of `amount` units, paying its own rent.
+    pub fn request_ix(
+        &self,
+        i: usize,
+        id: u64,
+        amount: u64,
+    ) -> solana_sdk::instruction::Instruction {
+        let user = self.users[i].pubkey();
+        instructions::exchange_request(&user, &user, &self.fixture.pool, id, amount)
     }
 
     pub fn settle_ix(
@@ -221,7 +241,7 @@ impl Market {
         let verifier = self.fixture.verifier.insecure_clone();
         let user = self.users[i].pubkey();
         let ix = instructions::credential_revoke(&verifier.pubkey(), &self.fixture.pool, &user);
-        self.send(&[ix], &[&verifier]).await.expect("revoked");
+        self.send_ok(&[ix], &[&verifier]).await;
     }
 
     /// The clawback of user `i`'s units on their credential, which anyone may send (a crank does).
@@ -249,7 +269,23 @@ impl Market {
             &user,
             reason,
         );
-        self.send(&[ix], &[authority]).await.expect("rejected");
+        self.send_ok(&[ix], &[authority]).await;
+    }
+
+    /// User `i`'s cancel of their request `id`.
+    pub fn cancel_ix(&self, i: usize, id: u64) -> solana_sdk::instruction::Instruction {
+        instructions::exchange_cancel(&self.users[i].pubkey(), &self.fixture.pool, id)
+    }
+
+    /// User `i` cancels their request `id` (which must land); returns the events.
+    pub async fn cancel(&mut self, i: usize, id: u64) -> Vec<AllotEvent> {
+        let user = self.users[i].insecure_clone();
+        self.send_ok(&[self.cancel_ix(i, id)], &[&user]).await
+    }
+
+    /// `authority`'s lock of request `id`.
+    pub fn lock_ix(&self, authority: &Keypair, id: u64) -> solana_sdk::instruction::Instruction {
+        instructions::exchange_lock(&authority.pubkey(), &self.fixture.pool, id)
     }
 
     pub async fn request_state(&mut self, id: u64) -> ExchangeRequest {
@@ -355,7 +391,7 @@ pub async fn stablecoin_with(
         ),
     }
     setup.extend([init, ata_t, ata_u, ata_s, fund]);
-    chain.send(&setup, &[&mint, owner]).await.unwrap();
+    chain.send_ok(&setup, &[&mint, owner]).await;
     let stranger_account = pdas::token_account(&stranger, &mint.pubkey());
     (mint.pubkey(), treasury, user_account, stranger_account)
 }

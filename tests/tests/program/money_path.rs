@@ -83,13 +83,8 @@ async fn usd_and_jpy_quotes_are_paid_exactly_in_a_six_decimal_mint() {
             (request.quoted, request.currency, request.currency_digits),
             (owed, currency, digits)
         );
-        let events = m
-            .send(
-                &[m.settle_ix(id, owed, Some(payout(mint, treasury, user_account)))],
-                &[&bridge],
-            )
-            .await
-            .unwrap();
+        let ix = m.settle_ix(id, owed, Some(payout(mint, treasury, user_account)));
+        let events = m.send_ok(&[ix], &[&bridge]).await;
         assert!(
             matches!(&events[..], [AllotEvent::ExchangeSettled(e)]
                 if e.paid_amount == owed
@@ -181,13 +176,10 @@ async fn requests_settle_and_cancel_under_the_terms_they_were_made_under() {
     let (first, _) = m.request(0, 30).await.unwrap();
     let (second, _) = m.request(0, 10).await.unwrap();
     // Paid on chain, atomically with the settlement: nothing to lock.
-    m.expect_refused(
-        &[instructions::exchange_lock(&bridge.pubkey(), &pool, first)],
-        &[&bridge],
-        AllotError::LockNotNeeded,
-        &[pdas::exchange_request(&pool, first)],
-    )
-    .await;
+    let watched = [pdas::exchange_request(&pool, first)];
+    let ix = m.lock_ix(&bridge, first);
+    m.expect_refused(&[ix], &[&bridge], AllotError::LockNotNeeded, &watched)
+        .await;
 
     // The operator switches to mint B and a cancel timeout of a year.
     m.configure(|cfg| {
@@ -216,12 +208,8 @@ async fn requests_settle_and_cancel_under_the_terms_they_were_made_under() {
         &watched,
     )
     .await;
-    m.send(
-        &[m.settle_ix(first, 60, Some(payout(mint_a, treasury_a, user_a)))],
-        &[&bridge],
-    )
-    .await
-    .unwrap();
+    let ix = m.settle_ix(first, 60, Some(payout(mint_a, treasury_a, user_a)));
+    m.send_ok(&[ix], &[&bridge]).await;
     assert_eq!(m.chain.token_balance(user_a).await, 600_000);
     assert_eq!(m.chain.token_balance(user_b).await, 0);
 
@@ -230,24 +218,16 @@ async fn requests_settle_and_cancel_under_the_terms_they_were_made_under() {
     assert_eq!(m.request_state(third).await.payout_mint, Some(mint_b));
     m.chain.advance_time(3_600).await;
     // Request 1 cancels after its own hour, though the pool now says a year...
-    m.send(
-        &[instructions::exchange_cancel(&user.pubkey(), &pool, second)],
-        &[&user],
-    )
-    .await
-    .unwrap();
+    m.cancel(0, second).await;
     assert_eq!(
         m.request_state(second).await.status,
         RequestStatus::Cancelled
     );
     // ...and request 2 is held to the year.
-    m.expect_refused(
-        &[instructions::exchange_cancel(&user.pubkey(), &pool, third)],
-        &[&user],
-        AllotError::CancelTooEarly,
-        &[pool, pdas::exchange_request(&pool, third)],
-    )
-    .await;
+    let watched = [pool, pdas::exchange_request(&pool, third)];
+    let ix = m.cancel_ix(0, third);
+    m.expect_refused(&[ix], &[&user], AllotError::CancelTooEarly, &watched)
+        .await;
 }
 
 #[tokio::test]
@@ -261,24 +241,14 @@ async fn a_locked_request_cannot_be_cancelled_and_ends_by_settle_or_reject() {
 
     // Only the settlement authority locks.
     let stranger = Keypair::new();
-    m.expect_refused(
-        &[instructions::exchange_lock(&stranger.pubkey(), &pool, paid)],
-        &[&stranger],
-        AllotError::NotSettlementAuthority,
-        &[pdas::exchange_request(&pool, paid)],
-    )
-    .await;
+    let watched = [pdas::exchange_request(&pool, paid)];
+    let not_authority = AllotError::NotSettlementAuthority;
+    let ix = m.lock_ix(&stranger, paid);
+    m.expect_refused(&[ix], &[&stranger], not_authority, &watched)
+        .await;
     let now = m.chain.clock().await.unix_timestamp;
-    let events = m
-        .send(
-            &[
-                instructions::exchange_lock(&bridge.pubkey(), &pool, paid),
-                instructions::exchange_lock(&bridge.pubkey(), &pool, refused),
-            ],
-            &[&bridge],
-        )
-        .await
-        .unwrap();
+    let locks = [m.lock_ix(&bridge, paid), m.lock_ix(&bridge, refused)];
+    let events = m.send_ok(&locks, &[&bridge]).await;
     assert_eq!(
         events[0],
         AllotEvent::ExchangeLocked(ExchangeLocked {
@@ -297,29 +267,24 @@ async fn a_locked_request_cannot_be_cancelled_and_ends_by_settle_or_reject() {
         (RequestStatus::Locked, now, bridge.pubkey())
     );
     // A second lock is refused.
-    m.expect_refused(
-        &[instructions::exchange_lock(&bridge.pubkey(), &pool, paid)],
-        &[&bridge],
-        AllotError::RequestNotPending,
-        &[pdas::exchange_request(&pool, paid)],
-    )
-    .await;
+    let ix = m.lock_ix(&bridge, paid);
+    m.expect_refused(&[ix], &[&bridge], AllotError::RequestNotPending, &watched)
+        .await;
 
     // Past the request's cancel time the user still cannot cancel a locked request.
     m.chain.advance_time(3_600).await;
     for id in [paid, refused] {
+        let watched = [pool, pdas::exchange_request(&pool, id), m.user_token(0)];
         m.expect_refused(
-            &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
+            &[m.cancel_ix(0, id)],
             &[&user],
             AllotError::RequestLocked,
-            &[pool, pdas::exchange_request(&pool, id), m.user_token(0)],
+            &watched,
         )
         .await;
     }
     // Settle ends one; reject ends the other and returns the units.
-    m.send(&[m.settle_ix(paid, 60, None)], &[&bridge])
-        .await
-        .unwrap();
+    m.send_ok(&[m.settle_ix(paid, 60, None)], &[&bridge]).await;
     assert_eq!(m.request_state(paid).await.status, RequestStatus::Settled);
     let before = m.chain.token_balance(m.user_token(0)).await;
     m.reject(&bridge, refused, 0, 3).await;
@@ -337,42 +302,24 @@ async fn the_user_cancels_a_locked_request_once_its_lock_expires() {
     let bridge = m.bridge.insecure_clone();
     let user = m.users[0].insecure_clone();
     let (id, _) = m.request(0, 30).await.unwrap();
-    m.send(
-        &[instructions::exchange_lock(&bridge.pubkey(), &pool, id)],
-        &[&bridge],
-    )
-    .await
-    .unwrap();
+    m.send_ok(&[m.lock_ix(&bridge, id)], &[&bridge]).await;
     // The operator lengthens the lock timeout afterwards: the request keeps its own day.
     m.configure(|cfg| cfg.lock_timeout_seconds = 365 * 86_400)
         .await;
     let watched = [pool, pdas::exchange_request(&pool, id), m.user_token(0)];
     m.chain.advance_time(86_399).await;
-    m.expect_refused(
-        &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
-        &[&user],
-        AllotError::RequestLocked,
-        &watched,
-    )
-    .await;
+    let ix = m.cancel_ix(0, id);
+    m.expect_refused(&[ix], &[&user], AllotError::RequestLocked, &watched)
+        .await;
     m.chain.advance_time(1).await;
     let before = m.chain.token_balance(m.user_token(0)).await;
-    m.send(
-        &[instructions::exchange_cancel(&user.pubkey(), &pool, id)],
-        &[&user],
-    )
-    .await
-    .unwrap();
+    m.cancel(0, id).await;
     assert_eq!(m.request_state(id).await.status, RequestStatus::Cancelled);
     assert_eq!(m.chain.token_balance(m.user_token(0)).await, before + 30);
     // Once cancelled, the operator can no longer settle it.
-    m.expect_refused(
-        &[m.settle_ix(id, 60, None)],
-        &[&bridge],
-        AllotError::RequestNotPending,
-        &watched,
-    )
-    .await;
+    let ix = m.settle_ix(id, 60, None);
+    m.expect_refused(&[ix], &[&bridge], AllotError::RequestNotPending, &watched)
+        .await;
 }
 
 /// An operator transfer takes the settlement authority from the former operator's bridge key
@@ -391,34 +338,16 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
     let (paid, _) = m.request(0, 30).await.unwrap();
     let (refused, _) = m.request(0, 20).await.unwrap();
     let (open, _) = m.request(0, 10).await.unwrap();
-    m.send(
-        &[
-            instructions::exchange_lock(&old_bridge.pubkey(), &pool, paid),
-            instructions::exchange_lock(&old_bridge.pubkey(), &pool, refused),
-        ],
-        &[&old_bridge],
-    )
-    .await
-    .unwrap();
-    m.send(
-        &[instructions::pool_propose_operator(
-            &operator.pubkey(),
-            &pool,
-            &new_operator.pubkey(),
-        )],
-        &[&operator],
-    )
-    .await
-    .unwrap();
-    m.send(
-        &[instructions::pool_accept_operator(
-            &new_operator.pubkey(),
-            &pool,
-        )],
-        &[&new_operator],
-    )
-    .await
-    .unwrap();
+    let locks = [
+        m.lock_ix(&old_bridge, paid),
+        m.lock_ix(&old_bridge, refused),
+    ];
+    m.send_ok(&locks, &[&old_bridge]).await;
+    let new = new_operator.pubkey();
+    let propose = instructions::pool_propose_operator(&operator.pubkey(), &pool, &new);
+    m.send_ok(&[propose], &[&operator]).await;
+    let accept = instructions::pool_accept_operator(&new, &pool);
+    m.send_ok(&[accept], &[&new_operator]).await;
     let state = m.fixture.state(&mut m.chain).await;
     assert_eq!(
         (state.operator, state.exchange.settlement_authority),
@@ -432,7 +361,7 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
     };
     let open_address = pdas::exchange_request(&pool, open);
     let refusals = [
-        instructions::exchange_lock(&old_bridge.pubkey(), &pool, open),
+        m.lock_ix(&old_bridge, open),
         instructions::exchange_settle(&old_bridge.pubkey(), &pool, open, args(20), None),
         instructions::exchange_reject(&old_bridge.pubkey(), &pool, open, &user.pubkey(), 1),
     ];
@@ -447,47 +376,23 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
     }
     // Nor can the new authority finish what the old key locked (it may be paying it), nor a
     // stranger.
-    m.expect_refused(
-        &[instructions::exchange_reject(
-            &new_operator.pubkey(),
-            &pool,
-            paid,
-            &user.pubkey(),
-            1,
-        )],
-        &[&new_operator],
-        AllotError::NotSettlementAuthority,
-        &[pool, pdas::exchange_request(&pool, paid), m.user_token(0)],
-    )
-    .await;
+    let not_authority = AllotError::NotSettlementAuthority;
+    let paid_address = pdas::exchange_request(&pool, paid);
+    let ix = instructions::exchange_reject(&new, &pool, paid, &user.pubkey(), 1);
+    let watched = [pool, paid_address, m.user_token(0)];
+    m.expect_refused(&[ix], &[&new_operator], not_authority, &watched)
+        .await;
     let stranger = m.chain.funded_keypair(1_000_000_000).await;
-    m.expect_refused(
-        &[instructions::exchange_settle(
-            &stranger.pubkey(),
-            &pool,
-            paid,
-            args(60),
-            None,
-        )],
-        &[&stranger],
-        AllotError::NotSettlementAuthority,
-        &[pool, pdas::exchange_request(&pool, paid)],
-    )
-    .await;
+    let settle = |key: &Keypair, id, paid_amount| {
+        instructions::exchange_settle(&key.pubkey(), &pool, id, args(paid_amount), None)
+    };
+    let ix = settle(&stranger, paid, 60);
+    m.expect_refused(&[ix], &[&stranger], not_authority, &[pool, paid_address])
+        .await;
 
     // What it locked, it still settles or rejects.
-    m.send(
-        &[instructions::exchange_settle(
-            &old_bridge.pubkey(),
-            &pool,
-            paid,
-            args(60),
-            None,
-        )],
-        &[&old_bridge],
-    )
-    .await
-    .unwrap();
+    m.send_ok(&[settle(&old_bridge, paid, 60)], &[&old_bridge])
+        .await;
     let settled = m.request_state(paid).await;
     assert_eq!(
         (
@@ -506,15 +411,11 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
     assert_eq!(m.chain.token_balance(m.user_token(0)).await, before + 20);
 
     // The new operator, now the settlement authority, locks and settles the rest.
-    m.send(
-        &[
-            instructions::exchange_lock(&new_operator.pubkey(), &pool, open),
-            instructions::exchange_settle(&new_operator.pubkey(), &pool, open, args(20), None),
-        ],
-        &[&new_operator],
-    )
-    .await
-    .unwrap();
+    let lock_and_settle = [
+        m.lock_ix(&new_operator, open),
+        settle(&new_operator, open, 20),
+    ];
+    m.send_ok(&lock_and_settle, &[&new_operator]).await;
     let settled = m.request_state(open).await;
     assert_eq!(
         (settled.status, settled.locked_by),

@@ -8,6 +8,7 @@ use allot_client::pdas;
 use allot_tests::world::PERIOD;
 use allot_tests::{PoolFixture, TestChain, pool_args, rule};
 use anchor_lang::prelude::Pubkey;
+use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 use spl_token_2022_interface::extension::non_transferable::NonTransferable;
 use spl_token_2022_interface::extension::permanent_delegate::PermanentDelegate;
@@ -24,16 +25,8 @@ async fn pool_create_makes_a_permanent_delegate_mint_and_an_empty_vault() {
     let pool = pdas::pool(&creator.pubkey(), 1);
     let now = chain.clock().await.unix_timestamp;
 
-    let events = chain
-        .send(
-            &[instructions::pool_create(
-                &creator.pubkey(),
-                pool_args(1, true),
-            )],
-            &[&creator],
-        )
-        .await
-        .unwrap();
+    let ix = instructions::pool_create(&creator.pubkey(), pool_args(1, true));
+    let events = chain.send_ok(&[ix], &[&creator]).await;
 
     let mint = pdas::mint(&pool);
     let vault = pdas::vault(&pool);
@@ -88,29 +81,12 @@ async fn one_creator_runs_several_pools_and_an_id_is_taken_once() {
     let mut chain = TestChain::start().await;
     let a = PoolFixture::create(&mut chain, 1, true).await;
     let operator = a.operator.insecure_clone();
-    chain
-        .send(
-            &[instructions::pool_create(
-                &operator.pubkey(),
-                pool_args(2, true),
-            )],
-            &[&operator],
-        )
-        .await
-        .unwrap();
+    let create = |id| instructions::pool_create(&operator.pubkey(), pool_args(id, true));
+    chain.send_ok(&[create(2)], &[&operator]).await;
     assert_ne!(pdas::pool(&operator.pubkey(), 2), a.pool);
     // Creating id 1 again fails and leaves the existing pool as it was.
     let before = chain.snapshot(&[a.pool, a.mint, a.vault]).await;
-    chain
-        .send(
-            &[instructions::pool_create(
-                &operator.pubkey(),
-                pool_args(1, true),
-            )],
-            &[&operator],
-        )
-        .await
-        .unwrap_err();
+    chain.send(&[create(1)], &[&operator]).await.unwrap_err();
     assert_eq!(chain.snapshot(&[a.pool, a.mint, a.vault]).await, before);
 }
 
@@ -126,17 +102,9 @@ async fn pool_create_survives_a_prefunded_mint_address() {
         &pdas::mint(&pool),
         1_000_000,
     );
-    chain.send(&[grief], &[]).await.unwrap();
-    chain
-        .send(
-            &[instructions::pool_create(
-                &creator.pubkey(),
-                pool_args(9, true),
-            )],
-            &[&creator],
-        )
-        .await
-        .unwrap();
+    chain.send_ok(&[grief], &[]).await;
+    let ix = instructions::pool_create(&creator.pubkey(), pool_args(9, true));
+    chain.send_ok(&[ix], &[&creator]).await;
     let account = chain.account(pdas::mint(&pool)).await.unwrap();
     assert_eq!(account.owner, spl_token_2022_interface::ID);
 }
@@ -176,17 +144,8 @@ async fn funding_mints_into_the_vault_up_to_the_cap() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let op = fixture.operator.insecure_clone();
-    let events = chain
-        .send(
-            &[instructions::pool_fund(
-                &op.pubkey(),
-                &fixture.pool,
-                989_990,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let fund = |amount| instructions::pool_fund(&op.pubkey(), &fixture.pool, amount);
+    let events = chain.send_ok(&[fund(989_990)], &[&op]).await;
     assert_eq!(
         events,
         vec![AllotEvent::PoolFunded(PoolFunded {
@@ -196,41 +155,16 @@ async fn funding_mints_into_the_vault_up_to_the_cap() {
         })]
     );
     let watched = [fixture.pool, fixture.vault, fixture.mint];
-    chain
-        .expect_refused(
-            &[instructions::pool_fund(&op.pubkey(), &fixture.pool, 11)],
-            &[&op],
-            AllotError::SupplyCapExceeded,
-            &watched,
-        )
-        .await;
-    chain
-        .expect_refused(
-            &[instructions::pool_fund(
-                &op.pubkey(),
-                &fixture.pool,
-                u64::MAX,
-            )],
-            &[&op],
-            AllotError::MathOverflow,
-            &watched,
-        )
-        .await;
-    chain
-        .expect_refused(
-            &[instructions::pool_fund(&op.pubkey(), &fixture.pool, 0)],
-            &[&op],
-            AllotError::ZeroAmount,
-            &watched,
-        )
-        .await;
-    chain
-        .send(
-            &[instructions::pool_fund(&op.pubkey(), &fixture.pool, 10)],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    for (amount, error) in [
+        (11, AllotError::SupplyCapExceeded),
+        (u64::MAX, AllotError::MathOverflow),
+        (0, AllotError::ZeroAmount),
+    ] {
+        chain
+            .expect_refused(&[fund(amount)], &[&op], error, &watched)
+            .await;
+    }
+    chain.send_ok(&[fund(10)], &[&op]).await;
     assert_eq!(chain.token_balance(fixture.vault).await, 1_000_000);
     fixture.assert_conserved(&mut chain, &[]).await;
 }
@@ -240,13 +174,11 @@ async fn non_transferable_pool_has_no_vault_to_fund() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, false).await;
     let op = fixture.operator.insecure_clone();
+    let ix = instructions::pool_fund(&op.pubkey(), &fixture.pool, 10);
+    let watched = [fixture.pool, fixture.vault, fixture.mint];
+    let no_vault = AllotError::NonTransferableHasNoVault;
     chain
-        .expect_refused(
-            &[instructions::pool_fund(&op.pubkey(), &fixture.pool, 10)],
-            &[&op],
-            AllotError::NonTransferableHasNoVault,
-            &[fixture.pool, fixture.vault, fixture.mint],
-        )
+        .expect_refused(&[ix], &[&op], no_vault, &watched)
         .await;
 }
 
@@ -255,21 +187,13 @@ async fn operator_updates_the_rule_and_others_cannot() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let op = fixture.operator.insecure_clone();
+    let update =
+        |key: &Keypair, rule| instructions::pool_update_rule(&key.pubkey(), &fixture.pool, rule);
     let mut new_rule = rule();
     new_rule.comparison = Comparison::AtMost;
     new_rule.threshold = 5;
     new_rule.amount = 7;
-    let events = chain
-        .send(
-            &[instructions::pool_update_rule(
-                &op.pubkey(),
-                &fixture.pool,
-                new_rule,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let events = chain.send_ok(&[update(&op, new_rule)], &[&op]).await;
     assert_eq!(
         events,
         vec![AllotEvent::PoolRuleUpdated(PoolRuleUpdated {
@@ -281,32 +205,26 @@ async fn operator_updates_the_rule_and_others_cannot() {
     assert_eq!(fixture.state(&mut chain).await.rule, new_rule);
 
     let stranger = Keypair::new();
+    let ix = update(&stranger, rule());
+    let watched = [fixture.pool];
     chain
-        .expect_refused(
-            &[instructions::pool_update_rule(
-                &stranger.pubkey(),
-                &fixture.pool,
-                rule(),
-            )],
-            &[&stranger],
-            AllotError::NotOperator,
-            &[fixture.pool],
-        )
+        .expect_refused(&[ix], &[&stranger], AllotError::NotOperator, &watched)
         .await;
     let mut invalid = rule();
     invalid.credential_max_age = -1;
     chain
         .expect_refused(
-            &[instructions::pool_update_rule(
-                &op.pubkey(),
-                &fixture.pool,
-                invalid,
-            )],
+            &[update(&op, invalid)],
             &[&op],
             AllotError::InvalidRule,
-            &[fixture.pool],
+            &watched,
         )
         .await;
+}
+
+/// `key`'s `pool_set_paused` of `fixture`'s pool.
+fn set_paused(fixture: &PoolFixture, key: &Keypair, paused: bool) -> Instruction {
+    instructions::pool_set_paused(&key.pubkey(), &fixture.pool, paused)
 }
 
 #[tokio::test]
@@ -315,16 +233,8 @@ async fn operator_pauses_and_unpauses() {
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let op = fixture.operator.insecure_clone();
     let events = chain
-        .send(
-            &[instructions::pool_set_paused(
-                &op.pubkey(),
-                &fixture.pool,
-                true,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+        .send_ok(&[set_paused(&fixture, &op, true)], &[&op])
+        .await;
     assert_eq!(
         events,
         vec![AllotEvent::PoolPauseChanged(PoolPauseChanged {
@@ -334,29 +244,18 @@ async fn operator_pauses_and_unpauses() {
     );
     assert!(fixture.state(&mut chain).await.paused);
     let stranger = Keypair::new();
+    let ix = set_paused(&fixture, &stranger, false);
     chain
         .expect_refused(
-            &[instructions::pool_set_paused(
-                &stranger.pubkey(),
-                &fixture.pool,
-                false,
-            )],
+            &[ix],
             &[&stranger],
             AllotError::NotOperator,
             &[fixture.pool],
         )
         .await;
     chain
-        .send(
-            &[instructions::pool_set_paused(
-                &op.pubkey(),
-                &fixture.pool,
-                false,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+        .send_ok(&[set_paused(&fixture, &op, false)], &[&op])
+        .await;
     assert!(!fixture.state(&mut chain).await.paused);
 }
 
@@ -367,46 +266,25 @@ async fn operator_transfer_takes_a_proposal_and_an_acceptance() {
     let old = fixture.operator.insecure_clone();
     let new = Keypair::new();
     let impostor = Keypair::new();
+    let accept = |key: &Keypair| instructions::pool_accept_operator(&key.pubkey(), &fixture.pool);
+    let watched = [fixture.pool];
 
+    let none = AllotError::NoPendingOperator;
     chain
-        .expect_refused(
-            &[instructions::pool_accept_operator(
-                &new.pubkey(),
-                &fixture.pool,
-            )],
-            &[&new],
-            AllotError::NoPendingOperator,
-            &[fixture.pool],
-        )
+        .expect_refused(&[accept(&new)], &[&new], none, &watched)
         .await;
+    let pool = fixture.pool;
+    let ix = instructions::pool_propose_operator(&impostor.pubkey(), &pool, &impostor.pubkey());
     chain
-        .expect_refused(
-            &[instructions::pool_propose_operator(
-                &impostor.pubkey(),
-                &fixture.pool,
-                &impostor.pubkey(),
-            )],
-            &[&impostor],
-            AllotError::NotOperator,
-            &[fixture.pool],
-        )
+        .expect_refused(&[ix], &[&impostor], AllotError::NotOperator, &watched)
         .await;
-    let events = chain
-        .send(
-            &[instructions::pool_propose_operator(
-                &old.pubkey(),
-                &fixture.pool,
-                &new.pubkey(),
-            )],
-            &[&old],
-        )
-        .await
-        .unwrap();
+    let ix = instructions::pool_propose_operator(&old.pubkey(), &pool, &new.pubkey());
+    let events = chain.send_ok(&[ix], &[&old]).await;
     assert_eq!(
         events,
         vec![AllotEvent::OperatorTransferProposed(
             OperatorTransferProposed {
-                pool: fixture.pool,
+                pool,
                 operator: old.pubkey(),
                 proposed: new.pubkey(),
             }
@@ -414,31 +292,15 @@ async fn operator_transfer_takes_a_proposal_and_an_acceptance() {
     );
     // Proposed, not yet accepted: the old operator still rules.
     assert_eq!(fixture.state(&mut chain).await.operator, old.pubkey());
+    let not_pending = AllotError::NotPendingOperator;
     chain
-        .expect_refused(
-            &[instructions::pool_accept_operator(
-                &impostor.pubkey(),
-                &fixture.pool,
-            )],
-            &[&impostor],
-            AllotError::NotPendingOperator,
-            &[fixture.pool],
-        )
+        .expect_refused(&[accept(&impostor)], &[&impostor], not_pending, &watched)
         .await;
-    let events = chain
-        .send(
-            &[instructions::pool_accept_operator(
-                &new.pubkey(),
-                &fixture.pool,
-            )],
-            &[&new],
-        )
-        .await
-        .unwrap();
+    let events = chain.send_ok(&[accept(&new)], &[&new]).await;
     assert_eq!(
         events,
         vec![AllotEvent::OperatorTransferred(OperatorTransferred {
-            pool: fixture.pool,
+            pool,
             previous: old.pubkey(),
             operator: new.pubkey(),
             settlement_authority: new.pubkey(),
@@ -451,29 +313,13 @@ async fn operator_transfer_takes_a_proposal_and_an_acceptance() {
     );
     // The old operator was the settlement authority: the new one is now.
     assert_eq!(state.exchange.settlement_authority, new.pubkey());
+    let ix = set_paused(&fixture, &old, true);
     chain
-        .expect_refused(
-            &[instructions::pool_set_paused(
-                &old.pubkey(),
-                &fixture.pool,
-                true,
-            )],
-            &[&old],
-            AllotError::NotOperator,
-            &[fixture.pool],
-        )
+        .expect_refused(&[ix], &[&old], AllotError::NotOperator, &watched)
         .await;
     chain
-        .send(
-            &[instructions::pool_set_paused(
-                &new.pubkey(),
-                &fixture.pool,
-                true,
-            )],
-            &[&new],
-        )
-        .await
-        .unwrap();
+        .send_ok(&[set_paused(&fixture, &new, true)], &[&new])
+        .await;
 }
 
 #[tokio::test]
@@ -483,30 +329,13 @@ async fn an_operator_transfer_takes_a_separate_settlement_authority_too() {
     let old = fixture.operator.insecure_clone();
     let new = chain.funded_keypair(1_000_000_000).await;
     let bridge = Pubkey::new_unique();
-    chain
-        .send(
-            &[
-                instructions::pool_set_exchange(
-                    &old.pubkey(),
-                    &fixture.pool,
-                    allot_tests::exchange_config(bridge),
-                ),
-                instructions::pool_propose_operator(&old.pubkey(), &fixture.pool, &new.pubkey()),
-            ],
-            &[&old],
-        )
-        .await
-        .unwrap();
-    chain
-        .send(
-            &[instructions::pool_accept_operator(
-                &new.pubkey(),
-                &fixture.pool,
-            )],
-            &[&new],
-        )
-        .await
-        .unwrap();
+    let pool = fixture.pool;
+    let config = allot_tests::exchange_config(bridge);
+    let configure = instructions::pool_set_exchange(&old.pubkey(), &pool, config);
+    let propose = instructions::pool_propose_operator(&old.pubkey(), &pool, &new.pubkey());
+    chain.send_ok(&[configure, propose], &[&old]).await;
+    let accept = instructions::pool_accept_operator(&new.pubkey(), &pool);
+    chain.send_ok(&[accept], &[&new]).await;
     // The former operator's bridge key loses the authority with it (what it had locked stays
     // its to finish: money_path.rs).
     let state = fixture.state(&mut chain).await;
@@ -530,6 +359,8 @@ async fn the_operator_names_the_token_in_its_mint() {
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let op = fixture.operator.insecure_clone();
     let mint_address = fixture.state(&mut chain).await.mint;
+    let set_metadata =
+        |key: &Keypair, args| instructions::pool_set_metadata(&key.pubkey(), &fixture.pool, args);
     let named = |name: &str, symbol: &str, uri: &str| TokenMetadataArgs {
         name: name.into(),
         symbol: symbol.into(),
@@ -557,17 +388,8 @@ async fn the_operator_names_the_token_in_its_mint() {
         ),
         ("Acme", "A", ""),
     ] {
-        let events = chain
-            .send(
-                &[instructions::pool_set_metadata(
-                    &op.pubkey(),
-                    &fixture.pool,
-                    named(name, symbol, uri),
-                )],
-                &[&op],
-            )
-            .await
-            .unwrap();
+        let ix = set_metadata(&op, named(name, symbol, uri));
+        let events = chain.send_ok(&[ix], &[&op]).await;
         assert_eq!(
             events,
             vec![AllotEvent::PoolMetadataSet(PoolMetadataSet {
@@ -592,17 +414,10 @@ async fn the_operator_names_the_token_in_its_mint() {
     }
 
     let stranger = chain.funded_keypair(1_000_000_000).await;
+    let ix = set_metadata(&stranger, named("Not yours", "NOPE", ""));
+    let watched = [fixture.pool, mint_address];
     chain
-        .expect_refused(
-            &[instructions::pool_set_metadata(
-                &stranger.pubkey(),
-                &fixture.pool,
-                named("Not yours", "NOPE", ""),
-            )],
-            &[&stranger],
-            AllotError::NotOperator,
-            &[fixture.pool, mint_address],
-        )
+        .expect_refused(&[ix], &[&stranger], AllotError::NotOperator, &watched)
         .await;
     for (args, error) in [
         (named("", "ACMES", ""), AllotError::TokenMetadataEmpty),
@@ -621,16 +436,7 @@ async fn the_operator_names_the_token_in_its_mint() {
         ),
     ] {
         chain
-            .expect_refused(
-                &[instructions::pool_set_metadata(
-                    &op.pubkey(),
-                    &fixture.pool,
-                    args,
-                )],
-                &[&op],
-                error,
-                &[fixture.pool, mint_address],
-            )
+            .expect_refused(&[set_metadata(&op, args)], &[&op], error, &watched)
             .await;
     }
 }

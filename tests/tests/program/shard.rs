@@ -2,17 +2,17 @@
 //! totals by a sweep, with the pool's books and the tokens in agreement at every step.
 
 use allot::error::AllotError;
-use allot::events::{Allocated, ShardDrained, ShardFunded, ShardSwept};
-use allot::instructions::UserListPublishArgs;
+use allot::events::{ShardDrained, ShardFunded, ShardSwept};
 use allot::state::{AllocationShard, EvidenceKind};
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence};
-use allot_client::merkle_tree::UserListTree;
 use allot_client::pdas;
-use allot_tests::{PERIOD, PoolFixture, TestChain};
+use allot_tests::{PERIOD, PoolFixture, TestChain, list_evidence};
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
+
+use crate::market::first_allocation;
 
 /// The accounts an instruction write-locks, by address.
 fn writable(ix: &Instruction) -> Vec<Pubkey> {
@@ -36,6 +36,20 @@ async fn sharded_pool(shards: u16, users: usize) -> (TestChain, PoolFixture, Vec
         keys.push(user);
     }
     (chain, fixture, keys)
+}
+
+/// `fixture`'s operator creates shard `index`, which is refused with `code`; the pool and the
+/// shard's address are unchanged.
+async fn create_refused(
+    chain: &mut TestChain,
+    fixture: &PoolFixture,
+    index: u16,
+    code: impl Into<u32>,
+) {
+    let (pool, op) = (fixture.pool, &fixture.operator);
+    let ix = instructions::shard_create(&op.pubkey(), &pool, index);
+    let watched = [pool, pdas::shard(&pool, index)];
+    chain.expect_refused(&[ix], &[op], code, &watched).await;
 }
 
 #[tokio::test]
@@ -69,19 +83,11 @@ async fn a_sharded_allocation_writes_its_shard_and_not_the_pool_mint_or_vault() 
     );
 
     let pool_before = chain.account(fixture.pool).await;
-    let events = chain.send(&[sharded], &[]).await.unwrap();
+    let events = chain.send_ok(&[sharded], &[]).await;
+    let credential = EvidenceKind::Credential;
     assert_eq!(
         events,
-        vec![AllotEvent::Allocated(Allocated {
-            pool: fixture.pool,
-            user,
-            period: 0,
-            amount: 100,
-            evidence: EvidenceKind::Credential,
-            user_allocated: 100,
-            pool_outstanding: 0,
-            shard: Some(1),
-        })]
+        vec![first_allocation(fixture.pool, user, credential, 0, Some(1))]
     );
     assert_eq!(
         chain.account(fixture.pool).await,
@@ -124,10 +130,8 @@ async fn a_sweep_folds_each_sharded_allocation_into_the_pool_once() {
         (0, 0, 2_000, 2_000)
     );
 
-    let events = chain
-        .send(&[instructions::shard_sweep(&fixture.pool, 1)], &[])
-        .await
-        .unwrap();
+    let sweep = |index| instructions::shard_sweep(&fixture.pool, index);
+    let events = chain.send_ok(&[sweep(1)], &[]).await;
     assert_eq!(
         events,
         vec![AllotEvent::ShardSwept(ShardSwept {
@@ -139,18 +143,12 @@ async fn a_sweep_folds_each_sharded_allocation_into_the_pool_once() {
             pool_outstanding: 200,
         })]
     );
-    let again = chain
-        .send(&[instructions::shard_sweep(&fixture.pool, 1)], &[])
-        .await
-        .unwrap();
+    let again = chain.send_ok(&[sweep(1)], &[]).await;
     assert!(
         matches!(&again[..], [AllotEvent::ShardSwept(e)] if e.units == 0 && e.allocations == 0),
         "a second sweep finds nothing new: {again:?}"
     );
-    chain
-        .send(&[instructions::shard_sweep(&fixture.pool, 0)], &[])
-        .await
-        .unwrap();
+    chain.send_ok(&[sweep(0)], &[]).await;
     let after = fixture.state(&mut chain).await;
     assert_eq!(
         (
@@ -178,39 +176,20 @@ async fn a_user_gets_one_allocation_a_period_whether_direct_or_sharded() {
         .await
         .unwrap();
     let payer = chain.payer().pubkey();
+    let (pool, credential) = (fixture.pool, Evidence::Credential);
     let watched = [
-        fixture.pool,
-        pdas::shard(&fixture.pool, 0),
-        pdas::shard_vault(&fixture.pool, 0),
+        pool,
+        pdas::shard(&pool, 0),
+        pdas::shard_vault(&pool, 0),
         fixture.vault,
     ];
-    chain
-        .expect_refused(
-            &[instructions::allocate_sharded(
-                &payer,
-                &fixture.pool,
-                &direct_first,
-                0,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::AlreadyAllocatedThisPeriod,
-            &watched,
-        )
-        .await;
-    chain
-        .expect_refused(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &sharded_first,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::AlreadyAllocatedThisPeriod,
-            &watched,
-        )
-        .await;
+    for ix in [
+        instructions::allocate_sharded(&payer, &pool, &direct_first, 0, credential.clone()),
+        instructions::allocate(&payer, &pool, &sharded_first, credential),
+    ] {
+        let again = AllotError::AlreadyAllocatedThisPeriod;
+        chain.expect_refused(&[ix], &[], again, &watched).await;
+    }
 
     chain.advance_time(PERIOD).await;
     for user in &users {
@@ -233,17 +212,10 @@ async fn a_shard_gives_and_returns_only_what_it_holds_by_its_own_books() {
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let op = fixture.operator.insecure_clone();
     let (pool, operator) = (fixture.pool, op.pubkey());
-    chain
-        .send(&[instructions::shard_create(&operator, &pool, 0)], &[&op])
-        .await
-        .unwrap();
-    let events = chain
-        .send(
-            &[instructions::shard_fund(&operator, &pool, 0, 150)],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let create = instructions::shard_create(&operator, &pool, 0);
+    chain.send_ok(&[create], &[&op]).await;
+    let fund = instructions::shard_fund(&operator, &pool, 0, 150);
+    let events = chain.send_ok(&[fund], &[&op]).await;
     assert_eq!(
         events,
         vec![AllotEvent::ShardFunded(ShardFunded {
@@ -271,78 +243,41 @@ async fn a_shard_gives_and_returns_only_what_it_holds_by_its_own_books() {
         fixture.user_token(&users[1]),
     ];
     let payer = chain.payer().pubkey();
+    let allocate =
+        instructions::allocate_sharded(&payer, &pool, &users[1], 0, Evidence::Credential);
+    let short = AllotError::ShardInsufficient;
     chain
-        .expect_refused(
-            &[instructions::allocate_sharded(
-                &payer,
-                &pool,
-                &users[1],
-                0,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::ShardInsufficient,
-            &watched,
-        )
+        .expect_refused(std::slice::from_ref(&allocate), &[], short, &watched)
         .await;
 
     // Units given to the shard's vault by a holder do not extend what the shard may allocate.
     let holder = Keypair::new();
     fixture
-        .issue_credential(&mut chain, &holder.pubkey(), 5_000)
+        .issue_and_allocate(&mut chain, &holder.pubkey(), 5_000)
         .await;
-    fixture
-        .allocate_by_credential(&mut chain, &holder.pubkey())
-        .await
-        .unwrap();
-    chain
-        .send(
-            &[spl_token_2022_interface::instruction::transfer_checked(
-                &spl_token_2022_interface::ID,
-                &fixture.user_token(&holder.pubkey()),
-                &fixture.mint,
-                &shard_vault,
-                &holder.pubkey(),
-                &[],
-                100,
-                0,
-            )
-            .unwrap()],
-            &[&holder],
-        )
-        .await
-        .expect("a holder may send units anywhere in a transferable pool");
+    // A holder may send units anywhere in a transferable pool.
+    let gift = spl_token_2022_interface::instruction::transfer_checked(
+        &spl_token_2022_interface::ID,
+        &fixture.user_token(&holder.pubkey()),
+        &fixture.mint,
+        &shard_vault,
+        &holder.pubkey(),
+        &[],
+        100,
+        0,
+    )
+    .unwrap();
+    chain.send_ok(&[gift], &[&holder]).await;
     assert_eq!(chain.token_balance(shard_vault).await, 150);
     chain
-        .expect_refused(
-            &[instructions::allocate_sharded(
-                &payer,
-                &pool,
-                &users[1],
-                0,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::ShardInsufficient,
-            &watched,
-        )
+        .expect_refused(&[allocate], &[], short, &watched)
         .await;
+    let drain = |amount| instructions::shard_drain(&operator, &pool, 0, amount);
     chain
-        .expect_refused(
-            &[instructions::shard_drain(&operator, &pool, 0, 51)],
-            &[&op],
-            AllotError::ShardInsufficient,
-            &watched,
-        )
+        .expect_refused(&[drain(51)], &[&op], short, &watched)
         .await;
 
-    let events = chain
-        .send(
-            &[instructions::shard_drain(&operator, &pool, 0, 50)],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let events = chain.send_ok(&[drain(50)], &[&op]).await;
     assert_eq!(
         events,
         vec![AllotEvent::ShardDrained(ShardDrained {
@@ -383,9 +318,8 @@ async fn a_clawback_before_the_sweep_keeps_the_books_whole() {
     fixture.assert_conserved(&mut chain, &users).await;
 
     chain
-        .send(&[instructions::shard_sweep(&fixture.pool, 0)], &[])
-        .await
-        .unwrap();
+        .send_ok(&[instructions::shard_sweep(&fixture.pool, 0)], &[])
+        .await;
     let totals = fixture.state(&mut chain).await.totals;
     assert_eq!(
         (
@@ -403,34 +337,20 @@ async fn a_clawback_before_the_sweep_keeps_the_books_whole() {
 async fn shards_are_numbered_in_order_up_to_the_limit_and_only_in_transferable_pools() {
     let mut chain = TestChain::start().await;
     let fixed = PoolFixture::create(&mut chain, 1, false).await;
-    let op = fixed.operator.insecure_clone();
-    chain
-        .expect_refused(
-            &[instructions::shard_create(&op.pubkey(), &fixed.pool, 0)],
-            &[&op],
-            AllotError::ShardsNeedTransferablePool,
-            &[fixed.pool, pdas::shard(&fixed.pool, 0)],
-        )
-        .await;
-
     let fixture = PoolFixture::create(&mut chain, 2, true).await;
+    let transferable_only = AllotError::ShardsNeedTransferablePool;
+    create_refused(&mut chain, &fixed, 0, transferable_only).await;
+    let out_of_order = anchor_lang::error::ErrorCode::ConstraintSeeds;
+    create_refused(&mut chain, &fixture, 1, out_of_order).await;
     let op = fixture.operator.insecure_clone();
     let pool = fixture.pool;
-    chain
-        .expect_refused(
-            &[instructions::shard_create(&op.pubkey(), &pool, 1)],
-            &[&op],
-            anchor_lang::error::ErrorCode::ConstraintSeeds,
-            &[pool, pdas::shard(&pool, 1)],
-        )
-        .await;
     let max = allot::constants::MAX_SHARDS;
     // Four creations a transaction: each makes 8 instruction-trace entries (the limit is 64).
     for first in (0..max).step_by(4) {
         let batch: Vec<Instruction> = (first..first + 4)
             .map(|index| instructions::shard_create(&op.pubkey(), &pool, index))
             .collect();
-        chain.send(&batch, &[&op]).await.unwrap();
+        chain.send_ok(&batch, &[&op]).await;
     }
     assert_eq!(fixture.state(&mut chain).await.shard_count, max);
     let last: AllocationShard = chain.fetch(pdas::shard(&pool, max - 1)).await;
@@ -438,14 +358,7 @@ async fn shards_are_numbered_in_order_up_to_the_limit_and_only_in_transferable_p
         (last.index, last.vault),
         (max - 1, pdas::shard_vault(&pool, max - 1))
     );
-    chain
-        .expect_refused(
-            &[instructions::shard_create(&op.pubkey(), &pool, max)],
-            &[&op],
-            AllotError::TooManyShards,
-            &[pool, pdas::shard(&pool, max)],
-        )
-        .await;
+    create_refused(&mut chain, &fixture, max, AllotError::TooManyShards).await;
 }
 
 #[tokio::test]
@@ -454,33 +367,9 @@ async fn a_sharded_list_allocation_needs_a_root_sealed_by_a_direct_one() {
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     fixture.create_shards(&mut chain, 1, 1_000).await;
     let users: Vec<Pubkey> = (0..2).map(|_| Keypair::new().pubkey()).collect();
-    let tree = UserListTree::build(
-        &fixture.pool,
-        0,
-        users.iter().map(|u| (*u, 5_000)).collect(),
-    )
-    .unwrap();
-    let op = fixture.operator.insecure_clone();
-    let args = UserListPublishArgs {
-        period: 0,
-        root: tree.root(),
-        user_count: 2,
-    };
-    chain
-        .send(
-            &[instructions::user_list_publish(
-                &op.pubkey(),
-                &fixture.pool,
-                args,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
-    let evidence = |user: &Pubkey| Evidence::UserList {
-        period: 0,
-        proof: tree.proof(user).unwrap(),
-    };
+    let entries = users.iter().map(|u| (*u, 5_000)).collect();
+    let (tree, _) = fixture.publish_list(&mut chain, 0, entries).await;
+    let evidence = |user: &Pubkey| list_evidence(&tree, 0, user);
     let payer = chain.payer().pubkey();
     let sharded = |user: &Pubkey| {
         instructions::allocate_sharded(&payer, &fixture.pool, user, 0, evidence(user))
@@ -494,19 +383,9 @@ async fn a_sharded_list_allocation_needs_a_root_sealed_by_a_direct_one() {
             &[list, pdas::shard(&fixture.pool, 0)],
         )
         .await;
-    chain
-        .send(
-            &[instructions::allocate(
-                &payer,
-                &fixture.pool,
-                &users[0],
-                evidence(&users[0]),
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
-    let events = chain.send(&[sharded(&users[1])], &[]).await.unwrap();
+    let direct = instructions::allocate(&payer, &fixture.pool, &users[0], evidence(&users[0]));
+    chain.send_ok(&[direct], &[]).await;
+    let events = chain.send_ok(&[sharded(&users[1])], &[]).await;
     assert!(
         matches!(&events[..], [AllotEvent::Allocated(e)] if e.shard == Some(0) && e.evidence == EvidenceKind::UserList),
         "{events:?}"
@@ -548,33 +427,21 @@ async fn a_shard_of_another_pool_is_refused() {
 }
 
 #[tokio::test]
-async fn a_griefer_cannot_block_the_next_shard_by_funding_its_address_or_making_its_vault() {
+async fn a_griefer_cannot_block_the_next_shard_by_funding_its_addresses() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let payer = chain.payer().pubkey();
-    // Lamports at the next shard's address, and its vault created by someone else beforehand.
+    // Lamports at the next shard's address and at its vault's (nobody else can create either).
     let shard = pdas::shard(&fixture.pool, 0);
-    let fund = anchor_lang::solana_program::system_instruction::transfer(&payer, &shard, 1_000_000);
-    let vault = spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent(
-        &payer,
-        &shard,
-        &fixture.mint,
-        &spl_token_2022_interface::ID,
-    );
-    chain.send(&[fund, vault], &[]).await.unwrap();
-    assert!(
-        chain
-            .account(pdas::shard_vault(&fixture.pool, 0))
-            .await
-            .is_some()
-    );
+    let vault = pdas::shard_vault(&fixture.pool, 0);
+    let fund = |to: &Pubkey| {
+        anchor_lang::solana_program::system_instruction::transfer(&payer, to, 1_000_000)
+    };
+    chain.send_ok(&[fund(&shard), fund(&vault)], &[]).await;
 
     fixture.create_shards(&mut chain, 1, 500).await;
     let state: AllocationShard = chain.fetch(shard).await;
-    assert_eq!(
-        (state.index, state.vault, state.funded),
-        (0, pdas::shard_vault(&fixture.pool, 0), 500)
-    );
+    assert_eq!((state.index, state.vault, state.funded), (0, vault, 500));
     let user = Keypair::new().pubkey();
     fixture.issue_credential(&mut chain, &user, 5_000).await;
     fixture
@@ -582,6 +449,51 @@ async fn a_griefer_cannot_block_the_next_shard_by_funding_its_address_or_making_
         .await
         .expect("the shard works");
     fixture.assert_conserved(&mut chain, &[user]).await;
+}
+
+#[tokio::test]
+async fn units_allocated_to_the_next_shards_address_stay_outside_its_vault() {
+    let mut chain = TestChain::start().await;
+    let fixture = PoolFixture::create(&mut chain, 1, true).await;
+    // A careless verifier credentials the next shard's address before the shard exists: it is
+    // not an allot account yet, so the allocation lands (100 units to that address).
+    let shard = pdas::shard(&fixture.pool, 0);
+    fixture.issue_and_allocate(&mut chain, &shard, 5_000).await;
+    assert_eq!(chain.token_balance(fixture.user_token(&shard)).await, 100);
+
+    fixture.create_shards(&mut chain, 1, 500).await;
+    // The shard's vault is not that address's associated account: it holds exactly its books.
+    let vault = pdas::shard_vault(&fixture.pool, 0);
+    let books: AllocationShard = chain.fetch(shard).await;
+    assert_eq!(books.expected_balance().unwrap(), 500);
+    assert_eq!(
+        chain.token_balance(vault).await,
+        500,
+        "the vault holds what the shard's books say, not the units allocated to its address"
+    );
+    assert_ne!(vault, fixture.user_token(&shard));
+    fixture.assert_conserved(&mut chain, &[shard]).await;
+
+    // The units held at that address are still the pool's to claw back, without touching the
+    // shard's vault; the shard allocates all it was given.
+    fixture.revoke_credential(&mut chain, &shard).await;
+    fixture
+        .clawback_by_credential(&mut chain, &shard)
+        .await
+        .unwrap();
+    assert_eq!(chain.token_balance(fixture.user_token(&shard)).await, 0);
+    assert_eq!(chain.token_balance(vault).await, 500);
+    let users: Vec<Pubkey> = (0..5).map(|_| Keypair::new().pubkey()).collect();
+    for user in &users {
+        fixture.issue_credential(&mut chain, user, 5_000).await;
+        fixture
+            .allocate_sharded_by_credential(&mut chain, user, 0)
+            .await
+            .expect("the shard allocates what its books hold");
+    }
+    assert_eq!(chain.token_balance(vault).await, 0);
+    let holders: Vec<Pubkey> = users.iter().copied().chain([shard]).collect();
+    fixture.assert_conserved(&mut chain, &holders).await;
 }
 
 #[tokio::test]
@@ -624,20 +536,9 @@ async fn the_pool_or_a_shard_cannot_be_the_user() {
             "{failure:?}"
         );
     }
-    chain
-        .expect_refused(
-            &[instructions::allocate_sharded(
-                &payer,
-                &pool,
-                &pool,
-                0,
-                Evidence::Credential,
-            )],
-            &[],
-            AllotError::UserIsProgramAccount,
-            &watched,
-        )
-        .await;
+    let ix = instructions::allocate_sharded(&payer, &pool, &pool, 0, Evidence::Credential);
+    let not_a_user = AllotError::UserIsProgramAccount;
+    chain.expect_refused(&[ix], &[], not_a_user, &watched).await;
 }
 
 #[tokio::test]
@@ -648,37 +549,11 @@ async fn a_sharded_allocation_refuses_another_pools_user_list() {
     a.create_shards(&mut chain, 1, 1_000).await;
     let user = Keypair::new().pubkey();
     // Pool B's list (sealed by a direct allocation there) names the user.
-    let tree = UserListTree::build(&b.pool, 0, vec![(user, 5_000)]).unwrap();
-    let op = b.operator.insecure_clone();
-    let args = UserListPublishArgs {
-        period: 0,
-        root: tree.root(),
-        user_count: 1,
-    };
-    chain
-        .send(
-            &[instructions::user_list_publish(&op.pubkey(), &b.pool, args)],
-            &[&op],
-        )
-        .await
-        .unwrap();
-    let proof = Evidence::UserList {
-        period: 0,
-        proof: tree.proof(&user).unwrap(),
-    };
+    let (tree, _) = b.publish_list(&mut chain, 0, vec![(user, 5_000)]).await;
+    let proof = list_evidence(&tree, 0, &user);
     let payer = chain.payer().pubkey();
-    chain
-        .send(
-            &[instructions::allocate(
-                &payer,
-                &b.pool,
-                &user,
-                proof.clone(),
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
+    let direct = instructions::allocate(&payer, &b.pool, &user, proof.clone());
+    chain.send_ok(&[direct], &[]).await;
     let mut ix = instructions::allocate_sharded(&payer, &a.pool, &user, 0, proof);
     for meta in &mut ix.accounts {
         if meta.pubkey == pdas::user_list(&a.pool, 0) {

@@ -1,17 +1,19 @@
 //! The operator's user list: Merkle roots per period, proofs at allocation and clawback.
 
 use allot::error::AllotError;
-use allot::events::{Allocated, UserListPublished};
+use allot::events::UserListPublished;
 use allot::instructions::UserListPublishArgs;
 use allot::state::{EvidenceKind, UserList};
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence};
 use allot_client::merkle_tree::UserListTree;
 use allot_client::pdas;
-use allot_tests::{PoolFixture, TestChain};
+use allot_tests::{PoolFixture, TestChain, list_evidence};
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
+
+use crate::market::first_allocation;
 
 struct Listed {
     users: Vec<Pubkey>,
@@ -26,24 +28,7 @@ async fn publish(
 ) -> (Listed, Vec<AllotEvent>) {
     let users: Vec<Pubkey> = (0..3).map(|_| Keypair::new().pubkey()).collect();
     let entries = vec![(users[0], 5_000), (users[1], 1_000), (users[2], 10)];
-    let tree = UserListTree::build(&fixture.pool, period, entries).unwrap();
-    let op = fixture.operator.insecure_clone();
-    let args = UserListPublishArgs {
-        period,
-        root: tree.root(),
-        user_count: 3,
-    };
-    let events = chain
-        .send(
-            &[instructions::user_list_publish(
-                &op.pubkey(),
-                &fixture.pool,
-                args,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let (tree, events) = fixture.publish_list(chain, period, entries).await;
     (Listed { users, tree }, events)
 }
 
@@ -57,25 +42,19 @@ fn allocate(
     instructions::allocate(&chain.payer().pubkey(), &fixture.pool, user, evidence)
 }
 
-/// [`allocate`] is refused with `code`, and none of the `watched` accounts changes.
-async fn allocation_refused(
-    chain: &mut TestChain,
-    fixture: &PoolFixture,
-    user: &Pubkey,
-    evidence: Evidence,
-    code: impl Into<u32>,
-    watched: &[Pubkey],
-) {
-    let ix = allocate(chain, fixture, user, evidence);
-    chain.expect_refused(&[ix], &[], code, watched).await;
+/// `key`'s publication of a one-user list with `root` for `period`.
+fn publish_root(fixture: &PoolFixture, key: &Keypair, period: u64, root: [u8; 32]) -> Instruction {
+    let args = UserListPublishArgs {
+        period,
+        root,
+        user_count: 1,
+    };
+    instructions::user_list_publish(&key.pubkey(), &fixture.pool, args)
 }
 
 /// A user's list evidence: the proof of `user` in `listed`, for `period`.
 fn evidence(listed: &Listed, user: &Pubkey, period: u64) -> Evidence {
-    Evidence::UserList {
-        period,
-        proof: listed.tree.proof(user).unwrap(),
-    }
+    list_evidence(&listed.tree, period, user)
 }
 
 #[tokio::test]
@@ -93,44 +72,21 @@ async fn allocation_by_list_proof() {
         })]
     );
     let user = listed.users[1];
-    let events = chain
-        .send(
-            &[allocate(
-                &chain,
-                &fixture,
-                &user,
-                evidence(&listed, &user, 0),
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
+    let ix = allocate(&chain, &fixture, &user, evidence(&listed, &user, 0));
+    let events = chain.send_ok(&[ix], &[]).await;
+    let kind = EvidenceKind::UserList;
     assert_eq!(
         events,
-        vec![AllotEvent::Allocated(Allocated {
-            pool: fixture.pool,
-            user,
-            period: 0,
-            amount: 100,
-            evidence: EvidenceKind::UserList,
-            user_allocated: 100,
-            pool_outstanding: 100,
-            shard: None,
-        })]
+        vec![first_allocation(fixture.pool, user, kind, 100, None)]
     );
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);
     let list: UserList = chain.fetch(pdas::user_list(&fixture.pool, 0)).await;
     assert_eq!(list.allocations, 1);
     // Same period, same proof: refused.
-    allocation_refused(
-        &mut chain,
-        &fixture,
-        &user,
-        evidence(&listed, &user, 0),
-        AllotError::AlreadyAllocatedThisPeriod,
-        &[fixture.vault, fixture.user_token(&user)],
-    )
-    .await;
+    let ix = allocate(&chain, &fixture, &user, evidence(&listed, &user, 0));
+    let watched = [fixture.vault, fixture.user_token(&user)];
+    let again = AllotError::AlreadyAllocatedThisPeriod;
+    chain.expect_refused(&[ix], &[], again, &watched).await;
     fixture.assert_conserved(&mut chain, &[user]).await;
 }
 
@@ -147,58 +103,32 @@ async fn forged_or_failing_list_claims_are_refused() {
         ]
     };
 
-    // Claiming a higher value than listed.
-    let user = listed.users[2];
+    let (user, first) = (listed.users[2], listed.users[0]);
+    let list_proof = |proof| Evidence::UserList { period: 0, proof };
     let mut inflated = listed.tree.proof(&user).unwrap();
     inflated.value = 5_000;
-    allocation_refused(
-        &mut chain,
-        &fixture,
-        &user,
-        Evidence::UserList {
-            period: 0,
-            proof: inflated,
-        },
-        AllotError::InvalidProof,
-        &watched(&user),
-    )
-    .await;
-    // Using another user's proof.
-    let stranger = Keypair::new().pubkey();
-    allocation_refused(
-        &mut chain,
-        &fixture,
-        &stranger,
-        evidence(&listed, &listed.users[0], 0),
-        AllotError::InvalidProof,
-        &watched(&stranger),
-    )
-    .await;
-    // The honest value fails the rule.
-    allocation_refused(
-        &mut chain,
-        &fixture,
-        &user,
-        evidence(&listed, &user, 0),
-        AllotError::RuleNotMet,
-        &watched(&user),
-    )
-    .await;
-    // A proof longer than 32 nodes.
-    let mut long = listed.tree.proof(&listed.users[0]).unwrap();
+    let mut long = listed.tree.proof(&first).unwrap();
     long.proof = vec![[0; 32]; 33];
-    allocation_refused(
-        &mut chain,
-        &fixture,
-        &listed.users[0],
-        Evidence::UserList {
-            period: 0,
-            proof: long,
-        },
-        AllotError::ProofTooLong,
-        &watched(&listed.users[0]),
-    )
-    .await;
+    let stranger = Keypair::new().pubkey();
+    for (claimant, claim, error) in [
+        // Claiming a higher value than listed.
+        (user, list_proof(inflated), AllotError::InvalidProof),
+        // Using another user's proof.
+        (
+            stranger,
+            evidence(&listed, &first, 0),
+            AllotError::InvalidProof,
+        ),
+        // The honest value fails the rule.
+        (user, evidence(&listed, &user, 0), AllotError::RuleNotMet),
+        // A proof longer than 32 nodes.
+        (first, list_proof(long), AllotError::ProofTooLong),
+    ] {
+        let ix = allocate(&chain, &fixture, &claimant, claim);
+        chain
+            .expect_refused(&[ix], &[], error, &watched(&claimant))
+            .await;
+    }
 }
 
 #[tokio::test]
@@ -207,15 +137,12 @@ async fn list_of_another_period_is_refused() {
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let (listed, _) = publish(&mut chain, &fixture, 1).await;
     let user = listed.users[0];
-    allocation_refused(
-        &mut chain,
-        &fixture,
-        &user,
-        evidence(&listed, &user, 1),
-        AllotError::UserListWrongPeriod,
-        &[fixture.vault, fixture.user_token(&user)],
-    )
-    .await;
+    let ix = allocate(&chain, &fixture, &user, evidence(&listed, &user, 1));
+    let watched = [fixture.vault, fixture.user_token(&user)];
+    let wrong_period = AllotError::UserListWrongPeriod;
+    chain
+        .expect_refused(&[ix], &[], wrong_period, &watched)
+        .await;
 }
 
 #[tokio::test]
@@ -231,35 +158,13 @@ async fn root_is_replaceable_until_an_allocation_uses_it() {
         listed.tree.root()
     );
     let user = listed.users[0];
-    chain
-        .send(
-            &[allocate(
-                &chain,
-                &fixture,
-                &user,
-                evidence(&listed, &user, 0),
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
+    let ix = allocate(&chain, &fixture, &user, evidence(&listed, &user, 0));
+    chain.send_ok(&[ix], &[]).await;
     let op = fixture.operator.insecure_clone();
-    let args = UserListPublishArgs {
-        period: 0,
-        root: [7; 32],
-        user_count: 1,
-    };
+    let ix = publish_root(&fixture, &op, 0, [7; 32]);
+    let in_use = AllotError::UserListRootInUse;
     chain
-        .expect_refused(
-            &[instructions::user_list_publish(
-                &op.pubkey(),
-                &fixture.pool,
-                args,
-            )],
-            &[&op],
-            AllotError::UserListRootInUse,
-            &[address],
-        )
+        .expect_refused(&[ix], &[&op], in_use, &[address])
         .await;
 }
 
@@ -268,23 +173,10 @@ async fn only_the_operator_publishes_lists() {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let stranger = chain.funded_keypair(1_000_000_000).await;
-    let args = UserListPublishArgs {
-        period: 0,
-        root: [7; 32],
-        user_count: 1,
-    };
     let address = pdas::user_list(&fixture.pool, 0);
+    let ix = publish_root(&fixture, &stranger, 0, [7; 32]);
     chain
-        .expect_refused(
-            &[instructions::user_list_publish(
-                &stranger.pubkey(),
-                &fixture.pool,
-                args,
-            )],
-            &[&stranger],
-            AllotError::NotOperator,
-            &[address],
-        )
+        .expect_refused(&[ix], &[&stranger], AllotError::NotOperator, &[address])
         .await;
     assert!(chain.account(address).await.is_none());
 }
@@ -298,45 +190,12 @@ async fn clawback_needs_a_list_of_a_begun_period_and_seals_it() {
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let (listed, _) = publish(&mut chain, &fixture, 0).await;
     let user = listed.users[0];
-    chain
-        .send(
-            &[allocate(
-                &chain,
-                &fixture,
-                &user,
-                evidence(&listed, &user, 0),
-            )],
-            &[],
-        )
-        .await
-        .unwrap();
+    let ix = allocate(&chain, &fixture, &user, evidence(&listed, &user, 0));
+    chain.send_ok(&[ix], &[]).await;
 
     // Period 1 has not begun; the operator publishes a list for it where the user fails.
-    let failing = UserListTree::build(&fixture.pool, 1, vec![(user, 10)]).unwrap();
-    let op = fixture.operator.insecure_clone();
-    let publish_root = |root: [u8; 32]| {
-        instructions::user_list_publish(
-            &op.pubkey(),
-            &fixture.pool,
-            UserListPublishArgs {
-                period: 1,
-                root,
-                user_count: 1,
-            },
-        )
-    };
-    chain
-        .send(&[publish_root(failing.root())], &[&op])
-        .await
-        .unwrap();
-    let clawback = instructions::clawback(
-        &fixture.pool,
-        &user,
-        Evidence::UserList {
-            period: 1,
-            proof: failing.proof(&user).unwrap(),
-        },
-    );
+    let (failing, _) = fixture.publish_list(&mut chain, 1, vec![(user, 10)]).await;
+    let clawback = instructions::clawback(&fixture.pool, &user, list_evidence(&failing, 1, &user));
     let list_address = pdas::user_list(&fixture.pool, 1);
     chain
         .expect_refused(
@@ -350,17 +209,15 @@ async fn clawback_needs_a_list_of_a_begun_period_and_seals_it() {
 
     // Once period 1 has begun the list is evidence; using it seals its root.
     chain.advance_time(allot_tests::PERIOD).await;
-    chain.send(&[clawback], &[]).await.unwrap();
+    chain.send_ok(&[clawback], &[]).await;
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 0);
     let list: UserList = chain.fetch(list_address).await;
     assert_eq!((list.allocations, list.clawbacks), (0, 1));
+    let op = fixture.operator.insecure_clone();
+    let ix = publish_root(&fixture, &op, 1, [7; 32]);
+    let in_use = AllotError::UserListRootInUse;
     chain
-        .expect_refused(
-            &[publish_root([7; 32])],
-            &[&op],
-            AllotError::UserListRootInUse,
-            &[list_address],
-        )
+        .expect_refused(&[ix], &[&op], in_use, &[list_address])
         .await;
     fixture.assert_conserved(&mut chain, &[user]).await;
 }

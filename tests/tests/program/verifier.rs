@@ -16,17 +16,8 @@ async fn operator_adds_a_verifier() {
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let op = fixture.operator.insecure_clone();
     let second = Keypair::new();
-    let events = chain
-        .send(
-            &[instructions::verifier_add(
-                &op.pubkey(),
-                &fixture.pool,
-                &second.pubkey(),
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let ix = instructions::verifier_add(&op.pubkey(), &fixture.pool, &second.pubkey());
+    let events = chain.send_ok(&[ix], &[&op]).await;
     assert_eq!(
         events,
         vec![AllotEvent::VerifierAdded(VerifierAdded {
@@ -50,17 +41,10 @@ async fn only_the_operator_adds_verifiers() {
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let stranger = chain.funded_keypair(1_000_000_000).await;
     let verifier = pdas::verifier(&fixture.pool, &stranger.pubkey());
+    let ix = instructions::verifier_add(&stranger.pubkey(), &fixture.pool, &stranger.pubkey());
+    let watched = [fixture.pool, verifier];
     chain
-        .expect_refused(
-            &[instructions::verifier_add(
-                &stranger.pubkey(),
-                &fixture.pool,
-                &stranger.pubkey(),
-            )],
-            &[&stranger],
-            AllotError::NotOperator,
-            &[fixture.pool, verifier],
-        )
+        .expect_refused(&[ix], &[&stranger], AllotError::NotOperator, &watched)
         .await;
     assert!(chain.account(verifier).await.is_none());
 }
@@ -72,18 +56,10 @@ async fn deactivated_verifier_can_no_longer_issue_and_can_be_reactivated() {
     let op = fixture.operator.insecure_clone();
     let verifier = fixture.verifier.insecure_clone();
     let user = Keypair::new().pubkey();
-    let events = chain
-        .send(
-            &[instructions::verifier_set_active(
-                &op.pubkey(),
-                &fixture.pool,
-                &verifier.pubkey(),
-                false,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    let set_active = |key: &Keypair, active: bool| {
+        instructions::verifier_set_active(&key.pubkey(), &fixture.pool, &verifier.pubkey(), active)
+    };
+    let events = chain.send_ok(&[set_active(&op, false)], &[&op]).await;
     assert_eq!(
         events,
         vec![AllotEvent::VerifierActiveChanged(VerifierActiveChanged {
@@ -95,63 +71,36 @@ async fn deactivated_verifier_can_no_longer_issue_and_can_be_reactivated() {
     assert_eq!(fixture.state(&mut chain).await.active_verifiers, 0);
     let args = fixture.credential_args(&mut chain, 5_000).await;
     let credential = pdas::credential(&fixture.pool, &user);
+    let issue = instructions::credential_issue(&verifier.pubkey(), &fixture.pool, &user, args);
     chain
         .expect_refused(
-            &[instructions::credential_issue(
-                &verifier.pubkey(),
-                &fixture.pool,
-                &user,
-                args,
-            )],
+            &[issue],
             &[&verifier],
             AllotError::VerifierInactive,
             &[credential],
         )
         .await;
     // Deactivating twice is refused (keeps the active count exact).
+    let unchanged = AllotError::VerifierStateUnchanged;
     chain
         .expect_refused(
-            &[instructions::verifier_set_active(
-                &op.pubkey(),
-                &fixture.pool,
-                &verifier.pubkey(),
-                false,
-            )],
+            &[set_active(&op, false)],
             &[&op],
-            AllotError::VerifierStateUnchanged,
+            unchanged,
             &[fixture.pool],
         )
         .await;
     // A stranger cannot reactivate it.
     let stranger = Keypair::new();
+    let watched = [
+        fixture.pool,
+        pdas::verifier(&fixture.pool, &verifier.pubkey()),
+    ];
+    let ix = set_active(&stranger, true);
     chain
-        .expect_refused(
-            &[instructions::verifier_set_active(
-                &stranger.pubkey(),
-                &fixture.pool,
-                &verifier.pubkey(),
-                true,
-            )],
-            &[&stranger],
-            AllotError::NotOperator,
-            &[
-                fixture.pool,
-                pdas::verifier(&fixture.pool, &verifier.pubkey()),
-            ],
-        )
+        .expect_refused(&[ix], &[&stranger], AllotError::NotOperator, &watched)
         .await;
-    chain
-        .send(
-            &[instructions::verifier_set_active(
-                &op.pubkey(),
-                &fixture.pool,
-                &verifier.pubkey(),
-                true,
-            )],
-            &[&op],
-        )
-        .await
-        .unwrap();
+    chain.send_ok(&[set_active(&op, true)], &[&op]).await;
     fixture.issue_credential(&mut chain, &user, 5_000).await;
 }
 
@@ -178,18 +127,10 @@ async fn verifier_of_another_pool_cannot_write_credentials() {
         )
         .await;
     // With the address pool B's authorisation would have: it does not exist.
+    let ix = instructions::credential_issue(&verifier_a.pubkey(), &pool_b.pool, &user, args);
+    let missing = AnchorError::AccountNotInitialized;
     chain
-        .expect_refused(
-            &[instructions::credential_issue(
-                &verifier_a.pubkey(),
-                &pool_b.pool,
-                &user,
-                args,
-            )],
-            &[&verifier_a],
-            AnchorError::AccountNotInitialized,
-            &[credential_b],
-        )
+        .expect_refused(&[ix], &[&verifier_a], missing, &[credential_b])
         .await;
     assert!(chain.account(credential_b).await.is_none());
 }

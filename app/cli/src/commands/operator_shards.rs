@@ -15,11 +15,14 @@ use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::Signature;
 
 use crate::batch::{self, BatchReport, Job};
-use crate::commands::user::USER_TOKEN_ACCOUNT_BYTES;
 use crate::context::Context;
 use crate::outcome::Outcome;
 use crate::sender::{build_transaction, fits, largest_budget};
 use crate::shard_plan;
+
+/// Bytes of a shard's vault: a Token-2022 account of the pool mint without extensions (the
+/// program creates it at its own address, not as an associated account).
+const SHARD_VAULT_BYTES: usize = 165;
 
 /// Shard creations per transaction: each makes 8 instruction-trace entries (the limit is 64).
 const CREATIONS_PER_TRANSACTION: usize = 4;
@@ -81,9 +84,9 @@ pub async fn shards<C: Chain>(
         .collect();
     let groups = batch::pack(&ctx.signer, creations, CREATIONS_PER_TRANSACTION, &[]);
     let funding_groups = batch::pack(&ctx.signer, fundings, PER_TRANSACTION, &[]);
-    // Each new shard: its account and its vault (a Token-2022 associated account).
+    // Each new shard: its account and its vault (a Token-2022 account with no extensions).
     let sizes: Vec<usize> = (0..created)
-        .flat_map(|_| [8 + AllocationShard::INIT_SPACE, USER_TOKEN_ACCOUNT_BYTES])
+        .flat_map(|_| [8 + AllocationShard::INIT_SPACE, SHARD_VAULT_BYTES])
         .collect();
     ctx.ensure_can_pay((groups.len() + funding_groups.len()) as u64, &sizes)
         .await?;

@@ -7,12 +7,8 @@ use anchor_spl::associated_token::{
 };
 use anchor_spl::token_2022::Token2022;
 use anchor_spl::token_2022::spl_token_2022::extension::ExtensionType;
-use anchor_spl::token_2022::spl_token_2022::state::{
-    Account as TokenAccountState, Mint as MintState,
-};
-use anchor_spl::token_2022::{
-    InitializeAccount3, InitializeMint2, initialize_account3, initialize_mint2,
-};
+use anchor_spl::token_2022::spl_token_2022::state::Mint as MintState;
+use anchor_spl::token_2022::{InitializeMint2, initialize_mint2};
 use anchor_spl::token_2022_extensions::{
     MetadataPointerInitialize, NonTransferableMintInitialize, PermanentDelegateInitialize,
     metadata_pointer_initialize, non_transferable_mint_initialize, permanent_delegate_initialize,
@@ -21,7 +17,7 @@ use anchor_spl::token_2022_extensions::{
 use crate::constants::{MAX_DECIMALS, MIN_PERIOD_SECONDS, SEED_ESCROW, SEED_MINT, SEED_POOL};
 use crate::error::AllotError;
 use crate::events::PoolCreated;
-use crate::pda_account::create_pda_account;
+use crate::pda_account::{create_pda_account, create_token_account_pda};
 use crate::state::{AllocationRule, ExchangeConfig, ExchangeState, Pool, PoolTotals, ResourceKind};
 
 /// Parameters of a new pool.
@@ -234,23 +230,15 @@ fn create_mint(
 
 /// Creates the escrow token account PDA (owner: the pool) for the pool's mint.
 fn create_escrow(accounts: &PoolCreate, escrow_bump: u8, pool: &Pubkey) -> Result<()> {
-    let space = ExtensionType::try_calculate_account_len::<TokenAccountState>(&[])?;
     let bump = [escrow_bump];
     let seeds: &[&[u8]] = &[SEED_ESCROW, pool.as_ref(), &bump];
-    create_pda_account(
+    create_token_account_pda(
         &accounts.creator.to_account_info(),
         &accounts.escrow.to_account_info(),
+        &accounts.mint.to_account_info(),
+        &accounts.pool.to_account_info(),
         &accounts.system_program.to_account_info(),
-        space,
-        &accounts.token_program.key(),
+        &accounts.token_program.to_account_info(),
         &[seeds],
-    )?;
-    initialize_account3(CpiContext::new(
-        accounts.token_program.key(),
-        InitializeAccount3 {
-            account: accounts.escrow.to_account_info(),
-            mint: accounts.mint.to_account_info(),
-            authority: accounts.pool.to_account_info(),
-        },
-    ))
+    )
 }

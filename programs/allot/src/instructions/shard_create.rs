@@ -2,14 +2,13 @@
 //! once, at its entry in `lib.rs` (the doc the IDL carries).
 
 use anchor_lang::prelude::*;
-use anchor_spl::associated_token::AssociatedToken;
 use anchor_spl::token_2022::Token2022;
-use anchor_spl::token_interface::{Mint, TokenAccount};
+use anchor_spl::token_interface::Mint;
 
-use crate::constants::{MAX_SHARDS, SEED_SHARD};
+use crate::constants::{MAX_SHARDS, SEED_SHARD, SEED_SHARD_VAULT};
 use crate::error::AllotError;
 use crate::events::ShardCreated;
-use crate::pda_account::{create_pda_account, store};
+use crate::pda_account::{create_pda_account, create_token_account_pda, store};
 use crate::state::{AllocationShard, Pool};
 
 #[event_cpi]
@@ -37,20 +36,17 @@ pub struct ShardCreate<'info> {
         bump,
     )]
     pub shard: UncheckedAccount<'info>,
-    /// The shard's vault: its associated token account for the pool mint. `init_if_needed`
-    /// because anyone may create an associated token account for any owner beforehand; Anchor
-    /// still checks its mint, owner and address, and units already in it are outside the
-    /// shard's books.
+    /// CHECK: the shard's vault, a token account PDA `[SEED_SHARD_VAULT, pool, index]` owned by
+    /// the shard (address checked by the seeds), created here by
+    /// `pda_account::create_token_account_pda`. Only this program can create it, so it starts
+    /// empty: no units can be allocated or sent into it before the shard exists.
     #[account(
-        init_if_needed,
-        payer = operator,
-        associated_token::mint = mint,
-        associated_token::authority = shard,
-        associated_token::token_program = token_program,
+        mut,
+        seeds = [SEED_SHARD_VAULT, pool.key().as_ref(), &pool.shard_count.to_le_bytes()],
+        bump,
     )]
-    pub shard_vault: Box<InterfaceAccount<'info, TokenAccount>>,
+    pub shard_vault: UncheckedAccount<'info>,
     pub token_program: Program<'info, Token2022>,
-    pub associated_token_program: Program<'info, AssociatedToken>,
     pub system_program: Program<'info, System>,
 }
 
@@ -75,6 +71,17 @@ pub fn handler(ctx: Context<ShardCreate>) -> Result<()> {
         8 + AllocationShard::INIT_SPACE,
         &crate::ID,
         &[seeds],
+    )?;
+    let vault_bump = [ctx.bumps.shard_vault];
+    let vault_seeds: &[&[u8]] = &[SEED_SHARD_VAULT, pool_key.as_ref(), index_seed, &vault_bump];
+    create_token_account_pda(
+        &ctx.accounts.operator.to_account_info(),
+        &ctx.accounts.shard_vault.to_account_info(),
+        &ctx.accounts.mint.to_account_info(),
+        &shard,
+        &ctx.accounts.system_program.to_account_info(),
+        &ctx.accounts.token_program.to_account_info(),
+        &[vault_seeds],
     )?;
     store(
         &shard,

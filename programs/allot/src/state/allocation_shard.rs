@@ -12,8 +12,9 @@ use anchor_lang::prelude::*;
 use crate::constants::SEED_SHARD;
 use crate::error::AllotError;
 
-/// A shard of a pool. PDA: `[SEED_SHARD, pool, index (u16 LE)]`; its vault is the shard's
-/// associated Token-2022 account for the pool mint (the shard signs transfers out of it).
+/// A shard of a pool. PDA: `[SEED_SHARD, pool, index (u16 LE)]`; its vault is a Token-2022
+/// account of the pool mint at `[SEED_SHARD_VAULT, pool, index]`, owned by the shard (which signs
+/// transfers out of it).
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct AllocationShard {
@@ -23,7 +24,7 @@ pub struct AllocationShard {
     pub pool: Pubkey,
     /// Index of the shard in its pool (shards are numbered 0, 1, … in creation order).
     pub index: u16,
-    /// The shard's vault: its associated token account for the pool mint.
+    /// The shard's vault: a token account PDA of the pool mint, owned by the shard.
     pub vault: Pubkey,
     /// Units ever moved into the shard's vault from the pool's vault.
     pub funded: u64,
