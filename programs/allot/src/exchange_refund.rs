@@ -8,27 +8,14 @@ use crate::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
 /// The token accounts a refund moves units between.
 pub struct EscrowRefund<'info> {
     /// The pool's token accounts and signer.
-    tokens: PoolTokenAccounts<'info>,
+    pub tokens: PoolTokenAccounts<'info>,
     /// The pool's escrow (source).
-    escrow: AccountInfo<'info>,
+    pub escrow: AccountInfo<'info>,
     /// The user's token account (destination).
-    user_token: AccountInfo<'info>,
+    pub user_token: AccountInfo<'info>,
 }
 
 impl<'info> EscrowRefund<'info> {
-    /// A refund from `escrow` to `user_token`, signed by the pool.
-    pub fn new(
-        tokens: PoolTokenAccounts<'info>,
-        escrow: AccountInfo<'info>,
-        user_token: AccountInfo<'info>,
-    ) -> Self {
-        Self {
-            tokens,
-            escrow,
-            user_token,
-        }
-    }
-
     /// Moves the request's escrowed units back to the user, gives the user's own among them back
     /// to its record (claw-backable again), returns them to the per-user and per-period exchange caps of the
     /// period the request counted in (if that period's counts are still the current ones), and

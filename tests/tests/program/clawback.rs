@@ -245,10 +245,9 @@ async fn evidence_older_than_the_allocation_cannot_claw_it_back() {
 
 #[tokio::test]
 async fn clawback_leaves_escrowed_units_alone_and_recovers_them_once_returned() {
-    let mut m = Market::open(1, |_| {}).await;
+    let (mut m, id) = Market::with_pending_request().await;
     let pool = m.fixture.pool;
     let user = m.users[0].pubkey();
-    let (id, _) = m.request(0, 60).await.unwrap();
     m.revoke(0).await;
 
     let events = m.clawback(0).await.unwrap();

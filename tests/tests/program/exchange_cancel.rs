@@ -13,16 +13,10 @@ use crate::market::Market;
 
 #[tokio::test]
 async fn user_cancels_after_the_timeout_and_not_before() {
-    let mut m = Market::open(1, |_| {}).await;
+    let (mut m, id) = Market::with_pending_request().await;
     let pool = m.fixture.pool;
     let user = m.users[0].insecure_clone();
-    let (id, _) = m.request(0, 60).await.unwrap();
-    let watched = [
-        pool,
-        pdas::exchange_request(&pool, id),
-        pdas::escrow(&pool),
-        m.user_token(0),
-    ];
+    let watched = m.request_accounts(0, id);
     m.chain.advance_time(3_599).await;
     let early = AllotError::CancelTooEarly;
     m.expect_refused(&[m.cancel_ix(0, id)], &[&user], early, &watched)

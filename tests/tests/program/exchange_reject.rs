@@ -13,17 +13,11 @@ use crate::market::Market;
 
 #[tokio::test]
 async fn settlement_authority_rejects_with_a_reason() {
-    let mut m = Market::open(1, |_| {}).await;
+    let (mut m, id) = Market::with_pending_request().await;
     let pool = m.fixture.pool;
     let user = m.users[0].pubkey();
-    let (id, _) = m.request(0, 60).await.unwrap();
     let op = m.fixture.operator.insecure_clone();
-    let watched = [
-        pool,
-        pdas::exchange_request(&pool, id),
-        pdas::escrow(&pool),
-        m.user_token(0),
-    ];
+    let watched = m.request_accounts(0, id);
     let reject = |key: &Keypair| instructions::exchange_reject(&key.pubkey(), &pool, id, &user, 7);
     let not_authority = AllotError::NotSettlementAuthority;
     m.expect_refused(&[reject(&op)], &[&op], not_authority, &watched)

@@ -58,6 +58,14 @@ impl Market {
         Self::open_kind(users, ResourceKind::VirtualStock, config).await
     }
 
+    /// A one-user market under the default exchange rules whose user has just requested an
+    /// exchange of 60 units; returns it with the pending request's id.
+    pub async fn with_pending_request() -> (Self, u64) {
+        let mut m = Self::open(1, |_| {}).await;
+        let (id, _) = m.request(0, 60).await.expect("the request lands");
+        (m, id)
+    }
+
     pub async fn open_kind(
         users: usize,
         kind: ResourceKind,
@@ -296,6 +304,18 @@ impl Market {
 
     pub fn user_token(&self, i: usize) -> Pubkey {
         self.fixture.user_token(&self.users[i].pubkey())
+    }
+
+    /// The accounts a refused exchange instruction of user `i` about request `id` must leave
+    /// unchanged: the pool, the request, the escrow and the user's token account.
+    pub fn request_accounts(&self, i: usize, id: u64) -> [Pubkey; 4] {
+        let pool = self.fixture.pool;
+        [
+            pool,
+            pdas::exchange_request(&pool, id),
+            pdas::escrow(&pool),
+            self.user_token(i),
+        ]
     }
 }
 

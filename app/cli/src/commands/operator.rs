@@ -12,6 +12,7 @@ use anchor_lang::Space;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::json;
+use solana_sdk::signature::Signature;
 
 use crate::args::OperatorCommand;
 use crate::commands::{operator_shards, reference_hash};
@@ -131,8 +132,7 @@ async fn process_add_verifier<C: Chain>(
     };
     ctx.ensure_can_pay(1, &[8 + Verifier::INIT_SPACE]).await?;
     let signature = ctx.send(&[], &[instruction]).await?;
-    Ok(Outcome::new(json!({"pool": pool.to_string(), "verifier": verifier.to_string(), "active": true, "signature": signature.to_string()}))
-        .line(format!("verifier {verifier} is active in pool {pool} ({signature})")))
+    Ok(verifier_outcome(pool, verifier, true, signature))
 }
 
 /// Deactivates `verifier` in the pool.
@@ -151,8 +151,18 @@ async fn process_remove_verifier<C: Chain>(
     ctx.ensure_can_pay(1, &[]).await?;
     let instruction = instructions::verifier_set_active(&ctx.me(), &pool, &verifier, false);
     let signature = ctx.send(&[], &[instruction]).await?;
-    Ok(Outcome::new(json!({"pool": pool.to_string(), "verifier": verifier.to_string(), "active": false, "signature": signature.to_string()}))
-        .line(format!("verifier {verifier} deactivated in pool {pool} ({signature})")))
+    Ok(verifier_outcome(pool, verifier, false, signature))
+}
+
+/// What adding or removing a verifier reports: its new state and the transaction.
+fn verifier_outcome(pool: Pubkey, verifier: Pubkey, active: bool, signature: Signature) -> Outcome {
+    let line = if active {
+        format!("verifier {verifier} is active in pool {pool} ({signature})")
+    } else {
+        format!("verifier {verifier} deactivated in pool {pool} ({signature})")
+    };
+    Outcome::new(json!({"pool": pool.to_string(), "verifier": verifier.to_string(), "active": active, "signature": signature.to_string()}))
+        .line(line)
 }
 
 /// Publishes the user list in `csv` for `period` and writes every user's proof to `proofs_out`.

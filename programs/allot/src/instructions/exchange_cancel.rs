@@ -58,15 +58,15 @@ pub fn handler(ctx: Context<ExchangeCancel>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     ctx.accounts.request.check_can_cancel(now)?;
     let a = &mut *ctx.accounts;
-    let refund = EscrowRefund::new(
-        PoolTokenAccounts::new(
+    let refund = EscrowRefund {
+        tokens: PoolTokenAccounts::new(
             a.pool.to_account_info(),
             a.mint.to_account_info(),
             a.token_program.to_account_info(),
         ),
-        a.escrow.to_account_info(),
-        a.user_token.to_account_info(),
-    );
+        escrow: a.escrow.to_account_info(),
+        user_token: a.user_token.to_account_info(),
+    };
     refund.apply(
         &mut a.pool,
         &mut a.record,

@@ -67,15 +67,15 @@ pub struct ExchangeReject<'info> {
 pub fn handler(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let a = &mut *ctx.accounts;
-    let refund = EscrowRefund::new(
-        PoolTokenAccounts::new(
+    let refund = EscrowRefund {
+        tokens: PoolTokenAccounts::new(
             a.pool.to_account_info(),
             a.mint.to_account_info(),
             a.token_program.to_account_info(),
         ),
-        a.escrow.to_account_info(),
-        a.user_token.to_account_info(),
-    );
+        escrow: a.escrow.to_account_info(),
+        user_token: a.user_token.to_account_info(),
+    };
     refund.apply(
         &mut a.pool,
         &mut a.record,

@@ -85,18 +85,7 @@ pub fn handler(ctx: Context<ShardCreate>) -> Result<()> {
     )?;
     store(
         &shard,
-        &AllocationShard {
-            bump: ctx.bumps.shard,
-            pool: pool_key,
-            index,
-            vault,
-            funded: 0,
-            drained: 0,
-            allocated: 0,
-            allocations: 0,
-            swept_units: 0,
-            swept_allocations: 0,
-        },
+        &AllocationShard::new(ctx.bumps.shard, pool_key, index, vault),
     )?;
     emit_cpi!(ShardCreated {
         pool: pool_key,

@@ -41,6 +41,22 @@ pub struct AllocationShard {
 }
 
 impl AllocationShard {
+    /// A new, empty shard number `index` of `pool`, with its PDA bump and vault.
+    pub fn new(bump: u8, pool: Pubkey, index: u16, vault: Pubkey) -> Self {
+        Self {
+            bump,
+            pool,
+            index,
+            vault,
+            funded: 0,
+            drained: 0,
+            allocated: 0,
+            allocations: 0,
+            swept_units: 0,
+            swept_allocations: 0,
+        }
+    }
+
     /// The seeds of shard `index` of `pool` (without the bump).
     pub fn seeds<'a>(pool: &'a Pubkey, index: &'a [u8; 2]) -> [&'a [u8]; 3] {
         [SEED_SHARD, pool.as_ref(), index]
@@ -115,18 +131,7 @@ mod tests {
     use super::*;
 
     fn shard() -> AllocationShard {
-        AllocationShard {
-            bump: 255,
-            pool: Pubkey::new_unique(),
-            index: 3,
-            vault: Pubkey::new_unique(),
-            funded: 0,
-            drained: 0,
-            allocated: 0,
-            allocations: 0,
-            swept_units: 0,
-            swept_allocations: 0,
-        }
+        AllocationShard::new(255, Pubkey::new_unique(), 3, Pubkey::new_unique())
     }
 
     #[test]
