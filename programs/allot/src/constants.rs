@@ -75,6 +75,7 @@ pub const SEED_SHARD: &[u8] = b"shard";
 /// `[SEED_SHARD_VAULT, pool, index (u16 LE)]`. Not the shard's associated token account: that
 /// address is derivable before the shard exists, so units could be allocated into it (with the
 /// future shard's address as the user) outside the shard's books.
+#[constant]
 pub const SEED_SHARD_VAULT: &[u8] = b"shard_vault";
 
 /// Most allocation shards a pool may have. Each shard is one more account a cluster can write in

@@ -218,8 +218,9 @@ pub mod allot {
     }
 
     /// Operator: records a period's service profit (immutable). Under profit-share pricing it
-    /// sets the rate from the outstanding units at this moment:
-    /// `amount × share_bps / 10,000 / outstanding units`, rounded down.
+    /// sets the rate from the units users hold on the pool's books at this moment
+    /// (`held_by_users`: outstanding less staged in shards): `amount × share_bps / 10,000`
+    /// spread over them, in `RATE_SCALE` fixed point, rounded down.
     ///
     /// Hazard: the rate divides by the units outstanding when the report lands; report before
     /// large allocations or clawbacks change them, or the rate shifts accordingly. Sharded

@@ -111,8 +111,10 @@ pub fn store<T: AccountSerialize>(info: &AccountInfo, value: &T) -> Result<()> {
 }
 
 /// Creates `account` (a PDA signed for by `signer_seeds`) as a Token-2022 account of `mint`
-/// owned by `authority`, `payer` paying its rent. The pool's mints need no account extensions,
-/// so the account has the base size.
+/// owned by `authority`, `payer` paying its rent. A transferable pool's mint (permanent delegate,
+/// metadata pointer) needs no account extensions, so the account has the base size; a
+/// non-transferable mint would need NonTransferableAccount (its callers, the escrow and shard
+/// vaults, exist for transferable pools only).
 pub fn create_token_account_pda<'info>(
     payer: &AccountInfo<'info>,
     account: &AccountInfo<'info>,

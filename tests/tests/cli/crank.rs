@@ -2,6 +2,7 @@
 //! ineligible holder, and a second run that sends nothing.
 
 use allot::state::Pool;
+use allot_client::chain::Chain as _;
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -234,12 +235,13 @@ async fn crank_draws_on_the_pools_shards_and_sweeps_them() {
         assert_eq!(cli.balance(user, &setup.mint).await, 10);
     }
     for index in 0..3 {
-        let shard = allot_client::pdas::shard(&setup.pool, index);
-        assert_eq!(
-            cli.balance(&shard, &setup.mint).await,
-            0,
-            "shard {index} spent"
-        );
+        let vault = allot_client::pdas::shard_vault(&setup.pool, index);
+        let exists = cli.chain.account(vault).await.unwrap().is_some();
+        assert!(exists, "shard {index}'s vault exists");
+        let left = allot_client::token::balance_base_units(&cli.chain, vault)
+            .await
+            .expect("shard vault readable");
+        assert_eq!(left, 0, "shard {index} spent");
     }
     // The crank swept the shards: the pool's totals count all eleven allocations.
     let state: Pool = cli.fetch(setup.pool).await;

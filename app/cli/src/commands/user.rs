@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use allot::error::AllotError;
 use allot::state::{
     AllocationRecord, AllocationSource, Credential, ExchangeRequest, RequestStatus, UserList,
     check_can_allocate_on_credential, check_can_request,
@@ -11,6 +12,7 @@ use allot_client::chain::Chain;
 use allot_client::instructions::Evidence;
 use allot_client::{accounts, instructions, pdas};
 use anchor_lang::Space;
+use anchor_lang::error::Error;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::json;
@@ -74,13 +76,11 @@ async fn process_allocate<C: Chain>(
     let (now, period) = ctx.now_and_period(&state).await?;
     let record =
         accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(&pool, &me)).await?;
-    if let Some(r) = &record {
-        r.check_can_allocate(period).map_err(|_| {
-            anyhow::anyhow!(
-                "{me} was already allocated in period {period}; the next allocation opens in the next period"
-            )
-        })?;
-    }
+    let already = || {
+        anyhow::anyhow!(
+            "{me} was already allocated in period {period}; the next allocation opens in the next period"
+        )
+    };
     let evidence = match proofs {
         Some(path) => {
             let file = ProofsFile::read(&path, &pool)?;
@@ -101,6 +101,10 @@ async fn process_allocate<C: Chain>(
             let proof = file
                 .proof_of(&me)?
                 .with_context(|| format!("{me} is not in the list {}", path.display()))?;
+            // The program checks the evidence first, then the record.
+            if let Some(r) = &record {
+                r.check_can_allocate(period).map_err(|_| already())?;
+            }
             Evidence::UserList { period, proof }
         }
         None => {
@@ -117,10 +121,15 @@ async fn process_allocate<C: Chain>(
             let source = AllocationSource::Vault(vault_units);
             check_can_allocate_on_credential(&state, &credential, record.as_ref(), source, now)
                 .map_err(|e| {
-                    anyhow::anyhow!(
-                        "the program would refuse this allocation: {}",
-                        allot_client::errors::refusal(&e)
-                    )
+                    let code = u32::from(AllotError::AlreadyAllocatedThisPeriod);
+                    if matches!(&e, Error::AnchorError(a) if a.error_code_number == code) {
+                        already()
+                    } else {
+                        anyhow::anyhow!(
+                            "the program would refuse this allocation: {}",
+                            allot_client::errors::refusal(&e)
+                        )
+                    }
                 })?;
             Evidence::Credential
         }

@@ -619,7 +619,7 @@ impl Story {
         let mut in_shards = 0;
         for index in 0..state.shard_count {
             in_shards +=
-                allot_cli::commands::user::holding(chain, &state.mint, &pdas::shard(&pool, index))
+                allot_client::token::balance_base_units(chain, pdas::shard_vault(&pool, index))
                     .await?;
         }
         let t = state.totals;

@@ -22,8 +22,9 @@ pub struct Allocate<'info> {
     #[account(mut)]
     pub payer: Signer<'info>,
     /// CHECK: the user's wallet; receives the units in its associated token account. Not an
-    /// allot account: with the pool (or a shard) as the user, its associated account is a vault
-    /// of the pool's own, and units booked as held would sit there to be allocated again.
+    /// allot account: with the pool as the user, its associated account is the pool's vault,
+    /// and units booked as held would sit there to be allocated again (shards are refused
+    /// alike).
     #[account(constraint = *user.owner != crate::ID @ AllotError::UserIsProgramAccount)]
     pub user: UncheckedAccount<'info>,
     /// The pool allocating.

@@ -36,8 +36,9 @@ pub struct ShardCreate<'info> {
         bump,
     )]
     pub shard: UncheckedAccount<'info>,
-    /// CHECK: the shard's vault, a token account PDA `[SEED_SHARD_VAULT, pool, index]` owned by
-    /// the shard (address checked by the seeds), created here by
+    /// The shard's vault: a token account PDA `[SEED_SHARD_VAULT, pool, index]` owned by the
+    /// shard.
+    /// CHECK: address checked by the seeds; created here by
     /// `pda_account::create_token_account_pda`. Only this program can create it, so it starts
     /// empty: no units can be allocated or sent into it before the shard exists.
     #[account(

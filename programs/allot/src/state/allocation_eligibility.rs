@@ -50,3 +50,164 @@ pub fn check_can_allocate_on_credential(
     }
     Ok(amount)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::allocation_record::tests::fresh;
+    use crate::state::pool::tests::pool;
+
+    /// Period 3 of the test pool.
+    const NOW: i64 = 1_310;
+
+    /// A credential of period 3 issued 10 s ago whose indicator 0 meets the test pool's rule.
+    fn credential() -> Credential {
+        Credential {
+            bump: 255,
+            pool: Pubkey::new_unique(),
+            user: Pubkey::new_unique(),
+            verifier: Pubkey::new_unique(),
+            period: 3,
+            indicators: [5, 0, 0, 0],
+            issued_at: 1_300,
+            expires_at: 5_000,
+            evidence_hash: [0; 32],
+            revoked: false,
+        }
+    }
+
+    fn allocated_in(period: u64) -> AllocationRecord {
+        let mut record = fresh();
+        record.record_allocation(period, 10, 1_000).unwrap();
+        record
+    }
+
+    fn refusal(result: Result<u64>) -> AllotError {
+        match result.unwrap_err() {
+            anchor_lang::error::Error::AnchorError(e) => {
+                AllotError::from_code(e.error_code_number).expect("an allot error")
+            }
+            other => panic!("unexpected error {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_supported_user_gets_the_rule_amount_from_a_source_that_holds_it() {
+        let (p, c) = (pool(), credential());
+        for source in [AllocationSource::Vault(10), AllocationSource::Shard(10)] {
+            assert_eq!(
+                check_can_allocate_on_credential(&p, &c, None, source, NOW).unwrap(),
+                10
+            );
+        }
+        let last_period = allocated_in(2);
+        let again = check_can_allocate_on_credential(
+            &p,
+            &c,
+            Some(&last_period),
+            AllocationSource::Vault(10),
+            NOW,
+        );
+        assert_eq!(again.unwrap(), 10);
+    }
+
+    #[test]
+    fn each_rule_refuses_with_its_own_error() {
+        let p = pool();
+        let c = credential();
+        let vault = AllocationSource::Vault(10);
+        let check = |p: &Pool, c: &Credential, r: Option<&AllocationRecord>, s| {
+            refusal(check_can_allocate_on_credential(p, c, r, s, NOW))
+        };
+        let paused = Pool {
+            paused: true,
+            ..pool()
+        };
+        assert_eq!(check(&paused, &c, None, vault), AllotError::PoolPaused);
+        let revoked = Credential {
+            revoked: true,
+            ..credential()
+        };
+        assert_eq!(
+            check(&p, &revoked, None, vault),
+            AllotError::CredentialRevoked
+        );
+        let old_period = Credential {
+            period: 2,
+            ..credential()
+        };
+        assert_eq!(
+            check(&p, &old_period, None, vault),
+            AllotError::CredentialWrongPeriod
+        );
+        let failing = Credential {
+            indicators: [0; 4],
+            ..credential()
+        };
+        assert_eq!(check(&p, &failing, None, vault), AllotError::RuleNotMet);
+        let this_period = allocated_in(3);
+        assert_eq!(
+            check(&p, &c, Some(&this_period), vault),
+            AllotError::AlreadyAllocatedThisPeriod
+        );
+        assert_eq!(
+            check(&p, &c, None, AllocationSource::Vault(9)),
+            AllotError::VaultInsufficient
+        );
+        assert_eq!(
+            check(&p, &c, None, AllocationSource::Shard(9)),
+            AllotError::ShardInsufficient
+        );
+    }
+
+    #[test]
+    fn a_pool_that_mints_is_bounded_by_its_supply_cap_not_its_vault() {
+        let mut p = Pool {
+            transferable: false,
+            ..pool()
+        };
+        p.totals.minted = 90;
+        let empty_vault = AllocationSource::Vault(0);
+        let c = credential();
+        assert_eq!(
+            check_can_allocate_on_credential(&p, &c, None, empty_vault, NOW).unwrap(),
+            10
+        );
+        p.totals.minted = 91;
+        let over = check_can_allocate_on_credential(&p, &c, None, empty_vault, NOW);
+        assert_eq!(refusal(over), AllotError::SupplyCapExceeded);
+    }
+
+    #[test]
+    fn the_first_failing_rule_in_the_programs_order_is_the_refusal() {
+        let everything_wrong = Pool {
+            paused: true,
+            ..pool()
+        };
+        let revoked = Credential {
+            revoked: true,
+            ..credential()
+        };
+        let this_period = allocated_in(3);
+        let empty = AllocationSource::Vault(0);
+        let check = |p: &Pool, c: &Credential, r: Option<&AllocationRecord>| {
+            refusal(check_can_allocate_on_credential(p, c, r, empty, NOW))
+        };
+        assert_eq!(
+            check(&everything_wrong, &revoked, Some(&this_period)),
+            AllotError::PoolPaused
+        );
+        assert_eq!(
+            check(&pool(), &revoked, Some(&this_period)),
+            AllotError::CredentialRevoked
+        );
+        assert_eq!(
+            check(&pool(), &credential(), Some(&this_period)),
+            AllotError::AlreadyAllocatedThisPeriod
+        );
+        assert_eq!(
+            check(&pool(), &credential(), None),
+            AllotError::VaultInsufficient
+        );
+    }
+}

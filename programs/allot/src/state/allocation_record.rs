@@ -167,10 +167,11 @@ impl AllocationRecord {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn fresh() -> AllocationRecord {
+    /// A record with no allocation yet.
+    pub(crate) fn fresh() -> AllocationRecord {
         AllocationRecord {
             bump: 255,
             allocations: 0,

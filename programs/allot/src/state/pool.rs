@@ -382,11 +382,13 @@ impl Pool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::state::Comparison;
 
-    fn pool() -> Pool {
+    /// A transferable pool: period origin 1,000, periods of 100 s, rule "indicator 0 at least
+    /// 1" for 10 units (credentials at most 60 s old), supply cap 100.
+    pub(crate) fn pool() -> Pool {
         Pool {
             bump: 255,
             mint_bump: 255,
