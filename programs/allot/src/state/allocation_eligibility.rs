@@ -63,16 +63,10 @@ mod tests {
     /// A credential of period 3 issued 10 s ago whose indicator 0 meets the test pool's rule.
     fn credential() -> Credential {
         Credential {
-            bump: 255,
-            pool: Pubkey::new_unique(),
-            user: Pubkey::new_unique(),
-            verifier: Pubkey::new_unique(),
-            period: 3,
             indicators: [5, 0, 0, 0],
             issued_at: 1_300,
             expires_at: 5_000,
-            evidence_hash: [0; 32],
-            revoked: false,
+            ..crate::state::credential::tests::credential()
         }
     }
 

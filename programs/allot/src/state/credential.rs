@@ -80,7 +80,7 @@ impl Credential {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::state::Comparison;
 
@@ -92,7 +92,8 @@ mod tests {
         credential_max_age: 100,
     };
 
-    fn credential() -> Credential {
+    /// A live credential of period 3 (issued at 1,000, expiring at 2,000), indicator 1 at 500.
+    pub(crate) fn credential() -> Credential {
         Credential {
             bump: 255,
             pool: Pubkey::new_unique(),
