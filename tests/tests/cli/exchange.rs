@@ -1,11 +1,12 @@
 //! A user's exchange request and the settlement authority's manual settlement, through the CLI.
 
 use allot::state::{ExchangeRequest, RequestStatus};
+use allot_client::chain::Chain as _;
 use allot_client::pdas;
 
 use anchor_lang::prelude::Pubkey;
 
-use crate::{Cli, PoolSetup, example_pool, issue_args};
+use crate::{Cli, PoolSetup, example_pool, example_pool_edited, issue_args};
 
 /// A funded user whom the verifier credentialed (volume 4,000) and who claimed 10 units.
 async fn allocated_user(cli: &Cli, setup: &PoolSetup) -> (Pubkey, String) {
@@ -142,4 +143,41 @@ async fn user_cancels_a_pending_request_only_after_the_timeout() {
     assert_eq!(cli.balance(&user, &setup.mint).await, 10);
     let request: ExchangeRequest = cli.fetch(request_address).await;
     assert_eq!(request.status, RequestStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn an_allocation_the_empty_vault_cannot_pay_is_refused_before_sending() {
+    let cli = Cli::start().await;
+    let unfunded = |text: String| {
+        let funded = "initial_funding = 1_000_000";
+        assert!(
+            text.contains(funded),
+            "the example pool file funds its vault"
+        );
+        text.replace(funded, "initial_funding = 0")
+    };
+    let setup = example_pool_edited(&cli, unfunded).await;
+    let pool = setup.pool.to_string();
+    let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
+    let user_text = user.to_string();
+    let issue = issue_args(&pool, &user_text, "4000", "r-1");
+    cli.ok(&setup.verifier.1, &issue).await;
+    let before = cli.chain.account(user).await.unwrap().unwrap().lamports;
+
+    let refused = cli
+        .err(&user_file, &["user", "allocate", "--pool", &pool])
+        .await;
+    assert!(
+        refused.contains("the program would refuse this allocation")
+            && refused.contains("the vault holds fewer units than one allocation"),
+        "{refused}"
+    );
+    // Nothing was sent: no fee paid, no record or token account created.
+    assert_eq!(
+        cli.chain.account(user).await.unwrap().unwrap().lamports,
+        before
+    );
+    let record = pdas::allocation_record(&setup.pool, &user);
+    assert!(cli.chain.account(record).await.unwrap().is_none());
+    assert_eq!(cli.balance(&user, &setup.mint).await, 0);
 }

@@ -166,12 +166,17 @@ pub fn issue_args<'a>(
 
 /// Creates the example pool with one verifier through `operator create-pool`.
 pub async fn example_pool(cli: &Cli) -> PoolSetup {
+    example_pool_edited(cli, |text| text).await
+}
+
+/// Like [`example_pool`], from the example file as `edit` changes it.
+pub async fn example_pool_edited(cli: &Cli, edit: impl FnOnce(String) -> String) -> PoolSetup {
     let operator = cli.keypair("operator", 10_000_000_000).await;
     let verifier = cli.keypair("verifier", 10_000_000_000).await;
-    let text = EXAMPLE_POOL.replace(
+    let text = edit(EXAMPLE_POOL.replace(
         "verifiers = []",
         &format!("verifiers = [\"{}\"]", verifier.0),
-    );
+    ));
     let file = cli.file("pool.toml", &text);
     let created = cli
         .ok(&operator.1, &["operator", "create-pool", "--file", &file])
