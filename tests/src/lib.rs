@@ -5,6 +5,7 @@
 //! so the instruction builders and the event decoder are exercised by every test.
 
 pub mod chain;
+pub mod sas;
 pub mod world;
 
 pub use chain::{TestChain, TxFailure};

@@ -69,6 +69,7 @@ allot_events!(
     PoolRuleUpdated,
     PoolPauseChanged,
     PoolMetadataSet,
+    PoolAttestationSet,
     PoolFunded,
     OperatorTransferProposed,
     OperatorTransferred,

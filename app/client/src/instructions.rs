@@ -5,7 +5,7 @@ use allot::instructions::{
     CredentialIssueArgs, ExchangeSettleArgs, PoolCreateArgs, ProfitReportArgs, TokenMetadataArgs,
     UserListPublishArgs,
 };
-use allot::state::{AllocationRule, ExchangeConfig};
+use allot::state::{AllocationRule, EvidenceKind, ExchangeConfig};
 use allot::{ListProof, accounts, instruction};
 use anchor_lang::prelude::{AccountMeta, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
@@ -31,20 +31,59 @@ pub enum Evidence {
         /// The user's value and Merkle proof.
         proof: ListProof,
     },
+    /// The user's SAS attestation from `issuer` under `schema` (the pool's
+    /// `AttestationEvidence`), with the issuer account.
+    Attestation {
+        /// The SAS credential account that issued it.
+        issuer: Pubkey,
+        /// The SAS schema account.
+        schema: Pubkey,
+    },
+}
+
+/// The evidence accounts and proof argument an allocation or clawback passes.
+struct EvidenceParts {
+    credential: Option<Pubkey>,
+    user_list: Option<Pubkey>,
+    proof: Option<ListProof>,
+    attestation: Option<Pubkey>,
+    attestation_issuer: Option<Pubkey>,
 }
 
 impl Evidence {
-    /// The (credential, user list) accounts and the proof argument this evidence passes.
-    fn parts(
-        self,
-        pool: &Pubkey,
-        user: &Pubkey,
-    ) -> (Option<Pubkey>, Option<Pubkey>, Option<ListProof>) {
+    /// The kind the program's events name for this evidence.
+    pub fn kind(&self) -> EvidenceKind {
         match self {
-            Evidence::Credential => (Some(pdas::credential(pool, user)), None, None),
-            Evidence::UserList { period, proof } => {
-                (None, Some(pdas::user_list(pool, period)), Some(proof))
-            }
+            Evidence::Credential => EvidenceKind::Credential,
+            Evidence::UserList { .. } => EvidenceKind::UserList,
+            Evidence::Attestation { .. } => EvidenceKind::Attestation,
+        }
+    }
+
+    /// The accounts and the proof argument this evidence passes.
+    fn parts(self, pool: &Pubkey, user: &Pubkey) -> EvidenceParts {
+        let none = EvidenceParts {
+            credential: None,
+            user_list: None,
+            proof: None,
+            attestation: None,
+            attestation_issuer: None,
+        };
+        match self {
+            Evidence::Credential => EvidenceParts {
+                credential: Some(pdas::credential(pool, user)),
+                ..none
+            },
+            Evidence::UserList { period, proof } => EvidenceParts {
+                user_list: Some(pdas::user_list(pool, period)),
+                proof: Some(proof),
+                ..none
+            },
+            Evidence::Attestation { issuer, schema } => EvidenceParts {
+                attestation: Some(pdas::attestation(&issuer, &schema, user)),
+                attestation_issuer: Some(issuer),
+                ..none
+            },
         }
     }
 }
@@ -295,7 +334,7 @@ pub fn user_list_publish(
 
 /// `allocate`: `payer` sends `user`'s allocation for the current period on `evidence`.
 pub fn allocate(payer: &Pubkey, pool: &Pubkey, user: &Pubkey, evidence: Evidence) -> Instruction {
-    let (credential, user_list, proof) = evidence.parts(pool, user);
+    let evidence = evidence.parts(pool, user);
     let (event_authority, program) = event_accounts();
     let mint = pdas::mint(pool);
     build(
@@ -307,8 +346,10 @@ pub fn allocate(payer: &Pubkey, pool: &Pubkey, user: &Pubkey, evidence: Evidence
             vault: pdas::vault(pool),
             user_token: pdas::token_account(user, &mint),
             record: pdas::allocation_record(pool, user),
-            credential,
-            user_list,
+            credential: evidence.credential,
+            user_list: evidence.user_list,
+            attestation: evidence.attestation,
+            attestation_issuer: evidence.attestation_issuer,
             token_program: TOKEN_2022_ID,
             associated_token_program: ASSOCIATED_TOKEN_ID,
             system_program: system_program::ID,
@@ -316,7 +357,9 @@ pub fn allocate(payer: &Pubkey, pool: &Pubkey, user: &Pubkey, evidence: Evidence
             program,
         }
         .to_account_metas(None),
-        instruction::Allocate { proof },
+        instruction::Allocate {
+            proof: evidence.proof,
+        },
     )
 }
 
@@ -329,7 +372,7 @@ pub fn allocate_sharded(
     shard: u16,
     evidence: Evidence,
 ) -> Instruction {
-    let (credential, user_list, proof) = evidence.parts(pool, user);
+    let evidence = evidence.parts(pool, user);
     let (event_authority, program) = event_accounts();
     let mint = pdas::mint(pool);
     build(
@@ -342,8 +385,10 @@ pub fn allocate_sharded(
             shard_vault: pdas::shard_vault(pool, shard),
             user_token: pdas::token_account(user, &mint),
             record: pdas::allocation_record(pool, user),
-            credential,
-            user_list,
+            credential: evidence.credential,
+            user_list: evidence.user_list,
+            attestation: evidence.attestation,
+            attestation_issuer: evidence.attestation_issuer,
             token_program: TOKEN_2022_ID,
             associated_token_program: ASSOCIATED_TOKEN_ID,
             system_program: system_program::ID,
@@ -351,7 +396,9 @@ pub fn allocate_sharded(
             program,
         }
         .to_account_metas(None),
-        instruction::AllocateSharded { proof },
+        instruction::AllocateSharded {
+            proof: evidence.proof,
+        },
     )
 }
 
@@ -433,7 +480,7 @@ pub fn shard_sweep(pool: &Pubkey, index: u16) -> Instruction {
 
 /// `clawback`: recovers `user`'s allocated units on `evidence` that the rule no longer holds.
 pub fn clawback(pool: &Pubkey, user: &Pubkey, evidence: Evidence) -> Instruction {
-    let (credential, user_list, proof) = evidence.parts(pool, user);
+    let evidence = evidence.parts(pool, user);
     let (event_authority, program) = event_accounts();
     let mint = pdas::mint(pool);
     build(
@@ -444,14 +491,41 @@ pub fn clawback(pool: &Pubkey, user: &Pubkey, evidence: Evidence) -> Instruction
             vault: pdas::vault(pool),
             user_token: pdas::token_account(user, &mint),
             record: pdas::allocation_record(pool, user),
-            credential,
-            user_list,
+            credential: evidence.credential,
+            user_list: evidence.user_list,
+            attestation: evidence.attestation,
+            attestation_issuer: evidence.attestation_issuer,
             token_program: TOKEN_2022_ID,
             event_authority,
             program,
         }
         .to_account_metas(None),
-        instruction::Clawback { proof },
+        instruction::Clawback {
+            proof: evidence.proof,
+        },
+    )
+}
+
+/// `pool_set_attestation`: the operator accepts SAS attestations under `schema` whose field
+/// number `field_index` the rule reads (`None`: accepts none any more).
+pub fn pool_set_attestation(
+    operator: &Pubkey,
+    pool: &Pubkey,
+    schema_field: Option<(Pubkey, u8)>,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolSetAttestation {
+            operator: *operator,
+            pool: *pool,
+            schema: schema_field.map(|(schema, _)| schema),
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolSetAttestation {
+            field_index: schema_field.map(|(_, field)| field),
+        },
     )
 }
 

@@ -45,6 +45,12 @@ pub fn credential(pool: &Pubkey, user: &Pubkey) -> Pubkey {
     find(&[SEED_CREDENTIAL, pool.as_ref(), user.as_ref()])
 }
 
+/// `user`'s SAS attestation from `issuer` (a SAS credential account) under `schema`, the address
+/// a pool that accepts that schema reads (SAS's program, not allot's).
+pub fn attestation(issuer: &Pubkey, schema: &Pubkey, user: &Pubkey) -> Pubkey {
+    allot::state::sas_attestation_address(issuer, schema, user)
+}
+
 /// `pool`'s user list for `period`.
 pub fn user_list(pool: &Pubkey, period: u64) -> Pubkey {
     find(&[SEED_USER_LIST, pool.as_ref(), &period.to_le_bytes()])

@@ -5,12 +5,18 @@ use anchor_lang::prelude::*;
 
 use crate::constants::SEED_ALLOCATION;
 use crate::pda_account::{load_or_create, store};
-use crate::state::AllocationRecord;
+use crate::state::{AllocationRecord, EvidenceKind};
 
 /// The user's allocation record and what creating it needs.
 pub struct RecordAccounts<'a, 'info> {
     /// The record PDA `[SEED_ALLOCATION, pool, user]` (address already checked by the seeds).
     pub record: &'a AccountInfo<'info>,
+    /// The pool and the user, the record's seeds.
+    pub pool: &'a Pubkey,
+    /// The user.
+    pub user: &'a Pubkey,
+    /// The record's canonical bump.
+    pub bump: u8,
     /// Pays the record's rent when it is new.
     pub payer: &'a AccountInfo<'info>,
     /// The system program.
@@ -18,19 +24,23 @@ pub struct RecordAccounts<'a, 'info> {
 }
 
 impl RecordAccounts<'_, '_> {
-    /// Loads (or creates) the record, records an allocation of `amount` in `period` (refused if
-    /// the user already had one in that period) and stores it; returns the updated record.
+    /// Loads (or creates) the record, records an allocation of `amount` in `period` on
+    /// `evidence` (refused if the user already had one in that period) and stores it; returns
+    /// the updated record.
     pub fn record_allocation(
         &self,
-        pool: &Pubkey,
-        user: &Pubkey,
-        bump: u8,
         period: u64,
         amount: u64,
         now: i64,
+        evidence: EvidenceKind,
     ) -> Result<AllocationRecord> {
-        let bump_seed = [bump];
-        let seeds: &[&[u8]] = &[SEED_ALLOCATION, pool.as_ref(), user.as_ref(), &bump_seed];
+        let bump_seed = [self.bump];
+        let seeds: &[&[u8]] = &[
+            SEED_ALLOCATION,
+            self.pool.as_ref(),
+            self.user.as_ref(),
+            &bump_seed,
+        ];
         let mut record: AllocationRecord = load_or_create(
             self.record,
             self.payer,
@@ -38,8 +48,9 @@ impl RecordAccounts<'_, '_> {
             8 + AllocationRecord::INIT_SPACE,
             &[seeds],
         )?;
-        record.bump = bump;
+        record.bump = self.bump;
         record.record_allocation(period, amount, now)?;
+        record.evidence = evidence;
         store(self.record, &record)?;
         Ok(record)
     }

@@ -94,3 +94,16 @@ pub const MAX_TOKEN_SYMBOL_LEN: u8 = 10;
 /// Longest URI of the token's JSON description (bytes).
 #[constant]
 pub const MAX_TOKEN_URI_LEN: u8 = 200;
+
+/// The Solana Attestation Service's program id, taken from its published client
+/// (`solana-attestation-service-client`): attestations, their issuers (SAS "credentials") and
+/// schemas are accounts of this program.
+pub const SAS_PROGRAM_ID: Pubkey = Pubkey::new_from_array(
+    solana_attestation_service_client::programs::SOLANA_ATTESTATION_SERVICE_ID.to_bytes(),
+);
+
+/// Seed of a SAS attestation under [`SAS_PROGRAM_ID`]: `[SAS_ATTESTATION_SEED, issuer, schema,
+/// nonce]`, where allot takes the user's wallet as the nonce (the convention SAS documents for
+/// attestations about a wallet). From SAS's `program/src/constants.rs`; its client does not
+/// export it.
+pub const SAS_ATTESTATION_SEED: &[u8] = b"attestation";

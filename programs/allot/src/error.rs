@@ -174,11 +174,39 @@ pub enum AllotError {
     TokenMetadataTooLong,
     #[msg("the user list is for a period that has not begun: it cannot be clawback evidence yet")]
     UserListFromFuturePeriod,
+    #[msg("the pool accepts no attestations: its operator has not named a SAS schema")]
+    AttestationNotConfigured,
+    #[msg("the attestation or its issuer is not an account of the Solana Attestation Service")]
+    AttestationWrongOwner,
+    #[msg(
+        "the attestation is not at the address SAS gives the pool's issuer, schema and this user"
+    )]
+    AttestationWrongAddress,
+    #[msg("the account is not a SAS attestation, issuer or schema of the expected layout")]
+    AttestationInvalid,
+    #[msg("the attestation or issuer account is not the pool's SAS issuer (credential)")]
+    AttestationWrongIssuer,
+    #[msg("the attestation is of another SAS schema (or schema version) than the pool names")]
+    AttestationWrongSchema,
+    #[msg("the attestation's signer is not an authorised signer of its SAS issuer")]
+    AttestationSignerNotAuthorised,
+    #[msg("the attestation has expired")]
+    AttestationExpired,
+    #[msg("the user has no attestation at its address (none issued, or closed by its issuer)")]
+    AttestationMissing,
+    #[msg("the schema's field is not a u64 after fixed-size fields only: its value cannot be read")]
+    AttestationFieldUnreadable,
+    #[msg("pass the attestation and its SAS issuer together, or neither")]
+    AttestationAccountsMismatch,
+    #[msg(
+        "this evidence did not support the user's last allocation, so its absence proves nothing"
+    )]
+    EvidenceNotOfLastAllocation,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 71] = [
+    pub const ALL: [AllotError; 83] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -250,6 +278,18 @@ impl AllotError {
         AllotError::TokenMetadataEmpty,
         AllotError::TokenMetadataTooLong,
         AllotError::UserListFromFuturePeriod,
+        AllotError::AttestationNotConfigured,
+        AllotError::AttestationWrongOwner,
+        AllotError::AttestationWrongAddress,
+        AllotError::AttestationInvalid,
+        AllotError::AttestationWrongIssuer,
+        AllotError::AttestationWrongSchema,
+        AllotError::AttestationSignerNotAuthorised,
+        AllotError::AttestationExpired,
+        AllotError::AttestationMissing,
+        AllotError::AttestationFieldUnreadable,
+        AllotError::AttestationAccountsMismatch,
+        AllotError::EvidenceNotOfLastAllocation,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

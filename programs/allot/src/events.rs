@@ -6,7 +6,9 @@
 use anchor_lang::prelude::*;
 
 use crate::constants::INDICATOR_COUNT;
-use crate::state::{AllocationRule, ClawbackReason, EvidenceKind, ExchangeConfig, ResourceKind};
+use crate::state::{
+    AllocationRule, AttestationEvidence, ClawbackReason, EvidenceKind, ExchangeConfig, ResourceKind,
+};
 
 /// A pool was created.
 #[event]
@@ -42,6 +44,15 @@ pub struct PoolRuleUpdated {
 pub struct PoolPauseChanged {
     pub pool: Pubkey,
     pub paused: bool,
+}
+
+/// The operator named the SAS schema whose attestations the pool accepts as evidence (`None`: it
+/// accepts none any more).
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolAttestationSet {
+    pub pool: Pubkey,
+    pub evidence: Option<AttestationEvidence>,
 }
 
 /// The operator named the pool's token (Token-2022 metadata in its mint).

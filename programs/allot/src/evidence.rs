@@ -1,5 +1,5 @@
-//! The evidence `allocate`, `allocate_sharded` and `clawback` accept — a credential, or a
-//! user-list entry with its proof — and how each instruction checks it. The pure rules applied
+//! The evidence `allocate`, `allocate_sharded` and `clawback` accept — a credential, a
+//! user-list entry with its proof, or a SAS attestation — and how each instruction checks it. The pure rules applied
 //! live with the accounts they read (`Credential::check_supports_allocation`, `Rule::is_met_by`)
 //! and in `state/clawback_decision.rs`, which the crank calls too.
 
@@ -9,8 +9,9 @@ use crate::constants::MAX_PROOF_LEN;
 use crate::error::AllotError;
 use crate::merkle;
 use crate::state::{
-    AllocationRecord, AllocationRule, ClawbackReason, Credential, EvidenceKind, Pool, UserList,
-    check_list_is_current, credential_clawback_reason, list_clawback_reason,
+    AllocationRecord, AllocationRule, AttestationView, ClawbackReason, Credential, EvidenceKind,
+    Pool, UserList, attestation_clawback_reason, check_list_is_current, credential_clawback_reason,
+    list_clawback_reason,
 };
 
 /// A user's leaf in a published user list, with the proof that links it to the root.
@@ -35,8 +36,8 @@ impl ListProof {
     }
 }
 
-/// The evidence an allocation or a clawback presents: exactly one of a credential, or a user list
-/// with a proof.
+/// The evidence an allocation or a clawback presents: exactly one of a credential, a user list
+/// with a proof, or a SAS attestation.
 pub struct PresentedEvidence<'a> {
     /// The user's credential in the pool, if passed.
     pub credential: Option<&'a Credential>,
@@ -44,6 +45,31 @@ pub struct PresentedEvidence<'a> {
     pub user_list: Option<&'a UserList>,
     /// The user's leaf and proof in `user_list`, if passed.
     pub proof: Option<&'a ListProof>,
+    /// The user's SAS attestation as read ([`read_attestation`]), if passed: `Some(None)` when
+    /// its address holds no attestation (none issued, or closed).
+    pub attestation: Option<Option<AttestationView>>,
+}
+
+/// Reads the SAS attestation and issuer accounts an instruction was given for `user` of `pool`:
+/// `None` when neither was passed; refused when only one was, or when the pool names no SAS
+/// schema.
+pub fn read_attestation(
+    pool: &Pool,
+    user: &Pubkey,
+    attestation: Option<&AccountInfo>,
+    issuer: Option<&AccountInfo>,
+) -> Result<Option<Option<AttestationView>>> {
+    match (attestation, issuer) {
+        (None, None) => Ok(None),
+        (Some(attestation), Some(issuer)) => {
+            let config = pool
+                .attestation
+                .as_ref()
+                .ok_or(AllotError::AttestationNotConfigured)?;
+            config.read(user, attestation, issuer).map(Some)
+        }
+        _ => err!(AllotError::AttestationAccountsMismatch),
+    }
 }
 
 impl PresentedEvidence<'_> {
@@ -57,12 +83,24 @@ impl PresentedEvidence<'_> {
         period: u64,
         now: i64,
     ) -> Result<EvidenceKind> {
-        match (self.credential, self.user_list, self.proof) {
-            (Some(credential), None, None) => {
+        match (
+            self.credential,
+            self.user_list,
+            self.proof,
+            &self.attestation,
+        ) {
+            (Some(credential), None, None, None) => {
                 credential.check_supports_allocation(rule, period, now)?;
                 Ok(EvidenceKind::Credential)
             }
-            (None, Some(list), Some(proof)) => {
+            (None, None, None, Some(attestation)) => {
+                attestation
+                    .as_ref()
+                    .ok_or(AllotError::AttestationMissing)?
+                    .check_supports_allocation(rule, now)?;
+                Ok(EvidenceKind::Attestation)
+            }
+            (None, Some(list), Some(proof), None) => {
                 require!(list.period == period, AllotError::UserListWrongPeriod);
                 proof.verify(pool, list, user)?;
                 require!(rule.is_met_by(proof.value), AllotError::RuleNotMet);
@@ -74,7 +112,8 @@ impl PresentedEvidence<'_> {
 
     /// Why the evidence lets `pool` recover `user`'s allocated units at `now` (the rule no longer
     /// holds, by evidence no older than the last allocation; a list only once its period has
-    /// begun), and which kind of evidence it is.
+    /// begun; an attestation, closed or not, only when one supported the last allocation), and
+    /// which kind of evidence it is.
     pub fn check_fails(
         &self,
         pool_key: &Pubkey,
@@ -83,12 +122,21 @@ impl PresentedEvidence<'_> {
         record: &AllocationRecord,
         now: i64,
     ) -> Result<(ClawbackReason, EvidenceKind)> {
-        match (self.credential, self.user_list, self.proof) {
-            (Some(credential), None, None) => Ok((
+        match (
+            self.credential,
+            self.user_list,
+            self.proof,
+            &self.attestation,
+        ) {
+            (Some(credential), None, None, None) => Ok((
                 credential_clawback_reason(credential, record, &pool.rule, now)?,
                 EvidenceKind::Credential,
             )),
-            (None, Some(list), Some(proof)) => {
+            (None, None, None, Some(attestation)) => Ok((
+                attestation_clawback_reason(attestation.as_ref(), record, &pool.rule, now)?,
+                EvidenceKind::Attestation,
+            )),
+            (None, Some(list), Some(proof), None) => {
                 check_list_is_current(list.period, pool.period_at(now)?, record)?;
                 proof.verify(pool_key, list, user)?;
                 Ok((

@@ -81,6 +81,22 @@ pub mod allot {
         instructions::pool_set_paused::handler(ctx, paused)
     }
 
+    /// Operator: accepts attestations of the Solana Attestation Service as evidence, beside
+    /// credentials and user lists: those of the SAS `schema` passed (one schema version), whose
+    /// field number `field_index` (a `u64` after fixed-size fields only) the rule reads. The
+    /// schema's own credential is the issuer; an attestation counts while its signer is among
+    /// that issuer's authorised signers and it has not expired. With neither `schema` nor
+    /// `field_index`, the pool stops accepting attestations.
+    ///
+    /// Hazard: stopping (or naming another schema) leaves holders allocated on attestations
+    /// without evidence a clawback can read; name the new schema before retiring the old one.
+    pub fn pool_set_attestation(
+        ctx: Context<PoolSetAttestation>,
+        field_index: Option<u8>,
+    ) -> Result<()> {
+        instructions::pool_set_attestation::handler(ctx, field_index)
+    }
+
     /// Operator: names the pool's token (name, symbol, URI) in the Token-2022 metadata of its
     /// mint, so wallets and explorers show it. The first call initialises it (the pool signs as
     /// mint authority and becomes the update authority), later calls update it field by field. The

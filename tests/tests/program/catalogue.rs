@@ -37,6 +37,7 @@ use allot::state::ExchangeRequest;
 use allot_client::errors::{ProgramFailure, anchor_error_name, decode};
 use allot_client::instructions::{self, Evidence};
 use allot_client::pdas;
+use allot_tests::sas::{SasFixture, VOLUME_FIELD};
 use allot_tests::{PoolFixture, TestChain, TxFailure, exchange_config, pool_args, rule};
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::account::Account;
@@ -71,6 +72,14 @@ struct Keys {
     new_operator: Keypair,
     /// Signs as an impostor.
     attacker: Keypair,
+    /// Has a SAS attestation in both pools and no allocation yet (the attestation allocate
+    /// case allocates to it).
+    attestee: Keypair,
+    /// Was allocated on a SAS attestation in both pools, which its issuer then closed.
+    attested: Keypair,
+    /// A SAS schema of a third issuer, the one both pools' `pool_set_attestation` cases name:
+    /// an operator may name any schema, so another pool's is no attack.
+    any_schema: Pubkey,
 }
 
 /// One side of the scene: a pool with everything the catalogue's instructions touch.
@@ -82,6 +91,8 @@ struct Side {
     bridge: Keypair,
     /// Creates this side's new pool in the create case.
     creator: Keypair,
+    /// The SAS issuer and schema the pool accepts (another issuer in each pool).
+    sas: SasFixture,
     /// Paid the rent of this side's requests (the holder in pool A, the sponsor in pool B, so a
     /// request of one pool cannot be closed in the other's instruction as a valid close).
     request_payer: Keypair,
@@ -90,6 +101,9 @@ struct Side {
 /// One instruction in a valid form.
 struct Case {
     name: &'static str,
+    /// Which form of the instruction, when it has several ("" or " (attestation)"), as the
+    /// table names it.
+    form: &'static str,
     ix: Instruction,
     signers: Vec<Keypair>,
     /// Signers anyone may replace (fee and rent payers of permissionless instructions).
@@ -99,9 +113,17 @@ struct Case {
 fn case(name: &'static str, ix: Instruction, signers: &[&Keypair], payers: &[&Keypair]) -> Case {
     Case {
         name,
+        form: "",
         ix,
         signers: signers.iter().map(|k| k.insecure_clone()).collect(),
         payers: payers.iter().map(|k| k.pubkey()).collect(),
+    }
+}
+
+impl Case {
+    /// This case as the instruction's `form` (a second valid form of the same instruction).
+    fn in_form(self, form: &'static str) -> Self {
+        Self { form, ..self }
     }
 }
 
@@ -131,6 +153,9 @@ impl Scene {
             new_verifier: Keypair::new(),
             new_operator: chain.funded_keypair(1_000_000_000).await,
             attacker: chain.funded_keypair(1_000_000_000).await,
+            attestee: Keypair::new(),
+            attested: Keypair::new(),
+            any_schema: SasFixture::install(&mut chain, "any issuer", 1).schema,
         };
         let mut sides = Vec::new();
         for pool_id in [1, 2] {
@@ -142,11 +167,13 @@ impl Scene {
             } else {
                 keys.sponsor.insecure_clone()
             };
+            let sas = SasFixture::install(&mut chain, &format!("issuer {pool_id}"), 1);
             let side = Side {
                 pool_id,
                 fixture,
                 bridge,
                 creator,
+                sas,
                 request_payer,
             };
             side.prepare(&mut chain, &keys).await;
@@ -178,6 +205,8 @@ impl Scene {
             (k.revokee.pubkey(), "revokee".into()),
             (k.candidate.pubkey(), "candidate".into()),
             (k.shard_user.pubkey(), "shard user".into()),
+            (k.attestee.pubkey(), "attestee".into()),
+            (k.attested.pubkey(), "attested".into()),
             (k.sponsor.pubkey(), "sponsor".into()),
             (k.spare_verifier.pubkey(), "spare verifier key".into()),
             (k.new_verifier.pubkey(), "new verifier key".into()),
@@ -188,6 +217,8 @@ impl Scene {
             (anchor_spl::token::ID, "spl-token program".into()),
             (anchor_spl::associated_token::ID, "ata program".into()),
             (allot::ID, "allot program".into()),
+            (SAS_PROGRAM_ID, "sas program".into()),
+            (k.any_schema, "any sas schema".into()),
             (pdas::event_authority(), "event authority".into()),
         ];
         let users = [
@@ -197,6 +228,8 @@ impl Scene {
             ("revokee", k.revokee.pubkey()),
             ("candidate", k.candidate.pubkey()),
             ("shard user", k.shard_user.pubkey()),
+            ("attestee", k.attestee.pubkey()),
+            ("attested", k.attested.pubkey()),
         ];
         let verifiers = [
             ("verifier", None),
@@ -216,6 +249,12 @@ impl Scene {
             names.push((creator, format!("creator {tag}")));
             names.push((f.verifier.pubkey(), format!("verifier key {tag}")));
             names.push((f.vault, format!("vault {tag}")));
+            names.push((side.sas.issuer, format!("sas issuer {tag}")));
+            names.push((side.sas.schema, format!("sas schema {tag}")));
+            for (label, user) in [("attestee", &k.attestee), ("attested", &k.attested)] {
+                let attestation = side.sas.attestation(&user.pubkey());
+                names.push((attestation, format!("{label} attestation {tag}")));
+            }
             names.push((pdas::vault(&new_pool), format!("new pool vault {tag}")));
             seeds.push((
                 format!("pool {tag}"),
@@ -329,7 +368,8 @@ fn id_bytes(id: u64) -> Vec<u8> {
 }
 
 impl Side {
-    /// Exchange open, credentials, allocations, a revoked credential, a spare verifier, shard 0
+    /// Exchange open, SAS attestations accepted, credentials, allocations (one on an attestation
+    /// its issuer then closed), a revoked credential, a spare verifier, shard 0
     /// with 1,000 units, and requests 0–3 of the holder (request 3 rejected, so final).
     async fn prepare(&self, chain: &mut TestChain, keys: &Keys) {
         let f = &self.fixture;
@@ -338,6 +378,11 @@ impl Side {
         let setup = [
             instructions::pool_set_exchange(&operator.pubkey(), &f.pool, exchange_config(bridge)),
             instructions::verifier_add(&operator.pubkey(), &f.pool, &keys.spare_verifier.pubkey()),
+            instructions::pool_set_attestation(
+                &operator.pubkey(),
+                &f.pool,
+                Some((self.sas.schema, VOLUME_FIELD)),
+            ),
         ];
         chain
             .send(&setup, &[&operator])
@@ -359,6 +404,17 @@ impl Side {
                 .expect("allocated");
         }
         f.revoke_credential(chain, &keys.lapsed.pubkey()).await;
+        for user in [&keys.attestee, &keys.attested] {
+            self.sas.attest(chain, &user.pubkey(), 5_000, 0);
+        }
+        let payer = chain.payer().pubkey();
+        let attested = keys.attested.pubkey();
+        let ix = instructions::allocate(&payer, &f.pool, &attested, self.sas.evidence());
+        chain
+            .send(&[ix], &[])
+            .await
+            .expect("allocated on an attestation");
+        self.sas.close(chain, &attested);
         let holder = keys.holder.pubkey();
         let payer = &self.request_payer;
         for id in 0..4 {
@@ -499,6 +555,18 @@ impl Side {
                 &[&keys.sponsor],
             ),
             case(
+                "allocate",
+                instructions::allocate(
+                    &keys.sponsor.pubkey(),
+                    &pool,
+                    &keys.attestee.pubkey(),
+                    self.sas.evidence(),
+                ),
+                &[&keys.sponsor],
+                &[&keys.sponsor],
+            )
+            .in_form(" (attestation)"),
+            case(
                 "allocate_sharded",
                 instructions::allocate_sharded(
                     &keys.sponsor.pubkey(),
@@ -535,6 +603,13 @@ impl Side {
                 &[],
                 &[],
             ),
+            case(
+                "clawback",
+                instructions::clawback(&pool, &keys.attested.pubkey(), self.sas.evidence()),
+                &[],
+                &[],
+            )
+            .in_form(" (attestation)"),
             case(
                 "pool_set_exchange",
                 instructions::pool_set_exchange(
@@ -585,6 +660,16 @@ impl Side {
                 "exchange_close",
                 instructions::exchange_close(&pool, 3, &self.request_payer.pubkey()),
                 &[],
+                &[],
+            ),
+            case(
+                "pool_set_attestation",
+                instructions::pool_set_attestation(
+                    &op.pubkey(),
+                    &pool,
+                    Some((keys.any_schema, VOLUME_FIELD)),
+                ),
+                &[op],
                 &[],
             ),
             case(
@@ -741,7 +826,23 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
         let Some(account) = scene.chain.account(key).await else {
             continue;
         };
-        if account.owner == allot::ID || account.owner == spl_token_2022_interface::ID {
+        if account.owner == SAS_PROGRAM_ID {
+            // SAS's accounts are read, not owned, by allot: the same bytes at the same address
+            // under another owner (what only a forged chain could hold) must not pass either.
+            let mut copy = account.clone();
+            copy.owner = Pubkey::new_from_array([9; 32]);
+            let mut attempt = swapped(
+                i,
+                key,
+                format!("#{i} {name} -> its bytes owned by an unrelated program"),
+            );
+            attempt.planted.push((key, copy));
+            out.push(attempt);
+        }
+        if account.owner == allot::ID
+            || account.owner == spl_token_2022_interface::ID
+            || account.owner == SAS_PROGRAM_ID
+        {
             // The attacker's own program can create an account at a fresh address with any
             // layout: a copy of this one.
             let forged = Pubkey::new_unique();
@@ -885,7 +986,7 @@ async fn every_instruction_refuses_every_applicable_attack_and_changes_nothing()
         for attempt in attempts(&mut scene, case, counterpart).await {
             let label = attempt.label.clone();
             let error = refused(&mut scene, case.name, attempt).await;
-            writeln!(table, "{}: {label}: {error}", case.name).unwrap();
+            writeln!(table, "{}{}: {label}: {error}", case.name, case.form).unwrap();
             count += 1;
         }
         let signers: Vec<&Keypair> = case.signers.iter().collect();
@@ -893,7 +994,7 @@ async fn every_instruction_refuses_every_applicable_attack_and_changes_nothing()
             .chain
             .send(std::slice::from_ref(&case.ix), &signers)
             .await
-            .unwrap_or_else(|f| panic!("{} in its valid form: {f:?}", case.name));
+            .unwrap_or_else(|f| panic!("{}{} in its valid form: {f:?}", case.name, case.form));
     }
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -3,7 +3,7 @@
 
 use allot::error::AllotError;
 use allot::events::ClawedBack;
-use allot::state::{AllocationRecord, ClawbackReason, EvidenceKind};
+use allot::state::{AllocationRecord, ClawbackReason};
 use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence};
 use allot_client::pdas;
@@ -29,10 +29,7 @@ async fn claws_back_on(
     reason: ClawbackReason,
     burned: bool,
 ) {
-    let kind = match evidence {
-        Evidence::Credential => EvidenceKind::Credential,
-        Evidence::UserList { .. } => EvidenceKind::UserList,
-    };
+    let kind = evidence.kind();
     let events = chain
         .send_ok(&[clawback_ix(fixture, &user, evidence)], &[])
         .await;

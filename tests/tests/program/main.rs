@@ -3,6 +3,7 @@
 
 mod allocation;
 mod attacks;
+mod attestation;
 mod catalogue;
 mod clawback;
 mod client;

@@ -183,6 +183,7 @@ pub(super) mod tests {
             exchange: ExchangeConfig::closed(Pubkey::new_unique()),
             exchange_state: ExchangeState::default(),
             shard_count: 0,
+            attestation: None,
         }
     }
 
@@ -212,6 +213,7 @@ pub(super) mod tests {
             exchanged: 0,
             exchange_period: 0,
             period_requested: 0,
+            evidence: allot::state::EvidenceKind::Credential,
         }
     }
 

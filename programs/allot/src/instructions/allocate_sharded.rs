@@ -10,7 +10,7 @@ use crate::allocation::RecordAccounts;
 use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL, SEED_SHARD};
 use crate::error::AllotError;
 use crate::events::Allocated;
-use crate::evidence::{ListProof, PresentedEvidence};
+use crate::evidence::{ListProof, PresentedEvidence, read_attestation};
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{AllocationShard, Credential, Pool, UserList};
 
@@ -72,6 +72,13 @@ pub struct AllocateSharded<'info> {
     /// already be sealed by a direct allocation, with `proof` in the args).
     #[account(has_one = pool)]
     pub user_list: Option<Box<Account<'info, UserList>>>,
+    /// CHECK: evidence, option 3: the user's SAS attestation under the pool's issuer and schema
+    /// (owner, address, layout, issuer and schema checked by `AttestationEvidence::read`).
+    pub attestation: Option<UncheckedAccount<'info>>,
+    /// CHECK: the SAS issuer (credential account) the pool names, whose authorised signers the
+    /// attestation's signer must be among (address and owner checked by
+    /// `AttestationEvidence::read`); passed with `attestation`.
+    pub attestation_issuer: Option<UncheckedAccount<'info>>,
     pub token_program: Program<'info, Token2022>,
     pub associated_token_program: Program<'info, AssociatedToken>,
     pub system_program: Program<'info, System>,
@@ -94,6 +101,12 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
         credential: ctx.accounts.credential.as_deref().map(|c| &**c),
         user_list: ctx.accounts.user_list.as_deref().map(|l| &**l),
         proof: proof.as_ref(),
+        attestation: read_attestation(
+            &ctx.accounts.pool,
+            &user,
+            ctx.accounts.attestation.as_ref().map(|a| a.as_ref()),
+            ctx.accounts.attestation_issuer.as_ref().map(|a| a.as_ref()),
+        )?,
     }
     .check_supports_allocation(&pool_key, &user, &rule, period, now)?;
     if let Some(list) = ctx.accounts.user_list.as_deref() {
@@ -101,10 +114,13 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
     }
     let record = RecordAccounts {
         record: &ctx.accounts.record.to_account_info(),
+        pool: &pool_key,
+        user: &user,
+        bump: ctx.bumps.record,
         payer: &ctx.accounts.payer.to_account_info(),
         system_program: &ctx.accounts.system_program.to_account_info(),
     }
-    .record_allocation(&pool_key, &user, ctx.bumps.record, period, rule.amount, now)?;
+    .record_allocation(period, rule.amount, now, evidence)?;
 
     require!(
         ctx.accounts.shard.expected_balance()? >= rule.amount,

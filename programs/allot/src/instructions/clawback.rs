@@ -8,7 +8,7 @@ use anchor_spl::token_interface::{Mint, TokenAccount};
 use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL};
 use crate::error::AllotError;
 use crate::events::ClawedBack;
-use crate::evidence::{ListProof, PresentedEvidence};
+use crate::evidence::{ListProof, PresentedEvidence, read_attestation};
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{AllocationRecord, Credential, Pool, UserList, clawback_amount};
 
@@ -51,6 +51,13 @@ pub struct Clawback<'info> {
     /// period that has begun. Written: a clawback seals its root.
     #[account(mut, has_one = pool)]
     pub user_list: Option<Box<Account<'info, UserList>>>,
+    /// CHECK: evidence, option 3: the user's SAS attestation under the pool's issuer and schema
+    /// (owner, address, layout, issuer and schema checked by `AttestationEvidence::read`).
+    pub attestation: Option<UncheckedAccount<'info>>,
+    /// CHECK: the SAS issuer (credential account) the pool names, whose authorised signers the
+    /// attestation's signer must be among (address and owner checked by
+    /// `AttestationEvidence::read`); passed with `attestation`.
+    pub attestation_issuer: Option<UncheckedAccount<'info>>,
     pub token_program: Program<'info, Token2022>,
 }
 
@@ -66,6 +73,12 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
         credential: ctx.accounts.credential.as_deref().map(|c| &**c),
         user_list: ctx.accounts.user_list.as_deref().map(|l| &**l),
         proof: proof.as_ref(),
+        attestation: read_attestation(
+            &ctx.accounts.pool,
+            &user,
+            ctx.accounts.attestation.as_ref().map(|a| a.as_ref()),
+            ctx.accounts.attestation_issuer.as_ref().map(|a| a.as_ref()),
+        )?,
     }
     .check_fails(&pool_key, &ctx.accounts.pool, &user, record, now)?;
 

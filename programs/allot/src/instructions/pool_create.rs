@@ -120,6 +120,7 @@ pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
         exchange: ExchangeConfig::closed(ctx.accounts.creator.key()),
         exchange_state: ExchangeState::default(),
         shard_count: 0,
+        attestation: None,
     });
     create_mint(ctx.accounts, ctx.bumps.mint, &pool_key, args.transferable)?;
     associated_token::create(CpiContext::new(

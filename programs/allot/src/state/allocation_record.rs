@@ -3,9 +3,10 @@
 use anchor_lang::prelude::*;
 
 use crate::error::AllotError;
+use crate::state::EvidenceKind;
 
 /// What one user received from one pool. PDA: `[SEED_ALLOCATION, pool, user]`.
-/// Kept small (63 bytes with discriminator): its rent is paid once per user.
+/// Kept small (64 bytes with discriminator): its rent is paid once per user.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct AllocationRecord {
@@ -29,6 +30,10 @@ pub struct AllocationRecord {
     pub exchange_period: u32,
     /// Units the user requested for exchange in `exchange_period`.
     pub period_requested: u64,
+    /// The kind of evidence that supported the last allocation (meaningful once
+    /// `allocations > 0`): a clawback on an attestation that is gone needs it to be an
+    /// attestation.
+    pub evidence: EvidenceKind,
 }
 
 /// A record's exchange counters after a request.
@@ -182,12 +187,13 @@ pub(crate) mod tests {
             exchanged: 0,
             exchange_period: 0,
             period_requested: 0,
+            evidence: EvidenceKind::Credential,
         }
     }
 
     #[test]
-    fn record_is_63_bytes_with_its_discriminator() {
-        assert_eq!(8 + AllocationRecord::INIT_SPACE, 63);
+    fn record_is_64_bytes_with_its_discriminator() {
+        assert_eq!(8 + AllocationRecord::INIT_SPACE, 64);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod allocation_eligibility;
 pub mod allocation_record;
 pub mod allocation_shard;
+pub mod attestation;
 pub mod clawback_decision;
 pub mod credential;
 pub mod exchange;
@@ -17,6 +18,7 @@ pub mod verifier;
 pub use allocation_eligibility::*;
 pub use allocation_record::*;
 pub use allocation_shard::*;
+pub use attestation::*;
 pub use clawback_decision::*;
 pub use credential::*;
 pub use exchange::*;

@@ -4,7 +4,9 @@ use anchor_lang::prelude::*;
 
 use crate::constants::SEED_POOL;
 use crate::error::AllotError;
-use crate::state::{AllocationRule, ExchangeConfig, ExchangeState, Pricing, SettleAction};
+use crate::state::{
+    AllocationRule, AttestationEvidence, ExchangeConfig, ExchangeState, Pricing, SettleAction,
+};
 
 /// What the pool's units represent. Stored for display and, from the exchange module on, for pricing.
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +96,8 @@ pub struct Pool {
     pub exchange_state: ExchangeState,
     /// Number of allocation shards created (shards `0..shard_count` exist).
     pub shard_count: u16,
+    /// The SAS attestations accepted as evidence, if any (`pool_set_attestation`).
+    pub attestation: Option<AttestationEvidence>,
 }
 
 impl ExchangeConfig {
@@ -419,6 +423,7 @@ pub(crate) mod tests {
             exchange: ExchangeConfig::closed(Pubkey::new_unique()),
             exchange_state: ExchangeState::default(),
             shard_count: 0,
+            attestation: None,
         }
     }
 

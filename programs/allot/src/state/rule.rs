@@ -57,6 +57,8 @@ pub enum EvidenceKind {
     Credential,
     /// A Merkle proof against the operator's published user list.
     UserList,
+    /// An attestation of the Solana Attestation Service, from the pool's SAS issuer and schema.
+    Attestation,
 }
 
 /// Why units were clawed back.
@@ -68,6 +70,12 @@ pub enum ClawbackReason {
     CredentialExpired,
     /// The user's latest indicator (credential or user list) no longer meets the rule.
     IndicatorFails,
+    /// The user's SAS attestation was closed (SAS revokes by closing).
+    AttestationClosed,
+    /// The user's SAS attestation expired.
+    AttestationExpired,
+    /// The attestation's signer is no longer an authorised signer of its SAS issuer.
+    AttestationSignerRemoved,
 }
 
 #[cfg(test)]
