@@ -18,6 +18,8 @@ use solana_attestation_service_client::accounts::{
 use solana_sdk::account::Account;
 use solana_sdk::signature::{Keypair, Signer};
 
+use allot_embedded::Embedded;
+
 use crate::TestChain;
 
 /// SAS's layout codes used here (`SchemaDataTypes` in SAS's `state/schema.rs`).
@@ -32,6 +34,25 @@ pub const SAS_STRING: u8 = 12;
 pub const PAYMENTS_LAYOUT: [u8; 2] = [SAS_U8, SAS_U64];
 /// The field of [`PAYMENTS_LAYOUT`] holding the volume.
 pub const VOLUME_FIELD: u8 = 1;
+
+/// Where a test writes accounts: the program tests' chain, or the embedded chain the CLI tests
+/// run against.
+pub trait AccountWriter {
+    /// Writes `account` at `address`.
+    fn write_account(&mut self, address: Pubkey, account: Account);
+}
+
+impl AccountWriter for TestChain {
+    fn write_account(&mut self, address: Pubkey, account: Account) {
+        self.set_account(address, account);
+    }
+}
+
+impl AccountWriter for Embedded {
+    fn write_account(&mut self, address: Pubkey, account: Account) {
+        self.set_account(&address, account);
+    }
+}
 
 /// A SAS issuer with one authorised signer and one schema version, as SAS would have stored them.
 pub struct SasFixture {
@@ -48,13 +69,13 @@ pub struct SasFixture {
 impl SasFixture {
     /// Writes issuer `name` (its signer authorised) and its schema "payments" version `version`
     /// of [`PAYMENTS_LAYOUT`].
-    pub fn install(chain: &mut TestChain, name: &str, version: u8) -> Self {
+    pub fn install(chain: &mut impl AccountWriter, name: &str, version: u8) -> Self {
         Self::install_with_layout(chain, name, version, &PAYMENTS_LAYOUT)
     }
 
     /// As [`Self::install`], with the schema's `layout`.
     pub fn install_with_layout(
-        chain: &mut TestChain,
+        chain: &mut impl AccountWriter,
         name: &str,
         version: u8,
         layout: &[u8],
@@ -79,20 +100,20 @@ impl SasFixture {
             is_paused: false,
             version,
         };
-        chain.set_account(fixture.schema, sas_account(bytes(&schema)));
+        chain.write_account(fixture.schema, sas_account(bytes(&schema)));
         fixture
     }
 
     /// Rewrites the issuer (named `name`) with `signers` as its authorised signers, as SAS's
     /// `change_authorized_signers` would.
-    pub fn set_signers(&self, chain: &mut TestChain, name: &str, signers: &[Pubkey]) {
+    pub fn set_signers(&self, chain: &mut impl AccountWriter, name: &str, signers: &[Pubkey]) {
         let issuer = SasIssuer {
             discriminator: SAS_ISSUER_DISCRIMINATOR,
             authority: to_sas(&self.authority),
             name: name.as_bytes().to_vec(),
             authorized_signers: signers.iter().map(to_sas).collect(),
         };
-        chain.set_account(self.issuer, sas_account(bytes(&issuer)));
+        chain.write_account(self.issuer, sas_account(bytes(&issuer)));
     }
 
     /// The address of `user`'s attestation under this issuer and schema.
@@ -119,14 +140,14 @@ impl SasFixture {
     }
 
     /// Writes `user`'s attestation of payment volume `volume`, expiring at `expiry` (0: never).
-    pub fn attest(&self, chain: &mut TestChain, user: &Pubkey, volume: u64, expiry: i64) {
+    pub fn attest(&self, chain: &mut impl AccountWriter, user: &Pubkey, volume: u64, expiry: i64) {
         let data = self.attestation_data(user, volume, expiry);
-        chain.set_account(self.attestation(user), sas_account(data));
+        chain.write_account(self.attestation(user), sas_account(data));
     }
 
     /// Closes `user`'s attestation, as SAS's `close_attestation` does (its issuer's revocation).
-    pub fn close(&self, chain: &mut TestChain, user: &Pubkey) {
-        chain.set_account(self.attestation(user), Account::default());
+    pub fn close(&self, chain: &mut impl AccountWriter, user: &Pubkey) {
+        chain.write_account(self.attestation(user), Account::default());
     }
 
     /// The evidence an allocation or clawback passes for this issuer and schema.

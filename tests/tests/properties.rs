@@ -10,9 +10,12 @@
 //!   clawed back and sent to exchange together (units received from others are exchanged
 //!   first, so exchanging them never shields one's own from clawback);
 //! - every settled request was settled once, for exactly its quote;
+//! - a closed credential's rent goes back, all of it, to the verifier that paid it, and closing
+//!   and issuing again never opens a second allocation in the period (the rule above);
 //! - every allocation, clawback and exchange request lands exactly when the off-chain answer
 //!   says it may (`check_can_allocate_on_credential`, what the page asks; the crank's
-//!   `credential_clawback_reason` and `clawback_amount`; `check_can_request`, what the page and
+//!   `credential_clawback_reason` and `clawback_amount`, or `closed_credential_clawback_reason`
+//!   once the verifier closed the credential; `check_can_request`, what the page and
 //!   the CLI ask), moving the units or quoting the funds it names, and a refused one is refused
 //!   with the error it names. The
 //!   operator reconfigures the exchange at random (minimum holding and holding time, per-user and
@@ -30,7 +33,7 @@ use allot::instructions::ExchangeSettleArgs;
 use allot::state::{
     AllocationRecord, AllocationShard, AllocationSource, Credential, ExchangeRequest, Pool,
     RequestStatus, check_can_allocate_on_credential, check_can_request, clawback_amount,
-    credential_clawback_reason,
+    closed_credential_clawback_reason, credential_clawback_reason,
 };
 use allot_client::events::AllotEvent;
 use allot_client::{instructions, pdas};
@@ -52,6 +55,10 @@ enum Op {
         volume: u64,
     },
     Revoke {
+        user: usize,
+    },
+    /// The verifier closes the user's credential (its rent back to the verifier that paid it).
+    CloseCredential {
         user: usize,
     },
     Allocate {
@@ -107,6 +114,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (user.clone(), 0u64..3_000).prop_map(|(user, volume)| Op::Issue { user, volume }),
         2 => user.clone().prop_map(|user| Op::Revoke { user }),
+        1 => user.clone().prop_map(|user| Op::CloseCredential { user }),
         3 => user.clone().prop_map(|user| Op::Allocate { user }),
         3 => (user.clone(), 0..SHARDS).prop_map(|(user, shard)| Op::AllocateSharded { user, shard }),
         1 => (0..SHARDS, 1u64..300).prop_map(|(shard, amount)| Op::FundShard { shard, amount }),
@@ -270,6 +278,27 @@ impl World {
                         &[&pool.verifier],
                     )
                     .await
+            }
+            Op::CloseCredential { user } => {
+                let verifier = pool.verifier.pubkey();
+                let address = pdas::credential(&pool.pool, &key(*user));
+                let rent = chain.account(address).await.map_or(0, |a| a.lamports);
+                let before = chain.account(verifier).await.map_or(0, |a| a.lamports);
+                let ix =
+                    instructions::credential_close(&verifier, &pool.pool, &key(*user), &verifier);
+                let outcome = chain.send(&[ix], &[&pool.verifier]).await;
+                if outcome.is_ok() {
+                    // Rent that comes back: all of it, to the verifier that paid it (the chain's
+                    // payer pays the fee).
+                    let after = chain.account(verifier).await.map_or(0, |a| a.lamports);
+                    assert_eq!(
+                        after - before,
+                        rent,
+                        "{op:?}: the rent goes back to its payer"
+                    );
+                    assert!(chain.account(address).await.is_none(), "{op:?}: closed");
+                }
+                outcome
             }
             Op::Allocate { user } => {
                 let vault = chain.token_balance(pool.vault).await;
@@ -594,15 +623,22 @@ async fn predict_clawback(
     let record_address = pdas::allocation_record(&pool.pool, user);
     if chain.account(pool.user_token(user)).await.is_none()
         || chain.account(record_address).await.is_none()
-        || chain.account(credential_address).await.is_none()
     {
         return Err(not_initialized());
     }
-    let credential: Credential = chain.fetch(credential_address).await;
     let record: AllocationRecord = chain.fetch(record_address).await;
     let held = chain.token_balance(pool.user_token(user)).await;
     let now = chain.clock().await.unix_timestamp;
-    credential_clawback_reason(&credential, &record, &state.rule, now)
+    // Every allocation of the sequences is on a credential, so an empty credential address
+    // behind a record is a closed credential.
+    let reason = match chain.account(credential_address).await {
+        None => closed_credential_clawback_reason(&record),
+        Some(_) => {
+            let credential: Credential = chain.fetch(credential_address).await;
+            credential_clawback_reason(&credential, &record, &state.rule, now)
+        }
+    };
+    reason
         .and_then(|_| clawback_amount(&record, held))
         .map_err(refusal_code)
 }
@@ -644,11 +680,12 @@ fn invariants_hold_after_every_step_of_random_sequences() {
     // A fixed seed keeps CI reproducible; ALLOT_PROPERTY_SEED explores other sequences. The
     // default is a seed whose 32 sequences land every kind of operation (checked below): since
     // the exchange reconfiguration joined the operations, 2026's sequences never land a clawback
-    // (seed 1's land one of 36).
+    // (seed 1's landed one of 36); since credential closing joined them (2026-12-05), seed 1's
+    // never land a settlement and seeds 3 and 4's no clawback, so the default is 2.
     let seed = std::env::var("ALLOT_PROPERTY_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1);
+        .unwrap_or(2);
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -683,6 +720,7 @@ fn invariants_hold_after_every_step_of_random_sequences() {
     eprintln!("{cases} sequences; operations landed/attempted: {totals:?}");
     for kind in [
         "Issue",
+        "CloseCredential",
         "Allocate",
         "AllocateSharded",
         "FundShard",

@@ -138,6 +138,21 @@ pub enum OperatorCommand {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Accept attestations of the Solana Attestation Service as evidence: those of the SAS
+    /// `--schema` (its credential is the issuer), whose field number `--field` (a u64 after
+    /// fixed-size fields) the rule reads.
+    AcceptAttestations {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The SAS schema account (one account per schema version).
+        #[arg(long)]
+        schema: Pubkey,
+        /// The field of the schema the rule reads, counted from 0.
+        #[arg(long)]
+        field: u8,
+    },
+    /// Accept no SAS attestations any more.
+    RefuseAttestations(PoolArg),
     /// Refuse allocations until unpaused (clawbacks still run).
     Pause(PoolArg),
     /// Accept allocations again.
@@ -264,6 +279,16 @@ pub enum VerifierCommand {
         #[arg(long)]
         user: Pubkey,
     },
+    /// Close one user's credential: its rent goes back to the verifier key that paid it, and a
+    /// holder last allocated on it can be clawed back (revoke first if a crank should do that:
+    /// cranks find clawbacks among existing credentials).
+    Close {
+        #[command(flatten)]
+        pool: PoolArg,
+        /// The user's wallet.
+        #[arg(long)]
+        user: Pubkey,
+    },
     /// Revoke credentials in bulk from a CSV with a `user` column (or a JSON array of keys).
     RevokeBulk {
         #[command(flatten)]
@@ -285,13 +310,18 @@ pub enum UserCommand {
         #[arg(long)]
         user: Option<Pubkey>,
     },
-    /// Claim this period's allocation (by credential, or by the list proof in `--proofs`).
+    /// Claim this period's allocation (by credential, by the list proof in `--proofs`, or by
+    /// SAS attestation with `--attestation`).
     Allocate {
         #[command(flatten)]
         pool: PoolArg,
         /// The operator's proofs file, to allocate by user list instead of credential.
         #[arg(long)]
         proofs: Option<PathBuf>,
+        /// Allocate on the user's attestation of the Solana Attestation Service (the issuer and
+        /// schema the pool names).
+        #[arg(long, conflicts_with = "proofs")]
+        attestation: bool,
     },
     /// Request an exchange of units for funds.
     Exchange {

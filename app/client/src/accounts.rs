@@ -217,6 +217,7 @@ mod tests {
             expires_at: 0,
             evidence_hash: [0; 32],
             revoked: false,
+            rent_payer: Pubkey::new_unique(),
         };
         let mut data = Vec::new();
         credential.try_serialize(&mut data).unwrap();

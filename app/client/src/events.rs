@@ -77,6 +77,7 @@ allot_events!(
     VerifierActiveChanged,
     CredentialIssued,
     CredentialRevoked,
+    CredentialClosed,
     UserListPublished,
     Allocated,
     ClawedBack,

@@ -311,6 +311,30 @@ pub fn credential_revoke(authority: &Pubkey, pool: &Pubkey, user: &Pubkey) -> In
     )
 }
 
+/// `credential_close`: verifier `authority` closes `user`'s credential, its rent to `rent_payer`
+/// (the key that paid it, stored in the credential).
+pub fn credential_close(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    user: &Pubkey,
+    rent_payer: &Pubkey,
+) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::CredentialClose {
+            authority: *authority,
+            pool: *pool,
+            verifier: pdas::verifier(pool, authority),
+            credential: pdas::credential(pool, user),
+            rent_payer: *rent_payer,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::CredentialClose {},
+    )
+}
+
 /// `user_list_publish`: the operator publishes a period's user-list root.
 pub fn user_list_publish(
     operator: &Pubkey,

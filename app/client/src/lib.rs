@@ -8,6 +8,7 @@
 //! tests and the benchmarks all use it instead of re-deriving anything.
 
 pub mod accounts;
+pub mod attestation;
 pub mod chain;
 pub mod compute_budget;
 pub mod currency;

@@ -138,6 +138,19 @@ pub struct CredentialRevoked {
     pub revoked_at: i64,
 }
 
+/// A verifier closed a user's credential: its rent went back to whoever paid it, and for a holder
+/// last allocated on it the empty address counts as revoked evidence.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct CredentialClosed {
+    pub pool: Pubkey,
+    pub user: Pubkey,
+    pub verifier: Pubkey,
+    pub rent_payer: Pubkey,
+    /// Lamports returned to `rent_payer`.
+    pub lamports: u64,
+}
+
 /// The operator published (or replaced) a user list root.
 #[event]
 #[derive(Debug, Clone, PartialEq)]

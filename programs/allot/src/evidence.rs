@@ -10,8 +10,8 @@ use crate::error::AllotError;
 use crate::merkle;
 use crate::state::{
     AllocationRecord, AllocationRule, AttestationView, ClawbackReason, Credential, EvidenceKind,
-    Pool, UserList, attestation_clawback_reason, check_list_is_current, credential_clawback_reason,
-    list_clawback_reason,
+    Pool, UserList, attestation_clawback_reason, check_list_is_current,
+    closed_credential_clawback_reason, credential_clawback_reason, list_clawback_reason,
 };
 
 /// A user's leaf in a published user list, with the proof that links it to the root.
@@ -39,8 +39,9 @@ impl ListProof {
 /// The evidence an allocation or a clawback presents: exactly one of a credential, a user list
 /// with a proof, or a SAS attestation.
 pub struct PresentedEvidence<'a> {
-    /// The user's credential in the pool, if passed.
-    pub credential: Option<&'a Credential>,
+    /// The user's credential in the pool, if passed: `Some(None)` when its address holds no
+    /// account (closed by a verifier; only `clawback` reads such an address, [`read_credential`]).
+    pub credential: Option<Option<&'a Credential>>,
     /// The pool's user list, if passed.
     pub user_list: Option<&'a UserList>,
     /// The user's leaf and proof in `user_list`, if passed.
@@ -48,6 +49,26 @@ pub struct PresentedEvidence<'a> {
     /// The user's SAS attestation as read ([`read_attestation`]), if passed: `Some(None)` when
     /// its address holds no attestation (none issued, or closed).
     pub attestation: Option<Option<AttestationView>>,
+}
+
+/// Reads the credential account `clawback` was given (its address already checked by the seeds):
+/// `None` when none was passed, `Some(None)` when its address holds no account (closed by a
+/// verifier; a system-owned, empty address), else the credential, owner- and
+/// discriminator-checked.
+pub fn read_credential(info: Option<&AccountInfo>) -> Result<Option<Option<Credential>>> {
+    let Some(info) = info else {
+        return Ok(None);
+    };
+    if info.data_is_empty() && *info.owner == anchor_lang::system_program::ID {
+        return Ok(Some(None));
+    }
+    require_keys_eq!(
+        *info.owner,
+        crate::ID,
+        anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram
+    );
+    let credential = Credential::try_deserialize(&mut &info.try_borrow_data()?[..])?;
+    Ok(Some(Some(credential)))
 }
 
 /// Reads the SAS attestation and issuer accounts an instruction was given for `user` of `pool`:
@@ -89,7 +110,7 @@ impl PresentedEvidence<'_> {
             self.proof,
             &self.attestation,
         ) {
-            (Some(credential), None, None, None) => {
+            (Some(Some(credential)), None, None, None) => {
                 credential.check_supports_allocation(rule, period, now)?;
                 Ok(EvidenceKind::Credential)
             }
@@ -128,8 +149,12 @@ impl PresentedEvidence<'_> {
             self.proof,
             &self.attestation,
         ) {
-            (Some(credential), None, None, None) => Ok((
+            (Some(Some(credential)), None, None, None) => Ok((
                 credential_clawback_reason(credential, record, &pool.rule, now)?,
+                EvidenceKind::Credential,
+            )),
+            (Some(None), None, None, None) => Ok((
+                closed_credential_clawback_reason(record)?,
                 EvidenceKind::Credential,
             )),
             (None, None, None, Some(attestation)) => Ok((

@@ -161,6 +161,18 @@ pub mod allot {
         instructions::credential_revoke::handler(ctx)
     }
 
+    /// Active verifier: closes a user's credential and returns its rent to whoever paid it (the
+    /// verifier key that first issued it). For a holder last allocated on a credential the
+    /// empty address counts as revoked evidence: anyone may then claw the holder's units back
+    /// (`ClawbackReason::CredentialClosed`); for a holder last allocated on a list or an
+    /// attestation it proves nothing. A later `credential_issue` creates it again.
+    ///
+    /// Hazard: the crank finds clawbacks by scanning credential accounts, so it does not see a
+    /// closed one; revoke first, let the crank claw back, then close.
+    pub fn credential_close(ctx: Context<CredentialClose>) -> Result<()> {
+        instructions::credential_close::handler(ctx)
+    }
+
     /// Operator: publishes the Merkle root of a period's user list. Replaceable until an
     /// allocation or a clawback uses it (then sealed). Any period may be published ahead of time; a
     /// leaf commits to its period, so a list can never serve another period.

@@ -1,10 +1,12 @@
 //! The `allot` CLI run as a person types it, against the embedded chain: every subcommand goes
 //! through clap, reads its files and keypairs from disk, and sends real transactions.
 
+mod attestation;
 mod bad_input;
 mod crank;
 mod exchange;
 mod operator;
+mod rent;
 mod user_list;
 
 use std::path::PathBuf;

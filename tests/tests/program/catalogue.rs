@@ -538,6 +538,19 @@ impl Side {
                 &[],
             ),
             case(
+                "credential_close",
+                // Closed by the verifier added in `verifier_add`, so that the rent payer (the
+                // verifier that issued it) is not a signer and is attacked too.
+                instructions::credential_close(
+                    &keys.new_verifier.pubkey(),
+                    &pool,
+                    &keys.revokee.pubkey(),
+                    &f.verifier.pubkey(),
+                ),
+                &[&keys.new_verifier],
+                &[],
+            ),
+            case(
                 "user_list_publish",
                 instructions::user_list_publish(&op.pubkey(), &pool, list),
                 &[op],

@@ -199,6 +199,7 @@ pub(super) mod tests {
             expires_at: (period as i64 + 2) * PERIOD,
             evidence_hash: [0; 32],
             revoked,
+            rent_payer: Pubkey::new_unique(),
         }
     }
 

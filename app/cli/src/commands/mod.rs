@@ -3,6 +3,7 @@
 pub mod crank;
 pub mod migrate;
 pub mod operator;
+pub mod operator_attestations;
 pub mod operator_shards;
 pub mod settlement;
 pub mod user;

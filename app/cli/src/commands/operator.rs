@@ -15,7 +15,7 @@ use serde_json::json;
 use solana_sdk::signature::Signature;
 
 use crate::args::OperatorCommand;
-use crate::commands::{operator_shards, reference_hash};
+use crate::commands::{operator_attestations, operator_shards, reference_hash};
 use crate::context::Context;
 use crate::decimal::TokenAmount;
 use crate::outcome::Outcome;
@@ -56,6 +56,14 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
             fund_each,
         } => operator_shards::shards(ctx, pool.pool, count, fund_each).await,
         OperatorCommand::DrainShards(pool) => operator_shards::drain_shards(ctx, pool.pool).await,
+        OperatorCommand::AcceptAttestations {
+            pool,
+            schema,
+            field,
+        } => operator_attestations::accept(ctx, pool.pool, schema, field).await,
+        OperatorCommand::RefuseAttestations(pool) => {
+            operator_attestations::refuse(ctx, pool.pool).await
+        }
         OperatorCommand::Show(pool) => process_show(ctx, pool.pool).await,
     }
 }

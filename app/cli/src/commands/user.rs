@@ -1,12 +1,12 @@
 //! `allot user …`: a user's status, allocation, exchange requests and cancellation. The keypair is
 //! the user's wallet (the web page does the same with Phantom).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use allot::error::AllotError;
 use allot::state::{
-    AllocationRecord, AllocationSource, Credential, ExchangeRequest, RequestStatus, UserList,
-    check_can_allocate_on_credential, check_can_request,
+    AllocationRecord, AllocationSource, Credential, ExchangeRequest, HeldEvidence, Pool,
+    RequestStatus, UserList, check_can_allocate_on, check_can_request,
 };
 use allot_client::chain::Chain;
 use allot_client::instructions::Evidence;
@@ -31,7 +31,11 @@ pub const USER_TOKEN_ACCOUNT_BYTES: usize = 170;
 pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result<Outcome> {
     match command {
         UserCommand::Show { pool, user } => process_show(ctx, pool.pool, user).await,
-        UserCommand::Allocate { pool, proofs } => process_allocate(ctx, pool.pool, proofs).await,
+        UserCommand::Allocate {
+            pool,
+            proofs,
+            attestation,
+        } => process_allocate(ctx, pool.pool, proofs, attestation).await,
         UserCommand::Exchange { pool, amount } => process_exchange(ctx, pool.pool, amount).await,
         UserCommand::Cancel { pool, request } => process_cancel(ctx, pool.pool, request).await,
     }
@@ -66,6 +70,7 @@ async fn process_allocate<C: Chain>(
     ctx: &Context<'_, C>,
     pool: Pubkey,
     proofs: Option<PathBuf>,
+    attestation: bool,
 ) -> Result<Outcome> {
     let state = ctx.pool(&pool).await?;
     ensure!(
@@ -76,63 +81,18 @@ async fn process_allocate<C: Chain>(
     let (now, period) = ctx.now_and_period(&state).await?;
     let record =
         accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(&pool, &me)).await?;
-    let already = || {
-        anyhow::anyhow!(
-            "{me} was already allocated in period {period}; the next allocation opens in the next period"
-        )
+    let asked = Asked {
+        pool: &state,
+        address: pool,
+        user: me,
+        record: record.as_ref(),
+        now,
+        period,
     };
     let evidence = match proofs {
-        Some(path) => {
-            let file = ProofsFile::read(&path, &pool)?;
-            ensure!(
-                file.period == period,
-                "{} is the list of period {}; the pool is in period {period}",
-                path.display(),
-                file.period
-            );
-            let list = accounts::fetch::<UserList>(ctx.chain, pdas::user_list(&pool, period))
-                .await?
-                .with_context(|| format!("the list of period {period} is not published yet"))?;
-            ensure!(
-                hex::encode(list.root) == file.root,
-                "{} does not match the root published for period {period}",
-                path.display()
-            );
-            let proof = file
-                .proof_of(&me)?
-                .with_context(|| format!("{me} is not in the list {}", path.display()))?;
-            // The program checks the evidence first, then the record.
-            if let Some(r) = &record {
-                r.check_can_allocate(period).map_err(|_| already())?;
-            }
-            Evidence::UserList { period, proof }
-        }
-        None => {
-            let credential = accounts::fetch::<Credential>(ctx.chain, pdas::credential(&pool, &me))
-                .await?
-                .with_context(|| {
-                    format!(
-                        "{me} has no credential in pool {pool}; ask a verifier, or pass --proofs"
-                    )
-                })?;
-            // The program's whole decision: the credential, then the vault's units.
-            let vault_units =
-                allot_client::token::balance_base_units(ctx.chain, state.vault).await?;
-            let source = AllocationSource::Vault(vault_units);
-            check_can_allocate_on_credential(&state, &credential, record.as_ref(), source, now)
-                .map_err(|e| {
-                    let code = u32::from(AllotError::AlreadyAllocatedThisPeriod);
-                    if matches!(&e, Error::AnchorError(a) if a.error_code_number == code) {
-                        already()
-                    } else {
-                        anyhow::anyhow!(
-                            "the program would refuse this allocation: {}",
-                            allot_client::errors::refusal(&e)
-                        )
-                    }
-                })?;
-            Evidence::Credential
-        }
+        Some(path) => asked.list_evidence(ctx, &path).await?,
+        None if attestation => asked.attestation_evidence(ctx).await?,
+        None => asked.credential_evidence(ctx).await?,
     };
     let mut new_accounts = Vec::new();
     if record.is_none() {
@@ -152,6 +112,114 @@ async fn process_allocate<C: Chain>(
     let holding = holding(ctx.chain, &state.mint, &me).await?;
     Ok(Outcome::new(json!({"pool": pool.to_string(), "user": me.to_string(), "period": period, "amount": state.rule.amount, "holding": holding, "signature": signature.to_string()}))
         .line(format!("allocated {} units for period {period}; you hold {holding} ({signature})", state.rule.amount)))
+}
+
+/// What `user allocate` asks the program's rules about: the pool, the user and its record, now.
+struct Asked<'a> {
+    pool: &'a Pool,
+    address: Pubkey,
+    user: Pubkey,
+    record: Option<&'a AllocationRecord>,
+    now: i64,
+    period: u64,
+}
+
+impl Asked<'_> {
+    /// The user's list evidence from the proofs file at `path`, checked against the published
+    /// root (the program checks the evidence first, then the record).
+    async fn list_evidence<C: Chain>(&self, ctx: &Context<'_, C>, path: &Path) -> Result<Evidence> {
+        let (pool, period, me) = (self.address, self.period, self.user);
+        let file = ProofsFile::read(path, &pool)?;
+        ensure!(
+            file.period == period,
+            "{} is the list of period {}; the pool is in period {period}",
+            path.display(),
+            file.period
+        );
+        let list = accounts::fetch::<UserList>(ctx.chain, pdas::user_list(&pool, period))
+            .await?
+            .with_context(|| format!("the list of period {period} is not published yet"))?;
+        ensure!(
+            hex::encode(list.root) == file.root,
+            "{} does not match the root published for period {period}",
+            path.display()
+        );
+        let proof = file
+            .proof_of(&me)?
+            .with_context(|| format!("{me} is not in the list {}", path.display()))?;
+        if let Some(r) = self.record {
+            r.check_can_allocate(period).map_err(|_| self.already())?;
+        }
+        Ok(Evidence::UserList { period, proof })
+    }
+
+    /// The user's credential, after the program's whole decision on it.
+    async fn credential_evidence<C: Chain>(&self, ctx: &Context<'_, C>) -> Result<Evidence> {
+        let (pool, me) = (self.address, self.user);
+        let credential = accounts::fetch::<Credential>(ctx.chain, pdas::credential(&pool, &me))
+            .await?
+            .with_context(|| {
+                format!("{me} has no credential in pool {pool}; ask a verifier, or pass --proofs")
+            })?;
+        self.decide(ctx, HeldEvidence::Credential(&credential))
+            .await?;
+        Ok(Evidence::Credential)
+    }
+
+    /// The user's SAS attestation under the pool's issuer and schema, after the program's whole
+    /// decision on it.
+    async fn attestation_evidence<C: Chain>(&self, ctx: &Context<'_, C>) -> Result<Evidence> {
+        let (pool, me) = (self.address, self.user);
+        let settings = self.pool.attestation.with_context(|| {
+            format!("pool {pool} accepts no SAS attestations; use a credential or --proofs")
+        })?;
+        let view = allot_client::attestation::read(ctx.chain, &settings, &me)
+            .await?
+            .with_context(|| {
+                format!(
+                    "{me} has no attestation from SAS issuer {} under schema {} (none issued, or closed by the issuer)",
+                    settings.issuer, settings.schema
+                )
+            })?;
+        self.decide(ctx, HeldEvidence::Attestation(&view)).await?;
+        Ok(Evidence::Attestation {
+            issuer: settings.issuer,
+            schema: settings.schema,
+        })
+    }
+
+    /// The program's whole decision on `evidence`: the evidence, the record, then the vault's
+    /// units.
+    async fn decide<C: Chain>(
+        &self,
+        ctx: &Context<'_, C>,
+        evidence: HeldEvidence<'_>,
+    ) -> Result<()> {
+        let vault_units =
+            allot_client::token::balance_base_units(ctx.chain, self.pool.vault).await?;
+        let source = AllocationSource::Vault(vault_units);
+        check_can_allocate_on(self.pool, evidence, self.record, source, self.now).map_err(|e| {
+            let code = u32::from(AllotError::AlreadyAllocatedThisPeriod);
+            if matches!(&e, Error::AnchorError(a) if a.error_code_number == code) {
+                self.already()
+            } else {
+                anyhow::anyhow!(
+                    "the program would refuse this allocation: {}",
+                    allot_client::errors::refusal(&e)
+                )
+            }
+        })?;
+        Ok(())
+    }
+
+    /// The refusal of a second allocation in the period, in words.
+    fn already(&self) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{} was already allocated in period {}; the next allocation opens in the next period",
+            self.user,
+            self.period
+        )
+    }
 }
 
 /// Requests an exchange of `amount` of the signer's units for funds.

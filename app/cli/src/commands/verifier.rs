@@ -52,6 +52,7 @@ pub async fn run<C: Chain>(
             issue(ctx, &pool.pool, rows, period, valid_for, quiet).await
         }
         VerifierCommand::Revoke { pool, user } => revoke(ctx, &pool.pool, vec![user], quiet).await,
+        VerifierCommand::Close { pool, user } => close(ctx, &pool.pool, &user).await,
         VerifierCommand::RevokeBulk { pool, file } => {
             let users = records::read_users(&file)?;
             revoke(ctx, &pool.pool, users, quiet).await
@@ -177,6 +178,36 @@ async fn revoke<C: Chain>(
     let bar = batch::progress(total, "revocations", quiet);
     let report = batch::send_all(ctx, &[], groups, PARALLEL, &bar).await;
     summary("revoked", pool, 0, &report, unchanged)
+}
+
+/// Closes `user`'s credential in `pool`; its rent goes to the key that paid it.
+async fn close<C: Chain>(ctx: &Context<'_, C>, pool: &Pubkey, user: &Pubkey) -> Result<Outcome> {
+    verified_pool(ctx, pool).await?;
+    let address = pdas::credential(pool, user);
+    let credential = accounts::fetch::<Credential>(ctx.chain, address)
+        .await?
+        .with_context(|| {
+            format!("user {user} has no credential in pool {pool}; nothing to close")
+        })?;
+    let lamports = ctx
+        .chain
+        .account(address)
+        .await?
+        .map_or(0, |account| account.lamports);
+    ctx.ensure_can_pay(1, &[]).await?;
+    let ix = instructions::credential_close(&ctx.me(), pool, user, &credential.rent_payer);
+    let signature = ctx.send(&[], &[ix]).await?;
+    Ok(Outcome::new(json!({
+        "pool": pool.to_string(),
+        "user": user.to_string(),
+        "rent_payer": credential.rent_payer.to_string(),
+        "lamports": lamports,
+        "signature": signature.to_string(),
+    }))
+    .line(format!(
+        "closed the credential of {user} in pool {pool}; {lamports} lamports back to {} ({signature})",
+        credential.rent_payer
+    )))
 }
 
 fn summary(

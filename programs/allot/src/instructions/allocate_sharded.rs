@@ -98,7 +98,7 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
     let rule = pool.rule;
 
     let evidence = PresentedEvidence {
-        credential: ctx.accounts.credential.as_deref().map(|c| &**c),
+        credential: ctx.accounts.credential.as_deref().map(|c| Some(&**c)),
         user_list: ctx.accounts.user_list.as_deref().map(|l| &**l),
         proof: proof.as_ref(),
         attestation: read_attestation(

@@ -8,9 +8,9 @@ use anchor_spl::token_interface::{Mint, TokenAccount};
 use crate::constants::{SEED_ALLOCATION, SEED_CREDENTIAL};
 use crate::error::AllotError;
 use crate::events::ClawedBack;
-use crate::evidence::{ListProof, PresentedEvidence, read_attestation};
+use crate::evidence::{ListProof, PresentedEvidence, read_attestation, read_credential};
 use crate::pool_tokens::PoolTokenAccounts;
-use crate::state::{AllocationRecord, Credential, Pool, UserList, clawback_amount};
+use crate::state::{AllocationRecord, Pool, UserList, clawback_amount};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -41,12 +41,12 @@ pub struct Clawback<'info> {
         bump = record.bump,
     )]
     pub record: Box<Account<'info, AllocationRecord>>,
-    /// Evidence, option 1: the user's credential in this pool.
-    #[account(
-        seeds = [SEED_CREDENTIAL, pool.key().as_ref(), user.key().as_ref()],
-        bump = credential.bump,
-    )]
-    pub credential: Option<Box<Account<'info, Credential>>>,
+    /// CHECK: evidence, option 1: the user's credential PDA in this pool (address checked by the
+    /// seeds); read by `read_credential`: a credential (owner and discriminator checked), or an
+    /// empty address once a verifier closed it, which counts as revoked for a holder last
+    /// allocated on a credential.
+    #[account(seeds = [SEED_CREDENTIAL, pool.key().as_ref(), user.key().as_ref()], bump)]
+    pub credential: Option<UncheckedAccount<'info>>,
     /// Evidence, option 2: a user list of this pool stating a failing value (with `proof`), of a
     /// period that has begun. Written: a clawback seals its root.
     #[account(mut, has_one = pool)]
@@ -62,15 +62,17 @@ pub struct Clawback<'info> {
 }
 
 /// Checks: exactly one piece of evidence, no older than the user's last allocation, showing that
-/// the rule no longer holds (credential revoked, expired or failing; or a list value failing, in
-/// a list whose period has begun — the list is then sealed); something to recover.
+/// the rule no longer holds (credential revoked, closed, expired or failing; or a list value
+/// failing, in a list whose period has begun — the list is then sealed; or an attestation
+/// closed, expired, unsigned or failing); something to recover.
 pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
     let record = &ctx.accounts.record;
+    let credential = read_credential(ctx.accounts.credential.as_ref().map(|c| c.as_ref()))?;
     let (reason, evidence) = PresentedEvidence {
-        credential: ctx.accounts.credential.as_deref().map(|c| &**c),
+        credential: credential.as_ref().map(Option::as_ref),
         user_list: ctx.accounts.user_list.as_deref().map(|l| &**l),
         proof: proof.as_ref(),
         attestation: read_attestation(

@@ -76,6 +76,11 @@ pub fn handler(ctx: Context<CredentialIssue>, args: CredentialIssueArgs) -> Resu
         AllotError::CredentialPeriodRegressed
     );
     let authority = ctx.accounts.authority.key();
+    let rent_payer = if is_new {
+        authority
+    } else {
+        credential.rent_payer
+    };
     let credential = Credential {
         bump: ctx.bumps.credential,
         pool: pool_key,
@@ -87,6 +92,7 @@ pub fn handler(ctx: Context<CredentialIssue>, args: CredentialIssueArgs) -> Resu
         expires_at: args.expires_at,
         evidence_hash: args.evidence_hash,
         revoked: false,
+        rent_payer,
     };
     store(&ctx.accounts.credential, &credential)?;
     let verifier = &mut ctx.accounts.verifier;

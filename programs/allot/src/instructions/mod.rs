@@ -6,6 +6,7 @@
 pub mod allocate;
 pub mod allocate_sharded;
 pub mod clawback;
+pub mod credential_close;
 pub mod credential_issue;
 pub mod credential_revoke;
 pub mod exchange_cancel;
@@ -36,6 +37,7 @@ pub mod verifier_set_active;
 pub use allocate::*;
 pub use allocate_sharded::*;
 pub use clawback::*;
+pub use credential_close::*;
 pub use credential_issue::*;
 pub use credential_revoke::*;
 pub use exchange_cancel::*;

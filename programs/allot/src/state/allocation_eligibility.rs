@@ -1,4 +1,4 @@
-//! The decision of `allocate` and `allocate_sharded` on a credential, pure: may this user be
+//! The decision of `allocate` and `allocate_sharded` on a credential or a SAS attestation, pure: may this user be
 //! allocated now, and how many units. The handlers check the same rules in the same order (the
 //! pool's pause, then `PresentedEvidence`, `AllocationRecord::record_allocation` and their
 //! source's balance); the page's status asks this function, and the property test checks that
@@ -7,7 +7,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::AllotError;
-use crate::state::{AllocationRecord, Credential, Pool};
+use crate::state::{AllocationRecord, AttestationView, Credential, Pool};
 
 /// Where an allocation's units come from, with the units it holds for allocations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,21 +20,37 @@ pub enum AllocationSource {
     Shard(u64),
 }
 
-/// Whether the holder of `credential` (and of `record`, once allocated before) may be allocated
+/// The evidence a client read for an allocation, in the form the program's rules take.
+#[derive(Clone, Copy, Debug)]
+pub enum HeldEvidence<'a> {
+    /// The user's credential in the pool.
+    Credential(&'a Credential),
+    /// The user's SAS attestation, read with its issuer ([`crate::state::AttestationEvidence::view`]).
+    Attestation(&'a AttestationView),
+}
+
+/// Whether the holder of `evidence` (and of `record`, once allocated before) may be allocated
 /// from `source` of `pool` at `now`, checked in the program's order (the first failing rule is the
-/// refusal): pool not paused; the credential supports the rule for the period now; no
-/// allocation yet in that period; the source holds the rule's amount (or, for a pool that
-/// mints, the supply cap allows it). Returns the units the allocation moves.
-pub fn check_can_allocate_on_credential(
+/// refusal): pool not paused; the evidence supports the rule for the period now; no allocation
+/// yet in that period; the source holds the rule's amount (or, for a pool that mints, the
+/// supply cap allows it). Returns the units the allocation moves.
+pub fn check_can_allocate_on(
     pool: &Pool,
-    credential: &Credential,
+    evidence: HeldEvidence,
     record: Option<&AllocationRecord>,
     source: AllocationSource,
     now: i64,
 ) -> Result<u64> {
     require!(!pool.paused, AllotError::PoolPaused);
     let period = pool.period_at(now)?;
-    credential.check_supports_allocation(&pool.rule, period, now)?;
+    match evidence {
+        HeldEvidence::Credential(credential) => {
+            credential.check_supports_allocation(&pool.rule, period, now)?
+        }
+        HeldEvidence::Attestation(attestation) => {
+            attestation.check_supports_allocation(&pool.rule, now)?
+        }
+    }
     if let Some(record) = record {
         record.check_can_allocate(period)?;
     }
@@ -49,6 +65,23 @@ pub fn check_can_allocate_on_credential(
         }
     }
     Ok(amount)
+}
+
+/// [`check_can_allocate_on`] a credential.
+pub fn check_can_allocate_on_credential(
+    pool: &Pool,
+    credential: &Credential,
+    record: Option<&AllocationRecord>,
+    source: AllocationSource,
+    now: i64,
+) -> Result<u64> {
+    check_can_allocate_on(
+        pool,
+        HeldEvidence::Credential(credential),
+        record,
+        source,
+        now,
+    )
 }
 
 #[cfg(test)]
@@ -201,6 +234,46 @@ mod tests {
         );
         assert_eq!(
             check(&pool(), &credential(), None),
+            AllotError::VaultInsufficient
+        );
+    }
+
+    #[test]
+    fn an_attestation_is_checked_in_the_credentials_place() {
+        let live = AttestationView {
+            value: 5,
+            expiry: 0,
+            signer_authorised: true,
+        };
+        let vault = AllocationSource::Vault(10);
+        let on = |p: &Pool, a: &AttestationView, r: Option<&AllocationRecord>, s| {
+            check_can_allocate_on(p, HeldEvidence::Attestation(a), r, s, NOW)
+        };
+        assert_eq!(on(&pool(), &live, None, vault).unwrap(), 10);
+        let expired = AttestationView {
+            expiry: NOW,
+            ..live
+        };
+        let this_period = allocated_in(3);
+        let paused = Pool {
+            paused: true,
+            ..pool()
+        };
+        let empty = AllocationSource::Vault(0);
+        assert_eq!(
+            refusal(on(&paused, &expired, Some(&this_period), empty)),
+            AllotError::PoolPaused
+        );
+        assert_eq!(
+            refusal(on(&pool(), &expired, Some(&this_period), empty)),
+            AllotError::AttestationExpired
+        );
+        assert_eq!(
+            refusal(on(&pool(), &live, Some(&this_period), empty)),
+            AllotError::AlreadyAllocatedThisPeriod
+        );
+        assert_eq!(
+            refusal(on(&pool(), &live, None, empty)),
             AllotError::VaultInsufficient
         );
     }

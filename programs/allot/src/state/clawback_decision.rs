@@ -5,7 +5,7 @@
 use anchor_lang::prelude::*;
 
 use crate::error::AllotError;
-use crate::state::{AllocationRecord, AllocationRule, ClawbackReason, Credential};
+use crate::state::{AllocationRecord, AllocationRule, ClawbackReason, Credential, EvidenceKind};
 
 /// Refuses evidence about a period before the user's last allocation: it cannot take back what
 /// newer evidence granted.
@@ -45,6 +45,18 @@ pub fn credential_clawback_reason(
     credential
         .clawback_reason(rule, now)
         .ok_or_else(|| error!(AllotError::ConditionsStillHold))
+}
+
+/// Why a closed credential (its address empty) lets the pool recover the holder's units: it
+/// counts as revoked, but only for a holder whose last allocation a credential supported
+/// (`record.evidence`); for one allocated on a list or an attestation an empty credential
+/// address proves nothing.
+pub fn closed_credential_clawback_reason(record: &AllocationRecord) -> Result<ClawbackReason> {
+    require!(
+        record.evidence == EvidenceKind::Credential,
+        AllotError::EvidenceNotOfLastAllocation
+    );
+    Ok(ClawbackReason::CredentialClosed)
 }
 
 /// Why a user-list entry of `value` lets the pool recover the holder's units (its proof checked

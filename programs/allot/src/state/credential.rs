@@ -31,6 +31,9 @@ pub struct Credential {
     pub evidence_hash: [u8; 32],
     /// Set by the verifier to withdraw the evidence; cleared by a new issue.
     pub revoked: bool,
+    /// Who paid its rent (the verifier key that first issued it): `credential_close` returns the
+    /// rent there.
+    pub rent_payer: Pubkey,
 }
 
 impl Credential {
@@ -105,6 +108,7 @@ pub(crate) mod tests {
             expires_at: 2_000,
             evidence_hash: [7; 32],
             revoked: false,
+            rent_payer: Pubkey::new_unique(),
         }
     }
 

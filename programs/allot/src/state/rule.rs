@@ -76,6 +76,8 @@ pub enum ClawbackReason {
     AttestationExpired,
     /// The attestation's signer is no longer an authorised signer of its SAS issuer.
     AttestationSignerRemoved,
+    /// A verifier closed the user's credential (its rent went back to its payer).
+    CredentialClosed,
 }
 
 #[cfg(test)]

@@ -1,0 +1,150 @@
+//! SAS attestations through the CLI: the operator names a schema (checked against the schema
+//! account before sending), and a user allocates on its attestation (checked by the program's
+//! own rules before sending).
+
+use allot::state::{AttestationEvidence, EvidenceKind};
+use allot_client::chain::Chain as _;
+use allot_client::pdas;
+use allot_tests::sas::{SAS_STRING, SAS_U64, SasFixture, VOLUME_FIELD};
+
+use crate::{Cli, example_pool};
+
+#[tokio::test]
+async fn an_operator_accepts_attestations_and_a_user_allocates_on_one() {
+    let mut cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let sas = SasFixture::install(&mut cli.embedded, "payments-verifier", 2);
+    let schema = sas.schema.to_string();
+    let op = &setup.operator.1;
+
+    // A field the program could not read is refused before sending, naming why.
+    let region = cli
+        .err(
+            op,
+            &[
+                "operator",
+                "accept-attestations",
+                "--pool",
+                &pool,
+                "--schema",
+                &schema,
+                "--field",
+                "0",
+            ],
+        )
+        .await;
+    assert!(
+        region.contains("the program would refuse field 0"),
+        "{region}"
+    );
+    let named =
+        SasFixture::install_with_layout(&mut cli.embedded, "named", 1, &[SAS_STRING, SAS_U64]);
+    let after_string = cli
+        .err(
+            op,
+            &[
+                "operator",
+                "accept-attestations",
+                "--pool",
+                &pool,
+                "--schema",
+                &named.schema.to_string(),
+                "--field",
+                "1",
+            ],
+        )
+        .await;
+    assert!(
+        after_string.contains("u64 after fixed-size fields"),
+        "{after_string}"
+    );
+    let not_sas = cli
+        .err(
+            op,
+            &[
+                "operator",
+                "accept-attestations",
+                "--pool",
+                &pool,
+                "--schema",
+                &setup.mint.to_string(),
+                "--field",
+                "1",
+            ],
+        )
+        .await;
+    assert!(not_sas.contains("is not a SAS schema"), "{not_sas}");
+    assert_eq!(
+        cli.fetch::<allot::state::Pool>(setup.pool)
+            .await
+            .attestation,
+        None
+    );
+
+    let field = VOLUME_FIELD.to_string();
+    let accepted = cli
+        .ok(
+            op,
+            &[
+                "operator",
+                "accept-attestations",
+                "--pool",
+                &pool,
+                "--schema",
+                &schema,
+                "--field",
+                &field,
+            ],
+        )
+        .await;
+    assert_eq!(accepted["issuer"], sas.issuer.to_string());
+    assert_eq!(accepted["schema_version"], 2);
+    let stored = cli
+        .fetch::<allot::state::Pool>(setup.pool)
+        .await
+        .attestation;
+    assert_eq!(
+        stored,
+        Some(AttestationEvidence {
+            issuer: sas.issuer,
+            schema: sas.schema,
+            schema_version: 2,
+            value_offset: 1,
+        })
+    );
+
+    // A user without an attestation is told so; one below the rule is told the program's reason;
+    // neither pays anything.
+    let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
+    let allocate = ["user", "allocate", "--pool", &pool, "--attestation"];
+    let none = cli.err(&user_file, &allocate).await;
+    assert!(
+        none.contains("has no attestation from SAS issuer"),
+        "{none}"
+    );
+    sas.attest(&mut cli.embedded, &user, 999, 0);
+    let low = cli.err(&user_file, &allocate).await;
+    assert!(
+        low.contains("the program would refuse this allocation") && low.contains("rule"),
+        "{low}"
+    );
+    let record = pdas::allocation_record(&setup.pool, &user);
+    assert!(cli.chain.account(record).await.unwrap().is_none());
+
+    sas.attest(&mut cli.embedded, &user, 5_000, 0);
+    let allocated = cli.ok(&user_file, &allocate).await;
+    assert_eq!(allocated["amount"], 10);
+    assert_eq!(cli.balance(&user, &setup.mint).await, 10);
+    let record: allot::state::AllocationRecord =
+        cli.fetch(pdas::allocation_record(&setup.pool, &user)).await;
+    assert_eq!(record.evidence, EvidenceKind::Attestation);
+    let again = cli.err(&user_file, &allocate).await;
+    assert!(again.contains("was already allocated in period"), "{again}");
+
+    // The operator stops accepting them.
+    cli.ok(op, &["operator", "refuse-attestations", "--pool", &pool])
+        .await;
+    let refused = cli.err(&user_file, &allocate).await;
+    assert!(refused.contains("accepts no SAS attestations"), "{refused}");
+}
