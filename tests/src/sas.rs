@@ -104,6 +104,29 @@ impl SasFixture {
         fixture
     }
 
+    /// The same issuer's schema "payments" at `version` (its own account, as SAS gives each
+    /// version), written with [`PAYMENTS_LAYOUT`].
+    pub fn new_version(&self, chain: &mut impl AccountWriter, version: u8) -> Self {
+        let schema = sas_address(&[b"schema", self.issuer.as_ref(), b"payments", &[version]]);
+        let account = SasSchema {
+            discriminator: SAS_SCHEMA_DISCRIMINATOR,
+            credential: to_sas(&self.issuer),
+            name: b"payments".to_vec(),
+            description: b"payment volume in the period".to_vec(),
+            layout: PAYMENTS_LAYOUT.to_vec(),
+            field_names: field_names(PAYMENTS_LAYOUT.len()),
+            is_paused: false,
+            version,
+        };
+        chain.write_account(schema, sas_account(bytes(&account)));
+        Self {
+            issuer: self.issuer,
+            schema,
+            authority: self.authority,
+            signer: self.signer.insecure_clone(),
+        }
+    }
+
     /// Rewrites the issuer (named `name`) with `signers` as its authorised signers, as SAS's
     /// `change_authorized_signers` would.
     pub fn set_signers(&self, chain: &mut impl AccountWriter, name: &str, signers: &[Pubkey]) {

@@ -150,6 +150,10 @@ pub enum OperatorCommand {
         /// The field of the schema the rule reads, counted from 0.
         #[arg(long)]
         field: u8,
+        /// Replace another schema or field the pool accepts now: holders allocated on it can
+        /// then no longer be clawed back on an attestation until allocated again.
+        #[arg(long)]
+        replace: bool,
     },
     /// Accept no SAS attestations any more.
     RefuseAttestations(PoolArg),

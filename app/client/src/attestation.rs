@@ -12,7 +12,8 @@ use crate::errors::refusal;
 use crate::pdas;
 
 /// `user`'s attestation under `evidence` (a pool's SAS settings), read with its issuer in one
-/// call: `None` when no attestation is at its address (never issued, or closed by its issuer).
+/// call: `None` when no attestation is at its address (never issued, or closed by its issuer;
+/// an empty, system-owned account there, as lamports sent to it leave, counts as none too).
 /// Accounts SAS does not own, or that do not decode, are errors naming the address.
 pub async fn read<C: Chain>(
     chain: &C,
@@ -38,7 +39,9 @@ pub async fn read<C: Chain>(
         evidence.issuer,
         issuer.owner
     );
-    let Some(attestation) = attestation.filter(|a| a.lamports > 0) else {
+    let Some(attestation) = attestation.filter(|a| {
+        a.lamports > 0 && !(a.data.is_empty() && a.owner == anchor_lang::system_program::ID)
+    }) else {
         return Ok(None);
     };
     ensure!(

@@ -54,7 +54,9 @@ pub enum AllotError {
     RuleNotMet,
     #[msg("the user has already been allocated in this period")]
     AlreadyAllocatedThisPeriod,
-    #[msg("pass exactly one piece of evidence: a credential, or a user list with a proof")]
+    #[msg(
+        "pass exactly one piece of evidence: a credential, a user list with a proof, or a SAS attestation with its issuer"
+    )]
     EvidenceMismatch,
     #[msg("the user list does not cover the current period")]
     UserListWrongPeriod,
@@ -202,11 +204,15 @@ pub enum AllotError {
         "this evidence did not support the user's last allocation, so its absence proves nothing"
     )]
     EvidenceNotOfLastAllocation,
+    #[msg(
+        "the holder was allocated before the pool named its current SAS schema: its attestation is not at this schema's address"
+    )]
+    AttestationSchemaChanged,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 83] = [
+    pub const ALL: [AllotError; 84] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -290,6 +296,7 @@ impl AllotError {
         AllotError::AttestationFieldUnreadable,
         AllotError::AttestationAccountsMismatch,
         AllotError::EvidenceNotOfLastAllocation,
+        AllotError::AttestationSchemaChanged,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

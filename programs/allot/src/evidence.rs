@@ -1,5 +1,6 @@
 //! The evidence `allocate`, `allocate_sharded` and `clawback` accept — a credential, a
-//! user-list entry with its proof, or a SAS attestation — and how each instruction checks it. The pure rules applied
+//! user-list entry with its proof, or a SAS attestation — and how each instruction checks
+//! it. The pure rules applied
 //! live with the accounts they read (`Credential::check_supports_allocation`, `Rule::is_met_by`)
 //! and in `state/clawback_decision.rs`, which the crank calls too.
 
@@ -157,10 +158,23 @@ impl PresentedEvidence<'_> {
                 closed_credential_clawback_reason(record)?,
                 EvidenceKind::Credential,
             )),
-            (None, None, None, Some(attestation)) => Ok((
-                attestation_clawback_reason(attestation.as_ref(), record, &pool.rule, now)?,
-                EvidenceKind::Attestation,
-            )),
+            (None, None, None, Some(attestation)) => {
+                // `read_attestation` refused the accounts unless the pool names SAS settings.
+                let accepted = pool
+                    .attestation
+                    .as_ref()
+                    .ok_or(AllotError::AttestationNotConfigured)?;
+                Ok((
+                    attestation_clawback_reason(
+                        accepted,
+                        attestation.as_ref(),
+                        record,
+                        &pool.rule,
+                        now,
+                    )?,
+                    EvidenceKind::Attestation,
+                ))
+            }
             (None, Some(list), Some(proof), None) => {
                 check_list_is_current(list.period, pool.period_at(now)?, record)?;
                 proof.verify(pool_key, list, user)?;

@@ -88,8 +88,13 @@ pub mod allot {
     /// that issuer's authorised signers and it has not expired. With neither `schema` nor
     /// `field_index`, the pool stops accepting attestations.
     ///
-    /// Hazard: stopping (or naming another schema) leaves holders allocated on attestations
-    /// without evidence a clawback can read; name the new schema before retiring the old one.
+    /// Hazard: holders allocated on attestations before the pool names another schema or field
+    /// (or stops accepting attestations) can no longer be clawed back on an attestation
+    /// (`AttestationSchemaChanged`, or `AttestationNotConfigured`) until they are allocated again
+    /// on the new one; naming the same schema and field again changes nothing. An attestation's
+    /// empty address counts as revoked: an issuer must not compress or otherwise close the
+    /// attestations a pool relies on, and removing a signer from the issuer withdraws everything
+    /// it signed.
     pub fn pool_set_attestation(
         ctx: Context<PoolSetAttestation>,
         field_index: Option<u8>,
@@ -187,7 +192,8 @@ pub mod allot {
     }
 
     /// Anyone: allocates the rule's amount to `user` for the current period, on a credential
-    /// (pass `credential`, `proof = None`) or a user-list proof (pass `user_list` and `proof`): from
+    /// (pass `credential`, `proof = None`), a user-list proof (pass `user_list` and `proof`) or a
+    /// SAS attestation of the pool's schema (pass `attestation` and `attestation_issuer`): from
     /// the vault (transferable pools) or minted (non-transferable). The payer funds the user's token
     /// account and allocation record when they are new.
     pub fn allocate(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
@@ -310,9 +316,12 @@ pub mod allot {
 
     /// Anyone: recovers `min(balance, allocated − clawed back − exchanged)` of a user's own
     /// allocated units when their evidence no longer meets the rule (revoked, expired or failing
-    /// credential; or a user-list value that fails the rule, from a list of a period that has begun
-    /// and not older than the user's last allocation; the clawback seals that list): back to the
-    /// vault, or burned when the pool is non-transferable.
+    /// credential, or one a verifier closed; a user-list value that fails the rule, from a list
+    /// of a period that has begun and not older than the user's last allocation, the clawback
+    /// sealing that list; or a SAS attestation closed, expired, failing or signed by a signer
+    /// its issuer removed): back to the vault, or burned when the pool is non-transferable. An
+    /// empty credential or attestation address counts only against a holder last allocated on
+    /// that kind of evidence (and, for an attestation, under the pool's current schema).
     pub fn clawback(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
         instructions::clawback::handler(ctx, proof)
     }

@@ -35,7 +35,7 @@ async fn an_operator_accepts_attestations_and_a_user_allocates_on_one() {
         )
         .await;
     assert!(
-        region.contains("the program would refuse field 0"),
+        region.contains("the program would refuse field 0") && region.contains("is not a u64"),
         "{region}"
     );
     let named =
@@ -103,20 +103,49 @@ async fn an_operator_accepts_attestations_and_a_user_allocates_on_one() {
     let stored = cli
         .fetch::<allot::state::Pool>(setup.pool)
         .await
-        .attestation;
+        .attestation
+        .unwrap();
+    let now = cli.chain.unix_timestamp().await.unwrap();
     assert_eq!(
         stored,
-        Some(AttestationEvidence {
+        AttestationEvidence {
             issuer: sas.issuer,
             schema: sas.schema,
             schema_version: 2,
             value_offset: 1,
-        })
+            accepted_at: stored.accepted_at,
+        }
     );
+    assert!(
+        (now - 5..=now).contains(&stored.accepted_at),
+        "{stored:?} at {now}"
+    );
+
+    // Another schema replaces it only when asked to.
+    let version_3 = sas.new_version(&mut cli.embedded, 3);
+    let other = version_3.schema.to_string();
+    let accept_3 = [
+        "operator",
+        "accept-attestations",
+        "--pool",
+        &pool,
+        "--schema",
+        &other,
+        "--field",
+        &field,
+    ];
+    let unasked = cli.err(op, &accept_3).await;
+    assert!(unasked.contains("pass --replace"), "{unasked}");
+    let kept = cli
+        .fetch::<allot::state::Pool>(setup.pool)
+        .await
+        .attestation;
+    assert_eq!(kept, Some(stored));
 
     // A user without an attestation is told so; one below the rule is told the program's reason;
     // neither pays anything.
     let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
+    let lamports = cli.chain.account(user).await.unwrap().unwrap().lamports;
     let allocate = ["user", "allocate", "--pool", &pool, "--attestation"];
     let none = cli.err(&user_file, &allocate).await;
     assert!(
@@ -131,6 +160,8 @@ async fn an_operator_accepts_attestations_and_a_user_allocates_on_one() {
     );
     let record = pdas::allocation_record(&setup.pool, &user);
     assert!(cli.chain.account(record).await.unwrap().is_none());
+    let unchanged = cli.chain.account(user).await.unwrap().unwrap().lamports;
+    assert_eq!(unchanged, lamports, "nothing was sent, no fee paid");
 
     sas.attest(&mut cli.embedded, &user, 5_000, 0);
     let allocated = cli.ok(&user_file, &allocate).await;

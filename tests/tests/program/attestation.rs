@@ -16,12 +16,14 @@ use solana_sdk::instruction::Instruction;
 use solana_sdk::signature::{Keypair, Signer};
 
 /// A transferable pool (rule: at least 1,000, 100 units) that accepts the attestations of a SAS
-/// issuer's "payments" schema, version 1, reading its volume field.
+/// issuer's "payments" schema, version 1, reading its volume field, since a second ago (an
+/// allocation in the second the pool accepted a schema is out of reach of an empty address).
 async fn attesting_pool() -> (TestChain, PoolFixture, SasFixture) {
     let mut chain = TestChain::start().await;
     let fixture = PoolFixture::create(&mut chain, 1, true).await;
     let sas = SasFixture::install(&mut chain, "payments-verifier", 1);
     accept(&mut chain, &fixture, &sas).await;
+    chain.advance_time(1).await;
     (chain, fixture, sas)
 }
 
@@ -126,6 +128,7 @@ async fn the_operator_names_a_sas_schema_read_from_its_account() {
         schema: sas.schema,
         schema_version: 3,
         value_offset: 1,
+        accepted_at: chain.clock().await.unix_timestamp,
     };
     assert_eq!(
         events,
@@ -437,6 +440,87 @@ async fn a_shard_allocates_on_an_attestation() {
             .await,
         400
     );
+}
+
+#[tokio::test]
+async fn naming_another_schema_leaves_earlier_holders_out_of_reach_of_an_empty_address() {
+    let (mut chain, fixture, sas) = attesting_pool().await;
+    let user = attested_holder(&mut chain, &fixture, &sas).await;
+    chain.advance_time(10).await;
+    // Naming the same schema and field again keeps its acceptance: the holder stays reachable.
+    let accepted = fixture.state(&mut chain).await.attestation.unwrap();
+    accept(&mut chain, &fixture, &sas).await;
+    assert_eq!(fixture.state(&mut chain).await.attestation, Some(accepted));
+
+    // Version 2: the holder's attestation is at version 1's address, so version 2's empty
+    // address says nothing about it.
+    let version_2 = sas.new_version(&mut chain, 2);
+    chain.advance_time(10).await;
+    accept(&mut chain, &fixture, &version_2).await;
+    let changed = AllotError::AttestationSchemaChanged;
+    clawback_refused(&mut chain, &fixture, &user, version_2.evidence(), changed).await;
+    sas.close(&mut chain, &user);
+    clawback_refused(&mut chain, &fixture, &user, version_2.evidence(), changed).await;
+    // Version 1's address is not the pool's any more.
+    let wrong_address = AllotError::AttestationWrongAddress;
+    clawback_refused(&mut chain, &fixture, &user, sas.evidence(), wrong_address).await;
+
+    // A holder allocated on version 2 is reachable as before.
+    chain.advance_time(1).await;
+    let newcomer = attested_holder(&mut chain, &fixture, &version_2).await;
+    version_2.close(&mut chain, &newcomer);
+    let ix = instructions::clawback(&fixture.pool, &newcomer, version_2.evidence());
+    chain.send_ok(&[ix], &[]).await;
+    assert_eq!(chain.token_balance(fixture.user_token(&newcomer)).await, 0);
+}
+
+#[tokio::test]
+async fn lamports_sent_to_a_closed_attestation_do_not_shield_its_holder() {
+    let (mut chain, fixture, sas) = attesting_pool().await;
+    let user = attested_holder(&mut chain, &fixture, &sas).await;
+    sas.close(&mut chain, &user);
+    // What anyone can leave at the address after SAS closed it: a system account with lamports.
+    let funded = solana_sdk::account::Account {
+        lamports: 1_000_000,
+        ..Default::default()
+    };
+    chain.set_account(sas.attestation(&user), funded);
+    claws_back(
+        &mut chain,
+        &fixture,
+        &sas,
+        user,
+        ClawbackReason::AttestationClosed,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_evidence_of_the_last_allocation_claws_back_on_an_empty_address() {
+    let (mut chain, fixture, sas) = attesting_pool().await;
+    let user = attested_holder(&mut chain, &fixture, &sas).await;
+    // The next period's allocation is on a credential.
+    chain.advance_time(allot_tests::PERIOD).await;
+    fixture.issue_credential(&mut chain, &user, 5_000).await;
+    fixture
+        .allocate_by_credential(&mut chain, &user)
+        .await
+        .expect("allocated on the credential");
+    sas.close(&mut chain, &user);
+    let not_last = AllotError::EvidenceNotOfLastAllocation;
+    clawback_refused(&mut chain, &fixture, &user, sas.evidence(), not_last).await;
+
+    // Without the issuer's account, or once the pool accepts no attestations, nothing either.
+    let mut ix = instructions::clawback(&fixture.pool, &user, sas.evidence());
+    replace_account(&mut ix, sas.issuer, allot::ID);
+    let mismatch = AllotError::AttestationAccountsMismatch;
+    let watched = [fixture.vault, fixture.user_token(&user)];
+    chain.expect_refused(&[ix], &[], mismatch, &watched).await;
+    let op = &fixture.operator;
+    let stop = instructions::pool_set_attestation(&op.pubkey(), &fixture.pool, None);
+    chain.send_ok(&[stop], &[op]).await;
+    let not_configured = AllotError::AttestationNotConfigured;
+    clawback_refused(&mut chain, &fixture, &user, sas.evidence(), not_configured).await;
 }
 
 /// Replaces every occurrence of account `from` in `ix` by `to`.

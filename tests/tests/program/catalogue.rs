@@ -77,6 +77,9 @@ struct Keys {
     attestee: Keypair,
     /// Was allocated on a SAS attestation in both pools, which its issuer then closed.
     attested: Keypair,
+    /// Has a SAS attestation in both pools and no allocation yet (the sharded attestation case
+    /// allocates to it).
+    shard_attestee: Keypair,
     /// A SAS schema of a third issuer, the one both pools' `pool_set_attestation` cases name:
     /// an operator may name any schema, so another pool's is no attack.
     any_schema: Pubkey,
@@ -155,6 +158,7 @@ impl Scene {
             attacker: chain.funded_keypair(1_000_000_000).await,
             attestee: Keypair::new(),
             attested: Keypair::new(),
+            shard_attestee: Keypair::new(),
             any_schema: SasFixture::install(&mut chain, "any issuer", 1).schema,
         };
         let mut sides = Vec::new();
@@ -207,6 +211,7 @@ impl Scene {
             (k.shard_user.pubkey(), "shard user".into()),
             (k.attestee.pubkey(), "attestee".into()),
             (k.attested.pubkey(), "attested".into()),
+            (k.shard_attestee.pubkey(), "shard attestee".into()),
             (k.sponsor.pubkey(), "sponsor".into()),
             (k.spare_verifier.pubkey(), "spare verifier key".into()),
             (k.new_verifier.pubkey(), "new verifier key".into()),
@@ -230,6 +235,7 @@ impl Scene {
             ("shard user", k.shard_user.pubkey()),
             ("attestee", k.attestee.pubkey()),
             ("attested", k.attested.pubkey()),
+            ("shard attestee", k.shard_attestee.pubkey()),
         ];
         let verifiers = [
             ("verifier", None),
@@ -251,7 +257,11 @@ impl Scene {
             names.push((f.vault, format!("vault {tag}")));
             names.push((side.sas.issuer, format!("sas issuer {tag}")));
             names.push((side.sas.schema, format!("sas schema {tag}")));
-            for (label, user) in [("attestee", &k.attestee), ("attested", &k.attested)] {
+            for (label, user) in [
+                ("attestee", &k.attestee),
+                ("attested", &k.attested),
+                ("shard attestee", &k.shard_attestee),
+            ] {
                 let attestation = side.sas.attestation(&user.pubkey());
                 names.push((attestation, format!("{label} attestation {tag}")));
             }
@@ -388,6 +398,8 @@ impl Side {
             .send(&setup, &[&operator])
             .await
             .expect("exchange and spare verifier");
+        // Allocations on attestations come a second after the pool accepted their schema.
+        chain.advance_time(1).await;
         for user in [
             &keys.holder,
             &keys.newcomer,
@@ -404,7 +416,7 @@ impl Side {
                 .expect("allocated");
         }
         f.revoke_credential(chain, &keys.lapsed.pubkey()).await;
-        for user in [&keys.attestee, &keys.attested] {
+        for user in [&keys.attestee, &keys.attested, &keys.shard_attestee] {
             self.sas.attest(chain, &user.pubkey(), 5_000, 0);
         }
         let payer = chain.payer().pubkey();
@@ -591,6 +603,19 @@ impl Side {
                 &[&keys.sponsor],
                 &[&keys.sponsor],
             ),
+            case(
+                "allocate_sharded",
+                instructions::allocate_sharded(
+                    &keys.sponsor.pubkey(),
+                    &pool,
+                    &keys.shard_attestee.pubkey(),
+                    0,
+                    self.sas.evidence(),
+                ),
+                &[&keys.sponsor],
+                &[&keys.sponsor],
+            )
+            .in_form(" (attestation)"),
             case("shard_sweep", instructions::shard_sweep(&pool, 0), &[], &[]),
             case(
                 "shard_create",

@@ -60,7 +60,8 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
             pool,
             schema,
             field,
-        } => operator_attestations::accept(ctx, pool.pool, schema, field).await,
+            replace,
+        } => operator_attestations::accept(ctx, pool.pool, schema, field, replace).await,
         OperatorCommand::RefuseAttestations(pool) => {
             operator_attestations::refuse(ctx, pool.pool).await
         }

@@ -14,14 +14,16 @@ use crate::context::Context;
 use crate::outcome::Outcome;
 
 /// Makes the pool accept attestations of the SAS `schema`, reading its field number `field`;
-/// the schema is read and checked first, as the program will.
+/// the schema is read and checked first, as the program will. Another schema or field the pool
+/// accepts now is replaced only with `replace`.
 pub async fn accept<C: Chain>(
     ctx: &Context<'_, C>,
     pool: Pubkey,
     schema: Pubkey,
     field: u8,
+    replace: bool,
 ) -> Result<Outcome> {
-    ctx.operated_pool(&pool).await?;
+    let state = ctx.operated_pool(&pool).await?;
     let account = ctx
         .chain
         .account(schema)
@@ -32,12 +34,25 @@ pub async fn accept<C: Chain>(
         "{schema} is not a SAS schema: it is owned by {}, not the Solana Attestation Service ({SAS_PROGRAM_ID})",
         account.owner
     );
-    let evidence = AttestationEvidence::from_schema(schema, &account.data, field).map_err(|e| {
-        anyhow::anyhow!(
-            "the program would refuse field {field} of schema {schema}: {}",
-            refusal(&e)
-        )
-    })?;
+    let (now, _) = ctx.now_and_period(&state).await?;
+    let evidence =
+        AttestationEvidence::from_schema(schema, &account.data, field, now).map_err(|e| {
+            anyhow::anyhow!(
+                "the program would refuse field {field} of schema {schema}: {}",
+                refusal(&e)
+            )
+        })?;
+    if let Some(current) = state
+        .attestation
+        .filter(|current| !current.reads_as(&evidence))
+    {
+        ensure!(
+            replace,
+            "pool {pool} accepts attestations of schema {} (reading byte {}) now; holders allocated on them could no longer be clawed back on an attestation until allocated again: pass --replace to replace it",
+            current.schema,
+            current.value_offset
+        );
+    }
     ctx.ensure_can_pay(1, &[]).await?;
     let ix = instructions::pool_set_attestation(&ctx.me(), &pool, Some((schema, field)));
     let signature = ctx.send(&[], &[ix]).await?;

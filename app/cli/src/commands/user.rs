@@ -159,7 +159,14 @@ impl Asked<'_> {
         let credential = accounts::fetch::<Credential>(ctx.chain, pdas::credential(&pool, &me))
             .await?
             .with_context(|| {
-                format!("{me} has no credential in pool {pool}; ask a verifier, or pass --proofs")
+                let or_attestation = if self.pool.attestation.is_some() {
+                    ", or --attestation (the pool accepts SAS attestations)"
+                } else {
+                    ""
+                };
+                format!(
+                    "{me} has no credential in pool {pool}; ask a verifier, or pass --proofs{or_attestation}"
+                )
             })?;
         self.decide(ctx, HeldEvidence::Credential(&credential))
             .await?;

@@ -75,8 +75,8 @@ pub struct Allocate<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Checks: pool not paused; exactly one piece of evidence (a credential, or a user list plus
-/// `proof`) and it meets the rule for the current period; no allocation yet in this period;
+/// Checks: pool not paused; exactly one piece of evidence (a credential, a user list plus
+/// `proof`, or a SAS attestation with its issuer) and it meets the rule for the current period; no allocation yet in this period;
 /// enough units in the vault (transferable) or under the supply cap (non-transferable).
 pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;

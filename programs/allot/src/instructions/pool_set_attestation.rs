@@ -24,18 +24,29 @@ pub struct PoolSetAttestation<'info> {
 }
 
 /// Checks: the schema and `field_index` come together; the schema is a SAS schema account whose
-/// field number `field_index` is a `u64` after fixed-size fields only.
+/// field number `field_index` is a `u64` after fixed-size fields only. Another schema or field
+/// is accepted from now on (`accepted_at`); the same again keeps its first acceptance time.
 pub fn handler(ctx: Context<PoolSetAttestation>, field_index: Option<u8>) -> Result<()> {
+    let now = Clock::get()?.unix_timestamp;
+    let pool = &mut ctx.accounts.pool;
     let evidence = match (ctx.accounts.schema.as_ref(), field_index) {
-        (Some(schema), Some(field_index)) => Some(AttestationEvidence::from_schema(
-            schema.key(),
-            &schema.try_borrow_data()?,
-            field_index,
-        )?),
+        (Some(schema), Some(field_index)) => {
+            let named = AttestationEvidence::from_schema(
+                schema.key(),
+                &schema.try_borrow_data()?,
+                field_index,
+                now,
+            )?;
+            // Naming the same schema and field again keeps when they were first accepted, so
+            // holders allocated on them stay claw-backable.
+            match pool.attestation {
+                Some(current) if current.reads_as(&named) => Some(current),
+                _ => Some(named),
+            }
+        }
         (None, None) => None,
         _ => return err!(AllotError::AttestationAccountsMismatch),
     };
-    let pool = &mut ctx.accounts.pool;
     pool.attestation = evidence;
     emit_cpi!(PoolAttestationSet {
         pool: pool.key(),

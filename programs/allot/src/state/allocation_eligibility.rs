@@ -1,4 +1,5 @@
-//! The decision of `allocate` and `allocate_sharded` on a credential or a SAS attestation, pure: may this user be
+//! The decision of `allocate` and `allocate_sharded` on a credential or a SAS attestation,
+//! pure: may this user be
 //! allocated now, and how many units. The handlers check the same rules in the same order (the
 //! pool's pause, then `PresentedEvidence`, `AllocationRecord::record_allocation` and their
 //! source's balance); the page's status asks this function, and the property test checks that

@@ -11,7 +11,7 @@ use solana_attestation_service_client::accounts::{
 
 use crate::constants::{SAS_ATTESTATION_SEED, SAS_PROGRAM_ID};
 use crate::error::AllotError;
-use crate::state::{AllocationRecord, AllocationRule, ClawbackReason, EvidenceKind};
+use crate::state::AllocationRule;
 
 /// First byte of a SAS credential (issuer) account. SAS's discriminators are in its program's
 /// `state/discriminator.rs`; its client does not export them.
@@ -36,6 +36,10 @@ pub struct AttestationEvidence {
     pub schema_version: u8,
     /// Byte offset, in an attestation's data, of the little-endian `u64` the pool's rule reads.
     pub value_offset: u16,
+    /// When the pool began accepting this issuer, schema and field (unix seconds). Holders
+    /// allocated before it were allocated on another schema (or field): their attestation is
+    /// not at this schema's address, so an empty address there proves nothing about them.
+    pub accepted_at: i64,
 }
 
 /// What an attestation states about a user, read together with its issuer.
@@ -69,39 +73,16 @@ impl AttestationView {
     }
 }
 
-/// Why the user's attestation (`None`: closed by its issuer) lets the pool recover the holder's
-/// units at `now`, or `ConditionsStillHold`. Only for a holder whose last allocation an
-/// attestation supported (`record.evidence`): an empty attestation address proves nothing about
-/// a user allocated on a credential or a list.
-pub fn attestation_clawback_reason(
-    view: Option<&AttestationView>,
-    record: &AllocationRecord,
-    rule: &AllocationRule,
-    now: i64,
-) -> Result<ClawbackReason> {
-    require!(
-        record.evidence == EvidenceKind::Attestation,
-        AllotError::EvidenceNotOfLastAllocation
-    );
-    let Some(view) = view else {
-        return Ok(ClawbackReason::AttestationClosed);
-    };
-    if !view.signer_authorised {
-        Ok(ClawbackReason::AttestationSignerRemoved)
-    } else if view.is_expired(now) {
-        Ok(ClawbackReason::AttestationExpired)
-    } else if !rule.is_met_by(view.value) {
-        Ok(ClawbackReason::IndicatorFails)
-    } else {
-        err!(AllotError::ConditionsStillHold)
-    }
-}
-
 impl AttestationEvidence {
-    /// The evidence a pool accepts from the SAS schema at `schema_key` (its account data
-    /// `schema_data`), reading field number `field_index`: it must be a `u64` with only
-    /// fixed-size fields before it, so its offset is the same in every attestation.
-    pub fn from_schema(schema_key: Pubkey, schema_data: &[u8], field_index: u8) -> Result<Self> {
+    /// The evidence a pool accepts from `accepted_at` on, from the SAS schema at `schema_key`
+    /// (its account data `schema_data`), reading field number `field_index`: it must be a `u64`
+    /// with only fixed-size fields before it, so its offset is the same in every attestation.
+    pub fn from_schema(
+        schema_key: Pubkey,
+        schema_data: &[u8],
+        field_index: u8,
+        accepted_at: i64,
+    ) -> Result<Self> {
         require!(
             schema_data.first() == Some(&SAS_SCHEMA_DISCRIMINATOR),
             AllotError::AttestationInvalid
@@ -125,6 +106,7 @@ impl AttestationEvidence {
                     schema: schema_key,
                     schema_version: schema.version,
                     value_offset: offset,
+                    accepted_at,
                 });
             }
             let size = fixed_size(*code).ok_or(AllotError::AttestationFieldUnreadable)?;
@@ -135,6 +117,13 @@ impl AttestationEvidence {
         err!(AllotError::AttestationFieldUnreadable)
     }
 
+    /// Whether `other` reads the same attestations the same way (issuer, schema and field),
+    /// whenever each was accepted.
+    pub fn reads_as(&self, other: &Self) -> bool {
+        (self.issuer, self.schema, self.value_offset)
+            == (other.issuer, other.schema, other.value_offset)
+    }
+
     /// The address SAS gives `user`'s attestation under this issuer and schema (the user's
     /// wallet as the nonce).
     pub fn attestation_address(&self, user: &Pubkey) -> Pubkey {
@@ -142,8 +131,9 @@ impl AttestationEvidence {
     }
 
     /// Reads `user`'s attestation and its issuer from their accounts: `None` when the
-    /// attestation's address holds no account (never issued, or closed: SAS revokes by
-    /// closing). Checks the address, the owners and the layouts, then [`Self::view`].
+    /// attestation's address holds no data and belongs to the system program (never issued, or
+    /// closed: SAS revokes by closing; lamports someone sent there since change nothing). Checks
+    /// the address, the owners and the layouts, then [`Self::view`].
     pub fn read(
         &self,
         user: &Pubkey,
@@ -165,7 +155,7 @@ impl AttestationEvidence {
             SAS_PROGRAM_ID,
             AllotError::AttestationWrongOwner
         );
-        if attestation.data_is_empty() && attestation.lamports() == 0 {
+        if attestation.data_is_empty() && *attestation.owner == anchor_lang::system_program::ID {
             return Ok(None);
         }
         require_keys_eq!(
@@ -261,8 +251,10 @@ mod tests {
     use anchor_lang::AnchorSerialize;
 
     use super::*;
-    use crate::state::Comparison;
     use crate::state::allocation_record::tests::fresh;
+    use crate::state::{
+        AllocationRecord, ClawbackReason, Comparison, EvidenceKind, attestation_clawback_reason,
+    };
 
     /// Indicator at least 1,000.
     fn rule() -> AllocationRule {
@@ -304,6 +296,7 @@ mod tests {
             schema: Pubkey::new_from_array([2; 32]),
             schema_version: 1,
             value_offset: 1,
+            accepted_at: 5,
         }
     }
 
@@ -339,15 +332,16 @@ mod tests {
     #[test]
     fn the_value_offset_adds_the_fixed_fields_before_it() {
         let key = Pubkey::new_unique();
-        let evidence = AttestationEvidence::from_schema(key, &schema(&[0, 3]), 1).unwrap();
+        let evidence = AttestationEvidence::from_schema(key, &schema(&[0, 3]), 1, 7).unwrap();
+        assert_eq!(evidence.accepted_at, 7);
         assert_eq!(evidence.value_offset, 1);
         assert_eq!(evidence.schema_version, 4);
         assert_eq!(evidence.issuer, Pubkey::new_from_array([1; 32]));
         // u16, i128, bool, char, then the u64: 2 + 16 + 1 + 4.
-        let evidence = AttestationEvidence::from_schema(key, &schema(&[1, 9, 10, 11, 3]), 4);
+        let evidence = AttestationEvidence::from_schema(key, &schema(&[1, 9, 10, 11, 3]), 4, 0);
         assert_eq!(evidence.unwrap().value_offset, 23);
         assert_eq!(
-            AttestationEvidence::from_schema(key, &schema(&[3]), 0)
+            AttestationEvidence::from_schema(key, &schema(&[3]), 0, 0)
                 .unwrap()
                 .value_offset,
             0
@@ -364,12 +358,12 @@ mod tests {
             (&[0, 8][..], 1),    // an i64, not a u64
             (&[0, 3][..], 2),    // past the end
         ] {
-            let result = AttestationEvidence::from_schema(key, &schema(layout), field);
+            let result = AttestationEvidence::from_schema(key, &schema(layout), field, 0);
             assert_eq!(error_of(result), unreadable, "{layout:?} field {field}");
         }
         let mut not_a_schema = schema(&[3]);
         not_a_schema[0] = SAS_ATTESTATION_DISCRIMINATOR;
-        let result = AttestationEvidence::from_schema(key, &not_a_schema, 0);
+        let result = AttestationEvidence::from_schema(key, &not_a_schema, 0, 0);
         assert_eq!(error_of(result), AllotError::AttestationInvalid);
     }
 
@@ -448,18 +442,28 @@ mod tests {
     #[test]
     fn clawback_reasons_in_order_and_only_after_an_attested_allocation() {
         let rule = rule();
+        let accepted = config();
         let mut record = fresh();
         record.allocations = 1;
+        record.last_allocated_at = 6;
         let live = AttestationView {
             value: 1_000,
             expiry: 0,
             signer_authorised: true,
         };
-        let not_last = attestation_clawback_reason(None, &record, &rule, 10);
+        let not_last = attestation_clawback_reason(&accepted, None, &record, &rule, 10);
         assert_eq!(error_of(not_last), AllotError::EvidenceNotOfLastAllocation);
         record.evidence = EvidenceKind::Attestation;
-        let reason =
-            |view: Option<&AttestationView>| attestation_clawback_reason(view, &record, &rule, 10);
+        // Allocated no later than the pool accepted its current schema: not on that schema.
+        let before = AllocationRecord {
+            last_allocated_at: accepted.accepted_at,
+            ..record.clone()
+        };
+        let changed = attestation_clawback_reason(&accepted, None, &before, &rule, 10);
+        assert_eq!(error_of(changed), AllotError::AttestationSchemaChanged);
+        let reason = |view: Option<&AttestationView>| {
+            attestation_clawback_reason(&accepted, view, &record, &rule, 10)
+        };
         assert_eq!(reason(None).unwrap(), ClawbackReason::AttestationClosed);
         let removed = AttestationView {
             signer_authorised: false,

@@ -5,7 +5,10 @@
 use anchor_lang::prelude::*;
 
 use crate::error::AllotError;
-use crate::state::{AllocationRecord, AllocationRule, ClawbackReason, Credential, EvidenceKind};
+use crate::state::{
+    AllocationRecord, AllocationRule, AttestationEvidence, AttestationView, ClawbackReason,
+    Credential, EvidenceKind,
+};
 
 /// Refuses evidence about a period before the user's last allocation: it cannot take back what
 /// newer evidence granted.
@@ -57,6 +60,40 @@ pub fn closed_credential_clawback_reason(record: &AllocationRecord) -> Result<Cl
         AllotError::EvidenceNotOfLastAllocation
     );
     Ok(ClawbackReason::CredentialClosed)
+}
+
+/// Why the user's attestation (`None`: its address empty, closed by its issuer) under the pool's
+/// current SAS settings `accepted` lets the pool recover the holder's units at `now`, or
+/// `ConditionsStillHold`. Only for a holder whose last allocation an attestation supported
+/// (`record.evidence`), under these settings (allocated after `accepted.accepted_at`): an empty
+/// address says nothing about a holder allocated on a credential, a list, or another schema.
+pub fn attestation_clawback_reason(
+    accepted: &AttestationEvidence,
+    view: Option<&AttestationView>,
+    record: &AllocationRecord,
+    rule: &AllocationRule,
+    now: i64,
+) -> Result<ClawbackReason> {
+    require!(
+        record.evidence == EvidenceKind::Attestation,
+        AllotError::EvidenceNotOfLastAllocation
+    );
+    require!(
+        record.last_allocated_at > accepted.accepted_at,
+        AllotError::AttestationSchemaChanged
+    );
+    let Some(view) = view else {
+        return Ok(ClawbackReason::AttestationClosed);
+    };
+    if !view.signer_authorised {
+        Ok(ClawbackReason::AttestationSignerRemoved)
+    } else if view.is_expired(now) {
+        Ok(ClawbackReason::AttestationExpired)
+    } else if !rule.is_met_by(view.value) {
+        Ok(ClawbackReason::IndicatorFails)
+    } else {
+        err!(AllotError::ConditionsStillHold)
+    }
 }
 
 /// Why a user-list entry of `value` lets the pool recover the holder's units (its proof checked
