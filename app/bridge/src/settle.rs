@@ -209,23 +209,43 @@ pub const SETTLE_UNITS: u32 = 200_000;
 /// stablecoin transfer), so three fit one transaction.
 pub const SETTLE_WITH_PAYOUT_UNITS: u32 = 400_000;
 
-/// Builds and signs the `exchange_lock` transaction of `request`: the lock that must be on chain
-/// before any off-chain payment starts. A lock moves no money, so it is not stored: one that
-/// never lands is simply signed and sent again (within [`crate::recent::BLOCKHASH_MAX_AGE`] on the
-/// same blockhash: with an unchanged fee, the same bytes, which the node takes as the same
-/// transaction).
-pub async fn sign_lock(
+/// Builds and signs ONE `exchange_lock` transaction locking the longest prefix of `requests`
+/// (at least the first; all of one pool) that fits the compute ceiling ([`LOCK_UNITS`] each)
+/// and the 1,232-byte packet: the locks that must be on chain before any off-chain payment
+/// starts. The transaction is atomic: one request that cannot be locked (cancelled meanwhile, or
+/// locked by an earlier transaction) fails them all in simulation, and the caller sends them
+/// again alone. Returns it and how many requests it locks. A lock moves no money, so it is not
+/// stored: one that never lands is simply signed and sent again (within
+/// [`crate::recent::BLOCKHASH_MAX_AGE`] on the same blockhash: with an unchanged fee, the same
+/// bytes, which the node takes as the same transaction).
+pub async fn sign_locks(
     rpc: &RpcClient,
     recent: &Recent,
     authority: &Keypair,
-    request: &ExchangeRequest,
-) -> Result<SignedSettle, RpcFailure> {
-    let budget = ComputeBudget {
-        unit_limit: Some(LOCK_UNITS),
-        unit_price_micro_lamports: Some(recent.unit_price(rpc, request.pool).await),
+    requests: &[ExchangeRequest],
+) -> Result<(SignedSettle, usize), RpcFailure> {
+    let Some(first) = requests.first() else {
+        return Err(RpcFailure::new("sendTransaction", "no request to lock"));
     };
-    let lock = instructions::exchange_lock(&authority.pubkey(), &request.pool, request.id);
-    sign_instructions(rpc, recent, authority, &budget.apply(&[lock])).await
+    let payer = authority.pubkey();
+    let price = recent.unit_price(rpc, first.pool).await;
+    let build = |n: usize, price: u64| {
+        let budget = ComputeBudget {
+            unit_limit: Some(LOCK_UNITS.saturating_mul(n as u32)),
+            unit_price_micro_lamports: Some(price),
+        };
+        let locks: Vec<_> = requests[..n]
+            .iter()
+            .map(|request| instructions::exchange_lock(&payer, &request.pool, request.id))
+            .collect();
+        budget.apply(&locks)
+    };
+    let count = (1..=requests.len().min(max_settles(LOCK_UNITS)))
+        .rev()
+        .find(|n| fits_in_a_packet(&payer, &build(*n, price.max(1))))
+        .unwrap_or(1);
+    let signed = sign_instructions(rpc, recent, authority, &build(count, price)).await?;
+    Ok((signed, count))
 }
 
 /// Whether a transaction of `instructions` paid by `payer` fits the network's packet.

@@ -472,40 +472,45 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Claims for `worker` (until `lease_ms` from now) up to `limit` requests in `state` other
-    /// than `lead` that are due within `due_within_ms`, oldest first, to be read from the chain
-    /// together with it (taking those due a little later keeps a batch together instead of
+    /// Claims for `worker` (until `lease_ms` from now) up to `limit` requests in one of `states`
+    /// other than `lead` that are due within `due_within_ms`, oldest first, to be read from the
+    /// chain together with it (taking those due a little later keeps a batch together instead of
     /// splitting it by the milliseconds between its rows' due times). Rows under another
     /// worker's live claim are skipped.
     pub async fn claim_due(
         &self,
         worker: &str,
         lead: &str,
-        state: RequestState,
+        states: &[RequestState],
         limit: usize,
         lease_ms: i64,
         due_within_ms: i64,
     ) -> Result<Vec<StoredRequest>, StoreError> {
-        if limit == 0 {
+        if limit == 0 || states.is_empty() {
             return Ok(Vec::new());
         }
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
+        // The states' names are the program's own constants, never input.
+        let states = states
+            .iter()
+            .map(|state| format!("'{}'", state.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address IN ( \
-               SELECT address FROM requests WHERE state = $3 AND address <> $4 \
-               AND next_attempt_ms <= $7 \
-               AND (claimed_by IS NULL OR claimed_by = $1 OR claim_expires_ms < $5) \
-               ORDER BY discovered_at_ms, address LIMIT $6 {lock}) \
+               SELECT address FROM requests WHERE state IN ({states}) AND address <> $3 \
+               AND next_attempt_ms <= $6 \
+               AND (claimed_by IS NULL OR claimed_by = $1 OR claim_expires_ms < $4) \
+               ORDER BY discovered_at_ms, address LIMIT $5 {lock}) \
              RETURNING {REQUEST_COLUMNS}"
         );
         let now = now_ms();
         let mut claimed = sqlx::query_as::<_, StoredRequest>(&sql)
             .bind(worker)
             .bind(now.saturating_add(lease_ms))
-            .bind(state.as_str())
             .bind(lead)
             .bind(now)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))

@@ -562,13 +562,13 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
     store.defer("Request0004", "w4", 0, false).await.unwrap();
     store.claim_next("w4", -1).await.unwrap();
     let oldest = store
-        .claim_due("w1", "Request0001", Quoted, 1, 60_000, 0)
+        .claim_due("w1", "Request0001", &[Quoted], 1, 60_000, 0)
         .await
         .unwrap();
     let names: Vec<_> = oldest.iter().map(|c| c.address.as_str()).collect();
     assert_eq!(names, ["Request0004"], "the oldest, up to the limit");
     let due = store
-        .claim_due("w1", "Request0001", Quoted, 10, 60_000, 0)
+        .claim_due("w1", "Request0001", &[Quoted], 10, 60_000, 0)
         .await
         .unwrap();
     let names: Vec<_> = due.iter().map(|c| c.address.as_str()).collect();
@@ -579,7 +579,7 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
     );
     assert!(
         store
-            .claim_due("w2", "Request0003", Quoted, 10, 60_000, 0)
+            .claim_due("w2", "Request0003", &[Quoted], 10, 60_000, 0)
             .await
             .unwrap()
             .is_empty(),
@@ -587,14 +587,14 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
     );
     assert!(
         store
-            .claim_due("w1", "Request0001", Quoted, 0, 60_000, 0)
+            .claim_due("w1", "Request0001", &[Quoted], 0, 60_000, 0)
             .await
             .unwrap()
             .is_empty()
     );
     // Request 2 falls due within a minute: taken along when the horizon reaches it.
     let within = store
-        .claim_due("w1", "Request0001", Quoted, 10, 60_000, 60_000)
+        .claim_due("w1", "Request0001", &[Quoted], 10, 60_000, 60_000)
         .await
         .unwrap();
     let names: Vec<_> = within.iter().map(|c| c.address.as_str()).collect();
@@ -618,6 +618,14 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
             .await
             .unwrap()
     );
+    // Requests still to quote are taken along with those to lock (the worker quotes and locks
+    // them in one pass): request 6, discovered, joins request 4; request 5 has moved on.
+    let to_lock = store
+        .claim_due("w1", "Request0001", &[Discovered, Quoted], 10, 60_000, 0)
+        .await
+        .unwrap();
+    let names: Vec<_> = to_lock.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(names, ["Request0004", "Request0006"]);
 }
 
 macro_rules! on_both_databases {

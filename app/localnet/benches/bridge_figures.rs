@@ -152,8 +152,8 @@ async fn settle_run(
 /// Users whose requests measure the chain's own rate (two requests each).
 const RAW_USERS: usize = 125;
 
-/// (a) The chain's own rate for what the bridge sends: one `exchange_lock` transaction per
-/// request, then the settlements seven to a transaction (`settle::sign`, as the worker batches
+/// (a) The chain's own rate for what the bridge sends: the locks seven to a transaction
+/// (`settle::sign_locks`), then the settlements seven to a transaction (`settle::sign`, as the worker batches
 /// them), all signed beforehand, sent as fast as the node takes them and confirmed together with
 /// `getSignatureStatuses`. No database, no provider, no wait for finality. Returns the requests
 /// settled and the seconds from the first send to the last confirmation.
@@ -169,12 +169,13 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
         .map(|request| request.expect("an opened request"))
         .collect();
     let mut locks = Vec::new();
-    for request in &requests {
-        locks.push(
-            settle::sign_lock(rpc, &recent, authority, request)
-                .await
-                .unwrap(),
-        );
+    let mut unlocked = &requests[..];
+    while !unlocked.is_empty() {
+        let (signed, count) = settle::sign_locks(rpc, &recent, authority, unlocked)
+            .await
+            .unwrap();
+        locks.push(signed);
+        unlocked = &unlocked[count..];
     }
     let orders: Vec<SettleOrder> = requests
         .iter()

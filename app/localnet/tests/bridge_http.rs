@@ -134,9 +134,10 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
     );
 }
 
-/// Forty requests wait for their locks' finality at once. The bridge reads the finalized view
-/// of them in shared `getMultipleAccounts` calls (before, each request was read on its own,
-/// twice a second while it waited), and pays each exactly once.
+/// Forty requests wait for their quotes and locks at once. The bridge quotes them from one read,
+/// locks them several to a transaction (read back from each request's history on chain), reads
+/// the finalized view of them in shared `getMultipleAccounts` calls (before, each request was
+/// read on its own, twice a second while it waited), and pays each exactly once.
 async fn waiting_locks_are_read_together(market: &Market) {
     let provider = TestProvider::start().await.unwrap();
     let counter = RpcCounter::start(&market.url).await.unwrap();
@@ -173,6 +174,16 @@ async fn waiting_locks_are_read_together(market: &Market) {
             "{request} paid once"
         );
     }
+    // Quoted and locked together: the 40 pending requests were locked several to a
+    // transaction, not one transaction each.
+    let locks = lock_transactions(market, &requests).await;
+    let lock_count = locks.values().collect::<std::collections::HashSet<_>>().len();
+    assert_eq!(locks.len(), requests.len(), "every request locked: {locks:?}");
+    assert!(
+        lock_count * 2 <= requests.len(),
+        "{} requests locked in {lock_count} transactions: locks share transactions",
+        requests.len()
+    );
     let calls = counter.calls();
     let finalized_reads: Vec<usize> = calls
         .iter()
@@ -183,8 +194,8 @@ async fn waiting_locks_are_read_together(market: &Market) {
         .collect();
     let accounts_read: usize = finalized_reads.iter().sum();
     println!(
-        "{} requests: {} JSON-RPC calls ({:.1} per request); finalized view read {accounts_read} \
-         times in {} calls; by method: {:?}",
+        "{} requests locked in {lock_count} transactions: {} JSON-RPC calls ({:.1} per request); \
+         finalized view read {accounts_read} times in {} calls; by method: {:?}",
         requests.len(),
         calls.len(),
         calls.len() as f64 / requests.len() as f64,
@@ -232,4 +243,44 @@ async fn waiting_locks_are_read_together(market: &Market) {
         scans as u64 <= 2 * per(HINTED_SCAN_EVERY),
         "{scans} getProgramAccounts in {seconds} s"
     );
+}
+
+/// The successful `exchange_lock` transaction of each of `requests` that has one, read from
+/// each request's history on chain.
+async fn lock_transactions(
+    market: &Market,
+    requests: &[solana_sdk::pubkey::Pubkey],
+) -> HashMap<solana_sdk::pubkey::Pubkey, solana_sdk::signature::Signature> {
+    use anchor_lang::Discriminator as _;
+    let mut locked = HashMap::new();
+    for request in requests {
+        let history = market
+            .chain
+            .client()
+            .get_signatures_for_address(request)
+            .await
+            .unwrap();
+        for entry in history.into_iter().filter(|entry| entry.err.is_none()) {
+            let signature = entry.signature.parse().unwrap();
+            let found = common::transaction_when_written(
+                &market.chain,
+                &signature,
+                Duration::from_secs(30),
+            )
+            .await;
+            let transaction = found.transaction.transaction.decode().unwrap();
+            let keys = transaction.message.static_account_keys();
+            let locks = transaction.message.instructions().iter().any(|ix| {
+                keys[usize::from(ix.program_id_index)] == allot::ID
+                    && ix
+                        .data
+                        .starts_with(allot::instruction::ExchangeLock::DISCRIMINATOR)
+            });
+            if locks {
+                let earlier = locked.insert(*request, signature);
+                assert!(earlier.is_none(), "{request} locked once");
+            }
+        }
+    }
+    locked
 }

@@ -1,14 +1,18 @@
-//! Requests paid over HTTP wait in `Quoted` until the finalized view shows them locked, which on
-//! a cluster takes tens of seconds. Read one by one, each waiting request cost two account reads
-//! a second, and a few hundred of them slowed the node (and so finality itself; docs/notes.md).
-//! Here a waiting request that falls due takes along the others due within the next look (a
-//! second), up to one `getMultipleAccounts` call, and all are read in two calls: the current
-//! view, then the finalized view of those locked. Each then takes its usual step with what was
-//! read, except that one read before its time and still pending does not send its lock again
-//! until it is due. (Taking only those due to the millisecond split a batch by the moments its
-//! rows were deferred: batches shrank to a few rows, 11 account reads a request in
-//! `bridge_figures`; sending the early ones' locks again added a transaction for every second
-//! request.)
+//! Requests paid over HTTP are quoted, then locked, then wait in `Quoted` until the finalized
+//! view shows them locked, which on a cluster takes tens of seconds. Done one by one, each
+//! request cost its own account read and its own lock transaction, and each waiting one two
+//! account reads a second: a few hundred of them slowed the node (and so finality itself;
+//! docs/notes.md). Here a request to quote or lock that falls due takes along the others due
+//! within the next look (a second), up to one `getMultipleAccounts` call, and all are read in two
+//! calls: the current view, then the finalized view of those locked. Those still pending are
+//! quoted and then locked together, each pool's up to seven to a transaction; the others take
+//! their usual step with what was read, except that one read before its time and still pending
+//! is not locked again until it is due. (Taking only those due to the millisecond split a batch
+//! by the moments its rows were deferred: batches shrank to a few rows, 11 account reads a
+//! request in `bridge_figures`; sending the early ones' locks again added a transaction for
+//! every second request.)
+
+use std::collections::BTreeMap;
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
@@ -17,7 +21,9 @@ use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signer as _;
 
+use super::off_chain::is_simulation_refusal;
 use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
+use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
 
@@ -30,16 +36,20 @@ const LOCK_BATCH: usize = 100;
 type LockView = (Result<Option<ExchangeRequest>>, Option<Result<bool>>);
 
 impl Worker<'_> {
-    /// Whether `row` is a request whose next step is its lock (quoted, paid over HTTP).
+    /// Whether `row` is a request paid over HTTP whose next step is its quote or its lock.
     pub(super) fn locks_before_paying(&self, row: &StoredRequest) -> bool {
         matches!(self.payout, PayoutAdapter::Http { .. })
-            && row.state().ok() == Some(RequestState::Quoted)
+            && matches!(
+                row.state().ok(),
+                Some(RequestState::Discovered | RequestState::Quoted)
+            )
     }
 
-    /// Takes a step on `lead` and on up to [`LOCK_BATCH`]` - 1` other due quoted requests,
-    /// their accounts read together; returns how many requests were stepped. A failure on one
-    /// request defers it alone; a batch running past half its claims' time, or told to `stop`,
-    /// lets the requests it has not reached go.
+    /// Takes a step on `lead` and on up to [`LOCK_BATCH`]` - 1` other due requests to quote or
+    /// lock, their accounts read together; returns how many requests were stepped. Those still
+    /// pending on chain are quoted, then locked together, up to seven to a transaction
+    /// (`lock_together`). A failure on one request defers it alone; a batch running past half
+    /// its claims' time, or told to `stop`, lets the requests it has not reached go.
     pub(super) async fn advance_locks(
         &self,
         lead: StoredRequest,
@@ -51,14 +61,14 @@ impl Worker<'_> {
             .claim_due(
                 self.name,
                 &lead.address,
-                RequestState::Quoted,
+                &[RequestState::Discovered, RequestState::Quoted],
                 LOCK_BATCH - 1,
                 CLAIM_MS,
                 LOCK_RECHECK_MS,
             )
             .await
             .unwrap_or_else(|error| {
-                tracing::warn!("no other waiting locks claimed: {error:#}");
+                tracing::warn!("no other requests to quote or lock claimed: {error:#}");
                 Vec::new()
             });
         let mut rows = vec![lead];
@@ -73,6 +83,7 @@ impl Worker<'_> {
         };
         let mut stepped = 0;
         let mut first_error = None;
+        let mut to_lock = Vec::new();
         for (index, (row, (on_chain, finalized_lock))) in rows.iter().zip(views).enumerate() {
             if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
                 self.let_go(&rows[index..], None).await?;
@@ -81,29 +92,157 @@ impl Worker<'_> {
             let pending = matches!(&on_chain, Ok(Some(r)) if r.status == RequestStatus::Pending);
             if pending && row.next_attempt_ms > started {
                 // Read along before its time, and still pending: its lock was sent moments ago
-                // and is not sent again before the row is due.
+                // (or its quote failed) and is not tried again before the row is due.
                 if let Err(error) = self.let_go(std::slice::from_ref(row), None).await {
                     first_error.get_or_insert(error);
                 }
                 continue;
             }
+            stepped += 1;
             let advanced = match (on_chain, finalized_lock.transpose()) {
                 (Ok(on_chain), Ok(finalized_lock)) => {
-                    self.advance_read(row.clone(), on_chain, finalized_lock)
+                    self.quote_or_lock(row, on_chain, finalized_lock, &mut to_lock)
                         .await
                 }
                 (Err(error), _) | (_, Err(error)) => Err(error),
             };
-            stepped += 1;
             if let Err(error) = self.defer_if_failed(&row.address, advanced).await {
                 tracing::warn!(address = %row.address, "not deferred: {error:#}");
                 first_error.get_or_insert(error);
             }
         }
+        if let Err(error) = self.lock_together(to_lock).await {
+            first_error.get_or_insert(error);
+        }
         match first_error {
             Some(error) => Err(error),
             None => Ok(stepped),
         }
+    }
+
+    /// The step of `row` (discovered or quoted) with its account as read: a discovered request
+    /// is quoted first; one pending that may be locked joins `to_lock` (its claim kept); any
+    /// other takes its usual step.
+    async fn quote_or_lock(
+        &self,
+        row: &StoredRequest,
+        on_chain: Option<ExchangeRequest>,
+        finalized_lock: Option<bool>,
+        to_lock: &mut Vec<(StoredRequest, ExchangeRequest)>,
+    ) -> Result<()> {
+        if row.state()? == RequestState::Discovered {
+            match self.record_quote(row, on_chain.as_ref()).await? {
+                Step::Moved => {}
+                step => return self.follow(row.clone(), step).await,
+            }
+        }
+        match on_chain {
+            Some(request)
+                if request.status == RequestStatus::Pending
+                    && super::off_chain::why_not_lock(&request).is_none() =>
+            {
+                to_lock.push((row.clone(), request));
+                Ok(())
+            }
+            on_chain => {
+                self.advance_read(row.clone(), on_chain, finalized_lock)
+                    .await
+            }
+        }
+    }
+
+    /// Locks the pending requests `to_lock` (this worker holds their claims, all now quoted):
+    /// each pool's together, up to seven to a transaction (`settle::sign_locks`), then looks at
+    /// each again once its lock may have landed. A transaction refused in simulation (one of
+    /// its requests cancelled, or locked by an earlier transaction, meanwhile) is sent again one
+    /// request at a time, so one request never holds the others back. A key that is no longer
+    /// the pool's settlement authority sends its requests to manual review.
+    async fn lock_together(&self, to_lock: Vec<(StoredRequest, ExchangeRequest)>) -> Result<()> {
+        let mut by_pool: BTreeMap<Pubkey, Vec<(StoredRequest, ExchangeRequest)>> = BTreeMap::new();
+        for (row, request) in to_lock {
+            by_pool
+                .entry(request.pool)
+                .or_default()
+                .push((row, request));
+        }
+        let mut first_error = None;
+        for (_, batch) in by_pool {
+            let requests: Vec<ExchangeRequest> = batch.iter().map(|(_, r)| r.clone()).collect();
+            let mut unsent = &requests[..];
+            let mut refused = false;
+            while !unsent.is_empty() {
+                let (count, outcome) = self.send_locks(unsent).await;
+                match outcome {
+                    LockSent::Refused => {
+                        refused = true;
+                        break;
+                    }
+                    LockSent::RefusedInBatch => {
+                        for one in &unsent[..count] {
+                            if let (_, LockSent::Refused) =
+                                self.send_locks(std::slice::from_ref(one)).await
+                            {
+                                refused = true;
+                            }
+                        }
+                    }
+                    LockSent::Sent | LockSent::Failed => {}
+                }
+                if refused {
+                    break;
+                }
+                unsent = &unsent[count..];
+            }
+            for (row, _) in &batch {
+                let next = if refused {
+                    self.review(row, RequestState::Quoted, &self.not_settlement_authority())
+                        .await
+                        .map(|_| ())
+                } else {
+                    let at_ms = now_ms().saturating_add(LOCK_RECHECK_MS);
+                    self.store
+                        .defer(&row.address, self.name, at_ms, false)
+                        .await
+                        .map_err(Into::into)
+                };
+                if let Err(error) = next {
+                    tracing::warn!(address = %row.address, "lock not followed up: {error:#}");
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Signs and sends one lock transaction for the longest prefix of `requests` (one pool) it
+    /// can carry; how many it carried and what became of it.
+    async fn send_locks(&self, requests: &[ExchangeRequest]) -> (usize, LockSent) {
+        let signed =
+            settle::sign_locks(self.chain.client(), self.recent, self.authority, requests).await;
+        let (signed, count) = match self.metrics.counted(signed) {
+            Ok(signed) => signed,
+            Err(error) => {
+                tracing::warn!(requests = requests.len(), "locks not signed: {error:#}");
+                return (requests.len(), LockSent::Failed);
+            }
+        };
+        let what = format!("{count} locks");
+        let outcome = match settle::send_lock(self.chain.client(), &signed).await {
+            Ok(()) => LockSent::Sent,
+            Err(LockNotSent::NotSettlementAuthority) => LockSent::Refused,
+            Err(LockNotSent::Failed(failure)) if count > 1 && is_simulation_refusal(&failure) => {
+                tracing::debug!(%what, "lock batch refused in simulation, sent again one by one: {failure}");
+                LockSent::RefusedInBatch
+            }
+            Err(other) => {
+                self.lock_outcome(Err(other), &what);
+                LockSent::Failed
+            }
+        };
+        (count, outcome)
     }
 
     /// Releases this worker's claims on `rows`, due again at `at_ms` (`None`: when they were
@@ -199,6 +338,18 @@ impl Worker<'_> {
             })
             .collect())
     }
+}
+
+/// What became of one lock transaction.
+enum LockSent {
+    /// Taken by the node (whether it lands is read at the next look).
+    Sent,
+    /// Refused: this bridge's key is not the pool's settlement authority.
+    Refused,
+    /// A batch of several refused in simulation: send them again one at a time.
+    RefusedInBatch,
+    /// Not signed or not sent (logged and counted); the next look tries again.
+    Failed,
 }
 
 /// Each request read now with its finalized lock: `finalized` holds, in order, one answer for

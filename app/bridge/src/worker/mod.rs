@@ -179,16 +179,41 @@ impl Worker<'_> {
         }
     }
 
-    /// `Discovered`: checks the account against the event and records the quote.
+    /// `Discovered`: checks the account against the event and records the quote; paid over
+    /// HTTP, locks at once (the worker's batches take this path only when a request is stepped
+    /// on its own, see `locks.rs`).
     async fn quote(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
+        let on_chain = self.on_chain(address).await?;
+        let step = self.record_quote(row, on_chain.as_ref()).await?;
+        match (self.payout, step) {
+            // Quoted is where an on-chain payout is settled, together with others of its pool:
+            // wait for them.
+            (PayoutAdapter::Onchain { .. }, step) => Ok(wait_for_companions(step)),
+            // An off-chain payout is locked at once, from the account just read: the row's
+            // address and discovery time, and the state it is now in (given as `from`), are
+            // all the step uses.
+            (PayoutAdapter::Http { .. }, Step::Moved) => {
+                self.begin_payout(row, address, on_chain, None).await
+            }
+            (PayoutAdapter::Http { .. }, step) => Ok(step),
+        }
+    }
+
+    /// `Discovered`, with its account as read (`None`: not there): checks it against the event
+    /// and records the quote (`Moved`: the request is now `Quoted`).
+    async fn record_quote(
+        &self,
+        row: &StoredRequest,
+        on_chain: Option<&ExchangeRequest>,
+    ) -> Result<Step> {
         let state = RequestState::Discovered;
-        let Some(on_chain) = self.on_chain(address).await? else {
+        let Some(on_chain) = on_chain else {
             return self.missing(row, state).await;
         };
-        if let Some(step) = self.unless_open(row, state, &on_chain).await? {
+        if let Some(step) = self.unless_open(row, state, on_chain).await? {
             return Ok(step);
         }
-        if let Some(mismatch) = mismatch(row, &on_chain) {
+        if let Some(mismatch) = mismatch(row, on_chain) {
             return self.review(row, state, &mismatch).await;
         }
         let quote = i64::try_from(on_chain.quoted).context("quote out of range")?;
@@ -196,21 +221,8 @@ impl Worker<'_> {
             quote: Some(quote),
             ..Changes::default()
         };
-        let step = self
-            .moved(row, state, RequestState::Quoted, changes, "quoted")
-            .await?;
-        match (self.payout, step) {
-            // Quoted is where an on-chain payout is settled, together with others of its pool:
-            // wait for them.
-            (PayoutAdapter::Onchain { .. }, step) => Ok(wait_for_companions(step)),
-            // An off-chain payout is locked at once, alone (docs/notes.md), from the account
-            // just read: the row's address and discovery time, and the state it is now in (given
-            // as `from`), are all the step uses.
-            (PayoutAdapter::Http { .. }, Step::Moved) => {
-                self.begin_payout(row, address, Some(on_chain), None).await
-            }
-            (PayoutAdapter::Http { .. }, step) => Ok(step),
-        }
+        self.moved(row, state, RequestState::Quoted, changes, "quoted")
+            .await
     }
 
     /// `Quoted`: pays the way the request's frozen terms say — on chain inside the settle

@@ -25,18 +25,8 @@ impl Worker<'_> {
         finalized_lock: Option<bool>,
     ) -> Result<Step> {
         let state = RequestState::Quoted;
-        if let Some(problem) = provider_cannot_pay(on_chain) {
+        if let Some(problem) = why_not_lock(on_chain) {
             return self.review(row, state, &problem).await;
-        }
-        if on_chain.lock_timeout_seconds <= LOCK_MARGIN_SECONDS * 2 {
-            // A lock that short expires before a payment could safely start: locking would only
-            // hold the user's units.
-            let reason = format!(
-                "the request's lock timeout ({} s) is too short to pay off chain safely (at least {} s)",
-                on_chain.lock_timeout_seconds,
-                LOCK_MARGIN_SECONDS * 2 + 1
-            );
-            return self.review(row, state, &reason).await;
         }
         self.lock_for_payout(row, state, address, on_chain, finalized_lock)
             .await
@@ -253,29 +243,18 @@ impl Worker<'_> {
     ) -> Result<Step> {
         match on_chain.status {
             RequestStatus::Pending => {
-                let signed = self.metrics.counted(
-                    settle::sign_lock(self.chain.client(), self.recent, self.authority, on_chain)
-                        .await,
+                let (signed, _) = self.metrics.counted(
+                    settle::sign_locks(
+                        self.chain.client(),
+                        self.recent,
+                        self.authority,
+                        std::slice::from_ref(on_chain),
+                    )
+                    .await,
                 )?;
-                match settle::send_lock(self.chain.client(), &signed).await {
-                    Ok(()) => {}
-                    Err(LockNotSent::NotSettlementAuthority) => {
-                        let reason = format!(
-                            "this bridge's key {} is no longer the pool's settlement authority (an operator transfer or a new exchange configuration moved it): nothing was locked or paid; the pool's new settlement authority pays it, or a person retries it once this key is named again",
-                            self.authority.pubkey()
-                        );
-                        return self.review(row, from, &reason).await;
-                    }
-                    // A refusal in simulation usually means an earlier lock already landed; any
-                    // other failure (the node, the fee payer) is counted. The next look decides.
-                    Err(LockNotSent::Failed(failure)) => {
-                        if failure.to_string().contains("simulation failed") {
-                            tracing::debug!(address = %row.address, "lock refused in simulation: {failure}");
-                        } else {
-                            self.metrics.rpc_failed(&failure);
-                            tracing::warn!(address = %row.address, "lock not sent: {failure}");
-                        }
-                    }
+                let sent = settle::send_lock(self.chain.client(), &signed).await;
+                if let Some(reason) = self.lock_outcome(sent, &row.address) {
+                    return self.review(row, from, &reason).await;
                 }
             }
             RequestStatus::Locked if !on_chain.is_locked_by(&self.authority.pubkey()) => {
@@ -308,6 +287,58 @@ impl Worker<'_> {
             counted_attempt: false,
         })
     }
+
+    /// Why a request is not locked when the program refuses this bridge's key.
+    pub(super) fn not_settlement_authority(&self) -> String {
+        format!(
+            "this bridge's key {} is no longer the pool's settlement authority (an operator transfer or a new exchange configuration moved it): nothing was locked or paid; the pool's new settlement authority pays it, or a person retries it once this key is named again",
+            self.authority.pubkey()
+        )
+    }
+
+    /// Logs and counts what sending a lock transaction (`sent`, for `what`: a request's address
+    /// or a batch's size) came to; `Some(reason)` for a manual review when this bridge's key can
+    /// no longer lock for the pool.
+    pub(super) fn lock_outcome(&self, sent: Result<(), LockNotSent>, what: &str) -> Option<String> {
+        match sent {
+            Ok(()) => None,
+            Err(LockNotSent::NotSettlementAuthority) => Some(self.not_settlement_authority()),
+            // A refusal in simulation usually means an earlier lock already landed (or, in a
+            // batch, that one of its requests was cancelled or locked meanwhile); any other
+            // failure (the node, the fee payer) is counted. The next look decides.
+            Err(LockNotSent::Failed(failure)) => {
+                if is_simulation_refusal(&failure) {
+                    tracing::debug!(%what, "lock refused in simulation: {failure}");
+                } else {
+                    self.metrics.rpc_failed(&failure);
+                    tracing::warn!(%what, "lock not sent: {failure}");
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Whether a lock was refused by the program in simulation (not by the node or the fee payer).
+pub(super) fn is_simulation_refusal(failure: &crate::rpc_failure::RpcFailure) -> bool {
+    failure.to_string().contains("simulation failed")
+}
+
+/// Why `on_chain` must not be locked for an off-chain payment, if it must not: its currency is
+/// one the provider would pay wrongly, or its lock is too short to pay safely.
+pub(super) fn why_not_lock(on_chain: &ExchangeRequest) -> Option<String> {
+    if let Some(problem) = provider_cannot_pay(on_chain) {
+        return Some(problem);
+    }
+    // A lock that short expires before a payment could safely start: locking would only hold
+    // the user's units.
+    (on_chain.lock_timeout_seconds <= LOCK_MARGIN_SECONDS * 2).then(|| {
+        format!(
+            "the request's lock timeout ({} s) is too short to pay off chain safely (at least {} s)",
+            on_chain.lock_timeout_seconds,
+            LOCK_MARGIN_SECONDS * 2 + 1
+        )
+    })
 }
 
 /// Why a request locked by another key is not paid by this bridge.
