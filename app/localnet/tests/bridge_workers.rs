@@ -2,16 +2,18 @@
 //! inside the settle transaction) against the real validator; the first dies right after sending
 //! its first batched settle transaction, and every request is still paid exactly once. The
 //! requests wait before the workers start, so they are settled in batches: several settlements,
-//! each with its own event, per transaction.
+//! each with its own event, per transaction. Before them, a bridge that pays over HTTP is pointed
+//! at the same requests and leaves them alone (review, no lock, no payment).
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use allot::state::ExchangeRequest;
+use allot::state::{ExchangeRequest, RequestStatus};
 use allot_bridge::settle;
 use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
+use allot_bridge::test_support::provider::TestProvider;
 use allot_client::accounts;
 use allot_client::events::AllotEvent;
 use allot_client::transaction_events::events_of_transaction;
@@ -37,13 +39,14 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     for n in 0..4 {
         requests.push(market.request(n, 5 + n as u64).await);
     }
+    let addresses: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
+    an_http_bridge_neither_locks_nor_pays_requests_paid_on_chain(&market, &addresses).await;
     // The first worker dies (abort, as kill -9) right after it broadcast its first batched
     // settle transaction, holding the claims of every request in it; the second finishes them
     // once the claims expire, reading the batch's fate from the stored signature.
     let first = Bridge::spawn(&first_config, Some("settle_broadcast"));
     first.wait_crash("settle_broadcast").await;
     let mut workers = vec![Bridge::spawn(&second_config, None)];
-    let addresses: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
     market.wait_settled(&addresses, &mut workers).await;
 
     let treasury_left = balance(&market.chain, &market.operator.1.key, &mint).await;
@@ -143,4 +146,59 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     for worker in workers {
         assert!(worker.stop().await.success());
     }
+}
+
+/// A bridge that pays over HTTP, pointed at requests whose frozen terms say they are paid on
+/// chain, sends each to manual review with the reason, and neither locks them (they stay pending
+/// on chain for the bridge that pays on chain) nor calls its provider.
+async fn an_http_bridge_neither_locks_nor_pays_requests_paid_on_chain(
+    market: &Market,
+    requests: &[solana_sdk::pubkey::Pubkey],
+) {
+    let provider = TestProvider::start().await.unwrap();
+    let database = format!("sqlite://{}", market.dir.path().join("http.db").display());
+    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    let (config, _) = market.bridge_config("http", &database, &payout, 500, &market.ws_url);
+    // Created (migrated) before the bridge starts: two processes migrating one new SQLite file
+    // at once race.
+    let store = Store::open(&database).await.unwrap();
+    let bridge = Bridge::spawn(&config, None);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let reviewed = loop {
+        let rows = store.requests().await.unwrap();
+        let reviewed: Vec<_> = rows
+            .into_iter()
+            .filter(|row| row.state().unwrap() == RequestState::ManualReview)
+            .collect();
+        if reviewed.len() == requests.len() {
+            break reviewed;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} in review: {}",
+            reviewed.len(),
+            requests.len(),
+            bridge.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(bridge.stop().await.success());
+    for row in &reviewed {
+        let reason = row.review_reason.as_deref().unwrap_or_default();
+        assert!(
+            reason.contains("paid on chain") && reason.contains("this bridge pays over HTTP"),
+            "{}: {reason}",
+            row.address
+        );
+    }
+    let on_chain = accounts::fetch_many::<ExchangeRequest>(&market.chain, requests)
+        .await
+        .unwrap();
+    assert!(
+        on_chain
+            .iter()
+            .all(|r| r.as_ref().is_some_and(|r| r.status == RequestStatus::Pending)),
+        "still pending, not locked: {on_chain:?}"
+    );
+    assert!(provider.payments().is_empty(), "the provider was not called");
 }

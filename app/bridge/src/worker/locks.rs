@@ -121,8 +121,8 @@ impl Worker<'_> {
     }
 
     /// The step of `row` (discovered or quoted) with its account as read: a discovered request
-    /// is quoted first; one pending that may be locked joins `to_lock` (its claim kept); any
-    /// other takes its usual step.
+    /// is quoted first; one pending, paid off chain and fit to lock joins `to_lock` (its claim
+    /// kept); any other takes its usual step.
     async fn quote_or_lock(
         &self,
         row: &StoredRequest,
@@ -137,8 +137,10 @@ impl Worker<'_> {
             }
         }
         match on_chain {
+            // The program's own rule (pending, paid off chain), then the bridge's; a request
+            // either refuses takes its usual step (a review that says why).
             Some(request)
-                if request.status == RequestStatus::Pending
+                if request.check_can_lock().is_ok()
                     && super::off_chain::why_not_lock(&request).is_none() =>
             {
                 to_lock.push((row.clone(), request));
