@@ -208,11 +208,15 @@ pub enum AllotError {
         "the holder was allocated before the pool named its current SAS schema: its attestation is not at this schema's address"
     )]
     AttestationSchemaChanged,
+    #[msg(
+        "the pool named its SAS schema this very second: allocate on it from the next second on (a clawback must be able to tell the two apart)"
+    )]
+    AttestationJustAccepted,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 84] = [
+    pub const ALL: [AllotError; 85] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -297,6 +301,7 @@ impl AllotError {
         AllotError::AttestationAccountsMismatch,
         AllotError::EvidenceNotOfLastAllocation,
         AllotError::AttestationSchemaChanged,
+        AllotError::AttestationJustAccepted,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

@@ -164,6 +164,8 @@ async fn an_operator_accepts_attestations_and_a_user_allocates_on_one() {
     assert_eq!(unchanged, lamports, "nothing was sent, no fee paid");
 
     sas.attest(&mut cli.embedded, &user, 5_000, 0);
+    // Not in the second the pool accepted the schema (`AttestationJustAccepted`).
+    cli.embedded_advance(1).await;
     let allocated = cli.ok(&user_file, &allocate).await;
     assert_eq!(allocated["amount"], 10);
     assert_eq!(cli.balance(&user, &setup.mint).await, 10);

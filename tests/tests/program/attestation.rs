@@ -465,9 +465,24 @@ async fn naming_another_schema_leaves_earlier_holders_out_of_reach_of_an_empty_a
     let wrong_address = AllotError::AttestationWrongAddress;
     clawback_refused(&mut chain, &fixture, &user, sas.evidence(), wrong_address).await;
 
-    // A holder allocated on version 2 is reachable as before.
+    // No allocation in the very second the pool named version 2: a clawback could not tell it
+    // from a holder of version 1 (`last_allocated_at > accepted_at`).
+    let newcomer = Keypair::new().pubkey();
+    version_2.attest(&mut chain, &newcomer, 5_000, 0);
+    let same_second = AllotError::AttestationJustAccepted;
+    allocation_refused(
+        &mut chain,
+        &fixture,
+        &newcomer,
+        version_2.evidence(),
+        same_second,
+    )
+    .await;
+
+    // From the next second on, a holder allocated on version 2 is reachable as before.
     chain.advance_time(1).await;
-    let newcomer = attested_holder(&mut chain, &fixture, &version_2).await;
+    let ix = allocate_ix(&chain, &fixture, &newcomer, version_2.evidence());
+    chain.send_ok(&[ix], &[]).await;
     version_2.close(&mut chain, &newcomer);
     let ix = instructions::clawback(&fixture.pool, &newcomer, version_2.evidence());
     chain.send_ok(&[ix], &[]).await;

@@ -240,6 +240,15 @@ async fn a_closed_credential_claws_back_only_a_holder_last_allocated_on_a_creden
         .expect_refused(&[clawback], &[], proves_nothing, &watched)
         .await;
 
+    // Lamports anyone sends to the closed address leave it empty and system-owned: still
+    // closed, so they do not shield the holder.
+    let holder_credential = allot_client::pdas::credential(&pool, &holder);
+    let gift = anchor_lang::solana_program::system_instruction::transfer(
+        &payer,
+        &holder_credential,
+        1_000_000,
+    );
+    chain.send_ok(&[gift], &[]).await;
     let clawback = instructions::clawback(&pool, &holder, evidence);
     let events = chain.send_ok(&[clawback], &[]).await;
     assert!(matches!(

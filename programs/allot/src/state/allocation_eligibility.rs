@@ -245,6 +245,7 @@ mod tests {
             value: 5,
             expiry: 0,
             signer_authorised: true,
+            accepted_at: NOW - 1,
         };
         let vault = AllocationSource::Vault(10);
         let on = |p: &Pool, a: &AttestationView, r: Option<&AllocationRecord>, s| {

@@ -52,6 +52,8 @@ pub struct AttestationView {
     pub expiry: i64,
     /// Whether its signer is still among the issuer's authorised signers.
     pub signer_authorised: bool,
+    /// When the pool accepted the schema it was read under (`AttestationEvidence::accepted_at`).
+    pub accepted_at: i64,
 }
 
 impl AttestationView {
@@ -60,8 +62,8 @@ impl AttestationView {
         self.expiry != 0 && now >= self.expiry
     }
 
-    /// Checks that this attestation supports an allocation by `rule` at `now`, naming the first
-    /// condition that fails.
+    /// Checks that this attestation supports an allocation by `rule` at `now` (and not in the
+    /// second its schema was accepted), naming the first condition that fails.
     pub fn check_supports_allocation(&self, rule: &AllocationRule, now: i64) -> Result<()> {
         require!(
             self.signer_authorised,
@@ -69,6 +71,10 @@ impl AttestationView {
         );
         require!(!self.is_expired(now), AllotError::AttestationExpired);
         require!(rule.is_met_by(self.value), AllotError::RuleNotMet);
+        // Clawback tells holders of this schema from holders of the one before by
+        // `last_allocated_at > accepted_at` (unix seconds): an allocation in the second of the
+        // change could not be told apart, so none is made then.
+        require!(now > self.accepted_at, AllotError::AttestationJustAccepted);
         Ok(())
     }
 }
@@ -214,6 +220,7 @@ impl AttestationEvidence {
             value: u64::from_le_bytes(bytes),
             expiry: attestation.expiry,
             signer_authorised: issuer.authorized_signers.contains(&attestation.signer),
+            accepted_at: self.accepted_at,
         })
     }
 }
@@ -381,7 +388,8 @@ mod tests {
             AttestationView {
                 value: 4_321,
                 expiry: 500,
-                signer_authorised: true
+                signer_authorised: true,
+                accepted_at: config.accepted_at,
             }
         );
         let view = config.view(&user, &attested, &issuer(&[])).unwrap();
@@ -409,6 +417,7 @@ mod tests {
             value,
             expiry,
             signer_authorised,
+            accepted_at: 9,
         };
         let rule = rule();
         assert!(
@@ -428,6 +437,14 @@ mod tests {
             ),
             (view(1_000, 10, true), AllotError::AttestationExpired),
             (view(999, 0, true), AllotError::RuleNotMet),
+            // Accepted this very second: a clawback could not tell it from the schema before.
+            (
+                AttestationView {
+                    accepted_at: 10,
+                    ..view(1_000, 0, true)
+                },
+                AllotError::AttestationJustAccepted,
+            ),
             (
                 view(0, 1, false),
                 AllotError::AttestationSignerNotAuthorised,
@@ -450,6 +467,7 @@ mod tests {
             value: 1_000,
             expiry: 0,
             signer_authorised: true,
+            accepted_at: accepted.accepted_at,
         };
         let not_last = attestation_clawback_reason(&accepted, None, &record, &rule, 10);
         assert_eq!(error_of(not_last), AllotError::EvidenceNotOfLastAllocation);
@@ -469,6 +487,7 @@ mod tests {
             signer_authorised: false,
             expiry: 5,
             value: 0,
+            ..live
         };
         assert_eq!(
             reason(Some(&removed)).unwrap(),
