@@ -177,8 +177,15 @@ async fn waiting_locks_are_read_together(market: &Market) {
     // Quoted and locked together: the 40 pending requests were locked several to a
     // transaction, not one transaction each.
     let locks = lock_transactions(market, &requests).await;
-    let lock_count = locks.values().collect::<std::collections::HashSet<_>>().len();
-    assert_eq!(locks.len(), requests.len(), "every request locked: {locks:?}");
+    let lock_count = locks
+        .values()
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    assert_eq!(
+        locks.len(),
+        requests.len(),
+        "every request locked: {locks:?}"
+    );
     assert!(
         lock_count * 2 <= requests.len(),
         "{} requests locked in {lock_count} transactions: locks share transactions",

@@ -195,10 +195,13 @@ async fn an_http_bridge_neither_locks_nor_pays_requests_paid_on_chain(
         .await
         .unwrap();
     assert!(
-        on_chain
-            .iter()
-            .all(|r| r.as_ref().is_some_and(|r| r.status == RequestStatus::Pending)),
+        on_chain.iter().all(|r| r
+            .as_ref()
+            .is_some_and(|r| r.status == RequestStatus::Pending)),
         "still pending, not locked: {on_chain:?}"
     );
-    assert!(provider.payments().is_empty(), "the provider was not called");
+    assert!(
+        provider.payments().is_empty(),
+        "the provider was not called"
+    );
 }
