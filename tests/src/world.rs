@@ -32,6 +32,7 @@ pub fn pool_args(pool_id: u64, transferable: bool) -> PoolCreateArgs {
         kind: ResourceKind::VirtualStock,
         decimals: 0,
         transferable,
+        pausable: false,
         supply_cap: 1_000_000,
         period_seconds: PERIOD,
         rule: rule(),

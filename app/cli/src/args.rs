@@ -161,6 +161,11 @@ pub enum OperatorCommand {
     Pause(PoolArg),
     /// Accept allocations again.
     Unpause(PoolArg),
+    /// Stop every movement of the pool's units, holders' own transfers included (a pool created
+    /// with `pausable = true`): allocations, clawbacks and exchanges stop too.
+    PauseTransfers(PoolArg),
+    /// Let the pool's units move again.
+    ResumeTransfers(PoolArg),
     /// Mint units into the vault (up to the supply cap).
     Fund {
         #[command(flatten)]
@@ -283,9 +288,9 @@ pub enum VerifierCommand {
         #[arg(long)]
         user: Pubkey,
     },
-    /// Close one user's credential: its rent goes back to the verifier key that paid it, and a
-    /// holder last allocated on it can be clawed back (revoke first if a crank should do that:
-    /// cranks find clawbacks among existing credentials).
+    /// Close one user's credential: its rent goes back to the verifier key that paid it. A
+    /// closed credential counts as revoked: a holder last allocated on it is clawed back in the
+    /// same transaction (cranks find clawbacks among existing credentials only).
     Close {
         #[command(flatten)]
         pool: PoolArg,

@@ -28,6 +28,10 @@ pub struct PoolFile {
     pub decimals: u8,
     /// Whether holders may transfer units (false: allocations mint, clawbacks burn).
     pub transferable: bool,
+    /// Whether the operator may pause every movement of the units, holders' transfers included
+    /// (Token-2022 Pausable; transferable pools only; fixed at creation).
+    #[serde(default)]
+    pub pausable: bool,
     /// Most units the pool may ever mint.
     pub supply_cap: u64,
     /// Length of one allocation period, in seconds.
@@ -221,6 +225,10 @@ impl PoolFile {
             self.supply_cap
         );
         ensure!(
+            self.transferable || !self.pausable,
+            "pausable = true is for transferable pools (a non-transferable pool's units move only through the program: `operator pause` stops them)"
+        );
+        ensure!(
             self.initial_funding == 0 || self.transferable,
             "initial_funding is for transferable pools (non-transferable pools mint at allocation)"
         );
@@ -279,6 +287,7 @@ impl PoolFile {
             },
             decimals: self.decimals,
             transferable: self.transferable,
+            pausable: self.pausable,
             supply_cap: self.supply_cap,
             period_seconds: self.period_seconds,
             rule: self.rule(),

@@ -21,7 +21,14 @@ pub fn rate(rate: u64) -> String {
 }
 
 /// The pool's figures.
-pub fn pool(address: &Pubkey, pool: &Pool, vault: u64, token: Option<&TokenName>) -> Outcome {
+/// `transfers_paused`: whether its units may move, as its mint says (`None`: not pausable).
+pub fn pool(
+    address: &Pubkey,
+    pool: &Pool,
+    vault: u64,
+    token: Option<&TokenName>,
+    transfers_paused: Option<bool>,
+) -> Outcome {
     let t = &pool.totals;
     let x = &pool.exchange_state;
     let currency = String::from_utf8_lossy(&pool.exchange.currency).to_string();
@@ -33,6 +40,8 @@ pub fn pool(address: &Pubkey, pool: &Pool, vault: u64, token: Option<&TokenName>
         "token": token,
         "transferable": pool.transferable,
         "paused": pool.paused,
+        "pausable": transfers_paused.is_some(),
+        "transfers_paused": transfers_paused.unwrap_or(false),
         "period_seconds": pool.period_seconds,
         "rule": {
             "indicator": pool.rule.indicator,
@@ -61,6 +70,11 @@ pub fn pool(address: &Pubkey, pool: &Pool, vault: u64, token: Option<&TokenName>
     }))
     .line(format!("pool {address} ({:?}, {})", pool.kind, if pool.transferable { "transferable" } else { "non-transferable" }))
     .line(format!("  operator {}{}", pool.operator, if pool.paused { " — PAUSED" } else { "" }))
+    .line(match transfers_paused {
+        Some(true) => "  units: TRANSFERS PAUSED (nothing moves until `operator resume-transfers`)".to_owned(),
+        Some(false) => "  units: moving (pausable)".to_owned(),
+        None => "  units: moving (not pausable)".to_owned(),
+    })
     .line(match token {
         Some(token) if token.uri.is_empty() => format!("  token {} ({}), mint {}", token.name, token.symbol, pool.mint),
         Some(token) => format!("  token {} ({}) {}, mint {}", token.name, token.symbol, token.uri, pool.mint),

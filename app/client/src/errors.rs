@@ -24,7 +24,20 @@ pub enum ProgramFailure {
         /// What the code range means.
         meaning: &'static str,
     },
+    /// An error raised in a program allot called (codes below 100: Token-2022's and SPL
+    /// Token's, e.g. a paused mint; the System and Associated Token programs use the lowest
+    /// few codes too, so the code alone cannot say which program raised it).
+    #[error("error {code} from a program allot called (as Token-2022's: {message})")]
+    Token {
+        /// The error code.
+        code: u32,
+        /// Token-2022's message, and what to do when allot knows.
+        message: String,
+    },
 }
+
+/// Codes below this are the token programs' own (`TokenError`); Anchor's start at 100.
+const TOKEN_ERROR_CODES: u32 = 100;
 
 /// What Anchor's error code ranges mean (see `anchor_lang::error::ErrorCode`).
 fn anchor_meaning(code: u32) -> &'static str {
@@ -98,6 +111,12 @@ pub fn anchor_error_name(code: u32) -> Option<String> {
 
 /// Decodes a custom error code from an allot transaction.
 pub fn decode(code: u32) -> ProgramFailure {
+    if code < TOKEN_ERROR_CODES {
+        return ProgramFailure::Token {
+            code,
+            message: token_message(code),
+        };
+    }
     match AllotError::from_code(code) {
         Some(error) => ProgramFailure::Allot {
             code,
@@ -108,6 +127,20 @@ pub fn decode(code: u32) -> ProgramFailure {
             code,
             meaning: anchor_meaning(code),
         },
+    }
+}
+
+/// Token-2022's message for its error `code` (SPL Token's codes mean the same), with what to do
+/// when the cause is one of allot's settings.
+fn token_message(code: u32) -> String {
+    use anchor_spl::token_2022::spl_token_2022::error::TokenError;
+    match TokenError::try_from(code) {
+        Ok(TokenError::MintPaused) => format!(
+            "{}; the pool's operator paused its units: `allot operator resume-transfers`",
+            TokenError::MintPaused
+        ),
+        Ok(error) => error.to_string(),
+        Err(_) => "unknown".to_owned(),
     }
 }
 
@@ -133,6 +166,22 @@ mod tests {
         assert_eq!(
             failure.to_string(),
             "allot error 6021 AlreadyAllocatedThisPeriod: the user has already been allocated in this period"
+        );
+    }
+
+    #[test]
+    fn token_program_codes_decode_to_token_2022_messages() {
+        assert_eq!(
+            decode(67).to_string(),
+            "error 67 from a program allot called (as Token-2022's: Transferring, minting, and burning is paused on this mint; the pool's operator paused its units: `allot operator resume-transfers`)"
+        );
+        assert_eq!(
+            decode(1).to_string(),
+            "error 1 from a program allot called (as Token-2022's: Insufficient funds)"
+        );
+        assert_eq!(
+            decode(99).to_string(),
+            "error 99 from a program allot called (as Token-2022's: unknown)"
         );
     }
 

@@ -68,6 +68,7 @@ allot_events!(
     PoolCreated,
     PoolRuleUpdated,
     PoolPauseChanged,
+    PoolTransfersPauseChanged,
     PoolMetadataSet,
     PoolAttestationSet,
     PoolFunded,

@@ -153,6 +153,24 @@ pub fn pool_set_paused(operator: &Pubkey, pool: &Pubkey, paused: bool) -> Instru
     )
 }
 
+/// `pool_set_transfers_paused`: the operator of a pausable pool pauses or resumes every
+/// movement of its units (Token-2022's Pausable extension on its mint).
+pub fn pool_set_transfers_paused(operator: &Pubkey, pool: &Pubkey, paused: bool) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolSetTransfersPaused {
+            operator: *operator,
+            pool: *pool,
+            mint: pdas::mint(pool),
+            token_program: TOKEN_2022_ID,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolSetTransfersPaused { paused },
+    )
+}
+
 /// `pool_set_metadata`: the operator names the pool's token (name, symbol, URI) in its mint's
 /// Token-2022 metadata.
 pub fn pool_set_metadata(

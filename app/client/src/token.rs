@@ -62,6 +62,20 @@ pub fn metadata(mint_data: &[u8]) -> Option<TokenName> {
     })
 }
 
+/// Whether a pool's units may move, as its mint's Token-2022 Pausable extension says:
+/// `Some(true)` paused, `Some(false)` running, `None` when the mint has no Pausable extension
+/// (a pool not created `pausable`) or the data is not a Token-2022 mint.
+pub fn transfers_paused(mint_data: &[u8]) -> Option<bool> {
+    use anchor_spl::token_2022::spl_token_2022::extension::pausable::PausableConfig;
+    use anchor_spl::token_2022::spl_token_2022::extension::{
+        BaseStateWithExtensions as _, StateWithExtensions,
+    };
+    use anchor_spl::token_2022::spl_token_2022::state::Mint;
+    let mint = StateWithExtensions::<Mint>::unpack(mint_data).ok()?;
+    let config = mint.get_extension::<PausableConfig>().ok()?;
+    Some(bool::from(config.paused))
+}
+
 #[cfg(test)]
 mod tests {
     use super::amount_base_units;

@@ -26,6 +26,7 @@ pub async fn run(rpc_url: &str, payer: &Keypair) -> Result<anchor_lang::prelude:
         kind: ResourceKind::VirtualToken,
         decimals: 0,
         transferable: true,
+        pausable: false,
         supply_cap: FUNDING,
         period_seconds: 86_400,
         rule: AllocationRule {

@@ -212,11 +212,19 @@ pub enum AllotError {
         "the pool named its SAS schema this very second: allocate on it from the next second on (a clawback must be able to tell the two apart)"
     )]
     AttestationJustAccepted,
+    #[msg(
+        "only a transferable pool can be pausable: a non-transferable pool's units move only through the program, which pausing allocations already stops"
+    )]
+    PausableNeedsTransferable,
+    #[msg(
+        "the pool's mint was created without the Pausable extension: its transfers cannot be paused (choose pausable when creating a pool)"
+    )]
+    TransfersNotPausable,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 85] = [
+    pub const ALL: [AllotError; 87] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -302,6 +310,8 @@ impl AllotError {
         AllotError::EvidenceNotOfLastAllocation,
         AllotError::AttestationSchemaChanged,
         AllotError::AttestationJustAccepted,
+        AllotError::PausableNeedsTransferable,
+        AllotError::TransfersNotPausable,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

@@ -23,6 +23,8 @@ pub struct PoolCreated {
     pub vault: Pubkey,
     pub decimals: u8,
     pub transferable: bool,
+    /// Whether the operator may pause every movement of the units (`pool_set_transfers_paused`).
+    pub pausable: bool,
     pub supply_cap: u64,
     pub rule: AllocationRule,
     pub period_origin: i64,
@@ -42,6 +44,14 @@ pub struct PoolRuleUpdated {
 #[event]
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolPauseChanged {
+    pub pool: Pubkey,
+    pub paused: bool,
+}
+
+/// The operator paused (`paused`) or resumed every movement of a pausable pool's units.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolTransfersPauseChanged {
     pub pool: Pubkey,
     pub paused: bool,
 }

@@ -58,7 +58,8 @@ pub mod allot {
 
     /// Creates a pool owned by the signer (its first operator), with a Token-2022 mint (pool PDA
     /// as mint authority and permanent delegate; a metadata pointer to itself for
-    /// `pool_set_metadata`; NonTransferable unless `transferable`) and a vault.
+    /// `pool_set_metadata`; NonTransferable unless `transferable`; Pausable, the pool its
+    /// authority, when `pausable`) and a vault.
     ///
     /// Period 0 starts now. The pool address depends only on the creator and `pool_id`, so
     /// nobody else can take a creator's pool address.
@@ -79,6 +80,23 @@ pub mod allot {
     /// allocations; clawbacks keep working.
     pub fn pool_set_paused(ctx: Context<PoolSetPaused>, paused: bool) -> Result<()> {
         instructions::pool_set_paused::handler(ctx, paused)
+    }
+
+    /// Operator of a pool created `pausable`: pauses (`true`) or resumes (`false`) every movement
+    /// of its units, through Token-2022's Pausable extension on its mint — holders' transfers
+    /// and burns as well as everything the program moves (allocations, funding, clawbacks,
+    /// exchange requests, cancels and settlements fail with Token-2022's `MintPaused` while
+    /// paused). Wallets and explorers read the state from the mint. To stop allocations only,
+    /// use `pool_set_paused`.
+    ///
+    /// Hazard: a bridge that paid a locked request off chain cannot settle it while transfers
+    /// are paused (its user cannot cancel it either): resume before the request's lock expires,
+    /// or the user may cancel a request that was paid once transfers move again.
+    pub fn pool_set_transfers_paused(
+        ctx: Context<PoolSetTransfersPaused>,
+        paused: bool,
+    ) -> Result<()> {
+        instructions::pool_set_transfers_paused::handler(ctx, paused)
     }
 
     /// Operator: accepts attestations of the Solana Attestation Service as evidence, beside

@@ -6,8 +6,12 @@
 
 use anchor_lang::prelude::*;
 use anchor_lang::system_program::{self, Allocate, Assign, CreateAccount, Transfer};
-use anchor_spl::token_2022::spl_token_2022::extension::ExtensionType;
-use anchor_spl::token_2022::spl_token_2022::state::Account as TokenAccountState;
+use anchor_spl::token_2022::spl_token_2022::extension::{
+    BaseStateWithExtensions as _, ExtensionType, StateWithExtensions,
+};
+use anchor_spl::token_2022::spl_token_2022::state::{
+    Account as TokenAccountState, Mint as MintState,
+};
 use anchor_spl::token_2022::{InitializeAccount3, initialize_account3};
 
 /// Creates `target` (a PDA signed for by `signer_seeds`) with `space` bytes owned by `owner`,
@@ -111,10 +115,10 @@ pub fn store<T: AccountSerialize>(info: &AccountInfo, value: &T) -> Result<()> {
 }
 
 /// Creates `account` (a PDA signed for by `signer_seeds`) as a Token-2022 account of `mint`
-/// owned by `authority`, `payer` paying its rent. A transferable pool's mint (permanent delegate,
-/// metadata pointer) needs no account extensions, so the account has the base size; a
-/// non-transferable mint would need NonTransferableAccount (its callers, the escrow and shard
-/// vaults, exist for transferable pools only).
+/// owned by `authority`, `payer` paying its rent, sized for the account extensions `mint`
+/// requires (PausableAccount for a pausable pool's mint; none for the permanent delegate and
+/// metadata pointer; its callers, the escrow and shard vaults, exist for transferable pools
+/// only).
 pub fn create_token_account_pda<'info>(
     payer: &AccountInfo<'info>,
     account: &AccountInfo<'info>,
@@ -124,7 +128,12 @@ pub fn create_token_account_pda<'info>(
     token_program: &AccountInfo<'info>,
     signer_seeds: &[&[&[u8]]],
 ) -> Result<()> {
-    let space = ExtensionType::try_calculate_account_len::<TokenAccountState>(&[])?;
+    let required = {
+        let data = mint.try_borrow_data()?;
+        let mint_state = StateWithExtensions::<MintState>::unpack(&data)?;
+        ExtensionType::get_required_init_account_extensions(&mint_state.get_extension_types()?)
+    };
+    let space = ExtensionType::try_calculate_account_len::<TokenAccountState>(&required)?;
     create_pda_account(
         payer,
         account,

@@ -1,10 +1,11 @@
-//! Operator subcommands: a pool from a TOML file, migrate's idempotence, pause, verifiers.
+//! Operator subcommands: a pool from a TOML file, migrate's idempotence, pause, pausing
+//! transfers, verifiers.
 
 use allot::constants::RATE_SCALE;
 use allot::state::{Pool, Verifier};
 use allot_client::pdas;
 
-use crate::{Cli, example_pool};
+use crate::{Cli, example_pool, example_pool_edited};
 
 #[tokio::test]
 async fn create_pool_from_toml_sets_rule_exchange_funding_and_verifiers() {
@@ -168,4 +169,78 @@ async fn pause_fund_and_verifier_removal_change_the_pool() {
     assert_eq!(shown["vault"], 1_000_500);
     assert_eq!(shown["active_verifiers"], 0);
     assert_eq!(shown["paused"], false);
+}
+
+#[tokio::test]
+async fn a_pausable_pool_pauses_and_resumes_the_movement_of_its_units() {
+    let cli = Cli::start().await;
+    let setup = example_pool_edited(&cli, |text| {
+        text.replace("pausable = false", "pausable = true")
+    })
+    .await;
+    let pool = setup.pool.to_string();
+    let op = &setup.operator.1;
+    let shown = cli.ok(op, &["operator", "show", "--pool", &pool]).await;
+    assert_eq!(
+        (&shown["pausable"], &shown["transfers_paused"]),
+        (&true.into(), &false.into())
+    );
+
+    cli.ok(op, &["operator", "pause-transfers", "--pool", &pool])
+        .await;
+    let shown = cli.ok(op, &["operator", "show", "--pool", &pool]).await;
+    assert_eq!(shown["transfers_paused"], true);
+    let twice = cli
+        .err(op, &["operator", "pause-transfers", "--pool", &pool])
+        .await;
+    assert!(twice.contains("already paused"), "{twice}");
+    // Funding mints: Token-2022 refuses while paused, and nothing is minted.
+    let refused = cli
+        .err(op, &["operator", "fund", "--pool", &pool, "--amount", "5"])
+        .await;
+    assert!(refused.to_lowercase().contains("paused"), "{refused}");
+    assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_000);
+
+    cli.ok(op, &["operator", "resume-transfers", "--pool", &pool])
+        .await;
+    cli.ok(op, &["operator", "fund", "--pool", &pool, "--amount", "5"])
+        .await;
+    assert_eq!(cli.balance(&setup.pool, &setup.mint).await, 1_000_005);
+
+    // The file says what the pool was created with: changing it is refused, sending nothing.
+    let text = std::fs::read_to_string(&setup.file).unwrap();
+    let file = cli.file(
+        "changed.toml",
+        &text.replace("pausable = true", "pausable = false"),
+    );
+    let changed = cli.err(op, &["migrate", "--file", &file]).await;
+    assert!(changed.contains("pausable = true"), "{changed}");
+}
+
+#[tokio::test]
+async fn a_pool_created_without_pausable_says_so_when_asked_to_pause_transfers() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let refused = cli
+        .err(
+            &setup.operator.1,
+            &["operator", "pause-transfers", "--pool", &pool],
+        )
+        .await;
+    assert!(refused.contains("without `pausable = true`"), "{refused}");
+    let file = cli.file(
+        "not-transferable.toml",
+        &crate::EXAMPLE_POOL
+            .replace("pausable = false", "pausable = true")
+            .replace("transferable = true", "transferable = false")
+            .replace("initial_funding = 1_000_000", "initial_funding = 0"),
+    );
+    let refused = cli
+        .err(
+            &setup.operator.1,
+            &["operator", "create-pool", "--file", &file],
+        )
+        .await;
+    assert!(refused.contains("for transferable pools"), "{refused}");
 }

@@ -45,6 +45,14 @@ use solana_sdk::instruction::{Instruction, InstructionError};
 use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::transaction::TransactionError;
 
+/// A transferable test pool created `pausable`.
+fn pausable_pool_args(pool_id: u64) -> allot::instructions::PoolCreateArgs {
+    allot::instructions::PoolCreateArgs {
+        pausable: true,
+        ..pool_args(pool_id, true)
+    }
+}
+
 /// Units each request of the scene escrows.
 const REQUEST_AMOUNT: u64 = 5;
 
@@ -164,7 +172,9 @@ impl Scene {
         let mut sides = Vec::new();
         for pool_id in [1, 2] {
             let creator = chain.funded_keypair(10_000_000_000).await;
-            let fixture = PoolFixture::create(&mut chain, pool_id, true).await;
+            // Pausable pools: the pausing case has a valid form, and the escrow and shard vaults
+            // are created for a mint that requires an account extension.
+            let fixture = PoolFixture::create_with(&mut chain, pausable_pool_args(pool_id)).await;
             let bridge = chain.funded_keypair(1_000_000_000).await;
             let request_payer = if pool_id == 1 {
                 keys.holder.insecure_clone()
@@ -475,7 +485,7 @@ impl Side {
         vec![
             case(
                 "pool_create",
-                instructions::pool_create(&creator.pubkey(), pool_args(NEW_POOL_ID, true)),
+                instructions::pool_create(&creator.pubkey(), pausable_pool_args(NEW_POOL_ID)),
                 &[creator],
                 &[],
             ),
@@ -488,6 +498,13 @@ impl Side {
             case(
                 "pool_set_paused",
                 instructions::pool_set_paused(&op.pubkey(), &pool, false),
+                &[op],
+                &[],
+            ),
+            case(
+                "pool_set_transfers_paused",
+                // Resumes a running pool: lands and leaves the later cases' units moving.
+                instructions::pool_set_transfers_paused(&op.pubkey(), &pool, false),
                 &[op],
                 &[],
             ),
@@ -963,6 +980,7 @@ fn refusal(failure: &TxFailure) -> String {
                 ProgramFailure::Anchor { code, .. } => {
                     anchor_error_name(code).unwrap_or_else(|| format!("anchor {code}"))
                 }
+                ProgramFailure::Token { code, .. } => format!("token {code}"),
             }
         }
         TransactionError::InstructionError(_, error) => format!("{error:?}"),

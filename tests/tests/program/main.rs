@@ -17,6 +17,7 @@ mod exchange_request;
 mod exchange_settle;
 mod market;
 mod money_path;
+mod pausable;
 mod pool;
 mod shard;
 mod user_list;

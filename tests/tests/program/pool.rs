@@ -42,6 +42,7 @@ async fn pool_create_makes_a_permanent_delegate_mint_and_an_empty_vault() {
             vault,
             decimals: 0,
             transferable: true,
+            pausable: false,
             supply_cap: 1_000_000,
             rule: rule(),
             period_origin: now,

@@ -30,6 +30,8 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
         OperatorCommand::Update { pool, file } => process_update(ctx, pool.pool, file).await,
         OperatorCommand::Pause(pool) => set_paused(ctx, pool.pool, true).await,
         OperatorCommand::Unpause(pool) => set_paused(ctx, pool.pool, false).await,
+        OperatorCommand::PauseTransfers(pool) => set_transfers_paused(ctx, pool.pool, true).await,
+        OperatorCommand::ResumeTransfers(pool) => set_transfers_paused(ctx, pool.pool, false).await,
         OperatorCommand::Fund { pool, amount } => process_fund(ctx, pool.pool, amount).await,
         OperatorCommand::AddVerifier { pool, verifier } => {
             process_add_verifier(ctx, pool.pool, verifier).await
@@ -281,12 +283,20 @@ async fn process_show<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey) -> Result<Ou
     let vault = ctx.chain.account(state.vault).await?.map_or(0, |a| {
         allot_client::token::amount_base_units(&a.data).unwrap_or(0)
     });
-    let token = ctx
-        .chain
-        .account(state.mint)
-        .await?
+    let mint = ctx.chain.account(state.mint).await?;
+    let token = mint
+        .as_ref()
         .and_then(|mint| allot_client::token::metadata(&mint.data));
-    Ok(report::pool(&pool, &state, vault, token.as_ref()))
+    let transfers_paused = mint
+        .as_ref()
+        .and_then(|mint| allot_client::token::transfers_paused(&mint.data));
+    Ok(report::pool(
+        &pool,
+        &state,
+        vault,
+        token.as_ref(),
+        transfers_paused,
+    ))
 }
 
 fn write_proofs(path: &std::path::Path, file: &ProofsFile) -> Result<()> {
@@ -314,6 +324,55 @@ async fn set_paused<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey, paused: bool) 
     .line(format!(
         "pool {pool} {} ({signature})",
         if paused { "paused" } else { "unpaused" }
+    )))
+}
+
+/// Pauses (`paused`) or resumes every movement of a pausable pool's units; refuses a pool
+/// created without `pausable` and one already in that state, sending nothing.
+async fn set_transfers_paused<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: Pubkey,
+    paused: bool,
+) -> Result<Outcome> {
+    let state = ctx.operated_pool(&pool).await?;
+    let now = ctx
+        .chain
+        .account(state.mint)
+        .await?
+        .and_then(|mint| allot_client::token::transfers_paused(&mint.data));
+    let Some(now) = now else {
+        bail!(
+            "pool {pool} was created without `pausable = true`: its mint has no Pausable extension, so its transfers cannot be paused (`operator pause` stops allocations)"
+        );
+    };
+    ensure!(
+        now != paused,
+        "the units of pool {pool} are already {}",
+        if paused { "paused" } else { "moving" }
+    );
+    ctx.ensure_can_pay(1, &[]).await?;
+    let signature = ctx
+        .send(
+            &[],
+            &[instructions::pool_set_transfers_paused(
+                &ctx.me(),
+                &pool,
+                paused,
+            )],
+        )
+        .await?;
+    Ok(Outcome::new(json!({
+        "pool": pool.to_string(),
+        "transfers_paused": paused,
+        "signature": signature.to_string(),
+    }))
+    .line(format!(
+        "pool {pool}: {} ({signature})",
+        if paused {
+            "every movement of its units paused, holders' transfers included"
+        } else {
+            "its units move again"
+        }
     )))
 }
 
@@ -348,6 +407,17 @@ pub async fn apply<C: Chain>(ctx: &Context<'_, C>, file: &PoolFile) -> Result<Ou
             pool.decimals,
             pool.period_seconds,
             pool.supply_cap
+        );
+        let pausable = ctx
+            .chain
+            .account(pool.mint)
+            .await?
+            .and_then(|mint| allot_client::token::transfers_paused(&mint.data))
+            .is_some();
+        ensure!(
+            pausable == file.pausable,
+            "pool {address} exists with pausable = {pausable}: it is fixed at creation and the file says {}",
+            file.pausable
         );
     }
 

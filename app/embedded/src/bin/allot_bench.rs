@@ -156,6 +156,7 @@ fn pool_args(pool_id: u64) -> PoolCreateArgs {
         kind: ResourceKind::VirtualStock,
         decimals: 0,
         transferable: true,
+        pausable: false,
         supply_cap: u64::MAX / 2,
         period_seconds: 86_400,
         rule: AllocationRule {

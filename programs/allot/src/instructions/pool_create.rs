@@ -10,8 +10,9 @@ use anchor_spl::token_2022::spl_token_2022::extension::ExtensionType;
 use anchor_spl::token_2022::spl_token_2022::state::Mint as MintState;
 use anchor_spl::token_2022::{InitializeMint2, initialize_mint2};
 use anchor_spl::token_2022_extensions::{
-    MetadataPointerInitialize, NonTransferableMintInitialize, PermanentDelegateInitialize,
-    metadata_pointer_initialize, non_transferable_mint_initialize, permanent_delegate_initialize,
+    MetadataPointerInitialize, NonTransferableMintInitialize, PausableInitialize,
+    PermanentDelegateInitialize, metadata_pointer_initialize, non_transferable_mint_initialize,
+    pausable_initialize, permanent_delegate_initialize,
 };
 
 use crate::constants::{MAX_DECIMALS, MIN_PERIOD_SECONDS, SEED_ESCROW, SEED_MINT, SEED_POOL};
@@ -31,6 +32,11 @@ pub struct PoolCreateArgs {
     pub decimals: u8,
     /// Whether holders may transfer units to each other.
     pub transferable: bool,
+    /// Whether the operator may pause every movement of the units, holders' own transfers
+    /// included (Token-2022's Pausable extension, the pool its authority; transferable pools
+    /// only: a non-transferable pool's units move only through the program, which
+    /// `pool_set_paused` already stops). Fixed for the pool's life.
+    pub pausable: bool,
     /// Most units the pool may ever mint.
     pub supply_cap: u64,
     /// Length of one allocation period in seconds (fixed for the pool's life).
@@ -86,12 +92,17 @@ impl PoolCreate<'_> {
             args.supply_cap >= args.rule.amount,
             AllotError::SupplyCapTooSmall
         );
+        require!(
+            args.transferable || !args.pausable,
+            AllotError::PausableNeedsTransferable
+        );
         Ok(())
     }
 }
 
 /// Checks (`validate`): the rule is valid; at most `MAX_DECIMALS` decimals; a period of at least
-/// `MIN_PERIOD_SECONDS`; a supply cap of at least the rule's amount.
+/// `MIN_PERIOD_SECONDS`; a supply cap of at least the rule's amount; pausable only if
+/// transferable.
 #[access_control(ctx.accounts.validate(&args))]
 pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
@@ -122,7 +133,7 @@ pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
         shard_count: 0,
         attestation: None,
     });
-    create_mint(ctx.accounts, ctx.bumps.mint, &pool_key, args.transferable)?;
+    create_mint(ctx.accounts, ctx.bumps.mint, &pool_key, &args)?;
     associated_token::create(CpiContext::new(
         ctx.accounts.associated_token_program.key(),
         associated_token::Create {
@@ -149,6 +160,7 @@ pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
         vault: pool.vault,
         decimals: pool.decimals,
         transferable: pool.transferable,
+        pausable: args.pausable,
         supply_cap: pool.supply_cap,
         rule: pool.rule,
         period_origin: pool.period_origin,
@@ -162,23 +174,10 @@ fn create_mint(
     accounts: &PoolCreate,
     mint_bump: u8,
     pool: &Pubkey,
-    transferable: bool,
+    args: &PoolCreateArgs,
 ) -> Result<()> {
-    // The metadata pointer names the mint itself: `pool_set_metadata` writes the token's name
-    // there (wallets read it through the pointer).
-    let extensions: &[ExtensionType] = if transferable {
-        &[
-            ExtensionType::PermanentDelegate,
-            ExtensionType::MetadataPointer,
-        ]
-    } else {
-        &[
-            ExtensionType::PermanentDelegate,
-            ExtensionType::MetadataPointer,
-            ExtensionType::NonTransferable,
-        ]
-    };
-    let space = ExtensionType::try_calculate_account_len::<MintState>(extensions)?;
+    let extensions = mint_extensions(args);
+    let space = ExtensionType::try_calculate_account_len::<MintState>(&extensions)?;
     let bump = [mint_bump];
     let mint_seeds: &[&[u8]] = &[SEED_MINT, pool.as_ref(), &bump];
     let token_program = accounts.token_program.key();
@@ -212,7 +211,7 @@ fn create_mint(
         Some(*pool),
         Some(mint.key()),
     )?;
-    if !transferable {
+    if !args.transferable {
         non_transferable_mint_initialize(CpiContext::new(
             token_program,
             NonTransferableMintInitialize {
@@ -221,12 +220,42 @@ fn create_mint(
             },
         ))?;
     }
+    if args.pausable {
+        pausable_initialize(
+            CpiContext::new(
+                token_program,
+                PausableInitialize {
+                    token_program_id: accounts.token_program.to_account_info(),
+                    mint: mint.clone(),
+                },
+            ),
+            *pool,
+        )?;
+    }
     initialize_mint2(
         CpiContext::new(token_program, InitializeMint2 { mint }),
         accounts.pool.decimals,
         pool,
         None,
     )
+}
+
+/// The Token-2022 extensions of a pool's mint: the pool as permanent delegate (clawback); a
+/// metadata pointer naming the mint itself (`pool_set_metadata` writes the token's name there,
+/// wallets read it through the pointer); NonTransferable unless `transferable`; Pausable (the
+/// pool its authority) when `pausable`.
+fn mint_extensions(args: &PoolCreateArgs) -> Vec<ExtensionType> {
+    let mut extensions = vec![
+        ExtensionType::PermanentDelegate,
+        ExtensionType::MetadataPointer,
+    ];
+    if !args.transferable {
+        extensions.push(ExtensionType::NonTransferable);
+    }
+    if args.pausable {
+        extensions.push(ExtensionType::Pausable);
+    }
+    extensions
 }
 
 /// Creates the escrow token account PDA (owner: the pool) for the pool's mint.
