@@ -104,9 +104,11 @@ impl Embedded {
         self.lock().set_sysvar(&clock);
     }
 
-    /// Writes an arbitrary account (to plant forged accounts in attack tests).
+    /// Writes an arbitrary account (to plant forged accounts in attack tests, or another
+    /// program's accounts such as SAS attestations); `program_accounts` lists it from then on.
     pub fn set_account(&self, address: &Pubkey, account: Account) {
         self.lock().set_account(address, &account.into());
+        self.touched.record(&[*address]);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ProgramTestContext> {

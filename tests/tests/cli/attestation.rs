@@ -5,7 +5,8 @@
 use allot::state::{AttestationEvidence, EvidenceKind};
 use allot_client::chain::Chain as _;
 use allot_client::pdas;
-use allot_tests::sas::{SAS_STRING, SAS_U64, SasFixture, VOLUME_FIELD};
+use allot_tests::sas::{SAS_STRING, SAS_U64, SasFixture, VOLUME_FIELD, sas_account};
+use anchor_lang::prelude::Pubkey;
 
 use crate::{Cli, example_pool};
 
@@ -180,4 +181,79 @@ async fn an_operator_accepts_attestations_and_a_user_allocates_on_one() {
         .await;
     let refused = cli.err(&user_file, &allocate).await;
     assert!(refused.contains("accepts no SAS attestations"), "{refused}");
+}
+
+#[tokio::test]
+async fn the_crank_allocates_on_attestations_and_claws_back_when_they_lapse() {
+    let mut cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let sas = SasFixture::install(&mut cli.embedded, "payments-verifier", 1);
+    let (schema, field) = (sas.schema.to_string(), VOLUME_FIELD.to_string());
+    let accept = [
+        "operator",
+        "accept-attestations",
+        "--pool",
+        &pool,
+        "--schema",
+        &schema,
+        "--field",
+        &field,
+    ];
+    cli.ok(&setup.operator.1, &accept).await;
+    cli.embedded_advance(1).await;
+    let now = cli.chain.unix_timestamp().await.unwrap();
+    // Three attested users: one for good, one below the rule, one expiring in 100 s; and an
+    // attestation-shaped account at an address SAS would not give it, which is left out.
+    let (steady, low, expiring) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    sas.attest(&mut cli.embedded, &steady, 5_000, 0);
+    sas.attest(&mut cli.embedded, &low, 999, 0);
+    sas.attest(&mut cli.embedded, &expiring, 5_000, now + 100);
+    let stray = Pubkey::new_unique();
+    let forged = sas_account(sas.attestation_data(&Pubkey::new_unique(), 5_000, 0));
+    cli.embedded.set_account(&stray, forged);
+    let crank = cli.keypair("crank", 10_000_000_000).await;
+    let run = ["crank", "--pool", &pool];
+
+    let first = cli.ok(&crank.1, &run).await;
+    assert_eq!(
+        (&first["allocations"], &first["clawbacks"]),
+        (&2.into(), &0.into()),
+        "{first}"
+    );
+    assert_eq!(
+        first["skipped_attestations"][0]["address"],
+        stray.to_string(),
+        "{first}"
+    );
+    for user in [steady, expiring] {
+        assert_eq!(cli.balance(&user, &setup.mint).await, 10);
+        let record: allot::state::AllocationRecord =
+            cli.fetch(pdas::allocation_record(&setup.pool, &user)).await;
+        assert_eq!(record.evidence, EvidenceKind::Attestation);
+    }
+    assert_eq!(cli.balance(&low, &setup.mint).await, 0);
+    let second = cli.ok(&crank.1, &run).await;
+    assert_eq!(second["transactions"], 0, "{second}");
+
+    // One attestation expires, another now states a volume below the rule: both holders are
+    // clawed back on them.
+    cli.embedded_advance(200).await;
+    sas.attest(&mut cli.embedded, &steady, 10, 0);
+    let third = cli.ok(&crank.1, &run).await;
+    assert_eq!(
+        (&third["allocations"], &third["clawbacks"]),
+        (&0.into(), &2.into()),
+        "{third}"
+    );
+    assert_eq!(third["clawed_back_units"], 20);
+    for user in [steady, expiring] {
+        assert_eq!(cli.balance(&user, &setup.mint).await, 0);
+    }
+    let fourth = cli.ok(&crank.1, &run).await;
+    assert_eq!(fourth["transactions"], 0, "{fourth}");
 }

@@ -1,6 +1,7 @@
 //! Rent that comes back through the CLI: a verifier closes a credential and its rent returns to
-//! the key that paid it.
+//! the key that paid it; the holder it supported is clawed back in the same transaction.
 
+use allot::state::AllocationRecord;
 use allot_client::chain::Chain as _;
 use allot_client::pdas;
 
@@ -30,6 +31,11 @@ async fn a_verifier_closes_a_credential_and_its_rent_comes_back() {
     assert_eq!(closed["rent_payer"], verifier.to_string());
     assert_eq!(closed["lamports"], rent);
     assert!(cli.chain.account(address).await.unwrap().is_none());
+    // A closed credential counts as revoked: the 10 units it supported came back with it.
+    assert_eq!(closed["clawed_back"], 10);
+    assert_eq!(cli.balance(&user, &setup.mint).await, 0);
+    let record: AllocationRecord = cli.fetch(pdas::allocation_record(&setup.pool, &user)).await;
+    assert_eq!((record.allocated, record.clawed_back), (10, 10));
     let after = cli.chain.account(verifier).await.unwrap().unwrap().lamports;
     // The verifier also paid the transaction's fee (one signature).
     assert_eq!(after + 5_000, before + rent);
@@ -47,4 +53,7 @@ async fn a_verifier_closes_a_credential_and_its_rent_comes_back() {
         by_stranger.contains("is not an active verifier"),
         "{by_stranger}"
     );
+    // Closed again with nothing left to take: the close alone.
+    let closed = cli.ok(&verifier_file, &close).await;
+    assert_eq!(closed["clawed_back"], 0);
 }

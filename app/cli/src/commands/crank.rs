@@ -1,7 +1,8 @@
 //! `allot crank`: allocate to every eligible user and claw back from every ineligible holder.
 //!
 //! Users are found by scanning the pool's credential accounts (`getProgramAccounts` with memcmp
-//! filters) and, with `--proofs`, the operator's user list. Each user is decided with the
+//! filters), the SAS attestations of the schema the pool accepts (the same, over SAS's accounts)
+//! and, with `--proofs`, the operator's user list. Each user is decided with the
 //! program's own decision functions, so the crank sends only what the program will accept; a
 //! second run finds nothing to do and sends nothing.
 //!
@@ -10,7 +11,8 @@
 
 use allot::ListProof;
 use allot::state::{
-    AllocationRecord, ClawbackReason, Credential, Pool, check_list_is_current, clawback_amount,
+    AllocationRecord, AttestationView, ClawbackReason, Credential, Pool,
+    attestation_clawback_reason, check_list_is_current, clawback_amount,
     credential_clawback_reason, list_clawback_reason,
 };
 use allot_client::chain::Chain;
@@ -46,6 +48,8 @@ pub struct UserView {
     pub credential: Option<Credential>,
     /// The user's entry in the operator's list (its period and proof), if any.
     pub listed: Option<(u64, ListProof)>,
+    /// The user's SAS attestation under the schema the pool accepts, as read, if any.
+    pub attestation: Option<AttestationView>,
     /// The user's allocation record, if any.
     pub record: Option<AllocationRecord>,
     /// Units the user holds.
@@ -69,8 +73,19 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
             })
         };
 
+    // A holder last allocated on an attestation is clawed back on it when it no longer holds
+    // (the program takes the attestation only for such a holder).
+    if let (Some(view), Some(accepted)) = (&user.attestation, &pool.attestation)
+        && clawback_by(&|record| {
+            attestation_clawback_reason(accepted, Some(view), record, rule, now)
+        })
+    {
+        return Decision::Clawback(attestation_evidence(pool));
+    }
+
     // One source of evidence decides per user: the newer of the credential and the list entry
-    // (the credential on a tie). Using one source keeps runs idempotent when the two disagree.
+    // (the credential on a tie), else the attestation. Using one source keeps runs idempotent
+    // when they disagree.
     let credential_period = user.credential.as_ref().map(|c| c.period);
     let list_decides = match (&user.listed, credential_period) {
         (Some((list_period, _)), Some(credential_period)) => *list_period > credential_period,
@@ -106,7 +121,7 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
         });
     }
     let Some(credential) = &user.credential else {
-        return Decision::Skip("no evidence for this period".into());
+        return decide_on_attestation(pool, now, user, allocated_this_period);
     };
     if clawback_by(&|record| credential_clawback_reason(credential, record, rule, now)) {
         return Decision::Clawback(Evidence::Credential);
@@ -120,6 +135,41 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
     match credential.check_supports_allocation(rule, period, now) {
         Ok(()) => Decision::Allocate(Evidence::Credential),
         Err(e) => Decision::Skip(allot_client::errors::refusal(&e)),
+    }
+}
+
+/// Decides for a user with neither a credential nor a list entry deciding: allocates on a SAS
+/// attestation that supports it (the pool accepting one).
+fn decide_on_attestation(
+    pool: &Pool,
+    now: i64,
+    user: &UserView,
+    allocated_this_period: bool,
+) -> Decision {
+    let (Some(view), Some(_)) = (&user.attestation, &pool.attestation) else {
+        return Decision::Skip("no evidence for this period".into());
+    };
+    if allocated_this_period {
+        return Decision::Skip("already allocated this period".into());
+    }
+    if pool.paused {
+        return Decision::Skip("pool paused".into());
+    }
+    match view.check_supports_allocation(&pool.rule, now) {
+        Ok(()) => Decision::Allocate(attestation_evidence(pool)),
+        Err(e) => Decision::Skip(allot_client::errors::refusal(&e)),
+    }
+}
+
+/// The pool's SAS evidence as the instructions take it (called only when the pool accepts
+/// attestations).
+fn attestation_evidence(pool: &Pool) -> Evidence {
+    let accepted = pool
+        .attestation
+        .expect("called only for a pool that accepts attestations");
+    Evidence::Attestation {
+        issuer: accepted.issuer,
+        schema: accepted.schema,
     }
 }
 

@@ -1,8 +1,12 @@
 //! `allot verifier …`: issue, update and revoke credentials, one by one or in bulk.
 
 use allot::instructions::CredentialIssueArgs;
-use allot::state::{Credential, Pool, Verifier};
+use allot::state::{
+    AllocationRecord, Credential, Pool, Verifier, clawback_amount,
+    closed_credential_clawback_reason,
+};
 use allot_client::chain::Chain;
+use allot_client::instructions::Evidence;
 use allot_client::{accounts, instructions, pdas};
 use anchor_lang::Space;
 use anchor_lang::prelude::Pubkey;
@@ -180,9 +184,12 @@ async fn revoke<C: Chain>(
     summary("revoked", pool, 0, &report, unchanged)
 }
 
-/// Closes `user`'s credential in `pool`; its rent goes to the key that paid it.
+/// Closes `user`'s credential in `pool`; its rent goes to the key that paid it. A closed
+/// credential counts as revoked: when the user's last allocation was on it and they still hold
+/// clawable units, the clawback is sent in the same transaction (cranks find clawbacks among
+/// existing credentials, so nobody else would see this one).
 async fn close<C: Chain>(ctx: &Context<'_, C>, pool: &Pubkey, user: &Pubkey) -> Result<Outcome> {
-    verified_pool(ctx, pool).await?;
+    let pool_state = verified_pool(ctx, pool).await?;
     let address = pdas::credential(pool, user);
     let credential = accounts::fetch::<Credential>(ctx.chain, address)
         .await?
@@ -194,20 +201,61 @@ async fn close<C: Chain>(ctx: &Context<'_, C>, pool: &Pubkey, user: &Pubkey) -> 
         .account(address)
         .await?
         .map_or(0, |account| account.lamports);
+    let clawback = due_clawback(ctx, pool, &pool_state, user).await?;
     ctx.ensure_can_pay(1, &[]).await?;
-    let ix = instructions::credential_close(&ctx.me(), pool, user, &credential.rent_payer);
-    let signature = ctx.send(&[], &[ix]).await?;
-    Ok(Outcome::new(json!({
+    let mut ixs = vec![instructions::credential_close(
+        &ctx.me(),
+        pool,
+        user,
+        &credential.rent_payer,
+    )];
+    if clawback > 0 {
+        ixs.push(instructions::clawback(pool, user, Evidence::Credential));
+    }
+    let signature = ctx.send(&[], &ixs).await?;
+    let mut outcome = Outcome::new(json!({
         "pool": pool.to_string(),
         "user": user.to_string(),
         "rent_payer": credential.rent_payer.to_string(),
         "lamports": lamports,
+        "clawed_back": clawback,
         "signature": signature.to_string(),
     }))
     .line(format!(
         "closed the credential of {user} in pool {pool}; {lamports} lamports back to {} ({signature})",
         credential.rent_payer
-    )))
+    ));
+    if clawback > 0 {
+        outcome = outcome.line(format!(
+            "  and clawed back {clawback} base units its last allocation gave (a closed credential counts as revoked)"
+        ));
+    }
+    Ok(outcome)
+}
+
+/// The base units a clawback would take from `user` once their credential is closed: those
+/// still clawable of an allocation a credential supported last, at most what they hold; 0 when
+/// none (no allocation, one on a list or an attestation, nothing left to take).
+async fn due_clawback<C: Chain>(
+    ctx: &Context<'_, C>,
+    pool: &Pubkey,
+    pool_state: &Pool,
+    user: &Pubkey,
+) -> Result<u64> {
+    let Some(record) =
+        accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(pool, user)).await?
+    else {
+        return Ok(0);
+    };
+    if closed_credential_clawback_reason(&record).is_err() {
+        return Ok(0);
+    }
+    let held = allot_client::token::balance_base_units(
+        ctx.chain,
+        pdas::token_account(user, &pool_state.mint),
+    )
+    .await?;
+    Ok(clawback_amount(&record, held).unwrap_or(0))
 }
 
 fn summary(

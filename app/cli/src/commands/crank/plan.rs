@@ -248,6 +248,7 @@ mod tests {
             now: 2 * PERIOD + 10,
             period: 2,
             users: users.into_iter().collect(),
+            skipped_attestations: Vec::new(),
             list_sealed: false,
             supply: Supply {
                 vault,

@@ -24,6 +24,9 @@ pub fn render(scan: &Scan, args: &CrankArgs, tally: &Tally, report: &BatchReport
     for (reason, count) in &tally.skipped {
         outcome = outcome.line(format!("  skipped {count}: {reason}"));
     }
+    for (address, reason) in &scan.skipped_attestations {
+        outcome = outcome.line(format!("  SAS attestation {address} left out: {reason}"));
+    }
     let verb = if args.dry_run { "would send" } else { "sent" };
     outcome = outcome.line(format!(
         "crank of pool {address}, period {}: {} users scanned; {} allocations of {} units and {} clawbacks ({} units); {verb} {} transactions, {} failed, in {:.1?}",
@@ -48,6 +51,7 @@ pub fn render(scan: &Scan, args: &CrankArgs, tally: &Tally, report: &BatchReport
         "partition": args.partition.to_string(),
         "shards_used": tally.shards_used,
         "skipped": tally.skipped,
+        "skipped_attestations": scan.skipped_attestations.iter().map(|(address, reason)| json!({"address": address.to_string(), "reason": reason})).collect::<Vec<_>>(),
         "dry_run": args.dry_run,
         "planned_transactions": tally.planned_transactions,
         "largest_transaction": tally.largest_transaction,

@@ -1,11 +1,11 @@
 //! The crank's first stage: read from the chain everything the crank decides on — the pool, its
-//! users (credentials and the operator's list), their records and holdings, the units this part
-//! may hand out, and the lookup table.
+//! users (credentials, SAS attestations and the operator's list), their records and holdings,
+//! the units this part may hand out, and the lookup table.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use allot::state::{AllocationRecord, Pool, UserList};
+use allot::state::{AllocationRecord, AttestationEvidence, Pool, UserList};
 use allot_client::chain::Chain;
 use allot_client::{accounts, pdas};
 use anchor_lang::prelude::Pubkey;
@@ -32,6 +32,8 @@ pub struct Scan {
     pub period: u64,
     /// This part's users.
     pub users: BTreeMap<Pubkey, UserView>,
+    /// SAS attestation accounts under the pool's schema that were left out, with why.
+    pub skipped_attestations: Vec<(Pubkey, String)>,
     /// Whether the user list was already used by an allocation (which seals its root); only then
     /// may list allocations draw on shards.
     pub list_sealed: bool,
@@ -47,6 +49,10 @@ pub async fn scan<C: Chain>(ctx: &Context<'_, C>, args: &CrankArgs) -> Result<Sc
     let pool = ctx.pool(&address).await?;
     let (now, period) = ctx.now_and_period(&pool).await?;
     let (mut users, list_sealed) = users(ctx.chain, &address, args.proofs.as_deref()).await?;
+    let skipped_attestations = match &pool.attestation {
+        Some(accepted) => add_attestations(ctx.chain, accepted, &mut users).await?,
+        None => Vec::new(),
+    };
     users.retain(|user, _| args.partition.has_user(user));
     read_records_and_holdings(ctx.chain, &address, &pool.mint, &mut users).await?;
     let supply = supply(ctx.chain, &address, &pool, args).await?;
@@ -60,6 +66,7 @@ pub async fn scan<C: Chain>(ctx: &Context<'_, C>, args: &CrankArgs) -> Result<Sc
         now,
         period,
         users,
+        skipped_attestations,
         list_sealed,
         supply,
         tables,
@@ -102,6 +109,20 @@ async fn users(
         users.entry(user).or_default().listed = Some((file.period, proof));
     }
     Ok((users, list.is_sealed()))
+}
+
+/// Adds the users attested under the pool's SAS settings `accepted`, with what their attestation
+/// states; returns the attestation accounts left out and why.
+async fn add_attestations(
+    chain: &impl Chain,
+    accepted: &AttestationEvidence,
+    users: &mut BTreeMap<Pubkey, UserView>,
+) -> Result<Vec<(Pubkey, String)>> {
+    let found = allot_client::attestation::of_schema(chain, accepted).await?;
+    for (user, view) in found.attestations {
+        users.entry(user).or_default().attestation = Some(view);
+    }
+    Ok(found.skipped)
 }
 
 /// Fills in each user's allocation record and holding of `mint`.
