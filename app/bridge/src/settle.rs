@@ -39,6 +39,10 @@ pub enum SettleStatus {
     Succeeded,
     /// Landed and failed.
     Failed(String),
+    /// Landed and failed because a mint it moves is paused (Token-2022's `MintPaused`: the
+    /// pool's units, or a Token-2022 payout mint): nothing moved, and the same settlement lands
+    /// once transfers resume.
+    Paused(String),
     /// Not seen yet, and it can still land: resend the same bytes.
     InFlight,
     /// Not seen, and its blockhash has expired (the finalized block height is past its last
@@ -284,8 +288,12 @@ pub enum LockNotSent {
     /// authority (any more: an operator transfer or `pool_set_exchange` moved it).
     #[error("the signer is not the pool's settlement authority")]
     NotSettlementAuthority,
-    /// Any other failure: the node, the fee payer, or a simulation refusal (usually an earlier
-    /// lock that already landed).
+    /// The program refused one of its instructions in simulation for another reason (usually
+    /// an earlier lock that already landed, or a request cancelled meanwhile).
+    #[error("refused by the program in simulation: {0}")]
+    ProgramRefused(RpcFailure),
+    /// Any other failure: the node, the fee payer or the blockhash (a simulation can fail for
+    /// those too, before any instruction runs).
     #[error(transparent)]
     Failed(#[from] RpcFailure),
 }
@@ -306,11 +314,32 @@ pub async fn send_lock(rpc: &RpcClient, signed: &SignedSettle) -> Result<(), Loc
         .await;
     match sent {
         Ok(_) => Ok(()),
-        Err(error) if refused_as_not_authority(error.get_transaction_error()) => {
-            Err(LockNotSent::NotSettlementAuthority)
+        Err(error) => {
+            let refusal = error.get_transaction_error();
+            if refused_as_not_authority(refusal.clone()) {
+                return Err(LockNotSent::NotSettlementAuthority);
+            }
+            let failure = RpcFailure::new("sendTransaction", error);
+            Err(match refusal {
+                Some(TransactionError::InstructionError(..)) => {
+                    LockNotSent::ProgramRefused(failure)
+                }
+                _ => LockNotSent::Failed(failure),
+            })
         }
-        Err(error) => Err(RpcFailure::new("sendTransaction", error).into()),
     }
+}
+
+/// Token-2022's `TokenError::MintPaused`, as an instruction that called it fails with.
+const MINT_PAUSED: u32 = 67;
+
+/// Whether `error` is Token-2022's refusal to move a paused mint's tokens, in any instruction
+/// (allot's own codes start at 6000, Anchor's at 100: a code this low is a called program's).
+pub fn failed_on_paused_mint(error: &TransactionError) -> bool {
+    matches!(
+        error,
+        TransactionError::InstructionError(_, InstructionError::Custom(MINT_PAUSED))
+    )
 }
 
 /// Whether `error` is allot's `NotSettlementAuthority`, in any instruction.
@@ -376,12 +405,13 @@ pub async fn status(
         .await
         .method("getSignatureStatuses")?;
     match statuses.value.into_iter().next().flatten() {
-        Some(found) if found.satisfies_commitment(CommitmentConfig::confirmed()) => {
-            Ok(match found.err {
-                None => SettleStatus::Succeeded,
-                Some(error) => SettleStatus::Failed(error.to_string()),
-            })
-        }
+        Some(found) if found.satisfies_commitment(CommitmentConfig::confirmed()) => Ok(match found
+            .err
+        {
+            None => SettleStatus::Succeeded,
+            Some(error) if failed_on_paused_mint(&error) => SettleStatus::Paused(error.to_string()),
+            Some(error) => SettleStatus::Failed(error.to_string()),
+        }),
         Some(_) => Ok(SettleStatus::InFlight),
         None if finalized_height > last_valid_height => Ok(SettleStatus::Expired),
         None => Ok(SettleStatus::InFlight),
@@ -406,6 +436,16 @@ mod tests {
             TransactionError::AccountNotFound
         )));
         assert!(!refused_as_not_authority(None));
+    }
+
+    /// Only Token-2022's paused-mint refusal reads as a pause; allot's own codes do not.
+    #[test]
+    fn a_paused_mint_is_told_from_other_failures() {
+        let custom = |code| TransactionError::InstructionError(0, InstructionError::Custom(code));
+        assert!(failed_on_paused_mint(&custom(67)));
+        assert!(!failed_on_paused_mint(&custom(1)));
+        assert!(!failed_on_paused_mint(&custom(6_067)));
+        assert!(!failed_on_paused_mint(&TransactionError::AccountNotFound));
     }
 
     /// The settlements of requests 0..`count` of `pool`, paid off chain, signed by `authority`.

@@ -21,7 +21,6 @@ use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signer as _;
 
-use super::off_chain::is_simulation_refusal;
 use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
@@ -86,7 +85,10 @@ impl Worker<'_> {
         let mut to_lock = Vec::new();
         for (index, (row, (on_chain, finalized_lock))) in rows.iter().zip(views).enumerate() {
             if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
-                self.let_go(&rows[index..], None).await?;
+                // The rows already quoted and gathered in `to_lock` are still locked below.
+                if let Err(error) = self.let_go(&rows[index..], None).await {
+                    first_error.get_or_insert(error);
+                }
                 break;
             }
             let pending = matches!(&on_chain, Ok(Some(r)) if r.status == RequestStatus::Pending);
@@ -155,10 +157,9 @@ impl Worker<'_> {
 
     /// Locks the pending requests `to_lock` (this worker holds their claims, all now quoted):
     /// each pool's together, up to seven to a transaction (`settle::sign_locks`), then looks at
-    /// each again once its lock may have landed. A transaction refused in simulation (one of
-    /// its requests cancelled, or locked by an earlier transaction, meanwhile) is sent again one
-    /// request at a time, so one request never holds the others back. A key that is no longer
-    /// the pool's settlement authority sends its requests to manual review.
+    /// each again once its lock may have landed. A key that is no longer the pool's settlement
+    /// authority sends the requests it could not lock to manual review (those already sent are
+    /// looked at again like the others: their locks may have landed).
     async fn lock_together(&self, to_lock: Vec<(StoredRequest, ExchangeRequest)>) -> Result<()> {
         let mut by_pool: BTreeMap<Pubkey, Vec<(StoredRequest, ExchangeRequest)>> = BTreeMap::new();
         for (row, request) in to_lock {
@@ -170,33 +171,9 @@ impl Worker<'_> {
         let mut first_error = None;
         for (_, batch) in by_pool {
             let requests: Vec<ExchangeRequest> = batch.iter().map(|(_, r)| r.clone()).collect();
-            let mut unsent = &requests[..];
-            let mut refused = false;
-            while !unsent.is_empty() {
-                let (count, outcome) = self.send_locks(unsent).await;
-                match outcome {
-                    LockSent::Refused => {
-                        refused = true;
-                        break;
-                    }
-                    LockSent::RefusedInBatch => {
-                        for one in &unsent[..count] {
-                            if let (_, LockSent::Refused) =
-                                self.send_locks(std::slice::from_ref(one)).await
-                            {
-                                refused = true;
-                            }
-                        }
-                    }
-                    LockSent::Sent | LockSent::Failed => {}
-                }
-                if refused {
-                    break;
-                }
-                unsent = &unsent[count..];
-            }
-            for (row, _) in &batch {
-                let next = if refused {
+            let refused_from = self.send_pool_locks(&requests).await;
+            for (index, (row, _)) in batch.iter().enumerate() {
+                let next = if refused_from.is_some_and(|from| index >= from) {
                     self.review(row, RequestState::Quoted, &self.not_settlement_authority())
                         .await
                         .map(|_| ())
@@ -219,6 +196,32 @@ impl Worker<'_> {
         }
     }
 
+    /// Sends the locks of `requests` (one pool), up to seven to a transaction. A transaction
+    /// the program refuses in simulation (one of its requests cancelled, or locked by an earlier
+    /// transaction, meanwhile) is sent again one request at a time, so one request never holds
+    /// the others back. `Some(index)`: the program refused this key as the pool's settlement
+    /// authority at `requests[index]`, and neither it nor any after it was locked by this call.
+    async fn send_pool_locks(&self, requests: &[ExchangeRequest]) -> Option<usize> {
+        let mut offset = 0;
+        while offset < requests.len() {
+            let (count, outcome) = self.send_locks(&requests[offset..]).await;
+            match outcome {
+                LockSent::Refused => return Some(offset),
+                LockSent::RefusedInBatch => {
+                    for (index, request) in requests.iter().enumerate().skip(offset).take(count) {
+                        let one = std::slice::from_ref(request);
+                        if let (_, LockSent::Refused) = self.send_locks(one).await {
+                            return Some(index);
+                        }
+                    }
+                }
+                LockSent::Sent | LockSent::Failed => {}
+            }
+            offset = offset.saturating_add(count.max(1));
+        }
+        None
+    }
+
     /// Signs and sends one lock transaction for the longest prefix of `requests` (one pool) it
     /// can carry; how many it carried and what became of it.
     async fn send_locks(&self, requests: &[ExchangeRequest]) -> (usize, LockSent) {
@@ -235,7 +238,7 @@ impl Worker<'_> {
         let outcome = match settle::send_lock(self.chain.client(), &signed).await {
             Ok(()) => LockSent::Sent,
             Err(LockNotSent::NotSettlementAuthority) => LockSent::Refused,
-            Err(LockNotSent::Failed(failure)) if count > 1 && is_simulation_refusal(&failure) => {
+            Err(LockNotSent::ProgramRefused(failure)) if count > 1 => {
                 tracing::debug!(%what, "lock batch refused in simulation, sent again one by one: {failure}");
                 LockSent::RefusedInBatch
             }

@@ -303,25 +303,20 @@ impl Worker<'_> {
         match sent {
             Ok(()) => None,
             Err(LockNotSent::NotSettlementAuthority) => Some(self.not_settlement_authority()),
-            // A refusal in simulation usually means an earlier lock already landed (or, in a
+            // A refusal by the program usually means an earlier lock already landed (or, in a
             // batch, that one of its requests was cancelled or locked meanwhile); any other
-            // failure (the node, the fee payer) is counted. The next look decides.
+            // failure (the node, the fee payer, the blockhash) is counted. The next look decides.
+            Err(LockNotSent::ProgramRefused(failure)) => {
+                tracing::debug!(%what, "lock refused in simulation: {failure}");
+                None
+            }
             Err(LockNotSent::Failed(failure)) => {
-                if is_simulation_refusal(&failure) {
-                    tracing::debug!(%what, "lock refused in simulation: {failure}");
-                } else {
-                    self.metrics.rpc_failed(&failure);
-                    tracing::warn!(%what, "lock not sent: {failure}");
-                }
+                self.metrics.rpc_failed(&failure);
+                tracing::warn!(%what, "lock not sent: {failure}");
                 None
             }
         }
     }
-}
-
-/// Whether a lock was refused by the program in simulation (not by the node or the fee payer).
-pub(super) fn is_simulation_refusal(failure: &crate::rpc_failure::RpcFailure) -> bool {
-    failure.to_string().contains("simulation failed")
 }
 
 /// Why `on_chain` must not be locked for an off-chain payment, if it must not: its currency is

@@ -20,6 +20,9 @@ use crate::settle::{self, SettleOrder, SettleStatus, SignedSettle};
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
 
+/// How long a settlement that failed on paused transfers waits before the mints are read again.
+const PAUSED_RECHECK_MS: i64 = 15_000;
+
 impl Worker<'_> {
     /// `Quoted`, paid on chain in the request's frozen payout mint: the transfer and the
     /// settlement are one transaction.
@@ -245,7 +248,39 @@ impl Worker<'_> {
                 }
             },
             SettleStatus::Expired => self.after_expiry(row, address).await,
+            // Nothing moved: the pool's operator paused its units (or the payout mint's issuer
+            // paused it). No review: the request settles once they move again.
+            SettleStatus::Paused(error) => {
+                if self.still_paused(address).await? {
+                    tracing::warn!(address = %row.address, "the settle transaction {signature} failed because transfers are paused ({error}); settling again once they resume");
+                    return Ok(Step::Later {
+                        at_ms: now_ms().saturating_add(PAUSED_RECHECK_MS),
+                        counted_attempt: false,
+                    });
+                }
+                self.after_expiry(row, address).await
+            }
         }
+    }
+
+    /// Whether a mint the request at `address` moves is still paused (Token-2022's Pausable):
+    /// its pool's mint, or its payout mint when paid on chain.
+    async fn still_paused(&self, address: Pubkey) -> Result<bool> {
+        use allot_client::chain::Chain as _;
+        let Some(request) = self.on_chain(address).await? else {
+            return Ok(false);
+        };
+        let mut mints = vec![allot_client::pdas::mint(&request.pool)];
+        mints.extend(request.payout_mint);
+        let found = self
+            .chain
+            .accounts(mints)
+            .await
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        Ok(found
+            .iter()
+            .flatten()
+            .any(|mint| allot_client::token::transfers_paused(&mint.data) == Some(true)))
     }
 
     /// The stored settle transaction expired unseen, or was a batch that failed (either way it
