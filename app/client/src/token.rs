@@ -76,6 +76,18 @@ pub fn transfers_paused(mint_data: &[u8]) -> Option<bool> {
     Some(bool::from(config.paused))
 }
 
+/// [`transfers_paused`] of the mint at `mint`, read from `chain` (`None` also when no account
+/// is there).
+pub async fn transfers_paused_at(
+    chain: &impl Chain,
+    mint: Pubkey,
+) -> Result<Option<bool>, ChainError> {
+    Ok(chain
+        .account(mint)
+        .await?
+        .and_then(|account| transfers_paused(&account.data)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::amount_base_units;

@@ -335,11 +335,7 @@ async fn set_transfers_paused<C: Chain>(
     paused: bool,
 ) -> Result<Outcome> {
     let state = ctx.operated_pool(&pool).await?;
-    let now = ctx
-        .chain
-        .account(state.mint)
-        .await?
-        .and_then(|mint| allot_client::token::transfers_paused(&mint.data));
+    let now = allot_client::token::transfers_paused_at(ctx.chain, state.mint).await?;
     let Some(now) = now else {
         bail!(
             "pool {pool} was created without `pausable = true`: its mint has no Pausable extension, so its transfers cannot be paused (`operator pause` stops allocations)"
@@ -408,11 +404,8 @@ pub async fn apply<C: Chain>(ctx: &Context<'_, C>, file: &PoolFile) -> Result<Ou
             pool.period_seconds,
             pool.supply_cap
         );
-        let pausable = ctx
-            .chain
-            .account(pool.mint)
+        let pausable = allot_client::token::transfers_paused_at(ctx.chain, pool.mint)
             .await?
-            .and_then(|mint| allot_client::token::transfers_paused(&mint.data))
             .is_some();
         ensure!(
             pausable == file.pausable,
