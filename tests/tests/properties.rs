@@ -12,6 +12,10 @@
 //! - every settled request was settled once, for exactly its quote;
 //! - a closed credential's rent goes back, all of it, to the verifier that paid it, and closing
 //!   and issuing again never opens a second allocation in the period (the rule above);
+//! - once the operator retires the pool, no allocation or clawback lands; an allocation record
+//!   closes exactly when `check_can_close` says it may, all its rent going back to its payer,
+//!   and a request after the close reopens it empty (no second allocation can follow: the
+//!   rule above);
 //! - every allocation, clawback and exchange request lands exactly when the off-chain answer
 //!   says it may (`check_can_allocate_on_credential`, what the page asks; the crank's
 //!   `credential_clawback_reason` and `clawback_amount`, or `closed_credential_clawback_reason`
@@ -29,6 +33,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use allot::constants::RATE_SCALE;
+use allot::error::AllotError;
 use allot::instructions::ExchangeSettleArgs;
 use allot::state::{
     AllocationRecord, AllocationShard, AllocationSource, Credential, ExchangeRequest, Pool,
@@ -107,6 +112,12 @@ enum Op {
     Wait {
         hours: i64,
     },
+    /// The operator retires the pool (no allocation or clawback from then on).
+    Retire,
+    /// Anyone closes the user's allocation record (its rent back to whoever paid it).
+    CloseRecord {
+        user: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -129,6 +140,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u64>().prop_map(|request| Op::Cancel { request }),
         1 => (1i64..30).prop_map(|hours| Op::Wait { hours }),
         1 => exchange_rules().prop_map(|rules| Op::ConfigureExchange { rules }),
+        1 => Just(Op::Retire),
+        3 => user.clone().prop_map(|user| Op::CloseRecord { user }),
     ]
 }
 
@@ -456,6 +469,11 @@ impl World {
                 chain.advance_time(hours * 3_600).await;
                 Ok(Vec::new())
             }
+            Op::Retire => {
+                let ix = instructions::pool_retire(&operator.pubkey(), &pool.pool);
+                chain.send(&[ix], &[operator]).await
+            }
+            Op::CloseRecord { user } => close_record(chain, pool, &key(*user), op).await,
         };
         let kind = format!("{op:?}")
             .split([' ', '{'])
@@ -626,6 +644,9 @@ async fn predict_clawback(
     {
         return Err(not_initialized());
     }
+    if state.is_retired() {
+        return Err(u32::from(AllotError::PoolRetired));
+    }
     let record: AllocationRecord = chain.fetch(record_address).await;
     let held = chain.token_balance(pool.user_token(user)).await;
     let now = chain.clock().await.unix_timestamp;
@@ -643,9 +664,65 @@ async fn predict_clawback(
         .map_err(refusal_code)
 }
 
+/// Closes `user`'s allocation record (sent by the chain's fee payer) after predicting the
+/// program's answer: a record that exists, of a retired pool, that no longer counts this
+/// period's requests nor its last allocation's holding time (`check_can_close`). When it
+/// lands, all of the record's lamports go to its rent payer and the address is empty.
+async fn close_record(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    user: &Pubkey,
+    op: &Op,
+) -> Result<Vec<AllotEvent>, TxFailure> {
+    let state = pool.state(chain).await;
+    let address = pdas::allocation_record(&pool.pool, user);
+    let fee_payer = chain.payer().pubkey();
+    let (record, rent) = match chain.account(address).await {
+        Some(account) => (
+            Some(chain.fetch::<AllocationRecord>(address).await),
+            account.lamports,
+        ),
+        None => (None, 0),
+    };
+    let now = chain.clock().await.unix_timestamp;
+    let predicted: Result<u64, u32> = match &record {
+        None => Err(not_initialized()),
+        Some(_) if !state.is_retired() => Err(u32::from(AllotError::PoolNotRetired)),
+        Some(record) => state
+            .period_at(now)
+            .and_then(|period| {
+                record.check_can_close(period, now, state.exchange.min_holding_seconds)
+            })
+            .map(|()| rent)
+            .map_err(refusal_code),
+    };
+    let rent_payer = record.as_ref().map_or(fee_payer, |r| r.rent_payer);
+    let before = chain.account(rent_payer).await.map_or(0, |a| a.lamports);
+    let ix = instructions::allocation_record_close(&pool.pool, user, &rent_payer);
+    let outcome = chain.send(&[ix], &[]).await;
+    assert_agrees(&predicted, &outcome, op, |event| match event {
+        AllotEvent::AllocationRecordClosed(e) => Some(e.lamports),
+        _ => None,
+    });
+    if outcome.is_ok() {
+        assert!(chain.account(address).await.is_none(), "{op:?}: closed");
+        // Rent that comes back: all of it, to whoever paid it (exactly, unless that is the
+        // chain's fee payer, which also paid this transaction's fee).
+        if rent_payer != fee_payer {
+            let after = chain.account(rent_payer).await.map_or(0, |a| a.lamports);
+            assert_eq!(
+                after - before,
+                rent,
+                "{op:?}: the rent goes back to its payer"
+            );
+        }
+    }
+    outcome
+}
+
 /// What the page and the CLI would answer for `user` requesting `amount` units now: the quote, or
 /// the error code the program will refuse with (Anchor's "account not initialized" for a user
-/// with no token account or allocation record yet).
+/// with no token account yet).
 async fn predict_exchange(
     chain: &mut TestChain,
     pool: &PoolFixture,
@@ -654,12 +731,15 @@ async fn predict_exchange(
     amount: u64,
 ) -> Result<u64, u32> {
     let record_address = pdas::allocation_record(&pool.pool, user);
-    if chain.account(pool.user_token(user)).await.is_none()
-        || chain.account(record_address).await.is_none()
-    {
+    if chain.account(pool.user_token(user)).await.is_none() {
         return Err(not_initialized());
     }
-    let record: AllocationRecord = chain.fetch(record_address).await;
+    // Without a record (only received units, or closed after the retirement) the request opens
+    // an empty one.
+    let record: AllocationRecord = match chain.account(record_address).await {
+        Some(_) => chain.fetch(record_address).await,
+        None => AllocationRecord::empty(),
+    };
     let held = chain.token_balance(pool.user_token(user)).await;
     let now = chain.clock().await.unix_timestamp;
     check_can_request(state, &record, held, amount, now)
@@ -681,11 +761,13 @@ fn invariants_hold_after_every_step_of_random_sequences() {
     // default is a seed whose 32 sequences land every kind of operation (checked below): since
     // the exchange reconfiguration joined the operations, 2026's sequences never land a clawback
     // (seed 1's landed one of 36); since credential closing joined them (2026-12-05), seed 1's
-    // never land a settlement and seeds 3 and 4's no clawback, so the default is 2.
+    // never land a settlement and seeds 3 and 4's no clawback, so the default was 2; since
+    // retirement and record closing joined them (2026-12-05), seeds 1–5 and 7–12 miss a
+    // clawback or a record close (a clawback lands in about 1 of 35 attempts), so it is 6.
     let seed = std::env::var("ALLOT_PROPERTY_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
+        .unwrap_or(6);
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -732,6 +814,8 @@ fn invariants_hold_after_every_step_of_random_sequences() {
         "ConfigureExchange",
         "Settle",
         "Reject",
+        "Retire",
+        "CloseRecord",
     ] {
         assert!(
             totals.get(kind).is_some_and(|(landed, _)| *landed > 0),

@@ -157,6 +157,10 @@ pub enum OperatorCommand {
     },
     /// Accept no SAS attestations any more.
     RefuseAttestations(PoolArg),
+    /// Retire the pool for good: no allocation or clawback from now on (exchanges go on), and its
+    /// allocation records can be closed for their rent (`allot crank --close`). Run the
+    /// clawbacks due (`allot crank`) first: a retired pool claws back nothing.
+    Retire(PoolArg),
     /// Refuse allocations until unpaused (clawbacks still run).
     Pause(PoolArg),
     /// Accept allocations again.
@@ -419,6 +423,11 @@ pub struct CrankArgs {
     /// them after).
     #[arg(long)]
     pub no_shards: bool,
+    /// Instead of allocating and clawing back: close the allocation records of a retired pool
+    /// that guard nothing any more (`allot operator retire`), their rent going back to whoever
+    /// paid it. Anyone may run it.
+    #[arg(long)]
+    pub close: bool,
 }
 
 /// `migrate` options.

@@ -40,6 +40,7 @@ pub fn pool(
         "token": token,
         "transferable": pool.transferable,
         "paused": pool.paused,
+        "retired_at": pool.is_retired().then_some(pool.retired_at),
         "pausable": transfers_paused.is_some(),
         "transfers_paused": transfers_paused.unwrap_or(false),
         "period_seconds": pool.period_seconds,
@@ -69,7 +70,12 @@ pub fn pool(
         },
     }))
     .line(format!("pool {address} ({:?}, {})", pool.kind, if pool.transferable { "transferable" } else { "non-transferable" }))
-    .line(format!("  operator {}{}", pool.operator, if pool.paused { " — PAUSED" } else { "" }))
+    .line(format!(
+        "  operator {}{}{}",
+        pool.operator,
+        if pool.paused { " — PAUSED" } else { "" },
+        if pool.is_retired() { " — RETIRED (no allocation or clawback; `allot crank --close` returns records' rent)" } else { "" }
+    ))
     .line(match transfers_paused {
         Some(true) => "  units: TRANSFERS PAUSED (nothing moves until `operator resume-transfers`)".to_owned(),
         Some(false) => "  units: moving (pausable)".to_owned(),

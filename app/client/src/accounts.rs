@@ -1,7 +1,7 @@
 //! Fetching and decoding allot accounts, and finding them by pool with `getProgramAccounts`
 //! filters (byte offsets below are checked against the real layouts by the tests).
 
-use allot::state::{Credential, ExchangeRequest, Pool, RequestStatus};
+use allot::state::{AllocationRecord, Credential, ExchangeRequest, Pool, RequestStatus};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::{AccountDeserialize, Discriminator};
 
@@ -9,6 +9,8 @@ use crate::chain::{AccountFilter, Chain, ChainError};
 
 /// Offset of `pool` in a [`Credential`] (after the discriminator and the bump).
 pub const CREDENTIAL_POOL_OFFSET: usize = 9;
+/// Offset of `pool` in an [`AllocationRecord`] (after the discriminator and the bump).
+pub const RECORD_POOL_OFFSET: usize = 9;
 /// Offset of `pool` in an [`ExchangeRequest`].
 pub const REQUEST_POOL_OFFSET: usize = 9;
 /// Offset of `user` in an [`ExchangeRequest`] (after the pool and the id).
@@ -134,6 +136,14 @@ pub async fn credentials_of_pool(
     scan(chain, CREDENTIAL_POOL_OFFSET, pool, vec![]).await
 }
 
+/// Every allocation record of `pool` (what `allot crank --close` sweeps once it is retired).
+pub async fn records_of_pool(
+    chain: &impl Chain,
+    pool: &Pubkey,
+) -> Result<Vec<(Pubkey, AllocationRecord)>, FetchError> {
+    scan(chain, RECORD_POOL_OFFSET, pool, vec![]).await
+}
+
 /// Every open (pending or locked) exchange request of `pool`, by id (what a bridge's reconcile
 /// pass lists).
 pub async fn open_requests(
@@ -222,6 +232,25 @@ mod tests {
         let mut data = Vec::new();
         credential.try_serialize(&mut data).unwrap();
         assert_eq!(find(&data, pool.as_ref()), CREDENTIAL_POOL_OFFSET);
+
+        let record = AllocationRecord {
+            bump: 1,
+            pool,
+            user: Pubkey::new_unique(),
+            rent_payer: Pubkey::new_unique(),
+            allocations: 0,
+            last_period: 0,
+            last_allocated_at: 0,
+            allocated: 0,
+            clawed_back: 0,
+            exchanged: 0,
+            exchange_period: 0,
+            period_requested: 0,
+            evidence: allot::state::EvidenceKind::Credential,
+        };
+        let mut data = Vec::new();
+        record.try_serialize(&mut data).unwrap();
+        assert_eq!(find(&data, pool.as_ref()), RECORD_POOL_OFFSET);
 
         let user = Pubkey::new_unique();
         let request = ExchangeRequest {

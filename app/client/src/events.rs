@@ -95,6 +95,8 @@ allot_events!(
     ShardFunded,
     ShardDrained,
     ShardSwept,
+    PoolRetired,
+    AllocationRecordClosed,
 );
 
 /// Decodes an inner instruction as an allot event, if it is one: `program_id` is the invoked

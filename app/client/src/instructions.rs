@@ -138,6 +138,38 @@ pub fn pool_update_rule(operator: &Pubkey, pool: &Pubkey, rule: AllocationRule) 
     )
 }
 
+/// `pool_retire`: the operator retires the pool (no allocation or clawback from then on).
+pub fn pool_retire(operator: &Pubkey, pool: &Pubkey) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::PoolRetire {
+            operator: *operator,
+            pool: *pool,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::PoolRetire {},
+    )
+}
+
+/// `allocation_record_close`: anyone closes `user`'s record in a retired `pool`, its rent going
+/// to `rent_payer` (the record's [`allot::state::AllocationRecord::rent_payer`]).
+pub fn allocation_record_close(pool: &Pubkey, user: &Pubkey, rent_payer: &Pubkey) -> Instruction {
+    let (event_authority, program) = event_accounts();
+    build(
+        accounts::AllocationRecordClose {
+            pool: *pool,
+            record: pdas::allocation_record(pool, user),
+            rent_payer: *rent_payer,
+            event_authority,
+            program,
+        }
+        .to_account_metas(None),
+        instruction::AllocationRecordClose {},
+    )
+}
+
 /// `pool_set_paused`: the operator pauses or resumes allocations.
 pub fn pool_set_paused(operator: &Pubkey, pool: &Pubkey, paused: bool) -> Instruction {
     let (event_authority, program) = event_accounts();

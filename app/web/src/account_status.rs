@@ -221,10 +221,10 @@ fn exchange_eligibility(
         reason,
         max_amount: 0,
     };
-    // The program reads the user's allocation record; without one the request fails.
-    let Some(record) = record else {
-        return refused("only allocated units can be exchanged, and you have none yet".into());
-    };
+    // Without a record the request opens an empty one (units only received, or a record
+    // closed after the pool's retirement): the program decides on that.
+    let empty = AllocationRecord::empty();
+    let record = record.unwrap_or(&empty);
     let max_amount = max_request_amount(pool, record, holdings, now);
     // Asked for at least one unit, so that an empty holding or a used-up cap is named.
     match check_can_request(pool, record, holdings, max_amount.max(1), now) {

@@ -256,9 +256,18 @@ pub async fn build(
                 )));
             }
             let id = pool.exchange_state.next_request_id;
+            let mut new_accounts = vec![8 + ExchangeRequest::INIT_SPACE];
+            let record = state
+                .chain
+                .account(pdas::allocation_record(&pool_address, &user))
+                .await
+                .map_err(ApiError::unavailable)?;
+            if record.is_none_or(|a| accounts::is_prefunded(&a)) {
+                new_accounts.push(8 + AllocationRecord::INIT_SPACE);
+            }
             (
                 instructions::exchange_request(&user, &user, &pool_address, id, amount),
-                vec![8 + ExchangeRequest::INIT_SPACE],
+                new_accounts,
                 format!(
                     "Request exchange {id} of {} units at the rate in force.",
                     format_units(amount, pool.decimals)

@@ -48,7 +48,7 @@ impl RecordAccounts<'_, '_> {
             8 + AllocationRecord::INIT_SPACE,
             &[seeds],
         )?;
-        record.bump = self.bump;
+        record.name_if_new(self.bump, *self.pool, *self.user, self.payer.key());
         record.record_allocation(period, amount, now)?;
         record.evidence = evidence;
         store(self.record, &record)?;

@@ -220,11 +220,19 @@ pub enum AllotError {
         "the pool's mint was created without the Pausable extension: its transfers cannot be paused (choose pausable when creating a pool)"
     )]
     TransfersNotPausable,
+    #[msg("the pool is retired: it allocates and claws back no more (exchanges and cancels go on)")]
+    PoolRetired,
+    #[msg("allocation records can be closed only once the operator has retired the pool")]
+    PoolNotRetired,
+    #[msg(
+        "the record still counts this period's exchange requests or the holding time of its last allocation: close it in a later period"
+    )]
+    RecordStillInUse,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 87] = [
+    pub const ALL: [AllotError; 90] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -312,6 +320,9 @@ impl AllotError {
         AllotError::AttestationJustAccepted,
         AllotError::PausableNeedsTransferable,
         AllotError::TransfersNotPausable,
+        AllotError::PoolRetired,
+        AllotError::PoolNotRetired,
+        AllotError::RecordStillInUse,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

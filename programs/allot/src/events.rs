@@ -398,3 +398,24 @@ pub struct ShardSwept {
     /// Units users hold by allocation on the pool's books, after the sweep.
     pub pool_outstanding: u64,
 }
+
+/// The operator retired the pool: no allocation or clawback from now on.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolRetired {
+    pub pool: Pubkey,
+    pub operator: Pubkey,
+    pub retired_at: i64,
+}
+
+/// A retired pool's allocation record was closed; its rent went back to its payer.
+#[event]
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllocationRecordClosed {
+    pub pool: Pubkey,
+    pub user: Pubkey,
+    pub record: Pubkey,
+    pub rent_payer: Pubkey,
+    /// Lamports returned to `rent_payer`.
+    pub lamports: u64,
+}

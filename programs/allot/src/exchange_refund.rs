@@ -17,13 +17,14 @@ pub struct EscrowRefund<'info> {
 
 impl<'info> EscrowRefund<'info> {
     /// Moves the request's escrowed units back to the user, gives the user's own among them back
-    /// to its record (claw-backable again), returns them to the per-user and per-period exchange caps of the
+    /// to its record (claw-backable again; nothing to give back to a record closed after the
+    /// pool's retirement, which ended clawbacks and the period the request counted in), returns them to the per-user and per-period exchange caps of the
     /// period the request counted in (if that period's counts are still the current ones), and
     /// makes the request final with `status`.
     pub fn apply(
         &self,
         pool: &mut Pool,
-        record: &mut AllocationRecord,
+        record: Option<&mut AllocationRecord>,
         request: &mut ExchangeRequest,
         status: RequestStatus,
         now: i64,
@@ -34,7 +35,9 @@ impl<'info> EscrowRefund<'info> {
         // The period the request counted in (`period_seconds` never changes).
         let period = pool.period_at(request.created_at)?;
         pool.record_request_returned(request.amount, period)?;
-        record.record_request_returned(request.amount, request.own_units, period)?;
+        if let Some(record) = record {
+            record.record_request_returned(request.amount, request.own_units, period)?;
+        }
         pool.invariant()?;
         request.status = status;
         request.finalized_at = now;

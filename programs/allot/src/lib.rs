@@ -343,4 +343,23 @@ pub mod allot {
     pub fn clawback(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
         instructions::clawback::handler(ctx, proof)
     }
+
+    /// Operator: retires the pool, for good. A retired pool allocates and claws back no more
+    /// (`PoolRetired`); exchange requests, locks, settlements, cancels and rejections go on, and
+    /// its allocation records may be closed for their rent (`allocation_record_close`).
+    ///
+    /// Hazard: holders whose evidence fails keep their units once the pool is retired: run the
+    /// clawbacks due (`allot crank`) before retiring.
+    pub fn pool_retire(ctx: Context<PoolRetire>) -> Result<()> {
+        instructions::pool_retire::handler(ctx)
+    }
+
+    /// Anyone: closes an allocation record of a retired pool and returns its rent to whoever
+    /// paid it, once it no longer counts the current period's exchange requests (per-user cap)
+    /// nor the holding time of its last allocation. A retired pool opens no allocation again,
+    /// so no second allocation in a period can follow. The user's next exchange request opens
+    /// an empty record again, its payer paying (and getting it back at the next close).
+    pub fn allocation_record_close(ctx: Context<AllocationRecordClose>) -> Result<()> {
+        instructions::allocation_record_close::handler(ctx)
+    }
 }

@@ -108,6 +108,24 @@ where
     T::try_deserialize(&mut &info.try_borrow_data()?[..])
 }
 
+/// Loads the program account `T` at PDA `info`, or `None` when the address holds no account
+/// (never created, or closed). The caller's `seeds`/`bump` constraint has already checked the
+/// address; anything there that is not this program's `T` is refused.
+pub fn load_if_exists<T>(info: &AccountInfo) -> Result<Option<T>>
+where
+    T: AccountDeserialize,
+{
+    if info.owner == &anchor_lang::system_program::ID && info.data_is_empty() {
+        return Ok(None);
+    }
+    require_keys_eq!(
+        *info.owner,
+        crate::ID,
+        anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram
+    );
+    T::try_deserialize(&mut &info.try_borrow_data()?[..]).map(Some)
+}
+
 /// Writes `value` (with its discriminator) back into the program account at `info`.
 pub fn store<T: AccountSerialize>(info: &AccountInfo, value: &T) -> Result<()> {
     let mut data = info.try_borrow_mut_data()?;

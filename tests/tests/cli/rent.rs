@@ -57,3 +57,84 @@ async fn a_verifier_closes_a_credential_and_its_rent_comes_back() {
     let closed = cli.ok(&verifier_file, &close).await;
     assert_eq!(closed["clawed_back"], 0);
 }
+
+#[tokio::test]
+async fn an_operator_retires_and_the_crank_closes_records_their_rent_back_to_whoever_paid() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let op = &setup.operator.1;
+    let verifier_file = setup.verifier.1.clone();
+    // One user allocates itself (it pays its record); a crank allocates another (the crank pays).
+    let (own, own_file) = cli.keypair("own", 1_000_000_000).await;
+    let (cranked, _) = cli.keypair("cranked", 1_000_000_000).await;
+    let (crank, crank_file) = cli.keypair("crank", 10_000_000_000).await;
+    for (user, receipt) in [(own, "r-own"), (cranked, "r-cranked")] {
+        let user = user.to_string();
+        cli.ok(&verifier_file, &issue_args(&pool, &user, "4000", receipt))
+            .await;
+    }
+    cli.ok(&own_file, &["user", "allocate", "--pool", &pool])
+        .await;
+    cli.ok(&crank_file, &["crank", "--pool", &pool]).await;
+    let records = [own, cranked].map(|user| pdas::allocation_record(&setup.pool, &user));
+    let own_record: AllocationRecord = cli.fetch(records[0]).await;
+    let cranked_record: AllocationRecord = cli.fetch(records[1]).await;
+    assert_eq!(
+        (own_record.rent_payer, cranked_record.rent_payer),
+        (own, crank)
+    );
+
+    // Records close only once the pool is retired.
+    let close = ["crank", "--pool", &pool, "--close"];
+    let (_, sweeper_file) = cli.keypair("sweeper", 1_000_000_000).await;
+    let early = cli.err(&sweeper_file, &close).await;
+    assert!(early.contains("is not retired"), "{early}");
+    let retired = cli.ok(op, &["operator", "retire", "--pool", &pool]).await;
+    assert_eq!(retired["retired"], true);
+    let twice = cli.err(op, &["operator", "retire", "--pool", &pool]).await;
+    assert!(twice.contains("already retired"), "{twice}");
+    let shown = cli.ok(op, &["operator", "show", "--pool", &pool]).await;
+    assert!(
+        shown["retired_at"].as_i64().is_some_and(|t| t > 0),
+        "{shown}"
+    );
+
+    // A retired pool allocates no more: a newly eligible user gets nothing from the crank.
+    let (late, _) = cli.keypair("late", 1_000_000_000).await;
+    cli.ok(
+        &verifier_file,
+        &issue_args(&pool, &late.to_string(), "4000", "r-late"),
+    )
+    .await;
+    cli.ok(&crank_file, &["crank", "--pool", &pool]).await;
+    assert_eq!(cli.balance(&late, &setup.mint).await, 0);
+
+    // Anyone sweeps: each record's rent goes back to the key that paid it; the units stay.
+    let rents = [
+        cli.raw(records[0]).await.unwrap().lamports,
+        cli.raw(records[1]).await.unwrap().lamports,
+    ];
+    let before = [
+        cli.raw(own).await.unwrap().lamports,
+        cli.raw(crank).await.unwrap().lamports,
+    ];
+    let swept = cli.ok(&sweeper_file, &close).await;
+    assert_eq!(
+        (&swept["records"], &swept["closed"]),
+        (&2.into(), &2.into())
+    );
+    assert_eq!(swept["still_in_use"], 0);
+    for (i, payer) in [own, crank].into_iter().enumerate() {
+        assert!(cli.raw(records[i]).await.is_none());
+        let after = cli.raw(payer).await.unwrap().lamports;
+        assert_eq!(after - before[i], rents[i]);
+    }
+    assert_eq!(cli.balance(&own, &setup.mint).await, 10);
+    // A second sweep finds nothing to close.
+    let again = cli.ok(&sweeper_file, &close).await;
+    assert_eq!(
+        (&again["records"], &again["closed"]),
+        (&0.into(), &0.into())
+    );
+}

@@ -743,6 +743,24 @@ impl Side {
                 &[&keys.new_operator],
                 &[],
             ),
+            // Last: a retired pool allocates and claws back no more.
+            case(
+                "pool_retire",
+                instructions::pool_retire(&keys.new_operator.pubkey(), &pool),
+                &[&keys.new_operator],
+                &[],
+            ),
+            case(
+                "allocation_record_close",
+                // The newcomer's record, paid by the sponsor at `allocate`, which need not sign.
+                instructions::allocation_record_close(
+                    &pool,
+                    &keys.newcomer.pubkey(),
+                    &keys.sponsor.pubkey(),
+                ),
+                &[],
+                &[],
+            ),
         ]
     }
 }

@@ -19,6 +19,7 @@ mod market;
 mod money_path;
 mod pausable;
 mod pool;
+mod retire;
 mod shard;
 mod user_list;
 mod verifier;

@@ -25,6 +25,7 @@ use crate::context::Context;
 use crate::outcome::Outcome;
 use plan::Plan;
 
+pub mod close;
 pub mod execute;
 pub mod plan;
 pub mod render;
@@ -60,6 +61,9 @@ pub struct UserView {
 
 /// Decides what to do for one user at `now` in `period`, by the rules the program applies.
 pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
+    if pool.is_retired() {
+        return Decision::Skip("pool retired".into());
+    }
     let rule = &pool.rule;
     let allocated_this_period = user
         .record
@@ -175,6 +179,9 @@ fn attestation_evidence(pool: &Pool) -> Evidence {
 
 /// Runs the crank: scans the chain, plans what to send, sends it (unless `--dry-run`) and reports.
 pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: CrankArgs, quiet: bool) -> Result<Outcome> {
+    if args.close {
+        return close::run(ctx, &args, quiet).await;
+    }
     let scan = scan::scan(ctx, &args).await?;
     let max_per_transaction = usize::from(args.max_per_transaction);
     let Plan {
@@ -234,6 +241,7 @@ pub(super) mod tests {
             exchange_state: ExchangeState::default(),
             shard_count: 0,
             attestation: None,
+            retired_at: 0,
         }
     }
 
@@ -256,6 +264,9 @@ pub(super) mod tests {
     pub(super) fn record(last_period: u64, allocated: u64) -> AllocationRecord {
         AllocationRecord {
             bump: 255,
+            pool: Pubkey::new_unique(),
+            user: Pubkey::new_unique(),
+            rent_payer: Pubkey::new_unique(),
             allocations: 1,
             last_period,
             last_allocated_at: 0,

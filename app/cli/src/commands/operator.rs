@@ -28,6 +28,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: OperatorCommand) -> Re
     match command {
         OperatorCommand::CreatePool { file } => process_create_pool(ctx, file).await,
         OperatorCommand::Update { pool, file } => process_update(ctx, pool.pool, file).await,
+        OperatorCommand::Retire(pool) => retire(ctx, pool.pool).await,
         OperatorCommand::Pause(pool) => set_paused(ctx, pool.pool, true).await,
         OperatorCommand::Unpause(pool) => set_paused(ctx, pool.pool, false).await,
         OperatorCommand::PauseTransfers(pool) => set_transfers_paused(ctx, pool.pool, true).await,
@@ -329,6 +330,27 @@ async fn set_paused<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey, paused: bool) 
 
 /// Pauses (`paused`) or resumes every movement of a pausable pool's units; refuses a pool
 /// created without `pausable` and one already in that state, sending nothing.
+async fn retire<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey) -> Result<Outcome> {
+    let state = ctx.operated_pool(&pool).await?;
+    ensure!(
+        !state.is_retired(),
+        "pool {pool} was already retired (at unix time {})",
+        state.retired_at
+    );
+    ctx.ensure_can_pay(1, &[]).await?;
+    let signature = ctx
+        .send(&[], &[instructions::pool_retire(&ctx.me(), &pool)])
+        .await?;
+    Ok(Outcome::new(json!({
+        "pool": pool.to_string(),
+        "retired": true,
+        "signature": signature.to_string(),
+    }))
+    .line(format!(
+        "pool {pool}: retired, no allocation or clawback from now on; `allot crank --close` returns its records' rent ({signature})"
+    )))
+}
+
 async fn set_transfers_paused<C: Chain>(
     ctx: &Context<'_, C>,
     pool: Pubkey,

@@ -239,16 +239,15 @@ async fn process_exchange<C: Chain>(
     let me = ctx.me();
     let amount = amount.base_units(state.decimals).context("--amount")?;
     let (now, _) = ctx.now_and_period(&state).await?;
-    let record = accounts::fetch::<AllocationRecord>(
-        ctx.chain,
-        pdas::allocation_record(&pool, &me),
-    )
-    .await?
-    .with_context(|| {
-        format!(
-            "{me} was never allocated units in pool {pool}: only allocated units can be exchanged"
-        )
-    })?;
+    let record =
+        accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(&pool, &me)).await?;
+    // Without a record (units only received, or a record closed after the pool's retirement)
+    // the request opens an empty one, the signer paying its rent.
+    let mut new_accounts = vec![8 + ExchangeRequest::INIT_SPACE];
+    if record.is_none() {
+        new_accounts.push(8 + AllocationRecord::INIT_SPACE);
+    }
+    let record = record.unwrap_or_else(AllocationRecord::empty);
     let held = holding(ctx.chain, &state.mint, &me).await?;
     // The program's own decision, asked before anything is signed.
     check_can_request(&state, &record, held, amount, now).map_err(|error| {
@@ -257,8 +256,7 @@ async fn process_exchange<C: Chain>(
             allot_client::errors::refusal(&error)
         )
     })?;
-    ctx.ensure_can_pay(1, &[8 + ExchangeRequest::INIT_SPACE])
-        .await?;
+    ctx.ensure_can_pay(1, &new_accounts).await?;
     let id = state.exchange_state.next_request_id;
     let signature = ctx
         .send(

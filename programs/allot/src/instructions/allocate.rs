@@ -75,13 +75,14 @@ pub struct Allocate<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Checks: pool not paused; exactly one piece of evidence (a credential, a user list plus
+/// Checks: pool not retired nor paused; exactly one piece of evidence (a credential, a user list plus
 /// `proof`, or a SAS attestation with its issuer) and it meets the rule for the current period; no allocation yet in this period;
 /// enough units in the vault (transferable) or under the supply cap (non-transferable).
 pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
+    ctx.accounts.pool.check_not_retired()?;
     require!(!ctx.accounts.pool.paused, AllotError::PoolPaused);
     let period = ctx.accounts.pool.period_at(now)?;
     let rule = ctx.accounts.pool.rule;

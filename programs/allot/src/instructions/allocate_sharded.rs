@@ -84,7 +84,7 @@ pub struct AllocateSharded<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// Checks: as `allocate` (pool not paused; exactly one piece of evidence meeting the rule for
+/// Checks: as `allocate` (pool not retired nor paused; exactly one piece of evidence meeting the rule for
 /// the current period; no allocation yet in this period), plus: a user list was already used by a
 /// direct allocation (its root is sealed: this instruction cannot mark it), and the shard holds
 /// the amount by its own records.
@@ -93,6 +93,7 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
     let pool = &ctx.accounts.pool;
+    pool.check_not_retired()?;
     require!(!pool.paused, AllotError::PoolPaused);
     let period = pool.period_at(now)?;
     let rule = pool.rule;

@@ -61,12 +61,13 @@ pub struct Clawback<'info> {
     pub token_program: Program<'info, Token2022>,
 }
 
-/// Checks: exactly one piece of evidence, no older than the user's last allocation, showing that
+/// Checks: pool not retired; exactly one piece of evidence, no older than the user's last allocation, showing that
 /// the rule no longer holds (credential revoked, closed, expired or failing; or a list value
 /// failing, in a list whose period has begun — the list is then sealed; or an attestation
 /// closed, expired, unsigned or failing); something to recover.
 pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
+    ctx.accounts.pool.check_not_retired()?;
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
     let record = &ctx.accounts.record;

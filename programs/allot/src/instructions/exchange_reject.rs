@@ -9,6 +9,7 @@ use crate::constants::{SEED_ALLOCATION, SEED_EXCHANGE_REQUEST};
 use crate::error::AllotError;
 use crate::events::ExchangeRejected;
 use crate::exchange_refund::EscrowRefund;
+use crate::pda_account::{load_if_exists, store};
 use crate::pool_tokens::PoolTokenAccounts;
 use crate::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
 
@@ -41,13 +42,15 @@ pub struct ExchangeReject<'info> {
         associated_token::token_program = token_program,
     )]
     pub user_token: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// The user's allocation record.
+    /// CHECK: the user's allocation record PDA (address checked by the seeds), read by
+    /// `pda_account::load_if_exists`: a record, or an empty address once it was closed after the
+    /// pool's retirement (`allocation_record_close`).
     #[account(
         mut,
         seeds = [SEED_ALLOCATION, pool.key().as_ref(), user.key().as_ref()],
-        bump = record.bump,
+        bump,
     )]
-    pub record: Box<Account<'info, AllocationRecord>>,
+    pub record: UncheckedAccount<'info>,
     /// The request to reject.
     #[account(
         mut,
@@ -76,13 +79,17 @@ pub fn handler(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
         escrow: a.escrow.to_account_info(),
         user_token: a.user_token.to_account_info(),
     };
+    let mut record = load_if_exists::<AllocationRecord>(&a.record)?;
     refund.apply(
         &mut a.pool,
-        &mut a.record,
+        record.as_mut(),
         &mut a.request,
         RequestStatus::Rejected,
         now,
     )?;
+    if let Some(record) = &record {
+        store(&a.record, record)?;
+    }
     a.request.reject_reason = reason;
     let request = &ctx.accounts.request;
     emit_cpi!(ExchangeRejected {

@@ -37,13 +37,15 @@ pub struct ExchangeRequestOpen<'info> {
     /// The pool's escrow token account.
     #[account(mut)]
     pub escrow: Box<InterfaceAccount<'info, TokenAccount>>,
-    /// The user's allocation record (holding time, per-user cap, clawback bound).
+    /// CHECK: the user's allocation record PDA (holding time, per-user cap, clawback bound;
+    /// address checked by the seeds). Created empty, `payer` paying, for a user who has none: one
+    /// who only received units, or whose record was closed after the pool's retirement.
     #[account(
         mut,
         seeds = [SEED_ALLOCATION, pool.key().as_ref(), user.key().as_ref()],
-        bump = record.bump,
+        bump,
     )]
-    pub record: Box<Account<'info, AllocationRecord>>,
+    pub record: UncheckedAccount<'info>,
     /// CHECK: the new request PDA, `[SEED_EXCHANGE_REQUEST, pool, next id]` (address checked by
     /// the seeds), created here by `pda_account::load_or_create`.
     #[account(
@@ -60,6 +62,23 @@ pub struct ExchangeRequestOpen<'info> {
 pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let config = ctx.accounts.pool.exchange;
+    let pool_key = ctx.accounts.pool.key();
+    let user = ctx.accounts.user.key();
+    let record_bump = [ctx.bumps.record];
+    let record_seeds: &[&[u8]] = &[
+        SEED_ALLOCATION,
+        pool_key.as_ref(),
+        user.as_ref(),
+        &record_bump,
+    ];
+    let mut record: AllocationRecord = load_or_create(
+        &ctx.accounts.record,
+        &ctx.accounts.payer,
+        &ctx.accounts.system_program,
+        8 + AllocationRecord::INIT_SPACE,
+        &[record_seeds],
+    )?;
+    record.name_if_new(ctx.bumps.record, pool_key, user, ctx.accounts.payer.key());
     let RequestQuote {
         quoted,
         rate,
@@ -68,18 +87,18 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         cancel_after,
     } = check_can_request(
         &ctx.accounts.pool,
-        &ctx.accounts.record,
+        &record,
         ctx.accounts.user_token.amount,
         amount,
         now,
     )?;
-    let own_units = ctx.accounts.record.record_request(
+    let own_units = record.record_request(
         period,
         amount,
         ctx.accounts.user_token.amount,
         config.per_user_period_cap,
     )?;
-    let pool_key = ctx.accounts.pool.key();
+    store(&ctx.accounts.record, &record)?;
     let id = ctx.accounts.pool.record_request(period, amount)?;
 
     token_2022::transfer_checked(
@@ -108,7 +127,6 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
     )?;
     // Ids come from a counter that only grows, so the address has never held a request.
     require_keys_eq!(fresh.pool, Pubkey::default(), AllotError::InvariantViolated);
-    let user = ctx.accounts.user.key();
     store(
         &ctx.accounts.request,
         &ExchangeRequest {

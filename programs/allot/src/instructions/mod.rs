@@ -5,6 +5,7 @@
 
 pub mod allocate;
 pub mod allocate_sharded;
+pub mod allocation_record_close;
 pub mod clawback;
 pub mod credential_close;
 pub mod credential_issue;
@@ -19,6 +20,7 @@ pub mod pool_accept_operator;
 pub mod pool_create;
 pub mod pool_fund;
 pub mod pool_propose_operator;
+pub mod pool_retire;
 pub mod pool_set_attestation;
 pub mod pool_set_exchange;
 pub mod pool_set_metadata;
@@ -37,6 +39,7 @@ pub mod verifier_set_active;
 // Anchor's `#[program]` macro looks the generated client-account modules up at the crate root.
 pub use allocate::*;
 pub use allocate_sharded::*;
+pub use allocation_record_close::*;
 pub use clawback::*;
 pub use credential_close::*;
 pub use credential_issue::*;
@@ -51,6 +54,7 @@ pub use pool_accept_operator::*;
 pub use pool_create::*;
 pub use pool_fund::*;
 pub use pool_propose_operator::*;
+pub use pool_retire::*;
 pub use pool_set_attestation::*;
 pub use pool_set_exchange::*;
 pub use pool_set_metadata::*;

@@ -132,6 +132,7 @@ pub fn handler(ctx: Context<PoolCreate>, args: PoolCreateArgs) -> Result<()> {
         exchange_state: ExchangeState::default(),
         shard_count: 0,
         attestation: None,
+        retired_at: 0,
     });
     create_mint(ctx.accounts, ctx.bumps.mint, &pool_key, &args)?;
     associated_token::create(CpiContext::new(

@@ -32,7 +32,7 @@ pub enum HeldEvidence<'a> {
 
 /// Whether the holder of `evidence` (and of `record`, once allocated before) may be allocated
 /// from `source` of `pool` at `now`, checked in the program's order (the first failing rule is the
-/// refusal): pool not paused; the evidence supports the rule for the period now; no allocation
+/// refusal): pool not retired nor paused; the evidence supports the rule for the period now; no allocation
 /// yet in that period; the source holds the rule's amount (or, for a pool that mints, the
 /// supply cap allows it). Returns the units the allocation moves.
 pub fn check_can_allocate_on(
@@ -42,6 +42,7 @@ pub fn check_can_allocate_on(
     source: AllocationSource,
     now: i64,
 ) -> Result<u64> {
+    pool.check_not_retired()?;
     require!(!pool.paused, AllotError::PoolPaused);
     let period = pool.period_at(now)?;
     match evidence {
@@ -152,6 +153,12 @@ mod tests {
             ..pool()
         };
         assert_eq!(check(&paused, &c, None, vault), AllotError::PoolPaused);
+        let retired = Pool {
+            retired_at: 5,
+            paused: true,
+            ..pool()
+        };
+        assert_eq!(check(&retired, &c, None, vault), AllotError::PoolRetired);
         let revoked = Credential {
             revoked: true,
             ..credential()

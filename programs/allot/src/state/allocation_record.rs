@@ -6,12 +6,19 @@ use crate::error::AllotError;
 use crate::state::EvidenceKind;
 
 /// What one user received from one pool. PDA: `[SEED_ALLOCATION, pool, user]`.
-/// Kept small (64 bytes with discriminator): its rent is paid once per user.
+/// Its rent is paid once per user and comes back to whoever paid it once the pool is retired
+/// (`allocation_record_close`).
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct AllocationRecord {
     /// Canonical bump of this PDA.
     pub bump: u8,
+    /// The pool (a seed; stored so records can be listed by pool and closed without the user).
+    pub pool: Pubkey,
+    /// The user (a seed).
+    pub user: Pubkey,
+    /// Who paid the record's rent when it was created; gets it back when it is closed.
+    pub rent_payer: Pubkey,
     /// Number of allocations received (0 until the first one).
     pub allocations: u16,
     /// The last period the user was allocated in (meaningful once `allocations > 0`).
@@ -50,10 +57,58 @@ pub struct RequestedUnits {
     pub own_units: u64,
 }
 
-// The per-user record stays within 64 bytes (its rent is paid once per user).
-const _: () = assert!(8 + AllocationRecord::INIT_SPACE <= 64);
+// The per-user record stays small: its rent is paid once per user (and comes back at close).
+const _: () = assert!(8 + AllocationRecord::INIT_SPACE <= 160);
 
 impl AllocationRecord {
+    /// What `exchange_request` finds at a record address that holds no record (a user who only
+    /// received units, or whose record was closed): nothing allocated, nothing requested.
+    /// Clients decide on it exactly as the program will.
+    pub fn empty() -> Self {
+        Self {
+            bump: 0,
+            pool: Pubkey::default(),
+            user: Pubkey::default(),
+            rent_payer: Pubkey::default(),
+            allocations: 0,
+            last_period: 0,
+            last_allocated_at: 0,
+            allocated: 0,
+            clawed_back: 0,
+            exchanged: 0,
+            exchange_period: 0,
+            period_requested: 0,
+            evidence: EvidenceKind::Credential,
+        }
+    }
+
+    /// Fills in a record just created at the PDA of `pool` and `user`, `rent_payer` paying.
+    /// Leaves a record that already existed as it is.
+    pub fn name_if_new(&mut self, bump: u8, pool: Pubkey, user: Pubkey, rent_payer: Pubkey) {
+        if self.pool == Pubkey::default() {
+            self.bump = bump;
+            self.pool = pool;
+            self.user = user;
+            self.rent_payer = rent_payer;
+        }
+    }
+
+    /// Refuses to close a record that still guards something on a retired pool: the per-user
+    /// exchange cap of the current `period` (requests counted in it) or the holding time of the
+    /// last allocation (`min_holding_seconds`). A closed record reopens empty at the user's
+    /// next request (`exchange_request`), which must find the same answers. Allocations and
+    /// clawbacks, the rest of what a record guards, end with the pool's retirement.
+    pub fn check_can_close(&self, period: u64, now: i64, min_holding_seconds: i64) -> Result<()> {
+        let counts_this_period =
+            self.period_requested > 0 && u64::from(self.exchange_period) == period;
+        let held_for = now.saturating_sub(self.last_allocated_at);
+        require!(
+            !counts_this_period && held_for >= min_holding_seconds,
+            AllotError::RecordStillInUse
+        );
+        Ok(())
+    }
+
     /// Refuses a second allocation in the same period.
     pub fn check_can_allocate(&self, period: u64) -> Result<()> {
         require!(
@@ -179,21 +234,58 @@ pub(crate) mod tests {
     pub(crate) fn fresh() -> AllocationRecord {
         AllocationRecord {
             bump: 255,
-            allocations: 0,
-            last_period: 0,
-            last_allocated_at: 0,
-            allocated: 0,
-            clawed_back: 0,
-            exchanged: 0,
-            exchange_period: 0,
-            period_requested: 0,
-            evidence: EvidenceKind::Credential,
+            pool: Pubkey::new_unique(),
+            user: Pubkey::new_unique(),
+            rent_payer: Pubkey::new_unique(),
+            ..AllocationRecord::empty()
         }
     }
 
     #[test]
-    fn record_is_64_bytes_with_its_discriminator() {
-        assert_eq!(8 + AllocationRecord::INIT_SPACE, 64);
+    fn record_is_160_bytes_with_its_discriminator() {
+        assert_eq!(8 + AllocationRecord::INIT_SPACE, 160);
+    }
+
+    #[test]
+    fn a_new_record_is_named_once() {
+        let mut r = fresh();
+        r.pool = Pubkey::default();
+        let (pool, user, payer) = (
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        );
+        r.name_if_new(7, pool, user, payer);
+        assert_eq!(
+            (r.bump, r.pool, r.user, r.rent_payer),
+            (7, pool, user, payer)
+        );
+        r.name_if_new(
+            8,
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+            Pubkey::new_unique(),
+        );
+        assert_eq!(
+            (r.bump, r.pool, r.user, r.rent_payer),
+            (7, pool, user, payer)
+        );
+    }
+
+    #[test]
+    fn a_record_closes_only_once_its_period_count_and_holding_time_are_spent() {
+        let mut r = fresh();
+        r.record_allocation(3, 10, 1_000).unwrap();
+        // Holding time of 500 s not yet over at 1,400; over at 1,500.
+        assert!(r.check_can_close(4, 1_400, 500).is_err());
+        r.check_can_close(4, 1_500, 500).unwrap();
+        r.record_request(4, 2, 10, 0).unwrap();
+        // A request counted in period 4 keeps the record while period 4 lasts.
+        assert!(r.check_can_close(4, 1_500, 0).is_err());
+        r.check_can_close(5, 1_500, 0).unwrap();
+        // All of it returned: nothing counted, closable again.
+        r.record_request_returned(2, 2, 4).unwrap();
+        r.check_can_close(4, 1_500, 0).unwrap();
     }
 
     #[test]

@@ -98,6 +98,10 @@ pub struct Pool {
     pub shard_count: u16,
     /// The SAS attestations accepted as evidence, if any (`pool_set_attestation`).
     pub attestation: Option<AttestationEvidence>,
+    /// When the operator retired the pool (`pool_retire`; unix seconds), 0 while it is not.
+    /// A retired pool allocates and claws back no more; exchanges go on, and allocation
+    /// records can be closed for their rent.
+    pub retired_at: i64,
 }
 
 impl ExchangeConfig {
@@ -126,6 +130,17 @@ impl ExchangeConfig {
 }
 
 impl Pool {
+    /// Whether the operator retired the pool.
+    pub fn is_retired(&self) -> bool {
+        self.retired_at != 0
+    }
+
+    /// Refuses what a retired pool no longer does (allocations and clawbacks).
+    pub fn check_not_retired(&self) -> Result<()> {
+        require!(!self.is_retired(), AllotError::PoolRetired);
+        Ok(())
+    }
+
     /// Allocation period containing `now` (period 0 starts at `period_origin`).
     pub fn period_at(&self, now: i64) -> Result<u64> {
         let elapsed = now.saturating_sub(self.period_origin).max(0);
@@ -424,6 +439,7 @@ pub(crate) mod tests {
             exchange_state: ExchangeState::default(),
             shard_count: 0,
             attestation: None,
+            retired_at: 0,
         }
     }
 
