@@ -256,4 +256,19 @@ async fn the_crank_allocates_on_attestations_and_claws_back_when_they_lapse() {
     }
     let fourth = cli.ok(&crank.1, &run).await;
     assert_eq!(fourth["transactions"], 0, "{fourth}");
+
+    // A holder whose attestation its issuer closes is found by its record and clawed back.
+    let (revoked, _) = cli.keypair("revoked", 0).await;
+    sas.attest(&mut cli.embedded, &revoked, 5_000, 0);
+    cli.embedded_advance(86_400).await;
+    let fifth = cli.ok(&crank.1, &run).await;
+    assert_eq!(cli.balance(&revoked, &setup.mint).await, 10, "{fifth}");
+    sas.close(&mut cli.embedded, &revoked);
+    let sixth = cli.ok(&crank.1, &run).await;
+    assert_eq!(
+        (&sixth["allocations"], &sixth["clawbacks"]),
+        (&0.into(), &1.into()),
+        "{sixth}"
+    );
+    assert_eq!(cli.balance(&revoked, &setup.mint).await, 0);
 }

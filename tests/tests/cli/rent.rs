@@ -138,3 +138,46 @@ async fn an_operator_retires_and_the_crank_closes_records_their_rent_back_to_who
         (&0.into(), &0.into())
     );
 }
+
+#[tokio::test]
+async fn the_crank_claws_back_a_holder_whose_credential_was_closed_without_it() {
+    let cli = Cli::start().await;
+    let setup = example_pool(&cli).await;
+    let pool = setup.pool.to_string();
+    let verifier_file = setup.verifier.1.clone();
+    let (user, user_file) = cli.keypair("user", 1_000_000_000).await;
+    cli.ok(
+        &verifier_file,
+        &issue_args(&pool, &user.to_string(), "4000", "r-1"),
+    )
+    .await;
+    cli.ok(&user_file, &["user", "allocate", "--pool", &pool])
+        .await;
+    // The verifier closes the credential with the bare instruction (not `verifier close`, which
+    // claws back in the same transaction): only the record is left to find the holder by.
+    let verifier = solana_sdk::signature::read_keypair_file(&verifier_file).unwrap();
+    let close = allot_client::instructions::credential_close(
+        &setup.verifier.0,
+        &setup.pool,
+        &user,
+        &setup.verifier.0,
+    );
+    allot_cli::sender::send(&cli.chain, &verifier, &[], &[close])
+        .await
+        .expect("the close lands");
+    assert_eq!(cli.balance(&user, &setup.mint).await, 10);
+
+    let (_, crank_file) = cli.keypair("crank", 10_000_000_000).await;
+    let run = ["crank", "--pool", &pool];
+    let first = cli.ok(&crank_file, &run).await;
+    assert_eq!(
+        (&first["allocations"], &first["clawbacks"]),
+        (&0.into(), &1.into()),
+        "{first}"
+    );
+    assert_eq!(cli.balance(&user, &setup.mint).await, 0);
+    let record: AllocationRecord = cli.fetch(pdas::allocation_record(&setup.pool, &user)).await;
+    assert_eq!((record.allocated, record.clawed_back), (10, 10));
+    let second = cli.ok(&crank_file, &run).await;
+    assert_eq!(second["transactions"], 0, "{second}");
+}

@@ -1,8 +1,9 @@
 //! `allot crank`: allocate to every eligible user and claw back from every ineligible holder.
 //!
-//! Users are found by scanning the pool's credential accounts (`getProgramAccounts` with memcmp
-//! filters), the SAS attestations of the schema the pool accepts (the same, over SAS's accounts)
-//! and, with `--proofs`, the operator's user list. Each user is decided with the
+//! Users are found by scanning the pool's credential accounts and allocation records
+//! (`getProgramAccounts` with memcmp filters; the records find holders whose credential or
+//! attestation was closed), the SAS attestations of the schema the pool accepts (the same, over
+//! SAS's accounts) and, with `--proofs`, the operator's user list. Each user is decided with the
 //! program's own decision functions, so the crank sends only what the program will accept; a
 //! second run finds nothing to do and sends nothing.
 //!
@@ -13,7 +14,7 @@ use allot::ListProof;
 use allot::state::{
     AllocationRecord, AttestationView, ClawbackReason, Credential, Pool,
     attestation_clawback_reason, check_list_is_current, clawback_amount,
-    credential_clawback_reason, list_clawback_reason,
+    closed_credential_clawback_reason, credential_clawback_reason, list_clawback_reason,
 };
 use allot_client::chain::Chain;
 use allot_client::instructions::Evidence;
@@ -83,6 +84,18 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
         && clawback_by(&|record| {
             attestation_clawback_reason(accepted, Some(view), record, rule, now)
         })
+    {
+        return Decision::Clawback(attestation_evidence(pool));
+    }
+
+    // Evidence that is gone — a credential its verifier closed, an attestation its issuer closed
+    // — counts against a holder last allocated on that kind. Such holders are found by their
+    // records (the scan lists the pool's records), not by the accounts that are gone.
+    if user.credential.is_none() && clawback_by(&closed_credential_clawback_reason) {
+        return Decision::Clawback(Evidence::Credential);
+    }
+    if let (None, Some(accepted)) = (&user.attestation, &pool.attestation)
+        && clawback_by(&|record| attestation_clawback_reason(accepted, None, record, rule, now))
     {
         return Decision::Clawback(attestation_evidence(pool));
     }
@@ -320,6 +333,52 @@ pub(super) mod tests {
         );
         user.holding = 0;
         assert!(matches!(decide(&pool, 2, now, &user), Decision::Skip(_)));
+    }
+
+    #[test]
+    fn a_closed_credential_claws_back_a_holder_last_allocated_on_one() {
+        let pool = pool();
+        let now = 2 * PERIOD + 10;
+        // Known only by its record: the credential's address is empty.
+        let mut user = UserView {
+            record: Some(record(1, 10)),
+            holding: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Clawback(Evidence::Credential)
+        );
+        // Not a holder last allocated on a list: an empty credential address says nothing.
+        let mut listed = record(1, 10);
+        listed.evidence = allot::state::EvidenceKind::UserList;
+        user.record = Some(listed);
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Skip("no evidence for this period".into())
+        );
+        // Nothing left to take.
+        user.record = Some(record(1, 10));
+        user.holding = 0;
+        assert!(matches!(decide(&pool, 2, now, &user), Decision::Skip(_)));
+    }
+
+    #[test]
+    fn a_retired_pool_is_left_alone() {
+        let pool = Pool {
+            retired_at: 1,
+            ..pool()
+        };
+        let user = UserView {
+            credential: Some(credential(2, 5_000, true)),
+            record: Some(record(1, 10)),
+            holding: 10,
+            ..Default::default()
+        };
+        assert_eq!(
+            decide(&pool, 2, 2 * PERIOD + 10, &user),
+            Decision::Skip("pool retired".into())
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use allot::state::{AllocationRecord, AttestationEvidence, Pool, UserList};
+use allot::state::{AttestationEvidence, Pool, UserList};
 use allot_client::chain::Chain;
 use allot_client::{accounts, pdas};
 use anchor_lang::prelude::Pubkey;
@@ -53,8 +53,9 @@ pub async fn scan<C: Chain>(ctx: &Context<'_, C>, args: &CrankArgs) -> Result<Sc
         Some(accepted) => add_attestations(ctx.chain, accepted, &mut users).await?,
         None => Vec::new(),
     };
+    add_records(ctx.chain, &address, &mut users).await?;
     users.retain(|user, _| args.partition.has_user(user));
-    read_records_and_holdings(ctx.chain, &address, &pool.mint, &mut users).await?;
+    read_holdings(ctx.chain, &pool.mint, &mut users).await?;
     let supply = supply(ctx.chain, &address, &pool, args).await?;
     let tables = match &args.lookup_table {
         Some(table) => vec![lookup_table::load(ctx.chain, table).await?],
@@ -125,24 +126,32 @@ async fn add_attestations(
     Ok(found.skipped)
 }
 
-/// Fills in each user's allocation record and holding of `mint`.
-async fn read_records_and_holdings(
+/// Fills in every user's allocation record from the pool's records (one `getProgramAccounts`;
+/// a user without one has none), adding the holders no credential, list or attestation names:
+/// those whose credential or attestation was closed.
+async fn add_records(
     chain: &impl Chain,
     address: &Pubkey,
+    users: &mut BTreeMap<Pubkey, UserView>,
+) -> Result<()> {
+    for (_, record) in accounts::records_of_pool(chain, address).await? {
+        let user = record.user;
+        users.entry(user).or_default().record = Some(record);
+    }
+    Ok(())
+}
+
+/// Fills in each user's holding of `mint`.
+async fn read_holdings(
+    chain: &impl Chain,
     mint: &Pubkey,
     users: &mut BTreeMap<Pubkey, UserView>,
 ) -> Result<()> {
     let keys: Vec<Pubkey> = users.keys().copied().collect();
-    let record_addresses: Vec<Pubkey> = keys
-        .iter()
-        .map(|u| pdas::allocation_record(address, u))
-        .collect();
-    let records = accounts::fetch_many::<AllocationRecord>(chain, &record_addresses).await?;
     let tokens = chain
         .accounts(keys.iter().map(|u| pdas::token_account(u, mint)).collect())
         .await?;
-    for (view, (record, token)) in users.values_mut().zip(records.into_iter().zip(tokens)) {
-        view.record = record;
+    for (view, token) in users.values_mut().zip(tokens) {
         let token = token.filter(|a| !accounts::is_prefunded(a));
         view.has_token_account = token.is_some();
         view.holding = token.map_or(0, |a| {
