@@ -21,7 +21,7 @@ use solana_sdk::message::Message;
 use solana_sdk::rent::Rent;
 use solana_sdk::transaction::Transaction;
 
-use crate::account_status::account_status;
+use crate::account_status::{TRANSFERS_PAUSED, account_status};
 use crate::api_error::ApiError;
 use crate::app::AppState;
 
@@ -228,8 +228,13 @@ pub async fn build(
             if token.is_none_or(|a| accounts::is_prefunded(&a)) {
                 new_accounts.push(USER_TOKEN_ACCOUNT_BYTES);
             }
+            let evidence = status
+                .allocation
+                .evidence
+                .clone()
+                .unwrap_or(Evidence::Credential);
             (
-                instructions::allocate(&user, &pool_address, &user, Evidence::Credential),
+                instructions::allocate(&user, &pool_address, &user, evidence),
                 new_accounts,
                 format!(
                     "Receive {} units of this period's allocation.",
@@ -280,6 +285,9 @@ pub async fn build(
                 .trim()
                 .parse()
                 .map_err(|_| ApiError::bad_request("id must be a request number"))?;
+            if status.transfers_paused {
+                return Err(ApiError::refused(TRANSFERS_PAUSED));
+            }
             let pending =
                 status.pending.iter().find(|r| r.id == id).ok_or_else(|| {
                     ApiError::refused(format!("you have no pending request {id}"))
