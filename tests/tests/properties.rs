@@ -8,7 +8,9 @@
 //! - no user is allocated twice in one period;
 //! - no user has more clawed back than was allocated to them, nor more of its own allocation
 //!   clawed back and sent to exchange together (units received from others are exchanged
-//!   first, so exchanging them never shields one's own from clawback);
+//!   first, so exchanging them never shields one's own from clawback); a debt (units a
+//!   clawback could not find) is never more than what is clawable, and the allocations and
+//!   requests that repay it first land exactly as the off-chain answer says;
 //! - every settled request was settled once, for exactly its quote;
 //! - a closed credential's rent goes back, all of it, to the verifier that paid it, and closing
 //!   and issuing again never opens a second allocation in the period (the rule above);
@@ -540,6 +542,10 @@ impl World {
                 assert!(
                     record.clawed_back + record.exchanged <= record.allocated,
                     "more left the user than was allocated"
+                );
+                assert!(
+                    record.debt <= record.clawable(),
+                    "a debt is part of what is clawable"
                 );
             }
         }

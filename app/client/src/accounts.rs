@@ -247,6 +247,7 @@ mod tests {
             exchange_period: 0,
             period_requested: 0,
             evidence: allot::state::EvidenceKind::Credential,
+            debt: 0,
         };
         let mut data = Vec::new();
         record.try_serialize(&mut data).unwrap();

@@ -657,6 +657,7 @@ pub fn exchange_request(
             payer: *payer,
             pool: *pool,
             mint,
+            vault: pdas::vault(pool),
             user_token: pdas::token_account(user, &mint),
             escrow: pdas::escrow(pool),
             record: pdas::allocation_record(pool, user),

@@ -26,14 +26,15 @@ pub struct RecordAccounts<'a, 'info> {
 impl RecordAccounts<'_, '_> {
     /// Loads (or creates) the record, records an allocation of `amount` in `period` on
     /// `evidence` (refused if the user already had one in that period) and stores it; returns
-    /// the updated record.
+    /// the updated record and the units of it that repaid the user's debt (which the user does
+    /// not receive).
     pub fn record_allocation(
         &self,
         period: u64,
         amount: u64,
         now: i64,
         evidence: EvidenceKind,
-    ) -> Result<AllocationRecord> {
+    ) -> Result<(AllocationRecord, u64)> {
         let bump_seed = [self.bump];
         let seeds: &[&[u8]] = &[
             SEED_ALLOCATION,
@@ -49,9 +50,9 @@ impl RecordAccounts<'_, '_> {
             &[seeds],
         )?;
         record.name_if_new(self.bump, *self.pool, *self.user, self.payer.key());
-        record.record_allocation(period, amount, now)?;
+        let repaid = record.record_allocation(period, amount, now)?;
         record.evidence = evidence;
         store(self.record, &record)?;
-        Ok(record)
+        Ok((record, repaid))
     }
 }

@@ -228,11 +228,15 @@ pub enum AllotError {
         "the record still counts this period's exchange requests or the holding time of its last allocation: close it in a later period"
     )]
     RecordStillInUse,
+    #[msg(
+        "units allocated to this user left its account before a clawback and are still owed: a request repays them first and must be larger than the debt, and an allocation that repays them comes from the pool's vault, not a shard"
+    )]
+    ClawbackDebtOutstanding,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 90] = [
+    pub const ALL: [AllotError; 91] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -323,6 +327,7 @@ impl AllotError {
         AllotError::PoolRetired,
         AllotError::PoolNotRetired,
         AllotError::RecordStillInUse,
+        AllotError::ClawbackDebtOutstanding,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

@@ -188,6 +188,9 @@ pub struct Allocated {
     pub pool_outstanding: u64,
     /// The allocation shard the units came from (`None`: the pool's vault, or minted).
     pub shard: Option<u16>,
+    /// Units of `amount` that repaid the user's debt (`AllocationRecord::debt`): they stayed with
+    /// the pool, and the user received `amount` less them.
+    pub debt_repaid: u64,
 }
 
 /// Units were recovered from a user.
@@ -204,6 +207,9 @@ pub struct ClawedBack {
     /// Units users hold by allocation on the pool's books (`Pool::held_by_users`), after this
     /// clawback.
     pub pool_outstanding: u64,
+    /// Units the clawback could not find in the user's account (moved elsewhere first), still
+    /// owed: the user's next allocation and request repay them first.
+    pub debt: u64,
 }
 
 /// The operator changed the exchange conditions or payout settings.
@@ -265,6 +271,9 @@ pub struct ExchangeRequested {
     pub created_at: i64,
     /// From when the user may cancel the request while it is still pending (unix seconds).
     pub cancel_after: i64,
+    /// Units the user sent that repaid its debt (`AllocationRecord::debt`) to the pool's vault
+    /// before the rest (`amount`) was escrowed.
+    pub debt_repaid: u64,
 }
 
 /// The settlement authority locked a request for an off-chain payout: the user cannot cancel it

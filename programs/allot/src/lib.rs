@@ -213,7 +213,9 @@ pub mod allot {
     /// (pass `credential`, `proof = None`), a user-list proof (pass `user_list` and `proof`) or a
     /// SAS attestation of the pool's schema (pass `attestation` and `attestation_issuer`): from
     /// the vault (transferable pools) or minted (non-transferable). The payer funds the user's token
-    /// account and allocation record when they are new.
+    /// account and allocation record when they are new. A user who owes units (a clawback found
+    /// them moved away: `AllocationRecord::debt`) repays them first: it receives the amount less
+    /// the debt, the rest staying with the pool.
     pub fn allocate(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
         instructions::allocate::handler(ctx, proof)
     }
@@ -222,7 +224,8 @@ pub mod allot {
     /// reads the pool and writes only the shard (and the shard's vault), so allocations on
     /// different shards of one pool can land in parallel on a cluster; the pool's totals count
     /// them at the next `shard_sweep`. A user list must already have been used by a direct
-    /// `allocate` (which seals its root).
+    /// `allocate` (which seals its root), and a user who owes units is allocated by `allocate`
+    /// (its repayment goes to the pool's vault, which this instruction does not write).
     pub fn allocate_sharded(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Result<()> {
         instructions::allocate_sharded::handler(ctx, proof)
     }
@@ -287,7 +290,9 @@ pub mod allot {
     /// User (wallet signature): escrows `amount` units and opens a pending exchange request
     /// quoted at the rate in force, with the terms it will be settled or cancelled under (payout
     /// mint, currency and its digits, cancel time, lock timeout) frozen from the pool's
-    /// configuration of this moment. This is the transaction users sign in Phantom.
+    /// configuration of this moment. This is the transaction users sign in Phantom. A user who
+    /// owes units (`AllocationRecord::debt`) repays them first, to the vault: the request is
+    /// for `amount` less the debt, and must be larger than it.
     pub fn exchange_request(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         instructions::exchange_request::handler(ctx, amount)
     }
@@ -333,7 +338,9 @@ pub mod allot {
     }
 
     /// Anyone: recovers `min(balance, allocated − clawed back − exchanged)` of a user's own
-    /// allocated units when their evidence no longer meets the rule (revoked, expired or failing
+    /// allocated units (what it cannot find, moved away before, is recorded as the user's debt,
+    /// which its next allocation and request repay first; a clawback that only records the debt
+    /// lands too) when their evidence no longer meets the rule (revoked, expired or failing
     /// credential, or one a verifier closed; a user-list value that fails the rule, from a list
     /// of a period that has begun and not older than the user's last allocation, the clawback
     /// sealing that list; or a SAS attestation closed, expired, failing or signed by a signer

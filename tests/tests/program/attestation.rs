@@ -78,6 +78,7 @@ async fn claws_back(
             evidence: EvidenceKind::Attestation,
             burned: false,
             pool_outstanding: 0,
+            debt: 0,
         })]
     );
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 0);
@@ -212,6 +213,7 @@ async fn an_attestation_allocates_and_its_closing_claws_back() {
             user_allocated: 100,
             pool_outstanding: 100,
             shard: None,
+            debt_repaid: 0,
         })]
     );
     assert_eq!(chain.token_balance(fixture.user_token(&user)).await, 100);

@@ -43,6 +43,7 @@ async fn claws_back_on(
             evidence: kind,
             burned,
             pool_outstanding: 0,
+            debt: 0,
         })]
     );
     fixture.assert_conserved(chain, &[user]).await;
@@ -330,6 +331,147 @@ async fn exchanging_received_units_leaves_ones_own_allocation_clawable() {
         &[],
         AllotError::NothingToClawBack,
         &[pool, m.user_token(0)],
+    )
+    .await;
+}
+
+/// User `from` of the market sends `amount` of its units to user `to` (which must land).
+async fn send_units(m: &mut Market, from: usize, to: usize, amount: u64) {
+    let sender = m.users[from].insecure_clone();
+    let send = spl_token_2022_interface::instruction::transfer_checked(
+        &spl_token_2022_interface::ID,
+        &m.user_token(from),
+        &m.fixture.mint,
+        &m.user_token(to),
+        &sender.pubkey(),
+        &[],
+        amount,
+        0,
+    )
+    .unwrap();
+    m.send_ok(&[send], &[&sender]).await;
+}
+
+#[tokio::test]
+async fn units_moved_away_before_a_clawback_are_owed_and_a_request_repays_them_first() {
+    // Audit finding: a clawback took `min(clawable, balance)` and forgot the rest, so a holder
+    // who moved its units away before a revocation kept them for good.
+    let mut m = Market::open(2, |_| {}).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].insecure_clone();
+    let record_address = pdas::allocation_record(&pool, &user.pubkey());
+    send_units(&mut m, 0, 1, 70).await;
+    m.revoke(0).await;
+    let events = m.clawback(0).await.expect("the clawback lands");
+    let AllotEvent::ClawedBack(clawed) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!((clawed.amount, clawed.debt), (30, 70));
+    let record: AllocationRecord = m.chain.fetch(record_address).await;
+    assert_eq!((record.clawed_back, record.debt), (30, 70));
+
+    // Units back in the account: a request no larger than the debt only repays it, refused.
+    send_units(&mut m, 1, 0, 90).await;
+    let id = m
+        .fixture
+        .state(&mut m.chain)
+        .await
+        .exchange_state
+        .next_request_id;
+    let watched = [pool, record_address, m.user_token(0), m.fixture.vault];
+    let too_small = m.request_ix(0, id, 70);
+    m.expect_refused(
+        &[too_small],
+        &[&user],
+        AllotError::ClawbackDebtOutstanding,
+        &watched,
+    )
+    .await;
+    // A request of 80 repays the 70 owed to the vault first and escrows the other 10.
+    let vault = m.chain.token_balance(m.fixture.vault).await;
+    let (id, events) = m.request(0, 80).await.expect("the request lands");
+    let Some(AllotEvent::ExchangeRequested(requested)) = events.first() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (requested.amount, requested.debt_repaid, requested.quoted),
+        (10, 70, 20)
+    );
+    assert_eq!(m.chain.token_balance(m.fixture.vault).await, vault + 70);
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 10);
+    assert_eq!(m.request_state(id).await.amount, 10);
+    let record: AllocationRecord = m.chain.fetch(record_address).await;
+    assert_eq!((record.debt, record.clawed_back), (0, 100));
+    assert_eq!(m.fixture.state(&mut m.chain).await.totals.clawed_back, 100);
+}
+
+#[tokio::test]
+async fn a_holder_who_moved_everything_away_owes_it_and_its_next_allocation_repays_it() {
+    let mut m = Market::open(2, |_| {}).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].pubkey();
+    let record_address = pdas::allocation_record(&pool, &user);
+    send_units(&mut m, 0, 1, 100).await;
+    m.revoke(0).await;
+    // Nothing held: the clawback takes nothing and records the whole allocation as owed.
+    let events = m.clawback(0).await.expect("the clawback records the debt");
+    assert!(matches!(
+        events[..],
+        [AllotEvent::ClawedBack(ClawedBack {
+            amount: 0,
+            debt: 100,
+            ..
+        })]
+    ));
+    // Once recorded, the same clawback changes nothing and is refused.
+    let again = m.clawback_ix(0);
+    m.expect_refused(
+        &[again],
+        &[],
+        AllotError::NothingToClawBack,
+        &[pool, record_address],
+    )
+    .await;
+
+    // Eligible again in the next period: the allocation repays the debt first, so the user
+    // receives none of it, the vault keeps it, and it counts as clawed back.
+    m.chain.advance_time(PERIOD).await;
+    m.fixture.issue_credential(&mut m.chain, &user, 1_000).await;
+    let vault = m.chain.token_balance(m.fixture.vault).await;
+    let payer = m.chain.payer().pubkey();
+    let allocate = instructions::allocate(&payer, &pool, &user, Evidence::Credential);
+    let events = m.send_ok(&[allocate], &[]).await;
+    assert!(matches!(
+        events[..],
+        [AllotEvent::Allocated(allot::events::Allocated {
+            amount: 100,
+            debt_repaid: 100,
+            ..
+        })]
+    ));
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 0);
+    assert_eq!(m.chain.token_balance(m.fixture.vault).await, vault);
+    let record: AllocationRecord = m.chain.fetch(record_address).await;
+    assert_eq!(
+        (record.allocated, record.clawed_back, record.debt),
+        (200, 100, 0)
+    );
+
+    // A debtor is not allocated from a shard (the repayment goes back to the pool's vault).
+    m.chain.advance_time(PERIOD).await;
+    m.revoke(0).await;
+    send_units(&mut m, 1, 0, 1).await;
+    m.clawback(0).await.expect("the clawback lands");
+    let record: AllocationRecord = m.chain.fetch(record_address).await;
+    assert_eq!(record.debt, 99);
+    m.fixture.create_shards(&mut m.chain, 1, 500).await;
+    m.fixture.issue_credential(&mut m.chain, &user, 1_000).await;
+    let sharded = instructions::allocate_sharded(&payer, &pool, &user, 0, Evidence::Credential);
+    m.expect_refused(
+        &[sharded],
+        &[],
+        AllotError::ClawbackDebtOutstanding,
+        &[pool, record_address, pdas::shard(&pool, 0)],
     )
     .await;
 }

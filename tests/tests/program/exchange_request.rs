@@ -39,6 +39,7 @@ async fn request_escrows_units_and_records_everything_the_bridge_needs() {
             payout_mint: None,
             created_at: now,
             cancel_after: now + 3_600,
+            debt_repaid: 0,
         })]
     );
     assert_eq!(m.chain.token_balance(m.user_token(0)).await, 40);

@@ -38,6 +38,7 @@ pub fn first_allocation(
         user_allocated: 100,
         pool_outstanding,
         shard,
+        debt_repaid: 0,
     })
 }
 

@@ -128,8 +128,8 @@ async fn a_closed_record_returns_its_rent_to_its_payer_and_opens_no_second_alloc
 
     // Anyone sends it (here the chain's fee payer); the sponsor gets every lamport back.
     let lamports = m.chain.account(address).await.unwrap().lamports;
-    assert_eq!(8 + AllocationRecord::INIT_SPACE, 160);
-    assert_eq!(lamports, m.chain.rent().await.minimum_balance(160));
+    assert_eq!(8 + AllocationRecord::INIT_SPACE, 168);
+    assert_eq!(lamports, m.chain.rent().await.minimum_balance(168));
     let before = m.chain.account(sponsor.pubkey()).await.unwrap().lamports;
     let events = m.chain.send_ok(std::slice::from_ref(&close), &[]).await;
     assert_eq!(

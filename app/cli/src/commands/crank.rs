@@ -289,6 +289,7 @@ pub(super) mod tests {
             exchange_period: 0,
             period_requested: 0,
             evidence: allot::state::EvidenceKind::Credential,
+            debt: 0,
         }
     }
 
@@ -331,7 +332,13 @@ pub(super) mod tests {
             decide(&pool, 2, now, &user),
             Decision::Clawback(Evidence::Credential)
         );
+        // Nothing held: the clawback still records the units as owed, once.
         user.holding = 0;
+        assert_eq!(
+            decide(&pool, 2, now, &user),
+            Decision::Clawback(Evidence::Credential)
+        );
+        user.record.as_mut().unwrap().debt = 10;
         assert!(matches!(decide(&pool, 2, now, &user), Decision::Skip(_)));
     }
 
@@ -357,8 +364,10 @@ pub(super) mod tests {
             decide(&pool, 2, now, &user),
             Decision::Skip("no evidence for this period".into())
         );
-        // Nothing left to take.
-        user.record = Some(record(1, 10));
+        // Nothing held and all of it already owed: nothing left to do.
+        let mut owed = record(1, 10);
+        owed.debt = 10;
+        user.record = Some(owed);
         user.holding = 0;
         assert!(matches!(decide(&pool, 2, now, &user), Decision::Skip(_)));
     }

@@ -77,7 +77,8 @@ pub struct Allocate<'info> {
 
 /// Checks: pool not retired nor paused; exactly one piece of evidence (a credential, a user list plus
 /// `proof`, or a SAS attestation with its issuer) and it meets the rule for the current period; no allocation yet in this period;
-/// enough units in the vault (transferable) or under the supply cap (non-transferable).
+/// enough units in the vault (transferable) or under the supply cap (non-transferable). A user
+/// in debt (`AllocationRecord::debt`) receives the amount less what repays it.
 pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
@@ -106,7 +107,7 @@ pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
             .checked_add(1)
             .ok_or(AllotError::MathOverflow)?;
     }
-    let record = RecordAccounts {
+    let (record, repaid) = RecordAccounts {
         record: &ctx.accounts.record.to_account_info(),
         pool: &pool_key,
         user: &user,
@@ -123,22 +124,34 @@ pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
     );
     let user_token = ctx.accounts.user_token.to_account_info();
     let pool = &mut ctx.accounts.pool;
+    // The units that repay the user's debt stay with the pool: never moved (or minted).
+    let delivered = rule
+        .amount
+        .checked_sub(repaid)
+        .ok_or(AllotError::InvariantViolated)?;
     if pool.transferable {
         require!(
             ctx.accounts.vault.amount >= rule.amount,
             AllotError::VaultInsufficient
         );
-        tokens.transfer(
-            pool,
-            &ctx.accounts.vault.to_account_info(),
-            &user_token,
-            rule.amount,
-        )?;
+        if delivered > 0 {
+            tokens.transfer(
+                pool,
+                &ctx.accounts.vault.to_account_info(),
+                &user_token,
+                delivered,
+            )?;
+        }
     } else {
-        pool.record_mint(rule.amount)?;
-        tokens.mint_to(pool, &user_token, rule.amount)?;
+        // The supply cap is checked for the whole amount, as the clients ask.
+        pool.minted_after(rule.amount)?;
+        pool.record_mint(delivered)?;
+        if delivered > 0 {
+            tokens.mint_to(pool, &user_token, delivered)?;
+        }
     }
     pool.record_allocation(rule.amount)?;
+    pool.record_clawback(repaid, false)?;
     pool.invariant()?;
 
     emit_cpi!(Allocated {
@@ -150,6 +163,7 @@ pub fn handler(ctx: Context<Allocate>, proof: Option<ListProof>) -> Result<()> {
         user_allocated: record.allocated,
         pool_outstanding: pool.held_by_users(),
         shard: None,
+        debt_repaid: repaid,
     });
     Ok(())
 }

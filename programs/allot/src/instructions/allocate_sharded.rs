@@ -86,8 +86,8 @@ pub struct AllocateSharded<'info> {
 
 /// Checks: as `allocate` (pool not retired nor paused; exactly one piece of evidence meeting the rule for
 /// the current period; no allocation yet in this period), plus: a user list was already used by a
-/// direct allocation (its root is sealed: this instruction cannot mark it), and the shard holds
-/// the amount by its own records.
+/// direct allocation (its root is sealed: this instruction cannot mark it), the user owes no
+/// debt (`allocate` repays it), and the shard holds the amount by its own records.
 pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool_key = ctx.accounts.pool.key();
@@ -113,7 +113,7 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
     if let Some(list) = ctx.accounts.user_list.as_deref() {
         require!(list.is_sealed(), AllotError::UserListNotSealed);
     }
-    let record = RecordAccounts {
+    let (record, repaid) = RecordAccounts {
         record: &ctx.accounts.record.to_account_info(),
         pool: &pool_key,
         user: &user,
@@ -122,6 +122,8 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
         system_program: &ctx.accounts.system_program.to_account_info(),
     }
     .record_allocation(period, rule.amount, now, evidence)?;
+    // Repaying would move units to the pool, which a sharded allocation does not write.
+    require!(repaid == 0, AllotError::ClawbackDebtOutstanding);
 
     require!(
         ctx.accounts.shard.expected_balance()? >= rule.amount,
@@ -151,6 +153,7 @@ pub fn handler(ctx: Context<AllocateSharded>, proof: Option<ListProof>) -> Resul
         user_allocated: record.allocated,
         pool_outstanding: ctx.accounts.pool.held_by_users(),
         shard: Some(ctx.accounts.shard.index),
+        debt_repaid: 0,
     });
     Ok(())
 }

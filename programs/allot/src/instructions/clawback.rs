@@ -87,6 +87,7 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
 
     let amount = clawback_amount(record, ctx.accounts.user_token.amount)?;
     ctx.accounts.record.record_clawback(amount)?;
+    let debt = ctx.accounts.record.debt;
     if let Some(list) = ctx.accounts.user_list.as_mut() {
         list.clawbacks = list
             .clawbacks
@@ -102,7 +103,9 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
     let user_token = ctx.accounts.user_token.to_account_info();
     let pool = &mut ctx.accounts.pool;
     let burned = !pool.transferable;
-    if burned {
+    if amount == 0 {
+        // Nothing held: the clawback only records the debt.
+    } else if burned {
         tokens.burn(pool, &user_token, amount)?;
     } else {
         tokens.transfer(
@@ -123,6 +126,7 @@ pub fn handler(ctx: Context<Clawback>, proof: Option<ListProof>) -> Result<()> {
         evidence,
         burned,
         pool_outstanding: pool.held_by_users(),
+        debt,
     });
     Ok(())
 }

@@ -22,10 +22,13 @@ pub struct ExchangeRequestOpen<'info> {
     #[account(mut)]
     pub payer: Signer<'info>,
     /// The pool exchanged against.
-    #[account(mut, has_one = mint, has_one = escrow)]
+    #[account(mut, has_one = mint, has_one = escrow, has_one = vault)]
     pub pool: Box<Account<'info, Pool>>,
     /// The pool's mint.
     pub mint: Box<InterfaceAccount<'info, Mint>>,
+    /// The pool's vault: receives the units that repay the user's debt, if any.
+    #[account(mut)]
+    pub vault: Box<InterfaceAccount<'info, TokenAccount>>,
     /// The user's associated token account (source of the units).
     #[account(
         mut,
@@ -85,6 +88,8 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         unit_value,
         period,
         cancel_after,
+        debt_repaid,
+        requested,
     } = check_can_request(
         &ctx.accounts.pool,
         &record,
@@ -92,13 +97,34 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         amount,
         now,
     )?;
+    let held = ctx.accounts.user_token.amount;
     let own_units = record.record_request(
         period,
-        amount,
-        ctx.accounts.user_token.amount,
+        debt_repaid,
+        requested,
+        held.checked_sub(debt_repaid)
+            .ok_or(AllotError::InvariantViolated)?,
         config.per_user_period_cap,
     )?;
     store(&ctx.accounts.record, &record)?;
+    if debt_repaid > 0 {
+        // The debt first, back to the vault as a clawback would have taken it.
+        token_2022::transfer_checked(
+            CpiContext::new(
+                ctx.accounts.token_program.key(),
+                TransferChecked {
+                    from: ctx.accounts.user_token.to_account_info(),
+                    mint: ctx.accounts.mint.to_account_info(),
+                    to: ctx.accounts.vault.to_account_info(),
+                    authority: ctx.accounts.user.to_account_info(),
+                },
+            ),
+            debt_repaid,
+            ctx.accounts.pool.decimals,
+        )?;
+        ctx.accounts.pool.record_clawback(debt_repaid, false)?;
+    }
+    let amount = requested;
     let id = ctx.accounts.pool.record_request(period, amount)?;
 
     token_2022::transfer_checked(
@@ -171,6 +197,7 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         payout_mint: config.payout_mint,
         created_at: now,
         cancel_after,
+        debt_repaid,
     });
     Ok(())
 }

@@ -55,6 +55,10 @@ pub fn check_can_allocate_on(
     }
     if let Some(record) = record {
         record.check_can_allocate(period)?;
+        // Repaying a debt moves units to the pool, which a sharded allocation does not write.
+        if matches!(source, AllocationSource::Shard(_)) {
+            require!(record.debt == 0, AllotError::ClawbackDebtOutstanding);
+        }
     }
     let amount = pool.rule.amount;
     match source {

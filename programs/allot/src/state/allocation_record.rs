@@ -41,6 +41,11 @@ pub struct AllocationRecord {
     /// `allocations > 0`): a clawback on an attestation that is gone needs it to be an
     /// attestation.
     pub evidence: EvidenceKind,
+    /// Units of the user's own allocation that the last clawback could not find in its account
+    /// (moved elsewhere first): still owed to the pool. The user's next allocation and next
+    /// exchange request repay them first, and a later clawback takes them from whatever the user
+    /// holds then. Part of [`Self::clawable`], never more.
+    pub debt: u64,
 }
 
 /// A record's exchange counters after a request.
@@ -58,7 +63,7 @@ pub struct RequestedUnits {
 }
 
 // The per-user record stays small: its rent is paid once per user (and comes back at close).
-const _: () = assert!(8 + AllocationRecord::INIT_SPACE <= 160);
+const _: () = assert!(8 + AllocationRecord::INIT_SPACE <= 168);
 
 impl AllocationRecord {
     /// What `exchange_request` finds at a record address that holds no record (a user who only
@@ -79,6 +84,7 @@ impl AllocationRecord {
             exchange_period: 0,
             period_requested: 0,
             evidence: EvidenceKind::Credential,
+            debt: 0,
         }
     }
 
@@ -118,8 +124,10 @@ impl AllocationRecord {
         Ok(())
     }
 
-    /// Records an allocation of `amount` in `period` at `now`.
-    pub fn record_allocation(&mut self, period: u64, amount: u64, now: i64) -> Result<()> {
+    /// Records an allocation of `amount` in `period` at `now`, repaying the user's debt first
+    /// ([`Self::debt`]): returns the units repaid, which stay with the pool (the user receives
+    /// `amount` less them; they count as clawed back).
+    pub fn record_allocation(&mut self, period: u64, amount: u64, now: i64) -> Result<u64> {
         self.check_can_allocate(period)?;
         self.allocations = self
             .allocations
@@ -131,7 +139,26 @@ impl AllocationRecord {
             .ok_or(AllotError::MathOverflow)?;
         self.last_period = period;
         self.last_allocated_at = now;
-        Ok(())
+        self.repay(amount)
+    }
+
+    /// Repays up to `units` of the debt (they count as clawed back); returns how many.
+    fn repay(&mut self, units: u64) -> Result<u64> {
+        let repaid = self.debt.min(units);
+        self.debt = self.debt.saturating_sub(repaid);
+        self.clawed_back = self
+            .clawed_back
+            .checked_add(repaid)
+            .ok_or(AllotError::MathOverflow)?;
+        Ok(repaid)
+    }
+
+    /// How much of a request of `amount` units repays the debt first, and how many units are
+    /// left to exchange; refused (`ClawbackDebtOutstanding`) when nothing would be left.
+    pub fn split_request(&self, amount: u64) -> Result<(u64, u64)> {
+        let repaid = self.debt.min(amount);
+        require!(amount > repaid, AllotError::ClawbackDebtOutstanding);
+        Ok((repaid, amount.saturating_sub(repaid)))
     }
 
     /// Units allocated and neither clawed back nor sent to exchange: the most a clawback may
@@ -185,9 +212,18 @@ impl AllocationRecord {
         })
     }
 
-    /// Records a request of `amount` in `period` (see [`Self::after_request`]).
-    /// Returns how many of the units are the user's own.
-    pub fn record_request(&mut self, period: u64, amount: u64, held: u64, cap: u64) -> Result<u64> {
+    /// Records a request of `amount` in `period` (see [`Self::after_request`]), the debt repaid
+    /// first by `repaid` of the units held (see [`Self::split_request`]; `amount` and `held` are
+    /// what is left after it). Returns how many of the units are the user's own.
+    pub fn record_request(
+        &mut self,
+        period: u64,
+        repaid: u64,
+        amount: u64,
+        held: u64,
+        cap: u64,
+    ) -> Result<u64> {
+        require!(self.repay(repaid)? == repaid, AllotError::InvariantViolated);
         let after = self.after_request(period, amount, held, cap)?;
         self.exchanged = after.exchanged;
         self.exchange_period = after.exchange_period;
@@ -215,13 +251,15 @@ impl AllocationRecord {
         Ok(())
     }
 
-    /// Records `amount` clawed back, never more than [`Self::clawable`].
+    /// Records `amount` clawed back, never more than [`Self::clawable`]. The evidence failed for
+    /// every claw-backable unit, so what the clawback could not take is owed: the debt.
     pub fn record_clawback(&mut self, amount: u64) -> Result<()> {
         require!(amount <= self.clawable(), AllotError::NothingToClawBack);
         self.clawed_back = self
             .clawed_back
             .checked_add(amount)
             .ok_or(AllotError::MathOverflow)?;
+        self.debt = self.clawable();
         Ok(())
     }
 }
@@ -242,8 +280,35 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn record_is_160_bytes_with_its_discriminator() {
-        assert_eq!(8 + AllocationRecord::INIT_SPACE, 160);
+    fn record_is_168_bytes_with_its_discriminator() {
+        assert_eq!(8 + AllocationRecord::INIT_SPACE, 168);
+    }
+
+    #[test]
+    fn a_clawback_short_of_units_leaves_a_debt_repaid_first_by_allocations_and_requests() {
+        let mut r = fresh();
+        r.record_allocation(0, 100, 10).unwrap();
+        // 70 of the 100 moved away: the clawback takes 30, 70 are owed.
+        r.record_clawback(30).unwrap();
+        assert_eq!((r.clawed_back, r.debt, r.clawable()), (30, 70, 70));
+        // A later clawback of 20 found again leaves 50 owed.
+        r.record_clawback(20).unwrap();
+        assert_eq!((r.clawed_back, r.debt), (50, 50));
+        // The next allocation of 40 repays 40 (the user receives none of it).
+        assert_eq!(r.record_allocation(1, 40, 20).unwrap(), 40);
+        assert_eq!(
+            (r.allocated, r.clawed_back, r.debt, r.clawable()),
+            (140, 90, 10, 50)
+        );
+        // A request of 10 only repays: refused. Of 25, 10 repay and 15 are requested.
+        assert!(r.split_request(10).is_err());
+        assert_eq!(r.split_request(25).unwrap(), (10, 15));
+        r.record_request(1, 10, 15, 40, 0).unwrap();
+        assert_eq!((r.debt, r.clawed_back, r.exchanged), (0, 100, 15));
+        assert_eq!(r.period_requested, 15);
+        // No debt: nothing is repaid.
+        assert_eq!(r.split_request(5).unwrap(), (0, 5));
+        assert_eq!(r.record_allocation(2, 10, 30).unwrap(), 0);
     }
 
     #[test]
@@ -279,7 +344,7 @@ pub(crate) mod tests {
         // Holding time of 500 s not yet over at 1,400; over at 1,500.
         assert!(r.check_can_close(4, 1_400, 500).is_err());
         r.check_can_close(4, 1_500, 500).unwrap();
-        r.record_request(4, 2, 10, 0).unwrap();
+        r.record_request(4, 0, 2, 10, 0).unwrap();
         // A request counted in period 4 keeps the record while period 4 lasts.
         assert!(r.check_can_close(4, 1_500, 0).is_err());
         r.check_can_close(5, 1_500, 0).unwrap();
@@ -301,7 +366,7 @@ pub(crate) mod tests {
     fn units_sent_to_exchange_cannot_be_clawed_back_until_returned() {
         let mut r = fresh();
         r.record_allocation(0, 100, 10).unwrap();
-        assert_eq!(r.record_request(0, 60, 100, 0).unwrap(), 60);
+        assert_eq!(r.record_request(0, 0, 60, 100, 0).unwrap(), 60);
         assert_eq!(r.clawable(), 40);
         r.record_request_returned(60, 60, 0).unwrap();
         assert_eq!(r.clawable(), 100);
@@ -311,12 +376,12 @@ pub(crate) mod tests {
     fn a_returned_request_gives_back_its_own_periods_cap_only() {
         let mut r = fresh();
         r.record_allocation(0, 1_000, 10).unwrap();
-        r.record_request(3, 60, 1_000, 100).unwrap();
+        r.record_request(3, 0, 60, 1_000, 100).unwrap();
         r.record_request_returned(60, 60, 3).unwrap();
         assert_eq!(r.period_requested, 0);
-        r.record_request(3, 100, 1_000, 100).unwrap();
+        r.record_request(3, 0, 100, 1_000, 100).unwrap();
         // A request of period 3 returned once period 4 counts leaves period 4's count alone.
-        r.record_request(4, 30, 900, 100).unwrap();
+        r.record_request(4, 0, 30, 900, 100).unwrap();
         r.record_request_returned(100, 100, 3).unwrap();
         assert_eq!((r.period_requested, r.exchanged), (30, 30));
     }
@@ -324,10 +389,10 @@ pub(crate) mod tests {
     #[test]
     fn per_user_cap_counts_within_a_period() {
         let mut r = fresh();
-        r.record_request(3, 60, 1_000, 100).unwrap();
-        assert!(r.record_request(3, 41, 1_000, 100).is_err());
-        r.record_request(3, 40, 1_000, 100).unwrap();
-        r.record_request(4, 100, 1_000, 100).unwrap();
+        r.record_request(3, 0, 60, 1_000, 100).unwrap();
+        assert!(r.record_request(3, 0, 41, 1_000, 100).is_err());
+        r.record_request(3, 0, 40, 1_000, 100).unwrap();
+        r.record_request(4, 0, 100, 1_000, 100).unwrap();
         assert_eq!(r.period_requested, 100);
     }
 
@@ -342,7 +407,7 @@ pub(crate) mod tests {
         assert_eq!(r.own_units_in(150, 150), 100);
         // A holder that gave units away holds only its own.
         assert_eq!(r.own_units_in(40, 60), 40);
-        let own = r.record_request(1, 80, 150, 0).unwrap();
+        let own = r.record_request(1, 0, 80, 150, 0).unwrap();
         assert_eq!((own, r.exchanged, r.clawable()), (30, 30, 70));
         // The cap counts every unit requested; a return gives back the own ones only.
         assert_eq!(r.period_requested, 80);

@@ -104,9 +104,15 @@ pub fn list_clawback_reason(value: u64, rule: &AllocationRule) -> Result<Clawbac
 }
 
 /// The units a clawback takes from a holder of `held` units: what is still clawable of their
-/// allocations, at most what they hold; `NothingToClawBack` when that is none.
+/// allocations, at most what they hold. It may take none and still land when it records a debt
+/// (units moved away before it: [`AllocationRecord::debt`]); `NothingToClawBack` when it would
+/// change nothing (nothing clawable, or all of it already owed and nothing held).
 pub fn clawback_amount(record: &AllocationRecord, held: u64) -> Result<u64> {
-    let amount = record.clawable().min(held);
-    require!(amount > 0, AllotError::NothingToClawBack);
+    let clawable = record.clawable();
+    let amount = clawable.min(held);
+    require!(
+        amount > 0 || record.debt < clawable,
+        AllotError::NothingToClawBack
+    );
     Ok(amount)
 }

@@ -20,13 +20,19 @@ pub struct RequestQuote {
     pub period: u64,
     /// When the user may cancel it while it is pending (unix seconds).
     pub cancel_after: i64,
+    /// Units of the amount sent that repay the user's debt first (to the pool's vault).
+    pub debt_repaid: u64,
+    /// Units left to escrow and quote: the amount sent less `debt_repaid`.
+    pub requested: u64,
 }
 
 /// Whether the holder of `held` units with allocation `record` may request an exchange of
 /// `amount` units of `pool` at `now`, checked in the program's order (the first failing rule is
 /// the refusal): transferable pool; an amount; exchange open (for options: inside the exercise
 /// window); a rate; in the money; enough units; the minimum holding; the holding time since the
-/// last allocation; a quote above zero; the per-user and per-period caps.
+/// last allocation; more units than the user's debt, which they repay first (the rest is what is
+/// quoted, escrowed and counted by the caps); a quote above zero; the per-user and per-period
+/// caps.
 pub fn check_can_request(
     pool: &Pool,
     record: &AllocationRecord,
@@ -56,6 +62,9 @@ pub fn check_can_request(
         held_for >= config.min_holding_seconds,
         AllotError::HoldingTimeNotMet
     );
+    let (debt_repaid, requested) = record.split_request(amount)?;
+    let held = held.saturating_sub(debt_repaid);
+    let amount = requested;
     let quoted = quote_round_down(amount, value)?;
     require!(quoted > 0, AllotError::QuoteIsZero);
     // Bounded by the configuration (at most a year), so this cannot overflow in practice.
@@ -71,6 +80,8 @@ pub fn check_can_request(
         unit_value: value,
         period,
         cancel_after,
+        debt_repaid,
+        requested,
     })
 }
 
@@ -81,7 +92,12 @@ pub fn max_request_amount(pool: &Pool, record: &AllocationRecord, held: u64, now
         return 0;
     };
     let config = &pool.exchange;
-    let mut most = held;
+    // A request repays the user's debt first: the caps bound only what is left after it.
+    let debt = record.debt.min(held);
+    if held <= record.debt {
+        return 0;
+    }
+    let mut most = held.saturating_sub(debt);
     if config.per_user_period_cap > 0 {
         let used = match u32::try_from(period) {
             Ok(period) if record.exchange_period == period => record.period_requested,
@@ -98,5 +114,9 @@ pub fn max_request_amount(pool: &Pool, record: &AllocationRecord, held: u64, now
         };
         most = most.min(config.per_period_cap.saturating_sub(used));
     }
-    most
+    if most == 0 {
+        0
+    } else {
+        most.saturating_add(debt)
+    }
 }

@@ -120,7 +120,12 @@ impl<'a> Lanes<'a> {
         let seals = matches!(evidence, Evidence::UserList { .. })
             && !self.scan.list_sealed
             && self.sealing.is_none();
-        let Some(source) = self.supply.take(self.scan.pool.rule.amount, seals) else {
+        // A user in debt is allocated from the vault, which the repayment goes back to.
+        let in_debt = view.record.as_ref().is_some_and(|r| r.debt > 0);
+        let Some(source) = self
+            .supply
+            .take(self.scan.pool.rule.amount, seals || in_debt)
+        else {
             let reason = if seals {
                 "the user list's first allocation must come from the pool's vault (it seals the root): fund the vault"
             } else {
