@@ -225,7 +225,7 @@ pub enum AllotError {
     #[msg("allocation records can be closed only once the operator has retired the pool")]
     PoolNotRetired,
     #[msg(
-        "the record still counts this period's exchange requests or the holding time of its last allocation: close it in a later period"
+        "the record still counts this period's exchange requests, the holding time of its last allocation, or units its user owes: close it in a later period, once the debt is repaid"
     )]
     RecordStillInUse,
     #[msg(

@@ -363,7 +363,7 @@ pub mod allot {
 
     /// Anyone: closes an allocation record of a retired pool and returns its rent to whoever
     /// paid it, once it no longer counts the current period's exchange requests (per-user cap)
-    /// nor the holding time of its last allocation. A retired pool opens no allocation again,
+    /// nor the holding time of its last allocation, and its user owes nothing (a clawback debt). A retired pool opens no allocation again,
     /// so no second allocation in a period can follow. The user's next exchange request opens
     /// an empty record again, its payer paying (and getting it back at the next close).
     pub fn allocation_record_close(ctx: Context<AllocationRecordClose>) -> Result<()> {

@@ -100,8 +100,9 @@ impl AllocationRecord {
     }
 
     /// Refuses to close a record that still guards something on a retired pool: the per-user
-    /// exchange cap of the current `period` (requests counted in it) or the holding time of the
-    /// last allocation (`min_holding_seconds`). A closed record reopens empty at the user's
+    /// exchange cap of the current `period` (requests counted in it), the holding time of the
+    /// last allocation (`min_holding_seconds`), or a debt (the next request repays it; an empty
+    /// record would forget it). A closed record reopens empty at the user's
     /// next request (`exchange_request`), which must find the same answers. Allocations and
     /// clawbacks, the rest of what a record guards, end with the pool's retirement.
     pub fn check_can_close(&self, period: u64, now: i64, min_holding_seconds: i64) -> Result<()> {
@@ -109,7 +110,7 @@ impl AllocationRecord {
             self.period_requested > 0 && u64::from(self.exchange_period) == period;
         let held_for = now.saturating_sub(self.last_allocated_at);
         require!(
-            !counts_this_period && held_for >= min_holding_seconds,
+            !counts_this_period && held_for >= min_holding_seconds && self.debt == 0,
             AllotError::RecordStillInUse
         );
         Ok(())
@@ -351,6 +352,9 @@ pub(crate) mod tests {
         // All of it returned: nothing counted, closable again.
         r.record_request_returned(2, 2, 4).unwrap();
         r.check_can_close(4, 1_500, 0).unwrap();
+        // A debt keeps it: an empty record would forget what is owed.
+        r.debt = 1;
+        assert!(r.check_can_close(4, 1_500, 0).is_err());
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: &CrankArgs, quiet: bool) 
         "dry_run": args.dry_run,
     }))
     .line(format!(
-        "pool {address}: {found} allocation records, {closable_count} closable, {closed} closed in {} transactions, {} still in use (this period's exchange requests or holding time; close them in a later period)",
+        "pool {address}: {found} allocation records, {closable_count} closable, {closed} closed in {} transactions, {} still in use (this period's exchange requests, holding time, or a debt its user owes; close them in a later period)",
         report.transactions,
         waiting.len()
     ));
