@@ -238,16 +238,7 @@ mod tests {
             pool,
             user: Pubkey::new_unique(),
             rent_payer: Pubkey::new_unique(),
-            allocations: 0,
-            last_period: 0,
-            last_allocated_at: 0,
-            allocated: 0,
-            clawed_back: 0,
-            exchanged: 0,
-            exchange_period: 0,
-            period_requested: 0,
-            evidence: allot::state::EvidenceKind::Credential,
-            debt: 0,
+            ..AllocationRecord::empty()
         };
         let mut data = Vec::new();
         record.try_serialize(&mut data).unwrap();

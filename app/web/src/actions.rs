@@ -211,15 +211,7 @@ pub async fn build(
             if !status.allocation.eligible {
                 return Err(ApiError::refused(status.allocation.reason));
             }
-            let mut new_accounts = Vec::new();
-            let record = state
-                .chain
-                .account(pdas::allocation_record(&pool_address, &user))
-                .await
-                .map_err(ApiError::unavailable)?;
-            if record.is_none_or(|a| accounts::is_prefunded(&a)) {
-                new_accounts.push(8 + AllocationRecord::INIT_SPACE);
-            }
+            let mut new_accounts = new_record(state, &pool_address, &user).await?;
             let token = state
                 .chain
                 .account(pdas::token_account(&user, &pool.mint))
@@ -261,15 +253,8 @@ pub async fn build(
                 )));
             }
             let id = pool.exchange_state.next_request_id;
-            let mut new_accounts = vec![8 + ExchangeRequest::INIT_SPACE];
-            let record = state
-                .chain
-                .account(pdas::allocation_record(&pool_address, &user))
-                .await
-                .map_err(ApiError::unavailable)?;
-            if record.is_none_or(|a| accounts::is_prefunded(&a)) {
-                new_accounts.push(8 + AllocationRecord::INIT_SPACE);
-            }
+            let mut new_accounts = new_record(state, &pool_address, &user).await?;
+            new_accounts.push(8 + ExchangeRequest::INIT_SPACE);
             (
                 instructions::exchange_request(&user, &user, &pool_address, id, amount),
                 new_accounts,
@@ -344,6 +329,25 @@ pub async fn build(
         kind: "transaction",
         transaction: BASE64.encode(bytes),
         message,
+    })
+}
+
+/// The account sizes an allocation or a request creates for `user`'s allocation record: its size
+/// when the record does not exist yet (or only holds lamports sent to its address), else none.
+async fn new_record(
+    state: &AppState,
+    pool: &Pubkey,
+    user: &Pubkey,
+) -> Result<Vec<usize>, ApiError> {
+    let record = state
+        .chain
+        .account(pdas::allocation_record(pool, user))
+        .await
+        .map_err(ApiError::unavailable)?;
+    Ok(if record.is_none_or(|a| accounts::is_prefunded(&a)) {
+        vec![8 + AllocationRecord::INIT_SPACE]
+    } else {
+        Vec::new()
     })
 }
 

@@ -282,14 +282,8 @@ pub(super) mod tests {
             rent_payer: Pubkey::new_unique(),
             allocations: 1,
             last_period,
-            last_allocated_at: 0,
             allocated,
-            clawed_back: 0,
-            exchanged: 0,
-            exchange_period: 0,
-            period_requested: 0,
-            evidence: allot::state::EvidenceKind::Credential,
-            debt: 0,
+            ..AllocationRecord::empty()
         }
     }
 

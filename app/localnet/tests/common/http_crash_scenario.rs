@@ -95,6 +95,7 @@ pub async fn killed_at_every_transition(market: &Market, postgres_url: Option<St
         payout_mint: None,
         created_at: 0,
         cancel_after: 3_600,
+        debt_repaid: 0,
     };
     let forged_signature = send_forged_event(&market.chain, &market.users[2].0, &forged).await;
 

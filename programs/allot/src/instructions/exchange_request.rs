@@ -61,6 +61,25 @@ pub struct ExchangeRequestOpen<'info> {
     pub system_program: Program<'info, System>,
 }
 
+impl<'info> ExchangeRequestOpen<'info> {
+    /// Moves `amount` of the user's units from its token account to `to`, the user signing.
+    fn send_from_user(&self, to: AccountInfo<'info>, amount: u64) -> Result<()> {
+        token_2022::transfer_checked(
+            CpiContext::new(
+                self.token_program.key(),
+                TransferChecked {
+                    from: self.user_token.to_account_info(),
+                    mint: self.mint.to_account_info(),
+                    to,
+                    authority: self.user.to_account_info(),
+                },
+            ),
+            amount,
+            self.pool.decimals,
+        )
+    }
+}
+
 /// Checks: those of [`check_can_request`] (the page and the CLI ask the same function).
 pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
@@ -109,37 +128,15 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
     store(&ctx.accounts.record, &record)?;
     if debt_repaid > 0 {
         // The debt first, back to the vault as a clawback would have taken it.
-        token_2022::transfer_checked(
-            CpiContext::new(
-                ctx.accounts.token_program.key(),
-                TransferChecked {
-                    from: ctx.accounts.user_token.to_account_info(),
-                    mint: ctx.accounts.mint.to_account_info(),
-                    to: ctx.accounts.vault.to_account_info(),
-                    authority: ctx.accounts.user.to_account_info(),
-                },
-            ),
-            debt_repaid,
-            ctx.accounts.pool.decimals,
-        )?;
+        let vault = ctx.accounts.vault.to_account_info();
+        ctx.accounts.send_from_user(vault, debt_repaid)?;
         ctx.accounts.pool.record_clawback(debt_repaid, false)?;
     }
     let amount = requested;
     let id = ctx.accounts.pool.record_request(period, amount)?;
 
-    token_2022::transfer_checked(
-        CpiContext::new(
-            ctx.accounts.token_program.key(),
-            TransferChecked {
-                from: ctx.accounts.user_token.to_account_info(),
-                mint: ctx.accounts.mint.to_account_info(),
-                to: ctx.accounts.escrow.to_account_info(),
-                authority: ctx.accounts.user.to_account_info(),
-            },
-        ),
-        amount,
-        ctx.accounts.pool.decimals,
-    )?;
+    let escrow = ctx.accounts.escrow.to_account_info();
+    ctx.accounts.send_from_user(escrow, amount)?;
 
     let id_bytes = id.to_le_bytes();
     let bump = [ctx.bumps.request];
