@@ -114,7 +114,7 @@ fn blink_client_accepts_the_actions(
     assert!(
         summary["exchange"]["postMessage"]
             .as_str()
-            .is_some_and(|m| m.contains("allocated units")),
+            .is_some_and(|m| m.contains("no units")),
         "{}",
         summary["exchange"]
     );
@@ -199,7 +199,7 @@ async fn actions_answer_as_the_spec_asks(port: u16, user: &anchor_lang::prelude:
     assert_eq!(early.status, 422, "{}", early.body);
     // Nothing held yet (a user without a record may exchange units it received, so the refusal
     // is the holding's).
-    assert!(early.body.contains("fewer units"), "{}", early.body);
+    assert!(early.body.contains("no units"), "{}", early.body);
 
     let built = http(port, "POST", "/api/actions/allocate", &origin, Some(&body)).await;
     assert_eq!(built.status, 200, "{}", built.body);

@@ -194,6 +194,10 @@ pub async fn account_status(
 /// What the page tells a user whose units are paused.
 pub const TRANSFERS_PAUSED: &str = "the pool's operator has paused every movement of its units: nothing can move until it resumes them";
 
+/// What the page tells a user who holds none of the pool's units, when the exchange is open.
+pub const NOTHING_HELD: &str =
+    "you hold no units of this pool yet: units allocated to you (or sent to you) can be exchanged";
+
 /// What the decisions read about one user, at one moment.
 struct UserState<'a> {
     pool: &'a Pool,
@@ -309,6 +313,9 @@ impl UserState<'_> {
                 ),
                 max_amount,
             },
+            Err(_) if holdings == 0 && pool.exchange.is_open_at(now) => {
+                refused(NOTHING_HELD.into())
+            }
             Err(error) => refused(errors::refusal(&error)),
         }
     }
@@ -409,6 +416,7 @@ mod tests {
 
     #[test]
     fn paused_units_and_a_retired_pool_are_named() {
+        let closed_pool = pool();
         let pool = pool();
         let paused = state(&pool, true).allocation(None, Some(&attestation(5_000)), 100);
         assert_eq!(
@@ -420,6 +428,18 @@ mod tests {
             (exchange.eligible, exchange.reason.as_str()),
             (false, TRANSFERS_PAUSED)
         );
+        // Open exchange, nothing held: said so; closed: the program's reason.
+        let mut open = Pool { ..closed_pool };
+        open.exchange.open = true;
+        open.exchange_state.rate = allot::constants::RATE_SCALE;
+        let empty = state(&open, false).exchange(0);
+        assert_eq!(
+            (empty.eligible, empty.reason.as_str()),
+            (false, NOTHING_HELD)
+        );
+        assert!(state(&open, false).exchange(5).eligible);
+        let closed = state(&closed_pool, false).exchange(0);
+        assert!(closed.reason.contains("closed"), "{}", closed.reason);
         let retired = Pool {
             retired_at: 1,
             ..pool
