@@ -198,6 +198,15 @@ pub const TRANSFERS_PAUSED: &str = "the pool's operator has paused every movemen
 pub const NOTHING_HELD: &str =
     "you hold no units of this pool yet: units allocated to you (or sent to you) can be exchanged";
 
+/// Whether the program's refusal is "fewer units than requested".
+fn is_insufficient_units(error: &anchor_lang::error::Error) -> bool {
+    matches!(
+        error,
+        anchor_lang::error::Error::AnchorError(e)
+            if e.error_code_number == u32::from(allot::error::AllotError::InsufficientUnits)
+    )
+}
+
 /// What the decisions read about one user, at one moment.
 struct UserState<'a> {
     pool: &'a Pool,
@@ -313,7 +322,7 @@ impl UserState<'_> {
                 ),
                 max_amount,
             },
-            Err(_) if holdings == 0 && pool.exchange.is_open_at(now) => {
+            Err(error) if holdings == 0 && is_insufficient_units(&error) => {
                 refused(NOTHING_HELD.into())
             }
             Err(error) => refused(errors::refusal(&error)),

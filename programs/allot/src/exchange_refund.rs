@@ -36,7 +36,14 @@ impl<'info> EscrowRefund<'info> {
         let period = pool.period_at(request.created_at)?;
         pool.record_request_returned(request.amount, period)?;
         if let Some(record) = record {
-            record.record_request_returned(request.amount, request.own_units, period)?;
+            // A record closed after the retirement and reopened by a later request no longer
+            // counts this older request's own units (clawbacks are over: nothing to give back).
+            let own_units = if pool.is_retired() {
+                request.own_units.min(record.exchanged)
+            } else {
+                request.own_units
+            };
+            record.record_request_returned(request.amount, own_units, period)?;
         }
         pool.invariant()?;
         request.status = status;

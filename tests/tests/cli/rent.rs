@@ -131,6 +131,22 @@ async fn an_operator_retires_and_the_crank_closes_records_their_rent_back_to_who
         assert_eq!(after - before[i], rents[i]);
     }
     assert_eq!(cli.balance(&own, &setup.mint).await, 10);
+    // A verifier still closes credentials for their rent: no clawback rides along any more.
+    let closed = cli
+        .ok(
+            &verifier_file,
+            &[
+                "verifier",
+                "close",
+                "--pool",
+                &pool,
+                "--user",
+                &own.to_string(),
+            ],
+        )
+        .await;
+    assert_eq!(closed["clawed_back"], 0);
+    assert_eq!(cli.balance(&own, &setup.mint).await, 10);
     // A second sweep finds nothing to close.
     let again = cli.ok(&sweeper_file, &close).await;
     assert_eq!(

@@ -233,3 +233,34 @@ async fn a_record_waits_for_the_holding_time_of_its_last_allocation() {
     m.send_ok(&[close], &[]).await;
     assert!(m.chain.account(address).await.is_none());
 }
+
+#[tokio::test]
+async fn a_request_made_before_the_close_still_cancels_once_a_new_request_reopened_the_record() {
+    let mut m = Market::open(1, |_| {}).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].pubkey();
+    let address = pdas::allocation_record(&pool, &user);
+    let (old, _) = m.request(0, 60).await.expect("the request lands");
+    let op = m.fixture.operator.insecure_clone();
+    m.send_ok(&[retire_ix(&m)], &[&op]).await;
+    m.chain.advance_time(PERIOD).await;
+    let payer = m.chain.payer().pubkey();
+    let close = instructions::allocation_record_close(&pool, &user, &payer);
+    m.send_ok(&[close], &[]).await;
+    // A new request reopens the record empty; it counts none of the old request's own units.
+    let (new, _) = m
+        .request(0, 30)
+        .await
+        .expect("a request reopens the record");
+    let record: AllocationRecord = m.chain.fetch(address).await;
+    assert_eq!((record.exchanged, record.period_requested), (0, 30));
+
+    // The old request cancels all the same (its 60 units back), and the bridge rejects the new.
+    let cancelled = m.cancel(0, old).await;
+    assert!(matches!(cancelled[..], [AllotEvent::ExchangeCancelled(_)]));
+    let bridge = m.bridge.insecure_clone();
+    m.reject(&bridge, new, 0, 3).await;
+    assert_eq!(m.chain.token_balance(m.user_token(0)).await, 100);
+    let record: AllocationRecord = m.chain.fetch(address).await;
+    assert_eq!((record.exchanged, record.period_requested), (0, 0));
+}

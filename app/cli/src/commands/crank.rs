@@ -52,6 +52,9 @@ pub struct UserView {
     pub listed: Option<(u64, ListProof)>,
     /// The user's SAS attestation under the schema the pool accepts, as read, if any.
     pub attestation: Option<AttestationView>,
+    /// An account sits at the user's attestation address but could not be read (the scan names
+    /// it): not a closed attestation, so no clawback on an empty address.
+    pub attestation_unreadable: bool,
     /// The user's allocation record, if any.
     pub record: Option<AllocationRecord>,
     /// Units the user holds.
@@ -95,6 +98,7 @@ pub fn decide(pool: &Pool, period: u64, now: i64, user: &UserView) -> Decision {
         return Decision::Clawback(Evidence::Credential);
     }
     if let (None, Some(accepted)) = (&user.attestation, &pool.attestation)
+        && !user.attestation_unreadable
         && clawback_by(&|record| attestation_clawback_reason(accepted, None, record, rule, now))
     {
         return Decision::Clawback(attestation_evidence(pool));

@@ -328,8 +328,8 @@ async fn set_paused<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey, paused: bool) 
     )))
 }
 
-/// Pauses (`paused`) or resumes every movement of a pausable pool's units; refuses a pool
-/// created without `pausable` and one already in that state, sending nothing.
+/// Retires the pool for good (no allocation or clawback from then on); refuses one already
+/// retired, sending nothing.
 async fn retire<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey) -> Result<Outcome> {
     let state = ctx.operated_pool(&pool).await?;
     ensure!(
@@ -351,6 +351,8 @@ async fn retire<C: Chain>(ctx: &Context<'_, C>, pool: Pubkey) -> Result<Outcome>
     )))
 }
 
+/// Pauses (`paused`) or resumes every movement of a pausable pool's units; refuses a pool
+/// created without `pausable` and one already in that state, sending nothing.
 async fn set_transfers_paused<C: Chain>(
     ctx: &Context<'_, C>,
     pool: Pubkey,

@@ -235,13 +235,17 @@ async fn close<C: Chain>(ctx: &Context<'_, C>, pool: &Pubkey, user: &Pubkey) -> 
 
 /// The base units a clawback would take from `user` once their credential is closed: those
 /// still clawable of an allocation a credential supported last, at most what they hold; 0 when
-/// none (no allocation, one on a list or an attestation, nothing left to take).
+/// none (no allocation, one on a list or an attestation, nothing left to take, or a retired pool,
+/// which claws back no more).
 async fn due_clawback<C: Chain>(
     ctx: &Context<'_, C>,
     pool: &Pubkey,
     pool_state: &Pool,
     user: &Pubkey,
 ) -> Result<u64> {
+    if pool_state.is_retired() {
+        return Ok(0);
+    }
     let Some(record) =
         accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(pool, user)).await?
     else {

@@ -29,13 +29,19 @@ pub struct AllocationRecordClose<'info> {
 }
 
 /// Checks: the pool is retired; the record no longer counts requests of the current period nor
-/// the holding time of its last allocation (`AllocationRecord::check_can_close`).
+/// the holding time of its last allocation, and (in a transferable pool) its user owes no
+/// clawback debt (`AllocationRecord::check_can_close`).
 pub fn handler(ctx: Context<AllocationRecordClose>) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let pool = &ctx.accounts.pool;
     require!(pool.is_retired(), crate::error::AllotError::PoolNotRetired);
     let record = &ctx.accounts.record;
-    record.check_can_close(pool.period_at(now)?, now, pool.exchange.min_holding_seconds)?;
+    record.check_can_close(
+        pool.period_at(now)?,
+        now,
+        pool.exchange.min_holding_seconds,
+        pool.transferable,
+    )?;
     emit_cpi!(AllocationRecordClosed {
         pool: pool.key(),
         user: record.user,

@@ -101,16 +101,25 @@ impl AllocationRecord {
 
     /// Refuses to close a record that still guards something on a retired pool: the per-user
     /// exchange cap of the current `period` (requests counted in it), the holding time of the
-    /// last allocation (`min_holding_seconds`), or a debt (the next request repays it; an empty
-    /// record would forget it). A closed record reopens empty at the user's
+    /// last allocation (`min_holding_seconds`), or a debt in a pool that exchanges
+    /// (`transferable`: the next request repays it; an empty record would forget it — a
+    /// non-transferable pool has no exchange, so nothing could ever repay it there). A closed record reopens empty at the user's
     /// next request (`exchange_request`), which must find the same answers. Allocations and
     /// clawbacks, the rest of what a record guards, end with the pool's retirement.
-    pub fn check_can_close(&self, period: u64, now: i64, min_holding_seconds: i64) -> Result<()> {
+    pub fn check_can_close(
+        &self,
+        period: u64,
+        now: i64,
+        min_holding_seconds: i64,
+        transferable: bool,
+    ) -> Result<()> {
         let counts_this_period =
             self.period_requested > 0 && u64::from(self.exchange_period) == period;
         let held_for = now.saturating_sub(self.last_allocated_at);
         require!(
-            !counts_this_period && held_for >= min_holding_seconds && self.debt == 0,
+            !counts_this_period
+                && held_for >= min_holding_seconds
+                && (self.debt == 0 || !transferable),
             AllotError::RecordStillInUse
         );
         Ok(())
@@ -343,18 +352,20 @@ pub(crate) mod tests {
         let mut r = fresh();
         r.record_allocation(3, 10, 1_000).unwrap();
         // Holding time of 500 s not yet over at 1,400; over at 1,500.
-        assert!(r.check_can_close(4, 1_400, 500).is_err());
-        r.check_can_close(4, 1_500, 500).unwrap();
+        assert!(r.check_can_close(4, 1_400, 500, true).is_err());
+        r.check_can_close(4, 1_500, 500, true).unwrap();
         r.record_request(4, 0, 2, 10, 0).unwrap();
         // A request counted in period 4 keeps the record while period 4 lasts.
-        assert!(r.check_can_close(4, 1_500, 0).is_err());
-        r.check_can_close(5, 1_500, 0).unwrap();
+        assert!(r.check_can_close(4, 1_500, 0, true).is_err());
+        r.check_can_close(5, 1_500, 0, true).unwrap();
         // All of it returned: nothing counted, closable again.
         r.record_request_returned(2, 2, 4).unwrap();
-        r.check_can_close(4, 1_500, 0).unwrap();
+        r.check_can_close(4, 1_500, 0, true).unwrap();
         // A debt keeps it: an empty record would forget what is owed.
         r.debt = 1;
-        assert!(r.check_can_close(4, 1_500, 0).is_err());
+        assert!(r.check_can_close(4, 1_500, 0, true).is_err());
+        // Not in a pool without exchange: nothing could ever repay it there.
+        r.check_can_close(4, 1_500, 0, false).unwrap();
     }
 
     #[test]

@@ -31,7 +31,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, args: &CrankArgs, quiet: bool) 
         .filter(|(_, record)| args.partition.has_user(&record.user))
         .partition(|(_, record)| {
             record
-                .check_can_close(period, now, pool.exchange.min_holding_seconds)
+                .check_can_close(
+                    period,
+                    now,
+                    pool.exchange.min_holding_seconds,
+                    pool.transferable,
+                )
                 .is_ok()
         });
     let jobs: Vec<Job> = closable

@@ -54,6 +54,9 @@ pub async fn scan<C: Chain>(ctx: &Context<'_, C>, args: &CrankArgs) -> Result<Sc
         None => Vec::new(),
     };
     add_records(ctx.chain, &address, &mut users).await?;
+    if let Some(accepted) = &pool.attestation {
+        mark_unreadable_attestations(accepted, &skipped_attestations, &mut users);
+    }
     users.retain(|user, _| args.partition.has_user(user));
     read_holdings(ctx.chain, &pool.mint, &mut users).await?;
     let supply = supply(ctx.chain, &address, &pool, args).await?;
@@ -139,6 +142,21 @@ async fn add_records(
         users.entry(user).or_default().record = Some(record);
     }
     Ok(())
+}
+
+/// Marks the users whose attestation address holds an account the scan left out (it did not
+/// decode, or SAS does not own it): their attestation is not closed.
+fn mark_unreadable_attestations(
+    accepted: &AttestationEvidence,
+    skipped: &[(Pubkey, String)],
+    users: &mut BTreeMap<Pubkey, UserView>,
+) {
+    let skipped: std::collections::BTreeSet<Pubkey> =
+        skipped.iter().map(|(address, _)| *address).collect();
+    for (user, view) in users.iter_mut() {
+        let address = pdas::attestation(&accepted.issuer, &accepted.schema, user);
+        view.attestation_unreadable = skipped.contains(&address);
+    }
 }
 
 /// Fills in each user's holding of `mint`.
