@@ -1,5 +1,6 @@
-//! What `allocate` and `allocate_sharded` share besides their evidence (`evidence.rs`): recording
-//! the allocation in the user's record (at most once a period).
+//! What `allocate`, `allocate_sharded` and `exchange_request` share about the user's record:
+//! loading it (created when missing) and, for the allocations, recording the allocation in it (at
+//! most once a period).
 
 use anchor_lang::prelude::*;
 
@@ -35,6 +36,16 @@ impl RecordAccounts<'_, '_> {
         now: i64,
         evidence: EvidenceKind,
     ) -> Result<(AllocationRecord, u64)> {
+        let mut record = self.load_or_create()?;
+        let repaid = record.record_allocation(period, amount, now)?;
+        record.evidence = evidence;
+        store(self.record, &record)?;
+        Ok((record, repaid))
+    }
+
+    /// Loads the record, creating it empty (named after its pool, user and `payer`, who pays its
+    /// rent) when the address holds none. The caller stores it back.
+    pub fn load_or_create(&self) -> Result<AllocationRecord> {
         let bump_seed = [self.bump];
         let seeds: &[&[u8]] = &[
             SEED_ALLOCATION,
@@ -50,9 +61,6 @@ impl RecordAccounts<'_, '_> {
             &[seeds],
         )?;
         record.name_if_new(self.bump, *self.pool, *self.user, self.payer.key());
-        let repaid = record.record_allocation(period, amount, now)?;
-        record.evidence = evidence;
-        store(self.record, &record)?;
-        Ok((record, repaid))
+        Ok(record)
     }
 }

@@ -5,13 +5,12 @@ use anchor_lang::prelude::*;
 use anchor_spl::token_2022::{self, Token2022, TransferChecked};
 use anchor_spl::token_interface::{Mint, TokenAccount};
 
+use crate::allocation::RecordAccounts;
 use crate::constants::{SEED_ALLOCATION, SEED_EXCHANGE_REQUEST};
 use crate::error::AllotError;
 use crate::events::ExchangeRequested;
 use crate::pda_account::{load_or_create, store};
-use crate::state::{
-    AllocationRecord, ExchangeRequest, Pool, RequestQuote, RequestStatus, check_can_request,
-};
+use crate::state::{ExchangeRequest, Pool, RequestQuote, RequestStatus, check_can_request};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -86,21 +85,15 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
     let config = ctx.accounts.pool.exchange;
     let pool_key = ctx.accounts.pool.key();
     let user = ctx.accounts.user.key();
-    let record_bump = [ctx.bumps.record];
-    let record_seeds: &[&[u8]] = &[
-        SEED_ALLOCATION,
-        pool_key.as_ref(),
-        user.as_ref(),
-        &record_bump,
-    ];
-    let mut record: AllocationRecord = load_or_create(
-        &ctx.accounts.record,
-        &ctx.accounts.payer,
-        &ctx.accounts.system_program,
-        8 + AllocationRecord::INIT_SPACE,
-        &[record_seeds],
-    )?;
-    record.name_if_new(ctx.bumps.record, pool_key, user, ctx.accounts.payer.key());
+    let mut record = RecordAccounts {
+        record: &ctx.accounts.record.to_account_info(),
+        pool: &pool_key,
+        user: &user,
+        bump: ctx.bumps.record,
+        payer: &ctx.accounts.payer.to_account_info(),
+        system_program: &ctx.accounts.system_program.to_account_info(),
+    }
+    .load_or_create()?;
     let RequestQuote {
         quoted,
         rate,

@@ -93,10 +93,10 @@ pub fn max_request_amount(pool: &Pool, record: &AllocationRecord, held: u64, now
     };
     let config = &pool.exchange;
     // A request repays the user's debt first: the caps bound only what is left after it.
-    let debt = record.debt.min(held);
     if held <= record.debt {
         return 0;
     }
+    let debt = record.debt;
     let mut most = held.saturating_sub(debt);
     if config.per_user_period_cap > 0 {
         let used = match u32::try_from(period) {
