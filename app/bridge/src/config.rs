@@ -78,6 +78,11 @@ pub enum PayoutConfig {
         timeout_ms: Option<u64>,
         /// Calls before a request goes to manual review (default 20).
         max_attempts: Option<u32>,
+        /// How many requests one lane pays at once (1 to 64, default 8): the due requests
+        /// whose locks are final are read from the chain together and their provider calls
+        /// run concurrently; a worker makes at most `payout_concurrency` × this many calls at
+        /// once.
+        concurrent_calls: Option<usize>,
         /// Bearer token sent as `Authorization`, read from this environment variable.
         token_env: Option<String>,
     },
@@ -99,6 +104,9 @@ fn from_env_or(variable: &str, value: Option<String>, field: &str) -> Result<Str
 
 /// The longest a provider call may take: half of a worker's claim on a request.
 pub const MAX_PROVIDER_TIMEOUT_MS: u64 = 30_000;
+
+/// The most provider calls one lane makes at once (`payout.concurrent_calls`).
+pub const MAX_CONCURRENT_CALLS: usize = 64;
 
 /// The most lanes one worker runs (PostgreSQL's pool holds 8 connections; SQLite has one
 /// writer, so its lanes overlap only their network calls).
@@ -157,6 +165,8 @@ pub enum Payout {
         timeout: Duration,
         /// Calls before manual review.
         max_attempts: u32,
+        /// Requests one lane pays at once.
+        concurrent_calls: usize,
         /// Bearer token.
         token: Option<String>,
     },
@@ -291,6 +301,7 @@ impl Settings {
                 url,
                 timeout_ms,
                 max_attempts,
+                concurrent_calls,
                 token_env,
             } => {
                 let url = reqwest::Url::parse(&url)
@@ -314,10 +325,16 @@ impl Settings {
                 );
                 let max_attempts = max_attempts.unwrap_or(20);
                 ensure!(max_attempts > 0, "payout.max_attempts must be at least 1");
+                let concurrent_calls = concurrent_calls.unwrap_or(8);
+                ensure!(
+                    (1..=MAX_CONCURRENT_CALLS).contains(&concurrent_calls),
+                    "payout.concurrent_calls {concurrent_calls} must be between 1 and {MAX_CONCURRENT_CALLS} (requests one lane pays at once)"
+                );
                 Payout::Http {
                     url,
                     timeout: Duration::from_millis(timeout_ms),
                     max_attempts,
+                    concurrent_calls,
                     token,
                 }
             }
@@ -422,6 +439,29 @@ mod tests {
         }
         let clash = config(&format!("worker_name = \"w#0\"\n{onchain}")).unwrap_err();
         assert!(format!("{clash:#}").contains("without '#'"), "{clash:#}");
+    }
+
+    #[test]
+    fn a_lanes_concurrent_provider_calls_are_bounded() {
+        let http = "[payout]\nkind = \"http\"\nurl = \"http://127.0.0.1:9\"\n";
+        let calls = |settings: Settings| match settings.payout {
+            Payout::Http {
+                concurrent_calls, ..
+            } => concurrent_calls,
+            Payout::Onchain { .. } => unreachable!("an HTTP payout"),
+        };
+        assert_eq!(calls(config(http).unwrap()), 8);
+        let one = config(&format!("{http}concurrent_calls = 1\n")).unwrap();
+        assert_eq!(calls(one), 1);
+        for refused in [0, MAX_CONCURRENT_CALLS + 1] {
+            let error = config(&format!("{http}concurrent_calls = {refused}\n")).unwrap_err();
+            assert!(
+                format!("{error:#}").contains(&format!(
+                    "concurrent_calls {refused} must be between 1 and 64"
+                )),
+                "{error:#}"
+            );
+        }
     }
 
     #[test]

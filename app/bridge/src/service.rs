@@ -119,11 +119,13 @@ fn payout_adapter(payout: &Payout) -> Result<PayoutAdapter> {
             url,
             timeout,
             max_attempts,
+            concurrent_calls,
             token,
         } => PayoutAdapter::Http {
             provider: HttpProvider::new(url, *timeout, token.clone())
                 .context("cannot build the HTTP client")?,
             max_attempts: *max_attempts,
+            concurrent_calls: *concurrent_calls,
         },
     })
 }

@@ -1,7 +1,7 @@
 //! The HTTP payouts on SQLite (the bridge's default store), on one validator: the crash
 //! scenario (`common/http_crash_scenario.rs`), then each review command on requests the
 //! provider refused (`common/review_scenario.rs`), then many requests waiting for their locks at
-//! once, read from the node together, with blockhash and fee lookups shared between
+//! once, read from the node together and paid several at a time, with blockhash and fee lookups shared between
 //! transactions (seen through a proxy that records every JSON-RPC call), and last the pool
 //! handed to a new operator while the bridge has a payment under way.
 
@@ -137,9 +137,12 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
 /// Forty requests wait for their quotes and locks at once. The bridge quotes them from one read,
 /// locks them several to a transaction (read back from each request's history on chain), reads
 /// the finalized view of them in shared `getMultipleAccounts` calls (before, each request was
-/// read on its own, twice a second while it waited), and pays each exactly once.
+/// read on its own, twice a second while it waited), and pays them several at a time, each
+/// exactly once.
 async fn waiting_locks_are_read_together(market: &Market) {
     let provider = TestProvider::start().await.unwrap();
+    // Each payout call takes 300 ms, so calls a lane makes at once overlap at the provider.
+    provider.answer_after(Duration::from_millis(300));
     let counter = RpcCounter::start(&market.url).await.unwrap();
     let database = format!(
         "sqlite://{}",
@@ -174,6 +177,22 @@ async fn waiting_locks_are_read_together(market: &Market) {
             "{request} paid once"
         );
     }
+    // Paid at once: the requests whose locks became final together were paid in batches, the
+    // provider answering several calls at a time (at most `payout.concurrent_calls`, 8 by
+    // default, for the bridge's one lane), and still called once for each request.
+    let peak = provider.peak_in_flight();
+    assert!(
+        (2..=8).contains(&peak),
+        "{peak} provider calls at once, expected 2 to 8"
+    );
+    let mut called: HashMap<String, usize> = HashMap::new();
+    for call in provider.calls() {
+        *called.entry(call.key).or_default() += 1;
+    }
+    assert!(
+        called.values().all(|&calls| calls == 1) && called.len() == requests.len(),
+        "one payout call for each request: {called:?}"
+    );
     // Quoted and locked together: the 40 pending requests were locked several to a
     // transaction, not one transaction each.
     let locks = lock_transactions(market, &requests).await;

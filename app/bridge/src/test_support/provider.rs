@@ -52,6 +52,12 @@ struct Ledger {
     refuse_users: Vec<String>,
     /// Idempotency keys are honoured only this long after their payment (None: forever).
     key_memory: Option<Duration>,
+    /// How long every payout call takes to answer (as a real provider's round trip).
+    answer_after: Duration,
+    /// Payout calls being answered now.
+    in_flight: usize,
+    /// The most payout calls ever answered at once.
+    peak_in_flight: usize,
 }
 
 /// The provider, listening on a local port until dropped.
@@ -99,6 +105,17 @@ impl TestProvider {
     /// The next `n` calls answer 409 "in progress" without paying.
     pub fn busy_next(&self, n: u32) {
         self.ledger.lock().expect("ledger").busy_next = n;
+    }
+
+    /// Every payout call answers only `after` this long (paid or not), so calls made at once
+    /// overlap and [`Self::peak_in_flight`] sees them.
+    pub fn answer_after(&self, after: Duration) {
+        self.ledger.lock().expect("ledger").answer_after = after;
+    }
+
+    /// The most payout calls the provider was answering at the same time.
+    pub fn peak_in_flight(&self) -> usize {
+        self.ledger.lock().expect("ledger").peak_in_flight
     }
 
     /// Idempotency keys are forgotten `after` their payment: a repeated call then pays again
@@ -177,6 +194,44 @@ async fn payout(
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let in_flight = InFlight::enter(&ledger);
+    tokio::time::sleep(in_flight.answer_after).await;
+    answer_payout(&ledger, key, order).await
+}
+
+/// One payout call being answered, counted in the ledger until dropped (also when the client
+/// hangs up and the handler is dropped mid-answer).
+struct InFlight<'a> {
+    ledger: &'a Mutex<Ledger>,
+    answer_after: Duration,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(ledger: &'a Mutex<Ledger>) -> Self {
+        let mut held = ledger.lock().expect("ledger");
+        held.in_flight += 1;
+        held.peak_in_flight = held.peak_in_flight.max(held.in_flight);
+        Self {
+            ledger,
+            answer_after: held.answer_after,
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut ledger) = self.ledger.lock() {
+            ledger.in_flight = ledger.in_flight.saturating_sub(1);
+        }
+    }
+}
+
+/// What `POST /payouts` answers to `order` under `key`, once its round trip is over.
+async fn answer_payout(
+    ledger: &Mutex<Ledger>,
+    key: String,
+    order: PayoutOrder,
+) -> (StatusCode, Json<serde_json::Value>) {
     let (answer, slow) = {
         let mut ledger = ledger.lock().expect("ledger");
         ledger.calls.push(ProviderCall {

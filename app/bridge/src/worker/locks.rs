@@ -252,7 +252,7 @@ impl Worker<'_> {
 
     /// Releases this worker's claims on `rows`, due again at `at_ms` (`None`: when they were
     /// due); tries every one and returns the first failure.
-    async fn let_go(&self, rows: &[StoredRequest], at_ms: Option<i64>) -> Result<()> {
+    pub(super) async fn let_go(&self, rows: &[StoredRequest], at_ms: Option<i64>) -> Result<()> {
         let mut first_error = None;
         for row in rows {
             let released = match at_ms {

@@ -1,7 +1,8 @@
 //! The payout worker: claims one open request at a time and moves it along the state machine
 //! (see [`crate::state`]), storing each step before the next outside effect; a settlement also
 //! claims the other requests of its pool waiting for the same transaction (`settlement.rs`), and
-//! a request waiting for its lock the other due ones, read from the chain together (`locks.rs`).
+//! a request waiting for its lock the other due ones, read from the chain together (`locks.rs`),
+//! and a request to pay over HTTP the other due ones, paid at once (`payouts.rs`).
 //! Every step can be interrupted and redone: the provider sees the same idempotency key, and the chain sees the
 //! same stored settle transaction until it has provably expired.
 
@@ -43,6 +44,7 @@ const MISSING_GRACE_MS: i64 = 300_000;
 mod fixtures;
 mod locks;
 mod off_chain;
+mod payouts;
 mod settlement;
 
 /// How users are paid.
@@ -58,6 +60,8 @@ pub enum PayoutAdapter {
         provider: HttpProvider,
         /// Calls before manual review.
         max_attempts: u32,
+        /// Requests one lane pays at once (`payouts.rs`).
+        concurrent_calls: usize,
     },
 }
 
@@ -93,7 +97,8 @@ pub struct Worker<'a> {
 impl Worker<'_> {
     /// Works on due requests until none is left or `stop` says so; returns how many were taken.
     /// A request waiting for its lock takes the other due ones along (`locks.rs`): they are read
-    /// from the chain together.
+    /// from the chain together; so does a request to pay over HTTP (`payouts.rs`), whose
+    /// provider calls then run at once.
     pub async fn drain(&self, stop: &dyn Fn() -> bool) -> Result<usize> {
         let mut taken = 0;
         while !stop() {
@@ -102,6 +107,8 @@ impl Worker<'_> {
             };
             if self.locks_before_paying(&claimed) {
                 taken += self.advance_locks(claimed, stop).await?;
+            } else if let Some(at_once) = self.pays_in_batches(&claimed) {
+                taken += self.advance_payouts(claimed, at_once).await?;
             } else {
                 taken += 1;
                 let address = claimed.address.clone();

@@ -35,10 +35,26 @@ impl Worker<'_> {
     /// `PayoutPending`: asks the provider to pay a locked request (after looking up any earlier
     /// attempt), and records the payment id it answers.
     pub(super) async fn pay_off_chain(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
+        // Pay only what is locked: the request is read now, and the clock with it.
+        let (on_chain, chain_now) = self.on_chain_and_time(address).await?;
+        self.pay_read(row, on_chain, chain_now).await
+    }
+
+    /// `PayoutPending`, with the request's account (`None`: not there) and the cluster's clock
+    /// (`chain_now`) read just before: asks the provider to pay it if it is locked by this
+    /// bridge's key (after looking up any earlier attempt), and records the payment id it
+    /// answers.
+    pub(super) async fn pay_read(
+        &self,
+        row: &StoredRequest,
+        on_chain: Option<ExchangeRequest>,
+        mut chain_now: i64,
+    ) -> Result<Step> {
         let state = RequestState::PayoutPending;
         let PayoutAdapter::Http {
             provider,
             max_attempts,
+            ..
         } = self.payout
         else {
             return self
@@ -50,8 +66,7 @@ impl Worker<'_> {
                 .await;
         };
         // Pay only what is locked: the user cannot cancel a locked request until its lock
-        // expires, so no cancel can race this payment. The clock is read with it.
-        let (on_chain, mut chain_now) = self.on_chain_and_time(address).await?;
+        // expires, so no cancel can race this payment.
         let locked = match on_chain {
             Some(request)
                 if request.status == RequestStatus::Locked

@@ -1,0 +1,117 @@
+//! Requests paid over HTTP whose locks are final (`PayoutPending`) are paid a batch at a time:
+//! one that falls due takes along the others due now, up to `payout.concurrent_calls`, all read
+//! from the chain in one call together with the clock, and their provider calls run at once.
+//! One after another, each request cost its own read and waited for the provider call before
+//! it; the locks of a batch (`locks.rs`) become final together, so their payments fall due
+//! together. Each request still takes exactly the steps it takes alone (`pay_read`): its
+//! attempt is counted before its call, a repeat looks the earlier call up first, and every
+//! store write checks this lane's claim.
+
+use allot::state::ExchangeRequest;
+use allot_client::accounts;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result};
+use futures::StreamExt as _;
+
+use super::{CLAIM_MS, PayoutAdapter, Worker};
+use crate::state::RequestState;
+use crate::store::{StoredRequest, now_ms};
+
+impl Worker<'_> {
+    /// How many requests to pay at once when `row` is a request paid over HTTP whose payment is
+    /// due (`PayoutPending`); `None` for any other.
+    pub(super) fn pays_in_batches(&self, row: &StoredRequest) -> Option<usize> {
+        match self.payout {
+            PayoutAdapter::Http {
+                concurrent_calls, ..
+            } if row.state().ok() == Some(RequestState::PayoutPending) => Some(*concurrent_calls),
+            _ => None,
+        }
+    }
+
+    /// Pays `lead` and up to `at_once - 1` other due `PayoutPending` requests, read from the
+    /// chain together with the clock, their provider calls concurrent; returns how many were
+    /// taken. A failure on one request defers it alone; a failed read lets the whole batch go,
+    /// due again in two seconds.
+    pub(super) async fn advance_payouts(
+        &self,
+        lead: StoredRequest,
+        at_once: usize,
+    ) -> Result<usize> {
+        let others = self
+            .store
+            .claim_due(
+                self.name,
+                &lead.address,
+                &[RequestState::PayoutPending],
+                at_once.saturating_sub(1),
+                CLAIM_MS,
+                0,
+            )
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!("no other payouts claimed: {error:#}");
+                Vec::new()
+            });
+        let mut rows = vec![lead];
+        rows.extend(others);
+        let (accounts, chain_now) = match self.read_payouts(&rows).await {
+            Ok(read) => read,
+            Err(error) => {
+                tracing::warn!(requests = rows.len(), "payouts not read: {error:#}");
+                let retry_at = now_ms().saturating_add(2_000);
+                return self.let_go(&rows, Some(retry_at)).await.map(|()| 0);
+            }
+        };
+        let taken = rows.len();
+        let outcomes: Vec<Result<()>> = futures::stream::iter(rows.into_iter().zip(accounts))
+            .map(|(row, on_chain)| self.pay_one(row, on_chain, chain_now))
+            .buffer_unordered(at_once.max(1))
+            .collect()
+            .await;
+        match outcomes.into_iter().find_map(Result::err) {
+            Some(error) => Err(error),
+            None => Ok(taken),
+        }
+    }
+
+    /// The step of paying `row` with its account as read (`Err`: it did not decode) and the
+    /// clock read with it, followed until the request waits or is final; a failure defers it.
+    async fn pay_one(
+        &self,
+        row: StoredRequest,
+        on_chain: Result<Option<ExchangeRequest>>,
+        chain_now: i64,
+    ) -> Result<()> {
+        let address = row.address.clone();
+        let advanced = async {
+            let step = self.pay_read(&row, on_chain?, chain_now).await?;
+            self.follow(row, step).await
+        }
+        .await;
+        self.defer_if_failed(&address, advanced).await
+    }
+
+    /// The accounts of `rows` (each decoded on its own: one that does not decode is that
+    /// request's error) and the cluster's clock, in one `getMultipleAccounts` call for up to 99.
+    async fn read_payouts(
+        &self,
+        rows: &[StoredRequest],
+    ) -> Result<(Vec<Result<Option<ExchangeRequest>>>, i64)> {
+        let addresses = rows
+            .iter()
+            .map(|row| row.address.parse::<Pubkey>().context("stored address"))
+            .collect::<Result<Vec<_>>>()?;
+        let (found, chain_now) = self
+            .chain
+            .accounts_and_time(&addresses)
+            .await
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        let accounts = addresses
+            .iter()
+            .zip(found)
+            .map(|(address, account)| Ok(accounts::decode_owned(*address, account)?))
+            .collect();
+        Ok((accounts, chain_now))
+    }
+}
