@@ -15,7 +15,7 @@ use solana_rpc_client_api::config::RpcSendTransactionConfig;
 use solana_sdk::instruction::InstructionError;
 use solana_sdk::signature::{Keypair, Signature, Signer};
 use solana_sdk::transaction::{Transaction, TransactionError};
-use solana_transaction_status_client_types::UiTransactionEncoding;
+use solana_transaction_status_client_types::{TransactionStatus, UiTransactionEncoding};
 use spl_associated_token_account_interface::instruction::create_associated_token_account_idempotent;
 
 use crate::recent::Recent;
@@ -390,31 +390,98 @@ pub async fn status(
     signature: &str,
     last_valid_height: u64,
 ) -> Result<SettleStatus, RpcFailure> {
-    let signature: Signature = signature.parse().map_err(|e| {
-        RpcFailure::new(
-            "getSignatureStatuses",
-            format!("stored signature {signature}: {e}"),
-        )
-    })?;
+    statuses(rpc, &[(signature, last_valid_height)])
+        .await?
+        .pop()
+        .unwrap_or_else(|| Err(RpcFailure::new("getSignatureStatuses", "no answer")))
+}
+
+/// Most signatures one `getSignatureStatuses` call may name (the node's limit).
+pub const MAX_STATUSES_PER_CALL: usize = 256;
+
+/// Where each of the transactions `sent` (a signature and the block height it is valid up to)
+/// is, in order: one finalized block height, read first, then one `getSignatureStatuses` call
+/// for up to [`MAX_STATUSES_PER_CALL`] signatures. A stored signature that does not parse is
+/// its own error; a failed call fails them all.
+pub async fn statuses(
+    rpc: &RpcClient,
+    sent: &[(&str, u64)],
+) -> Result<Vec<Result<SettleStatus, RpcFailure>>, RpcFailure> {
+    let parsed: Vec<Result<Signature, RpcFailure>> = sent
+        .iter()
+        .map(|(signature, _)| {
+            signature.parse().map_err(|e| {
+                RpcFailure::new(
+                    "getSignatureStatuses",
+                    format!("stored signature {signature}: {e}"),
+                )
+            })
+        })
+        .collect();
+    let valid: Vec<Signature> = parsed.iter().flatten().copied().collect();
+    if valid.is_empty() {
+        // Every one failed to parse: nothing to ask the node.
+        return Ok(parsed
+            .into_iter()
+            .filter_map(Result::err)
+            .map(Err)
+            .collect());
+    }
     let finalized_height = rpc
         .get_block_height_with_commitment(CommitmentConfig::finalized())
         .await
         .method("getBlockHeight")?;
-    let statuses = rpc
-        .get_signature_statuses_with_history(&[signature])
-        .await
-        .method("getSignatureStatuses")?;
-    match statuses.value.into_iter().next().flatten() {
-        Some(found) if found.satisfies_commitment(CommitmentConfig::confirmed()) => Ok(match found
-            .err
-        {
-            None => SettleStatus::Succeeded,
-            Some(error) if failed_on_paused_mint(&error) => SettleStatus::Paused(error.to_string()),
-            Some(error) => SettleStatus::Failed(error.to_string()),
-        }),
-        Some(_) => Ok(SettleStatus::InFlight),
-        None if finalized_height > last_valid_height => Ok(SettleStatus::Expired),
-        None => Ok(SettleStatus::InFlight),
+    let mut found = Vec::with_capacity(valid.len());
+    for chunk in valid.chunks(MAX_STATUSES_PER_CALL) {
+        let answered = rpc
+            .get_signature_statuses_with_history(chunk)
+            .await
+            .method("getSignatureStatuses")?
+            .value;
+        if answered.len() != chunk.len() {
+            return Err(RpcFailure::new(
+                "getSignatureStatuses",
+                format!(
+                    "the node answered {} statuses for {} signatures",
+                    answered.len(),
+                    chunk.len()
+                ),
+            ));
+        }
+        found.extend(answered);
+    }
+    let mut found = found.into_iter();
+    Ok(parsed
+        .into_iter()
+        .zip(sent)
+        .map(|(signature, (_, last_valid_height))| {
+            signature?;
+            let status = found.next().flatten();
+            Ok(status_of(status, finalized_height, *last_valid_height))
+        })
+        .collect())
+}
+
+/// What a signature's `status` (`None`: the node knows none) says of its transaction, valid up
+/// to `last_valid_height`, when the finalized chain is `finalized_height` blocks high.
+fn status_of(
+    status: Option<TransactionStatus>,
+    finalized_height: u64,
+    last_valid_height: u64,
+) -> SettleStatus {
+    match status {
+        Some(found) if found.satisfies_commitment(CommitmentConfig::confirmed()) => {
+            match found.err {
+                None => SettleStatus::Succeeded,
+                Some(error) if failed_on_paused_mint(&error) => {
+                    SettleStatus::Paused(error.to_string())
+                }
+                Some(error) => SettleStatus::Failed(error.to_string()),
+            }
+        }
+        Some(_) => SettleStatus::InFlight,
+        None if finalized_height > last_valid_height => SettleStatus::Expired,
+        None => SettleStatus::InFlight,
     }
 }
 
@@ -446,6 +513,49 @@ mod tests {
         assert!(!failed_on_paused_mint(&custom(1)));
         assert!(!failed_on_paused_mint(&custom(6_067)));
         assert!(!failed_on_paused_mint(&TransactionError::AccountNotFound));
+    }
+
+    /// A transaction status seen at `confirmation`, failed with `err` if any.
+    fn seen(
+        confirmation: solana_transaction_status_client_types::TransactionConfirmationStatus,
+        err: Option<TransactionError>,
+    ) -> Option<TransactionStatus> {
+        Some(TransactionStatus {
+            slot: 1,
+            confirmations: Some(1),
+            status: err.clone().map_or(Ok(()), Err),
+            err,
+            confirmation_status: Some(confirmation),
+        })
+    }
+
+    /// A settle transaction is settled or failed only once confirmed, and expired only once the
+    /// finalized chain is past its last valid height without it; anything else is in flight.
+    #[test]
+    fn a_status_is_read_as_the_transactions_fate() {
+        use solana_transaction_status_client_types::TransactionConfirmationStatus::{
+            Confirmed, Processed,
+        };
+        let paused = TransactionError::InstructionError(0, InstructionError::Custom(67));
+        let failed = TransactionError::InstructionError(0, InstructionError::Custom(1));
+        assert_eq!(
+            status_of(seen(Confirmed, None), 0, 10),
+            SettleStatus::Succeeded
+        );
+        assert_eq!(
+            status_of(seen(Processed, None), 20, 10),
+            SettleStatus::InFlight
+        );
+        assert_eq!(
+            status_of(seen(Confirmed, Some(paused.clone())), 0, 10),
+            SettleStatus::Paused(paused.to_string())
+        );
+        assert_eq!(
+            status_of(seen(Confirmed, Some(failed.clone())), 0, 10),
+            SettleStatus::Failed(failed.to_string())
+        );
+        assert_eq!(status_of(None, 10, 10), SettleStatus::InFlight);
+        assert_eq!(status_of(None, 11, 10), SettleStatus::Expired);
     }
 
     /// The settlements of requests 0..`count` of `pool`, paid off chain, signed by `authority`.

@@ -31,3 +31,32 @@ pub fn request(id: u64, status: RequestStatus) -> ExchangeRequest {
         own_units: 0,
     }
 }
+
+/// A stored row of a request sent to settle, for tests that look only at a few of its columns.
+pub fn stored_row() -> crate::store::StoredRequest {
+    crate::store::StoredRequest {
+        address: Pubkey::new_unique().to_string(),
+        pool: Pubkey::new_unique().to_string(),
+        request_id: 1,
+        user_key: Pubkey::new_unique().to_string(),
+        amount: 5,
+        rate: 1,
+        quoted: 5,
+        currency: "USD".into(),
+        created_at: 0,
+        discovered_signature: None,
+        discovered_slot: 0,
+        discovered_at_ms: 0,
+        state_name: "settle_sent".into(),
+        quote: Some(5),
+        payment_id: None,
+        payout_attempts: 0,
+        settle_tx: None,
+        settle_signature: None,
+        settle_last_valid_height: None,
+        settled_at_ms: None,
+        review_reason: None,
+        claimed_by: None,
+        next_attempt_ms: 0,
+    }
+}

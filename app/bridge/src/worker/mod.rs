@@ -2,7 +2,8 @@
 //! (see [`crate::state`]), storing each step before the next outside effect; a settlement also
 //! claims the other requests of its pool waiting for the same transaction (`settlement.rs`), and
 //! a request waiting for its lock the other due ones, read from the chain together (`locks.rs`),
-//! and a request to pay over HTTP the other due ones, paid at once (`payouts.rs`).
+//! a request to pay over HTTP the other due ones, paid at once (`payouts.rs`), and a sent
+//! settle transaction to follow the others due, their fates read together (`follows.rs`).
 //! Every step can be interrupted and redone: the provider sees the same idempotency key, and the chain sees the
 //! same stored settle transaction until it has provably expired.
 
@@ -42,6 +43,7 @@ const MISSING_GRACE_MS: i64 = 300_000;
 
 #[cfg(test)]
 mod fixtures;
+mod follows;
 mod locks;
 mod off_chain;
 mod payouts;
@@ -109,6 +111,8 @@ impl Worker<'_> {
                 taken += self.advance_locks(claimed, stop).await?;
             } else if let Some(at_once) = self.pays_in_batches(&claimed) {
                 taken += self.advance_payouts(claimed, at_once).await?;
+            } else if self.follows_a_settle(&claimed) {
+                taken += self.advance_settles(claimed).await?;
             } else {
                 taken += 1;
                 let address = claimed.address.clone();

@@ -16,6 +16,7 @@ use super::{
     CLAIM_MS, COMPANION_FOLLOW_LAG_MS, PayoutAdapter, SETTLE_RECHECK_MS, Step, Worker, mismatch,
 };
 use crate::crash::crash_point;
+use crate::rpc_failure::RpcFailure;
 use crate::settle::{self, SettleOrder, SettleStatus, SignedSettle};
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
@@ -206,21 +207,32 @@ impl Worker<'_> {
 
     /// Reads the stored settle transaction's fate and acts on it.
     pub(super) async fn follow_settle(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
+        let Some((signature, last_valid)) = sent_settle(row)? else {
+            return self.follow_settle_status(row, address, None).await;
+        };
+        let status = settle::status(self.chain.client(), signature, last_valid).await;
+        self.follow_settle_status(row, address, Some(status)).await
+    }
+
+    /// Acts on the fate of `row`'s stored settle transaction, as read (`None`: `row` stores no
+    /// transaction, which a person must look at).
+    pub(super) async fn follow_settle_status(
+        &self,
+        row: &StoredRequest,
+        address: Pubkey,
+        status: Option<Result<SettleStatus, RpcFailure>>,
+    ) -> Result<Step> {
         let state = RequestState::SettleSent;
-        let (Some(signature), Some(base64), Some(last_valid)) = (
+        let (Some(signature), Some(base64), Some(status)) = (
             row.settle_signature.as_deref(),
             row.settle_tx.as_deref(),
-            row.settle_last_valid_height,
+            status,
         ) else {
             return self
                 .review(row, state, "settle sent without a stored transaction")
                 .await;
         };
-        let last_valid = u64::try_from(last_valid).context("stored block height")?;
-        match self
-            .metrics
-            .counted(settle::status(self.chain.client(), signature, last_valid).await)?
-        {
+        match self.metrics.counted(status)? {
             SettleStatus::Succeeded => {
                 let step = self.settled(row, state).await?;
                 self.settle_companions(signature, row).await?;
@@ -443,5 +455,21 @@ impl Worker<'_> {
             self.observe_latency(discovered_at_ms, now);
         }
         Ok(())
+    }
+}
+
+/// The signature and last valid block height of the settle transaction `row` stores; `None`
+/// when it stores none (or only part of one).
+pub(super) fn sent_settle(row: &StoredRequest) -> Result<Option<(&str, u64)>> {
+    match (
+        row.settle_signature.as_deref(),
+        row.settle_tx.as_deref(),
+        row.settle_last_valid_height,
+    ) {
+        (Some(signature), Some(_), Some(last_valid)) => Ok(Some((
+            signature,
+            u64::try_from(last_valid).context("stored block height")?,
+        ))),
+        _ => Ok(None),
     }
 }
