@@ -53,12 +53,12 @@ impl Worker<'_> {
         if let Err(error) = self.let_go(&repeats, Some(later)).await {
             first_error.get_or_insert(error);
         }
-        let sent = first
+        // A row whose stored transaction does not read is that row's error alone.
+        let sent: Vec<Result<Option<(&str, u64)>>> = first.iter().map(sent_settle).collect();
+        let asked: Vec<(&str, u64)> = sent
             .iter()
-            .map(sent_settle)
-            .collect::<Result<Vec<_>>>()
-            .context("a stored settle transaction")?;
-        let asked: Vec<(&str, u64)> = sent.iter().flatten().copied().collect();
+            .filter_map(|sent| sent.as_ref().ok().copied().flatten())
+            .collect();
         let mut statuses = match settle::statuses(self.chain.client(), &asked).await {
             Ok(statuses) => statuses.into_iter(),
             Err(failure) => {
@@ -72,10 +72,10 @@ impl Worker<'_> {
                 return first_error.map_or(Ok(0), Err);
             }
         };
-        for (row, sent) in first.iter().zip(&sent) {
-            // A row that stores no transaction gets no status: its step sends it to review.
-            let status = sent.and_then(|_| statuses.next());
+        for (row, sent) in first.iter().zip(sent) {
             let advanced = async {
+                // A row that stores no transaction gets no status: its step sends it to review.
+                let status = sent?.and_then(|_| statuses.next());
                 let address: Pubkey = row.address.parse().context("stored address")?;
                 let step = self.follow_settle_status(row, address, status).await?;
                 self.follow(row.clone(), step).await
