@@ -2,7 +2,9 @@
 //! sends (a loop of pre-signed locks and batched settlements). Then requests settled per second
 //! (the requests exist before the bridges start), against that rate, and discovery → settlement
 //! latency (p50/p95) with one worker on SQLite, one on PostgreSQL, four sharing PostgreSQL and
-//! one of eight lanes (`payout_concurrency`) on PostgreSQL (HTTP payouts to a local provider),
+//! one of eight lanes (`payout_concurrency`) on PostgreSQL (HTTP payouts to a local provider);
+//! then the latency of requests arriving at a steady 4 a second while one worker runs, on each
+//! store,
 //! with the JSON-RPC calls they made per request (counted by a recording proxy); the time for a
 //! killed (`kill -9`) bridge to settle again after a restart; and the backfill rate of the
 //! history path over everything the run wrote, into SQLite and into PostgreSQL. Prints a table
@@ -39,38 +41,62 @@ use solana_sdk::signature::Signature;
 mod common;
 
 /// One measured run: `workers` bridges of `lanes` lanes each (`payout_concurrency`) on `store`
-/// drain `users × 2` requests.
+/// settle `users × 2` requests, opened before the bridges start (`arrival: None`, a backlog to
+/// drain) or while they run, one transaction of four requests every `arrival`.
 struct Run {
     store: &'static str,
     workers: usize,
     lanes: usize,
     users: usize,
+    arrival: Option<Duration>,
 }
 
-const RUNS: [Run; 4] = [
+/// Requests a second arriving in the steady runs: one transaction of four requests every
+/// [`STEADY_EVERY`].
+const STEADY_EVERY: Duration = Duration::from_secs(1);
+
+const RUNS: [Run; 6] = [
     Run {
         store: "SQLite",
         workers: 1,
         lanes: 1,
         users: 125,
+        arrival: None,
     },
     Run {
         store: "PostgreSQL",
         workers: 1,
         lanes: 1,
         users: 125,
+        arrival: None,
     },
     Run {
         store: "PostgreSQL",
         workers: 4,
         lanes: 1,
         users: 250,
+        arrival: None,
     },
     Run {
         store: "PostgreSQL",
         workers: 1,
         lanes: 8,
         users: 125,
+        arrival: None,
+    },
+    Run {
+        store: "SQLite",
+        workers: 1,
+        lanes: 1,
+        users: 100,
+        arrival: Some(STEADY_EVERY),
+    },
+    Run {
+        store: "PostgreSQL",
+        workers: 1,
+        lanes: 1,
+        users: 100,
+        arrival: Some(STEADY_EVERY),
     },
 ];
 
@@ -78,6 +104,8 @@ struct Figures {
     store: &'static str,
     workers: usize,
     lanes: usize,
+    /// How the requests arrived: "backlog", or a steady rate.
+    arrival: String,
     requests: usize,
     seconds: f64,
     p50_ms: i64,
@@ -101,18 +129,30 @@ async fn settle_run(
         "payout_concurrency = {}\n[payout]\nkind = \"http\"\nurl = \"{}\"\n",
         run.lanes, provider.url
     );
-    let requests = market
-        .open_requests(first_user..first_user + run.users)
-        .await;
+    let users = first_user..first_user + run.users;
+    let backlog = match run.arrival {
+        None => market.open_requests(users.clone()).await,
+        Some(_) => Vec::new(),
+    };
     let counter = RpcCounter::start(&market.url).await.unwrap();
     let started = Instant::now();
     let mut bridges = Vec::new();
     for worker in 0..run.workers {
-        let name = format!("{}-{}x{}-{worker}", run.store, run.workers, run.lanes);
+        let name = format!(
+            "{}-{}x{}-{worker}-{}",
+            run.store,
+            run.workers,
+            run.lanes,
+            run.arrival.map_or("backlog", |_| "steady")
+        );
         let (config, _) =
             market.bridge_config_via(&name, database, &payout, 500, &counter.url, &market.ws_url);
         bridges.push(Bridge::spawn(&config, None));
     }
+    let requests = match run.arrival {
+        None => backlog,
+        Some(every) => open_steadily(market, users, every).await,
+    };
     market.wait_settled(&requests, &mut bridges).await;
     let seconds = started.elapsed().as_secs_f64();
     for bridge in bridges {
@@ -139,6 +179,9 @@ async fn settle_run(
         store: run.store,
         workers: run.workers,
         lanes: run.lanes,
+        arrival: run.arrival.map_or("backlog".into(), |every| {
+            format!("{:.0}/s steady", 4.0 / every.as_secs_f64())
+        }),
         requests: requests.len(),
         seconds,
         p50_ms: at(50),
@@ -147,6 +190,21 @@ async fn settle_run(
         rpc_calls: counter.calls().len(),
         rpc_methods: counter.counts(),
     }
+}
+
+/// Opens the requests of `users` (two each) two users to a transaction, one transaction every
+/// `every` (as long as a transaction takes to confirm, when that is longer), while the bridges
+/// run; their addresses.
+async fn open_steadily(market: &Market, users: Range<usize>, every: Duration) -> Vec<Pubkey> {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut opened = Vec::new();
+    let users: Vec<usize> = users.collect();
+    for pair in users.chunks(2) {
+        tick.tick().await;
+        opened.extend(market.open_requests(pair[0]..pair[0] + pair.len()).await);
+    }
+    opened
 }
 
 /// Users whose requests measure the chain's own rate (two requests each).
@@ -370,15 +428,16 @@ async fn main() {
          requests in {raw_seconds:.1} s ({raw_rate:.1}/s)"
     );
     println!(
-        "| store | workers × lanes | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request |"
+        "| store | workers × lanes | arrival | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for f in &figures {
         println!(
-            "| {} | {} × {} | {} | {} | {:.1} s | {:.1} | {:.2} | {:.1} s | {:.1} s | {:.1} |",
+            "| {} | {} × {} | {} | {} | {} | {:.1} s | {:.1} | {:.2} | {:.1} s | {:.1} s | {:.1} |",
             f.store,
             f.workers,
             f.lanes,
+            f.arrival,
             f.requests,
             f.settle_transactions,
             f.seconds,
@@ -391,8 +450,8 @@ async fn main() {
     }
     for f in &figures {
         println!(
-            "JSON-RPC calls of {} {} × {}: {:?}",
-            f.store, f.workers, f.lanes, f.rpc_methods
+            "JSON-RPC calls of {} {} × {} ({}): {:?}",
+            f.store, f.workers, f.lanes, f.arrival, f.rpc_methods
         );
     }
     println!("kill -9 at `paid`, restart → settled: {resume_seconds:.1} s");
@@ -408,7 +467,8 @@ async fn main() {
         .iter()
         .map(|f| {
             json!({
-                "store": f.store, "workers": f.workers, "lanes": f.lanes, "requests": f.requests,
+                "store": f.store, "workers": f.workers, "lanes": f.lanes, "arrival": f.arrival,
+                "requests": f.requests,
                 "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
                 "settle_transactions": f.settle_transactions, "rpc_calls": f.rpc_calls,
                 "rpc_methods": f.rpc_methods,
