@@ -109,7 +109,9 @@ pub const MAX_PROVIDER_TIMEOUT_MS: u64 = 30_000;
 pub const MAX_CONCURRENT_CALLS: usize = 64;
 
 /// The most lanes one worker runs (PostgreSQL's pool holds 8 connections; SQLite has one
-/// writer, so its lanes overlap only their network calls).
+/// writer, so its lanes overlap only their network calls). Each lane may pay up to
+/// `payout.concurrent_calls` requests at once: their store writes share the same pool, each
+/// waiting its turn for a connection.
 pub const MAX_PAYOUT_CONCURRENCY: usize = 8;
 
 /// The configuration, checked and resolved.

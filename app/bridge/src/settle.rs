@@ -450,16 +450,29 @@ pub async fn statuses(
         }
         found.extend(answered);
     }
+    let last_valid: Vec<u64> = sent.iter().map(|(_, height)| *height).collect();
+    Ok(fates(parsed, &last_valid, found, finalized_height))
+}
+
+/// Each transaction's fate, in order: `parsed` its signature (an error stays its own),
+/// `last_valid` the block height it is valid up to, `found` the node's answers for the parsed
+/// signatures alone, in their order, read when the finalized chain was `finalized_height` high.
+fn fates(
+    parsed: Vec<Result<Signature, RpcFailure>>,
+    last_valid: &[u64],
+    found: Vec<Option<TransactionStatus>>,
+    finalized_height: u64,
+) -> Vec<Result<SettleStatus, RpcFailure>> {
     let mut found = found.into_iter();
-    Ok(parsed
+    parsed
         .into_iter()
-        .zip(sent)
-        .map(|(signature, (_, last_valid_height))| {
+        .zip(last_valid)
+        .map(|(signature, last_valid_height)| {
             signature?;
             let status = found.next().flatten();
             Ok(status_of(status, finalized_height, *last_valid_height))
         })
-        .collect())
+        .collect()
 }
 
 /// What a signature's `status` (`None`: the node knows none) says of its transaction, valid up
@@ -556,6 +569,42 @@ mod tests {
         );
         assert_eq!(status_of(None, 10, 10), SettleStatus::InFlight);
         assert_eq!(status_of(None, 11, 10), SettleStatus::Expired);
+    }
+
+    /// Signatures that did not parse keep their own errors, and the node's answers (for the
+    /// parsed ones only) go to the right transactions around them.
+    #[test]
+    fn each_answer_goes_to_its_own_transaction() {
+        use solana_transaction_status_client_types::TransactionConfirmationStatus::Confirmed;
+        let bad = || {
+            Err(RpcFailure::new(
+                "getSignatureStatuses",
+                "stored signature x",
+            ))
+        };
+        let parsed = vec![
+            bad(),
+            Ok(Signature::default()),
+            bad(),
+            Ok(Signature::default()),
+            Ok(Signature::default()),
+        ];
+        let found = vec![seen(Confirmed, None), None, None];
+        let last_valid = [100, 100, 100, 100, 5];
+        let fates: Vec<Option<SettleStatus>> = fates(parsed, &last_valid, found, 50)
+            .into_iter()
+            .map(Result::ok)
+            .collect();
+        assert_eq!(
+            fates,
+            [
+                None,
+                Some(SettleStatus::Succeeded),
+                None,
+                Some(SettleStatus::InFlight),
+                Some(SettleStatus::Expired),
+            ]
+        );
     }
 
     /// The settlements of requests 0..`count` of `pool`, paid off chain, signed by `authority`.

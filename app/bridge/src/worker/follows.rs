@@ -4,7 +4,7 @@
 //! instead of two calls for every transaction in flight. Each request then takes exactly the
 //! step it takes alone (`follow_settle_status`). Requests that share one batched transaction
 //! are read once: the first acts (and records the others settled when it landed); the others
-//! are looked at again a moment later.
+//! are looked at again 800 ms later.
 
 use std::collections::HashSet;
 
@@ -13,9 +13,13 @@ use anyhow::{Context as _, Result};
 
 use super::settlement::sent_settle;
 use super::{CLAIM_MS, SETTLE_RECHECK_MS, Worker};
-use crate::settle::{self, MAX_STATUSES_PER_CALL};
+use crate::settle;
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
+
+/// Most settle transactions' fates followed in one batch (their statuses take one call; each
+/// step after it may sign and send, so the batch is kept well inside a claim's time).
+const FOLLOW_BATCH: usize = 64;
 
 impl Worker<'_> {
     /// Whether `row`'s next step is reading its sent settle transaction's fate.
@@ -23,18 +27,25 @@ impl Worker<'_> {
         row.state().ok() == Some(RequestState::SettleSent)
     }
 
-    /// Follows `lead`'s settle transaction and those of up to [`MAX_STATUSES_PER_CALL`]` - 1`
-    /// other due `SettleSent` requests, their fates read together; returns how many requests
-    /// were taken. A failed read lets the whole batch go, due again in two seconds; a failure
-    /// on one request defers it alone.
-    pub(super) async fn advance_settles(&self, lead: StoredRequest) -> Result<usize> {
+    /// Follows `lead`'s settle transaction and those of up to [`FOLLOW_BATCH`]` - 1` other due
+    /// `SettleSent` requests, their fates read together; returns how many requests were taken.
+    /// A failed read lets the whole batch go, due again in two seconds; a failure on one request
+    /// defers it alone; a batch running past half its claims' time, or told to `stop`, lets the
+    /// requests it has not reached go (each step may sign and send: after an outage, many
+    /// expired transactions are signed again).
+    pub(super) async fn advance_settles(
+        &self,
+        lead: StoredRequest,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<usize> {
+        let started = now_ms();
         let others = self
             .store
             .claim_due(
                 self.name,
                 &lead.address,
                 &[RequestState::SettleSent],
-                MAX_STATUSES_PER_CALL - 1,
+                FOLLOW_BATCH - 1,
                 CLAIM_MS,
                 0,
             )
@@ -72,7 +83,13 @@ impl Worker<'_> {
                 return first_error.map_or(Ok(0), Err);
             }
         };
-        for (row, sent) in first.iter().zip(sent) {
+        for (index, (row, sent)) in first.iter().zip(sent).enumerate() {
+            if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
+                if let Err(error) = self.let_go(&first[index..], None).await {
+                    first_error.get_or_insert(error);
+                }
+                break;
+            }
             let advanced = async {
                 // A row that stores no transaction gets no status: its step sends it to review.
                 let status = sent?.and_then(|_| statuses.next());

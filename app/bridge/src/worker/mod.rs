@@ -1,4 +1,4 @@
-//! The payout worker: claims one open request at a time and moves it along the state machine
+//! The payout worker: claims an open request and moves it along the state machine
 //! (see [`crate::state`]), storing each step before the next outside effect; a settlement also
 //! claims the other requests of its pool waiting for the same transaction (`settlement.rs`), and
 //! a request waiting for its lock the other due ones, read from the chain together (`locks.rs`),
@@ -100,7 +100,8 @@ impl Worker<'_> {
     /// Works on due requests until none is left or `stop` says so; returns how many were taken.
     /// A request waiting for its lock takes the other due ones along (`locks.rs`): they are read
     /// from the chain together; so does a request to pay over HTTP (`payouts.rs`), whose
-    /// provider calls then run at once.
+    /// provider calls then run at once, and a sent settle transaction (`follows.rs`), whose
+    /// fates are read in one call.
     pub async fn drain(&self, stop: &dyn Fn() -> bool) -> Result<usize> {
         let mut taken = 0;
         while !stop() {
@@ -112,7 +113,7 @@ impl Worker<'_> {
             } else if let Some(at_once) = self.pays_in_batches(&claimed) {
                 taken += self.advance_payouts(claimed, at_once).await?;
             } else if self.follows_a_settle(&claimed) {
-                taken += self.advance_settles(claimed).await?;
+                taken += self.advance_settles(claimed, stop).await?;
             } else {
                 taken += 1;
                 let address = claimed.address.clone();

@@ -92,25 +92,33 @@ impl Worker<'_> {
         self.defer_if_failed(&address, advanced).await
     }
 
-    /// The accounts of `rows` (each decoded on its own: one that does not decode is that
-    /// request's error) and the cluster's clock, in one `getMultipleAccounts` call for up to 99.
+    /// The accounts of `rows` (each on its own: an address that does not parse, or an account
+    /// that does not decode, is that request's error) and the cluster's clock, in one
+    /// `getMultipleAccounts` call for up to 99.
     async fn read_payouts(
         &self,
         rows: &[StoredRequest],
     ) -> Result<(Vec<Result<Option<ExchangeRequest>>>, i64)> {
-        let addresses = rows
+        let addresses: Vec<Result<Pubkey>> = rows
             .iter()
             .map(|row| row.address.parse::<Pubkey>().context("stored address"))
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
+        let valid: Vec<Pubkey> = addresses
+            .iter()
+            .filter_map(|address| address.as_ref().ok().copied())
+            .collect();
         let (found, chain_now) = self
             .chain
-            .accounts_and_time(&addresses)
+            .accounts_and_time(&valid)
             .await
             .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        let mut found = found.into_iter();
         let accounts = addresses
-            .iter()
-            .zip(found)
-            .map(|(address, account)| Ok(accounts::decode_owned(*address, account)?))
+            .into_iter()
+            .map(|address| {
+                let address = address?;
+                Ok(accounts::decode_owned(address, found.next().flatten())?)
+            })
             .collect();
         Ok((accounts, chain_now))
     }
