@@ -1,16 +1,27 @@
-//! Property test: random sequences of operations by an operator, a verifier, a settlement
-//! authority and four users (who also send units to each other), on the real runtime. After every step, whatever was accepted or
-//! refused:
+//! Property test: random sequences of operations by an operator, a verifier, a SAS issuer, a
+//! settlement authority and four users, on the real runtime. Drawn: credentials issued, revoked
+//! and closed; SAS attestations written and rewritten (a payment volume, an expiry that may be
+//! past already or pass during the sequence's waits) and closed, and the pool switching between
+//! two versions of the issuer's schema; allocations on a credential or an attestation, from the
+//! vault or one of two shards; shard funding, drains and sweeps; clawbacks on a credential or an
+//! attestation; transfers between users; exchange requests, settlements, rejections and cancels
+//! under exchange rules the operator reconfigures at random (minimum holding and holding time,
+//! per-user and per-period caps, open or closed, a rate that can quote zero); waits of hours;
+//! the pool's retirement and allocation records closing. After every step, whatever was
+//! accepted or refused:
 //! - conservation: vault + shards + holders + escrow + burned = minted (and the pool's own
 //!   invariant);
 //! - the pool's staged units are what its shards' books say they were given and have not
 //!   allocated-and-swept or returned;
-//! - no user is allocated twice in one period;
+//! - no user is allocated twice in one period, whatever the evidence;
 //! - no user has more clawed back than was allocated to them, nor more of its own allocation
 //!   clawed back and sent to exchange together (units received from others are exchanged
 //!   first, so exchanging them never shields one's own from clawback); a debt (units a
 //!   clawback could not find) is never more than what is clawable, and the allocations and
 //!   requests that repay it first land exactly as the off-chain answer says;
+//! - each record names the evidence of its user's last allocation, and an attestation, or a
+//!   credential that is gone, takes back only from a holder whose last allocation that kind of
+//!   evidence supported (`EvidenceNotOfLastAllocation` otherwise);
 //! - every settled request was settled once, for exactly its quote;
 //! - a closed credential's rent goes back, all of it, to the verifier that paid it, and closing
 //!   and issuing again never opens a second allocation in the period (the rule above);
@@ -18,18 +29,22 @@
 //!   closes exactly when `check_can_close` says it may, all its rent going back to its payer,
 //!   and a request after the close reopens it empty (no second allocation can follow: the
 //!   rule above);
+//! - naming the schema already accepted keeps when it was first accepted; another is accepted
+//!   from now on;
 //! - every allocation, clawback and exchange request lands exactly when the off-chain answer
-//!   says it may (`check_can_allocate_on_credential`, what the page asks; the crank's
-//!   `credential_clawback_reason` and `clawback_amount`, or `closed_credential_clawback_reason`
-//!   once the verifier closed the credential; `check_can_request`, what the page and
-//!   the CLI ask), moving the units or quoting the funds it names, and a refused one is refused
-//!   with the error it names. The
-//!   operator reconfigures the exchange at random (minimum holding and holding time, per-user and
-//!   per-period caps, open or closed, a rate that can quote zero) so that every rule is met and
-//!   broken.
+//!   says it may (`check_can_allocate_on` with the credential, or with the attestation as
+//!   `allot_client::attestation::read` reads it: what the page asks; the crank's
+//!   `credential_clawback_reason`, or `closed_credential_clawback_reason` once the verifier
+//!   closed the credential, or `attestation_clawback_reason` (closed, expired, below the rule,
+//!   or allocated under another schema), then `clawback_amount`; `check_can_request`, what the
+//!   page and the CLI ask), moving the units or quoting the funds it names, and a refused one
+//!   is refused with the error it names. No state function decides an allocation on an
+//!   attestation address that holds none: it is predicted from `allocate`'s "Checks:"
+//!   (`AttestationMissing` once the pool is neither retired nor paused).
 //!
 //! `ALLOT_PROPERTY_CASES` sets the number of sequences (default 32, so the suite stays fast);
-//! `ALLOT_PROPERTY_CASES=10000 cargo test -p allot-tests --test properties --release` is the long run.
+//! `ALLOT_PROPERTY_CASES=10000 cargo test --profile long-run -p allot-tests --test properties`
+//! is the long run.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,12 +53,15 @@ use allot::constants::RATE_SCALE;
 use allot::error::AllotError;
 use allot::instructions::ExchangeSettleArgs;
 use allot::state::{
-    AllocationRecord, AllocationShard, AllocationSource, Credential, ExchangeRequest, Pool,
-    RequestStatus, check_can_allocate_on_credential, check_can_request, clawback_amount,
+    AllocationRecord, AllocationShard, AllocationSource, AttestationView, ClawbackReason,
+    Credential, EvidenceKind, ExchangeRequest, HeldEvidence, Pool, RequestStatus,
+    attestation_clawback_reason, check_can_allocate_on, check_can_request, clawback_amount,
     closed_credential_clawback_reason, credential_clawback_reason,
 };
 use allot_client::events::AllotEvent;
+use allot_client::instructions::Evidence;
 use allot_client::{instructions, pdas};
+use allot_tests::sas::{SasFixture, VOLUME_FIELD};
 use allot_tests::{PoolFixture, TestChain, TxFailure, exchange_config, pool_args};
 use anchor_lang::prelude::Pubkey;
 use proptest::prelude::*;
@@ -122,6 +140,36 @@ enum Op {
     CloseRecord {
         user: usize,
     },
+    /// The SAS issuer writes (or rewrites) the user's attestation under the schema the pool
+    /// accepts now: payment `volume`, expiring `expires_in_hours` from now (`None`: never; zero
+    /// or less: already expired, as one written before would be).
+    Attest {
+        user: usize,
+        volume: u64,
+        expires_in_hours: Option<i64>,
+    },
+    /// The SAS issuer closes the user's attestation (SAS revokes by closing).
+    CloseAttestation {
+        user: usize,
+    },
+    /// `allocate` on the user's SAS attestation.
+    AllocateOnAttestation {
+        user: usize,
+    },
+    /// `allocate_sharded` on the user's SAS attestation.
+    AllocateShardedOnAttestation {
+        user: usize,
+        shard: u16,
+    },
+    /// `clawback` on the user's SAS attestation (closed, expired or below the rule).
+    ClawbackOnAttestation {
+        user: usize,
+    },
+    /// The operator names version `version` (1 or 2) of the SAS issuer's schema; another
+    /// version than the one accepted is accepted from now on.
+    AcceptSchema {
+        version: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -146,7 +194,22 @@ fn op() -> impl Strategy<Value = Op> {
         1 => exchange_rules().prop_map(|rules| Op::ConfigureExchange { rules }),
         1 => Just(Op::Retire),
         3 => user.clone().prop_map(|user| Op::CloseRecord { user }),
+        3 => (user.clone(), attestation()).prop_map(|(user, (volume, expires_in_hours))| {
+            Op::Attest { user, volume, expires_in_hours }
+        }),
+        2 => user.clone().prop_map(|user| Op::CloseAttestation { user }),
+        3 => user.clone().prop_map(|user| Op::AllocateOnAttestation { user }),
+        2 => (user.clone(), 0..SHARDS)
+            .prop_map(|(user, shard)| Op::AllocateShardedOnAttestation { user, shard }),
+        4 => user.clone().prop_map(|user| Op::ClawbackOnAttestation { user }),
+        1 => (1u8..=2).prop_map(|version| Op::AcceptSchema { version }),
     ]
+}
+
+/// An attestation the SAS issuer writes: the payment volume, and the hours until it expires
+/// (`None`: never; zero or less: already expired).
+fn attestation() -> impl Strategy<Value = (u64, Option<i64>)> {
+    (0u64..3_000, prop::option::of(-3i64..30))
 }
 
 /// The exchange conditions an operator may set, drawn so each can refuse a request.
@@ -195,18 +258,42 @@ fn exchange_rules() -> impl Strategy<Value = ExchangeRules> {
 struct World {
     pool: PoolFixture,
     users: Vec<Keypair>,
+    /// The SAS issuer's schema "payments", versions 1 and 2 (in that order).
+    schemas: Vec<SasFixture>,
     allocated: BTreeSet<(Pubkey, u64)>,
+    /// The evidence of each user's last allocation, as its `Allocated` event named it.
+    last_evidence: BTreeMap<Pubkey, EvidenceKind>,
     settled: BTreeSet<u64>,
     /// Per operation kind: (landed, attempted).
     landed: BTreeMap<String, (u32, u32)>,
 }
 
 impl World {
-    /// A fresh pool (with two shards of 200 units) whose users start with credentials of
-    /// `volumes` for the first period.
-    async fn new(chain: &mut TestChain, pool_id: u64, volumes: &[u64]) -> Self {
+    /// A fresh pool (with two shards of 200 units, accepting the attestations of a SAS
+    /// issuer's schema version 1) whose users start with credentials of `volumes` for the first
+    /// period and with `attestations` (volume, hours to expiry; see [`Op::Attest`]).
+    async fn new(
+        chain: &mut TestChain,
+        pool_id: u64,
+        volumes: &[u64],
+        attestations: &[Option<(u64, Option<i64>)>],
+    ) -> Self {
         let pool = PoolFixture::create_with(chain, pool_args(pool_id, true)).await;
         pool.create_shards(chain, SHARDS, 200).await;
+        let first = SasFixture::install(chain, "payments-verifier", 1);
+        let second = first.new_version(chain, 2);
+        let schemas = vec![first, second];
+        let accept = instructions::pool_set_attestation(
+            &pool.operator.pubkey(),
+            &pool.pool,
+            Some((schemas[0].schema, VOLUME_FIELD)),
+        );
+        chain
+            .send(&[accept], &[&pool.operator])
+            .await
+            .expect("the pool accepts the schema");
+        // Not in the second the schema was accepted (`AttestationJustAccepted`).
+        chain.advance_time(1).await;
         chain
             .send(
                 &[instructions::pool_set_exchange(
@@ -225,7 +312,9 @@ impl World {
         let mut world = Self {
             pool,
             users,
+            schemas,
             allocated: BTreeSet::new(),
+            last_evidence: BTreeMap::new(),
             settled: BTreeSet::new(),
             landed: BTreeMap::new(),
         };
@@ -239,6 +328,16 @@ impl World {
                     },
                 )
                 .await;
+        }
+        for (user, attestation) in attestations.iter().enumerate() {
+            if let Some((volume, expires_in_hours)) = *attestation {
+                let attest = Op::Attest {
+                    user,
+                    volume,
+                    expires_in_hours,
+                };
+                world.apply(chain, &attest).await;
+            }
         }
         world
     }
@@ -318,23 +417,19 @@ impl World {
                 outcome
             }
             Op::Allocate { user } => {
-                let vault = chain.token_balance(pool.vault).await;
-                let source = AllocationSource::Vault(vault);
-                let predicted = predict_allocation(chain, pool, &key(*user), source).await;
-                let outcome = pool.allocate_by_credential(chain, &key(*user)).await;
-                assert_agrees(&predicted, &outcome, op, allocated_units);
-                outcome
+                allocate(chain, pool, &key(*user), None, Evidence::Credential, op).await
             }
             Op::AllocateSharded { user, shard } => {
-                let books: AllocationShard = chain.fetch(pdas::shard(&pool.pool, *shard)).await;
-                let source =
-                    AllocationSource::Shard(books.expected_balance().expect("shard books"));
-                let predicted = predict_allocation(chain, pool, &key(*user), source).await;
-                let outcome = pool
-                    .allocate_sharded_by_credential(chain, &key(*user), *shard)
-                    .await;
-                assert_agrees(&predicted, &outcome, op, allocated_units);
-                outcome
+                let evidence = Evidence::Credential;
+                allocate(chain, pool, &key(*user), Some(*shard), evidence, op).await
+            }
+            Op::AllocateOnAttestation { user } => {
+                let evidence = attestation_evidence(&pool.state(chain).await);
+                allocate(chain, pool, &key(*user), None, evidence, op).await
+            }
+            Op::AllocateShardedOnAttestation { user, shard } => {
+                let evidence = attestation_evidence(&pool.state(chain).await);
+                allocate(chain, pool, &key(*user), Some(*shard), evidence, op).await
             }
             Op::FundShard { shard, amount } => {
                 let ix = instructions::shard_fund(&operator.pubkey(), &pool.pool, *shard, *amount);
@@ -350,13 +445,11 @@ impl World {
                     .await
             }
             Op::Clawback { user } => {
-                let predicted = predict_clawback(chain, pool, &key(*user)).await;
-                let outcome = pool.clawback_by_credential(chain, &key(*user)).await;
-                assert_agrees(&predicted, &outcome, op, |event| match event {
-                    AllotEvent::ClawedBack(e) => Some(e.amount),
-                    _ => None,
-                });
-                outcome
+                clawback(chain, pool, &key(*user), Evidence::Credential, op).await
+            }
+            Op::ClawbackOnAttestation { user } => {
+                let evidence = attestation_evidence(&pool.state(chain).await);
+                clawback(chain, pool, &key(*user), evidence, op).await
             }
             Op::Transfer { from, to, amount } => {
                 let send = spl_token_2022_interface::instruction::transfer_checked(
@@ -478,6 +571,50 @@ impl World {
                 chain.send(&[ix], &[operator]).await
             }
             Op::CloseRecord { user } => close_record(chain, pool, &key(*user), op).await,
+            Op::Attest {
+                user,
+                volume,
+                expires_in_hours,
+            } => {
+                let sas = self.accepted_schema(chain).await;
+                let now = chain.clock().await.unix_timestamp;
+                let expiry = expires_in_hours.map_or(0, |hours| now + hours * 3_600);
+                sas.attest(chain, &key(*user), *volume, expiry);
+                Ok(Vec::new())
+            }
+            Op::CloseAttestation { user } => {
+                let sas = self.accepted_schema(chain).await;
+                if chain.account(sas.attestation(&key(*user))).await.is_none() {
+                    // SAS has nothing to close.
+                    return;
+                }
+                sas.close(chain, &key(*user));
+                Ok(Vec::new())
+            }
+            Op::AcceptSchema { version } => {
+                let before = pool.state(chain).await.attestation;
+                let schema = self.schemas[usize::from(*version) - 1].schema;
+                let ix = instructions::pool_set_attestation(
+                    &operator.pubkey(),
+                    &pool.pool,
+                    Some((schema, VOLUME_FIELD)),
+                );
+                let outcome = chain.send(&[ix], &[operator]).await;
+                assert!(outcome.is_ok(), "{op:?}: the operator names a SAS schema");
+                // The same schema again keeps when it was first accepted (its holders stay
+                // claw-backable); another is accepted from now on.
+                let accepted_at = match before {
+                    Some(before) if before.schema == schema => before.accepted_at,
+                    _ => chain.clock().await.unix_timestamp,
+                };
+                let after = pool.state(chain).await.attestation;
+                assert_eq!(
+                    after.map(|a| (a.schema, a.accepted_at)),
+                    Some((schema, accepted_at)),
+                    "{op:?}: accepted from the first time it was named"
+                );
+                outcome
+            }
         };
         let kind = format!("{op:?}")
             .split([' ', '{'])
@@ -497,6 +634,21 @@ impl World {
                         e.user,
                         e.period
                     );
+                    self.last_evidence.insert(e.user, e.evidence);
+                }
+                // An attestation, or a credential that is gone, takes back only from a holder
+                // whose last allocation that kind of evidence supported.
+                AllotEvent::ClawedBack(e)
+                    if e.evidence == EvidenceKind::Attestation
+                        || e.reason == ClawbackReason::CredentialClosed =>
+                {
+                    assert_eq!(
+                        self.last_evidence.get(&e.user),
+                        Some(&e.evidence),
+                        "{} clawed back ({:?}) on evidence of another kind than its last allocation's",
+                        e.user,
+                        e.reason
+                    );
                 }
                 AllotEvent::ExchangeSettled(e) => {
                     assert!(self.settled.insert(e.id), "request {} settled twice", e.id);
@@ -504,6 +656,15 @@ impl World {
                 _ => {}
             }
         }
+    }
+
+    /// The SAS schema (of [`Self::schemas`]) the pool accepts now.
+    async fn accepted_schema(&self, chain: &mut TestChain) -> &SasFixture {
+        let accepted = self.pool.state(chain).await.attestation;
+        self.schemas
+            .iter()
+            .find(|sas| accepted.is_some_and(|a| a.schema == sas.schema))
+            .expect("the pool accepts one of the issuer's schemas")
     }
 
     async fn request(&self, chain: &mut TestChain, id: u64) -> Option<ExchangeRequest> {
@@ -549,6 +710,13 @@ impl World {
                     record.debt <= record.clawable(),
                     "a debt is part of what is clawable"
                 );
+                if record.allocations > 0 {
+                    assert_eq!(
+                        self.last_evidence.get(user),
+                        Some(&record.evidence),
+                        "the record names the evidence of the last allocation"
+                    );
+                }
             }
         }
         for id in &self.settled {
@@ -613,39 +781,144 @@ fn not_initialized() -> u32 {
     u32::from(anchor_lang::error::ErrorCode::AccountNotInitialized)
 }
 
-/// What the page would answer for allocating to `user` on its credential from `source` now:
-/// the units, or the error code the program will refuse with.
+/// Allocates to `user` on `evidence` from the vault, or from shard `shard` (sent by the chain's
+/// fee payer), and asserts that the program did what the page answered before.
+async fn allocate(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    user: &Pubkey,
+    shard: Option<u16>,
+    evidence: Evidence,
+    op: &Op,
+) -> Result<Vec<AllotEvent>, TxFailure> {
+    let payer = chain.payer().pubkey();
+    let (source, ix) = match shard {
+        None => (
+            AllocationSource::Vault(chain.token_balance(pool.vault).await),
+            instructions::allocate(&payer, &pool.pool, user, evidence.clone()),
+        ),
+        Some(shard) => {
+            let books: AllocationShard = chain.fetch(pdas::shard(&pool.pool, shard)).await;
+            (
+                AllocationSource::Shard(books.expected_balance().expect("shard books")),
+                instructions::allocate_sharded(&payer, &pool.pool, user, shard, evidence.clone()),
+            )
+        }
+    };
+    let predicted = predict_allocation(chain, pool, user, &evidence, source).await;
+    let outcome = chain.send(&[ix], &[]).await;
+    assert_agrees(&predicted, &outcome, op, allocated_units);
+    outcome
+}
+
+/// Claws back from `user` on `evidence` (sent by the chain's fee payer, as the crank would) and
+/// asserts that the program did what the crank decided before.
+async fn clawback(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    user: &Pubkey,
+    evidence: Evidence,
+    op: &Op,
+) -> Result<Vec<AllotEvent>, TxFailure> {
+    let predicted = predict_clawback(chain, pool, user, &evidence).await;
+    let ix = instructions::clawback(&pool.pool, user, evidence);
+    let outcome = chain.send(&[ix], &[]).await;
+    assert_agrees(&predicted, &outcome, op, |event| match event {
+        AllotEvent::ClawedBack(e) => Some(e.amount),
+        _ => None,
+    });
+    outcome
+}
+
+/// The SAS evidence the pool accepts now, as the instructions take it.
+fn attestation_evidence(state: &Pool) -> Evidence {
+    let accepted = state
+        .attestation
+        .expect("the sequences' pools accept attestations");
+    Evidence::Attestation {
+        issuer: accepted.issuer,
+        schema: accepted.schema,
+    }
+}
+
+/// `user`'s SAS attestation under the settings the pool accepts now, read as the page and the
+/// CLI read it (`allot_client::attestation::read`): `None` when its address holds none (never
+/// written, or closed).
+async fn read_attestation(
+    chain: &TestChain,
+    state: &Pool,
+    user: &Pubkey,
+) -> Option<AttestationView> {
+    let accepted = state
+        .attestation
+        .expect("the sequences' pools accept attestations");
+    allot_client::attestation::read(&chain.embedded(), &accepted, user)
+        .await
+        .expect("the issuer's attestations read under the pool's settings")
+}
+
+/// What the page would answer for allocating to `user` on `evidence` (its credential, or its
+/// attestation) from `source` now: the units, or the error code the program will refuse with.
 async fn predict_allocation(
     chain: &mut TestChain,
     pool: &PoolFixture,
     user: &Pubkey,
+    evidence: &Evidence,
     source: AllocationSource,
 ) -> Result<u64, u32> {
     let state = pool.state(chain).await;
-    let credential_address = pdas::credential(&pool.pool, user);
-    if chain.account(credential_address).await.is_none() {
-        return Err(not_initialized());
-    }
-    let credential: Credential = chain.fetch(credential_address).await;
+    let credential: Credential;
+    let attestation: AttestationView;
+    let held = match evidence {
+        Evidence::Credential => {
+            let address = pdas::credential(&pool.pool, user);
+            if chain.account(address).await.is_none() {
+                return Err(not_initialized());
+            }
+            credential = chain.fetch(address).await;
+            HeldEvidence::Credential(&credential)
+        }
+        Evidence::Attestation { .. } => {
+            let Some(read) = read_attestation(chain, &state, user).await else {
+                return Err(missing_attestation(&state));
+            };
+            attestation = read;
+            HeldEvidence::Attestation(&attestation)
+        }
+        Evidence::UserList { .. } => unreachable!("the sequences draw no user lists"),
+    };
     let record_address = pdas::allocation_record(&pool.pool, user);
     let record: Option<AllocationRecord> = match chain.account(record_address).await {
         Some(_) => Some(chain.fetch(record_address).await),
         None => None,
     };
     let now = chain.clock().await.unix_timestamp;
-    check_can_allocate_on_credential(&state, &credential, record.as_ref(), source, now)
-        .map_err(refusal_code)
+    check_can_allocate_on(&state, held, record.as_ref(), source, now).map_err(refusal_code)
 }
 
-/// What the crank would decide for a clawback from `user` on its credential now: the units it
-/// takes, or the error code the program will refuse with.
+/// The refusal of an allocation on an attestation address that holds none (never written, or
+/// closed by its issuer), which no state function decides: `AttestationMissing`, after the
+/// pool's own checks (`allocate`'s "Checks:": not retired, nor paused).
+fn missing_attestation(state: &Pool) -> u32 {
+    let error = if state.is_retired() {
+        AllotError::PoolRetired
+    } else if state.paused {
+        AllotError::PoolPaused
+    } else {
+        AllotError::AttestationMissing
+    };
+    u32::from(error)
+}
+
+/// What the crank would decide for a clawback from `user` on `evidence` (its credential, or its
+/// attestation) now: the units it takes, or the error code the program will refuse with.
 async fn predict_clawback(
     chain: &mut TestChain,
     pool: &PoolFixture,
     user: &Pubkey,
+    evidence: &Evidence,
 ) -> Result<u64, u32> {
     let state = pool.state(chain).await;
-    let credential_address = pdas::credential(&pool.pool, user);
     let record_address = pdas::allocation_record(&pool.pool, user);
     if chain.account(pool.user_token(user)).await.is_none()
         || chain.account(record_address).await.is_none()
@@ -658,14 +931,28 @@ async fn predict_clawback(
     let record: AllocationRecord = chain.fetch(record_address).await;
     let held = chain.token_balance(pool.user_token(user)).await;
     let now = chain.clock().await.unix_timestamp;
-    // Every allocation of the sequences is on a credential, so an empty credential address
-    // behind a record is a closed credential.
-    let reason = match chain.account(credential_address).await {
-        None => closed_credential_clawback_reason(&record),
-        Some(_) => {
-            let credential: Credential = chain.fetch(credential_address).await;
-            credential_clawback_reason(&credential, &record, &state.rule, now)
+    // Evidence that is gone (a credential its verifier closed, an attestation its issuer
+    // closed) counts only against a holder whose last allocation that kind supported: the
+    // answers check `record.evidence`.
+    let reason = match evidence {
+        Evidence::Credential => {
+            let address = pdas::credential(&pool.pool, user);
+            match chain.account(address).await {
+                None => closed_credential_clawback_reason(&record),
+                Some(_) => {
+                    let credential: Credential = chain.fetch(address).await;
+                    credential_clawback_reason(&credential, &record, &state.rule, now)
+                }
+            }
         }
+        Evidence::Attestation { .. } => {
+            let accepted = state
+                .attestation
+                .expect("the sequences' pools accept attestations");
+            let view = read_attestation(chain, &state, user).await;
+            attestation_clawback_reason(&accepted, view.as_ref(), &record, &state.rule, now)
+        }
+        Evidence::UserList { .. } => unreachable!("the sequences draw no user lists"),
     };
     reason
         .and_then(|_| clawback_amount(&record, held))
@@ -779,11 +1066,14 @@ fn invariants_hold_after_every_step_of_random_sequences() {
     // (seed 1's landed one of 36); since credential closing joined them (2026-12-05), seed 1's
     // never land a settlement and seeds 3 and 4's no clawback, so the default was 2; since
     // retirement and record closing joined them (2026-12-05), seeds 1–5 and 7–12 miss a
-    // clawback or a record close (a clawback lands in about 1 of 35 attempts), so it is 6.
+    // clawback or a record close (a clawback lands in about 1 of 35 attempts), so it was 6;
+    // since SAS attestations joined them (issue #18; sequences of up to 39 steps), seeds 1, 3–8,
+    // 10–14 and 17–20 miss a kind, mostly a clawback on an attestation (it lands in about 1 of
+    // 55 attempts), so it is 2 (9, 15 and 16 land every kind too).
     let seed = std::env::var("ALLOT_PROPERTY_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(6);
+        .unwrap_or(2);
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -792,14 +1082,17 @@ fn invariants_hold_after_every_step_of_random_sequences() {
     });
     let sequence = (
         prop::collection::vec(0u64..3_000, USERS),
-        prop::collection::vec(op(), 1..25),
+        prop::collection::vec(prop::option::weighted(0.8, attestation()), USERS),
+        // Up to 39 steps: with the SAS operations beside the others, shorter sequences seldom
+        // reach a clawback on an attestation (allocated on it, then its lapse, then the clawback).
+        prop::collection::vec(op(), 1..40),
     );
-    let result = runner.run(&sequence, |(volumes, ops)| {
+    let result = runner.run(&sequence, |(volumes, attestations, ops)| {
         let mut chain = chain.borrow_mut();
         let mut pool_id = next_pool.borrow_mut();
         *pool_id += 1;
         runtime.block_on(async {
-            let mut world = World::new(&mut chain, *pool_id, &volumes).await;
+            let mut world = World::new(&mut chain, *pool_id, &volumes, &attestations).await;
             for op in &ops {
                 world.apply(&mut chain, op).await;
                 world.check(&mut chain).await;
@@ -832,6 +1125,12 @@ fn invariants_hold_after_every_step_of_random_sequences() {
         "Reject",
         "Retire",
         "CloseRecord",
+        "Attest",
+        "CloseAttestation",
+        "AllocateOnAttestation",
+        "AllocateShardedOnAttestation",
+        "ClawbackOnAttestation",
+        "AcceptSchema",
     ] {
         assert!(
             totals.get(kind).is_some_and(|(landed, _)| *landed > 0),
