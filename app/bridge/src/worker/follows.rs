@@ -39,23 +39,15 @@ impl Worker<'_> {
         stop: &dyn Fn() -> bool,
     ) -> Result<usize> {
         let started = now_ms();
-        let others = self
-            .store
-            .claim_due(
-                self.name,
-                &lead.address,
+        let rows = self
+            .with_due_others(
+                lead,
                 &[RequestState::SettleSent],
                 FOLLOW_BATCH - 1,
-                CLAIM_MS,
                 0,
+                "settle transactions to follow",
             )
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!("no other settle transactions claimed to follow: {error:#}");
-                Vec::new()
-            });
-        let mut rows = vec![lead];
-        rows.extend(others);
+            .await;
         let (first, repeats) = first_of_each_transaction(rows);
         let taken = first.len() + repeats.len();
         let mut first_error = None;

@@ -55,23 +55,15 @@ impl Worker<'_> {
         stop: &dyn Fn() -> bool,
     ) -> Result<usize> {
         let started = now_ms();
-        let others = self
-            .store
-            .claim_due(
-                self.name,
-                &lead.address,
+        let rows = self
+            .with_due_others(
+                lead,
                 &[RequestState::Discovered, RequestState::Quoted],
                 LOCK_BATCH - 1,
-                CLAIM_MS,
                 LOCK_RECHECK_MS,
+                "requests to quote or lock",
             )
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!("no other requests to quote or lock claimed: {error:#}");
-                Vec::new()
-            });
-        let mut rows = vec![lead];
-        rows.extend(others);
+            .await;
         let views = match self.read_locks(&rows).await {
             Ok(views) => views,
             Err(error) => {

@@ -124,6 +124,37 @@ impl Worker<'_> {
         Ok(taken)
     }
 
+    /// `lead` followed by up to `limit` other requests in `states` due within `due_within_ms`,
+    /// now claimed by this worker (the batches of `locks.rs`, `payouts.rs` and `follows.rs`);
+    /// when claiming them fails (logged, naming `what`), `lead` alone.
+    async fn with_due_others(
+        &self,
+        lead: StoredRequest,
+        states: &[RequestState],
+        limit: usize,
+        due_within_ms: i64,
+        what: &str,
+    ) -> Vec<StoredRequest> {
+        let others = self
+            .store
+            .claim_due(
+                self.name,
+                &lead.address,
+                states,
+                limit,
+                CLAIM_MS,
+                due_within_ms,
+            )
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!("no other {what} claimed: {error:#}");
+                Vec::new()
+            });
+        let mut rows = vec![lead];
+        rows.extend(others);
+        rows
+    }
+
     /// After a failed step on `address` (logged), looks at it again in two seconds.
     async fn defer_if_failed(&self, address: &str, advanced: Result<()>) -> Result<()> {
         if let Err(error) = advanced {

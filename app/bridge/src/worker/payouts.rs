@@ -13,7 +13,7 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use futures::StreamExt as _;
 
-use super::{CLAIM_MS, PayoutAdapter, Worker};
+use super::{PayoutAdapter, Worker};
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
 
@@ -38,23 +38,15 @@ impl Worker<'_> {
         lead: StoredRequest,
         at_once: usize,
     ) -> Result<usize> {
-        let others = self
-            .store
-            .claim_due(
-                self.name,
-                &lead.address,
+        let rows = self
+            .with_due_others(
+                lead,
                 &[RequestState::PayoutPending],
                 at_once.saturating_sub(1),
-                CLAIM_MS,
                 0,
+                "payouts",
             )
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!("no other payouts claimed: {error:#}");
-                Vec::new()
-            });
-        let mut rows = vec![lead];
-        rows.extend(others);
+            .await;
         let (accounts, chain_now) = match self.read_payouts(&rows).await {
             Ok(read) => read,
             Err(error) => {
