@@ -835,10 +835,7 @@ fn attestation_evidence(state: &Pool) -> Evidence {
     let accepted = state
         .attestation
         .expect("the sequences' pools accept attestations");
-    Evidence::Attestation {
-        issuer: accepted.issuer,
-        schema: accepted.schema,
-    }
+    Evidence::from(&accepted)
 }
 
 /// `user`'s SAS attestation under the settings the pool accepts now, read as the page and the

@@ -5,7 +5,7 @@ use allot::instructions::{
     CredentialIssueArgs, ExchangeSettleArgs, PoolCreateArgs, ProfitReportArgs, TokenMetadataArgs,
     UserListPublishArgs,
 };
-use allot::state::{AllocationRule, EvidenceKind, ExchangeConfig};
+use allot::state::{AllocationRule, AttestationEvidence, EvidenceKind, ExchangeConfig};
 use allot::{ListProof, accounts, instruction};
 use anchor_lang::prelude::{AccountMeta, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
@@ -48,6 +48,16 @@ struct EvidenceParts {
     proof: Option<ListProof>,
     attestation: Option<Pubkey>,
     attestation_issuer: Option<Pubkey>,
+}
+
+impl From<&AttestationEvidence> for Evidence {
+    /// The evidence of a user's attestation under the SAS issuer and schema a pool accepts.
+    fn from(accepted: &AttestationEvidence) -> Self {
+        Evidence::Attestation {
+            issuer: accepted.issuer,
+            schema: accepted.schema,
+        }
+    }
 }
 
 impl Evidence {

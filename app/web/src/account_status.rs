@@ -268,10 +268,7 @@ impl UserState<'_> {
                 eligible: true,
                 reason: format!("you can receive {amount} units on your SAS attestation"),
                 amount,
-                evidence: Some(Evidence::Attestation {
-                    issuer: accepted.issuer,
-                    schema: accepted.schema,
-                }),
+                evidence: Some(Evidence::from(accepted)),
             };
         }
         // Refused: the credential's reason, else the attestation's, else no evidence at all.

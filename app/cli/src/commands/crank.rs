@@ -188,10 +188,7 @@ fn attestation_evidence(pool: &Pool) -> Evidence {
     let accepted = pool
         .attestation
         .expect("called only for a pool that accepts attestations");
-    Evidence::Attestation {
-        issuer: accepted.issuer,
-        schema: accepted.schema,
-    }
+    Evidence::from(&accepted)
 }
 
 /// Runs the crank: scans the chain, plans what to send, sends it (unless `--dry-run`) and reports.

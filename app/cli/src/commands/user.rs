@@ -189,10 +189,7 @@ impl Asked<'_> {
                 )
             })?;
         self.decide(ctx, HeldEvidence::Attestation(&view)).await?;
-        Ok(Evidence::Attestation {
-            issuer: settings.issuer,
-            schema: settings.schema,
-        })
+        Ok(Evidence::from(&settings))
     }
 
     /// The program's whole decision on `evidence`: the evidence, the record, then the vault's
