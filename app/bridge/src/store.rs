@@ -102,6 +102,26 @@ pub struct NewRequest {
 }
 
 /// A request row.
+/// How long requests stayed in one state (`Store::time_in_states`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeInState {
+    /// The state left.
+    pub state: RequestState,
+    /// How many times a request left it.
+    pub visits: i64,
+    /// The time spent in it over all those visits, milliseconds.
+    pub total_ms: i64,
+    /// The longest single visit, milliseconds.
+    pub longest_ms: i64,
+}
+
+impl TimeInState {
+    /// The mean visit, milliseconds.
+    pub fn mean_ms(&self) -> i64 {
+        self.total_ms / self.visits.max(1)
+    }
+}
+
 #[derive(Clone, Debug, FromRow)]
 pub struct StoredRequest {
     /// The ExchangeRequest account (base58): the idempotency key.
@@ -659,6 +679,31 @@ impl Store {
             }
         }
         Ok(counts)
+    }
+
+    /// How long requests stayed in each state they left, from the transitions: every state
+    /// left at least once, in [`ALL_STATES`] order (where a request's time between discovery
+    /// and settlement goes; `bridge_figures` prints it).
+    pub async fn time_in_states(&self) -> Result<Vec<TimeInState>, StoreError> {
+        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT t.from_state, COUNT(*), CAST(SUM(t.at_ms - p.at_ms) AS BIGINT), \
+             MAX(t.at_ms - p.at_ms) \
+             FROM transitions t JOIN transitions p ON p.address = t.address AND p.seq = t.seq - 1 \
+             WHERE t.from_state IS NOT NULL GROUP BY t.from_state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut times = Vec::new();
+        for (name, visits, total_ms, longest_ms) in rows {
+            times.push(TimeInState {
+                state: name.parse()?,
+                visits,
+                total_ms,
+                longest_ms,
+            });
+        }
+        times.sort_by_key(|time| ALL_STATES.iter().position(|s| *s == time.state));
+        Ok(times)
     }
 
     /// Takes `address` out of manual review by a person's `action` (only while it is in manual

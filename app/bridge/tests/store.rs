@@ -628,6 +628,42 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
     assert_eq!(names, ["Request0004", "Request0006"]);
 }
 
+/// The time in each state is read from the transitions: each state left is counted once a
+/// visit, with at least the pause the request spent in it.
+async fn time_in_each_state_comes_from_the_transitions(store: &Store) {
+    use RequestState::*;
+    store
+        .insert_found(&[request(1), request(2)], "w1")
+        .await
+        .unwrap();
+    for worker in ["w1", "w2"] {
+        store
+            .claim_next(worker, 60_000)
+            .await
+            .unwrap()
+            .expect("a due request");
+    }
+    let path = [Discovered, Quoted, PayoutPending];
+    for pair in path.windows(2) {
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+        walk(store, "Request0001", "w1", pair).await;
+    }
+    walk(store, "Request0002", "w2", &[Discovered, Quoted]).await;
+    let times = store.time_in_states().await.unwrap();
+    let states: Vec<_> = times.iter().map(|t| t.state).collect();
+    assert_eq!(
+        states,
+        [Discovered, Quoted],
+        "only the states left, in order"
+    );
+    assert_eq!(times[0].visits, 2);
+    assert_eq!(times[1].visits, 1);
+    assert!(times[1].total_ms >= 40, "{times:?}");
+    assert_eq!(times[1].longest_ms, times[1].total_ms);
+    assert!(times[0].longest_ms >= 40 && times[0].total_ms >= times[0].longest_ms);
+    assert_eq!(times[0].mean_ms(), times[0].total_ms / 2);
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -675,6 +711,7 @@ on_both_databases!(
     a_person_takes_a_request_out_of_review_and_is_audited,
     a_batch_settles_its_pools_waiting_requests_together,
     due_requests_in_a_state_are_claimed_together,
+    time_in_each_state_comes_from_the_transitions,
 );
 
 /// The store's connections are encrypted and the server's certificate verified

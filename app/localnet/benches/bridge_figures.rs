@@ -11,7 +11,9 @@
 //! and writes `target/allot-bridge-figures.json`.
 //!
 //! `cargo bench --manifest-path app/localnet/Cargo.toml --bench bridge_figures --profile dev`
-//! (`--profile dev`: the release profile would rebuild the whole validator optimised).
+//! (`--profile dev`: the release profile would rebuild the whole validator optimised);
+//! `ALLOT_FIGURES_RUNS=0,4` measures only those of the runs below. Each run also prints the
+//! mean time its requests spent in each state (from the bridge's transitions).
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -23,7 +25,7 @@ use allot_bridge::ingest::{BackfillReport, Ingester};
 use allot_bridge::metrics::Metrics;
 use allot_bridge::recent::Recent;
 use allot_bridge::settle::{self, SettleOrder, SignedSettle};
-use allot_bridge::store::Store;
+use allot_bridge::store::{Store, TimeInState};
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
@@ -116,6 +118,8 @@ struct Figures {
     rpc_calls: usize,
     /// The same, by method.
     rpc_methods: std::collections::BTreeMap<String, usize>,
+    /// Where the requests' time went: how long they stayed in each state.
+    states: Vec<TimeInState>,
 }
 
 async fn settle_run(
@@ -158,12 +162,9 @@ async fn settle_run(
     for bridge in bridges {
         assert!(bridge.stop().await.success());
     }
-    let rows = Store::open(database)
-        .await
-        .unwrap()
-        .requests()
-        .await
-        .unwrap();
+    let store = Store::open(database).await.unwrap();
+    let rows = store.requests().await.unwrap();
+    let states = store.time_in_states().await.unwrap();
     let mut latencies: Vec<i64> = rows
         .iter()
         .filter_map(|r| Some(r.settled_at_ms? - r.discovered_at_ms))
@@ -189,6 +190,7 @@ async fn settle_run(
         settle_transactions,
         rpc_calls: counter.calls().len(),
         rpc_methods: counter.counts(),
+        states,
     }
 }
 
@@ -205,6 +207,27 @@ async fn open_steadily(market: &Market, users: Range<usize>, every: Duration) ->
         opened.extend(market.open_requests(pair[0]..pair[0] + pair.len()).await);
     }
     opened
+}
+
+/// The indices of [`RUNS`] to measure: all, or those listed in `ALLOT_FIGURES_RUNS`
+/// (comma-separated, from 0), to look at one run without the others.
+fn chosen_runs() -> Vec<usize> {
+    match std::env::var("ALLOT_FIGURES_RUNS") {
+        Err(_) => (0..RUNS.len()).collect(),
+        Ok(list) => list
+            .split(',')
+            .map(|index| {
+                let index: usize = index.trim().parse().unwrap_or_else(|_| {
+                    panic!(
+                        "ALLOT_FIGURES_RUNS: {index:?} is not a run index (0..{})",
+                        RUNS.len()
+                    )
+                });
+                assert!(index < RUNS.len(), "ALLOT_FIGURES_RUNS: no run {index}");
+                index
+            })
+            .collect(),
+    }
 }
 
 /// Users whose requests measure the chain's own rate (two requests each).
@@ -364,9 +387,14 @@ async fn main() {
         raw_chain_rate(&market, raw_first..raw_first + RAW_USERS).await;
     let raw_rate = raw_requests as f64 / raw_seconds;
 
+    let chosen = chosen_runs();
     let mut figures = Vec::new();
     let mut first_user = 0;
-    for run in &RUNS {
+    for (index, run) in RUNS.iter().enumerate() {
+        if !chosen.contains(&index) {
+            first_user += run.users;
+            continue;
+        }
         // A fresh database per run: each run's rows are its own requests.
         let database = match run.store {
             "SQLite" => sqlite.clone(),
@@ -449,6 +477,29 @@ async fn main() {
         );
     }
     for f in &figures {
+        let states: Vec<String> = f
+            .states
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {:.1} s (max {:.1} s, {} visits)",
+                    t.state,
+                    t.mean_ms() as f64 / 1000.0,
+                    t.longest_ms as f64 / 1000.0,
+                    t.visits
+                )
+            })
+            .collect();
+        println!(
+            "mean time in each state, {} {} × {} ({}): {}",
+            f.store,
+            f.workers,
+            f.lanes,
+            f.arrival,
+            states.join(", ")
+        );
+    }
+    for f in &figures {
         println!(
             "JSON-RPC calls of {} {} × {} ({}): {:?}",
             f.store, f.workers, f.lanes, f.arrival, f.rpc_methods
@@ -472,6 +523,10 @@ async fn main() {
                 "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
                 "settle_transactions": f.settle_transactions, "rpc_calls": f.rpc_calls,
                 "rpc_methods": f.rpc_methods,
+                "states": f.states.iter().map(|t| json!({
+                    "state": t.state.as_str(), "visits": t.visits,
+                    "total_ms": t.total_ms, "longest_ms": t.longest_ms,
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
