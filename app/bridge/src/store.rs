@@ -102,7 +102,54 @@ pub struct NewRequest {
 }
 
 /// A request row.
-/// How long requests stayed in one state (`Store::time_in_states`).
+/// One state change of a request (a row of the audit trail).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition {
+    /// The request's address.
+    pub address: String,
+    /// The state it left (`None`: it was just found).
+    pub from: Option<RequestState>,
+    /// The state it entered.
+    pub to: RequestState,
+    /// When (unix ms).
+    pub at_ms: i64,
+}
+
+/// How long the requests `counted` stayed in each state they left, from `transitions` (each
+/// request's in order, as [`Store::transitions`] returns them): every state left at least once,
+/// in [`ALL_STATES`] order. Where a request's time between discovery and settlement goes
+/// (`bridge_figures` prints it).
+pub fn time_in_states(
+    transitions: &[Transition],
+    counted: impl Fn(&str) -> bool,
+) -> Vec<TimeInState> {
+    let mut times: Vec<TimeInState> = Vec::new();
+    for pair in transitions.windows(2) {
+        let (entered, left) = (&pair[0], &pair[1]);
+        if entered.address != left.address || !counted(&left.address) {
+            continue;
+        }
+        let Some(state) = left.from else { continue };
+        let spent = left.at_ms.saturating_sub(entered.at_ms).max(0);
+        match times.iter_mut().find(|time| time.state == state) {
+            Some(time) => {
+                time.visits += 1;
+                time.total_ms = time.total_ms.saturating_add(spent);
+                time.longest_ms = time.longest_ms.max(spent);
+            }
+            None => times.push(TimeInState {
+                state,
+                visits: 1,
+                total_ms: spent,
+                longest_ms: spent,
+            }),
+        }
+    }
+    times.sort_by_key(|time| ALL_STATES.iter().position(|s| *s == time.state));
+    times
+}
+
+/// How long requests stayed in one state ([`time_in_states`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeInState {
     /// The state left.
@@ -632,6 +679,33 @@ impl Store {
         Ok(())
     }
 
+    /// Releases `worker`'s claims on each `(address, at_ms)` of `rows`, due again at its `at_ms`,
+    /// in one database transaction (one commit for a batch instead of one a row: the lock
+    /// batches' rows waiting for finality are looked at every second). A row this worker no
+    /// longer holds is left alone.
+    pub async fn defer_all(&self, rows: &[(String, i64)], worker: &str) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut transaction = self.pool.begin().await?;
+        for (address, at_ms) in rows {
+            sqlx::query(
+                "UPDATE requests SET next_attempt_ms = $1, claimed_by = NULL, \
+                   claim_expires_ms = NULL, updated_at_ms = $2 \
+                 WHERE address = $3 AND claimed_by = $4",
+            )
+            .bind(*at_ms)
+            .bind(now)
+            .bind(address)
+            .bind(worker)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
     /// The request at `address`.
     pub async fn request(&self, address: &str) -> Result<Option<StoredRequest>, StoreError> {
         let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE address = $1");
@@ -681,29 +755,24 @@ impl Store {
         Ok(counts)
     }
 
-    /// How long requests stayed in each state they left, from the transitions: every state
-    /// left at least once, in [`ALL_STATES`] order (where a request's time between discovery
-    /// and settlement goes; `bridge_figures` prints it).
-    pub async fn time_in_states(&self) -> Result<Vec<TimeInState>, StoreError> {
-        let rows: Vec<(String, i64, i64, i64)> = sqlx::query_as(
-            "SELECT t.from_state, COUNT(*), CAST(SUM(t.at_ms - p.at_ms) AS BIGINT), \
-             MAX(t.at_ms - p.at_ms) \
-             FROM transitions t JOIN transitions p ON p.address = t.address AND p.seq = t.seq - 1 \
-             WHERE t.from_state IS NOT NULL GROUP BY t.from_state",
+    /// Every state change of every request, each request's in order (the audit trail;
+    /// [`time_in_states`] sums it up).
+    pub async fn transitions(&self) -> Result<Vec<Transition>, StoreError> {
+        let rows: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
+            "SELECT address, from_state, to_state, at_ms FROM transitions ORDER BY address, seq",
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut times = Vec::new();
-        for (name, visits, total_ms, longest_ms) in rows {
-            times.push(TimeInState {
-                state: name.parse()?,
-                visits,
-                total_ms,
-                longest_ms,
-            });
-        }
-        times.sort_by_key(|time| ALL_STATES.iter().position(|s| *s == time.state));
-        Ok(times)
+        rows.into_iter()
+            .map(|(address, from, to, at_ms)| {
+                Ok(Transition {
+                    address,
+                    from: from.map(|name| name.parse()).transpose()?,
+                    to: to.parse()?,
+                    at_ms,
+                })
+            })
+            .collect()
     }
 
     /// Takes `address` out of manual review by a person's `action` (only while it is in manual

@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 
 use allot_bridge::state::RequestState;
-use allot_bridge::store::{Changes, Cursor, NewRequest, ReviewAction, Store, now_ms};
+use allot_bridge::store::{
+    Changes, Cursor, NewRequest, ReviewAction, Store, now_ms, time_in_states,
+};
 use allot_bridge::test_support::postgres::TestPostgres;
 
 fn request(n: u32) -> NewRequest {
@@ -628,6 +630,62 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
     assert_eq!(names, ["Request0004", "Request0006"]);
 }
 
+/// A batch's claims are released together, each due at its own time; a row another worker
+/// holds keeps its claim and its due time.
+async fn a_batch_is_deferred_in_one_go(store: &Store) {
+    let requests: Vec<_> = (1..=3).map(request).collect();
+    store.insert_found(&requests, "seed").await.unwrap();
+    store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    let along = store
+        .claim_due(
+            "w1",
+            "Request0001",
+            &[RequestState::Discovered],
+            1,
+            60_000,
+            0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(along[0].address, "Request0002");
+    store.claim_next("w2", 60_000).await.unwrap().unwrap();
+    let later = now_ms() + 30_000;
+    store
+        .defer_all(
+            &[
+                ("Request0001".into(), later),
+                ("Request0002".into(), later + 1),
+                ("Request0003".into(), later + 2),
+            ],
+            "w1",
+        )
+        .await
+        .unwrap();
+    let rows = store.requests().await.unwrap();
+    let due: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.address.as_str(),
+                r.claimed_by.as_deref(),
+                r.next_attempt_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        due,
+        [
+            ("Request0001", None, later),
+            ("Request0002", None, later + 1),
+            ("Request0003", Some("w2"), 0),
+        ]
+    );
+    assert!(
+        store.claim_next("w3", 60_000).await.unwrap().is_none(),
+        "none due before its time"
+    );
+}
+
 /// The time in each state is read from the transitions: each state left is counted once a
 /// visit, with at least the pause the request spent in it.
 async fn time_in_each_state_comes_from_the_transitions(store: &Store) {
@@ -649,7 +707,15 @@ async fn time_in_each_state_comes_from_the_transitions(store: &Store) {
         walk(store, "Request0001", "w1", pair).await;
     }
     walk(store, "Request0002", "w2", &[Discovered, Quoted]).await;
-    let times = store.time_in_states().await.unwrap();
+    let transitions = store.transitions().await.unwrap();
+    assert_eq!(transitions.len(), 5, "two found, three moves");
+    let only_the_second = time_in_states(&transitions, |address| address == "Request0002");
+    assert_eq!(only_the_second.len(), 1);
+    assert_eq!(
+        (only_the_second[0].state, only_the_second[0].visits),
+        (Discovered, 1)
+    );
+    let times = time_in_states(&transitions, |_| true);
     let states: Vec<_> = times.iter().map(|t| t.state).collect();
     assert_eq!(
         states,
@@ -712,6 +778,7 @@ on_both_databases!(
     a_batch_settles_its_pools_waiting_requests_together,
     due_requests_in_a_state_are_claimed_together,
     time_in_each_state_comes_from_the_transitions,
+    a_batch_is_deferred_in_one_go,
 );
 
 /// The store's connections are encrypted and the server's certificate verified

@@ -25,7 +25,7 @@ use allot_bridge::ingest::{BackfillReport, Ingester};
 use allot_bridge::metrics::Metrics;
 use allot_bridge::recent::Recent;
 use allot_bridge::settle::{self, SettleOrder, SignedSettle};
-use allot_bridge::store::{Store, TimeInState};
+use allot_bridge::store::{Store, TimeInState, time_in_states};
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
@@ -112,8 +112,8 @@ struct Figures {
     seconds: f64,
     p50_ms: i64,
     p95_ms: i64,
-    /// Distinct settle transactions that settled the run's requests (batches share one).
-    settle_transactions: usize,
+    /// The settle transactions that settled the run's requests (batches share one).
+    settle_transactions: HashSet<String>,
     /// JSON-RPC calls the run's bridges made (through a recording proxy; the websocket aside).
     rpc_calls: usize,
     /// The same, by method.
@@ -162,9 +162,25 @@ async fn settle_run(
     for bridge in bridges {
         assert!(bridge.stop().await.success());
     }
+    // The run's own requests only: a bridge on a fresh database also finds every earlier
+    // request of the pool in the history (settled already) and records it so.
+    let own: HashSet<String> = requests.iter().map(Pubkey::to_string).collect();
     let store = Store::open(database).await.unwrap();
-    let rows = store.requests().await.unwrap();
-    let states = store.time_in_states().await.unwrap();
+    let rows: Vec<_> = store
+        .requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| own.contains(&row.address))
+        .collect();
+    assert_eq!(
+        rows.len(),
+        requests.len(),
+        "every request of the run recorded"
+    );
+    let states = time_in_states(&store.transitions().await.unwrap(), |address| {
+        own.contains(address)
+    });
     let mut latencies: Vec<i64> = rows
         .iter()
         .filter_map(|r| Some(r.settled_at_ms? - r.discovered_at_ms))
@@ -173,9 +189,8 @@ async fn settle_run(
     let at = |q: usize| latencies[(latencies.len() * q / 100).min(latencies.len() - 1)];
     let settle_transactions = rows
         .iter()
-        .filter_map(|r| r.settle_signature.as_deref())
-        .collect::<HashSet<_>>()
-        .len();
+        .filter_map(|r| r.settle_signature.clone())
+        .collect::<HashSet<_>>();
     Figures {
         store: run.store,
         workers: run.workers,
@@ -237,8 +252,9 @@ const RAW_USERS: usize = 125;
 /// (`settle::sign_locks`), then the settlements seven to a transaction (`settle::sign`, as the worker batches
 /// them), all signed beforehand, sent as fast as the node takes them and confirmed together with
 /// `getSignatureStatuses`. No database, no provider, no wait for finality. Returns the requests
-/// settled and the seconds from the first send to the last confirmation.
-async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
+/// settled, the seconds from the first send to the last confirmation, and the seconds from
+/// then until the last settlement was finalized.
+async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64, f64) {
     let rpc = market.chain.client();
     let authority = &market.operator.0;
     let recent = Recent::new(FeePolicy::Fixed(0));
@@ -277,12 +293,16 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
     for lock in &locks {
         settle::send(rpc, &lock.base64).await.unwrap();
     }
-    confirm_all(market, &locks).await;
+    confirm_all(market, &locks, CommitmentConfig::confirmed()).await;
     for settle in &settles {
         settle::send(rpc, &settle.base64).await.unwrap();
     }
-    confirm_all(market, &settles).await;
+    confirm_all(market, &settles, CommitmentConfig::confirmed()).await;
     let seconds = started.elapsed().as_secs_f64();
+    // How much longer until the last of them is final: what a payout waits for after its lock.
+    let confirmed_at = Instant::now();
+    confirm_all(market, &settles, CommitmentConfig::finalized()).await;
+    let finality_seconds = confirmed_at.elapsed().as_secs_f64();
     let settled = accounts::fetch_many::<ExchangeRequest>(&market.chain, &addresses)
         .await
         .unwrap();
@@ -292,11 +312,12 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64) {
             .is_some_and(|r| r.status == RequestStatus::Settled)),
         "every request of the raw loop settled"
     );
-    (addresses.len(), seconds)
+    (addresses.len(), seconds, finality_seconds)
 }
 
-/// Waits until every one of `sent` is confirmed, successful (read 256 signatures a call).
-async fn confirm_all(market: &Market, sent: &[SignedSettle]) {
+/// Waits until every one of `sent` has reached `commitment`, successful (read 256 signatures a
+/// call).
+async fn confirm_all(market: &Market, sent: &[SignedSettle], commitment: CommitmentConfig) {
     let rpc = market.chain.client();
     let signatures: Vec<Signature> = sent.iter().map(|s| s.signature.parse().unwrap()).collect();
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -307,7 +328,7 @@ async fn confirm_all(market: &Market, sent: &[SignedSettle]) {
             let statuses = rpc.get_signature_statuses(chunk).await.unwrap().value;
             for (signature, status) in chunk.iter().zip(statuses) {
                 match status {
-                    Some(status) if status.satisfies_commitment(CommitmentConfig::confirmed()) => {
+                    Some(status) if status.satisfies_commitment(commitment) => {
                         assert!(status.err.is_none(), "{signature} failed: {:?}", status.err);
                     }
                     _ => still.push(*signature),
@@ -315,7 +336,12 @@ async fn confirm_all(market: &Market, sent: &[SignedSettle]) {
             }
         }
         waiting = still;
-        assert!(Instant::now() < deadline, "{} not confirmed", waiting.len());
+        assert!(
+            Instant::now() < deadline,
+            "{} not {:?}",
+            waiting.len(),
+            commitment.commitment
+        );
         if !waiting.is_empty() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -383,7 +409,7 @@ async fn main() {
 
     // (a) first: the chain's own rate for the same transactions, on users after the bridges'.
     let raw_first = measured_users + 1;
-    let (raw_requests, raw_seconds) =
+    let (raw_requests, raw_seconds, finality_seconds) =
         raw_chain_rate(&market, raw_first..raw_first + RAW_USERS).await;
     let raw_rate = raw_requests as f64 / raw_seconds;
 
@@ -395,9 +421,12 @@ async fn main() {
             first_user += run.users;
             continue;
         }
-        // A fresh database per run: each run's rows are its own requests.
+        // A fresh database per run.
         let database = match run.store {
-            "SQLite" => sqlite.clone(),
+            "SQLite" => format!(
+                "sqlite://{}",
+                market.dir.path().join(format!("run-{index}.db")).display()
+            ),
             _ => postgres.database().await.unwrap().url,
         };
         figures.push(settle_run(&market, run, first_user, &database, &provider).await);
@@ -429,22 +458,17 @@ async fn main() {
         let (report, seconds) = backfill(&chain, &url, market.pool).await;
         backfills.push((store, report, seconds));
     }
-    // What the history held, read independently, and whether the settle transactions of the
-    // SQLite run are in it: the backfill figure is only as good as its coverage.
+    // What the history held, read independently, and whether the runs' settle transactions
+    // are in it: the backfill figure is only as good as its coverage.
     let finalized = history(&chain, CommitmentConfig::finalized()).await;
     let confirmed = history(&chain, CommitmentConfig::confirmed()).await;
-    let settles: HashSet<String> = Store::open(&sqlite)
-        .await
-        .unwrap()
-        .requests()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|r| r.settle_signature)
+    let settles: HashSet<&String> = figures
+        .iter()
+        .flat_map(|f| &f.settle_transactions)
         .collect();
     let settles_in_history = settles.iter().filter(|s| finalized.contains(*s)).count();
     println!(
-        "history of the program: {} transactions finalized, {} confirmed; SQLite run's settle \
+        "history of the program: {} transactions finalized, {} confirmed; the runs' settle \
          transactions in the finalized history: {settles_in_history} of {}",
         finalized.len(),
         confirmed.len(),
@@ -453,7 +477,8 @@ async fn main() {
 
     println!(
         "raw chain rate (locks, then settlements seven to a transaction, pre-signed): {raw_requests} \
-         requests in {raw_seconds:.1} s ({raw_rate:.1}/s)"
+         requests in {raw_seconds:.1} s ({raw_rate:.1}/s); the last settlement finalized \
+         {finality_seconds:.1} s after the last was confirmed"
     );
     println!(
         "| store | workers × lanes | arrival | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request |"
@@ -467,7 +492,7 @@ async fn main() {
             f.lanes,
             f.arrival,
             f.requests,
-            f.settle_transactions,
+            f.settle_transactions.len(),
             f.seconds,
             f.requests as f64 / f.seconds,
             f.requests as f64 / f.seconds / raw_rate,
@@ -521,7 +546,7 @@ async fn main() {
                 "store": f.store, "workers": f.workers, "lanes": f.lanes, "arrival": f.arrival,
                 "requests": f.requests,
                 "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
-                "settle_transactions": f.settle_transactions, "rpc_calls": f.rpc_calls,
+                "settle_transactions": f.settle_transactions.len(), "rpc_calls": f.rpc_calls,
                 "rpc_methods": f.rpc_methods,
                 "states": f.states.iter().map(|t| json!({
                     "state": t.state.as_str(), "visits": t.visits,
@@ -531,7 +556,10 @@ async fn main() {
         })
         .collect();
     let figures = json!({
-        "raw_chain": { "requests": raw_requests, "seconds": raw_seconds },
+        "raw_chain": {
+            "requests": raw_requests, "seconds": raw_seconds,
+            "finalized_after_confirmed_seconds": finality_seconds,
+        },
         "runs": runs,
         "resume_after_kill_seconds": resume_seconds,
         "backfill": backfills

@@ -75,6 +75,7 @@ impl Worker<'_> {
         let mut stepped = 0;
         let mut first_error = None;
         let mut to_lock = Vec::new();
+        let mut waiting = Vec::new();
         for (index, (row, (on_chain, finalized_lock))) in rows.iter().zip(views).enumerate() {
             if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
                 // The rows already quoted and gathered in `to_lock` are still locked below.
@@ -95,7 +96,7 @@ impl Worker<'_> {
             stepped += 1;
             let advanced = match (on_chain, finalized_lock.transpose()) {
                 (Ok(on_chain), Ok(finalized_lock)) => {
-                    self.quote_or_lock(row, on_chain, finalized_lock, &mut to_lock)
+                    self.quote_or_lock(row, on_chain, finalized_lock, &mut to_lock, &mut waiting)
                         .await
                 }
                 (Err(error), _) | (_, Err(error)) => Err(error),
@@ -104,6 +105,13 @@ impl Worker<'_> {
                 tracing::warn!(address = %row.address, "not deferred: {error:#}");
                 first_error.get_or_insert(error);
             }
+        }
+        if let Err(error) = self.store.defer_all(&waiting, self.name).await {
+            tracing::warn!(
+                requests = waiting.len(),
+                "waiting locks not deferred: {error:#}"
+            );
+            first_error.get_or_insert(error.into());
         }
         if let Err(error) = self.lock_together(to_lock).await {
             first_error.get_or_insert(error);
@@ -116,13 +124,15 @@ impl Worker<'_> {
 
     /// The step of `row` (discovered or quoted) with its account as read: a discovered request
     /// is quoted first; one pending, paid off chain and fit to lock joins `to_lock` (its claim
-    /// kept); any other takes its usual step.
+    /// kept); one locked but not yet final joins `waiting` (its next look, written with the
+    /// batch's others); any other takes its usual step.
     async fn quote_or_lock(
         &self,
         row: &StoredRequest,
         on_chain: Option<ExchangeRequest>,
         finalized_lock: Option<bool>,
         to_lock: &mut Vec<(StoredRequest, ExchangeRequest)>,
+        waiting: &mut Vec<(String, i64)>,
     ) -> Result<()> {
         if row.state()? == RequestState::Discovered {
             match self.record_quote(row, on_chain.as_ref()).await? {
@@ -141,7 +151,7 @@ impl Worker<'_> {
                 Ok(())
             }
             on_chain => {
-                self.advance_read(row.clone(), on_chain, finalized_lock)
+                self.advance_read(row.clone(), on_chain, finalized_lock, waiting)
                     .await
             }
         }
@@ -160,27 +170,35 @@ impl Worker<'_> {
                 .or_default()
                 .push((row, request));
         }
+        if by_pool.is_empty() {
+            return Ok(());
+        }
         let mut first_error = None;
+        let mut sent = Vec::new();
         for (_, batch) in by_pool {
             let requests: Vec<ExchangeRequest> = batch.iter().map(|(_, r)| r.clone()).collect();
             let refused_from = self.send_pool_locks(&requests).await;
-            for (index, (row, _)) in batch.iter().enumerate() {
-                let next = if refused_from.is_some_and(|from| index >= from) {
-                    self.review(row, RequestState::Quoted, &self.not_settlement_authority())
-                        .await
-                        .map(|_| ())
+            for (index, (row, _)) in batch.into_iter().enumerate() {
+                if refused_from.is_some_and(|from| index >= from) {
+                    let reviewed = self
+                        .review(&row, RequestState::Quoted, &self.not_settlement_authority())
+                        .await;
+                    if let Err(error) = reviewed {
+                        tracing::warn!(address = %row.address, "lock not followed up: {error:#}");
+                        first_error.get_or_insert(error);
+                    }
                 } else {
-                    let at_ms = now_ms().saturating_add(LOCK_RECHECK_MS);
-                    self.store
-                        .defer(&row.address, self.name, at_ms, false)
-                        .await
-                        .map_err(Into::into)
-                };
-                if let Err(error) = next {
-                    tracing::warn!(address = %row.address, "lock not followed up: {error:#}");
-                    first_error.get_or_insert(error);
+                    sent.push(row.address);
                 }
             }
+        }
+        // A lock cannot be final before the cluster's finalized view has caught up with where
+        // it landed: the first look waits about that long, not a second each time.
+        let at_ms = now_ms().saturating_add(self.finality_wait_ms().await);
+        let sent: Vec<(String, i64)> = sent.into_iter().map(|address| (address, at_ms)).collect();
+        if let Err(error) = self.store.defer_all(&sent, self.name).await {
+            tracing::warn!(requests = sent.len(), "locks not followed up: {error:#}");
+            first_error.get_or_insert(error.into());
         }
         match first_error {
             Some(error) => Err(error),
@@ -242,19 +260,38 @@ impl Worker<'_> {
         (count, outcome)
     }
 
+    /// How long a lock just sent takes at least to be final: the slots between the cluster's
+    /// confirmed and finalized views, at [`SLOT_MS`] each, within [`LOCK_RECHECK_MS`] and
+    /// [`MAX_FIRST_LOOK_MS`]; [`LOCK_RECHECK_MS`] when the slots cannot be read (logged).
+    async fn finality_wait_ms(&self) -> i64 {
+        let rpc = self.chain.client();
+        let slots = tokio::try_join!(
+            rpc.get_slot_with_commitment(CommitmentConfig::confirmed()),
+            rpc.get_slot_with_commitment(CommitmentConfig::finalized()),
+        );
+        match slots {
+            Ok((confirmed, finalized)) => finality_wait_ms(confirmed, finalized),
+            Err(error) => {
+                let error = self.metrics.failed_call("getSlot", error);
+                tracing::warn!("slots not read, the locks are looked at in a second: {error:#}");
+                LOCK_RECHECK_MS
+            }
+        }
+    }
+
     /// Releases this worker's claims on `rows`, due again at `at_ms` (`None`: when they were
     /// due); tries every one and returns the first failure.
     pub(super) async fn let_go(&self, rows: &[StoredRequest], at_ms: Option<i64>) -> Result<()> {
+        if let Some(at_ms) = at_ms {
+            let rows: Vec<(String, i64)> = rows
+                .iter()
+                .map(|row| (row.address.clone(), at_ms))
+                .collect();
+            return Ok(self.store.defer_all(&rows, self.name).await?);
+        }
         let mut first_error = None;
         for row in rows {
-            let released = match at_ms {
-                Some(at_ms) => {
-                    self.store
-                        .defer(&row.address, self.name, at_ms, false)
-                        .await
-                }
-                None => self.store.release_claim(&row.address, self.name).await,
-            };
+            let released = self.store.release_claim(&row.address, self.name).await;
             if let Err(error) = released {
                 tracing::warn!(address = %row.address, "claim not released: {error}");
                 first_error.get_or_insert(error);
@@ -268,12 +305,13 @@ impl Worker<'_> {
 
     /// The step of the quoted `row` with its account as read. A request that moves on (its lock
     /// is final) is let go at once, due: the next free lane pays it, not this one after the
-    /// whole batch.
+    /// whole batch. One to look at again later (its lock not final yet) joins `waiting`.
     async fn advance_read(
         &self,
         row: StoredRequest,
         on_chain: Option<ExchangeRequest>,
         finalized_lock: Option<bool>,
+        waiting: &mut Vec<(String, i64)>,
     ) -> Result<()> {
         let address: Pubkey = row.address.parse().context("stored address")?;
         match self
@@ -284,6 +322,13 @@ impl Worker<'_> {
                 .store
                 .defer(&row.address, self.name, now_ms(), false)
                 .await?),
+            Step::Later {
+                at_ms,
+                counted_attempt: false,
+            } => {
+                waiting.push((row.address, at_ms));
+                Ok(())
+            }
             step => self.follow(row, step).await,
         }
     }
@@ -337,6 +382,21 @@ impl Worker<'_> {
     }
 }
 
+/// A slot's nominal length on a Solana cluster (milliseconds).
+const SLOT_MS: i64 = 400;
+/// The longest wait before the first look at a lock just sent, whatever the slots say.
+const MAX_FIRST_LOOK_MS: i64 = 20_000;
+
+/// The wait before the first look at a lock sent when the cluster's confirmed view is at slot
+/// `confirmed` and its finalized view at `finalized`: the lock lands at or after `confirmed`,
+/// and is final once the finalized view reaches it, one slot every [`SLOT_MS`].
+fn finality_wait_ms(confirmed: u64, finalized: u64) -> i64 {
+    let behind = i64::try_from(confirmed.saturating_sub(finalized)).unwrap_or(i64::MAX);
+    behind
+        .saturating_mul(SLOT_MS)
+        .clamp(LOCK_RECHECK_MS, MAX_FIRST_LOOK_MS)
+}
+
 /// What became of one lock transaction.
 enum LockSent {
     /// Taken by the node (whether it lands is read at the next look).
@@ -382,6 +442,16 @@ mod tests {
 
     fn request(id: u64, status: RequestStatus) -> Result<Option<ExchangeRequest>> {
         Ok(Some(super::super::fixtures::request(id, status)))
+    }
+
+    /// The first look waits the finalized view's lag behind the confirmed one, a slot at a
+    /// time, never less than the usual recheck nor more than the cap.
+    #[test]
+    fn the_first_look_at_a_lock_waits_for_the_finalized_view_to_catch_up() {
+        assert_eq!(finality_wait_ms(1_032, 1_000), 32 * SLOT_MS);
+        assert_eq!(finality_wait_ms(1_000, 1_000), LOCK_RECHECK_MS);
+        assert_eq!(finality_wait_ms(999, 1_000), LOCK_RECHECK_MS);
+        assert_eq!(finality_wait_ms(u64::MAX, 0), MAX_FIRST_LOOK_MS);
     }
 
     /// Only requests locked now get a finalized answer, each its own in order; a pending one,
