@@ -466,7 +466,10 @@ async fn main() {
         .iter()
         .flat_map(|f| &f.settle_transactions)
         .collect();
-    let settles_in_history = settles.iter().filter(|s| finalized.contains(*s)).count();
+    let settles_in_history = settles
+        .iter()
+        .filter(|s| finalized.contains(s.as_str()))
+        .count();
     println!(
         "history of the program: {} transactions finalized, {} confirmed; the runs' settle \
          transactions in the finalized history: {settles_in_history} of {}",
