@@ -79,11 +79,13 @@ const RUNS: [Run; 6] = [
         users: 250,
         arrival: None,
     },
+    // A backlog four times the others: the rate grows with the requests in flight, each
+    // waiting about the chain's finality for its lock.
     Run {
         store: "PostgreSQL",
         workers: 1,
         lanes: 8,
-        users: 125,
+        users: 500,
         arrival: None,
     },
     Run {
