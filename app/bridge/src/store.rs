@@ -101,7 +101,6 @@ pub struct NewRequest {
     pub slot: i64,
 }
 
-/// A request row.
 /// One state change of a request (a row of the audit trail).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transition {
@@ -169,6 +168,7 @@ impl TimeInState {
     }
 }
 
+/// A request row.
 #[derive(Clone, Debug, FromRow)]
 pub struct StoredRequest {
     /// The ExchangeRequest account (base58): the idempotency key.
@@ -756,7 +756,7 @@ impl Store {
     }
 
     /// Every state change of every request, each request's in order (the audit trail;
-    /// [`time_in_states`] sums it up).
+    /// [`time_in_states`] sums it up). Reads it all: for benchmarks and tests, not the worker.
     pub async fn transitions(&self) -> Result<Vec<Transition>, StoreError> {
         let rows: Vec<(String, Option<String>, String, i64)> = sqlx::query_as(
             "SELECT address, from_state, to_state, at_ms FROM transitions ORDER BY address, seq",

@@ -25,7 +25,7 @@ use allot_bridge::ingest::{BackfillReport, Ingester};
 use allot_bridge::metrics::Metrics;
 use allot_bridge::recent::Recent;
 use allot_bridge::settle::{self, SettleOrder, SignedSettle};
-use allot_bridge::store::{Store, TimeInState, time_in_states};
+use allot_bridge::store::{Cursor, Store, TimeInState, time_in_states};
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
@@ -79,8 +79,8 @@ const RUNS: [Run; 6] = [
         users: 250,
         arrival: None,
     },
-    // A backlog four times the others: the rate grows with the requests in flight, each
-    // waiting about the chain's finality for its lock.
+    // A backlog of 1,000: the rate grows with the requests in flight, each waiting about the
+    // chain's finality for its lock.
     Run {
         store: "PostgreSQL",
         workers: 1,
@@ -135,6 +135,7 @@ async fn settle_run(
         "payout_concurrency = {}\n[payout]\nkind = \"http\"\nurl = \"{}\"\n",
         run.lanes, provider.url
     );
+    start_at_history_tip(market, database).await;
     let users = first_user..first_user + run.users;
     let backlog = match run.arrival {
         None => market.open_requests(users.clone()).await,
@@ -209,6 +210,40 @@ async fn settle_run(
         rpc_methods: counter.counts(),
         states,
     }
+}
+
+/// Stores, in the empty database at `url`, the pool's history read up to its newest finalized
+/// transaction: a bridge starting on it reads only what comes after (the run's own requests),
+/// as one that has been running would, not every earlier run's requests again.
+async fn start_at_history_tip(market: &Market, url: &str) {
+    let escrow = allot_client::pdas::escrow(&market.pool);
+    let newest = market
+        .chain
+        .client()
+        .get_signatures_for_address_with_config(
+            &escrow,
+            GetConfirmedSignaturesForAddress2Config {
+                before: None,
+                until: None,
+                limit: Some(1),
+                commitment: Some(CommitmentConfig::finalized()),
+            },
+        )
+        .await
+        .expect("the escrow's newest transaction");
+    let Some(newest) = newest.first() else {
+        return;
+    };
+    let cursor = Cursor {
+        signature: newest.signature.clone(),
+        slot: i64::try_from(newest.slot).unwrap(),
+    };
+    let store = Store::open(url).await.unwrap();
+    store
+        .ingest(&escrow.to_string(), &cursor, &[], "figures")
+        .await
+        .unwrap();
+    store.close().await;
 }
 
 /// Opens the requests of `users` (two each) two users to a transaction, one transaction every
@@ -437,6 +472,7 @@ async fn main() {
 
     // kill -9 with a request in flight, restart: time until it is settled.
     let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    start_at_history_tip(&market, &sqlite).await;
     let (config, _) = market.bridge_config("sqlite", &sqlite, &payout, 500, &market.ws_url);
     let (last, _) = market.request(measured_users, 5).await;
     let killed = Bridge::spawn(&config, Some("paid"));

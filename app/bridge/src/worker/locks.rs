@@ -106,12 +106,8 @@ impl Worker<'_> {
                 first_error.get_or_insert(error);
             }
         }
-        if let Err(error) = self.store.defer_all(&waiting, self.name).await {
-            tracing::warn!(
-                requests = waiting.len(),
-                "waiting locks not deferred: {error:#}"
-            );
-            first_error.get_or_insert(error.into());
+        if let Err(error) = self.defer_rows(&waiting).await {
+            first_error.get_or_insert(error);
         }
         if let Err(error) = self.lock_together(to_lock).await {
             first_error.get_or_insert(error);
@@ -175,11 +171,12 @@ impl Worker<'_> {
         }
         let mut first_error = None;
         let mut sent = Vec::new();
+        let mut unsent = Vec::new();
         for (_, batch) in by_pool {
             let requests: Vec<ExchangeRequest> = batch.iter().map(|(_, r)| r.clone()).collect();
-            let refused_from = self.send_pool_locks(&requests).await;
+            let outcome = self.send_pool_locks(&requests).await;
             for (index, (row, _)) in batch.into_iter().enumerate() {
-                if refused_from.is_some_and(|from| index >= from) {
+                if outcome.refused_from.is_some_and(|from| index >= from) {
                     let reviewed = self
                         .review(&row, RequestState::Quoted, &self.not_settlement_authority())
                         .await;
@@ -187,18 +184,22 @@ impl Worker<'_> {
                         tracing::warn!(address = %row.address, "lock not followed up: {error:#}");
                         first_error.get_or_insert(error);
                     }
+                } else if outcome.unsent.contains(&index) {
+                    unsent.push((row.address, now_ms().saturating_add(LOCK_RECHECK_MS)));
                 } else {
                     sent.push(row.address);
                 }
             }
         }
         // A lock cannot be final before the cluster's finalized view has caught up with where
-        // it landed: the first look waits about that long, not a second each time.
-        let at_ms = now_ms().saturating_add(self.finality_wait_ms().await);
-        let sent: Vec<(String, i64)> = sent.into_iter().map(|address| (address, at_ms)).collect();
-        if let Err(error) = self.store.defer_all(&sent, self.name).await {
-            tracing::warn!(requests = sent.len(), "locks not followed up: {error:#}");
-            first_error.get_or_insert(error.into());
+        // it landed: the first look waits about that long, not a second each time. A lock not
+        // sent is tried again at the next look, a second later.
+        if !sent.is_empty() {
+            let at_ms = now_ms().saturating_add(self.finality_wait_ms().await);
+            unsent.extend(sent.into_iter().map(|address| (address, at_ms)));
+        }
+        if let Err(error) = self.defer_rows(&unsent).await {
+            first_error.get_or_insert(error);
         }
         match first_error {
             Some(error) => Err(error),
@@ -209,27 +210,68 @@ impl Worker<'_> {
     /// Sends the locks of `requests` (one pool), up to seven to a transaction. A transaction
     /// the program refuses in simulation (one of its requests cancelled, or locked by an earlier
     /// transaction, meanwhile) is sent again one request at a time, so one request never holds
-    /// the others back. `Some(index)`: the program refused this key as the pool's settlement
-    /// authority at `requests[index]`, and neither it nor any after it was locked by this call.
-    async fn send_pool_locks(&self, requests: &[ExchangeRequest]) -> Option<usize> {
+    /// the others back.
+    async fn send_pool_locks(&self, requests: &[ExchangeRequest]) -> PoolLocks {
+        let mut unsent = Vec::new();
         let mut offset = 0;
         while offset < requests.len() {
             let (count, outcome) = self.send_locks(&requests[offset..]).await;
+            let carried = offset..offset.saturating_add(count.max(1)).min(requests.len());
             match outcome {
-                LockSent::Refused => return Some(offset),
+                LockSent::Refused => {
+                    return PoolLocks {
+                        refused_from: Some(offset),
+                        unsent,
+                    };
+                }
                 LockSent::RefusedInBatch => {
-                    for (index, request) in requests.iter().enumerate().skip(offset).take(count) {
-                        let one = std::slice::from_ref(request);
-                        if let (_, LockSent::Refused) = self.send_locks(one).await {
-                            return Some(index);
+                    for index in carried.clone() {
+                        let one = std::slice::from_ref(&requests[index]);
+                        match self.send_locks(one).await {
+                            (_, LockSent::Refused) => {
+                                return PoolLocks {
+                                    refused_from: Some(index),
+                                    unsent,
+                                };
+                            }
+                            (_, LockSent::Sent) => {}
+                            (_, LockSent::RefusedInBatch | LockSent::Failed) => unsent.push(index),
                         }
                     }
                 }
-                LockSent::Sent | LockSent::Failed => {}
+                LockSent::Sent => {}
+                LockSent::Failed => unsent.extend(carried.clone()),
             }
-            offset = offset.saturating_add(count.max(1));
+            offset = carried.end;
         }
-        None
+        PoolLocks {
+            refused_from: None,
+            unsent,
+        }
+    }
+
+    /// Releases this worker's claims on each `(address, at_ms)` of `rows`, due again at its
+    /// `at_ms`: in one database transaction, or, when that fails, one row at a time (each
+    /// failure logged; the first returned).
+    async fn defer_rows(&self, rows: &[(String, i64)]) -> Result<()> {
+        let Err(error) = self.store.defer_all(rows, self.name).await else {
+            return Ok(());
+        };
+        tracing::warn!(
+            requests = rows.len(),
+            "batch not deferred together, one at a time: {error:#}"
+        );
+        let mut first_error = None;
+        for (address, at_ms) in rows {
+            if let Err(error) = self.store.defer(address, self.name, *at_ms, false).await {
+                tracing::warn!(%address, "claim not released: {error:#}");
+                first_error.get_or_insert(error);
+            }
+        }
+        match first_error {
+            Some(error) => Err(error.into()),
+            None => Ok(()),
+        }
     }
 
     /// Signs and sends one lock transaction for the longest prefix of `requests` (one pool) it
@@ -279,15 +321,16 @@ impl Worker<'_> {
         }
     }
 
-    /// Releases this worker's claims on `rows`, due again at `at_ms` (`None`: when they were
-    /// due); tries every one and returns the first failure.
+    /// Releases this worker's claims on `rows`, due again at `at_ms` (together, see
+    /// `defer_rows`), or when they were due (`None`, one at a time); tries every one and
+    /// returns the first failure.
     pub(super) async fn let_go(&self, rows: &[StoredRequest], at_ms: Option<i64>) -> Result<()> {
         if let Some(at_ms) = at_ms {
             let rows: Vec<(String, i64)> = rows
                 .iter()
                 .map(|row| (row.address.clone(), at_ms))
                 .collect();
-            return Ok(self.store.defer_all(&rows, self.name).await?);
+            return self.defer_rows(&rows).await;
         }
         let mut first_error = None;
         for row in rows {
@@ -395,6 +438,16 @@ fn finality_wait_ms(confirmed: u64, finalized: u64) -> i64 {
     behind
         .saturating_mul(SLOT_MS)
         .clamp(LOCK_RECHECK_MS, MAX_FIRST_LOOK_MS)
+}
+
+/// What became of one pool's locks (`send_pool_locks`), by index into its requests.
+struct PoolLocks {
+    /// The program refused this key as the pool's settlement authority at this request: neither
+    /// it nor any after it was locked.
+    refused_from: Option<usize>,
+    /// Requests whose lock was not sent (not signed, not taken by the node, or refused alone):
+    /// the next look, a second later, tries again.
+    unsent: Vec<usize>,
 }
 
 /// What became of one lock transaction.
