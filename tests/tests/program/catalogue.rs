@@ -33,7 +33,7 @@ use std::fmt::Write as _;
 
 use allot::constants::*;
 use allot::instructions::{ExchangeSettleArgs, ProfitReportArgs, UserListPublishArgs};
-use allot::state::ExchangeRequest;
+use allot::state::{ExchangeRequest, SAS_ATTESTATION_DISCRIMINATOR};
 use allot_client::errors::{ProgramFailure, anchor_error_name, decode};
 use allot_client::instructions::{self, Evidence};
 use allot_client::pdas;
@@ -911,6 +911,14 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
             );
             attempt.planted.push((key, copy));
             out.push(attempt);
+            if account.data.first() == Some(&SAS_ATTESTATION_DISCRIMINATOR) {
+                for (what, copy) in attestation_of_another_schema(&account) {
+                    let mut attempt =
+                        swapped(i, key, format!("#{i} {name} -> its bytes naming {what}"));
+                    attempt.planted.push((key, copy));
+                    out.push(attempt);
+                }
+            }
         }
         if account.owner == allot::ID
             || account.owner == spl_token_2022_interface::ID
@@ -974,6 +982,30 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
         }
     }
     out
+}
+
+/// The attestation `account`'s bytes as a forged chain could rewrite them at the same address,
+/// each naming another schema (and what it names): the same issuer's schema "payments" at
+/// version 2 (a version the pool does not accept), and an unrelated schema. Attestation bytes:
+/// the discriminator, the nonce (1..33), the issuer (33..65), the schema (65..97).
+fn attestation_of_another_schema(account: &Account) -> Vec<(&'static str, Account)> {
+    let issuer = Pubkey::try_from(&account.data[33..65]).expect("an attestation's issuer");
+    let version_2 = Pubkey::find_program_address(
+        &[b"schema", issuer.as_ref(), b"payments", &[2]],
+        &SAS_PROGRAM_ID,
+    )
+    .0;
+    [
+        (version_2, "the schema's version 2"),
+        (Pubkey::new_from_array([7; 32]), "another schema"),
+    ]
+    .into_iter()
+    .map(|(schema, what)| {
+        let mut copy = account.clone();
+        copy.data[65..97].copy_from_slice(schema.as_ref());
+        (what, copy)
+    })
+    .collect()
 }
 
 /// An existing allot account of another type than `account` (type cosplay): pool A itself, or
