@@ -1305,6 +1305,8 @@ async fn clawback(
     op: &Op,
 ) -> Result<Vec<AllotEvent>, TxFailure> {
     let predicted = predict_clawback(chain, pool, user, &evidence).await;
+    let reason = predicted.as_ref().ok().map(|(_, reason)| *reason);
+    let predicted = predicted.map(|(amount, _)| amount);
     // A clawback that finds nothing held only records a debt: it moves nothing.
     let moves = predicted.is_ok_and(|amount| amount > 0);
     let predicted = unless_paused(chain, pool, predicted, moves).await;
@@ -1314,6 +1316,16 @@ async fn clawback(
         AllotEvent::ClawedBack(e) => Some(e.amount),
         _ => None,
     });
+    if let Ok(events) = &outcome {
+        let landed = events.iter().find_map(|event| match event {
+            AllotEvent::ClawedBack(e) => Some(e.reason),
+            _ => None,
+        });
+        assert_eq!(
+            landed, reason,
+            "the clawback's reason is the one the off-chain answer gives ({op:?})"
+        );
+    }
     outcome
 }
 
@@ -1486,14 +1498,14 @@ fn check_can_allocate_on_list(
 }
 
 /// What the crank would decide for a clawback from `user` on `evidence` (its credential, its
-/// attestation or its list entry) now: the units it takes, or the error code the program will
-/// refuse with.
+/// attestation or its list entry) now: the units it takes and why, or the error code the
+/// program will refuse with.
 async fn predict_clawback(
     chain: &mut TestChain,
     pool: &PoolFixture,
     user: &Pubkey,
     evidence: &Evidence,
-) -> Result<u64, u32> {
+) -> Result<(u64, ClawbackReason), u32> {
     let state = pool.state(chain).await;
     let record_address = pdas::allocation_record(&pool.pool, user);
     if chain.account(pool.user_token(user)).await.is_none()
@@ -1537,7 +1549,7 @@ async fn predict_clawback(
             .and_then(|()| list_clawback_reason(proof.value, &state.rule)),
     };
     reason
-        .and_then(|_| clawback_amount(&record, held))
+        .and_then(|reason| Ok((clawback_amount(&record, held)?, reason)))
         .map_err(refusal_code)
 }
 
