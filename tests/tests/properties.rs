@@ -596,6 +596,34 @@ impl World {
                 if created && outcome.is_ok() {
                     self.credential_payers.insert(key(*user), signer.pubkey());
                 }
+                if outcome.is_ok() {
+                    // What the chain now holds is the credential just issued, for the period
+                    // now, by this verifier, rent paid by whoever created it.
+                    let credential: Credential = chain.fetch(address).await;
+                    let period = pool
+                        .state(chain)
+                        .await
+                        .period_at(chain.clock().await.unix_timestamp);
+                    assert_eq!(
+                        (
+                            credential.user,
+                            credential.verifier,
+                            credential.indicators[0],
+                            credential.revoked,
+                            Ok(credential.period),
+                            Some(&credential.rent_payer),
+                        ),
+                        (
+                            key(*user),
+                            signer.pubkey(),
+                            *volume,
+                            false,
+                            period.map_err(|e| e.to_string()),
+                            self.credential_payers.get(&key(*user)),
+                        ),
+                        "the credential issued ({op:?})"
+                    );
+                }
                 outcome
             }
             Op::Revoke { user, verifier } => {
@@ -622,6 +650,10 @@ impl World {
                     AllotEvent::CredentialRevoked(e) => Some(e.period),
                     _ => None,
                 });
+                if outcome.is_ok() {
+                    let credential: Credential = chain.fetch(address).await;
+                    assert!(credential.revoked, "the credential is revoked ({op:?})");
+                }
                 outcome
             }
             Op::CloseCredential { user, verifier } => {
