@@ -681,8 +681,8 @@ impl Store {
 
     /// Releases `worker`'s claims on each `(address, at_ms)` of `rows`, due again at its `at_ms`,
     /// in one database transaction (one commit for a batch instead of one a row: the lock
-    /// batches' rows waiting for finality are looked at every second). A row this worker no
-    /// longer holds is left alone.
+    /// batches' rows waiting for finality are looked at again and again until final). A row
+    /// this worker no longer holds is left alone.
     pub async fn defer_all(&self, rows: &[(String, i64)], worker: &str) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
