@@ -20,6 +20,8 @@ pub mod merkle_tree;
 pub mod pdas;
 pub mod reference;
 pub mod rpc_chain;
+#[cfg(feature = "sas-accounts")]
+pub mod sas_accounts;
 pub mod token;
 pub mod transaction_events;
 

@@ -72,6 +72,9 @@ pub struct LocalnetConfig {
     pub prefund_lamports: u64,
     /// Native programs registered beside allot (the bridge suite runs one that forges events).
     pub extra_builtins: Vec<ExtraBuiltin>,
+    /// Accounts written at genesis as they are, e.g. those of a program that does not run here
+    /// (the page suite's SAS issuer, schema and attestation, which allot only reads).
+    pub genesis_accounts: Vec<(Pubkey, Account)>,
 }
 
 /// A native program to register beside allot.
@@ -93,6 +96,7 @@ impl Default for LocalnetConfig {
             prefund: Vec::new(),
             prefund_lamports: 1_000_000_000_000,
             extra_builtins: Vec::new(),
+            genesis_accounts: Vec::new(),
         }
     }
 }
@@ -168,6 +172,9 @@ impl Localnet {
                     &solana_sdk_ids::system_program::id(),
                 ),
             );
+        }
+        for (address, account) in &config.genesis_accounts {
+            genesis.add_account(*address, AccountSharedData::from(account.clone()));
         }
         genesis
             .rpc_port(config.rpc_port)

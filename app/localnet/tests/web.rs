@@ -2,20 +2,23 @@
 //! the real server (`allot-web`) and the validator: a test wallet registered through Wallet
 //! Standard (its ed25519 key held by the test) connects, allocates and requests an exchange, and
 //! the chain shows both; a second wallet rejects the signature (code 4001), the page says so and
-//! nothing lands. Screenshots of each state go to `target/web-e2e/<scenario>/`.
+//! nothing lands. A third user, whose only evidence is a SAS attestation written at genesis (as
+//! SAS stores it; allot only reads it), allocates and requests an exchange from the page too.
+//! Screenshots of each state go to `target/web-e2e/<scenario>/`.
 
 use std::path::Path;
 use std::process::Command;
 
-use allot::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
+use allot::state::{AllocationRecord, EvidenceKind, ExchangeRequest, Pool, RequestStatus};
 use allot_client::compute_budget::FeePolicy;
 use allot_client::rpc_chain::RpcChain;
+use allot_client::sas_accounts::{self, PAYMENTS_LAYOUT, PAYMENTS_SCHEMA, VOLUME_FIELD};
 use allot_client::{accounts, pdas};
 use allot_localnet::{Localnet, LocalnetConfig, self_test};
 use allot_web::app::Cluster;
 use allot_web::server::{WebConfig, WebServer};
 use common::page::{build_page, page_dir};
-use common::{compute_budget_of, create_example_pool, http, issue_credentials, wallet};
+use common::{allot, compute_budget_of, create_example_pool, http, issue_credentials, wallet};
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -231,6 +234,91 @@ async fn actions_answer_as_the_spec_asks(port: u16, user: &anchor_lang::prelude:
     );
 }
 
+/// A SAS issuer (one signer), its "payments" schema and `user`'s attestation of a payment
+/// volume the example pool's rule accepts, as genesis accounts; returns them and the schema.
+fn sas_genesis(
+    user: &anchor_lang::prelude::Pubkey,
+) -> (
+    Vec<(anchor_lang::prelude::Pubkey, solana_account::Account)>,
+    anchor_lang::prelude::Pubkey,
+) {
+    let authority = Keypair::new().pubkey();
+    let signer = Keypair::new().pubkey();
+    let issuer = sas_accounts::issuer_address(&authority, "payments-verifier");
+    let schema = sas_accounts::schema_address(&issuer, PAYMENTS_SCHEMA, 1);
+    let accounts = [
+        (
+            issuer,
+            sas_accounts::issuer_account(&authority, "payments-verifier", &[signer]),
+        ),
+        (
+            schema,
+            sas_accounts::schema_account(&issuer, PAYMENTS_SCHEMA, 1, &PAYMENTS_LAYOUT),
+        ),
+        (
+            sas_accounts::attestation_address(&issuer, &schema, user),
+            sas_accounts::attestation_account(
+                &issuer,
+                &schema,
+                user,
+                sas_accounts::payments_data(5_000),
+                &signer,
+                0,
+            ),
+        ),
+    ];
+    let genesis = accounts
+        .into_iter()
+        .map(|(address, account)| {
+            (
+                address,
+                solana_account::Account {
+                    lamports: account.lamports,
+                    data: account.data,
+                    owner: account.owner,
+                    executable: account.executable,
+                    rent_epoch: account.rent_epoch,
+                },
+            )
+        })
+        .collect();
+    (genesis, schema)
+}
+
+/// What the page showed after the happy path (`summary`) is what the chain holds: `user`'s
+/// record allocated the rule's amount on `evidence`, and its exchange request is pending.
+async fn the_chain_holds_what_the_page_showed(
+    chain: &RpcChain,
+    pool: anchor_lang::prelude::Pubkey,
+    user: &anchor_lang::prelude::Pubkey,
+    evidence: EvidenceKind,
+    summary: &serde_json::Value,
+) {
+    assert_eq!(summary["ok"], true, "{summary}");
+    assert_eq!(summary["cluster"], "localnet");
+    let state: Pool = accounts::fetch(chain, pool).await.unwrap().unwrap();
+    let record: AllocationRecord = accounts::fetch(chain, pdas::allocation_record(&pool, user))
+        .await
+        .unwrap()
+        .expect("the page's allocation landed");
+    assert_eq!(record.allocated, state.rule.amount);
+    assert_eq!(record.evidence, evidence);
+    assert_eq!(summary["holdingsAfterAllocate"], state.rule.amount);
+    let pending = &summary["pendingAfterExchange"][0];
+    let id = pending["id"].as_u64().unwrap();
+    let request: ExchangeRequest = accounts::fetch(chain, pdas::exchange_request(&pool, id))
+        .await
+        .unwrap()
+        .expect("the page's exchange request landed");
+    assert_eq!(request.user, *user);
+    assert_eq!(request.status, RequestStatus::Pending);
+    assert_eq!(pending["amount"].as_u64(), Some(request.amount));
+    assert_eq!(
+        summary["holdingsAfterExchange"],
+        state.rule.amount - request.amount
+    );
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -243,17 +331,22 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
     let (_, verifier) = wallet(&dir, "verifier");
     let happy_seed: [u8; 32] = std::array::from_fn(|i| i as u8 + 1);
     let reject_seed: [u8; 32] = std::array::from_fn(|i| 200 - i as u8);
+    let attested_seed: [u8; 32] = std::array::from_fn(|i| 100 + i as u8);
     let happy = Keypair::new_from_array(happy_seed);
     let rejecting = Keypair::new_from_array(reject_seed);
+    let attested = Keypair::new_from_array(attested_seed);
+    let (genesis_accounts, schema) = sas_genesis(&attested.pubkey());
     let localnet = Localnet::start(LocalnetConfig {
         rpc_port: 6_899,
-        faucet_port: 6_900,
+        faucet_port: 6_910,
         prefund: vec![
             operator.key,
             verifier.key,
             happy.pubkey(),
             rejecting.pubkey(),
+            attested.pubkey(),
         ],
+        genesis_accounts,
         ..LocalnetConfig::default()
     })
     .await
@@ -271,6 +364,23 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
         &verifier,
         &pool,
         &[happy.pubkey(), rejecting.pubkey()],
+    )
+    .await;
+    // The operator accepts the SAS schema's volume field (the CLI reads the schema account first).
+    allot(
+        &chain,
+        &url,
+        &operator,
+        &[
+            "operator",
+            "accept-attestations",
+            "--pool",
+            &pool.to_string(),
+            "--schema",
+            &schema.to_string(),
+            "--field",
+            &VOLUME_FIELD.to_string(),
+        ],
     )
     .await;
 
@@ -312,30 +422,43 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
     })
     .await
     .unwrap();
-    assert_eq!(summary["ok"], true, "{summary}");
-    assert_eq!(summary["cluster"], "localnet");
-    // What the page showed is what the chain holds.
-    let state: Pool = accounts::fetch(&chain, pool).await.unwrap().unwrap();
-    let record: AllocationRecord =
-        accounts::fetch(&chain, pdas::allocation_record(&pool, &happy.pubkey()))
-            .await
-            .unwrap()
-            .expect("the page's allocation landed");
-    assert_eq!(record.allocated, state.rule.amount);
-    assert_eq!(summary["holdingsAfterAllocate"], state.rule.amount);
-    let pending = &summary["pendingAfterExchange"][0];
-    let id = pending["id"].as_u64().unwrap();
-    let request: ExchangeRequest = accounts::fetch(&chain, pdas::exchange_request(&pool, id))
-        .await
-        .unwrap()
-        .expect("the page's exchange request landed");
-    assert_eq!(request.user, happy.pubkey());
-    assert_eq!(request.status, RequestStatus::Pending);
-    assert_eq!(pending["amount"].as_u64(), Some(request.amount));
-    assert_eq!(
-        summary["holdingsAfterExchange"],
-        state.rule.amount - request.amount
+    assert!(
+        summary["allocationReason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("on your credential")),
+        "{summary}"
     );
+    let happy_user = happy.pubkey();
+    the_chain_holds_what_the_page_showed(
+        &chain,
+        pool,
+        &happy_user,
+        EvidenceKind::Credential,
+        &summary,
+    )
+    .await;
+
+    // A user with no credential, only a SAS attestation: the page offers the allocation on it.
+    let summary = tokio::task::spawn_blocking({
+        let page_url = page_url.clone();
+        move || browse(&page_url, &attested_seed, "attested")
+    })
+    .await
+    .unwrap();
+    assert!(
+        summary["allocationReason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("on your SAS attestation")),
+        "{summary}"
+    );
+    the_chain_holds_what_the_page_showed(
+        &chain,
+        pool,
+        &attested.pubkey(),
+        EvidenceKind::Attestation,
+        &summary,
+    )
+    .await;
 
     let summary = tokio::task::spawn_blocking(move || browse(&page_url, &reject_seed, "reject"))
         .await

@@ -65,6 +65,9 @@ pub struct Eligibility {
     pub reason: String,
     /// Units an allocation moves.
     pub amount: u64,
+    /// What the allocation rests on when eligible, for the page to say: `"credential"` or
+    /// `"attestation"` (the user's SAS attestation); `null` when refused.
+    pub on: Option<&'static str>,
     /// The evidence the allocation presents when eligible (the credential first, else the SAS
     /// attestation).
     #[serde(skip)]
@@ -232,6 +235,7 @@ impl UserState<'_> {
             eligible: false,
             reason,
             amount,
+            on: None,
             evidence: None,
         };
         if self.transfers_paused {
@@ -247,6 +251,7 @@ impl UserState<'_> {
                 eligible: true,
                 reason: format!("you can receive {amount} units for period {period}"),
                 amount,
+                on: Some("credential"),
                 evidence: Some(Evidence::Credential),
             };
         }
@@ -268,6 +273,7 @@ impl UserState<'_> {
                 eligible: true,
                 reason: format!("you can receive {amount} units on your SAS attestation"),
                 amount,
+                on: Some("attestation"),
                 evidence: Some(Evidence::from(accepted)),
             };
         }
@@ -410,10 +416,11 @@ mod tests {
                 schema: accepted.schema,
             })
         );
+        assert_eq!(eligible.on, Some("attestation"));
         // Below the rule: refused with the program's reason, no evidence offered.
         let low = state(&pool, false).allocation(None, Some(&attestation(10)), 100);
         assert!(!low.eligible);
-        assert_eq!(low.evidence, None);
+        assert_eq!((low.evidence, low.on), (None, None));
         assert!(low.reason.contains("rule"), "{}", low.reason);
         // Neither: the page says what would help.
         let none = state(&pool, false).allocation(None, None, 100);

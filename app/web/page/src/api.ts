@@ -57,7 +57,8 @@ export interface Status {
   /** The token's name as its mint's Token-2022 metadata says (`null`: the operator has not named it). */
   token: TokenName | null;
   credential: Credential | null;
-  allocation: { eligible: boolean; reason: string; amount: number };
+  /** `on`: what an eligible allocation rests on (`null` when refused). */
+  allocation: { eligible: boolean; reason: string; amount: number; on: 'credential' | 'attestation' | null };
   exchange: { eligible: boolean; reason: string; maxAmount: number };
   pending: PendingRequest[];
 }

@@ -5,6 +5,12 @@ import type { Config, Credential, PendingRequest, Status } from './api';
 import { byId, h } from './dom';
 import { formatMinorUnits, formatSol, formatTime, formatUnits, parseUnits, shortAddress } from './format';
 
+/** What the page says an eligible allocation rests on. */
+const ALLOCATION_BASIS = {
+  credential: 'on your credential',
+  attestation: 'on your SAS attestation',
+} as const;
+
 export interface ViewActions {
   allocate(amount: number, decimals: number): void;
   /** `units` is the amount in base units of a mint with `decimals`; `display` is what the user typed. */
@@ -85,7 +91,7 @@ export class AccountView {
 
     const { allocation, exchange } = status;
     this.allocationReason.textContent = allocation.eligible
-      ? `You can receive ${formatUnits(allocation.amount, status.decimals)} units now.`
+      ? `You can receive ${formatUnits(allocation.amount, status.decimals)} units now${allocation.on ? `, ${ALLOCATION_BASIS[allocation.on]}` : ''}.`
       : allocation.reason;
     this.allocationReason.dataset.eligible = String(allocation.eligible);
     this.exchangeReason.textContent = exchange.eligible

@@ -2,12 +2,14 @@
 // wallet (tests/test-wallet.js). The Rust side starts the validator and the allot server, runs
 //
 //   ALLOT_WEB_URL=http://127.0.0.1:PORT/ ALLOT_TEST_WALLET_SEED=<64 hex> \
-//   ALLOT_SCREENSHOT_DIR=<dir> ALLOT_E2E_SCENARIO=happy|reject node tests/e2e.mjs
+//   ALLOT_SCREENSHOT_DIR=<dir> ALLOT_E2E_SCENARIO=happy|attested|reject node tests/e2e.mjs
 //
 // and parses the last stdout line, a JSON summary ({"ok":true,...}), to check the chain.
 //
 // happy:  connect → address and network shown → allocate → confirmed → holdings went up →
 //         request exchange (the default, largest amount) → confirmed → a pending request listed.
+// attested: the same steps, for a user whose evidence is a SAS attestation (no allot credential);
+//         the summary carries the reason the page gave for allowing the allocation.
 // reject: connect → the wallet rejects (code 4001) → the page says so (data-step=rejected),
 //         no signature, holdings unchanged.
 //
@@ -47,7 +49,10 @@ async function main() {
   const executablePath = env('ALLOT_CHROMIUM', '/usr/bin/chromium');
   const txTimeout = Number(env('ALLOT_E2E_TIMEOUT_MS', '120000'));
   check(/^[0-9a-fA-F]{64}$/.test(seedHex), 'ALLOT_TEST_WALLET_SEED must be 32 bytes in hex (64 characters)');
-  check(scenario === 'happy' || scenario === 'reject', `unknown ALLOT_E2E_SCENARIO ${scenario} (happy | reject)`);
+  check(
+    ['happy', 'attested', 'reject'].includes(scenario),
+    `unknown ALLOT_E2E_SCENARIO ${scenario} (happy | attested | reject)`,
+  );
   mkdirSync(screenshots, { recursive: true });
   const address = base58(nacl.sign.keyPair.fromSeed(bytesFromHex(seedHex)).publicKey);
   const walletScript = await buildTestWallet();
@@ -115,9 +120,10 @@ async function main() {
     log(`connected ${address} on ${network}: holdings ${summary.holdingsBefore}, ${summary.solBefore} lamports`);
     await shot('connected');
 
-    if (scenario === 'happy') {
+    if (scenario === 'happy' || scenario === 'attested') {
       // When the user allocates, then the transaction confirms and the holdings go up.
       await expectEnabled(page, '#allocate', '#allocation-reason');
+      summary.allocationReason = await textOf(page, '#allocation-reason');
       await page.click('#allocate');
       summary.allocateSignature = await waitForStep(page, 'confirmed', txTimeout);
       summary.holdingsAfterAllocate = await waitForUnitsChange(page, summary.holdingsBefore);
