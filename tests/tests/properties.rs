@@ -8,11 +8,16 @@
 //! allocations on a credential, an attestation or a list entry, from the vault or one of two
 //! shards; shard funding, drains and sweeps; clawbacks on a credential, an attestation or a list;
 //! transfers between users; the operator pausing every movement of the pool's units (Token-2022
-//! Pausable) for a few steps; exchange requests (rent paid by the user or a sponsor),
-//! settlements, rejections, cancels and closes under exchange rules the operator reconfigures at
-//! random (minimum holding and holding time, per-user and per-period caps, open or closed, a
-//! rate that can quote zero); waits of hours; the pool's retirement and allocation records
-//! closing. After every step, whatever was accepted or refused:
+//! Pausable) for a few steps, or only its allocations (`pool_set_paused`); allocations to the
+//! address of an existing shard or of the next one (not created yet), credentialed by a careless
+//! verifier; exchange requests (rent paid by the user or a sponsor), locks, settlements,
+//! rejections, cancels and closes under exchange rules the operator reconfigures at random
+//! (minimum holding and holding time, per-user and per-period caps, open or closed, a rate that
+//! can quote zero); the operator proposing another operator and the proposed key accepting (it
+//! becomes the settlement authority too), and the current, the former or the proposed operator
+//! signing the operator's and the settlement authority's instructions; waits of hours; the
+//! pool's retirement and allocation records closing. After every step, whatever was accepted or
+//! refused:
 //! - conservation: vault + shards + holders + escrow + burned = minted (and the pool's own
 //!   invariant);
 //! - the pool's staged units are what its shards' books say they were given and have not
@@ -37,6 +42,27 @@
 //!   clawback used is sealed (a new root for it is refused: `UserListRootInUse`);
 //! - every settled request was settled once, for exactly its quote, and stays until closed; a
 //!   closed request's address stays empty (its id is never reused);
+//! - a lock, a settlement, a rejection and a cancel land exactly when the request's own rules
+//!   say (`ExchangeRequest::check_can_lock`, `check_may_finish`, `check_is_open`,
+//!   `check_can_cancel`; a lock only by the pool's settlement authority), a lock records its
+//!   signer and freezes the request (its user's cancel is refused, `RequestLocked`, until the
+//!   lock expires; only the key that locked it settles or rejects it, even after the operator
+//!   changed), a settlement's figures are `Pool::record_settlement`'s, and a cancel or a
+//!   rejection gives the escrowed units back to the user and the request's units back to the
+//!   per-user and per-period exchange caps (`Pool::record_request_returned`,
+//!   `AllocationRecord::record_request_returned`: the audit finding "caps are not returned");
+//! - the pool's operator and settlement authority are the key that last accepted the operator's
+//!   role, and its pending operator the key last proposed: a proposal lands only when the
+//!   operator signs it for another key, an acceptance only by the key proposed; from then on the
+//!   former operator's instructions are refused (`NotOperator`, `NotSettlementAuthority`) and the
+//!   new one's land;
+//! - while the operator pauses allocations (`pool_set_paused`), no allocation lands (predicted
+//!   `PoolPaused` after the retirement check), while clawbacks, requests and the rest go on;
+//! - an allocation to an existing shard's address is refused (`UserIsProgramAccount`); one to the
+//!   next shard's address (audit finding 4, closed by moving shard vaults to PDAs only the
+//!   program creates) lands as for any holder, the units in that address's own associated
+//!   account, never at the next shard's vault address (which stays empty), and that address
+//!   counts as a holder in conservation;
 //! - a closed credential's rent goes back, all of it, to the verifier that created it (whichever
 //!   verifier closes it), a closed request's to whoever paid it (the user or the sponsor), and
 //!   closing and issuing again never opens a second allocation in the period (the rule above);
@@ -65,9 +91,12 @@
 //! Each sequence starts with the users' credentials, attestations and first-period list entries,
 //! and with some of them allocated on one of these (applied as drawn steps are, predicted and
 //! checked alike), so that a short sequence reaches what needs a holder. The default seed's
-//! sequences must land every kind of operation and meet the refusals the paths exist for: an
-//! inactive verifier, a removed SAS signer, a pool that accepts no attestations, a sealed root,
-//! a list of a future period, an unsealed list for a shard, a request not final, a paused mint.
+//! sequences must land every kind of operation (a lock and a settlement or rejection of a locked
+//! request, a cancel, the new operator's settlement-authority and operator instructions among
+//! them) and meet the refusals the paths exist for: an inactive verifier, a removed SAS signer, a
+//! pool that accepts no attestations, a sealed root, a list of a future period, an unsealed list
+//! for a shard, a request not final, a paused mint, a paused pool, a locked request's cancel, the
+//! former operator's instructions, an existing shard as the user.
 //!
 //! `ALLOT_PROPERTY_CASES` sets the number of sequences (default 32, so the suite stays fast);
 //! `ALLOT_PROPERTY_CASES=10000 cargo test --profile long-run -p allot-tests --test properties`
@@ -81,8 +110,8 @@ use allot::error::AllotError;
 use allot::instructions::{ExchangeSettleArgs, PoolCreateArgs, UserListPublishArgs};
 use allot::state::{
     AllocationRecord, AllocationShard, AllocationSource, AttestationView, ClawbackReason,
-    Credential, EvidenceKind, ExchangeRequest, HeldEvidence, Pool, RequestStatus, UserList,
-    Verifier, attestation_clawback_reason, check_can_allocate_on, check_can_request,
+    Credential, EvidenceKind, ExchangeRequest, HeldEvidence, Pool, RequestStatus, SettleAction,
+    UserList, Verifier, attestation_clawback_reason, check_can_allocate_on, check_can_request,
     check_list_is_current, clawback_amount, closed_credential_clawback_reason,
     credential_clawback_reason, list_clawback_reason,
 };
@@ -107,9 +136,26 @@ const SHARDS: u16 = 2;
 const VERIFIERS: usize = 2;
 /// The SAS issuer's name (a seed of its address, kept when it changes its signers).
 const ISSUER: &str = "payments-verifier";
+/// Keys that may hold the pool's operator role: the fixture's operator, then two others.
+const OPERATORS: usize = 3;
+/// The reason code the settlement authority gives when it rejects a request.
+const REJECT_REASON: u16 = 7;
 /// Token-2022's `TokenError::MintPaused` ("Transferring, minting, and burning is paused on this
 /// mint"): what every movement of a paused pool's units fails with.
 const MINT_PAUSED: u32 = 67;
+
+/// Who signs an instruction of the operator or of the settlement authority (one key holds both
+/// roles in these sequences: the exchange rules the operator sets name it, and accepting the
+/// operator's role makes the new operator the settlement authority).
+#[derive(Clone, Copy, Debug)]
+enum Role {
+    /// The pool's operator now.
+    Current,
+    /// The operator before it (while the pool never changed hands, a key that never was one).
+    Former,
+    /// The key proposed as the next operator (none pending: a key that is not the operator).
+    Proposed,
+}
 
 /// One step of a sequence.
 #[derive(Clone, Debug)]
@@ -169,15 +215,27 @@ enum Op {
         to: usize,
         amount: u64,
     },
+    /// The key `by` sets the exchange rules (naming the operator as the settlement authority).
     ConfigureExchange {
         rules: ExchangeRules,
+        by: Role,
     },
+    /// The key `by` settles a request (paid off chain: its quote).
     Settle {
         request: u64,
+        by: Role,
     },
+    /// The key `by` rejects a request.
     Reject {
         request: u64,
+        by: Role,
     },
+    /// The key `by` locks a pending request before paying it off chain.
+    Lock {
+        request: u64,
+        by: Role,
+    },
+    /// The request's user cancels it.
     Cancel {
         request: u64,
     },
@@ -238,6 +296,28 @@ enum Op {
     },
     /// The operator resumes the movements of the pool's units (not drawn: it ends a pause).
     ResumeTransfers,
+    /// The key `by` pauses the pool's allocations (`pool_set_paused`) for the next `steps` steps;
+    /// when it lands, the sequence then resumes them ([`Op::ResumePool`]).
+    PausePool {
+        steps: u8,
+        by: Role,
+    },
+    /// The operator resumes the pool's allocations (not drawn: it ends a pause).
+    ResumePool,
+    /// The key `by` proposes key number `to` as the pool's next operator.
+    ProposeOperator {
+        to: usize,
+        by: Role,
+    },
+    /// The key `by` accepts the operator's role (and with it the settlement authority's).
+    AcceptOperator {
+        by: Role,
+    },
+    /// A careless active verifier credentials the address of shard number `shard` (`SHARDS`:
+    /// the next shard, not created yet) and the chain's fee payer allocates to it from the vault.
+    AllocateToShardAddress {
+        shard: u16,
+    },
     /// The operator publishes the list of the period `ahead` periods from now (0 or 1), stating
     /// `values` for the users in order.
     PublishList {
@@ -284,12 +364,13 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(user, amount, sponsored)| Op::Exchange { user, amount, sponsored }),
         2 => (user.clone(), user.clone(), 1u64..15)
             .prop_map(|(from, to, amount)| Op::Transfer { from, to, amount }),
-        3 => any::<u64>().prop_map(|request| Op::Settle { request }),
-        2 => any::<u64>().prop_map(|request| Op::Reject { request }),
-        1 => any::<u64>().prop_map(|request| Op::Cancel { request }),
+        3 => (any::<u64>(), role()).prop_map(|(request, by)| Op::Settle { request, by }),
+        2 => (any::<u64>(), role()).prop_map(|(request, by)| Op::Reject { request, by }),
+        3 => (any::<u64>(), role()).prop_map(|(request, by)| Op::Lock { request, by }),
+        3 => any::<u64>().prop_map(|request| Op::Cancel { request }),
         2 => any::<u64>().prop_map(|request| Op::CloseRequest { request }),
-        2 => (1i64..48).prop_map(|hours| Op::Wait { hours }),
-        1 => exchange_rules().prop_map(|rules| Op::ConfigureExchange { rules }),
+        3 => (1i64..48).prop_map(|hours| Op::Wait { hours }),
+        1 => (exchange_rules(), role()).prop_map(|(rules, by)| Op::ConfigureExchange { rules, by }),
         1 => Just(Op::Retire),
         3 => user.clone().prop_map(|user| Op::CloseRecord { user }),
         3 => (user.clone(), attestation()).prop_map(|(user, (volume, expires_in_hours))| {
@@ -304,11 +385,26 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::DropAttestations),
         2 => any::<bool>().prop_map(|authorised| Op::SetIssuerSigner { authorised }),
         1 => (1u8..=4).prop_map(|steps| Op::PauseTransfers { steps }),
+        1 => (1u8..=4, role()).prop_map(|(steps, by)| Op::PausePool { steps, by }),
+        2 => (0..OPERATORS, role()).prop_map(|(to, by)| Op::ProposeOperator { to, by }),
+        2 => prop_oneof![4 => Just(Role::Proposed), 1 => Just(Role::Current), 1 => Just(Role::Former)]
+            .prop_map(|by| Op::AcceptOperator { by }),
+        1 => (0..=SHARDS).prop_map(|shard| Op::AllocateToShardAddress { shard }),
         1 => (0u64..=1, list_values()).prop_map(|(ahead, values)| Op::PublishList { ahead, values }),
         2 => (user.clone(), any::<u64>()).prop_map(|(user, list)| Op::AllocateOnList { user, list }),
         2 => (user.clone(), any::<u64>(), 0..SHARDS)
             .prop_map(|(user, list, shard)| Op::AllocateShardedOnList { user, list, shard }),
         2 => (user, any::<u64>()).prop_map(|(user, list)| Op::ClawbackOnList { user, list }),
+    ]
+}
+
+/// Who signs an operator's or a settlement authority's instruction: mostly the operator, often
+/// enough the former or the proposed one to see them refused.
+fn role() -> impl Strategy<Value = Role> {
+    prop_oneof![
+        6 => Just(Role::Current),
+        2 => Just(Role::Former),
+        1 => Just(Role::Proposed),
     ]
 }
 
@@ -326,6 +422,23 @@ fn first_allocation(user: usize, evidence: u8) -> Op {
         0 => Op::Allocate { user },
         1 => Op::AllocateOnAttestation { user },
         _ => Op::AllocateOnList { user, list: 0 },
+    }
+}
+
+/// The steps a sequence starts its operator's handover with: none (`0`), the operator proposing
+/// key number 1 (`1`), or that proposal and its acceptance (`2`): the former and the new
+/// operator then sign most of the sequence's steps, which a handover drawn late would leave
+/// too few of.
+fn handover_steps(handover: u8) -> Vec<Op> {
+    let propose = Op::ProposeOperator {
+        to: 1,
+        by: Role::Current,
+    };
+    let accept = Op::AcceptOperator { by: Role::Proposed };
+    match handover {
+        0 => Vec::new(),
+        1 => vec![propose],
+        _ => vec![propose, accept],
     }
 }
 
@@ -406,6 +519,26 @@ struct World {
     closed: BTreeSet<u64>,
     /// Steps left before the sequence resumes paused transfers.
     resume_in: Option<u8>,
+    /// Keys that may hold the operator's role ([`OPERATORS`]; number 0 is the fixture's). The
+    /// pool fixture's `operator` is always a copy of the current one.
+    operators: Vec<Keypair>,
+    /// The number of the key that holds the operator's role (and the settlement authority's).
+    operator: usize,
+    /// The number of the key last proposed and not yet accepted.
+    pending_operator: Option<usize>,
+    /// The number of the operator before the current one.
+    former_operator: Option<usize>,
+    /// Keys that held the operator's role and gave it up (they may hold it again).
+    former_operators: BTreeSet<usize>,
+    /// Whether the operator paused the pool's allocations (`pool_set_paused`).
+    pool_paused: bool,
+    /// Steps left before the sequence resumes paused allocations.
+    pool_resume_in: Option<u8>,
+    /// The user who opened each request.
+    requesters: BTreeMap<u64, usize>,
+    /// What the current step is about beyond its kind (who signed it, the state of the request
+    /// it finishes): each counts as a kind of its own, `Kind:Tag`, in the coverage check.
+    tags: Vec<&'static str>,
     /// The balances ([`Self::balances`]) at the last check, if transfers were paused then.
     paused_balances: Option<Vec<u64>>,
     /// Per operation kind: (landed, attempted).
@@ -420,7 +553,8 @@ impl World {
     /// `volumes` for the first period, with `attestations` (volume, hours to expiry; see
     /// [`Op::Attest`]) and with the first period's list stating `listed`; then each user is
     /// allocated on the evidence `first` names (see [`first_allocation`]), as a drawn step would
-    /// be (predicted and checked the same way).
+    /// be (predicted and checked the same way); last, the operator hands over as `handover` says
+    /// (see [`handover_steps`]).
     async fn new(
         chain: &mut TestChain,
         pool_id: u64,
@@ -428,6 +562,7 @@ impl World {
         attestations: &[Option<(u64, Option<i64>)>],
         listed: &[u64],
         first: &[Option<u8>],
+        handover: u8,
     ) -> Self {
         // Pausable: nothing else changes for a mint whose transfers run (the Pausable extension
         // only stops movements while paused).
@@ -474,6 +609,11 @@ impl World {
             users.push(chain.funded_keypair(100_000_000).await);
         }
         let sponsor = chain.funded_keypair(100_000_000).await;
+        // The other operators pay rent as the fixture's does (user lists).
+        let mut operators = vec![pool.operator.insecure_clone()];
+        for _ in 1..OPERATORS {
+            operators.push(chain.funded_keypair(1_000_000_000).await);
+        }
         let mut world = Self {
             pool,
             users,
@@ -490,6 +630,15 @@ impl World {
             settled: BTreeSet::new(),
             closed: BTreeSet::new(),
             resume_in: None,
+            operators,
+            operator: 0,
+            pending_operator: None,
+            former_operator: None,
+            former_operators: BTreeSet::new(),
+            pool_paused: false,
+            pool_resume_in: None,
+            requesters: BTreeMap::new(),
+            tags: Vec::new(),
             paused_balances: None,
             landed: BTreeMap::new(),
             refused: BTreeMap::new(),
@@ -522,51 +671,132 @@ impl World {
                 world.apply(chain, &allocate).await;
             }
         }
+        for step in handover_steps(handover) {
+            world.apply(chain, &step).await;
+        }
         world
     }
 
-    /// Whether the sequence resumes paused transfers now: after the `steps` steps of the
-    /// last [`Op::PauseTransfers`].
-    fn resume_due(&mut self) -> bool {
-        match self.resume_in {
-            Some(0) => {
-                self.resume_in = None;
-                true
-            }
-            Some(steps) => {
-                self.resume_in = Some(steps - 1);
-                false
-            }
-            None => false,
+    /// What the sequence resumes now: paused transfers after the `steps` steps of the last
+    /// [`Op::PauseTransfers`], paused allocations after those of the last [`Op::PausePool`]
+    /// that landed.
+    fn resumes_due(&mut self) -> Vec<Op> {
+        let mut due = Vec::new();
+        if countdown(&mut self.resume_in) {
+            due.push(Op::ResumeTransfers);
+        }
+        if countdown(&mut self.pool_resume_in) {
+            due.push(Op::ResumePool);
+        }
+        due
+    }
+
+    /// The number of the key that signs as `role` now (see [`Role`]).
+    fn key_of(&self, role: Role) -> usize {
+        // A key that never held the role nor was proposed, if any (else any other than the
+        // operator).
+        let stranger = (0..OPERATORS)
+            .find(|key| {
+                *key != self.operator
+                    && Some(*key) != self.pending_operator
+                    && !self.former_operators.contains(key)
+            })
+            .unwrap_or((self.operator + 1) % OPERATORS);
+        match role {
+            Role::Current => self.operator,
+            Role::Former => self.former_operator.unwrap_or(stranger),
+            Role::Proposed => self.pending_operator.unwrap_or(stranger),
         }
     }
 
+    /// The number of the key that signs `op` as the operator or the settlement authority
+    /// (`None`: another signs it).
+    fn operator_key_of(&self, op: &Op) -> Option<usize> {
+        match op {
+            Op::Settle { by, .. }
+            | Op::Reject { by, .. }
+            | Op::Lock { by, .. }
+            | Op::PausePool { by, .. }
+            | Op::ConfigureExchange { by, .. }
+            | Op::ProposeOperator { by, .. }
+            | Op::AcceptOperator { by } => Some(self.key_of(*by)),
+            Op::SetVerifierActive { .. }
+            | Op::FundShard { .. }
+            | Op::DrainShard { .. }
+            | Op::Retire
+            | Op::AcceptSchema { .. }
+            | Op::DropAttestations
+            | Op::PauseTransfers { .. }
+            | Op::ResumeTransfers
+            | Op::ResumePool
+            | Op::PublishList { .. } => Some(self.operator),
+            _ => None,
+        }
+    }
+
+    /// Every holder of the pool's units outside its own accounts: the users, and the next
+    /// shard's address (see [`Op::AllocateToShardAddress`]).
+    fn holders(&self) -> Vec<Pubkey> {
+        let next_shard = pdas::shard(&self.pool.pool, SHARDS);
+        self.users
+            .iter()
+            .map(Signer::pubkey)
+            .chain([next_shard])
+            .collect()
+    }
+
     async fn apply(&mut self, chain: &mut TestChain, op: &Op) {
+        let state = self.pool.state(chain).await;
         // Request operations pick one of the requests opened so far (by index modulo their count).
-        let opened = self.pool.state(chain).await.exchange_state.next_request_id;
+        let opened = state.exchange_state.next_request_id;
         if opened == 0
             && matches!(
                 op,
-                Op::Settle { .. } | Op::Reject { .. } | Op::Cancel { .. } | Op::CloseRequest { .. }
+                Op::Settle { .. }
+                    | Op::Reject { .. }
+                    | Op::Lock { .. }
+                    | Op::Cancel { .. }
+                    | Op::CloseRequest { .. }
             )
         {
             return;
         }
+        let pick = |request: u64| request % opened.max(1);
         let op = &match *op {
-            Op::Settle { request } => Op::Settle {
-                request: request % opened.max(1),
+            Op::Settle { request, by } => Op::Settle {
+                request: pick(request),
+                by,
             },
-            Op::Reject { request } => Op::Reject {
-                request: request % opened.max(1),
+            Op::Reject { request, by } => Op::Reject {
+                request: pick(request),
+                by,
+            },
+            Op::Lock { request, by } => Op::Lock {
+                request: pick(request),
+                by,
             },
             Op::Cancel { request } => Op::Cancel {
-                request: request % opened.max(1),
+                request: pick(request),
             },
             Op::CloseRequest { request } => Op::CloseRequest {
-                request: request % opened.max(1),
+                request: pick(request),
             },
             ref other => other.clone(),
         };
+        self.tags.clear();
+        if let Some(signer) = self.operator_key_of(op) {
+            if signer != self.operator && self.former_operators.contains(&signer) {
+                self.tags.push("ByFormerOperator");
+            } else if signer == self.operator && !self.former_operators.is_empty() {
+                self.tags.push("ByNewOperator");
+            }
+        }
+        if let Op::Settle { request, .. } | Op::Reject { request, .. } | Op::Cancel { request } = op
+            && let Some(found) = self.request(chain, *request).await
+            && found.status == RequestStatus::Locked
+        {
+            self.tags.push("OfLocked");
+        }
         let pool = &self.pool;
         let key = |user: usize| self.users[user].pubkey();
         let operator = &pool.operator;
@@ -798,8 +1028,8 @@ impl World {
                 amount,
                 sponsored,
             } => {
-                let state = pool.state(chain).await;
-                let user = &self.users[*user];
+                let requester = *user;
+                let user = &self.users[requester];
                 let predicted =
                     predict_exchange(chain, pool, &state, &user.pubkey(), *amount).await;
                 // A request always escrows units.
@@ -830,15 +1060,15 @@ impl World {
                         AllotEvent::ExchangeRequested(e) => Some(e.id),
                         _ => None,
                     });
-                    let request = self
-                        .request(chain, request.expect("a request's event"))
-                        .await
-                        .expect("the request opened");
+                    let id = request.expect("a request's event");
+                    let request = self.request(chain, id).await.expect("the request opened");
                     assert_eq!(request.rent_payer, payer.pubkey(), "{op:?}: its rent payer");
+                    self.requesters.insert(id, requester);
                 }
                 outcome
             }
-            Op::ConfigureExchange { rules } => {
+            Op::ConfigureExchange { rules, by } => {
+                // The rules name the operator as the settlement authority.
                 let mut config = exchange_config(operator.pubkey());
                 config.open = rules.open;
                 config.min_holding = rules.min_holding;
@@ -846,71 +1076,41 @@ impl World {
                 config.per_user_period_cap = rules.per_user_period_cap;
                 config.per_period_cap = rules.per_period_cap;
                 config.fixed_rate = rules.rate_hundredths * (RATE_SCALE / 100);
-                chain
-                    .send(
-                        &[instructions::pool_set_exchange(
-                            &operator.pubkey(),
-                            &pool.pool,
-                            config,
-                        )],
-                        &[operator],
-                    )
-                    .await
-            }
-            Op::Settle { request } => {
-                let quoted = self.request(chain, *request).await.map_or(0, |r| r.quoted);
-                let args = ExchangeSettleArgs {
-                    payout_reference: [9; 32],
-                    paid_amount: quoted,
+                let signer = self.key_of(*by);
+                // `pool_set_exchange`: the operator signs (`has_one`); the rules drawn are valid.
+                let predicted = if signer == self.operator {
+                    Ok(1)
+                } else {
+                    Err(u32::from(AllotError::NotOperator))
                 };
-                chain
-                    .send(
-                        &[instructions::exchange_settle(
-                            &operator.pubkey(),
-                            &pool.pool,
-                            *request,
-                            args,
-                            None,
-                        )],
-                        &[operator],
-                    )
-                    .await
+                let signer = &self.operators[signer];
+                let ix = instructions::pool_set_exchange(&signer.pubkey(), &pool.pool, config);
+                let outcome = chain.send(&[ix], &[signer]).await;
+                assert_agrees(&predicted, &outcome, op, |event| match event {
+                    AllotEvent::ExchangeConfigured(e) => Some(u64::from(e.config == config)),
+                    _ => None,
+                });
+                outcome
             }
-            Op::Reject { request } => {
-                let user = self
-                    .request(chain, *request)
-                    .await
-                    .map_or(Pubkey::default(), |r| r.user);
-                chain
-                    .send(
-                        &[instructions::exchange_reject(
-                            &operator.pubkey(),
-                            &pool.pool,
-                            *request,
-                            &user,
-                            7,
-                        )],
-                        &[operator],
-                    )
-                    .await
+            Op::Settle { request, by } => {
+                let signer = &self.operators[self.key_of(*by)];
+                settle(chain, pool, *request, signer, op).await
+            }
+            Op::Reject { request, by } => {
+                let signer = &self.operators[self.key_of(*by)];
+                let user = key(self.requesters[request]);
+                let rejected = RequestStatus::Rejected;
+                refund(chain, pool, *request, &user, signer, rejected, op).await
+            }
+            Op::Lock { request, by } => {
+                let signer = &self.operators[self.key_of(*by)];
+                let user = &self.users[self.requesters[request]];
+                lock(chain, pool, *request, signer, user, op).await
             }
             Op::Cancel { request } => {
-                let Some(found) = self.request(chain, *request).await else {
-                    return;
-                };
-                let Some(user) = self.users.iter().find(|u| u.pubkey() == found.user) else {
-                    return;
-                };
-                chain
-                    .send(
-                        &[instructions::exchange_cancel(
-                            &user.pubkey(),
-                            &pool.pool,
-                            *request,
-                        )],
-                        &[user],
-                    )
-                    .await
+                let user = &self.users[self.requesters[request]];
+                let cancelled = RequestStatus::Cancelled;
+                refund(chain, pool, *request, &user.pubkey(), user, cancelled, op).await
             }
             Op::CloseRequest { request } => {
                 let outcome = close_request(chain, pool, *request, op).await;
@@ -1002,6 +1202,131 @@ impl World {
                 outcome
             }
             Op::ResumeTransfers => set_transfers_paused(chain, pool, false, op).await,
+            Op::PausePool { steps, by } => {
+                let signer = self.key_of(*by);
+                let is_operator = signer == self.operator;
+                let outcome =
+                    set_paused(chain, pool, &self.operators[signer], is_operator, true, op).await;
+                if outcome.is_ok() {
+                    self.pool_paused = true;
+                    self.pool_resume_in = Some(*steps);
+                }
+                outcome
+            }
+            Op::ResumePool => {
+                let outcome = set_paused(chain, pool, operator, true, false, op).await;
+                self.pool_paused = false;
+                outcome
+            }
+            Op::ProposeOperator { to, by } => {
+                let signer = self.key_of(*by);
+                // `pool_propose_operator`: the operator signs (`has_one`), for another key.
+                let predicted = if signer != self.operator {
+                    Err(u32::from(AllotError::NotOperator))
+                } else if *to == self.operator {
+                    Err(u32::from(AllotError::OperatorUnchanged))
+                } else {
+                    Ok(index_figure(*to))
+                };
+                let proposed = self.operators[*to].pubkey();
+                let signer = &self.operators[signer];
+                let ix =
+                    instructions::pool_propose_operator(&signer.pubkey(), &pool.pool, &proposed);
+                let outcome = chain.send(&[ix], &[signer]).await;
+                let operators = &self.operators;
+                assert_agrees(&predicted, &outcome, op, |event| match event {
+                    AllotEvent::OperatorTransferProposed(e) => key_number(operators, &e.proposed),
+                    _ => None,
+                });
+                if outcome.is_ok() {
+                    self.pending_operator = Some(*to);
+                }
+                outcome
+            }
+            Op::AcceptOperator { by } => {
+                let signer = self.key_of(*by);
+                // `pool_accept_operator`: a proposal is pending, and names the signer.
+                let predicted = match self.pending_operator {
+                    None => Err(u32::from(AllotError::NoPendingOperator)),
+                    Some(proposed) if proposed != signer => {
+                        Err(u32::from(AllotError::NotPendingOperator))
+                    }
+                    Some(_) => Ok(index_figure(signer)),
+                };
+                let ix = instructions::pool_accept_operator(
+                    &self.operators[signer].pubkey(),
+                    &pool.pool,
+                );
+                let outcome = chain.send(&[ix], &[&self.operators[signer]]).await;
+                let operators = &self.operators;
+                // The new operator is the settlement authority too.
+                assert_agrees(&predicted, &outcome, op, |event| match event {
+                    AllotEvent::OperatorTransferred(e) => (e.settlement_authority == e.operator)
+                        .then(|| key_number(operators, &e.operator))
+                        .flatten(),
+                    _ => None,
+                });
+                if outcome.is_ok() {
+                    self.former_operators.insert(self.operator);
+                    self.former_operator = Some(self.operator);
+                    self.operator = signer;
+                    self.pending_operator = None;
+                    self.pool.operator = self.operators[signer].insecure_clone();
+                }
+                outcome
+            }
+            Op::AllocateToShardAddress { shard } => {
+                let address = pdas::shard(&pool.pool, *shard);
+                // A careless verifier: any active one (none active, nothing to draw).
+                let mut careless = None;
+                for verifier in 0..VERIFIERS {
+                    if self.verifier_may_write(chain, verifier).await.is_ok() {
+                        careless = Some(&self.verifiers[verifier]);
+                        break;
+                    }
+                }
+                let Some(verifier) = careless else {
+                    return;
+                };
+                let args = pool.credential_args(chain, 3_000).await;
+                let issue =
+                    instructions::credential_issue(&verifier.pubkey(), &pool.pool, &address, args);
+                chain
+                    .send(&[issue], &[verifier])
+                    .await
+                    .expect("an active verifier credentials any address");
+                if *shard < state.shard_count {
+                    // A shard is an allot account: refused before any other check of the
+                    // handler (the accounts' constraints come first).
+                    let payer = chain.payer().pubkey();
+                    let evidence = Evidence::Credential;
+                    let ix = instructions::allocate(&payer, &pool.pool, &address, evidence);
+                    let outcome = chain.send(&[ix], &[]).await;
+                    let predicted = Err(u32::from(AllotError::UserIsProgramAccount));
+                    assert_agrees(&predicted, &outcome, op, allocated_units);
+                    outcome
+                } else {
+                    // Not an allot account yet: an allocation as to any holder.
+                    let held = pool.user_token(&address);
+                    let before = chain.token_balance(held).await;
+                    let evidence = Evidence::Credential;
+                    let outcome = allocate(chain, pool, &address, None, evidence, op).await;
+                    if let Ok(events) = &outcome {
+                        let amount = events.iter().find_map(allocated_units);
+                        assert_eq!(
+                            Some(chain.token_balance(held).await - before),
+                            amount,
+                            "{op:?}: the units are in the address's own associated account"
+                        );
+                        let vault = pdas::shard_vault(&pool.pool, *shard);
+                        assert!(
+                            chain.account(vault).await.is_none(),
+                            "{op:?}: the next shard's vault address stays empty"
+                        );
+                    }
+                    outcome
+                }
+            }
             Op::PublishList { ahead, values } => {
                 let period = pool.period(chain).await + ahead;
                 let entries = (0..USERS).map(key).zip(values.iter().copied()).collect();
@@ -1041,16 +1366,24 @@ impl World {
             .unwrap_or_default()
             .to_string();
         let landed = outcome.is_ok();
-        if let Err(failure) = &outcome {
-            let code = failure.custom_code();
-            *self.refused.entry((kind.clone(), code)).or_default() += 1;
+        let tagged = self.tags.iter().map(|tag| format!("{kind}:{tag}"));
+        for kind in std::iter::once(kind.clone()).chain(tagged) {
+            if let Err(failure) = &outcome {
+                let code = failure.custom_code();
+                *self.refused.entry((kind.clone(), code)).or_default() += 1;
+            }
+            let counts = self.landed.entry(kind).or_default();
+            counts.0 += u32::from(landed);
+            counts.1 += 1;
         }
-        let counts = self.landed.entry(kind).or_default();
-        counts.0 += u32::from(landed);
-        counts.1 += 1;
         for event in outcome.unwrap_or_default() {
             match event {
                 AllotEvent::Allocated(e) => {
+                    assert!(
+                        !state.paused,
+                        "{} allocated while the pool's allocations are paused ({op:?})",
+                        e.user
+                    );
                     assert!(
                         self.allocated.insert((e.user, e.period)),
                         "{} allocated twice in period {}",
@@ -1129,15 +1462,15 @@ impl World {
         for index in 0..SHARDS {
             balances.push(chain.token_balance(pdas::shard_vault(pool, index)).await);
         }
-        for user in &self.users {
-            let address = self.pool.user_token(&user.pubkey());
+        for holder in self.holders() {
+            let address = self.pool.user_token(&holder);
             balances.push(chain.token_balance(address).await);
         }
         balances
     }
 
     async fn check(&mut self, chain: &mut TestChain) {
-        let holders: Vec<Pubkey> = self.users.iter().map(Signer::pubkey).collect();
+        let holders = self.holders();
         self.pool.assert_conserved(chain, &holders).await;
         if transfers_paused(chain, &self.pool).await {
             let balances = self.balances(chain).await;
@@ -1168,6 +1501,23 @@ impl World {
         assert_eq!(
             state.totals.staged, staged_by_shards,
             "staged = what the shards were given, less returned and swept allocations"
+        );
+        let key = |number: Option<usize>| number.map(|n| self.operators[n].pubkey());
+        assert_eq!(
+            (
+                Some(state.operator),
+                Some(state.exchange.settlement_authority),
+                state.pending_operator,
+                state.paused,
+            ),
+            (
+                key(Some(self.operator)),
+                key(Some(self.operator)),
+                key(self.pending_operator),
+                self.pool_paused,
+            ),
+            "the operator and settlement authority are the key that last accepted, the pending \
+             operator the key last proposed, and allocations are paused as last set"
         );
         let mut active = 0;
         for verifier in &self.verifiers {
@@ -1232,6 +1582,21 @@ impl World {
                 "paid exactly the quote"
             );
         }
+    }
+}
+
+/// Counts one step down a pause's `steps` left; whether the pause ends now (then it is over).
+fn countdown(steps: &mut Option<u8>) -> bool {
+    match *steps {
+        Some(0) => {
+            *steps = None;
+            true
+        }
+        Some(left) => {
+            *steps = Some(left - 1);
+            false
+        }
+        None => false,
     }
 }
 
@@ -1630,6 +1995,323 @@ async fn close_request(
     outcome
 }
 
+/// The figure an operator-key event is checked by: the key's number.
+fn index_figure(number: usize) -> u64 {
+    u64::try_from(number).expect("a few keys")
+}
+
+/// The number of `key` among the keys that may hold the operator's role, as a figure.
+fn key_number(operators: &[Keypair], key: &Pubkey) -> Option<u64> {
+    operators
+        .iter()
+        .position(|k| k.pubkey() == *key)
+        .map(index_figure)
+}
+
+/// `signer` pauses (`true`) or resumes the pool's allocations (`pool_set_paused`) after
+/// predicting the program's answer: it lands exactly when `signer` `is_operator` (`has_one`;
+/// `NotOperator` otherwise), and the pool says so after.
+async fn set_paused(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    signer: &Keypair,
+    is_operator: bool,
+    paused: bool,
+    op: &Op,
+) -> Result<Vec<AllotEvent>, TxFailure> {
+    let predicted = if is_operator {
+        Ok(u64::from(paused))
+    } else {
+        Err(u32::from(AllotError::NotOperator))
+    };
+    let ix = instructions::pool_set_paused(&signer.pubkey(), &pool.pool, paused);
+    let outcome = chain.send(&[ix], &[signer]).await;
+    assert_agrees(&predicted, &outcome, op, |event| match event {
+        AllotEvent::PoolPauseChanged(e) => Some(u64::from(e.paused)),
+        _ => None,
+    });
+    if outcome.is_ok() {
+        assert_eq!(
+            pool.state(chain).await.paused,
+            paused,
+            "{op:?}: the pool says so"
+        );
+    }
+    outcome
+}
+
+/// `signer` locks request `id` after predicting the program's answer: a request that exists
+/// (`AccountNotInitialized` once closed), a signer that is the pool's settlement authority
+/// (`NotSettlementAuthority`), then `ExchangeRequest::check_can_lock` (pending, paid off chain).
+/// When it lands the request is locked by `signer` from now until its frozen lock timeout, the
+/// pool's figures are unchanged, and its `user`, trying to cancel it at once, is refused
+/// (`check_can_cancel`: `RequestLocked`) and changes nothing.
+async fn lock(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    id: u64,
+    signer: &Keypair,
+    user: &Keypair,
+    op: &Op,
+) -> Result<Vec<AllotEvent>, TxFailure> {
+    let state = pool.state(chain).await;
+    let address = pdas::exchange_request(&pool.pool, id);
+    let now = chain.clock().await.unix_timestamp;
+    let predicted = match chain.account(address).await {
+        None => Err(not_initialized()),
+        Some(_) if signer.pubkey() != state.exchange.settlement_authority => {
+            Err(u32::from(AllotError::NotSettlementAuthority))
+        }
+        Some(_) => {
+            let request: ExchangeRequest = chain.fetch(address).await;
+            request
+                .check_can_lock()
+                .map(|()| now + request.lock_timeout_seconds)
+                .map_err(refusal_code)
+        }
+    };
+    let ix = instructions::exchange_lock(&signer.pubkey(), &pool.pool, id);
+    let outcome = chain.send(&[ix], &[signer]).await;
+    // The figure: when the user may cancel anyway (a negative one cannot occur after a landing).
+    assert_agrees(
+        &predicted.map(|from| u64::try_from(from).expect("a time after 1970")),
+        &outcome,
+        op,
+        |event| match event {
+            AllotEvent::ExchangeLocked(e) => u64::try_from(e.cancel_after_lock).ok(),
+            _ => None,
+        },
+    );
+    if outcome.is_ok() {
+        let request: ExchangeRequest = chain.fetch(address).await;
+        assert_eq!(
+            (request.status, request.locked_at, request.locked_by),
+            (RequestStatus::Locked, now, signer.pubkey()),
+            "{op:?}: locked now by its signer"
+        );
+        let after = pool.state(chain).await;
+        assert_eq!(
+            (after.exchange_state, after.totals),
+            (state.exchange_state, state.totals),
+            "{op:?}: a lock moves nothing"
+        );
+        // A lock freezes the request: its user's cancel is refused until the lock expires.
+        let locked = u32::from(AllotError::RequestLocked);
+        assert_eq!(
+            request.check_can_cancel(now).map_err(refusal_code),
+            Err(locked),
+            "{op:?}: the request's rule refuses its user's cancel now"
+        );
+        let cancel = instructions::exchange_cancel(&user.pubkey(), &pool.pool, id);
+        let cancelled = chain.send(&[cancel], &[user]).await;
+        assert_eq!(
+            cancelled.err().map(|failure| failure.custom_code()),
+            Some(Some(locked)),
+            "{op:?}: and so does the program"
+        );
+        let still: ExchangeRequest = chain.fetch(address).await;
+        assert_eq!(still.status, RequestStatus::Locked, "{op:?}: still locked");
+    }
+    outcome
+}
+
+/// `signer` settles request `id` for its quote (paid off chain) after predicting the program's
+/// answer: a request that exists, `ExchangeRequest::check_may_finish` (the settlement authority
+/// while it is pending, the key that locked it while it is locked), `check_is_open`, then
+/// Token-2022's `MintPaused` for the units it burns while transfers are paused. When it lands
+/// the pool's exchange figures and totals are `Pool::record_settlement`'s and the request is
+/// settled now for its quote.
+async fn settle(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    id: u64,
+    signer: &Keypair,
+    op: &Op,
+) -> Result<Vec<AllotEvent>, TxFailure> {
+    let state = pool.state(chain).await;
+    let address = pdas::exchange_request(&pool.pool, id);
+    let found: Option<ExchangeRequest> = match chain.account(address).await {
+        Some(_) => Some(chain.fetch(address).await),
+        None => None,
+    };
+    let now = chain.clock().await.unix_timestamp;
+    let authority = state.exchange.settlement_authority;
+    let predicted = match &found {
+        None => Err(not_initialized()),
+        Some(request) => request
+            .check_may_finish(&authority, &signer.pubkey())
+            .and_then(|()| request.check_is_open())
+            .map(|()| request.quoted)
+            .map_err(refusal_code),
+    };
+    let moves = found.as_ref().is_some_and(|r| r.amount > 0);
+    let predicted = unless_paused(chain, pool, predicted, moves).await;
+    let args = ExchangeSettleArgs {
+        payout_reference: [9; 32],
+        paid_amount: found.as_ref().map_or(0, |r| r.quoted),
+    };
+    let ix = instructions::exchange_settle(&signer.pubkey(), &pool.pool, id, args, None);
+    let outcome = chain.send(&[ix], &[signer]).await;
+    assert_agrees(&predicted, &outcome, op, |event| match event {
+        AllotEvent::ExchangeSettled(e) => Some(e.quoted),
+        _ => None,
+    });
+    if let (Ok(_), Some(request)) = (&outcome, &found) {
+        let mut expected = state.clone();
+        let burned = state.exchange.settle_action == SettleAction::Burn;
+        expected
+            .record_settlement(request.amount, request.quoted, burned)
+            .expect("a settlement the program made");
+        let after = pool.state(chain).await;
+        assert_eq!(
+            (after.exchange_state, after.totals),
+            (expected.exchange_state, expected.totals),
+            "{op:?}: the pool's figures are record_settlement's"
+        );
+        let settled: ExchangeRequest = chain.fetch(address).await;
+        assert_eq!(
+            (settled.status, settled.finalized_at, settled.paid_amount),
+            (RequestStatus::Settled, now, request.quoted),
+            "{op:?}: settled now, for its quote"
+        );
+    }
+    outcome
+}
+
+/// Returns request `id`'s escrowed units to `user`, by its cancel (`status` `Cancelled`,
+/// `signer` the user) or its rejection (`Rejected`, `signer` a settlement key), after predicting
+/// the program's answer: a request that exists; for a cancel `ExchangeRequest::check_can_cancel`
+/// (pending past its `cancel_after`, or locked past the lock's expiry: `CancelTooEarly`,
+/// `RequestLocked`), for a rejection `check_may_finish` then `check_is_open`; then Token-2022's
+/// `MintPaused` while transfers are paused. When it lands the user has the units back, the
+/// request is final now with `status`, and the pool's and the user's record's exchange counters
+/// are what [`predict_refund`] says: the caps get the request's units back.
+async fn refund(
+    chain: &mut TestChain,
+    pool: &PoolFixture,
+    id: u64,
+    user: &Pubkey,
+    signer: &Keypair,
+    status: RequestStatus,
+    op: &Op,
+) -> Result<Vec<AllotEvent>, TxFailure> {
+    let state = pool.state(chain).await;
+    let address = pdas::exchange_request(&pool.pool, id);
+    let found: Option<ExchangeRequest> = match chain.account(address).await {
+        Some(_) => Some(chain.fetch(address).await),
+        None => None,
+    };
+    let record_address = pdas::allocation_record(&pool.pool, user);
+    let record: Option<AllocationRecord> = match chain.account(record_address).await {
+        Some(_) => Some(chain.fetch(record_address).await),
+        None => None,
+    };
+    let now = chain.clock().await.unix_timestamp;
+    let authority = state.exchange.settlement_authority;
+    let predicted = match &found {
+        None => Err(not_initialized()),
+        Some(request) => match status {
+            RequestStatus::Cancelled => request.check_can_cancel(now),
+            _ => request
+                .check_may_finish(&authority, &signer.pubkey())
+                .and_then(|()| request.check_is_open()),
+        }
+        .map(|()| request.amount)
+        .map_err(refusal_code),
+    };
+    let moves = found.as_ref().is_some_and(|r| r.amount > 0);
+    let predicted = unless_paused(chain, pool, predicted, moves).await;
+    let held = pool.user_token(user);
+    let before = chain.token_balance(held).await;
+    let ix = match status {
+        RequestStatus::Cancelled => instructions::exchange_cancel(user, &pool.pool, id),
+        _ => instructions::exchange_reject(&signer.pubkey(), &pool.pool, id, user, REJECT_REASON),
+    };
+    let outcome = chain.send(&[ix], &[signer]).await;
+    assert_agrees(&predicted, &outcome, op, |event| match event {
+        AllotEvent::ExchangeCancelled(e) => Some(e.amount),
+        AllotEvent::ExchangeRejected(e) => Some(e.amount),
+        _ => None,
+    });
+    if let (Ok(_), Some(request)) = (&outcome, &found) {
+        assert_eq!(
+            chain.token_balance(held).await - before,
+            request.amount,
+            "{op:?}: the escrowed units are back with the user"
+        );
+        let done: ExchangeRequest = chain.fetch(address).await;
+        let reason = if status == RequestStatus::Rejected {
+            REJECT_REASON
+        } else {
+            0
+        };
+        assert_eq!(
+            (done.status, done.finalized_at, done.reject_reason),
+            (status, now, reason),
+            "{op:?}: the request is final now"
+        );
+        let (expected_pool, expected_record) = predict_refund(&state, record.as_ref(), request);
+        let after = pool.state(chain).await;
+        assert_eq!(
+            (after.exchange_state, after.totals),
+            (expected_pool.exchange_state, expected_pool.totals),
+            "{op:?}: the per-period cap gets the units back (Pool::record_request_returned)"
+        );
+        let counters = |r: &AllocationRecord| {
+            (
+                r.exchanged,
+                r.exchange_period,
+                r.period_requested,
+                r.clawed_back,
+                r.debt,
+            )
+        };
+        let record_after: Option<AllocationRecord> = match chain.account(record_address).await {
+            Some(_) => Some(chain.fetch(record_address).await),
+            None => None,
+        };
+        assert_eq!(
+            record_after.as_ref().map(counters),
+            expected_record.as_ref().map(counters),
+            "{op:?}: the per-user cap gets the units back and the user's own are claw-backable \
+             again (AllocationRecord::record_request_returned)"
+        );
+    }
+    outcome
+}
+
+/// The pool and the user's record after `request` is cancelled or rejected, by the program's
+/// own pure functions, as `exchange_refund` applies them: the escrow gives the units back and the
+/// per-period cap gets them back if the request counted in the period the pool counts
+/// (`Pool::record_request_returned`); the record (if any) no longer counts the request's own
+/// units as exchanged — after the retirement, no more than it counts — and the per-user cap gets
+/// all its units back if the request counted in the record's period
+/// (`AllocationRecord::record_request_returned`).
+fn predict_refund(
+    state: &Pool,
+    record: Option<&AllocationRecord>,
+    request: &ExchangeRequest,
+) -> (Pool, Option<AllocationRecord>) {
+    let mut pool = state.clone();
+    let period = pool
+        .period_at(request.created_at)
+        .expect("the period a request was made in");
+    pool.record_request_returned(request.amount, period)
+        .expect("a return the program made");
+    let record = record.cloned().map(|mut record| {
+        let own_units = if pool.is_retired() {
+            request.own_units.min(record.exchanged)
+        } else {
+            request.own_units
+        };
+        record
+            .record_request_returned(request.amount, own_units, period)
+            .expect("a return the program made");
+        record
+    });
+    (pool, record)
+}
+
 /// Closes `user`'s allocation record (sent by the chain's fee payer) after predicting the
 /// program's answer: a record that exists, of a retired pool, that no longer counts this
 /// period's requests nor its last allocation's holding time (`check_can_close`). When it
@@ -1747,11 +2429,19 @@ fn invariants_hold_after_every_step_of_random_sequences() {
     // and the test also asks for the refusals those paths exist for, of seeds 1–12 only 5
     // passes: the others miss one or two of a sharded allocation on an attestation or a list,
     // a clawback on an attestation (about 1 in 50 attempts) or a list, a record close, a list
-    // of a future period refused, or a paused mint refusing a predicted operation. So it is 5.
+    // of a future period refused, or a paused mint refusing a predicted operation. So it was 5;
+    // since locks, cancels and rejections with their caps given back, the operator's handover
+    // (with the former operator refused), the allocations' pause and the shards' addresses
+    // joined them (sequences of up to 79 steps, some starting with a handover), and the test
+    // also asks for a cancel, a locked request finished, the new operator's instructions landing
+    // and those refusals, of seeds 1–22 only 13 and 18 pass: the others miss mostly a list of a
+    // future period refused (12 of them), or a clawback on an attestation, a sharded allocation
+    // on an attestation or a list, a cancel, a locked request settled or rejected, or a refused
+    // acceptance by another key than the one proposed. So it is 18.
     let seed = std::env::var("ALLOT_PROPERTY_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
+        .unwrap_or(18);
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -1763,45 +2453,52 @@ fn invariants_hold_after_every_step_of_random_sequences() {
         prop::collection::vec(prop::option::weighted(0.8, attestation()), USERS),
         list_values(),
         prop::collection::vec(prop::option::weighted(0.75, 0u8..3), USERS),
-        // Up to 59 steps: with the SAS, list and pause operations beside the others, shorter
+        0u8..3,
+        // Up to 79 steps: with the SAS, list and pause operations beside the others, shorter
         // sequences seldom reach a clawback on an attestation (allocated on it, then its lapse,
-        // then the clawback) or a sharded allocation on a list (sealed first, by another).
-        prop::collection::vec(op(), 1..60),
+        // then the clawback) or a sharded allocation on a list (sealed first, by another); and
+        // since locks, the operator's handover, the allocations' pause and the shards' addresses
+        // joined (a quarter of the draws), 59 steps met the older paths too seldom.
+        prop::collection::vec(op(), 1..80),
     );
-    let result = runner.run(&sequence, |(volumes, attestations, listed, first, ops)| {
-        let mut chain = chain.borrow_mut();
-        let mut pool_id = next_pool.borrow_mut();
-        *pool_id += 1;
-        runtime.block_on(async {
-            let mut world = World::new(
-                &mut chain,
-                *pool_id,
-                &volumes,
-                &attestations,
-                &listed,
-                &first,
-            )
-            .await;
-            for op in &ops {
-                world.apply(&mut chain, op).await;
-                world.check(&mut chain).await;
-                if world.resume_due() {
-                    world.apply(&mut chain, &Op::ResumeTransfers).await;
+    let result = runner.run(
+        &sequence,
+        |(volumes, attestations, listed, first, handover, ops)| {
+            let mut chain = chain.borrow_mut();
+            let mut pool_id = next_pool.borrow_mut();
+            *pool_id += 1;
+            runtime.block_on(async {
+                let mut world = World::new(
+                    &mut chain,
+                    *pool_id,
+                    &volumes,
+                    &attestations,
+                    &listed,
+                    &first,
+                    handover,
+                )
+                .await;
+                for op in &ops {
+                    world.apply(&mut chain, op).await;
                     world.check(&mut chain).await;
+                    for resume in world.resumes_due() {
+                        world.apply(&mut chain, &resume).await;
+                        world.check(&mut chain).await;
+                    }
                 }
-            }
-            for (kind, (landed, attempted)) in world.landed {
-                let mut total = totals.borrow_mut();
-                let entry = total.entry(kind).or_default();
-                entry.0 += landed;
-                entry.1 += attempted;
-            }
-            for (refusal, count) in world.refused {
-                *refusals.borrow_mut().entry(refusal).or_default() += count;
-            }
-        });
-        Ok::<(), TestCaseError>(())
-    });
+                for (kind, (landed, attempted)) in world.landed {
+                    let mut total = totals.borrow_mut();
+                    let entry = total.entry(kind).or_default();
+                    entry.0 += landed;
+                    entry.1 += attempted;
+                }
+                for (refusal, count) in world.refused {
+                    *refusals.borrow_mut().entry(refusal).or_default() += count;
+                }
+            });
+            Ok::<(), TestCaseError>(())
+        },
+    );
     result.expect("every sequence keeps the invariants");
     let totals = totals.into_inner();
     eprintln!("{cases} sequences; operations landed/attempted: {totals:?}");
@@ -1823,6 +2520,8 @@ fn invariants_hold_after_every_step_of_random_sequences() {
         "ConfigureExchange",
         "Settle",
         "Reject",
+        "Lock",
+        "Cancel",
         "CloseRequest",
         "Retire",
         "CloseRecord",
@@ -1840,13 +2539,41 @@ fn invariants_hold_after_every_step_of_random_sequences() {
         "AllocateOnList",
         "AllocateShardedOnList",
         "ClawbackOnList",
+        "PausePool",
+        "ResumePool",
+        "ProposeOperator",
+        "AcceptOperator",
+        "AllocateToShardAddress",
     ]
     .into_iter()
     .filter(|kind| totals.get(*kind).is_none_or(|(landed, _)| *landed == 0))
     .collect();
-    assert!(missing.is_empty(), "the sequences land no {missing:?}");
+    // And situations a kind lands in, each by one of the operations named: a locked request
+    // finished by the key that locked it; the new operator's settlement-authority and
+    // operator-only instructions.
+    let situations: [&[&str]; 3] = [
+        &["Settle:OfLocked", "Reject:OfLocked"],
+        &[
+            "Settle:ByNewOperator",
+            "Reject:ByNewOperator",
+            "Lock:ByNewOperator",
+        ],
+        &[
+            "ConfigureExchange:ByNewOperator",
+            "PausePool:ByNewOperator",
+            "ProposeOperator:ByNewOperator",
+        ],
+    ];
+    let unlanded: Vec<&[&str]> = situations
+        .into_iter()
+        .filter(|kinds| {
+            !kinds
+                .iter()
+                .any(|kind| totals.get(*kind).is_some_and(|(landed, _)| *landed > 0))
+        })
+        .collect();
     // And the refusals the new paths exist for, each by one of the operations named.
-    let expected: [(&[&str], u32); 8] = [
+    let expected: [(&[&str], u32); 13] = [
         (
             &["Issue", "Revoke", "CloseCredential"],
             AllotError::VerifierInactive.into(),
@@ -1885,8 +2612,45 @@ fn invariants_hold_after_every_step_of_random_sequences() {
                 "ClawbackOnAttestation",
                 "ClawbackOnList",
                 "Exchange",
+                "Settle",
+                "Reject",
+                "Cancel",
+                "AllocateToShardAddress",
             ],
             MINT_PAUSED,
+        ),
+        (
+            &[
+                "Allocate",
+                "AllocateSharded",
+                "AllocateOnAttestation",
+                "AllocateShardedOnAttestation",
+                "AllocateOnList",
+                "AllocateShardedOnList",
+                "AllocateToShardAddress",
+            ],
+            AllotError::PoolPaused.into(),
+        ),
+        (
+            &[
+                "Settle:ByFormerOperator",
+                "Reject:ByFormerOperator",
+                "Lock:ByFormerOperator",
+            ],
+            AllotError::NotSettlementAuthority.into(),
+        ),
+        (
+            &[
+                "ConfigureExchange:ByFormerOperator",
+                "PausePool:ByFormerOperator",
+                "ProposeOperator:ByFormerOperator",
+            ],
+            AllotError::NotOperator.into(),
+        ),
+        (&["AcceptOperator"], AllotError::NotPendingOperator.into()),
+        (
+            &["AllocateToShardAddress"],
+            AllotError::UserIsProgramAccount.into(),
         ),
     ];
     let unseen: Vec<(&[&str], u32)> = expected
@@ -1897,5 +2661,8 @@ fn invariants_hold_after_every_step_of_random_sequences() {
                 .any(|kind| refusals.contains_key(&(kind.to_string(), Some(*code))))
         })
         .collect();
-    assert!(unseen.is_empty(), "the sequences see no refusal {unseen:?}");
+    assert!(
+        missing.is_empty() && unlanded.is_empty() && unseen.is_empty(),
+        "the sequences land no {missing:?}, none of {unlanded:?}, and see no refusal {unseen:?}"
+    );
 }
