@@ -79,13 +79,13 @@ const RUNS: [Run; 6] = [
         users: 250,
         arrival: None,
     },
-    // A backlog of 1,000: the rate grows with the requests in flight, each waiting about the
-    // chain's finality for its lock.
+    // A backlog of 2,000 (issue #15 asks for at least 2,000 requests): the rate grows with the
+    // requests in flight, each waiting about the chain's finality for its lock.
     Run {
         store: "PostgreSQL",
         workers: 1,
         lanes: 8,
-        users: 500,
+        users: 1_000,
         arrival: None,
     },
     Run {
@@ -435,7 +435,10 @@ async fn history(chain: &RpcChain, commitment: CommitmentConfig) -> HashSet<Stri
 
 #[tokio::main]
 async fn main() {
-    let measured_users: usize = RUNS.iter().map(|r| r.users).sum();
+    // Users only for the runs measured: setting up a user (credential, allocation) takes the
+    // harness time, and the 2,000-request run alone has 1,000.
+    let chosen = chosen_runs();
+    let measured_users: usize = chosen.iter().map(|&index| RUNS[index].users).sum();
     let market = Market::open(7_899, 7_950, measured_users + 1 + RAW_USERS, false).await;
     let provider = TestProvider::start().await.unwrap();
     let postgres = TestPostgres::start().expect("a PostgreSQL server");
@@ -450,12 +453,10 @@ async fn main() {
         raw_chain_rate(&market, raw_first..raw_first + RAW_USERS).await;
     let raw_rate = raw_requests as f64 / raw_seconds;
 
-    let chosen = chosen_runs();
     let mut figures = Vec::new();
     let mut first_user = 0;
     for (index, run) in RUNS.iter().enumerate() {
         if !chosen.contains(&index) {
-            first_user += run.users;
             continue;
         }
         // A fresh database per run.
