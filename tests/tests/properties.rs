@@ -1077,9 +1077,10 @@ impl World {
                 config.per_period_cap = rules.per_period_cap;
                 config.fixed_rate = rules.rate_hundredths * (RATE_SCALE / 100);
                 let signer = self.key_of(*by);
-                // `pool_set_exchange`: the operator signs (`has_one`); the rules drawn are valid.
+                // `pool_set_exchange`: the operator signs (`has_one`), then the rules must be
+                // usable (`ExchangeConfig::validate`, the handler's own check).
                 let predicted = if signer == self.operator {
-                    Ok(1)
+                    config.validate().map(|()| 1).map_err(refusal_code)
                 } else {
                     Err(u32::from(AllotError::NotOperator))
                 };
@@ -2057,18 +2058,19 @@ async fn lock(
     let state = pool.state(chain).await;
     let address = pdas::exchange_request(&pool.pool, id);
     let now = chain.clock().await.unix_timestamp;
-    let predicted = match chain.account(address).await {
+    let before: Option<ExchangeRequest> = match chain.account(address).await {
+        None => None,
+        Some(_) => Some(chain.fetch(address).await),
+    };
+    let predicted = match &before {
         None => Err(not_initialized()),
         Some(_) if signer.pubkey() != state.exchange.settlement_authority => {
             Err(u32::from(AllotError::NotSettlementAuthority))
         }
-        Some(_) => {
-            let request: ExchangeRequest = chain.fetch(address).await;
-            request
-                .check_can_lock()
-                .map(|()| now + request.lock_timeout_seconds)
-                .map_err(refusal_code)
-        }
+        Some(request) => request
+            .check_can_lock()
+            .map(|()| now + request.lock_timeout_seconds)
+            .map_err(refusal_code),
     };
     let ix = instructions::exchange_lock(&signer.pubkey(), &pool.pool, id);
     let outcome = chain.send(&[ix], &[signer]).await;
@@ -2095,10 +2097,15 @@ async fn lock(
             (state.exchange_state, state.totals),
             "{op:?}: a lock moves nothing"
         );
-        // A lock freezes the request: its user's cancel is refused until the lock expires.
+        // A lock freezes the request: its user's cancel is refused until the lock expires, as
+        // the program's rule says of the request read before the lock, locked now.
         let locked = u32::from(AllotError::RequestLocked);
+        let mut as_locked = before.clone().expect("a lock lands only on a request");
+        as_locked.status = RequestStatus::Locked;
+        as_locked.locked_at = now;
+        as_locked.locked_by = signer.pubkey();
         assert_eq!(
-            request.check_can_cancel(now).map_err(refusal_code),
+            as_locked.check_can_cancel(now).map_err(refusal_code),
             Err(locked),
             "{op:?}: the request's rule refuses its user's cancel now"
         );
@@ -2661,8 +2668,19 @@ fn invariants_hold_after_every_step_of_random_sequences() {
                 .any(|kind| refusals.contains_key(&(kind.to_string(), Some(*code))))
         })
         .collect();
-    assert!(
-        missing.is_empty() && unlanded.is_empty() && unseen.is_empty(),
+    let covered = missing.is_empty() && unlanded.is_empty() && unseen.is_empty();
+    let shortfall = format!(
         "the sequences land no {missing:?}, none of {unlanded:?}, and see no refusal {unseen:?}"
     );
+    // Coverage is required of the default seed (chosen for it); another seed, tried to look for
+    // disagreements, usually misses a rare path, which is said, not failed.
+    if std::env::var("ALLOT_PROPERTY_SEED").is_ok() {
+        if !covered {
+            eprintln!(
+                "coverage (not required of a seed given by ALLOT_PROPERTY_SEED): {shortfall}"
+            );
+        }
+    } else {
+        assert!(covered, "{shortfall}");
+    }
 }

@@ -51,6 +51,23 @@ pub fn attestation(issuer: &Pubkey, schema: &Pubkey, user: &Pubkey) -> Pubkey {
     allot::state::sas_attestation_address(issuer, schema, user)
 }
 
+/// The SAS issuer (a SAS "credential" account) `name` of `authority` (SAS's seeds
+/// `["credential", authority, name]`, under SAS's program).
+pub fn sas_issuer(authority: &Pubkey, name: &str) -> Pubkey {
+    sas_find(&[b"credential", authority.as_ref(), name.as_bytes()])
+}
+
+/// `issuer`'s SAS schema `name` at `version` (SAS's seeds `["schema", issuer, name, version]`:
+/// each version its own account).
+pub fn sas_schema(issuer: &Pubkey, name: &str, version: u8) -> Pubkey {
+    sas_find(&[b"schema", issuer.as_ref(), name.as_bytes(), &[version]])
+}
+
+/// The SAS program's address for `seeds`.
+fn sas_find(seeds: &[&[u8]]) -> Pubkey {
+    Pubkey::find_program_address(seeds, &allot::constants::SAS_PROGRAM_ID).0
+}
+
 /// `pool`'s user list for `period`.
 pub fn user_list(pool: &Pubkey, period: u64) -> Pubkey {
     find(&[SEED_USER_LIST, pool.as_ref(), &period.to_le_bytes()])

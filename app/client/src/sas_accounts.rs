@@ -32,14 +32,14 @@ pub const PAYMENTS_LAYOUT: [u8; 2] = [SAS_U8, SAS_U64];
 /// The field of [`PAYMENTS_LAYOUT`] holding the volume (what a pool's rule reads).
 pub const VOLUME_FIELD: u8 = 1;
 
-/// The address SAS gives issuer `name` of `authority`.
+/// The address SAS gives issuer `name` of `authority` ([`pdas::sas_issuer`]).
 pub fn issuer_address(authority: &Pubkey, name: &str) -> Pubkey {
-    sas_address(&[b"credential", authority.as_ref(), name.as_bytes()])
+    pdas::sas_issuer(authority, name)
 }
 
-/// The address SAS gives `issuer`'s schema `name` at `version` (each version its own account).
+/// The address SAS gives `issuer`'s schema `name` at `version` ([`pdas::sas_schema`]).
 pub fn schema_address(issuer: &Pubkey, name: &str, version: u8) -> Pubkey {
-    sas_address(&[b"schema", issuer.as_ref(), name.as_bytes(), &[version]])
+    pdas::sas_schema(issuer, name, version)
 }
 
 /// Issuer `name` of `authority` with `signers` authorised to sign its attestations.
@@ -110,11 +110,6 @@ pub fn sas_account(data: Vec<u8>) -> Account {
         executable: false,
         rent_epoch: 0,
     }
-}
-
-/// The SAS program's address for `seeds`.
-fn sas_address(seeds: &[&[u8]]) -> Pubkey {
-    Pubkey::find_program_address(seeds, &SAS_PROGRAM_ID).0
 }
 
 /// `key` as SAS's client spells a public key (its own `solana-program` copy's type).

@@ -338,6 +338,7 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
     let (genesis_accounts, schema) = sas_genesis(&attested.pubkey());
     let localnet = Localnet::start(LocalnetConfig {
         rpc_port: 6_899,
+        // Not 6_900: PubSub listens on the RPC port + 1.
         faucet_port: 6_910,
         prefund: vec![
             operator.key,

@@ -341,11 +341,7 @@ async fn attestations_of_another_issuer_schema_version_owner_or_address_are_refu
     .await;
     // The same issuer's version 2 of the schema (its own account).
     let version_2 = SasFixture {
-        schema: Pubkey::find_program_address(
-            &[b"schema", sas.issuer.as_ref(), b"payments", &[2]],
-            &allot::constants::SAS_PROGRAM_ID,
-        )
-        .0,
+        schema: pdas::sas_schema(&sas.issuer, "payments", 2),
         issuer: sas.issuer,
         authority: sas.authority,
         signer: sas.signer.insecure_clone(),

@@ -990,11 +990,7 @@ async fn attempts(scene: &mut Scene, case: &Case, counterpart: &Case) -> Vec<Att
 /// the discriminator, the nonce (1..33), the issuer (33..65), the schema (65..97).
 fn attestation_of_another_schema(account: &Account) -> Vec<(&'static str, Account)> {
     let issuer = Pubkey::try_from(&account.data[33..65]).expect("an attestation's issuer");
-    let version_2 = Pubkey::find_program_address(
-        &[b"schema", issuer.as_ref(), b"payments", &[2]],
-        &SAS_PROGRAM_ID,
-    )
-    .0;
+    let version_2 = pdas::sas_schema(&issuer, "payments", 2);
     [
         (version_2, "the schema's version 2"),
         (Pubkey::new_from_array([7; 32]), "another schema"),
