@@ -2580,6 +2580,28 @@ fn invariants_hold_after_every_step_of_random_sequences() {
         })
         .collect();
     // And the refusals the new paths exist for, each by one of the operations named.
+    const ALLOCATING: [&str; 7] = [
+        "Allocate",
+        "AllocateSharded",
+        "AllocateOnAttestation",
+        "AllocateShardedOnAttestation",
+        "AllocateOnList",
+        "AllocateShardedOnList",
+        "AllocateToShardAddress",
+    ];
+    let moving_units: Vec<&str> = ALLOCATING
+        .iter()
+        .chain(&[
+            "Clawback",
+            "ClawbackOnAttestation",
+            "ClawbackOnList",
+            "Exchange",
+            "Settle",
+            "Reject",
+            "Cancel",
+        ])
+        .copied()
+        .collect();
     let expected: [(&[&str], u32); 13] = [
         (
             &["Issue", "Revoke", "CloseCredential"],
@@ -2607,37 +2629,8 @@ fn invariants_hold_after_every_step_of_random_sequences() {
             AllotError::UserListNotSealed.into(),
         ),
         (&["CloseRequest"], AllotError::RequestNotFinal.into()),
-        (
-            &[
-                "Allocate",
-                "AllocateSharded",
-                "AllocateOnAttestation",
-                "AllocateShardedOnAttestation",
-                "AllocateOnList",
-                "AllocateShardedOnList",
-                "Clawback",
-                "ClawbackOnAttestation",
-                "ClawbackOnList",
-                "Exchange",
-                "Settle",
-                "Reject",
-                "Cancel",
-                "AllocateToShardAddress",
-            ],
-            MINT_PAUSED,
-        ),
-        (
-            &[
-                "Allocate",
-                "AllocateSharded",
-                "AllocateOnAttestation",
-                "AllocateShardedOnAttestation",
-                "AllocateOnList",
-                "AllocateShardedOnList",
-                "AllocateToShardAddress",
-            ],
-            AllotError::PoolPaused.into(),
-        ),
+        (&moving_units, MINT_PAUSED),
+        (&ALLOCATING, AllotError::PoolPaused.into()),
         (
             &[
                 "Settle:ByFormerOperator",
