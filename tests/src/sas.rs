@@ -63,10 +63,10 @@ impl SasFixture {
         layout: &[u8],
     ) -> Self {
         let authority = Pubkey::new_unique();
-        let issuer = sas_accounts::issuer_address(&authority, name);
+        let issuer = pdas::sas_issuer(&authority, name);
         let fixture = Self {
             issuer,
-            schema: sas_accounts::schema_address(&issuer, PAYMENTS_SCHEMA, version),
+            schema: pdas::sas_schema(&issuer, PAYMENTS_SCHEMA, version),
             authority,
             signer: Keypair::new(),
         };
@@ -81,7 +81,7 @@ impl SasFixture {
     /// The same issuer's schema "payments" at `version` (its own account, as SAS gives each
     /// version), written with [`PAYMENTS_LAYOUT`].
     pub fn new_version(&self, chain: &mut impl AccountWriter, version: u8) -> Self {
-        let schema = sas_accounts::schema_address(&self.issuer, PAYMENTS_SCHEMA, version);
+        let schema = pdas::sas_schema(&self.issuer, PAYMENTS_SCHEMA, version);
         chain.write_account(
             schema,
             sas_accounts::schema_account(&self.issuer, PAYMENTS_SCHEMA, version, &PAYMENTS_LAYOUT),

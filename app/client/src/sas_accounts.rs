@@ -1,9 +1,8 @@
 //! Accounts of the Solana Attestation Service (SAS) as SAS stores them, built with the types of
 //! SAS's published client (`solana-attestation-service-client`), for tests and local validators
 //! (feature `sas-accounts`): allot only reads these accounts, so a chain needs them written, not
-//! the SAS program running. Addresses follow SAS's seeds: an issuer (a SAS "credential")
-//! `["credential", authority, name]`, a schema `["schema", issuer, name, version]`, an
-//! attestation `["attestation", issuer, schema, nonce]` with the user as nonce.
+//! the SAS program running. Their addresses are in [`crate::pdas`] (`sas_issuer`, `sas_schema`,
+//! `attestation`).
 
 use allot::constants::SAS_PROGRAM_ID;
 use allot::state::{
@@ -15,8 +14,6 @@ use solana_attestation_service_client::accounts::{
     Attestation as SasAttestation, Credential as SasIssuer, Schema as SasSchema,
 };
 use solana_sdk::account::Account;
-
-use crate::pdas;
 
 /// SAS's layout code of a `u8` field (`SchemaDataTypes` in SAS's `state/schema.rs`).
 pub const SAS_U8: u8 = 0;
@@ -31,16 +28,6 @@ pub const PAYMENTS_SCHEMA: &str = "payments";
 pub const PAYMENTS_LAYOUT: [u8; 2] = [SAS_U8, SAS_U64];
 /// The field of [`PAYMENTS_LAYOUT`] holding the volume (what a pool's rule reads).
 pub const VOLUME_FIELD: u8 = 1;
-
-/// The address SAS gives issuer `name` of `authority` ([`pdas::sas_issuer`]).
-pub fn issuer_address(authority: &Pubkey, name: &str) -> Pubkey {
-    pdas::sas_issuer(authority, name)
-}
-
-/// The address SAS gives `issuer`'s schema `name` at `version` ([`pdas::sas_schema`]).
-pub fn schema_address(issuer: &Pubkey, name: &str, version: u8) -> Pubkey {
-    pdas::sas_schema(issuer, name, version)
-}
 
 /// Issuer `name` of `authority` with `signers` authorised to sign its attestations.
 pub fn issuer_account(authority: &Pubkey, name: &str, signers: &[Pubkey]) -> Account {
@@ -74,7 +61,7 @@ pub fn payments_data(volume: u64) -> Vec<u8> {
     data
 }
 
-/// The attestation SAS stores at [`pdas::attestation`] for `user`: `data` under `issuer` and
+/// The attestation SAS stores at [`crate::pdas::attestation`] for `user`: `data` under `issuer` and
 /// `schema`, signed by `signer`, expiring at `expiry` (Unix seconds; 0: never).
 pub fn attestation_account(
     issuer: &Pubkey,
@@ -94,11 +81,6 @@ pub fn attestation_account(
         expiry,
         token_account: to_sas(&Pubkey::default()),
     }))
-}
-
-/// Where [`attestation_account`] for `user` lives.
-pub fn attestation_address(issuer: &Pubkey, schema: &Pubkey, user: &Pubkey) -> Pubkey {
-    pdas::attestation(issuer, schema, user)
 }
 
 /// A SAS-owned, rent-exempt account holding `data`.
@@ -135,6 +117,7 @@ mod tests {
     use allot::state::AttestationEvidence;
 
     use super::*;
+    use crate::pdas;
 
     /// The accounts built here are what the program's own reader accepts: the volume read from
     /// field 1, the signer found among the issuer's (and not among another issuer's).
@@ -143,8 +126,8 @@ mod tests {
         let authority = Pubkey::new_unique();
         let signer = Pubkey::new_unique();
         let user = Pubkey::new_unique();
-        let issuer = issuer_address(&authority, "verifier");
-        let schema = schema_address(&issuer, PAYMENTS_SCHEMA, 1);
+        let issuer = pdas::sas_issuer(&authority, "verifier");
+        let schema = pdas::sas_schema(&issuer, PAYMENTS_SCHEMA, 1);
         let evidence = AttestationEvidence {
             issuer,
             schema,

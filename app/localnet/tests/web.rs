@@ -244,8 +244,8 @@ fn sas_genesis(
 ) {
     let authority = Keypair::new().pubkey();
     let signer = Keypair::new().pubkey();
-    let issuer = sas_accounts::issuer_address(&authority, "payments-verifier");
-    let schema = sas_accounts::schema_address(&issuer, PAYMENTS_SCHEMA, 1);
+    let issuer = pdas::sas_issuer(&authority, "payments-verifier");
+    let schema = pdas::sas_schema(&issuer, PAYMENTS_SCHEMA, 1);
     let accounts = [
         (
             issuer,
@@ -256,7 +256,7 @@ fn sas_genesis(
             sas_accounts::schema_account(&issuer, PAYMENTS_SCHEMA, 1, &PAYMENTS_LAYOUT),
         ),
         (
-            sas_accounts::attestation_address(&issuer, &schema, user),
+            pdas::attestation(&issuer, &schema, user),
             sas_accounts::attestation_account(
                 &issuer,
                 &schema,
@@ -285,8 +285,9 @@ fn sas_genesis(
     (genesis, schema)
 }
 
-/// What the page showed after the happy path (`summary`) is what the chain holds: `user`'s
-/// record allocated the rule's amount on `evidence`, and its exchange request is pending.
+/// What the page showed after the happy path (`summary`) is what the chain holds: it offered
+/// the allocation on `evidence`, `user`'s record allocated the rule's amount on it, and its
+/// exchange request is pending.
 async fn the_chain_holds_what_the_page_showed(
     chain: &RpcChain,
     pool: anchor_lang::prelude::Pubkey,
@@ -294,6 +295,17 @@ async fn the_chain_holds_what_the_page_showed(
     evidence: EvidenceKind,
     summary: &serde_json::Value,
 ) {
+    let basis = match evidence {
+        EvidenceKind::Credential => "on your credential",
+        EvidenceKind::Attestation => "on your SAS attestation",
+        EvidenceKind::UserList => panic!("the page does not allocate on a user list"),
+    };
+    assert!(
+        summary["allocationReason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains(basis)),
+        "{summary}"
+    );
     assert_eq!(summary["ok"], true, "{summary}");
     assert_eq!(summary["cluster"], "localnet");
     let state: Pool = accounts::fetch(chain, pool).await.unwrap().unwrap();
@@ -423,17 +435,10 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
     })
     .await
     .unwrap();
-    assert!(
-        summary["allocationReason"]
-            .as_str()
-            .is_some_and(|reason| reason.contains("on your credential")),
-        "{summary}"
-    );
-    let happy_user = happy.pubkey();
     the_chain_holds_what_the_page_showed(
         &chain,
         pool,
-        &happy_user,
+        &happy.pubkey(),
         EvidenceKind::Credential,
         &summary,
     )
@@ -446,12 +451,6 @@ async fn users_allocate_and_exchange_from_the_page_and_a_rejection_sends_nothing
     })
     .await
     .unwrap();
-    assert!(
-        summary["allocationReason"]
-            .as_str()
-            .is_some_and(|reason| reason.contains("on your SAS attestation")),
-        "{summary}"
-    );
     the_chain_holds_what_the_page_showed(
         &chain,
         pool,
