@@ -194,7 +194,7 @@ async fn run() {
     pool.allocate_by_credential(&mut chain, &wallet.pubkey())
         .await
         .expect("wallet allocated");
-    let id = pool.state(&mut chain).await.exchange_state.next_request_id;
+    let id = pool.state(&mut chain).await.exchange_state.requests_opened;
     let ix = instructions::exchange_request(&wallet.pubkey(), &wallet.pubkey(), &pool.pool, id, 50);
     let events = chain
         .send(&[ix], &[&wallet])

@@ -748,7 +748,7 @@ impl World {
     async fn apply(&mut self, chain: &mut TestChain, op: &Op) {
         let state = self.pool.state(chain).await;
         // Request operations pick one of the requests opened so far (by index modulo their count).
-        let opened = state.exchange_state.next_request_id;
+        let opened = state.exchange_state.requests_opened;
         if opened == 0
             && matches!(
                 op,
@@ -1045,7 +1045,7 @@ impl World {
                             &user.pubkey(),
                             &payer.pubkey(),
                             &pool.pool,
-                            state.exchange_state.next_request_id,
+                            state.exchange_state.requests_opened,
                             *amount,
                         )],
                         &signers,

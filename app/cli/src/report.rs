@@ -63,7 +63,7 @@ pub fn pool(
             "open": pool.exchange.open,
             "currency": currency,
             "rate": x.rate,
-            "next_request_id": x.next_request_id,
+            "requests_opened": x.requests_opened,
             "escrowed": x.escrowed,
             "settled": x.settled,
             "funds_settled": x.funds_settled,
@@ -102,7 +102,7 @@ pub fn pool(
     .line(format!(
         "  exchange {}: rate {} {currency} minor units per unit; {} requested ever, {} escrowed, {} settled for {} {currency} minor units",
         if pool.exchange.open { "open" } else { "closed" },
-        rate(x.rate), x.next_request_id, x.escrowed, x.settled, x.funds_settled
+        rate(x.rate), x.requests_opened, x.escrowed, x.settled, x.funds_settled
     ))
 }
 

@@ -144,8 +144,8 @@ pub async fn records_of_pool(
     scan(chain, RECORD_POOL_OFFSET, pool, vec![]).await
 }
 
-/// Every open (pending or locked) exchange request of `pool`, by id (what a bridge's reconcile
-/// pass lists).
+/// Every open (pending or locked) exchange request of `pool`, oldest first (what a bridge's
+/// reconcile pass lists).
 pub async fn open_requests(
     chain: &impl Chain,
     pool: &Pubkey,
@@ -158,7 +158,7 @@ pub async fn open_requests(
         };
         open.extend(scan(chain, REQUEST_POOL_OFFSET, pool, vec![with_status]).await?);
     }
-    open.sort_by_key(|(_, request): &(Pubkey, ExchangeRequest)| request.id);
+    open.sort_by_key(|(_, request): &(Pubkey, ExchangeRequest)| oldest_first(request));
     Ok(open)
 }
 
@@ -185,7 +185,13 @@ pub async fn pools_settled_by(
     Ok(found)
 }
 
-/// Every exchange request of `user` in `pool`, whatever its status.
+/// The order requests are listed in: oldest first, the id breaking ties (ids are the clients'
+/// random choice and say nothing of order).
+fn oldest_first(request: &ExchangeRequest) -> (i64, u64) {
+    (request.created_at, request.id)
+}
+
+/// Every exchange request of `user` in `pool`, whatever its status, oldest first.
 pub async fn requests_of_user(
     chain: &impl Chain,
     pool: &Pubkey,
@@ -197,7 +203,7 @@ pub async fn requests_of_user(
     };
     let mut found: Vec<(Pubkey, ExchangeRequest)> =
         scan(chain, REQUEST_POOL_OFFSET, pool, vec![of_user]).await?;
-    found.sort_by_key(|(_, request)| request.id);
+    found.sort_by_key(|(_, request)| oldest_first(request));
     Ok(found)
 }
 

@@ -650,13 +650,13 @@ pub fn profit_report_record(
     )
 }
 
-/// `exchange_request`: `user` escrows `amount` units; the request takes id `next_id` (the pool's
-/// `exchange_state.next_request_id`, read just before sending). `payer` pays the rent.
+/// `exchange_request`: `user` escrows `amount` units in a request named `id` (draw it with
+/// [`crate::request_id::random`]; at most `MAX_REQUEST_ID`). `payer` pays the rent.
 pub fn exchange_request(
     user: &Pubkey,
     payer: &Pubkey,
     pool: &Pubkey,
-    next_id: u64,
+    id: u64,
     amount: u64,
 ) -> Instruction {
     let (event_authority, program) = event_accounts();
@@ -671,14 +671,14 @@ pub fn exchange_request(
             user_token: pdas::token_account(user, &mint),
             escrow: pdas::escrow(pool),
             record: pdas::allocation_record(pool, user),
-            request: pdas::exchange_request(pool, next_id),
+            request: pdas::exchange_request(pool, id),
             token_program: TOKEN_2022_ID,
             system_program: system_program::ID,
             event_authority,
             program,
         }
         .to_account_metas(None),
-        instruction::ExchangeRequest { amount },
+        instruction::ExchangeRequest { id, amount },
     )
 }
 

@@ -19,6 +19,7 @@ pub mod instructions;
 pub mod merkle_tree;
 pub mod pdas;
 pub mod reference;
+pub mod request_id;
 pub mod rpc_chain;
 #[cfg(feature = "sas-accounts")]
 pub mod sas_accounts;

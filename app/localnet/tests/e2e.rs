@@ -166,6 +166,12 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
         .expect("an ExchangeRequested event");
     assert_eq!(requested_event.amount, 8);
     assert_eq!(requested_event.user, user.key);
+    // The CLI drew the request's id; the settlement authority names the request by it.
+    assert_eq!(
+        requested_event.request,
+        pdas::exchange_request(&pool, requested_event.id)
+    );
+    let id = requested_event.id.to_string();
 
     // Pay only what is locked: the operator locks the request, pays it, then settles.
     allot(
@@ -178,7 +184,7 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
             "--pool",
             &pool_address,
             "--request",
-            "0",
+            &id,
         ],
     )
     .await;
@@ -192,13 +198,13 @@ async fn the_product_runs_over_json_rpc_against_the_validator() {
             "--pool",
             &pool_address,
             "--request",
-            "0",
+            &id,
             "--reference",
             "psp-1",
         ],
     )
     .await;
-    let request: ExchangeRequest = accounts::fetch(&chain, pdas::exchange_request(&pool, 0))
+    let request: ExchangeRequest = accounts::fetch(&chain, requested_event.request)
         .await
         .unwrap()
         .unwrap();

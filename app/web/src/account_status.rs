@@ -144,13 +144,13 @@ pub async fn account_status(
             .flatten(),
         None => None,
     };
-    let mut pending: Vec<_> = accounts::requests_of_user(chain, pool_address, user)
+    // Oldest first, as `requests_of_user` lists them.
+    let pending: Vec<_> = accounts::requests_of_user(chain, pool_address, user)
         .await?
         .into_iter()
         .map(|(_, r)| r)
         .filter(|r: &ExchangeRequest| !r.is_final())
         .collect();
-    pending.sort_by_key(|r| r.id);
 
     let vault_units = allot_client::token::balance_base_units(chain, pool.vault).await?;
     let state = UserState {

@@ -252,7 +252,7 @@ pub async fn build(
                     format_units(status.exchange.max_amount, pool.decimals)
                 )));
             }
-            let id = pool.exchange_state.next_request_id;
+            let id = allot_client::request_id::random();
             let mut new_accounts = new_record(state, &pool_address, &user).await?;
             new_accounts.push(8 + ExchangeRequest::INIT_SPACE);
             (

@@ -29,9 +29,16 @@ pub const SEED_ESCROW: &[u8] = b"escrow";
 /// Seed of a [`crate::state::ProfitReport`]: `[SEED_PROFIT_REPORT, pool, period (u64 LE)]`.
 #[constant]
 pub const SEED_PROFIT_REPORT: &[u8] = b"profit_report";
-/// Seed of an [`crate::state::ExchangeRequest`]: `[SEED_EXCHANGE_REQUEST, pool, id (u64 LE)]`.
+/// Seed of an [`crate::state::ExchangeRequest`]: `[SEED_EXCHANGE_REQUEST, pool, id (u64 LE)]`,
+/// the id chosen by the client (a random one: no counter that concurrent users race for).
 #[constant]
 pub const SEED_EXCHANGE_REQUEST: &[u8] = b"exchange_request";
+
+/// Largest request id: 2⁵³ − 1, so that every id is exact wherever it goes: JSON read by
+/// JavaScript (`Number.MAX_SAFE_INTEGER`: the page and Actions clients), and the signed 64-bit
+/// integers of SQL databases (the bridge's).
+#[constant]
+pub const MAX_REQUEST_ID: u64 = 9_007_199_254_740_991_u64;
 
 /// Fixed-point scale of rates: a rate is funds (minor units) per base unit × `RATE_SCALE`.
 #[constant]

@@ -232,11 +232,17 @@ pub enum AllotError {
         "units allocated to this user left its account before a clawback and are still owed: a request repays them first and must be larger than the debt, and an allocation that repays them comes from the pool's vault, not a shard"
     )]
     ClawbackDebtOutstanding,
+    #[msg(
+        "a request is open at this id: choose another id (clients draw a random one for every request)"
+    )]
+    RequestIdInUse,
+    #[msg("a request id is at most 2^53 - 1 (9007199254740991), exact in every JSON reader")]
+    RequestIdTooLarge,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 91] = [
+    pub const ALL: [AllotError; 93] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -328,6 +334,8 @@ impl AllotError {
         AllotError::PoolNotRetired,
         AllotError::RecordStillInUse,
         AllotError::ClawbackDebtOutstanding,
+        AllotError::RequestIdInUse,
+        AllotError::RequestIdTooLarge,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

@@ -293,8 +293,14 @@ pub mod allot {
     /// configuration of this moment. This is the transaction users sign in Phantom. A user who
     /// owes units (`AllocationRecord::debt`) repays them first, to the vault: the request is
     /// for `amount` less the debt, and must be larger than it.
-    pub fn exchange_request(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
-        instructions::exchange_request::handler(ctx, amount)
+    ///
+    /// `id` names the request (its address is `[SEED_EXCHANGE_REQUEST, pool, id]`) and is the
+    /// client's choice, at most `MAX_REQUEST_ID`: clients draw a random one, so users requesting
+    /// at once never race for an address. An id whose request is still open is refused
+    /// (`RequestIdInUse`); a closed request's id may be taken again, so the bridge identifies a
+    /// request by its address *and* what it says (id, user, amounts, `created_at`).
+    pub fn exchange_request(ctx: Context<ExchangeRequestOpen>, id: u64, amount: u64) -> Result<()> {
+        instructions::exchange_request::handler(ctx, id, amount)
     }
 
     /// Settlement authority: locks a pending request before paying it off chain (Pending →
@@ -331,8 +337,8 @@ pub mod allot {
         instructions::exchange_reject::handler(ctx, reason)
     }
 
-    /// Anyone: closes a final request and returns its rent to whoever paid it. Its id is never
-    /// reused (ids come from the pool's growing counter), so the closed address is never reopened.
+    /// Anyone: closes a final request and returns its rent to whoever paid it. Its address is
+    /// free again: a later request may take the same id (see `exchange_request`).
     pub fn exchange_close(ctx: Context<ExchangeClose>) -> Result<()> {
         instructions::exchange_close::handler(ctx)
     }

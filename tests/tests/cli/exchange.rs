@@ -26,7 +26,6 @@ async fn user_requests_exchange_and_operator_settles_it() {
     let setup = example_pool(&cli).await;
     let pool = setup.pool.to_string();
     let (user, user_file) = allocated_user(&cli, &setup).await;
-    let request_address = pdas::exchange_request(&setup.pool, 0);
     let twice = cli
         .err(&user_file, &["user", "allocate", "--pool", &pool])
         .await;
@@ -51,6 +50,11 @@ async fn user_requests_exchange_and_operator_settles_it() {
         .await;
     assert_eq!(requested["quoted"], 20, "8 units at 2.5 minor units each");
     assert_eq!(cli.balance(&user, &setup.mint).await, 2);
+    // The CLI drew the request's id; its address is the one it printed.
+    let id = requested["id"].as_u64().unwrap();
+    let request_address = pdas::exchange_request(&setup.pool, id);
+    assert_eq!(requested["request"], request_address.to_string());
+    let id = id.to_string();
 
     let pending = cli
         .ok(
@@ -65,7 +69,7 @@ async fn user_requests_exchange_and_operator_settles_it() {
         "--pool",
         &pool,
         "--request",
-        "0",
+        &id,
         "--reference",
         "pay-1",
     ];
@@ -75,7 +79,7 @@ async fn user_requests_exchange_and_operator_settles_it() {
     let locked = cli
         .ok(
             &setup.operator.1,
-            &["settlement", "lock", "--pool", &pool, "--request", "0"],
+            &["settlement", "lock", "--pool", &pool, "--request", &id],
         )
         .await;
     let request: ExchangeRequest = cli.fetch(request_address).await;
@@ -87,7 +91,7 @@ async fn user_requests_exchange_and_operator_settles_it() {
     let cancel = cli
         .err(
             &user_file,
-            &["user", "cancel", "--pool", &pool, "--request", "0"],
+            &["user", "cancel", "--pool", &pool, "--request", &id],
         )
         .await;
     assert!(cancel.contains("locked"), "{cancel}");
@@ -110,13 +114,31 @@ async fn user_cancels_a_pending_request_only_after_the_timeout() {
     let setup = example_pool(&cli).await;
     let pool = setup.pool.to_string();
     let (user, user_file) = allocated_user(&cli, &setup).await;
+    // An id of the user's choosing (`--id`), as a script retrying a request would give.
     let request_address = pdas::exchange_request(&setup.pool, 0);
     cli.ok(
         &user_file,
-        &["user", "exchange", "--pool", &pool, "--amount", "6"],
+        &[
+            "user", "exchange", "--pool", &pool, "--amount", "5", "--id", "0",
+        ],
     )
     .await;
-    assert_eq!(cli.balance(&user, &setup.mint).await, 4);
+    assert_eq!(cli.balance(&user, &setup.mint).await, 5);
+    // Retrying with that id (a script that did not see the answer) cannot open a second request.
+    let retry = cli
+        .err(
+            &user_file,
+            &[
+                "user", "exchange", "--pool", &pool, "--amount", "1", "--id", "0",
+            ],
+        )
+        .await;
+    assert!(retry.contains("a request is open at this id"), "{retry}");
+    assert!(
+        retry.contains("--id 0"),
+        "says how to retry safely: {retry}"
+    );
+    assert_eq!(cli.balance(&user, &setup.mint).await, 5);
 
     let early = cli
         .err(

@@ -480,7 +480,7 @@ async fn a_closed_request_revived_with_lamports_is_dead() {
             .await;
     }
     // The id is not handed out again: the pool's counter moved on.
-    assert_eq!(a.state(&mut chain).await.exchange_state.next_request_id, 1);
+    assert_eq!(a.state(&mut chain).await.exchange_state.requests_opened, 1);
 }
 
 #[tokio::test]

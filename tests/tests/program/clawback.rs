@@ -377,7 +377,7 @@ async fn units_moved_away_before_a_clawback_are_owed_and_a_request_repays_them_f
         .state(&mut m.chain)
         .await
         .exchange_state
-        .next_request_id;
+        .requests_opened;
     let watched = [pool, record_address, m.user_token(0), m.fixture.vault];
     let too_small = m.request_ix(0, id, 70);
     m.expect_refused(

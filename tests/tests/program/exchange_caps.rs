@@ -40,7 +40,7 @@ async fn cancelled_and_rejected_requests_give_their_caps_back() {
 
     // Open requests still count: the pool's cap for the period is used up.
     let state: Pool = m.chain.fetch(pool).await;
-    let next = state.exchange_state.next_request_id;
+    let next = state.exchange_state.requests_opened;
     let other = m.users[1].insecure_clone();
     let watched = [
         pool,

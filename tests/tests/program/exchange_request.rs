@@ -2,7 +2,7 @@
 //! needs, and requests outside the pool's conditions are refused — with a conservation check
 //! after every step.
 
-use allot::constants::RATE_SCALE;
+use allot::constants::{MAX_REQUEST_ID, RATE_SCALE};
 use allot::error::AllotError;
 use allot::events::ExchangeRequested;
 use allot::state::{AllocationRecord, RequestStatus, ResourceKind};
@@ -52,10 +52,123 @@ async fn request_escrows_units_and_records_everything_the_bridge_needs() {
     let record: AllocationRecord = m.chain.fetch(pdas::allocation_record(&pool, &user)).await;
     assert_eq!(record.exchanged, 60);
     m.conserved().await;
-    // Ids grow: the next request gets 1.
+    // A second request, its id the count of requests (the tests' naming; clients draw one).
     let (second, _) = m.request(1, 10).await.unwrap();
     assert_eq!(second, 1);
+    assert_eq!(
+        m.fixture
+            .state(&mut m.chain)
+            .await
+            .exchange_state
+            .requests_opened,
+        2
+    );
     m.conserved().await;
+}
+
+/// Users requesting at once never race for an address: each request is named by its client's
+/// random id, not a counter read before signing. Two users' requests built against the same pool
+/// state land together, in one transaction (with the pool's counter in the seeds, the second
+/// one's address was stale the moment the first landed: `ConstraintSeeds`, after signing).
+#[tokio::test]
+async fn users_requesting_at_once_each_get_their_own_request() {
+    let mut m = Market::open(2, |_| {}).await;
+    let pool = m.fixture.pool;
+    let ids = [
+        allot_client::request_id::random(),
+        allot_client::request_id::random(),
+    ];
+    let both = [m.request_ix(0, ids[0], 60), m.request_ix(1, ids[1], 30)];
+    let (first, second) = (m.users[0].insecure_clone(), m.users[1].insecure_clone());
+    let events = m.send_ok(&both, &[&first, &second]).await;
+    let requested: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            AllotEvent::ExchangeRequested(r) => Some((r.id, r.user, r.amount, r.request)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        requested,
+        vec![
+            (
+                ids[0],
+                first.pubkey(),
+                60,
+                pdas::exchange_request(&pool, ids[0])
+            ),
+            (
+                ids[1],
+                second.pubkey(),
+                30,
+                pdas::exchange_request(&pool, ids[1])
+            ),
+        ]
+    );
+    for (i, (id, amount)) in [(ids[0], 60), (ids[1], 30)].into_iter().enumerate() {
+        let request = m.request_state(id).await;
+        assert_eq!(
+            (request.id, request.user, request.amount, request.status),
+            (id, m.users[i].pubkey(), amount, RequestStatus::Pending)
+        );
+    }
+    assert_eq!(m.chain.token_balance(pdas::escrow(&pool)).await, 90);
+    let state = m.fixture.state(&mut m.chain).await.exchange_state;
+    assert_eq!((state.requests_opened, state.escrowed), (2, 90));
+}
+
+/// An id whose request is open is never taken over, by another user or a resent transaction, and
+/// an id beyond `MAX_REQUEST_ID` (not exact in JavaScript's numbers) is refused; both change
+/// nothing. The largest id itself is a request like any other.
+#[tokio::test]
+async fn an_open_requests_id_and_an_id_too_large_are_refused() {
+    let mut m = Market::open(2, |_| {}).await;
+    let pool = m.fixture.pool;
+    let id = allot_client::request_id::random();
+    m.send_ok(&[m.request_ix(0, id, 60)], &[&m.users[0].insecure_clone()])
+        .await;
+    let other = m.users[1].insecure_clone();
+    let watched = [
+        pool,
+        pdas::escrow(&pool),
+        m.user_token(1),
+        pdas::exchange_request(&pool, id),
+        pdas::allocation_record(&pool, &other.pubkey()),
+    ];
+    m.expect_refused(
+        &[m.request_ix(1, id, 10)],
+        &[&other],
+        AllotError::RequestIdInUse,
+        &watched,
+    )
+    .await;
+    let too_large = MAX_REQUEST_ID + 1;
+    let watched = [
+        pool,
+        pdas::escrow(&pool),
+        m.user_token(1),
+        pdas::exchange_request(&pool, too_large),
+    ];
+    m.expect_refused(
+        &[m.request_ix(1, too_large, 10)],
+        &[&other],
+        AllotError::RequestIdTooLarge,
+        &watched,
+    )
+    .await;
+    m.send_ok(&[m.request_ix(1, MAX_REQUEST_ID, 10)], &[&other])
+        .await;
+    let request = m.request_state(MAX_REQUEST_ID).await;
+    assert_eq!(
+        (request.id, request.user, request.amount),
+        (MAX_REQUEST_ID, other.pubkey(), 10)
+    );
+    // The first request is untouched.
+    let first = m.request_state(id).await;
+    assert_eq!(
+        (first.user, first.amount, first.status),
+        (m.users[0].pubkey(), 60, RequestStatus::Pending)
+    );
 }
 
 #[tokio::test]

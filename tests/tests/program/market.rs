@@ -202,7 +202,9 @@ impl Market {
             .await;
     }
 
-    /// User `i` requests `amount`; returns the request id and events.
+    /// User `i` requests `amount`; returns the request id and events. Tests name requests by the
+    /// pool's count (0, 1, 2…, readable in assertions); clients draw random ids
+    /// (`allot_client::request_id::random`).
     pub async fn request(
         &mut self,
         i: usize,
@@ -213,7 +215,7 @@ impl Market {
             .state(&mut self.chain)
             .await
             .exchange_state
-            .next_request_id;
+            .requests_opened;
         let user = self.users[i].insecure_clone();
         let events = self
             .send(&[self.request_ix(i, id, amount)], &[&user])

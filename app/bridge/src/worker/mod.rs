@@ -490,8 +490,9 @@ fn wait_for_companions(step: Step) -> Step {
     }
 }
 
-/// Why the account does not match the stored request, if it does not: who, what, the quote and
-/// its currency must agree.
+/// Why the account does not match the stored request, if it does not: who, what, the quote, its
+/// currency and when it was made must agree. (A closed request's address may hold a later request
+/// with the same id: `created_at` and the rest tell them apart, and a stranger is never paid.)
 fn mismatch(row: &StoredRequest, on_chain: &ExchangeRequest) -> Option<String> {
     let currency = String::from_utf8_lossy(&on_chain.currency);
     let same = on_chain.user.to_string() == row.user_key
@@ -499,18 +500,61 @@ fn mismatch(row: &StoredRequest, on_chain: &ExchangeRequest) -> Option<String> {
         && i64::try_from(on_chain.id).ok() == Some(row.request_id)
         && i64::try_from(on_chain.amount).ok() == Some(row.amount)
         && i64::try_from(on_chain.quoted).ok() == Some(row.quoted)
-        && currency == row.currency;
+        && currency == row.currency
+        && on_chain.created_at == row.created_at;
     if !same {
         return Some(format!(
-            "the account (user {}, amount {}, quote {} {currency}) differs from the event (user {}, amount {}, quote {} {})",
+            "the account (id {}, user {}, amount {}, quote {} {currency}, made at {}) differs from the event (id {}, user {}, amount {}, quote {} {}, made at {})",
+            on_chain.id,
             on_chain.user,
             on_chain.amount,
             on_chain.quoted,
+            on_chain.created_at,
+            row.request_id,
             row.user_key,
             row.amount,
             row.quoted,
-            row.currency
+            row.currency,
+            row.created_at
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row the bridge stored for `on_chain` when it found it.
+    fn row_of(on_chain: &ExchangeRequest) -> StoredRequest {
+        StoredRequest {
+            pool: on_chain.pool.to_string(),
+            request_id: i64::try_from(on_chain.id).unwrap(),
+            user_key: on_chain.user.to_string(),
+            amount: i64::try_from(on_chain.amount).unwrap(),
+            quoted: i64::try_from(on_chain.quoted).unwrap(),
+            created_at: on_chain.created_at,
+            ..fixtures::stored_row()
+        }
+    }
+
+    /// A closed request's address may hold a later request with the same id (ids are the
+    /// clients' choice): the bridge must never take it for the request it stored, even with the
+    /// same user, amount and quote. It is sent to review, not paid or settled.
+    #[test]
+    fn a_later_request_at_a_reused_address_is_not_the_stored_one() {
+        let found = fixtures::request(7, RequestStatus::Pending);
+        let row = row_of(&found);
+        assert_eq!(mismatch(&row, &found), None);
+        // The same user asks again for the same amount, a second later, at the same id.
+        let mut reopened = fixtures::request(7, RequestStatus::Pending);
+        (reopened.pool, reopened.user) = (found.pool, found.user);
+        reopened.created_at = found.created_at + 1;
+        let reason = mismatch(&row, &reopened).expect("a different request");
+        assert!(reason.contains("made at 1"), "{reason}");
+        // Another user takes the id.
+        let mut someone_else = fixtures::request(7, RequestStatus::Pending);
+        someone_else.pool = found.pool;
+        assert!(mismatch(&row, &someone_else).is_some());
+    }
 }

@@ -19,8 +19,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
     match command {
         SettlementCommand::Pending(pool) => {
             ctx.pool(&pool.pool).await?;
-            let mut pending = accounts::open_requests(ctx.chain, &pool.pool).await?;
-            pending.sort_by_key(|(_, r)| r.id);
+            let pending = accounts::open_requests(ctx.chain, &pool.pool).await?;
             let mut outcome = Outcome::new(json!({
                 "pool": pool.pool.to_string(),
                 "pending": pending.iter().map(|(address, r)| json!({

@@ -36,7 +36,9 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: UserCommand) -> Result
             proofs,
             attestation,
         } => process_allocate(ctx, pool.pool, proofs, attestation).await,
-        UserCommand::Exchange { pool, amount } => process_exchange(ctx, pool.pool, amount).await,
+        UserCommand::Exchange { pool, amount, id } => {
+            process_exchange(ctx, pool.pool, amount, id).await
+        }
         UserCommand::Cancel { pool, request } => process_cancel(ctx, pool.pool, request).await,
     }
 }
@@ -226,11 +228,13 @@ impl Asked<'_> {
     }
 }
 
-/// Requests an exchange of `amount` of the signer's units for funds.
+/// Requests an exchange of `amount` of the signer's units for funds, as request `id` (a random
+/// one when not given).
 async fn process_exchange<C: Chain>(
     ctx: &Context<'_, C>,
     pool: Pubkey,
     amount: TokenAmount,
+    id: Option<u64>,
 ) -> Result<Outcome> {
     let state = ctx.pool(&pool).await?;
     let me = ctx.me();
@@ -254,7 +258,7 @@ async fn process_exchange<C: Chain>(
         )
     })?;
     ctx.ensure_can_pay(1, &new_accounts).await?;
-    let id = state.exchange_state.next_request_id;
+    let id = id.unwrap_or_else(allot_client::request_id::random);
     let signature = ctx
         .send(
             &[],
@@ -262,7 +266,7 @@ async fn process_exchange<C: Chain>(
         )
         .await
         .with_context(|| {
-            format!("request {id} (if another request took this id first, run the command again)")
+            format!("request {id} (to retry it without risking a second request: --id {id})")
         })?;
     let address = pdas::exchange_request(&pool, id);
     let request = accounts::fetch::<ExchangeRequest>(ctx.chain, address)

@@ -126,7 +126,7 @@ impl Market {
                 .await
                 .unwrap()
                 .unwrap();
-            let mut id = pool.exchange_state.next_request_id;
+            let mut id = pool.exchange_state.requests_opened;
             let mut ixs = Vec::new();
             let mut signers: Vec<&Keypair> = vec![&self.operator.0];
             for &n in group {
@@ -179,7 +179,7 @@ impl Market {
             .await
             .unwrap()
             .expect("the pool exists");
-        let first = pool.exchange_state.next_request_id;
+        let first = pool.exchange_state.requests_opened;
         let (keypair, wallet) = &self.users[user];
         let budget = ComputeBudget {
             unit_limit: Some(MAX_COMPUTE_UNITS),

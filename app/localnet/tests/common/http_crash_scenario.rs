@@ -39,7 +39,7 @@ pub async fn killed_at_every_transition(market: &Market, postgres_url: Option<St
         .await
         .unwrap()
         .unwrap();
-    let next_id = state.exchange_state.next_request_id;
+    let next_id = state.exchange_state.requests_opened;
     let user = &market.users[2].0;
     let blockhash = market.chain.latest_blockhash().await.unwrap();
     let doomed = Transaction::new_signed_with_payer(

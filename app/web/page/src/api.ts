@@ -23,6 +23,7 @@ export interface Credential {
 }
 
 export interface PendingRequest {
+  /** The request's id: random, at most 2^53 - 1, so exact as a number. */
   id: number;
   /** Units escrowed. */
   amount: number;

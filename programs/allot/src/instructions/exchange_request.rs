@@ -6,7 +6,7 @@ use anchor_spl::token_2022::{self, Token2022, TransferChecked};
 use anchor_spl::token_interface::{Mint, TokenAccount};
 
 use crate::allocation::RecordAccounts;
-use crate::constants::{SEED_ALLOCATION, SEED_EXCHANGE_REQUEST};
+use crate::constants::{MAX_REQUEST_ID, SEED_ALLOCATION, SEED_EXCHANGE_REQUEST};
 use crate::error::AllotError;
 use crate::events::ExchangeRequested;
 use crate::pda_account::{load_or_create, store};
@@ -14,6 +14,7 @@ use crate::state::{ExchangeRequest, Pool, RequestQuote, RequestStatus, check_can
 
 #[event_cpi]
 #[derive(Accounts)]
+#[instruction(id: u64)]
 pub struct ExchangeRequestOpen<'info> {
     /// The user: owner of the units, signs in their wallet.
     pub user: Signer<'info>,
@@ -48,11 +49,12 @@ pub struct ExchangeRequestOpen<'info> {
         bump,
     )]
     pub record: UncheckedAccount<'info>,
-    /// CHECK: the new request PDA, `[SEED_EXCHANGE_REQUEST, pool, next id]` (address checked by
-    /// the seeds), created here by `pda_account::load_or_create`.
+    /// CHECK: the new request PDA, `[SEED_EXCHANGE_REQUEST, pool, id]` with the id the client
+    /// chose (address checked by the seeds), created here by `pda_account::load_or_create`; an
+    /// address holding a request is refused (`RequestIdInUse`).
     #[account(
         mut,
-        seeds = [SEED_EXCHANGE_REQUEST, pool.key().as_ref(), &pool.exchange_state.next_request_id.to_le_bytes()],
+        seeds = [SEED_EXCHANGE_REQUEST, pool.key().as_ref(), &id.to_le_bytes()],
         bump,
     )]
     pub request: UncheckedAccount<'info>,
@@ -79,8 +81,9 @@ impl<'info> ExchangeRequestOpen<'info> {
     }
 }
 
-/// Checks: those of [`check_can_request`] (the page and the CLI ask the same function).
-pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
+/// Checks: the id is at most `MAX_REQUEST_ID`, the address holds no open request; those of [`check_can_request`] (the page and the CLI ask the same function).
+pub fn handler(ctx: Context<ExchangeRequestOpen>, id: u64, amount: u64) -> Result<()> {
+    require!(id <= MAX_REQUEST_ID, AllotError::RequestIdTooLarge);
     let now = Clock::get()?.unix_timestamp;
     let config = ctx.accounts.pool.exchange;
     let pool_key = ctx.accounts.pool.key();
@@ -126,7 +129,7 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         ctx.accounts.pool.record_clawback(debt_repaid, false)?;
     }
     let amount = requested;
-    let id = ctx.accounts.pool.record_request(period, amount)?;
+    ctx.accounts.pool.record_request(period, amount)?;
 
     let escrow = ctx.accounts.escrow.to_account_info();
     ctx.accounts.send_from_user(escrow, amount)?;
@@ -141,8 +144,10 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, amount: u64) -> Result<()> {
         8 + ExchangeRequest::INIT_SPACE,
         &[seeds],
     )?;
-    // Ids come from a counter that only grows, so the address has never held a request.
-    require_keys_eq!(fresh.pool, Pubkey::default(), AllotError::InvariantViolated);
+    // A live request at this id (another user's, or a retried transaction's) is never replaced.
+    // A closed one's address is free again: the bridge tells the two apart by what the request
+    // says (its `mismatch` check compares the id, user, amounts and `created_at`).
+    require_keys_eq!(fresh.pool, Pubkey::default(), AllotError::RequestIdInUse);
     store(
         &ctx.accounts.request,
         &ExchangeRequest {

@@ -115,8 +115,9 @@ pub struct ExchangeState {
     pub rate: u64,
     /// When the rate last changed (unix seconds).
     pub rate_updated_at: i64,
-    /// Id the next request will take; ids are never reused.
-    pub next_request_id: u64,
+    /// Requests opened in this pool, ever. (Not the next id: a request's id is the client's
+    /// choice, so that users opening requests at once do not race for one counter.)
+    pub requests_opened: u64,
     /// Units in escrow for pending requests.
     pub escrowed: u64,
     /// Units settled (exchanged for funds) ever.

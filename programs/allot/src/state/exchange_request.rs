@@ -28,8 +28,8 @@ pub enum RequestStatus {
     Locked,
 }
 
-/// A durable exchange request. PDA: `[SEED_EXCHANGE_REQUEST, pool, id (u64 LE)]`; ids come from
-/// the pool's counter and are never reused, so a closed request's address is never reopened.
+/// A durable exchange request. PDA: `[SEED_EXCHANGE_REQUEST, pool, id (u64 LE)]`, the id the
+/// client chose (random); no open request shares it, and a closed one's may be taken again.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct ExchangeRequest {

@@ -301,25 +301,23 @@ impl Pool {
             .escrowed
             .checked_add(amount)
             .ok_or(AllotError::MathOverflow)?;
-        let next = x
-            .next_request_id
+        let opened = x
+            .requests_opened
             .checked_add(1)
             .ok_or(AllotError::MathOverflow)?;
         Ok(ExchangeState {
             escrowed,
-            next_request_id: next,
+            requests_opened: opened,
             period,
             period_requested: requested,
             ..self.exchange_state
         })
     }
 
-    /// Records a request escrowing `amount` in `period` (see [`Self::after_request`]); returns
-    /// the request's id.
-    pub fn record_request(&mut self, period: u64, amount: u64) -> Result<u64> {
-        let id = self.exchange_state.next_request_id;
+    /// Records a request escrowing `amount` in `period` (see [`Self::after_request`]).
+    pub fn record_request(&mut self, period: u64, amount: u64) -> Result<()> {
         self.exchange_state = self.after_request(period, amount)?;
-        Ok(id)
+        Ok(())
     }
 
     /// Records the settlement of `amount` escrowed units paid with `funds`; `burned` when the
