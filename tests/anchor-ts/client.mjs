@@ -6,12 +6,13 @@
 // runs it and checks the summary against the chain.
 //
 // Environment: ALLOT_RPC_URL, ALLOT_WS_URL (PubSub), ALLOT_IDL (idl/allot.json), ALLOT_POOL, ALLOT_OPERATOR_KEYPAIR (a
-// Solana CLI keypair file: the pool's operator).
+// Solana CLI keypair file: the pool's operator), ALLOT_USER_KEYPAIR (a holder of the pool's units),
+// ALLOT_REQUEST_ID (the id the user's exchange request takes).
 
 import { readFileSync } from "node:fs";
 import anchor from "@anchor-lang/core";
 
-const { AnchorError, AnchorProvider, BorshCoder, EventParser, Program, Wallet, utils, web3 } =
+const { AnchorError, AnchorProvider, BN, BorshCoder, EventParser, Program, Wallet, utils, web3 } =
   anchor;
 const { Connection, Keypair, PublicKey } = web3;
 
@@ -146,6 +147,32 @@ for (const paused of [true, false]) {
 }
 summary.methodSignatures = methodSignatures;
 summary.pausedAfter = (await program.account.pool.fetch(poolAddress)).paused;
+
+// The transaction a wallet signs to exchange, built by program.methods: the request's address
+// (seeds [exchange_request, pool, id], the id an argument), the user's record and token account
+// are resolved by Anchor from the IDL; the pool's own accounts are given.
+const user = Keypair.fromSecretKey(
+  Uint8Array.from(JSON.parse(readFileSync(required("ALLOT_USER_KEYPAIR"), "utf8"))),
+);
+const requestId = new BN(required("ALLOT_REQUEST_ID"));
+const exchange = program.methods
+  .exchangeRequest(requestId, new BN(1))
+  .accountsPartial({
+    user: user.publicKey,
+    payer: user.publicKey,
+    pool: poolAddress,
+    mint: pool.mint,
+    vault: pool.vault,
+    escrow: pool.escrow,
+  })
+  .signers([user]);
+const resolved = await exchange.pubkeys();
+summary.exchangeRequest = {
+  request: resolved.request.toBase58(),
+  record: resolved.record.toBase58(),
+  userToken: resolved.userToken.toBase58(),
+  signature: await exchange.rpc(),
+};
 
 // A call the program refuses (a stranger signs as the operator): as the client reports it from
 // the simulation's logs, then from the logs of the same call landed without preflight.

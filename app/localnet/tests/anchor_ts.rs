@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use allot::state::{AllocationShard, Pool, UserList};
+use allot::state::{AllocationShard, ExchangeRequest, Pool, RequestStatus, UserList};
 use allot_client::rpc_chain::RpcChain;
 use allot_client::transaction_events::events_of_transaction;
 use allot_client::{accounts, pdas};
@@ -75,7 +75,7 @@ async fn anchor_typescript_client_reads_localnet_as_a_cluster() {
         &chain,
         &url,
         &user,
-        &["user", "exchange", "--pool", &pool_address, "--amount", "6"],
+        &["user", "exchange", "--pool", &pool_address, "--amount", "4"],
     )
     .await;
 
@@ -129,8 +129,15 @@ async fn anchor_typescript_client_reads_localnet_as_a_cluster() {
     )
     .await;
 
-    let summary =
-        anchor_client_summary(&url, &localnet.pubsub_url(), &pool_address, &operator.file);
+    // The id of the request the TypeScript client opens: a random one, as every client draws.
+    let request_id = allot_client::request_id::random();
+    let summary = anchor_client_summary(
+        &url,
+        &localnet.pubsub_url(),
+        &pool_address,
+        [&operator.file, &user.file],
+        request_id,
+    );
     let state: Pool = accounts::fetch(&chain, pool).await.unwrap().unwrap();
 
     // Accounts: every type the program stores, read through `program.account`.
@@ -189,6 +196,34 @@ async fn anchor_typescript_client_reads_localnet_as_a_cluster() {
         summary["profitReports"],
         serde_json::json!([{ "pool": pool_address, "period": "0", "amount": "5000" }])
     );
+
+    // The exchange request `program.methods` built from the IDL alone landed: Anchor resolved
+    // the request's address from the `id` argument as the program derives it, the user's record
+    // and token account too; the request holds the user's unit, quoted at the pool's price.
+    let request_address = pdas::exchange_request(&pool, request_id);
+    let mint = pdas::mint(&pool);
+    assert_eq!(
+        (
+            &summary["exchangeRequest"]["request"],
+            &summary["exchangeRequest"]["record"],
+            &summary["exchangeRequest"]["userToken"],
+        ),
+        (
+            &serde_json::json!(request_address.to_string()),
+            &serde_json::json!(pdas::allocation_record(&pool, &user.key).to_string()),
+            &serde_json::json!(pdas::token_account(&user.key, &mint).to_string()),
+        ),
+        "{summary}"
+    );
+    let request: ExchangeRequest = accounts::fetch(&chain, request_address)
+        .await
+        .unwrap()
+        .expect("the request the TypeScript client opened");
+    assert_eq!(
+        (request.id, request.user, request.amount, request.status),
+        (request_id, user.key, 1, RequestStatus::Pending)
+    );
+    assert_eq!(request.quoted, 2, "one unit at 2.5 US cents, rounded down");
 
     // `program.methods` calls landed: the pool was paused, then resumed.
     assert_eq!(summary["pausedAfter"], false);
@@ -261,12 +296,14 @@ async fn anchor_typescript_client_reads_localnet_as_a_cluster() {
 }
 
 /// Runs `tests/anchor-ts/client.mjs` against the validator at `url` (PubSub at `ws_url`), for
-/// `pool` and its operator's keypair file; returns its JSON summary.
+/// `pool`, its operator's and a holder's keypair files, the holder's request taking `request_id`;
+/// returns its JSON summary.
 fn anchor_client_summary(
     url: &str,
     ws_url: &str,
     pool: &str,
-    operator_keypair: &str,
+    [operator_keypair, user_keypair]: [&str; 2],
+    request_id: u64,
 ) -> serde_json::Value {
     let package = repository().join("tests/anchor-ts");
     assert!(
@@ -282,6 +319,8 @@ fn anchor_client_summary(
         .env("ALLOT_IDL", repository().join("idl/allot.json"))
         .env("ALLOT_POOL", pool)
         .env("ALLOT_OPERATOR_KEYPAIR", operator_keypair)
+        .env("ALLOT_USER_KEYPAIR", user_keypair)
+        .env("ALLOT_REQUEST_ID", request_id.to_string())
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
