@@ -194,7 +194,8 @@ async fn run() {
     pool.allocate_by_credential(&mut chain, &wallet.pubkey())
         .await
         .expect("wallet allocated");
-    let id = pool.state(&mut chain).await.exchange_state.requests_opened;
+    // The request's name: a random id, as every client draws one.
+    let id = allot_client::request_id::random();
     let ix = instructions::exchange_request(&wallet.pubkey(), &wallet.pubkey(), &pool.pool, id, 50);
     let events = chain
         .send(&[ix], &[&wallet])

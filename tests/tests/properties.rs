@@ -41,7 +41,8 @@
 //! - every list holds the root last published for its period, and a list an allocation or a
 //!   clawback used is sealed (a new root for it is refused: `UserListRootInUse`);
 //! - every settled request was settled once, for exactly its quote, and stays until closed; a
-//!   closed request's address stays empty (its id is never reused);
+//!   closed request's address stays empty (the sequences never reopen a closed request's id:
+//!   they name requests by the pool's count; a reopened id is tested in `exchange_close.rs`);
 //! - a lock, a settlement, a rejection and a cancel land exactly when the request's own rules
 //!   say (`ExchangeRequest::check_can_lock`, `check_may_finish`, `check_is_open`,
 //!   `check_can_cancel`; a lock only by the pool's settlement authority), a lock records its
@@ -1569,7 +1570,7 @@ impl World {
             let address = pdas::exchange_request(&self.pool.pool, *id);
             assert!(
                 chain.account(address).await.is_none(),
-                "closed request {id} stays closed (its id is never reused)"
+                "closed request {id} stays closed (no sequence reopens its id)"
             );
         }
         for id in self.settled.difference(&self.closed) {

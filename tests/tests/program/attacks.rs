@@ -479,7 +479,7 @@ async fn a_closed_request_revived_with_lamports_is_dead() {
             )
             .await;
     }
-    // The id is not handed out again: the pool's counter moved on.
+    // The refused attempts changed nothing: one request opened in all.
     assert_eq!(a.state(&mut chain).await.exchange_state.requests_opened, 1);
 }
 

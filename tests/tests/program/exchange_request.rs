@@ -135,13 +135,16 @@ async fn an_open_requests_id_and_an_id_too_large_are_refused() {
         pdas::exchange_request(&pool, id),
         pdas::allocation_record(&pool, &other.pubkey()),
     ];
-    m.expect_refused(
-        &[m.request_ix(1, id, 10)],
-        &[&other],
-        AllotError::RequestIdInUse,
-        &watched,
-    )
-    .await;
+    // Named as such before anything else is checked: more units than it holds, the same error.
+    for amount in [10, 1_000_000] {
+        m.expect_refused(
+            &[m.request_ix(1, id, amount)],
+            &[&other],
+            AllotError::RequestIdInUse,
+            &watched,
+        )
+        .await;
+    }
     let too_large = MAX_REQUEST_ID + 1;
     let watched = [
         pool,

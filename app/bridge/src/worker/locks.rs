@@ -21,7 +21,7 @@ use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signer as _;
 
-use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
+use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker, mismatch};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
@@ -140,7 +140,8 @@ impl Worker<'_> {
             // The program's own rule (pending, paid off chain), then the bridge's; a request
             // either refuses takes its usual step (a review that says why).
             Some(request)
-                if request.check_can_lock().is_ok()
+                if mismatch(row, &request).is_none()
+                    && request.check_can_lock().is_ok()
                     && super::off_chain::why_not_lock(&request).is_none() =>
             {
                 to_lock.push((row.clone(), request));

@@ -253,11 +253,11 @@ impl Worker<'_> {
         let Some(on_chain) = on_chain else {
             return self.missing(row, state).await;
         };
-        if let Some(step) = self.unless_open(row, state, on_chain).await? {
+        if let Some(step) = self.unless_same(row, state, on_chain).await? {
             return Ok(step);
         }
-        if let Some(mismatch) = mismatch(row, on_chain) {
-            return self.review(row, state, &mismatch).await;
+        if let Some(step) = self.unless_open(row, state, on_chain).await? {
+            return Ok(step);
         }
         let quote = i64::try_from(on_chain.quoted).context("quote out of range")?;
         let changes = Changes {
@@ -282,6 +282,9 @@ impl Worker<'_> {
         let Some(on_chain) = on_chain else {
             return self.missing(row, state).await;
         };
+        if let Some(step) = self.unless_same(row, state, &on_chain).await? {
+            return Ok(step);
+        }
         if let Some(step) = self.unless_open(row, state, &on_chain).await? {
             return Ok(step);
         }
@@ -405,6 +408,28 @@ impl Worker<'_> {
 
     /// `Some(step)` when the request is no longer open on chain (settled elsewhere, or
     /// cancelled/rejected before anything was paid).
+    /// `Some(step)` (to manual review) when the account read at `row`'s address is not the
+    /// request `row` stored: a closed request's address may hold a later request with the same
+    /// id (ids are the clients' choice), and nothing is paid, settled or locked for one request
+    /// on the strength of another's row. Every state's read of the account passes here first.
+    async fn unless_same(
+        &self,
+        row: &StoredRequest,
+        from: RequestState,
+        on_chain: &ExchangeRequest,
+    ) -> Result<Option<Step>> {
+        Ok(match mismatch(row, on_chain) {
+            None => None,
+            Some(why) => {
+                let reason = format!(
+                    "the account at this address is not the request this row stored (it was closed, and a later request took its id): {why}; no payment under key {} for the later one",
+                    crate::http_provider::idempotency_key(&row.address)
+                );
+                Some(self.review(row, from, &reason).await?)
+            }
+        })
+    }
+
     async fn unless_open(
         &self,
         row: &StoredRequest,

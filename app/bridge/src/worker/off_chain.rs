@@ -65,7 +65,13 @@ impl Worker<'_> {
                 )
                 .await;
         };
-        // Pay only what is locked: the user cannot cancel a locked request until its lock
+        // Pay only the request this row stored (not a later one at its address)...
+        if let Some(request) = &on_chain
+            && let Some(step) = self.unless_same(row, state, request).await?
+        {
+            return Ok(step);
+        }
+        // ...and only what is locked: the user cannot cancel a locked request until its lock
         // expires, so no cancel can race this payment.
         let locked = match on_chain {
             Some(request)

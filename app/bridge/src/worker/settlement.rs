@@ -57,6 +57,9 @@ impl Worker<'_> {
                 .review(row, state, "paid, but the request account is gone")
                 .await;
         };
+        if let Some(step) = self.unless_same(row, state, &on_chain).await? {
+            return Ok(step);
+        }
         match on_chain.status {
             RequestStatus::Pending | RequestStatus::Locked => {}
             RequestStatus::Settled => return self.settled(row, state).await,
@@ -252,7 +255,12 @@ impl Worker<'_> {
                 tracing::warn!(address = %row.address, "the batched settle transaction {signature} failed ({error}); settling alone");
                 self.after_expiry(row, address).await
             }
-            SettleStatus::Failed(error) => match self.on_chain(address).await?.map(|r| r.status) {
+            SettleStatus::Failed(error) => match self
+                .on_chain(address)
+                .await?
+                .filter(|r| mismatch(row, r).is_none())
+                .map(|r| r.status)
+            {
                 Some(RequestStatus::Settled) => self.settled(row, state).await,
                 _ => {
                     let reason = format!("the settle transaction {signature} failed: {error}");
@@ -303,6 +311,9 @@ impl Worker<'_> {
         let Some(on_chain) = self.on_chain(address).await? else {
             return self.review(row, state, "the request account is gone").await;
         };
+        if let Some(step) = self.unless_same(row, state, &on_chain).await? {
+            return Ok(step);
+        }
         match on_chain.status {
             RequestStatus::Settled => self.settled(row, state).await,
             RequestStatus::Pending | RequestStatus::Locked => {

@@ -239,6 +239,19 @@ async fn process_exchange<C: Chain>(
     let state = ctx.pool(&pool).await?;
     let me = ctx.me();
     let amount = amount.base_units(state.decimals).context("--amount")?;
+    // An id given again (a retry) whose request exists: say so before anything else.
+    if let Some(id) = id
+        && let Some(found) =
+            accounts::fetch::<ExchangeRequest>(ctx.chain, pdas::exchange_request(&pool, id)).await?
+    {
+        bail!(
+            "request {id} exists already ({:?}, {} units of {}, made at {}): nothing was sent; an earlier attempt may have opened it (`allot user show`), or choose another id",
+            found.status,
+            found.amount,
+            found.user,
+            found.created_at
+        );
+    }
     let (now, _) = ctx.now_and_period(&state).await?;
     let record =
         accounts::fetch::<AllocationRecord>(ctx.chain, pdas::allocation_record(&pool, &me)).await?;

@@ -84,6 +84,13 @@ impl<'info> ExchangeRequestOpen<'info> {
 /// Checks: the id is at most `MAX_REQUEST_ID`, the address holds no open request; those of [`check_can_request`] (the page and the CLI ask the same function).
 pub fn handler(ctx: Context<ExchangeRequestOpen>, id: u64, amount: u64) -> Result<()> {
     require!(id <= MAX_REQUEST_ID, AllotError::RequestIdTooLarge);
+    // First: a request already open at this id (another user's, or this one sent again) is
+    // named as such, whatever else this request would be refused for.
+    require_keys_neq!(
+        *ctx.accounts.request.owner,
+        crate::ID,
+        AllotError::RequestIdInUse
+    );
     let now = Clock::get()?.unix_timestamp;
     let config = ctx.accounts.pool.exchange;
     let pool_key = ctx.accounts.pool.key();
