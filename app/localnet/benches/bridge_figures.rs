@@ -2,7 +2,8 @@
 //! sends (a loop of pre-signed locks and batched settlements). Then requests settled per second
 //! (the requests exist before the bridges start), against that rate, and discovery → settlement
 //! latency (p50/p95) with one worker on SQLite, one on PostgreSQL, four sharing PostgreSQL and
-//! one of eight lanes (`payout_concurrency`) on PostgreSQL (HTTP payouts to a local provider);
+//! one of eight lanes (`payout_concurrency`) on PostgreSQL (HTTP payouts to a local provider),
+//! draining 2,000 and then 10,000 pending requests (with each bridge's peak memory);
 //! then the latency of requests arriving at a steady 4 a second while one worker runs, on each
 //! store,
 //! with the JSON-RPC calls they made per request (counted by a recording proxy); the time for a
@@ -43,26 +44,33 @@ use solana_sdk::signature::Signature;
 mod common;
 
 /// One measured run: `workers` bridges of `lanes` lanes each (`payout_concurrency`) on `store`
-/// settle `users × 2` requests, opened before the bridges start (`arrival: None`, a backlog to
-/// drain) or while they run, one transaction of four requests every `arrival`.
+/// settle `users × each` requests, opened before the bridges start (`arrival: None`, a backlog to
+/// drain) or while they run, one transaction of four requests every `arrival` (`each` 2).
 struct Run {
     store: &'static str,
     workers: usize,
     lanes: usize,
     users: usize,
+    /// Requests each user opens (of 5 units; users are allocated [`UNITS_PER_USER`]).
+    each: usize,
     arrival: Option<Duration>,
 }
+
+/// Units the bench's pool allocates each user: enough for the 10,000-request run's 20 requests
+/// of 5 units (the example pool allocates 10).
+const UNITS_PER_USER: u64 = 100;
 
 /// Requests a second arriving in the steady runs: one transaction of four requests every
 /// [`STEADY_EVERY`].
 const STEADY_EVERY: Duration = Duration::from_secs(1);
 
-const RUNS: [Run; 6] = [
+const RUNS: [Run; 7] = [
     Run {
         store: "SQLite",
         workers: 1,
         lanes: 1,
         users: 125,
+        each: 2,
         arrival: None,
     },
     Run {
@@ -70,6 +78,7 @@ const RUNS: [Run; 6] = [
         workers: 1,
         lanes: 1,
         users: 125,
+        each: 2,
         arrival: None,
     },
     Run {
@@ -77,6 +86,7 @@ const RUNS: [Run; 6] = [
         workers: 4,
         lanes: 1,
         users: 250,
+        each: 2,
         arrival: None,
     },
     // A backlog of 2,000 (issue #15 asks for at least 2,000 requests): up to ~1,000 the rate
@@ -87,6 +97,7 @@ const RUNS: [Run; 6] = [
         workers: 1,
         lanes: 8,
         users: 1_000,
+        each: 2,
         arrival: None,
     },
     Run {
@@ -94,6 +105,7 @@ const RUNS: [Run; 6] = [
         workers: 1,
         lanes: 1,
         users: 100,
+        each: 2,
         arrival: Some(STEADY_EVERY),
     },
     Run {
@@ -101,7 +113,18 @@ const RUNS: [Run; 6] = [
         workers: 1,
         lanes: 1,
         users: 100,
+        each: 2,
         arrival: Some(STEADY_EVERY),
+    },
+    // 10,000 pending at once (issue #15: the bridge's memory with 10,000 requests pending),
+    // 20 requests from each of 500 users.
+    Run {
+        store: "PostgreSQL",
+        workers: 1,
+        lanes: 8,
+        users: 500,
+        each: 20,
+        arrival: None,
     },
 ];
 
@@ -123,6 +146,8 @@ struct Figures {
     rpc_methods: std::collections::BTreeMap<String, usize>,
     /// Where the requests' time went: how long they stayed in each state.
     states: Vec<TimeInState>,
+    /// The largest peak resident memory of the run's bridge processes, KiB.
+    peak_memory_kib: Option<u64>,
 }
 
 async fn settle_run(
@@ -139,8 +164,11 @@ async fn settle_run(
     start_at_history_tip(market, database).await;
     let users = first_user..first_user + run.users;
     let backlog = match run.arrival {
-        None => market.open_requests(users.clone()).await,
-        Some(_) => Vec::new(),
+        None => market.open_requests_each(users.clone(), run.each).await,
+        Some(_) => {
+            assert_eq!(run.each, 2, "steady arrivals open two requests a user");
+            Vec::new()
+        }
     };
     let counter = RpcCounter::start(&market.url).await.unwrap();
     let started = Instant::now();
@@ -163,6 +191,7 @@ async fn settle_run(
     };
     market.wait_settled(&requests, &mut bridges).await;
     let seconds = started.elapsed().as_secs_f64();
+    let peak_memory_kib = bridges.iter().filter_map(Bridge::peak_memory_kib).max();
     for bridge in bridges {
         assert!(bridge.stop().await.success());
     }
@@ -210,6 +239,7 @@ async fn settle_run(
         rpc_calls: counter.calls().len(),
         rpc_methods: counter.counts(),
         states,
+        peak_memory_kib,
     }
 }
 
@@ -248,19 +278,26 @@ async fn start_at_history_tip(market: &Market, url: &str) {
 }
 
 /// Opens the requests of `users` (two each) two users to a transaction, one transaction every
-/// `every` (as long as a transaction takes to confirm, when that is longer), while the bridges
-/// run; their addresses.
+/// `every` while the bridges run, each sent at its time whether or not the ones before have
+/// confirmed (requests are named by random ids: nothing orders them); their addresses.
 async fn open_steadily(market: &Market, users: Range<usize>, every: Duration) -> Vec<Pubkey> {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut opened = Vec::new();
+    use futures::StreamExt as _;
+    let start = tokio::time::Instant::now();
     let users: Vec<usize> = users.collect();
-    for pair in users.chunks(2) {
-        tick.tick().await;
-        opened.extend(market.open_requests(pair[0]..pair[0] + pair.len()).await);
-    }
-    opened
+    let opened: Vec<Vec<Pubkey>> = futures::stream::iter(users.chunks(2).enumerate())
+        .map(|(n, pair)| async move {
+            tokio::time::sleep_until(start + every * u32::try_from(n).unwrap()).await;
+            market.open_requests(pair[0]..pair[0] + pair.len()).await
+        })
+        .buffer_unordered(STEADY_IN_FLIGHT)
+        .collect()
+        .await;
+    opened.concat()
 }
+
+/// Transactions of a steady arrival that may wait for confirmation at once (far more than
+/// arrive during one confirmation, so arrival keeps its pace).
+const STEADY_IN_FLIGHT: usize = 64;
 
 /// The indices of [`RUNS`] to measure: all, or those listed in `ALLOT_FIGURES_RUNS`
 /// (comma-separated, from 0), to look at one run without the others.
@@ -440,7 +477,21 @@ async fn main() {
     // harness time, and the 2,000-request run alone has 1,000.
     let chosen = chosen_runs();
     let measured_users: usize = chosen.iter().map(|&index| RUNS[index].users).sum();
-    let market = Market::open(7_899, 7_950, measured_users + 1 + RAW_USERS, false).await;
+    let market = Market::open_with(
+        7_899,
+        7_950,
+        measured_users + 1 + RAW_USERS,
+        false,
+        |pool| {
+            let edited = pool.replace("\namount = 10\n", &format!("\namount = {UNITS_PER_USER}\n"));
+            assert_ne!(
+                edited, pool,
+                "the example pool's rule allocates `amount = 10`"
+            );
+            edited
+        },
+    )
+    .await;
     let provider = TestProvider::start().await.unwrap();
     let postgres = TestPostgres::start().expect("a PostgreSQL server");
     let sqlite = format!(
@@ -524,12 +575,12 @@ async fn main() {
          {finality_seconds:.1} s after the last was confirmed"
     );
     println!(
-        "| store | workers × lanes | arrival | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request |"
+        "| store | workers × lanes | arrival | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request | bridge peak memory |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for f in &figures {
         println!(
-            "| {} | {} × {} | {} | {} | {} | {:.1} s | {:.1} | {:.2} | {:.1} s | {:.1} s | {:.1} |",
+            "| {} | {} × {} | {} | {} | {} | {:.1} s | {:.1} | {:.2} | {:.1} s | {:.1} s | {:.1} | {} |",
             f.store,
             f.workers,
             f.lanes,
@@ -541,7 +592,9 @@ async fn main() {
             f.requests as f64 / f.seconds / raw_rate,
             f.p50_ms as f64 / 1000.0,
             f.p95_ms as f64 / 1000.0,
-            f.rpc_calls as f64 / f.requests as f64
+            f.rpc_calls as f64 / f.requests as f64,
+            f.peak_memory_kib
+                .map_or("?".into(), |kib| format!("{:.0} MiB", kib as f64 / 1024.0))
         );
     }
     for f in &figures {
@@ -590,7 +643,7 @@ async fn main() {
                 "requests": f.requests,
                 "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
                 "settle_transactions": f.settle_transactions.len(), "rpc_calls": f.rpc_calls,
-                "rpc_methods": f.rpc_methods,
+                "rpc_methods": f.rpc_methods, "peak_memory_kib": f.peak_memory_kib,
                 "states": f.states.iter().map(|t| json!({
                     "state": t.state.as_str(), "visits": t.visits,
                     "total_ms": t.total_ms, "longest_ms": t.longest_ms,

@@ -2,8 +2,9 @@
 //! scenario (`common/http_crash_scenario.rs`), then each review command on requests the
 //! provider refused (`common/review_scenario.rs`), then many requests waiting for their locks at
 //! once, read from the node together and paid several at a time, with blockhash and fee lookups shared between
-//! transactions (seen through a proxy that records every JSON-RPC call), and last the pool
-//! handed to a new operator while the bridge has a payment under way.
+//! transactions (seen through a proxy that records every JSON-RPC call), then a request closed
+//! under a quoted row and a later one opened at its address, and last the pool handed to a new
+//! operator while the bridge has a payment under way.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -31,13 +32,16 @@ const SCENARIO_USERS: usize = 5;
 const WAITING_USERS: usize = 20;
 /// The user whose request is paid before the operator transfer; the next one requests after it.
 const HANDOVER_USER: usize = SCENARIO_USERS + WAITING_USERS;
+/// The user who closes a request and opens another at its address.
+const REUSING_USER: usize = HANDOVER_USER + 2;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_payouts_survive_crashes_and_people_resolve_what_the_bridge_cannot() {
-    let market = Market::open(48_899, 49_900, HANDOVER_USER + 2, false).await;
+    let market = Market::open(48_899, 49_900, REUSING_USER + 1, false).await;
     common::http_crash_scenario::killed_at_every_transition(&market, None).await;
     common::review_scenario::review_commands(&market).await;
     waiting_locks_are_read_together(&market).await;
+    a_later_request_at_a_closed_requests_address_is_not_paid(&market).await;
     // Last: it moves the pool's settlement authority away from the harness's bridge key.
     a_bridge_that_lost_its_authority_finishes_only_its_own_locks(&market).await;
 }
@@ -132,6 +136,128 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
         vec![idempotency_key(&paid.to_string())],
         "paid once, the later one never"
     );
+}
+
+/// Request ids are the clients' choice, so a closed request's address can hold a later request.
+/// The bridge quotes a request (and is killed before locking it); its user cancels it, closes it
+/// and opens another at the same id. Restarted, the bridge must not lock, pay or settle the later
+/// request on the strength of the earlier one's row (which would pay the earlier quote for it):
+/// the row goes to manual review, the provider is never called, the later request stays pending.
+async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Market) {
+    let provider = TestProvider::start().await.unwrap();
+    let database = format!(
+        "sqlite://{}",
+        market.dir.path().join("reused-address.db").display()
+    );
+    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    let (config, _) = market.bridge_config("reuse", &database, &payout, 500, &market.ws_url);
+    // A second's cancel timeout, for this phase only (requests freeze it when they are made).
+    let operator = &market.operator.0;
+    let pool: Pool = accounts::fetch(&market.chain, market.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    let original = pool.exchange;
+    let quick = allot::state::ExchangeConfig {
+        cancel_timeout_seconds: 1,
+        ..original
+    };
+    let set_exchange =
+        |config| instructions::pool_set_exchange(&operator.pubkey(), &market.pool, config);
+    send(&market.chain, &[set_exchange(quick)], &[operator]).await;
+
+    let user = &market.users[REUSING_USER].0;
+    let id = allot_client::request_id::random();
+    let address = allot_client::pdas::exchange_request(&market.pool, id);
+    let open = |amount| {
+        instructions::exchange_request(&user.pubkey(), &user.pubkey(), &market.pool, id, amount)
+    };
+    send(&market.chain, &[open(5)], &[user]).await;
+    // Killed as it quotes (an earlier phase's request left open may be quoted first: again).
+    let store = Store::open(&database).await.unwrap();
+    let mut quoted = None;
+    for _ in 0..5 {
+        Bridge::spawn(&config, Some("quoted"))
+            .wait_crash("quoted")
+            .await;
+        let row = store.request(&address.to_string()).await.unwrap();
+        if let Some(row) = row.filter(|r| r.state().ok() == Some(RequestState::Quoted)) {
+            quoted = Some(row);
+            break;
+        }
+    }
+    let quoted = quoted.expect("the bridge quoted the request");
+
+    // Past the cancel time: cancelled, closed, and a later request at the same id.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    send(
+        &market.chain,
+        &[
+            instructions::exchange_cancel(&user.pubkey(), &market.pool, id),
+            instructions::exchange_close(&market.pool, id, &user.pubkey()),
+        ],
+        &[user],
+    )
+    .await;
+    send(&market.chain, &[open(6)], &[user]).await;
+    send(&market.chain, &[set_exchange(original)], &[operator]).await;
+    let later: ExchangeRequest = accounts::fetch(&market.chain, address)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((later.id, later.amount), (id, 6));
+    assert!(later.created_at > quoted.created_at);
+
+    let bridge = Bridge::spawn(&config, None);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let reviewed = loop {
+        let row = store.request(&address.to_string()).await.unwrap().unwrap();
+        if row.state().ok() == Some(RequestState::ManualReview) {
+            break row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the row did not reach manual review (it is {})\n{}",
+            row.state_name,
+            bridge.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    // Another pass or two: nothing more happens to it.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(bridge.stop().await.success());
+    store.close().await;
+    let reason = reviewed.review_reason.unwrap_or_default();
+    assert!(
+        reason.contains("not the request this row stored"),
+        "{reason}"
+    );
+    let key = idempotency_key(&address.to_string());
+    assert!(
+        provider.calls().iter().all(|call| call.key != key)
+            && provider.payments().iter().all(|payment| payment.key != key),
+        "the provider was never asked to pay under {key}: {:?}",
+        provider.calls()
+    );
+    let untouched: ExchangeRequest = accounts::fetch(&market.chain, address)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (untouched.status, untouched.locked_at, untouched.amount),
+        (RequestStatus::Pending, 0, 6)
+    );
+    // The user takes the later request's units back (its cancel time has passed too).
+    send(
+        &market.chain,
+        &[instructions::exchange_cancel(
+            &user.pubkey(),
+            &market.pool,
+            id,
+        )],
+        &[user],
+    )
+    .await;
 }
 
 /// Forty requests wait for their quotes and locks at once. The bridge quotes them from one read,

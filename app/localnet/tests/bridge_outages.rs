@@ -192,19 +192,20 @@ async fn three_workers_over_tls_pay_hundreds_once_through_websocket_and_rpc_outa
     );
     rpc.restore();
     // A transaction that mentions the program wakes the workers (a live hint) at once.
+    let after_id = allot_client::request_id::random();
     send(
         &market.chain,
         &[instructions::exchange_request(
             &user.1.key,
             &user.1.key,
             &market.pool,
-            request.id + 1,
+            after_id,
             1,
         )],
         &[&user.0],
     )
     .await;
-    let after = allot_client::pdas::exchange_request(&market.pool, request.id + 1);
+    let after = allot_client::pdas::exchange_request(&market.pool, after_id);
     market.wait_settled(&[locked, after], &mut workers).await;
     requests.extend([locked, after]);
     assert_paid_once(&market, &provider, &requests).await;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use allot::state::{ExchangeRequest, Pool, RequestStatus};
+use allot::state::{ExchangeRequest, RequestStatus};
 use allot_bridge::crash::CRASH_ENV;
 use allot_client::chain::Chain as _;
 use allot_client::compute_budget::{ComputeBudget, MAX_COMPUTE_UNITS};
@@ -116,22 +116,27 @@ impl Market {
     }
 
     /// Opens two requests of 5 units (the example pool allocates 10, minimum holding 5) for
-    /// each of `users`, two users per transaction (the pool hands out request ids in order, so
-    /// transactions go one after another); returns the addresses.
+    /// each of `users`; see [`Self::open_requests_each`].
     pub async fn open_requests(&self, users: Range<usize>) -> Vec<Pubkey> {
-        let mut addresses = Vec::new();
-        let users: Vec<usize> = users.collect();
-        for group in users.chunks(2) {
-            let pool: Pool = accounts::fetch(&self.chain, self.pool)
-                .await
-                .unwrap()
-                .unwrap();
-            let mut id = pool.exchange_state.requests_opened;
-            let mut ixs = Vec::new();
-            let mut signers: Vec<&Keypair> = vec![&self.operator.0];
-            for &n in group {
-                let user = &self.users[n].0;
-                for _ in 0..2 {
+        self.open_requests_each(users, 2).await
+    }
+
+    /// Opens `each` requests of 5 units for each of `users` (who must hold enough units), four
+    /// requests to a transaction, up to [`OPENING_IN_FLIGHT`] transactions in flight: each
+    /// request is named by a random id, as clients name them, so no transaction waits for
+    /// another; returns the addresses, user by user.
+    pub async fn open_requests_each(&self, users: Range<usize>, each: usize) -> Vec<Pubkey> {
+        use futures::StreamExt as _;
+        let requesters: Vec<usize> = users.flat_map(|n| std::iter::repeat_n(n, each)).collect();
+        let transactions: Vec<_> = requesters
+            .chunks(4)
+            .map(|chunk| {
+                let mut ixs = Vec::new();
+                let mut addresses = Vec::new();
+                let mut signers: Vec<&Keypair> = vec![&self.operator.0];
+                for &n in chunk {
+                    let user = &self.users[n].0;
+                    let id = allot_client::request_id::random();
                     ixs.push(instructions::exchange_request(
                         &user.pubkey(),
                         &user.pubkey(),
@@ -140,13 +145,22 @@ impl Market {
                         5,
                     ));
                     addresses.push(pdas::exchange_request(&self.pool, id));
-                    id += 1;
+                    if !signers.iter().any(|s| s.pubkey() == user.pubkey()) {
+                        signers.push(user);
+                    }
                 }
-                signers.push(user);
-            }
-            send(&self.chain, &ixs, &signers).await;
-        }
-        addresses
+                (ixs, signers, addresses)
+            })
+            .collect();
+        let opened: Vec<Vec<Pubkey>> = futures::stream::iter(transactions)
+            .map(|(ixs, signers, addresses)| async move {
+                send(&self.chain, &ixs, &signers).await;
+                addresses
+            })
+            .buffered(OPENING_IN_FLIGHT)
+            .collect()
+            .await;
+        opened.concat()
     }
 
     /// User `n` requests an exchange of `amount` units; returns the request address and quote.
@@ -172,25 +186,24 @@ impl Market {
         )
     }
 
-    /// User `user` requests `count` exchanges of one unit each in one transaction (ids taken in
-    /// order from the pool's counter); returns the requests' addresses.
+    /// User `user` requests `count` exchanges of one unit each in one transaction (random ids);
+    /// returns the requests' addresses.
     pub async fn request_batch(&self, user: usize, count: u64) -> Vec<Pubkey> {
-        let pool: Pool = accounts::fetch(&self.chain, self.pool)
-            .await
-            .unwrap()
-            .expect("the pool exists");
-        let first = pool.exchange_state.requests_opened;
         let (keypair, wallet) = &self.users[user];
         let budget = ComputeBudget {
             unit_limit: Some(MAX_COMPUTE_UNITS),
             unit_price_micro_lamports: None,
         };
-        let requests: Vec<_> = (first..first + count)
-            .map(|id| instructions::exchange_request(&wallet.key, &wallet.key, &self.pool, id, 1))
+        let ids: Vec<u64> = (0..count)
+            .map(|_| allot_client::request_id::random())
+            .collect();
+        let requests: Vec<_> = ids
+            .iter()
+            .map(|&id| instructions::exchange_request(&wallet.key, &wallet.key, &self.pool, id, 1))
             .collect();
         send(&self.chain, &budget.apply(&requests), &[keypair]).await;
-        (first..first + count)
-            .map(|id| pdas::exchange_request(&self.pool, id))
+        ids.iter()
+            .map(|&id| pdas::exchange_request(&self.pool, id))
             .collect()
     }
 
@@ -230,15 +243,28 @@ impl Market {
 
     /// Waits until every request in `requests` is final on chain.
     pub async fn wait_settled(&self, requests: &[Pubkey], bridges: &mut [Bridge]) {
-        let deadline = Instant::now() + Duration::from_secs(240);
+        // Four minutes, and a tenth of a second more for each request beyond the first thousand
+        // (the bench's backlogs of 2,000 and 10,000).
+        let allowed = Duration::from_secs(240)
+            + Duration::from_millis(100)
+                * u32::try_from(requests.len().saturating_sub(1_000)).unwrap();
+        let deadline = Instant::now() + allowed;
+        // Only those not yet settled are read again.
+        let mut waiting: Vec<Pubkey> = requests.to_vec();
         loop {
-            let states = accounts::fetch_many::<ExchangeRequest>(&self.chain, requests)
+            let states = accounts::fetch_many::<ExchangeRequest>(&self.chain, &waiting)
                 .await
                 .expect("requests read");
-            if states.iter().all(|r| {
-                r.as_ref()
-                    .is_some_and(|r| r.status == RequestStatus::Settled)
-            }) {
+            waiting = waiting
+                .into_iter()
+                .zip(&states)
+                .filter(|(_, r)| {
+                    !r.as_ref()
+                        .is_some_and(|r| r.status == RequestStatus::Settled)
+                })
+                .map(|(address, _)| address)
+                .collect();
+            if waiting.is_empty() {
                 return;
             }
             for bridge in bridges.iter_mut() {
@@ -251,10 +277,14 @@ impl Market {
             }
             assert!(
                 Instant::now() < deadline,
-                "not settled in 4 minutes: {:?}\n{}",
+                "{} of {} not settled in {allowed:?}: {:?}\n{}",
+                waiting.len(),
+                requests.len(),
                 states
                     .iter()
-                    .map(|r| r.as_ref().map(|r| r.status))
+                    .filter_map(|r| r.as_ref().map(|r| r.status))
+                    .filter(|status| *status != RequestStatus::Settled)
+                    .take(20)
                     .collect::<Vec<_>>(),
                 bridges.first().map(Bridge::log_tail).unwrap_or_default()
             );
@@ -337,6 +367,20 @@ impl Bridge {
         }
     }
 
+    /// The most memory the bridge process has held so far (its peak resident set, `VmHWM` in
+    /// `/proc/<pid>/status`), in KiB; `None` once it has exited or off Linux.
+    pub fn peak_memory_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// SIGTERM, then the exit status.
     pub async fn stop(mut self) -> std::process::ExitStatus {
         Command::new("kill")
@@ -376,6 +420,9 @@ pub fn free_port() -> u16 {
 /// What the operator's stablecoin treasury holds at the start: USD 1,000 in base units of a
 /// 6-decimal coin.
 pub const TREASURY_BASE_UNITS: u64 = 1_000_000_000;
+
+/// Transactions [`Market::open_requests`] keeps in flight at once.
+pub const OPENING_IN_FLIGHT: usize = 16;
 
 /// Base units of the 6-decimal stablecoin per minor unit (cent) of the pool's USD quotes.
 pub const BASE_UNITS_PER_CENT: u64 = 10_000;

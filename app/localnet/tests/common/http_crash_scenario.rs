@@ -35,11 +35,7 @@ pub async fn killed_at_every_transition(market: &Market, postgres_url: Option<St
 
     // A failed transaction whose first instruction requested an exchange (and emitted its event)
     // before the second one failed: nothing it did happened, and the bridge must not pay it.
-    let state: allot::state::Pool = accounts::fetch(&market.chain, market.pool)
-        .await
-        .unwrap()
-        .unwrap();
-    let next_id = state.exchange_state.requests_opened;
+    let doomed_id = allot_client::request_id::random();
     let user = &market.users[2].0;
     let blockhash = market.chain.latest_blockhash().await.unwrap();
     let doomed = Transaction::new_signed_with_payer(
@@ -48,14 +44,14 @@ pub async fn killed_at_every_transition(market: &Market, postgres_url: Option<St
                 &user.pubkey(),
                 &user.pubkey(),
                 &market.pool,
-                next_id,
+                doomed_id,
                 5,
             ),
             instructions::exchange_request(
                 &user.pubkey(),
                 &user.pubkey(),
                 &market.pool,
-                next_id + 1,
+                allot_client::request_id::random(),
                 1_000,
             ),
         ],
@@ -75,7 +71,7 @@ pub async fn killed_at_every_transition(market: &Market, postgres_url: Option<St
         )
         .await
         .expect("sent without preflight");
-    let doomed_request = pdas::exchange_request(&market.pool, next_id);
+    let doomed_request = pdas::exchange_request(&market.pool, doomed_id);
 
     // Another program's inner instruction carrying allot's event-CPI tag, discriminator and a
     // well-formed ExchangeRequested for this pool: a forgery the bridge must not pay.
