@@ -210,6 +210,13 @@ async fn reject_on_chain(settings: &Settings, row: &StoredRequest, code: u16) ->
     let request: ExchangeRequest = accounts::fetch(&chain, address)
         .await?
         .with_context(|| format!("request {address} is not on chain"))?;
+    // The account at the address must be this row's request: a closed request's id may have
+    // been taken by a later one, which this rejection would cancel instead.
+    if let Some(why) = crate::worker::mismatch(row, &request) {
+        bail!(
+            "the account at {address} is not the request this row stored ({why}): rejecting would reject a later request, not this one; nothing sent"
+        );
+    }
     ensure!(
         matches!(
             request.status,

@@ -345,8 +345,8 @@ pub enum UserCommand {
         #[arg(long)]
         amount: TokenAmount,
         /// The request's id (default: a random one, at most 2^53 - 1). Give the id a first
-        /// attempt printed when retrying it: if that request landed, the retry is refused ("a
-        /// request is open at this id") instead of opening a second one.
+        /// attempt printed when retrying it: if that request landed (and was not closed since),
+        /// the retry stops ("request <id> exists already") instead of opening a second one.
         #[arg(long, value_parser = clap::value_parser!(u64).range(..=allot::constants::MAX_REQUEST_ID))]
         id: Option<u64>,
     },

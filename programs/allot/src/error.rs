@@ -233,7 +233,7 @@ pub enum AllotError {
     )]
     ClawbackDebtOutstanding,
     #[msg(
-        "a request is open at this id: choose another id (clients draw a random one for every request)"
+        "a request exists at this id (open, or final and not yet closed): choose another id (clients draw a random one for every request)"
     )]
     RequestIdInUse,
     #[msg("a request id is at most 2^53 - 1 (9007199254740991), exact in every JSON reader")]

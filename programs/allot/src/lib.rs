@@ -296,9 +296,10 @@ pub mod allot {
     ///
     /// `id` names the request (its address is `[SEED_EXCHANGE_REQUEST, pool, id]`) and is the
     /// client's choice, at most `MAX_REQUEST_ID`: clients draw a random one, so users requesting
-    /// at once never race for an address. An id whose request is still open is refused
-    /// (`RequestIdInUse`); a closed request's id may be taken again, so the bridge identifies a
-    /// request by its address *and* what it says (id, user, amounts, `created_at`).
+    /// at once never race for an address. An id whose request account exists (open, or final
+    /// and not closed) is refused (`RequestIdInUse`); a closed request's id may be taken again,
+    /// so the bridge identifies a request by its address *and* what it says (id, user,
+    /// amounts, `created_at`).
     pub fn exchange_request(ctx: Context<ExchangeRequestOpen>, id: u64, amount: u64) -> Result<()> {
         instructions::exchange_request::handler(ctx, id, amount)
     }

@@ -406,12 +406,11 @@ impl Worker<'_> {
         .await
     }
 
-    /// `Some(step)` when the request is no longer open on chain (settled elsewhere, or
-    /// cancelled/rejected before anything was paid).
     /// `Some(step)` (to manual review) when the account read at `row`'s address is not the
     /// request `row` stored: a closed request's address may hold a later request with the same
     /// id (ids are the clients' choice), and nothing is paid, settled or locked for one request
-    /// on the strength of another's row. Every state's read of the account passes here first.
+    /// on the strength of another's row. The worker's reads of the account, in every state,
+    /// pass here first.
     async fn unless_same(
         &self,
         row: &StoredRequest,
@@ -422,7 +421,9 @@ impl Worker<'_> {
             None => None,
             Some(why) => {
                 let reason = format!(
-                    "the account at this address is not the request this row stored (it was closed, and a later request took its id): {why}; no payment under key {} for the later one",
+                    "the account at this address is not the request this row stored (closed, and its id taken by a later request, or a view that changed): {why}; this row was {from}, payment id {}, {} payout attempts under key {}: check the provider before anything else, and never pay the later request under this row",
+                    row.payment_id.as_deref().unwrap_or("none"),
+                    row.payout_attempts,
                     crate::http_provider::idempotency_key(&row.address)
                 );
                 Some(self.review(row, from, &reason).await?)
@@ -430,6 +431,8 @@ impl Worker<'_> {
         })
     }
 
+    /// `Some(step)` when the request is no longer open on chain (settled elsewhere, or
+    /// cancelled/rejected before anything was paid).
     async fn unless_open(
         &self,
         row: &StoredRequest,
@@ -518,7 +521,7 @@ fn wait_for_companions(step: Step) -> Step {
 /// Why the account does not match the stored request, if it does not: who, what, the quote, its
 /// currency and when it was made must agree. (A closed request's address may hold a later request
 /// with the same id: `created_at` and the rest tell them apart, and a stranger is never paid.)
-fn mismatch(row: &StoredRequest, on_chain: &ExchangeRequest) -> Option<String> {
+pub(crate) fn mismatch(row: &StoredRequest, on_chain: &ExchangeRequest) -> Option<String> {
     let currency = String::from_utf8_lossy(&on_chain.currency);
     let same = on_chain.user.to_string() == row.user_key
         && on_chain.pool.to_string() == row.pool

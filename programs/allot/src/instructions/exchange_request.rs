@@ -81,7 +81,7 @@ impl<'info> ExchangeRequestOpen<'info> {
     }
 }
 
-/// Checks: the id is at most `MAX_REQUEST_ID`, the address holds no open request; those of
+/// Checks: the id is at most `MAX_REQUEST_ID`, the address holds no request account; those of
 /// [`check_can_request`] (the page and the CLI ask the same function).
 pub fn handler(ctx: Context<ExchangeRequestOpen>, id: u64, amount: u64) -> Result<()> {
     require!(id <= MAX_REQUEST_ID, AllotError::RequestIdTooLarge);
