@@ -7,8 +7,8 @@ use rand::Rng;
 
 /// A random request id in `0..=MAX_REQUEST_ID`, from the operating system's randomness. Two
 /// draws meet with probability about n² / 2⁵⁴ over n requests of a pool (5 in 100,000 for a
-/// million); the program refuses an
-/// id whose request is still open (`RequestIdInUse`), so a meeting costs a retry, never a request.
+/// million); the program refuses an id whose request account exists (`RequestIdInUse`), so a
+/// meeting costs a retry, never a request.
 pub fn random() -> u64 {
     rand::thread_rng().gen_range(0..=MAX_REQUEST_ID)
 }

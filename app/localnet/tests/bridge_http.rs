@@ -95,20 +95,7 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
     let mut bridge = vec![Bridge::spawn(&config, None)];
     market.wait_settled(&[paid], &mut bridge).await;
     let store = Store::open(&database).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let reviewed = loop {
-        let row = store.request(&later.to_string()).await.unwrap();
-        let state = row.as_ref().and_then(|row| row.state().ok());
-        if let (Some(row), Some(RequestState::ManualReview)) = (row, state) {
-            break row;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the later request did not reach manual review (it is {state:?})\n{}",
-            bridge[0].log_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let reviewed = in_review(&store, &later, &bridge[0]).await;
     assert!(bridge.pop().unwrap().stop().await.success());
     store.close().await;
 
@@ -136,6 +123,28 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
         vec![idempotency_key(&paid.to_string())],
         "paid once, the later one never"
     );
+}
+
+/// The row of `request` once `bridge` has sent it to manual review (within two minutes).
+async fn in_review(
+    store: &Store,
+    request: &solana_sdk::pubkey::Pubkey,
+    bridge: &Bridge,
+) -> allot_bridge::store::StoredRequest {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let row = store.request(&request.to_string()).await.unwrap();
+        let state = row.as_ref().and_then(|row| row.state().ok());
+        if let (Some(row), Some(RequestState::ManualReview)) = (row, state) {
+            return row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{request} did not reach manual review (it is {state:?})\n{}",
+            bridge.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Request ids are the clients' choice, so a closed request's address can hold a later request.
@@ -209,20 +218,7 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
     assert!(later.created_at > quoted.created_at);
 
     let bridge = Bridge::spawn(&config, None);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let reviewed = loop {
-        let row = store.request(&address.to_string()).await.unwrap().unwrap();
-        if row.state().ok() == Some(RequestState::ManualReview) {
-            break row;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the row did not reach manual review (it is {})\n{}",
-            row.state_name,
-            bridge.log_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let reviewed = in_review(&store, &address, &bridge).await;
     // Another pass or two: nothing more happens to it.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(bridge.stop().await.success());

@@ -136,15 +136,9 @@ impl Market {
                 let mut signers: Vec<&Keypair> = vec![&self.operator.0];
                 for &n in chunk {
                     let user = &self.users[n].0;
-                    let id = allot_client::request_id::random();
-                    ixs.push(instructions::exchange_request(
-                        &user.pubkey(),
-                        &user.pubkey(),
-                        &self.pool,
-                        id,
-                        5,
-                    ));
-                    addresses.push(pdas::exchange_request(&self.pool, id));
+                    let (ix, address) = self.new_request(&user.pubkey(), 5);
+                    ixs.push(ix);
+                    addresses.push(address);
                     if !signers.iter().any(|s| s.pubkey() == user.pubkey()) {
                         signers.push(user);
                     }
@@ -194,17 +188,27 @@ impl Market {
             unit_limit: Some(MAX_COMPUTE_UNITS),
             unit_price_micro_lamports: None,
         };
-        let ids: Vec<u64> = (0..count)
-            .map(|_| allot_client::request_id::random())
-            .collect();
-        let requests: Vec<_> = ids
-            .iter()
-            .map(|&id| instructions::exchange_request(&wallet.key, &wallet.key, &self.pool, id, 1))
-            .collect();
+        let (requests, addresses): (Vec<_>, Vec<_>) =
+            (0..count).map(|_| self.new_request(&wallet.key, 1)).unzip();
         send(&self.chain, &budget.apply(&requests), &[keypair]).await;
-        ids.iter()
-            .map(|&id| pdas::exchange_request(&self.pool, id))
-            .collect()
+        addresses
+    }
+
+    /// `user`'s request of `amount` units under a random id (paying its own rent), and the
+    /// request's address.
+    fn new_request(
+        &self,
+        user: &Pubkey,
+        amount: u64,
+    ) -> (
+        anchor_lang::solana_program::instruction::Instruction,
+        Pubkey,
+    ) {
+        let id = allot_client::request_id::random();
+        (
+            instructions::exchange_request(user, user, &self.pool, id, amount),
+            pdas::exchange_request(&self.pool, id),
+        )
     }
 
     /// Writes a bridge config; returns its path.

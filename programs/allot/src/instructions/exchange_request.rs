@@ -85,8 +85,10 @@ impl<'info> ExchangeRequestOpen<'info> {
 /// [`check_can_request`] (the page and the CLI ask the same function).
 pub fn handler(ctx: Context<ExchangeRequestOpen>, id: u64, amount: u64) -> Result<()> {
     require!(id <= MAX_REQUEST_ID, AllotError::RequestIdTooLarge);
-    // First: a request already open at this id (another user's, or this one sent again) is
-    // named as such, whatever else this request would be refused for.
+    // First: a request account at this id (another user's, or this one sent again) is never
+    // replaced, and is named as such whatever else this request would be refused for. A closed
+    // request's address is free again: the bridge tells the two apart by what the request says
+    // (its `mismatch` check compares the id, user, amounts and `created_at`).
     require_keys_neq!(
         *ctx.accounts.request.owner,
         crate::ID,
@@ -152,10 +154,8 @@ pub fn handler(ctx: Context<ExchangeRequestOpen>, id: u64, amount: u64) -> Resul
         8 + ExchangeRequest::INIT_SPACE,
         &[seeds],
     )?;
-    // A live request at this id (another user's, or a retried transaction's) is never replaced.
-    // A closed one's address is free again: the bridge tells the two apart by what the request
-    // says (its `mismatch` check compares the id, user, amounts and `created_at`).
-    require_keys_eq!(fresh.pool, Pubkey::default(), AllotError::RequestIdInUse);
+    // The owner check above left only an address without a request: created fresh here.
+    require_keys_eq!(fresh.pool, Pubkey::default(), AllotError::InvariantViolated);
     store(
         &ctx.accounts.request,
         &ExchangeRequest {
