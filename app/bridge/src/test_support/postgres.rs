@@ -103,7 +103,7 @@ impl TestPostgres {
         run(as_postgres(as_root, &bin.join("initdb"))
             .args(["-A", "trust", "-U", "allot", "--no-sync", "-D"])
             .arg(&data))?;
-        let port = free_port()?;
+        let port = super::ports::free_port();
         let mut options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
             dir.path().display()
@@ -281,9 +281,4 @@ fn run(command: &mut Command) -> Result<(), String> {
             String::from_utf8_lossy(&output.stderr)
         ))
     }
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }

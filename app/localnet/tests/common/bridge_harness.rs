@@ -413,13 +413,7 @@ impl Drop for Bridge {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use allot_bridge::test_support::ports::free_port;
 
 /// What the operator's stablecoin treasury holds at the start: USD 1,000 in base units of a
 /// 6-decimal coin.
