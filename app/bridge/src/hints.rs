@@ -3,8 +3,10 @@
 //! slot notifications is dead or half-open, and is replaced; the backfill that follows a
 //! reconnect closes whatever gap it left. Hints are only hints: nothing is ingested from them.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anchor_lang::prelude::Pubkey;
 use futures::StreamExt as _;
@@ -18,12 +20,55 @@ use crate::metrics::Metrics;
 /// How long without a slot notification before the websocket is declared dead.
 pub const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Which addresses live hints named, and when; and whether a gap (a new subscription) asks for
+/// every address to be read. A bridge serving many pools reads only the escrows hinted lately
+/// between its full passes.
+#[derive(Debug, Default)]
+pub struct Hinted {
+    /// Each hinted address and its latest hint.
+    at: Mutex<HashMap<Pubkey, Instant>>,
+    /// Set when subscriptions start again: notifications may have been missed meanwhile.
+    everything: AtomicBool,
+}
+
+impl Hinted {
+    /// Notes a hint naming `address`, now.
+    pub fn note(&self, address: Pubkey) {
+        self.at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(address, Instant::now());
+    }
+
+    /// The addresses hinted within the last `window` (older hints are forgotten).
+    pub fn within(&self, window: Duration) -> HashSet<Pubkey> {
+        let mut at = self
+            .at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        at.retain(|_, hinted| hinted.elapsed() < window);
+        at.keys().copied().collect()
+    }
+
+    /// Notes that every address is to be read (a subscription started again).
+    pub fn note_everything(&self) {
+        self.everything.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether every address is to be read, clearing the mark.
+    pub fn take_everything(&self) -> bool {
+        self.everything.swap(false, Ordering::SeqCst)
+    }
+}
+
 /// Keeps subscriptions to the logs of transactions mentioning each of `addresses` on `ws_url`,
-/// waking `wake` on every notification and after every reconnect, until `stop` turns true.
+/// noting each notification's address in `hinted` and waking `wake`, and after every
+/// (re)subscription marking everything hinted and waking `wake`, until `stop` turns true.
 pub async fn watch(
     ws_url: String,
     addresses: Vec<Pubkey>,
     wake: Arc<Notify>,
+    hinted: Arc<Hinted>,
     metrics: Arc<Metrics>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -50,7 +95,7 @@ pub async fn watch(
                 continue;
             }
         };
-        let ended = follow(&client, &addresses, &wake, &mut stop).await;
+        let ended = follow(&client, &addresses, &wake, &hinted, &mut stop).await;
         tracing::warn!(%ws_url, "websocket subscription ended: {ended}; resubscribing");
         // A half-open socket may never answer the close handshake: bounded.
         let _ = tokio::time::timeout(Duration::from_secs(2), client.shutdown()).await;
@@ -62,6 +107,7 @@ async fn follow(
     client: &PubsubClient,
     addresses: &[Pubkey],
     wake: &Notify,
+    hinted: &Hinted,
     stop: &mut watch::Receiver<bool>,
 ) -> String {
     // `mentions` takes one address per subscription: one each, merged into one stream.
@@ -81,7 +127,8 @@ async fn follow(
         .await;
         match logs {
             Ok(Ok((stream, unsubscribe))) => {
-                streams.push(stream);
+                let address = *address;
+                streams.push(stream.map(move |_| address));
                 _unsubscribe_logs.push(unsubscribe);
             }
             Ok(Err(error)) => return format!("logsSubscribe failed for {address}: {error}"),
@@ -95,12 +142,17 @@ async fn follow(
             Ok(Err(error)) => return format!("slotSubscribe failed: {error}"),
             Err(_) => return "slotSubscribe got no answer".into(),
         };
+    // Whatever happened before the subscriptions started is read by a full pass.
+    hinted.note_everything();
     wake.notify_one();
     loop {
         tokio::select! {
             // No address (a discovering bridge with no pool yet): only the heartbeat runs.
             notification = logs.next(), if !logs.is_empty() => match notification {
-                Some(_) => wake.notify_one(),
+                Some(address) => {
+                    hinted.note(address);
+                    wake.notify_one();
+                }
                 None => return "the logs stream closed".into(),
             },
             beat = tokio::time::timeout(HEARTBEAT_TIMEOUT, slots.next()) => match beat {
@@ -110,5 +162,33 @@ async fn follow(
             },
             _ = stop.changed() => return "shutting down".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_are_kept_for_their_window_and_everything_is_taken_once() {
+        let hinted = Hinted::default();
+        let (old, new) = (Pubkey::new_unique(), Pubkey::new_unique());
+        hinted.note(old);
+        std::thread::sleep(Duration::from_millis(30));
+        hinted.note(new);
+        assert_eq!(
+            hinted.within(Duration::from_secs(60)),
+            HashSet::from([old, new])
+        );
+        assert_eq!(
+            hinted.within(Duration::from_millis(20)),
+            HashSet::from([new])
+        );
+        // The older hint was forgotten, not only left out.
+        assert_eq!(hinted.within(Duration::from_secs(60)), HashSet::from([new]));
+        assert!(!hinted.take_everything());
+        hinted.note_everything();
+        assert!(hinted.take_everything());
+        assert!(!hinted.take_everything());
     }
 }

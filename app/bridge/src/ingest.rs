@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 
+use allot::state::ExchangeRequest;
 use allot_client::events::AllotEvent;
 use allot_client::rpc_chain::RpcChain;
 use allot_client::transaction_events::events_of_transaction;
@@ -34,6 +35,16 @@ use crate::store::{Cursor, NewRequest, Store};
 const PAGE: usize = 1_000;
 /// `getTransaction` calls a backfill pass keeps in flight (results are still stored in order).
 const FETCHES_IN_FLIGHT: usize = 8;
+
+/// Up to this many served pools, the open-request scan lists each pool's requests; beyond, it
+/// lists every pool's at once (two calls instead of two a pool, at the price of reading other
+/// pools' open requests too), and the service reads between full passes only the escrows live
+/// hints named lately.
+pub const SCANS_PER_POOL_UP_TO: usize = 4;
+
+/// Addresses (pools' escrows) a backfill pass reads at once: a platform's bridge serving a
+/// thousand pools lists each escrow's new transactions every pass.
+const ADDRESSES_IN_FLIGHT: usize = 8;
 
 /// What the ingester reads and where it writes.
 pub struct Ingester<'a> {
@@ -73,6 +84,12 @@ impl Ingester<'_> {
     /// Reads each served pool's history (by its escrow's address) from the newest transaction
     /// back to that address's cursor, then stores it oldest first.
     pub async fn backfill(&self) -> Result<BackfillReport> {
+        self.backfill_of(self.pools).await
+    }
+
+    /// [`Self::backfill`] for the escrows of `pools` only (some of the served pools: those live
+    /// hints named lately).
+    pub async fn backfill_of(&self, pools: &HashSet<Pubkey>) -> Result<BackfillReport> {
         let tip = self.metrics.counted(
             self.chain
                 .client()
@@ -80,16 +97,35 @@ impl Ingester<'_> {
                 .await
                 .method("getSlot"),
         )?;
-        let mut report = BackfillReport {
+        let empty = BackfillReport {
             tip_slot: tip,
             read_through_slot: tip,
             ..BackfillReport::default()
         };
-        let mut pools: Vec<&Pubkey> = self.pools.iter().collect();
+        let mut pools: Vec<&Pubkey> = pools.iter().collect();
         pools.sort();
-        for pool in pools {
-            self.backfill_address(&pdas::escrow(pool), &mut report)
-                .await?;
+        // The first failure ends the pass, as a failing node would fail the rest: the parts
+        // still in flight are dropped, each transaction's requests and cursor move being one
+        // database transaction (a dropped one is rolled back; the next pass reads it again).
+        let mut parts = futures::stream::iter(pools)
+            .map(|pool| {
+                let mut part = empty.clone();
+                async move {
+                    let escrow = pdas::escrow(pool);
+                    self.backfill_address(&escrow, &mut part)
+                        .await
+                        .with_context(|| format!("reading the history of {pool}'s escrow {escrow}"))
+                        .map(|()| part)
+                }
+            })
+            .buffer_unordered(ADDRESSES_IN_FLIGHT);
+        let mut report = empty.clone();
+        while let Some(part) = parts.next().await {
+            let part = part?;
+            report.transactions += part.transactions;
+            report.discovered += part.discovered;
+            report.deferred += part.deferred;
+            report.read_through_slot = report.read_through_slot.min(part.read_through_slot);
         }
         Ok(report)
     }
@@ -168,28 +204,23 @@ impl Ingester<'_> {
         )?;
         let slot = i64::try_from(slot).context("slot out of range")?;
         let mut found = Vec::new();
-        for pool in self.pools {
-            let pending = accounts::open_requests(self.chain, pool)
-                .await
-                .map_err(|error| self.metrics.failed_call("getProgramAccounts", error))?;
-            for (address, request) in pending {
-                // The request's own currency, frozen when the user signed (never the pool's now).
-                let currency = String::from_utf8_lossy(&request.currency).into_owned();
-                match stored_request(
-                    address,
-                    request.pool,
-                    request.id,
-                    request.user,
-                    [request.amount, request.rate, request.quoted],
-                    &currency,
-                    request.created_at,
-                    None,
-                    slot,
-                ) {
-                    Some(new) => found.push(new),
-                    None => {
-                        tracing::error!(%address, "request amounts exceed what the store holds; skipped")
-                    }
+        for (address, request) in self.open_requests().await? {
+            // The request's own currency, frozen when the user signed (never the pool's now).
+            let currency = String::from_utf8_lossy(&request.currency).into_owned();
+            match stored_request(
+                address,
+                request.pool,
+                request.id,
+                request.user,
+                [request.amount, request.rate, request.quoted],
+                &currency,
+                request.created_at,
+                None,
+                slot,
+            ) {
+                Some(new) => found.push(new),
+                None => {
+                    tracing::error!(%address, "request amounts exceed what the store holds; skipped")
                 }
             }
         }
@@ -206,6 +237,31 @@ impl Ingester<'_> {
                 .inc_by(inserted as u64);
         }
         Ok(inserted)
+    }
+
+    /// The open requests of the served pools: listed pool by pool (two `getProgramAccounts`
+    /// calls each) for up to [`SCANS_PER_POOL_UP_TO`] pools, and for more (a platform serving
+    /// its merchants' pools) every pool's at once, two calls in all, keeping the served pools'.
+    async fn open_requests(&self) -> Result<Vec<(Pubkey, ExchangeRequest)>> {
+        let failed = |error| self.metrics.failed_call("getProgramAccounts", error);
+        if self.pools.len() > SCANS_PER_POOL_UP_TO {
+            let every = accounts::open_requests_of_every_pool(self.chain)
+                .await
+                .map_err(failed)?;
+            return Ok(every
+                .into_iter()
+                .filter(|(_, request)| self.pools.contains(&request.pool))
+                .collect());
+        }
+        let mut open = Vec::new();
+        for pool in self.pools {
+            open.extend(
+                accounts::open_requests(self.chain, pool)
+                    .await
+                    .map_err(failed)?,
+            );
+        }
+        Ok(open)
     }
 
     /// The transactions of `address` newer than `cursor`, newest first: pages back by `before`

@@ -65,7 +65,7 @@ impl Metrics {
         .expect("valid metric");
         let cursor_lag_slots = IntGauge::new(
             "allot_bridge_cursor_lag_slots",
-            "Slots between the history tip when the last pass started and what the last complete backfill read through",
+            "Slots between the history tip when the last full backfill started and what the last complete one read through",
         )
         .expect("valid metric");
         let pools_served = IntGauge::new(

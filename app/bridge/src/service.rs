@@ -1,7 +1,7 @@
 //! `allot-bridge run`: the ingester (one per database, by lease), the payout worker, live hints,
 //! metrics, and a graceful stop.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::config::{Payout, Settings};
 use crate::http_provider::HttpProvider;
-use crate::ingest::Ingester;
+use crate::ingest::{Ingester, SCANS_PER_POOL_UP_TO};
 use crate::metrics::{self, Metrics};
 use crate::reconcile::{self, FindingKind};
 use crate::store::{Store, now_ms};
@@ -32,12 +32,16 @@ const HINTED_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a hint keeps passes frequent.
 const HINT_WINDOW: Duration = Duration::from_secs(60);
 
+/// How often a bridge serving more than [`SCANS_PER_POOL_UP_TO`] pools reads every pool's
+/// history; between, each pass reads the escrows live hints named lately.
+const READ_ALL_EVERY: Duration = Duration::from_secs(15);
+
 /// How often the ingesting worker reconciles the provider's ledger with the store and the chain.
 const RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// How far back each reconciliation looks: a day.
 const RECONCILE_WINDOW_MS: i64 = 86_400_000;
 /// How often the pools' open requests are listed (`getProgramAccounts` for pending and for locked
-/// requests, per pool) to store any the history has not delivered yet, when no hint says
+/// requests, per pool, or for every pool's beyond [`SCANS_PER_POOL_UP_TO`] pools) to store any the history has not delivered yet, when no hint says
 /// exchanges are happening. The scan reads at `confirmed` and the history at `finalized` by
 /// default, so on a live cluster the scan usually finds a request first (docs/notes.md, "Bridge
 /// discovery in practice"); it is also the node's costliest read, so it runs at the first pass,
@@ -82,11 +86,20 @@ pub async fn run(
         payout,
         metrics,
         wake: Arc::new(Notify::new()),
+        hinted: Arc::default(),
         stop,
     };
     let mut passes = bridge.start(pools);
     bridge.work_until_stopped(&mut passes).await?;
     bridge.shut_down(passes.hints, metrics_server).await
+}
+
+/// `pools` by their escrows' addresses.
+fn by_escrow(pools: &BTreeSet<Pubkey>) -> HashMap<Pubkey, Pubkey> {
+    pools
+        .iter()
+        .map(|pool| (allot_client::pdas::escrow(pool), *pool))
+        .collect()
 }
 
 /// The store at `settings.database_url`, opened (its password kept out of the error).
@@ -163,6 +176,8 @@ struct Bridge {
     metrics: Arc<Metrics>,
     /// Notified by live hints: the next pass starts at once, and passes are frequent for a while.
     wake: Arc<Notify>,
+    /// The escrows live hints named, and when.
+    hinted: Arc<crate::hints::Hinted>,
     /// Turns true when the bridge is to stop.
     stop: watch::Receiver<bool>,
 }
@@ -183,8 +198,13 @@ struct Passes {
     open_scanned_at: Option<Instant>,
     /// When the fee payer's and the treasury's balances were last read.
     balances_read_at: Option<Instant>,
-    /// The slot the last complete backfill read through.
+    /// The slot the last complete backfill of every served pool read through.
     read_through: Option<u64>,
+    /// The served pools by their escrows' addresses (what hints name).
+    pools_by_escrow: HashMap<Pubkey, Pubkey>,
+    /// When every served pool's history was last read successfully (a bridge serving many pools
+    /// reads only hinted escrows between such passes).
+    read_all_at: Option<Instant>,
 }
 
 impl Bridge {
@@ -195,6 +215,7 @@ impl Bridge {
         tracing::info!(worker = %self.settings.worker, pools = pools.len(), discover = self.settings.discover_pools, backend = ?self.store.backend(), "bridge started");
         let now = Instant::now();
         Passes {
+            pools_by_escrow: by_escrow(&pools),
             pools,
             hints,
             discovered_at: now,
@@ -203,6 +224,7 @@ impl Bridge {
             open_scanned_at: None,
             balances_read_at: None,
             read_through: None,
+            read_all_at: None,
         }
     }
 
@@ -214,6 +236,7 @@ impl Bridge {
                 self.settings.ws_url.clone(),
                 pools.iter().map(allot_client::pdas::escrow).collect(),
                 self.wake.clone(),
+                self.hinted.clone(),
                 self.metrics.clone(),
                 self.stop.clone(),
             ))
@@ -316,16 +339,20 @@ impl Bridge {
         passes.discovered_at = Instant::now();
         match served_pools(&self.chain, &self.settings, &self.authority.pubkey()).await {
             Ok(now) if now != passes.pools => {
-                let added: Vec<_> = now.difference(&passes.pools).collect();
-                let dropped: Vec<_> = passes.pools.difference(&now).collect();
+                let added: Vec<Pubkey> = now.difference(&passes.pools).copied().collect();
+                let dropped: Vec<Pubkey> = passes.pools.difference(&now).copied().collect();
                 tracing::info!(?added, ?dropped, served = now.len(), "pools served changed");
                 passes.pools = now;
+                passes.pools_by_escrow = by_escrow(&passes.pools);
                 self.count_pools_served(&passes.pools);
                 if let Some(old) = passes.hints.take() {
                     old.abort();
                 }
                 passes.hints = self.watch_hints(&passes.pools);
                 // The new pools' histories are read now, not at the next poll.
+                for pool in &added {
+                    self.hinted.note(allot_client::pdas::escrow(pool));
+                }
                 self.wake.notify_one();
                 true
             }
@@ -350,7 +377,10 @@ impl Bridge {
             worker: &self.settings.worker,
             metrics: &self.metrics,
         };
-        let backfill_ok = self.backfill(&ingester, passes).await;
+        let backfill_ok = match self.escrows_to_read(passes) {
+            None => self.backfill(&ingester, passes).await,
+            Some(hinted) => self.backfill_hinted(&ingester, &hinted, passes).await,
+        };
         let scan_every = if Instant::now() < passes.hinted_until {
             HINTED_SCAN_EVERY
         } else {
@@ -373,6 +403,63 @@ impl Bridge {
         backfill_ok
     }
 
+    /// `None` when this pass reads every served pool's history; otherwise the served pools
+    /// whose escrows live hints named within [`HINT_WINDOW`], which is all a pass reads when the
+    /// bridge serves more than [`SCANS_PER_POOL_UP_TO`] pools, between full passes every
+    /// [`READ_ALL_EVERY`] (and after a failed one, and when subscriptions start again). A pool's
+    /// request the hints missed is still found by the open-request scan, and by the next full
+    /// pass.
+    fn escrows_to_read(&self, passes: &Passes) -> Option<HashSet<Pubkey>> {
+        let everything = self.hinted.take_everything();
+        if passes.pools.len() <= SCANS_PER_POOL_UP_TO
+            || everything
+            || passes
+                .read_all_at
+                .is_none_or(|at| at.elapsed() >= READ_ALL_EVERY)
+        {
+            return None;
+        }
+        Some(
+            self.hinted
+                .within(HINT_WINDOW)
+                .iter()
+                .filter_map(|escrow| passes.pools_by_escrow.get(escrow))
+                .copied()
+                .collect(),
+        )
+    }
+
+    /// Reads the histories of `pools` (some of those served); false when it failed (logged: the
+    /// next pass reads every pool's).
+    async fn backfill_hinted(
+        &self,
+        ingester: &Ingester<'_>,
+        pools: &HashSet<Pubkey>,
+        passes: &mut Passes,
+    ) -> bool {
+        if pools.is_empty() {
+            return true;
+        }
+        match ingester.backfill_of(pools).await {
+            Ok(report) => {
+                if report.discovered > 0 {
+                    tracing::info!(
+                        discovered = report.discovered,
+                        transactions = report.transactions,
+                        pools = pools.len(),
+                        "hinted pools' history read"
+                    );
+                }
+                true
+            }
+            Err(error) => {
+                tracing::warn!("backfill of hinted pools failed: {error:#}");
+                passes.read_all_at = None;
+                false
+            }
+        }
+    }
+
     /// Reads the served pools' histories and sets the cursor lag; false when the backfill failed
     /// (logged).
     async fn backfill(&self, ingester: &Ingester<'_>, passes: &mut Passes) -> bool {
@@ -383,6 +470,7 @@ impl Bridge {
         let tip = match ingester.backfill().await {
             Ok(report) => {
                 passes.read_through = Some(report.read_through_slot);
+                passes.read_all_at = Some(Instant::now());
                 if report.discovered > 0 {
                     tracing::info!(
                         discovered = report.discovered,
@@ -394,6 +482,7 @@ impl Bridge {
             }
             Err(error) => {
                 backfill_ok = false;
+                passes.read_all_at = None;
                 tracing::warn!("backfill failed: {error:#}");
                 self.chain
                     .client()

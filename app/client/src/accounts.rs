@@ -110,16 +110,23 @@ async fn scan<T: AccountDeserialize + Discriminator>(
     pool: &Pubkey,
     extra: Vec<AccountFilter>,
 ) -> Result<Vec<(Pubkey, T)>, FetchError> {
-    let mut filters = vec![
-        AccountFilter::Memcmp {
-            offset: 0,
-            bytes: T::DISCRIMINATOR.to_vec(),
-        },
-        AccountFilter::Memcmp {
-            offset,
-            bytes: pool.to_bytes().to_vec(),
-        },
-    ];
+    let mut filters = vec![AccountFilter::Memcmp {
+        offset,
+        bytes: pool.to_bytes().to_vec(),
+    }];
+    filters.extend(extra);
+    scan_all(chain, filters).await
+}
+
+/// Every program account of type `T` that passes `extra` (its discriminator is added).
+async fn scan_all<T: AccountDeserialize + Discriminator>(
+    chain: &impl Chain,
+    extra: Vec<AccountFilter>,
+) -> Result<Vec<(Pubkey, T)>, FetchError> {
+    let mut filters = vec![AccountFilter::Memcmp {
+        offset: 0,
+        bytes: T::DISCRIMINATOR.to_vec(),
+    }];
     filters.extend(extra);
     let accounts = chain.program_accounts(allot::ID, filters).await?;
     accounts
@@ -151,15 +158,36 @@ pub async fn open_requests(
     pool: &Pubkey,
 ) -> Result<Vec<(Pubkey, ExchangeRequest)>, FetchError> {
     let mut open = Vec::new();
-    for status in [RequestStatus::Pending, RequestStatus::Locked] {
-        let with_status = AccountFilter::Memcmp {
-            offset: REQUEST_STATUS_OFFSET,
-            bytes: vec![status as u8],
-        };
-        open.extend(scan(chain, REQUEST_POOL_OFFSET, pool, vec![with_status]).await?);
+    for status in OPEN_STATUSES {
+        open.extend(scan(chain, REQUEST_POOL_OFFSET, pool, vec![with_status(status)]).await?);
     }
     open.sort_by_key(|(_, request): &(Pubkey, ExchangeRequest)| oldest_first(request));
     Ok(open)
+}
+
+/// Every open (pending or locked) exchange request of every pool, oldest first: two
+/// `getProgramAccounts` calls whatever the number of pools (what a bridge serving many pools
+/// lists instead of [`open_requests`] for each).
+pub async fn open_requests_of_every_pool(
+    chain: &impl Chain,
+) -> Result<Vec<(Pubkey, ExchangeRequest)>, FetchError> {
+    let mut open = Vec::new();
+    for status in OPEN_STATUSES {
+        open.extend(scan_all(chain, vec![with_status(status)]).await?);
+    }
+    open.sort_by_key(|(_, request): &(Pubkey, ExchangeRequest)| oldest_first(request));
+    Ok(open)
+}
+
+/// The statuses of a request that is not final.
+const OPEN_STATUSES: [RequestStatus; 2] = [RequestStatus::Pending, RequestStatus::Locked];
+
+/// The filter for requests in `status`.
+fn with_status(status: RequestStatus) -> AccountFilter {
+    AccountFilter::Memcmp {
+        offset: REQUEST_STATUS_OFFSET,
+        bytes: vec![status as u8],
+    }
 }
 
 /// Every pool whose exchange names `authority` as its settlement authority, by address (what a

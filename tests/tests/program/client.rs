@@ -107,6 +107,52 @@ async fn scans_find_a_pools_credentials_and_pending_requests_only() {
             .unwrap()
             .is_empty()
     );
+
+    // A request in the other pool, and a's request locked: open, each listed with its pool, and
+    // every pool's open requests listed at once (the rejected one is not).
+    b.set_exchange(&mut chain, exchange_config(bridge.pubkey()))
+        .await;
+    let user_key = users[0].pubkey();
+    let allocate = instructions::allocate(&payer, &b.pool, &user_key, Evidence::Credential);
+    chain.send_ok(&[allocate], &[]).await;
+    let ix = instructions::exchange_request(&user_key, &payer, &b.pool, 7, 10);
+    chain.send_ok(&[ix], &[&users[0]]).await;
+    let ix = instructions::exchange_lock(&bridge.pubkey(), &a.pool, 1);
+    chain.send_ok(&[ix], &[&bridge]).await;
+    let of_b = accounts::open_requests(&embedded, &b.pool).await.unwrap();
+    assert_eq!(
+        of_b.iter()
+            .map(|(address, r)| (*address, r.id, r.status))
+            .collect::<Vec<_>>(),
+        [(
+            pdas::exchange_request(&b.pool, 7),
+            7,
+            RequestStatus::Pending
+        )]
+    );
+    let mut every: Vec<_> = accounts::open_requests_of_every_pool(&embedded)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(address, r)| (address, r.pool, r.id, r.status))
+        .collect();
+    every.sort_by_key(|(address, ..)| *address);
+    let mut expected = vec![
+        (
+            pdas::exchange_request(&a.pool, 1),
+            a.pool,
+            1,
+            RequestStatus::Locked,
+        ),
+        (
+            pdas::exchange_request(&b.pool, 7),
+            b.pool,
+            7,
+            RequestStatus::Pending,
+        ),
+    ];
+    expected.sort_by_key(|(address, ..)| *address);
+    assert_eq!(every, expected);
 }
 
 #[tokio::test]
