@@ -5,11 +5,13 @@
 //! one of eight lanes (`payout_concurrency`) on PostgreSQL (HTTP payouts to a local provider),
 //! draining 2,000 and then 10,000 pending requests (with each bridge's peak memory);
 //! then the latency of requests arriving at a steady 4 a second while one worker runs, on each
-//! store,
-//! with the JSON-RPC calls they made per request (counted by a recording proxy); the time for a
-//! killed (`kill -9`) bridge to settle again after a restart; and the backfill rate of the
-//! history path over everything the run wrote, into SQLite and into PostgreSQL. Prints a table
-//! and writes `target/allot-bridge-figures.json`.
+//! store, and again on PostgreSQL with allocations sent beside them at ten times their rate
+//! (40 a second, five to a transaction, to users credentialed for them and never allocated),
+//! with the JSON-RPC calls they made per request (counted by a recording proxy); a platform's
+//! bridge serving 1,000 pools it finds on chain (`discover_pools`), one request in each; the
+//! time for a killed (`kill -9`) bridge to settle again after a restart; and the backfill rate
+//! of the history path over everything the run wrote, into SQLite and into PostgreSQL. Prints a
+//! table and writes `target/allot-bridge-figures.json`.
 //!
 //! `cargo bench --manifest-path app/localnet/Cargo.toml --bench bridge_figures --profile dev`
 //! (`--profile dev`: the release profile would rebuild the whole validator optimised);
@@ -20,7 +22,8 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use allot::state::{ExchangeRequest, RequestStatus};
+use allot::instructions::CredentialIssueArgs;
+use allot::state::{AllocationRecord, ExchangeRequest, RequestStatus};
 use allot_bridge::config::FeePolicy;
 use allot_bridge::ingest::{BackfillReport, Ingester};
 use allot_bridge::metrics::Metrics;
@@ -30,22 +33,29 @@ use allot_bridge::store::{Cursor, Store, TimeInState, time_in_states};
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
+use allot_cli::pool_file::PoolFile;
 use allot_client::accounts;
+use allot_client::compute_budget::{ComputeBudget, MAX_COMPUTE_UNITS};
+use allot_client::instructions::{self, Evidence, allocate};
+use allot_client::pdas;
 use allot_client::rpc_chain::RpcChain;
 
 use anchor_lang::prelude::Pubkey;
-use common::bridge_harness::{Bridge, Market};
+use common::bridge_harness::{Bridge, Market, OPENING_IN_FLIGHT, send};
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
+use solana_keypair::Keypair;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_sdk::signature::Signature;
+use solana_signer::Signer as _;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
 /// One measured run: `workers` bridges of `lanes` lanes each (`payout_concurrency`) on `store`
 /// settle `users × each` requests, opened before the bridges start (`arrival: None`, a backlog to
-/// drain) or while they run, one transaction of four requests every `arrival` (`each` 2).
+/// drain) or while they run, one transaction of four requests every `arrival` (`each` 2), with
+/// allocations sent beside a steady arrival when `allocations_beside` says so.
 struct Run {
     store: &'static str,
     workers: usize,
@@ -54,17 +64,49 @@ struct Run {
     /// Requests each user opens (of 5 units; users are allocated [`UNITS_PER_USER`]).
     each: usize,
     arrival: Option<Duration>,
+    /// Allocations sent beside a steady arrival for each request arriving (0: none; 10: ten times
+    /// the requests' rate), each to a bystander: a user credentialed in the pool, never allocated.
+    allocations_beside: u32,
+    /// 0: the requests are the market pool's. Otherwise the run creates this many pools of its
+    /// own (settlement authority: the bridge's key), one request each from a new user of that
+    /// pool, and its bridge finds them on chain (`discover_pools`): a platform's bridge serving
+    /// its merchants' pools.
+    new_pools: usize,
+}
+
+impl Run {
+    /// The allocations sent beside the run: one to each of as many bystanders.
+    fn allocations(&self) -> usize {
+        self.users * self.each * self.allocations_beside as usize
+    }
+
+    /// The market's users the run's requests come from (a run with pools of its own makes new
+    /// users for them).
+    fn market_users(&self) -> usize {
+        if self.new_pools > 0 { 0 } else { self.users }
+    }
 }
 
 /// Units the bench's pool allocates each user: enough for the 10,000-request run's 20 requests
 /// of 5 units (the example pool allocates 10).
 const UNITS_PER_USER: u64 = 100;
 
-/// Requests a second arriving in the steady runs: one transaction of four requests every
-/// [`STEADY_EVERY`].
+/// Requests a second arriving in the steady runs: one transaction of
+/// [`REQUESTS_PER_ARRIVAL`] requests every [`STEADY_EVERY`].
 const STEADY_EVERY: Duration = Duration::from_secs(1);
 
-const RUNS: [Run; 7] = [
+/// Requests in each transaction of a steady arrival (two users, two requests each).
+const REQUESTS_PER_ARRIVAL: u32 = 4;
+
+/// Allocations in each transaction sent beside a steady arrival: as many as a legacy
+/// transaction holds (docs/figures.md).
+const ALLOCATIONS_PER_TRANSACTION: usize = 5;
+
+/// Compute units reserved for each allocation beside a steady arrival: a first allocation
+/// (creating the token account and the record) consumed 19,691–25,699 (docs/figures.md).
+const UNITS_PER_ALLOCATION: u32 = 40_000;
+
+const RUNS: [Run; 9] = [
     Run {
         store: "SQLite",
         workers: 1,
@@ -72,6 +114,8 @@ const RUNS: [Run; 7] = [
         users: 125,
         each: 2,
         arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
     },
     Run {
         store: "PostgreSQL",
@@ -80,6 +124,8 @@ const RUNS: [Run; 7] = [
         users: 125,
         each: 2,
         arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
     },
     Run {
         store: "PostgreSQL",
@@ -88,6 +134,8 @@ const RUNS: [Run; 7] = [
         users: 250,
         each: 2,
         arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
     },
     // A backlog of 2,000 (issue #15 asks for at least 2,000 requests): up to ~1,000 the rate
     // grew with the requests in flight, each waiting about the chain's finality for its lock;
@@ -99,6 +147,8 @@ const RUNS: [Run; 7] = [
         users: 1_000,
         each: 2,
         arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
     },
     Run {
         store: "SQLite",
@@ -107,6 +157,8 @@ const RUNS: [Run; 7] = [
         users: 100,
         each: 2,
         arrival: Some(STEADY_EVERY),
+        allocations_beside: 0,
+        new_pools: 0,
     },
     Run {
         store: "PostgreSQL",
@@ -115,6 +167,8 @@ const RUNS: [Run; 7] = [
         users: 100,
         each: 2,
         arrival: Some(STEADY_EVERY),
+        allocations_beside: 0,
+        new_pools: 0,
     },
     // 10,000 pending at once (issue #15: the bridge's memory with 10,000 requests pending),
     // 20 requests from each of 500 users.
@@ -125,6 +179,33 @@ const RUNS: [Run; 7] = [
         users: 500,
         each: 20,
         arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
+    },
+    // Run 5 with allocations beside at ten times the requests' rate (issue #15: RPC calls per
+    // settled request with allocations running beside the exchanges): 2,000 allocations, 40 a
+    // second, while the 200 requests arrive.
+    Run {
+        store: "PostgreSQL",
+        workers: 1,
+        lanes: 1,
+        users: 100,
+        each: 2,
+        arrival: Some(STEADY_EVERY),
+        allocations_beside: 10,
+        new_pools: 0,
+    },
+    // A platform's bridge serving 1,000 pools (issue #15), found on chain: a backlog of one
+    // request in each.
+    Run {
+        store: "PostgreSQL",
+        workers: 1,
+        lanes: 8,
+        users: 1_000,
+        each: 1,
+        arrival: None,
+        allocations_beside: 0,
+        new_pools: 1_000,
     },
 ];
 
@@ -148,6 +229,8 @@ struct Figures {
     states: Vec<TimeInState>,
     /// The largest peak resident memory of the run's bridge processes, KiB.
     peak_memory_kib: Option<u64>,
+    /// The allocations sent beside the run, and how many a second (sent to confirmed).
+    allocations_beside: Option<(usize, f64)>,
 }
 
 async fn settle_run(
@@ -156,14 +239,34 @@ async fn settle_run(
     first_user: usize,
     database: &str,
     provider: &TestProvider,
+    bystanders: &[Pubkey],
 ) -> Figures {
+    assert!(
+        run.allocations_beside == 0 || run.arrival.is_some(),
+        "allocations run beside a steady arrival only"
+    );
+    assert_eq!(
+        bystanders.len(),
+        run.allocations(),
+        "a bystander for each allocation beside the run"
+    );
     let payout = format!(
-        "payout_concurrency = {}\n[payout]\nkind = \"http\"\nurl = \"{}\"\n",
-        run.lanes, provider.url
+        "discover_pools = {}\npayout_concurrency = {}\n[payout]\nkind = \"http\"\nurl = \"{}\"\n",
+        run.new_pools > 0,
+        run.lanes,
+        provider.url
     );
     start_at_history_tip(market, database).await;
     let users = first_user..first_user + run.users;
     let backlog = match run.arrival {
+        None if run.new_pools > 0 => {
+            assert_eq!(
+                (run.users, run.each),
+                (run.new_pools, 1),
+                "one new user and one request a pool"
+            );
+            open_in_new_pools(market, run.new_pools).await
+        }
         None => market.open_requests_each(users.clone(), run.each).await,
         Some(_) => {
             assert_eq!(run.each, 2, "steady arrivals open two requests a user");
@@ -185,9 +288,20 @@ async fn settle_run(
             market.bridge_config_via(&name, database, &payout, 500, &counter.url, &market.ws_url);
         bridges.push(Bridge::spawn(&config, None));
     }
-    let requests = match run.arrival {
-        None => backlog,
-        Some(every) => open_steadily(market, users, every).await,
+    let (requests, allocations_beside) = match run.arrival {
+        None => (backlog, None),
+        Some(every) if run.allocations_beside > 0 => {
+            // ALLOCATIONS_PER_TRANSACTION allocations every this long: allocations_beside
+            // times the REQUESTS_PER_ARRIVAL requests arriving every `every`.
+            let allocating_every = every * u32::try_from(ALLOCATIONS_PER_TRANSACTION).unwrap()
+                / (REQUESTS_PER_ARRIVAL * run.allocations_beside);
+            let (requests, allocated) = tokio::join!(
+                open_steadily(market, users, every),
+                allocate_steadily(market, bystanders, allocating_every)
+            );
+            (requests, Some(allocated))
+        }
+        Some(every) => (open_steadily(market, users, every).await, None),
     };
     market.wait_settled(&requests, &mut bridges).await;
     let seconds = started.elapsed().as_secs_f64();
@@ -195,6 +309,15 @@ async fn settle_run(
     for bridge in bridges {
         assert!(bridge.stop().await.success());
     }
+    let allocations_beside = allocations_beside.map(|(sent, seconds)| {
+        assert_eq!(
+            sent,
+            run.allocations(),
+            "every allocation beside the run sent"
+        );
+        (sent, sent as f64 / seconds)
+    });
+    assert_allocated(market, bystanders).await;
     // The run's own requests only: a bridge on a fresh database also finds every earlier
     // request of the pool in the history (settled already) and records it so.
     let own: HashSet<String> = requests.iter().map(Pubkey::to_string).collect();
@@ -228,9 +351,22 @@ async fn settle_run(
         store: run.store,
         workers: run.workers,
         lanes: run.lanes,
-        arrival: run.arrival.map_or("backlog".into(), |every| {
-            format!("{:.0}/s steady", 4.0 / every.as_secs_f64())
-        }),
+        arrival: run.arrival.map_or_else(
+            || match run.new_pools {
+                0 => "backlog".into(),
+                pools => format!("backlog, {pools} pools"),
+            },
+            |every| {
+                let steady = format!(
+                    "{:.0}/s steady",
+                    f64::from(REQUESTS_PER_ARRIVAL) / every.as_secs_f64()
+                );
+                match run.allocations_beside {
+                    0 => steady,
+                    times => format!("{steady}, allocations ×{times}"),
+                }
+            },
+        ),
         requests: requests.len(),
         seconds,
         p50_ms: at(50),
@@ -240,6 +376,7 @@ async fn settle_run(
         rpc_methods: counter.counts(),
         states,
         peak_memory_kib,
+        allocations_beside,
     }
 }
 
@@ -247,7 +384,7 @@ async fn settle_run(
 /// transaction: a bridge starting on it reads only what comes after (the run's own requests),
 /// as one that has been running would, not every earlier run's requests again.
 async fn start_at_history_tip(market: &Market, url: &str) {
-    let escrow = allot_client::pdas::escrow(&market.pool);
+    let escrow = pdas::escrow(&market.pool);
     let newest = market
         .chain
         .client()
@@ -293,6 +430,153 @@ async fn open_steadily(market: &Market, users: Range<usize>, every: Duration) ->
         .collect()
         .await;
     opened.concat()
+}
+
+/// Ids of the pools the many-pools run creates (the market's pool is `pool_id = 1`).
+const FIRST_NEW_POOL_ID: u64 = 1_000;
+
+/// Creates `count` pools of the example file's terms (settlement authority: the operator, the
+/// bridge's key; the market's verifier authorised), gives each a new user with a credential and
+/// an allocation, and opens one request of 5 units in each, [`OPENING_IN_FLIGHT`] transactions
+/// at once; the requests' addresses.
+async fn open_in_new_pools(market: &Market, count: usize) -> Vec<Pubkey> {
+    use futures::StreamExt as _;
+    let operator = &market.operator.0;
+    let verifier = &market.verifier.0;
+    let path = market.dir.path().join("new-pool.toml");
+    std::fs::write(&path, common::EXAMPLE_POOL_FILE).unwrap();
+    let mut file = PoolFile::read(&path).expect("the example pool file reads");
+    let config = file
+        .exchange_config(&operator.pubkey())
+        .unwrap()
+        .expect("the example pool opens exchange");
+    let budget = ComputeBudget {
+        unit_limit: Some(MAX_COMPUTE_UNITS),
+        unit_price_micro_lamports: None,
+    };
+    let mut pools = Vec::with_capacity(count);
+    let mut creations = Vec::with_capacity(count);
+    for n in 0..count {
+        file.pool_id = FIRST_NEW_POOL_ID + u64::try_from(n).unwrap();
+        let pool = pdas::pool(&operator.pubkey(), file.pool_id);
+        pools.push(pool);
+        creations.push(budget.apply(&[
+            instructions::pool_create(&operator.pubkey(), file.create_args()),
+            instructions::pool_set_exchange(&operator.pubkey(), &pool, config),
+            instructions::pool_fund(&operator.pubkey(), &pool, file.rule.amount),
+            instructions::verifier_add(&operator.pubkey(), &pool, &verifier.pubkey()),
+        ]));
+    }
+    futures::stream::iter(&creations)
+        .map(|ixs| async move { send(&market.chain, ixs, &[operator]).await })
+        .buffer_unordered(OPENING_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+    let users: Vec<Keypair> = (0..count).map(|_| Keypair::new()).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut indicators = [0; allot::constants::INDICATOR_COUNT];
+    indicators[usize::from(file.rule.indicator)] = 5_000;
+    let credential = CredentialIssueArgs {
+        // A pool's first period: each was created moments ago.
+        period: 0,
+        indicators,
+        expires_at: i64::try_from(now).unwrap() + 2 * file.period_seconds,
+        evidence_hash: [0; 32],
+    };
+    let credential = &credential;
+    futures::stream::iter(pools.iter().zip(&users))
+        .map(|(pool, user)| async move {
+            let ixs = [
+                instructions::credential_issue(
+                    &verifier.pubkey(),
+                    pool,
+                    &user.pubkey(),
+                    credential.clone(),
+                ),
+                allocate(
+                    &verifier.pubkey(),
+                    pool,
+                    &user.pubkey(),
+                    Evidence::Credential,
+                ),
+            ];
+            send(&market.chain, &ixs, &[verifier]).await
+        })
+        .buffer_unordered(OPENING_IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+    futures::stream::iter(pools.iter().zip(&users))
+        .map(|(pool, user)| async move {
+            let id = allot_client::request_id::random();
+            let ix =
+                instructions::exchange_request(&user.pubkey(), &verifier.pubkey(), pool, id, 5);
+            send(&market.chain, &[ix], &[verifier, user]).await;
+            pdas::exchange_request(pool, id)
+        })
+        .buffered(OPENING_IN_FLIGHT)
+        .collect()
+        .await
+}
+
+/// Allocates once to each of `bystanders` (credentialed, never allocated), paid by the verifier's
+/// key (a crank's own key, as in practice: not the bridge's settlement authority, whose fee
+/// account every settlement writes),
+/// [`ALLOCATIONS_PER_TRANSACTION`] to a transaction, one transaction every `every`, each sent at
+/// its time whether or not the ones before have confirmed; the allocations sent and the seconds
+/// from the first send to the last confirmation.
+async fn allocate_steadily(
+    market: &Market,
+    bystanders: &[Pubkey],
+    every: Duration,
+) -> (usize, f64) {
+    use futures::StreamExt as _;
+    let crank = &market.verifier.0;
+    let budget = ComputeBudget {
+        unit_limit: Some(
+            UNITS_PER_ALLOCATION * u32::try_from(ALLOCATIONS_PER_TRANSACTION).unwrap(),
+        ),
+        unit_price_micro_lamports: None,
+    };
+    let started = Instant::now();
+    let start = tokio::time::Instant::now();
+    let sent: Vec<usize> =
+        futures::stream::iter(bystanders.chunks(ALLOCATIONS_PER_TRANSACTION).enumerate())
+            .map(|(n, users)| async move {
+                let allocations: Vec<_> = users
+                    .iter()
+                    .map(|user| allocate(&crank.pubkey(), &market.pool, user, Evidence::Credential))
+                    .collect();
+                tokio::time::sleep_until(start + every * u32::try_from(n).unwrap()).await;
+                send(&market.chain, &budget.apply(&allocations), &[crank]).await;
+                users.len()
+            })
+            .buffer_unordered(STEADY_IN_FLIGHT)
+            .collect()
+            .await;
+    (sent.iter().sum(), started.elapsed().as_secs_f64())
+}
+
+/// Panics unless each of `bystanders` holds one allocation of [`UNITS_PER_USER`] in its
+/// allocation record: the allocations sent beside a run landed.
+async fn assert_allocated(market: &Market, bystanders: &[Pubkey]) {
+    let records: Vec<Pubkey> = bystanders
+        .iter()
+        .map(|user| pdas::allocation_record(&market.pool, user))
+        .collect();
+    let found = accounts::fetch_many::<AllocationRecord>(&market.chain, &records)
+        .await
+        .expect("the bystanders' allocation records read");
+    for (user, record) in bystanders.iter().zip(found) {
+        let record = record.unwrap_or_else(|| panic!("bystander {user} was not allocated"));
+        assert_eq!(
+            (record.allocations, record.allocated),
+            (1, UNITS_PER_USER),
+            "bystander {user}'s allocation"
+        );
+    }
 }
 
 /// Transactions of a steady arrival that may wait for confirmation at once (far more than
@@ -476,7 +760,7 @@ async fn main() {
     // Users only for the runs measured: setting up a user (credential, allocation) takes the
     // harness time, and the 2,000-request run alone has 1,000.
     let chosen = chosen_runs();
-    let measured_users: usize = chosen.iter().map(|&index| RUNS[index].users).sum();
+    let measured_users: usize = chosen.iter().map(|&index| RUNS[index].market_users()).sum();
     let market = Market::open_with(
         7_899,
         7_950,
@@ -498,6 +782,22 @@ async fn main() {
         "sqlite://{}",
         market.dir.path().join("figures.db").display()
     );
+    // Bystanders for the runs that send allocations beside their requests, each run its own:
+    // new keys credentialed in the pool and never allocated (the market cranked its users
+    // already, and a user is allocated once a period).
+    let allocations: usize = chosen.iter().map(|&index| RUNS[index].allocations()).sum();
+    let bystanders: Vec<Pubkey> = (0..allocations).map(|_| Keypair::new().pubkey()).collect();
+    if !bystanders.is_empty() {
+        common::issue_credentials(
+            &market.chain,
+            &market.url,
+            &market.dir,
+            &market.verifier.1,
+            &market.pool,
+            &bystanders,
+        )
+        .await;
+    }
 
     // (a) first: the chain's own rate for the same transactions, on users after the bridges'.
     let raw_first = measured_users + 1;
@@ -507,6 +807,7 @@ async fn main() {
 
     let mut figures = Vec::new();
     let mut first_user = 0;
+    let mut first_bystander = 0;
     for (index, run) in RUNS.iter().enumerate() {
         if !chosen.contains(&index) {
             continue;
@@ -519,8 +820,10 @@ async fn main() {
             ),
             _ => postgres.database().await.unwrap().url,
         };
-        figures.push(settle_run(&market, run, first_user, &database, &provider).await);
-        first_user += run.users;
+        let beside = &bystanders[first_bystander..first_bystander + run.allocations()];
+        figures.push(settle_run(&market, run, first_user, &database, &provider, beside).await);
+        first_user += run.market_users();
+        first_bystander += run.allocations();
     }
 
     // kill -9 with a request in flight, restart: time until it is settled.
@@ -575,12 +878,12 @@ async fn main() {
          {finality_seconds:.1} s after the last was confirmed"
     );
     println!(
-        "| store | workers × lanes | arrival | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request | bridge peak memory |"
+        "| store | workers × lanes | arrival | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request | bridge peak memory | allocations beside |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for f in &figures {
         println!(
-            "| {} | {} × {} | {} | {} | {} | {:.1} s | {:.1} | {:.2} | {:.1} s | {:.1} s | {:.1} | {} |",
+            "| {} | {} × {} | {} | {} | {} | {:.1} s | {:.1} | {:.2} | {:.1} s | {:.1} s | {:.1} | {} | {} |",
             f.store,
             f.workers,
             f.lanes,
@@ -594,7 +897,11 @@ async fn main() {
             f.p95_ms as f64 / 1000.0,
             f.rpc_calls as f64 / f.requests as f64,
             f.peak_memory_kib
-                .map_or("?".into(), |kib| format!("{:.0} MiB", kib as f64 / 1024.0))
+                .map_or("?".into(), |kib| format!("{:.0} MiB", kib as f64 / 1024.0)),
+            f.allocations_beside
+                .map_or("—".into(), |(sent, per_second)| format!(
+                    "{sent} at {per_second:.1}/s"
+                ))
         );
     }
     for f in &figures {
@@ -644,6 +951,9 @@ async fn main() {
                 "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
                 "settle_transactions": f.settle_transactions.len(), "rpc_calls": f.rpc_calls,
                 "rpc_methods": f.rpc_methods, "peak_memory_kib": f.peak_memory_kib,
+                "allocations_beside": f.allocations_beside.map(|(sent, per_second)| json!({
+                    "allocations": sent, "per_second": per_second,
+                })),
                 "states": f.states.iter().map(|t| json!({
                     "state": t.state.as_str(), "visits": t.visits,
                     "total_ms": t.total_ms, "longest_ms": t.longest_ms,
