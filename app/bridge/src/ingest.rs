@@ -43,7 +43,7 @@ const FETCHES_IN_FLIGHT: usize = 8;
 pub const SCANS_PER_POOL_UP_TO: usize = 4;
 
 /// Addresses (pools' escrows) a backfill pass reads at once: a platform's bridge serving a
-/// thousand pools lists each escrow's new transactions every pass.
+/// thousand pools lists each escrow's new transactions at every full pass.
 const ADDRESSES_IN_FLIGHT: usize = 8;
 
 /// What the ingester reads and where it writes.

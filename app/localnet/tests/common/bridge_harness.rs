@@ -494,9 +494,38 @@ pub async fn balance(chain: &RpcChain, owner: &Pubkey, mint: &Pubkey) -> u64 {
     }
 }
 
+/// GET `path` from a bridge's metrics endpoint on `port`: its status and body. Waits (up to a
+/// minute) for the endpoint to listen: a bridge just spawned opens its store and checks its pools
+/// first (on PostgreSQL long enough for a test that found the requests settled by an earlier
+/// bridge to ask too soon: CI, stops 34 and 35).
 pub async fn scrape(port: u16, path: &str) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on 127.0.0.1:{port} after a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let answer = super::http(port, "GET", path, &[], None).await;
     (answer.status, answer.body)
+}
+
+/// Waits (up to a minute) until the bridge on `port` says it is ready (`/healthz` 200: a pass
+/// ended recently).
+pub async fn wait_healthy(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = scrape(port, "/healthz").await;
+        if status == 200 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/healthz still answers {status} after a minute: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// The value of `metric` (exact series text, e.g. `name{label="x"}`) in an exposition.
