@@ -514,15 +514,26 @@ pub async fn scrape(port: u16, path: &str) -> (u16, String) {
 /// Waits (up to a minute) until the bridge on `port` says it is ready (`/healthz` 200: a pass
 /// ended recently).
 pub async fn wait_healthy(port: u16) {
+    scrape_until(port, "/healthz", "not ready", |status, _| status == 200).await;
+}
+
+/// Scrapes `path` on `port` every 250 ms until `done(status, body)`, for up to a minute (then
+/// panics saying `what`); the last body.
+async fn scrape_until(
+    port: u16,
+    path: &str,
+    what: &str,
+    done: impl Fn(u16, &str) -> bool,
+) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (status, body) = scrape(port, "/healthz").await;
-        if status == 200 {
-            return;
+        let (status, body) = scrape(port, path).await;
+        if done(status, &body) {
+            return body;
         }
         assert!(
             Instant::now() < deadline,
-            "/healthz still answers {status} after a minute: {body}"
+            "{what} after a minute ({path} answered {status}):\n{body}"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -630,18 +641,11 @@ async fn pipe(
 /// Waits until the bridge's `/metrics` on `port` shows `series` passing `check`; returns the
 /// exposition.
 pub async fn wait_metric(port: u16, series: &str, check: impl Fn(f64) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, exposition) = scrape(port, "/metrics").await;
-        if metric(&exposition, series).is_some_and(&check) {
-            return exposition;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{series} never passed the check:\n{exposition}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let what = format!("{series} never passed the check");
+    scrape_until(port, "/metrics", &what, |_, exposition| {
+        metric(exposition, series).is_some_and(&check)
+    })
+    .await
 }
 
 /// A program that is not allot and forges allot events: invoked with an event's bytes, it
