@@ -41,8 +41,8 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// How far back each reconciliation looks: a day.
 const RECONCILE_WINDOW_MS: i64 = 86_400_000;
 /// How often the pools' open requests are listed (`getProgramAccounts` for pending and for locked
-/// requests, per pool, or for every pool's beyond [`SCANS_PER_POOL_UP_TO`] pools) to store any the history has not delivered yet, when no hint says
-/// exchanges are happening. The scan reads at `confirmed` and the history at `finalized` by
+/// requests, per pool, or for every pool's beyond [`SCANS_PER_POOL_UP_TO`] pools) to store any
+/// the history has not delivered yet, when no hint says exchanges are happening. The scan reads at `confirmed` and the history at `finalized` by
 /// default, so on a live cluster the scan usually finds a request first (docs/notes.md, "Bridge
 /// discovery in practice"); it is also the node's costliest read, so it runs at the first pass,
 /// after a failed history pass or scan, at most every [`HINTED_SCAN_EVERY`] within a minute of a
@@ -210,12 +210,13 @@ struct Passes {
 impl Bridge {
     /// Starts the live hints for `pools`, counts them and says the bridge started.
     fn start(&self, pools: BTreeSet<Pubkey>) -> Passes {
-        let hints = self.watch_hints(&pools);
+        let pools_by_escrow = by_escrow(&pools);
+        let hints = self.watch_hints(&pools_by_escrow);
         self.count_pools_served(&pools);
         tracing::info!(worker = %self.settings.worker, pools = pools.len(), discover = self.settings.discover_pools, backend = ?self.store.backend(), "bridge started");
         let now = Instant::now();
         Passes {
-            pools_by_escrow: by_escrow(&pools),
+            pools_by_escrow,
             pools,
             hints,
             discovered_at: now,
@@ -228,13 +229,13 @@ impl Bridge {
         }
     }
 
-    /// Live hints for the escrows of `pools` (replaced when the pools served change), when this
-    /// worker ingests.
-    fn watch_hints(&self, pools: &BTreeSet<Pubkey>) -> Option<JoinHandle<()>> {
+    /// Live hints for the served pools' escrows (the keys of `pools_by_escrow`; replaced when the
+    /// pools served change), when this worker ingests.
+    fn watch_hints(&self, pools_by_escrow: &HashMap<Pubkey, Pubkey>) -> Option<JoinHandle<()>> {
         self.settings.ingest.then(|| {
             tokio::spawn(crate::hints::watch(
                 self.settings.ws_url.clone(),
-                pools.iter().map(allot_client::pdas::escrow).collect(),
+                pools_by_escrow.keys().copied().collect(),
                 self.wake.clone(),
                 self.hinted.clone(),
                 self.metrics.clone(),
@@ -348,7 +349,7 @@ impl Bridge {
                 if let Some(old) = passes.hints.take() {
                     old.abort();
                 }
-                passes.hints = self.watch_hints(&passes.pools);
+                passes.hints = self.watch_hints(&passes.pools_by_escrow);
                 // The new pools' histories are read now, not at the next poll.
                 for pool in &added {
                     self.hinted.note(allot_client::pdas::escrow(pool));
