@@ -3,8 +3,8 @@
 //! instructions write (request, cancel, reject, settle): `getSignaturesForAddress` pages back to
 //! that address's stored cursor, `getTransaction` reads a bounded number of transactions at once,
 //! and events come from inner instructions. The RPC calls therefore follow the pool's exchanges,
-//! not the program's allocation and credential traffic. Each transaction's requests and its
-//! cursor move are stored in one database transaction, oldest first.
+//! not the program's allocation and credential traffic. Transactions are stored oldest first,
+//! those fetched together with their cursor move in one database transaction.
 
 use std::collections::HashSet;
 
@@ -25,16 +25,21 @@ use solana_sdk::signature::Signature;
 use solana_transaction_status_client_types::{
     EncodedConfirmedTransactionWithStatusMeta, UiTransactionEncoding,
 };
+use tokio::sync::Semaphore;
 
 use crate::crash::crash_point;
 use crate::metrics::Metrics;
 use crate::rpc_failure::RpcResultExt as _;
-use crate::store::{Cursor, NewRequest, Store};
+use crate::store::{Cursor, NewRequest, ReadTransaction, Store};
 
 /// Signatures per `getSignaturesForAddress` page (the RPC maximum).
 const PAGE: usize = 1_000;
-/// `getTransaction` calls a backfill pass keeps in flight (results are still stored in order).
-const FETCHES_IN_FLIGHT: usize = 8;
+/// `getTransaction` calls a backfill pass keeps in flight, over all the addresses it reads
+/// (results are still stored in order).
+const FETCHES_IN_FLIGHT: usize = 32;
+/// Most fetched transactions of one address stored in one database transaction (with their
+/// cursor move): those fetched while the previous ones were being stored.
+const STORED_TOGETHER: usize = 256;
 
 /// Up to this many served pools, the open-request scan lists each pool's requests; beyond, it
 /// lists every pool's at once (two calls instead of two a pool, at the price of reading other
@@ -104,6 +109,8 @@ impl Ingester<'_> {
         };
         let mut pools: Vec<&Pubkey> = pools.iter().collect();
         pools.sort();
+        let fetches = Semaphore::new(FETCHES_IN_FLIGHT);
+        let fetches = &fetches;
         // The first failure ends the pass, as a failing node would fail the rest: the parts
         // still in flight are dropped, each transaction's requests and cursor move being one
         // database transaction (a dropped one is rolled back; the next pass reads it again).
@@ -112,7 +119,7 @@ impl Ingester<'_> {
                 let mut part = empty.clone();
                 async move {
                     let escrow = pdas::escrow(pool);
-                    self.backfill_address(&escrow, &mut part)
+                    self.backfill_address(&escrow, fetches, &mut part)
                         .await
                         .with_context(|| format!("reading the history of {pool}'s escrow {escrow}"))
                         .map(|()| part)
@@ -130,12 +137,25 @@ impl Ingester<'_> {
         Ok(report)
     }
 
-    /// One address's part of a backfill pass: its transactions newer than its cursor, fetched
-    /// [`FETCHES_IN_FLIGHT`] at a time and stored oldest first, each with its cursor move.
-    async fn backfill_address(&self, address: &Pubkey, report: &mut BackfillReport) -> Result<()> {
+    /// One address's part of a backfill pass: its transactions newer than its cursor (and
+    /// those of the cursor's slot not read yet), fetched up to [`FETCHES_IN_FLIGHT`] at a time
+    /// (`fetches` bounding the whole pass) and stored oldest first, each run of fetched ones
+    /// with its cursor move in one database transaction.
+    async fn backfill_address(
+        &self,
+        address: &Pubkey,
+        fetches: &Semaphore,
+        report: &mut BackfillReport,
+    ) -> Result<()> {
         let key = address.to_string();
         let cursor = self.store.cursor(&key).await?;
-        let newer = self.signatures_since(address, cursor.as_ref()).await?;
+        let read_in_slot = match &cursor {
+            Some(cursor) => self.store.read_in_slot(&key, cursor.slot).await?,
+            None => HashSet::new(),
+        };
+        let newer = self
+            .signatures_since(address, cursor.as_ref(), &read_in_slot)
+            .await?;
         let mut stored = 0;
         let mut read = futures::stream::iter(newer.iter().rev())
             .map(|entry| async move {
@@ -146,48 +166,82 @@ impl Ingester<'_> {
                         .inc();
                     Some(Vec::new())
                 } else {
+                    let _permit = fetches.acquire().await.context("the pass's fetches")?;
                     self.requests_of(entry).await?
                 };
                 anyhow::Ok((entry, requests))
             })
-            .buffered(FETCHES_IN_FLIGHT);
-        while let Some(next) = read.next().await {
-            let (entry, requests) = next?;
-            let Some(requests) = requests else {
-                // Listed but not served yet (a node can list a signature a moment before it
-                // serves the transaction at the same commitment): the cursor stays before it,
-                // and the next pass reads it and those after it. (A node that never serves it
-                // stalls this address's history, which the lag metric shows; the reconcile pass
-                // still finds its open requests.)
-                report.deferred += newer.len() - stored;
-                report.read_through_slot =
-                    report.read_through_slot.min(entry.slot.saturating_sub(1));
-                self.metrics
-                    .skipped_transactions
-                    .with_label_values(&["not_served_yet"])
-                    .inc();
-                tracing::debug!(signature = %entry.signature, "not served yet; read next pass");
-                break;
-            };
-            let slot = i64::try_from(entry.slot).context("slot out of range")?;
-            let moved_to = Cursor {
-                signature: entry.signature.clone(),
-                slot,
-            };
-            let inserted = self
-                .store
-                .ingest(&key, &moved_to, &requests, self.worker)
-                .await?;
-            stored += 1;
-            report.transactions += 1;
-            report.discovered += inserted;
-            if inserted > 0 {
-                self.metrics
-                    .discovered
-                    .with_label_values(&["history"])
-                    .inc_by(inserted as u64);
-                crash_point("discovered");
+            .buffered(FETCHES_IN_FLIGHT)
+            .ready_chunks(STORED_TOGETHER);
+        while let Some(fetched) = read.next().await {
+            let mut together = Vec::with_capacity(fetched.len());
+            let mut ended = None;
+            for next in fetched {
+                match next {
+                    Ok((entry, Some(requests))) => together.push(ReadTransaction {
+                        cursor: Cursor {
+                            signature: entry.signature.clone(),
+                            slot: i64::try_from(entry.slot).context("slot out of range")?,
+                        },
+                        requests,
+                    }),
+                    Ok((entry, None)) => {
+                        ended = Some(Ok(entry));
+                        break;
+                    }
+                    Err(error) => {
+                        ended = Some(Err(error));
+                        break;
+                    }
+                }
             }
+            // What was fetched before a failure or a transaction not served yet is kept.
+            self.store_read(&key, &together, report).await?;
+            stored += together.len();
+            match ended {
+                None => {}
+                Some(Err(error)) => return Err(error),
+                Some(Ok(entry)) => {
+                    // Listed but not served yet (a node can list a signature a moment before it
+                    // serves the transaction at the same commitment): the cursor stays before
+                    // it, and the next pass reads it and those after it. (A node that never
+                    // serves it stalls this address's history, which the lag metric shows; the
+                    // reconcile pass still finds its open requests.)
+                    report.deferred += newer.len() - stored;
+                    report.read_through_slot =
+                        report.read_through_slot.min(entry.slot.saturating_sub(1));
+                    self.metrics
+                        .skipped_transactions
+                        .with_label_values(&["not_served_yet"])
+                        .inc();
+                    tracing::debug!(signature = %entry.signature, "not served yet; read next pass");
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores `read` (consecutive transactions of the history at `key`, oldest first) and moves
+    /// its cursor past them, in one database transaction, counted in `report`.
+    async fn store_read(
+        &self,
+        key: &str,
+        read: &[ReadTransaction],
+        report: &mut BackfillReport,
+    ) -> Result<()> {
+        if read.is_empty() {
+            return Ok(());
+        }
+        let inserted = self.store.ingest(key, read, self.worker).await?;
+        report.transactions += read.len();
+        report.discovered += inserted;
+        if inserted > 0 {
+            self.metrics
+                .discovered
+                .with_label_values(&["history"])
+                .inc_by(inserted as u64);
+            crash_point("discovered");
         }
         Ok(())
     }
@@ -265,12 +319,13 @@ impl Ingester<'_> {
     }
 
     /// The transactions of `address` newer than `cursor`, newest first: pages back by `before`
-    /// and stops below the cursor's slot (transactions in the cursor's own slot are read again;
-    /// storing them again changes nothing).
+    /// and stops below the cursor's slot. The cursor's own slot is listed again (the node does
+    /// not promise one order within a slot), less the signatures `read_in_slot` already.
     async fn signatures_since(
         &self,
         address: &Pubkey,
         cursor: Option<&Cursor>,
+        read_in_slot: &HashSet<String>,
     ) -> Result<Vec<RpcConfirmedTransactionStatusWithSignature>> {
         let mut newer = Vec::new();
         let mut before: Option<Signature> = None;
@@ -298,7 +353,9 @@ impl Ingester<'_> {
                     if slot < cursor.slot {
                         return Ok(newer);
                     }
-                    if entry.signature == cursor.signature {
+                    if entry.signature == cursor.signature
+                        || read_in_slot.contains(&entry.signature)
+                    {
                         continue;
                     }
                 }

@@ -3,6 +3,7 @@
 //! of a request's state is a conditional update (expected state, claim held) plus an audit row,
 //! in one database transaction.
 
+use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -72,6 +73,16 @@ pub struct Cursor {
     pub signature: String,
     /// Its slot.
     pub slot: i64,
+}
+
+/// One transaction of an address's history as read: where it is, and the requests of the served
+/// pools it opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadTransaction {
+    /// Its signature and slot: where the cursor moves once it is stored.
+    pub cursor: Cursor,
+    /// The requests it opened.
+    pub requests: Vec<NewRequest>,
 }
 
 /// A request as first seen on chain.
@@ -316,24 +327,64 @@ impl Store {
         Ok(row.map(|(signature, slot)| Cursor { signature, slot }))
     }
 
-    /// Records what one transaction of the history said and moves the cursor past it, in one
-    /// database transaction: a crash leaves both or neither. Returns how many requests were new.
+    /// The signatures of `address`'s history already read in `slot` (its cursor's slot): a pass
+    /// lists that slot again but need not fetch these.
+    pub async fn read_in_slot(
+        &self,
+        address: &str,
+        slot: i64,
+    ) -> Result<HashSet<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT signature FROM ingest_read_in_slot WHERE program = $1 AND slot = $2",
+        )
+        .bind(address)
+        .bind(slot)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(signature,)| signature).collect())
+    }
+
+    /// Records what consecutive transactions of `address`'s history said (oldest first) and
+    /// moves its cursor past the last, in one database transaction: a crash leaves all or none.
+    /// The ones in the cursor's new slot are remembered as read there ([`Self::read_in_slot`]).
+    /// Returns how many requests were new.
     pub async fn ingest(
         &self,
         address: &str,
-        cursor: &Cursor,
-        requests: &[NewRequest],
+        read: &[ReadTransaction],
         worker: &str,
     ) -> Result<usize, StoreError> {
+        let Some(last) = read.last() else {
+            return Ok(0);
+        };
         let mut transaction = self.pool.begin().await?;
-        let inserted = insert_requests(&mut transaction, requests, worker).await?;
+        let mut inserted = 0;
+        for one in read {
+            inserted += insert_requests(&mut transaction, &one.requests, worker).await?;
+            if one.cursor.slot == last.cursor.slot {
+                sqlx::query(
+                    "INSERT INTO ingest_read_in_slot (program, slot, signature) VALUES ($1, $2, $3) \
+                     ON CONFLICT (program, signature) DO NOTHING",
+                )
+                .bind(address)
+                .bind(one.cursor.slot)
+                .bind(&one.cursor.signature)
+                .execute(&mut *transaction)
+                .await?;
+            }
+        }
+        sqlx::query("DELETE FROM ingest_read_in_slot WHERE program = $1 AND slot < $2")
+            .bind(address)
+            .bind(last.cursor.slot)
+            .execute(&mut *transaction)
+            .await?;
         sqlx::query(
             "INSERT INTO ingest_cursor (program, signature, slot) VALUES ($1, $2, $3) \
              ON CONFLICT (program) DO UPDATE SET signature = excluded.signature, slot = excluded.slot",
         )
         .bind(address)
-        .bind(&cursor.signature)
-        .bind(cursor.slot)
+        .bind(&last.cursor.signature)
+        .bind(last.cursor.slot)
         .execute(&mut *transaction)
         .await?;
         transaction.commit().await?;
@@ -850,9 +901,7 @@ impl Store {
     }
 
     /// The payments people recorded with `review mark-paid`, as (address, payment id).
-    pub async fn payments_recorded_by_hand(
-        &self,
-    ) -> Result<std::collections::HashSet<(String, String)>, StoreError> {
+    pub async fn payments_recorded_by_hand(&self) -> Result<HashSet<(String, String)>, StoreError> {
         let rows: Vec<(String, Option<String>)> = sqlx::query_as(
             "SELECT address, payment_id FROM review_actions WHERE action = 'mark_paid'",
         )

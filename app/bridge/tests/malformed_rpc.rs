@@ -3,7 +3,8 @@
 //! are not requests. Each pass fails with a message naming the call, and the database is left as
 //! it was (no request stored, the history cursor unmoved), so the next pass reads the same
 //! transactions again. A transaction listed but not served yet (null) is no failure: the pass
-//! stops before it and the next one reads it.
+//! stops before it and the next one reads it. And the history's cursor: what a pass fetches
+//! again, and what a failing pass keeps.
 //!
 //! The node is a small HTTP server answering each method with a body the test chooses.
 
@@ -22,13 +23,18 @@ use serde_json::{Value, json};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signature;
 
-/// The body each JSON-RPC method answers; `{id}` is replaced by the request's id.
-type Answers = Arc<Mutex<HashMap<&'static str, String>>>;
+/// The body each JSON-RPC method answers (or each `method:first parameter`, which comes first);
+/// `{id}` is replaced by the request's id.
+type Answers = Arc<Mutex<HashMap<String, String>>>;
+
+/// Every call the node was asked, as `method:first parameter` (empty when there is none).
+type Calls = Arc<Mutex<Vec<String>>>;
 
 /// A node whose answers are healthy except where a test overrides them.
 struct Node {
     url: String,
     answers: Answers,
+    calls: Calls,
 }
 
 fn result(value: Value) -> String {
@@ -39,15 +45,48 @@ fn result(value: Value) -> String {
 
 /// A finalized allot transaction in the history.
 fn signature() -> String {
-    Signature::from([7; 64]).to_string()
+    numbered(7)
+}
+
+/// The signature of the history's transaction number `n`.
+fn numbered(n: u8) -> String {
+    Signature::from([n; 64]).to_string()
+}
+
+/// A `getSignaturesForAddress` answer listing `(signature, slot)`, newest first as given.
+fn listing(entries: &[(String, u64)]) -> String {
+    let entries: Vec<Value> = entries
+        .iter()
+        .map(|(signature, slot)| {
+            json!({
+                "signature": signature, "slot": slot, "err": null, "memo": null,
+                "blockTime": null, "confirmationStatus": "finalized"
+            })
+        })
+        .collect();
+    result(json!(entries))
+}
+
+/// A `getTransaction` answer for a successful transaction without allot events.
+fn an_empty_transaction() -> String {
+    use base64::Engine as _;
+    use solana_sdk::signer::Signer as _;
+
+    let payer = solana_sdk::signature::Keypair::new();
+    let transaction =
+        solana_sdk::transaction::Transaction::new_with_payer(&[], Some(&payer.pubkey()));
+    served_transaction(
+        &base64::engine::general_purpose::STANDARD
+            .encode(bincode::serialize(&transaction).unwrap()),
+    )
 }
 
 impl Node {
     async fn start() -> Self {
         let mut answers = HashMap::new();
-        answers.insert("getSlot", result(json!(100)));
+        answers.insert("getSlot".to_owned(), result(json!(100)));
         answers.insert(
-            "getSignaturesForAddress",
+            "getSignaturesForAddress".to_owned(),
             result(json!([{
                 "signature": signature(),
                 "slot": 90,
@@ -57,28 +96,46 @@ impl Node {
                 "confirmationStatus": "finalized"
             }])),
         );
-        answers.insert("getProgramAccounts", result(json!([])));
+        answers.insert("getProgramAccounts".to_owned(), result(json!([])));
         let answers: Answers = Arc::new(Mutex::new(answers));
+        let calls: Calls = Arc::default();
         let app = Router::new()
             .route("/", post(answer))
-            .with_state(answers.clone());
+            .with_state((answers.clone(), calls.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { url, answers }
+        Self {
+            url,
+            answers,
+            calls,
+        }
     }
 
-    fn answer(&self, method: &'static str, body: String) {
-        self.answers.lock().unwrap().insert(method, body);
+    /// `method` (or `method:first parameter`) answers `body` from now on.
+    fn answer(&self, method: &str, body: String) {
+        self.answers.lock().unwrap().insert(method.to_owned(), body);
+    }
+
+    /// How many calls the node was asked of `what`: a method, or `method:first parameter`.
+    fn calls_of(&self, what: &str) -> usize {
+        let calls = self.calls.lock().unwrap();
+        calls
+            .iter()
+            .filter(|call| call.as_str() == what || call.starts_with(&format!("{what}:")))
+            .count()
     }
 }
 
-async fn answer(State(answers): State<Answers>, body: String) -> String {
+async fn answer(State((answers, calls)): State<(Answers, Calls)>, body: String) -> String {
     let request: Value = serde_json::from_str(&body).unwrap();
     let method = request["method"].as_str().unwrap_or_default();
     let id = request["id"].to_string();
+    let first = request["params"][0].as_str().unwrap_or_default();
+    let call = format!("{method}:{first}");
+    calls.lock().unwrap().push(call.clone());
     let answers = answers.lock().unwrap();
-    match answers.get(method) {
+    match answers.get(&call).or_else(|| answers.get(method)) {
         Some(body) => body.replace("{id}", &id),
         None => json!({"jsonrpc": "2.0", "id": request["id"], "error": {
             "code": -32601, "message": format!("method {method} not served by this node")
@@ -235,9 +292,6 @@ fn served_transaction(bytes: &str) -> String {
 
 #[tokio::test]
 async fn a_transaction_listed_but_not_served_yet_is_read_by_the_next_pass() {
-    use base64::Engine as _;
-    use solana_sdk::signer::Signer as _;
-
     let node = Node::start().await;
     node.answer("getTransaction", result(Value::Null));
     let pass = Pass::against(&node).await;
@@ -249,12 +303,7 @@ async fn a_transaction_listed_but_not_served_yet_is_read_by_the_next_pass() {
     pass.unchanged().await;
 
     // The node serves it now (a transaction without allot events): the cursor moves onto it.
-    let payer = solana_sdk::signature::Keypair::new();
-    let transaction =
-        solana_sdk::transaction::Transaction::new_with_payer(&[], Some(&payer.pubkey()));
-    let bytes =
-        base64::engine::general_purpose::STANDARD.encode(bincode::serialize(&transaction).unwrap());
-    node.answer("getTransaction", served_transaction(&bytes));
+    node.answer("getTransaction", an_empty_transaction());
     let report = pass.ingester().backfill().await.expect("served now");
     assert_eq!((report.transactions, report.deferred), (1, 0), "{report:?}");
     assert_eq!(report.read_through_slot, 100, "{report:?}");
@@ -262,6 +311,76 @@ async fn a_transaction_listed_but_not_served_yet_is_read_by_the_next_pass() {
     let escrow = allot_client::pdas::escrow(pool).to_string();
     let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
     assert_eq!((cursor.signature, cursor.slot), (signature(), 90));
+}
+
+/// The cursor's slot is listed again at every pass (the node does not promise one order within
+/// a slot), but only the transactions not read there yet are fetched.
+#[tokio::test]
+async fn a_slot_listed_again_fetches_only_the_transactions_not_read_in_it() {
+    let node = Node::start().await;
+    node.answer("getTransaction", an_empty_transaction());
+    let pass = Pass::against(&node).await;
+    let escrow = allot_client::pdas::escrow(pass.pools.iter().next().unwrap()).to_string();
+    let mut listed = vec![(numbered(2), 90), (numbered(1), 90)];
+    node.answer("getSignaturesForAddress", listing(&listed));
+    let report = pass.ingester().backfill().await.expect("first pass");
+    assert_eq!(report.transactions, 2, "{report:?}");
+    assert_eq!(node.calls_of("getTransaction"), 2);
+
+    // The same listing: nothing fetched. One more in the same slot: that one alone.
+    let report = pass.ingester().backfill().await.expect("second pass");
+    assert_eq!(report.transactions, 0, "{report:?}");
+    assert_eq!(node.calls_of("getTransaction"), 2);
+    listed.insert(0, (numbered(3), 90));
+    node.answer("getSignaturesForAddress", listing(&listed));
+    let report = pass.ingester().backfill().await.expect("third pass");
+    assert_eq!(report.transactions, 1, "{report:?}");
+    assert_eq!(node.calls_of(&format!("getTransaction:{}", numbered(3))), 1);
+    assert_eq!(node.calls_of("getTransaction"), 3);
+
+    // A newer slot: its transaction alone, and the cursor moves onto it.
+    listed.insert(0, (numbered(4), 95));
+    node.answer("getSignaturesForAddress", listing(&listed));
+    let report = pass.ingester().backfill().await.expect("fourth pass");
+    assert_eq!(report.transactions, 1, "{report:?}");
+    assert_eq!(node.calls_of("getTransaction"), 4);
+    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
+    assert_eq!((cursor.signature, cursor.slot), (numbered(4), 95));
+}
+
+/// A pass that fails part way keeps what it read before the failure: the cursor stays on the
+/// last transaction stored, and the next pass starts after it.
+#[tokio::test]
+async fn a_pass_that_fails_part_way_keeps_what_it_read_before() {
+    let node = Node::start().await;
+    node.answer("getTransaction", an_empty_transaction());
+    node.answer(
+        &format!("getTransaction:{}", numbered(2)),
+        served_transaction("%%% not base64 %%%"),
+    );
+    node.answer(
+        "getSignaturesForAddress",
+        listing(&[(numbered(3), 92), (numbered(2), 91), (numbered(1), 90)]),
+    );
+    let pass = Pass::against(&node).await;
+    let escrow = allot_client::pdas::escrow(pass.pools.iter().next().unwrap()).to_string();
+    let error = pass.ingester().backfill().await.expect_err("bad bytes");
+    assert!(
+        format!("{error:#}").contains(&format!("transaction {}", numbered(2))),
+        "{error:#}"
+    );
+    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
+    assert_eq!((cursor.signature, cursor.slot), (numbered(1), 90));
+
+    // Served well now: the pass reads the two after the cursor.
+    node.answer(
+        &format!("getTransaction:{}", numbered(2)),
+        an_empty_transaction(),
+    );
+    let report = pass.ingester().backfill().await.expect("served now");
+    assert_eq!(report.transactions, 2, "{report:?}");
+    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
+    assert_eq!((cursor.signature, cursor.slot), (numbered(3), 92));
 }
 
 #[tokio::test]

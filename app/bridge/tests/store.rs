@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use allot_bridge::state::RequestState;
 use allot_bridge::store::{
-    Changes, Cursor, NewRequest, ReviewAction, Store, now_ms, time_in_states,
+    Changes, Cursor, NewRequest, ReadTransaction, ReviewAction, Store, now_ms, time_in_states,
 };
 use allot_bridge::test_support::postgres::TestPostgres;
 
@@ -22,6 +22,17 @@ fn request(n: u32) -> NewRequest {
         created_at: 1_700_000_000,
         signature: Some(format!("Sig{n}")),
         slot: 100 + i64::from(n),
+    }
+}
+
+/// The transaction `signature` in `slot`, as read, opening `requests`.
+fn read(signature: &str, slot: i64, requests: Vec<NewRequest>) -> ReadTransaction {
+    ReadTransaction {
+        cursor: Cursor {
+            signature: signature.into(),
+            slot,
+        },
+        requests,
     }
 }
 
@@ -46,14 +57,18 @@ async fn ingest_is_atomic_and_idempotent(store: &Store) {
         slot: 101,
     };
     let new = store
-        .ingest("prog", &cursor, &[request(1), request(2)], "w1")
+        .ingest(
+            "prog",
+            &[read("Sig1", 101, vec![request(1), request(2)])],
+            "w1",
+        )
         .await
         .unwrap();
     assert_eq!(new, 2);
     assert_eq!(store.cursor("prog").await.unwrap(), Some(cursor.clone()));
-    // The same transaction read again (its slot is re-read after a restart): nothing new.
+    // The same transaction read again (an older bridge re-read its cursor's slot): nothing new.
     let again = store
-        .ingest("prog", &cursor, &[request(1)], "w1")
+        .ingest("prog", &[read("Sig1", 101, vec![request(1)])], "w1")
         .await
         .unwrap();
     assert_eq!(again, 0);
@@ -75,6 +90,66 @@ async fn ingest_is_atomic_and_idempotent(store: &Store) {
         store.history("Request0001").await.unwrap(),
         [RequestState::Discovered]
     );
+}
+
+/// Transactions stored together move the cursor to the last; the ones in its slot are
+/// remembered as read there (a pass lists that slot again but fetches only the others), and
+/// forgotten once the cursor moves to a newer slot. Each address has its own.
+async fn the_cursor_slot_remembers_what_was_read_in_it(store: &Store) {
+    let first = [
+        read("SigA", 200, vec![request(1)]),
+        read("SigB", 201, vec![]),
+        read("SigC", 201, vec![request(2)]),
+    ];
+    assert_eq!(store.ingest("escrow", &first, "w1").await.unwrap(), 2);
+    assert_eq!(
+        store.cursor("escrow").await.unwrap(),
+        Some(first[2].cursor.clone())
+    );
+    let in_slot = |signatures: &[&str]| -> HashSet<String> {
+        signatures.iter().map(|s| s.to_string()).collect()
+    };
+    assert_eq!(
+        store.read_in_slot("escrow", 201).await.unwrap(),
+        in_slot(&["SigB", "SigC"])
+    );
+    assert_eq!(
+        store.read_in_slot("escrow", 200).await.unwrap(),
+        in_slot(&[])
+    );
+    assert_eq!(
+        store.read_in_slot("other", 201).await.unwrap(),
+        in_slot(&[])
+    );
+    // The slot listed again: one more there (and one read again), then a newer slot.
+    store
+        .ingest(
+            "escrow",
+            &[read("SigC", 201, vec![]), read("SigD", 201, vec![])],
+            "w1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.read_in_slot("escrow", 201).await.unwrap(),
+        in_slot(&["SigB", "SigC", "SigD"])
+    );
+    store
+        .ingest("escrow", &[read("SigE", 205, vec![request(3)])], "w1")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.read_in_slot("escrow", 201).await.unwrap(),
+        in_slot(&[])
+    );
+    assert_eq!(
+        store.read_in_slot("escrow", 205).await.unwrap(),
+        in_slot(&["SigE"])
+    );
+    // Nothing to store moves nothing.
+    assert_eq!(store.ingest("escrow", &[], "w1").await.unwrap(), 0);
+    assert_eq!(store.cursor("escrow").await.unwrap().unwrap().slot, 205);
+    assert_eq!(store.requests().await.unwrap().len(), 3);
 }
 
 async fn transitions_need_the_state_and_the_claim(store: &Store) {
@@ -770,6 +845,7 @@ macro_rules! on_both_databases {
 
 on_both_databases!(
     ingest_is_atomic_and_idempotent,
+    the_cursor_slot_remembers_what_was_read_in_it,
     transitions_need_the_state_and_the_claim,
     an_expired_claim_passes_to_another_worker,
     one_ingester_holds_the_lease,
@@ -797,13 +873,9 @@ async fn postgres_over_tls_is_encrypted_and_verified() {
     let store = Store::open(&database.url)
         .await
         .expect("store opens over TLS");
-    let cursor = Cursor {
-        signature: "Sig1".into(),
-        slot: 101,
-    };
     assert_eq!(
         store
-            .ingest("prog", &cursor, &[request(1)], "w1")
+            .ingest("prog", &[read("Sig1", 101, vec![request(1)])], "w1")
             .await
             .unwrap(),
         1

@@ -29,7 +29,7 @@ use allot_bridge::ingest::{BackfillReport, Ingester};
 use allot_bridge::metrics::Metrics;
 use allot_bridge::recent::Recent;
 use allot_bridge::settle::{self, SettleOrder, SignedSettle};
-use allot_bridge::store::{Cursor, Store, TimeInState, time_in_states};
+use allot_bridge::store::{Cursor, ReadTransaction, Store, TimeInState, time_in_states};
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
@@ -402,13 +402,16 @@ async fn start_at_history_tip(market: &Market, url: &str) {
     let Some(newest) = newest.first() else {
         return;
     };
-    let cursor = Cursor {
-        signature: newest.signature.clone(),
-        slot: i64::try_from(newest.slot).unwrap(),
+    let newest = ReadTransaction {
+        cursor: Cursor {
+            signature: newest.signature.clone(),
+            slot: i64::try_from(newest.slot).unwrap(),
+        },
+        requests: Vec::new(),
     };
     let store = Store::open(url).await.unwrap();
     store
-        .ingest(&escrow.to_string(), &cursor, &[], "figures")
+        .ingest(&escrow.to_string(), &[newest], "figures")
         .await
         .unwrap();
     store.close().await;
