@@ -37,6 +37,9 @@ const PAGE: usize = 1_000;
 /// `getTransaction` calls a backfill pass keeps in flight, over all the addresses it reads
 /// (results are still stored in order).
 const FETCHES_IN_FLIGHT: usize = 32;
+/// `getTransaction` calls one address's part keeps in flight: when one answers null (listed, not
+/// served yet), the ones after it are fetched again next pass.
+const FETCHES_PER_ADDRESS: usize = 8;
 /// Most fetched transactions of one address stored in one database transaction (with their
 /// cursor move): those fetched while the previous ones were being stored.
 const STORED_TOGETHER: usize = 256;
@@ -138,7 +141,7 @@ impl Ingester<'_> {
     }
 
     /// One address's part of a backfill pass: its transactions newer than its cursor (and
-    /// those of the cursor's slot not read yet), fetched up to [`FETCHES_IN_FLIGHT`] at a time
+    /// those of the cursor's slot not read yet), fetched up to [`FETCHES_PER_ADDRESS`] at a time
     /// (`fetches` bounding the whole pass) and stored oldest first, each run of fetched ones
     /// with its cursor move in one database transaction.
     async fn backfill_address(
@@ -171,7 +174,7 @@ impl Ingester<'_> {
                 };
                 anyhow::Ok((entry, requests))
             })
-            .buffered(FETCHES_IN_FLIGHT)
+            .buffered(FETCHES_PER_ADDRESS)
             .ready_chunks(STORED_TOGETHER);
         while let Some(fetched) = read.next().await {
             let mut together = Vec::with_capacity(fetched.len());
