@@ -8,3 +8,6 @@ CREATE TABLE ingest_read_in_slot (
     signature TEXT NOT NULL,
     PRIMARY KEY (program, signature)
 );
+-- A cursor already stored was read in its slot.
+INSERT INTO ingest_read_in_slot (program, slot, signature)
+SELECT program, slot, signature FROM ingest_cursor;

@@ -40,9 +40,10 @@ const FETCHES_IN_FLIGHT: usize = 32;
 /// `getTransaction` calls one address's part keeps in flight: when one answers null (listed, not
 /// served yet), the ones after it are fetched again next pass.
 const FETCHES_PER_ADDRESS: usize = 8;
-/// Most fetched transactions of one address stored in one database transaction (with their
-/// cursor move): those fetched while the previous ones were being stored.
-const STORED_TOGETHER: usize = 256;
+/// Most transactions of one address stored in one database transaction (with their cursor
+/// move): those ready when the previous ones were stored — at most [`FETCHES_PER_ADDRESS`]
+/// fetched ones, more only with failed transactions, which need no fetch.
+const STORED_TOGETHER: usize = 64;
 
 /// Up to this many served pools, the open-request scan lists each pool's requests; beyond, it
 /// lists every pool's at once (two calls instead of two a pool, at the price of reading other
@@ -115,8 +116,8 @@ impl Ingester<'_> {
         let fetches = Semaphore::new(FETCHES_IN_FLIGHT);
         let fetches = &fetches;
         // The first failure ends the pass, as a failing node would fail the rest: the parts
-        // still in flight are dropped, each transaction's requests and cursor move being one
-        // database transaction (a dropped one is rolled back; the next pass reads it again).
+        // still in flight are dropped, each run of transactions stored with its cursor move in
+        // one database transaction (a dropped one is rolled back; the next pass reads it again).
         let mut parts = futures::stream::iter(pools)
             .map(|pool| {
                 let mut part = empty.clone();
@@ -180,15 +181,20 @@ impl Ingester<'_> {
             let mut together = Vec::with_capacity(fetched.len());
             let mut ended = None;
             for next in fetched {
-                match next {
-                    Ok((entry, Some(requests))) => together.push(ReadTransaction {
+                let read = next.and_then(|(entry, requests)| {
+                    let slot =
+                        i64::try_from(entry.slot).context("the node listed a slot out of range")?;
+                    anyhow::Ok((entry, slot, requests))
+                });
+                match read {
+                    Ok((entry, slot, Some(requests))) => together.push(ReadTransaction {
                         cursor: Cursor {
                             signature: entry.signature.clone(),
-                            slot: i64::try_from(entry.slot).context("slot out of range")?,
+                            slot,
                         },
                         requests,
                     }),
-                    Ok((entry, None)) => {
+                    Ok((entry, _, None)) => {
                         ended = Some(Ok(entry));
                         break;
                     }

@@ -357,6 +357,11 @@ impl Store {
         let Some(last) = read.last() else {
             return Ok(0);
         };
+        debug_assert!(
+            read.windows(2)
+                .all(|w| w[0].cursor.slot <= w[1].cursor.slot),
+            "the history is stored oldest first"
+        );
         let mut transaction = self.pool.begin().await?;
         let mut inserted = 0;
         for one in read {

@@ -348,6 +348,45 @@ async fn a_slot_listed_again_fetches_only_the_transactions_not_read_in_it() {
     assert_eq!((cursor.signature, cursor.slot), (numbered(4), 95));
 }
 
+/// A transaction of the cursor's slot not served yet, after others of that slot were stored:
+/// the next pass fetches it and the ones after it, not the ones already read.
+#[tokio::test]
+async fn a_slot_read_in_part_is_finished_by_the_next_pass() {
+    let node = Node::start().await;
+    node.answer("getTransaction", an_empty_transaction());
+    node.answer(
+        &format!("getTransaction:{}", numbered(2)),
+        result(Value::Null),
+    );
+    node.answer(
+        "getSignaturesForAddress",
+        listing(&[(numbered(3), 90), (numbered(2), 90), (numbered(1), 90)]),
+    );
+    let pass = Pass::against(&node).await;
+    let escrow = allot_client::pdas::escrow(pass.pools.iter().next().unwrap()).to_string();
+    let report = pass.ingester().backfill().await.expect("a null defers");
+    assert_eq!((report.transactions, report.deferred), (1, 2), "{report:?}");
+    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
+    assert_eq!((cursor.signature, cursor.slot), (numbered(1), 90));
+    let fetched_of_1 = node.calls_of(&format!("getTransaction:{}", numbered(1)));
+
+    node.answer(
+        &format!("getTransaction:{}", numbered(2)),
+        an_empty_transaction(),
+    );
+    let report = pass.ingester().backfill().await.expect("served now");
+    assert_eq!((report.transactions, report.deferred), (2, 0), "{report:?}");
+    assert_eq!(
+        node.calls_of(&format!("getTransaction:{}", numbered(1))),
+        fetched_of_1,
+        "the transaction already read is not fetched again"
+    );
+    let read: HashSet<String> = [1, 2, 3].map(numbered).into_iter().collect();
+    assert_eq!(pass.store.read_in_slot(&escrow, 90).await.unwrap(), read);
+    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
+    assert_eq!(cursor.signature, numbered(3));
+}
+
 /// A pass that fails part way keeps what it read before the failure: the cursor stays on the
 /// last transaction stored, and the next pass starts after it.
 #[tokio::test]

@@ -121,6 +121,15 @@ async fn the_cursor_slot_remembers_what_was_read_in_it(store: &Store) {
         store.read_in_slot("other", 201).await.unwrap(),
         in_slot(&[])
     );
+    // Another address moving on to a newer slot leaves this one's alone.
+    store
+        .ingest("other", &[read("SigZ", 300, vec![])], "w1")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.read_in_slot("escrow", 201).await.unwrap(),
+        in_slot(&["SigB", "SigC"])
+    );
     // The slot listed again: one more there (and one read again), then a newer slot.
     store
         .ingest(
