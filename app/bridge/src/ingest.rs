@@ -161,7 +161,7 @@ impl Ingester<'_> {
             .signatures_since(address, cursor.as_ref(), &read_in_slot)
             .await?;
         let mut stored = 0;
-        let mut read = futures::stream::iter(newer.iter().rev())
+        let mut fetching = futures::stream::iter(newer.iter().rev())
             .map(|entry| async move {
                 let requests = if entry.err.is_some() {
                     self.metrics
@@ -177,7 +177,7 @@ impl Ingester<'_> {
             })
             .buffered(FETCHES_PER_ADDRESS)
             .ready_chunks(STORED_TOGETHER);
-        while let Some(fetched) = read.next().await {
+        while let Some(fetched) = fetching.next().await {
             let mut together = Vec::with_capacity(fetched.len());
             let mut ended = None;
             for next in fetched {
@@ -362,9 +362,8 @@ impl Ingester<'_> {
                     if slot < cursor.slot {
                         return Ok(newer);
                     }
-                    if entry.signature == cursor.signature
-                        || read_in_slot.contains(&entry.signature)
-                    {
+                    // The cursor's own signature is among them (stored with it).
+                    if read_in_slot.contains(&entry.signature) {
                         continue;
                     }
                 }

@@ -53,6 +53,11 @@ fn numbered(n: u8) -> String {
     Signature::from([n; 64]).to_string()
 }
 
+/// The node's `getTransaction` call for the history's transaction number `n`.
+fn fetch_of(n: u8) -> String {
+    format!("getTransaction:{}", numbered(n))
+}
+
 /// A `getSignaturesForAddress` answer listing `(signature, slot)`, newest first as given.
 fn listing(entries: &[(String, u64)]) -> String {
     let entries: Vec<Value> = entries
@@ -192,6 +197,23 @@ impl Pass {
         self.unchanged().await;
     }
 
+    /// The escrow of the pass's one pool: the address whose history it reads.
+    fn escrow(&self) -> String {
+        let pool = self.pools.iter().next().expect("one pool");
+        allot_client::pdas::escrow(pool).to_string()
+    }
+
+    /// The history's cursor, as (signature, slot), once a pass has moved it.
+    async fn cursor(&self) -> (String, i64) {
+        let cursor = self
+            .store
+            .cursor(&self.escrow())
+            .await
+            .unwrap()
+            .expect("moved");
+        (cursor.signature, cursor.slot)
+    }
+
     async fn unchanged(&self) {
         for pool in &self.pools {
             let escrow = allot_client::pdas::escrow(pool).to_string();
@@ -307,10 +329,7 @@ async fn a_transaction_listed_but_not_served_yet_is_read_by_the_next_pass() {
     let report = pass.ingester().backfill().await.expect("served now");
     assert_eq!((report.transactions, report.deferred), (1, 0), "{report:?}");
     assert_eq!(report.read_through_slot, 100, "{report:?}");
-    let pool = pass.pools.iter().next().unwrap();
-    let escrow = allot_client::pdas::escrow(pool).to_string();
-    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
-    assert_eq!((cursor.signature, cursor.slot), (signature(), 90));
+    assert_eq!(pass.cursor().await, (signature(), 90));
 }
 
 /// The cursor's slot is listed again at every pass (the node does not promise one order within
@@ -320,7 +339,6 @@ async fn a_slot_listed_again_fetches_only_the_transactions_not_read_in_it() {
     let node = Node::start().await;
     node.answer("getTransaction", an_empty_transaction());
     let pass = Pass::against(&node).await;
-    let escrow = allot_client::pdas::escrow(pass.pools.iter().next().unwrap()).to_string();
     let mut listed = vec![(numbered(2), 90), (numbered(1), 90)];
     node.answer("getSignaturesForAddress", listing(&listed));
     let report = pass.ingester().backfill().await.expect("first pass");
@@ -335,7 +353,7 @@ async fn a_slot_listed_again_fetches_only_the_transactions_not_read_in_it() {
     node.answer("getSignaturesForAddress", listing(&listed));
     let report = pass.ingester().backfill().await.expect("third pass");
     assert_eq!(report.transactions, 1, "{report:?}");
-    assert_eq!(node.calls_of(&format!("getTransaction:{}", numbered(3))), 1);
+    assert_eq!(node.calls_of(&fetch_of(3)), 1);
     assert_eq!(node.calls_of("getTransaction"), 3);
 
     // A newer slot: its transaction alone, and the cursor moves onto it.
@@ -344,8 +362,7 @@ async fn a_slot_listed_again_fetches_only_the_transactions_not_read_in_it() {
     let report = pass.ingester().backfill().await.expect("fourth pass");
     assert_eq!(report.transactions, 1, "{report:?}");
     assert_eq!(node.calls_of("getTransaction"), 4);
-    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
-    assert_eq!((cursor.signature, cursor.slot), (numbered(4), 95));
+    assert_eq!(pass.cursor().await, (numbered(4), 95));
 }
 
 /// A transaction of the cursor's slot not served yet, after others of that slot were stored:
@@ -354,37 +371,31 @@ async fn a_slot_listed_again_fetches_only_the_transactions_not_read_in_it() {
 async fn a_slot_read_in_part_is_finished_by_the_next_pass() {
     let node = Node::start().await;
     node.answer("getTransaction", an_empty_transaction());
-    node.answer(
-        &format!("getTransaction:{}", numbered(2)),
-        result(Value::Null),
-    );
+    node.answer(&fetch_of(2), result(Value::Null));
     node.answer(
         "getSignaturesForAddress",
         listing(&[(numbered(3), 90), (numbered(2), 90), (numbered(1), 90)]),
     );
     let pass = Pass::against(&node).await;
-    let escrow = allot_client::pdas::escrow(pass.pools.iter().next().unwrap()).to_string();
     let report = pass.ingester().backfill().await.expect("a null defers");
     assert_eq!((report.transactions, report.deferred), (1, 2), "{report:?}");
-    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
-    assert_eq!((cursor.signature, cursor.slot), (numbered(1), 90));
-    let fetched_of_1 = node.calls_of(&format!("getTransaction:{}", numbered(1)));
+    assert_eq!(pass.cursor().await, (numbered(1), 90));
+    let fetched_of_1 = node.calls_of(&fetch_of(1));
 
-    node.answer(
-        &format!("getTransaction:{}", numbered(2)),
-        an_empty_transaction(),
-    );
+    node.answer(&fetch_of(2), an_empty_transaction());
     let report = pass.ingester().backfill().await.expect("served now");
     assert_eq!((report.transactions, report.deferred), (2, 0), "{report:?}");
     assert_eq!(
-        node.calls_of(&format!("getTransaction:{}", numbered(1))),
+        node.calls_of(&fetch_of(1)),
         fetched_of_1,
         "the transaction already read is not fetched again"
     );
     let read: HashSet<String> = [1, 2, 3].map(numbered).into_iter().collect();
-    assert_eq!(pass.store.read_in_slot(&escrow, 90).await.unwrap(), read);
-    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
-    assert_eq!(cursor.signature, numbered(3));
+    assert_eq!(
+        pass.store.read_in_slot(&pass.escrow(), 90).await.unwrap(),
+        read
+    );
+    assert_eq!(pass.cursor().await.0, numbered(3));
 }
 
 /// A pass that fails part way keeps what it read before the failure: the cursor stays on the
@@ -393,33 +404,24 @@ async fn a_slot_read_in_part_is_finished_by_the_next_pass() {
 async fn a_pass_that_fails_part_way_keeps_what_it_read_before() {
     let node = Node::start().await;
     node.answer("getTransaction", an_empty_transaction());
-    node.answer(
-        &format!("getTransaction:{}", numbered(2)),
-        served_transaction("%%% not base64 %%%"),
-    );
+    node.answer(&fetch_of(2), served_transaction("%%% not base64 %%%"));
     node.answer(
         "getSignaturesForAddress",
         listing(&[(numbered(3), 92), (numbered(2), 91), (numbered(1), 90)]),
     );
     let pass = Pass::against(&node).await;
-    let escrow = allot_client::pdas::escrow(pass.pools.iter().next().unwrap()).to_string();
     let error = pass.ingester().backfill().await.expect_err("bad bytes");
     assert!(
         format!("{error:#}").contains(&format!("transaction {}", numbered(2))),
         "{error:#}"
     );
-    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
-    assert_eq!((cursor.signature, cursor.slot), (numbered(1), 90));
+    assert_eq!(pass.cursor().await, (numbered(1), 90));
 
     // Served well now: the pass reads the two after the cursor.
-    node.answer(
-        &format!("getTransaction:{}", numbered(2)),
-        an_empty_transaction(),
-    );
+    node.answer(&fetch_of(2), an_empty_transaction());
     let report = pass.ingester().backfill().await.expect("served now");
     assert_eq!(report.transactions, 2, "{report:?}");
-    let cursor = pass.store.cursor(&escrow).await.unwrap().expect("moved");
-    assert_eq!((cursor.signature, cursor.slot), (numbered(3), 92));
+    assert_eq!(pass.cursor().await, (numbered(3), 92));
 }
 
 #[tokio::test]
