@@ -8,7 +8,9 @@
 //! store, and again on PostgreSQL with allocations sent beside them at ten times their rate
 //! (40 a second, five to a transaction, to users credentialed for them and never allocated),
 //! with the JSON-RPC calls they made per request (counted by a recording proxy); a platform's
-//! bridge serving 1,000 pools it finds on chain (`discover_pools`), one request in each; the
+//! bridge serving 1,000 pools it finds on chain (`discover_pools`), one request in each; a
+//! backlog of 2,000 paid on chain in a stablecoin (the pool switched to it for that run), beside
+//! a raw loop of the same settlements with payouts; the
 //! time for a killed (`kill -9`) bridge to settle again after a restart; and the backfill rate
 //! of the history path over everything the run wrote, into SQLite and into PostgreSQL. Prints a
 //! table and writes `target/allot-bridge-figures.json`.
@@ -17,13 +19,14 @@
 //! (`--profile dev`: the release profile would rebuild the whole validator optimised);
 //! `ALLOT_FIGURES_RUNS=0,4` measures only those of the runs below. Each run also prints the
 //! mean time its requests spent in each state (from the bridge's transitions).
+//! `ALLOT_BRIDGE_LOG_DIR` keeps the bridges' logs (see the harness).
 
 use std::collections::HashSet;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use allot::instructions::CredentialIssueArgs;
-use allot::state::{AllocationRecord, ExchangeRequest, RequestStatus};
+use allot::state::{AllocationRecord, ExchangeRequest, Pool, RequestStatus};
 use allot_bridge::config::FeePolicy;
 use allot_bridge::ingest::{BackfillReport, Ingester};
 use allot_bridge::metrics::Metrics;
@@ -41,13 +44,16 @@ use allot_client::pdas;
 use allot_client::rpc_chain::RpcChain;
 
 use anchor_lang::prelude::Pubkey;
-use common::bridge_harness::{Bridge, Market, OPENING_IN_FLIGHT, send};
+use common::bridge_harness::{
+    BASE_UNITS_PER_CENT, Bridge, Market, OPENING_IN_FLIGHT, balance, create_stablecoin, send,
+};
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_sdk::signature::Signature;
 use solana_signer::Signer as _;
+use spl_token_2022_interface::ID as TOKEN_2022;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -72,6 +78,9 @@ struct Run {
     /// pool, and its bridge finds them on chain (`discover_pools`): a platform's bridge serving
     /// its merchants' pools.
     new_pools: usize,
+    /// How the bridge pays: the market's pool is switched to a stablecoin payout mint before an
+    /// on-chain run, and back after it (requests freeze the mint when they are made).
+    payout: Payout,
 }
 
 impl Run {
@@ -106,7 +115,7 @@ const ALLOCATIONS_PER_TRANSACTION: usize = 5;
 /// (creating the token account and the record) consumed 19,691–25,699 (docs/figures.md).
 const UNITS_PER_ALLOCATION: u32 = 40_000;
 
-const RUNS: [Run; 9] = [
+const RUNS: [Run; 10] = [
     Run {
         store: "SQLite",
         workers: 1,
@@ -116,6 +125,7 @@ const RUNS: [Run; 9] = [
         arrival: None,
         allocations_beside: 0,
         new_pools: 0,
+        payout: Payout::Http,
     },
     Run {
         store: "PostgreSQL",
@@ -126,6 +136,7 @@ const RUNS: [Run; 9] = [
         arrival: None,
         allocations_beside: 0,
         new_pools: 0,
+        payout: Payout::Http,
     },
     Run {
         store: "PostgreSQL",
@@ -136,6 +147,7 @@ const RUNS: [Run; 9] = [
         arrival: None,
         allocations_beside: 0,
         new_pools: 0,
+        payout: Payout::Http,
     },
     // A backlog of 2,000 (issue #15 asks for at least 2,000 requests): up to ~1,000 the rate
     // grew with the requests in flight, each waiting about the chain's finality for its lock;
@@ -149,6 +161,7 @@ const RUNS: [Run; 9] = [
         arrival: None,
         allocations_beside: 0,
         new_pools: 0,
+        payout: Payout::Http,
     },
     Run {
         store: "SQLite",
@@ -159,6 +172,7 @@ const RUNS: [Run; 9] = [
         arrival: Some(STEADY_EVERY),
         allocations_beside: 0,
         new_pools: 0,
+        payout: Payout::Http,
     },
     Run {
         store: "PostgreSQL",
@@ -169,6 +183,7 @@ const RUNS: [Run; 9] = [
         arrival: Some(STEADY_EVERY),
         allocations_beside: 0,
         new_pools: 0,
+        payout: Payout::Http,
     },
     // 10,000 pending at once (issue #15: the bridge's memory with 10,000 requests pending),
     // 20 requests from each of 500 users.
@@ -181,6 +196,7 @@ const RUNS: [Run; 9] = [
         arrival: None,
         allocations_beside: 0,
         new_pools: 0,
+        payout: Payout::Http,
     },
     // Run 5 with allocations beside at ten times the requests' rate (issue #15: RPC calls per
     // settled request with allocations running beside the exchanges): 2,000 allocations, 40 a
@@ -194,6 +210,7 @@ const RUNS: [Run; 9] = [
         arrival: Some(STEADY_EVERY),
         allocations_beside: 10,
         new_pools: 0,
+        payout: Payout::Http,
     },
     // A platform's bridge serving 1,000 pools (issue #15), found on chain: a backlog of one
     // request in each.
@@ -206,11 +223,45 @@ const RUNS: [Run; 9] = [
         arrival: None,
         allocations_beside: 0,
         new_pools: 1_000,
+        payout: Payout::Http,
+    },
+    // The backlog of 2,000 paid on chain (issue #15: HTTP and on-chain payouts): the stablecoin
+    // moves inside the settle transaction, so a request waits for no lock and no finality.
+    Run {
+        store: "PostgreSQL",
+        workers: 1,
+        lanes: 8,
+        users: 1_000,
+        each: 2,
+        arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
+        payout: Payout::Onchain,
     },
 ];
 
+/// How a run's bridge pays the users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Payout {
+    /// Over HTTP, to the local provider: each request locked, its lock final, then paid.
+    Http,
+    /// On chain, in the pool's stablecoin, inside the settle transaction (no lock).
+    Onchain,
+}
+
+impl Payout {
+    /// The name in the tables.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "HTTP",
+            Self::Onchain => "on chain",
+        }
+    }
+}
+
 struct Figures {
     store: &'static str,
+    payout: Payout,
     workers: usize,
     lanes: usize,
     /// How the requests arrived: "backlog", or a steady rate.
@@ -240,6 +291,7 @@ async fn settle_run(
     database: &str,
     provider: &TestProvider,
     bystanders: &[Pubkey],
+    stablecoin: Option<Pubkey>,
 ) -> Figures {
     assert!(
         run.allocations_beside == 0 || run.arrival.is_some(),
@@ -250,11 +302,14 @@ async fn settle_run(
         run.allocations(),
         "a bystander for each allocation beside the run"
     );
+    let kind = match run.payout {
+        Payout::Http => format!("kind = \"http\"\nurl = \"{}\"\n", provider.url),
+        Payout::Onchain => "kind = \"onchain\"\n".to_owned(),
+    };
     let payout = format!(
-        "discover_pools = {}\npayout_concurrency = {}\n[payout]\nkind = \"http\"\nurl = \"{}\"\n",
+        "discover_pools = {}\npayout_concurrency = {}\n[payout]\n{kind}",
         run.new_pools > 0,
         run.lanes,
-        provider.url
     );
     start_at_history_tip(market, database).await;
     let users = first_user..first_user + run.users;
@@ -272,6 +327,15 @@ async fn settle_run(
             assert_eq!(run.each, 2, "steady arrivals open two requests a user");
             Vec::new()
         }
+    };
+    // What the treasury holds before an on-chain run's bridge pays from it.
+    let paid_from = match (run.payout, stablecoin) {
+        (Payout::Onchain, Some(mint)) => Some((
+            mint,
+            balance(&market.chain, &market.operator.0.pubkey(), &mint).await,
+        )),
+        (Payout::Onchain, None) => panic!("an on-chain run needs the pool's stablecoin"),
+        (Payout::Http, _) => None,
     };
     let counter = RpcCounter::start(&market.url).await.unwrap();
     let started = Instant::now();
@@ -318,6 +382,9 @@ async fn settle_run(
         (sent, sent as f64 / seconds)
     });
     assert_allocated(market, bystanders).await;
+    if let Some((mint, treasury_before)) = paid_from {
+        assert_paid_on_chain(market, &mint, &requests, treasury_before).await;
+    }
     // The run's own requests only: a bridge on a fresh database also finds every earlier
     // request of the pool in the history (settled already) and records it so.
     let own: HashSet<String> = requests.iter().map(Pubkey::to_string).collect();
@@ -349,6 +416,7 @@ async fn settle_run(
         .collect::<HashSet<_>>();
     Figures {
         store: run.store,
+        payout: run.payout,
         workers: run.workers,
         lanes: run.lanes,
         arrival: run.arrival.map_or_else(
@@ -627,8 +695,14 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64, f6
         .into_iter()
         .map(|request| request.expect("an opened request"))
         .collect();
+    // A request paid on chain is settled without a lock, its payout inside the settlement.
+    let paid_off_chain: Vec<ExchangeRequest> = requests
+        .iter()
+        .filter(|request| request.payout_mint.is_none())
+        .cloned()
+        .collect();
     let mut locks = Vec::new();
-    let mut unlocked = &requests[..];
+    let mut unlocked = &paid_off_chain[..];
     while !unlocked.is_empty() {
         let (signed, count) = settle::sign_locks(rpc, &recent, authority, unlocked)
             .await
@@ -641,7 +715,7 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64, f6
         .map(|request| SettleOrder {
             request: request.clone(),
             reference: settle::payout_reference(&format!("raw-{}", request.id)),
-            payout: None,
+            payout: settle::onchain_payout(request, &authority.pubkey(), TOKEN_2022, None),
         })
         .collect();
     let mut settles = Vec::new();
@@ -651,6 +725,10 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64, f6
         settles.push(signed);
         rest = &rest[count..];
     }
+    let treasury_before = match &stablecoin_of(&requests) {
+        Some(mint) => balance(&market.chain, &authority.pubkey(), mint).await,
+        None => 0,
+    };
     let started = Instant::now();
     for lock in &locks {
         settle::send(rpc, &lock.base64).await.unwrap();
@@ -674,7 +752,76 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64, f6
             .is_some_and(|r| r.status == RequestStatus::Settled)),
         "every request of the raw loop settled"
     );
+    if let Some(mint) = stablecoin_of(&requests) {
+        assert_paid_on_chain(market, &mint, &addresses, treasury_before).await;
+    }
     (addresses.len(), seconds, finality_seconds)
+}
+
+/// The stablecoin `requests` are paid in on chain (they share the pool's terms), if any.
+fn stablecoin_of(requests: &[ExchangeRequest]) -> Option<Pubkey> {
+    requests.first().and_then(|request| request.payout_mint)
+}
+
+/// Asserts that each request at `addresses` is settled and was paid exactly its quote on chain
+/// in `mint`, and that the settlement authority's treasury, holding `treasury_before` base units
+/// before them, paid exactly their sum: quotes are cents, the stablecoin has six decimals.
+async fn assert_paid_on_chain(
+    market: &Market,
+    mint: &Pubkey,
+    addresses: &[Pubkey],
+    treasury_before: u64,
+) {
+    let settled = accounts::fetch_many::<ExchangeRequest>(&market.chain, addresses)
+        .await
+        .unwrap();
+    let mut quoted_cents = 0;
+    for request in settled {
+        let request = request.expect("a settled request stays until closed");
+        assert_eq!(request.status, RequestStatus::Settled);
+        assert_eq!(request.payout_mint, Some(*mint));
+        assert_eq!(
+            request.paid_amount, request.quoted,
+            "paid exactly its quote"
+        );
+        quoted_cents += request.quoted;
+    }
+    let treasury_after = balance(&market.chain, &market.operator.0.pubkey(), mint).await;
+    assert_eq!(
+        treasury_before - treasury_after,
+        quoted_cents * BASE_UNITS_PER_CENT,
+        "the treasury paid the quotes and nothing more"
+    );
+}
+
+/// The stablecoin's treasury at the start: enough for every request the bench opens (the
+/// harness's `TREASURY_BASE_UNITS` pays a few).
+const BENCH_TREASURY_BASE_UNITS: u64 = 1_000_000_000_000_000;
+
+/// Makes the market's pool pay the requests made from now on the way `payout` says: on chain
+/// in `stablecoin` (created and funded on first use), or off chain (no payout mint).
+async fn switch_payout(market: &Market, payout: Payout, stablecoin: &mut Option<Pubkey>) {
+    let operator = &market.operator.0;
+    let mint = match (payout, *stablecoin) {
+        (Payout::Http, _) => None,
+        (Payout::Onchain, Some(mint)) => Some(mint),
+        (Payout::Onchain, None) => {
+            let mint = create_stablecoin(&market.chain, operator, BENCH_TREASURY_BASE_UNITS).await;
+            *stablecoin = Some(mint);
+            Some(mint)
+        }
+    };
+    let pool: Pool = accounts::fetch(&market.chain, market.pool)
+        .await
+        .unwrap()
+        .expect("the market's pool");
+    if pool.exchange.payout_mint == mint {
+        return;
+    }
+    let mut config = pool.exchange;
+    config.payout_mint = mint;
+    let set = instructions::pool_set_exchange(&operator.pubkey(), &market.pool, config);
+    send(&market.chain, &[set], &[operator]).await;
 }
 
 /// Waits until every one of `sent` has reached `commitment`, successful (read 256 signatures a
@@ -809,6 +956,10 @@ async fn main() {
     let raw_rate = raw_requests as f64 / raw_seconds;
 
     let mut figures = Vec::new();
+    // The pool's stablecoin, once an on-chain run made it, and the chain's own rate for
+    // settlements paying in it.
+    let mut stablecoin = None;
+    let mut raw_onchain = None;
     let mut first_user = 0;
     let mut first_bystander = 0;
     for (index, run) in RUNS.iter().enumerate() {
@@ -823,11 +974,25 @@ async fn main() {
             ),
             _ => postgres.database().await.unwrap().url,
         };
+        switch_payout(&market, run.payout, &mut stablecoin).await;
+        if run.payout == Payout::Onchain && raw_onchain.is_none() {
+            // The chain's own rate for settlements paying on chain (no locks), on the raw
+            // loop's users again (each holds units for more requests).
+            raw_onchain = Some(raw_chain_rate(&market, raw_first..raw_first + RAW_USERS).await);
+        }
         let beside = &bystanders[first_bystander..first_bystander + run.allocations()];
-        figures.push(settle_run(&market, run, first_user, &database, &provider, beside).await);
+        figures.push(
+            settle_run(
+                &market, run, first_user, &database, &provider, beside, stablecoin,
+            )
+            .await,
+        );
         first_user += run.market_users();
         first_bystander += run.allocations();
     }
+
+    // The scenario below pays over HTTP.
+    switch_payout(&market, Payout::Http, &mut stablecoin).await;
 
     // kill -9 with a request in flight, restart: time until it is settled.
     let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
@@ -880,14 +1045,29 @@ async fn main() {
          requests in {raw_seconds:.1} s ({raw_rate:.1}/s); the last settlement finalized \
          {finality_seconds:.1} s after the last was confirmed"
     );
+    if let Some((requests, seconds, _)) = raw_onchain {
+        println!(
+            "raw chain rate paid on chain (settlements with their stablecoin payouts, no locks, \
+             pre-signed): {requests} requests in {seconds:.1} s ({:.1}/s)",
+            requests as f64 / seconds
+        );
+    }
+    // Each run against the chain's own rate for the transactions it sends.
+    let raw_rate_of = |payout: Payout| match (payout, raw_onchain) {
+        (Payout::Onchain, Some((requests, seconds, _))) => requests as f64 / seconds,
+        _ => raw_rate,
+    };
     println!(
-        "| store | workers × lanes | arrival | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request | bridge peak memory | allocations beside |"
+        "| store | payout | workers × lanes | arrival | requests | settle transactions | all settled in | requests/s | bridge/raw | p50 discovered→settled | p95 | JSON-RPC calls per request | bridge peak memory | allocations beside |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
     for f in &figures {
         println!(
-            "| {} | {} × {} | {} | {} | {} | {:.1} s | {:.1} | {:.2} | {:.1} s | {:.1} s | {:.1} | {} | {} |",
+            "| {} | {} | {} × {} | {} | {} | {} | {:.1} s | {:.1} | {:.2} | {:.1} s | {:.1} s | {:.1} | {} | {} |",
             f.store,
+            f.payout.as_str(),
             f.workers,
             f.lanes,
             f.arrival,
@@ -895,7 +1075,7 @@ async fn main() {
             f.settle_transactions.len(),
             f.seconds,
             f.requests as f64 / f.seconds,
-            f.requests as f64 / f.seconds / raw_rate,
+            f.requests as f64 / f.seconds / raw_rate_of(f.payout),
             f.p50_ms as f64 / 1000.0,
             f.p95_ms as f64 / 1000.0,
             f.rpc_calls as f64 / f.requests as f64,
@@ -922,8 +1102,9 @@ async fn main() {
             })
             .collect();
         println!(
-            "mean time in each state, {} {} × {} ({}): {}",
+            "mean time in each state, {} {} {} × {} ({}): {}",
             f.store,
+            f.payout.as_str(),
             f.workers,
             f.lanes,
             f.arrival,
@@ -932,8 +1113,13 @@ async fn main() {
     }
     for f in &figures {
         println!(
-            "JSON-RPC calls of {} {} × {} ({}): {:?}",
-            f.store, f.workers, f.lanes, f.arrival, f.rpc_methods
+            "JSON-RPC calls of {} {} {} × {} ({}): {:?}",
+            f.store,
+            f.payout.as_str(),
+            f.workers,
+            f.lanes,
+            f.arrival,
+            f.rpc_methods
         );
     }
     println!("kill -9 at `paid`, restart → settled: {resume_seconds:.1} s");
@@ -949,7 +1135,7 @@ async fn main() {
         .iter()
         .map(|f| {
             json!({
-                "store": f.store, "workers": f.workers, "lanes": f.lanes, "arrival": f.arrival,
+                "store": f.store, "payout": f.payout.as_str(), "workers": f.workers, "lanes": f.lanes, "arrival": f.arrival,
                 "requests": f.requests,
                 "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
                 "settle_transactions": f.settle_transactions.len(), "rpc_calls": f.rpc_calls,
@@ -969,6 +1155,10 @@ async fn main() {
             "requests": raw_requests, "seconds": raw_seconds,
             "finalized_after_confirmed_seconds": finality_seconds,
         },
+        "raw_chain_paid_on_chain": raw_onchain.map(|(requests, seconds, finality)| json!({
+            "requests": requests, "seconds": seconds,
+            "finalized_after_confirmed_seconds": finality,
+        })),
         "runs": runs,
         "resume_after_kill_seconds": resume_seconds,
         "backfill": backfills

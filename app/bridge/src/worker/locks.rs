@@ -254,7 +254,7 @@ impl Worker<'_> {
     /// Releases this worker's claims on each `(address, at_ms)` of `rows`, due again at its
     /// `at_ms`: in one database transaction, or, when that fails, one row at a time (each
     /// failure logged; the first returned).
-    async fn defer_rows(&self, rows: &[(String, i64)]) -> Result<()> {
+    pub(super) async fn defer_rows(&self, rows: &[(String, i64)]) -> Result<()> {
         let Err(error) = self.store.defer_all(rows, self.name).await else {
             return Ok(());
         };

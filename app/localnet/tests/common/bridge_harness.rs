@@ -313,6 +313,9 @@ pub fn bridge_status(config: &Path) -> serde_json::Value {
     serde_json::from_slice(&status.stdout).unwrap()
 }
 
+/// The number of the next bridge log kept in `ALLOT_BRIDGE_LOG_DIR`.
+static NEXT_LOG: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A running `allot-bridge run`.
 pub struct Bridge {
     pub child: Child,
@@ -322,13 +325,30 @@ pub struct Bridge {
 impl Bridge {
     pub fn spawn(config: &Path, crash_at: Option<&str>) -> Self {
         let log = config.with_extension(format!("{}.log", crash_at.unwrap_or("run")));
+        // `ALLOT_BRIDGE_LOG_DIR`: the log goes there instead, kept after the market's directory
+        // is deleted (for a bench run), at `ALLOT_BRIDGE_RUST_LOG` (default `info`).
+        let log = match std::env::var_os("ALLOT_BRIDGE_LOG_DIR") {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir).unwrap();
+                let name = format!(
+                    "{}-{}.log",
+                    std::process::id(),
+                    NEXT_LOG.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                );
+                std::path::Path::new(&dir).join(name)
+            }
+            None => log,
+        };
         let file = std::fs::File::create(&log).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_allot-bridge"));
         command
             .arg("--config")
             .arg(config)
             .arg("run")
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("ALLOT_BRIDGE_RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            )
             .env_remove(CRASH_ENV)
             .stdout(Stdio::null())
             .stderr(file);

@@ -1,0 +1,107 @@
+//! Requests paid on chain are quoted a batch at a time: a discovered one that falls due takes
+//! along the other discovered ones due now, up to one `getMultipleAccounts` call, and all are
+//! read in that one call, then quoted, each checked against its event exactly as alone
+//! (`record_quote`). One after another, each request cost its own read and three store round
+//! trips before the next was looked at: a backlog of 2,000 waited 23 s on average to be quoted
+//! (`bridge_figures`, docs/figures.md) while its settlements, which already go several to a
+//! transaction, waited for them. (Requests paid over HTTP are quoted with their locks,
+//! `locks.rs`.)
+
+use allot_client::accounts;
+use anyhow::Result;
+
+use super::{CLAIM_MS, COMPANION_WAIT_MS, PayoutAdapter, Step, Worker};
+use crate::state::RequestState;
+use crate::store::{StoredRequest, now_ms};
+
+/// Most requests quoted together: what one `getMultipleAccounts` call answers.
+const QUOTE_BATCH: usize = 100;
+
+impl Worker<'_> {
+    /// Whether `row` is a request paid on chain whose next step is its quote.
+    pub(super) fn quotes_in_batches(&self, row: &StoredRequest) -> bool {
+        matches!(self.payout, PayoutAdapter::Onchain { .. })
+            && row.state().ok() == Some(RequestState::Discovered)
+    }
+
+    /// Quotes `lead` and up to [`QUOTE_BATCH`]` - 1` other due discovered requests, their
+    /// accounts read together; returns how many were stepped. Those quoted wait
+    /// [`COMPANION_WAIT_MS`] together (their settlements share transactions); any other takes its
+    /// usual step (a request not on chain yet is looked at again, one that differs from its event
+    /// goes to review). A failed read lets the whole batch go, due again in two seconds; a failure
+    /// on one request defers it alone; a batch running past half its claims' time, or told to
+    /// `stop`, lets the requests it has not reached go.
+    pub(super) async fn advance_quotes(
+        &self,
+        lead: StoredRequest,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<usize> {
+        let started = now_ms();
+        let rows = self
+            .with_due_others(
+                lead,
+                &[RequestState::Discovered],
+                QUOTE_BATCH - 1,
+                0,
+                "requests to quote",
+            )
+            .await;
+        let (addresses, found) = match self.read_rows(&rows).await {
+            Ok(read) => read,
+            Err(error) => {
+                tracing::warn!(requests = rows.len(), "quotes not read: {error:#}");
+                let retry_at = now_ms().saturating_add(2_000);
+                return self.let_go(&rows, Some(retry_at)).await.map(|()| 0);
+            }
+        };
+        let mut stepped = 0;
+        let mut first_error = None;
+        let mut waiting = Vec::new();
+        let read = rows.iter().zip(addresses.iter().zip(found));
+        for (index, (row, (address, account))) in read.enumerate() {
+            if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
+                if let Err(error) = self.let_go(&rows[index..], None).await {
+                    first_error.get_or_insert(error);
+                }
+                break;
+            }
+            stepped += 1;
+            let advanced = match accounts::decode_owned(*address, account) {
+                Ok(on_chain) => self.quote_read(row, on_chain, &mut waiting).await,
+                Err(error) => Err(error.into()),
+            };
+            if let Err(error) = self.defer_if_failed(&row.address, advanced).await {
+                tracing::warn!(address = %row.address, "not deferred: {error:#}");
+                first_error.get_or_insert(error);
+            }
+        }
+        if let Err(error) = self.defer_rows(&waiting).await {
+            first_error.get_or_insert(error);
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(stepped),
+        }
+    }
+
+    /// The quote of the discovered `row` with its account as read: one quoted joins `waiting`
+    /// (released with the batch's others, due when its companions may have joined it); any other
+    /// takes its usual step.
+    async fn quote_read(
+        &self,
+        row: &StoredRequest,
+        on_chain: Option<allot::state::ExchangeRequest>,
+        waiting: &mut Vec<(String, i64)>,
+    ) -> Result<()> {
+        match self.record_quote(row, on_chain.as_ref()).await? {
+            Step::Moved => {
+                waiting.push((
+                    row.address.clone(),
+                    now_ms().saturating_add(COMPANION_WAIT_MS),
+                ));
+                Ok(())
+            }
+            step => self.follow(row.clone(), step).await,
+        }
+    }
+}
