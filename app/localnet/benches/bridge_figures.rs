@@ -115,7 +115,7 @@ const ALLOCATIONS_PER_TRANSACTION: usize = 5;
 /// (creating the token account and the record) consumed 19,691–25,699 (docs/figures.md).
 const UNITS_PER_ALLOCATION: u32 = 40_000;
 
-const RUNS: [Run; 10] = [
+const RUNS: [Run; 11] = [
     Run {
         store: "SQLite",
         workers: 1,
@@ -238,6 +238,18 @@ const RUNS: [Run; 10] = [
         new_pools: 0,
         payout: Payout::Onchain,
     },
+    // The same with four workers sharing the database (issue #15: 1 and 4 workers).
+    Run {
+        store: "PostgreSQL",
+        workers: 4,
+        lanes: 8,
+        users: 1_000,
+        each: 2,
+        arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
+        payout: Payout::Onchain,
+    },
 ];
 
 /// How a run's bridge pays the users.
@@ -259,8 +271,10 @@ impl Payout {
     }
 }
 
+/// What one run measured.
 struct Figures {
     store: &'static str,
+    /// How its bridges paid (its bridge/raw ratio is against the raw loop of the same kind).
     payout: Payout,
     workers: usize,
     lanes: usize,
@@ -284,6 +298,10 @@ struct Figures {
     allocations_beside: Option<(usize, f64)>,
 }
 
+/// Runs `run` on `database`: opens its requests (users from `first_user` on), starts its bridges
+/// (paying over HTTP to `provider`, or on chain in `stablecoin`), sends allocations to
+/// `bystanders` beside a steady arrival, waits until every request is settled, checks what was
+/// paid, and returns what it measured.
 async fn settle_run(
     market: &Market,
     run: &Run,
@@ -678,9 +696,11 @@ fn chosen_runs() -> Vec<usize> {
 /// Users whose requests measure the chain's own rate (two requests each).
 const RAW_USERS: usize = 125;
 
-/// (a) The chain's own rate for what the bridge sends: the locks seven to a transaction
-/// (`settle::sign_locks`), then the settlements seven to a transaction (`settle::sign`, as the worker batches
-/// them), all signed beforehand, sent as fast as the node takes them and confirmed together with
+/// (a) The chain's own rate for what the bridge sends, for requests opened now by `users`: paid
+/// off chain, the locks seven to a transaction (`settle::sign_locks`), then the settlements seven
+/// to a transaction (`settle::sign`, as the worker batches them); paid on chain (the pool has a
+/// payout mint), no locks and the settlements with their payouts, three to a transaction. All
+/// signed beforehand, sent as fast as the node takes them and confirmed together with
 /// `getSignatureStatuses`. No database, no provider, no wait for finality. Returns the requests
 /// settled, the seconds from the first send to the last confirmation, and the seconds from
 /// then until the last settlement was finalized.
@@ -764,8 +784,10 @@ fn stablecoin_of(requests: &[ExchangeRequest]) -> Option<Pubkey> {
 }
 
 /// Asserts that each request at `addresses` is settled and was paid exactly its quote on chain
-/// in `mint`, and that the settlement authority's treasury, holding `treasury_before` base units
-/// before them, paid exactly their sum: quotes are cents, the stablecoin has six decimals.
+/// in `mint`: each user's account of the mint holds exactly the sum of its requests' quotes (the
+/// users are paid on chain in this check's requests only), and the settlement authority's
+/// treasury, holding `treasury_before` base units before them, paid exactly the sum of all.
+/// Quotes are cents; the stablecoin has six decimals.
 async fn assert_paid_on_chain(
     market: &Market,
     mint: &Pubkey,
@@ -775,23 +797,56 @@ async fn assert_paid_on_chain(
     let settled = accounts::fetch_many::<ExchangeRequest>(&market.chain, addresses)
         .await
         .unwrap();
-    let mut quoted_cents = 0;
+    let mut owed_cents: std::collections::BTreeMap<Pubkey, u64> = Default::default();
     for request in settled {
         let request = request.expect("a settled request stays until closed");
         assert_eq!(request.status, RequestStatus::Settled);
         assert_eq!(request.payout_mint, Some(*mint));
+        *owed_cents.entry(request.user).or_default() += request.quoted;
+    }
+    let users: Vec<Pubkey> = owed_cents.keys().copied().collect();
+    let held = token_balances(market, &users, mint).await;
+    for ((user, cents), held) in owed_cents.iter().zip(held) {
         assert_eq!(
-            request.paid_amount, request.quoted,
-            "paid exactly its quote"
+            held,
+            cents * BASE_UNITS_PER_CENT,
+            "user {user} paid exactly its quotes"
         );
-        quoted_cents += request.quoted;
     }
     let treasury_after = balance(&market.chain, &market.operator.0.pubkey(), mint).await;
+    let paid = treasury_before
+        .checked_sub(treasury_after)
+        .expect("the treasury only pays out");
     assert_eq!(
-        treasury_before - treasury_after,
-        quoted_cents * BASE_UNITS_PER_CENT,
+        paid,
+        owed_cents.values().sum::<u64>() * BASE_UNITS_PER_CENT,
         "the treasury paid the quotes and nothing more"
     );
+}
+
+/// What each of `owners`' associated accounts of the Token-2022 `mint` holds (0 when it does not
+/// exist), read 100 accounts a call.
+async fn token_balances(market: &Market, owners: &[Pubkey], mint: &Pubkey) -> Vec<u64> {
+    use allot_client::chain::Chain as _;
+    use spl_token_2022_interface::extension::StateWithExtensions;
+    use spl_token_2022_interface::state::Account;
+    let mut held = Vec::with_capacity(owners.len());
+    for chunk in owners.chunks(100) {
+        let addresses: Vec<Pubkey> = chunk
+            .iter()
+            .map(|owner| pdas::token_account(owner, mint))
+            .collect();
+        let found = market.chain.accounts(addresses).await.unwrap();
+        held.extend(found.into_iter().map(|account| {
+            account.map_or(0, |account| {
+                StateWithExtensions::<Account>::unpack(&account.data)
+                    .expect("a token account")
+                    .base
+                    .amount
+            })
+        }));
+    }
+    held
 }
 
 /// The stablecoin's treasury at the start: enough for every request the bench opens (the
@@ -955,11 +1010,21 @@ async fn main() {
         raw_chain_rate(&market, raw_first..raw_first + RAW_USERS).await;
     let raw_rate = raw_requests as f64 / raw_seconds;
 
-    let mut figures = Vec::new();
-    // The pool's stablecoin, once an on-chain run made it, and the chain's own rate for
-    // settlements paying in it.
+    // The same for settlements paying on chain (no locks), when a run pays so: on the same
+    // fresh chain, right after, on the raw loop's users again (each holds units for more
+    // requests). `stablecoin`: the pool's, once made.
     let mut stablecoin = None;
-    let mut raw_onchain = None;
+    let raw_onchain = if chosen
+        .iter()
+        .any(|&index| RUNS[index].payout == Payout::Onchain)
+    {
+        switch_payout(&market, Payout::Onchain, &mut stablecoin).await;
+        Some(raw_chain_rate(&market, raw_first..raw_first + RAW_USERS).await)
+    } else {
+        None
+    };
+
+    let mut figures = Vec::new();
     let mut first_user = 0;
     let mut first_bystander = 0;
     for (index, run) in RUNS.iter().enumerate() {
@@ -975,11 +1040,6 @@ async fn main() {
             _ => postgres.database().await.unwrap().url,
         };
         switch_payout(&market, run.payout, &mut stablecoin).await;
-        if run.payout == Payout::Onchain && raw_onchain.is_none() {
-            // The chain's own rate for settlements paying on chain (no locks), on the raw
-            // loop's users again (each holds units for more requests).
-            raw_onchain = Some(raw_chain_rate(&market, raw_first..raw_first + RAW_USERS).await);
-        }
         let beside = &bystanders[first_bystander..first_bystander + run.allocations()];
         figures.push(
             settle_run(
@@ -1041,14 +1101,14 @@ async fn main() {
     );
 
     println!(
-        "raw chain rate (locks, then settlements seven to a transaction, pre-signed): {raw_requests} \
+        "raw chain rate paid off chain (locks, then settlements seven to a transaction, pre-signed): {raw_requests} \
          requests in {raw_seconds:.1} s ({raw_rate:.1}/s); the last settlement finalized \
          {finality_seconds:.1} s after the last was confirmed"
     );
     if let Some((requests, seconds, _)) = raw_onchain {
         println!(
-            "raw chain rate paid on chain (settlements with their stablecoin payouts, no locks, \
-             pre-signed): {requests} requests in {seconds:.1} s ({:.1}/s)",
+            "raw chain rate paid on chain (settlements with their stablecoin payouts three to a \
+             transaction, no locks, pre-signed): {requests} requests in {seconds:.1} s ({:.1}/s)",
             requests as f64 / seconds
         );
     }

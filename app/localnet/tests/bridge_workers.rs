@@ -1,6 +1,7 @@
 //! Two `allot-bridge` workers sharing one PostgreSQL database pay on chain (the stablecoin moves
-//! inside the settle transaction) against the real validator; the first dies right after sending
-//! its first batched settle transaction, and every request is still paid exactly once. The
+//! inside the settle transaction) against the real validator; the first dies in the middle of its
+//! first batch of quotes, then right after sending its first batched settle transaction, and
+//! every request is still paid exactly once. The
 //! requests wait before the workers start, so they are settled in batches: several settlements,
 //! each with its own event, per transaction. Before them, a bridge that pays over HTTP is pointed
 //! at the same requests and leaves them alone (review, no lock, no payment).
@@ -41,9 +42,15 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     }
     let addresses: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
     an_http_bridge_neither_locks_nor_pays_requests_paid_on_chain(&market, &addresses).await;
-    // The first worker dies (abort, as kill -9) right after it broadcast its first batched
-    // settle transaction, holding the claims of every request in it; the second finishes them
-    // once the claims expire, reading the batch's fate from the stored signature.
+    // The first worker dies (abort, as kill -9) right after the first quote of its first batch
+    // of discovered requests (`worker/quotes.rs`: the others claimed, read, not quoted yet);
+    // restarted under the same name, it takes its claims back and quotes the rest. Then it dies
+    // right after it broadcast its first batched settle transaction, holding the claims of every
+    // request in it; the second finishes them once the claims expire, reading the batch's fate
+    // from the stored signature.
+    Bridge::spawn(&first_config, Some("quoted"))
+        .wait_crash("quoted")
+        .await;
     let first = Bridge::spawn(&first_config, Some("settle_broadcast"));
     first.wait_crash("settle_broadcast").await;
     let mut workers = vec![Bridge::spawn(&second_config, None)];

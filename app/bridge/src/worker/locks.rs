@@ -251,30 +251,6 @@ impl Worker<'_> {
         }
     }
 
-    /// Releases this worker's claims on each `(address, at_ms)` of `rows`, due again at its
-    /// `at_ms`: in one database transaction, or, when that fails, one row at a time (each
-    /// failure logged; the first returned).
-    pub(super) async fn defer_rows(&self, rows: &[(String, i64)]) -> Result<()> {
-        let Err(error) = self.store.defer_all(rows, self.name).await else {
-            return Ok(());
-        };
-        tracing::warn!(
-            requests = rows.len(),
-            "batch not deferred together, one at a time: {error:#}"
-        );
-        let mut first_error = None;
-        for (address, at_ms) in rows {
-            if let Err(error) = self.store.defer(address, self.name, *at_ms, false).await {
-                tracing::warn!(%address, "claim not released: {error:#}");
-                first_error.get_or_insert(error);
-            }
-        }
-        match first_error {
-            Some(error) => Err(error.into()),
-            None => Ok(()),
-        }
-    }
-
     /// Signs and sends one lock transaction for the longest prefix of `requests` (one pool) it
     /// can carry; how many it carried and what became of it.
     async fn send_locks(&self, requests: &[ExchangeRequest]) -> (usize, LockSent) {
@@ -322,31 +298,6 @@ impl Worker<'_> {
         }
     }
 
-    /// Releases this worker's claims on `rows`, due again at `at_ms` (together, see
-    /// `defer_rows`), or when they were due (`None`, one at a time); tries every one and
-    /// returns the first failure.
-    pub(super) async fn let_go(&self, rows: &[StoredRequest], at_ms: Option<i64>) -> Result<()> {
-        if let Some(at_ms) = at_ms {
-            let rows: Vec<(String, i64)> = rows
-                .iter()
-                .map(|row| (row.address.clone(), at_ms))
-                .collect();
-            return self.defer_rows(&rows).await;
-        }
-        let mut first_error = None;
-        for row in rows {
-            let released = self.store.release_claim(&row.address, self.name).await;
-            if let Err(error) = released {
-                tracing::warn!(address = %row.address, "claim not released: {error}");
-                first_error.get_or_insert(error);
-            }
-        }
-        match first_error {
-            Some(error) => Err(error.into()),
-            None => Ok(()),
-        }
-    }
-
     /// The step of the quoted `row` with its account as read. A request that moves on (its lock
     /// is final) is let go at once, due: the next free lane pays it, not this one after the
     /// whole batch. One to look at again later (its lock not final yet) joins `waiting`.
@@ -380,17 +331,19 @@ impl Worker<'_> {
     /// The accounts of `rows` now, and for those locked now whether they are locked in the
     /// finalized view: two calls for up to [`LOCK_BATCH`] requests.
     async fn read_locks(&self, rows: &[StoredRequest]) -> Result<Vec<LockView>> {
-        let (addresses, found) = self.read_rows(rows).await?;
-        let now: Vec<Result<Option<ExchangeRequest>>> = addresses
+        let read = self.read_each(rows).await?;
+        let locked: Vec<Pubkey> = read
             .iter()
-            .zip(found)
-            .map(|(address, account)| Ok(accounts::decode_owned(*address, account)?))
+            .filter_map(|read| match read {
+                Ok((address, Some(request))) if request.status == RequestStatus::Locked => {
+                    Some(*address)
+                }
+                _ => None,
+            })
             .collect();
-        let locked: Vec<Pubkey> = addresses
-            .iter()
-            .zip(&now)
-            .filter(|(_, request)| is_locked(request))
-            .map(|(address, _)| *address)
+        let now: Vec<Result<Option<ExchangeRequest>>> = read
+            .into_iter()
+            .map(|read| read.map(|(_, request)| request))
             .collect();
         let finalized = self.finalized_locks(&locked).await?;
         Ok(pair_views(now, finalized))

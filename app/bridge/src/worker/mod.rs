@@ -42,6 +42,7 @@ const COMPANION_FOLLOW_LAG_MS: i64 = 5_000;
 /// How long a request whose account is not visible is retried before manual review.
 const MISSING_GRACE_MS: i64 = 300_000;
 
+mod batches;
 #[cfg(test)]
 mod fixtures;
 mod follows;
@@ -129,37 +130,6 @@ impl Worker<'_> {
         Ok(taken)
     }
 
-    /// `lead` followed by up to `limit` other requests in `states` due within `due_within_ms`,
-    /// now claimed by this worker (the batches of `locks.rs`, `payouts.rs` and `follows.rs`);
-    /// when claiming them fails (logged, naming `what`), `lead` alone.
-    async fn with_due_others(
-        &self,
-        lead: StoredRequest,
-        states: &[RequestState],
-        limit: usize,
-        due_within_ms: i64,
-        what: &str,
-    ) -> Vec<StoredRequest> {
-        let others = self
-            .store
-            .claim_due(
-                self.name,
-                &lead.address,
-                states,
-                limit,
-                CLAIM_MS,
-                due_within_ms,
-            )
-            .await
-            .unwrap_or_else(|error| {
-                tracing::warn!("no other {what} claimed: {error:#}");
-                Vec::new()
-            });
-        let mut rows = vec![lead];
-        rows.extend(others);
-        rows
-    }
-
     /// After a failed step on `address` (logged), looks at it again in two seconds.
     async fn defer_if_failed(&self, address: &str, advanced: Result<()>) -> Result<()> {
         if let Err(error) = advanced {
@@ -229,13 +199,14 @@ impl Worker<'_> {
 
     /// `Discovered`: checks the account against the event and records the quote; paid over
     /// HTTP, locks at once (the worker's batches take this path only when a request is stepped
-    /// on its own, see `locks.rs`).
+    /// on its own, see `locks.rs` and `quotes.rs`).
     async fn quote(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
         let on_chain = self.on_chain(address).await?;
         let step = self.record_quote(row, on_chain.as_ref()).await?;
         match (self.payout, step) {
             // Quoted is where an on-chain payout is settled, together with others of its pool:
-            // wait for them.
+            // wait for them. (`drain` quotes requests paid on chain in batches, `quotes.rs`, which
+            // wait the same way; this arm is for one stepped alone.)
             (PayoutAdapter::Onchain { .. }, step) => Ok(wait_for_companions(step)),
             // An off-chain payout is locked at once, from the account just read: the row's
             // address and discovery time, and the state it is now in (given as `from`), are

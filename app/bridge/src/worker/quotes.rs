@@ -7,10 +7,10 @@
 //! transaction, waited for them. (Requests paid over HTTP are quoted with their locks,
 //! `locks.rs`.)
 
-use allot_client::accounts;
+use allot::state::ExchangeRequest;
 use anyhow::Result;
 
-use super::{CLAIM_MS, COMPANION_WAIT_MS, PayoutAdapter, Step, Worker};
+use super::{CLAIM_MS, PayoutAdapter, Step, Worker, wait_for_companions};
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
 
@@ -26,7 +26,7 @@ impl Worker<'_> {
 
     /// Quotes `lead` and up to [`QUOTE_BATCH`]` - 1` other due discovered requests, their
     /// accounts read together; returns how many were stepped. Those quoted wait
-    /// [`COMPANION_WAIT_MS`] together (their settlements share transactions); any other takes its
+    /// [`super::COMPANION_WAIT_MS`] together (their settlements share transactions); any other takes its
     /// usual step (a request not on chain yet is looked at again, one that differs from its event
     /// goes to review). A failed read lets the whole batch go, due again in two seconds; a failure
     /// on one request defers it alone; a batch running past half its claims' time, or told to
@@ -46,7 +46,7 @@ impl Worker<'_> {
                 "requests to quote",
             )
             .await;
-        let (addresses, found) = match self.read_rows(&rows).await {
+        let read = match self.read_each(&rows).await {
             Ok(read) => read,
             Err(error) => {
                 tracing::warn!(requests = rows.len(), "quotes not read: {error:#}");
@@ -57,8 +57,7 @@ impl Worker<'_> {
         let mut stepped = 0;
         let mut first_error = None;
         let mut waiting = Vec::new();
-        let read = rows.iter().zip(addresses.iter().zip(found));
-        for (index, (row, (address, account))) in read.enumerate() {
+        for (index, (row, read)) in rows.iter().zip(read).enumerate() {
             if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
                 if let Err(error) = self.let_go(&rows[index..], None).await {
                     first_error.get_or_insert(error);
@@ -66,9 +65,9 @@ impl Worker<'_> {
                 break;
             }
             stepped += 1;
-            let advanced = match accounts::decode_owned(*address, account) {
-                Ok(on_chain) => self.quote_read(row, on_chain, &mut waiting).await,
-                Err(error) => Err(error.into()),
+            let advanced = match read {
+                Ok((_, on_chain)) => self.quote_read(row, on_chain, &mut waiting).await,
+                Err(error) => Err(error),
             };
             if let Err(error) = self.defer_if_failed(&row.address, advanced).await {
                 tracing::warn!(address = %row.address, "not deferred: {error:#}");
@@ -84,21 +83,23 @@ impl Worker<'_> {
         }
     }
 
-    /// The quote of the discovered `row` with its account as read: one quoted joins `waiting`
-    /// (released with the batch's others, due when its companions may have joined it); any other
+    /// The quote of the discovered `row` with its account as read: one quoted, or to look at
+    /// again later, joins `waiting` (released with the batch's others, a quoted one due when its
+    /// companions may have joined it: `wait_for_companions`, as when stepped alone); any other
     /// takes its usual step.
     async fn quote_read(
         &self,
         row: &StoredRequest,
-        on_chain: Option<allot::state::ExchangeRequest>,
+        on_chain: Option<ExchangeRequest>,
         waiting: &mut Vec<(String, i64)>,
     ) -> Result<()> {
-        match self.record_quote(row, on_chain.as_ref()).await? {
-            Step::Moved => {
-                waiting.push((
-                    row.address.clone(),
-                    now_ms().saturating_add(COMPANION_WAIT_MS),
-                ));
+        let step = wait_for_companions(self.record_quote(row, on_chain.as_ref()).await?);
+        match step {
+            Step::Later {
+                at_ms,
+                counted_attempt: false,
+            } => {
+                waiting.push((row.address.clone(), at_ms));
                 Ok(())
             }
             step => self.follow(row.clone(), step).await,

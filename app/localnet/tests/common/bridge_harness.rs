@@ -323,17 +323,20 @@ pub struct Bridge {
 }
 
 impl Bridge {
+    /// Starts a bridge on `config` (to abort at the crash point `crash_at`, if given), logging
+    /// beside the config, or, when `ALLOT_BRIDGE_LOG_DIR` is set, in that directory (kept after
+    /// the market's temporary one is deleted; named by process, order and config), at
+    /// `ALLOT_BRIDGE_RUST_LOG` (default `info`).
     pub fn spawn(config: &Path, crash_at: Option<&str>) -> Self {
         let log = config.with_extension(format!("{}.log", crash_at.unwrap_or("run")));
-        // `ALLOT_BRIDGE_LOG_DIR`: the log goes there instead, kept after the market's directory
-        // is deleted (for a bench run), at `ALLOT_BRIDGE_RUST_LOG` (default `info`).
         let log = match std::env::var_os("ALLOT_BRIDGE_LOG_DIR") {
             Some(dir) => {
                 std::fs::create_dir_all(&dir).unwrap();
                 let name = format!(
-                    "{}-{}.log",
+                    "{}-{}-{}",
                     std::process::id(),
-                    NEXT_LOG.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    NEXT_LOG.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    log.file_name().unwrap().to_string_lossy()
                 );
                 std::path::Path::new(&dir).join(name)
             }

@@ -1,0 +1,134 @@
+//! What the worker's batches share (`quotes.rs`, `locks.rs`, `payouts.rs`, `follows.rs`): claiming
+//! the other due requests along with the one that fell due, reading their accounts together,
+//! each row's failure its own, and letting the claims go together.
+
+use allot::state::ExchangeRequest;
+use allot_client::accounts;
+use anchor_lang::prelude::Pubkey;
+use anyhow::{Context as _, Result};
+
+use super::{CLAIM_MS, Worker};
+use crate::state::RequestState;
+use crate::store::StoredRequest;
+
+impl Worker<'_> {
+    /// `lead` followed by up to `limit` other requests in `states` due within `due_within_ms`,
+    /// now claimed by this worker (the batches of `quotes.rs`, `locks.rs`, `payouts.rs` and `follows.rs`);
+    /// when claiming them fails (logged, naming `what`), `lead` alone.
+    pub(super) async fn with_due_others(
+        &self,
+        lead: StoredRequest,
+        states: &[RequestState],
+        limit: usize,
+        due_within_ms: i64,
+        what: &str,
+    ) -> Vec<StoredRequest> {
+        let others = self
+            .store
+            .claim_due(
+                self.name,
+                &lead.address,
+                states,
+                limit,
+                CLAIM_MS,
+                due_within_ms,
+            )
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!("no other {what} claimed: {error:#}");
+                Vec::new()
+            });
+        let mut rows = vec![lead];
+        rows.extend(others);
+        rows
+    }
+
+    /// Each of `rows`' request accounts with its address, read together (`getMultipleAccounts`,
+    /// 100 a call): an address that does not parse, or an account that does not decode, is that
+    /// row's error alone (so one bad row never holds back the others it is claimed with); the
+    /// call failing is the batch's.
+    pub(super) async fn read_each(
+        &self,
+        rows: &[StoredRequest],
+    ) -> Result<Vec<Result<(Pubkey, Option<ExchangeRequest>)>>> {
+        use allot_client::chain::Chain as _;
+        let addresses: Vec<Result<Pubkey>> = rows
+            .iter()
+            .map(|row| {
+                row.address
+                    .parse::<Pubkey>()
+                    .with_context(|| format!("stored address {:?}", row.address))
+            })
+            .collect();
+        let valid: Vec<Pubkey> = addresses
+            .iter()
+            .filter_map(|address| address.as_ref().ok().copied())
+            .collect();
+        let found = if valid.is_empty() {
+            Vec::new()
+        } else {
+            self.chain
+                .accounts(valid)
+                .await
+                .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?
+        };
+        let mut found = found.into_iter();
+        Ok(addresses
+            .into_iter()
+            .map(|address| {
+                let address = address?;
+                let request = accounts::decode_owned(address, found.next().flatten())?;
+                Ok((address, request))
+            })
+            .collect())
+    }
+
+    /// Releases this worker's claims on each `(address, at_ms)` of `rows`, due again at its
+    /// `at_ms`: in one database transaction, or, when that fails, one row at a time (each
+    /// failure logged; the first returned).
+    pub(super) async fn defer_rows(&self, rows: &[(String, i64)]) -> Result<()> {
+        let Err(error) = self.store.defer_all(rows, self.name).await else {
+            return Ok(());
+        };
+        tracing::warn!(
+            requests = rows.len(),
+            "batch not deferred together, one at a time: {error:#}"
+        );
+        let mut first_error = None;
+        for (address, at_ms) in rows {
+            if let Err(error) = self.store.defer(address, self.name, *at_ms, false).await {
+                tracing::warn!(%address, "claim not released: {error:#}");
+                first_error.get_or_insert(error);
+            }
+        }
+        match first_error {
+            Some(error) => Err(error.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Releases this worker's claims on `rows`, due again at `at_ms` (together, see
+    /// `defer_rows`), or when they were due (`None`, one at a time); tries every one and
+    /// returns the first failure.
+    pub(super) async fn let_go(&self, rows: &[StoredRequest], at_ms: Option<i64>) -> Result<()> {
+        if let Some(at_ms) = at_ms {
+            let rows: Vec<(String, i64)> = rows
+                .iter()
+                .map(|row| (row.address.clone(), at_ms))
+                .collect();
+            return self.defer_rows(&rows).await;
+        }
+        let mut first_error = None;
+        for row in rows {
+            let released = self.store.release_claim(&row.address, self.name).await;
+            if let Err(error) = released {
+                tracing::warn!(address = %row.address, "claim not released: {error}");
+                first_error.get_or_insert(error);
+            }
+        }
+        match first_error {
+            Some(error) => Err(error.into()),
+            None => Ok(()),
+        }
+    }
+}
