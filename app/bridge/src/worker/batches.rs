@@ -1,6 +1,6 @@
-//! What the worker's batches share (`quotes.rs`, `locks.rs`, `payouts.rs`, `follows.rs`): claiming
-//! the other due requests along with the one that fell due, reading their accounts together,
-//! each row's failure its own, and letting the claims go together.
+//! What the worker's batches share (`quotes.rs`, `onchain_settles.rs`, `locks.rs`, `payouts.rs`,
+//! `follows.rs`): claiming the other due requests along with the one that fell due, reading their
+//! accounts together, each row's failure its own, and letting the claims go together.
 
 use allot::state::ExchangeRequest;
 use allot_client::accounts;
@@ -13,8 +13,9 @@ use crate::store::StoredRequest;
 
 impl Worker<'_> {
     /// `lead` followed by up to `limit` other requests in `states` due within `due_within_ms`,
-    /// now claimed by this worker (the batches of `quotes.rs`, `locks.rs`, `payouts.rs` and `follows.rs`);
-    /// when claiming them fails (logged, naming `what`), `lead` alone.
+    /// now claimed by this worker (the batches of `quotes.rs`, `onchain_settles.rs`, `locks.rs`,
+    /// `payouts.rs` and `follows.rs`); when claiming them fails (logged, naming `what`), `lead`
+    /// alone.
     pub(super) async fn with_due_others(
         &self,
         lead: StoredRequest,

@@ -2,7 +2,8 @@
 //! (see [`crate::state`]), storing each step before the next outside effect; a settlement also
 //! claims the other requests of its pool waiting for the same transaction (`settlement.rs`), and
 //! a request waiting for its lock the other due ones, read from the chain together (`locks.rs`),
-//! a request paid on chain to quote the other due ones, read together (`quotes.rs`),
+//! a request paid on chain to quote, or to settle, the other due ones, read together (`quotes.rs`,
+//! `onchain_settles.rs`),
 //! a request to pay over HTTP the other due ones, paid at once (`payouts.rs`), and a sent
 //! settle transaction to follow the others due, their fates read together (`follows.rs`).
 //! Every step can be interrupted and redone: the provider sees the same idempotency key, and the chain sees the
@@ -48,6 +49,7 @@ mod fixtures;
 mod follows;
 mod locks;
 mod off_chain;
+mod onchain_settles;
 mod payouts;
 mod quotes;
 mod settlement;
@@ -102,7 +104,8 @@ pub struct Worker<'a> {
 impl Worker<'_> {
     /// Works on due requests until none is left or `stop` says so; returns how many were taken.
     /// A request waiting for its lock takes the other due ones along (`locks.rs`): they are read
-    /// from the chain together; so does a request paid on chain to quote (`quotes.rs`), a
+    /// from the chain together; so does a request paid on chain to quote (`quotes.rs`) or to
+    /// settle (`onchain_settles.rs`), a
     /// request to pay over HTTP (`payouts.rs`), whose
     /// provider calls then run at once, and a sent settle transaction (`follows.rs`), whose
     /// fates are read in one call.
@@ -116,6 +119,8 @@ impl Worker<'_> {
                 taken += self.advance_locks(claimed, stop).await?;
             } else if self.quotes_in_batches(&claimed) {
                 taken += self.advance_quotes(claimed, stop).await?;
+            } else if self.settles_on_chain_in_batches(&claimed) {
+                taken += self.advance_onchain_settles(claimed, stop).await?;
             } else if let Some(at_once) = self.pays_in_batches(&claimed) {
                 taken += self.advance_payouts(claimed, at_once).await?;
             } else if self.follows_a_settle(&claimed) {

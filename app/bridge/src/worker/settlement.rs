@@ -373,7 +373,7 @@ impl Worker<'_> {
 
     /// Stores `signed` in the rows at `addresses` (all claimed, all in `from`; before it is ever
     /// sent), then sends it.
-    async fn send_new(
+    pub(super) async fn send_new(
         &self,
         addresses: &[String],
         from: RequestState,
@@ -412,7 +412,7 @@ impl Worker<'_> {
     }
 
     /// The program owning `account` (a mint's token program).
-    async fn owner_of(&self, account: Pubkey) -> Result<Pubkey> {
+    pub(super) async fn owner_of(&self, account: Pubkey) -> Result<Pubkey> {
         use allot_client::chain::Chain as _;
         let found = self
             .chain
@@ -425,7 +425,7 @@ impl Worker<'_> {
 
     /// Signs one transaction settling the longest prefix of `orders` that fits; returns it and
     /// how many it settles.
-    async fn sign(&self, orders: &[SettleOrder]) -> Result<(SignedSettle, usize)> {
+    pub(super) async fn sign(&self, orders: &[SettleOrder]) -> Result<(SignedSettle, usize)> {
         self.metrics
             .counted(settle::sign(self.chain.client(), self.recent, self.authority, orders).await)
     }
