@@ -9,7 +9,20 @@ use anyhow::{Context as _, Result};
 
 use super::{CLAIM_MS, Worker};
 use crate::state::RequestState;
-use crate::store::StoredRequest;
+use crate::store::{StoredRequest, now_ms};
+
+/// The pause before requests of a batch that could not be read (or, in `onchain_settles.rs`,
+/// whose transaction could not be signed, stored or sent) are tried again.
+pub(super) const BATCH_RETRY_MS: i64 = 2_000;
+
+/// A batch's rows, claimed together, each with its address and request account as read (or that
+/// row's own error).
+pub(super) struct ReadBatch {
+    /// The claimed rows, the lead first.
+    pub rows: Vec<StoredRequest>,
+    /// What was read for each row, in the same order.
+    pub read: Vec<Result<(Pubkey, Option<ExchangeRequest>)>>,
+}
 
 impl Worker<'_> {
     /// `lead` followed by up to `limit` other requests in `states` due within `due_within_ms`,
@@ -42,6 +55,65 @@ impl Worker<'_> {
         let mut rows = vec![lead];
         rows.extend(others);
         rows
+    }
+
+    /// `lead` and up to `limit` other due requests in `states` (`with_due_others`), their
+    /// accounts read together (`read_each`); `None` when the read failed (logged, naming `what`):
+    /// the rows are let go, due again in [`BATCH_RETRY_MS`].
+    pub(super) async fn claim_and_read(
+        &self,
+        lead: StoredRequest,
+        states: &[RequestState],
+        limit: usize,
+        due_within_ms: i64,
+        what: &str,
+    ) -> Result<Option<ReadBatch>> {
+        let rows = self
+            .with_due_others(lead, states, limit, due_within_ms, what)
+            .await;
+        match self.read_each(&rows).await {
+            Ok(read) => Ok(Some(ReadBatch { rows, read })),
+            Err(error) => {
+                tracing::warn!(requests = rows.len(), "{what} not read: {error:#}");
+                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
+                self.let_go(&rows, Some(retry_at)).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Steps each row of `batch` with its account as read (`step`; a failure, or a row that
+    /// could not be read, defers that row alone), until `stop` says so or the batch, begun at
+    /// `started`, has run past half its claims' time: the rows not reached are let go. How many
+    /// were stepped, and the first failure to defer or let go.
+    pub(super) async fn step_each(
+        &self,
+        batch: ReadBatch,
+        started: i64,
+        stop: &dyn Fn() -> bool,
+        mut step: impl AsyncFnMut(&StoredRequest, Pubkey, Option<ExchangeRequest>) -> Result<()>,
+    ) -> (usize, Option<anyhow::Error>) {
+        let ReadBatch { rows, read } = batch;
+        let mut stepped = 0;
+        let mut first_error = None;
+        for (index, (row, read)) in rows.iter().zip(read).enumerate() {
+            if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
+                if let Err(error) = self.let_go(&rows[index..], None).await {
+                    first_error.get_or_insert(error);
+                }
+                break;
+            }
+            stepped += 1;
+            let advanced = match read {
+                Ok((address, on_chain)) => step(row, address, on_chain).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = self.defer_if_failed(&row.address, advanced).await {
+                tracing::warn!(address = %row.address, "not deferred: {error:#}");
+                first_error.get_or_insert(error);
+            }
+        }
+        (stepped, first_error)
     }
 
     /// Each of `rows`' request accounts with its address, read together (`getMultipleAccounts`,

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 
+use super::batches::BATCH_RETRY_MS;
 use super::settlement::sent_settle;
 use super::{CLAIM_MS, SETTLE_RECHECK_MS, Worker};
 use crate::settle;
@@ -70,7 +71,7 @@ impl Worker<'_> {
                     "settle statuses not read: {failure}"
                 );
                 self.metrics.rpc_failed(&failure);
-                let retry_at = now_ms().saturating_add(2_000);
+                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
                 self.let_go(&first, Some(retry_at)).await?;
                 return first_error.map_or(Ok(0), Err);
             }

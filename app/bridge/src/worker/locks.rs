@@ -21,6 +21,7 @@ use anyhow::{Context as _, Result};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signer as _;
 
+use super::batches::BATCH_RETRY_MS;
 use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker, mismatch};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
@@ -68,7 +69,7 @@ impl Worker<'_> {
             Ok(views) => views,
             Err(error) => {
                 tracing::warn!(requests = rows.len(), "locks not read: {error:#}");
-                let retry_at = now_ms().saturating_add(2_000);
+                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
                 return self.let_go(&rows, Some(retry_at)).await.map(|()| 0);
             }
         };
@@ -331,20 +332,20 @@ impl Worker<'_> {
     /// The accounts of `rows` now, and for those locked now whether they are locked in the
     /// finalized view: two calls for up to [`LOCK_BATCH`] requests.
     async fn read_locks(&self, rows: &[StoredRequest]) -> Result<Vec<LockView>> {
-        let read = self.read_each(rows).await?;
-        let locked: Vec<Pubkey> = read
-            .iter()
-            .filter_map(|read| match read {
-                Ok((address, Some(request))) if request.status == RequestStatus::Locked => {
-                    Some(*address)
-                }
-                _ => None,
-            })
-            .collect();
-        let now: Vec<Result<Option<ExchangeRequest>>> = read
-            .into_iter()
-            .map(|read| read.map(|(_, request)| request))
-            .collect();
+        let mut now = Vec::with_capacity(rows.len());
+        let mut locked = Vec::new();
+        for read in self.read_each(rows).await? {
+            let (address, request) = match read {
+                Ok((address, request)) => (Some(address), Ok(request)),
+                Err(error) => (None, Err(error)),
+            };
+            if let Some(address) = address
+                && is_locked(&request)
+            {
+                locked.push(address);
+            }
+            now.push(request);
+        }
         let finalized = self.finalized_locks(&locked).await?;
         Ok(pair_views(now, finalized))
     }

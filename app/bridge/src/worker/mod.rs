@@ -2,11 +2,11 @@
 //! (see [`crate::state`]), storing each step before the next outside effect; a settlement also
 //! claims the other requests of its pool waiting for the same transaction (`settlement.rs`), and
 //! a request waiting for its lock the other due ones, read from the chain together (`locks.rs`),
-//! a request paid on chain to quote, or to settle, the other due ones, read together (`quotes.rs`,
-//! `onchain_settles.rs`),
-//! a request to pay over HTTP the other due ones, paid at once (`payouts.rs`), and a sent
-//! settle transaction to follow the others due, their fates read together (`follows.rs`).
-//! Every step can be interrupted and redone: the provider sees the same idempotency key, and the chain sees the
+//! a request paid on chain to quote, or to settle, the other due ones, read together
+//! (`quotes.rs`, `onchain_settles.rs`), a request to pay over HTTP the other due ones, paid at
+//! once (`payouts.rs`), and a sent settle transaction to follow the others due, their fates read
+//! together (`follows.rs`); what the batches share is in `batches.rs`. Every step can be
+//! interrupted and redone: the provider sees the same idempotency key, and the chain sees the
 //! same stored settle transaction until it has provably expired.
 
 use allot::state::{ExchangeRequest, RequestStatus};
@@ -105,10 +105,9 @@ impl Worker<'_> {
     /// Works on due requests until none is left or `stop` says so; returns how many were taken.
     /// A request waiting for its lock takes the other due ones along (`locks.rs`): they are read
     /// from the chain together; so does a request paid on chain to quote (`quotes.rs`) or to
-    /// settle (`onchain_settles.rs`), a
-    /// request to pay over HTTP (`payouts.rs`), whose
-    /// provider calls then run at once, and a sent settle transaction (`follows.rs`), whose
-    /// fates are read in one call.
+    /// settle (`onchain_settles.rs`), a request to pay over HTTP (`payouts.rs`), whose provider
+    /// calls then run at once, and a sent settle transaction (`follows.rs`), whose fates are read
+    /// in one call.
     pub async fn drain(&self, stop: &dyn Fn() -> bool) -> Result<usize> {
         let mut taken = 0;
         while !stop() {

@@ -1,12 +1,15 @@
 //! Requests paid on chain, once quoted, are settled a batch at a time: one that falls due takes
 //! along the other quoted ones due now, up to one `getMultipleAccounts` call, all read in that
-//! call; those still open and matching their rows are settled together, each pool's as many to a
-//! transaction as fit (`settle::sign`), every transaction stored in its rows before it is sent
+//! call; those still open and matching their rows are settled together, each pool's (one payout
+//! mint to a transaction) as many to a transaction as fit (`settle::sign`), every transaction
+//! stored in its rows before it is sent
 //! (`send_new`), as when a lead settles with its companions (`settlement.rs`). Before, each lead
 //! read itself, its mint's owner and its two companions, then signed, stored, sent and deferred
 //! them before the lane took the next: a backlog of 2,000 settled at about 17 transactions a
-//! second over eight lanes (`bridge_figures` run 9, docs/figures.md). Any other request (no
-//! longer open, not its row's request, not paid in a mint) takes its usual step.
+//! second over eight lanes, 61 requests/s; batched, 86 (`bridge_figures` run 9,
+//! docs/figures.md). Any other request (no longer open, not its row's request, not paid in a
+//! mint) takes its usual step. The one-by-one path (`settlement.rs`, `settle_with_onchain_payout`
+//! with its companions) stays for a request stepped alone; `drain` always takes this one.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +18,10 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Result, bail};
 use solana_sdk::signature::Signer as _;
 
-use super::{CLAIM_MS, COMPANION_FOLLOW_LAG_MS, PayoutAdapter, Step, Worker, mismatch};
+use super::batches::BATCH_RETRY_MS;
+use super::{
+    CLAIM_MS, COMPANION_FOLLOW_LAG_MS, COMPANION_WAIT_MS, PayoutAdapter, Step, Worker, mismatch,
+};
 use crate::settle::{self, SettleOrder};
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
@@ -23,9 +29,9 @@ use crate::store::{StoredRequest, now_ms};
 /// Most requests settled together: what one `getMultipleAccounts` call answers.
 const SETTLE_BATCH: usize = 100;
 
-/// The pause before a batch whose transaction could not be signed, stored or sent is tried
-/// again.
-const RETRY_MS: i64 = 2_000;
+/// How long into a batch its transactions are still signed: past it, the rest are let go (their
+/// claims, taken at the batch's start, last [`CLAIM_MS`]).
+const SIGN_UNTIL_MS: i64 = CLAIM_MS * 3 / 4;
 
 impl Worker<'_> {
     /// Whether `row` is a quoted request and this bridge pays on chain: its next step is its
@@ -47,49 +53,33 @@ impl Worker<'_> {
         stop: &dyn Fn() -> bool,
     ) -> Result<usize> {
         let started = now_ms();
-        let rows = self
-            .with_due_others(
+        let Some(batch) = self
+            .claim_and_read(
                 lead,
                 &[RequestState::Quoted],
                 SETTLE_BATCH - 1,
-                0,
+                // Quoted together, their waits for companions end a few milliseconds apart.
+                COMPANION_WAIT_MS,
                 "requests to settle on chain",
             )
-            .await;
-        let read = match self.read_each(&rows).await {
-            Ok(read) => read,
-            Err(error) => {
-                tracing::warn!(requests = rows.len(), "settlements not read: {error:#}");
-                let retry_at = now_ms().saturating_add(RETRY_MS);
-                return self.let_go(&rows, Some(retry_at)).await.map(|()| 0);
-            }
+            .await?
+        else {
+            return Ok(0);
+        };
+        let treasury = match self.payout {
+            PayoutAdapter::Onchain { treasury } => *treasury,
+            PayoutAdapter::Http { .. } => None,
         };
         let mut orders = Orders::default();
-        let mut stepped = 0;
-        let mut first_error = None;
-        for (index, (row, read)) in rows.iter().zip(read).enumerate() {
-            if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
-                if let Err(error) = self.let_go(&rows[index..], None).await {
-                    first_error.get_or_insert(error);
-                }
-                break;
-            }
-            stepped += 1;
-            let advanced = match read {
-                Ok((address, on_chain)) => {
-                    self.order_or_step(row, address, on_chain, &mut orders)
-                        .await
-                }
-                Err(error) => Err(error),
-            };
-            if let Err(error) = self.defer_if_failed(&row.address, advanced).await {
-                tracing::warn!(address = %row.address, "not deferred: {error:#}");
-                first_error.get_or_insert(error);
-            }
-        }
-        for batch in orders.by_pool.into_values() {
-            if let Err(error) = self.settle_pool(batch).await {
-                tracing::warn!("settlements not sent: {error:#}");
+        let (stepped, mut first_error) = self
+            .step_each(batch, started, stop, async |row, address, on_chain| {
+                self.order_or_step(row, address, on_chain, treasury, &mut orders)
+                    .await
+            })
+            .await;
+        for ((pool, mint), batch) in orders.by_pool_and_mint {
+            if let Err(error) = self.settle_pool(batch, started).await {
+                tracing::warn!(%pool, %mint, "settlements not let go: {error:#}");
                 first_error.get_or_insert(error);
             }
         }
@@ -100,27 +90,24 @@ impl Worker<'_> {
     }
 
     /// The settle order of the quoted `row` with its account as read, added to `orders` when the
-    /// request is still open, is the one `row` stored and is paid in a mint; otherwise the
-    /// request's usual step (`begin_payout`: settled or withdrawn meanwhile, or a review that
-    /// says why).
+    /// request is still open, is the one `row` stored and is paid in a mint (from `treasury`,
+    /// the configured one, or the authority's associated account); otherwise the request's usual
+    /// step (`begin_payout`: settled or withdrawn meanwhile, or a review that says why).
     async fn order_or_step(
         &self,
         row: &StoredRequest,
         address: Pubkey,
         on_chain: Option<ExchangeRequest>,
+        treasury: Option<Pubkey>,
         orders: &mut Orders,
     ) -> Result<()> {
-        let treasury = match self.payout {
-            PayoutAdapter::Onchain { treasury } => *treasury,
-            PayoutAdapter::Http { .. } => None,
-        };
         let settleable = on_chain.as_ref().filter(|request| {
             matches!(
                 request.status,
                 RequestStatus::Pending | RequestStatus::Locked
             ) && mismatch(row, request).is_none()
         });
-        if let (PayoutAdapter::Onchain { .. }, Some(request)) = (self.payout, settleable)
+        if let Some(request) = settleable
             && let Some(mint) = request.payout_mint
         {
             let program = match orders.token_programs.get(&mint) {
@@ -141,77 +128,79 @@ impl Worker<'_> {
                     treasury,
                 ),
             };
-            orders
-                .by_pool
-                .entry(request.pool)
-                .or_default()
-                .push((row.clone(), order));
+            let batch = orders
+                .by_pool_and_mint
+                .entry((request.pool, mint))
+                .or_default();
+            batch.rows.push(row.clone());
+            batch.orders.push(order);
             return Ok(());
         }
         let step = self.begin_payout(row, address, on_chain, None).await?;
         self.follow(row.clone(), step).await
     }
 
-    /// Settles `batch` (one pool's claimed, quoted requests with their orders): as many to a
-    /// transaction as fit, each transaction stored in its rows, then sent (`send_new`); the rows
-    /// sent are let go together, due when their fate is read (the first of each transaction
-    /// first: it records the others when it lands). A transaction that cannot be signed, stored
-    /// or sent stops the pool's batch: its rows and the rest are let go, due again in two
-    /// seconds (one stored and not sent is sent again from its stored bytes when followed).
-    async fn settle_pool(&self, batch: Vec<(StoredRequest, SettleOrder)>) -> Result<()> {
-        let mut sent = Vec::new();
-        let mut rest = &batch[..];
-        let mut failure = None;
-        while !rest.is_empty() {
-            let orders: Vec<SettleOrder> = rest.iter().map(|(_, order)| order.clone()).collect();
-            let outcome = self.settle_prefix(&orders, rest).await;
-            match outcome {
+    /// Settles `batch` (one pool's claimed, quoted requests paid in one mint, with their
+    /// orders; the batch began at `started`): as many to a transaction as fit, each transaction
+    /// stored in its rows, then sent (`send_new`); the rows sent are let go together, due when
+    /// their fate is read (the first of each transaction first: it records the others when it
+    /// lands). A transaction that cannot be signed, stored or sent (logged) stops the batch, as
+    /// does running past [`SIGN_UNTIL_MS`]: its rows and the rest are let go, due again in two
+    /// seconds (one stored but not sent is sent again from its stored bytes when followed).
+    /// Errs only when claims could not be let go.
+    async fn settle_pool(&self, batch: PoolBatch, started: i64) -> Result<()> {
+        let PoolBatch { rows, orders } = batch;
+        let mut due = Vec::new();
+        let mut released = Ok(());
+        let mut offset = 0;
+        while offset < rows.len() && now_ms().saturating_sub(started) <= SIGN_UNTIL_MS {
+            match self.settle_prefix(&orders[offset..], &rows[offset..]).await {
                 Ok((carried, Step::Later { at_ms, .. })) => {
-                    for (index, (row, _)) in rest[..carried].iter().enumerate() {
+                    let sent = &rows[offset..offset + carried];
+                    for (index, row) in sent.iter().enumerate() {
                         let lag = if index == 0 {
                             0
                         } else {
                             COMPANION_FOLLOW_LAG_MS
                         };
-                        sent.push((row.address.clone(), at_ms.saturating_add(lag)));
+                        due.push((row.address.clone(), at_ms.saturating_add(lag)));
                     }
-                    rest = &rest[carried..];
+                    offset += carried;
                 }
                 Ok((carried, _)) => {
-                    // Another worker took them over: not sent, nothing to follow here.
-                    let rows: Vec<StoredRequest> =
-                        rest[..carried].iter().map(|(row, _)| row.clone()).collect();
-                    if let Err(error) = self.let_go(&rows, None).await {
-                        failure.get_or_insert(error);
+                    // At least one of these rows was no longer this lane's: none moved and
+                    // nothing was sent; the others' claims go back.
+                    if let Err(error) = self.let_go(&rows[offset..offset + carried], None).await {
+                        released = Err(error);
                     }
-                    rest = &rest[carried..];
+                    offset += carried;
                 }
                 Err(error) => {
-                    failure = Some(error);
+                    tracing::warn!(
+                        requests = rows.len() - offset,
+                        "settle transaction not signed, stored or sent; tried again in two seconds: {error:#}"
+                    );
                     break;
                 }
             }
         }
-        if !rest.is_empty() {
-            let retry_at = now_ms().saturating_add(RETRY_MS);
-            sent.extend(rest.iter().map(|(row, _)| (row.address.clone(), retry_at)));
-        }
-        if let Err(error) = self.defer_rows(&sent).await {
-            failure.get_or_insert(error);
-        }
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
+        let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
+        due.extend(
+            rows[offset..]
+                .iter()
+                .map(|row| (row.address.clone(), retry_at)),
+        );
+        self.defer_rows(&due).await?;
+        released
     }
 
     /// Signs one transaction for the longest prefix of `orders` that fits, stores it in the
-    /// prefix's rows (of `rows`, in the same order) and sends it; how many it carried and the
-    /// step of its first row.
+    /// prefix's `rows` (in the same order) and sends it; how many it carried and the step of its
+    /// first row.
     async fn settle_prefix(
         &self,
         orders: &[SettleOrder],
-        rows: &[(StoredRequest, SettleOrder)],
+        rows: &[StoredRequest],
     ) -> Result<(usize, Step)> {
         let (signed, count) = self.sign(orders).await?;
         if count == 0 || count > rows.len() {
@@ -222,7 +211,7 @@ impl Worker<'_> {
         }
         let addresses: Vec<String> = rows[..count]
             .iter()
-            .map(|(row, _)| row.address.clone())
+            .map(|row| row.address.clone())
             .collect();
         let step = self
             .send_new(&addresses, RequestState::Quoted, signed)
@@ -231,10 +220,18 @@ impl Worker<'_> {
     }
 }
 
-/// What a batch settles: each pool's rows with their orders, and each payout mint's token
+/// What a batch settles: the rows of each pool and payout mint with their orders (one mint to a
+/// transaction: a configured treasury is an account of one mint), and each payout mint's token
 /// program (read once a batch).
 #[derive(Default)]
 struct Orders {
-    by_pool: BTreeMap<Pubkey, Vec<(StoredRequest, SettleOrder)>>,
+    by_pool_and_mint: BTreeMap<(Pubkey, Pubkey), PoolBatch>,
     token_programs: BTreeMap<Pubkey, Pubkey>,
+}
+
+/// One pool's claimed rows paid in one mint, and their orders, in the same order.
+#[derive(Default)]
+struct PoolBatch {
+    rows: Vec<StoredRequest>,
+    orders: Vec<SettleOrder>,
 }

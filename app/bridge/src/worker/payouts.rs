@@ -13,6 +13,7 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use futures::StreamExt as _;
 
+use super::batches::BATCH_RETRY_MS;
 use super::{PayoutAdapter, Worker};
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
@@ -51,7 +52,7 @@ impl Worker<'_> {
             Ok(read) => read,
             Err(error) => {
                 tracing::warn!(requests = rows.len(), "payouts not read: {error:#}");
-                let retry_at = now_ms().saturating_add(2_000);
+                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
                 return self.let_go(&rows, Some(retry_at)).await.map(|()| 0);
             }
         };

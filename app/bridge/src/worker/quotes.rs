@@ -10,7 +10,7 @@
 use allot::state::ExchangeRequest;
 use anyhow::Result;
 
-use super::{CLAIM_MS, PayoutAdapter, Step, Worker, wait_for_companions};
+use super::{PayoutAdapter, Step, Worker, wait_for_companions};
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
 
@@ -26,54 +26,35 @@ impl Worker<'_> {
 
     /// Quotes `lead` and up to [`QUOTE_BATCH`]` - 1` other due discovered requests, their
     /// accounts read together; returns how many were stepped. Those quoted wait
-    /// [`super::COMPANION_WAIT_MS`] together (their settlements share transactions); any other takes its
-    /// usual step (a request not on chain yet is looked at again, one that differs from its event
-    /// goes to review). A failed read lets the whole batch go, due again in two seconds; a failure
-    /// on one request defers it alone; a batch running past half its claims' time, or told to
-    /// `stop`, lets the requests it has not reached go.
+    /// [`super::COMPANION_WAIT_MS`] together (their settlements share transactions); any other
+    /// takes its usual step (a request not on chain yet is looked at again, one that differs from
+    /// its event goes to review). A failed read lets the whole batch go, due again in two seconds;
+    /// a failure on one request defers it alone; a batch running past half its claims' time, or
+    /// told to `stop`, lets the requests it has not reached go.
     pub(super) async fn advance_quotes(
         &self,
         lead: StoredRequest,
         stop: &dyn Fn() -> bool,
     ) -> Result<usize> {
         let started = now_ms();
-        let rows = self
-            .with_due_others(
+        let Some(batch) = self
+            .claim_and_read(
                 lead,
                 &[RequestState::Discovered],
                 QUOTE_BATCH - 1,
                 0,
                 "requests to quote",
             )
-            .await;
-        let read = match self.read_each(&rows).await {
-            Ok(read) => read,
-            Err(error) => {
-                tracing::warn!(requests = rows.len(), "quotes not read: {error:#}");
-                let retry_at = now_ms().saturating_add(2_000);
-                return self.let_go(&rows, Some(retry_at)).await.map(|()| 0);
-            }
+            .await?
+        else {
+            return Ok(0);
         };
-        let mut stepped = 0;
-        let mut first_error = None;
         let mut waiting = Vec::new();
-        for (index, (row, read)) in rows.iter().zip(read).enumerate() {
-            if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
-                if let Err(error) = self.let_go(&rows[index..], None).await {
-                    first_error.get_or_insert(error);
-                }
-                break;
-            }
-            stepped += 1;
-            let advanced = match read {
-                Ok((_, on_chain)) => self.quote_read(row, on_chain, &mut waiting).await,
-                Err(error) => Err(error),
-            };
-            if let Err(error) = self.defer_if_failed(&row.address, advanced).await {
-                tracing::warn!(address = %row.address, "not deferred: {error:#}");
-                first_error.get_or_insert(error);
-            }
-        }
+        let (stepped, mut first_error) = self
+            .step_each(batch, started, stop, async |row, _, on_chain| {
+                self.quote_read(row, on_chain, &mut waiting).await
+            })
+            .await;
         if let Err(error) = self.defer_rows(&waiting).await {
             first_error.get_or_insert(error);
         }

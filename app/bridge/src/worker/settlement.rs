@@ -5,6 +5,9 @@
 //! one (the lead) claims the others (its companions), and one transaction settles as many as fit
 //! — all of them or none, each with its own event. Every row stores the same bytes and
 //! signature, and the first to see the transaction land records all of them settled.
+//!
+//! Requests paid on chain are settled in batches by `onchain_settles.rs` (the worker's `drain`
+//! always takes that path); the on-chain arm here serves a request stepped alone.
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
