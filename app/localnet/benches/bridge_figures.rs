@@ -9,8 +9,9 @@
 //! (40 a second, five to a transaction, to users credentialed for them and never allocated),
 //! with the JSON-RPC calls they made per request (counted by a recording proxy); a platform's
 //! bridge serving 1,000 pools it finds on chain (`discover_pools`), one request in each; a
-//! backlog of 2,000 paid on chain in a stablecoin (the pool switched to it for that run), beside
-//! a raw loop of the same settlements with payouts; the
+//! backlog of 2,000 paid on chain in a stablecoin (the pool switched to it for those runs) by one
+//! worker and by four, against a raw loop of the same settlements with payouts measured first;
+//! the
 //! time for a killed (`kill -9`) bridge to settle again after a restart; and the backfill rate
 //! of the history path over everything the run wrote, into SQLite and into PostgreSQL. Prints a
 //! table and writes `target/allot-bridge-figures.json`.
@@ -79,7 +80,8 @@ struct Run {
     /// its merchants' pools.
     new_pools: usize,
     /// How the bridge pays: the market's pool is switched to a stablecoin payout mint before an
-    /// on-chain run, and back after it (requests freeze the mint when they are made).
+    /// on-chain run, and back before the next run paying over HTTP and after the runs (requests
+    /// freeze the mint when they are made).
     payout: Payout,
 }
 

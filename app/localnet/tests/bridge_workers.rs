@@ -1,7 +1,7 @@
 //! Two `allot-bridge` workers sharing one PostgreSQL database pay on chain (the stablecoin moves
-//! inside the settle transaction) against the real validator; the first dies in the middle of its
-//! first batch of quotes, then right after sending its first batched settle transaction, and
-//! every request is still paid exactly once. The
+//! inside the settle transaction) against the real validator; the first dies right after sending
+//! a batched settle transaction, and later in the middle of a batch of quotes, and every request
+//! is still paid exactly once. The
 //! requests wait before the workers start, so they are settled in batches: several settlements,
 //! each with its own event, per transaction. Before them, a bridge that pays over HTTP is pointed
 //! at the same requests and leaves them alone (review, no lock, no payment).
@@ -27,34 +27,58 @@ mod common;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
-    let market = Market::open(58_899, 59_900, 4, true).await;
+    let market = Market::open(58_899, 59_900, 8, true).await;
     let mint = market.stablecoin.unwrap();
     let postgres = TestPostgres::start().expect("a PostgreSQL server");
     let database = postgres.database().await.unwrap();
     // A fixed priority fee, so the settle transactions carry one on an idle validator too.
     let payout = "priority_fee_micro_lamports = 11\n[payout]\nkind = \"onchain\"\n";
-    let (first_config, _) = market.bridge_config("w1", &database.url, payout, 500, &market.ws_url);
-    let (second_config, second_metrics) =
-        market.bridge_config("w2", &database.url, payout, 500, &market.ws_url);
+    let (first_config, first_metrics) =
+        market.bridge_config("w1", &database.url, payout, 500, &market.ws_url);
+    let (second_config, _) = market.bridge_config("w2", &database.url, payout, 500, &market.ws_url);
     let mut requests = Vec::new();
     for n in 0..4 {
         requests.push(market.request(n, 5 + n as u64).await);
     }
-    let addresses: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
-    an_http_bridge_neither_locks_nor_pays_requests_paid_on_chain(&market, &addresses).await;
-    // The first worker dies (abort, as kill -9) right after the first quote of its first batch
-    // of discovered requests (`worker/quotes.rs`: the others claimed, read, not quoted yet);
-    // restarted under the same name, it takes its claims back and quotes the rest. Then it dies
-    // right after it broadcast its first batched settle transaction, holding the claims of every
-    // request in it; the second finishes them once the claims expire, reading the batch's fate
-    // from the stored signature.
+    let first_set: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
+    an_http_bridge_neither_locks_nor_pays_requests_paid_on_chain(&market, &first_set).await;
+    // The first worker dies (abort, as kill -9) right after it broadcast its first batched
+    // settle transaction, holding the claims of every request in it; the second finishes them
+    // once the claims expire, reading the batch's fate from the stored signature.
+    let first = Bridge::spawn(&first_config, Some("settle_broadcast"));
+    first.wait_crash("settle_broadcast").await;
+    let store = Store::open(&database.url).await.unwrap();
+    let in_flight = store.requests().await.unwrap();
+    let mut sharing = std::collections::BTreeMap::<String, usize>::new();
+    for row in &in_flight {
+        if row.state().unwrap() == RequestState::SettleSent {
+            *sharing
+                .entry(row.settle_signature.clone().unwrap())
+                .or_default() += 1;
+        }
+    }
+    assert!(
+        sharing.values().any(|&rows| rows > 1),
+        "the transaction in flight at the crash settles several requests: {sharing:?}"
+    );
+    let mut workers = vec![Bridge::spawn(&second_config, None)];
+    market.wait_settled(&first_set, &mut workers).await;
+    for worker in workers.drain(..) {
+        assert!(worker.stop().await.success());
+    }
+    // Then it dies right after the first quote of a batch of discovered requests
+    // (`worker/quotes.rs`: the others claimed and read, not quoted yet); restarted under the same
+    // name, it takes its claims back at once and pays them.
+    for n in 4..8 {
+        requests.push(market.request(n, 1 + n as u64).await);
+    }
+    let second_set: Vec<_> = requests[4..].iter().map(|(address, _)| *address).collect();
     Bridge::spawn(&first_config, Some("quoted"))
         .wait_crash("quoted")
         .await;
-    let first = Bridge::spawn(&first_config, Some("settle_broadcast"));
-    first.wait_crash("settle_broadcast").await;
-    let mut workers = vec![Bridge::spawn(&second_config, None)];
-    market.wait_settled(&addresses, &mut workers).await;
+    workers.push(Bridge::spawn(&first_config, None));
+    market.wait_settled(&second_set, &mut workers).await;
+    let addresses: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
 
     let treasury_left = balance(&market.chain, &market.operator.1.key, &mint).await;
     let mut paid_total = 0;
@@ -77,20 +101,19 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
         treasury_left,
         TREASURY_BASE_UNITS - paid_total * BASE_UNITS_PER_CENT
     );
-    // The surviving worker reports what the treasury holds of the payout mint.
+    // The running worker reports what the treasury holds of the payout mint.
     wait_metric(
-        second_metrics,
+        first_metrics,
         &format!("allot_bridge_treasury_base_units{{mint=\"{mint}\"}}"),
         |held| held == treasury_left as f64,
     )
     .await;
     // The account is settled at the cluster's confirmed view; the database follows once the
     // worker sees the settle transaction finalized.
-    let store = Store::open(&database.url).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let rows = store.requests().await.unwrap();
-        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.len(), 8);
         if rows
             .iter()
             .all(|r| r.state().unwrap() == RequestState::Settled)

@@ -1,6 +1,6 @@
 //! The payout worker: claims an open request and moves it along the state machine
-//! (see [`crate::state`]), storing each step before the next outside effect; a settlement also
-//! claims the other requests of its pool waiting for the same transaction (`settlement.rs`), and
+//! (see [`crate::state`]), storing each step before the next outside effect; the settlement of a
+//! paid request also claims the other paid requests of its pool (`settlement.rs`), and
 //! a request waiting for its lock the other due ones, read from the chain together (`locks.rs`),
 //! a request paid on chain to quote, or to settle, the other due ones, read together
 //! (`quotes.rs`, `onchain_settles.rs`), a request to pay over HTTP the other due ones, paid at
@@ -249,7 +249,7 @@ impl Worker<'_> {
     }
 
     /// `Quoted`: pays the way the request's frozen terms say — on chain inside the settle
-    /// transaction, or over HTTP after a lock. `on_chain` is the request's account as just read;
+    /// transaction (left due for the batch of `onchain_settles.rs`), or over HTTP after a lock. `on_chain` is the request's account as just read;
     /// `finalized_lock` whether the finalized view shows it locked, when that was read too.
     async fn begin_payout(
         &self,
@@ -269,10 +269,12 @@ impl Worker<'_> {
             return Ok(step);
         }
         match (self.payout, on_chain.payout_mint) {
-            (PayoutAdapter::Onchain { treasury }, Some(payout_mint)) => {
-                self.settle_with_onchain_payout(row, &on_chain, payout_mint, *treasury)
-                    .await
-            }
+            // Settled with its payout by the on-chain batch (`onchain_settles.rs`), which `drain`
+            // gives every quoted request paid on chain: due now.
+            (PayoutAdapter::Onchain { .. }, Some(_)) => Ok(Step::Later {
+                at_ms: now_ms(),
+                counted_attempt: false,
+            }),
             (PayoutAdapter::Http { .. }, None) => {
                 self.lock_before_paying(row, address, &on_chain, finalized_lock)
                     .await

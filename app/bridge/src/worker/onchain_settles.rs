@@ -8,8 +8,9 @@
 //! them before the lane took the next: a backlog of 2,000 settled at about 17 transactions a
 //! second over eight lanes, 61 requests/s; batched, 86 (`bridge_figures` run 9,
 //! docs/figures.md). Any other request (no longer open, not its row's request, not paid in a
-//! mint) takes its usual step. The one-by-one path (`settlement.rs`, `settle_with_onchain_payout`
-//! with its companions) stays for a request stepped alone; `drain` always takes this one.
+//! mint) takes its usual step. This is the only way a request paid on chain is first settled
+//! (`begin_payout` leaves one stepped alone due for it); one whose transaction expired unseen is
+//! signed again alone (`settlement.rs`, `after_expiry`).
 
 use std::collections::BTreeMap;
 

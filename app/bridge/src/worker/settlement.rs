@@ -1,13 +1,12 @@
-//! Settle transactions: the on-chain payout (paid inside the settle transaction), the settlement
-//! of a provider's payment, and following a sent transaction until it lands or provably expires.
+//! Settle transactions: the settlement of a provider's payment, storing and sending a new
+//! transaction (`send_new`, shared with the on-chain batches of `onchain_settles.rs`), and
+//! following a sent transaction until it lands or provably expires.
 //!
-//! Requests of one pool waiting in the same state are settled together: the worker that takes
-//! one (the lead) claims the others (its companions), and one transaction settles as many as fit
-//! — all of them or none, each with its own event. Every row stores the same bytes and
-//! signature, and the first to see the transaction land records all of them settled.
-//!
-//! Requests paid on chain are settled in batches by `onchain_settles.rs` (the worker's `drain`
-//! always takes that path); the on-chain arm here serves a request stepped alone.
+//! Paid requests of one pool are settled together: the worker that takes one (the lead) claims
+//! the others (its companions), and one transaction settles as many as fit — all of them or
+//! none, each with its own event. Every row stores the same bytes and signature, and the first
+//! to see the transaction land records all of them settled. (Requests paid on chain are settled
+//! by `onchain_settles.rs`, a hundred quoted ones to a read.)
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
@@ -28,29 +27,6 @@ use crate::store::{Changes, StoredRequest, now_ms};
 const PAUSED_RECHECK_MS: i64 = 15_000;
 
 impl Worker<'_> {
-    /// `Quoted`, paid on chain in the request's frozen payout mint: the transfer and the
-    /// settlement are one transaction.
-    pub(super) async fn settle_with_onchain_payout(
-        &self,
-        row: &StoredRequest,
-        on_chain: &ExchangeRequest,
-        payout_mint: Pubkey,
-        treasury: Option<Pubkey>,
-    ) -> Result<Step> {
-        let mint_program = self.owner_of(payout_mint).await?;
-        let lead = SettleOrder {
-            request: on_chain.clone(),
-            reference: settle::payout_reference(&row.address),
-            payout: settle::onchain_payout(
-                on_chain,
-                &self.authority.pubkey(),
-                mint_program,
-                treasury,
-            ),
-        };
-        self.settle_together(row, RequestState::Quoted, lead).await
-    }
-
     /// `Paid`: signs, stores and sends the settle transaction that records the provider's
     /// payment on chain.
     pub(super) async fn settle_paid(&self, row: &StoredRequest, address: Pubkey) -> Result<Step> {
@@ -117,7 +93,7 @@ impl Worker<'_> {
         let mut riders = Vec::new();
         for (companion, order) in companions
             .iter()
-            .zip(self.companion_orders(&orders[0], from, companions).await?)
+            .zip(self.companion_orders(from, companions).await?)
         {
             match order {
                 Some(order) => {
@@ -161,10 +137,9 @@ impl Worker<'_> {
 
     /// The settle order of each companion (claimed rows in `from`, of the lead's pool), read in
     /// one call; `None` for one that cannot be settled now (no longer open, not what its row
-    /// says, or not paid the way the lead is).
+    /// says, or not paid over HTTP).
     async fn companion_orders(
         &self,
-        lead: &SettleOrder,
         from: RequestState,
         companions: &[StoredRequest],
     ) -> Result<Vec<Option<SettleOrder>>> {
@@ -185,25 +160,6 @@ impl Worker<'_> {
                             reference: settle::payout_reference(payment_id),
                             payout: None,
                         })
-                }
-                (RequestState::Quoted, Some(request)) => {
-                    match (&lead.payout, request.payout_mint) {
-                        // The lead's mint: its token program and treasury too.
-                        (Some(lead_payout), Some(mint)) if mint == lead_payout.mint => {
-                            let payout = settle::onchain_payout(
-                                &request,
-                                &self.authority.pubkey(),
-                                lead_payout.token_program,
-                                Some(lead_payout.treasury),
-                            );
-                            Some(SettleOrder {
-                                reference: settle::payout_reference(&companion.address),
-                                request,
-                                payout,
-                            })
-                        }
-                        _ => None,
-                    }
                 }
                 _ => None,
             });

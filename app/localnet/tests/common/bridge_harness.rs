@@ -326,7 +326,8 @@ impl Bridge {
     /// Starts a bridge on `config` (to abort at the crash point `crash_at`, if given), logging
     /// beside the config, or, when `ALLOT_BRIDGE_LOG_DIR` is set, in that directory (kept after
     /// the market's temporary one is deleted; named by process, order and config), at
-    /// `ALLOT_BRIDGE_RUST_LOG` (default `info`).
+    /// `ALLOT_BRIDGE_RUST_LOG` (default `info`; keep `allot_bridge` at `info` or more: tests wait
+    /// for its lines).
     pub fn spawn(config: &Path, crash_at: Option<&str>) -> Self {
         let log = config.with_extension(format!("{}.log", crash_at.unwrap_or("run")));
         let log = match std::env::var_os("ALLOT_BRIDGE_LOG_DIR") {
