@@ -125,18 +125,8 @@ impl Worker<'_> {
         rows: &[StoredRequest],
     ) -> Result<Vec<Result<(Pubkey, Option<ExchangeRequest>)>>> {
         use allot_client::chain::Chain as _;
-        let addresses: Vec<Result<Pubkey>> = rows
-            .iter()
-            .map(|row| {
-                row.address
-                    .parse::<Pubkey>()
-                    .with_context(|| format!("stored address {:?}", row.address))
-            })
-            .collect();
-        let valid: Vec<Pubkey> = addresses
-            .iter()
-            .filter_map(|address| address.as_ref().ok().copied())
-            .collect();
+        let addresses = addresses_of(rows);
+        let valid = valid_addresses(&addresses);
         let found = if valid.is_empty() {
             Vec::new()
         } else {
@@ -145,15 +135,7 @@ impl Worker<'_> {
                 .await
                 .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?
         };
-        let mut found = found.into_iter();
-        Ok(addresses
-            .into_iter()
-            .map(|address| {
-                let address = address?;
-                let request = accounts::decode_owned(address, found.next().flatten())?;
-                Ok((address, request))
-            })
-            .collect())
+        Ok(decode_each(addresses, found))
     }
 
     /// Releases this worker's claims on each `(address, at_ms)` of `rows`, due again at its
@@ -204,4 +186,41 @@ impl Worker<'_> {
             None => Ok(()),
         }
     }
+}
+
+/// The address stored in each of `rows`, or why it does not parse (that row's error alone).
+pub(super) fn addresses_of(rows: &[StoredRequest]) -> Vec<Result<Pubkey>> {
+    rows.iter()
+        .map(|row| {
+            row.address
+                .parse::<Pubkey>()
+                .with_context(|| format!("stored address {:?}", row.address))
+        })
+        .collect()
+}
+
+/// The addresses of `addresses` that parsed, in order: what is read from the chain.
+pub(super) fn valid_addresses(addresses: &[Result<Pubkey>]) -> Vec<Pubkey> {
+    addresses
+        .iter()
+        .filter_map(|address| address.as_ref().ok().copied())
+        .collect()
+}
+
+/// Each of `addresses` with its request account decoded from `found` (the accounts read at
+/// [`valid_addresses`], in the same order): a row whose address did not parse keeps that error,
+/// an account that does not decode is its row's error.
+pub(super) fn decode_each(
+    addresses: Vec<Result<Pubkey>>,
+    found: Vec<Option<solana_sdk::account::Account>>,
+) -> Vec<Result<(Pubkey, Option<ExchangeRequest>)>> {
+    let mut found = found.into_iter();
+    addresses
+        .into_iter()
+        .map(|address| {
+            let address = address?;
+            let request = accounts::decode_owned(address, found.next().flatten())?;
+            Ok((address, request))
+        })
+        .collect()
 }

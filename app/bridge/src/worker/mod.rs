@@ -249,8 +249,9 @@ impl Worker<'_> {
     }
 
     /// `Quoted`: pays the way the request's frozen terms say — on chain inside the settle
-    /// transaction (left due for the batch of `onchain_settles.rs`), or over HTTP after a lock. `on_chain` is the request's account as just read;
-    /// `finalized_lock` whether the finalized view shows it locked, when that was read too.
+    /// transaction (left due for the batch of `onchain_settles.rs`), or over HTTP after a lock.
+    /// `on_chain` is the request's account as just read; `finalized_lock` whether the finalized
+    /// view shows it locked, when that was read too.
     async fn begin_payout(
         &self,
         row: &StoredRequest,
@@ -442,28 +443,6 @@ impl Worker<'_> {
         accounts::fetch::<ExchangeRequest>(self.chain, address)
             .await
             .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))
-    }
-
-    /// The addresses of `rows` and the accounts there, read together (`getMultipleAccounts`,
-    /// 100 a call; a node's short answer is an error, see `RpcChain::accounts_at`).
-    async fn read_rows(
-        &self,
-        rows: &[StoredRequest],
-    ) -> Result<(Vec<Pubkey>, Vec<Option<solana_sdk::account::Account>>)> {
-        use allot_client::chain::Chain as _;
-        let addresses = rows
-            .iter()
-            .map(|row| row.address.parse::<Pubkey>().context("stored address"))
-            .collect::<Result<Vec<_>>>()?;
-        if addresses.is_empty() {
-            return Ok((addresses, Vec::new()));
-        }
-        let found = self
-            .chain
-            .accounts(addresses.clone())
-            .await
-            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
-        Ok((addresses, found))
     }
 
     /// The cluster's clock.

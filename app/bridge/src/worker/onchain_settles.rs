@@ -2,8 +2,8 @@
 //! along the other quoted ones due now, up to one `getMultipleAccounts` call, all read in that
 //! call; those still open and matching their rows are settled together, each pool's (one payout
 //! mint to a transaction) as many to a transaction as fit (`settle::sign`), every transaction
-//! stored in its rows before it is sent
-//! (`send_new`), as when a lead settles with its companions (`settlement.rs`). Before, each lead
+//! stored in its rows before it is sent (`send_new`, as for paid requests in `settlement.rs`).
+//! Before, each lead
 //! read itself, its mint's owner and its two companions, then signed, stored, sent and deferred
 //! them before the lane took the next: a backlog of 2,000 settled at about 17 transactions a
 //! second over eight lanes, 61 requests/s; batched, 86 (`bridge_figures` run 9,

@@ -8,12 +8,10 @@
 //! store write checks this lane's claim.
 
 use allot::state::ExchangeRequest;
-use allot_client::accounts;
-use anchor_lang::prelude::Pubkey;
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use futures::StreamExt as _;
 
-use super::batches::BATCH_RETRY_MS;
+use super::batches::{BATCH_RETRY_MS, addresses_of, decode_each, valid_addresses};
 use super::{PayoutAdapter, Worker};
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
@@ -92,26 +90,15 @@ impl Worker<'_> {
         &self,
         rows: &[StoredRequest],
     ) -> Result<(Vec<Result<Option<ExchangeRequest>>>, i64)> {
-        let addresses: Vec<Result<Pubkey>> = rows
-            .iter()
-            .map(|row| row.address.parse::<Pubkey>().context("stored address"))
-            .collect();
-        let valid: Vec<Pubkey> = addresses
-            .iter()
-            .filter_map(|address| address.as_ref().ok().copied())
-            .collect();
+        let addresses = addresses_of(rows);
         let (found, chain_now) = self
             .chain
-            .accounts_and_time(&valid)
+            .accounts_and_time(&valid_addresses(&addresses))
             .await
             .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
-        let mut found = found.into_iter();
-        let accounts = addresses
+        let accounts = decode_each(addresses, found)
             .into_iter()
-            .map(|address| {
-                let address = address?;
-                Ok(accounts::decode_owned(address, found.next().flatten())?)
-            })
+            .map(|read| read.map(|(_, request)| request))
             .collect();
         Ok((accounts, chain_now))
     }

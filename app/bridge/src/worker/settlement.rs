@@ -9,7 +9,6 @@
 //! by `onchain_settles.rs`, a hundred quoted ones to a read.)
 
 use allot::state::{ExchangeRequest, RequestStatus};
-use allot_client::accounts;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use solana_sdk::signature::Signer;
@@ -390,16 +389,17 @@ impl Worker<'_> {
     }
 
     /// The ExchangeRequest accounts of `rows`, read in one call; `None` for one that is not
-    /// there or is not an exchange request (it is left to its own step, which says why).
+    /// there, is not an exchange request, or whose stored address does not parse (it is left to
+    /// its own step, which says why).
     async fn read_companions(
         &self,
         rows: &[StoredRequest],
     ) -> Result<Vec<Option<ExchangeRequest>>> {
-        let (addresses, found) = self.read_rows(rows).await?;
-        Ok(addresses
+        Ok(self
+            .read_each(rows)
+            .await?
             .into_iter()
-            .zip(found)
-            .map(|(address, account)| accounts::decode_owned(address, account).ok().flatten())
+            .map(|read| read.ok().and_then(|(_, request)| request))
             .collect())
     }
 
