@@ -232,6 +232,7 @@ mod tests {
             review_reason: None,
             claimed_by: None,
             next_attempt_ms: 0,
+            settle_sent_ms: None,
         }
     }
 

@@ -43,6 +43,9 @@ pub enum SettleStatus {
     /// pool's units, or a Token-2022 payout mint): nothing moved, and the same settlement lands
     /// once transfers resume.
     Paused(String),
+    /// Seen by the node in a block not yet confirmed: look again, without resending (were its
+    /// fork dropped, it reads as unseen again, and is resent then).
+    Processed,
     /// Not seen yet, and it can still land: resend the same bytes.
     InFlight,
     /// Not seen, and its blockhash has expired (the finalized block height is past its last
@@ -492,7 +495,7 @@ fn status_of(
                 Some(error) => SettleStatus::Failed(error.to_string()),
             }
         }
-        Some(_) => SettleStatus::InFlight,
+        Some(_) => SettleStatus::Processed,
         None if finalized_height > last_valid_height => SettleStatus::Expired,
         None => SettleStatus::InFlight,
     }
@@ -543,7 +546,8 @@ mod tests {
     }
 
     /// A settle transaction is settled or failed only once confirmed, and expired only once the
-    /// finalized chain is past its last valid height without it; anything else is in flight.
+    /// finalized chain is past its last valid height without it; one seen unconfirmed is
+    /// processed (not resent), and one unseen before then is in flight (resent).
     #[test]
     fn a_status_is_read_as_the_transactions_fate() {
         use solana_transaction_status_client_types::TransactionConfirmationStatus::{
@@ -557,7 +561,7 @@ mod tests {
         );
         assert_eq!(
             status_of(seen(Processed, None), 20, 10),
-            SettleStatus::InFlight
+            SettleStatus::Processed
         );
         assert_eq!(
             status_of(seen(Confirmed, Some(paused.clone())), 0, 10),

@@ -21,7 +21,7 @@ const OPEN_STATES: &str = "('discovered', 'quoted', 'payout_pending', 'paid', 's
 const REQUEST_COLUMNS: &str = "address, pool, request_id, user_key, amount, rate, quoted, \
      currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, quote, \
      payment_id, payout_attempts, settle_tx, settle_signature, settle_last_valid_height, \
-     settled_at_ms, review_reason, claimed_by, next_attempt_ms";
+     settled_at_ms, review_reason, claimed_by, next_attempt_ms, settle_sent_ms";
 
 /// A person's action on a request in manual review, as audited in `review_actions`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,6 +229,9 @@ pub struct StoredRequest {
     pub claimed_by: Option<String>,
     /// When it is next due (unix ms).
     pub next_attempt_ms: i64,
+    /// When its settle transaction was last handed to the node (unix ms; stored with the
+    /// transaction, just before its first send).
+    pub settle_sent_ms: Option<i64>,
 }
 
 impl StoredRequest {
@@ -251,6 +254,8 @@ pub struct Changes {
     pub settle_signature: Option<String>,
     /// Its last valid block height.
     pub settle_last_valid_height: Option<i64>,
+    /// When it is (about to be) handed to the node.
+    pub settle_sent_ms: Option<i64>,
     /// When it was settled.
     pub settled_at_ms: Option<i64>,
     /// Why it needs a person.
@@ -516,39 +521,54 @@ impl Store {
         let now = now_ms();
         let mut transaction = self.pool.begin().await?;
         for address in addresses {
-            let updated = sqlx::query(
-                "UPDATE requests SET state = $1, quote = COALESCE($2, quote), \
-                   payment_id = COALESCE($3, payment_id), settle_tx = COALESCE($4, settle_tx), \
-                   settle_signature = COALESCE($5, settle_signature), \
-                   settle_last_valid_height = COALESCE($6, settle_last_valid_height), \
-                   settled_at_ms = COALESCE($7, settled_at_ms), review_reason = COALESCE($8, review_reason), \
-                   payout_attempts = payout_attempts + $9, updated_at_ms = $10, claim_expires_ms = $11 \
-                 WHERE address = $12 AND state = $13 AND claimed_by = $14",
-            )
-            .bind(to.as_str())
-            .bind(changes.quote)
-            .bind(changes.payment_id.clone())
-            .bind(changes.settle_tx.clone())
-            .bind(changes.settle_signature.clone())
-            .bind(changes.settle_last_valid_height)
-            .bind(changes.settled_at_ms)
-            .bind(changes.review_reason.clone())
-            .bind(i64::from(changes.count_payout_attempt))
-            .bind(now)
-            .bind(now.saturating_add(lease_ms))
-            .bind(address)
-            .bind(from.as_str())
-            .bind(worker)
-            .execute(&mut *transaction)
-            .await?;
-            if updated.rows_affected() != 1 {
+            let moved = StateMove {
+                address,
+                worker,
+                from,
+                to,
+                changes: &changes,
+                now,
+                lease_ms,
+            };
+            if !moved.apply(&mut transaction).await? {
                 transaction.rollback().await?;
                 return Ok(false);
             }
-            record_transition(&mut transaction, address, Some(from), to, worker, now).await?;
         }
         transaction.commit().await?;
         Ok(true)
+    }
+
+    /// Moves each `(address, changes)` of `moves` from `from` to `to` with its own changes (a
+    /// batch of quotes), in one database transaction, each on its own: one no longer in `from`
+    /// and claimed by `worker` is left alone (false at its place), the others move. One commit
+    /// for a batch instead of one a request.
+    pub async fn transition_each(
+        &self,
+        moves: &[(String, Changes)],
+        worker: &str,
+        from: RequestState,
+        to: RequestState,
+        lease_ms: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        debug_assert!(from.may_become(to), "{from} -> {to}");
+        let now = now_ms();
+        let mut transaction = self.pool.begin().await?;
+        let mut moved = Vec::with_capacity(moves.len());
+        for (address, changes) in moves {
+            let one = StateMove {
+                address,
+                worker,
+                from,
+                to,
+                changes,
+                now,
+                lease_ms,
+            };
+            moved.push(one.apply(&mut transaction).await?);
+        }
+        transaction.commit().await?;
+        Ok(moved)
     }
 
     /// Claims for `worker` (until `lease_ms` from now) up to `limit` requests of `pool` in
@@ -709,6 +729,20 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(updated.rows_affected() == 1)
+    }
+
+    /// Records that the settle transaction `signature` was handed to the node again at `at_ms`,
+    /// in every request it settles that is still waiting for it.
+    pub async fn resent(&self, signature: &str, at_ms: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE requests SET settle_sent_ms = $1 WHERE settle_signature = $2 AND state = $3",
+        )
+        .bind(at_ms)
+        .bind(signature)
+        .bind(RequestState::SettleSent.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Postpones `address` (claimed by `worker`) until `at_ms`, counting a provider attempt if
@@ -1009,6 +1043,71 @@ async fn insert_request(
     )
     .await?;
     Ok(1)
+}
+
+/// One request's move between states inside a database transaction (`Store::transition_all`,
+/// `Store::transition_each`).
+struct StateMove<'a> {
+    address: &'a str,
+    worker: &'a str,
+    from: RequestState,
+    to: RequestState,
+    changes: &'a Changes,
+    /// When it moves (ms): its `updated_at_ms`, and the start of its renewed claim.
+    now: i64,
+    /// How long the worker's claim is renewed for.
+    lease_ms: i64,
+}
+
+impl StateMove<'_> {
+    /// Moves the request, with its changes and a row of its history, if it is still in `from`
+    /// and claimed by the worker; false (nothing written) when it is not.
+    async fn apply(
+        &self,
+        transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<bool, StoreError> {
+        let changes = self.changes;
+        let updated = sqlx::query(
+            "UPDATE requests SET state = $1, quote = COALESCE($2, quote), \
+               payment_id = COALESCE($3, payment_id), settle_tx = COALESCE($4, settle_tx), \
+               settle_signature = COALESCE($5, settle_signature), \
+               settle_last_valid_height = COALESCE($6, settle_last_valid_height), \
+               settled_at_ms = COALESCE($7, settled_at_ms), review_reason = COALESCE($8, review_reason), \
+               payout_attempts = payout_attempts + $9, updated_at_ms = $10, claim_expires_ms = $11, \
+               settle_sent_ms = COALESCE($15, settle_sent_ms) \
+             WHERE address = $12 AND state = $13 AND claimed_by = $14",
+        )
+        .bind(self.to.as_str())
+        .bind(changes.quote)
+        .bind(changes.payment_id.clone())
+        .bind(changes.settle_tx.clone())
+        .bind(changes.settle_signature.clone())
+        .bind(changes.settle_last_valid_height)
+        .bind(changes.settled_at_ms)
+        .bind(changes.review_reason.clone())
+        .bind(i64::from(changes.count_payout_attempt))
+        .bind(self.now)
+        .bind(self.now.saturating_add(self.lease_ms))
+        .bind(self.address)
+        .bind(self.from.as_str())
+        .bind(self.worker)
+        .bind(changes.settle_sent_ms)
+        .execute(&mut **transaction)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        record_transition(
+            transaction,
+            self.address,
+            Some(self.from),
+            self.to,
+            self.worker,
+            self.now,
+        )
+        .await?;
+        Ok(true)
+    }
 }
 
 /// Appends an audit row.

@@ -562,6 +562,7 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
         settle_tx: Some("AAAA".into()),
         settle_signature: Some("BatchSig".into()),
         settle_last_valid_height: Some(500),
+        settle_sent_ms: Some(1_000),
         ..Changes::default()
     };
     // Not with request 3, which w1 does not hold: nothing is stored then.
@@ -590,7 +591,16 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
         assert_eq!(state_of(store, address).await, SettleSent);
         let row = store.request(address).await.unwrap().unwrap();
         assert_eq!(row.settle_signature.as_deref(), Some("BatchSig"));
+        assert_eq!(row.settle_sent_ms, Some(1_000));
     }
+    // Sent again: every request the transaction carries knows when, whoever follows it.
+    store.resent("BatchSig", 5_000).await.unwrap();
+    for address in &batch {
+        let row = store.request(address).await.unwrap().unwrap();
+        assert_eq!(row.settle_sent_ms, Some(5_000), "{address}");
+    }
+    let other = store.request("Request0003").await.unwrap().unwrap();
+    assert_eq!(other.settle_sent_ms, None, "a request of no transaction");
     // Request 1 sees the transaction land: request 2 is settled with it, nothing else is (the
     // lead moves by its own transition).
     let settled = store
@@ -770,6 +780,67 @@ async fn a_batch_is_deferred_in_one_go(store: &Store) {
     );
 }
 
+/// A batch of quotes moves each request on its own, with its own quote, in one commit: a row
+/// another worker holds, or one already moved, stays as it is, and each moved row's history
+/// records the move.
+async fn each_request_of_a_batch_moves_with_its_own_changes(store: &Store) {
+    use RequestState::*;
+    let requests: Vec<_> = (1..=4).map(request).collect();
+    store.insert_found(&requests, "seed").await.unwrap();
+    store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    store
+        .claim_due("w1", "Request0001", &[Discovered], 1, 60_000, 0)
+        .await
+        .unwrap();
+    let other = store.claim_next("w2", 60_000).await.unwrap().unwrap();
+    assert_eq!(other.address, "Request0003");
+    store
+        .claim_due("w1", "Request0001", &[Discovered], 10, 60_000, 0)
+        .await
+        .unwrap();
+    walk(store, "Request0004", "w1", &[Discovered, Quoted]).await;
+    let quote = |cents| Changes {
+        quote: Some(cents),
+        ..Changes::default()
+    };
+    let moves: Vec<(String, Changes)> = (1..=4)
+        .map(|n| (format!("Request000{n}"), quote(1_000 * n)))
+        .collect();
+    let moved = store
+        .transition_each(&moves, "w1", Discovered, Quoted, 60_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        moved,
+        [true, true, false, false],
+        "request 3 is w2's, request 4 is no longer discovered"
+    );
+    let quotes: Vec<_> = store
+        .requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.address, row.state_name, row.quote))
+        .collect();
+    assert_eq!(
+        quotes,
+        [
+            ("Request0001".into(), "quoted".into(), Some(1_000)),
+            ("Request0002".into(), "quoted".into(), Some(2_000)),
+            ("Request0003".into(), "discovered".into(), None),
+            ("Request0004".into(), "quoted".into(), None),
+        ]
+    );
+    for (address, history) in [
+        ("Request0001", &[Discovered, Quoted][..]),
+        ("Request0002", &[Discovered, Quoted]),
+        ("Request0003", &[Discovered]),
+        ("Request0004", &[Discovered, Quoted]),
+    ] {
+        assert_eq!(store.history(address).await.unwrap(), history, "{address}");
+    }
+}
+
 /// The time in each state is read from the transitions: each state left is counted once a
 /// visit, with at least the pause the request spent in it.
 async fn time_in_each_state_comes_from_the_transitions(store: &Store) {
@@ -864,6 +935,7 @@ on_both_databases!(
     due_requests_in_a_state_are_claimed_together,
     time_in_each_state_comes_from_the_transitions,
     a_batch_is_deferred_in_one_go,
+    each_request_of_a_batch_moves_with_its_own_changes,
 );
 
 /// The store's connections are encrypted and the server's certificate verified

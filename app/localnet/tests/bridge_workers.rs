@@ -1,7 +1,8 @@
 //! Two `allot-bridge` workers sharing one PostgreSQL database pay on chain (the stablecoin moves
 //! inside the settle transaction) against the real validator; the first dies right after sending
-//! a batched settle transaction, and later in the middle of a batch of quotes, and every request
-//! is still paid exactly once. The
+//! a batched settle transaction, and later right after quoting a batch, and restarted behind a
+//! node that refuses its first settle transactions, and every request is still paid exactly
+//! once. The
 //! requests wait before the workers start, so they are settled in batches: several settlements,
 //! each with its own event, per transaction. Before them, a bridge that pays over HTTP is pointed
 //! at the same requests and leaves them alone (review, no lock, no payment).
@@ -15,6 +16,7 @@ use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_bridge::test_support::provider::TestProvider;
+use allot_bridge::test_support::rpc_counter::RpcCounter;
 use allot_client::accounts;
 use allot_client::events::AllotEvent;
 use allot_client::transaction_events::events_of_transaction;
@@ -33,8 +35,7 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     let database = postgres.database().await.unwrap();
     // A fixed priority fee, so the settle transactions carry one on an idle validator too.
     let payout = "priority_fee_micro_lamports = 11\n[payout]\nkind = \"onchain\"\n";
-    let (first_config, first_metrics) =
-        market.bridge_config("w1", &database.url, payout, 500, &market.ws_url);
+    let (first_config, _) = market.bridge_config("w1", &database.url, payout, 500, &market.ws_url);
     let (second_config, _) = market.bridge_config("w2", &database.url, payout, 500, &market.ws_url);
     let mut requests = Vec::new();
     for n in 0..4 {
@@ -66,9 +67,11 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     for worker in workers.drain(..) {
         assert!(worker.stop().await.success());
     }
-    // Then it dies right after the first quote of a batch of discovered requests
-    // (`worker/quotes.rs`: the others claimed and read, not quoted yet); restarted under the same
-    // name, it takes its claims back at once and pays them.
+    // Then it dies right after quoting a batch of discovered requests (`worker/quotes.rs`: all
+    // claimed, read and quoted together, not let go); restarted under the same name, it takes its
+    // claims back at once and pays them, through a node that refuses its first two settle
+    // transactions (`worker/onchain_settles.rs`: stored, then the send fails): each is sent
+    // again from its stored bytes once due, not signed anew.
     for n in 4..8 {
         requests.push(market.request(n, 1 + n as u64).await);
     }
@@ -76,8 +79,25 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     Bridge::spawn(&first_config, Some("quoted"))
         .wait_crash("quoted")
         .await;
-    workers.push(Bridge::spawn(&first_config, None));
+    let refusing = RpcCounter::start(&market.url).await.unwrap();
+    refusing.refuse("sendTransaction", 2);
+    let (restarted_config, restarted_metrics) = market.bridge_config_via(
+        "w1",
+        &database.url,
+        payout,
+        500,
+        &refusing.url,
+        &market.ws_url,
+    );
+    workers.push(Bridge::spawn(&restarted_config, None));
     market.wait_settled(&second_set, &mut workers).await;
+    // The first two sends were refused, so the requests settled by later ones.
+    let sends = refusing
+        .counts()
+        .get("sendTransaction")
+        .copied()
+        .unwrap_or(0);
+    assert!(sends > 2, "the refused sends were made again: {sends}");
     let addresses: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
 
     let treasury_left = balance(&market.chain, &market.operator.1.key, &mint).await;
@@ -103,7 +123,7 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     );
     // The running worker reports what the treasury holds of the payout mint.
     wait_metric(
-        first_metrics,
+        restarted_metrics,
         &format!("allot_bridge_treasury_base_units{{mint=\"{mint}\"}}"),
         |held| held == treasury_left as f64,
     )
@@ -125,6 +145,18 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
             "not settled in the database: {rows:?}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for address in &second_set {
+        assert_eq!(
+            store.history(&address.to_string()).await.unwrap(),
+            [
+                RequestState::Discovered,
+                RequestState::Quoted,
+                RequestState::SettleSent,
+                RequestState::Settled
+            ],
+            "{address}: one settle transaction, stored once and sent until it landed"
+        );
     }
     // Every settle transaction that landed pays the configured priority fee under the
     // reservation of the settlements it carries, as the runtime's own instruction type reads

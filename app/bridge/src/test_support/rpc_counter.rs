@@ -1,8 +1,9 @@
 //! A JSON-RPC proxy that records every call passing through it (method, how many accounts a
 //! `getMultipleAccounts` asked for, at what commitment) and forwards it unchanged to the node:
-//! how the tests and the benchmark see what the bridge asks of the cluster.
+//! how the tests and the benchmark see what the bridge asks of the cluster. A test may also have
+//! it refuse the next calls of one method (`refuse`), as a node that fails them would.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +30,8 @@ struct Relay {
     upstream: String,
     client: reqwest::Client,
     calls: Mutex<Vec<RpcCall>>,
+    /// How many more calls of each method to refuse.
+    refusals: Mutex<HashMap<String, usize>>,
 }
 
 /// The proxy, listening on a local port until dropped.
@@ -46,6 +49,7 @@ impl RpcCounter {
             upstream: upstream.to_owned(),
             client: reqwest::Client::new(),
             calls: Mutex::new(Vec::new()),
+            refusals: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route("/", post(forward))
@@ -63,7 +67,17 @@ impl RpcCounter {
         self.relay.calls.lock().expect("call log").clone()
     }
 
-    /// How many calls of each method were passed on so far.
+    /// Answers the next `times` calls of `method` (sent alone, not in a batch) with a JSON-RPC
+    /// error instead of passing them on; they are still recorded.
+    pub fn refuse(&self, method: &str, times: usize) {
+        self.relay
+            .refusals
+            .lock()
+            .expect("refusals")
+            .insert(method.to_owned(), times);
+    }
+
+    /// How many calls of each method were passed on (or refused) so far.
     pub fn counts(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
         for call in self.calls() {
@@ -79,7 +93,8 @@ impl Drop for RpcCounter {
     }
 }
 
-/// Records the calls in `body` (one request, or a batch) and forwards it.
+/// Records the calls in `body` (one request, or a batch) and forwards it, or refuses it when a
+/// test asked for its method to be refused.
 async fn forward(State(relay): State<Arc<Relay>>, body: Bytes) -> Response {
     if let Ok(parsed) = serde_json::from_slice::<Value>(&body) {
         let requests = match parsed {
@@ -91,6 +106,11 @@ async fn forward(State(relay): State<Arc<Relay>>, body: Bytes) -> Response {
             .lock()
             .expect("call log")
             .extend(requests.iter().map(call_of));
+        if let [request] = requests.as_slice()
+            && let Some(refused) = refused(&relay, request)
+        {
+            return refused;
+        }
     }
     let answer = relay
         .client
@@ -112,6 +132,27 @@ async fn forward(State(relay): State<Arc<Relay>>, body: Bytes) -> Response {
         }
         Err(error) => (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
     }
+}
+
+/// A JSON-RPC error answering `request` when its method is to be refused (one refusal used).
+fn refused(relay: &Relay, request: &Value) -> Option<Response> {
+    let method = request["method"].as_str()?;
+    let mut refusals = relay.refusals.lock().expect("refusals");
+    let left = refusals.get_mut(method).filter(|left| **left > 0)?;
+    *left -= 1;
+    let error = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": request["id"],
+        "error": {"code": -32603, "message": format!("{method} refused by the test proxy")},
+    });
+    Some(
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            error.to_string(),
+        )
+            .into_response(),
+    )
 }
 
 /// What `request` (one JSON-RPC request object) asks.

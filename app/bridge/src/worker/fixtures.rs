@@ -58,5 +58,6 @@ pub fn stored_row() -> crate::store::StoredRequest {
         review_reason: None,
         claimed_by: None,
         next_attempt_ms: 0,
+        settle_sent_ms: None,
     }
 }

@@ -112,11 +112,15 @@ impl Worker<'_> {
             && let Some(mint) = request.payout_mint
         {
             let program = match orders.token_programs.get(&mint) {
-                Some(program) => *program,
+                Some(Some(program)) => *program,
+                // Its lookup failed earlier in this batch: the row waits with the first.
+                Some(None) => bail!("the token program of payout mint {mint} was not read"),
                 None => {
-                    let program = self.owner_of(mint).await?;
-                    orders.token_programs.insert(mint, program);
-                    program
+                    let program = self.owner_of(mint).await;
+                    orders
+                        .token_programs
+                        .insert(mint, program.as_ref().ok().copied());
+                    program?
                 }
             };
             let order = SettleOrder {
@@ -223,11 +227,12 @@ impl Worker<'_> {
 
 /// What a batch settles: the rows of each pool and payout mint with their orders (one mint to a
 /// transaction: a configured treasury is an account of one mint), and each payout mint's token
-/// program (read once a batch).
+/// program (read once a batch; `None`: the read failed, and the mint's other rows are deferred
+/// without reading it again).
 #[derive(Default)]
 struct Orders {
     by_pool_and_mint: BTreeMap<(Pubkey, Pubkey), PoolBatch>,
-    token_programs: BTreeMap<Pubkey, Pubkey>,
+    token_programs: BTreeMap<Pubkey, Option<Pubkey>>,
 }
 
 /// One pool's claimed rows paid in one mint, and their orders, in the same order.

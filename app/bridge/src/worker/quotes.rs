@@ -1,18 +1,20 @@
 //! Requests paid on chain are quoted a batch at a time: a discovered one that falls due takes
 //! along the other discovered ones due now, up to one `getMultipleAccounts` call, and all are
-//! read in that one call, then quoted, each checked against its event exactly as alone
-//! (`record_quote`). One after another, each request cost its own read and three store round
-//! trips before the next was looked at: a backlog of 2,000 waited 23 s on average to be quoted
-//! (`bridge_figures`, docs/figures.md) while its settlements, which already go several to a
-//! transaction, waited for them. (Requests paid over HTTP are quoted with their locks,
-//! `locks.rs`.)
+//! read in that one call, each checked against its event exactly as alone (`quote_to_record`),
+//! and the quotes recorded in one database transaction (`Store::transition_each`). One after
+//! another, each request cost its own read and three store round trips before the next was
+//! looked at: a backlog of 2,000 waited 23 s on average to be quoted (`bridge_figures`,
+//! docs/figures.md) while its settlements, which already go several to a transaction, waited
+//! for them; with a read a batch but a commit a request, still 6 s. (Requests paid over HTTP
+//! are quoted with their locks, `locks.rs`.)
 
-use allot::state::ExchangeRequest;
 use anyhow::Result;
 
-use super::{PayoutAdapter, Step, Worker, wait_for_companions};
+use super::batches::BATCH_RETRY_MS;
+use super::{CLAIM_MS, COMPANION_WAIT_MS, PayoutAdapter, QuoteRead, Step, Worker};
+use crate::crash::crash_point;
 use crate::state::RequestState;
-use crate::store::{StoredRequest, now_ms};
+use crate::store::{Changes, StoredRequest, now_ms};
 
 /// Most requests quoted together: what one `getMultipleAccounts` call answers.
 const QUOTE_BATCH: usize = 100;
@@ -25,11 +27,12 @@ impl Worker<'_> {
     }
 
     /// Quotes `lead` and up to [`QUOTE_BATCH`]` - 1` other due discovered requests, their
-    /// accounts read together; returns how many were stepped. Those quoted wait
-    /// [`super::COMPANION_WAIT_MS`] together (their settlements share transactions); any other
+    /// accounts read together and their quotes recorded together; returns how many were stepped.
+    /// Those quoted wait [`COMPANION_WAIT_MS`] together (their settlements share transactions); any other
     /// takes its usual step (a request not on chain yet is looked at again, one that differs from
     /// its event goes to review). A failed read lets the whole batch go, due again in two seconds;
-    /// a failure on one request defers it alone; a batch running past half its claims' time, or
+    /// a failure on one request defers it alone, one to record the quotes defers them all by two
+    /// seconds; a batch running past half its claims' time, or
     /// told to `stop`, lets the requests it has not reached go.
     pub(super) async fn advance_quotes(
         &self,
@@ -50,11 +53,29 @@ impl Worker<'_> {
             return Ok(0);
         };
         let mut waiting = Vec::new();
+        let mut quotes = Vec::new();
         let (stepped, mut first_error) = self
             .step_each(batch, started, stop, async |row, _, on_chain| {
-                self.quote_read(row, on_chain, &mut waiting).await
+                match self.quote_to_record(row, on_chain.as_ref()).await? {
+                    QuoteRead::Quote(changes) => {
+                        quotes.push((row.address.clone(), changes));
+                        Ok(())
+                    }
+                    QuoteRead::Instead(step) => self.wait_or_follow(row, step, &mut waiting).await,
+                }
             })
             .await;
+        match self.record_quotes(&quotes).await {
+            Ok(quoted) => waiting.extend(quoted),
+            Err(error) => {
+                tracing::warn!(
+                    requests = quotes.len(),
+                    "quotes not recorded; tried again in two seconds: {error:#}"
+                );
+                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
+                waiting.extend(quotes.into_iter().map(|(address, _)| (address, retry_at)));
+            }
+        }
         if let Err(error) = self.defer_rows(&waiting).await {
             first_error.get_or_insert(error);
         }
@@ -64,17 +85,41 @@ impl Worker<'_> {
         }
     }
 
-    /// The quote of the discovered `row` with its account as read: one quoted, or to look at
-    /// again later, joins `waiting` (released with the batch's others, a quoted one due when its
-    /// companions may have joined it: `wait_for_companions`, as when stepped alone); any other
-    /// takes its usual step.
-    async fn quote_read(
+    /// Records each of `quotes` (a request's address and its quote) in one database transaction
+    /// (logged; then the crash point `quoted`); each one quoted is due once companions may have
+    /// joined it ([`COMPANION_WAIT_MS`]: their settlements share transactions). One no longer
+    /// this worker's is left to the worker that has it.
+    async fn record_quotes(&self, quotes: &[(String, Changes)]) -> Result<Vec<(String, i64)>> {
+        if quotes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (from, to) = (RequestState::Discovered, RequestState::Quoted);
+        let moved = self
+            .store
+            .transition_each(quotes, self.name, from, to, CLAIM_MS)
+            .await?;
+        let due = now_ms().saturating_add(COMPANION_WAIT_MS);
+        let quoted: Vec<(String, i64)> = quotes
+            .iter()
+            .zip(moved)
+            .filter(|(_, moved)| *moved)
+            .map(|((address, _), _)| {
+                tracing::info!(%address, %from, %to, "request moved");
+                (address.clone(), due)
+            })
+            .collect();
+        crash_point("quoted");
+        Ok(quoted)
+    }
+
+    /// The step of a discovered `row` that is not quoted now: one to look at again later joins
+    /// `waiting` (released with the batch's others); any other is followed.
+    async fn wait_or_follow(
         &self,
         row: &StoredRequest,
-        on_chain: Option<ExchangeRequest>,
+        step: Step,
         waiting: &mut Vec<(String, i64)>,
     ) -> Result<()> {
-        let step = wait_for_companions(self.record_quote(row, on_chain.as_ref()).await?);
         match step {
             Step::Later {
                 at_ms,
