@@ -229,8 +229,8 @@ pub struct StoredRequest {
     pub claimed_by: Option<String>,
     /// When it is next due (unix ms).
     pub next_attempt_ms: i64,
-    /// When its settle transaction was last handed to the node (unix ms; stored with the
-    /// transaction, just before its first send).
+    /// When its settle transaction was last sent, or about to be (unix ms; stored with the
+    /// transaction just before its first send, and by each resend before it is made).
     pub settle_sent_ms: Option<i64>,
 }
 
@@ -254,7 +254,7 @@ pub struct Changes {
     pub settle_signature: Option<String>,
     /// Its last valid block height.
     pub settle_last_valid_height: Option<i64>,
-    /// When it is (about to be) handed to the node.
+    /// When it is about to be sent.
     pub settle_sent_ms: Option<i64>,
     /// When it was settled.
     pub settled_at_ms: Option<i64>,
@@ -731,18 +731,30 @@ impl Store {
         Ok(updated.rows_affected() == 1)
     }
 
-    /// Records that the settle transaction `signature` was handed to the node again at `at_ms`,
-    /// in every request it settles that is still waiting for it.
-    pub async fn resent(&self, signature: &str, at_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE requests SET settle_sent_ms = $1 WHERE settle_signature = $2 AND state = $3",
+    /// Takes the resend of the settle transaction `signature` at `now_ms`: true, and `now_ms`
+    /// recorded as its last send in every request it settles still waiting for it, when its last
+    /// send is unknown, at least `after_ms` old, or more than `after_ms` ahead (another machine's
+    /// clock); false when it was sent within `after_ms`, by this worker or another. One statement,
+    /// so two workers following one transaction never both resend it.
+    pub async fn take_resend(
+        &self,
+        signature: &str,
+        now_ms: i64,
+        after_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let taken = sqlx::query(
+            "UPDATE requests SET settle_sent_ms = $1 \
+             WHERE settle_signature = $2 AND state = $3 AND (settle_sent_ms IS NULL \
+               OR settle_sent_ms <= $4 OR settle_sent_ms > $5)",
         )
-        .bind(at_ms)
+        .bind(now_ms)
         .bind(signature)
         .bind(RequestState::SettleSent.as_str())
+        .bind(now_ms.saturating_sub(after_ms))
+        .bind(now_ms.saturating_add(after_ms))
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(taken.rows_affected() > 0)
     }
 
     /// Postpones `address` (claimed by `worker`) until `at_ms`, counting a provider attempt if

@@ -593,14 +593,32 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
         assert_eq!(row.settle_signature.as_deref(), Some("BatchSig"));
         assert_eq!(row.settle_sent_ms, Some(1_000));
     }
-    // Sent again: every request the transaction carries knows when, whoever follows it.
-    store.resent("BatchSig", 5_000).await.unwrap();
-    for address in &batch {
-        let row = store.request(address).await.unwrap().unwrap();
-        assert_eq!(row.settle_sent_ms, Some(5_000), "{address}");
+    // A resend is taken once the last send is two seconds old, by one follower only, and every
+    // request the transaction carries then knows when; a clock far behind the stored time (another
+    // machine's) does not hold it back.
+    let sent_at = |store: &Store, address: &'static str| {
+        let store = store.clone();
+        async move {
+            let row = store.request(address).await.unwrap().unwrap();
+            row.settle_sent_ms
+        }
+    };
+    assert!(!store.take_resend("BatchSig", 2_999, 2_000).await.unwrap());
+    assert!(store.take_resend("BatchSig", 3_000, 2_000).await.unwrap());
+    assert!(
+        !store.take_resend("BatchSig", 3_000, 2_000).await.unwrap(),
+        "taken once"
+    );
+    for address in ["Request0001", "Request0002"] {
+        assert_eq!(sent_at(store, address).await, Some(3_000), "{address}");
     }
-    let other = store.request("Request0003").await.unwrap().unwrap();
-    assert_eq!(other.settle_sent_ms, None, "a request of no transaction");
+    assert!(!store.take_resend("BatchSig", 1_000, 2_000).await.unwrap());
+    assert!(store.take_resend("BatchSig", 900, 2_000).await.unwrap());
+    assert_eq!(
+        sent_at(store, "Request0003").await,
+        None,
+        "a request of no transaction"
+    );
     // Request 1 sees the transaction land: request 2 is settled with it, nothing else is (the
     // lead moves by its own transition).
     let settled = store
@@ -609,6 +627,14 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
         .unwrap();
     assert_eq!(settled.len(), 1);
     assert_eq!(state_of(store, "Request0001").await, SettleSent);
+    // A request settled no longer takes its transaction's resends; one still waiting does.
+    assert!(store.take_resend("BatchSig", 10_000, 2_000).await.unwrap());
+    assert_eq!(sent_at(store, "Request0001").await, Some(10_000));
+    assert_eq!(
+        sent_at(store, "Request0002").await,
+        Some(900),
+        "settled: left as it was"
+    );
     walk(store, "Request0001", "w1", &[SettleSent, Settled]).await;
     assert_eq!(
         store.history("Request0002").await.unwrap(),

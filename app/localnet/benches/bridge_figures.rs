@@ -499,7 +499,7 @@ async fn start_at_history_tip(market: &Market, url: &str) {
         let status = market
             .chain
             .client()
-            .get_signature_statuses(&[signature])
+            .get_signature_statuses_with_history(&[signature])
             .await
             .expect("the escrow's newest transaction's status")
             .value

@@ -91,13 +91,28 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     );
     workers.push(Bridge::spawn(&restarted_config, None));
     market.wait_settled(&second_set, &mut workers).await;
-    // The first two sends were refused, so the requests settled by later ones.
-    let sends = refusing
-        .counts()
-        .get("sendTransaction")
-        .copied()
-        .unwrap_or(0);
-    assert!(sends > 2, "the refused sends were made again: {sends}");
+    // A refused transaction was sent again as stored, and no transaction was sent twice within
+    // about two seconds (`RESEND_AFTER_MS`; every 800 ms before: the node retries on its own).
+    let mut sends = std::collections::BTreeMap::<String, Vec<Instant>>::new();
+    for call in refusing.calls() {
+        if let Some(transaction) = call.transaction {
+            sends.entry(transaction).or_default().push(call.at);
+        }
+    }
+    assert!(
+        sends.values().any(|times| times.len() > 1),
+        "a refused transaction sent again from its stored bytes: {} transactions",
+        sends.len()
+    );
+    for times in sends.values() {
+        for pair in times.windows(2) {
+            let apart = pair[1] - pair[0];
+            assert!(
+                apart >= Duration::from_millis(1_500),
+                "the same bytes sent again after {apart:?}"
+            );
+        }
+    }
     let addresses: Vec<_> = requests.iter().map(|(address, _)| *address).collect();
 
     let treasury_left = balance(&market.chain, &market.operator.1.key, &mint).await;

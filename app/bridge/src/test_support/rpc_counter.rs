@@ -24,6 +24,10 @@ pub struct RpcCall {
     pub accounts: usize,
     /// The commitment it asked for, if it named one.
     pub commitment: Option<String>,
+    /// The encoded transaction it carried (`sendTransaction`), as sent.
+    pub transaction: Option<String>,
+    /// When the proxy received it.
+    pub at: std::time::Instant,
 }
 
 struct Relay {
@@ -97,18 +101,16 @@ impl Drop for RpcCounter {
 /// test asked for its method to be refused.
 async fn forward(State(relay): State<Arc<Relay>>, body: Bytes) -> Response {
     if let Ok(parsed) = serde_json::from_slice::<Value>(&body) {
-        let requests = match parsed {
-            Value::Array(batch) => batch,
-            single => vec![single],
+        let (requests, alone) = match parsed {
+            Value::Array(batch) => (batch, false),
+            single => (vec![single], true),
         };
         relay
             .calls
             .lock()
             .expect("call log")
             .extend(requests.iter().map(call_of));
-        if let [request] = requests.as_slice()
-            && let Some(refused) = refused(&relay, request)
-        {
+        if alone && let Some(refused) = refused(&relay, &requests[0]) {
             return refused;
         }
     }
@@ -167,9 +169,15 @@ fn call_of(request: &Value) -> RpcCall {
         .as_array()
         .and_then(|params| params.iter().find_map(|p| p["commitment"].as_str()))
         .map(str::to_owned);
+    let transaction = match method.as_str() {
+        "sendTransaction" => params[0].as_str().map(str::to_owned),
+        _ => None,
+    };
     RpcCall {
         method,
         accounts,
         commitment,
+        transaction,
+        at: std::time::Instant::now(),
     }
 }

@@ -206,13 +206,16 @@ impl Worker<'_> {
                 counted_attempt: false,
             }),
             // Not seen yet: the node retries what it was sent on its own, so the same bytes are
-            // sent again only once the last send is RESEND_AFTER_MS old (by any worker).
+            // sent again only once the last send, by any worker, is RESEND_AFTER_MS old.
             SettleStatus::InFlight => {
                 let now = now_ms();
-                if resend_due(row.settle_sent_ms, now) {
+                if self
+                    .store
+                    .take_resend(signature, now, RESEND_AFTER_MS)
+                    .await?
+                {
                     self.metrics
                         .counted(settle::send(self.chain.client(), base64).await)?;
-                    self.store.resent(signature, now).await?;
                 }
                 Ok(Step::Later {
                     at_ms: now.saturating_add(SETTLE_RECHECK_MS),
@@ -454,30 +457,5 @@ pub(super) fn sent_settle(row: &StoredRequest) -> Result<Option<(&str, u64)>> {
             u64::try_from(last_valid).context("stored block height")?,
         ))),
         _ => Ok(None),
-    }
-}
-
-/// Whether a settle transaction not seen yet, last handed to the node at `sent_ms` (`None`: not
-/// known), is to be sent again at `now_ms`.
-fn resend_due(sent_ms: Option<i64>, now_ms: i64) -> bool {
-    sent_ms.is_none_or(|sent| now_ms.saturating_sub(sent) >= RESEND_AFTER_MS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Bytes sent less than two seconds ago are not sent again (the node retries them itself);
-    /// older ones, or ones whose send time is not known, are.
-    #[test]
-    fn an_unseen_transaction_is_resent_every_two_seconds_at_most() {
-        assert!(!resend_due(Some(10_000), 10_000));
-        assert!(!resend_due(Some(10_000), 11_999));
-        assert!(resend_due(Some(10_000), 12_000));
-        assert!(resend_due(None, 0));
-        // A clock that went back only waits (the transaction's fate still comes from block
-        // heights: it expires unseen); far-apart times do not overflow.
-        assert!(!resend_due(Some(10_000), 9_000));
-        assert!(resend_due(Some(i64::MIN), i64::MAX));
     }
 }
