@@ -735,7 +735,8 @@ impl Store {
     /// recorded as its last send in every request it settles still waiting for it, when its last
     /// send is unknown, at least `after_ms` old, or more than `after_ms` ahead (another machine's
     /// clock); false when it was sent within `after_ms`, by this worker or another. One statement,
-    /// so two workers following one transaction never both resend it.
+    /// so two workers following one transaction never both resend it (while their clocks agree
+    /// within `after_ms`; further apart, each reads the other's time as stale and resends).
     pub async fn take_resend(
         &self,
         signature: &str,

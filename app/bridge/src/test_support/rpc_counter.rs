@@ -1,7 +1,8 @@
 //! A JSON-RPC proxy that records every call passing through it (method, how many accounts a
-//! `getMultipleAccounts` asked for, at what commitment) and forwards it unchanged to the node:
-//! how the tests and the benchmark see what the bridge asks of the cluster. A test may also have
-//! it refuse the next calls of one method (`refuse`), as a node that fails them would.
+//! `getMultipleAccounts` asked for, at what commitment, a `sendTransaction`'s encoded
+//! transaction, when it arrived) and forwards it unchanged to the node: how the tests and the
+//! benchmark see what the bridge asks of the cluster. A test may also have it refuse the next
+//! calls of one method (`refuse`), as a node that fails them would.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;

@@ -86,9 +86,9 @@ impl Worker<'_> {
     }
 
     /// Records each of `quotes` (a request's address and its quote) in one database transaction
-    /// (logged; then the crash point `quoted`); each one quoted is due once companions may have
-    /// joined it ([`COMPANION_WAIT_MS`]: their settlements share transactions). One no longer
-    /// this worker's is left to the worker that has it.
+    /// (logged; then, when at least one was stored, the crash point `quoted`); each one quoted is
+    /// due once companions may have joined it ([`COMPANION_WAIT_MS`]: their settlements share
+    /// transactions). One no longer this worker's is left to the worker that has it.
     async fn record_quotes(&self, quotes: &[(String, Changes)]) -> Result<Vec<(String, i64)>> {
         if quotes.is_empty() {
             return Ok(Vec::new());
