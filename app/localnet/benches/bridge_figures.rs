@@ -19,7 +19,9 @@
 //! `cargo bench --manifest-path app/localnet/Cargo.toml --bench bridge_figures --profile dev`
 //! (`--profile dev`: the release profile would rebuild the whole validator optimised);
 //! `ALLOT_FIGURES_RUNS=0,4` measures only those of the runs below. Each run also prints the
-//! mean time its requests spent in each state (from the bridge's transitions).
+//! mean time its requests spent in each state (from the bridge's transitions), and where the
+//! machine's CPU time went meanwhile (the bench's own process, which runs the validator; the
+//! bridges; the other processes, PostgreSQL's; idle: `common/cpu.rs`).
 //! `ALLOT_BRIDGE_LOG_DIR` keeps the bridges' logs (see the harness).
 
 use std::collections::HashSet;
@@ -48,6 +50,7 @@ use anchor_lang::prelude::Pubkey;
 use common::bridge_harness::{
     BASE_UNITS_PER_CENT, Bridge, Market, OPENING_IN_FLIGHT, balance, create_stablecoin, send,
 };
+use common::cpu;
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
@@ -297,6 +300,8 @@ struct Figures {
     states: Vec<TimeInState>,
     /// The largest peak resident memory of the run's bridge processes, KiB.
     peak_memory_kib: Option<u64>,
+    /// Where the machine's CPU time went during the run (`None` off Linux).
+    cpu: Option<CpuSplit>,
     /// The allocations sent beside the run, and how many a second (sent to confirmed).
     allocations_beside: Option<(usize, f64)>,
 }
@@ -359,6 +364,8 @@ async fn settle_run(
         (Payout::Http, _) => None,
     };
     let counter = RpcCounter::start(&market.url).await.unwrap();
+    let machine_before = cpu::machine_seconds();
+    let bench_before = cpu::process_seconds(std::process::id());
     let started = Instant::now();
     let mut bridges = Vec::new();
     for worker in 0..run.workers {
@@ -391,6 +398,11 @@ async fn settle_run(
     market.wait_settled(&requests, &mut bridges).await;
     let seconds = started.elapsed().as_secs_f64();
     let peak_memory_kib = bridges.iter().filter_map(Bridge::peak_memory_kib).max();
+    let cpu = CpuSplit::of_run(
+        machine_before,
+        bench_before,
+        bridges.iter().map(Bridge::cpu_seconds).sum(),
+    );
     for bridge in bridges {
         assert!(bridge.stop().await.success());
     }
@@ -465,7 +477,47 @@ async fn settle_run(
         rpc_methods: counter.counts(),
         states,
         peak_memory_kib,
+        cpu,
         allocations_beside,
+    }
+}
+
+/// Where the machine's CPU time (all cores) went during a run, in seconds.
+struct CpuSplit {
+    /// The bench's own process: the validator, the JSON-RPC counting proxy and the harness
+    /// (which, in a steady run, also opens the requests and sends the allocations beside).
+    bench: f64,
+    /// The run's bridge processes.
+    bridges: f64,
+    /// Every other process: PostgreSQL's, and whatever else the machine ran.
+    others: f64,
+    /// Idle (or waiting for I/O).
+    idle: f64,
+}
+
+impl CpuSplit {
+    /// The split from the machine's and the bench's CPU times read at the run's start, the
+    /// bridges' CPU time at its end, and both read again now.
+    fn of_run(
+        machine_before: Option<cpu::MachineTime>,
+        bench_before: Option<f64>,
+        bridges: Option<f64>,
+    ) -> Option<Self> {
+        let machine = cpu::machine_seconds()?.since(machine_before?);
+        let bench = cpu::process_seconds(std::process::id())? - bench_before?;
+        let bridges = bridges?;
+        Some(Self {
+            bench,
+            bridges,
+            others: (machine.busy - bench - bridges).max(0.0),
+            idle: machine.all - machine.busy,
+        })
+    }
+
+    /// Each part's share of the whole, as a percentage.
+    fn shares(&self) -> [f64; 4] {
+        let all = (self.bench + self.bridges + self.others + self.idle).max(f64::EPSILON);
+        [self.bench, self.bridges, self.others, self.idle].map(|part| 100.0 * part / all)
     }
 }
 
@@ -1208,6 +1260,22 @@ async fn main() {
             f.rpc_methods
         );
     }
+    for f in &figures {
+        let Some(split) = &f.cpu else { continue };
+        let [bench, bridges, others, idle] = split.shares();
+        println!(
+            "CPU of {} {} {} × {} ({}): the bench's process (validator, proxy, harness) {:.1} s ({bench:.0}%), bridges {:.1} s ({bridges:.0}%), other processes (PostgreSQL, …) {:.1} s ({others:.0}%), idle {:.1} s ({idle:.0}%)",
+            f.store,
+            f.payout.as_str(),
+            f.workers,
+            f.lanes,
+            f.arrival,
+            split.bench,
+            split.bridges,
+            split.others,
+            split.idle
+        );
+    }
     println!("kill -9 at `paid`, restart → settled: {resume_seconds:.1} s");
     for (store, report, seconds) in &backfills {
         println!(
@@ -1226,6 +1294,10 @@ async fn main() {
                 "seconds": f.seconds, "p50_ms": f.p50_ms, "p95_ms": f.p95_ms,
                 "settle_transactions": f.settle_transactions.len(), "rpc_calls": f.rpc_calls,
                 "rpc_methods": f.rpc_methods, "peak_memory_kib": f.peak_memory_kib,
+                "cpu_seconds": f.cpu.as_ref().map(|split| json!({
+                    "bench": split.bench, "bridges": split.bridges,
+                    "others": split.others, "idle": split.idle,
+                })),
                 "allocations_beside": f.allocations_beside.map(|(sent, per_second)| json!({
                     "allocations": sent, "per_second": per_second,
                 })),

@@ -395,6 +395,12 @@ impl Bridge {
         }
     }
 
+    /// The CPU time the bridge process has used so far (all its threads, seconds); `None` once
+    /// it has exited or off Linux.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        super::cpu::process_seconds(self.child.id())
+    }
+
     /// The most memory the bridge process has held so far (its peak resident set, `VmHWM` in
     /// `/proc/<pid>/status`), in KiB; `None` once it has exited or off Linux.
     pub fn peak_memory_kib(&self) -> Option<u64> {

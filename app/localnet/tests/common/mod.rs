@@ -259,6 +259,7 @@ pub async fn allot(
 }
 
 pub mod bridge_harness;
+pub mod cpu;
 pub mod http_crash_scenario;
 pub mod page;
 pub mod review_scenario;
