@@ -619,6 +619,16 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
         None,
         "a request of no transaction"
     );
+    // Two followers at once (two connections): exactly one takes the resend.
+    let other = store.clone();
+    let (first, second) = tokio::join!(
+        store.take_resend("BatchSig", 5_000, 2_000),
+        other.take_resend("BatchSig", 5_000, 2_000)
+    );
+    assert!(
+        first.unwrap() != second.unwrap(),
+        "one of two simultaneous takes"
+    );
     // Request 1 sees the transaction land: request 2 is settled with it, nothing else is (the
     // lead moves by its own transition).
     let settled = store
@@ -632,7 +642,7 @@ async fn a_batch_settles_its_pools_waiting_requests_together(store: &Store) {
     assert_eq!(sent_at(store, "Request0001").await, Some(10_000));
     assert_eq!(
         sent_at(store, "Request0002").await,
-        Some(900),
+        Some(5_000),
         "settled: left as it was"
     );
     walk(store, "Request0001", "w1", &[SettleSent, Settled]).await;
