@@ -771,8 +771,13 @@ fn chosen_runs() -> Vec<usize> {
     }
 }
 
-/// Users whose requests measure the chain's own rate (two requests each).
-const RAW_USERS: usize = 125;
+/// Users whose requests measure the chain's own rate.
+const RAW_USERS: usize = 250;
+
+/// Requests each raw user opens for each raw loop: 2,000 a loop, the bridges' backlog. (With
+/// 250 requests, an optimised validator settled the loop within a slot or two: a burst, not a
+/// rate.) Two loops take 16 requests of 5 units, within a user's [`UNITS_PER_USER`].
+const RAW_REQUESTS_PER_USER: usize = 8;
 
 /// (a) The chain's own rate for what the bridge sends, for requests opened now by `users`: paid
 /// off chain, the locks seven to a transaction (`settle::sign_locks`), then the settlements seven
@@ -786,7 +791,9 @@ async fn raw_chain_rate(market: &Market, users: Range<usize>) -> (usize, f64, f6
     let rpc = market.chain.client();
     let authority = &market.operator.0;
     let recent = Recent::new(FeePolicy::Fixed(0));
-    let addresses = market.open_requests(users).await;
+    let addresses = market
+        .open_requests_each(users, RAW_REQUESTS_PER_USER)
+        .await;
     let requests: Vec<ExchangeRequest> = accounts::fetch_many(&market.chain, &addresses)
         .await
         .unwrap()

@@ -371,6 +371,38 @@ impl Worker<'_> {
         Ok(moved)
     }
 
+    /// [`Self::transitioned`] for many rows (each an address and its changes) in one database
+    /// transaction, each on its own: the crash point `point` once, when at least one moved.
+    /// Returns the addresses moved (one another worker had taken is left out).
+    async fn transitioned_each<'r>(
+        &self,
+        rows: &'r [(String, Changes)],
+        from: RequestState,
+        to: RequestState,
+        point: &str,
+    ) -> Result<Vec<&'r str>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let moved = self
+            .store
+            .transition_each(rows, self.name, from, to, CLAIM_MS)
+            .await?;
+        let moved: Vec<&str> = rows
+            .iter()
+            .zip(moved)
+            .filter(|(_, moved)| *moved)
+            .map(|((address, _), _)| {
+                tracing::info!(%address, %from, %to, "request moved");
+                address.as_str()
+            })
+            .collect();
+        if !moved.is_empty() {
+            crash_point(point);
+        }
+        Ok(moved)
+    }
+
     /// Records the settlement and its latency (once: not when another worker, or the lead of
     /// its batch, recorded it first).
     async fn settled(&self, row: &StoredRequest, from: RequestState) -> Result<Step> {

@@ -1,7 +1,7 @@
 //! Requests paid on chain are quoted a batch at a time: a discovered one that falls due takes
 //! along the other discovered ones due now, up to one `getMultipleAccounts` call, and all are
 //! read in that one call, each checked against its event exactly as alone (`quote_to_record`),
-//! and the quotes recorded in one database transaction (`Store::transition_each`). One after
+//! and the quotes recorded in one database transaction (`Worker::transitioned_each`). One after
 //! another, each request cost its own read and three store round trips before the next was
 //! looked at: a backlog of 2,000 waited 23 s on average to be quoted (`bridge_figures`,
 //! docs/figures.md) while its settlements, which already go several to a transaction, waited
@@ -11,8 +11,7 @@
 use anyhow::Result;
 
 use super::batches::BATCH_RETRY_MS;
-use super::{CLAIM_MS, COMPANION_WAIT_MS, PayoutAdapter, QuoteRead, Step, Worker};
-use crate::crash::crash_point;
+use super::{COMPANION_WAIT_MS, PayoutAdapter, QuoteRead, Step, Worker};
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
 
@@ -90,28 +89,13 @@ impl Worker<'_> {
     /// due once companions may have joined it ([`COMPANION_WAIT_MS`]: their settlements share
     /// transactions). One no longer this worker's is left to the worker that has it.
     async fn record_quotes(&self, quotes: &[(String, Changes)]) -> Result<Vec<(String, i64)>> {
-        if quotes.is_empty() {
-            return Ok(Vec::new());
-        }
         let (from, to) = (RequestState::Discovered, RequestState::Quoted);
-        let moved = self
-            .store
-            .transition_each(quotes, self.name, from, to, CLAIM_MS)
-            .await?;
+        let moved = self.transitioned_each(quotes, from, to, "quoted").await?;
         let due = now_ms().saturating_add(COMPANION_WAIT_MS);
-        let quoted: Vec<(String, i64)> = quotes
-            .iter()
-            .zip(moved)
-            .filter(|(_, moved)| *moved)
-            .map(|((address, _), _)| {
-                tracing::info!(%address, %from, %to, "request moved");
-                (address.clone(), due)
-            })
-            .collect();
-        if !quoted.is_empty() {
-            crash_point("quoted");
-        }
-        Ok(quoted)
+        Ok(moved
+            .into_iter()
+            .map(|address| (address.to_owned(), due))
+            .collect())
     }
 
     /// The step of a discovered `row` that is not quoted now: one to look at again later joins

@@ -200,19 +200,17 @@ impl Worker<'_> {
                 self.settle_companions(signature, row).await?;
                 Ok(step)
             }
-            // Seen in a block: sending its bytes again would only load the node.
-            SettleStatus::Processed => Ok(Step::Later {
-                at_ms: now_ms().saturating_add(SETTLE_RECHECK_MS),
-                counted_attempt: false,
-            }),
-            // Not seen yet: the node retries what it was sent on its own, so the same bytes are
-            // sent again only once the last send, by any worker, is RESEND_AFTER_MS old.
-            SettleStatus::InFlight => {
+            // Seen in a block (`Processed`): sending its bytes again would only load the node.
+            // Not seen yet (`InFlight`): the node retries what it was sent on its own, so the
+            // same bytes are sent again only once the last send, by any worker, is
+            // RESEND_AFTER_MS old.
+            status @ (SettleStatus::Processed | SettleStatus::InFlight) => {
                 let now = now_ms();
-                if self
-                    .store
-                    .take_resend(signature, now, RESEND_AFTER_MS)
-                    .await?
+                if status == SettleStatus::InFlight
+                    && self
+                        .store
+                        .take_resend(signature, now, RESEND_AFTER_MS)
+                        .await?
                 {
                     self.metrics
                         .counted(settle::send(self.chain.client(), base64).await)?;
