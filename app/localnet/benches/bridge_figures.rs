@@ -16,8 +16,10 @@
 //! of the history path over everything the run wrote, into SQLite and into PostgreSQL. Prints a
 //! table and writes `target/allot-bridge-figures.json`.
 //!
-//! `cargo bench --manifest-path app/localnet/Cargo.toml --bench bridge_figures --profile dev`
-//! (`--profile dev`: the release profile would rebuild the whole validator optimised);
+//! `cargo bench --manifest-path app/localnet/Cargo.toml --bench bridge_figures --profile figures`
+//! for figures (the validator and bridges optimised: a separate ~28-minute first build; the
+//! README's latest table), or `--profile dev` for a quick run on the tests' debug build (its
+//! figures measure mostly the debug validator);
 //! `ALLOT_FIGURES_RUNS=0,4` measures only those of the runs below. Each run also prints the
 //! mean time its requests spent in each state (from the bridge's transitions), and where the
 //! machine's CPU time went meanwhile (the bench's own process, which runs the validator; the
@@ -102,7 +104,8 @@ impl Run {
 }
 
 /// Units the bench's pool allocates each user: enough for the 10,000-request run's 20 requests
-/// of 5 units (the example pool allocates 10).
+/// of 5 units, and for a raw user's two loops of [`RAW_REQUESTS_PER_USER`] (the example pool
+/// allocates 10).
 const UNITS_PER_USER: u64 = 100;
 
 /// Requests a second arriving in the steady runs: one transaction of
@@ -778,6 +781,9 @@ const RAW_USERS: usize = 250;
 /// 250 requests, an optimised validator settled the loop within a slot or two: a burst, not a
 /// rate.) Two loops take 16 requests of 5 units, within a user's [`UNITS_PER_USER`].
 const RAW_REQUESTS_PER_USER: usize = 8;
+
+// Both raw loops' requests (5 units each) fit in what each raw user is allocated.
+const _: () = assert!(2 * RAW_REQUESTS_PER_USER as u64 * 5 <= UNITS_PER_USER);
 
 /// (a) The chain's own rate for what the bridge sends, for requests opened now by `users`: paid
 /// off chain, the locks seven to a transaction (`settle::sign_locks`), then the settlements seven
