@@ -50,7 +50,8 @@ use allot_client::rpc_chain::RpcChain;
 
 use anchor_lang::prelude::Pubkey;
 use common::bridge_harness::{
-    BASE_UNITS_PER_CENT, Bridge, Market, OPENING_IN_FLIGHT, balance, create_stablecoin, send,
+    BASE_UNITS_PER_CENT, Bridge, Market, OPENING_IN_FLIGHT, UNITS_PER_REQUEST, balance,
+    create_stablecoin, send,
 };
 use common::cpu;
 use serde_json::json;
@@ -782,8 +783,8 @@ const RAW_USERS: usize = 250;
 /// rate.) Two loops take 16 requests of 5 units, within a user's [`UNITS_PER_USER`].
 const RAW_REQUESTS_PER_USER: usize = 8;
 
-// Both raw loops' requests (5 units each) fit in what each raw user is allocated.
-const _: () = assert!(2 * RAW_REQUESTS_PER_USER as u64 * 5 <= UNITS_PER_USER);
+// Both raw loops' requests fit in what each raw user is allocated.
+const _: () = assert!(2 * RAW_REQUESTS_PER_USER as u64 * UNITS_PER_REQUEST <= UNITS_PER_USER);
 
 /// (a) The chain's own rate for what the bridge sends, for requests opened now by `users`: paid
 /// off chain, the locks seven to a transaction (`settle::sign_locks`), then the settlements seven

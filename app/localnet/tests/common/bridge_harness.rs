@@ -136,7 +136,7 @@ impl Market {
                 let mut signers: Vec<&Keypair> = vec![&self.operator.0];
                 for &n in chunk {
                     let user = &self.users[n].0;
-                    let (ix, address) = self.new_request(&user.pubkey(), 5);
+                    let (ix, address) = self.new_request(&user.pubkey(), UNITS_PER_REQUEST);
                     ixs.push(ix);
                     addresses.push(address);
                     if !signers.iter().any(|s| s.pubkey() == user.pubkey()) {
@@ -451,6 +451,9 @@ pub const TREASURY_BASE_UNITS: u64 = 1_000_000_000;
 
 /// Transactions [`Market::open_requests`] keeps in flight at once.
 pub const OPENING_IN_FLIGHT: usize = 16;
+
+/// Units each request [`Market::open_requests_each`] opens exchanges.
+pub const UNITS_PER_REQUEST: u64 = 5;
 
 /// Base units of the 6-decimal stablecoin per minor unit (cent) of the pool's USD quotes.
 pub const BASE_UNITS_PER_CENT: u64 = 10_000;
