@@ -3,7 +3,8 @@
 //! instructions write (request, cancel, reject, settle): `getSignaturesForAddress` pages back to
 //! that address's stored cursor, `getTransaction` reads a bounded number of transactions at once,
 //! and events come from inner instructions. The RPC calls therefore follow the pool's exchanges,
-//! not the program's allocation and credential traffic. Transactions are stored oldest first,
+//! not the program's allocation and credential traffic; this bridge's own settle transactions
+//! (stored before they were sent) are passed over unread. Transactions are stored oldest first,
 //! those fetched together with their cursor move in one database transaction.
 
 use std::collections::HashSet;
@@ -160,6 +161,11 @@ impl Ingester<'_> {
         let newer = self
             .signatures_since(address, cursor.as_ref(), &read_in_slot)
             .await?;
+        // This bridge's own settle transactions (most of an escrow's history once it settles
+        // in batches) open no request: they are passed over unread.
+        let listed: Vec<&str> = newer.iter().map(|entry| entry.signature.as_str()).collect();
+        let own_settles = self.store.settle_signatures_among(&listed).await?;
+        let own_settles = &own_settles;
         let mut stored = 0;
         let mut fetching = futures::stream::iter(newer.iter().rev())
             .map(|entry| async move {
@@ -167,6 +173,12 @@ impl Ingester<'_> {
                     self.metrics
                         .skipped_transactions
                         .with_label_values(&["failed"])
+                        .inc();
+                    Some(Vec::new())
+                } else if own_settles.contains(&entry.signature) {
+                    self.metrics
+                        .skipped_transactions
+                        .with_label_values(&["own_settle"])
                         .inc();
                     Some(Vec::new())
                 } else {

@@ -33,8 +33,9 @@ pub struct Metrics {
     pub reconnects: IntCounter,
     /// Requests newly stored (from events or the reconcile pass; `source` label).
     pub discovered: IntCounterVec,
-    /// Transactions of the history skipped (`reason`: failed, undecodable) or left for the next
-    /// pass (`not_served_yet`: listed, but `getTransaction` answered null).
+    /// Transactions of the history skipped (`reason`: failed, undecodable, `own_settle`: a
+    /// settle transaction this bridge stored, passed over unread) or left for the next pass
+    /// (`not_served_yet`: listed, but `getTransaction` answered null).
     pub skipped_transactions: IntCounterVec,
     /// Seconds from discovery to settlement.
     pub payout_latency: Histogram,

@@ -3,7 +3,7 @@
 //! of a request's state is a conditional update (expected state, claim held) plus an audit row,
 //! in one database transaction.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -13,6 +13,11 @@ use crate::state::{ALL_STATES, RequestState, UnknownState};
 
 /// The migrations (`app/bridge/migrations`), embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Most rows one statement writes (requests found, moved or deferred together): with the 14
+/// values of a found request, 1,400 bound parameters, well inside SQLite's 32,766 and
+/// PostgreSQL's 65,535.
+const ROWS_PER_STATEMENT: usize = 100;
 
 /// States a worker still has something to do for.
 const OPEN_STATES: &str = "('discovered', 'quoted', 'payout_pending', 'paid', 'settle_sent')";
@@ -242,7 +247,7 @@ impl StoredRequest {
 }
 
 /// What a transition writes besides the state (`None` leaves a column as it is).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Changes {
     /// The amount to pay.
     pub quote: Option<i64>,
@@ -401,6 +406,36 @@ impl Store {
         Ok(inserted)
     }
 
+    /// Those of `signatures` that are settle transactions stored here (a request's
+    /// `settle_signature`): transactions this bridge built of settle instructions only (with
+    /// their compute budget and the users' payout token accounts), so they open no request and
+    /// the history need not fetch them. One statement for up to [`ROWS_PER_STATEMENT`] signatures (an index reads
+    /// each).
+    pub async fn settle_signatures_among(
+        &self,
+        signatures: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in signatures.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT DISTINCT settle_signature FROM requests WHERE settle_signature IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (String,)>(&sql);
+            for signature in chunk {
+                query = query.bind(*signature);
+            }
+            found.extend(
+                query
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(|(signature,)| signature),
+            );
+        }
+        Ok(found)
+    }
+
     /// Records requests the reconcile pass found pending on chain; known ones are left alone.
     /// Returns how many were new.
     pub async fn insert_found(
@@ -519,30 +554,33 @@ impl Store {
     ) -> Result<bool, StoreError> {
         debug_assert!(from.may_become(to), "{from} -> {to}");
         let now = now_ms();
+        let addresses: Vec<&str> = addresses.iter().map(String::as_str).collect();
+        let state_move = StateMove {
+            worker,
+            from,
+            to,
+            changes: &changes,
+            now,
+            lease_ms,
+        };
         let mut transaction = self.pool.begin().await?;
-        for address in addresses {
-            let moved = StateMove {
-                address,
-                worker,
-                from,
-                to,
-                changes: &changes,
-                now,
-                lease_ms,
-            };
-            if !moved.apply(&mut transaction).await? {
+        for chunk in addresses.chunks(ROWS_PER_STATEMENT) {
+            // A repeated address moves once and so counts short: all or none, as one by one.
+            if state_move.apply(&mut transaction, chunk).await?.len() != chunk.len() {
                 transaction.rollback().await?;
                 return Ok(false);
             }
         }
+        record_transitions(&mut transaction, &addresses, Some(from), to, worker, now).await?;
         transaction.commit().await?;
         Ok(true)
     }
 
     /// Moves each `(address, changes)` of `moves` from `from` to `to` with its own changes (a
     /// batch of quotes), in one database transaction, each on its own: one no longer in `from`
-    /// and claimed by `worker` is left alone (false at its place), the others move. One commit
-    /// for a batch instead of one a request.
+    /// and claimed by `worker` is left alone (false at its place; so is an address's second
+    /// move in `moves`), the others move. One commit for a batch instead of one a request, and
+    /// one statement for the moves with the same changes (quotes of the same amount).
     pub async fn transition_each(
         &self,
         moves: &[(String, Changes)],
@@ -553,11 +591,17 @@ impl Store {
     ) -> Result<Vec<bool>, StoreError> {
         debug_assert!(from.may_become(to), "{from} -> {to}");
         let now = now_ms();
-        let mut transaction = self.pool.begin().await?;
-        let mut moved = Vec::with_capacity(moves.len());
+        let mut alike: Vec<(&Changes, Vec<&str>)> = Vec::new();
         for (address, changes) in moves {
-            let one = StateMove {
-                address,
+            match alike.iter_mut().find(|(shared, _)| *shared == changes) {
+                Some((_, addresses)) => addresses.push(address),
+                None => alike.push((changes, vec![address])),
+            }
+        }
+        let mut transaction = self.pool.begin().await?;
+        let mut not_yet_counted = HashSet::new();
+        for (changes, addresses) in &alike {
+            let state_move = StateMove {
                 worker,
                 from,
                 to,
@@ -565,8 +609,30 @@ impl Store {
                 now,
                 lease_ms,
             };
-            moved.push(one.apply(&mut transaction).await?);
+            for chunk in addresses.chunks(ROWS_PER_STATEMENT) {
+                not_yet_counted.extend(state_move.apply(&mut transaction, chunk).await?);
+            }
         }
+        // Each address that moved is true at its first place in `moves` only.
+        let moved: Vec<bool> = moves
+            .iter()
+            .map(|(address, _)| not_yet_counted.remove(address))
+            .collect();
+        let moved_addresses: Vec<&str> = moves
+            .iter()
+            .zip(&moved)
+            .filter(|(_, moved)| **moved)
+            .map(|((address, _), _)| address.as_str())
+            .collect();
+        record_transitions(
+            &mut transaction,
+            &moved_addresses,
+            Some(from),
+            to,
+            worker,
+            now,
+        )
+        .await?;
         transaction.commit().await?;
         Ok(moved)
     }
@@ -690,17 +756,19 @@ impl Store {
         .bind(lead)
         .fetch_all(&mut *transaction)
         .await?;
-        for (address, _) in &settled {
-            record_transition(
-                &mut transaction,
-                address,
-                Some(RequestState::SettleSent),
-                RequestState::Settled,
-                worker,
-                now,
-            )
-            .await?;
-        }
+        let addresses: Vec<&str> = settled
+            .iter()
+            .map(|(address, _)| address.as_str())
+            .collect();
+        record_transitions(
+            &mut transaction,
+            &addresses,
+            Some(RequestState::SettleSent),
+            RequestState::Settled,
+            worker,
+            now,
+        )
+        .await?;
         transaction.commit().await?;
         Ok(settled.into_iter().map(|(_, at)| at).collect())
     }
@@ -791,19 +859,27 @@ impl Store {
             return Ok(());
         }
         let now = now_ms();
-        let mut transaction = self.pool.begin().await?;
+        // Rows due at the same time (a lock batch's rows waiting for one finality) are one
+        // statement.
+        let mut by_due_time: BTreeMap<i64, Vec<&str>> = BTreeMap::new();
         for (address, at_ms) in rows {
-            sqlx::query(
-                "UPDATE requests SET next_attempt_ms = $1, claimed_by = NULL, \
-                   claim_expires_ms = NULL, updated_at_ms = $2 \
-                 WHERE address = $3 AND claimed_by = $4",
-            )
-            .bind(*at_ms)
-            .bind(now)
-            .bind(address)
-            .bind(worker)
-            .execute(&mut *transaction)
-            .await?;
+            by_due_time.entry(*at_ms).or_default().push(address);
+        }
+        let mut transaction = self.pool.begin().await?;
+        for (at_ms, addresses) in &by_due_time {
+            for chunk in addresses.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "UPDATE requests SET next_attempt_ms = $1, claimed_by = NULL, \
+                       claim_expires_ms = NULL, updated_at_ms = $2 \
+                     WHERE claimed_by = $3 AND address IN ({})",
+                    placeholders(4, chunk.len())
+                );
+                let mut query = sqlx::query(&sql).bind(*at_ms).bind(now).bind(worker);
+                for address in chunk {
+                    query = query.bind(*address);
+                }
+                query.execute(&mut *transaction).await?;
+            }
         }
         transaction.commit().await?;
         Ok(())
@@ -911,7 +987,15 @@ impl Store {
             return Ok(false);
         }
         let by = format!("review:{}", action.by);
-        record_transition(&mut transaction, address, Some(from), action.to, &by, now).await?;
+        record_transitions(
+            &mut transaction,
+            &[address],
+            Some(from),
+            action.to,
+            &by,
+            now,
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO review_actions \
                (address, seq, action, by_whom, reason, payment_id, to_state, at_ms) \
@@ -1002,146 +1086,158 @@ impl Store {
     }
 }
 
-/// Inserts each of `requests` as discovered unless it is known; returns how many were new.
+/// Inserts each of `requests` as discovered unless it is known, with a row of its history;
+/// returns how many were new. One statement for up to [`ROWS_PER_STATEMENT`] requests (and one
+/// for their history rows), not two a request.
 async fn insert_requests(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     requests: &[NewRequest],
     worker: &str,
 ) -> Result<usize, StoreError> {
+    /// The columns bound for each request.
+    const COLUMNS: usize = 14;
+    let now = now_ms();
     let mut inserted = 0;
-    for request in requests {
-        inserted += insert_request(transaction, request, worker).await?;
+    for chunk in requests.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| format!("({})", placeholders(1 + row * COLUMNS, COLUMNS)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
+               currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, \
+               state, updated_at_ms) \
+             VALUES {} ON CONFLICT (address) DO NOTHING RETURNING address",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (String,)>(&sql);
+        for request in chunk {
+            query = query
+                .bind(&request.address)
+                .bind(&request.pool)
+                .bind(request.request_id)
+                .bind(&request.user_key)
+                .bind(request.amount)
+                .bind(request.rate)
+                .bind(request.quoted)
+                .bind(&request.currency)
+                .bind(request.created_at)
+                .bind(&request.signature)
+                .bind(request.slot)
+                .bind(now)
+                .bind(RequestState::Discovered.as_str())
+                .bind(now);
+        }
+        let new: Vec<(String,)> = query.fetch_all(&mut **transaction).await?;
+        let addresses: Vec<&str> = new.iter().map(|(address,)| address.as_str()).collect();
+        record_transitions(
+            transaction,
+            &addresses,
+            None,
+            RequestState::Discovered,
+            worker,
+            now,
+        )
+        .await?;
+        inserted += new.len();
     }
     Ok(inserted)
 }
 
-/// Inserts `request` as discovered unless it is known; returns 1 if it was new.
-async fn insert_request(
-    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
-    request: &NewRequest,
-    worker: &str,
-) -> Result<usize, StoreError> {
-    let now = now_ms();
-    let inserted = sqlx::query(
-        "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, currency, \
-           created_at, discovered_signature, discovered_slot, discovered_at_ms, state, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $12) \
-         ON CONFLICT (address) DO NOTHING",
-    )
-    .bind(&request.address)
-    .bind(&request.pool)
-    .bind(request.request_id)
-    .bind(&request.user_key)
-    .bind(request.amount)
-    .bind(request.rate)
-    .bind(request.quoted)
-    .bind(&request.currency)
-    .bind(request.created_at)
-    .bind(&request.signature)
-    .bind(request.slot)
-    .bind(now)
-    .bind(RequestState::Discovered.as_str())
-    .execute(&mut **transaction)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Ok(0);
-    }
-    record_transition(
-        transaction,
-        &request.address,
-        None,
-        RequestState::Discovered,
-        worker,
-        now,
-    )
-    .await?;
-    Ok(1)
-}
-
-/// One request's move between states inside a database transaction (`Store::transition_all`,
-/// `Store::transition_each`).
+/// A move of requests between states inside a database transaction (`Store::transition_all`,
+/// `Store::transition_each`), with the same changes for each.
 struct StateMove<'a> {
-    address: &'a str,
     worker: &'a str,
     from: RequestState,
     to: RequestState,
     changes: &'a Changes,
-    /// When it moves (ms): its `updated_at_ms`, and the start of its renewed claim.
+    /// When they move (ms): their `updated_at_ms`, and the start of their renewed claims.
     now: i64,
-    /// How long the worker's claim is renewed for.
+    /// How long the worker's claims are renewed for.
     lease_ms: i64,
 }
 
 impl StateMove<'_> {
-    /// Moves the request, with its changes and a row of its history, if it is still in `from`
-    /// and claimed by the worker; false (nothing written) when it is not.
+    /// Moves, with the changes, those of `addresses` (at most [`ROWS_PER_STATEMENT`]) still in
+    /// `from` and claimed by the worker, in one statement; returns those that moved (each
+    /// once). Their rows of history are the caller's to record ([`record_transitions`]).
     async fn apply(
         &self,
         transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
-    ) -> Result<bool, StoreError> {
+        addresses: &[&str],
+    ) -> Result<Vec<String>, StoreError> {
+        debug_assert!(addresses.len() <= ROWS_PER_STATEMENT);
         let changes = self.changes;
-        let updated = sqlx::query(
+        let sql = format!(
             "UPDATE requests SET state = $1, quote = COALESCE($2, quote), \
                payment_id = COALESCE($3, payment_id), settle_tx = COALESCE($4, settle_tx), \
                settle_signature = COALESCE($5, settle_signature), \
                settle_last_valid_height = COALESCE($6, settle_last_valid_height), \
                settled_at_ms = COALESCE($7, settled_at_ms), review_reason = COALESCE($8, review_reason), \
                payout_attempts = payout_attempts + $9, updated_at_ms = $10, claim_expires_ms = $11, \
-               settle_sent_ms = COALESCE($15, settle_sent_ms) \
-             WHERE address = $12 AND state = $13 AND claimed_by = $14",
-        )
-        .bind(self.to.as_str())
-        .bind(changes.quote)
-        .bind(changes.payment_id.clone())
-        .bind(changes.settle_tx.clone())
-        .bind(changes.settle_signature.clone())
-        .bind(changes.settle_last_valid_height)
-        .bind(changes.settled_at_ms)
-        .bind(changes.review_reason.clone())
-        .bind(i64::from(changes.count_payout_attempt))
-        .bind(self.now)
-        .bind(self.now.saturating_add(self.lease_ms))
-        .bind(self.address)
-        .bind(self.from.as_str())
-        .bind(self.worker)
-        .bind(changes.settle_sent_ms)
-        .execute(&mut **transaction)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Ok(false);
+               settle_sent_ms = COALESCE($12, settle_sent_ms) \
+             WHERE state = $13 AND claimed_by = $14 AND address IN ({}) RETURNING address",
+            placeholders(15, addresses.len())
+        );
+        let mut query = sqlx::query_as::<_, (String,)>(&sql)
+            .bind(self.to.as_str())
+            .bind(changes.quote)
+            .bind(changes.payment_id.clone())
+            .bind(changes.settle_tx.clone())
+            .bind(changes.settle_signature.clone())
+            .bind(changes.settle_last_valid_height)
+            .bind(changes.settled_at_ms)
+            .bind(changes.review_reason.clone())
+            .bind(i64::from(changes.count_payout_attempt))
+            .bind(self.now)
+            .bind(self.now.saturating_add(self.lease_ms))
+            .bind(changes.settle_sent_ms)
+            .bind(self.from.as_str())
+            .bind(self.worker);
+        for address in addresses {
+            query = query.bind(*address);
         }
-        record_transition(
-            transaction,
-            self.address,
-            Some(self.from),
-            self.to,
-            self.worker,
-            self.now,
-        )
-        .await?;
-        Ok(true)
+        let moved = query.fetch_all(&mut **transaction).await?;
+        Ok(moved.into_iter().map(|(address,)| address).collect())
     }
 }
 
-/// Appends an audit row.
-async fn record_transition(
+/// Appends a row of history for each of `addresses` (known requests, each once), which moved
+/// from `from` to `to`: one statement for up to [`ROWS_PER_STATEMENT`] of them. Each row's
+/// `seq` follows its request's earlier rows.
+async fn record_transitions(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
-    address: &str,
+    addresses: &[&str],
     from: Option<RequestState>,
     to: RequestState,
     worker: &str,
     at_ms: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO transitions (address, seq, from_state, to_state, worker, at_ms) \
-         SELECT $1, COUNT(*), $2, $3, $4, $5 FROM transitions WHERE address = $1",
-    )
-    .bind(address)
-    .bind(from.map(RequestState::as_str))
-    .bind(to.as_str())
-    .bind(worker)
-    .bind(at_ms)
-    .execute(&mut **transaction)
-    .await?;
+    for chunk in addresses.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO transitions (address, seq, from_state, to_state, worker, at_ms) \
+             SELECT r.address, (SELECT COUNT(*) FROM transitions t WHERE t.address = r.address), \
+               $1, $2, $3, $4 \
+             FROM requests r WHERE r.address IN ({})",
+            placeholders(5, chunk.len())
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(from.map(RequestState::as_str))
+            .bind(to.as_str())
+            .bind(worker)
+            .bind(at_ms);
+        for address in chunk {
+            query = query.bind(*address);
+        }
+        query.execute(&mut **transaction).await?;
+    }
     Ok(())
+}
+
+/// `count` numbered placeholders from `$first` on, comma-separated (`$3, $4, $5`): the same
+/// in both databases' SQL through the Any driver.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|number| format!("${number}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

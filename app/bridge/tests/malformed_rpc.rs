@@ -4,7 +4,7 @@
 //! it was (no request stored, the history cursor unmoved), so the next pass reads the same
 //! transactions again. A transaction listed but not served yet (null) is no failure: the pass
 //! stops before it and the next one reads it. And the history's cursor: what a pass fetches
-//! again, and what a failing pass keeps.
+//! again (never the bridge's own settle transactions), and what a failing pass keeps.
 //!
 //! The node is a small HTTP server answering each method with a body the test chooses.
 
@@ -363,6 +363,65 @@ async fn a_slot_listed_again_fetches_only_the_transactions_not_read_in_it() {
     assert_eq!(report.transactions, 1, "{report:?}");
     assert_eq!(node.calls_of("getTransaction"), 4);
     assert_eq!(pass.cursor().await, (numbered(4), 95));
+}
+
+/// A settle transaction this bridge stored (a request's `settle_signature`) is passed over
+/// unread: it opens no request. The cursor still moves past it, and the transactions beside
+/// it are fetched.
+#[tokio::test]
+async fn the_bridges_own_settle_transactions_are_not_fetched() {
+    use allot_bridge::state::RequestState::{Discovered, Quoted, SettleSent};
+    use allot_bridge::store::{Changes, NewRequest};
+    let node = Node::start().await;
+    node.answer("getTransaction", an_empty_transaction());
+    let pass = Pass::against(&node).await;
+    let request = NewRequest {
+        address: "Request0001".into(),
+        pool: "Pool".into(),
+        request_id: 1,
+        user_key: "User1".into(),
+        amount: 5,
+        rate: 25_000,
+        quoted: 125,
+        currency: "USD".into(),
+        created_at: 1_700_000_000,
+        signature: None,
+        slot: 80,
+    };
+    let store = &pass.store;
+    store.insert_found(&[request], "test").await.unwrap();
+    store.claim_next("test", 60_000).await.unwrap().unwrap();
+    let settle = Changes {
+        settle_signature: Some(numbered(5)),
+        ..Changes::default()
+    };
+    for (from, to, changes) in [
+        (Discovered, Quoted, Changes::default()),
+        (Quoted, SettleSent, settle),
+    ] {
+        assert!(
+            store
+                .transition("Request0001", "test", from, to, changes, 60_000)
+                .await
+                .unwrap()
+        );
+    }
+    node.answer(
+        "getSignaturesForAddress",
+        listing(&[(numbered(6), 92), (numbered(5), 91), (numbered(4), 91)]),
+    );
+    let report = pass.ingester().backfill().await.expect("a pass");
+    assert_eq!(report.transactions, 3, "{report:?}");
+    assert_eq!(node.calls_of(&fetch_of(5)), 0, "its own settle transaction");
+    assert_eq!(node.calls_of(&fetch_of(4)), 1);
+    assert_eq!(node.calls_of(&fetch_of(6)), 1);
+    assert_eq!(pass.cursor().await, (numbered(6), 92));
+    let skipped = pass
+        .metrics
+        .skipped_transactions
+        .with_label_values(&["own_settle"])
+        .get();
+    assert_eq!(skipped, 1);
 }
 
 /// A transaction of the cursor's slot not served yet, after others of that slot were stored:

@@ -821,7 +821,7 @@ async fn a_batch_is_deferred_in_one_go(store: &Store) {
 /// records the move.
 async fn each_request_of_a_batch_moves_with_its_own_changes(store: &Store) {
     use RequestState::*;
-    let requests: Vec<_> = (1..=4).map(request).collect();
+    let requests: Vec<_> = (1..=5).map(request).collect();
     store.insert_found(&requests, "seed").await.unwrap();
     store.claim_next("w1", 60_000).await.unwrap().unwrap();
     store
@@ -839,17 +839,20 @@ async fn each_request_of_a_batch_moves_with_its_own_changes(store: &Store) {
         quote: Some(cents),
         ..Changes::default()
     };
-    let moves: Vec<(String, Changes)> = (1..=4)
+    let mut moves: Vec<(String, Changes)> = (1..=4)
         .map(|n| (format!("Request000{n}"), quote(1_000 * n)))
         .collect();
+    // Request 5's quote is request 1's (one statement moves both); request 2 comes twice.
+    moves.push(("Request0005".into(), quote(1_000)));
+    moves.push(("Request0002".into(), quote(2_000)));
     let moved = store
         .transition_each(&moves, "w1", Discovered, Quoted, 60_000)
         .await
         .unwrap();
     assert_eq!(
         moved,
-        [true, true, false, false],
-        "request 3 is w2's, request 4 is no longer discovered"
+        [true, true, false, false, true, false],
+        "request 3 is w2's, request 4 is no longer discovered, request 2 moved once"
     );
     let quotes: Vec<_> = store
         .requests()
@@ -865,6 +868,7 @@ async fn each_request_of_a_batch_moves_with_its_own_changes(store: &Store) {
             ("Request0002".into(), "quoted".into(), Some(2_000)),
             ("Request0003".into(), "discovered".into(), None),
             ("Request0004".into(), "quoted".into(), None),
+            ("Request0005".into(), "quoted".into(), Some(1_000)),
         ]
     );
     for (address, history) in [
@@ -872,6 +876,7 @@ async fn each_request_of_a_batch_moves_with_its_own_changes(store: &Store) {
         ("Request0002", &[Discovered, Quoted]),
         ("Request0003", &[Discovered]),
         ("Request0004", &[Discovered, Quoted]),
+        ("Request0005", &[Discovered, Quoted]),
     ] {
         assert_eq!(store.history(address).await.unwrap(), history, "{address}");
     }
@@ -919,6 +924,65 @@ async fn time_in_each_state_comes_from_the_transitions(store: &Store) {
     assert_eq!(times[1].longest_ms, times[1].total_ms);
     assert!(times[0].longest_ms >= 40 && times[0].total_ms >= times[0].longest_ms);
     assert_eq!(times[0].mean_ms(), times[0].total_ms / 2);
+}
+
+/// Batches larger than one statement's rows (the store writes up to 100 rows a statement) are
+/// written whole: every found request once, with its first row of history; a batch of 250
+/// moves together, each with its next row of history; and their claims are released together.
+async fn batches_larger_than_one_statement_are_written_whole(store: &Store) {
+    use RequestState::*;
+    let known: Vec<_> = (1..=10).map(request).collect();
+    assert_eq!(store.insert_found(&known, "seed").await.unwrap(), 10);
+    let all: Vec<_> = (1..=250).map(request).collect();
+    assert_eq!(
+        store.insert_found(&all, "seed").await.unwrap(),
+        240,
+        "the ten known ones are left alone"
+    );
+    let lead = store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    let companions = store
+        .claim_companions("w1", &lead.address, "Pool", Discovered, 249, 60_000)
+        .await
+        .unwrap();
+    assert_eq!(companions.len(), 249);
+    let addresses: Vec<String> = all.iter().map(|r| r.address.clone()).collect();
+    let quoted = Changes {
+        quote: Some(2_500),
+        ..Changes::default()
+    };
+    assert!(
+        store
+            .transition_all(&addresses, "w1", Discovered, Quoted, quoted, 60_000)
+            .await
+            .unwrap()
+    );
+    let transitions = store.transitions().await.unwrap();
+    for address in &addresses {
+        let path: Vec<_> = transitions
+            .iter()
+            .filter(|t| &t.address == address)
+            .map(|t| (t.from, t.to))
+            .collect();
+        assert_eq!(
+            path,
+            [(None, Discovered), (Some(Discovered), Quoted)],
+            "{address}"
+        );
+    }
+    let later = now_ms() + 30_000;
+    let due: Vec<(String, i64)> = addresses
+        .iter()
+        .enumerate()
+        .map(|(n, address)| (address.clone(), later + (n % 2) as i64))
+        .collect();
+    store.defer_all(&due, "w1").await.unwrap();
+    for row in store.requests().await.unwrap() {
+        assert_eq!(row.state().unwrap(), Quoted);
+        assert_eq!(row.quote, Some(2_500));
+        assert_eq!(row.claimed_by, None, "{}", row.address);
+        let n: usize = row.address["Request".len()..].parse().unwrap();
+        assert_eq!(row.next_attempt_ms, later + ((n - 1) % 2) as i64);
+    }
 }
 
 macro_rules! on_both_databases {
@@ -972,6 +1036,7 @@ on_both_databases!(
     time_in_each_state_comes_from_the_transitions,
     a_batch_is_deferred_in_one_go,
     each_request_of_a_batch_moves_with_its_own_changes,
+    batches_larger_than_one_statement_are_written_whole,
 );
 
 /// The store's connections are encrypted and the server's certificate verified

@@ -1,7 +1,7 @@
 //! [`Chain`] over a cluster's JSON-RPC (`solana-test-validator`, devnet, mainnet).
 
 use anchor_lang::prelude::Pubkey;
-use solana_account_decoder_client_types::UiAccountEncoding;
+use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding};
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::client_error::{Error as ClientError, ErrorKind};
@@ -38,22 +38,34 @@ impl RpcChain {
     }
 
     /// The accounts at `addresses` in `commitment`'s view, in order (`None` where nothing is):
-    /// one `getMultipleAccounts` per 100 addresses. A node that answers for fewer accounts than
-    /// asked is an error, never read as accounts that are not there.
+    /// one `getMultipleAccounts` per 100 addresses, in `base64`. A node that answers for fewer
+    /// accounts than asked is an error, never read as accounts that are not there.
+    ///
+    /// Not the client's `get_multiple_accounts_with_commitment`: it asks for `base64+zstd`, and
+    /// the node then builds a zstd context for every account it answers. For this program's
+    /// accounts (a few hundred bytes) that compression saved nothing and was a quarter of the
+    /// validator's JSON-RPC time in `bridge_figures` (`perf`, docs/notes.md).
     pub async fn accounts_at(
         &self,
         addresses: &[Pubkey],
         commitment: CommitmentConfig,
     ) -> Result<Vec<Option<Account>>, ChainError> {
+        let config = RpcAccountInfoConfig {
+            encoding: Some(UiAccountEncoding::Base64),
+            commitment: Some(commitment),
+            ..RpcAccountInfoConfig::default()
+        };
         let mut found = Vec::with_capacity(addresses.len());
         for chunk in addresses.chunks(MULTIPLE_ACCOUNTS_LIMIT) {
             let response = self
                 .client
-                .get_multiple_accounts_with_commitment(chunk, commitment)
+                .get_multiple_ui_accounts_with_config(chunk, config.clone())
                 .await
                 .map_err(self.request_error("getMultipleAccounts"))?;
             answered_for_each(chunk.len(), response.value.len())?;
-            found.extend(response.value);
+            for account in response.value {
+                found.push(account.map(decoded_account).transpose()?);
+            }
         }
         Ok(found)
     }
@@ -74,6 +86,22 @@ impl RpcChain {
         })?;
         Ok((found, bincode_clock(&clock.data)?.unix_timestamp))
     }
+}
+
+/// `account` as the node sent it in `base64`; an error (never a panic, as in the client's own
+/// decoding) when its data or owner does not decode.
+fn decoded_account(account: UiAccount) -> Result<Account, ChainError> {
+    let undecodable = |what: &str| ChainError::Request {
+        method: "getMultipleAccounts",
+        reason: format!("an account's {what} does not decode"),
+    };
+    Ok(Account {
+        lamports: account.lamports,
+        data: account.data.decode().ok_or_else(|| undecodable("data"))?,
+        owner: account.owner.parse().map_err(|_| undecodable("owner"))?,
+        executable: account.executable,
+        rent_epoch: account.rent_epoch,
+    })
 }
 
 /// An error unless the node answered for each of the `asked` accounts.
@@ -291,6 +319,41 @@ mod tests {
         let error = answered_for_each(3, 2).unwrap_err().to_string();
         assert!(
             error.contains("the node answered 2 accounts for 3 asked"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn base64_accounts_decode_and_bad_data_is_an_error() {
+        use solana_account_decoder_client_types::UiAccountData;
+        let owner = Pubkey::new_unique();
+        let sent = |data: &str, owner: String| UiAccount {
+            lamports: 1_461_600,
+            data: UiAccountData::Binary(data.into(), UiAccountEncoding::Base64),
+            owner,
+            executable: false,
+            rent_epoch: u64::MAX,
+            space: Some(3),
+        };
+        let account = decoded_account(sent("AQID", owner.to_string())).unwrap();
+        assert_eq!(
+            account,
+            Account {
+                lamports: 1_461_600,
+                data: vec![1, 2, 3],
+                owner,
+                executable: false,
+                rent_epoch: u64::MAX,
+            }
+        );
+        let error = decoded_account(sent("not base64!", owner.to_string())).unwrap_err();
+        assert!(
+            error.to_string().contains("data does not decode"),
+            "{error}"
+        );
+        let error = decoded_account(sent("AQID", "not an address".into())).unwrap_err();
+        assert!(
+            error.to_string().contains("owner does not decode"),
             "{error}"
         );
     }

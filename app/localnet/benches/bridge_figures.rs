@@ -24,7 +24,9 @@
 //! mean time its requests spent in each state (from the bridge's transitions), and where the
 //! machine's CPU time went meanwhile (the bench's own process, which runs the validator; the
 //! bridges; the other processes, PostgreSQL's; idle: `common/cpu.rs`).
-//! `ALLOT_BRIDGE_LOG_DIR` keeps the bridges' logs (see the harness).
+//! `ALLOT_BRIDGE_LOG_DIR` keeps the bridges' logs (see the harness). The validator's threads
+//! that poll without sleeping run at the lowest priority (`common/polling_threads.rs`: on a
+//! cluster they have the validator's own cores); `ALLOT_FIGURES_POLLING=keep` leaves them be.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -53,7 +55,7 @@ use common::bridge_harness::{
     BASE_UNITS_PER_CENT, Bridge, Market, OPENING_IN_FLIGHT, UNITS_PER_REQUEST, balance,
     create_stablecoin, send,
 };
-use common::cpu;
+use common::{cpu, polling_threads};
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
@@ -1073,6 +1075,17 @@ async fn main() {
         },
     )
     .await;
+    // The validator's polling threads at the lowest priority (common/polling_threads.rs), unless
+    // `ALLOT_FIGURES_POLLING=keep` asks to measure them as they come.
+    if std::env::var("ALLOT_FIGURES_POLLING").as_deref() == Ok("keep") {
+        println!("the validator's polling threads keep their priority");
+    } else {
+        let lowered = polling_threads::lower_priority(&polling_threads::POLLING_THREADS);
+        println!(
+            "the validator's polling threads ({}) at nice 19: {lowered}",
+            polling_threads::POLLING_THREADS.join(", ")
+        );
+    }
     let provider = TestProvider::start().await.unwrap();
     let postgres = TestPostgres::start().expect("a PostgreSQL server");
     let sqlite = format!(

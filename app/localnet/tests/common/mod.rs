@@ -262,4 +262,5 @@ pub mod bridge_harness;
 pub mod cpu;
 pub mod http_crash_scenario;
 pub mod page;
+pub mod polling_threads;
 pub mod review_scenario;
