@@ -760,8 +760,8 @@ async fn due_requests_in_a_state_are_claimed_together(store: &Store) {
     assert_eq!(names, ["Request0004", "Request0006"]);
 }
 
-/// A batch's claims are released together, each due at its own time; a row another worker
-/// holds keeps its claim and its due time.
+/// A batch's claims are released together, each due at its own time (a row named twice at its
+/// first); a row another worker holds keeps its claim and its due time.
 async fn a_batch_is_deferred_in_one_go(store: &Store) {
     let requests: Vec<_> = (1..=3).map(request).collect();
     store.insert_found(&requests, "seed").await.unwrap();
@@ -786,6 +786,7 @@ async fn a_batch_is_deferred_in_one_go(store: &Store) {
                 ("Request0001".into(), later),
                 ("Request0002".into(), later + 1),
                 ("Request0003".into(), later + 2),
+                ("Request0001".into(), later - 7),
             ],
             "w1",
         )
@@ -842,9 +843,10 @@ async fn each_request_of_a_batch_moves_with_its_own_changes(store: &Store) {
     let mut moves: Vec<(String, Changes)> = (1..=4)
         .map(|n| (format!("Request000{n}"), quote(1_000 * n)))
         .collect();
-    // Request 5's quote is request 1's (one statement moves both); request 2 comes twice.
+    // Request 5's quote is request 1's (one statement moves both); request 2 comes again with
+    // that same quote, and its first move's quote is the one written.
     moves.push(("Request0005".into(), quote(1_000)));
-    moves.push(("Request0002".into(), quote(2_000)));
+    moves.push(("Request0002".into(), quote(1_000)));
     let moved = store
         .transition_each(&moves, "w1", Discovered, Quoted, 60_000)
         .await
@@ -950,6 +952,22 @@ async fn batches_larger_than_one_statement_are_written_whole(store: &Store) {
         quote: Some(2_500),
         ..Changes::default()
     };
+    // All or none across statements: a request the store does not hold, or one named twice,
+    // in the third statement's rows leaves the first two statements' rows as they were.
+    for last in ["Request0999", "Request0001"] {
+        let mut refused = addresses.clone();
+        refused.push(last.into());
+        assert!(
+            !store
+                .transition_all(&refused, "w1", Discovered, Quoted, quoted.clone(), 60_000)
+                .await
+                .unwrap(),
+            "{last}"
+        );
+        for row in store.requests().await.unwrap() {
+            assert_eq!(row.state().unwrap(), Discovered, "{last}: {}", row.address);
+        }
+    }
     assert!(
         store
             .transition_all(&addresses, "w1", Discovered, Quoted, quoted, 60_000)

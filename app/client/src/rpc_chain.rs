@@ -88,8 +88,8 @@ impl RpcChain {
     }
 }
 
-/// `account` as the node sent it in `base64`; an error (never a panic, as in the client's own
-/// decoding) when its data or owner does not decode.
+/// `account` as the node sent it in `base64`; an error when its data or owner does not decode,
+/// never read as an account that is not there (as the client's own decoding would).
 fn decoded_account(account: UiAccount) -> Result<Account, ChainError> {
     let undecodable = |what: &str| ChainError::Request {
         method: "getMultipleAccounts",

@@ -12,17 +12,21 @@
 pub const POLLING_THREADS: [&str; 2] = ["solBnkTxSched", "solRepairSvc"];
 
 /// Sets every thread of this process named one of `names` to nice 19 (`renice`); returns how
-/// many. Panics when `renice` fails, so that a figure never silently measures otherwise.
+/// many. Panics when `renice` fails or a name has no thread (another agave version, or the
+/// validator not started), so that a figure never silently measures otherwise.
 pub fn lower_priority(names: &[&str]) -> usize {
     let mut lowered = 0;
+    let mut found = std::collections::HashSet::new();
     for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task lists the threads") {
         let task = task.expect("a thread's entry");
         let Ok(name) = std::fs::read_to_string(task.path().join("comm")) else {
             continue; // the thread has exited
         };
-        if !names.contains(&name.trim_end()) {
+        let name = name.trim_end();
+        if !names.contains(&name) {
             continue;
         }
+        found.insert(name.to_owned());
         let thread_id = task.file_name().to_string_lossy().into_owned();
         let status = std::process::Command::new("renice")
             .args(["-n", "19", "-p", &thread_id])
@@ -31,6 +35,12 @@ pub fn lower_priority(names: &[&str]) -> usize {
             .expect("renice runs");
         assert!(status.success(), "renice of thread {thread_id}: {status}");
         lowered += 1;
+    }
+    for name in names {
+        assert!(
+            found.contains(*name),
+            "no thread named {name} in this process"
+        );
     }
     lowered
 }
