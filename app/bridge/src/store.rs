@@ -55,7 +55,8 @@ pub enum StoreError {
     /// A stored value is not one the bridge writes.
     #[error(transparent)]
     State(#[from] UnknownState),
-    /// A row of history was asked for requests the store does not hold.
+    /// A row of history was asked for requests the store does not hold (counted in one
+    /// statement's rows).
     #[error("history rows for {asked} requests, but only {known} are stored")]
     HistoryWithoutRequest {
         /// Rows asked for.
@@ -427,7 +428,7 @@ impl Store {
     /// Those of `signatures` that are settle transactions stored here (a request's
     /// `settle_signature`): transactions this bridge built of settle instructions only (with
     /// their compute budget and the users' payout token accounts), so they open no request and
-    /// the history need not fetch them. One statement for up to [`ROWS_PER_STATEMENT`] signatures (an index reads
+    /// the history need not fetch them. One statement for up to 100 signatures (an index reads
     /// each).
     pub async fn settle_signatures_among(
         &self,
@@ -881,7 +882,7 @@ impl Store {
     /// Releases `worker`'s claims on each `(address, at_ms)` of `rows`, due again at its `at_ms`,
     /// in one database transaction (one commit for a batch instead of one a row: the lock
     /// batches' rows waiting for finality are looked at again and again until final). A row
-    /// this worker no longer holds is left alone.
+    /// this worker no longer holds is left alone; a row named twice is due at its first time.
     pub async fn defer_all(&self, rows: &[(String, i64)], worker: &str) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
