@@ -643,16 +643,15 @@ impl Store {
             }
         }
         // Each address that moved is true at its first place in `moves` only.
-        let moved: Vec<bool> = moves
-            .iter()
-            .map(|(address, _)| not_yet_counted.remove(address))
-            .collect();
-        let moved_addresses: Vec<&str> = moves
-            .iter()
-            .zip(&moved)
-            .filter(|(_, moved)| **moved)
-            .map(|((address, _), _)| address.as_str())
-            .collect();
+        let mut moved = Vec::with_capacity(moves.len());
+        let mut moved_addresses = Vec::with_capacity(moves.len());
+        for (address, _) in moves {
+            let did = not_yet_counted.remove(address);
+            if did {
+                moved_addresses.push(address.as_str());
+            }
+            moved.push(did);
+        }
         record_transitions(
             &mut transaction,
             &moved_addresses,
@@ -1132,15 +1131,12 @@ async fn insert_requests(
     let now = now_ms();
     let mut inserted = 0;
     for chunk in requests.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|row| format!("({})", placeholders(1 + row * COLUMNS, COLUMNS)))
-            .collect();
         let sql = format!(
             "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
                currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, \
                state, updated_at_ms) \
              VALUES {} ON CONFLICT (address) DO NOTHING RETURNING address",
-            rows.join(", ")
+            value_rows(1, chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query_as::<_, (String,)>(&sql);
         for request in chunk {
@@ -1247,16 +1243,13 @@ async fn record_transitions(
     at_ms: i64,
 ) -> Result<(), StoreError> {
     for chunk in addresses.chunks(ROWS_PER_STATEMENT) {
-        let rows: Vec<String> = (5..5 + chunk.len())
-            .map(|number| format!("(${number})"))
-            .collect();
         let sql = format!(
             "INSERT INTO transitions (address, seq, from_state, to_state, worker, at_ms) \
              SELECT v.column1, (SELECT COUNT(*) FROM transitions t WHERE t.address = v.column1), \
                $1, $2, $3, $4 \
              FROM (VALUES {}) AS v \
              WHERE EXISTS (SELECT 1 FROM requests r WHERE r.address = v.column1)",
-            rows.join(", ")
+            value_rows(5, chunk.len(), 1)
         );
         let mut query = sqlx::query(&sql)
             .bind(from.map(RequestState::as_str))
@@ -1282,6 +1275,15 @@ async fn record_transitions(
 fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|number| format!("${number}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `rows` parenthesised rows of `columns` numbered placeholders each, from `$first` on, for a
+/// `VALUES` list: `value_rows(5, 2, 1)` is `($5), ($6)`.
+fn value_rows(first: usize, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(first + row * columns, columns)))
         .collect::<Vec<_>>()
         .join(", ")
 }
