@@ -22,6 +22,13 @@ const ROWS_PER_STATEMENT: usize = 100;
 /// States a worker still has something to do for.
 const OPEN_STATES: &str = "('discovered', 'quoted', 'payout_pending', 'paid', 'settle_sent')";
 
+/// The order requests are claimed and listed in: first found first (a worker finishes the
+/// requests it began before it starts new ones); among those one ingest found together (one
+/// `discovered_at_ms`), the order of the history's slots, then the address. The order of the
+/// index `requests_free_in_claim_order`, so a claim reads only the index entries up to the rows it
+/// takes.
+const CLAIM_ORDER: &str = "discovered_at_ms, discovered_slot, address";
+
 /// The columns of [`StoredRequest`], in its field order.
 const REQUEST_COLUMNS: &str = "address, pool, request_id, user_key, amount, rate, quoted, \
      currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, quote, \
@@ -253,6 +260,63 @@ impl StoredRequest {
     pub fn state(&self) -> Result<RequestState, UnknownState> {
         self.state_name.parse()
     }
+
+    /// [`CLAIM_ORDER`] for rows already read: which of two is claimed first.
+    fn claim_order(&self, other: &Self) -> std::cmp::Ordering {
+        (self.discovered_at_ms, self.discovered_slot, &self.address).cmp(&(
+            other.discovered_at_ms,
+            other.discovered_slot,
+            &other.address,
+        ))
+    }
+}
+
+/// One claim statement ([`Store::claim_held_as`]): `$1` the worker, `$2` its claim's expiry, `$3`
+/// due by then, `$4` how many, `$5` an address left out, and for [`Holder::OwnOrExpired`] `$6`
+/// now; `of_states` narrows the open states. PostgreSQL skips rows other workers are claiming
+/// (`FOR UPDATE SKIP LOCKED`) and picks the free rows' index itself; SQLite is told to use it
+/// (`INDEXED BY`: without statistics its planner prefers `requests_by_state` and sorts every
+/// due row, and it refuses the statement rather than run it without the index).
+fn claim_sql(backend: Backend, of_states: &str, holder: Holder) -> String {
+    let held = match holder {
+        Holder::Free => "claimed_by IS NULL",
+        Holder::OwnOrExpired => {
+            "claimed_by IS NOT NULL AND (claimed_by = $1 OR claim_expires_ms < $6)"
+        }
+    };
+    let (index, lock) = match (backend, holder) {
+        (Backend::Postgres, _) => ("", "FOR UPDATE SKIP LOCKED"),
+        (Backend::Sqlite, Holder::Free) => ("INDEXED BY requests_free_in_claim_order ", ""),
+        (Backend::Sqlite, Holder::OwnOrExpired) => ("", ""),
+    };
+    format!(
+        "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address IN ( \
+           SELECT address FROM requests {index}WHERE state IN {OPEN_STATES} {of_states}\
+           AND {held} AND next_attempt_ms <= $3 AND address <> $5 \
+           ORDER BY {CLAIM_ORDER} LIMIT $4 {lock}) \
+         RETURNING {REQUEST_COLUMNS}"
+    )
+}
+
+/// Which open requests a claim takes ([`Store::claim_next`], [`Store::claim_due`]).
+struct Wanted<'a> {
+    /// Of these states only (`None`: any open state).
+    states: Option<&'a [RequestState]>,
+    /// Not this one (the lead of a batch).
+    except: Option<&'a str>,
+    /// Due by then (unix ms).
+    due_by_ms: i64,
+    /// At most this many.
+    limit: usize,
+}
+
+/// Whose rows one claim statement takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    /// Rows no one holds.
+    Free,
+    /// Rows the claiming worker holds already, or whose claim has expired.
+    OwnOrExpired,
 }
 
 /// What a transition writes besides the state (`None` leaves a column as it is).
@@ -502,33 +566,87 @@ impl Store {
         Ok(())
     }
 
-    /// Claims the oldest open request that is due and not held by a live claim of another
-    /// worker, until `lease_ms` from now. PostgreSQL skips rows other workers are claiming
+    /// Claims the oldest due open request that is not held by a live claim of another worker,
+    /// until `lease_ms` from now: one this worker held (a restart under the same name) or whose
+    /// claim expired before a free one. PostgreSQL skips rows other workers are claiming
     /// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
     pub async fn claim_next(
         &self,
         worker: &str,
         lease_ms: i64,
     ) -> Result<Option<StoredRequest>, StoreError> {
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
+        let wanted = Wanted {
+            states: None,
+            except: None,
+            due_by_ms: now_ms(),
+            limit: 1,
         };
-        let sql = format!(
-            "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address = ( \
-               SELECT address FROM requests WHERE state IN {OPEN_STATES} AND next_attempt_ms <= $3 \
-               AND (claimed_by IS NULL OR claimed_by = $1 OR claim_expires_ms < $3) \
-               ORDER BY discovered_at_ms, address LIMIT 1 {lock}) \
-             RETURNING {REQUEST_COLUMNS}"
-        );
+        Ok(self.claim_rows(worker, lease_ms, &wanted).await?.pop())
+    }
+
+    /// Claims for `worker` what `wanted` asks: first the rows it holds itself or whose claims
+    /// expired, then free ones, each in [`CLAIM_ORDER`]; returned in that order
+    /// ([`StoredRequest::claim_order`]).
+    async fn claim_rows(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        wanted: &Wanted<'_>,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        let mut claimed = self
+            .claim_held_as(worker, lease_ms, wanted, Holder::OwnOrExpired, wanted.limit)
+            .await?;
+        let left = wanted.limit.saturating_sub(claimed.len());
+        if left > 0 {
+            let free = self
+                .claim_held_as(worker, lease_ms, wanted, Holder::Free, left)
+                .await?;
+            claimed.extend(free);
+        }
+        claimed.sort_by(StoredRequest::claim_order);
+        Ok(claimed)
+    }
+
+    /// One statement of [`Self::claim_rows`]: up to `limit` rows of `wanted` held as `holder`
+    /// says. Free rows are read from the index `requests_free_in_claim_order` (the open requests
+    /// no one holds, in claim order, with their due times): from its start, passing over the
+    /// rows not due yet within the index, and never sorting.
+    async fn claim_held_as(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        wanted: &Wanted<'_>,
+        holder: Holder,
+        limit: usize,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // The states' names are the program's own constants, never input.
+        let of_states = match wanted.states {
+            None => String::new(),
+            Some(states) => format!(
+                "AND state IN ({}) ",
+                states
+                    .iter()
+                    .map(|state| format!("'{}'", state.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let sql = claim_sql(self.backend, &of_states, holder);
         let now = now_ms();
-        let claimed = sqlx::query_as::<_, StoredRequest>(&sql)
+        let mut query = sqlx::query_as::<_, StoredRequest>(&sql)
             .bind(worker)
             .bind(now.saturating_add(lease_ms))
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(claimed)
+            .bind(wanted.due_by_ms)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            // No request's address is empty.
+            .bind(wanted.except.unwrap_or(""));
+        if holder == Holder::OwnOrExpired {
+            query = query.bind(now);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// Lets go of `worker`'s claim on `address`.
@@ -689,7 +807,7 @@ impl Store {
             "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address IN ( \
                SELECT address FROM requests WHERE pool = $3 AND state = $4 AND address <> $5 \
                AND (claimed_by IS NULL OR claimed_by = $1 OR claim_expires_ms < $6) \
-               ORDER BY discovered_at_ms, address LIMIT $7 {lock}) \
+               ORDER BY {CLAIM_ORDER} LIMIT $7 {lock}) \
              RETURNING {REQUEST_COLUMNS}"
         );
         let now = now_ms();
@@ -703,17 +821,16 @@ impl Store {
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await?;
-        claimed.sort_by(|a, b| {
-            (a.discovered_at_ms, &a.address).cmp(&(b.discovered_at_ms, &b.address))
-        });
+        claimed.sort_by(StoredRequest::claim_order);
         Ok(claimed)
     }
 
     /// Claims for `worker` (until `lease_ms` from now) up to `limit` requests in one of `states`
-    /// other than `lead` that are due within `due_within_ms`, oldest first, to be read from the
-    /// chain together with it (taking those due a little later keeps a batch together instead of
-    /// splitting it by the milliseconds between its rows' due times). Rows under another
-    /// worker's live claim are skipped.
+    /// other than `lead` that are due within `due_within_ms`, oldest first ([`CLAIM_ORDER`]; its
+    /// own and expired claims before free rows), to be read from the chain together with it
+    /// (taking those due a little later keeps a batch together instead of splitting it by the
+    /// milliseconds between its rows' due times). Rows under another worker's live claim are
+    /// skipped. Returned oldest first.
     pub async fn claim_due(
         &self,
         worker: &str,
@@ -726,38 +843,13 @@ impl Store {
         if limit == 0 || states.is_empty() {
             return Ok(Vec::new());
         }
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
+        let wanted = Wanted {
+            states: Some(states),
+            except: Some(lead),
+            due_by_ms: now_ms().saturating_add(due_within_ms.max(0)),
+            limit,
         };
-        // The states' names are the program's own constants, never input.
-        let states = states
-            .iter()
-            .map(|state| format!("'{}'", state.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address IN ( \
-               SELECT address FROM requests WHERE state IN ({states}) AND address <> $3 \
-               AND next_attempt_ms <= $6 \
-               AND (claimed_by IS NULL OR claimed_by = $1 OR claim_expires_ms < $4) \
-               ORDER BY discovered_at_ms, address LIMIT $5 {lock}) \
-             RETURNING {REQUEST_COLUMNS}"
-        );
-        let now = now_ms();
-        let mut claimed = sqlx::query_as::<_, StoredRequest>(&sql)
-            .bind(worker)
-            .bind(now.saturating_add(lease_ms))
-            .bind(lead)
-            .bind(now)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .bind(now.saturating_add(due_within_ms.max(0)))
-            .fetch_all(&self.pool)
-            .await?;
-        claimed.sort_by(|a, b| {
-            (a.discovered_at_ms, &a.address).cmp(&(b.discovered_at_ms, &b.address))
-        });
-        Ok(claimed)
+        self.claim_rows(worker, lease_ms, &wanted).await
     }
 
     /// Records as settled every request other than `lead` still `settle_sent` under
@@ -943,8 +1035,7 @@ impl Store {
 
     /// Every request, oldest first.
     pub async fn requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
-        let sql =
-            format!("SELECT {REQUEST_COLUMNS} FROM requests ORDER BY discovered_at_ms, address");
+        let sql = format!("SELECT {REQUEST_COLUMNS} FROM requests ORDER BY {CLAIM_ORDER}");
         Ok(sqlx::query_as::<_, StoredRequest>(&sql)
             .fetch_all(&self.pool)
             .await?)
@@ -1286,4 +1377,99 @@ fn value_rows(first: usize, rows: usize, columns: usize) -> String {
         .map(|row| format!("({})", placeholders(first + row * columns, columns)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::postgres::TestPostgres;
+
+    /// The narrowings of the open states a worker claims with: none, and those to quote or lock.
+    const NARROWINGS: [&str; 2] = ["", "AND state IN ('discovered', 'quoted') "];
+
+    /// A free claim, on SQLite, reads `requests_free_in_claim_order` in its order: no sort of the due
+    /// rows (the cost that grew with every request waiting). `INDEXED BY` makes SQLite refuse
+    /// a statement the index cannot serve, so this also proves the claim's conditions imply
+    /// the index's.
+    #[tokio::test]
+    async fn a_free_claim_reads_its_index_in_order_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bridge.db").display());
+        let store = Store::open(&url).await.unwrap();
+        for of_states in NARROWINGS {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN {}",
+                claim_sql(Backend::Sqlite, of_states, Holder::Free)
+            );
+            let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&sql)
+                .bind("w1")
+                .bind(1_i64)
+                .bind(0_i64)
+                .bind(1_i64)
+                .bind("")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+            let plan: Vec<String> = plan.into_iter().map(|row| row.3).collect();
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains("requests_free_in_claim_order")),
+                "{of_states}: {plan:?}"
+            );
+            assert!(
+                !plan.iter().any(|step| step.contains("ORDER BY")),
+                "{of_states}: {plan:?}"
+            );
+        }
+        store.close().await;
+    }
+
+    /// The same on PostgreSQL: with scans that ignore the index's order made prohibitive, the
+    /// plan is an index scan of `requests_free_in_claim_order` and sorts nothing (a partial index whose
+    /// condition the claim did not imply would leave only those).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_free_claim_reads_its_index_in_order_on_postgres() {
+        let server = TestPostgres::start().expect("a PostgreSQL server");
+        let database = server.database().await.unwrap();
+        let store = Store::open(&database.url).await.unwrap();
+        for of_states in NARROWINGS {
+            let mut transaction = store.pool.begin().await.unwrap();
+            for setting in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
+                sqlx::query(&format!("SET LOCAL {setting} = off"))
+                    .execute(&mut *transaction)
+                    .await
+                    .unwrap();
+            }
+            let sql = format!(
+                "EXPLAIN {}",
+                claim_sql(Backend::Postgres, of_states, Holder::Free)
+            );
+            let plan: Vec<(String,)> = sqlx::query_as(&sql)
+                .bind("w1")
+                .bind(1_i64)
+                .bind(0_i64)
+                .bind(1_i64)
+                .bind("")
+                .fetch_all(&mut *transaction)
+                .await
+                .unwrap();
+            let plan: Vec<String> = plan.into_iter().map(|row| row.0).collect();
+            let inner: Vec<&String> = plan
+                .iter()
+                .filter(|step| !step.contains("Update on requests"))
+                .collect();
+            assert!(
+                inner
+                    .iter()
+                    .any(|step| step.contains("requests_free_in_claim_order")),
+                "{of_states}: {plan:#?}"
+            );
+            assert!(
+                !inner.iter().any(|step| step.contains("Sort")),
+                "{of_states}: {plan:#?}"
+            );
+            transaction.rollback().await.unwrap();
+        }
+        store.close().await;
+    }
 }

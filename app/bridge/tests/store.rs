@@ -1003,6 +1003,50 @@ async fn batches_larger_than_one_statement_are_written_whole(store: &Store) {
     }
 }
 
+/// One ingest stamps all the requests it stores with one `discovered_at_ms`; among them the
+/// history's order (their slots) decides which is claimed first, not their addresses: here the
+/// addresses run against the slots.
+async fn requests_found_together_are_claimed_in_history_order(store: &Store) {
+    let at_slot = |n: u32, slot: i64| NewRequest { slot, ..request(n) };
+    let history = [
+        read("Sig3", 201, vec![at_slot(3, 201)]),
+        read("Sig2", 202, vec![at_slot(2, 202)]),
+        read("Sig1", 203, vec![at_slot(1, 203)]),
+    ];
+    assert_eq!(store.ingest("prog", &history, "w1").await.unwrap(), 3);
+    let found_at: HashSet<i64> = store
+        .requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.discovered_at_ms)
+        .collect();
+    assert_eq!(found_at.len(), 1, "one ingest, one discovery time");
+    let lead = store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    assert_eq!(lead.address, "Request0003");
+    let rest = store
+        .claim_due(
+            "w1",
+            &lead.address,
+            &[RequestState::Discovered],
+            10,
+            60_000,
+            0,
+        )
+        .await
+        .unwrap();
+    let names: Vec<_> = rest.iter().map(|row| row.address.as_str()).collect();
+    assert_eq!(names, ["Request0002", "Request0001"]);
+    let listed: Vec<_> = store
+        .requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.address)
+        .collect();
+    assert_eq!(listed, ["Request0003", "Request0002", "Request0001"]);
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -1055,6 +1099,7 @@ on_both_databases!(
     a_batch_is_deferred_in_one_go,
     each_request_of_a_batch_moves_with_its_own_changes,
     batches_larger_than_one_statement_are_written_whole,
+    requests_found_together_are_claimed_in_history_order,
 );
 
 /// The store's connections are encrypted and the server's certificate verified

@@ -12,7 +12,7 @@
 //! request in `bridge_figures`; sending the early ones' locks again added a transaction for
 //! every second request.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
@@ -22,10 +22,10 @@ use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signer as _;
 
 use super::batches::BATCH_RETRY_MS;
-use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker, mismatch};
+use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, QuoteRead, Step, Worker, mismatch};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
-use crate::store::{StoredRequest, now_ms};
+use crate::store::{Changes, StoredRequest, now_ms};
 
 /// Most requests read together: what one `getMultipleAccounts` call answers.
 const LOCK_BATCH: usize = 100;
@@ -75,11 +75,10 @@ impl Worker<'_> {
         };
         let mut stepped = 0;
         let mut first_error = None;
-        let mut to_lock = Vec::new();
-        let mut waiting = Vec::new();
+        let mut next = Gathered::default();
         for (index, (row, (on_chain, finalized_lock))) in rows.iter().zip(views).enumerate() {
             if stop() || now_ms().saturating_sub(started) > CLAIM_MS / 2 {
-                // The rows already quoted and gathered in `to_lock` are still locked below.
+                // The rows already gathered (quotes, locks) are still recorded and locked below.
                 if let Err(error) = self.let_go(&rows[index..], None).await {
                     first_error.get_or_insert(error);
                 }
@@ -97,7 +96,7 @@ impl Worker<'_> {
             stepped += 1;
             let advanced = match (on_chain, finalized_lock.transpose()) {
                 (Ok(on_chain), Ok(finalized_lock)) => {
-                    self.quote_or_lock(row, on_chain, finalized_lock, &mut to_lock, &mut waiting)
+                    self.quote_or_lock(row, on_chain, finalized_lock, &mut next)
                         .await
                 }
                 (Err(error), _) | (_, Err(error)) => Err(error),
@@ -107,10 +106,13 @@ impl Worker<'_> {
                 first_error.get_or_insert(error);
             }
         }
-        if let Err(error) = self.defer_rows(&waiting).await {
+        if let Err(error) = self.lock_once_quoted(&mut next).await {
             first_error.get_or_insert(error);
         }
-        if let Err(error) = self.lock_together(to_lock).await {
+        if let Err(error) = self.defer_rows(&next.waiting).await {
+            first_error.get_or_insert(error);
+        }
+        if let Err(error) = self.lock_together(next.to_lock).await {
             first_error.get_or_insert(error);
         }
         match first_error {
@@ -120,23 +122,83 @@ impl Worker<'_> {
     }
 
     /// The step of `row` (discovered or quoted) with its account as read: a discovered request
-    /// is quoted first; one pending, paid off chain and fit to lock joins `to_lock` (its claim
-    /// kept); one locked but not yet final joins `waiting` (its next look, written with the
-    /// batch's others); any other takes its usual step.
+    /// whose account matches its event joins `next.quotes` (recorded with the batch's others,
+    /// then stepped by [`Self::lock_once_quoted`]); a quoted one takes [`Self::lock_or_read`].
+    /// A discovered request not quoted takes its usual step.
     async fn quote_or_lock(
         &self,
         row: &StoredRequest,
         on_chain: Option<ExchangeRequest>,
         finalized_lock: Option<bool>,
-        to_lock: &mut Vec<(StoredRequest, ExchangeRequest)>,
-        waiting: &mut Vec<(String, i64)>,
+        next: &mut Gathered,
     ) -> Result<()> {
         if row.state()? == RequestState::Discovered {
-            match self.record_quote(row, on_chain.as_ref()).await? {
-                Step::Moved => {}
-                step => return self.follow(row.clone(), step).await,
+            return match self.quote_to_record(row, on_chain.as_ref()).await? {
+                QuoteRead::Quote(changes) => {
+                    next.quotes.push((row.address.clone(), changes));
+                    next.quoted_reads
+                        .push((row.clone(), on_chain, finalized_lock));
+                    Ok(())
+                }
+                QuoteRead::Instead(step) => self.follow(row.clone(), step).await,
+            };
+        }
+        self.lock_or_read(row, on_chain, finalized_lock, next).await
+    }
+
+    /// Records the quotes gathered in `next` in one database transaction (the crash point
+    /// `quoted` once), then takes each quoted request's next step with its account as read
+    /// ([`Self::lock_or_read`]; a failure defers that request alone). Quotes that could not be
+    /// recorded are tried again in two seconds; a request another worker took meanwhile is
+    /// left to it.
+    async fn lock_once_quoted(&self, next: &mut Gathered) -> Result<()> {
+        let quotes = std::mem::take(&mut next.quotes);
+        let reads = std::mem::take(&mut next.quoted_reads);
+        let (from, to) = (RequestState::Discovered, RequestState::Quoted);
+        let moved: HashSet<String> = match self.transitioned_each(&quotes, from, to, "quoted").await
+        {
+            Ok(moved) => moved.into_iter().map(str::to_owned).collect(),
+            Err(error) => {
+                tracing::warn!(
+                    requests = quotes.len(),
+                    "quotes not recorded; tried again in two seconds: {error:#}"
+                );
+                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
+                next.waiting
+                    .extend(quotes.into_iter().map(|(address, _)| (address, retry_at)));
+                return Ok(());
+            }
+        };
+        let mut first_error = None;
+        for (row, on_chain, finalized_lock) in reads {
+            if !moved.contains(&row.address) {
+                continue;
+            }
+            let advanced = self
+                .lock_or_read(&row, on_chain, finalized_lock, next)
+                .await;
+            if let Err(error) = self.defer_if_failed(&row.address, advanced).await {
+                tracing::warn!(address = %row.address, "not deferred: {error:#}");
+                first_error.get_or_insert(error);
             }
         }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// The step of the quoted `row` with its account as read: one pending, paid off chain and
+    /// fit to lock joins `next.to_lock` (its claim kept); one locked but not yet final joins
+    /// `next.waiting` (its next look, written with the batch's others); any other takes its
+    /// usual step.
+    async fn lock_or_read(
+        &self,
+        row: &StoredRequest,
+        on_chain: Option<ExchangeRequest>,
+        finalized_lock: Option<bool>,
+        next: &mut Gathered,
+    ) -> Result<()> {
         match on_chain {
             // The program's own rule (pending, paid off chain), then the bridge's; a request
             // either refuses takes its usual step (a review that says why).
@@ -145,11 +207,11 @@ impl Worker<'_> {
                     && request.check_can_lock().is_ok()
                     && super::off_chain::why_not_lock(&request).is_none() =>
             {
-                to_lock.push((row.clone(), request));
+                next.to_lock.push((row.clone(), request));
                 Ok(())
             }
             on_chain => {
-                self.advance_read(row.clone(), on_chain, finalized_lock, waiting)
+                self.advance_read(row.clone(), on_chain, finalized_lock, &mut next.waiting)
                     .await
             }
         }
@@ -266,7 +328,10 @@ impl Worker<'_> {
         };
         let what = format!("{count} locks");
         let outcome = match settle::send_lock(self.chain.client(), &signed).await {
-            Ok(()) => LockSent::Sent,
+            Ok(()) => {
+                tracing::debug!(requests = count, signature = %signed.signature, "locks sent");
+                LockSent::Sent
+            }
             Err(LockNotSent::NotSettlementAuthority) => LockSent::Refused,
             Err(LockNotSent::ProgramRefused(failure)) if count > 1 => {
                 tracing::debug!(%what, "lock batch refused in simulation, sent again one by one: {failure}");
@@ -393,6 +458,19 @@ fn finality_wait_ms(confirmed: u64, finalized: u64) -> i64 {
     behind
         .saturating_mul(SLOT_MS)
         .clamp(LOCK_RECHECK_MS, MAX_FIRST_LOOK_MS)
+}
+
+/// What one batch's rows lead to, gathered while stepping them (`Worker::advance_locks`).
+#[derive(Default)]
+struct Gathered {
+    /// Quotes to record together: each request's address and its quote.
+    quotes: Vec<(String, Changes)>,
+    /// The requests of `quotes`, with their accounts as read: their next step once quoted.
+    quoted_reads: Vec<(StoredRequest, Option<ExchangeRequest>, Option<bool>)>,
+    /// Pending requests to lock together, with their accounts (this worker holds the claims).
+    to_lock: Vec<(StoredRequest, ExchangeRequest)>,
+    /// Requests to look at again, each at its time (released together).
+    waiting: Vec<(String, i64)>,
 }
 
 /// What became of one pool's locks (`send_pool_locks`), by index into its requests.
