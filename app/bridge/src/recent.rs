@@ -1,5 +1,5 @@
-//! The recent blockhash and priority fee the bridge signs with, asked of the node at most once
-//! per short while and shared by every lane of the process.
+//! The recent blockhash and priority fee the bridge signs with, and the cluster's slot length,
+//! asked of the node at most once per short while and shared by every lane of the process.
 //!
 //! Before, each lock and settle transaction asked for both (`getLatestBlockhash` and
 //! `getRecentPrioritizationFees`): two of the twelve or so calls a settled request cost. A
@@ -29,6 +29,14 @@ pub const FEE_MAX_AGE: Duration = Duration::from_secs(10);
 /// fee): lanes waiting behind a failing call get its answer instead of each waiting out the
 /// client's timeout in turn, and the node is asked again soon after.
 pub const FAILED_LOOKUP_STANDS: Duration = Duration::from_secs(1);
+
+/// How long the slot length measured from the node's performance samples is used.
+pub const SLOT_LENGTH_MAX_AGE: Duration = Duration::from_secs(60);
+/// A slot's nominal length on a Solana cluster (milliseconds): what is assumed while the node
+/// has no performance sample (its first minute) or does not answer.
+pub const NOMINAL_SLOT_MS: i64 = 400;
+/// The shortest and longest slot a sample may say (milliseconds); anything outside is clamped.
+const SLOT_MS_RANGE: (i64, i64) = (100, 2_000);
 
 /// A value and until when it is used.
 #[derive(Clone, Debug)]
@@ -65,6 +73,7 @@ pub struct Recent {
     policy: FeePolicy,
     blockhash: Mutex<Option<Fetched<BlockhashAnswer>>>,
     fees: std::sync::Mutex<HashMap<Pubkey, PoolFee>>,
+    slot_ms: Mutex<Option<Fetched<i64>>>,
 }
 
 impl Recent {
@@ -74,6 +83,7 @@ impl Recent {
             policy,
             blockhash: Mutex::default(),
             fees: std::sync::Mutex::default(),
+            slot_ms: Mutex::default(),
         }
     }
 
@@ -132,6 +142,50 @@ impl Recent {
         *cached = Some(Fetched::new(price, stands));
         price
     }
+
+    /// How long the cluster's slots last now (milliseconds): the node's newest performance
+    /// sample (the slots it made over its period, a minute on agave), looked up at most every
+    /// [`SLOT_LENGTH_MAX_AGE`]; [`NOMINAL_SLOT_MS`] while it has none, or when the call fails
+    /// (logged; asked again after [`FAILED_LOOKUP_STANDS`]). A wait for finality counted in
+    /// slots (32 of them) is this long each: 400 ms on mainnet, 300 ms on a test validator.
+    pub async fn slot_ms(&self, rpc: &RpcClient) -> i64 {
+        let mut cached = self.slot_ms.lock().await;
+        if let Some(ms) = cached.as_ref().and_then(|c| c.fresh(Instant::now())) {
+            return ms;
+        }
+        let (ms, stands) = match rpc.get_recent_performance_samples(Some(1)).await {
+            Ok(samples) => match samples
+                .first()
+                .and_then(|sample| slot_ms_of(sample.num_slots, sample.sample_period_secs))
+            {
+                Some(ms) => (ms, SLOT_LENGTH_MAX_AGE),
+                None => (NOMINAL_SLOT_MS, FAILED_LOOKUP_STANDS),
+            },
+            Err(error) => {
+                tracing::warn!(
+                    "getRecentPerformanceSamples failed, slots taken as {NOMINAL_SLOT_MS} ms: {error}"
+                );
+                (NOMINAL_SLOT_MS, FAILED_LOOKUP_STANDS)
+            }
+        };
+        *cached = Some(Fetched::new(ms, stands));
+        ms
+    }
+}
+
+/// The slot length (milliseconds) a performance sample of `num_slots` slots over
+/// `period_secs` seconds says, within [`SLOT_MS_RANGE`]; `None` for a sample of no slots or no
+/// time.
+fn slot_ms_of(num_slots: u64, period_secs: u16) -> Option<i64> {
+    if num_slots == 0 || period_secs == 0 {
+        return None;
+    }
+    let ms = u64::from(period_secs).saturating_mul(1_000) / num_slots;
+    Some(
+        i64::try_from(ms)
+            .unwrap_or(i64::MAX)
+            .clamp(SLOT_MS_RANGE.0, SLOT_MS_RANGE.1),
+    )
 }
 
 #[cfg(test)]
@@ -147,6 +201,18 @@ mod tests {
         assert_eq!(fetched.fresh(at + Duration::from_millis(2_999)), Some(7));
         assert_eq!(fetched.fresh(at + stands), None);
         assert_eq!(fetched.fresh(at + Duration::from_secs(60)), None);
+    }
+
+    /// A sample's slots over its period give the slot length, kept within sense; a sample of
+    /// nothing says nothing.
+    #[test]
+    fn a_performance_sample_gives_the_slot_length() {
+        assert_eq!(slot_ms_of(150, 60), Some(400));
+        assert_eq!(slot_ms_of(200, 60), Some(300));
+        assert_eq!(slot_ms_of(1_000_000, 60), Some(SLOT_MS_RANGE.0));
+        assert_eq!(slot_ms_of(1, 60), Some(SLOT_MS_RANGE.1));
+        assert_eq!(slot_ms_of(0, 60), None);
+        assert_eq!(slot_ms_of(150, 0), None);
     }
 
     /// A failed lookup's answer stands a second, not the value's full age.

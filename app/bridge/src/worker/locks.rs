@@ -109,6 +109,7 @@ impl Worker<'_> {
         if let Err(error) = self.lock_once_quoted(&mut next).await {
             first_error.get_or_insert(error);
         }
+        self.record_final_locks(&mut next).await;
         if let Err(error) = self.defer_rows(&next.waiting).await {
             first_error.get_or_insert(error);
         }
@@ -189,9 +190,10 @@ impl Worker<'_> {
     }
 
     /// The step of the quoted `row` with its account as read: one pending, paid off chain and
-    /// fit to lock joins `next.to_lock` (its claim kept); one locked but not yet final joins
-    /// `next.waiting` (its next look, written with the batch's others); any other takes its
-    /// usual step.
+    /// fit to lock joins `next.to_lock` (its claim kept); one whose lock is final joins
+    /// `next.final_locks` (moved to `PayoutPending` with the batch's others); one locked but not
+    /// yet final joins `next.waiting` (its next look, written with the batch's others); any
+    /// other takes its usual step.
     async fn lock_or_read(
         &self,
         row: &StoredRequest,
@@ -210,9 +212,64 @@ impl Worker<'_> {
                 next.to_lock.push((row.clone(), request));
                 Ok(())
             }
+            Some(request) if self.lock_is_final(row, &request, finalized_lock) => {
+                next.final_locks
+                    .push((row.address.clone(), Changes::default()));
+                Ok(())
+            }
             on_chain => {
                 self.advance_read(row.clone(), on_chain, finalized_lock, &mut next.waiting)
                     .await
+            }
+        }
+    }
+
+    /// Whether the quoted `row`, read as `on_chain`, is locked by this bridge's key in the
+    /// finalized view with nothing that stops its payment here: the same account as stored,
+    /// paid off chain (no payout mint), fit to lock (`why_not_lock`). For such a request
+    /// `begin_payout` moves it to `PayoutPending`; [`Self::record_final_locks`] makes that move
+    /// for the batch's others together. Any other takes `begin_payout` itself.
+    fn lock_is_final(
+        &self,
+        row: &StoredRequest,
+        on_chain: &ExchangeRequest,
+        finalized_lock: Option<bool>,
+    ) -> bool {
+        finalized_lock == Some(true)
+            && on_chain.status == RequestStatus::Locked
+            && on_chain.is_locked_by(&self.authority.pubkey())
+            && on_chain.payout_mint.is_none()
+            && mismatch(row, on_chain).is_none()
+            && super::off_chain::why_not_lock(on_chain).is_none()
+    }
+
+    /// Moves the requests whose locks are final (`next.final_locks`) to `PayoutPending` in one
+    /// database transaction (the crash point `payout_pending` once), each due at once (the next
+    /// free lane pays it); on a failure they are looked at again in two seconds. A request
+    /// another worker took meanwhile is left to it.
+    async fn record_final_locks(&self, next: &mut Gathered) {
+        let final_locks = std::mem::take(&mut next.final_locks);
+        let (from, to) = (RequestState::Quoted, RequestState::PayoutPending);
+        match self
+            .transitioned_each(&final_locks, from, to, "payout_pending")
+            .await
+        {
+            Ok(moved) => {
+                let now = now_ms();
+                next.waiting
+                    .extend(moved.into_iter().map(|address| (address.to_owned(), now)));
+            }
+            Err(error) => {
+                tracing::warn!(
+                    requests = final_locks.len(),
+                    "final locks not recorded; looked at again in two seconds: {error:#}"
+                );
+                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
+                next.waiting.extend(
+                    final_locks
+                        .into_iter()
+                        .map(|(address, _)| (address, retry_at)),
+                );
             }
         }
     }
@@ -346,7 +403,7 @@ impl Worker<'_> {
     }
 
     /// How long a lock just sent takes at least to be final: the slots between the cluster's
-    /// confirmed and finalized views, at [`SLOT_MS`] each, within [`LOCK_RECHECK_MS`] and
+    /// confirmed and finalized views, at the cluster's recent slot length each, within [`LOCK_RECHECK_MS`] and
     /// [`MAX_FIRST_LOOK_MS`]; [`LOCK_RECHECK_MS`] when the slots cannot be read (logged).
     async fn finality_wait_ms(&self) -> i64 {
         let rpc = self.chain.client();
@@ -355,7 +412,9 @@ impl Worker<'_> {
             rpc.get_slot_with_commitment(CommitmentConfig::finalized()),
         );
         match slots {
-            Ok((confirmed, finalized)) => finality_wait_ms(confirmed, finalized),
+            Ok((confirmed, finalized)) => {
+                finality_wait_ms(confirmed, finalized, self.recent.slot_ms(rpc).await)
+            }
             Err(error) => {
                 let error = self.metrics.failed_call("getSlot", error);
                 tracing::warn!("slots not read, the locks are looked at in a second: {error:#}");
@@ -445,18 +504,18 @@ impl Worker<'_> {
     }
 }
 
-/// A slot's nominal length on a Solana cluster (milliseconds).
-const SLOT_MS: i64 = 400;
 /// The longest wait before the first look at a lock just sent, whatever the slots say.
 const MAX_FIRST_LOOK_MS: i64 = 20_000;
 
 /// The wait before the first look at a lock sent when the cluster's confirmed view is at slot
 /// `confirmed` and its finalized view at `finalized`: the lock lands at or after `confirmed`,
-/// and is final once the finalized view reaches it, one slot every [`SLOT_MS`].
-fn finality_wait_ms(confirmed: u64, finalized: u64) -> i64 {
+/// and is final once the finalized view reaches it, one slot every `slot_ms`
+/// ([`crate::recent::Recent::slot_ms`]: on a test validator's 300 ms slots, a wait counted in
+/// 400 ms ones looked 3 s late).
+fn finality_wait_ms(confirmed: u64, finalized: u64, slot_ms: i64) -> i64 {
     let behind = i64::try_from(confirmed.saturating_sub(finalized)).unwrap_or(i64::MAX);
     behind
-        .saturating_mul(SLOT_MS)
+        .saturating_mul(slot_ms)
         .clamp(LOCK_RECHECK_MS, MAX_FIRST_LOOK_MS)
 }
 
@@ -467,6 +526,9 @@ struct Gathered {
     quotes: Vec<(String, Changes)>,
     /// The requests of `quotes`, with their accounts as read: their next step once quoted.
     quoted_reads: Vec<(StoredRequest, Option<ExchangeRequest>, Option<bool>)>,
+    /// Requests whose locks are final, to move to `PayoutPending` together (no changes but the
+    /// state).
+    final_locks: Vec<(String, Changes)>,
     /// Pending requests to lock together, with their accounts (this worker holds the claims).
     to_lock: Vec<(StoredRequest, ExchangeRequest)>,
     /// Requests to look at again, each at its time (released together).
@@ -534,10 +596,11 @@ mod tests {
     /// time, never less than the usual recheck nor more than the cap.
     #[test]
     fn the_first_look_at_a_lock_waits_for_the_finalized_view_to_catch_up() {
-        assert_eq!(finality_wait_ms(1_032, 1_000), 32 * SLOT_MS);
-        assert_eq!(finality_wait_ms(1_000, 1_000), LOCK_RECHECK_MS);
-        assert_eq!(finality_wait_ms(999, 1_000), LOCK_RECHECK_MS);
-        assert_eq!(finality_wait_ms(u64::MAX, 0), MAX_FIRST_LOOK_MS);
+        assert_eq!(finality_wait_ms(1_032, 1_000, 400), 32 * 400);
+        assert_eq!(finality_wait_ms(1_032, 1_000, 300), 32 * 300);
+        assert_eq!(finality_wait_ms(1_000, 1_000, 400), LOCK_RECHECK_MS);
+        assert_eq!(finality_wait_ms(999, 1_000, 400), LOCK_RECHECK_MS);
+        assert_eq!(finality_wait_ms(u64::MAX, 0, 400), MAX_FIRST_LOOK_MS);
     }
 
     /// Only requests locked now get a finalized answer, each its own in order; a pending one,

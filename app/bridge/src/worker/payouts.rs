@@ -5,14 +5,15 @@
 //! it; the locks of a batch (`locks.rs`) become final together, so their payments fall due
 //! together. Each request still takes exactly the steps it takes alone (`pay_read`): its
 //! attempt is counted before its call, a repeat looks the earlier call up first, and every
-//! store write checks this lane's claim.
+//! store write checks this lane's claim. The next looks of those paid (and of retries) are
+//! released together once every call of the batch has returned.
 
 use allot::state::ExchangeRequest;
 use anyhow::Result;
 use futures::StreamExt as _;
 
 use super::batches::{BATCH_RETRY_MS, addresses_of, decode_each, valid_addresses};
-use super::{PayoutAdapter, Worker};
+use super::{PayoutAdapter, Step, Worker};
 use crate::state::RequestState;
 use crate::store::{StoredRequest, now_ms};
 
@@ -55,32 +56,61 @@ impl Worker<'_> {
             }
         };
         let taken = rows.len();
-        let outcomes: Vec<Result<()>> = futures::stream::iter(rows.into_iter().zip(accounts))
-            .map(|(row, on_chain)| self.pay_one(row, on_chain, chain_now))
-            .buffer_unordered(at_once.max(1))
-            .collect()
-            .await;
-        match outcomes.into_iter().find_map(Result::err) {
+        let outcomes: Vec<Result<Option<(String, i64)>>> =
+            futures::stream::iter(rows.into_iter().zip(accounts))
+                .map(|(row, on_chain)| self.pay_one(row, on_chain, chain_now))
+                .buffer_unordered(at_once.max(1))
+                .collect()
+                .await;
+        let mut waiting = Vec::new();
+        let mut first_error = None;
+        for outcome in outcomes {
+            match outcome {
+                Ok(Some(next_look)) => waiting.push(next_look),
+                Ok(None) => {}
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        if let Err(error) = self.defer_rows(&waiting).await {
+            first_error.get_or_insert(error);
+        }
+        match first_error {
             Some(error) => Err(error),
             None => Ok(taken),
         }
     }
 
     /// The step of paying `row` with its account as read (`Err`: it did not decode) and the
-    /// clock read with it, followed until the request waits or is final; a failure defers it.
+    /// clock read with it. A request to look at again later (paid, waiting for companions to
+    /// settle with; or a payment to retry that was not counted) is returned with its time, to be
+    /// released with the batch's others once every call of the batch has returned; any other
+    /// step is followed until the request waits or is final; a failure defers it.
     async fn pay_one(
         &self,
         row: StoredRequest,
         on_chain: Result<Option<ExchangeRequest>>,
         chain_now: i64,
-    ) -> Result<()> {
+    ) -> Result<Option<(String, i64)>> {
         let address = row.address.clone();
         let advanced = async {
-            let step = self.pay_read(&row, on_chain?, chain_now).await?;
-            self.follow(row, step).await
+            match self.pay_read(&row, on_chain?, chain_now).await? {
+                Step::Later {
+                    at_ms,
+                    counted_attempt: false,
+                } => Ok(Some((row.address.clone(), at_ms))),
+                step => self.follow(row, step).await.map(|()| None),
+            }
         }
         .await;
-        self.defer_if_failed(&address, advanced).await
+        match advanced {
+            Ok(next_look) => Ok(next_look),
+            Err(error) => self
+                .defer_if_failed(&address, Err(error))
+                .await
+                .map(|()| None),
+        }
     }
 
     /// The accounts of `rows` (each on its own: an address that does not parse, or an account
