@@ -274,7 +274,7 @@ impl StoredRequest {
 /// One claim statement ([`Store::claim_held_as`]): `$1` the worker, `$2` its claim's expiry, `$3`
 /// due by then, `$4` how many, `$5` an address left out, and for [`Holder::OwnOrExpired`] `$6`
 /// now; `of_states` narrows the open states. PostgreSQL skips rows other workers are claiming
-/// (`FOR UPDATE SKIP LOCKED`) and picks the free rows' index itself; SQLite is told to use it
+/// (`FOR UPDATE SKIP LOCKED`) and picks its index itself; SQLite is told which index to use
 /// (`INDEXED BY`: without statistics its planner prefers `requests_by_state` and sorts every
 /// due row, and it refuses the statement rather than run it without the index).
 fn claim_sql(backend: Backend, of_states: &str, holder: Holder) -> String {
@@ -287,7 +287,7 @@ fn claim_sql(backend: Backend, of_states: &str, holder: Holder) -> String {
     let (index, lock) = match (backend, holder) {
         (Backend::Postgres, _) => ("", "FOR UPDATE SKIP LOCKED"),
         (Backend::Sqlite, Holder::Free) => ("INDEXED BY requests_free_in_claim_order ", ""),
-        (Backend::Sqlite, Holder::OwnOrExpired) => ("", ""),
+        (Backend::Sqlite, Holder::OwnOrExpired) => ("INDEXED BY requests_held_by_expiry ", ""),
     };
     format!(
         "UPDATE requests SET claimed_by = $1, claim_expires_ms = $2 WHERE address IN ( \
@@ -296,6 +296,16 @@ fn claim_sql(backend: Backend, of_states: &str, holder: Holder) -> String {
            ORDER BY {CLAIM_ORDER} LIMIT $4 {lock}) \
          RETURNING {REQUEST_COLUMNS}"
     )
+}
+
+/// The condition narrowing a claim to `states` (`AND state IN (…) `, for [`claim_sql`]). The
+/// states' names are the program's own constants, never input.
+fn states_clause(states: &[RequestState]) -> String {
+    let names: Vec<String> = states
+        .iter()
+        .map(|state| format!("'{}'", state.as_str()))
+        .collect();
+    format!("AND state IN ({}) ", names.join(", "))
 }
 
 /// Which open requests a claim takes ([`Store::claim_next`], [`Store::claim_due`]).
@@ -622,18 +632,7 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        // The states' names are the program's own constants, never input.
-        let of_states = match wanted.states {
-            None => String::new(),
-            Some(states) => format!(
-                "AND state IN ({}) ",
-                states
-                    .iter()
-                    .map(|state| format!("'{}'", state.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let of_states = wanted.states.map(states_clause).unwrap_or_default();
         let sql = claim_sql(self.backend, &of_states, holder);
         let now = now_ms();
         let mut query = sqlx::query_as::<_, StoredRequest>(&sql)
@@ -1384,55 +1383,74 @@ mod tests {
     use super::*;
     use crate::test_support::postgres::TestPostgres;
 
-    /// The narrowings of the open states a worker claims with: none, and those to quote or lock.
-    const NARROWINGS: [&str; 2] = ["", "AND state IN ('discovered', 'quoted') "];
+    /// The narrowings of the open states a worker claims with: none, and each batch's.
+    fn narrowings() -> Vec<String> {
+        use RequestState::*;
+        let batches: [&[RequestState]; 3] =
+            [&[Discovered, Quoted], &[PayoutPending], &[SettleSent]];
+        std::iter::once(String::new())
+            .chain(batches.into_iter().map(states_clause))
+            .collect()
+    }
 
-    /// A free claim, on SQLite, reads `requests_free_in_claim_order` in its order: no sort of the due
-    /// rows (the cost that grew with every request waiting). `INDEXED BY` makes SQLite refuse
-    /// a statement the index cannot serve, so this also proves the claim's conditions imply
-    /// the index's.
+    /// Each claim, on SQLite, reads its index: the free rows' `requests_free_in_claim_order` in
+    /// its order (no sort of the due rows, the cost that grew with every request waiting), the
+    /// held rows' `requests_held_by_expiry`. `INDEXED BY` makes SQLite refuse a statement the
+    /// index cannot serve, so this also proves each claim's conditions imply its index's.
     #[tokio::test]
-    async fn a_free_claim_reads_its_index_in_order_on_sqlite() {
+    async fn each_claim_reads_its_index_on_sqlite() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("bridge.db").display());
         let store = Store::open(&url).await.unwrap();
-        for of_states in NARROWINGS {
-            let sql = format!(
-                "EXPLAIN QUERY PLAN {}",
-                claim_sql(Backend::Sqlite, of_states, Holder::Free)
-            );
-            let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&sql)
-                .bind("w1")
-                .bind(1_i64)
-                .bind(0_i64)
-                .bind(1_i64)
-                .bind("")
-                .fetch_all(&store.pool)
-                .await
-                .unwrap();
-            let plan: Vec<String> = plan.into_iter().map(|row| row.3).collect();
-            assert!(
-                plan.iter()
-                    .any(|step| step.contains("requests_free_in_claim_order")),
-                "{of_states}: {plan:?}"
-            );
-            assert!(
-                !plan.iter().any(|step| step.contains("ORDER BY")),
-                "{of_states}: {plan:?}"
-            );
+        for of_states in narrowings() {
+            for (holder, index) in [
+                (Holder::Free, "requests_free_in_claim_order"),
+                (Holder::OwnOrExpired, "requests_held_by_expiry"),
+            ] {
+                let sql = format!(
+                    "EXPLAIN QUERY PLAN {}",
+                    claim_sql(Backend::Sqlite, &of_states, holder)
+                );
+                let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql)
+                    .bind("w1")
+                    .bind(1_i64)
+                    .bind(0_i64)
+                    .bind(1_i64)
+                    .bind("");
+                if holder == Holder::OwnOrExpired {
+                    query = query.bind(0_i64);
+                }
+                let plan: Vec<String> = query
+                    .fetch_all(&store.pool)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|row| row.3)
+                    .collect();
+                assert!(
+                    plan.iter().any(|step| step.contains(index)),
+                    "{of_states}: {plan:?}"
+                );
+                if holder == Holder::Free {
+                    assert!(
+                        !plan.iter().any(|step| step.contains("ORDER BY")),
+                        "{of_states}: {plan:?}"
+                    );
+                }
+            }
         }
         store.close().await;
     }
 
-    /// The same on PostgreSQL: with scans that ignore the index's order made prohibitive, the
-    /// plan is an index scan of `requests_free_in_claim_order` and sorts nothing (a partial index whose
-    /// condition the claim did not imply would leave only those).
+    /// A free claim on PostgreSQL: with scans that ignore the index's order made prohibitive,
+    /// the plan is a scan of `requests_free_in_claim_order` and sorts nothing (a partial index
+    /// whose condition the claim did not imply would leave only those).
     #[tokio::test(flavor = "multi_thread")]
     async fn a_free_claim_reads_its_index_in_order_on_postgres() {
         let server = TestPostgres::start().expect("a PostgreSQL server");
         let database = server.database().await.unwrap();
         let store = Store::open(&database.url).await.unwrap();
-        for of_states in NARROWINGS {
+        for of_states in narrowings() {
             let mut transaction = store.pool.begin().await.unwrap();
             for setting in ["enable_seqscan", "enable_bitmapscan", "enable_sort"] {
                 sqlx::query(&format!("SET LOCAL {setting} = off"))
@@ -1442,9 +1460,9 @@ mod tests {
             }
             let sql = format!(
                 "EXPLAIN {}",
-                claim_sql(Backend::Postgres, of_states, Holder::Free)
+                claim_sql(Backend::Postgres, &of_states, Holder::Free)
             );
-            let plan: Vec<(String,)> = sqlx::query_as(&sql)
+            let plan: Vec<String> = sqlx::query_as::<_, (String,)>(&sql)
                 .bind("w1")
                 .bind(1_i64)
                 .bind(0_i64)
@@ -1452,20 +1470,17 @@ mod tests {
                 .bind("")
                 .fetch_all(&mut *transaction)
                 .await
-                .unwrap();
-            let plan: Vec<String> = plan.into_iter().map(|row| row.0).collect();
-            let inner: Vec<&String> = plan
-                .iter()
-                .filter(|step| !step.contains("Update on requests"))
+                .unwrap()
+                .into_iter()
+                .map(|row| row.0)
                 .collect();
             assert!(
-                inner
-                    .iter()
+                plan.iter()
                     .any(|step| step.contains("requests_free_in_claim_order")),
                 "{of_states}: {plan:#?}"
             );
             assert!(
-                !inner.iter().any(|step| step.contains("Sort")),
+                !plan.iter().any(|step| step.contains("Sort")),
                 "{of_states}: {plan:#?}"
             );
             transaction.rollback().await.unwrap();

@@ -1047,6 +1047,33 @@ async fn requests_found_together_are_claimed_in_history_order(store: &Store) {
     assert_eq!(listed, ["Request0003", "Request0002", "Request0001"]);
 }
 
+/// Rows whose claims expired (a worker that died) are claimed before free ones, even older
+/// free ones: a dead worker's requests do not wait behind a backlog.
+async fn expired_claims_are_taken_before_older_free_rows(store: &Store) {
+    use RequestState::*;
+    let requests: Vec<_> = (1..=3).map(request).collect();
+    store.insert_found(&requests, "seed").await.unwrap();
+    let first = store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    assert_eq!(first.address, "Request0001");
+    // A worker that dies at once holds requests 2 and 3 (its claims expired on taking them).
+    let dead = store
+        .claim_due("dead", "Request0001", &[Discovered], 2, -1, 0)
+        .await
+        .unwrap();
+    let names: Vec<_> = dead.iter().map(|row| row.address.as_str()).collect();
+    assert_eq!(names, ["Request0002", "Request0003"]);
+    store.release_claim("Request0001", "w1").await.unwrap();
+    for expected in ["Request0002", "Request0003", "Request0001"] {
+        let claimed = store.claim_next("w2", 60_000).await.unwrap().unwrap();
+        assert_eq!(claimed.address, expected);
+        store
+            .defer(&claimed.address, "w2", now_ms() + 60_000, false)
+            .await
+            .unwrap();
+    }
+    assert!(store.claim_next("w2", 60_000).await.unwrap().is_none());
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -1100,6 +1127,7 @@ on_both_databases!(
     each_request_of_a_batch_moves_with_its_own_changes,
     batches_larger_than_one_statement_are_written_whole,
     requests_found_together_are_claimed_in_history_order,
+    expired_claims_are_taken_before_older_free_rows,
 );
 
 /// The store's connections are encrypted and the server's certificate verified

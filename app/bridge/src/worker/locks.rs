@@ -403,8 +403,9 @@ impl Worker<'_> {
     }
 
     /// How long a lock just sent takes at least to be final: the slots between the cluster's
-    /// confirmed and finalized views, at the cluster's recent slot length each, within [`LOCK_RECHECK_MS`] and
-    /// [`MAX_FIRST_LOOK_MS`]; [`LOCK_RECHECK_MS`] when the slots cannot be read (logged).
+    /// confirmed and finalized views, at the cluster's recent slot length each, within
+    /// [`LOCK_RECHECK_MS`] and [`MAX_FIRST_LOOK_MS`]; [`LOCK_RECHECK_MS`] when the slots cannot
+    /// be read (logged).
     async fn finality_wait_ms(&self) -> i64 {
         let rpc = self.chain.client();
         let slots = tokio::try_join!(
