@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 
 use super::{CLAIM_MS, Worker};
 use crate::state::RequestState;
-use crate::store::{StoredRequest, now_ms};
+use crate::store::{Changes, StoredRequest, now_ms};
 
 /// The pause before requests of a batch that could not be read (or, in `onchain_settles.rs`,
 /// whose transaction could not be signed, stored or sent) are tried again.
@@ -136,6 +136,33 @@ impl Worker<'_> {
                 .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?
         };
         Ok(decode_each(addresses, found))
+    }
+
+    /// Moves `rows` (each an address and its changes) from `from` to `to` together
+    /// ([`Worker::transitioned_each`]: one database transaction, the crash point `point` once)
+    /// and returns the addresses moved (one another worker took is left out). When the move
+    /// fails (logged, naming `what`) every row joins `waiting`, due again in
+    /// [`BATCH_RETRY_MS`], and none is returned.
+    pub(super) async fn transitioned_or_retried<'r>(
+        &self,
+        rows: &'r [(String, Changes)],
+        (from, to): (RequestState, RequestState),
+        point: &str,
+        what: &str,
+        waiting: &mut Vec<(String, i64)>,
+    ) -> Vec<&'r str> {
+        match self.transitioned_each(rows, from, to, point).await {
+            Ok(moved) => moved,
+            Err(error) => {
+                tracing::warn!(
+                    requests = rows.len(),
+                    "{what} not recorded; looked at again in two seconds: {error:#}"
+                );
+                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
+                waiting.extend(rows.iter().map(|(address, _)| (address.clone(), retry_at)));
+                Vec::new()
+            }
+        }
     }
 
     /// Releases this worker's claims on each `(address, at_ms)` of `rows`, due again at its

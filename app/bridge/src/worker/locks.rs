@@ -155,24 +155,15 @@ impl Worker<'_> {
     async fn lock_once_quoted(&self, next: &mut Gathered) -> Result<()> {
         let quotes = std::mem::take(&mut next.quotes);
         let reads = std::mem::take(&mut next.quoted_reads);
-        let (from, to) = (RequestState::Discovered, RequestState::Quoted);
-        let moved: HashSet<String> = match self.transitioned_each(&quotes, from, to, "quoted").await
-        {
-            Ok(moved) => moved.into_iter().map(str::to_owned).collect(),
-            Err(error) => {
-                tracing::warn!(
-                    requests = quotes.len(),
-                    "quotes not recorded; tried again in two seconds: {error:#}"
-                );
-                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
-                next.waiting
-                    .extend(quotes.into_iter().map(|(address, _)| (address, retry_at)));
-                return Ok(());
-            }
-        };
+        let states = (RequestState::Discovered, RequestState::Quoted);
+        let moved: HashSet<&str> = self
+            .transitioned_or_retried(&quotes, states, "quoted", "quotes", &mut next.waiting)
+            .await
+            .into_iter()
+            .collect();
         let mut first_error = None;
         for (row, on_chain, finalized_lock) in reads {
-            if !moved.contains(&row.address) {
+            if !moved.contains(row.address.as_str()) {
                 continue;
             }
             let advanced = self
@@ -249,29 +240,19 @@ impl Worker<'_> {
     /// another worker took meanwhile is left to it.
     async fn record_final_locks(&self, next: &mut Gathered) {
         let final_locks = std::mem::take(&mut next.final_locks);
-        let (from, to) = (RequestState::Quoted, RequestState::PayoutPending);
-        match self
-            .transitioned_each(&final_locks, from, to, "payout_pending")
-            .await
-        {
-            Ok(moved) => {
-                let now = now_ms();
-                next.waiting
-                    .extend(moved.into_iter().map(|address| (address.to_owned(), now)));
-            }
-            Err(error) => {
-                tracing::warn!(
-                    requests = final_locks.len(),
-                    "final locks not recorded; looked at again in two seconds: {error:#}"
-                );
-                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
-                next.waiting.extend(
-                    final_locks
-                        .into_iter()
-                        .map(|(address, _)| (address, retry_at)),
-                );
-            }
-        }
+        let states = (RequestState::Quoted, RequestState::PayoutPending);
+        let moved = self
+            .transitioned_or_retried(
+                &final_locks,
+                states,
+                "payout_pending",
+                "final locks",
+                &mut next.waiting,
+            )
+            .await;
+        let now = now_ms();
+        next.waiting
+            .extend(moved.into_iter().map(|address| (address.to_owned(), now)));
     }
 
     /// Locks the pending requests `to_lock` (this worker holds their claims, all now quoted):

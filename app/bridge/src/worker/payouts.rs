@@ -85,9 +85,9 @@ impl Worker<'_> {
     /// The step of paying `row` with its account as read (`Err`: it did not decode) and the
     /// clock read with it. A request to look at again later (paid, waiting for companions to
     /// settle with; or a call to retry, its attempt counted before the call) is returned with
-    /// its time, to be
-    /// released with the batch's others once every call of the batch has returned; any other
-    /// step is followed until the request waits or is final; a failure defers it.
+    /// its time, to be released with the batch's others once every call of the batch has
+    /// returned; any other step is followed until the request waits or is final; a failure
+    /// defers it.
     async fn pay_one(
         &self,
         row: StoredRequest,

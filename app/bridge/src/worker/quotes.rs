@@ -10,10 +10,9 @@
 
 use anyhow::Result;
 
-use super::batches::BATCH_RETRY_MS;
 use super::{COMPANION_WAIT_MS, PayoutAdapter, QuoteRead, Step, Worker};
 use crate::state::RequestState;
-use crate::store::{Changes, StoredRequest, now_ms};
+use crate::store::{StoredRequest, now_ms};
 
 /// Most requests quoted together: what one `getMultipleAccounts` call answers.
 const QUOTE_BATCH: usize = 100;
@@ -64,17 +63,14 @@ impl Worker<'_> {
                 }
             })
             .await;
-        match self.record_quotes(&quotes).await {
-            Ok(quoted) => waiting.extend(quoted),
-            Err(error) => {
-                tracing::warn!(
-                    requests = quotes.len(),
-                    "quotes not recorded; tried again in two seconds: {error:#}"
-                );
-                let retry_at = now_ms().saturating_add(BATCH_RETRY_MS);
-                waiting.extend(quotes.into_iter().map(|(address, _)| (address, retry_at)));
-            }
-        }
+        let states = (RequestState::Discovered, RequestState::Quoted);
+        let quoted = self
+            .transitioned_or_retried(&quotes, states, "quoted", "quotes", &mut waiting)
+            .await;
+        // Each one quoted is due once companions may have joined it: their settlements share
+        // transactions.
+        let due = now_ms().saturating_add(COMPANION_WAIT_MS);
+        waiting.extend(quoted.into_iter().map(|address| (address.to_owned(), due)));
         if let Err(error) = self.defer_rows(&waiting).await {
             first_error.get_or_insert(error);
         }
@@ -82,20 +78,6 @@ impl Worker<'_> {
             Some(error) => Err(error),
             None => Ok(stepped),
         }
-    }
-
-    /// Records each of `quotes` (a request's address and its quote) in one database transaction
-    /// (logged; then, when at least one was stored, the crash point `quoted`); each one quoted is
-    /// due once companions may have joined it ([`COMPANION_WAIT_MS`]: their settlements share
-    /// transactions). One no longer this worker's is left to the worker that has it.
-    async fn record_quotes(&self, quotes: &[(String, Changes)]) -> Result<Vec<(String, i64)>> {
-        let (from, to) = (RequestState::Discovered, RequestState::Quoted);
-        let moved = self.transitioned_each(quotes, from, to, "quoted").await?;
-        let due = now_ms().saturating_add(COMPANION_WAIT_MS);
-        Ok(moved
-            .into_iter()
-            .map(|address| (address.to_owned(), due))
-            .collect())
     }
 
     /// The step of a discovered `row` that is not quoted now: one to look at again later joins
