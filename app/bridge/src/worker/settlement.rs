@@ -214,6 +214,9 @@ impl Worker<'_> {
                 {
                     self.metrics
                         .counted(settle::send(self.chain.client(), base64).await)?;
+                    // A resend is a broadcast as the first send is: a transaction stored
+                    // before a kill at `settle_sent` is only ever resent, never sent new.
+                    crash_point("settle_broadcast");
                 }
                 Ok(Step::Later {
                     at_ms: now.saturating_add(SETTLE_RECHECK_MS),
