@@ -61,3 +61,18 @@ pub fn stored_row() -> crate::store::StoredRequest {
         settle_sent_ms: None,
     }
 }
+
+/// The row the bridge stored from `request`'s event, quoted and free.
+pub fn row_of(request: &ExchangeRequest) -> crate::store::StoredRequest {
+    crate::store::StoredRequest {
+        pool: request.pool.to_string(),
+        request_id: i64::try_from(request.id).unwrap(),
+        user_key: request.user.to_string(),
+        amount: i64::try_from(request.amount).unwrap(),
+        quoted: i64::try_from(request.quoted).unwrap(),
+        currency: String::from_utf8_lossy(&request.currency).into_owned(),
+        created_at: request.created_at,
+        state_name: "quoted".into(),
+        ..stored_row()
+    }
+}

@@ -22,7 +22,8 @@ use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signer as _;
 
 use super::batches::BATCH_RETRY_MS;
-use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, QuoteRead, Step, Worker, mismatch};
+use super::off_chain::HttpNext;
+use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, QuoteRead, Step, Worker};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
@@ -180,11 +181,11 @@ impl Worker<'_> {
         }
     }
 
-    /// The step of the quoted `row` with its account as read: one pending, paid off chain and
-    /// fit to lock joins `next.to_lock` (its claim kept); one whose lock is final joins
-    /// `next.final_locks` (moved to `PayoutPending` with the batch's others); one locked but not
-    /// yet final joins `next.waiting` (its next look, written with the batch's others); any
-    /// other takes its usual step.
+    /// The step of the quoted `row` with its account as read, by the HTTP path's rule
+    /// (`off_chain::http_next`): one to lock joins `next.to_lock` (its claim kept); one locked by
+    /// this key whose lock is final joins `next.final_locks` (moved to `PayoutPending` with the
+    /// batch's others); one locked but not yet final joins `next.waiting` (its next look, written
+    /// with the batch's others); any other takes its usual step.
     async fn lock_or_read(
         &self,
         row: &StoredRequest,
@@ -192,46 +193,26 @@ impl Worker<'_> {
         finalized_lock: Option<bool>,
         next: &mut Gathered,
     ) -> Result<()> {
-        match on_chain {
-            // The program's own rule (pending, paid off chain), then the bridge's; a request
-            // either refuses takes its usual step (a review that says why).
-            Some(request)
-                if mismatch(row, &request).is_none()
-                    && request.check_can_lock().is_ok()
-                    && super::off_chain::why_not_lock(&request).is_none() =>
-            {
+        let key = self.authority.pubkey();
+        let rule = on_chain
+            .as_ref()
+            .map(|request| super::off_chain::http_next(row, request, &key));
+        match (rule, on_chain) {
+            (Some(HttpNext::Lock), Some(request)) => {
                 next.to_lock.push((row.clone(), request));
                 Ok(())
             }
-            Some(request) if self.lock_is_final(row, &request, finalized_lock) => {
+            // What `begin_payout` would do with it, for the batch's others together.
+            (Some(HttpNext::PayOnceFinal), Some(_)) if finalized_lock == Some(true) => {
                 next.final_locks
                     .push((row.address.clone(), Changes::default()));
                 Ok(())
             }
-            on_chain => {
+            (_, on_chain) => {
                 self.advance_read(row.clone(), on_chain, finalized_lock, &mut next.waiting)
                     .await
             }
         }
-    }
-
-    /// Whether the quoted `row`, read as `on_chain`, is locked by this bridge's key in the
-    /// finalized view with nothing that stops its payment here: the same account as stored,
-    /// paid off chain (no payout mint), fit to lock (`why_not_lock`). For such a request
-    /// `begin_payout` moves it to `PayoutPending`; [`Self::record_final_locks`] makes that move
-    /// for the batch's others together. Any other takes `begin_payout` itself.
-    fn lock_is_final(
-        &self,
-        row: &StoredRequest,
-        on_chain: &ExchangeRequest,
-        finalized_lock: Option<bool>,
-    ) -> bool {
-        finalized_lock == Some(true)
-            && on_chain.status == RequestStatus::Locked
-            && on_chain.is_locked_by(&self.authority.pubkey())
-            && on_chain.payout_mint.is_none()
-            && mismatch(row, on_chain).is_none()
-            && super::off_chain::why_not_lock(on_chain).is_none()
     }
 
     /// Moves the requests whose locks are final (`next.final_locks`) to `PayoutPending` in one

@@ -262,8 +262,8 @@ impl Worker<'_> {
         on_chain: &ExchangeRequest,
         finalized_lock: Option<bool>,
     ) -> Result<Step> {
-        match on_chain.status {
-            RequestStatus::Pending => {
+        match http_next(row, on_chain, &self.authority.pubkey()) {
+            HttpNext::Lock => {
                 let (signed, _) = self.metrics.counted(
                     settle::sign_locks(
                         self.chain.client(),
@@ -278,13 +278,7 @@ impl Worker<'_> {
                     return self.review(row, from, &reason).await;
                 }
             }
-            RequestStatus::Locked if !on_chain.is_locked_by(&self.authority.pubkey()) => {
-                // Another key locked it (a bridge that was the settlement authority before, or
-                // another bridge of the pool): it may be paying; this one never does.
-                let reason = locked_by_another(on_chain);
-                return self.review(row, from, &reason).await;
-            }
-            RequestStatus::Locked => {
+            HttpNext::PayOnceFinal => {
                 let final_lock = match finalized_lock {
                     Some(locked) => locked,
                     None => self.locked_when_finalized(address).await?,
@@ -301,7 +295,13 @@ impl Worker<'_> {
                         .await;
                 }
             }
-            _ => {}
+            HttpNext::Other if on_chain.status == RequestStatus::Locked => {
+                // Another key locked it (a bridge that was the settlement authority before, or
+                // another bridge of the pool): it may be paying; this one never does.
+                let reason = locked_by_another(on_chain);
+                return self.review(row, from, &reason).await;
+            }
+            HttpNext::Other => {}
         }
         Ok(Step::Later {
             at_ms: now_ms().saturating_add(LOCK_RECHECK_MS),
@@ -337,6 +337,38 @@ impl Worker<'_> {
                 None
             }
         }
+    }
+}
+
+/// What a quoted request paid over HTTP takes next, from its stored row and its account as
+/// read: the one rule that `begin_payout` (through [`Worker::lock_before_paying`]) acts on a
+/// request at a time and that the lock batches (`locks.rs`) sort their rows by, so a check added
+/// here holds on both paths.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum HttpNext {
+    /// Send its lock: the stored request, pending, paid off chain (the program's
+    /// `check_can_lock`), fit to lock ([`why_not_lock`]).
+    Lock,
+    /// The stored request, paid off chain and fit to lock, locked by `key`: it moves to
+    /// `PayoutPending` once the finalized view shows the lock (no fork can undo it).
+    PayOnceFinal,
+    /// Anything else (another request's account, a payout mint, unfit to lock, locked by
+    /// another key, closed): `begin_payout`'s own step says what.
+    Other,
+}
+
+/// [`HttpNext`] of the quoted `row`, its account read as `on_chain`, for the bridge's `key`.
+pub(super) fn http_next(row: &StoredRequest, on_chain: &ExchangeRequest, key: &Pubkey) -> HttpNext {
+    if super::mismatch(row, on_chain).is_some()
+        || on_chain.payout_mint.is_some()
+        || why_not_lock(on_chain).is_some()
+    {
+        return HttpNext::Other;
+    }
+    match on_chain.status {
+        RequestStatus::Pending if on_chain.check_can_lock().is_ok() => HttpNext::Lock,
+        RequestStatus::Locked if on_chain.is_locked_by(key) => HttpNext::PayOnceFinal,
+        _ => HttpNext::Other,
     }
 }
 
@@ -406,5 +438,59 @@ mod tests {
         assert!(!lock_holds_long_enough(&locked, last_moment + 1));
         let settled = super::super::fixtures::request(2, RequestStatus::Settled);
         assert!(!lock_holds_long_enough(&settled, 0));
+    }
+
+    /// The HTTP path's rule: a pending request is locked and one locked by this key is paid once
+    /// final; anything else (another key's lock, a payout mint, another request's account, a lock
+    /// too short, a closed request) neither.
+    #[test]
+    fn only_the_stored_request_fit_to_lock_is_locked_and_paid() {
+        use super::super::fixtures::{request, row_of};
+        let key = Pubkey::new_unique();
+        let pending = request(1, RequestStatus::Pending);
+        let row = row_of(&pending);
+        assert_eq!(http_next(&row, &pending, &key), HttpNext::Lock);
+        let mut locked = ExchangeRequest {
+            status: RequestStatus::Locked,
+            locked_by: key,
+            ..pending.clone()
+        };
+        assert_eq!(http_next(&row, &locked, &key), HttpNext::PayOnceFinal);
+        assert_eq!(
+            http_next(&row, &locked, &Pubkey::new_unique()),
+            HttpNext::Other,
+            "another key's lock"
+        );
+        let others = [
+            ExchangeRequest {
+                payout_mint: Some(Pubkey::new_unique()),
+                ..locked.clone()
+            },
+            ExchangeRequest {
+                quoted: locked.quoted + 1,
+                ..locked.clone()
+            },
+            ExchangeRequest {
+                lock_timeout_seconds: LOCK_MARGIN_SECONDS * 2,
+                ..locked.clone()
+            },
+            ExchangeRequest {
+                status: RequestStatus::Settled,
+                ..locked.clone()
+            },
+            ExchangeRequest {
+                payout_mint: Some(Pubkey::new_unique()),
+                ..pending.clone()
+            },
+            ExchangeRequest {
+                status: RequestStatus::Cancelled,
+                ..pending.clone()
+            },
+        ];
+        for other in &others {
+            assert_eq!(http_next(&row, other, &key), HttpNext::Other, "{other:?}");
+        }
+        locked.lock_timeout_seconds = LOCK_MARGIN_SECONDS * 2 + 1;
+        assert_eq!(http_next(&row, &locked, &key), HttpNext::PayOnceFinal);
     }
 }
