@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod config;
 pub mod crash;
+pub mod held_looks;
 pub mod hints;
 pub mod http_provider;
 pub mod ingest;

@@ -65,7 +65,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let authority = settings.settlement_authority()?;
-    let store = open_store(&settings).await?;
+    let store = open_store(&settings)
+        .await?
+        .with_held_looks_every(crate::worker::HELD_LOOK_EVERY_MS);
     let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
     let stop = stop_when(shutdown);
     let Some(pools) =

@@ -4,11 +4,13 @@
 //! in one database transaction.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, FromRow};
 
+use crate::held_looks::HeldLooks;
 use crate::state::{ALL_STATES, RequestState, UnknownState};
 
 /// The migrations (`app/bridge/migrations`), embedded in the binary.
@@ -357,6 +359,9 @@ pub struct Changes {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// When each worker's claims next look for held rows (at every claim unless paced:
+    /// [`Store::with_held_looks_every`]).
+    held_looks: Arc<HeldLooks>,
 }
 
 /// Milliseconds since the unix epoch.
@@ -405,7 +410,21 @@ impl Store {
             .connect(&url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            held_looks: Arc::default(),
+        })
+    }
+
+    /// This store with each worker's claims looking for held rows (its own, expired claims)
+    /// only while such looks find some, and otherwise every `every_ms` ([`HeldLooks`]); opened,
+    /// a store looks at every claim.
+    pub fn with_held_looks_every(self, every_ms: i64) -> Self {
+        Self {
+            held_looks: Arc::new(HeldLooks::every(every_ms)),
+            ..self
+        }
     }
 
     /// Which database this is.
@@ -578,7 +597,7 @@ impl Store {
 
     /// Claims the oldest due open request that is not held by a live claim of another worker,
     /// until `lease_ms` from now: one this worker held (a restart under the same name) or whose
-    /// claim expired before a free one. PostgreSQL skips rows other workers are claiming
+    /// claim expired before a free one (when the worker looks for those: [`HeldLooks`]). PostgreSQL skips rows other workers are claiming
     /// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
     pub async fn claim_next(
         &self,
@@ -595,17 +614,22 @@ impl Store {
     }
 
     /// Claims for `worker` what `wanted` asks: first the rows it holds itself or whose claims
-    /// expired, then free ones, each in [`CLAIM_ORDER`]; returned in that order
-    /// ([`StoredRequest::claim_order`]).
+    /// expired (when its [`HeldLooks`] say to look), then free ones, each in [`CLAIM_ORDER`];
+    /// returned in that order ([`StoredRequest::claim_order`]).
     async fn claim_rows(
         &self,
         worker: &str,
         lease_ms: i64,
         wanted: &Wanted<'_>,
     ) -> Result<Vec<StoredRequest>, StoreError> {
-        let mut claimed = self
-            .claim_held_as(worker, lease_ms, wanted, Holder::OwnOrExpired, wanted.limit)
-            .await?;
+        let now = now_ms();
+        let mut claimed = Vec::new();
+        if self.held_looks.due(worker, now) {
+            claimed = self
+                .claim_held_as(worker, lease_ms, wanted, Holder::OwnOrExpired, wanted.limit)
+                .await?;
+            self.held_looks.looked(worker, !claimed.is_empty(), now);
+        }
         let left = wanted.limit.saturating_sub(claimed.len());
         if left > 0 {
             let free = self

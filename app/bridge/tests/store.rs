@@ -1074,6 +1074,38 @@ async fn expired_claims_are_taken_before_older_free_rows(store: &Store) {
     assert!(store.claim_next("w2", 60_000).await.unwrap().is_none());
 }
 
+/// Paced, a worker whose look for held rows found none passes over expired claims until its
+/// next look; a worker that has not looked yet takes them at once, one claim after another while
+/// its looks find some.
+async fn paced_claims_pass_over_held_rows_between_looks(store: &Store) {
+    use RequestState::*;
+    let store = store.clone().with_held_looks_every(60_000);
+    let requests: Vec<_> = (1..=3).map(request).collect();
+    store.insert_found(&requests, "seed").await.unwrap();
+    // w1 looks (none held) and takes the oldest free row.
+    let first = store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    assert_eq!(first.address, "Request0001");
+    // A worker that dies at once holds requests 2 and 3 (its claims expired on taking them).
+    let dead = store
+        .claim_due("dead", "Request0001", &[Discovered], 2, -1, 0)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 2);
+    assert!(
+        store.claim_next("w1", 60_000).await.unwrap().is_none(),
+        "w1 does not look again for a minute"
+    );
+    for expected in ["Request0002", "Request0003"] {
+        let claimed = store.claim_next("w2", 60_000).await.unwrap().unwrap();
+        assert_eq!(claimed.address, expected);
+        store
+            .defer(&claimed.address, "w2", now_ms() + 60_000, false)
+            .await
+            .unwrap();
+    }
+    assert!(store.claim_next("w2", 60_000).await.unwrap().is_none());
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -1128,6 +1160,7 @@ on_both_databases!(
     batches_larger_than_one_statement_are_written_whole,
     requests_found_together_are_claimed_in_history_order,
     expired_claims_are_taken_before_older_free_rows,
+    paced_claims_pass_over_held_rows_between_looks,
 );
 
 /// The store's connections are encrypted and the server's certificate verified

@@ -25,6 +25,10 @@ use crate::store::{Changes, Store, StoredRequest, now_ms};
 
 /// How long a claim holds without renewal.
 pub const CLAIM_MS: i64 = 60_000;
+/// How long a worker's claims pass over held rows (its own after a restart, expired claims)
+/// after a look found none ([`crate::held_looks`]): a dead worker's rows wait at most this
+/// beyond their claim's expiry.
+pub const HELD_LOOK_EVERY_MS: i64 = 5_000;
 /// The pause before a sent settle transaction's status is read again.
 const SETTLE_RECHECK_MS: i64 = 800;
 /// How old the last send of a settle transaction not seen yet must be before its bytes are sent
