@@ -8,28 +8,34 @@
 //! at the same requests and leaves them alone (review, no lock, no payment).
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use allot::state::{ExchangeRequest, RequestStatus};
+use allot::state::{ExchangeConfig, ExchangeRequest, Pool, RequestStatus};
 use allot_bridge::settle;
 use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
 use allot_bridge::test_support::postgres::TestPostgres;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
-use allot_client::accounts;
 use allot_client::events::AllotEvent;
 use allot_client::transaction_events::events_of_transaction;
+use allot_client::{accounts, instructions};
+use anchor_lang::prelude::Pubkey;
 use common::bridge_harness::{
-    BASE_UNITS_PER_CENT, Bridge, Market, TREASURY_BASE_UNITS, balance, wait_metric,
+    BASE_UNITS_PER_CENT, Bridge, Market, TREASURY_BASE_UNITS, balance, balance_in, create_coin,
+    send, wait_metric,
 };
 use common::{compute_budget_of, transaction_when_written};
+use solana_signer::Signer as _;
+use spl_token_2022_interface::ID as TOKEN_2022;
 
 mod common;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
-    let market = Market::open(58_899, 59_900, 8, true).await;
+    // Users 0-7 in the scenario below, 8-11 in the change of payout mint at its end.
+    let market = Market::open(58_899, 59_900, 12, true).await;
     let mint = market.stablecoin.unwrap();
     let postgres = TestPostgres::start().expect("a PostgreSQL server");
     let database = postgres.database().await.unwrap();
@@ -223,6 +229,116 @@ async fn two_workers_on_postgres_pay_on_chain_exactly_once() {
     for worker in workers {
         assert!(worker.stop().await.success());
     }
+    each_request_is_paid_in_the_mint_its_terms_froze(&market, &first_config, &database.url).await;
+}
+
+/// The operator moves the pool's payouts to another stablecoin (under SPL Token, not
+/// Token-2022; 2 decimals, not 6) while requests under the first wait: each request is paid in
+/// the mint its terms froze, in that mint's base units (a cent is 10,000 base units of the first
+/// and one of the second), from the treasury of that mint, and no settle transaction pays in
+/// both.
+async fn each_request_is_paid_in_the_mint_its_terms_froze(
+    market: &Market,
+    config: &Path,
+    database_url: &str,
+) {
+    use spl_token_2022_interface::inline_spl_token::ID as SPL_TOKEN;
+    let operator = &market.operator.0;
+    let first_mint = market.stablecoin.unwrap();
+    let mut under_first = Vec::new();
+    for n in 8..10 {
+        under_first.push(market.request(n, 5).await);
+    }
+    // USD 1,000 in cents.
+    let second_treasury = 100_000;
+    let second_mint = create_coin(&market.chain, operator, second_treasury, &SPL_TOKEN, 2).await;
+    let pool: Pool = accounts::fetch(&market.chain, market.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    let moved = ExchangeConfig {
+        payout_mint: Some(second_mint),
+        ..pool.exchange
+    };
+    send(
+        &market.chain,
+        &[instructions::pool_set_exchange(
+            &operator.pubkey(),
+            &market.pool,
+            moved,
+        )],
+        &[operator],
+    )
+    .await;
+    let mut under_second = Vec::new();
+    for n in 10..12 {
+        under_second.push(market.request(n, 6).await);
+    }
+    let first_treasury = balance(&market.chain, &operator.pubkey(), &first_mint).await;
+    let all: Vec<Pubkey> = under_first
+        .iter()
+        .chain(&under_second)
+        .map(|(address, _)| *address)
+        .collect();
+    let mut workers = vec![Bridge::spawn(config, None)];
+    market.wait_settled(&all, &mut workers).await;
+    for worker in workers {
+        assert!(worker.stop().await.success());
+    }
+
+    let paid = [
+        (&under_first, 8, first_mint, TOKEN_2022, BASE_UNITS_PER_CENT),
+        (&under_second, 10, second_mint, SPL_TOKEN, 1),
+    ];
+    let store = Store::open(database_url).await.unwrap();
+    let mut signatures = Vec::new();
+    for (requests, first_user, mint, token_program, base_units_per_cent) in paid {
+        let mut quoted_total = 0;
+        let mut paid_by = BTreeSet::new();
+        for (offset, (address, quote)) in requests.iter().enumerate() {
+            let user = market.users[first_user + offset].1.key;
+            let wanted = quote * base_units_per_cent;
+            assert_eq!(
+                balance_in(&market.chain, &user, &mint, &token_program).await,
+                wanted,
+                "user {} paid its quote of {quote} cents in {mint}",
+                first_user + offset
+            );
+            let on_chain: ExchangeRequest = accounts::fetch(&market.chain, *address)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(on_chain.payout_mint, Some(mint));
+            assert_eq!(on_chain.payout_base_units, wanted);
+            quoted_total += quote;
+            let row = store.request(&address.to_string()).await.unwrap().unwrap();
+            paid_by.insert(row.settle_signature.unwrap());
+        }
+        let left = balance_in(&market.chain, &operator.pubkey(), &mint, &token_program).await;
+        let before = if mint == first_mint {
+            first_treasury
+        } else {
+            second_treasury
+        };
+        assert_eq!(left, before - quoted_total * base_units_per_cent, "{mint}");
+        signatures.push(paid_by);
+    }
+    let (other_mint, other_program) = (second_mint, SPL_TOKEN);
+    for (n, _) in under_first.iter().enumerate() {
+        let user = market.users[8 + n].1.key;
+        assert_eq!(
+            balance_in(&market.chain, &user, &other_mint, &other_program).await,
+            0
+        );
+    }
+    for (n, _) in under_second.iter().enumerate() {
+        let user = market.users[10 + n].1.key;
+        assert_eq!(balance(&market.chain, &user, &first_mint).await, 0);
+    }
+    assert!(
+        signatures[0].is_disjoint(&signatures[1]),
+        "no settle transaction pays in both mints: {signatures:?}"
+    );
 }
 
 /// A bridge that pays over HTTP, pointed at requests whose frozen terms say they are paid on

@@ -460,6 +460,18 @@ pub const BASE_UNITS_PER_CENT: u64 = 10_000;
 
 /// A Token-2022 mint (6 decimals) with `owner` as authority and `amount` in `owner`'s account.
 pub async fn create_stablecoin(chain: &RpcChain, owner: &Keypair, amount: u64) -> Pubkey {
+    create_coin(chain, owner, amount, &TOKEN_2022, 6).await
+}
+
+/// A mint of `token_program` (SPL Token or Token-2022, no extensions) with `decimals`, `owner`
+/// as authority and `amount` in `owner`'s associated account.
+pub async fn create_coin(
+    chain: &RpcChain,
+    owner: &Keypair,
+    amount: u64,
+    token_program: &Pubkey,
+    decimals: u8,
+) -> Pubkey {
     use spl_associated_token_account_interface::instruction::create_associated_token_account;
     let mint = Keypair::new();
     let space = spl_token_2022_interface::extension::ExtensionType::try_calculate_account_len::<
@@ -476,19 +488,26 @@ pub async fn create_stablecoin(chain: &RpcChain, owner: &Keypair, amount: u64) -
         &mint.pubkey(),
         lamports,
         space as u64,
-        &TOKEN_2022,
+        token_program,
     );
-    let init =
-        token_ix::initialize_mint2(&TOKEN_2022, &mint.pubkey(), &owner.pubkey(), None, 6).unwrap();
-    let treasury = pdas::token_account(&owner.pubkey(), &mint.pubkey());
+    let init = token_ix::initialize_mint2(
+        token_program,
+        &mint.pubkey(),
+        &owner.pubkey(),
+        None,
+        decimals,
+    )
+    .unwrap();
+    let treasury =
+        allot_client::token::associated_account(&owner.pubkey(), &mint.pubkey(), token_program);
     let account = create_associated_token_account(
         &owner.pubkey(),
         &owner.pubkey(),
         &mint.pubkey(),
-        &TOKEN_2022,
+        token_program,
     );
     let fund = token_ix::mint_to(
-        &TOKEN_2022,
+        token_program,
         &mint.pubkey(),
         &treasury,
         &owner.pubkey(),
@@ -518,9 +537,20 @@ pub async fn send(
         .expect("transaction lands")
 }
 
-/// The token balance of `owner`'s account of `mint` (0 when it has none).
+/// The token balance of `owner`'s Token-2022 account of `mint` (0 when it has none).
 pub async fn balance(chain: &RpcChain, owner: &Pubkey, mint: &Pubkey) -> u64 {
-    let address = pdas::token_account(owner, mint);
+    balance_in(chain, owner, mint, &TOKEN_2022).await
+}
+
+/// The token balance of `owner`'s associated account of `mint` under `token_program` (0 when it
+/// has none).
+pub async fn balance_in(
+    chain: &RpcChain,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    token_program: &Pubkey,
+) -> u64 {
+    let address = allot_client::token::associated_account(owner, mint, token_program);
     match chain.client().get_token_account_balance(&address).await {
         Ok(amount) => amount.amount.parse().unwrap(),
         Err(_) => 0,
