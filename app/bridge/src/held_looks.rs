@@ -25,13 +25,15 @@ impl HeldLooks {
         }
     }
 
-    /// Whether `worker`, claiming at `now_ms`, looks for held rows first.
+    /// Whether `worker`, claiming at `now_ms`, looks for held rows first: at its first claim,
+    /// once its pause is over, and when its next look is further off than a pause (the clock
+    /// stepped back).
     pub fn due(&self, worker: &str, now_ms: i64) -> bool {
         self.next_ms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(worker)
-            .is_none_or(|next| now_ms >= *next)
+            .is_none_or(|next| now_ms >= *next || next.saturating_sub(now_ms) > self.every_ms)
     }
 
     /// Records `worker`'s look at `now_ms`: having `found` held rows it looks again at its next
@@ -65,6 +67,11 @@ mod tests {
         assert!(!looks.due("w1", 5_999));
         assert!(looks.due("w1", 6_000));
         assert!(looks.due("w2", 1_000), "another worker is not paused");
+        looks.looked("w1", false, 10_000);
+        assert!(
+            looks.due("w1", 4_000),
+            "the clock stepped back further than a pause"
+        );
     }
 
     /// With no pause, every claim looks.

@@ -597,8 +597,9 @@ impl Store {
 
     /// Claims the oldest due open request that is not held by a live claim of another worker,
     /// until `lease_ms` from now: one this worker held (a restart under the same name) or whose
-    /// claim expired before a free one (when the worker looks for those: [`HeldLooks`]). PostgreSQL skips rows other workers are claiming
-    /// (`FOR UPDATE SKIP LOCKED`); SQLite has one writer.
+    /// claim expired before a free one (when the worker looks for those: [`HeldLooks`]).
+    /// PostgreSQL skips rows other workers are claiming (`FOR UPDATE SKIP LOCKED`); SQLite has
+    /// one writer.
     pub async fn claim_next(
         &self,
         worker: &str,
@@ -628,7 +629,11 @@ impl Store {
             claimed = self
                 .claim_held_as(worker, lease_ms, wanted, Holder::OwnOrExpired, wanted.limit)
                 .await?;
-            self.held_looks.looked(worker, !claimed.is_empty(), now);
+            // A batch's look (some states, its lead left out) finding none says nothing of the
+            // rest: only a look at every state pauses the next ones.
+            if !claimed.is_empty() || wanted.states.is_none() {
+                self.held_looks.looked(worker, !claimed.is_empty(), now);
+            }
         }
         let left = wanted.limit.saturating_sub(claimed.len());
         if left > 0 {
@@ -850,7 +855,7 @@ impl Store {
 
     /// Claims for `worker` (until `lease_ms` from now) up to `limit` requests in one of `states`
     /// other than `lead` that are due within `due_within_ms`, oldest first ([`CLAIM_ORDER`]; its
-    /// own and expired claims before free rows), to be read from the chain together with it
+    /// own and expired claims before free rows, when it looks for those: [`HeldLooks`]), to be read from the chain together with it
     /// (taking those due a little later keeps a batch together instead of splitting it by the
     /// milliseconds between its rows' due times). Rows under another worker's live claim are
     /// skipped. Returned oldest first.

@@ -1076,7 +1076,7 @@ async fn expired_claims_are_taken_before_older_free_rows(store: &Store) {
 
 /// Paced, a worker whose look for held rows found none passes over expired claims until its
 /// next look; a worker that has not looked yet takes them at once, one claim after another while
-/// its looks find some.
+/// its looks find some; a batch's look at some states finding none pauses nothing.
 async fn paced_claims_pass_over_held_rows_between_looks(store: &Store) {
     use RequestState::*;
     let store = store.clone().with_held_looks_every(60_000);
@@ -1104,6 +1104,24 @@ async fn paced_claims_pass_over_held_rows_between_looks(store: &Store) {
             .unwrap();
     }
     assert!(store.claim_next("w2", 60_000).await.unwrap().is_none());
+    // A batch's look (some states only) that finds none does not pause the worker's next
+    // claim: w3 still takes a dead worker's expired request before an older free one.
+    store
+        .insert_found(&[request(4), request(5)], "seed")
+        .await
+        .unwrap();
+    let dead = store
+        .claim_due("dead", "Request0004", &[Discovered], 1, -1, 0)
+        .await
+        .unwrap();
+    assert_eq!(dead[0].address, "Request0005");
+    let none_quoted = store
+        .claim_due("w3", "Request0004", &[Quoted], 10, 60_000, 0)
+        .await
+        .unwrap();
+    assert!(none_quoted.is_empty());
+    let claimed = store.claim_next("w3", 60_000).await.unwrap().unwrap();
+    assert_eq!(claimed.address, "Request0005");
 }
 
 macro_rules! on_both_databases {

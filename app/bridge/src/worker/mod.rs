@@ -26,8 +26,8 @@ use crate::store::{Changes, Store, StoredRequest, now_ms};
 /// How long a claim holds without renewal.
 pub const CLAIM_MS: i64 = 60_000;
 /// How long a worker's claims pass over held rows (its own after a restart, expired claims)
-/// after a look found none ([`crate::held_looks`]): a dead worker's rows wait at most this
-/// beyond their claim's expiry.
+/// after a look at every state found none ([`crate::held_looks`]): a dead worker's rows are
+/// taken up to this long after their claim expired (and they fell due), once a lane claims.
 pub const HELD_LOOK_EVERY_MS: i64 = 5_000;
 /// The pause before a sent settle transaction's status is read again.
 const SETTLE_RECHECK_MS: i64 = 800;
@@ -585,26 +585,13 @@ pub(crate) fn mismatch(row: &StoredRequest, on_chain: &ExchangeRequest) -> Optio
 mod tests {
     use super::*;
 
-    /// The row the bridge stored for `on_chain` when it found it.
-    fn row_of(on_chain: &ExchangeRequest) -> StoredRequest {
-        StoredRequest {
-            pool: on_chain.pool.to_string(),
-            request_id: i64::try_from(on_chain.id).unwrap(),
-            user_key: on_chain.user.to_string(),
-            amount: i64::try_from(on_chain.amount).unwrap(),
-            quoted: i64::try_from(on_chain.quoted).unwrap(),
-            created_at: on_chain.created_at,
-            ..fixtures::stored_row()
-        }
-    }
-
     /// A closed request's address may hold a later request with the same id (ids are the
     /// clients' choice): the bridge must never take it for the request it stored, even with the
     /// same user, amount and quote. It is sent to review, not paid or settled.
     #[test]
     fn a_later_request_at_a_reused_address_is_not_the_stored_one() {
         let found = fixtures::request(7, RequestStatus::Pending);
-        let row = row_of(&found);
+        let row = fixtures::row_of(&found);
         assert_eq!(mismatch(&row, &found), None);
         // The same user asks again for the same amount, a second later, at the same id.
         let mut reopened = fixtures::request(7, RequestStatus::Pending);

@@ -262,7 +262,8 @@ impl Worker<'_> {
         on_chain: &ExchangeRequest,
         finalized_lock: Option<bool>,
     ) -> Result<Step> {
-        match http_next(row, on_chain, &self.authority.pubkey()) {
+        let key = self.authority.pubkey();
+        match http_next(row, on_chain, &key) {
             HttpNext::Lock => {
                 let (signed, _) = self.metrics.counted(
                     settle::sign_locks(
@@ -295,13 +296,22 @@ impl Worker<'_> {
                         .await;
                 }
             }
-            HttpNext::Other if on_chain.status == RequestStatus::Locked => {
+            HttpNext::Other
+                if on_chain.status == RequestStatus::Locked && !on_chain.is_locked_by(&key) =>
+            {
                 // Another key locked it (a bridge that was the settlement authority before, or
                 // another bridge of the pool): it may be paying; this one never does.
                 let reason = locked_by_another(on_chain);
                 return self.review(row, from, &reason).await;
             }
-            HttpNext::Other => {}
+            HttpNext::Other => {
+                // `begin_payout` has sent every other request the rule refuses to review before
+                // this step (another account, a payout mint, unfit to lock, closed): one here is
+                // refused by a check it does not know, and a person looks rather than this step
+                // waiting on it for ever.
+                let reason = "the bridge's rule for paying over HTTP (http_next) refuses this open request, though none of the checks before it did: nothing was locked or paid; a person looks";
+                return self.review(row, from, reason).await;
+            }
         }
         Ok(Step::Later {
             at_ms: now_ms().saturating_add(LOCK_RECHECK_MS),

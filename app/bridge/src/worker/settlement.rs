@@ -215,7 +215,8 @@ impl Worker<'_> {
                     self.metrics
                         .counted(settle::send(self.chain.client(), base64).await)?;
                     // A resend is a broadcast as the first send is: a transaction stored
-                    // before a kill at `settle_sent` is only ever resent, never sent new.
+                    // before a kill at `settle_sent` is resent here (or, once expired, signed
+                    // again and sent new by `send_new`).
                     crash_point("settle_broadcast");
                 }
                 Ok(Step::Later {
