@@ -855,9 +855,9 @@ impl Store {
 
     /// Claims for `worker` (until `lease_ms` from now) up to `limit` requests in one of `states`
     /// other than `lead` that are due within `due_within_ms`, oldest first ([`CLAIM_ORDER`]; its
-    /// own and expired claims before free rows, when it looks for those: [`HeldLooks`]), to be read from the chain together with it
-    /// (taking those due a little later keeps a batch together instead of splitting it by the
-    /// milliseconds between its rows' due times). Rows under another worker's live claim are
+    /// own and expired claims before free rows, when it looks for those: [`HeldLooks`]), to be
+    /// read from the chain together with it (taking those due a little later keeps a batch
+    /// together instead of splitting it by the milliseconds between its rows' due times). Rows under another worker's live claim are
     /// skipped. Returned oldest first.
     pub async fn claim_due(
         &self,

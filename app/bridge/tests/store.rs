@@ -1047,31 +1047,41 @@ async fn requests_found_together_are_claimed_in_history_order(store: &Store) {
     assert_eq!(listed, ["Request0003", "Request0002", "Request0001"]);
 }
 
-/// Rows whose claims expired (a worker that died) are claimed before free ones, even older
-/// free ones: a dead worker's requests do not wait behind a backlog.
-async fn expired_claims_are_taken_before_older_free_rows(store: &Store) {
-    use RequestState::*;
+/// Requests 1–3 found; `w1` claims request 1 (the oldest), and a worker that dies at once holds
+/// requests 2 and 3 (its claims expired on taking them).
+async fn w1_and_a_dead_worker_hold_three_requests(store: &Store) {
     let requests: Vec<_> = (1..=3).map(request).collect();
     store.insert_found(&requests, "seed").await.unwrap();
     let first = store.claim_next("w1", 60_000).await.unwrap().unwrap();
     assert_eq!(first.address, "Request0001");
-    // A worker that dies at once holds requests 2 and 3 (its claims expired on taking them).
     let dead = store
-        .claim_due("dead", "Request0001", &[Discovered], 2, -1, 0)
+        .claim_due("dead", "Request0001", &[RequestState::Discovered], 2, -1, 0)
         .await
         .unwrap();
     let names: Vec<_> = dead.iter().map(|row| row.address.as_str()).collect();
     assert_eq!(names, ["Request0002", "Request0003"]);
-    store.release_claim("Request0001", "w1").await.unwrap();
-    for expected in ["Request0002", "Request0003", "Request0001"] {
-        let claimed = store.claim_next("w2", 60_000).await.unwrap().unwrap();
-        assert_eq!(claimed.address, expected);
+}
+
+/// `worker` claims exactly `expected`, in that order (each put off a minute once claimed), then
+/// nothing.
+async fn claims_in_order(store: &Store, worker: &str, expected: &[&str]) {
+    for expected in expected {
+        let claimed = store.claim_next(worker, 60_000).await.unwrap().unwrap();
+        assert_eq!(claimed.address, *expected);
         store
-            .defer(&claimed.address, "w2", now_ms() + 60_000, false)
+            .defer(&claimed.address, worker, now_ms() + 60_000, false)
             .await
             .unwrap();
     }
-    assert!(store.claim_next("w2", 60_000).await.unwrap().is_none());
+    assert!(store.claim_next(worker, 60_000).await.unwrap().is_none());
+}
+
+/// Rows whose claims expired (a worker that died) are claimed before free ones, even older
+/// free ones: a dead worker's requests do not wait behind a backlog.
+async fn expired_claims_are_taken_before_older_free_rows(store: &Store) {
+    w1_and_a_dead_worker_hold_three_requests(store).await;
+    store.release_claim("Request0001", "w1").await.unwrap();
+    claims_in_order(store, "w2", &["Request0002", "Request0003", "Request0001"]).await;
 }
 
 /// Paced, a worker whose look for held rows found none passes over expired claims until its
@@ -1080,30 +1090,13 @@ async fn expired_claims_are_taken_before_older_free_rows(store: &Store) {
 async fn paced_claims_pass_over_held_rows_between_looks(store: &Store) {
     use RequestState::*;
     let store = store.clone().with_held_looks_every(60_000);
-    let requests: Vec<_> = (1..=3).map(request).collect();
-    store.insert_found(&requests, "seed").await.unwrap();
     // w1 looks (none held) and takes the oldest free row.
-    let first = store.claim_next("w1", 60_000).await.unwrap().unwrap();
-    assert_eq!(first.address, "Request0001");
-    // A worker that dies at once holds requests 2 and 3 (its claims expired on taking them).
-    let dead = store
-        .claim_due("dead", "Request0001", &[Discovered], 2, -1, 0)
-        .await
-        .unwrap();
-    assert_eq!(dead.len(), 2);
+    w1_and_a_dead_worker_hold_three_requests(&store).await;
     assert!(
         store.claim_next("w1", 60_000).await.unwrap().is_none(),
         "w1 does not look again for a minute"
     );
-    for expected in ["Request0002", "Request0003"] {
-        let claimed = store.claim_next("w2", 60_000).await.unwrap().unwrap();
-        assert_eq!(claimed.address, expected);
-        store
-            .defer(&claimed.address, "w2", now_ms() + 60_000, false)
-            .await
-            .unwrap();
-    }
-    assert!(store.claim_next("w2", 60_000).await.unwrap().is_none());
+    claims_in_order(&store, "w2", &["Request0002", "Request0003"]).await;
     // A batch's look (some states only) that finds none does not pause the worker's next
     // claim: w3 still takes a dead worker's expired request before an older free one.
     store

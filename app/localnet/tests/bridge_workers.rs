@@ -286,13 +286,25 @@ async fn each_request_is_paid_in_the_mint_its_terms_froze(
         assert!(worker.stop().await.success());
     }
 
+    // Each set: its requests and first user, its mint and token program, base units a cent,
+    // the treasury before; then the other set's mint and program, which pays it nothing.
+    let first = (first_mint, TOKEN_2022);
+    let second = (second_mint, SPL_TOKEN);
     let paid = [
-        (&under_first, 8, first_mint, TOKEN_2022, BASE_UNITS_PER_CENT),
-        (&under_second, 10, second_mint, SPL_TOKEN, 1),
+        (
+            &under_first,
+            8,
+            first,
+            BASE_UNITS_PER_CENT,
+            first_treasury,
+            second,
+        ),
+        (&under_second, 10, second, 1, second_treasury, first),
     ];
     let store = Store::open(database_url).await.unwrap();
     let mut signatures = Vec::new();
-    for (requests, first_user, mint, token_program, base_units_per_cent) in paid {
+    for (requests, first_user, (mint, token_program), base_units_per_cent, before, other) in paid {
+        let (other_mint, other_program) = other;
         let mut quoted_total = 0;
         let mut paid_by = BTreeSet::new();
         for (offset, (address, quote)) in requests.iter().enumerate() {
@@ -302,6 +314,12 @@ async fn each_request_is_paid_in_the_mint_its_terms_froze(
                 balance_in(&market.chain, &user, &mint, &token_program).await,
                 wanted,
                 "user {} paid its quote of {quote} cents in {mint}",
+                first_user + offset
+            );
+            assert_eq!(
+                balance_in(&market.chain, &user, &other_mint, &other_program).await,
+                0,
+                "user {} paid nothing in {other_mint}",
                 first_user + offset
             );
             let on_chain: ExchangeRequest = accounts::fetch(&market.chain, *address)
@@ -315,25 +333,8 @@ async fn each_request_is_paid_in_the_mint_its_terms_froze(
             paid_by.insert(row.settle_signature.unwrap());
         }
         let left = balance_in(&market.chain, &operator.pubkey(), &mint, &token_program).await;
-        let before = if mint == first_mint {
-            first_treasury
-        } else {
-            second_treasury
-        };
         assert_eq!(left, before - quoted_total * base_units_per_cent, "{mint}");
         signatures.push(paid_by);
-    }
-    let (other_mint, other_program) = (second_mint, SPL_TOKEN);
-    for (n, _) in under_first.iter().enumerate() {
-        let user = market.users[8 + n].1.key;
-        assert_eq!(
-            balance_in(&market.chain, &user, &other_mint, &other_program).await,
-            0
-        );
-    }
-    for (n, _) in under_second.iter().enumerate() {
-        let user = market.users[10 + n].1.key;
-        assert_eq!(balance(&market.chain, &user, &first_mint).await, 0);
     }
     assert!(
         signatures[0].is_disjoint(&signatures[1]),
