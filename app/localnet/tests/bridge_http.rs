@@ -4,7 +4,7 @@
 //! once, read from the node together and paid several at a time, with blockhash and fee lookups shared between
 //! transactions (seen through a proxy that records every JSON-RPC call), then a request closed
 //! under a quoted row and a later one opened at its address, and last the pool handed to a new
-//! operator while the bridge has a payment under way.
+//! operator, whose own bridge runs, while the old bridge has a payment under way.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,8 +13,9 @@ use allot::state::{ExchangeRequest, Pool, RequestStatus};
 use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
 use allot_client::{accounts, instructions};
+use anchor_lang::solana_program::system_instruction::transfer;
 use common::bridge_harness::send;
-use solana_keypair::Keypair;
+use common::wallet;
 use solana_signer::Signer;
 
 use allot_bridge::http_provider::idempotency_key;
@@ -30,10 +31,11 @@ mod common;
 const SCENARIO_USERS: usize = 5;
 /// Users opening two requests each for the waiting-locks phase.
 const WAITING_USERS: usize = 20;
-/// The user whose request is paid before the operator transfer; the next one requests after it.
+/// The user whose request is paid before the operator transfer; the next one requests after it
+/// (paid by the new operator's bridge), and the one after that before the old bridge restarts.
 const HANDOVER_USER: usize = SCENARIO_USERS + WAITING_USERS;
 /// The user who closes a request and opens another at its address.
-const REUSING_USER: usize = HANDOVER_USER + 2;
+const REUSING_USER: usize = HANDOVER_USER + 3;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_payouts_survive_crashes_and_people_resolve_what_the_bridge_cannot() {
@@ -48,9 +50,12 @@ async fn http_payouts_survive_crashes_and_people_resolve_what_the_bridge_cannot(
 
 /// The bridge is killed right after the provider paid a request it locked, and before it
 /// settled; meanwhile the operator hands the pool to a new operator (who becomes the settlement
-/// authority) and another user requests. Restarted, the old bridge still starts (it has a
-/// payout under way), settles what it locked and paid, exactly once, and sends the new request
-/// to manual review without locking or paying it.
+/// authority) and another user requests. The new operator's bridge (its own key, database and
+/// provider) sends the paid request to manual review — locked by another key, which may be
+/// paying it — and never pays it, while it locks, pays and settles the other request. Then a
+/// third user requests and the old bridge restarts: it still starts (it has a payout under way),
+/// settles what it locked and paid, exactly once, and sends the third request to manual review
+/// without locking or paying it.
 async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &Market) {
     let provider = TestProvider::start().await.unwrap();
     // The waiting-locks phase's database: every request of the pool before this one is final.
@@ -65,14 +70,14 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
         .wait_crash("paid")
         .await;
     let old_key = market.operator.0.pubkey();
-    let new_operator = Keypair::new();
+    let (new_operator, new_wallet) = wallet(&market.dir, "new-operator");
     send(
         &market.chain,
-        &[instructions::pool_propose_operator(
-            &old_key,
-            &market.pool,
-            &new_operator.pubkey(),
-        )],
+        &[
+            instructions::pool_propose_operator(&old_key, &market.pool, &new_operator.pubkey()),
+            // Its bridge pays the fees of its locks and settlements.
+            transfer(&old_key, &new_operator.pubkey(), 1_000_000_000),
+        ],
         &[&market.operator.0],
     )
     .await;
@@ -90,12 +95,56 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
         .unwrap()
         .unwrap();
     assert_eq!(pool.exchange.settlement_authority, new_operator.pubkey());
-    let (later, _) = market.request(HANDOVER_USER + 1, 5).await;
+    let (later, later_quote) = market.request(HANDOVER_USER + 1, 5).await;
 
+    // The new settlement authority's bridge, before the old one is back.
+    let new_provider = TestProvider::start().await.unwrap();
+    let new_database = format!(
+        "sqlite://{}",
+        market.dir.path().join("new-operator.db").display()
+    );
+    let new_payout = format!(
+        "[payout]\nkind = \"http\"\nurl = \"{}\"\n",
+        new_provider.url
+    );
+    let (new_config, _) =
+        market.bridge_config_signed_by("new-operator", &new_database, &new_payout, &new_wallet);
+    let mut new_bridge = vec![Bridge::spawn(&new_config, None)];
+    market.wait_settled(&[later], &mut new_bridge).await;
+    let new_store = Store::open(&new_database).await.unwrap();
+    let not_its_lock = in_review(&new_store, &paid, &new_bridge[0]).await;
+    assert!(new_bridge.pop().unwrap().stop().await.success());
+    new_store.close().await;
+    let reason = not_its_lock.review_reason.unwrap_or_default();
+    assert!(
+        reason.contains("locked by another settlement key")
+            && reason.contains(&old_key.to_string()),
+        "{reason}"
+    );
+    let settled_later: ExchangeRequest = accounts::fetch(&market.chain, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            settled_later.status,
+            settled_later.locked_by,
+            settled_later.paid_amount
+        ),
+        (RequestStatus::Settled, new_operator.pubkey(), later_quote)
+    );
+    let new_keys: Vec<String> = new_provider.payments().into_iter().map(|p| p.key).collect();
+    assert_eq!(
+        new_keys,
+        vec![idempotency_key(&later.to_string())],
+        "the new key pays its own request once, never the old key's"
+    );
+
+    let (latest, _) = market.request(HANDOVER_USER + 2, 5).await;
     let mut bridge = vec![Bridge::spawn(&config, None)];
     market.wait_settled(&[paid], &mut bridge).await;
     let store = Store::open(&database).await.unwrap();
-    let reviewed = in_review(&store, &later, &bridge[0]).await;
+    let reviewed = in_review(&store, &latest, &bridge[0]).await;
     assert!(bridge.pop().unwrap().stop().await.success());
     store.close().await;
 
@@ -109,7 +158,7 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
         (settled.status, settled.locked_by, settled.paid_amount),
         (RequestStatus::Settled, old_key, paid_quote)
     );
-    let untouched: ExchangeRequest = accounts::fetch(&market.chain, later)
+    let untouched: ExchangeRequest = accounts::fetch(&market.chain, latest)
         .await
         .unwrap()
         .unwrap();
@@ -121,7 +170,7 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
     assert_eq!(
         keys,
         vec![idempotency_key(&paid.to_string())],
-        "paid once, the later one never"
+        "paid once, the later ones never"
     );
 }
 

@@ -233,12 +233,47 @@ impl Market {
         rpc_url: &str,
         ws_url: &str,
     ) -> (PathBuf, u16) {
+        let endpoints = (rpc_url, ws_url);
+        self.bridge_config_full(
+            name,
+            database_url,
+            payout,
+            poll_ms,
+            endpoints,
+            &self.operator.1,
+        )
+    }
+
+    /// [`Self::bridge_config`] for a bridge signing with `settlement` instead of the operator
+    /// (a pool's new settlement authority).
+    pub fn bridge_config_signed_by(
+        &self,
+        name: &str,
+        database_url: &str,
+        payout: &str,
+        settlement: &Wallet,
+    ) -> (PathBuf, u16) {
+        let endpoints = (self.url.as_str(), self.ws_url.as_str());
+        self.bridge_config_full(name, database_url, payout, 500, endpoints, settlement)
+    }
+
+    /// A bridge config named `name` at `endpoints` (JSON-RPC, PubSub), signing with
+    /// `settlement`; returns its path and metrics port.
+    fn bridge_config_full(
+        &self,
+        name: &str,
+        database_url: &str,
+        payout: &str,
+        poll_ms: u64,
+        (rpc_url, ws_url): (&str, &str),
+        settlement: &Wallet,
+    ) -> (PathBuf, u16) {
         let metrics_port = free_port();
         let text = format!(
             "rpc_url = \"{rpc_url}\"\nws_url = \"{ws_url}\"\npools = [\"{}\"]\nsettlement_keypair = \"{}\"\n\
              database_url = \"{database_url}\"\nworker_name = \"{name}\"\n\
              metrics_addr = \"127.0.0.1:{metrics_port}\"\npoll_interval_ms = {poll_ms}\n{payout}",
-            self.pool, self.operator.1.file
+            self.pool, settlement.file
         );
         let path = self.dir.path().join(format!("{name}.toml"));
         std::fs::write(&path, text).unwrap();
