@@ -973,27 +973,67 @@ async fn switch_payout(market: &Market, payout: Payout, stablecoin: &mut Option<
     send(&market.chain, &[set], &[operator]).await;
 }
 
+/// How long a transaction of the raw loop may stay unseen before it is sent again, as stored:
+/// the bridge's spacing for its own resends (its store's `take_resend`).
+const RESEND_UNSEEN_AFTER: Duration = Duration::from_secs(2);
+
 /// Waits until every one of `sent` has reached `commitment`, successful (read 256 signatures a
-/// call).
+/// call). One the node has not seen is sent again, as stored, at most every
+/// [`RESEND_UNSEEN_AFTER`], as the bridge does; the wait fails at once, naming it, when its
+/// blockhash expired before it landed (rather than waiting out the deadline).
 async fn confirm_all(market: &Market, sent: &[SignedSettle], commitment: CommitmentConfig) {
     let rpc = market.chain.client();
-    let signatures: Vec<Signature> = sent.iter().map(|s| s.signature.parse().unwrap()).collect();
     let deadline = Instant::now() + Duration::from_secs(300);
-    let mut waiting: Vec<Signature> = signatures;
+    let mut waiting: Vec<&SignedSettle> = sent.iter().collect();
+    let mut resent_at = Instant::now();
     while !waiting.is_empty() {
         let mut still = Vec::new();
+        let mut unseen = Vec::new();
         for chunk in waiting.chunks(256) {
-            let statuses = rpc.get_signature_statuses(chunk).await.unwrap().value;
-            for (signature, status) in chunk.iter().zip(statuses) {
+            let signatures: Vec<Signature> = chunk
+                .iter()
+                .map(|signed| signed.signature.parse().unwrap())
+                .collect();
+            let statuses = rpc.get_signature_statuses(&signatures).await.unwrap().value;
+            for (signed, status) in chunk.iter().zip(statuses) {
                 match status {
                     Some(status) if status.satisfies_commitment(commitment) => {
-                        assert!(status.err.is_none(), "{signature} failed: {:?}", status.err);
+                        assert!(
+                            status.err.is_none(),
+                            "{} failed: {:?}",
+                            signed.signature,
+                            status.err
+                        );
                     }
-                    _ => still.push(*signature),
+                    Some(_) => still.push(*signed),
+                    None => {
+                        still.push(*signed);
+                        unseen.push(*signed);
+                    }
                 }
             }
         }
         waiting = still;
+        if !unseen.is_empty() && resent_at.elapsed() >= RESEND_UNSEEN_AFTER {
+            let height = rpc.get_block_height().await.unwrap();
+            if let Some(expired) = unseen
+                .iter()
+                .find(|signed| signed.last_valid_height < height)
+            {
+                panic!(
+                    "{} expired unseen (valid through block height {}, now {height}); {} of {} unseen",
+                    expired.signature,
+                    expired.last_valid_height,
+                    unseen.len(),
+                    sent.len()
+                );
+            }
+            for signed in &unseen {
+                // A refused resend changes nothing: the next read of the statuses decides.
+                let _ = settle::send(rpc, &signed.base64).await;
+            }
+            resent_at = Instant::now();
+        }
         assert!(
             Instant::now() < deadline,
             "{} not {:?}",
