@@ -421,7 +421,7 @@ impl Worker<'_> {
     async fn read_locks(&self, rows: &[StoredRequest]) -> Result<Vec<LockView>> {
         let mut now = Vec::with_capacity(rows.len());
         let mut locked = Vec::new();
-        for read in self.read_each(rows).await? {
+        for (row, read) in rows.iter().zip(self.read_each(rows).await?) {
             let (address, request) = match read {
                 Ok((address, request)) => (Some(address), Ok(request)),
                 Err(error) => (None, Err(error)),
@@ -429,7 +429,7 @@ impl Worker<'_> {
             if let Some(address) = address
                 && is_locked(&request)
             {
-                locked.push(address);
+                locked.push((address, row));
             }
             now.push(request);
         }
@@ -437,34 +437,57 @@ impl Worker<'_> {
         Ok(pair_views(now, finalized))
     }
 
-    /// Whether the finalized view of the chain shows the request at `address` locked by this
-    /// bridge's key.
-    pub(super) async fn locked_when_finalized(&self, address: Pubkey) -> Result<bool> {
-        self.finalized_locks(&[address])
+    /// Whether the finalized view of the chain shows the request `row` stored, at `address`,
+    /// locked by this bridge's key.
+    pub(super) async fn locked_when_finalized(
+        &self,
+        address: Pubkey,
+        row: &StoredRequest,
+    ) -> Result<bool> {
+        self.finalized_locks(&[(address, row)])
             .await?
             .pop()
             .unwrap_or(Ok(false))
     }
 
-    /// Whether the finalized view shows each of `addresses` (exchange requests) locked by this
-    /// bridge's key, in order (an account that is not an exchange request is that address's error); one
-    /// `getMultipleAccounts` call per 100 addresses.
-    async fn finalized_locks(&self, addresses: &[Pubkey]) -> Result<Vec<Result<bool>>> {
+    /// Whether the finalized view shows each of `requests` (an address and its stored row)
+    /// locked by this bridge's key ([`final_lock_is_the_rows`]), in order (an account that is
+    /// not an exchange request is that address's error); one `getMultipleAccounts` call per
+    /// 100 addresses.
+    async fn finalized_locks(
+        &self,
+        requests: &[(Pubkey, &StoredRequest)],
+    ) -> Result<Vec<Result<bool>>> {
+        let addresses: Vec<Pubkey> = requests.iter().map(|(address, _)| *address).collect();
         let found = self
             .chain
-            .accounts_at(addresses, CommitmentConfig::finalized())
+            .accounts_at(&addresses, CommitmentConfig::finalized())
             .await
             .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
-        Ok(addresses
+        let key = self.authority.pubkey();
+        Ok(requests
             .iter()
             .zip(found)
-            .map(|(address, account)| {
+            .map(|((address, row), account)| {
                 let request = accounts::decode_owned::<ExchangeRequest>(*address, account)
                     .with_context(|| format!("the account at {address} in the finalized view"))?;
-                Ok(request.is_some_and(|r| r.is_locked_by(&self.authority.pubkey())))
+                Ok(final_lock_is_the_rows(row, request.as_ref(), &key))
             })
             .collect())
     }
+}
+
+/// Whether `finalized`, the finalized view of `row`'s address, shows the request `row` stored
+/// locked by `key`. An address can hold an earlier request (closed since, the same id drawn
+/// again), so the lock counts only on the account the row describes (`super::mismatch`): a
+/// lock of another request there, final or not, says nothing of this one's.
+fn final_lock_is_the_rows(
+    row: &StoredRequest,
+    finalized: Option<&ExchangeRequest>,
+    key: &Pubkey,
+) -> bool {
+    finalized
+        .is_some_and(|request| request.is_locked_by(key) && super::mismatch(row, request).is_none())
 }
 
 /// The longest wait before the first look at a lock just sent, whatever the slots say.
@@ -564,6 +587,36 @@ mod tests {
         assert_eq!(finality_wait_ms(1_000, 1_000, 400), LOCK_RECHECK_MS);
         assert_eq!(finality_wait_ms(999, 1_000, 400), LOCK_RECHECK_MS);
         assert_eq!(finality_wait_ms(u64::MAX, 0, 400), MAX_FIRST_LOOK_MS);
+    }
+
+    /// The finalized view counts as the row's lock only when it shows the request the row
+    /// stored, locked by this key: not an earlier request at the address (the same id drawn
+    /// again), not one locked by another key, not one pending or gone.
+    #[test]
+    fn a_final_lock_counts_only_on_the_request_the_row_stored() {
+        use super::super::fixtures;
+        let key = Pubkey::new_unique();
+        let mut locked = fixtures::request(7, RequestStatus::Locked);
+        locked.locked_by = key;
+        locked.created_at = 2_000;
+        let row = fixtures::row_of(&locked);
+        assert!(final_lock_is_the_rows(&row, Some(&locked), &key));
+        let earlier = ExchangeRequest {
+            created_at: 1_000,
+            ..locked.clone()
+        };
+        assert!(!final_lock_is_the_rows(&row, Some(&earlier), &key));
+        assert!(!final_lock_is_the_rows(
+            &row,
+            Some(&locked),
+            &Pubkey::new_unique()
+        ));
+        let pending = ExchangeRequest {
+            status: RequestStatus::Pending,
+            ..locked.clone()
+        };
+        assert!(!final_lock_is_the_rows(&row, Some(&pending), &key));
+        assert!(!final_lock_is_the_rows(&row, None, &key));
     }
 
     /// Only requests locked now get a finalized answer, each its own in order; a pending one,

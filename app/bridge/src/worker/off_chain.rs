@@ -282,7 +282,7 @@ impl Worker<'_> {
             HttpNext::PayOnceFinal => {
                 let final_lock = match finalized_lock {
                     Some(locked) => locked,
-                    None => self.locked_when_finalized(address).await?,
+                    None => self.locked_when_finalized(address, row).await?,
                 };
                 if final_lock {
                     return self
