@@ -979,14 +979,17 @@ const RESEND_UNSEEN_AFTER: Duration = Duration::from_secs(2);
 
 /// Waits until every one of `sent` has reached `commitment`, successful (read 256 signatures a
 /// call). One the node has not seen is sent again, as stored, at most every
-/// [`RESEND_UNSEEN_AFTER`], as the bridge does; the wait fails at once, naming it, when its
-/// blockhash expired before it landed (rather than waiting out the deadline).
+/// [`RESEND_UNSEEN_AFTER`] (the bridge's spacing); the wait fails at once, naming it, when its
+/// blockhash had expired before the look that did not see it (rather than waiting out the
+/// deadline).
 async fn confirm_all(market: &Market, sent: &[SignedSettle], commitment: CommitmentConfig) {
     let rpc = market.chain.client();
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut waiting: Vec<&SignedSettle> = sent.iter().collect();
     let mut resent_at = Instant::now();
     while !waiting.is_empty() {
+        // Read before the statuses: one unseen after this height was passed cannot land.
+        let height = rpc.get_block_height().await.unwrap();
         let mut still = Vec::new();
         let mut unseen = Vec::new();
         for chunk in waiting.chunks(256) {
@@ -1015,7 +1018,6 @@ async fn confirm_all(market: &Market, sent: &[SignedSettle], commitment: Commitm
         }
         waiting = still;
         if !unseen.is_empty() && resent_at.elapsed() >= RESEND_UNSEEN_AFTER {
-            let height = rpc.get_block_height().await.unwrap();
             if let Some(expired) = unseen
                 .iter()
                 .find(|signed| signed.last_valid_height < height)
