@@ -7,8 +7,13 @@
 //! - `mark-paid --payment-id`: the person found the payment at the provider; the bridge settles
 //!   it on chain with that reference.
 //! - `reject --code`: sends `exchange_reject` on chain (the units go back to the user), then
-//!   closes the row; refused when a payment is recorded (settle it instead), and after provider
-//!   calls unless the provider's ledger says none of them paid (`--force` overrides).
+//!   closes the row; refused when a payment is recorded (settle it instead).
+//! - `close`: the request the row stored is no longer on chain (closed, or a later request
+//!   holds its address): the row closes as withdrawn, nothing is sent; refused while the
+//!   stored request is there (retry or reject it) and when a payment is recorded.
+//!
+//! After provider calls, `reject` and `close` need the provider's ledger to say none of them
+//! paid; `--force` overrides only an answer that cannot say, never a payment.
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
@@ -63,6 +68,15 @@ pub enum ReviewCommand {
         code: u16,
         /// Reject even though the provider cannot say whether an earlier call paid (the user
         /// may then hold both the payment and the units).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Close the row, sending nothing, when the request it stored is no longer on chain (its
+    /// account closed, or a later request at its address): the row ends withdrawn.
+    Close {
+        #[command(flatten)]
+        who: Reviewer,
+        /// Close even though the provider cannot say whether an earlier call paid.
         #[arg(long)]
         force: bool,
     },
@@ -127,11 +141,26 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
                     row.address
                 );
             }
-            if row.payout_attempts > 0 && !force {
-                ensure_never_paid(settings, &row).await?;
+            if row.payout_attempts > 0 {
+                ensure_never_paid(settings, &row, force, "rejects").await?;
             }
             reject_on_chain(settings, &row, code).await?;
             act(store, &who, "reject", RequestState::Withdrawn, None).await
+        }
+        ReviewCommand::Close { who, force } => {
+            let row = in_review(store, &who).await?;
+            let found = on_chain_now(settings, &row).await?;
+            if let Some(refusal) = close_refusal(&row, found.as_ref()) {
+                bail!("{refusal}; the row stays in review");
+            }
+            if row.payout_attempts > 0 {
+                ensure_never_paid(settings, &row, force, "closes").await?;
+            }
+            let done = act(store, &who, "close", RequestState::Withdrawn, None).await?;
+            Ok(match found.as_ref().and_then(later_request_locked) {
+                Some(note) => format!("{done}\n{note}"),
+                None => done,
+            })
         }
     }
 }
@@ -179,9 +208,23 @@ async fn act(
     ))
 }
 
-/// After provider calls, a reject needs the provider's word that none of them paid.
-async fn ensure_never_paid(settings: &Settings, row: &StoredRequest) -> Result<()> {
+/// After provider calls, ending a request without a payment (`reject`, `close`) needs the
+/// provider's word that none of them paid. A payment the provider reports always refuses;
+/// `force` (the action, `verb`, named in the message) overrides only an answer that cannot say:
+/// still in progress, inconclusive, or no HTTP provider in this configuration to ask.
+async fn ensure_never_paid(
+    settings: &Settings,
+    row: &StoredRequest,
+    force: bool,
+    verb: &str,
+) -> Result<()> {
     let Some(provider) = settings.http_provider()? else {
+        ensure!(
+            force,
+            "request {} had {} provider calls, and this configuration names no HTTP provider to ask whether one paid; --force {verb} anyway",
+            row.address,
+            row.payout_attempts
+        );
         return Ok(());
     };
     match provider.lookup(&row.address).await {
@@ -191,12 +234,13 @@ async fn ensure_never_paid(settings: &Settings, row: &StoredRequest) -> Result<(
             "the provider paid request {} (payment {payment_id}): use mark-paid --payment-id {payment_id}",
             row.address
         ),
+        LookupOutcome::InProgress | LookupOutcome::Inconclusive(_) if force => Ok(()),
         LookupOutcome::InProgress => bail!(
-            "the provider is still paying request {}: wait for its answer",
+            "the provider is still paying request {}: wait for its answer (--force {verb} anyway)",
             row.address
         ),
         LookupOutcome::Inconclusive(reason) => bail!(
-            "the provider cannot say whether request {} was paid ({reason}); --force rejects anyway",
+            "the provider cannot say whether request {} was paid ({reason}); --force {verb} anyway",
             row.address
         ),
     }
@@ -245,6 +289,50 @@ async fn reject_on_chain(settings: &Settings, row: &StoredRequest, code: u16) ->
         .await
         .with_context(|| format!("exchange_reject of {address}"))?;
     Ok(())
+}
+
+/// The account at `row`'s address now (confirmed), if any.
+async fn on_chain_now(settings: &Settings, row: &StoredRequest) -> Result<Option<ExchangeRequest>> {
+    let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
+    let address: Pubkey = row.address.parse().context("stored address")?;
+    accounts::fetch(&chain, address)
+        .await
+        .with_context(|| format!("reading request {address} on chain"))
+}
+
+/// Why `review close` must not end `row`, with `found` the account at its address: a payment
+/// is recorded (settle it), or the request the row stored is still there (`retry` resumes it,
+/// and one that is final then ends by itself; `reject` ends an open one on chain). `None` when
+/// the address is empty or holds a later request (`crate::worker::mismatch`).
+fn close_refusal(row: &StoredRequest, found: Option<&ExchangeRequest>) -> Option<String> {
+    if let Some(payment) = &row.payment_id {
+        return Some(format!(
+            "request {} records payment {payment}: settle it (retry) instead of closing the row",
+            row.address
+        ));
+    }
+    let request = found.filter(|request| crate::worker::mismatch(row, request).is_none())?;
+    Some(format!(
+        "request {} is still on chain ({:?}): retry resumes it, or reject ends it",
+        row.address, request.status
+    ))
+}
+
+/// What a person closing a row should know of `later`, the request now at its address: when it
+/// is locked (a lock signed for the stored request can land on it), nothing follows it and its
+/// user can cancel it only once the lock expires.
+fn later_request_locked(later: &ExchangeRequest) -> Option<String> {
+    (later.status == RequestStatus::Locked).then(|| {
+        let from = later
+            .cancel_from()
+            .ok()
+            .flatten()
+            .map_or("its lock expires".to_owned(), |at| format!("unix time {at}"));
+        format!(
+            "note: the address now holds a later request (id {}, user {}) locked by {}; no row follows it, and its user can cancel it from {from}",
+            later.id, later.user, later.locked_by
+        )
+    })
 }
 
 /// The requests in manual review.
@@ -312,4 +400,127 @@ async fn show(store: &Store, address: &str) -> Result<String> {
         "payment_id": row.payment_id, "payout_attempts": row.payout_attempts,
         "review_reason": row.review_reason, "history": history, "review_actions": actions,
     }))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worker::fixtures;
+
+    /// `close` ends a row only when its request is gone from its address (closed, or a later
+    /// request there), never while it is there in any status, nor once a payment is recorded.
+    #[test]
+    fn close_ends_only_a_row_whose_request_is_gone() {
+        let stored = fixtures::request(7, RequestStatus::Pending);
+        let row = fixtures::row_of(&stored);
+        assert_eq!(close_refusal(&row, None), None, "account closed");
+        let later = ExchangeRequest {
+            created_at: stored.created_at + 60,
+            ..stored.clone()
+        };
+        assert_eq!(close_refusal(&row, Some(&later)), None, "a later request");
+        for status in [
+            RequestStatus::Pending,
+            RequestStatus::Locked,
+            RequestStatus::Settled,
+            RequestStatus::Cancelled,
+            RequestStatus::Rejected,
+        ] {
+            let there = ExchangeRequest {
+                status,
+                ..stored.clone()
+            };
+            let refusal = close_refusal(&row, Some(&there)).unwrap_or_default();
+            assert!(refusal.contains("still on chain"), "{status:?}: {refusal}");
+        }
+        let paid = StoredRequest {
+            payment_id: Some("pay-1".into()),
+            ..row.clone()
+        };
+        let refusal = close_refusal(&paid, None).unwrap_or_default();
+        assert!(refusal.contains("records payment pay-1"), "{refusal}");
+    }
+
+    /// Settings that pay through `payout` (a `[payout]` table's body).
+    fn settings_paying(payout: &str) -> Settings {
+        let text = format!(
+            "rpc_url = \"http://127.0.0.1:8899\"\npools = [\"{}\"]\n\
+             settlement_keypair = \"bridge.json\"\ndatabase_url = \"sqlite://bridge.db\"\n\
+             [payout]\n{payout}",
+            Pubkey::new_unique()
+        );
+        Settings::resolve(toml::from_str(&text).unwrap()).unwrap()
+    }
+
+    /// After provider calls, a payment the provider's ledger reports refuses ending the request
+    /// without one, forced or not; `--force` passes only an answer that cannot say (a provider
+    /// out of reach, or none configured to ask).
+    #[tokio::test]
+    async fn force_never_passes_a_payment_the_provider_reports() {
+        use crate::test_support::provider::TestProvider;
+        let provider = TestProvider::start().await.unwrap();
+        let paying = settings_paying(&format!("kind = \"http\"\nurl = \"{}\"\n", provider.url));
+        let row = StoredRequest {
+            payout_attempts: 1,
+            ..fixtures::stored_row()
+        };
+        ensure_never_paid(&paying, &row, false, "closes")
+            .await
+            .expect("nothing at the provider");
+        provider.plant_payment(&crate::http_provider::idempotency_key(&row.address), 5);
+        for force in [false, true] {
+            let error = ensure_never_paid(&paying, &row, force, "closes")
+                .await
+                .expect_err("a payment the provider reports");
+            assert!(
+                format!("{error:#}").contains("the provider paid"),
+                "{error:#}"
+            );
+        }
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out_of_reach = settings_paying(&format!(
+            "kind = \"http\"\nurl = \"http://127.0.0.1:{closed_port}\"\n"
+        ));
+        let error = ensure_never_paid(&out_of_reach, &row, false, "rejects")
+            .await
+            .expect_err("the provider cannot say");
+        assert!(
+            format!("{error:#}").contains("--force rejects anyway"),
+            "{error:#}"
+        );
+        ensure_never_paid(&out_of_reach, &row, true, "rejects")
+            .await
+            .expect("forced past an answer that cannot say");
+        let on_chain = settings_paying("kind = \"onchain\"\n");
+        let error = ensure_never_paid(&on_chain, &row, false, "closes")
+            .await
+            .expect_err("no provider to ask");
+        assert!(
+            format!("{error:#}").contains("names no HTTP provider"),
+            "{error:#}"
+        );
+        ensure_never_paid(&on_chain, &row, true, "closes")
+            .await
+            .expect("forced without a provider to ask");
+    }
+
+    /// Closing a row whose address holds a later locked request says who locked it and when its
+    /// user can cancel; an unlocked later request needs no note.
+    #[test]
+    fn a_later_locked_request_is_named_when_its_row_closes() {
+        let mut later = fixtures::request(7, RequestStatus::Locked);
+        later.locked_by = Pubkey::new_unique();
+        later.locked_at = 1_000;
+        let note = later_request_locked(&later).unwrap_or_default();
+        assert!(
+            note.contains(&later.locked_by.to_string()) && note.contains("unix time 87400"),
+            "{note}"
+        );
+        later.status = RequestStatus::Pending;
+        assert_eq!(later_request_locked(&later), None);
+    }
 }

@@ -19,7 +19,8 @@ pub enum RequestState {
     SettleSent,
     /// Settled on chain: final.
     Settled,
-    /// Cancelled or rejected on chain before anything was paid: final, nothing owed.
+    /// Cancelled or rejected on chain before anything was paid, or closed by a person because
+    /// the request it stored is no longer on chain (`review close`): final, nothing owed.
     Withdrawn,
     /// Stopped for a person to look at, with a reason: final for the bridge.
     ManualReview,
@@ -58,8 +59,8 @@ impl RequestState {
     }
 
     /// Where a person may send a request out of manual review (`allot-bridge review`, audited):
-    /// back onto the worker's path, to paid (a payment found) or withdrawn (rejected on chain) —
-    /// never to settled, which only the chain says.
+    /// back onto the worker's path, to paid (a payment found) or withdrawn (rejected on chain, or
+    /// its request gone from chain) — never to settled, which only the chain says.
     pub fn review_may_lead_to(self) -> bool {
         use RequestState::*;
         matches!(

@@ -40,7 +40,7 @@ const REQUEST_COLUMNS: &str = "address, pool, request_id, user_key, amount, rate
 /// A person's action on a request in manual review, as audited in `review_actions`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReviewAction {
-    /// `retry`, `mark_paid` or `reject`.
+    /// `retry`, `mark_paid`, `reject` or `close`.
     pub action: String,
     /// Who took it.
     pub by: String,

@@ -24,6 +24,7 @@ use allot_bridge::service::HINTED_SCAN_EVERY;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
 use common::bridge_harness::{Bridge, Market};
+use common::review_scenario::{review, review_refused};
 
 mod common;
 
@@ -97,7 +98,9 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
     assert_eq!(pool.exchange.settlement_authority, new_operator.pubkey());
     let (later, later_quote) = market.request(HANDOVER_USER + 1, 5).await;
 
-    // The new settlement authority's bridge, before the old one is back.
+    // The new settlement authority's bridge, before the old one is back. It reads the pool's
+    // whole history: every request of the earlier phases is final by now (settled, rejected,
+    // cancelled or closed), so `paid` and `later` are the only ones it could pay.
     let new_provider = TestProvider::start().await.unwrap();
     let new_database = format!(
         "sqlite://{}",
@@ -138,6 +141,11 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
         new_keys,
         vec![idempotency_key(&later.to_string())],
         "the new key pays its own request once, never the old key's"
+    );
+    let paid_key = idempotency_key(&paid.to_string());
+    assert!(
+        new_provider.calls().iter().all(|call| call.key != paid_key),
+        "the new bridge never asked its provider to pay the old key's request"
     );
 
     let (latest, _) = market.request(HANDOVER_USER + 2, 5).await;
@@ -201,6 +209,7 @@ async fn in_review(
 /// and opens another at the same id. Restarted, the bridge must not lock, pay or settle the later
 /// request on the strength of the earlier one's row (which would pay the earlier quote for it):
 /// the row goes to manual review, the provider is never called, the later request stays pending.
+/// A person then closes the row (`review close`), which sends nothing; `review reject` refuses.
 async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Market) {
     let provider = TestProvider::start().await.unwrap();
     let database = format!(
@@ -283,6 +292,33 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
             && provider.payments().iter().all(|payment| payment.key != key),
         "the provider was never asked to pay under {key}: {:?}",
         provider.calls()
+    );
+    // A person ends the row: not by rejecting (that would reject the later request), but by
+    // closing it, which sends nothing; the action is audited.
+    let address_text = address.to_string();
+    let who = ["--by", "dave", "--reason", "user closed it and reopened"];
+    let refused = review_refused(
+        &config,
+        &[
+            &["reject", "--request", &address_text, "--code", "3"],
+            &who[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        refused.contains("not the request this row stored"),
+        "{refused}"
+    );
+    let said = review(
+        &config,
+        &[&["close", "--request", &address_text], &who[..]].concat(),
+    );
+    assert!(said.contains("close by dave -> withdrawn"), "{said}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&review(&config, &["show", "--request", &address_text])).unwrap();
+    assert_eq!(
+        (&shown["state"], &shown["review_actions"][0]["action"]),
+        (&serde_json::json!("withdrawn"), &serde_json::json!("close"))
     );
     let untouched: ExchangeRequest = accounts::fetch(&market.chain, address)
         .await

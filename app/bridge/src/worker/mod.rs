@@ -54,7 +54,7 @@ const MISSING_GRACE_MS: i64 = 300_000;
 
 mod batches;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod follows;
 mod locks;
 mod off_chain;

@@ -40,8 +40,21 @@ fn bridge_command(config: &Path, args: &[&str]) -> String {
 }
 
 /// `allot-bridge --config <config> review <args>`.
-fn review(config: &Path, args: &[&str]) -> String {
+pub fn review(config: &Path, args: &[&str]) -> String {
     bridge_command(config, &[&["review"], args].concat())
+}
+
+/// `allot-bridge --config <config> review <args>`, which must fail; returns its stderr.
+pub fn review_refused(config: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
+        .arg("--config")
+        .arg(config)
+        .arg("review")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "review {args:?} succeeded");
+    String::from_utf8(output.stderr).unwrap()
 }
 
 /// `allot-bridge --config <config> reconcile --json`.
@@ -139,8 +152,22 @@ pub async fn review_commands(market: &Market) {
             "paid by bank transfer",
         ],
     );
-    // reject: the payee is gone; the units go back on chain.
+    // close: refused while the request is on chain (it is for retry or reject); nothing moves.
     let rejected_text = rejected.to_string();
+    let refused = review_refused(
+        &config,
+        &[
+            "close",
+            "--request",
+            &rejected_text,
+            "--by",
+            "carol",
+            "--reason",
+            "payee closed",
+        ],
+    );
+    assert!(refused.contains("is still on chain"), "{refused}");
+    // reject: the payee is gone; the units go back on chain.
     review(
         &config,
         &[
