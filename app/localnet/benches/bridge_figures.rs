@@ -11,7 +11,7 @@
 //! bridge serving 1,000 pools it finds on chain (`discover_pools`), one request in each; a
 //! backlog of 2,000 paid on chain in a stablecoin (the pool switched to it for those runs) by one
 //! worker and by four, against a raw loop of the same settlements with payouts measured first;
-//! the
+//! the backlog of 2,000 on SQLite over HTTP and on chain, and by four workers over HTTP; the
 //! time for a killed (`kill -9`) bridge to settle again after a restart; and the backfill rate
 //! of the history path over everything the run wrote, into SQLite and into PostgreSQL. Prints a
 //! table and writes `target/allot-bridge-figures.json`.
@@ -126,7 +126,7 @@ const ALLOCATIONS_PER_TRANSACTION: usize = 5;
 /// (creating the token account and the record) consumed 19,691–25,699 (docs/figures.md).
 const UNITS_PER_ALLOCATION: u32 = 40_000;
 
-const RUNS: [Run; 11] = [
+const RUNS: [Run; 14] = [
     Run {
         store: "SQLite",
         workers: 1,
@@ -261,6 +261,43 @@ const RUNS: [Run; 11] = [
         allocations_beside: 0,
         new_pools: 0,
         payout: Payout::Onchain,
+    },
+    // The backlog of 2,000 on SQLite too, over HTTP and on chain (issue #15: SQLite and
+    // PostgreSQL, HTTP and on-chain payouts, at least 2,000 requests). One worker: workers
+    // share a database only on PostgreSQL.
+    Run {
+        store: "SQLite",
+        workers: 1,
+        lanes: 8,
+        users: 1_000,
+        each: 2,
+        arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
+        payout: Payout::Http,
+    },
+    Run {
+        store: "SQLite",
+        workers: 1,
+        lanes: 8,
+        users: 1_000,
+        each: 2,
+        arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
+        payout: Payout::Onchain,
+    },
+    // Four workers paying 2,000 over HTTP (issue #15: 1 and 4 workers, both payouts).
+    Run {
+        store: "PostgreSQL",
+        workers: 4,
+        lanes: 8,
+        users: 1_000,
+        each: 2,
+        arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
+        payout: Payout::Http,
     },
 ];
 
