@@ -10,7 +10,8 @@
 //!   closes the row; refused when a payment is recorded (settle it instead).
 //! - `close`: the request the row stored is no longer on chain (closed, or a later request
 //!   holds its address): the row closes as withdrawn, nothing is sent; refused while the
-//!   stored request is there (retry or reject it) and when a payment is recorded.
+//!   stored request is there (retry or reject it), when a payment is recorded, and (unless
+//!   `--force`, after a person looked it up) while a settle transaction is stored.
 //!
 //! After provider calls, `reject` and `close` need the provider's ledger to say none of them
 //! paid; `--force` overrides only an answer that cannot say, never a payment.
@@ -76,7 +77,8 @@ pub enum ReviewCommand {
     Close {
         #[command(flatten)]
         who: Reviewer,
-        /// Close even though the provider cannot say whether an earlier call paid.
+        /// Close even though the provider cannot say whether an earlier call paid, or a stored
+        /// settle transaction (looked up by the person) may have landed.
         #[arg(long)]
         force: bool,
     },
@@ -141,21 +143,17 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
                     row.address
                 );
             }
-            if row.payout_attempts > 0 {
-                ensure_never_paid(settings, &row, force, "rejects").await?;
-            }
+            ensure_never_paid(settings, &row, force, "rejects").await?;
             reject_on_chain(settings, &row, code).await?;
             act(store, &who, "reject", RequestState::Withdrawn, None).await
         }
         ReviewCommand::Close { who, force } => {
             let row = in_review(store, &who).await?;
             let found = on_chain_now(settings, &row).await?;
-            if let Some(refusal) = close_refusal(&row, found.as_ref()) {
+            if let Some(refusal) = close_refusal(&row, found.as_ref(), force) {
                 bail!("{refusal}; the row stays in review");
             }
-            if row.payout_attempts > 0 {
-                ensure_never_paid(settings, &row, force, "closes").await?;
-            }
+            ensure_never_paid(settings, &row, force, "closes").await?;
             let done = act(store, &who, "close", RequestState::Withdrawn, None).await?;
             Ok(match found.as_ref().and_then(later_request_locked) {
                 Some(note) => format!("{done}\n{note}"),
@@ -208,16 +206,20 @@ async fn act(
     ))
 }
 
-/// After provider calls, ending a request without a payment (`reject`, `close`) needs the
-/// provider's word that none of them paid. A payment the provider reports always refuses;
-/// `force` (the action, `verb`, named in the message) overrides only an answer that cannot say:
-/// still in progress, inconclusive, or no HTTP provider in this configuration to ask.
+/// Ending a request without a payment (`reject`, `close`) after provider calls needs the
+/// provider's word that none of them paid (a row without calls needs nothing). A payment the
+/// provider reports always refuses; `force` (the action, `verb`, named in the message)
+/// overrides only an answer that cannot say: still in progress, inconclusive, or no HTTP
+/// provider in this configuration to ask.
 async fn ensure_never_paid(
     settings: &Settings,
     row: &StoredRequest,
     force: bool,
     verb: &str,
 ) -> Result<()> {
+    if row.payout_attempts == 0 {
+        return Ok(());
+    }
     let Some(provider) = settings.http_provider()? else {
         ensure!(
             force,
@@ -301,19 +303,31 @@ async fn on_chain_now(settings: &Settings, row: &StoredRequest) -> Result<Option
 }
 
 /// Why `review close` must not end `row`, with `found` the account at its address: a payment
-/// is recorded (settle it), or the request the row stored is still there (`retry` resumes it,
-/// and one that is final then ends by itself; `reject` ends an open one on chain). `None` when
-/// the address is empty or holds a later request (`crate::worker::mismatch`).
-fn close_refusal(row: &StoredRequest, found: Option<&ExchangeRequest>) -> Option<String> {
+/// is recorded (the user was paid: the row is not "nothing owed"); a settle transaction is
+/// stored, which may have landed and paid (a person looks it up first, then `force`); or the
+/// request the row stored is still there (`retry` resumes it, and one that is final then ends
+/// by itself; `reject` ends an open one on chain). `None` when the address is empty or holds a
+/// later request (`crate::worker::mismatch`).
+fn close_refusal(
+    row: &StoredRequest,
+    found: Option<&ExchangeRequest>,
+    force: bool,
+) -> Option<String> {
     if let Some(payment) = &row.payment_id {
         return Some(format!(
-            "request {} records payment {payment}: settle it (retry) instead of closing the row",
+            "request {} records payment {payment}: it was paid, so its row does not close as withdrawn (retry settles it while the request is on chain; reconcile reports it otherwise)",
+            row.address
+        ));
+    }
+    if let Some(signature) = row.settle_signature.as_deref().filter(|_| !force) {
+        return Some(format!(
+            "request {} has a settle transaction stored ({signature}), which may have landed and paid: look it up first; --force closes anyway",
             row.address
         ));
     }
     let request = found.filter(|request| crate::worker::mismatch(row, request).is_none())?;
     Some(format!(
-        "request {} is still on chain ({:?}): retry resumes it, or reject ends it",
+        "request {} is still on chain ({:?}): retry resumes it (a final one then ends by itself), or reject ends an open one",
         row.address, request.status
     ))
 }
@@ -327,7 +341,7 @@ fn later_request_locked(later: &ExchangeRequest) -> Option<String> {
             .cancel_from()
             .ok()
             .flatten()
-            .map_or("its lock expires".to_owned(), |at| format!("unix time {at}"));
+            .map_or("the end of its lock".to_owned(), |at| format!("unix time {at}"));
         format!(
             "note: the address now holds a later request (id {}, user {}) locked by {}; no row follows it, and its user can cancel it from {from}",
             later.id, later.user, later.locked_by
@@ -408,17 +422,22 @@ mod tests {
     use crate::worker::fixtures;
 
     /// `close` ends a row only when its request is gone from its address (closed, or a later
-    /// request there), never while it is there in any status, nor once a payment is recorded.
+    /// request there), never while it is there in any status, nor once a payment is recorded,
+    /// nor (unless forced) while a settle transaction that may have landed is stored.
     #[test]
     fn close_ends_only_a_row_whose_request_is_gone() {
         let stored = fixtures::request(7, RequestStatus::Pending);
         let row = fixtures::row_of(&stored);
-        assert_eq!(close_refusal(&row, None), None, "account closed");
+        assert_eq!(close_refusal(&row, None, false), None, "account closed");
         let later = ExchangeRequest {
             created_at: stored.created_at + 60,
             ..stored.clone()
         };
-        assert_eq!(close_refusal(&row, Some(&later)), None, "a later request");
+        assert_eq!(
+            close_refusal(&row, Some(&later), false),
+            None,
+            "a later request"
+        );
         for status in [
             RequestStatus::Pending,
             RequestStatus::Locked,
@@ -430,15 +449,26 @@ mod tests {
                 status,
                 ..stored.clone()
             };
-            let refusal = close_refusal(&row, Some(&there)).unwrap_or_default();
+            let refusal = close_refusal(&row, Some(&there), true).unwrap_or_default();
             assert!(refusal.contains("still on chain"), "{status:?}: {refusal}");
         }
         let paid = StoredRequest {
             payment_id: Some("pay-1".into()),
             ..row.clone()
         };
-        let refusal = close_refusal(&paid, None).unwrap_or_default();
+        let refusal = close_refusal(&paid, None, true).unwrap_or_default();
         assert!(refusal.contains("records payment pay-1"), "{refusal}");
+        let settle_stored = StoredRequest {
+            settle_signature: Some("SettleSig".into()),
+            ..row.clone()
+        };
+        let refusal = close_refusal(&settle_stored, None, false).unwrap_or_default();
+        assert!(refusal.contains("SettleSig"), "{refusal}");
+        assert_eq!(
+            close_refusal(&settle_stored, None, true),
+            None,
+            "forced past a stored settle transaction a person looked up"
+        );
     }
 
     /// Settings that pay through `payout` (a `[payout]` table's body).
@@ -460,6 +490,11 @@ mod tests {
         use crate::test_support::provider::TestProvider;
         let provider = TestProvider::start().await.unwrap();
         let paying = settings_paying(&format!("kind = \"http\"\nurl = \"{}\"\n", provider.url));
+        let never_called = fixtures::stored_row();
+        ensure_never_paid(&paying, &never_called, false, "closes")
+            .await
+            .expect("no provider call: nothing to ask");
+        assert!(provider.lookups().is_empty(), "not asked without calls");
         let row = StoredRequest {
             payout_attempts: 1,
             ..fixtures::stored_row()
@@ -477,14 +512,8 @@ mod tests {
                 "{error:#}"
             );
         }
-        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let out_of_reach = settings_paying(&format!(
-            "kind = \"http\"\nurl = \"http://127.0.0.1:{closed_port}\"\n"
-        ));
+        // Port 1: only root could listen there, and nothing here does.
+        let out_of_reach = settings_paying("kind = \"http\"\nurl = \"http://127.0.0.1:1\"\n");
         let error = ensure_never_paid(&out_of_reach, &row, false, "rejects")
             .await
             .expect_err("the provider cannot say");
