@@ -2073,7 +2073,8 @@ async fn lock(
             .map(|()| now + request.lock_timeout_seconds)
             .map_err(refusal_code),
     };
-    let ix = instructions::exchange_lock(&signer.pubkey(), &pool.pool, id);
+    let created_at = before.as_ref().map_or(0, |request| request.created_at);
+    let ix = instructions::exchange_lock(&signer.pubkey(), &pool.pool, id, created_at);
     let outcome = chain.send(&[ix], &[signer]).await;
     // The figure: when the user may cancel anyway (a negative one cannot occur after a landing).
     assert_agrees(

@@ -243,7 +243,9 @@ pub async fn sign_locks(
         };
         let locks: Vec<_> = requests[..n]
             .iter()
-            .map(|request| instructions::exchange_lock(&payer, &request.pool, request.id))
+            .map(|request| {
+                instructions::exchange_lock(&payer, &request.pool, request.id, request.created_at)
+            })
             .collect();
         budget.apply(&locks)
     };
@@ -630,7 +632,7 @@ mod tests {
         let pool = Pubkey::new_unique();
         let mut all = settle_budget(&[], Some(1)).instructions();
         all.extend(settlements(&authority, &pool, settles));
-        all.push(instructions::exchange_lock(&authority, &pool, 99));
+        all.push(instructions::exchange_lock(&authority, &pool, 99, 0));
         let transaction = Transaction::new_with_payer(&all, Some(&authority));
         BASE64.encode(bincode::serialize(&transaction).unwrap())
     }

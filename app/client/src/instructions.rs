@@ -725,8 +725,15 @@ pub fn exchange_settle(
     )
 }
 
-/// `exchange_lock`: the settlement authority locks request `id` before paying it off chain.
-pub fn exchange_lock(authority: &Pubkey, pool: &Pubkey, id: u64) -> Instruction {
+/// `exchange_lock`: the settlement authority locks request `id` before paying it off chain;
+/// `expected_created_at` is the request's `created_at` as read (a later request at the same id
+/// is refused).
+pub fn exchange_lock(
+    authority: &Pubkey,
+    pool: &Pubkey,
+    id: u64,
+    expected_created_at: i64,
+) -> Instruction {
     let (event_authority, program) = event_accounts();
     build(
         accounts::ExchangeLock {
@@ -737,7 +744,9 @@ pub fn exchange_lock(authority: &Pubkey, pool: &Pubkey, id: u64) -> Instruction 
             program,
         }
         .to_account_metas(None),
-        instruction::ExchangeLock {},
+        instruction::ExchangeLock {
+            expected_created_at,
+        },
     )
 }
 

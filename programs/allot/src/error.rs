@@ -238,11 +238,15 @@ pub enum AllotError {
     RequestIdInUse,
     #[msg("a request id is at most 2^53 - 1 (9007199254740991), exact in every JSON reader")]
     RequestIdTooLarge,
+    #[msg(
+        "the request at this id was made at another time than the transaction expected: it is a later request at a closed request's id, not the one the transaction was signed for"
+    )]
+    RequestInstanceMismatch,
 }
 
 impl AllotError {
     /// Every variant in code order (code = 6000 + index), for decoders outside the program.
-    pub const ALL: [AllotError; 93] = [
+    pub const ALL: [AllotError; 94] = [
         AllotError::NotOperator,
         AllotError::NotPendingOperator,
         AllotError::PoolPaused,
@@ -336,6 +340,7 @@ impl AllotError {
         AllotError::ClawbackDebtOutstanding,
         AllotError::RequestIdInUse,
         AllotError::RequestIdTooLarge,
+        AllotError::RequestInstanceMismatch,
     ];
 
     /// The variant with the given custom error code, if it is one of ours.

@@ -309,10 +309,15 @@ pub mod allot {
     /// its lock expires (the request's frozen `lock_timeout_seconds` after the lock); settle or
     /// reject, by the key that locked it (even after the pool's settlement authority moves), ends it.
     ///
+    /// `expected_created_at` is the request's `created_at` as the signer read it: a request id
+    /// is the client's and may be taken again once a request is closed, so a lock signed for one
+    /// request is refused on a later one at its id (`RequestInstanceMismatch`) instead of holding
+    /// that user's units until the lock expires.
+    ///
     /// Hazard (for users): while locked, the units wait on the operator's payment; the lock's
     /// expiry is the user's way out if the operator never settles.
-    pub fn exchange_lock(ctx: Context<ExchangeLock>) -> Result<()> {
-        instructions::exchange_lock::handler(ctx)
+    pub fn exchange_lock(ctx: Context<ExchangeLock>, expected_created_at: i64) -> Result<()> {
+        instructions::exchange_lock::handler(ctx, expected_created_at)
     }
 
     /// Settlement authority (pending), or the key that locked it (locked): records the payment

@@ -689,7 +689,7 @@ impl Side {
             ),
             case(
                 "exchange_lock",
-                instructions::exchange_lock(&self.bridge.pubkey(), &pool, 0),
+                instructions::exchange_lock(&self.bridge.pubkey(), &pool, 0, request.created_at),
                 &[&self.bridge],
                 &[],
             ),

@@ -3,7 +3,7 @@
 //! and decoding their failures.
 
 use allot::error::AllotError;
-use allot::state::{Credential, Pool, RequestStatus};
+use allot::state::{Credential, ExchangeRequest, Pool, RequestStatus};
 use allot_client::accounts::{self, FetchError};
 use allot_client::chain::{Chain, ChainError};
 use allot_client::instructions::{self, Evidence};
@@ -117,7 +117,8 @@ async fn scans_find_a_pools_credentials_and_pending_requests_only() {
     chain.send_ok(&[allocate], &[]).await;
     let ix = instructions::exchange_request(&user_key, &payer, &b.pool, 7, 10);
     chain.send_ok(&[ix], &[&users[0]]).await;
-    let ix = instructions::exchange_lock(&bridge.pubkey(), &a.pool, 1);
+    let locked: ExchangeRequest = chain.fetch(pdas::exchange_request(&a.pool, 1)).await;
+    let ix = instructions::exchange_lock(&bridge.pubkey(), &a.pool, 1, locked.created_at);
     chain.send_ok(&[ix], &[&bridge]).await;
     let of_b = accounts::open_requests(&embedded, &b.pool).await.unwrap();
     assert_eq!(

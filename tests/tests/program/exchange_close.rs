@@ -74,3 +74,51 @@ async fn rent_returns_to_the_payer_only_once_the_request_is_final() {
     );
     m.conserved().await;
 }
+
+/// A lock signed for a request (its `created_at` as the bridge read it) and landing only after
+/// that request was cancelled, closed and its id taken by a later request is refused on the later
+/// one, which stays pending and its user's to cancel; a lock naming the later request locks it.
+#[tokio::test]
+async fn a_lock_signed_for_a_closed_request_does_not_lock_a_later_one_at_its_id() {
+    let mut m = Market::open(1, |cfg| cfg.cancel_timeout_seconds = 60).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].insecure_clone();
+    let bridge = m.bridge.insecure_clone();
+    let (id, _) = m.request(0, 30).await.expect("the request lands");
+    let earlier = m.request_state(id).await;
+    // The bridge signs its lock now; it lands only after what follows.
+    let stale = instructions::exchange_lock(&bridge.pubkey(), &pool, id, earlier.created_at);
+    m.chain.advance_time(61).await;
+    m.send_ok(
+        &[
+            m.cancel_ix(0, id),
+            instructions::exchange_close(&pool, id, &user.pubkey()),
+        ],
+        &[&user],
+    )
+    .await;
+    m.send_ok(&[m.request_ix(0, id, 20)], &[&user]).await;
+    let later = m.request_state(id).await;
+    assert!(later.created_at > earlier.created_at);
+    let watched = [pdas::exchange_request(&pool, id)];
+    m.expect_refused(
+        &[stale],
+        &[&bridge],
+        AllotError::RequestInstanceMismatch,
+        &watched,
+    )
+    .await;
+    let untouched = m.request_state(id).await;
+    assert_eq!(
+        (untouched.status, untouched.locked_at, untouched.amount),
+        (RequestStatus::Pending, 0, 20)
+    );
+    let lock = m.lock_ix(&bridge, id).await;
+    m.send_ok(&[lock], &[&bridge]).await;
+    let locked = m.request_state(id).await;
+    assert_eq!(
+        (locked.status, locked.locked_by, locked.amount),
+        (RequestStatus::Locked, bridge.pubkey(), 20)
+    );
+    m.conserved().await;
+}

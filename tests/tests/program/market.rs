@@ -8,6 +8,7 @@ use allot_client::events::AllotEvent;
 use allot_client::instructions::{self, Evidence, OnChainPayout};
 use allot_client::pdas;
 use allot_tests::{PoolFixture, TestChain, exchange_config, pool_args};
+use anchor_lang::AccountDeserialize as _;
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -294,9 +295,28 @@ impl Market {
         self.send_ok(&[self.cancel_ix(i, id)], &[&user]).await
     }
 
-    /// `authority`'s lock of request `id`.
-    pub fn lock_ix(&self, authority: &Keypair, id: u64) -> solana_sdk::instruction::Instruction {
-        instructions::exchange_lock(&authority.pubkey(), &self.fixture.pool, id)
+    /// `authority`'s lock of request `id`, for the request at that id now (its `created_at` as
+    /// read; 0 when there is none).
+    pub async fn lock_ix(
+        &mut self,
+        authority: &Keypair,
+        id: u64,
+    ) -> solana_sdk::instruction::Instruction {
+        let created_at = self.created_at(id).await;
+        instructions::exchange_lock(&authority.pubkey(), &self.fixture.pool, id, created_at)
+    }
+
+    /// The `created_at` of the request at `id` now; 0 when there is none.
+    pub async fn created_at(&mut self, id: u64) -> i64 {
+        let address = pdas::exchange_request(&self.fixture.pool, id);
+        match self.chain.account(address).await {
+            Some(account) => {
+                let request = ExchangeRequest::try_deserialize(&mut account.data.as_slice())
+                    .expect("an exchange request");
+                request.created_at
+            }
+            None => 0,
+        }
     }
 
     pub async fn request_state(&mut self, id: u64) -> ExchangeRequest {

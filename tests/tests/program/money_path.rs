@@ -177,7 +177,7 @@ async fn requests_settle_and_cancel_under_the_terms_they_were_made_under() {
     let (second, _) = m.request(0, 10).await.unwrap();
     // Paid on chain, atomically with the settlement: nothing to lock.
     let watched = [pdas::exchange_request(&pool, first)];
-    let ix = m.lock_ix(&bridge, first);
+    let ix = m.lock_ix(&bridge, first).await;
     m.expect_refused(&[ix], &[&bridge], AllotError::LockNotNeeded, &watched)
         .await;
 
@@ -243,11 +243,14 @@ async fn a_locked_request_cannot_be_cancelled_and_ends_by_settle_or_reject() {
     let stranger = Keypair::new();
     let watched = [pdas::exchange_request(&pool, paid)];
     let not_authority = AllotError::NotSettlementAuthority;
-    let ix = m.lock_ix(&stranger, paid);
+    let ix = m.lock_ix(&stranger, paid).await;
     m.expect_refused(&[ix], &[&stranger], not_authority, &watched)
         .await;
     let now = m.chain.clock().await.unix_timestamp;
-    let locks = [m.lock_ix(&bridge, paid), m.lock_ix(&bridge, refused)];
+    let locks = [
+        m.lock_ix(&bridge, paid).await,
+        m.lock_ix(&bridge, refused).await,
+    ];
     let events = m.send_ok(&locks, &[&bridge]).await;
     assert_eq!(
         events[0],
@@ -267,7 +270,7 @@ async fn a_locked_request_cannot_be_cancelled_and_ends_by_settle_or_reject() {
         (RequestStatus::Locked, now, bridge.pubkey())
     );
     // A second lock is refused.
-    let ix = m.lock_ix(&bridge, paid);
+    let ix = m.lock_ix(&bridge, paid).await;
     m.expect_refused(&[ix], &[&bridge], AllotError::RequestNotPending, &watched)
         .await;
 
@@ -302,7 +305,8 @@ async fn the_user_cancels_a_locked_request_once_its_lock_expires() {
     let bridge = m.bridge.insecure_clone();
     let user = m.users[0].insecure_clone();
     let (id, _) = m.request(0, 30).await.unwrap();
-    m.send_ok(&[m.lock_ix(&bridge, id)], &[&bridge]).await;
+    let lock = m.lock_ix(&bridge, id).await;
+    m.send_ok(&[lock], &[&bridge]).await;
     // The operator lengthens the lock timeout afterwards: the request keeps its own day.
     m.configure(|cfg| cfg.lock_timeout_seconds = 365 * 86_400)
         .await;
@@ -339,8 +343,8 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
     let (refused, _) = m.request(0, 20).await.unwrap();
     let (open, _) = m.request(0, 10).await.unwrap();
     let locks = [
-        m.lock_ix(&old_bridge, paid),
-        m.lock_ix(&old_bridge, refused),
+        m.lock_ix(&old_bridge, paid).await,
+        m.lock_ix(&old_bridge, refused).await,
     ];
     m.send_ok(&locks, &[&old_bridge]).await;
     let new = new_operator.pubkey();
@@ -361,7 +365,7 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
     };
     let open_address = pdas::exchange_request(&pool, open);
     let refusals = [
-        m.lock_ix(&old_bridge, open),
+        m.lock_ix(&old_bridge, open).await,
         instructions::exchange_settle(&old_bridge.pubkey(), &pool, open, args(20), None),
         instructions::exchange_reject(&old_bridge.pubkey(), &pool, open, &user.pubkey(), 1),
     ];
@@ -412,7 +416,7 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
 
     // The new operator, now the settlement authority, locks and settles the rest.
     let lock_and_settle = [
-        m.lock_ix(&new_operator, open),
+        m.lock_ix(&new_operator, open).await,
         settle(&new_operator, open, 20),
     ];
     m.send_ok(&lock_and_settle, &[&new_operator]).await;

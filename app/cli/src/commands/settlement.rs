@@ -49,7 +49,12 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
             let signature = ctx
                 .send(
                     &[],
-                    &[instructions::exchange_lock(&ctx.me(), &pool.pool, request)],
+                    &[instructions::exchange_lock(
+                        &ctx.me(),
+                        &pool.pool,
+                        request,
+                        found.created_at,
+                    )],
                 )
                 .await?;
             let locked: ExchangeRequest =

@@ -29,11 +29,16 @@ pub struct ExchangeLock<'info> {
     pub request: Box<Account<'info, ExchangeRequest>>,
 }
 
-/// Checks: signer is the settlement authority; request pending and paid off chain (no payout
-/// mint in its terms).
-pub fn handler(ctx: Context<ExchangeLock>) -> Result<()> {
+/// Checks: signer is the settlement authority; the request is the one the signer read
+/// (`expected_created_at`); request pending and paid off chain (no payout mint in its terms).
+pub fn handler(ctx: Context<ExchangeLock>, expected_created_at: i64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let request = &mut ctx.accounts.request;
+    require_eq!(
+        request.created_at,
+        expected_created_at,
+        AllotError::RequestInstanceMismatch
+    );
     request.check_can_lock()?;
     request.status = RequestStatus::Locked;
     request.locked_at = now;
