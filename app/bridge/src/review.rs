@@ -149,7 +149,7 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
         }
         ReviewCommand::Close { who, force } => {
             let row = in_review(store, &who).await?;
-            let found = on_chain_now(settings, &row).await?;
+            let (_, found) = on_chain_now(&chain_of(settings), &row).await?;
             if let Some(refusal) = close_refusal(&row, found.as_ref(), force) {
                 bail!("{refusal}; the row stays in review");
             }
@@ -251,11 +251,9 @@ async fn ensure_never_paid(
 /// Sends `exchange_reject` for `row` with the settlement authority and waits for it.
 async fn reject_on_chain(settings: &Settings, row: &StoredRequest, code: u16) -> Result<()> {
     let authority = settings.settlement_authority()?;
-    let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
-    let address: Pubkey = row.address.parse().context("stored address")?;
-    let request: ExchangeRequest = accounts::fetch(&chain, address)
-        .await?
-        .with_context(|| format!("request {address} is not on chain"))?;
+    let chain = chain_of(settings);
+    let (address, found) = on_chain_now(&chain, row).await?;
+    let request = found.with_context(|| format!("request {address} is not on chain"))?;
     // The account at the address must be this row's request: a closed request's id may have
     // been taken by a later one, which this rejection would cancel instead.
     if let Some(why) = crate::worker::mismatch(row, &request) {
@@ -293,13 +291,21 @@ async fn reject_on_chain(settings: &Settings, row: &StoredRequest, code: u16) ->
     Ok(())
 }
 
-/// The account at `row`'s address now (confirmed), if any.
-async fn on_chain_now(settings: &Settings, row: &StoredRequest) -> Result<Option<ExchangeRequest>> {
-    let chain = RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed());
+/// The node a person's action reads and writes through, at confirmed commitment.
+fn chain_of(settings: &Settings) -> RpcChain {
+    RpcChain::new(settings.rpc_url.clone(), CommitmentConfig::confirmed())
+}
+
+/// `row`'s address and the account there now, if any.
+async fn on_chain_now(
+    chain: &RpcChain,
+    row: &StoredRequest,
+) -> Result<(Pubkey, Option<ExchangeRequest>)> {
     let address: Pubkey = row.address.parse().context("stored address")?;
-    accounts::fetch(&chain, address)
+    let found = accounts::fetch(chain, address)
         .await
-        .with_context(|| format!("reading request {address} on chain"))
+        .with_context(|| format!("reading request {address} on chain"))?;
+    Ok((address, found))
 }
 
 /// Why `review close` must not end `row`, with `found` the account at its address: a payment

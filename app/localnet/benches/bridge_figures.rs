@@ -53,7 +53,7 @@ use allot_client::rpc_chain::RpcChain;
 use anchor_lang::prelude::Pubkey;
 use common::bridge_harness::{
     BASE_UNITS_PER_CENT, Bridge, Market, OPENING_IN_FLIGHT, UNITS_PER_REQUEST, balance,
-    create_stablecoin, send,
+    create_stablecoin, http_payout, send,
 };
 use common::{cpu, polling_threads};
 use serde_json::json;
@@ -1239,7 +1239,7 @@ async fn main() {
     switch_payout(&market, Payout::Http, &mut stablecoin).await;
 
     // kill -9 with a request in flight, restart: time until it is settled.
-    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    let payout = http_payout(&provider.url);
     start_at_history_tip(&market, &sqlite).await;
     let (config, _) = market.bridge_config("sqlite", &sqlite, &payout, 500, &market.ws_url);
     let (last, _) = market.request(measured_users, 5).await;

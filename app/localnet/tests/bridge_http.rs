@@ -23,7 +23,7 @@ use allot_bridge::recent::{BLOCKHASH_MAX_AGE, FEE_MAX_AGE};
 use allot_bridge::service::HINTED_SCAN_EVERY;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
-use common::bridge_harness::{Bridge, Market};
+use common::bridge_harness::{Bridge, Market, http_payout};
 use common::review_scenario::{review, review_refused};
 
 mod common;
@@ -64,7 +64,7 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
         "sqlite://{}",
         market.dir.path().join("waiting-locks.db").display()
     );
-    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    let payout = http_payout(&provider.url);
     let (config, _) = market.bridge_config("handover", &database, &payout, 500, &market.ws_url);
     let (paid, paid_quote) = market.request(HANDOVER_USER, 5).await;
     Bridge::spawn(&config, Some("paid"))
@@ -106,10 +106,7 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
         "sqlite://{}",
         market.dir.path().join("new-operator.db").display()
     );
-    let new_payout = format!(
-        "[payout]\nkind = \"http\"\nurl = \"{}\"\n",
-        new_provider.url
-    );
+    let new_payout = http_payout(&new_provider.url);
     let (new_config, _) =
         market.bridge_config_signed_by("new-operator", &new_database, &new_payout, &new_wallet);
     let mut new_bridge = vec![Bridge::spawn(&new_config, None)];
@@ -216,7 +213,7 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
         "sqlite://{}",
         market.dir.path().join("reused-address.db").display()
     );
-    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    let payout = http_payout(&provider.url);
     let (config, _) = market.bridge_config("reuse", &database, &payout, 500, &market.ws_url);
     // A second's cancel timeout, for this phase only (requests freeze it when they are made).
     let operator = &market.operator.0;
@@ -355,7 +352,7 @@ async fn waiting_locks_are_read_together(market: &Market) {
         "sqlite://{}",
         market.dir.path().join("waiting-locks.db").display()
     );
-    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    let payout = http_payout(&provider.url);
     let requests = market
         .open_requests(SCENARIO_USERS..SCENARIO_USERS + WAITING_USERS)
         .await;

@@ -10,7 +10,9 @@ use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_client::accounts;
 use anchor_lang::prelude::Pubkey;
-use common::bridge_harness::{Bridge, Market, Proxy, bridge_status, free_port, send, wait_metric};
+use common::bridge_harness::{
+    Bridge, Market, Proxy, bridge_status, free_port, http_payout, send, wait_metric,
+};
 use common::{EXAMPLE_POOL_FILE, allot, create_pool_from, issue_credentials, wallet};
 use solana_signer::Signer as _;
 
@@ -27,7 +29,7 @@ async fn a_half_open_websocket_is_replaced_and_backfill_closes_the_gap() {
         .to_owned();
     let proxy = Proxy::start(upstream).await;
     let database = format!("sqlite://{}", market.dir.path().join("ws.db").display());
-    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    let payout = http_payout(&provider.url);
     // Passes every 60 s only: within the test, requests arrive through hints and reconnects.
     let ws_url = format!("ws://127.0.0.1:{}", proxy.port);
     let (config, metrics_port) = market.bridge_config("ws", &database, &payout, 60_000, &ws_url);

@@ -24,7 +24,7 @@ use allot_client::{accounts, instructions};
 use anchor_lang::prelude::Pubkey;
 use common::bridge_harness::{
     BASE_UNITS_PER_CENT, Bridge, Market, TREASURY_BASE_UNITS, balance, balance_in, create_coin,
-    send, wait_metric,
+    http_payout, send, wait_metric,
 };
 use common::{compute_budget_of, transaction_when_written};
 use solana_signer::Signer as _;
@@ -351,7 +351,7 @@ async fn an_http_bridge_neither_locks_nor_pays_requests_paid_on_chain(
 ) {
     let provider = TestProvider::start().await.unwrap();
     let database = format!("sqlite://{}", market.dir.path().join("http.db").display());
-    let payout = format!("[payout]\nkind = \"http\"\nurl = \"{}\"\n", provider.url);
+    let payout = http_payout(&provider.url);
     let (config, _) = market.bridge_config("http", &database, &payout, 500, &market.ws_url);
     // Created (migrated) before the bridge starts: two processes migrating one new SQLite file
     // at once race.

@@ -332,6 +332,11 @@ impl Market {
     }
 }
 
+/// The `[payout]` table of a bridge paying over HTTP to the provider at `url`.
+pub fn http_payout(url: &str) -> String {
+    format!("[payout]\nkind = \"http\"\nurl = \"{url}\"\n")
+}
+
 /// `allot-bridge --config <config> status --json`, which must succeed.
 pub fn bridge_status(config: &Path) -> serde_json::Value {
     let status = Command::new(env!("CARGO_BIN_EXE_allot-bridge"))
