@@ -1,5 +1,6 @@
 //! The HTTP payment-provider adapter: `POST {url}/payouts` with an `Idempotency-Key` derived from
-//! the request address, and `GET {url}/payouts/{key}` to ask what became of an earlier call
+//! the request (its address and `created_at`), and `GET {url}/payouts/{key}` to ask what became
+//! of an earlier call
 //! before any second one: a provider that has forgotten the key (many do after a day) would
 //! otherwise pay twice. The contract is in `openapi.yaml` beside this crate and in
 //! `docs/bridge.md`.
@@ -12,9 +13,25 @@ use serde::{Deserialize, Serialize};
 /// The header carrying the idempotency key.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
-/// The idempotency key of the payout for the ExchangeRequest account `request`.
-pub fn idempotency_key(request: &str) -> String {
-    format!("allot-payout-{request}")
+/// The prefix of the bridge's idempotency keys; the request address follows it.
+pub const KEY_PREFIX: &str = "allot-payout-";
+
+/// The idempotency key of the payout for the ExchangeRequest account `request` made at
+/// `created_at` (its on-chain unix seconds). The address alone is not enough: once a request is
+/// closed its id can be taken again, and a later request at the same address must not be
+/// answered with the earlier one's payment (a bridge with a fresh database would settle it
+/// unpaid). Rows stored before the key named `created_at` keep the address-only key they were
+/// paid under (migration `0007_payout_key.sql`); the key is read from the row, never rebuilt.
+pub fn idempotency_key(request: &str, created_at: i64) -> String {
+    format!("{KEY_PREFIX}{request}-{created_at}")
+}
+
+/// The request address a key of this bridge names (either form: with or without
+/// `-<created_at>`); `None` for a key of another system.
+pub fn request_of_key(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix(KEY_PREFIX)?;
+    let address = rest.split_once('-').map_or(rest, |(address, _)| address);
+    (!address.is_empty()).then_some(address)
 }
 
 /// What the provider is asked to pay.
@@ -172,15 +189,10 @@ impl HttpProvider {
         self.timeout
     }
 
-    /// Asks the provider what became of the payout of the ExchangeRequest `request` (its
-    /// idempotency key).
-    pub async fn lookup(&self, request: &str) -> LookupOutcome {
+    /// Asks the provider what became of the payout made under the idempotency `key`.
+    pub async fn lookup(&self, key: &str) -> LookupOutcome {
         let mut url = self.payouts.clone();
-        url.set_path(&format!(
-            "{}/{}",
-            self.payouts.path(),
-            idempotency_key(request)
-        ));
+        url.set_path(&format!("{}/{key}", self.payouts.path()));
         let mut call = self.client.get(url);
         if let Some(token) = &self.token {
             call = call.bearer_auth(token);
@@ -196,7 +208,6 @@ impl HttpProvider {
         if status == StatusCode::NOT_FOUND {
             // Only the provider's own "no such payout" counts, naming the key: a proxy's or a
             // router's 404 says nothing about payments.
-            let key = idempotency_key(request);
             return match serde_json::from_str::<NotFound>(&body) {
                 Ok(answer) if answer.status == "not_found" && answer.key == key => {
                     LookupOutcome::NotFound
@@ -261,12 +272,12 @@ impl HttpProvider {
             .map_err(|_| format!("the ledger answer does not parse: {}", excerpt(&body)))
     }
 
-    /// Asks the provider to pay `order`.
-    pub async fn pay(&self, order: &PayoutOrder) -> PayoutOutcome {
+    /// Asks the provider to pay `order` under the idempotency `key`.
+    pub async fn pay(&self, key: &str, order: &PayoutOrder) -> PayoutOutcome {
         let mut call = self
             .client
             .post(self.payouts.clone())
-            .header(IDEMPOTENCY_HEADER, idempotency_key(&order.request))
+            .header(IDEMPOTENCY_HEADER, key)
             .json(order);
         if let Some(token) = &self.token {
             call = call.bearer_auth(token);
@@ -312,5 +323,30 @@ fn excerpt(body: &str) -> String {
     match trimmed.char_indices().nth(200) {
         Some((cut, _)) => format!("{}…", &trimmed[..cut]),
         None => trimmed.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_names_the_request_and_its_instance() {
+        let address = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin";
+        let earlier = idempotency_key(address, 1_700_000_000);
+        let later = idempotency_key(address, 1_700_000_001);
+        assert_eq!(earlier, format!("allot-payout-{address}-1700000000"));
+        assert_ne!(
+            earlier, later,
+            "a later request at the address has its own key"
+        );
+        assert_eq!(request_of_key(&earlier), Some(address));
+        // A key stored before keys named the instance (migration 0007) still names its request.
+        assert_eq!(
+            request_of_key(&format!("allot-payout-{address}")),
+            Some(address)
+        );
+        assert_eq!(request_of_key("invoice-42"), None);
+        assert_eq!(request_of_key("allot-payout-"), None);
     }
 }

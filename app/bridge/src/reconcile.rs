@@ -14,13 +14,10 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use serde::Serialize;
 
-use crate::http_provider::{HttpProvider, LedgerEntry};
+use crate::http_provider::{HttpProvider, LedgerEntry, request_of_key};
 use crate::settle::payout_reference;
 use crate::state::RequestState;
 use crate::store::{Store, StoredRequest};
-
-/// The prefix of the bridge's idempotency keys; the request address follows it.
-const KEY_PREFIX: &str = "allot-payout-";
 
 /// What kind of disagreement was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -83,16 +80,17 @@ pub fn compare(
     since_ms: i64,
     by_hand: &HashSet<(String, String)>,
 ) -> Vec<Finding> {
-    let by_address: HashMap<&str, &StoredRequest> =
-        rows.iter().map(|r| (r.address.as_str(), r)).collect();
+    // A payment belongs to the row stored under its key: not to a later request at the address.
+    let by_key: HashMap<&str, &StoredRequest> =
+        rows.iter().map(|r| (r.payout_key.as_str(), r)).collect();
     let mut findings = Vec::new();
     let mut paid_keys = Vec::new();
     for entry in ledger.iter().filter(|e| e.status == "paid") {
-        let Some(address) = entry.key.strip_prefix(KEY_PREFIX) else {
+        let Some(address) = request_of_key(&entry.key) else {
             continue; // not a payout of this bridge
         };
-        paid_keys.push((address, entry.payment_id.as_str()));
-        let row = by_address.get(address);
+        paid_keys.push((entry.key.as_str(), entry.payment_id.as_str()));
+        let row = by_key.get(entry.key.as_str());
         if let Some(quote) = row.map(|r| r.quote.unwrap_or(r.quoted))
             && i64::try_from(entry.amount).ok() != Some(quote)
         {
@@ -142,7 +140,7 @@ pub fn compare(
         }
         let known = paid_keys
             .iter()
-            .any(|(address, id)| *address == row.address && *id == payment_id);
+            .any(|(key, id)| *key == row.payout_key && *id == payment_id);
         if !known && !by_hand.contains(&(row.address.clone(), payment_id.clone())) {
             findings.push(Finding {
                 kind: FindingKind::SettledNotPaid,
@@ -172,7 +170,7 @@ pub async fn run(
     let rows = store.requests().await?;
     let addresses: Vec<Pubkey> = ledger
         .iter()
-        .filter_map(|e| e.key.strip_prefix(KEY_PREFIX))
+        .filter_map(|e| request_of_key(&e.key))
         .filter_map(|address| address.parse().ok())
         .collect();
     let mut on_chain = Vec::with_capacity(addresses.len());
@@ -206,6 +204,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http_provider::idempotency_key;
 
     fn row(address: &str, state: RequestState, payment_id: Option<&str>) -> StoredRequest {
         StoredRequest {
@@ -233,12 +232,13 @@ mod tests {
             claimed_by: None,
             next_attempt_ms: 0,
             settle_sent_ms: None,
+            payout_key: idempotency_key(address, 0),
         }
     }
 
     fn paid(address: &str, payment_id: &str, amount: u64) -> LedgerEntry {
         LedgerEntry {
-            key: format!("{KEY_PREFIX}{address}"),
+            key: idempotency_key(address, 0),
             payment_id: payment_id.into(),
             status: "paid".into(),
             amount,
@@ -305,5 +305,51 @@ mod tests {
         // Settlements older than the window are not judged against a ledger that stops there.
         let later: Vec<_> = compare(&[], &rows[1..2], &HashMap::new(), 5_000, &HashSet::new());
         assert_eq!(later, vec![]);
+    }
+
+    #[test]
+    fn a_payment_belongs_to_the_request_instance_of_its_key() {
+        // The address's earlier request was paid 300 (and closed); a later request at the same
+        // address, quoted 250, was paid and settled under its own key.
+        let later = StoredRequest {
+            payout_key: idempotency_key("A", 5),
+            created_at: 5,
+            ..row("A", RequestState::Settled, Some("p2"))
+        };
+        let ledger = [
+            LedgerEntry {
+                key: idempotency_key("A", 0),
+                ..paid("A", "p1", 300)
+            },
+            LedgerEntry {
+                key: idempotency_key("A", 5),
+                ..paid("A", "p2", 250)
+            },
+        ];
+        let chain = HashMap::from([("A".to_owned(), settled_with("p2"))]);
+        let found = compare(&ledger, &[later], &chain, 0, &HashSet::new());
+        // The earlier payment is unsettled as far as the chain shows, and is not measured
+        // against the later request's quote; the later settlement is the provider's payment.
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, FindingKind::PaidNotSettled);
+        assert!(found[0].detail.contains("payment p1"), "{found:?}");
+        assert!(
+            found[0].detail.contains("the bridge has it unknown"),
+            "{found:?}"
+        );
+        // A row from before keys named the instance is matched by its address-only key.
+        let legacy = StoredRequest {
+            payout_key: "allot-payout-B".into(),
+            ..row("B", RequestState::Settled, Some("p3"))
+        };
+        let legacy_paid = LedgerEntry {
+            key: "allot-payout-B".into(),
+            ..paid("B", "p3", 250)
+        };
+        let chain = HashMap::from([("B".to_owned(), settled_with("p3"))]);
+        assert_eq!(
+            compare(&[legacy_paid], &[legacy], &chain, 0, &HashSet::new()),
+            vec![]
+        );
     }
 }

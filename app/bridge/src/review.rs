@@ -229,7 +229,7 @@ async fn ensure_never_paid(
         );
         return Ok(());
     };
-    match provider.lookup(&row.address).await {
+    match provider.lookup(&row.payout_key).await {
         // Never accepted, or accepted and failed: nothing was paid.
         LookupOutcome::NotFound | LookupOutcome::Failed { .. } => Ok(()),
         LookupOutcome::Paid { payment_id, .. } => bail!(
@@ -508,7 +508,7 @@ mod tests {
         ensure_never_paid(&paying, &row, false, "closes")
             .await
             .expect("nothing at the provider");
-        provider.plant_payment(&crate::http_provider::idempotency_key(&row.address), 5);
+        provider.plant_payment(&row.payout_key, 5);
         for force in [false, true] {
             let error = ensure_never_paid(&paying, &row, force, "closes")
                 .await

@@ -11,6 +11,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, FromRow};
 
 use crate::held_looks::HeldLooks;
+use crate::http_provider::idempotency_key;
 use crate::state::{ALL_STATES, RequestState, UnknownState};
 
 /// The migrations (`app/bridge/migrations`), embedded in the binary.
@@ -35,7 +36,7 @@ const CLAIM_ORDER: &str = "discovered_at_ms, discovered_slot, address";
 const REQUEST_COLUMNS: &str = "address, pool, request_id, user_key, amount, rate, quoted, \
      currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, quote, \
      payment_id, payout_attempts, settle_tx, settle_signature, settle_last_valid_height, \
-     settled_at_ms, review_reason, claimed_by, next_attempt_ms, settle_sent_ms";
+     settled_at_ms, review_reason, claimed_by, next_attempt_ms, settle_sent_ms, payout_key";
 
 /// A person's action on a request in manual review, as audited in `review_actions`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,7 +206,7 @@ impl TimeInState {
 /// A request row.
 #[derive(Clone, Debug, FromRow)]
 pub struct StoredRequest {
-    /// The ExchangeRequest account (base58): the idempotency key.
+    /// The ExchangeRequest account (base58): the row's key.
     pub address: String,
     /// Its pool (base58).
     pub pool: String,
@@ -255,6 +256,10 @@ pub struct StoredRequest {
     /// When its settle transaction was last sent, or about to be (unix ms; stored with the
     /// transaction just before its first send, and by each resend before it is made).
     pub settle_sent_ms: Option<i64>,
+    /// The idempotency key its payout is made and looked up under, fixed when it was discovered
+    /// ([`crate::http_provider::idempotency_key`]; rows from before migration 0007 keep the
+    /// address-only key).
+    pub payout_key: String,
 }
 
 impl StoredRequest {
@@ -1246,14 +1251,14 @@ async fn insert_requests(
     worker: &str,
 ) -> Result<usize, StoreError> {
     /// The columns bound for each request.
-    const COLUMNS: usize = 14;
+    const COLUMNS: usize = 15;
     let now = now_ms();
     let mut inserted = 0;
     for chunk in requests.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
                currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, \
-               state, updated_at_ms) \
+               state, updated_at_ms, payout_key) \
              VALUES {} ON CONFLICT (address) DO NOTHING RETURNING address",
             value_rows(1, chunk.len(), COLUMNS)
         );
@@ -1273,7 +1278,8 @@ async fn insert_requests(
                 .bind(request.slot)
                 .bind(now)
                 .bind(RequestState::Discovered.as_str())
-                .bind(now);
+                .bind(now)
+                .bind(idempotency_key(&request.address, request.created_at));
         }
         let new: Vec<(String,)> = query.fetch_all(&mut **transaction).await?;
         let addresses: Vec<&str> = new.iter().map(|(address,)| address.as_str()).collect();

@@ -90,6 +90,13 @@ async fn ingest_is_atomic_and_idempotent(store: &Store) {
         store.history("Request0001").await.unwrap(),
         [RequestState::Discovered]
     );
+    // Each row's payout is keyed by its request's instance: address and created_at.
+    for row in &stored {
+        assert_eq!(
+            row.payout_key,
+            format!("allot-payout-{}-1700000000", row.address)
+        );
+    }
 }
 
 /// Transactions stored together move the cursor to the last; the ones in its slot are
@@ -1173,6 +1180,59 @@ on_both_databases!(
     expired_claims_are_taken_before_older_free_rows,
     paced_claims_pass_over_held_rows_between_looks,
 );
+
+/// A database the bridge used before migration 0007 (`payout_key`): its rows keep the
+/// address-only idempotency key they may already have been paid under (a new key would find no
+/// payment at the provider and pay again); rows discovered after it name their `created_at`.
+async fn rows_from_before_keep_their_payout_key(url: &str) {
+    sqlx::any::install_default_drivers();
+    let migrations = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
+    let mut before = sqlx::migrate::Migrator::new(migrations).await.unwrap();
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|migration| migration.version < 7)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    before.run(&pool).await.unwrap();
+    sqlx::query(
+        "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
+           currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, \
+           updated_at_ms) \
+         VALUES ('Paying', 'Pool', 1, 'User1', 1000, 25000, 2500, 'USD', 1700000000, 'Sig1', 101, \
+           1, 'payout_pending', 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let store = Store::open(url).await.expect("migrated to the latest");
+    let paying = store.request("Paying").await.unwrap().expect("kept");
+    assert_eq!(paying.payout_key, "allot-payout-Paying");
+    assert_eq!(store.insert_found(&[request(2)], "w1").await.unwrap(), 1);
+    let later = store.request("Request0002").await.unwrap().expect("stored");
+    assert_eq!(later.payout_key, "allot-payout-Request0002-1700000000");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_from_before_keep_their_payout_key_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bridge.db").display()
+    );
+    rows_from_before_keep_their_payout_key(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_from_before_keep_their_payout_key_on_postgres() {
+    let server = TestPostgres::start().expect("a PostgreSQL server");
+    let database = server.database().await.expect("test database");
+    rows_from_before_keep_their_payout_key(&database.url).await;
+}
 
 /// The store's connections are encrypted and the server's certificate verified
 /// (`sslmode=verify-full`): the server itself reports TLS for them, a plaintext connection is

@@ -18,7 +18,6 @@ use common::bridge_harness::send;
 use common::wallet;
 use solana_signer::Signer;
 
-use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::recent::{BLOCKHASH_MAX_AGE, FEE_MAX_AGE};
 use allot_bridge::service::HINTED_SCAN_EVERY;
 use allot_bridge::test_support::provider::TestProvider;
@@ -136,10 +135,10 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
     let new_keys: Vec<String> = new_provider.payments().into_iter().map(|p| p.key).collect();
     assert_eq!(
         new_keys,
-        vec![idempotency_key(&later.to_string())],
+        vec![market.payout_key(&later).await],
         "the new key pays its own request once, never the old key's"
     );
-    let paid_key = idempotency_key(&paid.to_string());
+    let paid_key = market.payout_key(&paid).await;
     assert!(
         new_provider.calls().iter().all(|call| call.key != paid_key),
         "the new bridge never asked its provider to pay the old key's request"
@@ -174,7 +173,7 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
     let keys: Vec<String> = provider.payments().into_iter().map(|p| p.key).collect();
     assert_eq!(
         keys,
-        vec![idempotency_key(&paid.to_string())],
+        vec![market.payout_key(&paid).await],
         "paid once, the later ones never"
     );
 }
@@ -283,16 +282,21 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
         reason.contains("not the request this row stored"),
         "{reason}"
     );
-    let key = idempotency_key(&address.to_string());
+    let address_text = address.to_string();
     assert!(
-        provider.calls().iter().all(|call| call.key != key)
-            && provider.payments().iter().all(|payment| payment.key != key),
-        "the provider was never asked to pay under {key}: {:?}",
+        provider
+            .calls()
+            .iter()
+            .all(|call| call.order.request != address_text)
+            && provider
+                .payments()
+                .iter()
+                .all(|payment| payment.order.request != address_text),
+        "the provider was never asked to pay either request at {address_text}: {:?}",
         provider.calls()
     );
     // A person ends the row: not by rejecting (that would reject the later request), but by
     // closing it, which sends nothing; the action is audited.
-    let address_text = address.to_string();
     let who = ["--by", "dave", "--reason", "user closed it and reopened"];
     let refused = review_refused(
         &config,
@@ -376,7 +380,7 @@ async fn waiting_locks_are_read_together(market: &Market) {
     }
     for request in &requests {
         assert_eq!(
-            paid.get(&idempotency_key(&request.to_string())),
+            paid.get(&market.payout_key(request).await),
             Some(&1),
             "{request} paid once"
         );

@@ -145,7 +145,7 @@ async fn three_workers_over_tls_pay_hundreds_once_through_websocket_and_rpc_outa
     provider.slow_next(1);
     let user = &market.users[3];
     let locked = market.request_batch(3, 1).await[0];
-    let key = idempotency_key(&locked.to_string());
+    let key = market.payout_key(&locked).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     while !provider.calls().iter().any(|call| call.key == key) {
         assert!(Instant::now() < deadline, "the provider was never called");
@@ -230,7 +230,7 @@ async fn assert_paid_once(market: &Market, provider: &TestProvider, requests: &[
     for (address, request) in requests.iter().zip(on_chain) {
         let request = request.expect("the request exists");
         assert_eq!(request.status, RequestStatus::Settled, "{address}");
-        let key = idempotency_key(&address.to_string());
+        let key = idempotency_key(&address.to_string(), request.created_at);
         assert_eq!(
             per_key.get(&key),
             Some(&vec![request.quoted]),

@@ -6,7 +6,6 @@
 //! found on chain by its settlement authority.
 
 use allot::state::{ExchangeRequest, RequestStatus};
-use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_client::accounts;
 use anchor_lang::prelude::Pubkey;
@@ -52,7 +51,7 @@ async fn a_half_open_websocket_is_replaced_and_backfill_closes_the_gap() {
     provider.fail_next(2);
     let (third, _) = market.request(2, 6).await;
     market.wait_settled(&[third], &mut bridge).await;
-    let key = idempotency_key(&third.to_string());
+    let key = market.payout_key(&third).await;
     let calls = provider.calls().iter().filter(|c| c.key == key).count();
     assert_eq!(calls, 3, "two failures, then the payment");
     assert_eq!(provider.payments().len(), 3);
@@ -196,7 +195,7 @@ async fn a_platform_bridge_serves_pools_it_finds_on_chain(
     market.wait_settled(&[request], &mut bridge).await;
     assert_eq!(provider.payments().len(), paid_before + 1);
     let paid = provider.payments().last().cloned().unwrap();
-    assert_eq!(paid.key, idempotency_key(&request.to_string()));
+    assert_eq!(paid.key, market.payout_key(&request).await);
     assert_eq!(paid.order.request, request.to_string());
     assert_eq!(paid.order.user, user.key.to_string());
     assert_eq!(paid.order.amount, requested["quoted"].as_u64().unwrap());

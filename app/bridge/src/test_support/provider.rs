@@ -133,7 +133,9 @@ impl TestProvider {
             payment_id: payment_id.clone(),
             key: key.to_owned(),
             order: PayoutOrder {
-                request: key.trim_start_matches("allot-payout-").to_owned(),
+                request: crate::http_provider::request_of_key(key)
+                    .unwrap_or(key)
+                    .to_owned(),
                 user: String::new(),
                 amount,
                 currency: "USD".into(),

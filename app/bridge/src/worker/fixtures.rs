@@ -34,8 +34,10 @@ pub fn request(id: u64, status: RequestStatus) -> ExchangeRequest {
 
 /// A stored row of a request sent to settle, for tests that look only at a few of its columns.
 pub fn stored_row() -> crate::store::StoredRequest {
+    let address = Pubkey::new_unique().to_string();
     crate::store::StoredRequest {
-        address: Pubkey::new_unique().to_string(),
+        payout_key: crate::http_provider::idempotency_key(&address, 0),
+        address,
         pool: Pubkey::new_unique().to_string(),
         request_id: 1,
         user_key: Pubkey::new_unique().to_string(),
@@ -64,7 +66,9 @@ pub fn stored_row() -> crate::store::StoredRequest {
 
 /// The row the bridge stored from `request`'s event, quoted and free.
 pub fn row_of(request: &ExchangeRequest) -> crate::store::StoredRequest {
+    let row = stored_row();
     crate::store::StoredRequest {
+        payout_key: crate::http_provider::idempotency_key(&row.address, request.created_at),
         pool: request.pool.to_string(),
         request_id: i64::try_from(request.id).unwrap(),
         user_key: request.user.to_string(),
@@ -73,6 +77,6 @@ pub fn row_of(request: &ExchangeRequest) -> crate::store::StoredRequest {
         currency: String::from_utf8_lossy(&request.currency).into_owned(),
         created_at: request.created_at,
         state_name: "quoted".into(),
-        ..stored_row()
+        ..row
     }
 }

@@ -478,7 +478,7 @@ impl Worker<'_> {
                     "the account at this address is not the request this row stored (closed, and its id taken by a later request, or a view that changed): {why}; this row was {from}, payment id {}, {} payout attempts under key {}: check the provider before anything else, and never pay the later request under this row",
                     row.payment_id.as_deref().unwrap_or("none"),
                     row.payout_attempts,
-                    crate::http_provider::idempotency_key(&row.address)
+                    row.payout_key
                 );
                 Some(self.review(row, from, &reason).await?)
             }

@@ -81,7 +81,7 @@ impl Worker<'_> {
                 let reason = format!(
                     "{} (no payment under key {} by this bridge's lock)",
                     locked_by_another(&request),
-                    crate::http_provider::idempotency_key(&row.address)
+                    row.payout_key
                 );
                 return self.review(row, state, &reason).await;
             }
@@ -92,7 +92,7 @@ impl Worker<'_> {
                     other
                         .as_ref()
                         .map_or("gone".into(), |r| format!("{:?}", r.status)),
-                    crate::http_provider::idempotency_key(&row.address)
+                    row.payout_key
                 );
                 return self.review(row, state, &reason).await;
             }
@@ -100,8 +100,7 @@ impl Worker<'_> {
         if row.payout_attempts >= i64::from(*max_attempts) {
             let reason = format!(
                 "the payment provider gave no payment id, and no answer on whether it paid, in {} attempts: check key {}",
-                row.payout_attempts,
-                crate::http_provider::idempotency_key(&row.address)
+                row.payout_attempts, row.payout_key
             );
             return self.review(row, state, &reason).await;
         }
@@ -126,7 +125,7 @@ impl Worker<'_> {
         if !lock_holds_long_enough(&locked, chain_now) {
             let reason = format!(
                 "the request's lock expires too soon to start a payment safely (no payment under key {} so far)",
-                crate::http_provider::idempotency_key(&row.address)
+                row.payout_key
             );
             return self.review(row, state, &reason).await;
         }
@@ -143,7 +142,7 @@ impl Worker<'_> {
         order: &PayoutOrder,
     ) -> Result<Option<Step>> {
         let state = RequestState::PayoutPending;
-        let lookup = provider.lookup(&row.address).await;
+        let lookup = provider.lookup(&row.payout_key).await;
         self.metrics
             .payout_outcomes
             .with_label_values(&[lookup.metric_label()])
@@ -197,7 +196,7 @@ impl Worker<'_> {
         {
             return Ok(Step::Done);
         }
-        let outcome = provider.pay(order).await;
+        let outcome = provider.pay(&row.payout_key, order).await;
         self.metrics
             .payout_outcomes
             .with_label_values(&[outcome.metric_label()])

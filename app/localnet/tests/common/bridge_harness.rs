@@ -180,6 +180,16 @@ impl Market {
         )
     }
 
+    /// The idempotency key the bridge pays `request` under: its address and its `created_at`,
+    /// read on chain (the request must still be there).
+    pub async fn payout_key(&self, request: &Pubkey) -> String {
+        let on_chain: ExchangeRequest = accounts::fetch(&self.chain, *request)
+            .await
+            .unwrap()
+            .expect("the request is on chain");
+        allot_bridge::http_provider::idempotency_key(&request.to_string(), on_chain.created_at)
+    }
+
     /// User `user` requests `count` exchanges of one unit each in one transaction (random ids);
     /// returns the requests' addresses.
     pub async fn request_batch(&self, user: usize, count: u64) -> Vec<Pubkey> {

@@ -11,7 +11,6 @@ use super::bridge_harness::{
 };
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_bridge::crash::CRASH_POINTS;
-use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::settle::payout_reference;
 use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
@@ -114,7 +113,7 @@ pub async fn killed_at_every_transition(market: &Market, postgres_url: Option<St
     assert_eq!(payments.len(), 2, "{payments:?}");
     let paid: HashMap<_, _> = payments.iter().map(|p| (p.key.clone(), p)).collect();
     for (request, quote) in [(first, first_quote), (second, second_quote)] {
-        let payment = paid[&idempotency_key(&request.to_string())];
+        let payment = paid[&market.payout_key(&request).await];
         assert_eq!(payment.order.amount, quote);
         let on_chain: ExchangeRequest = accounts::fetch(&market.chain, request)
             .await
@@ -220,7 +219,7 @@ pub async fn killed_at_every_transition(market: &Market, postgres_url: Option<St
         provider
             .calls()
             .iter()
-            .all(|c| c.key != idempotency_key(&forged_request.to_string())),
+            .all(|c| c.order.request != forged_request.to_string()),
         "the forged request was never paid"
     );
     // The forgery did reach the history as an inner instruction with allot's event bytes.

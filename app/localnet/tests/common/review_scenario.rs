@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use super::bridge_harness::{Bridge, Market, metric, scrape};
 use super::transaction_when_written;
 use allot::state::{ExchangeRequest, RequestStatus};
-use allot_bridge::http_provider::idempotency_key;
 use allot_bridge::settle::payout_reference;
 use allot_bridge::state::RequestState;
 use allot_bridge::store::Store;
@@ -192,9 +191,10 @@ pub async fn review_commands(market: &Market) {
     // The retried request was paid once, after the bridge asked the provider's ledger first.
     let payments = provider.payments();
     assert_eq!(payments.len(), 1, "{payments:?}");
-    assert_eq!(payments[0].key, idempotency_key(&retried_text));
+    let retried_key = market.payout_key(&retried).await;
+    assert_eq!(payments[0].key, retried_key);
     assert_eq!(payments[0].order.amount, retried_quote);
-    assert!(provider.lookups().contains(&idempotency_key(&retried_text)));
+    assert!(provider.lookups().contains(&retried_key));
     // Its lock and its settlement both paid the configured priority fee under a unit limit (the
     // node's address index follows confirmation by a moment: look until both are there).
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -214,11 +214,12 @@ pub async fn review_commands(market: &Market) {
         on_chain(market, marked).await.payout_reference,
         payout_reference("ext-77")
     );
+    let marked_key = market.payout_key(&marked).await;
     assert!(
         provider
             .calls()
             .iter()
-            .filter(|c| c.key == idempotency_key(&marked_text))
+            .filter(|c| c.key == marked_key)
             .count()
             == 1,
         "only the refused call"
@@ -265,7 +266,7 @@ pub async fn review_commands(market: &Market) {
     let report = reconcile(&config);
     assert_eq!(report["findings"], serde_json::json!([]), "{report}");
     // ...until someone pays the rejected request's quote at the provider by hand.
-    let planted = provider.plant_payment(&idempotency_key(&rejected_text), rejected_quote);
+    let planted = provider.plant_payment(&market.payout_key(&rejected).await, rejected_quote);
     let report = reconcile(&config);
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{report}");
