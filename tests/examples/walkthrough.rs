@@ -209,6 +209,7 @@ async fn run() {
     let args = ExchangeSettleArgs {
         payout_reference: [1; 32],
         paid_amount: request.quoted,
+        expected_created_at: request.created_at,
     };
     let ix = instructions::exchange_settle(&bridge.pubkey(), &pool.pool, id, args, None);
     let events = chain.send(&[ix], &[&bridge]).await.expect("settled");

@@ -2158,6 +2158,7 @@ async fn settle(
     let args = ExchangeSettleArgs {
         payout_reference: [9; 32],
         paid_amount: found.as_ref().map_or(0, |r| r.quoted),
+        expected_created_at: found.as_ref().map_or(0, |r| r.created_at),
     };
     let ix = instructions::exchange_settle(&signer.pubkey(), &pool.pool, id, args, None);
     let outcome = chain.send(&[ix], &[signer]).await;
@@ -2234,7 +2235,14 @@ async fn refund(
     let before = chain.token_balance(held).await;
     let ix = match status {
         RequestStatus::Cancelled => instructions::exchange_cancel(user, &pool.pool, id),
-        _ => instructions::exchange_reject(&signer.pubkey(), &pool.pool, id, user, REJECT_REASON),
+        _ => instructions::exchange_reject(
+            &signer.pubkey(),
+            &pool.pool,
+            id,
+            found.as_ref().map_or(0, |r| r.created_at),
+            user,
+            REJECT_REASON,
+        ),
     };
     let outcome = chain.send(&[ix], &[signer]).await;
     assert_agrees(&predicted, &outcome, op, |event| match event {

@@ -20,10 +20,19 @@ pub const KEY_PREFIX: &str = "allot-payout-";
 /// `created_at` (its on-chain unix seconds). The address alone is not enough: once a request is
 /// closed its id can be taken again, and a later request at the same address must not be
 /// answered with the earlier one's payment (a bridge with a fresh database would settle it
-/// unpaid). Rows stored before the key named `created_at` keep the address-only key they were
-/// paid under (migration `0007_payout_key.sql`); the key is read from the row, never rebuilt.
+/// unpaid). The key is stored with the row when it is discovered and read from it
+/// ([`crate::store::StoredRequest::payout_key`]); rows stored before keep the address-only key
+/// ([`legacy_idempotency_key`]).
 pub fn idempotency_key(request: &str, created_at: i64) -> String {
     format!("{KEY_PREFIX}{request}-{created_at}")
+}
+
+/// The key payouts were made under before keys named the request's `created_at` (migration
+/// 0007): the address alone. Still read for rows stored without a key, and looked up before a
+/// second call (`worker::off_chain`), since a bridge of that age may have paid the request
+/// under it.
+pub fn legacy_idempotency_key(request: &str) -> String {
+    format!("{KEY_PREFIX}{request}")
 }
 
 /// The request address a key of this bridge names (either form: with or without

@@ -81,8 +81,8 @@ pub fn compare(
     by_hand: &HashSet<(String, String)>,
 ) -> Vec<Finding> {
     // A payment belongs to the row stored under its key: not to a later request at the address.
-    let by_key: HashMap<&str, &StoredRequest> =
-        rows.iter().map(|r| (r.payout_key.as_str(), r)).collect();
+    let keys: Vec<String> = rows.iter().map(StoredRequest::payout_key).collect();
+    let by_key: HashMap<&str, &StoredRequest> = keys.iter().map(String::as_str).zip(rows).collect();
     let mut findings = Vec::new();
     let mut paid_keys = Vec::new();
     for entry in ledger.iter().filter(|e| e.status == "paid") {
@@ -140,7 +140,7 @@ pub fn compare(
         }
         let known = paid_keys
             .iter()
-            .any(|(key, id)| *key == row.payout_key && *id == payment_id);
+            .any(|(key, id)| *key == row.payout_key() && *id == payment_id);
         if !known && !by_hand.contains(&(row.address.clone(), payment_id.clone())) {
             findings.push(Finding {
                 kind: FindingKind::SettledNotPaid,
@@ -232,7 +232,7 @@ mod tests {
             claimed_by: None,
             next_attempt_ms: 0,
             settle_sent_ms: None,
-            payout_key: idempotency_key(address, 0),
+            stored_payout_key: Some(idempotency_key(address, 0)),
         }
     }
 
@@ -312,7 +312,7 @@ mod tests {
         // The address's earlier request was paid 300 (and closed); a later request at the same
         // address, quoted 250, was paid and settled under its own key.
         let later = StoredRequest {
-            payout_key: idempotency_key("A", 5),
+            stored_payout_key: Some(idempotency_key("A", 5)),
             created_at: 5,
             ..row("A", RequestState::Settled, Some("p2"))
         };
@@ -337,9 +337,9 @@ mod tests {
             found[0].detail.contains("the bridge has it unknown"),
             "{found:?}"
         );
-        // A row from before keys named the instance is matched by its address-only key.
+        // A row stored without a key (before migration 0007) is matched by its address-only key.
         let legacy = StoredRequest {
-            payout_key: "allot-payout-B".into(),
+            stored_payout_key: None,
             ..row("B", RequestState::Settled, Some("p3"))
         };
         let legacy_paid = LedgerEntry {

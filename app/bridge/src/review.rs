@@ -28,7 +28,7 @@ use solana_sdk::signature::Signer;
 use solana_sdk::transaction::Transaction;
 
 use crate::config::Settings;
-use crate::http_provider::LookupOutcome;
+use crate::http_provider::{LookupOutcome, legacy_idempotency_key};
 use crate::state::RequestState;
 use crate::store::{ReviewAction, Store, StoredRequest};
 
@@ -207,10 +207,12 @@ async fn act(
 }
 
 /// Ending a request without a payment (`reject`, `close`) after provider calls needs the
-/// provider's word that none of them paid (a row without calls needs nothing). A payment the
-/// provider reports always refuses; `force` (the action, `verb`, named in the message)
-/// overrides only an answer that cannot say: still in progress, inconclusive, or no HTTP
-/// provider in this configuration to ask.
+/// provider's word that none of them paid (a row without calls needs nothing), under the row's
+/// key and under the address-only key of bridges before migration 0007. A payment the
+/// provider reports under the row's key always refuses; `force` (the action, `verb`, named in
+/// the message) overrides only an answer that cannot say whose or whether: a payment under the
+/// address-only key (it may be an earlier request's at the address), still in progress,
+/// inconclusive, or no HTTP provider in this configuration to ask.
 async fn ensure_never_paid(
     settings: &Settings,
     row: &StoredRequest,
@@ -229,23 +231,41 @@ async fn ensure_never_paid(
         );
         return Ok(());
     };
-    match provider.lookup(&row.payout_key).await {
-        // Never accepted, or accepted and failed: nothing was paid.
-        LookupOutcome::NotFound | LookupOutcome::Failed { .. } => Ok(()),
-        LookupOutcome::Paid { payment_id, .. } => bail!(
-            "the provider paid request {} (payment {payment_id}): use mark-paid --payment-id {payment_id}",
-            row.address
-        ),
-        LookupOutcome::InProgress | LookupOutcome::Inconclusive(_) if force => Ok(()),
-        LookupOutcome::InProgress => bail!(
-            "the provider is still paying request {}: wait for its answer (--force {verb} anyway)",
-            row.address
-        ),
-        LookupOutcome::Inconclusive(reason) => bail!(
-            "the provider cannot say whether request {} was paid ({reason}); --force {verb} anyway",
-            row.address
-        ),
+    // The row's key, then the address-only key bridges before migration 0007 paid under (a
+    // payment there may be this request's, or an earlier request's at its address).
+    let key = row.payout_key();
+    let legacy = legacy_idempotency_key(&row.address);
+    let keys = if key == legacy {
+        vec![key]
+    } else {
+        vec![key, legacy]
+    };
+    for (n, key) in keys.iter().enumerate() {
+        let own = n == 0;
+        match provider.lookup(key).await {
+            // Never accepted, or accepted and failed: nothing was paid.
+            LookupOutcome::NotFound | LookupOutcome::Failed { .. } => {}
+            LookupOutcome::Paid { payment_id, .. } if own => bail!(
+                "the provider paid request {} (payment {payment_id}): use mark-paid --payment-id {payment_id}",
+                row.address
+            ),
+            LookupOutcome::Paid { .. } if force => {}
+            LookupOutcome::Paid { payment_id, .. } => bail!(
+                "the provider has payment {payment_id} under the address-only key {key}, which bridges before migration 0007 paid under: if it paid request {}, use mark-paid --payment-id {payment_id}; if it paid an earlier request at this address, --force {verb} anyway",
+                row.address
+            ),
+            LookupOutcome::InProgress | LookupOutcome::Inconclusive(_) if force => {}
+            LookupOutcome::InProgress => bail!(
+                "the provider is still paying request {} (key {key}): wait for its answer (--force {verb} anyway)",
+                row.address
+            ),
+            LookupOutcome::Inconclusive(reason) => bail!(
+                "the provider cannot say whether request {} was paid under key {key} ({reason}); --force {verb} anyway",
+                row.address
+            ),
+        }
     }
+    Ok(())
 }
 
 /// Sends `exchange_reject` for `row` with the settlement authority and waits for it.
@@ -273,6 +293,7 @@ async fn reject_on_chain(settings: &Settings, row: &StoredRequest, code: u16) ->
         &authority.pubkey(),
         &request.pool,
         request.id,
+        request.created_at,
         &request.user,
         code,
     );
@@ -508,7 +529,7 @@ mod tests {
         ensure_never_paid(&paying, &row, false, "closes")
             .await
             .expect("nothing at the provider");
-        provider.plant_payment(&row.payout_key, 5);
+        provider.plant_payment(&row.payout_key(), 5);
         for force in [false, true] {
             let error = ensure_never_paid(&paying, &row, force, "closes")
                 .await
@@ -518,6 +539,29 @@ mod tests {
                 "{error:#}"
             );
         }
+        // A payment under the address-only key (bridges before migration 0007) may be this
+        // request's or an earlier one's at the address: refused unless a person forces it.
+        let earlier = StoredRequest {
+            payout_attempts: 1,
+            ..fixtures::stored_row()
+        };
+        provider.plant_payment(&legacy_idempotency_key(&earlier.address), 5);
+        let error = ensure_never_paid(&paying, &earlier, false, "closes")
+            .await
+            .expect_err("a payment under the address alone");
+        assert!(
+            format!("{error:#}").contains("under the address-only key"),
+            "{error:#}"
+        );
+        ensure_never_paid(&paying, &earlier, true, "closes")
+            .await
+            .expect("forced by a person who found it was an earlier request's");
+        assert!(
+            provider
+                .lookups()
+                .contains(&legacy_idempotency_key(&earlier.address)),
+            "asked under the address alone"
+        );
         // Port 1: only root could listen there, and nothing here does.
         let out_of_reach = settings_paying("kind = \"http\"\nurl = \"http://127.0.0.1:1\"\n");
         let error = ensure_never_paid(&out_of_reach, &row, false, "rejects")

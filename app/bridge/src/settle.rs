@@ -119,6 +119,7 @@ impl SettleOrder {
             ExchangeSettleArgs {
                 payout_reference: self.reference,
                 paid_amount: request.quoted,
+                expected_created_at: request.created_at,
             },
             self.payout.clone(),
         ));
@@ -620,6 +621,7 @@ mod tests {
                 let args = ExchangeSettleArgs {
                     payout_reference: [7; 32],
                     paid_amount: 10,
+                    expected_created_at: 0,
                 };
                 instructions::exchange_settle(authority, pool, id, args, None)
             })

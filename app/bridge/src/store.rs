@@ -11,7 +11,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, FromRow};
 
 use crate::held_looks::HeldLooks;
-use crate::http_provider::idempotency_key;
+use crate::http_provider::{idempotency_key, legacy_idempotency_key};
 use crate::state::{ALL_STATES, RequestState, UnknownState};
 
 /// The migrations (`app/bridge/migrations`), embedded in the binary.
@@ -35,7 +35,7 @@ const CLAIM_ORDER: &str = "discovered_at_ms, discovered_slot, address";
 /// The columns of [`StoredRequest`], in its field order.
 const REQUEST_COLUMNS: &str = "address, pool, request_id, user_key, amount, rate, quoted, \
      currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, quote, \
-     payment_id, payout_attempts, settle_tx, settle_signature, settle_last_valid_height, \
+     payment_id, payout_calls, settle_tx, settle_signature, settle_last_valid_height, \
      settled_at_ms, review_reason, claimed_by, next_attempt_ms, settle_sent_ms, payout_key";
 
 /// A person's action on a request in manual review, as audited in `review_actions`.
@@ -237,7 +237,10 @@ pub struct StoredRequest {
     pub quote: Option<i64>,
     /// The provider's payment id.
     pub payment_id: Option<String>,
-    /// How many times the provider was asked.
+    /// How many times the provider may have been asked to pay it: each call, counted before it
+    /// is made, and a lock found made for another database of this key (column `payout_calls`
+    /// since migration 0007, whose rename stops workers of an older version).
+    #[sqlx(rename = "payout_calls")]
     pub payout_attempts: i64,
     /// The signed settle transaction (base64).
     pub settle_tx: Option<String>,
@@ -257,12 +260,22 @@ pub struct StoredRequest {
     /// transaction just before its first send, and by each resend before it is made).
     pub settle_sent_ms: Option<i64>,
     /// The idempotency key its payout is made and looked up under, fixed when it was discovered
-    /// ([`crate::http_provider::idempotency_key`]; rows from before migration 0007 keep the
-    /// address-only key).
-    pub payout_key: String,
+    /// ([`crate::http_provider::idempotency_key`]); `None` in a row stored without one (before
+    /// migration 0007, or by a bridge of that age still running), which was paid under the
+    /// address-only key: read it through [`StoredRequest::payout_key`].
+    #[sqlx(rename = "payout_key")]
+    pub stored_payout_key: Option<String>,
 }
 
 impl StoredRequest {
+    /// The idempotency key its payout is made and looked up under: the one stored with it, or
+    /// for a row stored without one the address-only key it may have been paid under.
+    pub fn payout_key(&self) -> String {
+        self.stored_payout_key
+            .clone()
+            .unwrap_or_else(|| legacy_idempotency_key(&self.address))
+    }
+
     /// Its state.
     pub fn state(&self) -> Result<RequestState, UnknownState> {
         self.state_name.parse()
@@ -938,7 +951,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = now_ms();
         let updated = sqlx::query(
-            "UPDATE requests SET payout_attempts = payout_attempts + 1, updated_at_ms = $1, \
+            "UPDATE requests SET payout_calls = payout_calls + 1, updated_at_ms = $1, \
                claim_expires_ms = $2 \
              WHERE address = $3 AND state = $4 AND claimed_by = $5",
         )
@@ -989,7 +1002,7 @@ impl Store {
         count_payout_attempt: bool,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE requests SET next_attempt_ms = $1, payout_attempts = payout_attempts + $2, \
+            "UPDATE requests SET next_attempt_ms = $1, payout_calls = payout_calls + $2, \
                claimed_by = NULL, claim_expires_ms = NULL, updated_at_ms = $3 \
              WHERE address = $4 AND claimed_by = $5",
         )
@@ -1126,7 +1139,7 @@ impl Store {
         let mut transaction = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE requests SET state = $1, payment_id = COALESCE($2, payment_id), \
-               payout_attempts = CASE WHEN payout_attempts > 0 THEN 1 ELSE 0 END, \
+               payout_calls = CASE WHEN payout_calls > 0 THEN 1 ELSE 0 END, \
                next_attempt_ms = 0, claimed_by = NULL, claim_expires_ms = NULL, \
                updated_at_ms = $3 \
              WHERE address = $4 AND state = $5",
@@ -1327,7 +1340,7 @@ impl StateMove<'_> {
                settle_signature = COALESCE($5, settle_signature), \
                settle_last_valid_height = COALESCE($6, settle_last_valid_height), \
                settled_at_ms = COALESCE($7, settled_at_ms), review_reason = COALESCE($8, review_reason), \
-               payout_attempts = payout_attempts + $9, updated_at_ms = $10, claim_expires_ms = $11, \
+               payout_calls = payout_calls + $9, updated_at_ms = $10, claim_expires_ms = $11, \
                settle_sent_ms = COALESCE($12, settle_sent_ms) \
              WHERE state = $13 AND claimed_by = $14 AND address IN ({}) RETURNING address",
             placeholders(15, addresses.len())

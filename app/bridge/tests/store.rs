@@ -93,7 +93,7 @@ async fn ingest_is_atomic_and_idempotent(store: &Store) {
     // Each row's payout is keyed by its request's instance: address and created_at.
     for row in &stored {
         assert_eq!(
-            row.payout_key,
+            row.payout_key(),
             format!("allot-payout-{}-1700000000", row.address)
         );
     }
@@ -1183,7 +1183,8 @@ on_both_databases!(
 
 /// A database the bridge used before migration 0007 (`payout_key`): its rows keep the
 /// address-only idempotency key they may already have been paid under (a new key would find no
-/// payment at the provider and pay again); rows discovered after it name their `created_at`.
+/// payment at the provider and pay again); rows discovered after it name their `created_at`;
+/// and a worker of the older version still running can no longer start a payout.
 async fn rows_from_before_keep_their_payout_key(url: &str) {
     sqlx::any::install_default_drivers();
     let migrations = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
@@ -1210,10 +1211,30 @@ async fn rows_from_before_keep_their_payout_key(url: &str) {
     pool.close().await;
     let store = Store::open(url).await.expect("migrated to the latest");
     let paying = store.request("Paying").await.unwrap().expect("kept");
-    assert_eq!(paying.payout_key, "allot-payout-Paying");
+    assert_eq!(paying.stored_payout_key, None);
+    assert_eq!(paying.payout_key(), "allot-payout-Paying");
     assert_eq!(store.insert_found(&[request(2)], "w1").await.unwrap(), 1);
     let later = store.request("Request0002").await.unwrap().expect("stored");
-    assert_eq!(later.payout_key, "allot-payout-Request0002-1700000000");
+    assert_eq!(later.payout_key(), "allot-payout-Request0002-1700000000");
+    // A worker of the older version still running on this database counts a provider call
+    // before making it, as `payout_attempts`: that statement now fails, so it pays nothing.
+    let older_worker = sqlx::AnyPool::connect(url).await.unwrap();
+    let counted = sqlx::query(
+        "UPDATE requests SET payout_attempts = payout_attempts + 1 WHERE address = 'Paying'",
+    )
+    .execute(&older_worker)
+    .await;
+    assert!(counted.is_err(), "an older worker's call count must fail");
+    older_worker.close().await;
+    assert_eq!(
+        store
+            .request("Paying")
+            .await
+            .unwrap()
+            .unwrap()
+            .payout_attempts,
+        0
+    );
     store.close().await;
 }
 

@@ -772,11 +772,13 @@ pub fn exchange_cancel(user: &Pubkey, pool: &Pubkey, id: u64) -> Instruction {
     )
 }
 
-/// `exchange_reject`: the settlement authority rejects `user`'s request `id` with `reason`.
+/// `exchange_reject`: the settlement authority rejects `user`'s request `id`, made at
+/// `expected_created_at` (as read: refused on a later request at the id), with `reason`.
 pub fn exchange_reject(
     authority: &Pubkey,
     pool: &Pubkey,
     id: u64,
+    expected_created_at: i64,
     user: &Pubkey,
     reason: u16,
 ) -> Instruction {
@@ -797,7 +799,10 @@ pub fn exchange_reject(
             program,
         }
         .to_account_metas(None),
-        instruction::ExchangeReject { reason },
+        instruction::ExchangeReject {
+            expected_created_at,
+            reason,
+        },
     )
 }
 

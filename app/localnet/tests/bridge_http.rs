@@ -18,8 +18,10 @@ use common::bridge_harness::send;
 use common::wallet;
 use solana_signer::Signer;
 
+use allot_bridge::http_provider::legacy_idempotency_key;
 use allot_bridge::recent::{BLOCKHASH_MAX_AGE, FEE_MAX_AGE};
 use allot_bridge::service::HINTED_SCAN_EVERY;
+use allot_bridge::settle::payout_reference;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
 use common::bridge_harness::{Bridge, Market, http_payout};
@@ -36,14 +38,18 @@ const WAITING_USERS: usize = 20;
 const HANDOVER_USER: usize = SCENARIO_USERS + WAITING_USERS;
 /// The user who closes a request and opens another at its address.
 const REUSING_USER: usize = HANDOVER_USER + 3;
+/// The users whose requests a bridge with a fresh database finds locked by its own key: one
+/// paid under the request's key, one under the address-only key of bridges before migration 0007.
+const ADOPTED_USERS: [usize; 2] = [REUSING_USER + 1, REUSING_USER + 2];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_payouts_survive_crashes_and_people_resolve_what_the_bridge_cannot() {
-    let market = Market::open(48_899, 49_900, REUSING_USER + 1, false).await;
+    let market = Market::open(48_899, 49_900, ADOPTED_USERS[1] + 1, false).await;
     common::http_crash_scenario::killed_at_every_transition(&market, None).await;
     common::review_scenario::review_commands(&market).await;
     waiting_locks_are_read_together(&market).await;
     a_later_request_at_a_closed_requests_address_is_not_paid(&market).await;
+    a_fresh_database_asks_the_provider_before_paying_a_lock_it_did_not_make(&market).await;
     // Last: it moves the pool's settlement authority away from the harness's bridge key.
     a_bridge_that_lost_its_authority_finishes_only_its_own_locks(&market).await;
 }
@@ -175,6 +181,126 @@ async fn a_bridge_that_lost_its_authority_finishes_only_its_own_locks(market: &M
         keys,
         vec![market.payout_key(&paid).await],
         "paid once, the later ones never"
+    );
+}
+
+/// Two requests locked by the bridge's key (as a bridge whose database was then lost or
+/// replaced would have left them), each already paid at the provider: one under its own key,
+/// one under the address-only key bridges used before migration 0007. A bridge with a fresh
+/// database asks the provider's ledger before any call of its own: it settles the first with
+/// the payment it finds, sends the second to manual review naming that payment, and calls the
+/// provider for neither; a person marks the second paid and it settles once.
+async fn a_fresh_database_asks_the_provider_before_paying_a_lock_it_did_not_make(market: &Market) {
+    let provider = TestProvider::start().await.unwrap();
+    let database = format!(
+        "sqlite://{}",
+        market.dir.path().join("adopting.db").display()
+    );
+    let payout = http_payout(&provider.url);
+    let (config, _) = market.bridge_config("adopting", &database, &payout, 500, &market.ws_url);
+    let operator = &market.operator.0;
+    let mut requests = Vec::new();
+    for user in ADOPTED_USERS {
+        let (address, quote) = market.request(user, 4).await;
+        let request: ExchangeRequest = accounts::fetch(&market.chain, address)
+            .await
+            .unwrap()
+            .unwrap();
+        let lock = instructions::exchange_lock(
+            &operator.pubkey(),
+            &market.pool,
+            request.id,
+            request.created_at,
+        );
+        send(&market.chain, &[lock], &[operator]).await;
+        requests.push((address, quote));
+    }
+    let [(own, own_quote), (legacy, legacy_quote)] = requests[..] else {
+        unreachable!()
+    };
+    let own_payment = provider.plant_payment(&market.payout_key(&own).await, own_quote);
+    let legacy_key = legacy_idempotency_key(&legacy.to_string());
+    let legacy_payment = provider.plant_payment(&legacy_key, legacy_quote);
+
+    let store = Store::open(&database).await.unwrap();
+    let mut bridge = vec![Bridge::spawn(&config, None)];
+    market.wait_settled(&[own], &mut bridge).await;
+    let reviewed = in_review(&store, &legacy, &bridge[0]).await;
+    let reason = reviewed.review_reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains(&legacy_payment) && reason.contains(&legacy_key),
+        "{reason}"
+    );
+    let settled: ExchangeRequest = accounts::fetch(&market.chain, own).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            settled.status,
+            settled.paid_amount,
+            settled.payout_reference
+        ),
+        (
+            RequestStatus::Settled,
+            own_quote,
+            payout_reference(&own_payment)
+        )
+    );
+    let held: ExchangeRequest = accounts::fetch(&market.chain, legacy)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(held.status, RequestStatus::Locked);
+
+    // A person finds the payment was this request's, made before the upgrade.
+    let legacy_text = legacy.to_string();
+    let said = review(
+        &config,
+        &[
+            "mark-paid",
+            "--request",
+            &legacy_text,
+            "--payment-id",
+            &legacy_payment,
+            "--by",
+            "erin",
+            "--reason",
+            "paid by the bridge before the upgrade",
+        ],
+    );
+    assert!(said.contains("mark_paid by erin -> paid"), "{said}");
+    market.wait_settled(&[legacy], &mut bridge).await;
+    assert!(bridge.pop().unwrap().stop().await.success());
+    store.close().await;
+    let settled: ExchangeRequest = accounts::fetch(&market.chain, legacy)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            settled.status,
+            settled.paid_amount,
+            settled.payout_reference
+        ),
+        (
+            RequestStatus::Settled,
+            legacy_quote,
+            payout_reference(&legacy_payment)
+        )
+    );
+    // Looked up, never called: one payment each, the planted ones.
+    let ours = [own.to_string(), legacy_text];
+    assert!(
+        provider
+            .calls()
+            .iter()
+            .all(|call| !ours.contains(&call.order.request)),
+        "{:?}",
+        provider.calls()
+    );
+    assert_eq!(provider.payments().len(), 2);
+    let lookups = provider.lookups();
+    assert!(
+        lookups.contains(&market.payout_key(&own).await) && lookups.contains(&legacy_key),
+        "{lookups:?}"
     );
 }
 

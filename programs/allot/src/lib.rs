@@ -324,7 +324,10 @@ pub mod allot {
     /// and settles an open request once (Pending or Locked → Settled), burning or re-vaulting the
     /// escrowed units. A request whose frozen terms name a payout mint is paid on chain here,
     /// atomically: the quote scaled from the currency's minor units to the mint's base units, from
-    /// the treasury to the user.
+    /// the treasury to the user. `args.expected_created_at` names the request as the signer read
+    /// it, as `exchange_lock`'s does: a settlement signed for a request is refused on a later one
+    /// at its id (`RequestInstanceMismatch`), so stored settle bytes still in flight when a
+    /// request was cancelled, closed and its id taken again never settle the later request.
     pub fn exchange_settle(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
         instructions::exchange_settle::handler(ctx, args)
     }
@@ -339,8 +342,14 @@ pub mod allot {
     /// Settlement authority (pending), or the key that locked it (locked): rejects an open
     /// request with a reason code;
     /// units go back to the user and to the exchange caps of the period the request counted in.
-    pub fn exchange_reject(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
-        instructions::exchange_reject::handler(ctx, reason)
+    /// `expected_created_at` names the request as the signer read it (`RequestInstanceMismatch`
+    /// on a later request at its id, as for `exchange_lock` and `exchange_settle`).
+    pub fn exchange_reject(
+        ctx: Context<ExchangeReject>,
+        expected_created_at: i64,
+        reason: u16,
+    ) -> Result<()> {
+        instructions::exchange_reject::handler(ctx, expected_created_at, reason)
     }
 
     /// Anyone: closes a final request and returns its rent to whoever paid it. Its address is

@@ -426,7 +426,16 @@ async fn a_closed_request_revived_with_lamports_is_dead() {
     // Closing then reviving: the request is closed and lamports are sent back to its address,
     // in the same transaction and later; the revived address is no request.
     let (mut chain, a, bridge, user) = pending_request().await;
-    let ix = instructions::exchange_reject(&bridge.pubkey(), &a.pool, 0, &user.pubkey(), 1);
+    let opened: allot::state::ExchangeRequest =
+        chain.fetch(pdas::exchange_request(&a.pool, 0)).await;
+    let ix = instructions::exchange_reject(
+        &bridge.pubkey(),
+        &a.pool,
+        0,
+        opened.created_at,
+        &user.pubkey(),
+        1,
+    );
     chain.send_ok(&[ix], &[&bridge]).await;
     let request = pdas::exchange_request(&a.pool, 0);
     let rent = chain.account(request).await.unwrap().lamports;
@@ -461,6 +470,7 @@ async fn a_closed_request_revived_with_lamports_is_dead() {
         allot::instructions::ExchangeSettleArgs {
             payout_reference: [1; 32],
             paid_amount: 20,
+            expected_created_at: opened.created_at,
         },
         None,
     );
@@ -505,9 +515,12 @@ async fn extreme_numbers_are_refused_and_change_nothing() {
         .expect_refused(&[ix], &[&user], AllotError::InsufficientUnits, &watched)
         .await;
     // A settlement claiming to have paid u64::MAX for a quote of 20.
+    let opened: allot::state::ExchangeRequest =
+        chain.fetch(pdas::exchange_request(&a.pool, 0)).await;
     let args = allot::instructions::ExchangeSettleArgs {
         payout_reference: [1; 32],
         paid_amount: u64::MAX,
+        expected_created_at: opened.created_at,
     };
     let ix = instructions::exchange_settle(&bridge.pubkey(), &a.pool, 0, args, None);
     chain

@@ -450,7 +450,9 @@ impl Side {
             let signers = [&keys.holder, payer];
             chain.send(&[ix], &signers).await.expect("request opened");
         }
-        let reject = instructions::exchange_reject(&bridge, &f.pool, 3, &holder, 1);
+        let third: ExchangeRequest = chain.fetch(pdas::exchange_request(&f.pool, 3)).await;
+        let reject =
+            instructions::exchange_reject(&bridge, &f.pool, 3, third.created_at, &holder, 1);
         chain
             .send(&[reject], &[&self.bridge])
             .await
@@ -469,7 +471,9 @@ impl Side {
         let settle = ExchangeSettleArgs {
             payout_reference: [9; 32],
             paid_amount: request.quoted,
+            expected_created_at: request.created_at,
         };
+        let second: ExchangeRequest = chain.fetch(pdas::exchange_request(&pool, 2)).await;
         let report = ProfitReportArgs {
             period,
             amount: 1_000_000,
@@ -707,7 +711,14 @@ impl Side {
             ),
             case(
                 "exchange_reject",
-                instructions::exchange_reject(&self.bridge.pubkey(), &pool, 2, &holder, 7),
+                instructions::exchange_reject(
+                    &self.bridge.pubkey(),
+                    &pool,
+                    2,
+                    second.created_at,
+                    &holder,
+                    7,
+                ),
                 &[&self.bridge],
                 &[],
             ),

@@ -93,7 +93,15 @@ async fn scans_find_a_pools_credentials_and_pending_requests_only() {
         let ix = instructions::exchange_request(&user_key, &payer, &a.pool, i as u64, 10);
         chain.send_ok(&[ix], &[user]).await;
     }
-    let ix = instructions::exchange_reject(&bridge.pubkey(), &a.pool, 0, &users[0].pubkey(), 1);
+    let first: ExchangeRequest = chain.fetch(pdas::exchange_request(&a.pool, 0)).await;
+    let ix = instructions::exchange_reject(
+        &bridge.pubkey(),
+        &a.pool,
+        0,
+        first.created_at,
+        &users[0].pubkey(),
+        1,
+    );
     chain.send_ok(&[ix], &[&bridge]).await;
     let pending = accounts::open_requests(&embedded, &a.pool).await.unwrap();
     assert_eq!(pending.len(), 1);

@@ -50,7 +50,7 @@ async fn user_cancels_after_the_timeout_and_not_before() {
     assert_eq!(record.exchanged, 0);
     // A cancelled request cannot be settled.
     let bridge = m.bridge.insecure_clone();
-    let ix = m.settle_ix(id, 120, None);
+    let ix = m.settle_ix(id, 120, None).await;
     m.expect_refused(&[ix], &[&bridge], AllotError::RequestNotPending, &watched)
         .await;
 }

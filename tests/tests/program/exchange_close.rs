@@ -35,7 +35,8 @@ async fn rent_returns_to_the_payer_only_once_the_request_is_final() {
     )
     .await;
     let bridge = m.bridge.insecure_clone();
-    m.send_ok(&[m.settle_ix(id, 120, None)], &[&bridge]).await;
+    let settle = m.settle_ix(id, 120, None).await;
+    m.send_ok(&[settle], &[&bridge]).await;
     // Rent cannot be sent to anyone else.
     let elsewhere = anchor_lang::error::ErrorCode::ConstraintAddress;
     let watched = [address, user.pubkey()];
@@ -119,6 +120,65 @@ async fn a_lock_signed_for_a_closed_request_does_not_lock_a_later_one_at_its_id(
     assert_eq!(
         (locked.status, locked.locked_by, locked.amount),
         (RequestStatus::Locked, bridge.pubkey(), 20)
+    );
+    m.conserved().await;
+}
+
+/// A settlement or a rejection signed for a request lands on no later request at its id, even
+/// one of the same user at the same quote: settle bytes still in flight when the paid request
+/// was cancelled and closed would otherwise settle the later request, burning its units unpaid.
+#[tokio::test]
+async fn a_settlement_signed_for_a_closed_request_does_not_settle_a_later_one_at_its_id() {
+    let mut m = Market::open(1, |cfg| cfg.cancel_timeout_seconds = 60).await;
+    let pool = m.fixture.pool;
+    let user = m.users[0].insecure_clone();
+    let bridge = m.bridge.insecure_clone();
+    let (id, _) = m.request(0, 30).await.expect("the request lands");
+    let earlier = m.request_state(id).await;
+    // Signed now; sent only after what follows.
+    let stale_settle = m.settle_ix(id, earlier.quoted, None).await;
+    let stale_reject = instructions::exchange_reject(
+        &bridge.pubkey(),
+        &pool,
+        id,
+        earlier.created_at,
+        &user.pubkey(),
+        7,
+    );
+    m.chain.advance_time(61).await;
+    m.send_ok(
+        &[
+            m.cancel_ix(0, id),
+            instructions::exchange_close(&pool, id, &user.pubkey()),
+        ],
+        &[&user],
+    )
+    .await;
+    m.send_ok(&[m.request_ix(0, id, 30)], &[&user]).await;
+    let later = m.request_state(id).await;
+    assert_eq!((later.user, later.quoted), (user.pubkey(), earlier.quoted));
+    assert!(later.created_at > earlier.created_at);
+    let watched = [
+        pdas::exchange_request(&pool, id),
+        pdas::escrow(&pool),
+        m.user_token(0),
+    ];
+    for stale in [stale_settle, stale_reject] {
+        m.expect_refused(
+            &[stale],
+            &[&bridge],
+            AllotError::RequestInstanceMismatch,
+            &watched,
+        )
+        .await;
+    }
+    assert_eq!(m.request_state(id).await.status, RequestStatus::Pending);
+    let settle = m.settle_ix(id, later.quoted, None).await;
+    m.send_ok(&[settle], &[&bridge]).await;
+    let settled = m.request_state(id).await;
+    assert_eq!(
+        (settled.status, settled.paid_amount, settled.created_at),
+        (RequestStatus::Settled, later.quoted, later.created_at)
     );
     m.conserved().await;
 }

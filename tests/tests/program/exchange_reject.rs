@@ -18,7 +18,10 @@ async fn settlement_authority_rejects_with_a_reason() {
     let user = m.users[0].pubkey();
     let op = m.fixture.operator.insecure_clone();
     let watched = m.request_accounts(0, id);
-    let reject = |key: &Keypair| instructions::exchange_reject(&key.pubkey(), &pool, id, &user, 7);
+    let created_at = m.created_at(id).await;
+    let reject = |key: &Keypair| {
+        instructions::exchange_reject(&key.pubkey(), &pool, id, created_at, &user, 7)
+    };
     let not_authority = AllotError::NotSettlementAuthority;
     m.expect_refused(&[reject(&op)], &[&op], not_authority, &watched)
         .await;

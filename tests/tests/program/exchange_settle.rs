@@ -26,6 +26,7 @@ async fn settle_once_by_the_settlement_authority_only() {
     let args = ExchangeSettleArgs {
         payout_reference: [9; 32],
         paid_amount: 120,
+        expected_created_at: m.created_at(id).await,
     };
     let ix = instructions::exchange_settle(&stranger.pubkey(), &pool, id, args.clone(), None);
     m.expect_refused(
@@ -36,8 +37,9 @@ async fn settle_once_by_the_settlement_authority_only() {
     )
     .await;
     let bridge = m.bridge.insecure_clone();
+    let settle = m.settle_ix(id, 119, None).await;
     m.expect_refused(
-        &[m.settle_ix(id, 119, None)],
+        &[settle],
         &[&bridge],
         AllotError::PaidAmountMismatch,
         &watched,
@@ -45,7 +47,8 @@ async fn settle_once_by_the_settlement_authority_only() {
     .await;
 
     let now = m.chain.clock().await.unix_timestamp;
-    let events = m.send_ok(&[m.settle_ix(id, 120, None)], &[&bridge]).await;
+    let settle = m.settle_ix(id, 120, None).await;
+    let events = m.send_ok(&[settle], &[&bridge]).await;
     assert_eq!(
         events,
         vec![AllotEvent::ExchangeSettled(ExchangeSettled {
@@ -90,7 +93,7 @@ async fn settle_once_by_the_settlement_authority_only() {
         (60, 120, 40)
     );
 
-    let ix = m.settle_ix(id, 120, None);
+    let ix = m.settle_ix(id, 120, None).await;
     m.expect_refused(&[ix], &[&bridge], AllotError::RequestNotPending, &watched)
         .await;
 }
@@ -100,7 +103,8 @@ async fn settle_can_return_units_to_the_vault() {
     let mut m = Market::open(1, |c| c.settle_action = SettleAction::ReturnToVault).await;
     let (id, _) = m.request(0, 60).await.unwrap();
     let bridge = m.bridge.insecure_clone();
-    let events = m.send_ok(&[m.settle_ix(id, 120, None)], &[&bridge]).await;
+    let settle = m.settle_ix(id, 120, None).await;
+    let events = m.send_ok(&[settle], &[&bridge]).await;
     assert!(matches!(&events[..], [AllotEvent::ExchangeSettled(e)] if !e.units_burned));
     assert_eq!(
         m.chain.token_balance(m.fixture.vault).await,
@@ -142,15 +146,16 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
         user_account,
         pdas::escrow(&pool),
     ];
+    let settle = m.settle_ix(id, 120, Some(wrong)).await;
     m.expect_refused(
-        &[m.settle_ix(id, 120, Some(wrong))],
+        &[settle],
         &[&bridge],
         AllotError::PayoutAccountsMismatch,
         &watched,
     )
     .await;
 
-    let ix = m.settle_ix(id, 120, Some(payout.clone()));
+    let ix = m.settle_ix(id, 120, Some(payout.clone())).await;
     let events = m.send_ok(&[ix], &[&bridge]).await;
     assert!(
         matches!(&events[..], [AllotEvent::ExchangeSettled(e)] if e.onchain_payout
@@ -179,7 +184,7 @@ async fn stablecoin_payout_and_settlement_are_one_atomic_transaction() {
     )
     .unwrap();
     m.send_ok(&[drain], &[&bridge]).await;
-    let ix = m.settle_ix(id2, 80, Some(payout));
+    let ix = m.settle_ix(id2, 80, Some(payout)).await;
     let failure = m.send(&[ix], &[&bridge]).await.unwrap_err();
     assert_eq!(
         failure.custom_code(),

@@ -235,8 +235,10 @@ impl Market {
         instructions::exchange_request(&user, &user, &self.fixture.pool, id, amount)
     }
 
-    pub fn settle_ix(
-        &self,
+    /// The bridge's settlement of request `id` for the request at that id now (its `created_at`
+    /// as read; 0 when there is none), recording `paid` minor units.
+    pub async fn settle_ix(
+        &mut self,
         id: u64,
         paid: u64,
         payout: Option<OnChainPayout>,
@@ -244,6 +246,7 @@ impl Market {
         let args = ExchangeSettleArgs {
             payout_reference: [9; 32],
             paid_amount: paid,
+            expected_created_at: self.created_at(id).await,
         };
         instructions::exchange_settle(&self.bridge.pubkey(), &self.fixture.pool, id, args, payout)
     }
@@ -274,10 +277,12 @@ impl Market {
     /// `authority` rejects request `id` of user `i` with `reason` (which must land).
     pub async fn reject(&mut self, authority: &Keypair, id: u64, i: usize, reason: u16) {
         let user = self.users[i].pubkey();
+        let created_at = self.created_at(id).await;
         let ix = instructions::exchange_reject(
             &authority.pubkey(),
             &self.fixture.pool,
             id,
+            created_at,
             &user,
             reason,
         );

@@ -83,7 +83,9 @@ async fn usd_and_jpy_quotes_are_paid_exactly_in_a_six_decimal_mint() {
             (request.quoted, request.currency, request.currency_digits),
             (owed, currency, digits)
         );
-        let ix = m.settle_ix(id, owed, Some(payout(mint, treasury, user_account)));
+        let ix = m
+            .settle_ix(id, owed, Some(payout(mint, treasury, user_account)))
+            .await;
         let events = m.send_ok(&[ix], &[&bridge]).await;
         assert!(
             matches!(&events[..], [AllotEvent::ExchangeSettled(e)]
@@ -146,8 +148,11 @@ async fn a_payout_past_the_largest_amount_is_refused_and_changes_nothing() {
     let (id, _) = m.request(0, 60).await.unwrap();
     let quoted = m.request_state(id).await.quoted;
     assert_eq!(quoted, 60_000_000_000);
+    let settle = m
+        .settle_ix(id, quoted, Some(payout(mint, treasury, user_account)))
+        .await;
     m.expect_refused(
-        &[m.settle_ix(id, quoted, Some(payout(mint, treasury, user_account)))],
+        &[settle],
         &[&bridge],
         AllotError::MathOverflow,
         &[
@@ -194,21 +199,27 @@ async fn requests_settle_and_cancel_under_the_terms_they_were_made_under() {
         treasury_b,
     ];
     // Settling request 0 in mint B, or off chain, is refused: it was made to be paid in A.
+    let settle = m
+        .settle_ix(first, 60, Some(payout(mint_b, treasury_b, user_b)))
+        .await;
     m.expect_refused(
-        &[m.settle_ix(first, 60, Some(payout(mint_b, treasury_b, user_b)))],
+        &[settle],
         &[&bridge],
         AllotError::PayoutAccountsMismatch,
         &watched,
     )
     .await;
+    let settle = m.settle_ix(first, 60, None).await;
     m.expect_refused(
-        &[m.settle_ix(first, 60, None)],
+        &[settle],
         &[&bridge],
         AllotError::PayoutTermsMismatch,
         &watched,
     )
     .await;
-    let ix = m.settle_ix(first, 60, Some(payout(mint_a, treasury_a, user_a)));
+    let ix = m
+        .settle_ix(first, 60, Some(payout(mint_a, treasury_a, user_a)))
+        .await;
     m.send_ok(&[ix], &[&bridge]).await;
     assert_eq!(m.chain.token_balance(user_a).await, 600_000);
     assert_eq!(m.chain.token_balance(user_b).await, 0);
@@ -287,7 +298,8 @@ async fn a_locked_request_cannot_be_cancelled_and_ends_by_settle_or_reject() {
         .await;
     }
     // Settle ends one; reject ends the other and returns the units.
-    m.send_ok(&[m.settle_ix(paid, 60, None)], &[&bridge]).await;
+    let settle = m.settle_ix(paid, 60, None).await;
+    m.send_ok(&[settle], &[&bridge]).await;
     assert_eq!(m.request_state(paid).await.status, RequestStatus::Settled);
     let before = m.chain.token_balance(m.user_token(0)).await;
     m.reject(&bridge, refused, 0, 3).await;
@@ -321,7 +333,7 @@ async fn the_user_cancels_a_locked_request_once_its_lock_expires() {
     assert_eq!(m.request_state(id).await.status, RequestStatus::Cancelled);
     assert_eq!(m.chain.token_balance(m.user_token(0)).await, before + 30);
     // Once cancelled, the operator can no longer settle it.
-    let ix = m.settle_ix(id, 60, None);
+    let ix = m.settle_ix(id, 60, None).await;
     m.expect_refused(&[ix], &[&bridge], AllotError::RequestNotPending, &watched)
         .await;
 }
@@ -359,15 +371,18 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
     );
 
     // The old key can no longer lock, settle or reject a request it did not lock.
-    let args = |paid_amount| allot::instructions::ExchangeSettleArgs {
+    let (open_at, paid_at) = (m.created_at(open).await, m.created_at(paid).await);
+    let args = |paid_amount, id| allot::instructions::ExchangeSettleArgs {
         payout_reference: [7; 32],
         paid_amount,
+        expected_created_at: if id == open { open_at } else { paid_at },
     };
     let open_address = pdas::exchange_request(&pool, open);
+    let user_key = user.pubkey();
     let refusals = [
         m.lock_ix(&old_bridge, open).await,
-        instructions::exchange_settle(&old_bridge.pubkey(), &pool, open, args(20), None),
-        instructions::exchange_reject(&old_bridge.pubkey(), &pool, open, &user.pubkey(), 1),
+        instructions::exchange_settle(&old_bridge.pubkey(), &pool, open, args(20, open), None),
+        instructions::exchange_reject(&old_bridge.pubkey(), &pool, open, open_at, &user_key, 1),
     ];
     for refused_ix in refusals {
         m.expect_refused(
@@ -382,13 +397,13 @@ async fn an_operator_transfer_leaves_the_old_bridge_key_only_the_requests_it_loc
     // stranger.
     let not_authority = AllotError::NotSettlementAuthority;
     let paid_address = pdas::exchange_request(&pool, paid);
-    let ix = instructions::exchange_reject(&new, &pool, paid, &user.pubkey(), 1);
+    let ix = instructions::exchange_reject(&new, &pool, paid, paid_at, &user_key, 1);
     let watched = [pool, paid_address, m.user_token(0)];
     m.expect_refused(&[ix], &[&new_operator], not_authority, &watched)
         .await;
     let stranger = m.chain.funded_keypair(1_000_000_000).await;
     let settle = |key: &Keypair, id, paid_amount| {
-        instructions::exchange_settle(&key.pubkey(), &pool, id, args(paid_amount), None)
+        instructions::exchange_settle(&key.pubkey(), &pool, id, args(paid_amount, id), None)
     };
     let ix = settle(&stranger, paid, 60);
     m.expect_refused(&[ix], &[&stranger], not_authority, &[pool, paid_address])

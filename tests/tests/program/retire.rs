@@ -81,7 +81,7 @@ async fn a_retired_pool_allocates_and_claws_back_no_more() {
         .request(1, 40)
         .await
         .expect("a retired pool's units still exchange");
-    let settle = m.settle_ix(id, 80, None);
+    let settle = m.settle_ix(id, 80, None).await;
     let bridge = m.bridge.insecure_clone();
     m.send_ok(&[settle], &[&bridge]).await;
 }

@@ -36,7 +36,7 @@ pub fn request(id: u64, status: RequestStatus) -> ExchangeRequest {
 pub fn stored_row() -> crate::store::StoredRequest {
     let address = Pubkey::new_unique().to_string();
     crate::store::StoredRequest {
-        payout_key: crate::http_provider::idempotency_key(&address, 0),
+        stored_payout_key: Some(crate::http_provider::idempotency_key(&address, 0)),
         address,
         pool: Pubkey::new_unique().to_string(),
         request_id: 1,
@@ -68,7 +68,10 @@ pub fn stored_row() -> crate::store::StoredRequest {
 pub fn row_of(request: &ExchangeRequest) -> crate::store::StoredRequest {
     let row = stored_row();
     crate::store::StoredRequest {
-        payout_key: crate::http_provider::idempotency_key(&row.address, request.created_at),
+        stored_payout_key: Some(crate::http_provider::idempotency_key(
+            &row.address,
+            request.created_at,
+        )),
         pool: request.pool.to_string(),
         request_id: i64::try_from(request.id).unwrap(),
         user_key: request.user.to_string(),

@@ -14,7 +14,7 @@ use allot_client::accounts;
 use allot_client::rpc_chain::RpcChain;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
-use solana_sdk::signature::Keypair;
+use solana_sdk::signature::{Keypair, Signer as _};
 
 use crate::crash::crash_point;
 use crate::http_provider::HttpProvider;
@@ -281,8 +281,21 @@ impl Worker<'_> {
             return Ok(QuoteRead::Instead(step));
         }
         let quote = i64::try_from(on_chain.quoted).context("quote out of range")?;
+        // Only quoted rows send locks: a request already locked by this key when its row is
+        // quoted was locked for another database of this key (restored from a backup, moved
+        // between stores), which may have paid it. That counts as a call made, so the provider's
+        // ledger is asked before this row's first call (`off_chain::pay_read`).
+        let adopted = on_chain.status == RequestStatus::Locked
+            && on_chain.is_locked_by(&self.authority.pubkey());
+        if adopted {
+            tracing::warn!(
+                address = %row.address,
+                "locked by this key before this database knew the request: the provider's ledger is asked before any payout call"
+            );
+        }
         Ok(QuoteRead::Quote(Changes {
             quote: Some(quote),
+            count_payout_attempt: adopted,
             ..Changes::default()
         }))
     }
@@ -478,7 +491,7 @@ impl Worker<'_> {
                     "the account at this address is not the request this row stored (closed, and its id taken by a later request, or a view that changed): {why}; this row was {from}, payment id {}, {} payout attempts under key {}: check the provider before anything else, and never pay the later request under this row",
                     row.payment_id.as_deref().unwrap_or("none"),
                     row.payout_attempts,
-                    row.payout_key
+                    row.payout_key()
                 );
                 Some(self.review(row, from, &reason).await?)
             }

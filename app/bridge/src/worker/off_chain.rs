@@ -9,7 +9,9 @@ use anyhow::{Context as _, Result};
 use solana_sdk::signature::Signer as _;
 
 use super::{CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
-use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
+use crate::http_provider::{
+    HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome, legacy_idempotency_key,
+};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
@@ -81,7 +83,7 @@ impl Worker<'_> {
                 let reason = format!(
                     "{} (no payment under key {} by this bridge's lock)",
                     locked_by_another(&request),
-                    row.payout_key
+                    row.payout_key()
                 );
                 return self.review(row, state, &reason).await;
             }
@@ -92,7 +94,7 @@ impl Worker<'_> {
                     other
                         .as_ref()
                         .map_or("gone".into(), |r| format!("{:?}", r.status)),
-                    row.payout_key
+                    row.payout_key()
                 );
                 return self.review(row, state, &reason).await;
             }
@@ -100,7 +102,8 @@ impl Worker<'_> {
         if row.payout_attempts >= i64::from(*max_attempts) {
             let reason = format!(
                 "the payment provider gave no payment id, and no answer on whether it paid, in {} attempts: check key {}",
-                row.payout_attempts, row.payout_key
+                row.payout_attempts,
+                row.payout_key()
             );
             return self.review(row, state, &reason).await;
         }
@@ -125,7 +128,7 @@ impl Worker<'_> {
         if !lock_holds_long_enough(&locked, chain_now) {
             let reason = format!(
                 "the request's lock expires too soon to start a payment safely (no payment under key {} so far)",
-                row.payout_key
+                row.payout_key()
             );
             return self.review(row, state, &reason).await;
         }
@@ -142,13 +145,16 @@ impl Worker<'_> {
         order: &PayoutOrder,
     ) -> Result<Option<Step>> {
         let state = RequestState::PayoutPending;
-        let lookup = provider.lookup(&row.payout_key).await;
+        let lookup = provider.lookup(&row.payout_key()).await;
         self.metrics
             .payout_outcomes
             .with_label_values(&[lookup.metric_label()])
             .inc();
         match lookup {
-            LookupOutcome::NotFound => Ok(None),
+            LookupOutcome::NotFound => {
+                self.unless_paid_under_the_address_alone(row, provider)
+                    .await
+            }
             LookupOutcome::Paid {
                 payment_id,
                 amount_minor_units,
@@ -180,6 +186,51 @@ impl Worker<'_> {
         }
     }
 
+    /// After the row's key found nothing: what the provider's ledger says under the address-only
+    /// key, which bridges before migration 0007 paid under. A payout there may be this
+    /// request's, made by such a bridge (its row since lost), or an earlier request's at the
+    /// address: a person decides. `None` when nothing is there (a call is safe) or the row's key
+    /// is that key already.
+    async fn unless_paid_under_the_address_alone(
+        &self,
+        row: &StoredRequest,
+        provider: &HttpProvider,
+    ) -> Result<Option<Step>> {
+        let state = RequestState::PayoutPending;
+        let legacy = legacy_idempotency_key(&row.address);
+        if row.payout_key() == legacy {
+            return Ok(None);
+        }
+        let lookup = provider.lookup(&legacy).await;
+        self.metrics
+            .payout_outcomes
+            .with_label_values(&[lookup.metric_label()])
+            .inc();
+        let found = match lookup {
+            LookupOutcome::NotFound => return Ok(None),
+            LookupOutcome::InProgress => {
+                return Ok(Some(self.payout_later(
+                    row,
+                    &format!("the provider is still paying under key {legacy}"),
+                    true,
+                )));
+            }
+            LookupOutcome::Inconclusive(reason) => {
+                return Ok(Some(self.payout_later(row, &reason, true)));
+            }
+            LookupOutcome::Paid {
+                payment_id,
+                amount_minor_units,
+            } => format!("payment {payment_id} of {amount_minor_units} minor units"),
+            LookupOutcome::Failed { payment_id } => format!("failed payment {payment_id}"),
+        };
+        let reason = format!(
+            "nothing under key {}, but the provider has {found} under the address-only key {legacy}, which bridges before migration 0007 paid under: it may be this request's (review mark-paid with its payment id) or an earlier request's at this address (review reject, or pay by hand and mark-paid)",
+            row.payout_key()
+        );
+        self.review(row, state, &reason).await.map(Some)
+    }
+
     /// One call to the provider. The attempt is counted (and the claim renewed for longer than
     /// the call's bounded timeout) before the call: a crash after it leads to a lookup first.
     async fn call_provider(
@@ -196,7 +247,7 @@ impl Worker<'_> {
         {
             return Ok(Step::Done);
         }
-        let outcome = provider.pay(&row.payout_key, order).await;
+        let outcome = provider.pay(&row.payout_key(), order).await;
         self.metrics
             .payout_outcomes
             .with_label_values(&[outcome.metric_label()])

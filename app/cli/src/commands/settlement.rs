@@ -86,6 +86,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
             let args = ExchangeSettleArgs {
                 payout_reference: reference_hash(&reference),
                 paid_amount: found.quoted,
+                expected_created_at: found.created_at,
             };
             let signature = ctx
                 .send(
@@ -116,6 +117,7 @@ pub async fn run<C: Chain>(ctx: &Context<'_, C>, command: SettlementCommand) -> 
                         &ctx.me(),
                         &pool.pool,
                         request,
+                        found.created_at,
                         &found.user,
                         reason,
                     )],

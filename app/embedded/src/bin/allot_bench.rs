@@ -265,6 +265,7 @@ fn instruction_table(payer: &Keypair) -> (Vec<Value>, Vec<String>) {
     let settle = ExchangeSettleArgs {
         payout_reference: [1; 32],
         paid_amount: 1,
+        expected_created_at: 0,
     };
     let all: Vec<(&str, Instruction)> = vec![
         ("pool_create", instructions::pool_create(&me, pool_args(1))),
@@ -399,7 +400,7 @@ fn instruction_table(payer: &Keypair) -> (Vec<Value>, Vec<String>) {
         ),
         (
             "exchange_reject",
-            instructions::exchange_reject(&me, &pool, 0, &user, 1),
+            instructions::exchange_reject(&me, &pool, 0, 0, &user, 1),
         ),
         (
             "exchange_close",

@@ -65,11 +65,16 @@ pub struct ExchangeReject<'info> {
     pub token_program: Program<'info, Token2022>,
 }
 
-/// Checks: request open; signer is the settlement authority while it is pending, the key that
-/// locked it while it is locked.
-pub fn handler(ctx: Context<ExchangeReject>, reason: u16) -> Result<()> {
+/// Checks: the request is the one the signer read (`expected_created_at`); request open; signer
+/// is the settlement authority while it is pending, the key that locked it while it is locked.
+pub fn handler(ctx: Context<ExchangeReject>, expected_created_at: i64, reason: u16) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let a = &mut *ctx.accounts;
+    require_eq!(
+        a.request.created_at,
+        expected_created_at,
+        AllotError::RequestInstanceMismatch
+    );
     let refund = EscrowRefund {
         tokens: PoolTokenAccounts::new(
             a.pool.to_account_info(),

@@ -20,6 +20,10 @@ pub struct ExchangeSettleArgs {
     pub payout_reference: [u8; 32],
     /// Funds paid, the currency's minor units; must equal the request's quote.
     pub paid_amount: u64,
+    /// The request's `created_at` as the signer read it: the settlement is refused on any other
+    /// request at the id (`RequestInstanceMismatch`), such as a later one opened after the paid
+    /// request was cancelled and closed.
+    pub expected_created_at: i64,
 }
 
 #[event_cpi]
@@ -69,13 +73,19 @@ pub struct ExchangeSettle<'info> {
     pub payout_token_program: Option<Interface<'info, TokenInterface>>,
 }
 
-/// Checks: request open; signer is the settlement authority while it is pending, the key that
-/// locked it while it is locked; paid amount equals the quote; payout accounts passed exactly
+/// Checks: the request is the one the signer read (`expected_created_at`); request open; signer
+/// is the settlement authority while it is pending, the key that locked it while it is locked;
+/// paid amount equals the quote; payout accounts passed exactly
 /// when the request's terms name a payout mint, and they match that mint and the request's user;
 /// the mint pays in full.
 pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let request = &ctx.accounts.request;
+    require_eq!(
+        request.created_at,
+        args.expected_created_at,
+        AllotError::RequestInstanceMismatch
+    );
     request.check_is_open()?;
     require!(
         args.paid_amount == request.quoted,
