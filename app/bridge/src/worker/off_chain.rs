@@ -117,7 +117,11 @@ impl Worker<'_> {
         // Ask before paying twice: after any earlier attempt (a timeout, a crash after the call),
         // the provider's ledger says what became of it.
         if row.payout_attempts > 0 {
-            if let Some(step) = self.look_up_earlier_attempt(row, provider, &order).await? {
+            let expiring = lock_expiring(&locked, chain_now);
+            if let Some(step) = self
+                .look_up_earlier_attempt(row, provider, &order, expiring)
+                .await?
+            {
                 return Ok(step);
             }
             // The lookup took time (up to the provider's timeout): the clock is read again.
@@ -137,12 +141,14 @@ impl Worker<'_> {
 
     /// What the provider's ledger says of an earlier call: `Some(step)` when it settles the
     /// question (paid, failed, still paying, no answer), `None` when nothing was paid under the
-    /// key (a call is safe).
+    /// key (a call is safe). `expiring`: when the lock's user may cancel, if that is within the
+    /// safety margin ([`lock_expiring`]).
     async fn look_up_earlier_attempt(
         &self,
         row: &StoredRequest,
         provider: &HttpProvider,
         order: &PayoutOrder,
+        expiring: Option<i64>,
     ) -> Result<Option<Step>> {
         let state = RequestState::PayoutPending;
         let lookup = provider.lookup(&row.payout_key()).await;
@@ -152,7 +158,7 @@ impl Worker<'_> {
             .inc();
         match lookup {
             LookupOutcome::NotFound => {
-                self.unless_paid_under_the_address_alone(row, provider)
+                self.unless_paid_under_the_address_alone(row, provider, expiring)
                     .await
             }
             LookupOutcome::Paid {
@@ -177,13 +183,35 @@ impl Worker<'_> {
                 );
                 self.review(row, state, &reason).await.map(Some)
             }
-            LookupOutcome::InProgress => Ok(Some(self.payout_later(
-                row,
-                "the provider is still paying",
-                true,
-            ))),
-            LookupOutcome::Inconclusive(reason) => Ok(Some(self.payout_later(row, &reason, true))),
+            LookupOutcome::InProgress => self
+                .unanswered(row, "the provider is still paying", expiring)
+                .await
+                .map(Some),
+            LookupOutcome::Inconclusive(reason) => {
+                self.unanswered(row, &reason, expiring).await.map(Some)
+            }
         }
+    }
+
+    /// A lookup that could not say whether the provider paid (`why`): asked again later, unless
+    /// the lock ends within the safety margin (`expiring`: when its user may cancel). Then a
+    /// person must find out at once: the bridge cannot settle a payment it does not know of, and
+    /// once the lock ends the user could cancel a request that was paid.
+    async fn unanswered(
+        &self,
+        row: &StoredRequest,
+        why: &str,
+        expiring: Option<i64>,
+    ) -> Result<Step> {
+        let Some(cancel_from) = expiring else {
+            return Ok(self.payout_later(row, why, true));
+        };
+        let reason = format!(
+            "the provider has not said whether it paid ({why}), and the request's lock ends at unix time {cancel_from}, within the safety margin: find out now under key {}; if it paid, review mark-paid (the settlement must land before then), if not, review reject",
+            row.payout_key()
+        );
+        tracing::error!(address = %row.address, "{reason}");
+        self.review(row, RequestState::PayoutPending, &reason).await
     }
 
     /// After the row's key found nothing: what the provider's ledger says under the address-only
@@ -195,6 +223,7 @@ impl Worker<'_> {
         &self,
         row: &StoredRequest,
         provider: &HttpProvider,
+        expiring: Option<i64>,
     ) -> Result<Option<Step>> {
         let state = RequestState::PayoutPending;
         let legacy = legacy_idempotency_key(&row.address);
@@ -209,14 +238,11 @@ impl Worker<'_> {
         let found = match lookup {
             LookupOutcome::NotFound => return Ok(None),
             LookupOutcome::InProgress => {
-                return Ok(Some(self.payout_later(
-                    row,
-                    &format!("the provider is still paying under key {legacy}"),
-                    true,
-                )));
+                let why = format!("the provider is still paying under key {legacy}");
+                return self.unanswered(row, &why, expiring).await.map(Some);
             }
             LookupOutcome::Inconclusive(reason) => {
-                return Ok(Some(self.payout_later(row, &reason, true)));
+                return self.unanswered(row, &reason, expiring).await.map(Some);
             }
             LookupOutcome::Paid {
                 payment_id,
@@ -457,6 +483,16 @@ fn locked_by_another(on_chain: &ExchangeRequest) -> String {
     )
 }
 
+/// When the request's user may cancel it despite its lock, if that is within the safety margin
+/// at the cluster's time `now` (the lock no longer holds long enough to pay and settle); `None`
+/// while it does.
+fn lock_expiring(request: &ExchangeRequest, now: i64) -> Option<i64> {
+    if lock_holds_long_enough(request, now) {
+        return None;
+    }
+    Some(request.cancel_from().ok().flatten().unwrap_or(now))
+}
+
 /// Whether the request's lock holds long enough, at the cluster's time `now`, to pay off chain
 /// and settle before its user could cancel it anyway.
 fn lock_holds_long_enough(request: &ExchangeRequest, now: i64) -> bool {
@@ -498,6 +534,11 @@ mod tests {
         assert!(!lock_holds_long_enough(&locked, last_moment + 1));
         let settled = super::super::fixtures::request(2, RequestStatus::Settled);
         assert!(!lock_holds_long_enough(&settled, 0));
+        // A lookup that cannot say whether the provider paid is asked again while the lock has
+        // its hour; from then on a person is told when the user may cancel.
+        assert_eq!(lock_expiring(&locked, last_moment), None);
+        assert_eq!(lock_expiring(&locked, last_moment + 1), Some(86_400));
+        assert_eq!(lock_expiring(&locked, 90_000), Some(86_400));
     }
 
     /// The HTTP path's rule: a pending request is locked and one locked by this key is paid once
