@@ -33,7 +33,8 @@ pub struct BridgeConfig {
     /// environment variable `ALLOT_BRIDGE_DATABASE_URL` overrides it (keep passwords out of files).
     pub database_url: Option<String>,
     /// This worker's name in claims and leases (default: `<host>-<pid>`). Keep it stable across
-    /// restarts so a restarted worker resumes its own claims at once.
+    /// restarts so a restarted worker resumes its own claims at once, and give each running
+    /// process its own: two live processes under one name take each other's claims.
     pub worker_name: Option<String>,
     /// Where `/metrics` and `/healthz` listen (default 127.0.0.1:9464).
     pub metrics_addr: Option<SocketAddr>,

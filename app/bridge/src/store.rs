@@ -34,7 +34,7 @@ const CLAIM_ORDER: &str = "discovered_at_ms, discovered_slot, address";
 
 /// The columns of [`StoredRequest`], in its field order.
 const REQUEST_COLUMNS: &str = "address, pool, request_id, user_key, amount, rate, quoted, \
-     currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, quote, \
+     currency, created_at, discovered_in_signature, discovered_slot, discovered_at_ms, state, quote, \
      payment_id, payout_calls, settle_tx, settle_signature, settle_last_valid_height, \
      settled_at_ms, review_reason, claimed_by, next_attempt_ms, settle_sent_ms, payout_key";
 
@@ -224,7 +224,9 @@ pub struct StoredRequest {
     pub currency: String,
     /// On-chain unix seconds of the request.
     pub created_at: i64,
-    /// The transaction it was found in (`None`: the reconcile pass).
+    /// The transaction it was found in (`None`: the reconcile pass; column
+    /// `discovered_in_signature` since migration 0007, whose rename stops an older ingester).
+    #[sqlx(rename = "discovered_in_signature")]
     pub discovered_signature: Option<String>,
     /// The slot it was found at.
     pub discovered_slot: i64,
@@ -1270,7 +1272,7 @@ async fn insert_requests(
     for chunk in requests.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
-               currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, \
+               currency, created_at, discovered_in_signature, discovered_slot, discovered_at_ms, \
                state, updated_at_ms, payout_key) \
              VALUES {} ON CONFLICT (address) DO NOTHING RETURNING address",
             value_rows(1, chunk.len(), COLUMNS)

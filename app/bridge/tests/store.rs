@@ -1184,7 +1184,8 @@ on_both_databases!(
 /// A database the bridge used before migration 0007 (`payout_key`): its rows keep the
 /// address-only idempotency key they may already have been paid under (a new key would find no
 /// payment at the provider and pay again); rows discovered after it name their `created_at`;
-/// and a worker of the older version still running can no longer start a payout.
+/// and a bridge of the older version still running can neither start a payout nor store a
+/// request without a key.
 async fn rows_from_before_keep_their_payout_key(url: &str) {
     sqlx::any::install_default_drivers();
     let migrations = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"));
@@ -1225,7 +1226,19 @@ async fn rows_from_before_keep_their_payout_key(url: &str) {
     .execute(&older_worker)
     .await;
     assert!(counted.is_err(), "an older worker's call count must fail");
+    // Nor can its ingester store a request without a key.
+    let inserted = sqlx::query(
+        "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
+           currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, \
+           updated_at_ms) \
+         VALUES ('Keyless', 'Pool', 3, 'User3', 1000, 25000, 2500, 'USD', 1700000000, 'Sig3', 103, \
+           1, 'discovered', 1)",
+    )
+    .execute(&older_worker)
+    .await;
+    assert!(inserted.is_err(), "an older ingester's insert must fail");
     older_worker.close().await;
+    assert!(store.request("Keyless").await.unwrap().is_none());
     assert_eq!(
         store
             .request("Paying")

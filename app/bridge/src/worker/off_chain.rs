@@ -183,35 +183,37 @@ impl Worker<'_> {
                 );
                 self.review(row, state, &reason).await.map(Some)
             }
-            LookupOutcome::InProgress => self
-                .unanswered(row, "the provider is still paying", expiring)
-                .await
-                .map(Some),
+            LookupOutcome::InProgress => Ok(Some(self.unanswered(
+                row,
+                "the provider is still paying",
+                expiring,
+            ))),
             LookupOutcome::Inconclusive(reason) => {
-                self.unanswered(row, &reason, expiring).await.map(Some)
+                Ok(Some(self.unanswered(row, &reason, expiring)))
             }
         }
     }
 
-    /// A lookup that could not say whether the provider paid (`why`): asked again later, unless
-    /// the lock ends within the safety margin (`expiring`: when its user may cancel). Then a
-    /// person must find out at once: the bridge cannot settle a payment it does not know of, and
-    /// once the lock ends the user could cancel a request that was paid.
-    async fn unanswered(
-        &self,
-        row: &StoredRequest,
-        why: &str,
-        expiring: Option<i64>,
-    ) -> Result<Step> {
+    /// A lookup that could not say whether the provider paid (`why`): asked again later, with
+    /// backoff and counted toward `max_attempts` while the lock has its hour; once it is within
+    /// its last hour (`expiring`: when its user may cancel), every [`LOCK_ENDING_LOOKUP_MS`],
+    /// uncounted, with an error logged for a person: the bridge keeps asking, and settles at the
+    /// provider's first answer, for as long as the request is locked (a settlement lands until
+    /// its user cancels).
+    fn unanswered(&self, row: &StoredRequest, why: &str, expiring: Option<i64>) -> Step {
         let Some(cancel_from) = expiring else {
-            return Ok(self.payout_later(row, why, true));
+            return self.payout_later(row, why, true);
         };
-        let reason = format!(
-            "the provider has not said whether it paid ({why}), and the request's lock ends at unix time {cancel_from}, within the safety margin: find out now under key {}; if it paid, review mark-paid (the settlement must land before then), if not, review reject",
-            row.payout_key()
+        tracing::error!(
+            address = %row.address,
+            key = %row.payout_key(),
+            "the provider has not said whether it paid ({why}), and the request's lock ends at unix time {cancel_from}: asked again every {} s until it answers; find out at the provider now",
+            LOCK_ENDING_LOOKUP_MS / 1_000
         );
-        tracing::error!(address = %row.address, "{reason}");
-        self.review(row, RequestState::PayoutPending, &reason).await
+        Step::Later {
+            at_ms: now_ms().saturating_add(LOCK_ENDING_LOOKUP_MS),
+            counted_attempt: false,
+        }
     }
 
     /// After the row's key found nothing: what the provider's ledger says under the address-only
@@ -235,23 +237,23 @@ impl Worker<'_> {
             .payout_outcomes
             .with_label_values(&[lookup.metric_label()])
             .inc();
-        let found = match lookup {
-            LookupOutcome::NotFound => return Ok(None),
+        let (payment_id, amount_minor_units) = match lookup {
+            // Never accepted, or accepted and failed: nothing was paid under it.
+            LookupOutcome::NotFound | LookupOutcome::Failed { .. } => return Ok(None),
             LookupOutcome::InProgress => {
                 let why = format!("the provider is still paying under key {legacy}");
-                return self.unanswered(row, &why, expiring).await.map(Some);
+                return Ok(Some(self.unanswered(row, &why, expiring)));
             }
             LookupOutcome::Inconclusive(reason) => {
-                return self.unanswered(row, &reason, expiring).await.map(Some);
+                return Ok(Some(self.unanswered(row, &reason, expiring)));
             }
             LookupOutcome::Paid {
                 payment_id,
                 amount_minor_units,
-            } => format!("payment {payment_id} of {amount_minor_units} minor units"),
-            LookupOutcome::Failed { payment_id } => format!("failed payment {payment_id}"),
+            } => (payment_id, amount_minor_units),
         };
         let reason = format!(
-            "nothing under key {}, but the provider has {found} under the address-only key {legacy}, which bridges before migration 0007 paid under: it may be this request's (review mark-paid with its payment id) or an earlier request's at this address (review reject, or pay by hand and mark-paid)",
+            "nothing under key {}, but the provider paid {amount_minor_units} minor units (payment {payment_id}) under the address-only key {legacy}, which bridges before migration 0007 paid under: it may be this request's (review mark-paid --payment-id {payment_id}) or an earlier request's at this address (review reject, or pay by hand and mark-paid)",
             row.payout_key()
         );
         self.review(row, state, &reason).await.map(Some)
@@ -483,6 +485,10 @@ fn locked_by_another(on_chain: &ExchangeRequest) -> String {
     )
 }
 
+/// How often a lookup that cannot say whether the provider paid is repeated once the request's
+/// lock is within its last hour.
+const LOCK_ENDING_LOOKUP_MS: i64 = 10_000;
+
 /// When the request's user may cancel it despite its lock, if that is within the safety margin
 /// at the cluster's time `now` (the lock no longer holds long enough to pay and settle); `None`
 /// while it does.
@@ -534,8 +540,9 @@ mod tests {
         assert!(!lock_holds_long_enough(&locked, last_moment + 1));
         let settled = super::super::fixtures::request(2, RequestStatus::Settled);
         assert!(!lock_holds_long_enough(&settled, 0));
-        // A lookup that cannot say whether the provider paid is asked again while the lock has
-        // its hour; from then on a person is told when the user may cancel.
+        // A lookup that cannot say whether the provider paid is asked again with backoff while
+        // the lock has its hour; from then on often and uncounted, naming when the user may
+        // cancel.
         assert_eq!(lock_expiring(&locked, last_moment), None);
         assert_eq!(lock_expiring(&locked, last_moment + 1), Some(86_400));
         assert_eq!(lock_expiring(&locked, 90_000), Some(86_400));
