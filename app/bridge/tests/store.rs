@@ -1199,16 +1199,10 @@ async fn rows_from_before_keep_their_payout_key(url: &str) {
         .into();
     let pool = sqlx::AnyPool::connect(url).await.unwrap();
     before.run(&pool).await.unwrap();
-    sqlx::query(
-        "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
-           currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, \
-           updated_at_ms) \
-         VALUES ('Paying', 'Pool', 1, 'User1', 1000, 25000, 2500, 'USD', 1700000000, 'Sig1', 101, \
-           1, 'payout_pending', 1)",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    sqlx::query(&insert_before_0007("Paying", "payout_pending"))
+        .execute(&pool)
+        .await
+        .unwrap();
     pool.close().await;
     let store = Store::open(url).await.expect("migrated to the latest");
     let paying = store.request("Paying").await.unwrap().expect("kept");
@@ -1227,15 +1221,9 @@ async fn rows_from_before_keep_their_payout_key(url: &str) {
     .await;
     assert!(counted.is_err(), "an older worker's call count must fail");
     // Nor can its ingester store a request without a key.
-    let inserted = sqlx::query(
-        "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
-           currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, \
-           updated_at_ms) \
-         VALUES ('Keyless', 'Pool', 3, 'User3', 1000, 25000, 2500, 'USD', 1700000000, 'Sig3', 103, \
-           1, 'discovered', 1)",
-    )
-    .execute(&older_worker)
-    .await;
+    let inserted = sqlx::query(&insert_before_0007("Keyless", "discovered"))
+        .execute(&older_worker)
+        .await;
     assert!(inserted.is_err(), "an older ingester's insert must fail");
     older_worker.close().await;
     assert!(store.request("Keyless").await.unwrap().is_none());
@@ -1249,6 +1237,17 @@ async fn rows_from_before_keep_their_payout_key(url: &str) {
         0
     );
     store.close().await;
+}
+
+/// A request row `address` in `state` as a bridge before migration 0007 inserted it.
+fn insert_before_0007(address: &str, state: &str) -> String {
+    format!(
+        "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
+           currency, created_at, discovered_signature, discovered_slot, discovered_at_ms, state, \
+           updated_at_ms) \
+         VALUES ('{address}', 'Pool', 1, 'User1', 1000, 25000, 2500, 'USD', 1700000000, 'Sig1', \
+           101, 1, '{state}', 1)"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,7 +3,7 @@
 
 use allot::error::AllotError;
 use allot::events::ExchangeRequestClosed;
-use allot::state::RequestStatus;
+use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::events::AllotEvent;
 use allot_client::instructions;
 use allot_client::pdas;
@@ -83,23 +83,12 @@ async fn rent_returns_to_the_payer_only_once_the_request_is_final() {
 async fn a_lock_signed_for_a_closed_request_does_not_lock_a_later_one_at_its_id() {
     let mut m = Market::open(1, |cfg| cfg.cancel_timeout_seconds = 60).await;
     let pool = m.fixture.pool;
-    let user = m.users[0].insecure_clone();
     let bridge = m.bridge.insecure_clone();
     let (id, _) = m.request(0, 30).await.expect("the request lands");
     let earlier = m.request_state(id).await;
     // The bridge signs its lock now; it lands only after what follows.
     let stale = instructions::exchange_lock(&bridge.pubkey(), &pool, id, earlier.created_at);
-    m.chain.advance_time(61).await;
-    m.send_ok(
-        &[
-            m.cancel_ix(0, id),
-            instructions::exchange_close(&pool, id, &user.pubkey()),
-        ],
-        &[&user],
-    )
-    .await;
-    m.send_ok(&[m.request_ix(0, id, 20)], &[&user]).await;
-    let later = m.request_state(id).await;
+    let later = cancel_close_and_reopen(&mut m, id, 20).await;
     assert!(later.created_at > earlier.created_at);
     let watched = [pdas::exchange_request(&pool, id)];
     m.expect_refused(
@@ -145,17 +134,7 @@ async fn a_settlement_signed_for_a_closed_request_does_not_settle_a_later_one_at
         &user.pubkey(),
         7,
     );
-    m.chain.advance_time(61).await;
-    m.send_ok(
-        &[
-            m.cancel_ix(0, id),
-            instructions::exchange_close(&pool, id, &user.pubkey()),
-        ],
-        &[&user],
-    )
-    .await;
-    m.send_ok(&[m.request_ix(0, id, 30)], &[&user]).await;
-    let later = m.request_state(id).await;
+    let later = cancel_close_and_reopen(&mut m, id, 30).await;
     assert_eq!((later.user, later.quoted), (user.pubkey(), earlier.quoted));
     assert!(later.created_at > earlier.created_at);
     let watched = [
@@ -181,4 +160,21 @@ async fn a_settlement_signed_for_a_closed_request_does_not_settle_a_later_one_at
         (RequestStatus::Settled, later.quoted, later.created_at)
     );
     m.conserved().await;
+}
+
+/// User 0, past the cancel time (60 s), cancels request `id`, closes it and opens a later
+/// request of `amount` units at the same id; returns the later request.
+async fn cancel_close_and_reopen(m: &mut Market, id: u64, amount: u64) -> ExchangeRequest {
+    let user = m.users[0].insecure_clone();
+    m.chain.advance_time(61).await;
+    m.send_ok(
+        &[
+            m.cancel_ix(0, id),
+            instructions::exchange_close(&m.fixture.pool, id, &user.pubkey()),
+        ],
+        &[&user],
+    )
+    .await;
+    m.send_ok(&[m.request_ix(0, id, amount)], &[&user]).await;
+    m.request_state(id).await
 }
