@@ -1219,12 +1219,17 @@ async fn rows_from_before_keep_their_payout_key(url: &str) {
     )
     .execute(&older_worker)
     .await;
-    assert!(counted.is_err(), "an older worker's call count must fail");
+    let refused = counted.expect_err("an older worker's call count must fail");
+    assert!(refused.to_string().contains("payout_attempts"), "{refused}");
     // Nor can its ingester store a request without a key.
     let inserted = sqlx::query(&insert_before_0007("Keyless", "discovered"))
         .execute(&older_worker)
         .await;
-    assert!(inserted.is_err(), "an older ingester's insert must fail");
+    let refused = inserted.expect_err("an older ingester's insert must fail");
+    assert!(
+        refused.to_string().contains("discovered_signature"),
+        "{refused}"
+    );
     older_worker.close().await;
     assert!(store.request("Keyless").await.unwrap().is_none());
     assert_eq!(

@@ -195,11 +195,10 @@ impl Worker<'_> {
     }
 
     /// A lookup that could not say whether the provider paid (`why`): asked again later, with
-    /// backoff and counted toward `max_attempts` while the lock has its hour; once it is within
-    /// its last hour (`expiring`: when its user may cancel), every [`LOCK_ENDING_LOOKUP_MS`],
-    /// uncounted, with an error logged for a person: the bridge keeps asking, and settles at the
-    /// provider's first answer, for as long as the request is locked (a settlement lands until
-    /// its user cancels).
+    /// backoff and counted toward `max_attempts` (then a person decides), except in the lock's
+    /// last hour (`expiring`: when its user may cancel): every [`LOCK_ENDING_LOOKUP_MS`],
+    /// uncounted, with an error logged for a person, so the bridge settles at the provider's
+    /// first answer while a settlement still lands before its user may cancel.
     fn unanswered(&self, row: &StoredRequest, why: &str, expiring: Option<i64>) -> Step {
         let Some(cancel_from) = expiring else {
             return self.payout_later(row, why, true);
@@ -489,14 +488,19 @@ fn locked_by_another(on_chain: &ExchangeRequest) -> String {
 /// lock is within its last hour.
 const LOCK_ENDING_LOOKUP_MS: i64 = 10_000;
 
-/// When the request's user may cancel it despite its lock, if that is within the safety margin
-/// at the cluster's time `now` (the lock no longer holds long enough to pay and settle); `None`
-/// while it does.
+/// When the request's user may cancel it despite its lock, while that is still ahead but within
+/// the safety margin at the cluster's time `now` (the lock no longer holds long enough to pay
+/// and settle); `None` before the margin begins, and once the lock has ended (an unanswered
+/// lookup is then counted toward `max_attempts` again, so it ends in review).
 fn lock_expiring(request: &ExchangeRequest, now: i64) -> Option<i64> {
     if lock_holds_long_enough(request, now) {
         return None;
     }
-    Some(request.cancel_from().ok().flatten().unwrap_or(now))
+    request
+        .cancel_from()
+        .ok()
+        .flatten()
+        .filter(|cancel_from| now < *cancel_from)
 }
 
 /// Whether the request's lock holds long enough, at the cluster's time `now`, to pay off chain
@@ -541,11 +545,13 @@ mod tests {
         let settled = super::super::fixtures::request(2, RequestStatus::Settled);
         assert!(!lock_holds_long_enough(&settled, 0));
         // A lookup that cannot say whether the provider paid is asked again with backoff while
-        // the lock has its hour; from then on often and uncounted, naming when the user may
-        // cancel.
+        // the lock has its hour; in its last hour often and uncounted, naming when the user may
+        // cancel; once it has ended, with backoff and counted again (a person decides).
         assert_eq!(lock_expiring(&locked, last_moment), None);
         assert_eq!(lock_expiring(&locked, last_moment + 1), Some(86_400));
-        assert_eq!(lock_expiring(&locked, 90_000), Some(86_400));
+        assert_eq!(lock_expiring(&locked, 86_399), Some(86_400));
+        assert_eq!(lock_expiring(&locked, 86_400), None, "ended: counted again");
+        assert_eq!(lock_expiring(&settled, 0), None);
     }
 
     /// The HTTP path's rule: a pending request is locked and one locked by this key is paid once
