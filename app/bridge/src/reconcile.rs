@@ -129,7 +129,7 @@ pub fn compare(
             });
         }
     }
-    for row in rows {
+    for (row, key) in rows.iter().zip(&keys) {
         let (Ok(RequestState::Settled), Some(payment_id), Some(settled_at)) =
             (row.state(), &row.payment_id, row.settled_at_ms)
         else {
@@ -140,7 +140,7 @@ pub fn compare(
         }
         let known = paid_keys
             .iter()
-            .any(|(key, id)| *key == row.payout_key() && *id == payment_id);
+            .any(|(paid_key, id)| *paid_key == key.as_str() && *id == payment_id);
         if !known && !by_hand.contains(&(row.address.clone(), payment_id.clone())) {
             findings.push(Finding {
                 kind: FindingKind::SettledNotPaid,

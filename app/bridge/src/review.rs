@@ -28,7 +28,7 @@ use solana_sdk::signature::Signer;
 use solana_sdk::transaction::Transaction;
 
 use crate::config::Settings;
-use crate::http_provider::{LookupOutcome, legacy_idempotency_key};
+use crate::http_provider::LookupOutcome;
 use crate::state::RequestState;
 use crate::store::{ReviewAction, Store, StoredRequest};
 
@@ -233,16 +233,10 @@ async fn ensure_never_paid(
     };
     // The row's key, then the address-only key bridges before migration 0007 paid under (a
     // payment there may be this request's, or an earlier request's at its address).
-    let key = row.payout_key();
-    let legacy = legacy_idempotency_key(&row.address);
-    let keys = if key == legacy {
-        vec![key]
-    } else {
-        vec![key, legacy]
-    };
-    for (n, key) in keys.iter().enumerate() {
+    let keys = std::iter::once(row.payout_key()).chain(row.legacy_payout_key());
+    for (n, key) in keys.enumerate() {
         let own = n == 0;
-        match provider.lookup(key).await {
+        match provider.lookup(&key).await {
             // Never accepted, or accepted and failed: nothing was paid.
             LookupOutcome::NotFound | LookupOutcome::Failed { .. } => {}
             LookupOutcome::Paid { payment_id, .. } if own => bail!(
@@ -446,6 +440,7 @@ async fn show(store: &Store, address: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http_provider::legacy_idempotency_key;
     use crate::worker::fixtures;
 
     /// `close` ends a row only when its request is gone from its address (closed, or a later

@@ -278,6 +278,14 @@ impl StoredRequest {
             .unwrap_or_else(|| legacy_idempotency_key(&self.address))
     }
 
+    /// The address-only key bridges before migration 0007 paid under, when its own key is
+    /// another: a payment under it may be this request's (paid before the upgrade) or an earlier
+    /// request's at the address, so it is asked after the row's own key finds nothing.
+    pub fn legacy_payout_key(&self) -> Option<String> {
+        let legacy = legacy_idempotency_key(&self.address);
+        (self.payout_key() != legacy).then_some(legacy)
+    }
+
     /// Its state.
     pub fn state(&self) -> Result<RequestState, UnknownState> {
         self.state_name.parse()

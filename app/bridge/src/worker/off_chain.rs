@@ -9,9 +9,7 @@ use anyhow::{Context as _, Result};
 use solana_sdk::signature::Signer as _;
 
 use super::{CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
-use crate::http_provider::{
-    HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome, legacy_idempotency_key,
-};
+use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
@@ -227,10 +225,9 @@ impl Worker<'_> {
         expiring: Option<i64>,
     ) -> Result<Option<Step>> {
         let state = RequestState::PayoutPending;
-        let legacy = legacy_idempotency_key(&row.address);
-        if row.payout_key() == legacy {
+        let Some(legacy) = row.legacy_payout_key() else {
             return Ok(None);
-        }
+        };
         let lookup = provider.lookup(&legacy).await;
         self.metrics
             .payout_outcomes

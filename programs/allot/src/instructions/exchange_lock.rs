@@ -34,11 +34,7 @@ pub struct ExchangeLock<'info> {
 pub fn handler(ctx: Context<ExchangeLock>, expected_created_at: i64) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let request = &mut ctx.accounts.request;
-    require_eq!(
-        request.created_at,
-        expected_created_at,
-        AllotError::RequestInstanceMismatch
-    );
+    request.check_is_instance(expected_created_at)?;
     request.check_can_lock()?;
     request.status = RequestStatus::Locked;
     request.locked_at = now;

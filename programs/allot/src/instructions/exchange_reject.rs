@@ -70,11 +70,7 @@ pub struct ExchangeReject<'info> {
 pub fn handler(ctx: Context<ExchangeReject>, expected_created_at: i64, reason: u16) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let a = &mut *ctx.accounts;
-    require_eq!(
-        a.request.created_at,
-        expected_created_at,
-        AllotError::RequestInstanceMismatch
-    );
+    a.request.check_is_instance(expected_created_at)?;
     let refund = EscrowRefund {
         tokens: PoolTokenAccounts::new(
             a.pool.to_account_info(),

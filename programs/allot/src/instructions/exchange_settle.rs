@@ -81,11 +81,7 @@ pub struct ExchangeSettle<'info> {
 pub fn handler(ctx: Context<ExchangeSettle>, args: ExchangeSettleArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let request = &ctx.accounts.request;
-    require_eq!(
-        request.created_at,
-        args.expected_created_at,
-        AllotError::RequestInstanceMismatch
-    );
+    request.check_is_instance(args.expected_created_at)?;
     request.check_is_open()?;
     require!(
         args.paid_amount == request.quoted,

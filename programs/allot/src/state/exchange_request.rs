@@ -101,6 +101,17 @@ impl ExchangeRequest {
         Ok(())
     }
 
+    /// Whether it is the request a transaction was signed for: made at `expected_created_at`
+    /// (the signer's read), not a later request at a closed request's id.
+    pub fn check_is_instance(&self, expected_created_at: i64) -> Result<()> {
+        require_eq!(
+            self.created_at,
+            expected_created_at,
+            AllotError::RequestInstanceMismatch
+        );
+        Ok(())
+    }
+
     /// Whether the settlement authority may settle or reject it (pending or locked).
     pub fn check_is_open(&self) -> Result<()> {
         require!(!self.is_final(), AllotError::RequestNotPending);
