@@ -60,19 +60,25 @@ pub struct Finding {
     pub detail: String,
 }
 
-/// What the chain says of one request: settled, and under which payout reference.
+/// What the chain says of the request at an address: which one it is, settled or not, and under
+/// which payout reference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChainView {
+    /// When the request at the address was made (on-chain unix seconds): a closed request's
+    /// address may hold a later request, which says nothing of the earlier one's payment.
+    pub created_at: i64,
     /// Settled on chain.
     pub settled: bool,
     /// The settle's payout reference (zeros until settled).
     pub payout_reference: [u8; 32],
 }
 
-/// Compares the provider's `ledger` (payouts since `since_ms`), the store's `rows` and the
-/// `chain`'s view of the ledger's requests. Payments a person recorded (`review mark-paid`:
-/// `by_hand`, as (address, payment id)) were made outside the provider and are not expected in
-/// its ledger.
+/// Compares the provider's `ledger` (payouts since `since_ms`), the store's `rows` (those a later
+/// request replaced among them) and the `chain`'s view of the ledger's requests. Payments a person
+/// recorded (`review mark-paid`: `by_hand`, as (address, payment id)) were made outside the
+/// provider and are not expected in its ledger. A request no longer on chain (closed once final,
+/// its address empty or holding a later request) is judged by its row: the bridge records a
+/// settlement only once the chain showed it.
 pub fn compare(
     ledger: &[LedgerEntry],
     rows: &[StoredRequest],
@@ -104,12 +110,20 @@ pub fn compare(
             });
         }
         let reference = payout_reference(&entry.payment_id);
-        let settled_with_it = chain
+        // The chain's account counts only if it is the request the payment was for.
+        let view = chain
             .get(address)
-            .is_some_and(|view| view.settled && view.payout_reference == reference);
+            .filter(|view| row.is_none_or(|r| r.created_at == view.created_at));
+        let settled_with_it =
+            view.is_some_and(|view| view.settled && view.payout_reference == reference);
         let settling_it = row.is_some_and(|r| {
-            matches!(r.state(), Ok(RequestState::Paid | RequestState::SettleSent))
-                && r.payment_id.as_deref() == Some(entry.payment_id.as_str())
+            let with_it = r.payment_id.as_deref() == Some(entry.payment_id.as_str());
+            match r.state() {
+                Ok(RequestState::Paid | RequestState::SettleSent) => with_it,
+                // Settled with it while the chain still held it, then closed.
+                Ok(RequestState::Settled) => with_it && view.is_none(),
+                _ => false,
+            }
         });
         if !settled_with_it && !settling_it {
             findings.push(Finding {
@@ -120,10 +134,11 @@ pub fn compare(
                     entry.amount,
                     entry.payment_id,
                     row.map_or("unknown", |r| r.state_name.as_str()),
-                    match chain.get(address) {
-                        Some(view) if view.settled => "settled under another reference",
-                        Some(_) => "not settled",
-                        None => "without the request",
+                    match (view, chain.get(address)) {
+                        (Some(view), _) if view.settled => "settled under another reference",
+                        (Some(_), _) => "not settled",
+                        (None, Some(_)) => "holding a later request at the address",
+                        (None, None) => "without the request",
                     }
                 ),
             });
@@ -167,7 +182,8 @@ pub async fn run(
         .await
         .map_err(anyhow::Error::msg)
         .context("reading the provider's ledger")?;
-    let rows = store.requests().await?;
+    let mut rows = store.requests().await?;
+    rows.extend(store.earlier_requests().await?);
     let addresses: Vec<Pubkey> = ledger
         .iter()
         .filter_map(|e| request_of_key(&e.key))
@@ -190,6 +206,7 @@ pub async fn run(
                 (
                     address.to_string(),
                     ChainView {
+                        created_at: r.created_at,
                         settled: r.status == RequestStatus::Settled,
                         payout_reference: r.payout_reference,
                     },
@@ -247,6 +264,7 @@ mod tests {
 
     fn settled_with(payment_id: &str) -> ChainView {
         ChainView {
+            created_at: 0,
             settled: true,
             payout_reference: payout_reference(payment_id),
         }
@@ -278,6 +296,7 @@ mod tests {
             (
                 "A".to_owned(),
                 ChainView {
+                    created_at: 0,
                     settled: false,
                     payout_reference: [0; 32],
                 },
@@ -308,6 +327,26 @@ mod tests {
     }
 
     #[test]
+    fn a_settled_request_closed_on_chain_is_judged_by_its_row() {
+        // Settled with p1, then closed (anyone may close a final request): the chain no longer
+        // holds it, and the bridge recorded the settlement when it did.
+        let rows = [row("A", RequestState::Settled, Some("p1"))];
+        let ledger = [paid("A", "p1", 250)];
+        assert_eq!(
+            compare(&ledger, &rows, &HashMap::new(), 0, &HashSet::new()),
+            vec![]
+        );
+        // A row that never recorded the settlement is still reported.
+        let paid_only = [row("A", RequestState::Withdrawn, None)];
+        let found = compare(&ledger, &paid_only, &HashMap::new(), 0, &HashSet::new());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].detail.contains("the chain without the request"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn a_payment_belongs_to_the_request_instance_of_its_key() {
         // The address's earlier request was paid 300 (and closed); a later request at the same
         // address, quoted 250, was paid and settled under its own key.
@@ -326,8 +365,20 @@ mod tests {
                 ..paid("A", "p2", 250)
             },
         ];
-        let chain = HashMap::from([("A".to_owned(), settled_with("p2"))]);
-        let found = compare(&ledger, &[later], &chain, 0, &HashSet::new());
+        let chain = HashMap::from([(
+            "A".to_owned(),
+            ChainView {
+                created_at: 5,
+                ..settled_with("p2")
+            },
+        )]);
+        let found = compare(
+            &ledger,
+            std::slice::from_ref(&later),
+            &chain,
+            0,
+            &HashSet::new(),
+        );
         // The earlier payment is unsettled as far as the chain shows, and is not measured
         // against the later request's quote; the later settlement is the provider's payment.
         assert_eq!(found.len(), 1, "{found:?}");
@@ -335,6 +386,48 @@ mod tests {
         assert!(found[0].detail.contains("payment p1"), "{found:?}");
         assert!(
             found[0].detail.contains("the bridge has it unknown"),
+            "{found:?}"
+        );
+        // With the earlier request's row (kept in earlier_requests once the later one took the
+        // address), settled with p1 while it was on chain: nothing disagrees.
+        let earlier = StoredRequest {
+            quoted: 300,
+            quote: Some(300),
+            ..row("A", RequestState::Settled, Some("p1"))
+        };
+        assert_eq!(
+            compare(
+                &ledger,
+                &[earlier.clone(), later],
+                &chain,
+                0,
+                &HashSet::new()
+            ),
+            vec![]
+        );
+        // Its row says it was settled with another payment: p1 is still unsettled, and p9 is
+        // not in the ledger.
+        let settled_otherwise = StoredRequest {
+            payment_id: Some("p9".into()),
+            ..earlier
+        };
+        let found = compare(
+            &ledger[..1],
+            &[settled_otherwise],
+            &chain,
+            0,
+            &HashSet::new(),
+        );
+        let kinds: Vec<_> = found.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            [FindingKind::PaidNotSettled, FindingKind::SettledNotPaid],
+            "{found:?}"
+        );
+        assert!(
+            found[0]
+                .detail
+                .contains("the chain holding a later request at the address"),
             "{found:?}"
         );
         // A row stored without a key (before migration 0007) is matched by its address-only key.

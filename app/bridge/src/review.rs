@@ -9,7 +9,8 @@
 //! - `reject --code`: sends `exchange_reject` on chain (the units go back to the user), then
 //!   closes the row; refused when a payment is recorded (settle it instead).
 //! - `close`: the request the row stored is no longer on chain (closed, or a later request
-//!   holds its address): the row closes as withdrawn, nothing is sent; refused while the
+//!   holds its address): the row closes as withdrawn, nothing is sent (an open later request is
+//!   then taken up by the next scan of open requests, `store::earlier`); refused while the
 //!   stored request is there (retry or reject it), when a payment is recorded, and (unless
 //!   `--force`, after a person looked it up) while a settle transaction is stored.
 //!
@@ -155,7 +156,7 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
             }
             ensure_never_paid(settings, &row, force, "closes").await?;
             let done = act(store, &who, "close", RequestState::Withdrawn, None).await?;
-            Ok(match found.as_ref().and_then(later_request_locked) {
+            Ok(match found.as_ref().and_then(later_request_note) {
                 Some(note) => format!("{done}\n{note}"),
                 None => done,
             })
@@ -353,21 +354,35 @@ fn close_refusal(
     ))
 }
 
-/// What a person closing a row should know of `later`, the request now at its address: when it
-/// is locked (a lock signed for the stored request can land on it), nothing follows it and its
-/// user can cancel it only once the lock expires.
-fn later_request_locked(later: &ExchangeRequest) -> Option<String> {
-    (later.status == RequestStatus::Locked).then(|| {
-        let from = later
-            .cancel_from()
-            .ok()
-            .flatten()
-            .map_or("the end of its lock".to_owned(), |at| format!("unix time {at}"));
-        format!(
-            "note: the address now holds a later request (id {}, user {}) locked by {}; no row follows it, and its user can cancel it from {from}",
-            later.id, later.user, later.locked_by
-        )
-    })
+/// What a person closing a row should know of `later`, the request now at its address, when it
+/// is open: the bridge's next scan of open requests takes it up under a row and payout key of its
+/// own (the closed row gives up the address, kept in `earlier_requests`); when it is locked (a
+/// lock signed for the stored request can land on it), who locked it and when its user can
+/// cancel (a lock by another key goes to review).
+fn later_request_note(later: &ExchangeRequest) -> Option<String> {
+    let lock = match later.status {
+        RequestStatus::Pending => String::new(),
+        RequestStatus::Locked => {
+            let from = later
+                .cancel_from()
+                .ok()
+                .flatten()
+                .map_or("the end of its lock".to_owned(), |at| {
+                    format!("unix time {at}")
+                });
+            format!(
+                ", locked by {}: its user can cancel it from {from}",
+                later.locked_by
+            )
+        }
+        RequestStatus::Settled | RequestStatus::Cancelled | RequestStatus::Rejected => {
+            return None;
+        }
+    };
+    Some(format!(
+        "note: the address now holds a later request (id {}, user {}{lock}); the bridge's next scan of open requests takes it up under its own row and payout key",
+        later.id, later.user
+    ))
 }
 
 /// The requests in manual review.
@@ -429,11 +444,24 @@ async fn show(store: &Store, address: &str) -> Result<String> {
                    "payment_id": a.payment_id, "to": a.to.as_str()})
         })
         .collect();
+    // Earlier requests at the address (their rows given up to a later request): what was paid
+    // for each, and under which key. The history and the actions are the address's, all of them.
+    let earlier: Vec<_> = store
+        .earlier_requests()
+        .await?
+        .into_iter()
+        .filter(|r| r.address == address)
+        .map(|r| {
+            json!({"created_at": r.created_at, "user": r.user_key, "state": r.state_name,
+                   "quote": r.quote, "payment_id": r.payment_id, "payout_key": r.payout_key()})
+        })
+        .collect();
     Ok(serde_json::to_string_pretty(&json!({
         "address": row.address, "pool": row.pool, "id": row.request_id, "user": row.user_key,
-        "state": row.state_name, "quote": row.quote, "currency": row.currency,
-        "payment_id": row.payment_id, "payout_attempts": row.payout_attempts,
-        "review_reason": row.review_reason, "history": history, "review_actions": actions,
+        "created_at": row.created_at, "state": row.state_name, "quote": row.quote,
+        "currency": row.currency, "payment_id": row.payment_id, "payout_key": row.payout_key(),
+        "payout_attempts": row.payout_attempts, "review_reason": row.review_reason,
+        "history": history, "review_actions": actions, "earlier_requests": earlier,
     }))?)
 }
 
@@ -582,19 +610,27 @@ mod tests {
             .expect("forced without a provider to ask");
     }
 
-    /// Closing a row whose address holds a later locked request says who locked it and when its
-    /// user can cancel; an unlocked later request needs no note.
+    /// Closing a row whose address holds a later open request says the bridge takes it up, and
+    /// for a locked one who locked it and when its user can cancel; a final one needs no note.
     #[test]
-    fn a_later_locked_request_is_named_when_its_row_closes() {
+    fn a_later_open_request_is_named_when_its_row_closes() {
         let mut later = fixtures::request(7, RequestStatus::Locked);
         later.locked_by = Pubkey::new_unique();
         later.locked_at = 1_000;
-        let note = later_request_locked(&later).unwrap_or_default();
+        let note = later_request_note(&later).unwrap_or_default();
         assert!(
-            note.contains(&later.locked_by.to_string()) && note.contains("unix time 87400"),
+            note.contains(&later.locked_by.to_string())
+                && note.contains("unix time 87400")
+                && note.contains("takes it up"),
             "{note}"
         );
         later.status = RequestStatus::Pending;
-        assert_eq!(later_request_locked(&later), None);
+        let note = later_request_note(&later).unwrap_or_default();
+        assert!(
+            note.contains("takes it up") && !note.contains("locked by"),
+            "{note}"
+        );
+        later.status = RequestStatus::Cancelled;
+        assert_eq!(later_request_note(&later), None);
     }
 }

@@ -14,6 +14,8 @@ use crate::held_looks::HeldLooks;
 use crate::http_provider::{idempotency_key, legacy_idempotency_key};
 use crate::state::{ALL_STATES, RequestState, UnknownState};
 
+mod earlier;
+
 /// The migrations (`app/bridge/migrations`), embedded in the binary.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -1097,6 +1099,16 @@ impl Store {
             .await?)
     }
 
+    /// The rows a later request at their address replaced (`earlier_requests`, migration 0008):
+    /// settled or withdrawn, as they were when replaced; by address, then when made.
+    pub async fn earlier_requests(&self) -> Result<Vec<StoredRequest>, StoreError> {
+        let sql =
+            format!("SELECT {REQUEST_COLUMNS} FROM earlier_requests ORDER BY address, created_at");
+        Ok(sqlx::query_as::<_, StoredRequest>(&sql)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// How many requests are in each state: every state, in [`ALL_STATES`] order (zero when none).
     pub async fn counts(&self) -> Result<Vec<(RequestState, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
@@ -1267,45 +1279,29 @@ impl Store {
 
 /// Inserts each of `requests` as discovered unless it is known, with a row of its history;
 /// returns how many were new. One statement for up to [`ROWS_PER_STATEMENT`] requests (and one
-/// for their history rows), not two a request.
+/// for their history rows), not two a request. A request made later than a row the bridge is done
+/// with at its address takes the address, the row kept in `earlier_requests`
+/// ([`earlier::make_way_for_later`]).
 async fn insert_requests(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     requests: &[&NewRequest],
     worker: &str,
 ) -> Result<usize, StoreError> {
-    /// The columns bound for each request.
-    const COLUMNS: usize = 15;
     let now = now_ms();
     let mut inserted = 0;
     for chunk in requests.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
-               currency, created_at, discovered_in_signature, discovered_slot, discovered_at_ms, \
-               state, updated_at_ms, payout_key) \
-             VALUES {} ON CONFLICT (address) DO NOTHING RETURNING address",
-            value_rows(1, chunk.len(), COLUMNS)
-        );
-        let mut query = sqlx::query_as::<_, (String,)>(&sql);
-        for request in chunk {
-            query = query
-                .bind(&request.address)
-                .bind(&request.pool)
-                .bind(request.request_id)
-                .bind(&request.user_key)
-                .bind(request.amount)
-                .bind(request.rate)
-                .bind(request.quoted)
-                .bind(&request.currency)
-                .bind(request.created_at)
-                .bind(&request.signature)
-                .bind(request.slot)
-                .bind(now)
-                .bind(RequestState::Discovered.as_str())
-                .bind(now)
-                .bind(idempotency_key(&request.address, request.created_at));
+        let mut new = insert_discovered(transaction, chunk, now).await?;
+        let taken: HashSet<&str> = new.iter().map(String::as_str).collect();
+        let conflicted: Vec<&NewRequest> = chunk
+            .iter()
+            .copied()
+            .filter(|request| !taken.contains(request.address.as_str()))
+            .collect();
+        let later = earlier::make_way_for_later(transaction, &conflicted, now).await?;
+        if !later.is_empty() {
+            new.extend(insert_discovered(transaction, &later, now).await?);
         }
-        let new: Vec<(String,)> = query.fetch_all(&mut **transaction).await?;
-        let addresses: Vec<&str> = new.iter().map(|(address,)| address.as_str()).collect();
+        let addresses: Vec<&str> = new.iter().map(String::as_str).collect();
         record_transitions(
             transaction,
             &addresses,
@@ -1318,6 +1314,45 @@ async fn insert_requests(
         inserted += new.len();
     }
     Ok(inserted)
+}
+
+/// Inserts `requests` (at most [`ROWS_PER_STATEMENT`]) as discovered at `now` in one statement,
+/// leaving any whose address has a row; returns the addresses inserted.
+async fn insert_discovered(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    requests: &[&NewRequest],
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    /// The columns bound for each request.
+    const COLUMNS: usize = 15;
+    let sql = format!(
+        "INSERT INTO requests (address, pool, request_id, user_key, amount, rate, quoted, \
+           currency, created_at, discovered_in_signature, discovered_slot, discovered_at_ms, \
+           state, updated_at_ms, payout_key) \
+         VALUES {} ON CONFLICT (address) DO NOTHING RETURNING address",
+        value_rows(1, requests.len(), COLUMNS)
+    );
+    let mut query = sqlx::query_as::<_, (String,)>(&sql);
+    for request in requests {
+        query = query
+            .bind(&request.address)
+            .bind(&request.pool)
+            .bind(request.request_id)
+            .bind(&request.user_key)
+            .bind(request.amount)
+            .bind(request.rate)
+            .bind(request.quoted)
+            .bind(&request.currency)
+            .bind(request.created_at)
+            .bind(&request.signature)
+            .bind(request.slot)
+            .bind(now)
+            .bind(RequestState::Discovered.as_str())
+            .bind(now)
+            .bind(idempotency_key(&request.address, request.created_at));
+    }
+    let new: Vec<(String,)> = query.fetch_all(&mut **transaction).await?;
+    Ok(new.into_iter().map(|(address,)| address).collect())
 }
 
 /// A move of requests between states inside a database transaction (`Store::transition_all`,

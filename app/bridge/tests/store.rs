@@ -1124,6 +1124,160 @@ async fn paced_claims_pass_over_held_rows_between_looks(store: &Store) {
     assert_eq!(claimed.address, "Request0005");
 }
 
+/// Request ids are the clients' choice: once a request is final and closed on chain, a later
+/// request can take its address. A row the bridge is done with (settled, withdrawn) gives the
+/// address to a request made later, and is kept in `earlier_requests`; the same request found
+/// again, an earlier one read late, or a row still open or in review keep the address.
+async fn a_later_request_takes_the_address_of_a_row_done_with(store: &Store) {
+    use RequestState::*;
+    let made = |n: u32, created_at: i64, amount: i64| NewRequest {
+        created_at,
+        amount,
+        ..request(n)
+    };
+    let first = request(1);
+    let address = first.address.clone();
+    store
+        .insert_found(std::slice::from_ref(&first), "w1")
+        .await
+        .unwrap();
+    store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    let settled = Changes {
+        payment_id: Some("pay_1".into()),
+        settled_at_ms: Some(now_ms()),
+        ..Changes::default()
+    };
+    assert!(
+        store
+            .transition(&address, "w1", Discovered, Settled, settled, 60_000)
+            .await
+            .unwrap()
+    );
+    // Found again (history read twice, a reconcile pass), or an earlier request read late.
+    let again = [first.clone(), made(1, first.created_at - 1, 7)];
+    assert_eq!(store.insert_found(&again, "w1").await.unwrap(), 0);
+    assert_eq!(
+        store
+            .ingest("prog", &[read("SigA", 200, again.to_vec())], "w1")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(state_of(store, &address).await, Settled);
+    assert!(store.earlier_requests().await.unwrap().is_empty());
+
+    // A request made later at the address: it takes the row, the earlier row is kept.
+    let later = made(1, first.created_at + 5, 2_000);
+    assert_eq!(
+        store
+            .ingest("prog", &[read("SigB", 201, vec![later.clone()])], "w1")
+            .await
+            .unwrap(),
+        1
+    );
+    let row = store.request(&address).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            row.state().unwrap(),
+            row.created_at,
+            row.amount,
+            row.payment_id.as_deref()
+        ),
+        (Discovered, later.created_at, 2_000, None)
+    );
+    assert_eq!(
+        row.payout_key(),
+        format!("allot-payout-{address}-{}", later.created_at)
+    );
+    let kept = store.earlier_requests().await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (
+            kept[0].address.as_str(),
+            kept[0].state().unwrap(),
+            kept[0].created_at,
+            kept[0].payment_id.as_deref(),
+            kept[0].payout_key()
+        ),
+        (
+            address.as_str(),
+            Settled,
+            first.created_at,
+            Some("pay_1"),
+            format!("allot-payout-{address}-{}", first.created_at)
+        )
+    );
+    // The address's audit trail goes on from the earlier request's.
+    assert_eq!(
+        store.history(&address).await.unwrap(),
+        [Discovered, Settled, Discovered]
+    );
+    // The later request is claimed like any other.
+    let claimed = store.claim_next("w2", 60_000).await.unwrap().unwrap();
+    assert_eq!(
+        (claimed.address.as_str(), claimed.amount),
+        (address.as_str(), 2_000)
+    );
+
+    // A row still open, or in review, keeps its address (the worker sends it to review, and a
+    // person closes it before the later request is taken up).
+    store
+        .insert_found(&[request(2), request(3)], "w1")
+        .await
+        .unwrap();
+    let claimed = store.claim_next("w3", 60_000).await.unwrap().unwrap();
+    assert_eq!(claimed.address, "Request0002");
+    walk(store, "Request0002", "w3", &[Discovered, Quoted]).await;
+    let claimed = store.claim_next("w1", 60_000).await.unwrap().unwrap();
+    assert_eq!(claimed.address, "Request0003");
+    to_review(
+        store,
+        "Request0003",
+        &[Discovered],
+        "not the request this row stored",
+    )
+    .await;
+    let reopened = [
+        made(2, first.created_at + 5, 9),
+        made(3, first.created_at + 5, 9),
+    ];
+    assert_eq!(store.insert_found(&reopened, "w1").await.unwrap(), 0);
+    assert_eq!(state_of(store, "Request0002").await, Quoted);
+    assert_eq!(state_of(store, "Request0003").await, ManualReview);
+    // Once closed by a person (withdrawn), the next pass takes the later request up; of two
+    // found at once, the latest.
+    let close = ReviewAction {
+        action: "close".into(),
+        by: "carol".into(),
+        reason: "closed and reopened".into(),
+        payment_id: None,
+        to: Withdrawn,
+    };
+    assert!(store.apply_review("Request0003", &close).await.unwrap());
+    let two_later = [
+        made(3, first.created_at + 5, 9),
+        made(3, first.created_at + 9, 11),
+    ];
+    assert_eq!(store.insert_found(&two_later, "w1").await.unwrap(), 1);
+    let row = store.request("Request0003").await.unwrap().unwrap();
+    assert_eq!(
+        (row.state().unwrap(), row.created_at, row.amount),
+        (Discovered, first.created_at + 9, 11)
+    );
+    let kept = store.earlier_requests().await.unwrap();
+    let kept: Vec<_> = kept
+        .iter()
+        .map(|r| (r.address.as_str(), r.state().unwrap(), r.created_at))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (address.as_str(), Settled, first.created_at),
+            ("Request0003", Withdrawn, first.created_at)
+        ]
+    );
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -1179,6 +1333,7 @@ on_both_databases!(
     requests_found_together_are_claimed_in_history_order,
     expired_claims_are_taken_before_older_free_rows,
     paced_claims_pass_over_held_rows_between_looks,
+    a_later_request_takes_the_address_of_a_row_done_with,
 );
 
 /// A database the bridge used before migration 0007 (`payout_key`): its rows keep the

@@ -25,7 +25,7 @@ use allot_bridge::settle::payout_reference;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
 use common::bridge_harness::{Bridge, Market, http_payout};
-use common::review_scenario::{review, review_refused};
+use common::review_scenario::{reconcile, review, review_refused};
 
 mod common;
 
@@ -332,6 +332,8 @@ async fn in_review(
 /// request on the strength of the earlier one's row (which would pay the earlier quote for it):
 /// the row goes to manual review, the provider is never called, the later request stays pending.
 /// A person then closes the row (`review close`), which sends nothing; `review reject` refuses.
+/// Restarted again, the bridge takes the later request up under a row and payout key of its own
+/// (the closed row kept in `earlier_requests`), pays its own quote once and settles it.
 async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Market) {
     let provider = TestProvider::start().await.unwrap();
     let database = format!(
@@ -388,8 +390,9 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
         &[user],
     )
     .await;
-    send(&market.chain, &[open(6)], &[user]).await;
+    // The later request is made under the pool's usual terms (a week's cancel time).
     send(&market.chain, &[set_exchange(original)], &[operator]).await;
+    send(&market.chain, &[open(6)], &[user]).await;
     let later: ExchangeRequest = accounts::fetch(&market.chain, address)
         .await
         .unwrap()
@@ -440,7 +443,10 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
         &config,
         &[&["close", "--request", &address_text], &who[..]].concat(),
     );
-    assert!(said.contains("close by dave -> withdrawn"), "{said}");
+    assert!(
+        said.contains("close by dave -> withdrawn") && said.contains("takes it up"),
+        "{said}"
+    );
     let shown: serde_json::Value =
         serde_json::from_str(&review(&config, &["show", "--request", &address_text])).unwrap();
     assert_eq!(
@@ -455,17 +461,97 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
         (untouched.status, untouched.locked_at, untouched.amount),
         (RequestStatus::Pending, 0, 6)
     );
-    // The user takes the later request's units back (its cancel time has passed too).
-    send(
-        &market.chain,
-        &[instructions::exchange_cancel(
-            &user.pubkey(),
-            &market.pool,
-            id,
-        )],
-        &[user],
-    )
-    .await;
+
+    // Restarted, the bridge's scan of open requests takes the later request up: its own row and
+    // key, its own quote, paid once and settled.
+    let mut bridge = vec![Bridge::spawn(&config, None)];
+    market.wait_settled(&[address], &mut bridge).await;
+    // The bridge records the settlement once it sees it confirmed.
+    let store = Store::open(&database).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let row = loop {
+        let row = store.request(&address_text).await.unwrap().unwrap();
+        if row.state().unwrap() == RequestState::Settled {
+            break row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the row stays {}",
+            row.state_name
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(bridge.pop().unwrap().stop().await.success());
+    let settled: ExchangeRequest = accounts::fetch(&market.chain, address)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (settled.created_at, settled.paid_amount),
+        (later.created_at, later.quoted)
+    );
+    let later_key = allot_bridge::http_provider::idempotency_key(&address_text, later.created_at);
+    let paid: Vec<_> = provider
+        .payments()
+        .into_iter()
+        .filter(|payment| payment.order.request == address_text)
+        .collect();
+    assert_eq!(paid.len(), 1, "one payment at {address_text}: {paid:?}");
+    assert_eq!(
+        (&paid[0].key, paid[0].order.amount, &paid[0].order.user),
+        (&later_key, later.quoted, &user.pubkey().to_string())
+    );
+    assert_eq!(
+        settled.payout_reference,
+        payout_reference(&paid[0].payment_id)
+    );
+    assert_eq!(
+        (row.created_at, row.payout_key(), row.payment_id.as_ref()),
+        (later.created_at, later_key, Some(&paid[0].payment_id))
+    );
+    let kept = store.earlier_requests().await.unwrap();
+    let kept: Vec<_> = kept
+        .iter()
+        .filter(|r| r.address == address_text)
+        .map(|r| (r.state().unwrap(), r.created_at, r.payment_id.clone()))
+        .collect();
+    assert_eq!(
+        kept,
+        [(RequestState::Withdrawn, quoted.created_at, None)],
+        "the earlier request's row, kept as it was closed"
+    );
+    store.close().await;
+    let shown: serde_json::Value =
+        serde_json::from_str(&review(&config, &["show", "--request", &address_text])).unwrap();
+    assert_eq!(
+        (
+            &shown["state"],
+            &shown["created_at"],
+            &shown["earlier_requests"][0]["state"],
+            &shown["earlier_requests"][0]["created_at"]
+        ),
+        (
+            &serde_json::json!("settled"),
+            &serde_json::json!(later.created_at),
+            &serde_json::json!("withdrawn"),
+            &serde_json::json!(quoted.created_at)
+        ),
+        "{shown}"
+    );
+    // Anyone may close the settled request: reconcile then judges it by its row (before, every
+    // settled request closed inside the report's window was reported paid_not_settled).
+    let close = instructions::exchange_close(&market.pool, id, &user.pubkey());
+    send(&market.chain, &[close], &[user]).await;
+    let gone = accounts::fetch::<ExchangeRequest>(&market.chain, address).await;
+    assert!(gone.unwrap().is_none());
+    let report = reconcile(&config);
+    let here: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["address"] == address_text.as_str())
+        .collect();
+    assert!(here.is_empty(), "{report}");
 }
 
 /// Forty requests wait for their quotes and locks at once. The bridge quotes them from one read,

@@ -57,7 +57,7 @@ pub fn review_refused(config: &Path, args: &[&str]) -> String {
 }
 
 /// `allot-bridge --config <config> reconcile --json`.
-fn reconcile(config: &Path) -> serde_json::Value {
+pub fn reconcile(config: &Path) -> serde_json::Value {
     serde_json::from_str(&bridge_command(config, &["reconcile", "--json"])).unwrap()
 }
 
