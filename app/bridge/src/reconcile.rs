@@ -182,8 +182,12 @@ pub async fn run(
         .await
         .map_err(anyhow::Error::msg)
         .context("reading the provider's ledger")?;
+    // The rows at the addresses, then those moved away by later requests: a row moved between
+    // the two reads is in both, and counted once.
     let mut rows = store.requests().await?;
     rows.extend(store.earlier_requests().await?);
+    let mut seen = HashSet::new();
+    rows.retain(|row| seen.insert((row.address.clone(), row.created_at)));
     let addresses: Vec<Pubkey> = ledger
         .iter()
         .filter_map(|e| request_of_key(&e.key))

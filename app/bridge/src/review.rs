@@ -97,6 +97,11 @@ pub struct Reviewer {
     /// Why.
     #[arg(long)]
     pub reason: String,
+    /// When the request was made (its on-chain `created_at`, unix seconds, as `review show`
+    /// prints it): the action is refused if the row at the address stores another request.
+    /// Required once the address has held earlier requests (ids can be taken again).
+    #[arg(long)]
+    pub created_at: Option<i64>,
 }
 
 /// Runs a review subcommand; returns what to print.
@@ -115,7 +120,7 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
                 "request {} stopped in {to}, which a retry cannot resume",
                 row.address
             );
-            act(store, &who, "retry", to, None).await
+            act(store, &who, &row, "retry", to, None).await
         }
         ReviewCommand::MarkPaid { who, payment_id } => {
             ensure!(!payment_id.trim().is_empty(), "--payment-id is empty");
@@ -130,6 +135,7 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
             act(
                 store,
                 &who,
+                &row,
                 "mark_paid",
                 RequestState::Paid,
                 Some(payment_id),
@@ -146,7 +152,7 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
             }
             ensure_never_paid(settings, &row, force, "rejects").await?;
             reject_on_chain(settings, &row, code).await?;
-            act(store, &who, "reject", RequestState::Withdrawn, None).await
+            act(store, &who, &row, "reject", RequestState::Withdrawn, None).await
         }
         ReviewCommand::Close { who, force } => {
             let row = in_review(store, &who).await?;
@@ -155,7 +161,7 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
                 bail!("{refusal}; the row stays in review");
             }
             ensure_never_paid(settings, &row, force, "closes").await?;
-            let done = act(store, &who, "close", RequestState::Withdrawn, None).await?;
+            let done = act(store, &who, &row, "close", RequestState::Withdrawn, None).await?;
             Ok(match found.as_ref().and_then(later_request_note) {
                 Some(note) => format!("{done}\n{note}"),
                 None => done,
@@ -178,13 +184,47 @@ async fn in_review(store: &Store, who: &Reviewer) -> Result<StoredRequest> {
         row.address,
         row.state_name
     );
+    let earlier = store.earlier_requests_at(&row.address).await?;
+    if let Some(refusal) = another_request_named(&row, who.created_at, &earlier) {
+        bail!("{refusal}; nothing done");
+    }
     Ok(row)
+}
+
+/// Why an action naming `created_at` must not act on `row`: it names another request than the
+/// row stores, or names none while the address has held `earlier` requests (a person reading
+/// an earlier request's payment or history would otherwise act on the later one).
+fn another_request_named(
+    row: &StoredRequest,
+    created_at: Option<i64>,
+    earlier: &[StoredRequest],
+) -> Option<String> {
+    match created_at {
+        Some(named) if named != row.created_at => Some(format!(
+            "the request at {} was made at {} (unix seconds), not {named}: the address holds another request than the one named",
+            row.address, row.created_at
+        )),
+        Some(_) => None,
+        None if earlier.is_empty() => None,
+        None => {
+            let made: Vec<String> = earlier.iter().map(|r| r.created_at.to_string()).collect();
+            Some(format!(
+                "the address {} has held {} earlier request(s) (made at {}); its row stores the one made at {}: name it with --created-at {}",
+                row.address,
+                earlier.len(),
+                made.join(", "),
+                row.created_at,
+                row.created_at
+            ))
+        }
+    }
 }
 
 /// Records the action and the state change.
 async fn act(
     store: &Store,
     who: &Reviewer,
+    row: &StoredRequest,
     action: &str,
     to: RequestState,
     payment_id: Option<String>,
@@ -197,7 +237,9 @@ async fn act(
         to,
     };
     ensure!(
-        store.apply_review(&who.request, &recorded).await?,
+        store
+            .apply_review(&row.address, row.created_at, &recorded)
+            .await?,
         "request {} left manual review meanwhile",
         who.request
     );
@@ -356,9 +398,8 @@ fn close_refusal(
 
 /// What a person closing a row should know of `later`, the request now at its address, when it
 /// is open: the bridge's next scan of open requests takes it up under a row and payout key of its
-/// own (the closed row gives up the address, kept in `earlier_requests`); when it is locked (a
-/// lock signed for the stored request can land on it), who locked it and when its user can
-/// cancel (a lock by another key goes to review).
+/// own (the closed row gives up the address, kept in `earlier_requests`); when it is locked, by
+/// whom and when its user can cancel (a lock by another key sends it to review).
 fn later_request_note(later: &ExchangeRequest) -> Option<String> {
     let lock = match later.status {
         RequestStatus::Pending => String::new(),
@@ -380,7 +421,7 @@ fn later_request_note(later: &ExchangeRequest) -> Option<String> {
         }
     };
     Some(format!(
-        "note: the address now holds a later request (id {}, user {}{lock}); the bridge's next scan of open requests takes it up under its own row and payout key",
+        "note: the address now holds a later request (id {}, user {}{lock}); the bridge's next scan of open requests takes it up under its own row and payout key (a request locked by another key goes to review)",
         later.id, later.user
     ))
 }
@@ -447,10 +488,9 @@ async fn show(store: &Store, address: &str) -> Result<String> {
     // Earlier requests at the address (their rows given up to a later request): what was paid
     // for each, and under which key. The history and the actions are the address's, all of them.
     let earlier: Vec<_> = store
-        .earlier_requests()
+        .earlier_requests_at(address)
         .await?
         .into_iter()
-        .filter(|r| r.address == address)
         .map(|r| {
             json!({"created_at": r.created_at, "user": r.user_key, "state": r.state_name,
                    "quote": r.quote, "payment_id": r.payment_id, "payout_key": r.payout_key()})
@@ -610,6 +650,34 @@ mod tests {
             .expect("forced without a provider to ask");
     }
 
+    /// An action names the request it means once the address has held earlier ones, and is
+    /// refused when it names another than the row stores.
+    #[test]
+    fn an_action_names_its_request_once_the_address_was_taken_again() {
+        let stored = fixtures::request(7, RequestStatus::Pending);
+        let row = fixtures::row_of(&stored);
+        let made = row.created_at;
+        assert_eq!(another_request_named(&row, None, &[]), None);
+        assert_eq!(another_request_named(&row, Some(made), &[]), None);
+        let other = another_request_named(&row, Some(made - 5), &[]).unwrap_or_default();
+        assert!(
+            other.contains("not the one named") || other.contains("another request"),
+            "{other}"
+        );
+        let earlier = StoredRequest {
+            created_at: made - 5,
+            ..row.clone()
+        };
+        let unnamed =
+            another_request_named(&row, None, std::slice::from_ref(&earlier)).unwrap_or_default();
+        assert!(
+            unnamed.contains(&format!("--created-at {made}"))
+                && unnamed.contains(&(made - 5).to_string()),
+            "{unnamed}"
+        );
+        assert_eq!(another_request_named(&row, Some(made), &[earlier]), None);
+    }
+
     /// Closing a row whose address holds a later open request says the bridge takes it up, and
     /// for a locked one who locked it and when its user can cancel; a final one needs no note.
     #[test]
@@ -627,7 +695,7 @@ mod tests {
         later.status = RequestStatus::Pending;
         let note = later_request_note(&later).unwrap_or_default();
         assert!(
-            note.contains("takes it up") && !note.contains("locked by"),
+            note.contains("takes it up") && !note.contains("can cancel"),
             "{note}"
         );
         later.status = RequestStatus::Cancelled;

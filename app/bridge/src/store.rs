@@ -1109,6 +1109,21 @@ impl Store {
             .await?)
     }
 
+    /// The rows of requests made at `address` before the one its row stores (see
+    /// [`Store::earlier_requests`]), earliest first.
+    pub async fn earlier_requests_at(
+        &self,
+        address: &str,
+    ) -> Result<Vec<StoredRequest>, StoreError> {
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM earlier_requests WHERE address = $1 ORDER BY created_at"
+        );
+        Ok(sqlx::query_as::<_, StoredRequest>(&sql)
+            .bind(address)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// How many requests are in each state: every state, in [`ALL_STATES`] order (zero when none).
     pub async fn counts(&self) -> Result<Vec<(RequestState, i64)>, StoreError> {
         let rows: Vec<(String, i64)> =
@@ -1149,10 +1164,11 @@ impl Store {
     /// review), recording who, why and where it went: the state change, its transition row and
     /// the review row in one database transaction. A request that had provider attempts keeps
     /// one, so the worker asks the provider before any new call. False when it was not in
-    /// review.
+    /// review, or stores another request than the one made at `created_at` (the person's).
     pub async fn apply_review(
         &self,
         address: &str,
+        created_at: i64,
         action: &ReviewAction,
     ) -> Result<bool, StoreError> {
         let from = RequestState::ManualReview;
@@ -1164,13 +1180,14 @@ impl Store {
                payout_calls = CASE WHEN payout_calls > 0 THEN 1 ELSE 0 END, \
                next_attempt_ms = 0, claimed_by = NULL, claim_expires_ms = NULL, \
                updated_at_ms = $3 \
-             WHERE address = $4 AND state = $5",
+             WHERE address = $4 AND state = $5 AND created_at = $6",
         )
         .bind(action.to.as_str())
         .bind(action.payment_id.as_deref())
         .bind(now)
         .bind(address)
         .bind(from.as_str())
+        .bind(created_at)
         .execute(&mut *transaction)
         .await?;
         if updated.rows_affected() != 1 {
@@ -1279,9 +1296,9 @@ impl Store {
 
 /// Inserts each of `requests` as discovered unless it is known, with a row of its history;
 /// returns how many were new. One statement for up to [`ROWS_PER_STATEMENT`] requests (and one
-/// for their history rows), not two a request. A request made later than a row the bridge is done
-/// with at its address takes the address, the row kept in `earlier_requests`
-/// ([`earlier::make_way_for_later`]).
+/// for their history rows), not two a request. Of requests found at one address, only the latest
+/// made is stored; one made later than a row the bridge is done with at its address takes the
+/// address, the row kept in `earlier_requests` ([`earlier::make_way_for_later`]).
 async fn insert_requests(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     requests: &[&NewRequest],
@@ -1289,6 +1306,7 @@ async fn insert_requests(
 ) -> Result<usize, StoreError> {
     let now = now_ms();
     let mut inserted = 0;
+    let requests = earlier::latest_at_each_address(requests);
     for chunk in requests.chunks(ROWS_PER_STATEMENT) {
         let mut new = insert_discovered(transaction, chunk, now).await?;
         let taken: HashSet<&str> = new.iter().map(String::as_str).collect();

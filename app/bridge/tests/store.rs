@@ -434,13 +434,23 @@ async fn a_person_takes_a_request_out_of_review_and_is_audited(store: &Store) {
         payment_id: None,
         to: PayoutPending,
     };
-    assert!(store.apply_review(address, &retry).await.unwrap());
+    assert!(
+        store
+            .apply_review(address, 1_700_000_000, &retry)
+            .await
+            .unwrap()
+    );
     let row = store.request(address).await.unwrap().unwrap();
     assert_eq!(row.state().unwrap(), PayoutPending);
     assert_eq!(row.payout_attempts, 1);
     assert_eq!(row.claimed_by, None, "any worker may take it");
     // Not in review any more: a second action changes nothing.
-    assert!(!store.apply_review(address, &retry).await.unwrap());
+    assert!(
+        !store
+            .apply_review(address, 1_700_000_000, &retry)
+            .await
+            .unwrap()
+    );
 
     store.claim_next("w1", 60_000).await.unwrap().unwrap();
     to_review(store, address, &[PayoutPending], "no answer").await;
@@ -451,7 +461,12 @@ async fn a_person_takes_a_request_out_of_review_and_is_audited(store: &Store) {
         payment_id: Some("pay_9".into()),
         to: Paid,
     };
-    assert!(store.apply_review(address, &paid).await.unwrap());
+    assert!(
+        store
+            .apply_review(address, 1_700_000_000, &paid)
+            .await
+            .unwrap()
+    );
     let row = store.request(address).await.unwrap().unwrap();
     assert_eq!(
         (row.state().unwrap(), row.payment_id.as_deref()),
@@ -1253,7 +1268,20 @@ async fn a_later_request_takes_the_address_of_a_row_done_with(store: &Store) {
         payment_id: None,
         to: Withdrawn,
     };
-    assert!(store.apply_review("Request0003", &close).await.unwrap());
+    // Named for another request at the address: nothing done.
+    let made_at = first.created_at;
+    assert!(
+        !store
+            .apply_review("Request0003", made_at + 1, &close)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .apply_review("Request0003", made_at, &close)
+            .await
+            .unwrap()
+    );
     let two_later = [
         made(3, first.created_at + 5, 9),
         made(3, first.created_at + 9, 11),
@@ -1264,6 +1292,16 @@ async fn a_later_request_takes_the_address_of_a_row_done_with(store: &Store) {
         (row.state().unwrap(), row.created_at, row.amount),
         (Discovered, first.created_at + 9, 11)
     );
+    // At an address new to the store, of two requests found at once the latest is stored (the
+    // other was closed, since a later one took its address).
+    let both = [
+        made(4, first.created_at + 3, 12),
+        made(4, first.created_at, 1),
+    ];
+    assert_eq!(store.insert_found(&both, "w1").await.unwrap(), 1);
+    let row = store.request("Request0004").await.unwrap().unwrap();
+    assert_eq!((row.created_at, row.amount), (first.created_at + 3, 12));
+    assert_eq!(store.history("Request0004").await.unwrap(), [Discovered]);
     let kept = store.earlier_requests().await.unwrap();
     let kept: Vec<_> = kept
         .iter()

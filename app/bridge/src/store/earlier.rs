@@ -4,21 +4,51 @@
 //! moves to `earlier_requests` (migration 0008), as it was, and the later request takes the
 //! address: it is then paid and settled like any other, under its own payout key. A row still
 //! open, or in manual review, keeps its address: the worker sends it to review
-//! (`worker::mismatch`), and once a person closes it (`review close`) the next reconcile pass
-//! finds the later request.
+//! (`worker::mismatch`), and once a person closes it (`review close`) the next scan of open
+//! requests finds the later request.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use super::{NewRequest, REQUEST_COLUMNS, StoreError, placeholders};
 
 /// The states a row gives its address up from: nothing more is owed or done for it.
 const DONE_STATES: &str = "('settled', 'withdrawn')";
 
-/// Of `conflicted` (found requests whose address already has a row), the latest made at each
-/// address whose row the bridge is done with and was made earlier: that row is moved to
+/// `requests` with one request an address: the latest made (an earlier one found beside it was
+/// closed, since a later one took its address), where the first found at the address was (the
+/// history's order).
+pub(super) fn latest_at_each_address<'a>(requests: &[&'a NewRequest]) -> Vec<&'a NewRequest> {
+    let mut kept: Vec<&NewRequest> = Vec::with_capacity(requests.len());
+    let mut at: HashMap<&str, usize> = HashMap::with_capacity(requests.len());
+    for request in requests {
+        match at.get(request.address.as_str()) {
+            Some(&index) if request.created_at > kept[index].created_at => kept[index] = request,
+            Some(_) => {}
+            None => {
+                at.insert(request.address.as_str(), kept.len());
+                kept.push(request);
+            }
+        }
+    }
+    kept
+}
+
+/// A row the bridge is done with, as far as a later request needs it.
+#[derive(sqlx::FromRow)]
+struct DoneRow {
+    address: String,
+    created_at: i64,
+    user_key: String,
+    amount: i64,
+    quoted: i64,
+}
+
+/// Of `conflicted` (found requests, one an address, whose address already has a row), those made
+/// later than the row the bridge is done with at their address: that row is moved to
 /// `earlier_requests`, and the request returned, to be inserted in its place in the same
 /// database transaction. One statement reads the rows done with among them; only the rows moved
-/// cost more (a reconcile pass finds every open request again, and those keep their rows).
+/// cost more (a scan of open requests finds every open request again, and those keep their
+/// rows).
 pub(super) async fn make_way_for_later<'a>(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     conflicted: &[&'a NewRequest],
@@ -27,62 +57,70 @@ pub(super) async fn make_way_for_later<'a>(
     if conflicted.is_empty() {
         return Ok(Vec::new());
     }
-    // The latest request found at each address (a history page may hold two).
-    let mut latest: BTreeMap<&str, &NewRequest> = BTreeMap::new();
-    for request in conflicted {
-        latest
-            .entry(request.address.as_str())
-            .and_modify(|known| {
-                if request.created_at > known.created_at {
-                    *known = request;
-                }
-            })
-            .or_insert(request);
-    }
+    let found: HashMap<&str, &NewRequest> = conflicted
+        .iter()
+        .map(|request| (request.address.as_str(), *request))
+        .collect();
     let sql = format!(
-        "SELECT address, created_at FROM requests WHERE state IN {DONE_STATES} AND address IN ({})",
-        placeholders(1, latest.len())
+        "SELECT address, created_at, user_key, amount, quoted FROM requests \
+         WHERE state IN {DONE_STATES} AND address IN ({})",
+        placeholders(1, conflicted.len())
     );
-    let mut query = sqlx::query_as::<_, (String, i64)>(&sql);
-    for address in latest.keys() {
-        query = query.bind(*address);
+    let mut query = sqlx::query_as::<_, DoneRow>(&sql);
+    for request in conflicted {
+        query = query.bind(&request.address);
     }
-    let done: Vec<(String, i64)> = query.fetch_all(&mut **transaction).await?;
+    let done: Vec<DoneRow> = query.fetch_all(&mut **transaction).await?;
     let mut later = Vec::new();
-    for (address, created_at) in done {
-        let Some(request) = latest.get(address.as_str()).copied() else {
+    for row in done {
+        let Some(request) = found.get(row.address.as_str()).copied() else {
             continue;
         };
-        // The same request found again (or an earlier one, read late) leaves the row alone.
-        if request.created_at <= created_at {
+        if request.created_at < row.created_at {
+            continue; // an earlier request, read late
+        }
+        if request.created_at == row.created_at {
+            // The same request found again; or another made in the same second at the address,
+            // which shares its payout key and the program's instance check: not served.
+            if (request.user_key.as_str(), request.amount, request.quoted)
+                != (row.user_key.as_str(), row.amount, row.quoted)
+            {
+                tracing::warn!(
+                    address = %row.address,
+                    made_at = row.created_at,
+                    "a request made in the same second as the one this row stored, at its address, differs from it: the bridge cannot tell the two apart and does not serve it (its user can cancel it)"
+                );
+            }
             continue;
         }
-        move_to_earlier(transaction, &address, request.created_at, now_ms).await?;
-        tracing::info!(
-            %address,
-            earlier_made_at = created_at,
-            later_made_at = request.created_at,
-            "a later request took the address of a request the bridge is done with; its row is kept in earlier_requests"
-        );
-        later.push(request);
+        if move_to_earlier(transaction, &row.address, request.created_at, now_ms).await? {
+            tracing::info!(
+                address = %row.address,
+                earlier_made_at = row.created_at,
+                later_made_at = request.created_at,
+                "a later request took the address of a request the bridge is done with; its row is kept in earlier_requests"
+            );
+            later.push(request);
+        }
     }
     Ok(later)
 }
 
-/// Moves the row at `address` (done with, made before `later_created_at`) to `earlier_requests`.
+/// Moves the row at `address` (done with, made before `later_created_at`) to `earlier_requests`;
+/// whether it moved.
 async fn move_to_earlier(
     transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
     address: &str,
     later_created_at: i64,
     now_ms: i64,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let done_before = |first: usize| {
         format!(
             "address = ${first} AND state IN {DONE_STATES} AND created_at < ${}",
             first + 1
         )
     };
-    sqlx::query(&format!(
+    let copied = sqlx::query(&format!(
         "INSERT INTO earlier_requests ({REQUEST_COLUMNS}, updated_at_ms, replaced_at_ms, \
            replaced_by_created_at) \
          SELECT {REQUEST_COLUMNS}, updated_at_ms, $1, $2 FROM requests WHERE {}",
@@ -93,11 +131,15 @@ async fn move_to_earlier(
     .bind(address)
     .bind(later_created_at)
     .execute(&mut **transaction)
-    .await?;
+    .await?
+    .rows_affected();
+    if copied == 0 {
+        return Ok(false);
+    }
     sqlx::query(&format!("DELETE FROM requests WHERE {}", done_before(1)))
         .bind(address)
         .bind(later_created_at)
         .execute(&mut **transaction)
         .await?;
-    Ok(())
+    Ok(true)
 }
