@@ -169,6 +169,20 @@ pub fn compare(
     findings
 }
 
+/// The rows at the addresses (read first) and those later requests moved away (`earlier`, read
+/// next), each request once: a row moved between the two reads is in both.
+fn every_request(
+    at_addresses: Vec<StoredRequest>,
+    earlier: Vec<StoredRequest>,
+) -> Vec<StoredRequest> {
+    let mut seen = HashSet::new();
+    at_addresses
+        .into_iter()
+        .chain(earlier)
+        .filter(|row| seen.insert((row.address.clone(), row.created_at)))
+        .collect()
+}
+
 /// Gathers the provider's ledger since `since_ms`, the store and the chain's view of the
 /// ledger's requests, and compares them.
 pub async fn run(
@@ -182,12 +196,9 @@ pub async fn run(
         .await
         .map_err(anyhow::Error::msg)
         .context("reading the provider's ledger")?;
-    // The rows at the addresses, then those moved away by later requests: a row moved between
-    // the two reads is in both, and counted once.
-    let mut rows = store.requests().await?;
-    rows.extend(store.earlier_requests().await?);
-    let mut seen = HashSet::new();
-    rows.retain(|row| seen.insert((row.address.clone(), row.created_at)));
+    // The rows at the addresses first, then those moved away by later requests.
+    let at_addresses = store.requests().await?;
+    let rows = every_request(at_addresses, store.earlier_requests().await?);
     let addresses: Vec<Pubkey> = ledger
         .iter()
         .filter_map(|e| request_of_key(&e.key))
@@ -328,6 +339,23 @@ mod tests {
         // Settlements older than the window are not judged against a ledger that stops there.
         let later: Vec<_> = compare(&[], &rows[1..2], &HashMap::new(), 5_000, &HashSet::new());
         assert_eq!(later, vec![]);
+    }
+
+    /// A row moved to `earlier_requests` between the two reads is counted once; a later request
+    /// at its address is another.
+    #[test]
+    fn a_row_read_in_both_tables_is_one_request() {
+        let earlier = row("A", RequestState::Settled, Some("p1"));
+        let later = StoredRequest {
+            created_at: 5,
+            ..row("A", RequestState::Discovered, None)
+        };
+        let rows = every_request(vec![earlier.clone(), later], vec![earlier]);
+        let kept: Vec<_> = rows
+            .iter()
+            .map(|r| (r.address.as_str(), r.created_at))
+            .collect();
+        assert_eq!(kept, [("A", 0), ("A", 5)]);
     }
 
     #[test]

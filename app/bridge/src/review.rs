@@ -15,7 +15,9 @@
 //!   `--force`, after a person looked it up) while a settle transaction is stored.
 //!
 //! After provider calls, `reject` and `close` need the provider's ledger to say none of them
-//! paid; `--force` overrides only an answer that cannot say, never a payment.
+//! paid; `--force` overrides only an answer that cannot say, never a payment. Every action may
+//! name the request's `created_at` (`--created-at`), and must once the address has held earlier
+//! requests: it is refused on a row that stores another.
 
 use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::accounts;
@@ -170,7 +172,8 @@ pub async fn run(settings: &Settings, store: &Store, command: ReviewCommand) -> 
     }
 }
 
-/// The request of `who`, checked to be in manual review.
+/// The request of `who`, checked to be in manual review and, when `who` names when it was made
+/// or the address has held earlier requests, to be the one named ([`another_request_named`]).
 async fn in_review(store: &Store, who: &Reviewer) -> Result<StoredRequest> {
     ensure!(!who.by.trim().is_empty(), "--by is empty");
     ensure!(!who.reason.trim().is_empty(), "--reason is empty");
@@ -240,7 +243,7 @@ async fn act(
         store
             .apply_review(&row.address, row.created_at, &recorded)
             .await?,
-        "request {} left manual review meanwhile",
+        "request {} left manual review meanwhile, or its address now holds another request",
         who.request
     );
     Ok(format!(
@@ -440,7 +443,8 @@ async fn list(store: &Store, json: bool) -> Result<String> {
             .map(|r| {
                 json!({
                     "address": r.address, "pool": r.pool, "id": r.request_id,
-                    "user": r.user_key, "quote": r.quote, "currency": r.currency,
+                    "created_at": r.created_at, "user": r.user_key, "quote": r.quote,
+                    "currency": r.currency,
                     "payment_id": r.payment_id, "payout_attempts": r.payout_attempts,
                     "review_reason": r.review_reason,
                 })
@@ -452,10 +456,11 @@ async fn list(store: &Store, json: bool) -> Result<String> {
         .iter()
         .map(|r| {
             format!(
-                "{} (request {} of pool {}): {}",
+                "{} (request {} of pool {}, made at {}): {}",
                 r.address,
                 r.request_id,
                 r.pool,
+                r.created_at,
                 r.review_reason.as_deref().unwrap_or("no reason recorded")
             )
         })

@@ -578,8 +578,9 @@ impl Store {
         Ok(found)
     }
 
-    /// Records requests the reconcile pass found pending on chain; known ones are left alone.
-    /// Returns how many were new.
+    /// Records requests the scan of open requests found on chain; known ones are left alone,
+    /// except a row the bridge is done with, which a request made later at its address replaces
+    /// ([`earlier::make_way_for_later`]). Returns how many were new.
     pub async fn insert_found(
         &self,
         requests: &[NewRequest],

@@ -7,7 +7,8 @@
 //! (`worker::mismatch`), and once a person closes it (`review close`) the next scan of open
 //! requests finds the later request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
 
 use super::{NewRequest, REQUEST_COLUMNS, StoreError, placeholders};
 
@@ -84,11 +85,12 @@ pub(super) async fn make_way_for_later<'a>(
             // which shares its payout key and the program's instance check: not served.
             if (request.user_key.as_str(), request.amount, request.quoted)
                 != (row.user_key.as_str(), row.amount, row.quoted)
+                && first_warning(&row.address, row.created_at)
             {
                 tracing::warn!(
                     address = %row.address,
                     made_at = row.created_at,
-                    "a request made in the same second as the one this row stored, at its address, differs from it: the bridge cannot tell the two apart and does not serve it (its user can cancel it)"
+                    "a request made in the same second as the one this row stored, at its address, differs from it: the bridge cannot tell the two apart and does not serve it (its user can cancel it after its cancel time)"
                 );
             }
             continue;
@@ -104,6 +106,18 @@ pub(super) async fn make_way_for_later<'a>(
         }
     }
     Ok(later)
+}
+
+/// Whether this process has not yet warned of the request made at `made_at` at `address` (the
+/// scan of open requests finds it again every few seconds until its user cancels it).
+fn first_warning(address: &str, made_at: i64) -> bool {
+    static WARNED: OnceLock<Mutex<HashSet<(String, i64)>>> = OnceLock::new();
+    WARNED
+        .get_or_init(Mutex::default)
+        .lock()
+        .map_or(true, |mut warned| {
+            warned.insert((address.to_owned(), made_at))
+        })
 }
 
 /// Moves the row at `address` (done with, made before `later_created_at`) to `earlier_requests`;
@@ -142,4 +156,51 @@ async fn move_to_earlier(
         .execute(&mut **transaction)
         .await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(address: &str, created_at: i64) -> NewRequest {
+        NewRequest {
+            address: address.into(),
+            pool: "Pool".into(),
+            request_id: 1,
+            user_key: "User".into(),
+            amount: 1,
+            rate: 1,
+            quoted: 1,
+            currency: "USD".into(),
+            created_at,
+            signature: None,
+            slot: created_at,
+        }
+    }
+
+    /// The history delivers requests oldest first: of those at one address the latest made is
+    /// kept, where the first at the address was; other addresses keep their order.
+    #[test]
+    fn the_latest_request_at_each_address_is_kept_in_the_history_order() {
+        let read = [
+            found("A", 10),
+            found("B", 11),
+            found("A", 12),
+            found("C", 13),
+            found("A", 9),
+        ];
+        let read: Vec<&NewRequest> = read.iter().collect();
+        let kept: Vec<(&str, i64)> = latest_at_each_address(&read)
+            .iter()
+            .map(|r| (r.address.as_str(), r.created_at))
+            .collect();
+        assert_eq!(kept, [("A", 12), ("B", 11), ("C", 13)]);
+    }
+
+    #[test]
+    fn a_request_made_in_the_same_second_is_warned_of_once() {
+        assert!(first_warning("W", 5));
+        assert!(!first_warning("W", 5));
+        assert!(first_warning("W", 6));
+    }
 }
