@@ -19,8 +19,10 @@ pub enum RequestState {
     SettleSent,
     /// Settled on chain: final.
     Settled,
-    /// Cancelled or rejected on chain before anything was paid, or closed by a person because
-    /// the request it stored is no longer on chain (`review close`): final, nothing owed.
+    /// Cancelled or rejected on chain before anything was paid; closed by a person because the
+    /// request it stored is no longer on chain (`review close`); or found replaced by a later
+    /// request at its address before this database paid or sent anything for it: final, nothing
+    /// owed.
     Withdrawn,
     /// Stopped for a person to look at, with a reason: final for the bridge.
     ManualReview,

@@ -25,7 +25,7 @@ use allot_bridge::settle::payout_reference;
 use allot_bridge::test_support::provider::TestProvider;
 use allot_bridge::test_support::rpc_counter::RpcCounter;
 use common::bridge_harness::{Bridge, Market, http_payout};
-use common::review_scenario::{reconcile, review, review_refused};
+use common::review_scenario::{reconcile, review};
 
 mod common;
 
@@ -48,7 +48,7 @@ async fn http_payouts_survive_crashes_and_people_resolve_what_the_bridge_cannot(
     common::http_crash_scenario::killed_at_every_transition(&market, None).await;
     common::review_scenario::review_commands(&market).await;
     waiting_locks_are_read_together(&market).await;
-    a_later_request_at_a_closed_requests_address_is_not_paid(&market).await;
+    a_later_request_at_a_closed_requests_address_is_paid_under_its_own_row(&market).await;
     a_fresh_database_asks_the_provider_before_paying_a_lock_it_did_not_make(&market).await;
     // Last: it moves the pool's settlement authority away from the harness's bridge key.
     a_bridge_that_lost_its_authority_finishes_only_its_own_locks(&market).await;
@@ -329,12 +329,13 @@ async fn in_review(
 /// Request ids are the clients' choice, so a closed request's address can hold a later request.
 /// The bridge quotes a request (and is killed before locking it); its user cancels it, closes it
 /// and opens another at the same id. Restarted, the bridge must not lock, pay or settle the later
-/// request on the strength of the earlier one's row (which would pay the earlier quote for it):
-/// the row goes to manual review, the provider is never called, the later request stays pending.
-/// A person then closes the row (`review close`), which sends nothing; `review reject` refuses.
-/// Restarted again, the bridge takes the later request up under a row and payout key of its own
-/// (the closed row kept in `earlier_requests`), pays its own quote once and settles it.
-async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Market) {
+/// request on the strength of the earlier one's row (which would pay the earlier quote for it).
+/// It paid and sent nothing for that row, so the row ends as withdrawn by itself (kept in
+/// `earlier_requests`, no person needed, no provider call under its key), and the bridge takes
+/// the later request up under a row and payout key of its own, pays its own quote once and
+/// settles it. (A row with a provider call, a payment or a settle transaction still goes to a
+/// person: `worker::closed_before_paying`.)
+async fn a_later_request_at_a_closed_requests_address_is_paid_under_its_own_row(market: &Market) {
     let provider = TestProvider::start().await.unwrap();
     let database = format!(
         "sqlite://{}",
@@ -400,70 +401,13 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
     assert_eq!((later.id, later.amount), (id, 6));
     assert!(later.created_at > quoted.created_at);
 
-    let bridge = Bridge::spawn(&config, None);
-    let reviewed = in_review(&store, &address, &bridge).await;
-    // Another pass or two: nothing more happens to it.
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert!(bridge.stop().await.success());
     store.close().await;
-    let reason = reviewed.review_reason.unwrap_or_default();
-    assert!(
-        reason.contains("not the request this row stored"),
-        "{reason}"
-    );
-    let address_text = address.to_string();
-    assert!(
-        provider
-            .calls()
-            .iter()
-            .all(|call| call.order.request != address_text)
-            && provider
-                .payments()
-                .iter()
-                .all(|payment| payment.order.request != address_text),
-        "the provider was never asked to pay either request at {address_text}: {:?}",
-        provider.calls()
-    );
-    // A person ends the row: not by rejecting (that would reject the later request), but by
-    // closing it, which sends nothing; the action is audited.
-    let who = ["--by", "dave", "--reason", "user closed it and reopened"];
-    let refused = review_refused(
-        &config,
-        &[
-            &["reject", "--request", &address_text, "--code", "3"],
-            &who[..],
-        ]
-        .concat(),
-    );
-    assert!(
-        refused.contains("not the request this row stored"),
-        "{refused}"
-    );
-    let said = review(
-        &config,
-        &[&["close", "--request", &address_text], &who[..]].concat(),
-    );
-    assert!(
-        said.contains("close by dave -> withdrawn") && said.contains("takes it up"),
-        "{said}"
-    );
-    let shown: serde_json::Value =
-        serde_json::from_str(&review(&config, &["show", "--request", &address_text])).unwrap();
-    assert_eq!(
-        (&shown["state"], &shown["review_actions"][0]["action"]),
-        (&serde_json::json!("withdrawn"), &serde_json::json!("close"))
-    );
-    let untouched: ExchangeRequest = accounts::fetch(&market.chain, address)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (untouched.status, untouched.locked_at, untouched.amount),
-        (RequestStatus::Pending, 0, 6)
-    );
 
-    // Restarted, the bridge's scan of open requests takes the later request up: its own row and
-    // key, its own quote, paid once and settled.
+    // Restarted, the bridge finds a later request where its quoted row's was. It paid and sent
+    // nothing for that row, so the row ends as withdrawn by itself (before, it went to manual
+    // review and waited for a person's `review close`), and the next scan of open requests
+    // takes the later request up: its own row and key, its own quote, paid once and settled.
+    let address_text = address.to_string();
     let mut bridge = vec![Bridge::spawn(&config, None)];
     market.wait_settled(&[address], &mut bridge).await;
     // The bridge records the settlement once it sees it confirmed.
@@ -501,6 +445,16 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
         (&paid[0].key, paid[0].order.amount, &paid[0].order.user),
         (&later_key, later.quoted, &user.pubkey().to_string())
     );
+    let keys: Vec<_> = provider
+        .calls()
+        .into_iter()
+        .filter(|call| call.order.request == address_text)
+        .map(|call| call.key)
+        .collect();
+    assert!(
+        !keys.is_empty() && keys.iter().all(|key| *key == later_key),
+        "the provider was asked only under the later request's key: {keys:?}"
+    );
     assert_eq!(
         settled.payout_reference,
         payout_reference(&paid[0].payment_id)
@@ -536,6 +490,14 @@ async fn a_later_request_at_a_closed_requests_address_is_not_paid(market: &Marke
             &serde_json::json!("withdrawn"),
             &serde_json::json!(quoted.created_at)
         ),
+        "{shown}"
+    );
+    // No person was needed: nothing went to review, and nobody acted.
+    assert_eq!(shown["review_actions"], serde_json::json!([]), "{shown}");
+    let history = shown["history"].as_array().unwrap();
+    assert!(
+        history.contains(&serde_json::json!("withdrawn"))
+            && history.iter().all(|state| state != "manual_review"),
         "{shown}"
     );
     // Anyone may close the settled request: reconcile then judges it by its row (before, every
