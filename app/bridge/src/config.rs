@@ -86,6 +86,10 @@ pub enum PayoutConfig {
         concurrent_calls: Option<usize>,
         /// Bearer token sent as `Authorization`, read from this environment variable.
         token_env: Option<String>,
+        /// When a lock of this bridge counts before paying: `finalized` (default: no fork can
+        /// undo it) or `confirmed` (only for a request its user could not cancel for at least
+        /// an hour even without the lock; any other still waits for the finalized view).
+        lock_commitment: Option<String>,
     },
 }
 
@@ -152,6 +156,32 @@ pub struct Settings {
 /// shared with the CLI and the web server).
 pub use allot_client::compute_budget::FeePolicy;
 
+/// When a lock this bridge sent counts, before it pays a request off chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockCommitment {
+    /// Once the finalized view shows it: no fork can undo the lock, so no cancel can follow
+    /// the payment (the default).
+    Finalized,
+    /// Once the confirmed view shows it, for a request its user could not cancel for at least
+    /// an hour were a fork to undo the lock (its own `cancel_after`); any other request waits
+    /// for the finalized view. What this gives up: a fork dropping an optimistically confirmed
+    /// block while the pool's settlement authority moves to another key.
+    Confirmed,
+}
+
+impl LockCommitment {
+    /// `payout.lock_commitment` as written in the file (`None`: the default).
+    fn parse(value: Option<&str>) -> Result<Self> {
+        match value {
+            None | Some("finalized") => Ok(Self::Finalized),
+            Some("confirmed") => Ok(Self::Confirmed),
+            Some(other) => bail!(
+                "payout.lock_commitment {other:?} must be \"finalized\" (the default) or \"confirmed\""
+            ),
+        }
+    }
+}
+
 /// The payout adapter, resolved.
 #[derive(Clone, Debug)]
 pub enum Payout {
@@ -172,6 +202,8 @@ pub enum Payout {
         concurrent_calls: usize,
         /// Bearer token.
         token: Option<String>,
+        /// When a lock of this bridge counts before paying.
+        lock_commitment: LockCommitment,
     },
 }
 
@@ -306,6 +338,7 @@ impl Settings {
                 max_attempts,
                 concurrent_calls,
                 token_env,
+                lock_commitment,
             } => {
                 let url = reqwest::Url::parse(&url)
                     .with_context(|| format!("payout.url {url:?} is not a URL"))?;
@@ -339,6 +372,7 @@ impl Settings {
                     max_attempts,
                     concurrent_calls,
                     token,
+                    lock_commitment: LockCommitment::parse(lock_commitment.as_deref())?,
                 }
             }
         };
@@ -454,6 +488,26 @@ mod tests {
             Payout::Onchain { .. } => unreachable!("an HTTP payout"),
         };
         assert_eq!(calls(config(http).unwrap()), 8);
+        let commitment = |settings: Settings| match settings.payout {
+            Payout::Http {
+                lock_commitment, ..
+            } => lock_commitment,
+            Payout::Onchain { .. } => unreachable!("an HTTP payout"),
+        };
+        assert_eq!(commitment(config(http).unwrap()), LockCommitment::Finalized);
+        for (written, read) in [
+            ("finalized", LockCommitment::Finalized),
+            ("confirmed", LockCommitment::Confirmed),
+        ] {
+            let settings = config(&format!("{http}lock_commitment = \"{written}\"\n")).unwrap();
+            assert_eq!(commitment(settings), read);
+        }
+        let error = config(&format!("{http}lock_commitment = \"processed\"\n")).unwrap_err();
+        assert!(
+            format!("{error:#}")
+                .contains("\"processed\" must be \"finalized\" (the default) or \"confirmed\""),
+            "{error:#}"
+        );
         let one = config(&format!("{http}concurrent_calls = 1\n")).unwrap();
         assert_eq!(calls(one), 1);
         for refused in [0, MAX_CONCURRENT_CALLS + 1] {

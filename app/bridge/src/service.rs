@@ -136,11 +136,13 @@ fn payout_adapter(payout: &Payout) -> Result<PayoutAdapter> {
             max_attempts,
             concurrent_calls,
             token,
+            lock_commitment,
         } => PayoutAdapter::Http {
             provider: HttpProvider::new(url, *timeout, token.clone())
                 .context("cannot build the HTTP client")?,
             max_attempts: *max_attempts,
             concurrent_calls: *concurrent_calls,
+            lock_commitment: *lock_commitment,
         },
     })
 }

@@ -21,8 +21,8 @@ pub enum RequestState {
     Settled,
     /// Cancelled or rejected on chain before anything was paid; closed by a person because the
     /// request it stored is no longer on chain (`review close`); or found replaced by a later
-    /// request at its address before this database paid or sent anything for it: final, nothing
-    /// owed.
+    /// request at its address before this database paid it or sent a settlement for it
+    /// (`worker/replaced.rs`): final, nothing owed.
     Withdrawn,
     /// Stopped for a person to look at, with a reason: final for the bridge.
     ManualReview,

@@ -1238,8 +1238,8 @@ async fn a_later_request_takes_the_address_of_a_row_done_with(store: &Store) {
         (address.as_str(), 2_000)
     );
 
-    // A row still open, or in review, keeps its address (the worker sends it to review, and a
-    // person closes it before the later request is taken up).
+    // A row still open, or in review, keeps its address (the worker withdraws it, or sends it to
+    // review where a person closes it, before the later request is taken up).
     store
         .insert_found(&[request(2), request(3)], "w1")
         .await

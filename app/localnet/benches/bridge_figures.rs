@@ -126,7 +126,7 @@ const ALLOCATIONS_PER_TRANSACTION: usize = 5;
 /// (creating the token account and the record) consumed 19,691–25,699 (docs/figures.md).
 const UNITS_PER_ALLOCATION: u32 = 40_000;
 
-const RUNS: [Run; 14] = [
+const RUNS: [Run; 15] = [
     Run {
         store: "SQLite",
         workers: 1,
@@ -299,6 +299,19 @@ const RUNS: [Run; 14] = [
         new_pools: 0,
         payout: Payout::Http,
     },
+    // Run 3 paid on confirmed locks (`lock_commitment = "confirmed"`): the wait for finality
+    // taken out of the HTTP path for requests their users cannot cancel for an hour.
+    Run {
+        store: "PostgreSQL",
+        workers: 1,
+        lanes: 8,
+        users: 1_000,
+        each: 2,
+        arrival: None,
+        allocations_beside: 0,
+        new_pools: 0,
+        payout: Payout::HttpConfirmedLocks,
+    },
 ];
 
 /// How a run's bridge pays the users.
@@ -306,6 +319,9 @@ const RUNS: [Run; 14] = [
 enum Payout {
     /// Over HTTP, to the local provider: each request locked, its lock final, then paid.
     Http,
+    /// Over HTTP with `lock_commitment = "confirmed"`: each request locked, then paid once its
+    /// lock is confirmed (the pool's requests cannot be cancelled for a day).
+    HttpConfirmedLocks,
     /// On chain, in the pool's stablecoin, inside the settle transaction (no lock).
     Onchain,
 }
@@ -315,6 +331,7 @@ impl Payout {
     fn as_str(self) -> &'static str {
         match self {
             Self::Http => "HTTP",
+            Self::HttpConfirmedLocks => "HTTP, confirmed locks",
             Self::Onchain => "on chain",
         }
     }
@@ -373,6 +390,10 @@ async fn settle_run(
     );
     let kind = match run.payout {
         Payout::Http => format!("kind = \"http\"\nurl = \"{}\"\n", provider.url),
+        Payout::HttpConfirmedLocks => format!(
+            "kind = \"http\"\nurl = \"{}\"\nlock_commitment = \"confirmed\"\n",
+            provider.url
+        ),
         Payout::Onchain => "kind = \"onchain\"\n".to_owned(),
     };
     let payout = format!(
@@ -404,7 +425,7 @@ async fn settle_run(
             balance(&market.chain, &market.operator.0.pubkey(), &mint).await,
         )),
         (Payout::Onchain, None) => panic!("an on-chain run needs the pool's stablecoin"),
-        (Payout::Http, _) => None,
+        (Payout::Http | Payout::HttpConfirmedLocks, _) => None,
     };
     let counter = RpcCounter::start(&market.url).await.unwrap();
     let machine_before = cpu::machine_seconds();
@@ -989,7 +1010,7 @@ const BENCH_TREASURY_BASE_UNITS: u64 = 1_000_000_000_000_000;
 async fn switch_payout(market: &Market, payout: Payout, stablecoin: &mut Option<Pubkey>) {
     let operator = &market.operator.0;
     let mint = match (payout, *stablecoin) {
-        (Payout::Http, _) => None,
+        (Payout::Http | Payout::HttpConfirmedLocks, _) => None,
         (Payout::Onchain, Some(mint)) => Some(mint),
         (Payout::Onchain, None) => {
             let mint = create_stablecoin(&market.chain, operator, BENCH_TREASURY_BASE_UNITS).await;

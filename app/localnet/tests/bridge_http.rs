@@ -41,15 +41,19 @@ const REUSING_USER: usize = HANDOVER_USER + 3;
 /// The users whose requests a bridge with a fresh database finds locked by its own key: one
 /// paid under the request's key, one under the address-only key of bridges before migration 0007.
 const ADOPTED_USERS: [usize; 2] = [REUSING_USER + 1, REUSING_USER + 2];
+/// The users of the phase paying on confirmed locks: one requests under the pool's day-long
+/// cancel timeout, the other under ten minutes.
+const CONFIRMED_USERS: [usize; 2] = [ADOPTED_USERS[1] + 1, ADOPTED_USERS[1] + 2];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_payouts_survive_crashes_and_people_resolve_what_the_bridge_cannot() {
-    let market = Market::open(48_899, 49_900, ADOPTED_USERS[1] + 1, false).await;
+    let market = Market::open(48_899, 49_900, CONFIRMED_USERS[1] + 1, false).await;
     common::http_crash_scenario::killed_at_every_transition(&market, None).await;
     common::review_scenario::review_commands(&market).await;
     waiting_locks_are_read_together(&market).await;
     a_later_request_at_a_closed_requests_address_is_paid_under_its_own_row(&market).await;
     a_fresh_database_asks_the_provider_before_paying_a_lock_it_did_not_make(&market).await;
+    a_confirmed_lock_pays_before_finality_only_when_no_cancel_can_follow(&market).await;
     // Last: it moves the pool's settlement authority away from the harness's bridge key.
     a_bridge_that_lost_its_authority_finishes_only_its_own_locks(&market).await;
 }
@@ -391,7 +395,7 @@ async fn a_later_request_at_a_closed_requests_address_is_paid_under_its_own_row(
         &[user],
     )
     .await;
-    // The later request is made under the pool's usual terms (a week's cancel time).
+    // The later request is made under the pool's usual terms (a day's cancel time).
     send(&market.chain, &[set_exchange(original)], &[operator]).await;
     send(&market.chain, &[open(6)], &[user]).await;
     let later: ExchangeRequest = accounts::fetch(&market.chain, address)
@@ -514,6 +518,121 @@ async fn a_later_request_at_a_closed_requests_address_is_paid_under_its_own_row(
         .filter(|finding| finding["address"] == address_text.as_str())
         .collect();
     assert!(here.is_empty(), "{report}");
+}
+
+/// `lock_commitment = "confirmed"`: a request its user could not cancel for a day even were a
+/// fork to undo its lock is paid once its lock is confirmed, before the finalized view shows
+/// the lock; one made under a ten-minute cancel timeout is paid only once the finalized view
+/// shows its lock, as every request is by default. Each is paid once, its own quote under its
+/// own key, and settled.
+async fn a_confirmed_lock_pays_before_finality_only_when_no_cancel_can_follow(market: &Market) {
+    let provider = TestProvider::start().await.unwrap();
+    let database = format!(
+        "sqlite://{}",
+        market.dir.path().join("confirmed-locks.db").display()
+    );
+    let payout = format!(
+        "{}lock_commitment = \"confirmed\"\n",
+        http_payout(&provider.url)
+    );
+    let (config, _) = market.bridge_config("confirmed", &database, &payout, 500, &market.ws_url);
+    let operator = &market.operator.0;
+    let pool: Pool = accounts::fetch(&market.chain, market.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    let original = pool.exchange;
+    let set_exchange =
+        |config| instructions::pool_set_exchange(&operator.pubkey(), &market.pool, config);
+    let far = market
+        .open_requests_each(CONFIRMED_USERS[0]..CONFIRMED_USERS[0] + 1, 1)
+        .await[0];
+    let ten_minutes = allot::state::ExchangeConfig {
+        cancel_timeout_seconds: 600,
+        ..original
+    };
+    send(&market.chain, &[set_exchange(ten_minutes)], &[operator]).await;
+    let near = market
+        .open_requests_each(CONFIRMED_USERS[1]..CONFIRMED_USERS[1] + 1, 1)
+        .await[0];
+    send(&market.chain, &[set_exchange(original)], &[operator]).await;
+
+    // When the finalized view first shows each request no longer pending (locked, or already
+    // settled), read every 100 ms while the bridge runs.
+    let watched = [far, near];
+    let finalized_chain = allot_client::rpc_chain::RpcChain::new(
+        market.url.clone(),
+        solana_commitment_config::CommitmentConfig::finalized(),
+    );
+    let watch = tokio::spawn(async move {
+        let mut seen: [Option<Instant>; 2] = [None, None];
+        let deadline = Instant::now() + Duration::from_secs(240);
+        while seen.iter().any(Option::is_none) && Instant::now() < deadline {
+            for (index, address) in watched.iter().enumerate() {
+                if seen[index].is_some() {
+                    continue;
+                }
+                let request = accounts::fetch::<ExchangeRequest>(&finalized_chain, *address)
+                    .await
+                    .unwrap();
+                if request.is_some_and(|r| r.status != RequestStatus::Pending) {
+                    seen[index] = Some(Instant::now());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        seen
+    });
+    let mut bridge = vec![Bridge::spawn(&config, None)];
+    market.wait_settled(&watched, &mut bridge).await;
+    assert!(bridge.pop().unwrap().stop().await.success());
+    let [far_final, near_final] = watch
+        .await
+        .unwrap()
+        .map(|seen| seen.expect("the finalized view showed the lock"));
+
+    let payments = provider.payments();
+    let paid_at = |address: &solana_sdk::pubkey::Pubkey| {
+        let paid: Vec<_> = payments
+            .iter()
+            .filter(|payment| payment.order.request == address.to_string())
+            .collect();
+        assert_eq!(paid.len(), 1, "{address} paid once: {paid:?}");
+        paid[0].clone()
+    };
+    for address in [far, near] {
+        let payment = paid_at(&address);
+        let settled: ExchangeRequest = accounts::fetch(&market.chain, address)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                settled.status,
+                payment.key.clone(),
+                payment.order.amount,
+                settled.payout_reference
+            ),
+            (
+                RequestStatus::Settled,
+                market.payout_key(&address).await,
+                settled.quoted,
+                payout_reference(&payment.payment_id)
+            )
+        );
+    }
+    let far_paid = paid_at(&far).at;
+    assert!(
+        far_paid < far_final,
+        "paid on its confirmed lock, {:?} before the finalized view showed it",
+        far_final.saturating_duration_since(far_paid)
+    );
+    let near_paid = paid_at(&near).at;
+    assert!(
+        near_paid > near_final,
+        "a request its user could cancel within the hour is paid only on a finalized lock ({:?} early)",
+        near_final.saturating_duration_since(near_paid)
+    );
 }
 
 /// Forty requests wait for their quotes and locks at once. The bridge quotes them from one read,

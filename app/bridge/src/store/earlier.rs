@@ -3,9 +3,9 @@
 //! keyed by address. A settled or withdrawn row whose address a request made later is found at
 //! moves to `earlier_requests` (migration 0008), as it was, and the later request takes the
 //! address: it is then paid and settled like any other, under its own payout key. A row still
-//! open, or in manual review, keeps its address: the worker sends it to review
-//! (`worker::mismatch`), and once a person closes it (`review close`) the next scan of open
-//! requests finds the later request.
+//! open, or in manual review, keeps its address: the worker ends it as withdrawn when it paid and
+//! settled nothing (`worker/replaced.rs`) and sends any other to review, where a person closes it
+//! (`review close`); once it has ended, the next scan of open requests finds the later request.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};

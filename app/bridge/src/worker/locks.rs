@@ -22,7 +22,7 @@ use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signer as _;
 
 use super::batches::BATCH_RETRY_MS;
-use super::off_chain::HttpNext;
+use super::off_chain::{HttpNext, cancel_held_off_without_lock};
 use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, QuoteRead, Step, Worker};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
@@ -258,7 +258,7 @@ impl Worker<'_> {
         for (_, batch) in by_pool {
             let requests: Vec<ExchangeRequest> = batch.iter().map(|(_, r)| r.clone()).collect();
             let outcome = self.send_pool_locks(&requests).await;
-            for (index, (row, _)) in batch.into_iter().enumerate() {
+            for (index, (row, request)) in batch.into_iter().enumerate() {
                 if outcome.refused_from.is_some_and(|from| index >= from) {
                     let reviewed = self
                         .review(&row, RequestState::Quoted, &self.not_settlement_authority())
@@ -268,6 +268,11 @@ impl Worker<'_> {
                         first_error.get_or_insert(error);
                     }
                 } else if outcome.unsent.contains(&index) {
+                    unsent.push((row.address, now_ms().saturating_add(LOCK_RECHECK_MS)));
+                } else if self.pays_on_confirmed_locks()
+                    && cancel_held_off_without_lock(&request, now_ms() / 1_000)
+                {
+                    // Its lock counts once confirmed: looked at again in a second.
                     unsent.push((row.address, now_ms().saturating_add(LOCK_RECHECK_MS)));
                 } else {
                     sent.push(row.address);
@@ -417,24 +422,40 @@ impl Worker<'_> {
     }
 
     /// The accounts of `rows` now, and for those locked now whether they are locked in the
-    /// finalized view: two calls for up to [`LOCK_BATCH`] requests.
+    /// finalized view: two calls for up to [`LOCK_BATCH`] requests. A lock that counts as seen
+    /// now (`lock_commitment = "confirmed"`, [`Worker::confirmed_lock_counts`] at the cluster's
+    /// time, read once for the batch) is not looked up in the finalized view.
     async fn read_locks(&self, rows: &[StoredRequest]) -> Result<Vec<LockView>> {
-        let mut now = Vec::with_capacity(rows.len());
-        let mut locked = Vec::new();
-        for (row, read) in rows.iter().zip(self.read_each(rows).await?) {
-            let (address, request) = match read {
+        let mut reads = Vec::with_capacity(rows.len());
+        for read in self.read_each(rows).await? {
+            reads.push(match read {
                 Ok((address, request)) => (Some(address), Ok(request)),
                 Err(error) => (None, Err(error)),
-            };
+            });
+        }
+        let chain_now = if self.pays_on_confirmed_locks()
+            && reads.iter().any(|(_, request)| is_locked(request))
+        {
+            Some(self.chain_time().await?)
+        } else {
+            None
+        };
+        let counts_now = |request: &ExchangeRequest| {
+            chain_now.is_some_and(|now| self.confirmed_lock_counts(request, now))
+        };
+        let mut now = Vec::with_capacity(rows.len());
+        let mut locked = Vec::new();
+        for (row, (address, request)) in rows.iter().zip(reads) {
             if let Some(address) = address
                 && is_locked(&request)
+                && !matches!(&request, Ok(Some(r)) if counts_now(r))
             {
                 locked.push((address, row));
             }
             now.push(request);
         }
         let finalized = self.finalized_locks(&locked).await?;
-        Ok(pair_views(now, finalized))
+        Ok(pair_views(now, finalized, counts_now))
     }
 
     /// Whether the finalized view of the chain shows the request `row` stored, at `address`,
@@ -544,18 +565,20 @@ enum LockSent {
 }
 
 /// Each request read now with its finalized lock: `finalized` holds, in order, one answer for
-/// each request locked now; the others have none (nothing to wait for).
+/// each request locked now whose lock does not count as seen now (`counts_now`: those count as
+/// final); the others have none (nothing to wait for).
 fn pair_views(
     now: Vec<Result<Option<ExchangeRequest>>>,
     finalized: Vec<Result<bool>>,
+    counts_now: impl Fn(&ExchangeRequest) -> bool,
 ) -> Vec<LockView> {
     let mut finalized = finalized.into_iter();
     now.into_iter()
         .map(|request| {
-            let finalized_lock = if is_locked(&request) {
-                finalized.next()
-            } else {
-                None
+            let finalized_lock = match &request {
+                Ok(Some(r)) if r.status == RequestStatus::Locked && counts_now(r) => Some(Ok(true)),
+                _ if is_locked(&request) => finalized.next(),
+                _ => None,
             };
             (request, finalized_lock)
         })
@@ -633,18 +656,9 @@ mod tests {
             request(6, RequestStatus::Locked),
         ];
         let finalized = vec![Ok(false), Ok(true), Err(anyhow::anyhow!("finalized: bad"))];
-        let views = pair_views(now, finalized);
-        let summary: Vec<Summary> = views
-            .into_iter()
-            .map(|(request, finalized)| {
-                (
-                    request.ok().flatten().map(|r| r.id),
-                    finalized.map(|f| f.map_err(|e| e.to_string())),
-                )
-            })
-            .collect();
+        let views = pair_views(now, finalized, |_| false);
         assert_eq!(
-            summary,
+            summarize(views),
             [
                 (Some(1), Some(Ok(false))),
                 (Some(2), None),
@@ -654,5 +668,40 @@ mod tests {
                 (Some(6), Some(Err("finalized: bad".into()))),
             ]
         );
+    }
+
+    /// A lock that counts as seen now (`lock_commitment = "confirmed"`) is final without a
+    /// finalized answer, and the finalized answers go, in order, to the other locked requests.
+    #[test]
+    fn a_lock_counted_now_takes_no_finalized_answer() {
+        let now = vec![
+            request(1, RequestStatus::Locked),
+            request(2, RequestStatus::Locked),
+            request(3, RequestStatus::Pending),
+            request(4, RequestStatus::Locked),
+        ];
+        let finalized = vec![Ok(false), Err(anyhow::anyhow!("finalized: bad"))];
+        let views = pair_views(now, finalized, |r| r.id == 2 || r.id == 3);
+        assert_eq!(
+            summarize(views),
+            [
+                (Some(1), Some(Ok(false))),
+                (Some(2), Some(Ok(true))),
+                (Some(3), None),
+                (Some(4), Some(Err("finalized: bad".into()))),
+            ]
+        );
+    }
+
+    fn summarize(views: Vec<LockView>) -> Vec<Summary> {
+        views
+            .into_iter()
+            .map(|(request, finalized)| {
+                (
+                    request.ok().flatten().map(|r| r.id),
+                    finalized.map(|f| f.map_err(|e| e.to_string())),
+                )
+            })
+            .collect()
     }
 }

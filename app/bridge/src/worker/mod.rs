@@ -16,6 +16,7 @@ use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
 use solana_sdk::signature::{Keypair, Signer as _};
 
+use crate::config::LockCommitment;
 use crate::crash::crash_point;
 use crate::http_provider::HttpProvider;
 use crate::metrics::Metrics;
@@ -61,6 +62,7 @@ mod off_chain;
 mod onchain_settles;
 mod payouts;
 mod quotes;
+mod replaced;
 mod settlement;
 
 /// How users are paid.
@@ -78,6 +80,8 @@ pub enum PayoutAdapter {
         max_attempts: u32,
         /// Requests one lane pays at once (`payouts.rs`).
         concurrent_calls: usize,
+        /// When a lock of this bridge counts before paying (`off_chain::lock_counts`).
+        lock_commitment: LockCommitment,
     },
 }
 
@@ -477,9 +481,9 @@ impl Worker<'_> {
     /// closed request's address may hold a later request with the same id (ids are the clients'
     /// choice), and nothing is paid, settled or locked for one request on the strength of
     /// another's row. A row this database never paid nor sent a settlement for, whose request
-    /// was replaced by a later one ([`closed_before_paying`]), ends as withdrawn (the next scan
-    /// of open requests takes the later one up under a row of its own); any other goes to
-    /// manual review. The worker's reads of the account, in every state, pass here first.
+    /// was replaced by a later one ([`replaced::closed_before_paying`]), ends as withdrawn once
+    /// checked (`Worker::end_replaced`; the next scan of open requests takes the later one up
+    /// under a row of its own); any other goes to manual review. The worker's reads of the account, in every state, pass here first.
     async fn unless_same(
         &self,
         row: &StoredRequest,
@@ -488,24 +492,8 @@ impl Worker<'_> {
     ) -> Result<Option<Step>> {
         Ok(match mismatch(row, on_chain) {
             None => None,
-            Some(_) if closed_before_paying(row, from, on_chain) => {
-                tracing::warn!(
-                    address = %row.address,
-                    %from,
-                    stored_created_at = row.created_at,
-                    later_created_at = on_chain.created_at,
-                    "the request this row stored was closed before this database paid or settled anything, and its address holds a later request: the row ends as withdrawn, and the next scan of open requests takes the later request up under its own row and payout key"
-                );
-                Some(
-                    self.moved(
-                        row,
-                        from,
-                        RequestState::Withdrawn,
-                        Changes::default(),
-                        "withdrawn",
-                    )
-                    .await?,
-                )
+            Some(_) if replaced::closed_before_paying(row, from, on_chain) => {
+                Some(self.end_replaced(row, from, on_chain).await?)
             }
             Some(why) => {
                 let reason = format!(
@@ -615,28 +603,6 @@ pub(crate) fn mismatch(row: &StoredRequest, on_chain: &ExchangeRequest) -> Optio
     None
 }
 
-/// Whether `row`, found `from` a state before any payment, ends by itself as withdrawn now that
-/// `on_chain`, a request made later, is at its address: the request it stored was closed (an
-/// account holds one request at a time, and a later one can only be opened once the earlier is
-/// closed), and this database neither called the provider for it (no call counted, no lock of
-/// another database of its key adopted), nor recorded a payment, nor stored a settle
-/// transaction. Nothing this row could do can pay anyone; a lock it sent names the earlier
-/// request's `created_at`, which the program refuses for the later one. Anything else at the
-/// address (a request made at the same time or earlier, or a row with a call or a settlement)
-/// goes to a person.
-pub(crate) fn closed_before_paying(
-    row: &StoredRequest,
-    from: RequestState,
-    on_chain: &ExchangeRequest,
-) -> bool {
-    matches!(from, RequestState::Discovered | RequestState::Quoted)
-        && on_chain.created_at > row.created_at
-        && row.payout_attempts == 0
-        && row.payment_id.is_none()
-        && row.settle_tx.is_none()
-        && row.settle_signature.is_none()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -644,7 +610,7 @@ mod tests {
     /// A closed request's address may hold a later request with the same id (ids are the
     /// clients' choice): the bridge must never take it for the request it stored, even with the
     /// same user, amount and quote. It is never paid or settled under that row (which ends
-    /// withdrawn or in review: [`closed_before_paying`]).
+    /// withdrawn or in review: [`replaced::closed_before_paying`]).
     #[test]
     fn a_later_request_at_a_reused_address_is_not_the_stored_one() {
         let found = fixtures::request(7, RequestStatus::Pending);
@@ -660,64 +626,5 @@ mod tests {
         let mut someone_else = fixtures::request(7, RequestStatus::Pending);
         someone_else.pool = found.pool;
         assert!(mismatch(&row, &someone_else).is_some());
-    }
-
-    /// Only a row that paid and sent nothing, before any payment state, ends by itself when a
-    /// later request is at its address; a call counted, a payment, a settle transaction, a later
-    /// state or a request not made later each leave it to a person.
-    #[test]
-    fn only_a_row_that_paid_nothing_ends_by_itself_when_a_later_request_takes_its_address() {
-        let found = fixtures::request(7, RequestStatus::Pending);
-        let row = fixtures::row_of(&found);
-        let mut later = found.clone();
-        later.created_at = found.created_at + 60;
-        for state in [RequestState::Discovered, RequestState::Quoted] {
-            assert!(closed_before_paying(&row, state, &later), "{state}");
-        }
-        for state in [
-            RequestState::PayoutPending,
-            RequestState::Paid,
-            RequestState::SettleSent,
-        ] {
-            assert!(!closed_before_paying(&row, state, &later), "{state}");
-        }
-        let quoted = RequestState::Quoted;
-        let called = StoredRequest {
-            payout_attempts: 1,
-            ..row.clone()
-        };
-        let paid = StoredRequest {
-            payment_id: Some("pay-1".into()),
-            ..row.clone()
-        };
-        let settle_stored = StoredRequest {
-            settle_tx: Some("AQID".into()),
-            ..row.clone()
-        };
-        let settle_signed = StoredRequest {
-            settle_signature: Some("SettleSig".into()),
-            ..row.clone()
-        };
-        for (name, row) in [
-            ("a provider call", &called),
-            ("a payment", &paid),
-            ("a settle transaction", &settle_stored),
-            ("a settle signature", &settle_signed),
-        ] {
-            assert!(!closed_before_paying(row, quoted, &later), "{name}");
-        }
-        let mut same_time = found.clone();
-        same_time.user = Pubkey::new_unique();
-        assert!(mismatch(&row, &same_time).is_some());
-        assert!(
-            !closed_before_paying(&row, quoted, &same_time),
-            "made at once"
-        );
-        let mut earlier = found.clone();
-        earlier.created_at = found.created_at - 1;
-        assert!(
-            !closed_before_paying(&row, quoted, &earlier),
-            "made earlier"
-        );
     }
 }

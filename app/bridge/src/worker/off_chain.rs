@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use solana_sdk::signature::Signer as _;
 
 use super::{CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
+use crate::config::LockCommitment;
 use crate::http_provider::{HttpProvider, LookupOutcome, PayoutOrder, PayoutOutcome};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
@@ -30,6 +31,29 @@ impl Worker<'_> {
         }
         self.lock_for_payout(row, state, address, on_chain, finalized_lock)
             .await
+    }
+
+    /// Whether a lock of this bridge's key on `request` (the row's, as just read in the
+    /// confirmed view) counts before the finalized view shows it, at the cluster's time `now`:
+    /// with `lock_commitment = "confirmed"`, when its user could not cancel it for at least
+    /// [`LOCK_MARGIN_SECONDS`] even were a fork to undo the lock
+    /// ([`cancel_held_off_without_lock`]). The payment's own checks (locked by this key, an hour
+    /// of lock left, asked before each call) are the same either way.
+    pub(super) fn confirmed_lock_counts(&self, request: &ExchangeRequest, now: i64) -> bool {
+        self.pays_on_confirmed_locks()
+            && request.is_locked_by(&self.authority.pubkey())
+            && cancel_held_off_without_lock(request, now)
+    }
+
+    /// Whether this bridge pays over HTTP with `lock_commitment = "confirmed"`.
+    pub(super) fn pays_on_confirmed_locks(&self) -> bool {
+        matches!(
+            self.payout,
+            PayoutAdapter::Http {
+                lock_commitment: LockCommitment::Confirmed,
+                ..
+            }
+        )
     }
 
     /// `PayoutPending`: asks the provider to pay a locked request (after looking up any earlier
@@ -356,6 +380,7 @@ impl Worker<'_> {
             HttpNext::PayOnceFinal => {
                 let final_lock = match finalized_lock {
                     Some(locked) => locked,
+                    None if self.confirmed_lock_counts(on_chain, self.chain_time().await?) => true,
                     None => self.locked_when_finalized(address, row).await?,
                 };
                 if final_lock {
@@ -500,6 +525,16 @@ fn lock_expiring(request: &ExchangeRequest, now: i64) -> Option<i64> {
         .filter(|cancel_from| now < *cancel_from)
 }
 
+/// Whether the user of `request` could not cancel it for at least [`LOCK_MARGIN_SECONDS`] from
+/// the cluster's time `now` even if a fork undid its lock: a pending request can be cancelled
+/// only from its own `cancel_after` (frozen when it was made), so a lock seen only in the
+/// confirmed view is then enough to pay on (`lock_commitment = "confirmed"`). Only the pool's
+/// settlement authority could settle or reject the request unlocked, and this bridge's key was
+/// that authority when it locked it.
+pub(super) fn cancel_held_off_without_lock(request: &ExchangeRequest, now: i64) -> bool {
+    request.cancel_after.saturating_sub(now) >= LOCK_MARGIN_SECONDS
+}
+
 /// Whether the request's lock holds long enough, at the cluster's time `now`, to pay off chain
 /// and settle before its user could cancel it anyway.
 fn lock_holds_long_enough(request: &ExchangeRequest, now: i64) -> bool {
@@ -549,6 +584,29 @@ mod tests {
         assert_eq!(lock_expiring(&locked, 86_399), Some(86_400));
         assert_eq!(lock_expiring(&locked, 86_400), None, "ended: counted again");
         assert_eq!(lock_expiring(&settled, 0), None);
+    }
+
+    /// A lock seen only in the confirmed view is enough to pay on (`lock_commitment =
+    /// "confirmed"`) only while the request, were a fork to undo its lock, could not be
+    /// cancelled for an hour: its own `cancel_after` at least an hour ahead of the cluster's
+    /// clock. A request made under a short cancel timeout waits for the finalized view.
+    #[test]
+    fn a_confirmed_lock_counts_only_while_the_request_could_not_be_cancelled_for_an_hour() {
+        let mut locked = super::super::fixtures::request(1, RequestStatus::Locked);
+        locked.cancel_after = 7 * 86_400;
+        let last_moment = locked.cancel_after - LOCK_MARGIN_SECONDS;
+        assert!(cancel_held_off_without_lock(&locked, 0));
+        assert!(cancel_held_off_without_lock(&locked, last_moment));
+        assert!(!cancel_held_off_without_lock(&locked, last_moment + 1));
+        assert!(!cancel_held_off_without_lock(&locked, locked.cancel_after));
+        // Made with a minute's cancel timeout: never on a confirmed lock alone.
+        locked.cancel_after = 60;
+        assert!(!cancel_held_off_without_lock(&locked, 0));
+        // The far past and future do not overflow.
+        locked.cancel_after = i64::MAX;
+        assert!(cancel_held_off_without_lock(&locked, i64::MIN));
+        locked.cancel_after = i64::MIN;
+        assert!(!cancel_held_off_without_lock(&locked, i64::MAX));
     }
 
     /// The HTTP path's rule: a pending request is locked and one locked by this key is paid once
