@@ -87,8 +87,9 @@ pub enum PayoutConfig {
         /// Bearer token sent as `Authorization`, read from this environment variable.
         token_env: Option<String>,
         /// When a lock of this bridge counts before paying: `finalized` (default: no fork can
-        /// undo it) or `confirmed` (only for a request its user could not cancel for at least
-        /// an hour even without the lock; any other still waits for the finalized view).
+        /// undo it) or `confirmed` (once the request itself is final, for a request its user
+        /// could not cancel for at least an hour even without the lock; any other still waits
+        /// for its finalized lock).
         lock_commitment: Option<String>,
     },
 }
@@ -162,10 +163,11 @@ pub enum LockCommitment {
     /// Once the finalized view shows it: no fork can undo the lock, so no cancel can follow
     /// the payment (the default).
     Finalized,
-    /// Once the confirmed view shows it, for a request its user could not cancel for at least
-    /// an hour were a fork to undo the lock (its own `cancel_after`); any other request waits
-    /// for the finalized view. What this gives up: a fork dropping an optimistically confirmed
-    /// block while the pool's settlement authority moves to another key.
+    /// Once the confirmed view shows it and the finalized view the request itself, for a
+    /// request its user could not cancel for at least an hour were a fork to undo the lock (its
+    /// own `cancel_after`); any other request waits for its finalized lock. What this gives up:
+    /// a fork undoing a confirmed lock while the pool's settlement authority moves to another
+    /// key.
     Confirmed,
 }
 

@@ -521,9 +521,9 @@ async fn a_later_request_at_a_closed_requests_address_is_paid_under_its_own_row(
 }
 
 /// `lock_commitment = "confirmed"`: a request its user could not cancel for a day even were a
-/// fork to undo its lock is paid once its lock is confirmed, before the finalized view shows
-/// the lock; one made under a ten-minute cancel timeout is paid only once the finalized view
-/// shows its lock, as every request is by default. Each is paid once, its own quote under its
+/// fork to undo its lock is paid once its lock is confirmed (the request itself final), before
+/// the finalized view shows the lock; one made under a ten-minute cancel timeout is paid only
+/// once the finalized view shows its lock, as every request is by default. Each is paid once, its own quote under its
 /// own key, and settled.
 async fn a_confirmed_lock_pays_before_finality_only_when_no_cancel_can_follow(market: &Market) {
     let provider = TestProvider::start().await.unwrap();
@@ -564,6 +564,16 @@ async fn a_confirmed_lock_pays_before_finality_only_when_no_cancel_can_follow(ma
         market.url.clone(),
         solana_commitment_config::CommitmentConfig::finalized(),
     );
+    // Both requests made final before the bridge starts (as a backlog is): a lock counts, for
+    // `far`, once confirmed and its request final, so its payment then waits for no finality.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !matches!(
+        accounts::fetch::<ExchangeRequest>(&finalized_chain, near).await,
+        Ok(Some(_))
+    ) {
+        assert!(Instant::now() < deadline, "{near} never final");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let watch = tokio::spawn(async move {
         let mut seen: [Option<Instant>; 2] = [None, None];
         let deadline = Instant::now() + Duration::from_secs(240);
@@ -572,10 +582,9 @@ async fn a_confirmed_lock_pays_before_finality_only_when_no_cancel_can_follow(ma
                 if seen[index].is_some() {
                     continue;
                 }
-                let request = accounts::fetch::<ExchangeRequest>(&finalized_chain, *address)
-                    .await
-                    .unwrap();
-                if request.is_some_and(|r| r.status != RequestStatus::Pending) {
+                // A failed read is read again at the next round.
+                let request = accounts::fetch::<ExchangeRequest>(&finalized_chain, *address).await;
+                if matches!(request, Ok(Some(r)) if r.status != RequestStatus::Pending) {
                     seen[index] = Some(Instant::now());
                 }
             }
@@ -621,15 +630,17 @@ async fn a_confirmed_lock_pays_before_finality_only_when_no_cancel_can_follow(ma
             )
         );
     }
+    // Margins well inside a finality (10 s and more on this localnet), so a watcher's round or
+    // a bridge's look falling between two reads decides nothing.
     let far_paid = paid_at(&far).at;
     assert!(
-        far_paid < far_final,
-        "paid on its confirmed lock, {:?} before the finalized view showed it",
+        far_paid + Duration::from_secs(3) < far_final,
+        "paid on its confirmed lock, well before the finalized view showed it (by {:?})",
         far_final.saturating_duration_since(far_paid)
     );
     let near_paid = paid_at(&near).at;
     assert!(
-        near_paid > near_final,
+        near_paid + Duration::from_secs(1) > near_final,
         "a request its user could cancel within the hour is paid only on a finalized lock ({:?} early)",
         near_final.saturating_duration_since(near_paid)
     );

@@ -1,5 +1,7 @@
 //! Requests paid over HTTP are quoted, then locked, then wait in `Quoted` until the finalized
-//! view shows them locked, which on a cluster takes tens of seconds. Done one by one, each
+//! view shows them locked (with `lock_commitment = "confirmed"`, for requests their users could
+//! not cancel for an hour, until it shows the request: [`lock_is_final`]), which on a cluster
+//! takes tens of seconds. Done one by one, each
 //! request cost its own account read and its own lock transaction, and each waiting one two
 //! account reads a second: a few hundred of them slowed the node (and so finality itself;
 //! docs/notes.md). Here a request to quote or lock that falls due takes along the others due
@@ -27,6 +29,10 @@ use super::{CLAIM_MS, LOCK_RECHECK_MS, PayoutAdapter, QuoteRead, Step, Worker};
 use crate::settle::{self, LockNotSent};
 use crate::state::RequestState;
 use crate::store::{Changes, StoredRequest, now_ms};
+
+/// The first look at a lock sent when confirmed locks count (`lock_commitment = "confirmed"`):
+/// a few slots, about one confirmation.
+const CONFIRMED_FIRST_LOOK_MS: i64 = 2_000;
 
 /// Most requests read together: what one `getMultipleAccounts` call answers.
 const LOCK_BATCH: usize = 100;
@@ -183,7 +189,7 @@ impl Worker<'_> {
 
     /// The step of the quoted `row` with its account as read, by the HTTP path's rule
     /// (`off_chain::http_next`): one to lock joins `next.to_lock` (its claim kept); one locked by
-    /// this key whose lock is final joins `next.final_locks` (moved to `PayoutPending` with the
+    /// this key whose lock is final ([`lock_is_final`]) joins `next.final_locks` (moved to `PayoutPending` with the
     /// batch's others); one locked but not yet final joins `next.waiting` (its next look, written
     /// with the batch's others); any other takes its usual step.
     async fn lock_or_read(
@@ -272,8 +278,13 @@ impl Worker<'_> {
                 } else if self.pays_on_confirmed_locks()
                     && cancel_held_off_without_lock(&request, now_ms() / 1_000)
                 {
-                    // Its lock counts once confirmed: looked at again in a second.
-                    unsent.push((row.address, now_ms().saturating_add(LOCK_RECHECK_MS)));
+                    // Its lock counts once confirmed (and the request final): looked at again
+                    // about a confirmation later, not after a finality (sooner, the lock may
+                    // not be seen yet and would be sent again).
+                    unsent.push((
+                        row.address,
+                        now_ms().saturating_add(CONFIRMED_FIRST_LOOK_MS),
+                    ));
                 } else {
                     sent.push(row.address);
                 }
@@ -421,10 +432,9 @@ impl Worker<'_> {
         }
     }
 
-    /// The accounts of `rows` now, and for those locked now whether they are locked in the
-    /// finalized view: two calls for up to [`LOCK_BATCH`] requests. A lock that counts as seen
-    /// now (`lock_commitment = "confirmed"`, [`Worker::confirmed_lock_counts`] at the cluster's
-    /// time, read once for the batch) is not looked up in the finalized view.
+    /// The accounts of `rows` now, and for those locked now whether their locks count as final
+    /// ([`lock_is_final`]): two calls for up to [`LOCK_BATCH`] requests, and the cluster's clock
+    /// too when this bridge pays on confirmed locks.
     async fn read_locks(&self, rows: &[StoredRequest]) -> Result<Vec<LockView>> {
         let mut reads = Vec::with_capacity(rows.len());
         for read in self.read_each(rows).await? {
@@ -436,36 +446,43 @@ impl Worker<'_> {
         let chain_now = if self.pays_on_confirmed_locks()
             && reads.iter().any(|(_, request)| is_locked(request))
         {
-            Some(self.chain_time().await?)
+            // Without the clock every lock waits for the finalized view, as by default.
+            self.chain_time()
+                .await
+                .inspect_err(|error| {
+                    tracing::warn!(
+                        "the cluster's clock not read, locks wait to be final: {error:#}"
+                    )
+                })
+                .ok()
         } else {
             None
-        };
-        let counts_now = |request: &ExchangeRequest| {
-            chain_now.is_some_and(|now| self.confirmed_lock_counts(request, now))
         };
         let mut now = Vec::with_capacity(rows.len());
         let mut locked = Vec::new();
         for (row, (address, request)) in rows.iter().zip(reads) {
-            if let Some(address) = address
-                && is_locked(&request)
-                && !matches!(&request, Ok(Some(r)) if counts_now(r))
+            if let (Some(address), Ok(Some(current))) = (address, &request)
+                && current.status == RequestStatus::Locked
             {
-                locked.push((address, row));
+                let confirmed_counts =
+                    chain_now.is_some_and(|now| self.confirmed_lock_counts(current, now));
+                locked.push((address, row, confirmed_counts));
             }
             now.push(request);
         }
         let finalized = self.finalized_locks(&locked).await?;
-        Ok(pair_views(now, finalized, counts_now))
+        Ok(pair_views(now, finalized))
     }
 
-    /// Whether the finalized view of the chain shows the request `row` stored, at `address`,
-    /// locked by this bridge's key.
+    /// Whether the lock of the request `row` stored, at `address`, counts as final
+    /// ([`lock_is_final`], `confirmed_counts` as there).
     pub(super) async fn locked_when_finalized(
         &self,
         address: Pubkey,
         row: &StoredRequest,
+        confirmed_counts: bool,
     ) -> Result<bool> {
-        self.finalized_locks(&[(address, row)])
+        self.finalized_locks(&[(address, row, confirmed_counts)])
             .await?
             .pop()
             .unwrap_or(Ok(false))
@@ -477,9 +494,9 @@ impl Worker<'_> {
     /// 100 addresses.
     async fn finalized_locks(
         &self,
-        requests: &[(Pubkey, &StoredRequest)],
+        requests: &[(Pubkey, &StoredRequest, bool)],
     ) -> Result<Vec<Result<bool>>> {
-        let addresses: Vec<Pubkey> = requests.iter().map(|(address, _)| *address).collect();
+        let addresses: Vec<Pubkey> = requests.iter().map(|(address, ..)| *address).collect();
         let found = self
             .chain
             .accounts_at(&addresses, CommitmentConfig::finalized())
@@ -489,10 +506,15 @@ impl Worker<'_> {
         Ok(requests
             .iter()
             .zip(found)
-            .map(|((address, row), account)| {
+            .map(|((address, row, confirmed_counts), account)| {
                 let request = accounts::decode_owned::<ExchangeRequest>(*address, account)
                     .with_context(|| format!("the account at {address} in the finalized view"))?;
-                Ok(final_lock_is_the_rows(row, request.as_ref(), &key))
+                Ok(lock_is_final(
+                    row,
+                    request.as_ref(),
+                    &key,
+                    *confirmed_counts,
+                ))
             })
             .collect())
     }
@@ -509,6 +531,29 @@ fn final_lock_is_the_rows(
 ) -> bool {
     finalized
         .is_some_and(|request| request.is_locked_by(key) && super::mismatch(row, request).is_none())
+}
+
+/// Whether the lock this key holds on the request `row` stored (the confirmed view shows it)
+/// counts as final, given `finalized`, the finalized view of its address: by default once that
+/// view shows the lock ([`final_lock_is_the_rows`]: no fork can undo it). With
+/// `confirmed_counts` (`lock_commitment = "confirmed"` and a request its user could not cancel
+/// for an hour even without the lock: `off_chain::confirmed_lock_counts`), once that view shows
+/// the request itself, pending or locked by `key`: no fork can undo the request the payment is
+/// for (a fork dropping the block that made it would drop its lock with it), while a fork undoing
+/// only the lock leaves a request its user cannot cancel before the bridge settles it.
+fn lock_is_final(
+    row: &StoredRequest,
+    finalized: Option<&ExchangeRequest>,
+    key: &Pubkey,
+    confirmed_counts: bool,
+) -> bool {
+    if !confirmed_counts {
+        return final_lock_is_the_rows(row, finalized, key);
+    }
+    finalized.is_some_and(|request| {
+        super::mismatch(row, request).is_none()
+            && (request.status == RequestStatus::Pending || request.is_locked_by(key))
+    })
 }
 
 /// The longest wait before the first look at a lock just sent, whatever the slots say.
@@ -565,20 +610,18 @@ enum LockSent {
 }
 
 /// Each request read now with its finalized lock: `finalized` holds, in order, one answer for
-/// each request locked now whose lock does not count as seen now (`counts_now`: those count as
-/// final); the others have none (nothing to wait for).
+/// each request locked now; the others have none (nothing to wait for).
 fn pair_views(
     now: Vec<Result<Option<ExchangeRequest>>>,
     finalized: Vec<Result<bool>>,
-    counts_now: impl Fn(&ExchangeRequest) -> bool,
 ) -> Vec<LockView> {
     let mut finalized = finalized.into_iter();
     now.into_iter()
         .map(|request| {
-            let finalized_lock = match &request {
-                Ok(Some(r)) if r.status == RequestStatus::Locked && counts_now(r) => Some(Ok(true)),
-                _ if is_locked(&request) => finalized.next(),
-                _ => None,
+            let finalized_lock = if is_locked(&request) {
+                finalized.next()
+            } else {
+                None
             };
             (request, finalized_lock)
         })
@@ -656,7 +699,7 @@ mod tests {
             request(6, RequestStatus::Locked),
         ];
         let finalized = vec![Ok(false), Ok(true), Err(anyhow::anyhow!("finalized: bad"))];
-        let views = pair_views(now, finalized, |_| false);
+        let views = pair_views(now, finalized);
         assert_eq!(
             summarize(views),
             [
@@ -670,27 +713,53 @@ mod tests {
         );
     }
 
-    /// A lock that counts as seen now (`lock_commitment = "confirmed"`) is final without a
-    /// finalized answer, and the finalized answers go, in order, to the other locked requests.
+    /// With `lock_commitment = "confirmed"` (for a request its user could not cancel for an
+    /// hour) a lock counts once the finalized view shows the row's request, pending or locked by
+    /// this key: not before the request itself is final (a fork dropping the block that made it
+    /// would undo the payment's reason), not an earlier request at the address, not one locked
+    /// by another key or already final. Without it, only a finalized lock counts.
     #[test]
-    fn a_lock_counted_now_takes_no_finalized_answer() {
-        let now = vec![
-            request(1, RequestStatus::Locked),
-            request(2, RequestStatus::Locked),
-            request(3, RequestStatus::Pending),
-            request(4, RequestStatus::Locked),
-        ];
-        let finalized = vec![Ok(false), Err(anyhow::anyhow!("finalized: bad"))];
-        let views = pair_views(now, finalized, |r| r.id == 2 || r.id == 3);
-        assert_eq!(
-            summarize(views),
-            [
-                (Some(1), Some(Ok(false))),
-                (Some(2), Some(Ok(true))),
-                (Some(3), None),
-                (Some(4), Some(Err("finalized: bad".into()))),
-            ]
-        );
+    fn a_confirmed_lock_counts_once_the_request_itself_is_final() {
+        use super::super::fixtures;
+        let key = Pubkey::new_unique();
+        let mut locked = fixtures::request(7, RequestStatus::Locked);
+        locked.locked_by = key;
+        locked.created_at = 2_000;
+        let row = fixtures::row_of(&locked);
+        let pending = ExchangeRequest {
+            status: RequestStatus::Pending,
+            locked_by: Pubkey::default(),
+            ..locked.clone()
+        };
+        assert!(lock_is_final(&row, Some(&locked), &key, false));
+        assert!(!lock_is_final(&row, Some(&pending), &key, false));
+        assert!(lock_is_final(&row, Some(&locked), &key, true));
+        assert!(lock_is_final(&row, Some(&pending), &key, true));
+        assert!(!lock_is_final(&row, None, &key, true), "made, not final");
+        let earlier = ExchangeRequest {
+            created_at: 1_000,
+            ..pending.clone()
+        };
+        assert!(!lock_is_final(&row, Some(&earlier), &key, true));
+        let by_another = ExchangeRequest {
+            locked_by: Pubkey::new_unique(),
+            ..locked.clone()
+        };
+        assert!(!lock_is_final(&row, Some(&by_another), &key, true));
+        for status in [
+            RequestStatus::Settled,
+            RequestStatus::Cancelled,
+            RequestStatus::Rejected,
+        ] {
+            let closed = ExchangeRequest {
+                status,
+                ..locked.clone()
+            };
+            assert!(
+                !lock_is_final(&row, Some(&closed), &key, true),
+                "{status:?}"
+            );
+        }
     }
 
     fn summarize(views: Vec<LockView>) -> Vec<Summary> {

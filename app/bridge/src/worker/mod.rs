@@ -80,7 +80,7 @@ pub enum PayoutAdapter {
         max_attempts: u32,
         /// Requests one lane pays at once (`payouts.rs`).
         concurrent_calls: usize,
-        /// When a lock of this bridge counts before paying (`off_chain::lock_counts`).
+        /// When a lock of this bridge counts before paying (`off_chain::confirmed_lock_counts`).
         lock_commitment: LockCommitment,
     },
 }

@@ -34,11 +34,12 @@ impl Worker<'_> {
     }
 
     /// Whether a lock of this bridge's key on `request` (the row's, as just read in the
-    /// confirmed view) counts before the finalized view shows it, at the cluster's time `now`:
-    /// with `lock_commitment = "confirmed"`, when its user could not cancel it for at least
-    /// [`LOCK_MARGIN_SECONDS`] even were a fork to undo the lock
-    /// ([`cancel_held_off_without_lock`]). The payment's own checks (locked by this key, an hour
-    /// of lock left, asked before each call) are the same either way.
+    /// confirmed view) counts before the finalized view shows the lock, at the cluster's time
+    /// `now`: with `lock_commitment = "confirmed"`, when its user could not cancel it for at
+    /// least [`LOCK_MARGIN_SECONDS`] even were a fork to undo the lock
+    /// ([`cancel_held_off_without_lock`]); it then counts once the finalized view shows the
+    /// request itself (`locks::lock_is_final`). The payment's own checks (locked by this key, an
+    /// hour of lock left, asked before each call) are the same either way.
     pub(super) fn confirmed_lock_counts(&self, request: &ExchangeRequest, now: i64) -> bool {
         self.pays_on_confirmed_locks()
             && request.is_locked_by(&self.authority.pubkey())
@@ -350,8 +351,9 @@ impl Worker<'_> {
 
     /// An off-chain payment starts only for a request locked on chain, so its user can no longer
     /// cancel it (and take the units back) while the money moves. Sends the lock while the
-    /// request is pending; moves on to paying once the finalized view shows it locked (a lock
-    /// that no fork can undo): `finalized_lock`, or read here when not given.
+    /// request is pending; moves on to paying once its lock counts as final (by default once the
+    /// finalized view shows it locked, a lock no fork can undo: `locks::lock_is_final`):
+    /// `finalized_lock`, or read here when not given.
     async fn lock_for_payout(
         &self,
         row: &StoredRequest,
@@ -380,8 +382,12 @@ impl Worker<'_> {
             HttpNext::PayOnceFinal => {
                 let final_lock = match finalized_lock {
                     Some(locked) => locked,
-                    None if self.confirmed_lock_counts(on_chain, self.chain_time().await?) => true,
-                    None => self.locked_when_finalized(address, row).await?,
+                    None => {
+                        let confirmed_counts = self.pays_on_confirmed_locks()
+                            && self.confirmed_lock_counts(on_chain, self.chain_time().await?);
+                        self.locked_when_finalized(address, row, confirmed_counts)
+                            .await?
+                    }
                 };
                 if final_lock {
                     return self
@@ -459,7 +465,8 @@ pub(super) enum HttpNext {
     /// `check_can_lock`), fit to lock ([`why_not_lock`]).
     Lock,
     /// The stored request, paid off chain and fit to lock, locked by `key`: it moves to
-    /// `PayoutPending` once the finalized view shows the lock (no fork can undo it).
+    /// `PayoutPending` once its lock counts as final (`locks::lock_is_final`: by default the
+    /// finalized view shows the lock, so no fork can undo it).
     PayOnceFinal,
     /// Anything else (another request's account, a payout mint, unfit to lock, locked by
     /// another key, closed): `begin_payout`'s own step says what.

@@ -20,13 +20,18 @@ use crate::store::{Changes, StoredRequest, now_ms};
 /// the later request yet (it does within a finality, about 13 s on a cluster).
 const FINALIZED_RECHECK_MS: i64 = 2_000;
 
+/// How long after the later request was made (by the cluster's clock, as it records it) the
+/// finalized view may still not show it before the row goes to a person: a finality is seconds.
+const FINALIZED_LAG_LIMIT_SECONDS: i64 = 300;
+
 impl Worker<'_> {
     /// `row`, found `from` with `later` at its address ([`closed_before_paying`]): ends as
     /// withdrawn once the finalized view shows a later request there too (no fork can bring the
     /// row's request back) and, paying over HTTP, the provider's ledger has no payment under the
     /// row's key nor the address-only key of bridges before migration 0007 (a database restored
     /// from a backup may not know a call another copy made); looked at again while the
-    /// finalized view lags; to a person when the ledger holds a payment or cannot say.
+    /// finalized view lags (to a person when it still does not show the later request five minutes
+    /// after it was made); to a person when the ledger holds a payment or cannot say.
     pub(super) async fn end_replaced(
         &self,
         row: &StoredRequest,
@@ -44,6 +49,15 @@ impl Worker<'_> {
                 .with_context(|| format!("the account at {address} in the finalized view"))?;
         let final_later = finalized.is_some_and(|request| request.created_at > row.created_at);
         if !final_later {
+            let made_ago = (now_ms() / 1_000).saturating_sub(later.created_at);
+            if made_ago > FINALIZED_LAG_LIMIT_SECONDS {
+                let reason = format!(
+                    "the account at this address holds a later request (made at {}, {made_ago} s ago) than the one this row stored (made at {}), but the finalized view does not show it: a person checks the node before closing this row",
+                    later.created_at, row.created_at
+                );
+                return self.review(row, from, &reason).await;
+            }
+            tracing::debug!(address = %row.address, "replaced by a later request: waiting for the finalized view to show it");
             return Ok(Step::Later {
                 at_ms: now_ms().saturating_add(FINALIZED_RECHECK_MS),
                 counted_attempt: false,
