@@ -349,18 +349,12 @@ async fn a_later_request_at_a_closed_requests_address_is_paid_under_its_own_row(
     let (config, _) = market.bridge_config("reuse", &database, &payout, 500, &market.ws_url);
     // A second's cancel timeout, for this phase only (requests freeze it when they are made).
     let operator = &market.operator.0;
-    let pool: Pool = accounts::fetch(&market.chain, market.pool)
-        .await
-        .unwrap()
-        .unwrap();
-    let original = pool.exchange;
+    let original = exchange_terms(market).await;
     let quick = allot::state::ExchangeConfig {
         cancel_timeout_seconds: 1,
         ..original
     };
-    let set_exchange =
-        |config| instructions::pool_set_exchange(&operator.pubkey(), &market.pool, config);
-    send(&market.chain, &[set_exchange(quick)], &[operator]).await;
+    send(&market.chain, &[set_exchange(market, quick)], &[operator]).await;
 
     let user = &market.users[REUSING_USER].0;
     let id = allot_client::request_id::random();
@@ -396,7 +390,12 @@ async fn a_later_request_at_a_closed_requests_address_is_paid_under_its_own_row(
     )
     .await;
     // The later request is made under the pool's usual terms (a day's cancel time).
-    send(&market.chain, &[set_exchange(original)], &[operator]).await;
+    send(
+        &market.chain,
+        &[set_exchange(market, original)],
+        &[operator],
+    )
+    .await;
     send(&market.chain, &[open(6)], &[user]).await;
     let later: ExchangeRequest = accounts::fetch(&market.chain, address)
         .await
@@ -537,13 +536,7 @@ async fn a_confirmed_lock_pays_before_finality_only_when_no_cancel_can_follow(ma
     );
     let (config, _) = market.bridge_config("confirmed", &database, &payout, 500, &market.ws_url);
     let operator = &market.operator.0;
-    let pool: Pool = accounts::fetch(&market.chain, market.pool)
-        .await
-        .unwrap()
-        .unwrap();
-    let original = pool.exchange;
-    let set_exchange =
-        |config| instructions::pool_set_exchange(&operator.pubkey(), &market.pool, config);
+    let original = exchange_terms(market).await;
     let far = market
         .open_requests_each(CONFIRMED_USERS[0]..CONFIRMED_USERS[0] + 1, 1)
         .await[0];
@@ -551,11 +544,21 @@ async fn a_confirmed_lock_pays_before_finality_only_when_no_cancel_can_follow(ma
         cancel_timeout_seconds: 600,
         ..original
     };
-    send(&market.chain, &[set_exchange(ten_minutes)], &[operator]).await;
+    send(
+        &market.chain,
+        &[set_exchange(market, ten_minutes)],
+        &[operator],
+    )
+    .await;
     let near = market
         .open_requests_each(CONFIRMED_USERS[1]..CONFIRMED_USERS[1] + 1, 1)
         .await[0];
-    send(&market.chain, &[set_exchange(original)], &[operator]).await;
+    send(
+        &market.chain,
+        &[set_exchange(market, original)],
+        &[operator],
+    )
+    .await;
 
     // When the finalized view first shows each request no longer pending (locked, or already
     // settled), read every 100 ms while the bridge runs.
@@ -644,6 +647,24 @@ async fn a_confirmed_lock_pays_before_finality_only_when_no_cancel_can_follow(ma
         "a request its user could cancel within the hour is paid only on a finalized lock ({:?} early)",
         near_final.saturating_duration_since(near_paid)
     );
+}
+
+/// The market pool's exchange terms now.
+async fn exchange_terms(market: &Market) -> allot::state::ExchangeConfig {
+    let pool: Pool = accounts::fetch(&market.chain, market.pool)
+        .await
+        .unwrap()
+        .unwrap();
+    pool.exchange
+}
+
+/// The operator's instruction that sets the market pool's exchange terms to `config` (requests
+/// freeze the terms when they are made).
+fn set_exchange(
+    market: &Market,
+    config: allot::state::ExchangeConfig,
+) -> solana_sdk::instruction::Instruction {
+    instructions::pool_set_exchange(&market.operator.0.pubkey(), &market.pool, config)
 }
 
 /// Forty requests wait for their quotes and locks at once. The bridge quotes them from one read,
