@@ -388,15 +388,16 @@ pub async fn send(rpc: &RpcClient, base64: &str) -> Result<(), RpcFailure> {
     Ok(())
 }
 
-/// Where the transaction `signature`, valid up to `last_valid_height`, is. The finalized block
-/// height is read before the status, so "expired" is only said when no block that could still
-/// carry it is unseen.
+/// Where the transaction `signature`, valid up to `last_valid_height`, is (landed once it
+/// satisfies `landed_at`). The finalized block height is read before the status, so "expired"
+/// is only said when no block that could still carry it is unseen.
 pub async fn status(
     rpc: &RpcClient,
     signature: &str,
     last_valid_height: u64,
+    landed_at: CommitmentConfig,
 ) -> Result<SettleStatus, RpcFailure> {
-    statuses(rpc, &[(signature, last_valid_height)])
+    statuses(rpc, &[(signature, last_valid_height)], landed_at)
         .await?
         .pop()
         .unwrap_or_else(|| Err(RpcFailure::new("getSignatureStatuses", "no answer")))
@@ -407,11 +408,13 @@ pub const MAX_STATUSES_PER_CALL: usize = 256;
 
 /// Where each of the transactions `sent` (a signature and the block height it is valid up to)
 /// is, in order: one finalized block height, read first, then one `getSignatureStatuses` call
-/// for up to [`MAX_STATUSES_PER_CALL`] signatures. A stored signature that does not parse is
-/// its own error; a failed call fails them all.
+/// for up to [`MAX_STATUSES_PER_CALL`] signatures; one counts as landed once it satisfies
+/// `landed_at` (seen before that: processed). A stored signature that does not parse is its own
+/// error; a failed call fails them all.
 pub async fn statuses(
     rpc: &RpcClient,
     sent: &[(&str, u64)],
+    landed_at: CommitmentConfig,
 ) -> Result<Vec<Result<SettleStatus, RpcFailure>>, RpcFailure> {
     let parsed: Vec<Result<Signature, RpcFailure>> = sent
         .iter()
@@ -457,17 +460,25 @@ pub async fn statuses(
         found.extend(answered);
     }
     let last_valid: Vec<u64> = sent.iter().map(|(_, height)| *height).collect();
-    Ok(fates(parsed, &last_valid, found, finalized_height))
+    Ok(fates(
+        parsed,
+        &last_valid,
+        found,
+        finalized_height,
+        landed_at,
+    ))
 }
 
 /// Each transaction's fate, in order: `parsed` its signature (an error stays its own),
 /// `last_valid` the block height it is valid up to, `found` the node's answers for the parsed
-/// signatures alone, in their order, read when the finalized chain was `finalized_height` high.
+/// signatures alone, in their order, read when the finalized chain was `finalized_height` high;
+/// landed once at `landed_at`.
 fn fates(
     parsed: Vec<Result<Signature, RpcFailure>>,
     last_valid: &[u64],
     found: Vec<Option<TransactionStatus>>,
     finalized_height: u64,
+    landed_at: CommitmentConfig,
 ) -> Vec<Result<SettleStatus, RpcFailure>> {
     let mut found = found.into_iter();
     parsed
@@ -476,28 +487,31 @@ fn fates(
         .map(|(signature, last_valid_height)| {
             signature?;
             let status = found.next().flatten();
-            Ok(status_of(status, finalized_height, *last_valid_height))
+            Ok(status_of(
+                status,
+                finalized_height,
+                *last_valid_height,
+                landed_at,
+            ))
         })
         .collect()
 }
 
 /// What a signature's `status` (`None`: the node knows none) says of its transaction, valid up
-/// to `last_valid_height`, when the finalized chain is `finalized_height` blocks high.
+/// to `last_valid_height`, when the finalized chain is `finalized_height` blocks high: landed
+/// (succeeded or failed) once it satisfies `landed_at`, processed before.
 fn status_of(
     status: Option<TransactionStatus>,
     finalized_height: u64,
     last_valid_height: u64,
+    landed_at: CommitmentConfig,
 ) -> SettleStatus {
     match status {
-        Some(found) if found.satisfies_commitment(CommitmentConfig::confirmed()) => {
-            match found.err {
-                None => SettleStatus::Succeeded,
-                Some(error) if failed_on_paused_mint(&error) => {
-                    SettleStatus::Paused(error.to_string())
-                }
-                Some(error) => SettleStatus::Failed(error.to_string()),
-            }
-        }
+        Some(found) if found.satisfies_commitment(landed_at) => match found.err {
+            None => SettleStatus::Succeeded,
+            Some(error) if failed_on_paused_mint(&error) => SettleStatus::Paused(error.to_string()),
+            Some(error) => SettleStatus::Failed(error.to_string()),
+        },
         Some(_) => SettleStatus::Processed,
         None if finalized_height > last_valid_height => SettleStatus::Expired,
         None => SettleStatus::InFlight,
@@ -539,43 +553,61 @@ mod tests {
         confirmation: solana_transaction_status_client_types::TransactionConfirmationStatus,
         err: Option<TransactionError>,
     ) -> Option<TransactionStatus> {
+        use solana_transaction_status_client_types::TransactionConfirmationStatus::Finalized;
         Some(TransactionStatus {
             slot: 1,
-            confirmations: Some(1),
+            // A node reports no count of confirmations once a transaction is finalized.
+            confirmations: (confirmation != Finalized).then_some(1),
             status: err.clone().map_or(Ok(()), Err),
             err,
             confirmation_status: Some(confirmation),
         })
     }
 
-    /// A settle transaction is settled or failed only once confirmed, and expired only once the
-    /// finalized chain is past its last valid height without it; one seen unconfirmed is
+    /// A settle transaction is settled or failed only once confirmed (finalized, when asked),
+    /// and expired only once the finalized chain is past its last valid height without it; one seen unconfirmed is
     /// processed (not resent), and one unseen before then is in flight (resent).
     #[test]
     fn a_status_is_read_as_the_transactions_fate() {
         use solana_transaction_status_client_types::TransactionConfirmationStatus::{
-            Confirmed, Processed,
+            Confirmed, Finalized, Processed,
         };
         let paused = TransactionError::InstructionError(0, InstructionError::Custom(67));
         let failed = TransactionError::InstructionError(0, InstructionError::Custom(1));
+        let confirmed = CommitmentConfig::confirmed();
         assert_eq!(
-            status_of(seen(Confirmed, None), 0, 10),
+            status_of(seen(Confirmed, None), 0, 10, confirmed),
             SettleStatus::Succeeded
         );
         assert_eq!(
-            status_of(seen(Processed, None), 20, 10),
+            status_of(seen(Processed, None), 20, 10, confirmed),
             SettleStatus::Processed
         );
         assert_eq!(
-            status_of(seen(Confirmed, Some(paused.clone())), 0, 10),
+            status_of(seen(Confirmed, Some(paused.clone())), 0, 10, confirmed),
             SettleStatus::Paused(paused.to_string())
         );
         assert_eq!(
-            status_of(seen(Confirmed, Some(failed.clone())), 0, 10),
+            status_of(seen(Confirmed, Some(failed.clone())), 0, 10, confirmed),
             SettleStatus::Failed(failed.to_string())
         );
-        assert_eq!(status_of(None, 10, 10), SettleStatus::InFlight);
-        assert_eq!(status_of(None, 11, 10), SettleStatus::Expired);
+        assert_eq!(status_of(None, 10, 10, confirmed), SettleStatus::InFlight);
+        assert_eq!(status_of(None, 11, 10, confirmed), SettleStatus::Expired);
+        // A bridge paying on confirmed locks counts a settlement landed only once finalized: a
+        // confirmed one is still processed (followed, not resent).
+        let finalized = CommitmentConfig::finalized();
+        assert_eq!(
+            status_of(seen(Confirmed, None), 0, 10, finalized),
+            SettleStatus::Processed
+        );
+        assert_eq!(
+            status_of(seen(Finalized, None), 0, 10, finalized),
+            SettleStatus::Succeeded
+        );
+        assert_eq!(
+            status_of(seen(Finalized, Some(failed.clone())), 0, 10, finalized),
+            SettleStatus::Failed(failed.to_string())
+        );
     }
 
     /// Signatures that did not parse keep their own errors, and the node's answers (for the
@@ -598,10 +630,16 @@ mod tests {
         ];
         let found = vec![seen(Confirmed, None), None, None];
         let last_valid = [100, 100, 100, 100, 5];
-        let fates: Vec<Option<SettleStatus>> = fates(parsed, &last_valid, found, 50)
-            .into_iter()
-            .map(Result::ok)
-            .collect();
+        let fates: Vec<Option<SettleStatus>> = fates(
+            parsed,
+            &last_valid,
+            found,
+            50,
+            CommitmentConfig::confirmed(),
+        )
+        .into_iter()
+        .map(Result::ok)
+        .collect();
         assert_eq!(
             fates,
             [

@@ -63,7 +63,8 @@ impl Worker<'_> {
             .iter()
             .filter_map(|sent| sent.as_ref().ok().copied().flatten())
             .collect();
-        let mut statuses = match settle::statuses(self.chain.client(), &asked).await {
+        let settled_at = self.settled_at();
+        let mut statuses = match settle::statuses(self.chain.client(), &asked, settled_at).await {
             Ok(statuses) => statuses.into_iter(),
             Err(failure) => {
                 tracing::warn!(

@@ -6,6 +6,7 @@ use allot::state::{ExchangeRequest, RequestStatus};
 use allot_client::currency::minor_unit_digits;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
+use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::Signer as _;
 
 use super::{CLAIM_MS, LOCK_MARGIN_SECONDS, LOCK_RECHECK_MS, PayoutAdapter, Step, Worker};
@@ -44,6 +45,18 @@ impl Worker<'_> {
         self.pays_on_confirmed_locks()
             && request.is_locked_by(&self.authority.pubkey())
             && cancel_held_off_without_lock(request, now)
+    }
+
+    /// The commitment at which a settle transaction of this bridge counts as landed: confirmed,
+    /// or finalized when it pays on confirmed locks (a fork dropping a confirmed settlement
+    /// would leave a paid request pending and its lock, maybe undone with it, not final: the
+    /// settlement is followed, and sent again if it is gone, until no fork can undo it).
+    pub(super) fn settled_at(&self) -> CommitmentConfig {
+        if self.pays_on_confirmed_locks() {
+            CommitmentConfig::finalized()
+        } else {
+            CommitmentConfig::confirmed()
+        }
     }
 
     /// Whether this bridge pays over HTTP with `lock_commitment = "confirmed"`.
@@ -112,8 +125,17 @@ impl Worker<'_> {
             }
             Some(request) if request.is_locked_by(&self.authority.pubkey()) => request,
             other => {
+                // Pending: its lock undone (a fork, with `lock_commitment = "confirmed"`); its
+                // user may cancel it from its own cancel time, so a person knows the deadline.
+                let deadline = match &other {
+                    Some(r) if r.status == RequestStatus::Pending => format!(
+                        "; its user may cancel it from unix time {}, so settle it (mark-paid) or reject it before then",
+                        r.cancel_after
+                    ),
+                    _ => String::new(),
+                };
                 let reason = format!(
-                    "the request is {} on chain while its payout is pending (it should be locked): check the provider for key {}",
+                    "the request is {} on chain while its payout is pending (it should be locked): check the provider for key {}{deadline}",
                     other
                         .as_ref()
                         .map_or("gone".into(), |r| format!("{:?}", r.status)),

@@ -20,8 +20,9 @@ use crate::store::{Changes, StoredRequest, now_ms};
 /// the later request yet (it does within a finality, about 13 s on a cluster).
 const FINALIZED_RECHECK_MS: i64 = 2_000;
 
-/// How long after the later request was made (by the cluster's clock, as it records it) the
-/// finalized view may still not show it before the row goes to a person: a finality is seconds.
+/// How long after the later request was made (its `created_at` against the cluster's clock,
+/// read when it is needed) the finalized view may still not show it before the row goes to a
+/// person: a finality is seconds.
 const FINALIZED_LAG_LIMIT_SECONDS: i64 = 300;
 
 impl Worker<'_> {
@@ -49,7 +50,7 @@ impl Worker<'_> {
                 .with_context(|| format!("the account at {address} in the finalized view"))?;
         let final_later = finalized.is_some_and(|request| request.created_at > row.created_at);
         if !final_later {
-            let made_ago = (now_ms() / 1_000).saturating_sub(later.created_at);
+            let made_ago = self.chain_time().await?.saturating_sub(later.created_at);
             if made_ago > FINALIZED_LAG_LIMIT_SECONDS {
                 let reason = format!(
                     "the account at this address holds a later request (made at {}, {made_ago} s ago) than the one this row stored (made at {}), but the finalized view does not show it: a person checks the node before closing this row",

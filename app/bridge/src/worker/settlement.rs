@@ -172,7 +172,13 @@ impl Worker<'_> {
         let Some((signature, last_valid)) = sent_settle(row)? else {
             return self.follow_settle_status(row, address, None).await;
         };
-        let status = settle::status(self.chain.client(), signature, last_valid).await;
+        let status = settle::status(
+            self.chain.client(),
+            signature,
+            last_valid,
+            self.settled_at(),
+        )
+        .await;
         self.follow_settle_status(row, address, Some(status)).await
     }
 
