@@ -314,6 +314,33 @@ const RUNS: [Run; 15] = [
     },
 ];
 
+/// Waits (two minutes at most) until the store at `database` records every one of `requests`
+/// settled.
+async fn wait_recorded_settled(database: &str, requests: &[Pubkey]) {
+    let own: HashSet<String> = requests.iter().map(Pubkey::to_string).collect();
+    let store = Store::open(database).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let settled = store
+            .requests()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|row| own.contains(&row.address) && row.settled_at_ms.is_some())
+            .count();
+        if settled == own.len() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{settled} of {} requests recorded settled",
+            own.len()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    store.close().await;
+}
+
 /// How a run's bridge pays the users.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Payout {
@@ -461,6 +488,9 @@ async fn settle_run(
     };
     market.wait_settled(&requests, &mut bridges).await;
     let seconds = started.elapsed().as_secs_f64();
+    // The bridges record a settlement once it has landed at their commitment: confirmed, or
+    // finalized when they pay on confirmed locks (a finality after the chain shows it).
+    wait_recorded_settled(database, &requests).await;
     let peak_memory_kib = bridges.iter().filter_map(Bridge::peak_memory_kib).max();
     let cpu = CpuSplit::of_run(
         machine_before,
