@@ -43,8 +43,9 @@ pub enum SettleStatus {
     /// pool's units, or a Token-2022 payout mint): nothing moved, and the same settlement lands
     /// once transfers resume.
     Paused(String),
-    /// Seen by the node in a block not yet confirmed: look again, without resending (were its
-    /// fork dropped, it reads as unseen again, and is resent then).
+    /// Seen by the node but not yet at the commitment it counts as landed at (confirmed, or
+    /// finalized for a bridge paying on confirmed locks): look again, without resending (were
+    /// its fork dropped, it reads as unseen again, and is resent then).
     Processed,
     /// Not seen yet, and it can still land: resend the same bytes.
     InFlight,

@@ -12,6 +12,7 @@
 //! backlog of 2,000 paid on chain in a stablecoin (the pool switched to it for those runs) by one
 //! worker and by four, against a raw loop of the same settlements with payouts measured first;
 //! the backlog of 2,000 on SQLite over HTTP and on chain, and by four workers over HTTP; the
+//! backlog of 2,000 on PostgreSQL paid on confirmed locks (`lock_commitment`, run 14); the
 //! time for a killed (`kill -9`) bridge to settle again after a restart; and the backfill rate
 //! of the history path over everything the run wrote, into SQLite and into PostgreSQL. Prints a
 //! table and writes `target/allot-bridge-figures.json`.
