@@ -456,7 +456,17 @@ async fn a_later_request_at_a_closed_requests_address_is_paid_under_its_own_row(
         .collect();
     assert!(
         !keys.is_empty() && keys.iter().all(|key| *key == later_key),
-        "the provider was asked only under the later request's key: {keys:?}"
+        "the provider was asked to pay only under the later request's key: {keys:?}"
+    );
+    // Before the earlier row ended by itself, the provider's ledger was asked under its key and
+    // the address-only key of older bridges (a restored database may not know a call made).
+    let earlier_key =
+        allot_bridge::http_provider::idempotency_key(&address_text, quoted.created_at);
+    let looked_up = provider.lookups();
+    assert!(
+        looked_up.contains(&earlier_key)
+            && looked_up.contains(&legacy_idempotency_key(&address_text)),
+        "the earlier row's keys looked up before it ended: {looked_up:?}"
     );
     assert_eq!(
         settled.payout_reference,

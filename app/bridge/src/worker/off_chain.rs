@@ -405,8 +405,18 @@ impl Worker<'_> {
                 let final_lock = match finalized_lock {
                     Some(locked) => locked,
                     None => {
+                        // Without the clock the lock waits to be final, as by default (and as
+                        // in the batch read, `locks::read_locks`).
                         let confirmed_counts = self.pays_on_confirmed_locks()
-                            && self.confirmed_lock_counts(on_chain, self.chain_time().await?);
+                            && match self.chain_time().await {
+                                Ok(now) => self.confirmed_lock_counts(on_chain, now),
+                                Err(error) => {
+                                    tracing::warn!(
+                                        "the cluster's clock not read, the lock waits to be final: {error:#}"
+                                    );
+                                    false
+                                }
+                            };
                         self.locked_when_finalized(address, row, confirmed_counts)
                             .await?
                     }
