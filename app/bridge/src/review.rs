@@ -279,8 +279,7 @@ async fn ensure_never_paid(
     };
     // The row's key, then the address-only key bridges before migration 0007 paid under (a
     // payment there may be this request's, or an earlier request's at its address).
-    let keys = std::iter::once(row.payout_key()).chain(row.legacy_payout_key());
-    for (n, key) in keys.enumerate() {
+    for (n, key) in row.payout_keys().enumerate() {
         let own = n == 0;
         match provider.lookup(&key).await {
             // Never accepted, or accepted and failed: nothing was paid.

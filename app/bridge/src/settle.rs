@@ -566,8 +566,9 @@ mod tests {
     }
 
     /// A settle transaction is settled or failed only once confirmed (finalized, when asked),
-    /// and expired only once the finalized chain is past its last valid height without it; one seen unconfirmed is
-    /// processed (not resent), and one unseen before then is in flight (resent).
+    /// and expired only once the finalized chain is past its last valid height without it; one
+    /// seen before that is processed (not resent), and one unseen before then is in flight
+    /// (resent).
     #[test]
     fn a_status_is_read_as_the_transactions_fate() {
         use solana_transaction_status_client_types::TransactionConfirmationStatus::{

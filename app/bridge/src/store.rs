@@ -288,6 +288,12 @@ impl StoredRequest {
         (self.payout_key() != legacy).then_some(legacy)
     }
 
+    /// Every key a payment for it may have been made under, in the order they are asked: its own
+    /// ([`Self::payout_key`]), then the address-only key ([`Self::legacy_payout_key`]).
+    pub fn payout_keys(&self) -> impl Iterator<Item = String> {
+        std::iter::once(self.payout_key()).chain(self.legacy_payout_key())
+    }
+
     /// Its state.
     pub fn state(&self) -> Result<RequestState, UnknownState> {
         self.state_name.parse()

@@ -1,8 +1,7 @@
 //! Requests paid over HTTP are quoted, then locked, then wait in `Quoted` until the finalized
 //! view shows them locked (with `lock_commitment = "confirmed"`, for requests their users could
 //! not cancel for an hour, until it shows the request: [`lock_is_final`]), which on a cluster
-//! takes tens of seconds. Done one by one, each
-//! request cost its own account read and its own lock transaction, and each waiting one two
+//! takes tens of seconds. Done one by one, each request cost its own account read and its own lock transaction, and each waiting one two
 //! account reads a second: a few hundred of them slowed the node (and so finality itself;
 //! docs/notes.md). Here a request to quote or lock that falls due takes along the others due
 //! within the next look (a second), up to one `getMultipleAccounts` call, and all are read in two
@@ -189,9 +188,10 @@ impl Worker<'_> {
 
     /// The step of the quoted `row` with its account as read, by the HTTP path's rule
     /// (`off_chain::http_next`): one to lock joins `next.to_lock` (its claim kept); one locked by
-    /// this key whose lock is final ([`lock_is_final`]) joins `next.final_locks` (moved to `PayoutPending` with the
-    /// batch's others); one locked but not yet final joins `next.waiting` (its next look, written
-    /// with the batch's others); any other takes its usual step.
+    /// this key whose lock is final ([`lock_is_final`]) joins `next.final_locks` (moved to
+    /// `PayoutPending` with the batch's others); one locked but not yet final joins
+    /// `next.waiting` (its next look, written with the batch's others); any other takes its usual
+    /// step.
     async fn lock_or_read(
         &self,
         row: &StoredRequest,
@@ -443,18 +443,8 @@ impl Worker<'_> {
                 Err(error) => (None, Err(error)),
             });
         }
-        let chain_now = if self.pays_on_confirmed_locks()
-            && reads.iter().any(|(_, request)| is_locked(request))
-        {
-            // Without the clock every lock waits for the finalized view, as by default.
-            self.chain_time()
-                .await
-                .inspect_err(|error| {
-                    tracing::warn!(
-                        "the cluster's clock not read, locks wait to be final: {error:#}"
-                    )
-                })
-                .ok()
+        let chain_now = if reads.iter().any(|(_, request)| is_locked(request)) {
+            self.confirmed_locks_clock().await
         } else {
             None
         };
@@ -497,24 +487,40 @@ impl Worker<'_> {
         requests: &[(Pubkey, &StoredRequest, bool)],
     ) -> Result<Vec<Result<bool>>> {
         let addresses: Vec<Pubkey> = requests.iter().map(|(address, ..)| *address).collect();
-        let found = self
-            .chain
-            .accounts_at(&addresses, CommitmentConfig::finalized())
-            .await
-            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        let found = self.finalized_requests(&addresses).await?;
         let key = self.authority.pubkey();
         Ok(requests
             .iter()
             .zip(found)
-            .map(|((address, row, confirmed_counts), account)| {
-                let request = accounts::decode_owned::<ExchangeRequest>(*address, account)
-                    .with_context(|| format!("the account at {address} in the finalized view"))?;
+            .map(|((_, row, confirmed_counts), request)| {
                 Ok(lock_is_final(
                     row,
-                    request.as_ref(),
+                    request?.as_ref(),
                     &key,
                     *confirmed_counts,
                 ))
+            })
+            .collect())
+    }
+
+    /// The exchange request at each of `addresses` in the finalized view, in order (`None`:
+    /// nothing there; an account that is not an exchange request is that address's error); one
+    /// `getMultipleAccounts` call per 100 addresses.
+    pub(super) async fn finalized_requests(
+        &self,
+        addresses: &[Pubkey],
+    ) -> Result<Vec<Result<Option<ExchangeRequest>>>> {
+        let found = self
+            .chain
+            .accounts_at(addresses, CommitmentConfig::finalized())
+            .await
+            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
+        Ok(addresses
+            .iter()
+            .zip(found)
+            .map(|(address, account)| {
+                accounts::decode_owned::<ExchangeRequest>(*address, account)
+                    .with_context(|| format!("the account at {address} in the finalized view"))
             })
             .collect())
     }
@@ -700,8 +706,17 @@ mod tests {
         ];
         let finalized = vec![Ok(false), Ok(true), Err(anyhow::anyhow!("finalized: bad"))];
         let views = pair_views(now, finalized);
+        let summary: Vec<Summary> = views
+            .into_iter()
+            .map(|(request, finalized)| {
+                (
+                    request.ok().flatten().map(|r| r.id),
+                    finalized.map(|f| f.map_err(|e| e.to_string())),
+                )
+            })
+            .collect();
         assert_eq!(
-            summarize(views),
+            summary,
             [
                 (Some(1), Some(Ok(false))),
                 (Some(2), None),
@@ -760,17 +775,5 @@ mod tests {
                 "{status:?}"
             );
         }
-    }
-
-    fn summarize(views: Vec<LockView>) -> Vec<Summary> {
-        views
-            .into_iter()
-            .map(|(request, finalized)| {
-                (
-                    request.ok().flatten().map(|r| r.id),
-                    finalized.map(|f| f.map_err(|e| e.to_string())),
-                )
-            })
-            .collect()
     }
 }

@@ -483,7 +483,8 @@ impl Worker<'_> {
     /// another's row. A row this database never paid nor sent a settlement for, whose request
     /// was replaced by a later one ([`replaced::closed_before_paying`]), ends as withdrawn once
     /// checked (`Worker::end_replaced`; the next scan of open requests takes the later one up
-    /// under a row of its own); any other goes to manual review. The worker's reads of the account, in every state, pass here first.
+    /// under a row of its own); any other goes to manual review. The worker's reads of the
+    /// account, in every state, pass here first.
     async fn unless_same(
         &self,
         row: &StoredRequest,

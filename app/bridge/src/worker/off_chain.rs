@@ -59,6 +59,32 @@ impl Worker<'_> {
         }
     }
 
+    /// The cluster's clock, read only when this bridge pays on confirmed locks (for
+    /// [`Self::confirmed_lock_counts`]); `None` otherwise, and when it cannot be read (logged):
+    /// the locks then wait to be final, as by default.
+    pub(super) async fn confirmed_locks_clock(&self) -> Option<i64> {
+        if !self.pays_on_confirmed_locks() {
+            return None;
+        }
+        self.chain_time()
+            .await
+            .inspect_err(|error| {
+                tracing::warn!("the cluster's clock not read, locks wait to be final: {error:#}")
+            })
+            .ok()
+    }
+
+    /// What the provider's ledger says under `key`, counted in
+    /// `allot_bridge_payout_outcomes_total`.
+    pub(super) async fn counted_lookup(&self, provider: &HttpProvider, key: &str) -> LookupOutcome {
+        let lookup = provider.lookup(key).await;
+        self.metrics
+            .payout_outcomes
+            .with_label_values(&[lookup.metric_label()])
+            .inc();
+        lookup
+    }
+
     /// Whether this bridge pays over HTTP with `lock_commitment = "confirmed"`.
     pub(super) fn pays_on_confirmed_locks(&self) -> bool {
         matches!(
@@ -196,11 +222,7 @@ impl Worker<'_> {
         expiring: Option<i64>,
     ) -> Result<Option<Step>> {
         let state = RequestState::PayoutPending;
-        let lookup = provider.lookup(&row.payout_key()).await;
-        self.metrics
-            .payout_outcomes
-            .with_label_values(&[lookup.metric_label()])
-            .inc();
+        let lookup = self.counted_lookup(provider, &row.payout_key()).await;
         match lookup {
             LookupOutcome::NotFound => {
                 self.unless_paid_under_the_address_alone(row, provider, expiring)
@@ -275,11 +297,7 @@ impl Worker<'_> {
         let Some(legacy) = row.legacy_payout_key() else {
             return Ok(None);
         };
-        let lookup = provider.lookup(&legacy).await;
-        self.metrics
-            .payout_outcomes
-            .with_label_values(&[lookup.metric_label()])
-            .inc();
+        let lookup = self.counted_lookup(provider, &legacy).await;
         let (payment_id, amount_minor_units) = match lookup {
             // Never accepted, or accepted and failed: nothing was paid under it.
             LookupOutcome::NotFound | LookupOutcome::Failed { .. } => return Ok(None),
@@ -405,18 +423,10 @@ impl Worker<'_> {
                 let final_lock = match finalized_lock {
                     Some(locked) => locked,
                     None => {
-                        // Without the clock the lock waits to be final, as by default (and as
-                        // in the batch read, `locks::read_locks`).
-                        let confirmed_counts = self.pays_on_confirmed_locks()
-                            && match self.chain_time().await {
-                                Ok(now) => self.confirmed_lock_counts(on_chain, now),
-                                Err(error) => {
-                                    tracing::warn!(
-                                        "the cluster's clock not read, the lock waits to be final: {error:#}"
-                                    );
-                                    false
-                                }
-                            };
+                        let confirmed_counts = self
+                            .confirmed_locks_clock()
+                            .await
+                            .is_some_and(|now| self.confirmed_lock_counts(on_chain, now));
                         self.locked_when_finalized(address, row, confirmed_counts)
                             .await?
                     }

@@ -6,10 +6,8 @@
 //! manual review for a person's `review close`.
 
 use allot::state::ExchangeRequest;
-use allot_client::accounts;
 use anchor_lang::prelude::Pubkey;
 use anyhow::{Context as _, Result};
-use solana_commitment_config::CommitmentConfig;
 
 use super::{PayoutAdapter, Step, Worker};
 use crate::http_provider::LookupOutcome;
@@ -40,14 +38,11 @@ impl Worker<'_> {
         later: &ExchangeRequest,
     ) -> Result<Step> {
         let address: Pubkey = row.address.parse().context("stored address")?;
-        let found = self
-            .chain
-            .accounts_at(&[address], CommitmentConfig::finalized())
-            .await
-            .map_err(|error| self.metrics.failed_call("getMultipleAccounts", error))?;
-        let finalized =
-            accounts::decode_owned::<ExchangeRequest>(address, found.into_iter().next().flatten())
-                .with_context(|| format!("the account at {address} in the finalized view"))?;
+        let finalized = self
+            .finalized_requests(&[address])
+            .await?
+            .pop()
+            .unwrap_or(Ok(None))?;
         let final_later = finalized.is_some_and(|request| request.created_at > row.created_at);
         if !final_later {
             let made_ago = self.chain_time().await?.saturating_sub(later.created_at);
@@ -65,12 +60,8 @@ impl Worker<'_> {
             });
         }
         if let PayoutAdapter::Http { provider, .. } = self.payout {
-            for key in std::iter::once(row.payout_key()).chain(row.legacy_payout_key()) {
-                let lookup = provider.lookup(&key).await;
-                self.metrics
-                    .payout_outcomes
-                    .with_label_values(&[lookup.metric_label()])
-                    .inc();
+            for key in row.payout_keys() {
+                let lookup = self.counted_lookup(provider, &key).await;
                 if !matches!(
                     lookup,
                     LookupOutcome::NotFound | LookupOutcome::Failed { .. }
